@@ -1,0 +1,835 @@
+//! The roadmap as an Automerge document: its layout, the one place that
+//! writes it, and the typed read into [`crate::model`].
+//!
+//! Why the direct Automerge API and not autosurgeon: every edit here is a
+//! targeted operation (splice one text, set one status, move one row).
+//! autosurgeon reconciles a whole struct tree per change, which for a
+//! 1,000-activity roadmap is a full walk per keystroke, and it would hide the
+//! layout decisions below that merging depends on.
+//!
+//! Layout (schema 1):
+//! ```text
+//! ROOT { kind: "medk/roadmap", schema: 1,
+//!   header:  { title: Text, territory: Text, approval: Text, abbreviations: Text,
+//!              footnotes: Text, level: str, year: int|null },
+//!   columns: [ { field: str, title: Text } ],
+//!   sections:   { <id>: { title: Text, pos: str, deleted: bool } },
+//!   activities: { <id>: { section: str, pos: str, deleted: bool, status: str,
+//!                         completed_on: str, number: Text, description: Text, … } },
+//!   members:    { <id>: { name: Text, workplace: Text, position: Text, pos: str, deleted: bool } } }
+//! ```
+//! Merge properties this buys:
+//! - Rows live in maps keyed by stable ids, ordered by a fractional index
+//!   `pos` (ties broken by id). Concurrent inserts both survive; a row moved
+//!   concurrently by two people lands in one place (last writer of `pos`),
+//!   never twice; an activity's section is a field, so moving between
+//!   sections is one register write, not a delete plus an insert.
+//! - Deletion is a `deleted` flag, so an edit made concurrently with a delete
+//!   is kept (and comes back with undo), and undoing a delete is one write.
+//! - Every free-text field is Automerge Text, created together with its row
+//!   (never lazily: two replicas creating the same text object concurrently
+//!   would conflict and one side's text would be hidden), and edited through
+//!   `update_text`, so two people typing in one description merge by
+//!   character.
+
+use crate::ids::RowId;
+use crate::model::{
+    Activity, ActivityField, Column, Header, HeaderField, Level, Member, MemberField, Roadmap,
+    Section, Status,
+};
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{
+    AutoCommit, AutomergeError, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
+};
+use fractional_index::FractionalIndex;
+
+/// Marks a document as a medk roadmap.
+pub const DOC_KIND: &str = "medk/roadmap";
+/// The layout version this code writes. Bump it together with an entry in
+/// [`MIGRATIONS`].
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Migrations from older layouts: entry `i` upgrades schema `i + 1` to
+/// `i + 2`. Empty while schema 1 is the only one.
+const MIGRATIONS: &[fn(&mut AutoCommit) -> Result<(), AutomergeError>] = &[];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    #[error("повреждённые данные: это не документ Automerge ({0})")]
+    Corrupt(String),
+    #[error("документ не является дорожной картой")]
+    NotARoadmap,
+    #[error("дорожная карта создана более новой версией приложения (схема {0})")]
+    NewerSchema(u64),
+    #[error("строка {0} не найдена")]
+    NoSuchRow(RowId),
+    #[error("ошибка Automerge: {0}")]
+    Automerge(#[from] AutomergeError),
+}
+
+/// What a new roadmap starts with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRoadmap {
+    pub title: String,
+    pub level: Level,
+    pub territory: String,
+    pub year: Option<i32>,
+    pub columns: Vec<Column>,
+}
+
+/// A text field anywhere in the roadmap.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum TextTarget {
+    Header(HeaderField),
+    Column(usize),
+    Section(RowId),
+    Activity(RowId, ActivityField),
+    Member(RowId, MemberField),
+}
+
+/// A row of the roadmap, by kind.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum RowRef {
+    Section(RowId),
+    Activity(RowId),
+    Member(RowId),
+}
+
+/// One change to a roadmap. Applying an edit returns its inverse, which is
+/// how undo works: undo and redo are new changes that merge like any other,
+/// not a rewind of history that other replicas could not follow.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Edit {
+    SetText {
+        target: TextTarget,
+        value: String,
+    },
+    SetStatus {
+        activity: RowId,
+        status: Status,
+    },
+    /// ISO date or empty.
+    SetCompletedOn {
+        activity: RowId,
+        date: String,
+    },
+    SetLevel(Level),
+    SetYear(Option<i32>),
+    SetDeleted {
+        row: RowRef,
+        deleted: bool,
+    },
+    PlaceActivity {
+        activity: RowId,
+        section: RowId,
+        pos: String,
+    },
+    PlaceSection {
+        section: RowId,
+        pos: String,
+    },
+    PlaceMember {
+        member: RowId,
+        pos: String,
+    },
+    /// Creates a row (its inverse is a delete; redo of that is a restore).
+    Create(NewRow),
+    /// Appends a column (its inverse removes it).
+    AddColumn(Column),
+    RemoveColumn(usize),
+}
+
+/// A row to create, with everything it starts with.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum NewRow {
+    Section {
+        id: RowId,
+        pos: String,
+        title: String,
+    },
+    Activity {
+        section: RowId,
+        pos: String,
+        activity: Activity,
+    },
+    Member {
+        pos: String,
+        member: Member,
+    },
+}
+
+/// An Automerge document known to hold a roadmap of the current schema.
+#[derive(Debug)]
+pub struct RoadmapDoc {
+    doc: AutoCommit,
+}
+
+impl RoadmapDoc {
+    /// A new roadmap with one empty section.
+    pub fn create(new: &NewRoadmap, first_section: RowId) -> Self {
+        let mut doc = AutoCommit::new();
+        Self::init(&mut doc, new, first_section).expect("writing to a fresh document cannot fail");
+        doc.commit_with(CommitOptions::default().with_message("create roadmap"));
+        Self { doc }
+    }
+
+    fn init(
+        doc: &mut AutoCommit,
+        new: &NewRoadmap,
+        first_section: RowId,
+    ) -> Result<(), AutomergeError> {
+        doc.put(ROOT, "kind", DOC_KIND)?;
+        doc.put(ROOT, "schema", SCHEMA_VERSION)?;
+        let header = doc.put_object(ROOT, "header", ObjType::Map)?;
+        for field in HeaderField::ALL {
+            let text = doc.put_object(&header, field.key(), ObjType::Text)?;
+            let value = match field {
+                HeaderField::Title => new.title.as_str(),
+                HeaderField::Territory => new.territory.as_str(),
+                _ => "",
+            };
+            doc.update_text(&text, value)?;
+        }
+        doc.put(&header, "level", new.level.as_str())?;
+        put_year(doc, &header, new.year)?;
+        let columns = doc.put_object(ROOT, "columns", ObjType::List)?;
+        for (i, column) in new.columns.iter().enumerate() {
+            insert_column(doc, &columns, i, column)?;
+        }
+        let sections = doc.put_object(ROOT, "sections", ObjType::Map)?;
+        doc.put_object(ROOT, "activities", ObjType::Map)?;
+        doc.put_object(ROOT, "members", ObjType::Map)?;
+        let section = doc.put_object(&sections, first_section.as_str(), ObjType::Map)?;
+        doc.put_object(&section, "title", ObjType::Text)?;
+        doc.put(&section, "pos", FractionalIndex::default().to_string())?;
+        doc.put(&section, "deleted", false)?;
+        Ok(())
+    }
+
+    /// Loads saved bytes (a full save, optionally followed by incremental
+    /// chunks), checks that they hold a roadmap and migrates old layouts.
+    pub fn load(bytes: &[u8]) -> Result<Self, DocError> {
+        let doc = AutoCommit::load(bytes).map_err(|e| DocError::Corrupt(e.to_string()))?;
+        Self::from_automerge(doc)
+    }
+
+    /// Wraps a document that came from elsewhere (storage, sync).
+    pub fn from_automerge(mut doc: AutoCommit) -> Result<Self, DocError> {
+        if doc
+            .get(ROOT, "kind")?
+            .and_then(|(v, _)| v.into_string().ok())
+            .as_deref()
+            != Some(DOC_KIND)
+        {
+            return Err(DocError::NotARoadmap);
+        }
+        let schema = match doc.get(ROOT, "schema")? {
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Uint(n) => *n,
+                ScalarValue::Int(n) if *n > 0 => *n as u64,
+                ScalarValue::F64(n) if *n >= 1.0 => *n as u64,
+                _ => return Err(DocError::NotARoadmap),
+            },
+            _ => return Err(DocError::NotARoadmap),
+        };
+        if schema > SCHEMA_VERSION {
+            return Err(DocError::NewerSchema(schema));
+        }
+        if schema < SCHEMA_VERSION {
+            for migrate in &MIGRATIONS[(schema as usize - 1)..] {
+                migrate(&mut doc)?;
+            }
+            doc.put(ROOT, "schema", SCHEMA_VERSION)?;
+            doc.commit_with(CommitOptions::default().with_message("migrate schema"));
+        }
+        let me = Self { doc };
+        for key in ["header", "columns", "sections", "activities", "members"] {
+            if me.child(&ROOT, key).is_none() {
+                return Err(DocError::NotARoadmap);
+            }
+        }
+        Ok(me)
+    }
+
+    /// Applies saved changes from storage or another replica.
+    pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), DocError> {
+        self.doc
+            .load_incremental(bytes)
+            .map_err(|e| DocError::Corrupt(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The underlying document, for sync and storage.
+    pub fn automerge(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The changes since the last save or incremental save.
+    pub fn save_incremental(&mut self) -> Vec<u8> {
+        self.doc.save_incremental()
+    }
+
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// A fully independent copy (new actor), e.g. to duplicate a roadmap.
+    pub fn fork(&mut self) -> Self {
+        Self {
+            doc: self.doc.fork(),
+        }
+    }
+
+    /// Merges everything `other` has that this replica lacks.
+    pub fn merge(&mut self, other: &mut RoadmapDoc) -> Result<(), DocError> {
+        self.doc.merge(&mut other.doc)?;
+        Ok(())
+    }
+
+    // ---- reading -------------------------------------------------------
+
+    fn child(&self, parent: &ObjId, key: &str) -> Option<ObjId> {
+        match self.doc.get(parent, key) {
+            Ok(Some((Value::Object(_), id))) => Some(id),
+            _ => None,
+        }
+    }
+
+    fn text_at(&self, parent: &ObjId, key: &str) -> String {
+        match self.doc.get(parent, key) {
+            Ok(Some((Value::Object(ObjType::Text), id))) => self.doc.text(&id).unwrap_or_default(),
+            Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+                ScalarValue::Str(s) => s.to_string(),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        }
+    }
+
+    fn str_at(&self, parent: &ObjId, key: &str) -> Option<String> {
+        match self.doc.get(parent, key) {
+            Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+                ScalarValue::Str(s) => Some(s.to_string()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn bool_at(&self, parent: &ObjId, key: &str) -> bool {
+        matches!(self.doc.get(parent, key), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
+    }
+
+    fn header_obj(&self) -> ObjId {
+        self.child(&ROOT, "header").expect("checked on load")
+    }
+
+    pub fn header(&self) -> Header {
+        let h = self.header_obj();
+        let year = match self.doc.get(&h, "year") {
+            Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+                ScalarValue::Int(n) => i32::try_from(*n).ok(),
+                ScalarValue::Uint(n) => i32::try_from(*n).ok(),
+                ScalarValue::F64(n) => Some(*n as i32),
+                _ => None,
+            },
+            _ => None,
+        };
+        Header {
+            title: self.text_at(&h, HeaderField::Title.key()),
+            level: self
+                .str_at(&h, "level")
+                .and_then(|l| Level::parse(&l))
+                .unwrap_or(Level::School),
+            territory: self.text_at(&h, HeaderField::Territory.key()),
+            year,
+            approval: self.text_at(&h, HeaderField::Approval.key()),
+            abbreviations: self.text_at(&h, HeaderField::Abbreviations.key()),
+            footnotes: self.text_at(&h, HeaderField::Footnotes.key()),
+        }
+    }
+
+    pub fn columns(&self) -> Vec<Column> {
+        let Some(list) = self.child(&ROOT, "columns") else {
+            return Vec::new();
+        };
+        (0..self.doc.length(&list))
+            .filter_map(|i| match self.doc.get(&list, i) {
+                Ok(Some((Value::Object(ObjType::Map), obj))) => {
+                    let field = ActivityField::from_key(&self.str_at(&obj, "field")?)?;
+                    Some(Column {
+                        field,
+                        title: self.text_at(&obj, "title"),
+                    })
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Live rows of a map (`sections`, `activities`, `members`) with their
+    /// object ids, in display order.
+    fn ordered_rows(&self, key: &str) -> Vec<(RowId, ObjId, String)> {
+        let Some(map) = self.child(&ROOT, key) else {
+            return Vec::new();
+        };
+        let mut rows: Vec<(RowId, ObjId, String)> = self
+            .doc
+            .map_range(&map, ..)
+            .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
+            .map(|item| (RowId::new(item.key.to_string()), item.id()))
+            .filter(|(_, obj)| !self.bool_at(obj, "deleted"))
+            .map(|(id, obj)| {
+                let pos = self.str_at(&obj, "pos").unwrap_or_default();
+                (id, obj, pos)
+            })
+            .collect();
+        rows.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
+        rows
+    }
+
+    fn read_activity_obj(&self, id: RowId, obj: &ObjId) -> Activity {
+        let mut activity = Activity {
+            id,
+            number: String::new(),
+            description: String::new(),
+            form: String::new(),
+            deadline: String::new(),
+            responsible: String::new(),
+            indicator: String::new(),
+            report_form: String::new(),
+            evidence: String::new(),
+            comments: String::new(),
+            status: Status::parse(&self.str_at(obj, "status").unwrap_or_default()),
+            completed_on: self.str_at(obj, "completed_on").unwrap_or_default(),
+        };
+        for field in ActivityField::ALL {
+            *activity.text_mut(field) = self.text_at(obj, field.key());
+        }
+        activity
+    }
+
+    fn row_obj(&self, map: &str, id: &RowId) -> Result<ObjId, DocError> {
+        self.child(&ROOT, map)
+            .and_then(|m| self.child(&m, id.as_str()))
+            .ok_or_else(|| DocError::NoSuchRow(id.clone()))
+    }
+
+    /// One activity, also when deleted (for undo and history).
+    pub fn activity(&self, id: &RowId) -> Option<Activity> {
+        let obj = self.row_obj("activities", id).ok()?;
+        Some(self.read_activity_obj(id.clone(), &obj))
+    }
+
+    /// The section an activity is in, and its position key.
+    pub fn activity_place(&self, id: &RowId) -> Option<(RowId, String)> {
+        let obj = self.row_obj("activities", id).ok()?;
+        Some((
+            RowId::new(self.str_at(&obj, "section")?),
+            self.str_at(&obj, "pos").unwrap_or_default(),
+        ))
+    }
+
+    pub fn section_pos(&self, id: &RowId) -> Option<String> {
+        let obj = self.row_obj("sections", id).ok()?;
+        self.str_at(&obj, "pos")
+    }
+
+    pub fn member_pos(&self, id: &RowId) -> Option<String> {
+        let obj = self.row_obj("members", id).ok()?;
+        self.str_at(&obj, "pos")
+    }
+
+    /// The whole roadmap in display order. Activities whose section was
+    /// deleted are hidden with it; ones whose section is unknown (a section
+    /// id from a newer client) go to the last section rather than vanish.
+    pub fn read(&self) -> Roadmap {
+        let mut sections: Vec<Section> = self
+            .ordered_rows("sections")
+            .into_iter()
+            .map(|(id, obj, _)| Section {
+                title: self.text_at(&obj, "title"),
+                id,
+                activities: Vec::new(),
+            })
+            .collect();
+        let all_sections = self.child(&ROOT, "sections");
+        for (id, obj, _) in self.ordered_rows("activities") {
+            let section = self.str_at(&obj, "section").map(RowId::new);
+            let index = section
+                .as_ref()
+                .and_then(|s| sections.iter().position(|x| &x.id == s));
+            let target = match index {
+                Some(i) => Some(i),
+                None => {
+                    let known = match (&all_sections, &section) {
+                        (Some(map), Some(s)) => self.child(map, s.as_str()).is_some(),
+                        _ => false,
+                    };
+                    if known {
+                        None
+                    } else {
+                        sections.len().checked_sub(1)
+                    }
+                }
+            };
+            if let Some(i) = target {
+                let activity = self.read_activity_obj(id, &obj);
+                sections[i].activities.push(activity);
+            }
+        }
+        let working_group = self
+            .ordered_rows("members")
+            .into_iter()
+            .map(|(id, obj, _)| Member {
+                id,
+                name: self.text_at(&obj, MemberField::Name.key()),
+                workplace: self.text_at(&obj, MemberField::Workplace.key()),
+                position: self.text_at(&obj, MemberField::Position.key()),
+            })
+            .collect();
+        Roadmap {
+            header: self.header(),
+            columns: self.columns(),
+            sections,
+            working_group,
+        }
+    }
+
+    /// How many activities [`RoadmapDoc::read`] would show, without reading
+    /// their text.
+    pub fn activity_count(&self) -> usize {
+        let sections: Vec<RowId> = self
+            .ordered_rows("sections")
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect();
+        self.ordered_rows("activities")
+            .iter()
+            .filter(|(_, obj, _)| {
+                self.str_at(obj, "section")
+                    .is_some_and(|s| sections.iter().any(|x| x.as_str() == s))
+            })
+            .count()
+    }
+
+    /// The current value of a text field.
+    pub fn text(&self, target: &TextTarget) -> Result<String, DocError> {
+        let (obj, key) = self.text_location(target)?;
+        Ok(self.text_at(&obj, key))
+    }
+
+    // ---- positions -----------------------------------------------------
+
+    /// A position key between two others (either may be absent). Equal
+    /// neighbours (ties from concurrent inserts) cannot be split, so the new
+    /// key goes just after `lower`; the id tie-break still keeps a stable
+    /// order.
+    pub fn pos_between(lower: Option<&str>, upper: Option<&str>) -> String {
+        let parse = |s: Option<&str>| s.and_then(|s| FractionalIndex::from_string(s).ok());
+        let (lo, hi) = (parse(lower), parse(upper));
+        FractionalIndex::new(lo.as_ref(), hi.as_ref())
+            .or_else(|| lo.as_ref().map(FractionalIndex::new_after))
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Position keys of the live activities of a section, in order.
+    pub fn activity_positions(&self, section: &RowId) -> Vec<(RowId, String)> {
+        self.ordered_rows("activities")
+            .into_iter()
+            .filter(|(_, obj, _)| self.str_at(obj, "section").as_deref() == Some(section.as_str()))
+            .map(|(id, _, pos)| (id, pos))
+            .collect()
+    }
+
+    /// Position keys of the live sections (or members), in order.
+    pub fn row_positions(&self, row_kind: RowKind) -> Vec<(RowId, String)> {
+        self.ordered_rows(row_kind.map_key())
+            .into_iter()
+            .map(|(id, _, pos)| (id, pos))
+            .collect()
+    }
+
+    // ---- writing -------------------------------------------------------
+
+    /// Applies the edits of one user action as one Automerge change and
+    /// returns the edits that undo it (in the order to apply them).
+    /// `time` is the wall clock in milliseconds, recorded in the change.
+    pub fn apply(
+        &mut self,
+        edits: Vec<Edit>,
+        time: i64,
+        message: &str,
+    ) -> Result<Vec<Edit>, DocError> {
+        let mut inverse = Vec::with_capacity(edits.len());
+        for edit in edits {
+            match self.apply_one(edit) {
+                Ok(undo) => inverse.push(undo),
+                Err(e) => {
+                    self.doc.rollback();
+                    return Err(e);
+                }
+            }
+        }
+        self.doc.commit_with(
+            CommitOptions::default()
+                .with_time(time)
+                .with_message(message),
+        );
+        inverse.reverse();
+        Ok(inverse)
+    }
+
+    fn text_location(&self, target: &TextTarget) -> Result<(ObjId, &'static str), DocError> {
+        Ok(match target {
+            TextTarget::Header(field) => (self.header_obj(), field.key()),
+            TextTarget::Column(index) => {
+                let list = self.child(&ROOT, "columns").ok_or(DocError::NotARoadmap)?;
+                match self.doc.get(&list, *index)? {
+                    Some((Value::Object(ObjType::Map), obj)) => (obj, "title"),
+                    _ => return Err(DocError::NoSuchRow(RowId::new(format!("column {index}")))),
+                }
+            }
+            TextTarget::Section(id) => (self.row_obj("sections", id)?, "title"),
+            TextTarget::Activity(id, field) => (self.row_obj("activities", id)?, field.key()),
+            TextTarget::Member(id, field) => (self.row_obj("members", id)?, field.key()),
+        })
+    }
+
+    fn apply_one(&mut self, edit: Edit) -> Result<Edit, DocError> {
+        Ok(match edit {
+            Edit::SetText { target, value } => {
+                let (obj, key) = self.text_location(&target)?;
+                let before = self.text_at(&obj, key);
+                let text = match self.doc.get(&obj, key)? {
+                    Some((Value::Object(ObjType::Text), id)) => id,
+                    // Only a document written by another program lacks the
+                    // text object; create it rather than refuse the edit.
+                    _ => self.doc.put_object(&obj, key, ObjType::Text)?,
+                };
+                self.doc.update_text(&text, &value)?;
+                Edit::SetText {
+                    target,
+                    value: before,
+                }
+            }
+            Edit::SetStatus { activity, status } => {
+                let obj = self.row_obj("activities", &activity)?;
+                let before = Status::parse(&self.str_at(&obj, "status").unwrap_or_default());
+                self.doc.put(&obj, "status", status.as_str())?;
+                Edit::SetStatus {
+                    activity,
+                    status: before,
+                }
+            }
+            Edit::SetCompletedOn { activity, date } => {
+                let obj = self.row_obj("activities", &activity)?;
+                let before = self.str_at(&obj, "completed_on").unwrap_or_default();
+                self.doc.put(&obj, "completed_on", date)?;
+                Edit::SetCompletedOn {
+                    activity,
+                    date: before,
+                }
+            }
+            Edit::SetLevel(level) => {
+                let h = self.header_obj();
+                let before = self.header().level;
+                self.doc.put(&h, "level", level.as_str())?;
+                Edit::SetLevel(before)
+            }
+            Edit::SetYear(year) => {
+                let h = self.header_obj();
+                let before = self.header().year;
+                put_year(&mut self.doc, &h, year)?;
+                Edit::SetYear(before)
+            }
+            Edit::SetDeleted { row, deleted } => {
+                let (map, id) = row_key(&row);
+                let obj = self.row_obj(map, id)?;
+                let before = self.bool_at(&obj, "deleted");
+                self.doc.put(&obj, "deleted", deleted)?;
+                Edit::SetDeleted {
+                    row,
+                    deleted: before,
+                }
+            }
+            Edit::PlaceActivity {
+                activity,
+                section,
+                pos,
+            } => {
+                let obj = self.row_obj("activities", &activity)?;
+                self.row_obj("sections", &section)?;
+                let before_section = self.str_at(&obj, "section").unwrap_or_default();
+                let before_pos = self.str_at(&obj, "pos").unwrap_or_default();
+                self.doc.put(&obj, "section", section.as_str())?;
+                self.doc.put(&obj, "pos", pos)?;
+                Edit::PlaceActivity {
+                    activity,
+                    section: RowId::new(before_section),
+                    pos: before_pos,
+                }
+            }
+            Edit::PlaceSection { section, pos } => {
+                let obj = self.row_obj("sections", &section)?;
+                let before = self.str_at(&obj, "pos").unwrap_or_default();
+                self.doc.put(&obj, "pos", pos)?;
+                Edit::PlaceSection {
+                    section,
+                    pos: before,
+                }
+            }
+            Edit::PlaceMember { member, pos } => {
+                let obj = self.row_obj("members", &member)?;
+                let before = self.str_at(&obj, "pos").unwrap_or_default();
+                self.doc.put(&obj, "pos", pos)?;
+                Edit::PlaceMember {
+                    member,
+                    pos: before,
+                }
+            }
+            Edit::Create(row) => self.create_row(row)?,
+            Edit::AddColumn(column) => {
+                let list = self.child(&ROOT, "columns").ok_or(DocError::NotARoadmap)?;
+                let index = self.doc.length(&list);
+                insert_column(&mut self.doc, &list, index, &column)?;
+                Edit::RemoveColumn(index)
+            }
+            Edit::RemoveColumn(index) => {
+                let list = self.child(&ROOT, "columns").ok_or(DocError::NotARoadmap)?;
+                let column =
+                    self.columns().get(index).cloned().ok_or_else(|| {
+                        DocError::NoSuchRow(RowId::new(format!("column {index}")))
+                    })?;
+                self.doc.delete(&list, index)?;
+                Edit::AddColumn(column)
+            }
+        })
+    }
+
+    fn create_row(&mut self, row: NewRow) -> Result<Edit, DocError> {
+        let doc = &mut self.doc;
+        let map_of = |doc: &AutoCommit, key: &str| match doc.get(ROOT, key) {
+            Ok(Some((Value::Object(ObjType::Map), id))) => Ok(id),
+            _ => Err(DocError::NotARoadmap),
+        };
+        Ok(match row {
+            NewRow::Section { id, pos, title } => {
+                let map = map_of(doc, "sections")?;
+                let obj = doc.put_object(&map, id.as_str(), ObjType::Map)?;
+                let text = doc.put_object(&obj, "title", ObjType::Text)?;
+                doc.update_text(&text, &title)?;
+                doc.put(&obj, "pos", pos)?;
+                doc.put(&obj, "deleted", false)?;
+                Edit::SetDeleted {
+                    row: RowRef::Section(id),
+                    deleted: true,
+                }
+            }
+            NewRow::Activity {
+                section,
+                pos,
+                activity,
+            } => {
+                let map = map_of(doc, "activities")?;
+                let obj = doc.put_object(&map, activity.id.as_str(), ObjType::Map)?;
+                doc.put(&obj, "section", section.as_str())?;
+                doc.put(&obj, "pos", pos)?;
+                doc.put(&obj, "deleted", false)?;
+                doc.put(&obj, "status", activity.status.as_str())?;
+                doc.put(&obj, "completed_on", activity.completed_on.as_str())?;
+                for field in ActivityField::ALL {
+                    let text = doc.put_object(&obj, field.key(), ObjType::Text)?;
+                    let value = activity.text(field);
+                    if !value.is_empty() {
+                        doc.update_text(&text, value)?;
+                    }
+                }
+                Edit::SetDeleted {
+                    row: RowRef::Activity(activity.id),
+                    deleted: true,
+                }
+            }
+            NewRow::Member { pos, member } => {
+                let map = map_of(doc, "members")?;
+                let obj = doc.put_object(&map, member.id.as_str(), ObjType::Map)?;
+                for field in MemberField::ALL {
+                    let text = doc.put_object(&obj, field.key(), ObjType::Text)?;
+                    doc.update_text(&text, member.text(field))?;
+                }
+                doc.put(&obj, "pos", pos)?;
+                doc.put(&obj, "deleted", false)?;
+                Edit::SetDeleted {
+                    row: RowRef::Member(member.id),
+                    deleted: true,
+                }
+            }
+        })
+    }
+}
+
+/// The kinds of ordered rows outside sections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowKind {
+    Section,
+    Member,
+}
+
+impl RowKind {
+    fn map_key(self) -> &'static str {
+        match self {
+            RowKind::Section => "sections",
+            RowKind::Member => "members",
+        }
+    }
+}
+
+fn row_key(row: &RowRef) -> (&'static str, &RowId) {
+    match row {
+        RowRef::Section(id) => ("sections", id),
+        RowRef::Activity(id) => ("activities", id),
+        RowRef::Member(id) => ("members", id),
+    }
+}
+
+fn put_year(doc: &mut AutoCommit, header: &ObjId, year: Option<i32>) -> Result<(), AutomergeError> {
+    match year {
+        Some(y) => doc.put(header, "year", i64::from(y)),
+        None => doc.put(header, "year", ScalarValue::Null),
+    }
+}
+
+fn insert_column(
+    doc: &mut AutoCommit,
+    list: &ObjId,
+    index: usize,
+    column: &Column,
+) -> Result<(), AutomergeError> {
+    let obj = doc.insert_object(list, index, ObjType::Map)?;
+    doc.put(&obj, "field", column.field.key())?;
+    let title = doc.put_object(&obj, "title", ObjType::Text)?;
+    doc.update_text(&title, &column.title)
+}
+
+/// An empty activity with the given id (the starting point for a new row).
+pub fn blank_activity(id: RowId) -> Activity {
+    Activity {
+        id,
+        number: String::new(),
+        description: String::new(),
+        form: String::new(),
+        deadline: String::new(),
+        responsible: String::new(),
+        indicator: String::new(),
+        report_form: String::new(),
+        evidence: String::new(),
+        comments: String::new(),
+        status: Status::Planned,
+        completed_on: String::new(),
+    }
+}

@@ -1,0 +1,12 @@
+//! `medk-shared`: the pure logic both the browser app and the relay use.
+//!
+//! Nothing here does I/O: no sockets, no clocks, no storage. Callers pass in
+//! time and randomness, so everything is deterministic, testable natively,
+//! and compiles unchanged to wasm.
+
+pub mod actions;
+pub mod deadline;
+pub mod doc;
+pub mod ids;
+pub mod model;
+pub mod undo;
