@@ -1,0 +1,70 @@
+//! `medk-server` command line: parse arguments, set up logging, dispatch.
+//!
+//! Structured as subcommands because `admin` and `import` follow; `serve` is
+//! the default so `medk-server --listen ...` keeps working.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use medk_server::server::{self, Config};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// `serve`'s options, accepted without the word `serve` since serving is
+    /// what the binary does when told nothing else.
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app over HTTP (the default).
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (host:port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Directory for the relay's state; created when missing.
+    #[arg(long, value_name = "DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// The built app to serve (`cargo xtask build` writes `./dist`).
+    #[arg(long, value_name = "DIR", default_value = "./dist")]
+    static_dir: PathBuf,
+}
+
+impl From<ServeArgs> for Config {
+    fn from(args: ServeArgs) -> Self {
+        Config {
+            listen: args.listen,
+            data_dir: args.data_dir,
+            static_dir: args.static_dir,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(args) => server::run(args.into()).await,
+    }
+}
+
+/// Logs at `info` unless `RUST_LOG` says otherwise (`RUST_LOG=tower_http=debug`
+/// shows every request).
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
+        .init();
+}

@@ -1,0 +1,80 @@
+//! Running the relay: prepare the data dir, bind, serve until Ctrl-C or
+//! SIGTERM, then let in-flight requests finish.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::http;
+
+/// Everything `medk-server serve` needs to know, already parsed.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `host:port` to bind; a name such as `localhost:8080` is resolved.
+    pub listen: String,
+    /// Where the relay keeps its state. Created when missing, so a fresh
+    /// checkout can start without setup; the sync issue stores documents here.
+    pub data_dir: PathBuf,
+    /// The built app (`cargo xtask build` writes it to `dist/`). May be missing:
+    /// the server still starts and says how to build it.
+    pub static_dir: PathBuf,
+}
+
+/// Serves until a shutdown signal arrives.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
+    if !config.static_dir.join(http::APP_SHELL).is_file() {
+        tracing::warn!(
+            "{} has no {}: the app is not built, answering 503 until it is (run `cargo xtask run`)",
+            config.static_dir.display(),
+            http::APP_SHELL,
+        );
+    }
+
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    tracing::info!("listening on http://{addr}");
+
+    axum::serve(listener, http::router(&config.static_dir))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving http")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what `docker stop`, systemd and the e2e
+/// harness send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for Ctrl-C: {err}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(err) => {
+                tracing::error!("cannot listen for SIGTERM: {err}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
