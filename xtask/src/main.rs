@@ -1,0 +1,281 @@
+//! `cargo xtask <verb>`: building, running, testing and benchmarking medk,
+//! in Rust rather than shell scripts. One function per verb; each installs
+//! what it is missing (see [`tools`]) and echoes every command it runs.
+
+mod bench_data;
+mod dist;
+mod fingerprint;
+mod project;
+mod shell;
+mod tools;
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+
+use crate::dist::{Profile, Toolchain};
+use crate::project::Project;
+
+/// Activities in the big bench roadmap (`MEDK_BENCH_ACTIVITIES` overrides):
+/// over ten times the largest real roadmap seen (36), as a stress case.
+const BENCH_ACTIVITIES: usize = 500;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Build, run, test and bench medk."
+)]
+struct Cli {
+    #[command(subcommand)]
+    verb: Verb,
+}
+
+#[derive(Subcommand)]
+enum Verb {
+    /// Build the app into dist/ (release: small wasm; --dev: fast rebuilds).
+    Build {
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Build the app and the server, then serve on http://127.0.0.1:8080 with
+    /// data in ./data.
+    Run {
+        #[arg(long)]
+        dev: bool,
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Run every test: cargo's, then the browser tests (Playwright).
+    Test {
+        /// Skip `cargo test`.
+        #[arg(long, conflicts_with = "no_e2e")]
+        e2e_only: bool,
+        /// Skip the browser tests.
+        #[arg(long)]
+        no_e2e: bool,
+        /// Passed to `playwright test`, e.g. a test file filter.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        playwright_args: Vec<String>,
+    },
+    /// Measure something.
+    Bench {
+        #[command(subcommand)]
+        what: Bench,
+    },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Wasm size, then app start-up in chromium (e2e/bench/app-start.mjs).
+    App,
+}
+
+/// Prints the error chain on one line (`{:#}`): the context says which step
+/// failed, and a Rust backtrace of xtask itself would only bury it.
+fn main() -> ExitCode {
+    match try_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn try_main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let project = Project::locate();
+    std::env::set_current_dir(&project.root)
+        .with_context(|| format!("entering {}", project.root.display()))?;
+    match cli.verb {
+        Verb::Build { dev } => build(&project, profile(dev)),
+        Verb::Run { dev, listen } => run(&project, profile(dev), &listen),
+        Verb::Test {
+            e2e_only,
+            no_e2e,
+            playwright_args,
+        } => test(&project, !e2e_only, !no_e2e, &playwright_args),
+        Verb::Bench { what: Bench::App } => bench_app(&project),
+    }
+}
+
+/// `cargo xtask build [--dev]`
+fn build(project: &Project, profile: Profile) -> anyhow::Result<()> {
+    let tools = ensure_build_tools(project, profile)?;
+    let size = dist::build_app(project, profile, &tools)?;
+    size.print();
+    println!("built {}", project.relative(&project.dist_dir()));
+    Ok(())
+}
+
+/// `cargo xtask run [--dev] [--listen ADDR]`: the server replaces this
+/// process, so Ctrl-C reaches it directly and it shuts down gracefully.
+fn run(project: &Project, profile: Profile, listen: &str) -> anyhow::Result<()> {
+    build(project, profile)?;
+    let server = build_server(project, ServerProfile::Release)?;
+    println!(
+        "medk: http://{listen} (data in ./{}; Ctrl-C stops)",
+        project.relative(&project.data_dir())
+    );
+    let mut cmd = Command::new(&server);
+    cmd.arg("--listen")
+        .arg(listen)
+        .arg("--data-dir")
+        .arg(project.data_dir())
+        .arg("--static-dir")
+        .arg(project.dist_dir());
+    exec(&mut cmd)
+}
+
+/// `cargo xtask test [--e2e-only | --no-e2e] [PLAYWRIGHT_ARGS...]`
+fn test(
+    project: &Project,
+    cargo_tests: bool,
+    e2e: bool,
+    playwright_args: &[String],
+) -> anyhow::Result<()> {
+    let tools = if e2e {
+        let tools = ensure_build_tools(project, Profile::Release)?;
+        tools::ensure_chromium()?;
+        tools::ensure_e2e_packages(project)?;
+        Some(tools)
+    } else {
+        None
+    };
+    if cargo_tests {
+        shell::run(project.cargo().args(["test", "--workspace"]))?;
+    }
+    if let Some(tools) = tools {
+        dist::build_app(project, Profile::Release, &tools)?.print();
+        let server = build_server(project, ServerProfile::Debug)?;
+        shell::run(
+            e2e_command(project, &server, "npx")
+                .args(["--no-install", "playwright", "test"])
+                .args(playwright_args),
+        )?;
+    }
+    println!("all tests passed");
+    Ok(())
+}
+
+/// `cargo xtask bench app`: the wasm size, then start-up time in chromium
+/// measured by `e2e/bench/app-start.mjs` against a release server.
+fn bench_app(project: &Project) -> anyhow::Result<()> {
+    let tools = ensure_build_tools(project, Profile::Release)?;
+    dist::build_app(project, Profile::Release, &tools)?.print();
+
+    let script = project.e2e_dir().join("bench").join("app-start.mjs");
+    if !script.is_file() {
+        bail!(
+            "{} is missing: the start-up bench is written with the app (it loads a generated roadmap)",
+            project.relative(&script)
+        );
+    }
+    tools::ensure_chromium()?;
+    tools::ensure_e2e_packages(project)?;
+    let server = build_server(project, ServerProfile::Release)?;
+
+    // A big roadmap and a one-activity baseline, written by the same document
+    // code the app stores, fresh each run so they follow format changes.
+    let activities = match std::env::var("MEDK_BENCH_ACTIVITIES") {
+        Ok(n) => n
+            .parse()
+            .with_context(|| format!("MEDK_BENCH_ACTIVITIES={n} is not a count"))?,
+        Err(_) => BENCH_ACTIVITIES,
+    };
+    let bench_dir = project.target_dir().join("bench");
+    let big = bench_dir.join(format!("roadmap-{activities}.automerge"));
+    let small = bench_dir.join("roadmap-1.automerge");
+    println!(
+        "writing {} and {}",
+        project.relative(&big),
+        project.relative(&small)
+    );
+    bench_data::write_roadmap(&big, activities)?;
+    bench_data::write_roadmap(&small, 1)?;
+
+    shell::run(
+        e2e_command(project, &server, "node")
+            .arg(&script)
+            .env("MEDK_BENCH_ROADMAP", &big)
+            .env("MEDK_BENCH_ROADMAP_SMALL", &small)
+            .env("MEDK_BENCH_ACTIVITIES", activities.to_string()),
+    )
+}
+
+fn profile(dev: bool) -> Profile {
+    if dev { Profile::Dev } else { Profile::Release }
+}
+
+/// What building the app needs (wasm-opt only for release builds).
+fn ensure_build_tools(project: &Project, profile: Profile) -> anyhow::Result<Toolchain> {
+    tools::ensure_wasm_target()?;
+    let wasm_bindgen = tools::ensure_wasm_bindgen(project)?;
+    let wasm_opt = match profile {
+        Profile::Release => Some(tools::ensure_wasm_opt(project)?),
+        Profile::Dev => None,
+    };
+    Ok(Toolchain {
+        wasm_bindgen,
+        wasm_opt,
+    })
+}
+
+#[derive(Clone, Copy)]
+enum ServerProfile {
+    /// Quick to build; what the browser tests use.
+    Debug,
+    /// What people run, and what the bench measures.
+    Release,
+}
+
+/// Builds `medk-server` and returns the binary's path.
+fn build_server(project: &Project, profile: ServerProfile) -> anyhow::Result<PathBuf> {
+    let mut cmd = project.cargo();
+    cmd.args(["build", "-p", "medk-server"]);
+    let dir = match profile {
+        ServerProfile::Debug => "debug",
+        ServerProfile::Release => {
+            cmd.arg("--release");
+            "release"
+        }
+    };
+    shell::run(&mut cmd)?;
+    Ok(project
+        .target_dir()
+        .join(dir)
+        .join(format!("medk-server{}", std::env::consts::EXE_SUFFIX)))
+}
+
+/// A command run in `e2e/` with what the browser tests and benches read:
+/// `MEDK_SERVER_BIN` and `MEDK_STATIC_DIR` (absolute), and our own
+/// environment, `CI` included.
+fn e2e_command(project: &Project, server: &std::path::Path, program: &str) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(project.e2e_dir())
+        .env("MEDK_SERVER_BIN", server)
+        .env("MEDK_STATIC_DIR", project.dist_dir());
+    cmd
+}
+
+/// Replaces this process with `cmd` (on Unix); elsewhere runs it and exits
+/// with its status.
+fn exec(cmd: &mut Command) -> anyhow::Result<()> {
+    let shown = shell::echo(cmd);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        let err = cmd.exec();
+        Err(err).with_context(|| format!("starting `{shown}`"))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = cmd
+            .status()
+            .with_context(|| format!("starting `{shown}`"))?;
+        std::process::exit(status.code().unwrap_or(1));
+    }
+}
