@@ -1,0 +1,86 @@
+//! Small bridges to the browser the rest of the app needs: the clock,
+//! randomness for ids, file download, the service worker and persistent
+//! storage.
+
+use medk_shared::ids::{DocumentId, RowId};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // The Web Crypto API is always there in browsers that run wasm; if it
+    // ever failed, Math.random is still good enough for row ids.
+    if getrandom::fill(&mut bytes).is_err() {
+        for b in bytes.iter_mut() {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes
+}
+
+pub fn new_row_id() -> RowId {
+    RowId::from_random(random_bytes())
+}
+
+pub fn new_document_id() -> DocumentId {
+    DocumentId::from_bytes(random_bytes())
+}
+
+/// Offers `bytes` to the user as a file download.
+pub fn download(file_name: &str, mime: &str, bytes: &[u8]) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Ok(a) = document.create_element("a") {
+        let a: web_sys::HtmlAnchorElement = a.unchecked_into();
+        a.set_href(&url);
+        a.set_download(file_name);
+        a.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// Registers the service worker that makes the app start offline, and asks
+/// the browser not to evict our storage under pressure (a curator's unsynced
+/// work lives there).
+pub fn register_offline_support() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let navigator = window.navigator();
+    if js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
+        let _ = navigator.service_worker().register("/sw.js");
+    }
+    if let Ok(storage) = js_sys::Reflect::get(&navigator, &"storage".into()) {
+        if !storage.is_undefined() {
+            let storage: web_sys::StorageManager = storage.unchecked_into();
+            if let Ok(promise) = storage.persist() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = JsFuture::from(promise).await;
+                });
+            }
+        }
+    }
+}
+
+/// Reads a user-picked file.
+pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let buffer = JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}

@@ -1,0 +1,250 @@
+//! An open roadmap on this device: the Automerge document, its undo
+//! history, and the write-through to IndexedDB.
+//!
+//! Every edit is written at once (no save button): the change bytes go to
+//! storage in the same turn of the event loop as the keystroke, so a reload
+//! or a killed tab right after an edit finds it there.
+
+use crate::browser::now_ms;
+use crate::storage::{RoadmapMeta, Storage, StorageError};
+use medk_shared::doc::{DocError, Edit, NewRoadmap, RoadmapDoc, TextTarget};
+use medk_shared::ids::{DocumentId, RowId};
+use medk_shared::undo::UndoStack;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// After this many appended chunks the document is compacted into one
+/// snapshot, which keeps opening fast.
+const COMPACT_AFTER: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("дорожная карта не найдена на этом устройстве")]
+    NotFound,
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    /// The stored bytes are bad; they were moved to quarantine.
+    #[error("данные дорожной карты повреждены и отложены в карантин: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Broken(String),
+}
+
+/// Chunks known to be contained in this replica: what compaction may delete.
+#[derive(Default)]
+struct Chunks {
+    keys: Vec<f64>,
+    compacting: bool,
+}
+
+pub struct OpenRoadmap {
+    pub id: DocumentId,
+    doc: RoadmapDoc,
+    undo: UndoStack,
+    storage: Storage,
+    chunks: Rc<RefCell<Chunks>>,
+    /// Called with a message when a write to storage fails.
+    on_storage_error: Rc<dyn Fn(String)>,
+}
+
+impl OpenRoadmap {
+    /// Creates and stores a new roadmap.
+    pub async fn create(storage: &Storage, new: &NewRoadmap) -> Result<DocumentId, StorageError> {
+        let id = crate::browser::new_document_id();
+        let mut doc = RoadmapDoc::create(new, crate::browser::new_row_id());
+        let meta = meta_of(&id, &doc);
+        storage.create(&meta, doc.save()).await?;
+        Ok(id)
+    }
+
+    /// Stores an existing document (a duplicate, an imported file) under a new id.
+    pub async fn store_copy(
+        storage: &Storage,
+        doc: &mut RoadmapDoc,
+    ) -> Result<DocumentId, StorageError> {
+        let id = crate::browser::new_document_id();
+        let meta = meta_of(&id, doc);
+        storage.create(&meta, doc.save()).await?;
+        Ok(id)
+    }
+
+    pub async fn open(
+        storage: &Storage,
+        id: DocumentId,
+        on_storage_error: Rc<dyn Fn(String)>,
+    ) -> Result<Self, OpenError> {
+        let meta = storage.meta(&id).await?.ok_or(OpenError::NotFound)?;
+        if let Some(reason) = meta.broken {
+            return Err(OpenError::Broken(reason));
+        }
+        let stored = storage.load(&id).await?;
+        let doc = match decode(&stored.bytes) {
+            Ok(doc) => doc,
+            Err(e) => {
+                let reason = e.to_string();
+                storage.quarantine(&id, &reason).await?;
+                return Err(OpenError::Corrupt(reason));
+            }
+        };
+        Ok(Self {
+            id,
+            doc,
+            undo: UndoStack::new(),
+            storage: storage.clone(),
+            chunks: Rc::new(RefCell::new(Chunks {
+                keys: stored.keys,
+                compacting: false,
+            })),
+            on_storage_error,
+        })
+    }
+
+    pub fn doc(&self) -> &RoadmapDoc {
+        &self.doc
+    }
+
+    /// One user action: applied, recorded for undo, written to storage.
+    pub fn apply(&mut self, edits: Vec<Edit>, message: &str) -> Result<(), DocError> {
+        self.undo.seal();
+        self.undo.apply(&mut self.doc, edits, now_ms(), message)?;
+        self.persist(true);
+        Ok(())
+    }
+
+    /// Typing in a text field.
+    pub fn type_text(&mut self, target: TextTarget, value: String) -> Result<(), DocError> {
+        let header = matches!(target, TextTarget::Header(_));
+        self.undo
+            .type_text(&mut self.doc, target, value, now_ms())?;
+        self.persist(header);
+        Ok(())
+    }
+
+    /// Ends a typing run (the field lost focus).
+    pub fn seal(&mut self) {
+        self.undo.seal();
+    }
+
+    pub fn undo(&mut self) -> Result<bool, DocError> {
+        let done = self.undo.undo(&mut self.doc, now_ms())?;
+        if done {
+            self.persist(true);
+        }
+        Ok(done)
+    }
+
+    pub fn redo(&mut self) -> Result<bool, DocError> {
+        let done = self.undo.redo(&mut self.doc, now_ms())?;
+        if done {
+            self.persist(true);
+        }
+        Ok(done)
+    }
+
+    pub fn can_undo(&self) -> bool {
+        self.undo.can_undo()
+    }
+
+    pub fn can_redo(&self) -> bool {
+        self.undo.can_redo()
+    }
+
+    /// The whole document as one file (for export).
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// Writes the changes made since the last write. `meta_changed` says the
+    /// list record (title, count of activities) must be refreshed too.
+    fn persist(&mut self, meta_changed: bool) {
+        let changes = self.doc.save_incremental();
+        if changes.is_empty() {
+            return;
+        }
+        let meta = meta_changed.then(|| meta_of(&self.id, &self.doc));
+        let storage = self.storage.clone();
+        let chunks = self.chunks.clone();
+        let on_error = self.on_storage_error.clone();
+        let id = self.id;
+        wasm_bindgen_futures::spawn_local(async move {
+            match storage.append(&id, changes).await {
+                Ok(key) => chunks.borrow_mut().keys.push(key),
+                Err(e) => on_error(format!("Изменение не сохранено на устройстве: {e}")),
+            }
+            if let Some(meta) = meta {
+                if let Err(e) = storage.put_meta(&meta).await {
+                    on_error(format!("Список дорожных карт не обновлён: {e}"));
+                }
+            } else {
+                touch(&storage, &id).await;
+            }
+        });
+        let due = {
+            let c = self.chunks.borrow();
+            c.keys.len() >= COMPACT_AFTER && !c.compacting
+        };
+        if due {
+            self.compact();
+        }
+    }
+
+    fn compact(&mut self) {
+        let snapshot = self.doc.save();
+        let contained = {
+            let mut c = self.chunks.borrow_mut();
+            c.compacting = true;
+            c.keys.clone()
+        };
+        let storage = self.storage.clone();
+        let chunks = self.chunks.clone();
+        let id = self.id;
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = storage.compact(&id, snapshot, &contained).await;
+            let mut c = chunks.borrow_mut();
+            c.compacting = false;
+            if let Ok(key) = result {
+                c.keys.retain(|k| !contained.contains(k));
+                c.keys.push(key);
+            }
+        });
+    }
+}
+
+/// Loads stored chunks: the first is a snapshot, the rest are applied on top.
+pub fn decode(chunks: &[Vec<u8>]) -> Result<RoadmapDoc, DocError> {
+    let Some((first, rest)) = chunks.split_first() else {
+        return Err(DocError::Corrupt("нет данных".into()));
+    };
+    let mut doc = RoadmapDoc::load(first)?;
+    for chunk in rest {
+        doc.load_incremental(chunk)?;
+    }
+    Ok(doc)
+}
+
+/// Bumps the list record's "changed" time without reading the document.
+async fn touch(storage: &Storage, id: &DocumentId) {
+    if let Ok(Some(mut meta)) = storage.meta(id).await {
+        meta.updated = js_sys::Date::now();
+        let _ = storage.put_meta(&meta).await;
+    }
+}
+
+pub fn meta_of(id: &DocumentId, doc: &RoadmapDoc) -> RoadmapMeta {
+    let header = doc.header();
+    RoadmapMeta {
+        id: id.to_string(),
+        title: header.title,
+        level: header.level,
+        territory: header.territory,
+        year: header.year,
+        updated: js_sys::Date::now(),
+        activities: doc.activity_count() as u32,
+        broken: None,
+    }
+}
+
+/// A row id for a new row.
+pub fn new_row() -> RowId {
+    crate::browser::new_row_id()
+}

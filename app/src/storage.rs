@@ -1,0 +1,281 @@
+//! The device's copy of every roadmap, in IndexedDB (through rexie).
+//!
+//! Stores:
+//! - `roadmaps`: one small record per roadmap for the list screen (title,
+//!   level, year, when it changed), so the list opens without loading any
+//!   document.
+//! - `chunks`: the Automerge bytes, as independent chunks (`snapshot` or
+//!   `changes`) under an auto-increment key with an index on the document.
+//!   Every edit appends a chunk at once; compaction writes one snapshot and
+//!   deletes only the chunks the writer knows it contains. Two tabs editing
+//!   the same roadmap therefore never delete each other's work: this is the
+//!   same scheme automerge-repo's storage uses, for the same reason.
+//! - `quarantine`: the bytes of a document that failed to load, moved aside
+//!   untouched so that nothing is overwritten and a later version can try
+//!   again.
+
+use js_sys::{Array, Uint8Array};
+use medk_shared::ids::DocumentId;
+use medk_shared::model::Level;
+use rexie::{Index, KeyRange, ObjectStore, Rexie, TransactionMode};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+
+const DB_NAME: &str = "medk";
+const DB_VERSION: u32 = 1;
+const ROADMAPS: &str = "roadmaps";
+const CHUNKS: &str = "chunks";
+const QUARANTINE: &str = "quarantine";
+const BY_DOC: &str = "by_doc";
+
+/// What the list screen knows of a roadmap without opening it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoadmapMeta {
+    pub id: String,
+    pub title: String,
+    pub level: Level,
+    pub territory: String,
+    pub year: Option<i32>,
+    /// Milliseconds since the epoch of the last local change.
+    pub updated: f64,
+    pub activities: u32,
+    /// Set when the stored document could not be read (then moved to quarantine).
+    #[serde(default)]
+    pub broken: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Chunk {
+    doc: String,
+    kind: String,
+    /// Travels as a `Uint8Array`, not as an array of numbers.
+    #[serde(with = "serde_bytes")]
+    bytes: Vec<u8>,
+}
+
+/// The stored chunks of one document, with their keys (for compaction).
+pub struct StoredDoc {
+    pub bytes: Vec<Vec<u8>>,
+    pub keys: Vec<f64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("хранилище браузера недоступно: {0}")]
+    Db(String),
+    #[error("неверные данные в хранилище: {0}")]
+    Decode(String),
+}
+
+impl From<rexie::Error> for StorageError {
+    fn from(e: rexie::Error) -> Self {
+        StorageError::Db(e.to_string())
+    }
+}
+
+impl From<serde_wasm_bindgen::Error> for StorageError {
+    fn from(e: serde_wasm_bindgen::Error) -> Self {
+        StorageError::Decode(e.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, StorageError>;
+
+/// The open database. Cheap to clone (the handle is shared).
+#[derive(Clone)]
+pub struct Storage {
+    db: std::rc::Rc<Rexie>,
+}
+
+impl Storage {
+    pub async fn open() -> Result<Self> {
+        let db = Rexie::builder(DB_NAME)
+            .version(DB_VERSION)
+            .add_object_store(ObjectStore::new(ROADMAPS).key_path("id"))
+            .add_object_store(
+                ObjectStore::new(CHUNKS)
+                    .auto_increment(true)
+                    .add_index(Index::new(BY_DOC, "doc")),
+            )
+            .add_object_store(ObjectStore::new(QUARANTINE).auto_increment(true))
+            .build()
+            .await?;
+        Ok(Self {
+            db: std::rc::Rc::new(db),
+        })
+    }
+
+    pub async fn list(&self) -> Result<Vec<RoadmapMeta>> {
+        let tx = self
+            .db
+            .transaction(&[ROADMAPS], TransactionMode::ReadOnly)?;
+        let values = tx.store(ROADMAPS)?.get_all(None, None).await?;
+        let mut list = Vec::with_capacity(values.len());
+        for value in values {
+            // One unreadable record must not hide the others.
+            if let Ok(meta) = serde_wasm_bindgen::from_value::<RoadmapMeta>(value) {
+                list.push(meta);
+            }
+        }
+        list.sort_by(|a, b| b.updated.total_cmp(&a.updated));
+        Ok(list)
+    }
+
+    pub async fn meta(&self, id: &DocumentId) -> Result<Option<RoadmapMeta>> {
+        let tx = self
+            .db
+            .transaction(&[ROADMAPS], TransactionMode::ReadOnly)?;
+        let value = tx
+            .store(ROADMAPS)?
+            .get(JsValue::from_str(&id.to_string()))
+            .await?;
+        value
+            .map(|v| serde_wasm_bindgen::from_value(v).map_err(Into::into))
+            .transpose()
+    }
+
+    pub async fn put_meta(&self, meta: &RoadmapMeta) -> Result<()> {
+        let tx = self
+            .db
+            .transaction(&[ROADMAPS], TransactionMode::ReadWrite)?;
+        tx.store(ROADMAPS)?.put(&to_js(meta)?, None).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Stores a new roadmap: its list record and its first snapshot, in one
+    /// transaction. Returns the key of the snapshot chunk.
+    pub async fn create(&self, meta: &RoadmapMeta, snapshot: Vec<u8>) -> Result<f64> {
+        let tx = self
+            .db
+            .transaction(&[ROADMAPS, CHUNKS], TransactionMode::ReadWrite)?;
+        tx.store(ROADMAPS)?.put(&to_js(meta)?, None).await?;
+        let chunk = Chunk {
+            doc: meta.id.clone(),
+            kind: "snapshot".into(),
+            bytes: snapshot,
+        };
+        let key = tx.store(CHUNKS)?.add(&to_js(&chunk)?, None).await?;
+        tx.done().await?;
+        Ok(key.as_f64().unwrap_or_default())
+    }
+
+    /// All chunks of a document, oldest first.
+    pub async fn load(&self, id: &DocumentId) -> Result<StoredDoc> {
+        let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadOnly)?;
+        let store = tx.store(CHUNKS)?;
+        let index = store.index(BY_DOC)?;
+        let range = doc_range(id)?;
+        let keys = index.get_all_keys(Some(range), None).await?;
+        let range = doc_range(id)?;
+        let values = index.get_all(Some(range), None).await?;
+        let mut pairs: Vec<(f64, Vec<u8>)> = Vec::with_capacity(values.len());
+        for (key, value) in keys.into_iter().zip(values) {
+            let chunk: Chunk = serde_wasm_bindgen::from_value(value)?;
+            pairs.push((key.as_f64().unwrap_or_default(), chunk.bytes));
+        }
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (keys, bytes) = pairs.into_iter().unzip();
+        Ok(StoredDoc { bytes, keys })
+    }
+
+    /// Appends the changes of one edit. Returns the new chunk's key.
+    pub async fn append(&self, id: &DocumentId, changes: Vec<u8>) -> Result<f64> {
+        let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
+        let chunk = Chunk {
+            doc: id.to_string(),
+            kind: "changes".into(),
+            bytes: changes,
+        };
+        let key = tx.store(CHUNKS)?.add(&to_js(&chunk)?, None).await?;
+        tx.done().await?;
+        Ok(key.as_f64().unwrap_or_default())
+    }
+
+    /// Replaces the chunks `contained` with one snapshot, atomically.
+    pub async fn compact(
+        &self,
+        id: &DocumentId,
+        snapshot: Vec<u8>,
+        contained: &[f64],
+    ) -> Result<f64> {
+        let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
+        let store = tx.store(CHUNKS)?;
+        let chunk = Chunk {
+            doc: id.to_string(),
+            kind: "snapshot".into(),
+            bytes: snapshot,
+        };
+        let key = store.add(&to_js(&chunk)?, None).await?;
+        for old in contained {
+            store.delete(JsValue::from_f64(*old)).await?;
+        }
+        tx.done().await?;
+        Ok(key.as_f64().unwrap_or_default())
+    }
+
+    /// Moves every chunk of a document that failed to load into quarantine
+    /// (unchanged), and marks its list record as broken with the reason.
+    pub async fn quarantine(&self, id: &DocumentId, reason: &str) -> Result<()> {
+        let stored = self.load(id).await?;
+        let tx = self
+            .db
+            .transaction(&[ROADMAPS, CHUNKS, QUARANTINE], TransactionMode::ReadWrite)?;
+        let record = js_sys::Object::new();
+        let chunks = Array::new();
+        for bytes in &stored.bytes {
+            chunks.push(&Uint8Array::from(bytes.as_slice()));
+        }
+        set(&record, "doc", &JsValue::from_str(&id.to_string()));
+        set(&record, "reason", &JsValue::from_str(reason));
+        set(&record, "at", &JsValue::from_f64(js_sys::Date::now()));
+        set(&record, "chunks", &chunks);
+        tx.store(QUARANTINE)?.add(&record, None).await?;
+        let chunks_store = tx.store(CHUNKS)?;
+        for key in &stored.keys {
+            chunks_store.delete(JsValue::from_f64(*key)).await?;
+        }
+        let roadmaps = tx.store(ROADMAPS)?;
+        if let Some(value) = roadmaps.get(JsValue::from_str(&id.to_string())).await? {
+            if let Ok(mut meta) = serde_wasm_bindgen::from_value::<RoadmapMeta>(value) {
+                meta.broken = Some(reason.to_owned());
+                roadmaps.put(&to_js(&meta)?, None).await?;
+            }
+        }
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Removes a roadmap from this device (list record and chunks).
+    /// Quarantined bytes are kept.
+    pub async fn delete(&self, id: &DocumentId) -> Result<()> {
+        let stored = self.load(id).await?;
+        let tx = self
+            .db
+            .transaction(&[ROADMAPS, CHUNKS], TransactionMode::ReadWrite)?;
+        tx.store(ROADMAPS)?
+            .delete(JsValue::from_str(&id.to_string()))
+            .await?;
+        let chunks = tx.store(CHUNKS)?;
+        for key in stored.keys {
+            chunks.delete(JsValue::from_f64(key)).await?;
+        }
+        tx.done().await?;
+        Ok(())
+    }
+}
+
+fn doc_range(id: &DocumentId) -> Result<KeyRange> {
+    KeyRange::only(&JsValue::from_str(&id.to_string())).map_err(|e| StorageError::Db(e.to_string()))
+}
+
+fn set(obj: &js_sys::Object, key: &str, value: &JsValue) {
+    // Setting a property on a plain object we just created cannot fail.
+    let _ = js_sys::Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue> {
+    // Plain objects (not Maps) so that key paths like `id` and `doc` work.
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    Ok(value.serialize(&serializer)?)
+}

@@ -1,0 +1,629 @@
+//! The roadmap editor: the open document's reactive view ([`Editor`]), the
+//! page around it (header, toolbar, columns), and keyboard shortcuts.
+//!
+//! The Automerge document is the source of truth. Signals are a view of it:
+//! typing updates the one signal it touched; structural edits, undo and redo
+//! re-read the document and update only the signals whose value changed, so
+//! one row's edit does not re-render the others.
+
+use super::fields::TextField;
+use super::list::document_title;
+use super::rows::{SectionBlock, WorkingGroup};
+use super::{AppCtx, ctx};
+use crate::document::{OpenError, OpenRoadmap, new_row};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use medk_shared::actions::{self, Direction};
+use medk_shared::doc::{Edit, RowRef, TextTarget};
+use medk_shared::ids::{DocumentId, RowId};
+use medk_shared::model::{Activity, ActivityField, Column, Header, HeaderField, Level, Member};
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+
+/// The order of sections and of the activities in each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SectionLayout {
+    pub id: RowId,
+    pub activities: Vec<RowId>,
+}
+
+/// An open roadmap as the views see it. Copy: every field is a handle.
+#[derive(Clone, Copy)]
+pub struct Editor {
+    open: StoredValue<OpenRoadmap, LocalStorage>,
+    /// Signals made after the page was built belong to the page, not to
+    /// whichever row happened to trigger the refresh.
+    owner: StoredValue<Owner>,
+    pub header: RwSignal<Header>,
+    pub columns: RwSignal<Vec<Column>>,
+    pub layout: RwSignal<Vec<SectionLayout>>,
+    section_titles: StoredValue<HashMap<RowId, RwSignal<String>>>,
+    activities: StoredValue<HashMap<RowId, RwSignal<Activity>>>,
+    pub members: RwSignal<Vec<Member>>,
+    pub can_undo: RwSignal<bool>,
+    pub can_redo: RwSignal<bool>,
+    pub app: AppCtx,
+}
+
+impl Editor {
+    fn new(open: OpenRoadmap, app: AppCtx) -> Self {
+        let roadmap = open.doc().read();
+        let editor = Editor {
+            open: StoredValue::new_local(open),
+            owner: StoredValue::new(Owner::current().unwrap_or_default()),
+            header: RwSignal::new(roadmap.header.clone()),
+            columns: RwSignal::new(roadmap.columns.clone()),
+            layout: RwSignal::new(Vec::new()),
+            section_titles: StoredValue::new(HashMap::new()),
+            activities: StoredValue::new(HashMap::new()),
+            members: RwSignal::new(roadmap.working_group.clone()),
+            can_undo: RwSignal::new(false),
+            can_redo: RwSignal::new(false),
+            app,
+        };
+        editor.refresh();
+        editor
+    }
+
+    /// Re-reads the document and updates the signals that changed.
+    pub fn refresh(&self) {
+        let roadmap = self.open.with_value(|o| o.doc().read());
+        set_if_changed(self.header, roadmap.header);
+        set_if_changed(self.columns, roadmap.columns);
+        set_if_changed(self.members, roadmap.working_group);
+        let owner = self.owner.get_value();
+        let mut layout = Vec::with_capacity(roadmap.sections.len());
+        self.section_titles.update_value(|titles| {
+            self.activities.update_value(|acts| {
+                for section in roadmap.sections {
+                    match titles.get(&section.id) {
+                        Some(s) => set_if_changed(*s, section.title),
+                        None => {
+                            titles.insert(
+                                section.id.clone(),
+                                owner.with(|| RwSignal::new(section.title)),
+                            );
+                        }
+                    }
+                    let mut ids = Vec::with_capacity(section.activities.len());
+                    for activity in section.activities {
+                        ids.push(activity.id.clone());
+                        match acts.get(&activity.id) {
+                            Some(s) => set_if_changed(*s, activity),
+                            None => {
+                                acts.insert(
+                                    activity.id.clone(),
+                                    owner.with(|| RwSignal::new(activity)),
+                                );
+                            }
+                        }
+                    }
+                    layout.push(SectionLayout {
+                        id: section.id,
+                        activities: ids,
+                    });
+                }
+            })
+        });
+        set_if_changed(self.layout, layout);
+        self.sync_history();
+    }
+
+    fn sync_history(&self) {
+        let (u, r) = self.open.with_value(|o| (o.can_undo(), o.can_redo()));
+        set_if_changed(self.can_undo, u);
+        set_if_changed(self.can_redo, r);
+    }
+
+    pub fn activity(&self, id: &RowId) -> Option<RwSignal<Activity>> {
+        self.activities.with_value(|a| a.get(id).copied())
+    }
+
+    pub fn section_title(&self, id: &RowId) -> Option<RwSignal<String>> {
+        self.section_titles.with_value(|s| s.get(id).copied())
+    }
+
+    /// The section an activity is in now.
+    pub fn section_of(&self, id: &RowId) -> Option<RowId> {
+        self.open
+            .with_value(|o| o.doc().activity_place(id))
+            .map(|(section, _)| section)
+    }
+
+    /// Computes edits from the current document and applies them as one
+    /// user action. `make` returns no edits when there is nothing to do.
+    pub fn act(
+        &self,
+        message: &str,
+        make: impl FnOnce(&medk_shared::doc::RoadmapDoc) -> Vec<Edit>,
+    ) {
+        let result = self.open.try_update_value(|o| {
+            let edits = make(o.doc());
+            if edits.is_empty() {
+                Ok(false)
+            } else {
+                o.apply(edits, message).map(|()| true)
+            }
+        });
+        match result {
+            Some(Ok(true)) => self.refresh(),
+            Some(Ok(false)) | None => {}
+            Some(Err(e)) => self.app.error(format!("Изменение не применено: {e}")),
+        }
+    }
+
+    pub fn type_text(&self, target: TextTarget, value: String) {
+        let result = self
+            .open
+            .try_update_value(|o| o.type_text(target.clone(), value.clone()));
+        if let Some(Err(e)) = result {
+            self.app.error(format!("Изменение не применено: {e}"));
+            return;
+        }
+        match target {
+            TextTarget::Header(field) => self.header.update(|h| *header_text_mut(h, field) = value),
+            TextTarget::Column(index) => self.columns.update(|c| {
+                if let Some(c) = c.get_mut(index) {
+                    c.title = value;
+                }
+            }),
+            TextTarget::Section(id) => {
+                if let Some(s) = self.section_title(&id) {
+                    s.set(value);
+                }
+            }
+            TextTarget::Activity(id, field) => {
+                if let Some(a) = self.activity(&id) {
+                    a.update(|a| *a.text_mut(field) = value);
+                }
+            }
+            TextTarget::Member(id, field) => self.members.update(|members| {
+                if let Some(m) = members.iter_mut().find(|m| m.id == id) {
+                    *member_text_mut(m, field) = value;
+                }
+            }),
+        }
+        self.sync_history();
+    }
+
+    pub fn seal(&self) {
+        self.open.update_value(|o| o.seal());
+    }
+
+    pub fn undo(&self) {
+        self.history_step(true);
+    }
+
+    pub fn redo(&self) {
+        self.history_step(false);
+    }
+
+    fn history_step(&self, undo: bool) {
+        let result = self
+            .open
+            .try_update_value(|o| if undo { o.undo() } else { o.redo() });
+        match result {
+            Some(Ok(true)) => self.refresh(),
+            Some(Ok(false)) | None => {}
+            Some(Err(e)) => self.app.error(format!("Не удалось: {e}")),
+        }
+    }
+
+    /// Inserts an activity after `after` (or first in the section) and
+    /// puts the cursor in its description.
+    pub fn insert_activity(&self, section: &RowId, after: Option<&RowId>) {
+        let id = new_row();
+        self.act("add activity", |doc| {
+            vec![actions::insert_activity(doc, section, after, id.clone())]
+        });
+        focus_row(&id, &[".f-description", "textarea"]);
+    }
+
+    pub fn delete_activity(&self, id: &RowId) {
+        let description = self
+            .activity(id)
+            .map(|a| a.with_untracked(|a| a.description.clone()))
+            .unwrap_or_default();
+        self.act("delete activity", |_| {
+            vec![actions::delete(RowRef::Activity(id.clone()))]
+        });
+        let editor = *self;
+        let what = if description.trim().is_empty() {
+            "Мероприятие удалено".to_owned()
+        } else {
+            format!("Удалено: «{}»", truncate(&description, 60))
+        };
+        self.app
+            .with_action(what, "Отменить", move || editor.undo());
+    }
+
+    pub fn move_activity(&self, id: &RowId, direction: Direction) {
+        let focused = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element());
+        self.act("move activity", |doc| {
+            actions::move_activity(doc, id, direction)
+                .into_iter()
+                .collect()
+        });
+        // Moving a row moves its DOM nodes, which drops focus; put it back
+        // so the person can keep moving (Alt+↑ again, or tap again).
+        if let Some(el) = focused.and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
+            request_animation_frame(move || {
+                let _ = el.focus();
+            });
+        }
+    }
+
+    pub fn add_section(&self, after: Option<&RowId>) {
+        let id = new_row();
+        let number = self.layout.with_untracked(|l| l.len()) + 1;
+        self.act("add section", |doc| {
+            vec![actions::insert_section(
+                doc,
+                after,
+                id.clone(),
+                format!("{number}. Новый раздел"),
+            )]
+        });
+        focus_section(&id);
+    }
+
+    pub fn export_file(&self) {
+        let bytes = self.open.try_update_value(|o| o.save()).unwrap_or_default();
+        let title = self.header.with_untracked(|h| h.title.clone());
+        let name: String = title
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == ' ' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(80)
+            .collect();
+        crate::browser::download(
+            &format!("{}.automerge", name.trim()),
+            "application/octet-stream",
+            &bytes,
+        );
+    }
+}
+
+fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
+    if signal.with_untracked(|v| *v != value) {
+        signal.set(value);
+    }
+}
+
+fn header_text_mut(h: &mut Header, field: HeaderField) -> &mut String {
+    match field {
+        HeaderField::Title => &mut h.title,
+        HeaderField::Territory => &mut h.territory,
+        HeaderField::Approval => &mut h.approval,
+        HeaderField::Abbreviations => &mut h.abbreviations,
+        HeaderField::Footnotes => &mut h.footnotes,
+    }
+}
+
+fn member_text_mut(m: &mut Member, field: medk_shared::model::MemberField) -> &mut String {
+    use medk_shared::model::MemberField;
+    match field {
+        MemberField::Name => &mut m.name,
+        MemberField::Workplace => &mut m.workplace,
+        MemberField::Position => &mut m.position,
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+/// After the next render, focuses the first of `selectors` (in order of
+/// preference) found inside the row `id`.
+pub fn focus_row(id: &RowId, selectors: &'static [&'static str]) {
+    let query = format!("[data-activity=\"{id}\"]");
+    request_animation_frame(move || {
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let Ok(Some(row)) = doc.query_selector(&query) else {
+            return;
+        };
+        let found = selectors
+            .iter()
+            .find_map(|s| row.query_selector(s).ok().flatten());
+        if let Some(el) = found.and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = el.focus();
+        }
+    });
+}
+
+fn focus_section(id: &RowId) {
+    let query = format!("[data-section=\"{id}\"] .section-title");
+    request_animation_frame(move || {
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        if let Ok(Some(el)) = doc.query_selector(&query) {
+            if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                let _ = el.focus();
+            }
+        }
+    });
+}
+
+enum Loaded {
+    Loading,
+    Ready(Editor),
+    Failed(String),
+}
+
+#[component]
+pub fn EditorPage() -> impl IntoView {
+    let app = ctx();
+    let params = use_params_map();
+    let state = RwSignal::new_local(Loaded::Loading);
+    let owner = Owner::current().unwrap_or_default();
+    Effect::new(move |_| {
+        let raw = params.with(|p| p.get("id").unwrap_or_default());
+        state.set(Loaded::Loading);
+        let owner = owner.clone();
+        leptos::task::spawn_local(async move {
+            let result = match DocumentId::parse(&raw) {
+                Err(_) => Err("неверная ссылка на дорожную карту".to_owned()),
+                Ok(id) => {
+                    let on_error: Rc<dyn Fn(String)> = Rc::new(move |e| app.error(e));
+                    OpenRoadmap::open(&app.storage(), id, on_error)
+                        .await
+                        .map_err(|e| match e {
+                            OpenError::NotFound => {
+                                "дорожной карты нет на этом устройстве".to_owned()
+                            }
+                            other => other.to_string(),
+                        })
+                }
+            };
+            state.set(match result {
+                Ok(open) => Loaded::Ready(owner.with(|| Editor::new(open, app))),
+                Err(e) => Loaded::Failed(e),
+            });
+        });
+    });
+    move || match &*state.read() {
+        Loaded::Loading => view! { <p class="empty">"Открываем дорожную карту…"</p> }.into_any(),
+        Loaded::Failed(e) => view! {
+            <div class="open-error card" role="alert">
+                <h1>"Не удалось открыть дорожную карту"</h1>
+                <p>{e.clone()}</p>
+                <p>"Другие дорожные карты на устройстве это не затрагивает."</p>
+                <a class="button" href="/">"← Все дорожные карты"</a>
+            </div>
+        }
+        .into_any(),
+        Loaded::Ready(editor) => view! { <EditorView editor=*editor /> }.into_any(),
+    }
+}
+
+#[component]
+fn EditorView(editor: Editor) -> impl IntoView {
+    Effect::new(move |_| document_title(&editor.header.with(|h| h.title.clone())));
+    let show_keys = RwSignal::new(false);
+    let grid = move || grid_template(&editor.columns.get());
+    view! {
+        <div class="editor" on:keydown=move |ev| on_key(editor, ev)>
+            <div class="toolbar" role="toolbar" aria-label="Действия с дорожной картой">
+                <a class="button" href="/">"← Все карты"</a>
+                <button on:click=move |_| editor.undo() disabled=move || !editor.can_undo.get()
+                    aria-keyshortcuts="Control+Z" title="Отменить (Ctrl+Z)">"↶ Отменить"</button>
+                <button on:click=move |_| editor.redo() disabled=move || !editor.can_redo.get()
+                    aria-keyshortcuts="Control+Y" title="Повторить (Ctrl+Y)">"↷ Повторить"</button>
+                <button on:click=move |_| {
+                    let last = editor.layout.with_untracked(|l| l.last().map(|s| s.id.clone()));
+                    editor.add_section(last.as_ref());
+                }>"+ Раздел"</button>
+                <button on:click=move |_| editor.export_file() title="Сохранить файл дорожной карты (.automerge)">"Скачать файл"</button>
+                <button on:click=move |_| show_keys.update(|v| *v = !*v) aria-expanded=move || show_keys.get().to_string()>"Клавиши"</button>
+            </div>
+            <Show when=move || show_keys.get()>
+                <KeysHelp />
+            </Show>
+            <HeaderBlock editor />
+            <ColumnsPanel editor />
+            <div class="sheet" role="table" aria-label="Мероприятия" style:--cols=grid>
+                <div class="sheet-head" role="row">
+                    {move || editor.columns.get().into_iter().map(|c| view! {
+                        <div role="columnheader" class=format!("col-{}", c.field.key())>{c.title}</div>
+                    }).collect_view()}
+                    <div role="columnheader">"Статус"</div>
+                    <div role="columnheader">"Дата исполнения"</div>
+                    <div role="columnheader"><span class="visually-hidden">"Действия"</span></div>
+                </div>
+                <For each=move || editor.layout.get() key=|s| s.id.clone() let:section>
+                    <SectionBlock editor id=section.id />
+                </For>
+            </div>
+            <button class="add-section" on:click=move |_| {
+                let last = editor.layout.with_untracked(|l| l.last().map(|s| s.id.clone()));
+                editor.add_section(last.as_ref());
+            }>"+ Добавить раздел"</button>
+            <WorkingGroup editor />
+        </div>
+    }
+}
+
+/// The CSS grid columns of the table: narrow number, wide description.
+fn grid_template(columns: &[Column]) -> String {
+    let mut parts: Vec<&str> = columns
+        .iter()
+        .map(|c| match c.field {
+            ActivityField::Number => "4.5rem",
+            ActivityField::Description => "minmax(12rem, 3fr)",
+            _ => "minmax(7rem, 2fr)",
+        })
+        .collect();
+    parts.extend(["9.5rem", "9.5rem", "5.5rem"]);
+    parts.join(" ")
+}
+
+fn on_key(editor: Editor, ev: leptos::ev::KeyboardEvent) {
+    let ctrl = ev.ctrl_key() || ev.meta_key();
+    let key = ev.key();
+    let focused_row = || -> Option<RowId> {
+        let el = ev.target()?.dyn_into::<web_sys::Element>().ok()?;
+        let row = el.closest("[data-activity]").ok()??;
+        row.get_attribute("data-activity").map(RowId::new)
+    };
+    let handled = match (ctrl, ev.shift_key(), ev.alt_key(), key.as_str()) {
+        (true, false, false, "z" | "я") => {
+            editor.undo();
+            true
+        }
+        (true, true, false, "z" | "Z" | "я" | "Я") | (true, false, false, "y" | "н") => {
+            editor.redo();
+            true
+        }
+        (true, _, false, "Enter") => match focused_row() {
+            Some(id) => {
+                if let Some(section) = editor.section_of(&id) {
+                    editor.insert_activity(&section, Some(&id));
+                }
+                true
+            }
+            None => false,
+        },
+        (false, false, true, "ArrowUp" | "ArrowDown") => match focused_row() {
+            Some(id) => {
+                let direction = if key == "ArrowUp" {
+                    Direction::Up
+                } else {
+                    Direction::Down
+                };
+                editor.move_activity(&id, direction);
+                true
+            }
+            None => false,
+        },
+        (false, false, true, "Delete" | "Backspace") => match focused_row() {
+            Some(id) => {
+                editor.delete_activity(&id);
+                true
+            }
+            None => false,
+        },
+        _ => false,
+    };
+    if handled {
+        ev.prevent_default();
+    }
+}
+
+#[component]
+fn KeysHelp() -> impl IntoView {
+    view! {
+        <dl class="keys card" aria-label="Сочетания клавиш">
+            <dt>"Ctrl+Z"</dt><dd>"отменить"</dd>
+            <dt>"Ctrl+Y, Ctrl+Shift+Z"</dt><dd>"повторить"</dd>
+            <dt>"Ctrl+Enter"</dt><dd>"новое мероприятие под текущим"</dd>
+            <dt>"Alt+↑, Alt+↓"</dt><dd>"переместить мероприятие"</dd>
+            <dt>"Alt+Delete"</dt><dd>"удалить мероприятие"</dd>
+            <dt>"Tab"</dt><dd>"к следующему полю"</dd>
+        </dl>
+    }
+}
+
+#[component]
+fn HeaderBlock(editor: Editor) -> impl IntoView {
+    let text = move |field: HeaderField| {
+        Signal::derive(move || editor.header.with(|h| h.text(field).to_owned()))
+    };
+    view! {
+        <section class="doc-header card" aria-label="Сведения о дорожной карте">
+            <TextField editor target=TextTarget::Header(HeaderField::Title) value=text(HeaderField::Title)
+                label="Название дорожной карты" class="doc-title" placeholder="Название дорожной карты" />
+            <div class="header-grid">
+                <label>"Уровень"
+                    <select on:change=move |ev| {
+                        if let Some(level) = Level::parse(&event_target_value(&ev)) {
+                            editor.act("set level", |_| vec![Edit::SetLevel(level)]);
+                        }
+                    }>
+                        {Level::ALL.into_iter().map(|l| view! {
+                            <option value=l.as_str() selected=move || editor.header.with(|h| h.level == l)>{l.label_ru()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Год"
+                    <input inputmode="numeric" class="year"
+                        prop:value=move || editor.header.with(|h| h.year.map(|y| y.to_string()).unwrap_or_default())
+                        on:change=move |ev| {
+                            let year = event_target_value(&ev).trim().parse::<i32>().ok();
+                            editor.act("set year", |_| vec![Edit::SetYear(year)]);
+                        } />
+                </label>
+                <label class="wide">"Территория или школа"
+                    <TextField editor target=TextTarget::Header(HeaderField::Territory) value=text(HeaderField::Territory)
+                        label="Территория или школа" />
+                </label>
+            </div>
+            <details>
+                <summary>"Утверждение, сокращения, сноски"</summary>
+                <label>"Гриф утверждения"
+                    <TextField editor target=TextTarget::Header(HeaderField::Approval) value=text(HeaderField::Approval)
+                        label="Гриф утверждения" placeholder="УТВЕРЖДАЮ: …" />
+                </label>
+                <label>"Принятые сокращения"
+                    <TextField editor target=TextTarget::Header(HeaderField::Abbreviations) value=text(HeaderField::Abbreviations)
+                        label="Принятые сокращения" placeholder="ОО — общеобразовательная организация; …" />
+                </label>
+                <label>"Сноски"
+                    <TextField editor target=TextTarget::Header(HeaderField::Footnotes) value=text(HeaderField::Footnotes)
+                        label="Сноски" />
+                </label>
+            </details>
+        </section>
+    }
+}
+
+/// Which columns the roadmap shows and what each is called.
+#[component]
+fn ColumnsPanel(editor: Editor) -> impl IntoView {
+    view! {
+        <details class="columns-panel card">
+            <summary>"Столбцы таблицы"</summary>
+            <ul>
+                {move || editor.columns.get().into_iter().enumerate().map(|(index, column)| {
+                    let value = Signal::derive(move || editor.columns.with(|c| c.get(index).map(|c| c.title.clone()).unwrap_or_default()));
+                    view! {
+                        <li>
+                            <TextField editor target=TextTarget::Column(index) value
+                                label=format!("Название столбца «{}»", column.field.label_ru()) />
+                            <button class="danger" aria-label=format!("Убрать столбец «{}»", column.title)
+                                on:click=move |_| editor.act("remove column", |_| vec![Edit::RemoveColumn(index)])>"Убрать"</button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <label>"Добавить столбец "
+                <select on:change=move |ev| {
+                    let key = event_target_value(&ev);
+                    if let Some(field) = ActivityField::from_key(&key) {
+                        editor.act("add column", |_| vec![Edit::AddColumn(Column::standard(field))]);
+                    }
+                }>
+                    <option value="" selected=true>"— выберите —"</option>
+                    {move || ActivityField::ALL.into_iter()
+                        .filter(|f| !editor.columns.with(|c| c.iter().any(|c| c.field == *f)))
+                        .map(|f| view! { <option value=f.key()>{f.label_ru()}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+        </details>
+    }
+}

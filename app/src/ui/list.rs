@@ -1,0 +1,446 @@
+//! The roadmaps on this device: open, create, rename, duplicate, delete
+//! (with confirmation and undo), and import a roadmap file.
+
+use super::{AppCtx, ctx};
+use crate::document::{OpenRoadmap, decode, meta_of};
+use crate::storage::RoadmapMeta;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget};
+use medk_shared::ids::DocumentId;
+use medk_shared::model::{ActivityField, Column, HeaderField, Level};
+use wasm_bindgen::JsCast;
+
+/// How long a deleted roadmap can be brought back before it is erased.
+const UNDO_DELETE_SECS: u64 = 8;
+
+#[component]
+pub fn ListPage() -> impl IntoView {
+    let app = ctx();
+    let list: RwSignal<Option<Result<Vec<RoadmapMeta>, String>>> = RwSignal::new(None);
+    // Roadmaps deleted but still restorable: hidden, not yet erased.
+    let pending_delete: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
+    let creating = RwSignal::new(false);
+    let reload = move || {
+        let storage = app.storage();
+        leptos::task::spawn_local(async move {
+            list.set(Some(storage.list().await.map_err(|e| e.to_string())));
+        });
+    };
+    reload();
+    document_title("Дорожные карты");
+
+    let visible = move || {
+        list.get().map(|r| {
+            r.map(|items| {
+                let hidden = pending_delete.get();
+                items
+                    .into_iter()
+                    .filter(|m| !hidden.contains(&m.id))
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+
+    view! {
+        <section class="list-page">
+            <div class="page-head">
+                <h1>"Дорожные карты"</h1>
+                <div class="actions">
+                    <button class="primary" on:click=move |_| creating.set(true)>"Создать дорожную карту"</button>
+                    <ImportButton on_done=move || reload() />
+                </div>
+            </div>
+            <Show when=move || creating.get()>
+                <CreateForm on_close=move || creating.set(false) />
+            </Show>
+            {move || match visible() {
+                None => view! { <p class="empty">"Загрузка…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">"Не удалось прочитать список: " {e}</p> }.into_any(),
+                Some(Ok(items)) if items.is_empty() => view! {
+                    <p class="empty">"На этом устройстве пока нет дорожных карт. Создайте новую или импортируйте файл."</p>
+                }.into_any(),
+                Some(Ok(items)) => view! {
+                    <ul class="roadmaps">
+                        {items.into_iter().map(|meta| view! {
+                            <RoadmapItem meta pending_delete on_change=move || reload() />
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn RoadmapItem(
+    meta: RoadmapMeta,
+    pending_delete: RwSignal<Vec<String>>,
+    on_change: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let app = ctx();
+    let renaming = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let href = format!("/r/{}", meta.id);
+    let id = meta.id.clone();
+    let title = if meta.title.trim().is_empty() {
+        "Без названия".to_owned()
+    } else {
+        meta.title.clone()
+    };
+    let details = [
+        Some(meta.level.label_ru().to_owned()),
+        meta.year.map(|y| format!("{y} год")),
+        (!meta.territory.is_empty()).then(|| meta.territory.clone()),
+        Some(format!("мероприятий: {}", meta.activities)),
+        Some(format!("изменена {}", format_time(meta.updated))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
+    let broken = meta.broken.clone();
+    let is_broken = broken.is_some();
+
+    let rename = {
+        let id = id.clone();
+        move |new_title: String| {
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                match rename_roadmap(app, &id, new_title).await {
+                    Ok(()) => on_change(),
+                    Err(e) => app.error(e),
+                }
+            });
+            renaming.set(false);
+        }
+    };
+    let duplicate = {
+        let id = id.clone();
+        move |_| {
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                match duplicate_roadmap(app, &id).await {
+                    Ok(()) => {
+                        app.info("Копия создана");
+                        on_change();
+                    }
+                    Err(e) => app.error(e),
+                }
+            });
+        }
+    };
+    let delete = {
+        let id = id.clone();
+        let title = title.clone();
+        move |_| {
+            confirming.set(false);
+            pending_delete.update(|p| p.push(id.clone()));
+            let restore_id = id.clone();
+            app.with_action(
+                format!("Дорожная карта «{title}» удалена"),
+                "Отменить",
+                move || {
+                    pending_delete.update(|p| p.retain(|x| *x != restore_id));
+                },
+            );
+            let erase_id = id.clone();
+            set_timeout(
+                move || {
+                    if !pending_delete.with_untracked(|p| p.contains(&erase_id)) {
+                        return; // restored
+                    }
+                    let storage = app.storage();
+                    leptos::task::spawn_local(async move {
+                        if let Ok(doc_id) = DocumentId::parse(&erase_id) {
+                            if let Err(e) = storage.delete(&doc_id).await {
+                                app.error(format!("Не удалось удалить: {e}"));
+                            }
+                        }
+                        pending_delete.update(|p| p.retain(|x| *x != erase_id));
+                        on_change();
+                    });
+                },
+                std::time::Duration::from_secs(UNDO_DELETE_SECS),
+            );
+        }
+    };
+
+    let title_for_input = title.clone();
+    view! {
+        <li class="roadmap-item" class:broken=is_broken data-id=id.clone()>
+            <div class="item-main">
+                <Show
+                    when=move || renaming.get()
+                    fallback={
+                        let href = href.clone();
+                        let title = title.clone();
+                        move || view! { <a class="item-title" href=href.clone()>{title.clone()}</a> }
+                    }
+                >
+                    <RenameInput initial=title_for_input.clone() on_done=rename.clone() on_cancel=move || renaming.set(false) />
+                </Show>
+                <p class="item-details">{details}</p>
+                {broken.map(|reason| view! {
+                    <p class="error" role="alert">"Повреждена: " {reason}</p>
+                })}
+            </div>
+            <div class="item-actions">
+                <button on:click=move |_| renaming.set(true)>"Переименовать"</button>
+                <button on:click=duplicate>"Дублировать"</button>
+                <button class="danger" on:click=move |_| confirming.set(true)>"Удалить"</button>
+            </div>
+            <Show when=move || confirming.get()>
+                <div class="confirm" role="alertdialog" aria-label="Подтверждение удаления">
+                    <p>"Удалить дорожную карту с этого устройства?"</p>
+                    <button class="danger" on:click=delete.clone()>"Да, удалить"</button>
+                    <button on:click=move |_| confirming.set(false)>"Отмена"</button>
+                </div>
+            </Show>
+        </li>
+    }
+}
+
+#[component]
+fn RenameInput(
+    initial: String,
+    on_done: impl Fn(String) + Clone + Send + Sync + 'static,
+    on_cancel: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let value = RwSignal::new(initial);
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let _ = el.focus();
+            el.select();
+        }
+    });
+    let done = on_done.clone();
+    view! {
+        <form class="rename" on:submit=move |ev| {
+            ev.prevent_default();
+            done(value.get_untracked());
+        }>
+            <input node_ref=input aria-label="Новое название" prop:value=value
+                on:input=move |ev| value.set(event_target_value(&ev))
+                on:keydown=move |ev| if ev.key() == "Escape" { on_cancel() } />
+            <button type="submit" class="primary">"Сохранить"</button>
+            <button type="button" on:click=move |_| on_cancel()>"Отмена"</button>
+        </form>
+    }
+}
+
+/// The form for a new roadmap: level, title, territory, year and columns.
+#[component]
+fn CreateForm(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let app = ctx();
+    let navigate = use_navigate();
+    let level = RwSignal::new(Level::School);
+    let title = RwSignal::new(String::new());
+    let territory = RwSignal::new(String::new());
+    let year = RwSignal::new(String::from("2026"));
+    let columns: RwSignal<Vec<Column>> = RwSignal::new(Level::School.default_columns());
+    let saving = RwSignal::new(false);
+    let title_input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(el) = title_input.get() {
+            let _ = el.focus();
+        }
+    });
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if saving.get_untracked() {
+            return;
+        }
+        let new = NewRoadmap {
+            title: {
+                let t = title.get_untracked();
+                if t.trim().is_empty() {
+                    format!("{} дорожная карта", level.get_untracked().label_ru())
+                } else {
+                    t
+                }
+            },
+            level: level.get_untracked(),
+            territory: territory.get_untracked(),
+            year: year.get_untracked().trim().parse().ok(),
+            columns: columns.get_untracked(),
+        };
+        saving.set(true);
+        let storage = app.storage();
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match OpenRoadmap::create(&storage, &new).await {
+                Ok(id) => navigate(&format!("/r/{id}"), Default::default()),
+                Err(e) => {
+                    saving.set(false);
+                    app.error(format!("Не удалось создать: {e}"));
+                }
+            }
+        });
+    };
+
+    view! {
+        <form class="create card" on:submit=submit aria-label="Новая дорожная карта">
+            <h2>"Новая дорожная карта"</h2>
+            <label>"Уровень"
+                <select on:change=move |ev| {
+                    if let Some(l) = Level::parse(&event_target_value(&ev)) {
+                        level.set(l);
+                        columns.set(l.default_columns());
+                    }
+                }>
+                    {Level::ALL.into_iter().map(|l| view! {
+                        <option value=l.as_str() selected=move || level.get() == l>{l.label_ru()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>"Название"
+                <input node_ref=title_input name="title" prop:value=title placeholder="Дорожная карта реализации проекта 500+"
+                    on:input=move |ev| title.set(event_target_value(&ev)) />
+            </label>
+            <label>"Территория или школа"
+                <input name="territory" prop:value=territory on:input=move |ev| territory.set(event_target_value(&ev)) />
+            </label>
+            <label>"Год"
+                <input name="year" inputmode="numeric" prop:value=year on:input=move |ev| year.set(event_target_value(&ev)) />
+            </label>
+            <fieldset class="columns-choice">
+                <legend>"Столбцы"</legend>
+                {ActivityField::ALL.into_iter().map(|field| {
+                    let checked = move || columns.with(|c| c.iter().any(|c| c.field == field));
+                    view! {
+                        <label class="check">
+                            <input type="checkbox" prop:checked=checked on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                columns.update(|cols| {
+                                    cols.retain(|c| c.field != field);
+                                    if on {
+                                        cols.push(Column::standard(field));
+                                        cols.sort_by_key(|c| c.field);
+                                    }
+                                });
+                            } />
+                            {field.label_ru()}
+                        </label>
+                    }
+                }).collect_view()}
+            </fieldset>
+            <div class="form-actions">
+                <button type="submit" class="primary" disabled=move || saving.get()>"Создать"</button>
+                <button type="button" on:click=move |_| on_close()>"Отмена"</button>
+            </div>
+        </form>
+    }
+}
+
+/// Imports a roadmap file (`.automerge`, as the editor exports it) as a new
+/// roadmap on this device.
+#[component]
+fn ImportButton(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let app = ctx();
+    let navigate = use_navigate();
+    let on_change = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        input.set_value("");
+        let storage = app.storage();
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let result = async {
+                let bytes = crate::browser::read_file(&file).await?;
+                let mut doc = RoadmapDoc::load(&bytes).map_err(|e| e.to_string())?;
+                OpenRoadmap::store_copy(&storage, &mut doc)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            .await;
+            match result {
+                Ok(id) => {
+                    on_done();
+                    navigate(&format!("/r/{id}"), Default::default());
+                }
+                Err(e) => app.error(format!("Файл «{}» не импортирован: {e}", file.name())),
+            }
+        });
+    };
+    view! {
+        <label class="button file-button">
+            "Импорт файла"
+            <input type="file" class="visually-hidden" accept=".automerge,application/octet-stream" on:change=on_change />
+        </label>
+    }
+}
+
+async fn rename_roadmap(app: AppCtx, id: &str, title: String) -> Result<(), String> {
+    let id = DocumentId::parse(id).map_err(|e| e.to_string())?;
+    let storage = app.storage();
+    let stored = storage.load(&id).await.map_err(|e| e.to_string())?;
+    let mut doc = decode(&stored.bytes).map_err(|e| e.to_string())?;
+    doc.apply(
+        vec![Edit::SetText {
+            target: TextTarget::Header(HeaderField::Title),
+            value: title,
+        }],
+        crate::browser::now_ms(),
+        "rename",
+    )
+    .map_err(|e| e.to_string())?;
+    storage
+        .append(&id, doc.save_incremental())
+        .await
+        .map_err(|e| e.to_string())?;
+    storage
+        .put_meta(&meta_of(&id, &doc))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+async fn duplicate_roadmap(app: AppCtx, id: &str) -> Result<(), String> {
+    let id = DocumentId::parse(id).map_err(|e| e.to_string())?;
+    let storage = app.storage();
+    let stored = storage.load(&id).await.map_err(|e| e.to_string())?;
+    let mut original = decode(&stored.bytes).map_err(|e| e.to_string())?;
+    let mut copy = original.fork();
+    let title = copy.header().title;
+    copy.apply(
+        vec![Edit::SetText {
+            target: TextTarget::Header(HeaderField::Title),
+            value: format!("{title} (копия)"),
+        }],
+        crate::browser::now_ms(),
+        "duplicate",
+    )
+    .map_err(|e| e.to_string())?;
+    OpenRoadmap::store_copy(&storage, &mut copy)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+pub fn document_title(title: &str) {
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        doc.set_title(&format!("{title} — МЭДК"));
+    }
+}
+
+fn format_time(ms: f64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    format!(
+        "{:02}.{:02}.{} {:02}:{:02}",
+        date.get_date(),
+        date.get_month() + 1,
+        date.get_full_year(),
+        date.get_hours(),
+        date.get_minutes()
+    )
+}

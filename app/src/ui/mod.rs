@@ -1,0 +1,137 @@
+//! The app's views. `list` is the roadmaps on this device, `editor` one
+//! roadmap; this module holds the shell around them and the notices bar.
+
+mod editor;
+mod fields;
+mod list;
+mod rows;
+
+use crate::storage::{Storage, StorageError};
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// What every view can reach.
+#[derive(Clone, Copy)]
+pub struct AppCtx {
+    pub storage: StoredValue<Storage, LocalStorage>,
+    pub notice: RwSignal<Option<Notice>>,
+}
+
+/// A message at the bottom of the screen, optionally with one action
+/// («Отменить»).
+#[derive(Clone)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+    pub action: Option<(String, StoredValue<Box<dyn Fn()>, LocalStorage>)>,
+}
+
+impl AppCtx {
+    pub fn storage(&self) -> Storage {
+        self.storage.get_value()
+    }
+
+    pub fn info(&self, text: impl Into<String>) {
+        self.notice.set(Some(Notice {
+            text: text.into(),
+            error: false,
+            action: None,
+        }));
+    }
+
+    pub fn error(&self, text: impl Into<String>) {
+        self.notice.set(Some(Notice {
+            text: text.into(),
+            error: true,
+            action: None,
+        }));
+    }
+
+    pub fn with_action(&self, text: impl Into<String>, label: &str, action: impl Fn() + 'static) {
+        let action: Box<dyn Fn()> = Box::new(action);
+        self.notice.set(Some(Notice {
+            text: text.into(),
+            error: false,
+            action: Some((label.to_owned(), StoredValue::new_local(action))),
+        }));
+    }
+}
+
+pub fn ctx() -> AppCtx {
+    expect_context::<AppCtx>()
+}
+
+pub fn root(storage: Result<Storage, StorageError>) -> impl IntoView {
+    match storage {
+        Ok(storage) => {
+            provide_context(AppCtx { storage: StoredValue::new_local(storage), notice: RwSignal::new(None) });
+            view! {
+                <Router>
+                    <a class="skip" href="#main">"К содержанию"</a>
+                    <header class="topbar">
+                        <a class="brand" href="/">"МЭДК · Дорожные карты"</a>
+                    </header>
+                    <main id="main">
+                        <Routes fallback=|| view! { <p class="empty">"Страница не найдена. " <a href="/">"К списку"</a></p> }>
+                            <Route path=path!("/") view=list::ListPage />
+                            <Route path=path!("/r/:id") view=editor::EditorPage />
+                        </Routes>
+                    </main>
+                    <NoticeBar />
+                </Router>
+            }
+            .into_any()
+        }
+        Err(e) => view! {
+            <main class="fatal" role="alert">
+                <h1>"Дорожные карты"</h1>
+                <p>"Не удалось открыть хранилище браузера, без него приложение не может сохранять данные."</p>
+                <p class="detail">{e.to_string()}</p>
+                <p>"Проверьте, что браузер не в режиме инкогнито и что для сайта разрешено хранение данных."</p>
+            </main>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn NoticeBar() -> impl IntoView {
+    let app = ctx();
+    // A notice goes away by itself after a while; a newer one replaces it.
+    Effect::new(move |_| {
+        if let Some(notice) = app.notice.get() {
+            let text = notice.text.clone();
+            set_timeout(
+                move || {
+                    if app
+                        .notice
+                        .with_untracked(|n| n.as_ref().is_some_and(|n| n.text == text))
+                    {
+                        app.notice.set(None);
+                    }
+                },
+                std::time::Duration::from_secs(if notice.error { 15 } else { 8 }),
+            );
+        }
+    });
+    view! {
+        <div class="notices" role="status" aria-live="polite">
+            {move || app.notice.get().map(|n| {
+                let action = n.action.clone().map(|(label, run)| view! {
+                    <button class="notice-action" on:click=move |_| {
+                        run.with_value(|f| f());
+                        app.notice.set(None);
+                    }>{label}</button>
+                });
+                view! {
+                    <div class="notice" class:error=n.error>
+                        <span>{n.text.clone()}</span>
+                        {action}
+                        <button class="notice-close" aria-label="Закрыть" on:click=move |_| app.notice.set(None)>"×"</button>
+                    </div>
+                }
+            })}
+        </div>
+    }
+}

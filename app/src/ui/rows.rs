@@ -1,0 +1,254 @@
+//! The rows of a roadmap: sections, activities (a table row on wide
+//! screens, a card on narrow ones — the same markup, laid out by CSS), and
+//! the working group.
+
+use super::editor::{Editor, focus_row};
+use super::fields::TextField;
+use leptos::prelude::*;
+use medk_shared::actions::{self, Direction};
+use medk_shared::doc::{Edit, RowKind, RowRef, TextTarget};
+use medk_shared::ids::RowId;
+use medk_shared::model::{Member, MemberField, Status};
+
+#[component]
+pub fn SectionBlock(editor: Editor, id: RowId) -> impl IntoView {
+    let title = editor
+        .section_title(&id)
+        .unwrap_or_else(|| RwSignal::new(String::new()));
+    let number = {
+        let id = id.clone();
+        move || {
+            editor
+                .layout
+                .with(|l| l.iter().position(|s| s.id == id).map_or(0, |i| i + 1))
+        }
+    };
+    let activities = {
+        let id = id.clone();
+        move || {
+            editor.layout.with(|l| {
+                l.iter()
+                    .find(|s| s.id == id)
+                    .map(|s| s.activities.clone())
+                    .unwrap_or_default()
+            })
+        }
+    };
+    let count = {
+        let activities = activities.clone();
+        move || activities().len()
+    };
+    let (sid1, sid2, sid3, sid4) = (id.clone(), id.clone(), id.clone(), id.clone());
+    let delete_section = move |_| {
+        let n = count();
+        let title = title.get_untracked();
+        editor.act("delete section", |_| {
+            vec![actions::delete(RowRef::Section(sid4.clone()))]
+        });
+        let what = if n == 0 {
+            format!("Раздел «{title}» удалён")
+        } else {
+            format!("Раздел «{title}» и {n} мероприятий удалены")
+        };
+        editor
+            .app
+            .with_action(what, "Отменить", move || editor.undo());
+    };
+    view! {
+        <div class="section" role="rowgroup" data-section=id.to_string()>
+            <div class="section-head" role="row">
+                <div role="cell" class="section-cell">
+                    <span class="section-label">"Раздел " {number}</span>
+                    <TextField editor target=TextTarget::Section(id.clone()) value=title
+                        label="Название раздела" class="section-title" placeholder="Название раздела" />
+                    <div class="row-actions">
+                        <button class="icon" aria-label="Раздел выше" title="Раздел выше"
+                            on:click=move |_| editor.act("move section", |doc| actions::move_row(doc, RowKind::Section, &sid1, Direction::Up).into_iter().collect())>"↑"</button>
+                        <button class="icon" aria-label="Раздел ниже" title="Раздел ниже"
+                            on:click=move |_| editor.act("move section", |doc| actions::move_row(doc, RowKind::Section, &sid2, Direction::Down).into_iter().collect())>"↓"</button>
+                        <button class="icon danger" aria-label="Удалить раздел" title="Удалить раздел" on:click=delete_section>"✕"</button>
+                    </div>
+                </div>
+            </div>
+            <For each=activities.clone() key=|id| id.clone() let:activity>
+                <ActivityRow editor id=activity />
+            </For>
+            <div class="section-foot" role="row">
+                <div role="cell">
+                    <button class="add-activity" on:click=move |_| {
+                        let last = editor.layout.with_untracked(|l| l.iter().find(|s| s.id == sid3).and_then(|s| s.activities.last().cloned()));
+                        editor.insert_activity(&sid3, last.as_ref());
+                    }>"+ Мероприятие"</button>
+                </div>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
+    let Some(activity) = editor.activity(&id) else {
+        return ().into_any();
+    };
+    let cells = {
+        let id = id.clone();
+        move || {
+            editor
+                .columns
+                .get()
+                .into_iter()
+                .map(|column| {
+                    let field = column.field;
+                    let value = Signal::derive(move || activity.with(|a| a.text(field).to_owned()));
+                    view! {
+                        <div role="cell" class=format!("cell col-{}", field.key()) data-label=column.title.clone()>
+                            <TextField editor target=TextTarget::Activity(id.clone(), field) value
+                                label=column.title.clone() class=format!("f-{}", field.key()) />
+                        </div>
+                    }
+                })
+                .collect_view()
+        }
+    };
+    let status = move || activity.with(|a| a.status);
+    let set_status = {
+        let id = id.clone();
+        move |ev: leptos::ev::Event| {
+            let status = Status::parse(&event_target_value(&ev));
+            let mut edits = vec![Edit::SetStatus {
+                activity: id.clone(),
+                status,
+            }];
+            if status == Status::Done && activity.with_untracked(|a| a.completed_on.is_empty()) {
+                edits.push(Edit::SetCompletedOn {
+                    activity: id.clone(),
+                    date: today_iso(),
+                });
+            }
+            editor.act("set status", |_| edits);
+        }
+    };
+    let set_date = {
+        let id = id.clone();
+        move |ev: leptos::ev::Event| {
+            let date = event_target_value(&ev);
+            editor.act("set completion date", |_| {
+                vec![Edit::SetCompletedOn {
+                    activity: id.clone(),
+                    date,
+                }]
+            });
+        }
+    };
+    let (up, down, insert, delete) = (id.clone(), id.clone(), id.clone(), id.clone());
+    view! {
+        <div class="row" role="row" data-activity=id.to_string()
+            class:done=move || status() == Status::Done
+            class:overdue=move || status() == Status::NotDone>
+            {cells}
+            <div role="cell" class="cell col-status" data-label="Статус">
+                <select aria-label="Статус" class=move || format!("status s-{}", status().as_str()) on:change=set_status>
+                    {Status::ALL.into_iter().map(|s| view! {
+                        <option value=s.as_str() selected=move || status() == s>{s.label_ru()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div role="cell" class="cell col-done" data-label="Дата исполнения">
+                <input type="date" aria-label="Дата исполнения"
+                    prop:value=move || activity.with(|a| a.completed_on.clone()) on:change=set_date />
+            </div>
+            <div role="cell" class="cell row-actions">
+                <button class="icon" aria-label="Переместить выше" title="Выше (Alt+↑)"
+                    on:click=move |_| editor.move_activity(&up, Direction::Up)>"↑"</button>
+                <button class="icon" aria-label="Переместить ниже" title="Ниже (Alt+↓)"
+                    on:click=move |_| editor.move_activity(&down, Direction::Down)>"↓"</button>
+                <button class="icon" aria-label="Вставить мероприятие ниже" title="Вставить ниже (Ctrl+Enter)"
+                    on:click=move |_| {
+                        if let Some(section) = editor.section_of(&insert) {
+                            editor.insert_activity(&section, Some(&insert));
+                        }
+                    }>"+"</button>
+                <button class="icon danger" aria-label="Удалить мероприятие" title="Удалить (Alt+Delete)"
+                    on:click=move |_| editor.delete_activity(&delete)>"✕"</button>
+            </div>
+        </div>
+    }
+    .into_any()
+}
+
+fn today_iso() -> String {
+    let d = js_sys::Date::new_0();
+    format!(
+        "{:04}-{:02}-{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date()
+    )
+}
+
+/// «Состав рабочей группы»: name, workplace, position.
+#[component]
+pub fn WorkingGroup(editor: Editor) -> impl IntoView {
+    let add = move |_| {
+        let member = Member {
+            id: crate::document::new_row(),
+            name: String::new(),
+            workplace: String::new(),
+            position: String::new(),
+        };
+        let id = member.id.clone();
+        let last = editor
+            .members
+            .with_untracked(|m| m.last().map(|m| m.id.clone()));
+        editor.act("add member", |doc| {
+            vec![actions::insert_member(doc, last.as_ref(), member)]
+        });
+        focus_row(&id, &["textarea"]);
+    };
+    let member_ids = move || {
+        editor
+            .members
+            .with(|m| m.iter().map(|m| m.id.clone()).collect::<Vec<_>>())
+    };
+    view! {
+        <section class="working-group card" aria-label="Состав рабочей группы">
+            <h2>"Состав рабочей группы"</h2>
+            <div class="members" role="table" aria-label="Рабочая группа">
+                <div class="member head" role="row">
+                    {MemberField::ALL.into_iter().map(|f| view! { <div role="columnheader">{f.label_ru()}</div> }).collect_view()}
+                    <div role="columnheader"><span class="visually-hidden">"Действия"</span></div>
+                </div>
+                <For each=member_ids key=|id| id.clone() let:id>
+                    <MemberRow editor id />
+                </For>
+            </div>
+            <button on:click=add>"+ Участник"</button>
+        </section>
+    }
+}
+
+#[component]
+fn MemberRow(editor: Editor, id: RowId) -> impl IntoView {
+    let (up, down, delete) = (id.clone(), id.clone(), id.clone());
+    view! {
+        <div class="member" role="row" data-activity=id.to_string()>
+            {MemberField::ALL.into_iter().map(|field| {
+                let id2 = id.clone();
+                let value = Signal::derive(move || editor.members.with(|m| m.iter().find(|m| m.id == id2).map(|m| m.text(field).to_owned()).unwrap_or_default()));
+                view! {
+                    <div role="cell" class="cell" data-label=field.label_ru()>
+                        <TextField editor target=TextTarget::Member(id.clone(), field) value label=field.label_ru() />
+                    </div>
+                }
+            }).collect_view()}
+            <div role="cell" class="cell row-actions">
+                <button class="icon" aria-label="Выше" on:click=move |_| editor.act("move member", |doc| actions::move_row(doc, RowKind::Member, &up, Direction::Up).into_iter().collect())>"↑"</button>
+                <button class="icon" aria-label="Ниже" on:click=move |_| editor.act("move member", |doc| actions::move_row(doc, RowKind::Member, &down, Direction::Down).into_iter().collect())>"↓"</button>
+                <button class="icon danger" aria-label="Удалить участника" on:click=move |_| {
+                    editor.act("delete member", |_| vec![actions::delete(RowRef::Member(delete.clone()))]);
+                    editor.app.with_action("Участник удалён", "Отменить", move || editor.undo());
+                }>"✕"</button>
+            </div>
+        </div>
+    }
+}
