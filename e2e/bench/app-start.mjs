@@ -1,0 +1,112 @@
+// Benchmark: time from navigation to an editable roadmap, warm and offline,
+// in headless chromium. Run through `cargo xtask bench app`, which builds
+// the app and the server and generates the roadmap files.
+//
+// "Warm": the app has been visited (service worker installed, shell
+// cached, the roadmap in IndexedDB). "Offline": the server process is
+// killed before the measured loads. "Editable": every activity row is in
+// the page and the first description field can take input. The baseline,
+// measured in the same run, is the same start with a 1-activity roadmap.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { chromium } from '@playwright/test';
+
+const RUNS = Number(process.env.MEDK_BENCH_RUNS ?? 7);
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run \`cargo xtask bench app\``);
+  return v;
+};
+const bin = env('MEDK_SERVER_BIN');
+const staticDir = env('MEDK_STATIC_DIR');
+const big = env('MEDK_BENCH_ROADMAP');
+const small = env('MEDK_BENCH_ROADMAP_SMALL');
+const expected = Number(env('MEDK_BENCH_ACTIVITIES'));
+
+const port = await new Promise((resolve) => {
+  const s = createServer();
+  s.listen(0, '127.0.0.1', () => {
+    const p = s.address().port;
+    s.close(() => resolve(p));
+  });
+});
+const url = `http://127.0.0.1:${port}`;
+const server = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--data-dir', mkdtempSync(join(tmpdir(), 'medk-bench-')), '--static-dir', staticDir], { stdio: 'ignore' });
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`${url}/api/health`)).ok) break;
+  } catch {}
+  if (i > 300) throw new Error('server did not start');
+  await new Promise((r) => setTimeout(r, 50));
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+});
+const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+// Records, in the page, the moment the roadmap becomes editable.
+await context.addInitScript(() => {
+  const want = Number(localStorage.getItem('medk-bench-rows') ?? 'Infinity');
+  const check = () => {
+    const rows = document.querySelectorAll('.row[data-activity]').length;
+    const first = document.querySelector('.row[data-activity] textarea.f-description');
+    if (rows >= want && first && !first.disabled && window.__editable === undefined) {
+      window.__editable = performance.now();
+      observer.disconnect();
+    }
+  };
+  const observer = new MutationObserver(check);
+  observer.observe(document, { childList: true, subtree: true });
+});
+
+const page = await context.newPage();
+await page.goto(url);
+await page.evaluate(() => navigator.serviceWorker.ready);
+
+async function importRoadmap(file) {
+  await page.goto(url);
+  await page.locator('input[type=file]').setInputFiles(file);
+  await page.waitForURL(/\/r\//);
+  return new URL(page.url()).pathname;
+}
+const bigPath = await importRoadmap(big);
+const smallPath = await importRoadmap(small);
+
+server.kill('SIGKILL');
+await new Promise((r) => server.once('exit', r));
+
+async function measure(path, count) {
+  const times = [];
+  await page.evaluate((n) => localStorage.setItem('medk-bench-rows', String(n)), count);
+  for (let i = 0; i < RUNS; i++) {
+    await page.goto('about:blank');
+    await page.goto(url + path, { waitUntil: 'commit' });
+    await page.waitForFunction((n) => {
+      const rows = document.querySelectorAll('.row[data-activity]').length;
+      if (rows < n) return false;
+      if (window.__editable === undefined) window.__editable = performance.now();
+      return true;
+    }, count, { polling: 'raf', timeout: 30_000 });
+    times.push(await page.evaluate(() => window.__editable));
+  }
+  times.sort((a, b) => a - b);
+  return { median: times[Math.floor(times.length / 2)], min: times[0], max: times[times.length - 1] };
+}
+
+const smallT = await measure(smallPath, 1);
+const bigT = await measure(bigPath, expected);
+const rows = await page.locator('.row[data-activity]').count();
+await browser.close();
+
+const fmt = (t) => `median ${t.median.toFixed(0)} ms (min ${t.min.toFixed(0)}, max ${t.max.toFixed(0)}, ${RUNS} runs)`;
+console.log(`warm offline start, 1 activity (baseline): ${fmt(smallT)}`);
+console.log(`warm offline start, ${rows} activities:     ${fmt(bigT)}`);
+console.log(`ratio to baseline: ${(bigT.median / smallT.median).toFixed(2)}×   target: < 300 ms → ${bigT.median < 300 ? 'met' : 'NOT met'}`);
+if (rows !== expected) {
+  console.error(`expected ${expected} rows, saw ${rows}`);
+  process.exit(1);
+}

@@ -1,0 +1,129 @@
+import { test, expect } from '../support/server';
+import { activities, addActivity, createRoadmap, descriptions, section, setSectionTitle } from '../support/app';
+
+test('a roadmap with 2 sections and 5 activities survives a reload', async ({ page }) => {
+  const path = await createRoadmap(page, 'Дорожная карта МОУ Мышкинская СОШ');
+  await setSectionTitle(page, 0, '1. Организационное сопровождение проекта');
+  await addActivity(page, 0, 'Назначение школьного координатора');
+  await addActivity(page, 0, 'Разработка дорожной карты школы');
+  const third = await addActivity(page, 0, 'Заседание рабочей группы');
+  await third.getByLabel('Сроки').fill('февраль - март 2022');
+  await third.getByLabel('Статус').selectOption('done');
+
+  await page.getByRole('button', { name: '+ Раздел' }).first().click();
+  await expect(page.locator('.section')).toHaveCount(2);
+  await expect(section(page, 1).getByLabel('Название раздела')).toBeFocused();
+  await setSectionTitle(page, 1, '2. Методическое сопровождение');
+  await addActivity(page, 1, 'Семинар для учителей');
+  await addActivity(page, 1, 'Вебинар для родителей');
+
+  await page.reload();
+  await expect(page.getByLabel('Название дорожной карты')).toHaveValue('Дорожная карта МОУ Мышкинская СОШ');
+  await expect(page.locator('.section')).toHaveCount(2);
+  await expect(section(page, 0).getByLabel('Название раздела')).toHaveValue('1. Организационное сопровождение проекта');
+  await expect(section(page, 1).getByLabel('Название раздела')).toHaveValue('2. Методическое сопровождение');
+  await expect(activities(page)).toHaveCount(5);
+  expect(await descriptions(page)).toEqual([
+    'Назначение школьного координатора',
+    'Разработка дорожной карты школы',
+    'Заседание рабочей группы',
+    'Семинар для учителей',
+    'Вебинар для родителей',
+  ]);
+  const stored = activities(page).nth(2);
+  await expect(stored.getByLabel('Сроки')).toHaveValue('февраль - март 2022');
+  await expect(stored.getByLabel('Статус')).toHaveValue('done');
+  await expect(stored.getByLabel('Дата исполнения')).not.toHaveValue('');
+  expect(new URL(page.url()).pathname).toBe(path);
+
+  // The list shows it with its activity count.
+  await page.goto('/');
+  const item = page.locator('.roadmap-item', { hasText: 'Дорожная карта МОУ Мышкинская СОШ' });
+  await expect(item).toContainText('мероприятий: 5');
+});
+
+test('an edit is stored at once: a reload right after typing keeps it', async ({ page }) => {
+  await createRoadmap(page, 'Быстрая правка');
+  const row = await addActivity(page, 0, 'Первое');
+  await row.locator('textarea.f-description').pressSequentially(' и второе', { delay: 0 });
+  await page.reload();
+  expect(await descriptions(page)).toEqual(['Первое и второе']);
+});
+
+test('rows are inserted, reordered, deleted and restored; undo and redo work from the keyboard', async ({ page }) => {
+  await createRoadmap(page, 'Порядок строк');
+  await addActivity(page, 0, 'А');
+  await addActivity(page, 0, 'Б');
+  await addActivity(page, 0, 'В');
+
+  // Move «В» up twice with the buttons (works the same by touch).
+  const rowV = activities(page).nth(2);
+  await rowV.getByRole('button', { name: 'Переместить выше' }).click();
+  await activities(page).nth(1).getByRole('button', { name: 'Переместить выше' }).click();
+  await expect.poll(() => descriptions(page)).toEqual(['В', 'А', 'Б']);
+
+  // Alt+ArrowDown moves the focused row.
+  await activities(page).nth(0).locator('textarea.f-description').focus();
+  await page.keyboard.press('Alt+ArrowDown');
+  await expect.poll(() => descriptions(page)).toEqual(['А', 'В', 'Б']);
+
+  // Ctrl+Enter inserts a row under the focused one and focuses it.
+  await activities(page).nth(0).locator('textarea.f-description').focus();
+  await page.keyboard.press('Control+Enter');
+  await expect(activities(page)).toHaveCount(4);
+  await expect(activities(page).nth(1).locator('textarea.f-description')).toBeFocused();
+  await page.keyboard.type('Новое');
+  await expect.poll(() => descriptions(page)).toEqual(['А', 'Новое', 'В', 'Б']);
+
+  // Delete, then «Отменить» in the notice brings it back.
+  await activities(page).nth(2).getByRole('button', { name: 'Удалить мероприятие' }).click();
+  await expect.poll(() => descriptions(page)).toEqual(['А', 'Новое', 'Б']);
+  await page.getByRole('status').getByRole('button', { name: 'Отменить' }).click();
+  await expect.poll(() => descriptions(page)).toEqual(['А', 'Новое', 'В', 'Б']);
+
+  // Ctrl+Z undoes the restore, Ctrl+Y redoes it; typing is one undo step.
+  await page.locator('.doc-title').focus();
+  await page.keyboard.press('Control+z');
+  await expect.poll(() => descriptions(page)).toEqual(['А', 'Новое', 'Б']);
+  await page.keyboard.press('Control+y');
+  await expect.poll(() => descriptions(page)).toEqual(['А', 'Новое', 'В', 'Б']);
+
+  await page.reload();
+  await expect.poll(() => descriptions(page)).toEqual(['А', 'Новое', 'В', 'Б']);
+});
+
+test('the list renames, duplicates and deletes with confirmation and undo', async ({ page }) => {
+  await createRoadmap(page, 'Исходная карта');
+  await addActivity(page, 0, 'Мероприятие из исходной');
+  await page.goto('/');
+  const item = page.locator('.roadmap-item', { hasText: 'Исходная карта' });
+
+  await item.getByRole('button', { name: 'Переименовать' }).click();
+  await item.getByLabel('Новое название').fill('Переименованная карта');
+  await item.getByRole('button', { name: 'Сохранить' }).click();
+  const renamed = page.locator('.roadmap-item', { hasText: 'Переименованная карта' });
+  await expect(renamed).toBeVisible();
+
+  await renamed.getByRole('button', { name: 'Дублировать' }).click();
+  const copy = page.locator('.roadmap-item', { hasText: 'Переименованная карта (копия)' });
+  await expect(copy).toBeVisible();
+  await copy.locator('.item-title').click();
+  expect(await descriptions(page)).toEqual(['Мероприятие из исходной']);
+
+  await page.goto('/');
+  await expect(page.locator('.roadmap-item')).toHaveCount(2);
+  const original = page.locator('.roadmap-item', { hasText: 'Переименованная карта' }).filter({ hasNotText: 'копия' });
+  await original.getByRole('button', { name: 'Удалить' }).click();
+  await original.getByRole('button', { name: 'Да, удалить' }).click();
+  await expect(page.locator('.roadmap-item')).toHaveCount(1);
+  await page.getByRole('status').getByRole('button', { name: 'Отменить' }).click();
+  await expect(page.locator('.roadmap-item')).toHaveCount(2);
+
+  // Deleted for good once the notice is gone.
+  await original.getByRole('button', { name: 'Удалить' }).click();
+  await original.getByRole('button', { name: 'Да, удалить' }).click();
+  await page.waitForTimeout(9_000);
+  await page.reload();
+  await expect(page.locator('.roadmap-item')).toHaveCount(1);
+  await expect(page.locator('.roadmap-item')).toContainText('(копия)');
+});
