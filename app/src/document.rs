@@ -58,10 +58,7 @@ impl OpenRoadmap {
     }
 
     /// Stores an existing document (a duplicate, an imported file) under a new id.
-    pub async fn store_copy(
-        storage: &Storage,
-        doc: &mut RoadmapDoc,
-    ) -> Result<DocumentId, StorageError> {
+    pub async fn store_copy(storage: &Storage, doc: &mut RoadmapDoc) -> Result<DocumentId, StorageError> {
         let id = crate::browser::new_document_id();
         let meta = meta_of(&id, doc);
         storage.create(&meta, doc.save()).await?;
@@ -91,10 +88,7 @@ impl OpenRoadmap {
             doc,
             undo: UndoStack::new(),
             storage: storage.clone(),
-            chunks: Rc::new(RefCell::new(Chunks {
-                keys: stored.keys,
-                compacting: false,
-            })),
+            chunks: Rc::new(RefCell::new(Chunks { keys: stored.keys, compacting: false })),
             on_storage_error,
         })
     }
@@ -114,8 +108,7 @@ impl OpenRoadmap {
     /// Typing in a text field.
     pub fn type_text(&mut self, target: TextTarget, value: String) -> Result<(), DocError> {
         let header = matches!(target, TextTarget::Header(_));
-        self.undo
-            .type_text(&mut self.doc, target, value, now_ms())?;
+        self.undo.type_text(&mut self.doc, target, value, now_ms())?;
         self.persist(header);
         Ok(())
     }

@@ -13,9 +13,8 @@ fn main() {
     browser::register_offline_support();
     wasm_bindgen_futures::spawn_local(async {
         let storage = storage::Storage::open().await;
-        if let Some(boot) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.get_element_by_id("boot"))
+        if let Some(boot) =
+            web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("boot"))
         {
             boot.remove();
         }

@@ -93,22 +93,16 @@ impl Storage {
             .version(DB_VERSION)
             .add_object_store(ObjectStore::new(ROADMAPS).key_path("id"))
             .add_object_store(
-                ObjectStore::new(CHUNKS)
-                    .auto_increment(true)
-                    .add_index(Index::new(BY_DOC, "doc")),
+                ObjectStore::new(CHUNKS).auto_increment(true).add_index(Index::new(BY_DOC, "doc")),
             )
             .add_object_store(ObjectStore::new(QUARANTINE).auto_increment(true))
             .build()
             .await?;
-        Ok(Self {
-            db: std::rc::Rc::new(db),
-        })
+        Ok(Self { db: std::rc::Rc::new(db) })
     }
 
     pub async fn list(&self) -> Result<Vec<RoadmapMeta>> {
-        let tx = self
-            .db
-            .transaction(&[ROADMAPS], TransactionMode::ReadOnly)?;
+        let tx = self.db.transaction(&[ROADMAPS], TransactionMode::ReadOnly)?;
         let values = tx.store(ROADMAPS)?.get_all(None, None).await?;
         let mut list = Vec::with_capacity(values.len());
         for value in values {
@@ -122,22 +116,13 @@ impl Storage {
     }
 
     pub async fn meta(&self, id: &DocumentId) -> Result<Option<RoadmapMeta>> {
-        let tx = self
-            .db
-            .transaction(&[ROADMAPS], TransactionMode::ReadOnly)?;
-        let value = tx
-            .store(ROADMAPS)?
-            .get(JsValue::from_str(&id.to_string()))
-            .await?;
-        value
-            .map(|v| serde_wasm_bindgen::from_value(v).map_err(Into::into))
-            .transpose()
+        let tx = self.db.transaction(&[ROADMAPS], TransactionMode::ReadOnly)?;
+        let value = tx.store(ROADMAPS)?.get(JsValue::from_str(&id.to_string())).await?;
+        value.map(|v| serde_wasm_bindgen::from_value(v).map_err(Into::into)).transpose()
     }
 
     pub async fn put_meta(&self, meta: &RoadmapMeta) -> Result<()> {
-        let tx = self
-            .db
-            .transaction(&[ROADMAPS], TransactionMode::ReadWrite)?;
+        let tx = self.db.transaction(&[ROADMAPS], TransactionMode::ReadWrite)?;
         tx.store(ROADMAPS)?.put(&to_js(meta)?, None).await?;
         tx.done().await?;
         Ok(())
@@ -146,15 +131,9 @@ impl Storage {
     /// Stores a new roadmap: its list record and its first snapshot, in one
     /// transaction. Returns the key of the snapshot chunk.
     pub async fn create(&self, meta: &RoadmapMeta, snapshot: Vec<u8>) -> Result<f64> {
-        let tx = self
-            .db
-            .transaction(&[ROADMAPS, CHUNKS], TransactionMode::ReadWrite)?;
+        let tx = self.db.transaction(&[ROADMAPS, CHUNKS], TransactionMode::ReadWrite)?;
         tx.store(ROADMAPS)?.put(&to_js(meta)?, None).await?;
-        let chunk = Chunk {
-            doc: meta.id.clone(),
-            kind: "snapshot".into(),
-            bytes: snapshot,
-        };
+        let chunk = Chunk { doc: meta.id.clone(), kind: "snapshot".into(), bytes: snapshot };
         let key = tx.store(CHUNKS)?.add(&to_js(&chunk)?, None).await?;
         tx.done().await?;
         Ok(key.as_f64().unwrap_or_default())
@@ -182,30 +161,17 @@ impl Storage {
     /// Appends the changes of one edit. Returns the new chunk's key.
     pub async fn append(&self, id: &DocumentId, changes: Vec<u8>) -> Result<f64> {
         let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
-        let chunk = Chunk {
-            doc: id.to_string(),
-            kind: "changes".into(),
-            bytes: changes,
-        };
+        let chunk = Chunk { doc: id.to_string(), kind: "changes".into(), bytes: changes };
         let key = tx.store(CHUNKS)?.add(&to_js(&chunk)?, None).await?;
         tx.done().await?;
         Ok(key.as_f64().unwrap_or_default())
     }
 
     /// Replaces the chunks `contained` with one snapshot, atomically.
-    pub async fn compact(
-        &self,
-        id: &DocumentId,
-        snapshot: Vec<u8>,
-        contained: &[f64],
-    ) -> Result<f64> {
+    pub async fn compact(&self, id: &DocumentId, snapshot: Vec<u8>, contained: &[f64]) -> Result<f64> {
         let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
         let store = tx.store(CHUNKS)?;
-        let chunk = Chunk {
-            doc: id.to_string(),
-            kind: "snapshot".into(),
-            bytes: snapshot,
-        };
+        let chunk = Chunk { doc: id.to_string(), kind: "snapshot".into(), bytes: snapshot };
         let key = store.add(&to_js(&chunk)?, None).await?;
         for old in contained {
             store.delete(JsValue::from_f64(*old)).await?;
@@ -218,9 +184,7 @@ impl Storage {
     /// (unchanged), and marks its list record as broken with the reason.
     pub async fn quarantine(&self, id: &DocumentId, reason: &str) -> Result<()> {
         let stored = self.load(id).await?;
-        let tx = self
-            .db
-            .transaction(&[ROADMAPS, CHUNKS, QUARANTINE], TransactionMode::ReadWrite)?;
+        let tx = self.db.transaction(&[ROADMAPS, CHUNKS, QUARANTINE], TransactionMode::ReadWrite)?;
         let record = js_sys::Object::new();
         let chunks = Array::new();
         for bytes in &stored.bytes {
@@ -250,12 +214,8 @@ impl Storage {
     /// Quarantined bytes are kept.
     pub async fn delete(&self, id: &DocumentId) -> Result<()> {
         let stored = self.load(id).await?;
-        let tx = self
-            .db
-            .transaction(&[ROADMAPS, CHUNKS], TransactionMode::ReadWrite)?;
-        tx.store(ROADMAPS)?
-            .delete(JsValue::from_str(&id.to_string()))
-            .await?;
+        let tx = self.db.transaction(&[ROADMAPS, CHUNKS], TransactionMode::ReadWrite)?;
+        tx.store(ROADMAPS)?.delete(JsValue::from_str(&id.to_string())).await?;
         let chunks = tx.store(CHUNKS)?;
         for key in stored.keys {
             chunks.delete(JsValue::from_f64(key)).await?;

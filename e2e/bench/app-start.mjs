@@ -93,6 +93,12 @@ async function measure(path, count) {
     }, count, { polling: 'raf', timeout: 30_000 });
     times.push(await page.evaluate(() => window.__editable));
   }
+  // Where the time of the last run went (marks set by the app).
+  await page.waitForFunction(() => performance.getEntriesByName('medk:rendered').length > 0);
+  const phases = await page.evaluate(() =>
+    performance.getEntriesByType('mark').filter((m) => m.name.startsWith('medk:')).map((m) => `${m.name.slice(5)} ${m.startTime.toFixed(0)}`).join(', '),
+  );
+  console.log(`  ${count} activities, phases of the last run (ms since navigation): ${phases}`);
   times.sort((a, b) => a - b);
   return { median: times[Math.floor(times.length / 2)], min: times[0], max: times[times.length - 1] };
 }

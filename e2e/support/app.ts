@@ -50,7 +50,9 @@ export async function waitForOfflineReady(page: Page) {
   });
 }
 
+/** The descriptions of all activities, once the editor has opened. */
 export async function descriptions(page: Page): Promise<string[]> {
+  await expect(page.locator('.sheet')).toBeVisible();
   return activities(page).locator('textarea.f-description').evaluateAll((els) =>
     els.map((el) => (el as HTMLTextAreaElement).value),
   );

@@ -81,11 +81,18 @@ test('rows are inserted, reordered, deleted and restored; undo and redo work fro
   await page.getByRole('status').getByRole('button', { name: 'Отменить' }).click();
   await expect.poll(() => descriptions(page)).toEqual(['А', 'Новое', 'В', 'Б']);
 
-  // Ctrl+Z undoes the restore, Ctrl+Y redoes it; typing is one undo step.
+  // «Отменить» was the undo of the delete, so Ctrl+Z now undoes the typing
+  // of «Новое», as one step; Ctrl+Y brings it back.
   await page.locator('.doc-title').focus();
   await page.keyboard.press('Control+z');
-  await expect.poll(() => descriptions(page)).toEqual(['А', 'Новое', 'Б']);
+  await expect.poll(() => descriptions(page)).toEqual(['А', '', 'В', 'Б']);
   await page.keyboard.press('Control+y');
+  await expect.poll(() => descriptions(page)).toEqual(['А', 'Новое', 'В', 'Б']);
+  // The delete is next on the redo stack: Ctrl+Shift+Z deletes again.
+  await page.keyboard.press('Control+Shift+z');
+  await expect.poll(() => descriptions(page)).toEqual(['А', 'Новое', 'Б']);
+  await expect(page.getByRole('button', { name: '↷ Повторить' })).toBeDisabled();
+  await page.keyboard.press('Control+z');
   await expect.poll(() => descriptions(page)).toEqual(['А', 'Новое', 'В', 'Б']);
 
   await page.reload();
@@ -99,8 +106,8 @@ test('the list renames, duplicates and deletes with confirmation and undo', asyn
   const item = page.locator('.roadmap-item', { hasText: 'Исходная карта' });
 
   await item.getByRole('button', { name: 'Переименовать' }).click();
-  await item.getByLabel('Новое название').fill('Переименованная карта');
-  await item.getByRole('button', { name: 'Сохранить' }).click();
+  await page.getByLabel('Новое название').fill('Переименованная карта');
+  await page.getByRole('button', { name: 'Сохранить' }).click();
   const renamed = page.locator('.roadmap-item', { hasText: 'Переименованная карта' });
   await expect(renamed).toBeVisible();
 

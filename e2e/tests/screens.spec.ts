@@ -23,9 +23,9 @@ for (const size of [
     await info.attach('screenshot', { path: shot, contentType: 'image/png' });
 
     // The main labels are on screen, not clipped away.
-    for (const label of ['Отменить', 'Раздел 1', 'Статус']) {
-      await expect(page.getByText(label, { exact: false }).first()).toBeInViewport();
-    }
+    await expect(page.getByRole('button', { name: 'Отменить' })).toBeInViewport();
+    await expect(page.getByText('Раздел 1')).toBeInViewport();
+    await expect(row.getByLabel('Статус')).toBeInViewport();
     const header = page.locator('.sheet-head');
     const description = row.locator('textarea.f-description');
     await expect(description).toBeInViewport();

@@ -41,10 +41,7 @@ pub fn router(static_dir: &Path) -> Router {
         // static files, which are only the fallback; `/sync/...` paths that
         // match no route get a 404, never index.html.
         .merge(static_files(static_dir))
-        .layer(SetResponseHeaderLayer::overriding(
-            CACHE_CONTROL,
-            HeaderValue::from_static("no-cache"),
-        ))
+        .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-cache")))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -54,10 +51,7 @@ fn static_files(static_dir: &Path) -> Router {
         .route_service("/sw.js", service_worker(static_dir))
         .fallback_service(app_files(static_dir))
         // One URL, several encodings: caches must key on Accept-Encoding.
-        .layer(SetResponseHeaderLayer::appending(
-            VARY,
-            HeaderValue::from_static("accept-encoding"),
-        ))
+        .layer(SetResponseHeaderLayer::appending(VARY, HeaderValue::from_static("accept-encoding")))
 }
 
 fn api_routes() -> Router {
@@ -97,15 +91,10 @@ async fn app_shell(State(shell): State<Arc<PathBuf>>, req: Request) -> Response 
     if !is_app_route(req.uri().path()) {
         return StatusCode::NOT_FOUND.into_response();
     }
-    if !tokio::fs::try_exists(shell.as_path())
-        .await
-        .unwrap_or(false)
-    {
+    if !tokio::fs::try_exists(shell.as_path()).await.unwrap_or(false) {
         return (StatusCode::SERVICE_UNAVAILABLE, NOT_BUILT).into_response();
     }
-    let Ok(response) = precompressed(ServeFile::new(shell.as_path()))
-        .oneshot(req)
-        .await;
+    let Ok(response) = precompressed(ServeFile::new(shell.as_path())).oneshot(req).await;
     response.map(Body::new)
 }
 
@@ -115,10 +104,9 @@ fn precompressed(file: ServeFile) -> ServeFile {
 
 /// Whether `path` is one the app routes itself (and so gets the app shell).
 fn is_app_route(path: &str) -> bool {
-    let server_owned = SERVER_PREFIXES.iter().any(|prefix| {
-        path.strip_prefix(prefix)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    });
+    let server_owned = SERVER_PREFIXES
+        .iter()
+        .any(|prefix| path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')));
     let last_segment = path.rsplit('/').next().unwrap_or_default();
     !server_owned && !last_segment.contains('.')
 }
@@ -132,14 +120,7 @@ mod tests {
         for path in ["/", "/r/abc", "/r/abc/", "/settings", "/apis", "/syncing/x"] {
             assert!(is_app_route(path), "{path}");
         }
-        for path in [
-            "/api",
-            "/api/x",
-            "/sync",
-            "/sync/abc",
-            "/assets/x.js",
-            "/favicon.ico",
-        ] {
+        for path in ["/api", "/api/x", "/sync", "/sync/abc", "/assets/x.js", "/favicon.ico"] {
             assert!(!is_app_route(path), "{path}");
         }
     }

@@ -42,11 +42,7 @@ struct ServeArgs {
 
 impl From<ServeArgs> for Config {
     fn from(args: ServeArgs) -> Self {
-        Config {
-            listen: args.listen,
-            data_dir: args.data_dir,
-            static_dir: args.static_dir,
-        }
+        Config { listen: args.listen, data_dir: args.data_dir, static_dir: args.static_dir }
     }
 }
 
@@ -63,8 +59,5 @@ async fn main() -> anyhow::Result<()> {
 /// shows every request).
 fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::stdout().is_terminal()).init();
 }

@@ -33,9 +33,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
 
-    let listener = TcpListener::bind(&config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
+    let listener =
+        TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!("listening on http://{addr}");
 

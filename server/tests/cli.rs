@@ -23,10 +23,7 @@ async fn binary_serves_then_stops_cleanly_on_sigterm() {
     let url = lines
         .by_ref()
         .map_while(Result::ok)
-        .find_map(|line| {
-            line.split_once("listening on ")
-                .map(|(_, url)| url.trim().to_owned())
-        })
+        .find_map(|line| line.split_once("listening on ").map(|(_, url)| url.trim().to_owned()))
         .expect("the server logs the URL it listens on");
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     assert!(data_dir.is_dir(), "the data dir is created");
@@ -34,11 +31,7 @@ async fn binary_serves_then_stops_cleanly_on_sigterm() {
     let res = reqwest::get(format!("{url}/api/health")).await.unwrap();
     assert_eq!(res.text().await.unwrap(), r#"{"ok":true}"#);
 
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
+    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful shutdown exits 0, got {exit}");

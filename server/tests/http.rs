@@ -57,20 +57,12 @@ async fn serves_brotli_sibling_when_accepted() {
     assert_eq!(res.headers()[VARY], "accept-encoding");
     assert_eq!(res.bytes().await.unwrap().as_ref(), JS_BR);
 
-    let res = client()
-        .get(format!("{url}/medk_app.js"))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
+    let res =
+        client().get(format!("{url}/medk_app.js")).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(res.headers()[CONTENT_ENCODING], "gzip");
     assert_eq!(res.bytes().await.unwrap().as_ref(), JS_GZ);
 
-    let res = client()
-        .get(format!("{url}/medk_app.js"))
-        .send()
-        .await
-        .unwrap();
+    let res = client().get(format!("{url}/medk_app.js")).send().await.unwrap();
     assert!(res.headers().get(CONTENT_ENCODING).is_none());
     assert_eq!(res.bytes().await.unwrap().as_ref(), JS);
 }
@@ -80,19 +72,11 @@ async fn content_types_for_wasm_and_manifest() {
     let dist = built_app();
     let url = serve(dist.path()).await;
 
-    let res = client()
-        .get(format!("{url}/medk_app_bg.wasm"))
-        .send()
-        .await
-        .unwrap();
+    let res = client().get(format!("{url}/medk_app_bg.wasm")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()[CONTENT_TYPE], "application/wasm");
 
-    let res = client()
-        .get(format!("{url}/manifest.webmanifest"))
-        .send()
-        .await
-        .unwrap();
+    let res = client().get(format!("{url}/manifest.webmanifest")).send().await.unwrap();
     assert_eq!(res.headers()[CONTENT_TYPE], "application/manifest+json");
 }
 
@@ -104,13 +88,7 @@ async fn app_routes_fall_back_to_index_html() {
     for path in ["/", "/r/abc", "/r/abc/"] {
         let res = client().get(format!("{url}{path}")).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{path}");
-        assert!(
-            res.headers()[CONTENT_TYPE]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html"),
-            "{path}"
-        );
+        assert!(res.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{path}");
         assert_eq!(res.text().await.unwrap(), INDEX, "{path}");
     }
 }
@@ -130,11 +108,7 @@ async fn missing_files_and_server_paths_are_404_not_index_html() {
 async fn health_endpoint() {
     let url = serve(built_app().path()).await;
 
-    let res = client()
-        .get(format!("{url}/api/health"))
-        .send()
-        .await
-        .unwrap();
+    let res = client().get(format!("{url}/api/health")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()[CONTENT_TYPE], "application/json");
     assert_eq!(res.text().await.unwrap(), r#"{"ok":true}"#);
@@ -165,10 +139,6 @@ async fn unbuilt_app_answers_503_with_what_to_run() {
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(res.text().await.unwrap().contains("cargo xtask run"));
 
-    let res = client()
-        .get(format!("{url}/api/health"))
-        .send()
-        .await
-        .unwrap();
+    let res = client().get(format!("{url}/api/health")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }

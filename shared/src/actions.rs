@@ -18,27 +18,14 @@ pub enum Direction {
 /// A new activity in `section`, right after `after` (or first when `None`).
 /// Its number is suggested from the section's position and the row's place
 /// (`2.3`), since roadmaps number rows that way; the user can change it.
-pub fn insert_activity(
-    doc: &RoadmapDoc,
-    section: &RowId,
-    after: Option<&RowId>,
-    id: RowId,
-) -> Edit {
+pub fn insert_activity(doc: &RoadmapDoc, section: &RowId, after: Option<&RowId>, id: RowId) -> Edit {
     let rows = doc.activity_positions(section);
-    let index = after
-        .and_then(|a| rows.iter().position(|(r, _)| r == a))
-        .map_or(0, |i| i + 1);
+    let index = after.and_then(|a| rows.iter().position(|(r, _)| r == a)).map_or(0, |i| i + 1);
     let lower = index.checked_sub(1).map(|i| rows[i].1.as_str());
     let upper = rows.get(index).map(|(_, p)| p.as_str());
-    let section_number = doc
-        .row_positions(RowKind::Section)
-        .iter()
-        .position(|(s, _)| s == section)
-        .map_or(1, |i| i + 1);
-    let activity = Activity {
-        number: format!("{section_number}.{}", index + 1),
-        ..blank_activity(id)
-    };
+    let section_number =
+        doc.row_positions(RowKind::Section).iter().position(|(s, _)| s == section).map_or(1, |i| i + 1);
+    let activity = Activity { number: format!("{section_number}.{}", index + 1), ..blank_activity(id) };
     Edit::Create(NewRow::Activity {
         section: section.clone(),
         pos: RoadmapDoc::pos_between(lower, upper),
@@ -59,9 +46,7 @@ pub fn insert_member(doc: &RoadmapDoc, after: Option<&RowId>, member: Member) ->
 }
 
 fn pos_after_row(rows: &[(RowId, String)], after: Option<&RowId>) -> String {
-    let index = after
-        .and_then(|a| rows.iter().position(|(r, _)| r == a))
-        .map_or(0, |i| i + 1);
+    let index = after.and_then(|a| rows.iter().position(|(r, _)| r == a)).map_or(0, |i| i + 1);
     let lower = index.checked_sub(1).map(|i| rows[i].1.as_str());
     let upper = rows.get(index).map(|(_, p)| p.as_str());
     RoadmapDoc::pos_between(lower, upper)
@@ -97,18 +82,12 @@ pub fn move_activity(doc: &RoadmapDoc, id: &RowId, direction: Direction) -> Opti
             let (target, _) = sections.get(target)?;
             let target_rows = doc.activity_positions(target);
             let pos = match direction {
-                Direction::Up => {
-                    RoadmapDoc::pos_between(target_rows.last().map(|(_, p)| p.as_str()), None)
-                }
+                Direction::Up => RoadmapDoc::pos_between(target_rows.last().map(|(_, p)| p.as_str()), None),
                 Direction::Down => {
                     RoadmapDoc::pos_between(None, target_rows.first().map(|(_, p)| p.as_str()))
                 }
             };
-            Some(Edit::PlaceActivity {
-                activity: id.clone(),
-                section: target.clone(),
-                pos,
-            })
+            Some(Edit::PlaceActivity { activity: id.clone(), section: target.clone(), pos })
         }
     }
 }
@@ -124,11 +103,8 @@ pub fn move_activity_to(
     if before == Some(id) {
         return None;
     }
-    let rows: Vec<(RowId, String)> = doc
-        .activity_positions(section)
-        .into_iter()
-        .filter(|(r, _)| r != id)
-        .collect();
+    let rows: Vec<(RowId, String)> =
+        doc.activity_positions(section).into_iter().filter(|(r, _)| r != id).collect();
     let index = match before {
         Some(b) => rows.iter().position(|(r, _)| r == b)?,
         None => rows.len(),
@@ -157,14 +133,8 @@ pub fn move_row(doc: &RoadmapDoc, kind: RowKind, id: &RowId, direction: Directio
         _ => return None,
     };
     Some(match kind {
-        RowKind::Section => Edit::PlaceSection {
-            section: id.clone(),
-            pos,
-        },
-        RowKind::Member => Edit::PlaceMember {
-            member: id.clone(),
-            pos,
-        },
+        RowKind::Section => Edit::PlaceSection { section: id.clone(), pos },
+        RowKind::Member => Edit::PlaceMember { member: id.clone(), pos },
     })
 }
 

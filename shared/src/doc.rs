@@ -34,13 +34,11 @@
 
 use crate::ids::RowId;
 use crate::model::{
-    Activity, ActivityField, Column, Header, HeaderField, Level, Member, MemberField, Roadmap,
-    Section, Status,
+    Activity, ActivityField, Column, Header, HeaderField, Level, Member, MemberField, Roadmap, Section,
+    Status,
 };
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{
-    AutoCommit, AutomergeError, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
-};
+use automerge::{AutoCommit, AutomergeError, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use fractional_index::FractionalIndex;
 
 /// Marks a document as a medk roadmap.
@@ -142,20 +140,9 @@ pub enum Edit {
 /// A row to create, with everything it starts with.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NewRow {
-    Section {
-        id: RowId,
-        pos: String,
-        title: String,
-    },
-    Activity {
-        section: RowId,
-        pos: String,
-        activity: Activity,
-    },
-    Member {
-        pos: String,
-        member: Member,
-    },
+    Section { id: RowId, pos: String, title: String },
+    Activity { section: RowId, pos: String, activity: Activity },
+    Member { pos: String, member: Member },
 }
 
 /// An Automerge document known to hold a roadmap of the current schema.
@@ -173,11 +160,7 @@ impl RoadmapDoc {
         Self { doc }
     }
 
-    fn init(
-        doc: &mut AutoCommit,
-        new: &NewRoadmap,
-        first_section: RowId,
-    ) -> Result<(), AutomergeError> {
+    fn init(doc: &mut AutoCommit, new: &NewRoadmap, first_section: RowId) -> Result<(), AutomergeError> {
         doc.put(ROOT, "kind", DOC_KIND)?;
         doc.put(ROOT, "schema", SCHEMA_VERSION)?;
         let header = doc.put_object(ROOT, "header", ObjType::Map)?;
@@ -215,12 +198,7 @@ impl RoadmapDoc {
 
     /// Wraps a document that came from elsewhere (storage, sync).
     pub fn from_automerge(mut doc: AutoCommit) -> Result<Self, DocError> {
-        if doc
-            .get(ROOT, "kind")?
-            .and_then(|(v, _)| v.into_string().ok())
-            .as_deref()
-            != Some(DOC_KIND)
-        {
+        if doc.get(ROOT, "kind")?.and_then(|(v, _)| v.into_string().ok()).as_deref() != Some(DOC_KIND) {
             return Err(DocError::NotARoadmap);
         }
         let schema = match doc.get(ROOT, "schema")? {
@@ -253,9 +231,7 @@ impl RoadmapDoc {
 
     /// Applies saved changes from storage or another replica.
     pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), DocError> {
-        self.doc
-            .load_incremental(bytes)
-            .map_err(|e| DocError::Corrupt(e.to_string()))?;
+        self.doc.load_incremental(bytes).map_err(|e| DocError::Corrupt(e.to_string()))?;
         Ok(())
     }
 
@@ -279,9 +255,7 @@ impl RoadmapDoc {
 
     /// A fully independent copy (new actor), e.g. to duplicate a roadmap.
     pub fn fork(&mut self) -> Self {
-        Self {
-            doc: self.doc.fork(),
-        }
+        Self { doc: self.doc.fork() }
     }
 
     /// Merges everything `other` has that this replica lacks.
@@ -341,10 +315,7 @@ impl RoadmapDoc {
         };
         Header {
             title: self.text_at(&h, HeaderField::Title.key()),
-            level: self
-                .str_at(&h, "level")
-                .and_then(|l| Level::parse(&l))
-                .unwrap_or(Level::School),
+            level: self.str_at(&h, "level").and_then(|l| Level::parse(&l)).unwrap_or(Level::School),
             territory: self.text_at(&h, HeaderField::Territory.key()),
             year,
             approval: self.text_at(&h, HeaderField::Approval.key()),
@@ -361,10 +332,7 @@ impl RoadmapDoc {
             .filter_map(|i| match self.doc.get(&list, i) {
                 Ok(Some((Value::Object(ObjType::Map), obj))) => {
                     let field = ActivityField::from_key(&self.str_at(&obj, "field")?)?;
-                    Some(Column {
-                        field,
-                        title: self.text_at(&obj, "title"),
-                    })
+                    Some(Column { field, title: self.text_at(&obj, "title") })
                 }
                 _ => None,
             })
@@ -428,10 +396,7 @@ impl RoadmapDoc {
     /// The section an activity is in, and its position key.
     pub fn activity_place(&self, id: &RowId) -> Option<(RowId, String)> {
         let obj = self.row_obj("activities", id).ok()?;
-        Some((
-            RowId::new(self.str_at(&obj, "section")?),
-            self.str_at(&obj, "pos").unwrap_or_default(),
-        ))
+        Some((RowId::new(self.str_at(&obj, "section")?), self.str_at(&obj, "pos").unwrap_or_default()))
     }
 
     pub fn section_pos(&self, id: &RowId) -> Option<String> {
@@ -451,18 +416,12 @@ impl RoadmapDoc {
         let mut sections: Vec<Section> = self
             .ordered_rows("sections")
             .into_iter()
-            .map(|(id, obj, _)| Section {
-                title: self.text_at(&obj, "title"),
-                id,
-                activities: Vec::new(),
-            })
+            .map(|(id, obj, _)| Section { title: self.text_at(&obj, "title"), id, activities: Vec::new() })
             .collect();
         let all_sections = self.child(&ROOT, "sections");
         for (id, obj, _) in self.ordered_rows("activities") {
             let section = self.str_at(&obj, "section").map(RowId::new);
-            let index = section
-                .as_ref()
-                .and_then(|s| sections.iter().position(|x| &x.id == s));
+            let index = section.as_ref().and_then(|s| sections.iter().position(|x| &x.id == s));
             let target = match index {
                 Some(i) => Some(i),
                 None => {
@@ -470,11 +429,7 @@ impl RoadmapDoc {
                         (Some(map), Some(s)) => self.child(map, s.as_str()).is_some(),
                         _ => false,
                     };
-                    if known {
-                        None
-                    } else {
-                        sections.len().checked_sub(1)
-                    }
+                    if known { None } else { sections.len().checked_sub(1) }
                 }
             };
             if let Some(i) = target {
@@ -492,27 +447,17 @@ impl RoadmapDoc {
                 position: self.text_at(&obj, MemberField::Position.key()),
             })
             .collect();
-        Roadmap {
-            header: self.header(),
-            columns: self.columns(),
-            sections,
-            working_group,
-        }
+        Roadmap { header: self.header(), columns: self.columns(), sections, working_group }
     }
 
     /// How many activities [`RoadmapDoc::read`] would show, without reading
     /// their text.
     pub fn activity_count(&self) -> usize {
-        let sections: Vec<RowId> = self
-            .ordered_rows("sections")
-            .into_iter()
-            .map(|(id, _, _)| id)
-            .collect();
+        let sections: Vec<RowId> = self.ordered_rows("sections").into_iter().map(|(id, _, _)| id).collect();
         self.ordered_rows("activities")
             .iter()
             .filter(|(_, obj, _)| {
-                self.str_at(obj, "section")
-                    .is_some_and(|s| sections.iter().any(|x| x.as_str() == s))
+                self.str_at(obj, "section").is_some_and(|s| sections.iter().any(|x| x.as_str() == s))
             })
             .count()
     }
@@ -549,10 +494,7 @@ impl RoadmapDoc {
 
     /// Position keys of the live sections (or members), in order.
     pub fn row_positions(&self, row_kind: RowKind) -> Vec<(RowId, String)> {
-        self.ordered_rows(row_kind.map_key())
-            .into_iter()
-            .map(|(id, _, pos)| (id, pos))
-            .collect()
+        self.ordered_rows(row_kind.map_key()).into_iter().map(|(id, _, pos)| (id, pos)).collect()
     }
 
     // ---- writing -------------------------------------------------------
@@ -560,12 +502,7 @@ impl RoadmapDoc {
     /// Applies the edits of one user action as one Automerge change and
     /// returns the edits that undo it (in the order to apply them).
     /// `time` is the wall clock in milliseconds, recorded in the change.
-    pub fn apply(
-        &mut self,
-        edits: Vec<Edit>,
-        time: i64,
-        message: &str,
-    ) -> Result<Vec<Edit>, DocError> {
+    pub fn apply(&mut self, edits: Vec<Edit>, time: i64, message: &str) -> Result<Vec<Edit>, DocError> {
         let mut inverse = Vec::with_capacity(edits.len());
         for edit in edits {
             match self.apply_one(edit) {
@@ -576,11 +513,7 @@ impl RoadmapDoc {
                 }
             }
         }
-        self.doc.commit_with(
-            CommitOptions::default()
-                .with_time(time)
-                .with_message(message),
-        );
+        self.doc.commit_with(CommitOptions::default().with_time(time).with_message(message));
         inverse.reverse();
         Ok(inverse)
     }
@@ -613,28 +546,19 @@ impl RoadmapDoc {
                     _ => self.doc.put_object(&obj, key, ObjType::Text)?,
                 };
                 self.doc.update_text(&text, &value)?;
-                Edit::SetText {
-                    target,
-                    value: before,
-                }
+                Edit::SetText { target, value: before }
             }
             Edit::SetStatus { activity, status } => {
                 let obj = self.row_obj("activities", &activity)?;
                 let before = Status::parse(&self.str_at(&obj, "status").unwrap_or_default());
                 self.doc.put(&obj, "status", status.as_str())?;
-                Edit::SetStatus {
-                    activity,
-                    status: before,
-                }
+                Edit::SetStatus { activity, status: before }
             }
             Edit::SetCompletedOn { activity, date } => {
                 let obj = self.row_obj("activities", &activity)?;
                 let before = self.str_at(&obj, "completed_on").unwrap_or_default();
                 self.doc.put(&obj, "completed_on", date)?;
-                Edit::SetCompletedOn {
-                    activity,
-                    date: before,
-                }
+                Edit::SetCompletedOn { activity, date: before }
             }
             Edit::SetLevel(level) => {
                 let h = self.header_obj();
@@ -653,45 +577,28 @@ impl RoadmapDoc {
                 let obj = self.row_obj(map, id)?;
                 let before = self.bool_at(&obj, "deleted");
                 self.doc.put(&obj, "deleted", deleted)?;
-                Edit::SetDeleted {
-                    row,
-                    deleted: before,
-                }
+                Edit::SetDeleted { row, deleted: before }
             }
-            Edit::PlaceActivity {
-                activity,
-                section,
-                pos,
-            } => {
+            Edit::PlaceActivity { activity, section, pos } => {
                 let obj = self.row_obj("activities", &activity)?;
                 self.row_obj("sections", &section)?;
                 let before_section = self.str_at(&obj, "section").unwrap_or_default();
                 let before_pos = self.str_at(&obj, "pos").unwrap_or_default();
                 self.doc.put(&obj, "section", section.as_str())?;
                 self.doc.put(&obj, "pos", pos)?;
-                Edit::PlaceActivity {
-                    activity,
-                    section: RowId::new(before_section),
-                    pos: before_pos,
-                }
+                Edit::PlaceActivity { activity, section: RowId::new(before_section), pos: before_pos }
             }
             Edit::PlaceSection { section, pos } => {
                 let obj = self.row_obj("sections", &section)?;
                 let before = self.str_at(&obj, "pos").unwrap_or_default();
                 self.doc.put(&obj, "pos", pos)?;
-                Edit::PlaceSection {
-                    section,
-                    pos: before,
-                }
+                Edit::PlaceSection { section, pos: before }
             }
             Edit::PlaceMember { member, pos } => {
                 let obj = self.row_obj("members", &member)?;
                 let before = self.str_at(&obj, "pos").unwrap_or_default();
                 self.doc.put(&obj, "pos", pos)?;
-                Edit::PlaceMember {
-                    member,
-                    pos: before,
-                }
+                Edit::PlaceMember { member, pos: before }
             }
             Edit::Create(row) => self.create_row(row)?,
             Edit::AddColumn(column) => {
@@ -702,10 +609,11 @@ impl RoadmapDoc {
             }
             Edit::RemoveColumn(index) => {
                 let list = self.child(&ROOT, "columns").ok_or(DocError::NotARoadmap)?;
-                let column =
-                    self.columns().get(index).cloned().ok_or_else(|| {
-                        DocError::NoSuchRow(RowId::new(format!("column {index}")))
-                    })?;
+                let column = self
+                    .columns()
+                    .get(index)
+                    .cloned()
+                    .ok_or_else(|| DocError::NoSuchRow(RowId::new(format!("column {index}"))))?;
                 self.doc.delete(&list, index)?;
                 Edit::AddColumn(column)
             }
@@ -726,16 +634,9 @@ impl RoadmapDoc {
                 doc.update_text(&text, &title)?;
                 doc.put(&obj, "pos", pos)?;
                 doc.put(&obj, "deleted", false)?;
-                Edit::SetDeleted {
-                    row: RowRef::Section(id),
-                    deleted: true,
-                }
+                Edit::SetDeleted { row: RowRef::Section(id), deleted: true }
             }
-            NewRow::Activity {
-                section,
-                pos,
-                activity,
-            } => {
+            NewRow::Activity { section, pos, activity } => {
                 let map = map_of(doc, "activities")?;
                 let obj = doc.put_object(&map, activity.id.as_str(), ObjType::Map)?;
                 doc.put(&obj, "section", section.as_str())?;
@@ -750,10 +651,7 @@ impl RoadmapDoc {
                         doc.update_text(&text, value)?;
                     }
                 }
-                Edit::SetDeleted {
-                    row: RowRef::Activity(activity.id),
-                    deleted: true,
-                }
+                Edit::SetDeleted { row: RowRef::Activity(activity.id), deleted: true }
             }
             NewRow::Member { pos, member } => {
                 let map = map_of(doc, "members")?;
@@ -764,10 +662,7 @@ impl RoadmapDoc {
                 }
                 doc.put(&obj, "pos", pos)?;
                 doc.put(&obj, "deleted", false)?;
-                Edit::SetDeleted {
-                    row: RowRef::Member(member.id),
-                    deleted: true,
-                }
+                Edit::SetDeleted { row: RowRef::Member(member.id), deleted: true }
             }
         })
     }

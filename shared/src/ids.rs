@@ -28,14 +28,8 @@ impl DocumentId {
 
     /// Accepts both the bare id and the `automerge:` URL.
     pub fn parse(text: &str) -> Result<Self, IdError> {
-        let bare = text
-            .trim()
-            .strip_prefix("automerge:")
-            .unwrap_or(text.trim());
-        let bytes = bs58::decode(bare)
-            .with_check(None)
-            .into_vec()
-            .map_err(|_| IdError::NotBase58Check)?;
+        let bare = text.trim().strip_prefix("automerge:").unwrap_or(text.trim());
+        let bytes = bs58::decode(bare).with_check(None).into_vec().map_err(|_| IdError::NotBase58Check)?;
         let bytes: [u8; 16] = bytes.try_into().map_err(|_| IdError::WrongLength)?;
         Ok(Self(bytes))
     }
@@ -72,9 +66,7 @@ pub enum IdError {
 ///
 /// Stable for the row's whole life, whatever moves or renames happen, so
 /// concurrent inserts, moves and deletes address rows, never positions.
-#[derive(
-    Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct RowId(String);
 

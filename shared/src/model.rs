@@ -18,12 +18,7 @@ pub enum Level {
 }
 
 impl Level {
-    pub const ALL: [Level; 4] = [
-        Level::Federal,
-        Level::Regional,
-        Level::Municipal,
-        Level::School,
-    ];
+    pub const ALL: [Level; 4] = [Level::Federal, Level::Regional, Level::Municipal, Level::School];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -52,19 +47,9 @@ impl Level {
     pub fn default_columns(self) -> Vec<Column> {
         use ActivityField::*;
         let kinds: &[ActivityField] = match self {
-            Level::Federal | Level::Regional => {
-                &[Number, Description, Responsible, Deadline, Indicator]
-            }
+            Level::Federal | Level::Regional => &[Number, Description, Responsible, Deadline, Indicator],
             Level::Municipal => &[Number, Description, Deadline, Indicator],
-            Level::School => &[
-                Number,
-                Description,
-                Form,
-                Deadline,
-                Responsible,
-                Indicator,
-                ReportForm,
-            ],
+            Level::School => &[Number, Description, Form, Deadline, Responsible, Indicator, ReportForm],
         };
         kinds.iter().map(|&field| Column::standard(field)).collect()
     }
@@ -144,10 +129,7 @@ pub struct Column {
 
 impl Column {
     pub fn standard(field: ActivityField) -> Self {
-        Self {
-            field,
-            title: field.label_ru().to_owned(),
-        }
+        Self { field, title: field.label_ru().to_owned() }
     }
 }
 
@@ -164,13 +146,8 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Planned,
-        Status::InProgress,
-        Status::Done,
-        Status::NotDone,
-        Status::Cancelled,
-    ];
+    pub const ALL: [Status; 5] =
+        [Status::Planned, Status::InProgress, Status::Done, Status::NotDone, Status::Cancelled];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -184,10 +161,7 @@ impl Status {
 
     /// Unknown values (from a newer client) read as planned rather than fail.
     pub fn parse(text: &str) -> Status {
-        Status::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .unwrap_or_default()
+        Status::ALL.into_iter().find(|s| s.as_str() == text).unwrap_or_default()
     }
 
     pub fn label_ru(self) -> &'static str {
@@ -245,11 +219,7 @@ pub enum MemberField {
 }
 
 impl MemberField {
-    pub const ALL: [MemberField; 3] = [
-        MemberField::Name,
-        MemberField::Workplace,
-        MemberField::Position,
-    ];
+    pub const ALL: [MemberField; 3] = [MemberField::Name, MemberField::Workplace, MemberField::Position];
 
     pub fn key(self) -> &'static str {
         match self {

@@ -50,16 +50,8 @@ impl UndoStack {
         value: String,
         time: i64,
     ) -> Result<(), DocError> {
-        let inverse = doc.apply(
-            vec![Edit::SetText {
-                target: target.clone(),
-                value,
-            }],
-            time,
-            "edit text",
-        )?;
-        let joins =
-            matches!(self.undo.last(), Some(Entry { typing_in: Some(t), .. }) if *t == target);
+        let inverse = doc.apply(vec![Edit::SetText { target: target.clone(), value }], time, "edit text")?;
+        let joins = matches!(self.undo.last(), Some(Entry { typing_in: Some(t), .. }) if *t == target);
         if joins {
             self.redo.clear();
         } else {
@@ -97,10 +89,7 @@ impl UndoStack {
             return Ok(false);
         };
         let redo = doc.apply(entry.inverse, time, "undo")?;
-        self.redo.push(Entry {
-            inverse: redo,
-            typing_in: None,
-        });
+        self.redo.push(Entry { inverse: redo, typing_in: None });
         Ok(true)
     }
 
@@ -109,10 +98,7 @@ impl UndoStack {
             return Ok(false);
         };
         let undo = doc.apply(entry.inverse, time, "redo")?;
-        self.undo.push(Entry {
-            inverse: undo,
-            typing_in: None,
-        });
+        self.undo.push(Entry { inverse: undo, typing_in: None });
         Ok(true)
     }
 }

@@ -77,10 +77,7 @@ fn merge_both_ways(a: &mut RoadmapDoc, b: &mut RoadmapDoc) -> Roadmap {
 
 fn set_text(doc: &mut RoadmapDoc, row: &RowId, field: ActivityField, value: &str) {
     doc.apply(
-        vec![Edit::SetText {
-            target: TextTarget::Activity(row.clone(), field),
-            value: value.into(),
-        }],
+        vec![Edit::SetText { target: TextTarget::Activity(row.clone(), field), value: value.into() }],
         1,
         "edit",
     )
@@ -88,10 +85,7 @@ fn set_text(doc: &mut RoadmapDoc, row: &RowId, field: ActivityField, value: &str
 }
 
 fn descriptions(r: &Roadmap) -> Vec<String> {
-    r.sections
-        .iter()
-        .flat_map(|s| s.activities.iter().map(|a| a.description.clone()))
-        .collect()
+    r.sections.iter().flat_map(|s| s.activities.iter().map(|a| a.description.clone())).collect()
 }
 
 #[test]
@@ -100,34 +94,16 @@ fn same_activity_edited_and_rows_reordered_on_both_sides() {
     let (mut a, mut b) = fork(&mut doc);
 
     // A edits the description of row 2 and its deadline, and moves row 5 to the top.
-    set_text(
-        &mut a,
-        &rows[1],
-        ActivityField::Description,
-        "Мероприятие 2: семинар для учителей",
-    );
+    set_text(&mut a, &rows[1], ActivityField::Description, "Мероприятие 2: семинар для учителей");
     set_text(&mut a, &rows[1], ActivityField::Deadline, "март 2022");
     let up = actions::move_activity_to(&a, &rows[4], &section, Some(&rows[0])).unwrap();
     a.apply(vec![up], 2, "move").unwrap();
 
     // B edits the same description (other end), the status and responsible of row 2,
     // and moves row 1 to the bottom.
-    set_text(
-        &mut b,
-        &rows[1],
-        ActivityField::Description,
-        "Проведено: Мероприятие 2",
-    );
+    set_text(&mut b, &rows[1], ActivityField::Description, "Проведено: Мероприятие 2");
     set_text(&mut b, &rows[1], ActivityField::Responsible, "Директор");
-    b.apply(
-        vec![Edit::SetStatus {
-            activity: rows[1].clone(),
-            status: Status::Done,
-        }],
-        2,
-        "status",
-    )
-    .unwrap();
+    b.apply(vec![Edit::SetStatus { activity: rows[1].clone(), status: Status::Done }], 2, "status").unwrap();
     let down = actions::move_activity_to(&b, &rows[0], &section, None).unwrap();
     b.apply(vec![down], 3, "move").unwrap();
 
@@ -135,15 +111,9 @@ fn same_activity_edited_and_rows_reordered_on_both_sides() {
     let acts = &merged.sections[0].activities;
     assert_eq!(acts.len(), 5, "no row lost or duplicated");
     let order: Vec<&RowId> = acts.iter().map(|a| &a.id).collect();
-    assert_eq!(
-        order,
-        vec![&rows[4], &rows[1], &rows[2], &rows[3], &rows[0]]
-    );
+    assert_eq!(order, vec![&rows[4], &rows[1], &rows[2], &rows[3], &rows[0]]);
     let two = acts.iter().find(|x| x.id == rows[1]).unwrap();
-    assert_eq!(
-        two.description, "Проведено: Мероприятие 2: семинар для учителей",
-        "both text edits kept"
-    );
+    assert_eq!(two.description, "Проведено: Мероприятие 2: семинар для учителей", "both text edits kept");
     assert_eq!(two.deadline, "март 2022");
     assert_eq!(two.responsible, "Директор");
     assert_eq!(two.status, Status::Done);
@@ -169,12 +139,7 @@ fn concurrent_inserts_at_the_same_place_keep_both_rows() {
 
     // Inserting between the two tied rows still works and keeps every row.
     let mut a = a;
-    let between = actions::insert_activity(
-        &a,
-        &section,
-        Some(&merged.sections[0].activities[1].id),
-        id(52),
-    );
+    let between = actions::insert_activity(&a, &section, Some(&merged.sections[0].activities[1].id), id(52));
     a.apply(vec![between], 2, "add").unwrap();
     assert_eq!(a.read().activity_count(), 5);
 }
@@ -188,11 +153,7 @@ fn the_same_row_moved_on_both_sides_lands_once() {
     let eb = actions::move_activity_to(&b, &rows[3], &section, Some(&rows[2])).unwrap();
     b.apply(vec![eb], 1, "move").unwrap();
     let merged = merge_both_ways(&mut a, &mut b);
-    let ids: Vec<&RowId> = merged.sections[0]
-        .activities
-        .iter()
-        .map(|a| &a.id)
-        .collect();
+    let ids: Vec<&RowId> = merged.sections[0].activities.iter().map(|a| &a.id).collect();
     assert_eq!(ids.len(), 4);
     assert_eq!(ids.iter().filter(|&&i| *i == rows[3]).count(), 1);
 }
@@ -202,44 +163,21 @@ fn an_edit_concurrent_with_a_delete_survives_the_undo_of_the_delete() {
     let (mut doc, _section, rows) = base(3);
     let (mut a, mut b) = fork(&mut doc);
     let mut undo = UndoStack::new();
-    undo.apply(
-        &mut a,
-        vec![actions::delete(RowRef::Activity(rows[1].clone()))],
-        1,
-        "delete",
-    )
-    .unwrap();
-    set_text(
-        &mut b,
-        &rows[1],
-        ActivityField::Comments,
-        "важное замечание",
-    );
+    undo.apply(&mut a, vec![actions::delete(RowRef::Activity(rows[1].clone()))], 1, "delete").unwrap();
+    set_text(&mut b, &rows[1], ActivityField::Comments, "важное замечание");
     let merged = merge_both_ways(&mut a, &mut b);
-    assert_eq!(
-        merged.activity_count(),
-        2,
-        "the delete wins while it stands"
-    );
+    assert_eq!(merged.activity_count(), 2, "the delete wins while it stands");
     undo.undo(&mut a, 3).unwrap();
     let restored = a.read();
     assert_eq!(restored.activity_count(), 3);
-    assert_eq!(
-        restored.sections[0].activities[1].comments,
-        "важное замечание"
-    );
+    assert_eq!(restored.sections[0].activities[1].comments, "важное замечание");
 }
 
 #[test]
 fn moving_across_sections_on_one_side_and_editing_on_the_other() {
     let (mut doc, section, rows) = base(3);
     let s2 = id(101);
-    let e = actions::insert_section(
-        &doc,
-        Some(&section),
-        s2.clone(),
-        "2. Методическое сопровождение".into(),
-    );
+    let e = actions::insert_section(&doc, Some(&section), s2.clone(), "2. Методическое сопровождение".into());
     doc.apply(vec![e], 1, "section").unwrap();
     let (mut a, mut b) = fork(&mut doc);
     let mv = actions::move_activity(&a, &rows[2], Direction::Down).unwrap();
@@ -256,10 +194,8 @@ fn undo_and_redo_restore_each_step() {
     let (mut doc, section, rows) = base(2);
     let mut undo = UndoStack::new();
     let target = TextTarget::Activity(rows[0].clone(), ActivityField::Description);
-    undo.type_text(&mut doc, target.clone(), "Мероприятие 1.".into(), 1)
-        .unwrap();
-    undo.type_text(&mut doc, target.clone(), "Мероприятие 1. Итог".into(), 2)
-        .unwrap();
+    undo.type_text(&mut doc, target.clone(), "Мероприятие 1.".into(), 1).unwrap();
+    undo.type_text(&mut doc, target.clone(), "Мероприятие 1. Итог".into(), 2).unwrap();
     undo.seal();
     let add = actions::insert_activity(&doc, &section, Some(&rows[1]), id(9));
     undo.apply(&mut doc, vec![add], 3, "add").unwrap();
@@ -268,11 +204,7 @@ fn undo_and_redo_restore_each_step() {
     assert!(undo.undo(&mut doc, 4).unwrap());
     assert_eq!(doc.read().activity_count(), 2);
     assert!(undo.undo(&mut doc, 5).unwrap());
-    assert_eq!(
-        doc.text(&target).unwrap(),
-        "Мероприятие 1",
-        "typing run undone as one step"
-    );
+    assert_eq!(doc.text(&target).unwrap(), "Мероприятие 1", "typing run undone as one step");
     assert!(undo.redo(&mut doc, 6).unwrap());
     assert_eq!(doc.text(&target).unwrap(), "Мероприятие 1. Итог");
     assert!(undo.redo(&mut doc, 7).unwrap());
@@ -293,10 +225,7 @@ fn saved_document_loads_back_identically_and_rejects_garbage() {
     let mut other = automerge::AutoCommit::new();
     use automerge::transaction::Transactable;
     other.put(automerge::ROOT, "hello", "world").unwrap();
-    assert!(matches!(
-        RoadmapDoc::load(&other.save()),
-        Err(medk_shared::doc::DocError::NotARoadmap)
-    ));
+    assert!(matches!(RoadmapDoc::load(&other.save()), Err(medk_shared::doc::DocError::NotARoadmap)));
 }
 
 #[test]

@@ -31,14 +31,8 @@ pub fn write_roadmap(path: &Path, activities: usize) -> Result<()> {
         let mut edits = Vec::new();
         if i > 0 && i % PER_SECTION == 0 {
             let next = ids.next().expect("infinite");
-            edits.push(actions::insert_section(
-                &doc,
-                Some(&section),
-                next.clone(),
-                String::new(),
-            ));
-            doc.apply(edits, 0, "bench section")
-                .context("adding a section")?;
+            edits.push(actions::insert_section(&doc, Some(&section), next.clone(), String::new()));
+            doc.apply(edits, 0, "bench section").context("adding a section")?;
             edits = Vec::new();
             section = next;
             last = None;
@@ -53,40 +47,23 @@ pub fn write_roadmap(path: &Path, activities: usize) -> Result<()> {
             });
         }
         let id = ids.next().expect("infinite");
-        edits.push(actions::insert_activity(
-            &doc,
-            &section,
-            last.as_ref(),
-            id.clone(),
-        ));
-        let text = |field, value: String| Edit::SetText {
-            target: TextTarget::Activity(id.clone(), field),
-            value,
-        };
+        edits.push(actions::insert_activity(&doc, &section, last.as_ref(), id.clone()));
+        let text =
+            |field, value: String| Edit::SetText { target: TextTarget::Activity(id.clone(), field), value };
         edits.push(text(
             ActivityField::Description,
             format!("Проведение семинара для руководителей ОО-участниц проекта по теме №{i}: анализ результатов, план действий"),
         ));
-        edits.push(text(
-            ActivityField::Responsible,
-            "МОСО, ИРОСО, руководители ОО".into(),
-        ));
-        edits.push(text(
-            ActivityField::Deadline,
-            format!("{:02}.{:02}.2022", i % 28 + 1, i % 12 + 1),
-        ));
+        edits.push(text(ActivityField::Responsible, "МОСО, ИРОСО, руководители ОО".into()));
+        edits.push(text(ActivityField::Deadline, format!("{:02}.{:02}.2022", i % 28 + 1, i % 12 + 1)));
         edits.push(text(
             ActivityField::Indicator,
             "Доля ОО из числа включенных в проект, принявших участие, %".into(),
         ));
         if i % 3 == 0 {
-            edits.push(Edit::SetStatus {
-                activity: id.clone(),
-                status: Status::Done,
-            });
+            edits.push(Edit::SetStatus { activity: id.clone(), status: Status::Done });
         }
-        doc.apply(edits, 0, "bench activity")
-            .context("adding an activity")?;
+        doc.apply(edits, 0, "bench activity").context("adding an activity")?;
         last = Some(id);
     }
     if let Some(dir) = path.parent() {

@@ -34,20 +34,8 @@ const WASM_FEATURES: &[&str] = &[
     "--enable-multivalue",
 ];
 /// Files worth precompressing; images and fonts are compressed already.
-const COMPRESSIBLE: &[&str] = &[
-    "html",
-    "js",
-    "mjs",
-    "css",
-    "wasm",
-    "json",
-    "webmanifest",
-    "svg",
-    "txt",
-    "xml",
-    "map",
-    "ico",
-];
+const COMPRESSIBLE: &[&str] =
+    &["html", "js", "mjs", "css", "wasm", "json", "webmanifest", "svg", "txt", "xml", "map", "ico"];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -97,11 +85,7 @@ impl WasmSize {
 
 /// Builds the app into `dist/` (replacing what was there) and returns the
 /// size of its wasm.
-pub fn build_app(
-    project: &Project,
-    profile: Profile,
-    tools: &Toolchain,
-) -> anyhow::Result<WasmSize> {
+pub fn build_app(project: &Project, profile: Profile, tools: &Toolchain) -> anyhow::Result<WasmSize> {
     let wasm = compile(project, profile)?;
     let dist = project.dist_dir();
     if dist.exists() {
@@ -111,14 +95,7 @@ pub fn build_app(
 
     shell::run(
         Command::new(&tools.wasm_bindgen)
-            .args([
-                "--target",
-                "web",
-                "--no-typescript",
-                "--out-name",
-                OUT_NAME,
-                "--out-dir",
-            ])
+            .args(["--target", "web", "--no-typescript", "--out-name", OUT_NAME, "--out-dir"])
             .arg(&dist)
             .arg(&wasm),
     )?;
@@ -131,9 +108,7 @@ pub fn build_app(
     precompress(&dist, profile)?;
 
     let size = |path: &Path| -> anyhow::Result<u64> {
-        Ok(std::fs::metadata(path)
-            .with_context(|| format!("reading {}", path.display()))?
-            .len())
+        Ok(std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len())
     };
     Ok(WasmSize {
         raw: size(&bg_wasm)?,
@@ -154,35 +129,20 @@ fn compile(project: &Project, profile: Profile) -> anyhow::Result<PathBuf> {
         "--profile",
         cargo_profile,
     ]))?;
-    let out_dir = project
-        .target_dir()
-        .join("wasm32-unknown-unknown")
-        .join(cargo_profile);
+    let out_dir = project.target_dir().join("wasm32-unknown-unknown").join(cargo_profile);
     // A bin target keeps its hyphen (`medk-app.wasm`); a cdylib would be `medk_app.wasm`.
     ["medk-app.wasm", "medk_app.wasm"]
         .iter()
         .map(|name| out_dir.join(name))
         .find(|path| path.is_file())
-        .with_context(|| {
-            format!(
-                "cargo built no medk-app.wasm or medk_app.wasm in {}",
-                out_dir.display()
-            )
-        })
+        .with_context(|| format!("cargo built no medk-app.wasm or medk_app.wasm in {}", out_dir.display()))
 }
 
 /// `wasm-opt -Oz` in place (through a temporary file, so a failure leaves the
 /// unoptimized module rather than half a file).
 fn optimize(wasm_opt: &Path, wasm: &Path) -> anyhow::Result<()> {
     let optimized = sibling(wasm, "opt");
-    shell::run(
-        Command::new(wasm_opt)
-            .arg("-Oz")
-            .args(WASM_FEATURES)
-            .arg(wasm)
-            .arg("-o")
-            .arg(&optimized),
-    )?;
+    shell::run(Command::new(wasm_opt).arg("-Oz").args(WASM_FEATURES).arg(wasm).arg("-o").arg(&optimized))?;
     std::fs::rename(&optimized, wasm).with_context(|| format!("replacing {}", wasm.display()))
 }
 
@@ -199,17 +159,13 @@ fn copy_page_and_static_files(project: &Project, dist: &Path) -> anyhow::Result<
 
     let static_dir = project.app_dir().join("static");
     if !static_dir.is_dir() {
-        println!(
-            "note: no {}, so no static files to copy",
-            project.relative(&static_dir)
-        );
+        println!("note: no {}, so no static files to copy", project.relative(&static_dir));
         return Ok(());
     }
     for file in files_under(&static_dir)? {
         let to = dist.join(file.strip_prefix(&static_dir)?);
         if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
         std::fs::copy(&file, &to)
             .with_context(|| format!("copying {} to {}", file.display(), to.display()))?;
@@ -222,10 +178,7 @@ fn copy_page_and_static_files(project: &Project, dist: &Path) -> anyhow::Result<
 /// the precache list for the service worker.
 fn stamp(dist: &Path) -> anyhow::Result<()> {
     let files = files_under(dist)?;
-    let urls: Vec<String> = files
-        .iter()
-        .map(|file| url_path(dist, file))
-        .collect::<anyhow::Result<_>>()?;
+    let urls: Vec<String> = files.iter().map(|file| url_path(dist, file)).collect::<anyhow::Result<_>>()?;
 
     let mut fingerprint = Fingerprint::new();
     let mut precache = vec!["/".to_owned()];
@@ -245,13 +198,7 @@ fn stamp(dist: &Path) -> anyhow::Result<()> {
     replace_in(&dist.join(PAGE), &[(VERSION_PLACEHOLDER, version)])?;
     let service_worker = dist.join(SERVICE_WORKER);
     if service_worker.is_file() {
-        replace_in(
-            &service_worker,
-            &[
-                (VERSION_PLACEHOLDER, version),
-                (PRECACHE_PLACEHOLDER, &precache),
-            ],
-        )?;
+        replace_in(&service_worker, &[(VERSION_PLACEHOLDER, version), (PRECACHE_PLACEHOLDER, &precache)])?;
     } else {
         println!("note: no {SERVICE_WORKER} in app/static, so no service worker to stamp");
     }
@@ -260,8 +207,7 @@ fn stamp(dist: &Path) -> anyhow::Result<()> {
 }
 
 fn replace_in(path: &Path, replacements: &[(&str, &str)]) -> anyhow::Result<()> {
-    let mut text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     for (placeholder, value) in replacements {
         text = text.replace(placeholder, value);
     }
@@ -279,10 +225,8 @@ fn precompress(dist: &Path, profile: Profile) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let mut count = 0;
     for file in files_under(dist)? {
-        let compressible = file
-            .extension()
-            .and_then(|ext| ext.to_str())
-            .is_some_and(|ext| COMPRESSIBLE.contains(&ext));
+        let compressible =
+            file.extension().and_then(|ext| ext.to_str()).is_some_and(|ext| COMPRESSIBLE.contains(&ext));
         if !compressible {
             continue;
         }
@@ -291,15 +235,12 @@ fn precompress(dist: &Path, profile: Profile) -> anyhow::Result<()> {
         let br = sibling(&file, "br");
         let mut encoder = brotli::CompressorWriter::new(Vec::new(), 64 * 1024, brotli_quality, 22);
         encoder.write_all(&bytes)?;
-        std::fs::write(&br, encoder.into_inner())
-            .with_context(|| format!("writing {}", br.display()))?;
+        std::fs::write(&br, encoder.into_inner()).with_context(|| format!("writing {}", br.display()))?;
 
         let gz = sibling(&file, "gz");
-        let mut encoder =
-            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(gzip_level));
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(gzip_level));
         encoder.write_all(&bytes)?;
-        std::fs::write(&gz, encoder.finish()?)
-            .with_context(|| format!("writing {}", gz.display()))?;
+        std::fs::write(&gz, encoder.finish()?).with_context(|| format!("writing {}", gz.display()))?;
         count += 1;
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -315,9 +256,7 @@ fn files_under(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?
-        {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
             let path = entry?.path();
             if path.is_dir() {
                 pending.push(path);
@@ -333,18 +272,12 @@ fn files_under(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 /// `dist/snippets/a.js` → `/snippets/a.js`.
 fn url_path(dist: &Path, file: &Path) -> anyhow::Result<String> {
     let rel = file.strip_prefix(dist)?;
-    let segments: Vec<_> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect();
+    let segments: Vec<_> = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect();
     Ok(format!("/{}", segments.join("/")))
 }
 
 fn is_precompressed(file: &Path) -> bool {
-    matches!(
-        file.extension().and_then(|ext| ext.to_str()),
-        Some("br" | "gz")
-    )
+    matches!(file.extension().and_then(|ext| ext.to_str()), Some("br" | "gz"))
 }
 
 /// `a.wasm` → `a.wasm.<ext>`.

@@ -23,11 +23,7 @@ use crate::project::Project;
 const BENCH_ACTIVITIES: usize = 500;
 
 #[derive(Parser)]
-#[command(
-    name = "cargo xtask",
-    bin_name = "cargo xtask",
-    about = "Build, run, test and bench medk."
-)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", about = "Build, run, test and bench medk.")]
 struct Cli {
     #[command(subcommand)]
     verb: Verb,
@@ -93,11 +89,9 @@ fn try_main() -> anyhow::Result<()> {
     match cli.verb {
         Verb::Build { dev } => build(&project, profile(dev)),
         Verb::Run { dev, listen } => run(&project, profile(dev), &listen),
-        Verb::Test {
-            e2e_only,
-            no_e2e,
-            playwright_args,
-        } => test(&project, !e2e_only, !no_e2e, &playwright_args),
+        Verb::Test { e2e_only, no_e2e, playwright_args } => {
+            test(&project, !e2e_only, !no_e2e, &playwright_args)
+        }
         Verb::Bench { what: Bench::App } => bench_app(&project),
     }
 }
@@ -116,10 +110,7 @@ fn build(project: &Project, profile: Profile) -> anyhow::Result<()> {
 fn run(project: &Project, profile: Profile, listen: &str) -> anyhow::Result<()> {
     build(project, profile)?;
     let server = build_server(project, ServerProfile::Release)?;
-    println!(
-        "medk: http://{listen} (data in ./{}; Ctrl-C stops)",
-        project.relative(&project.data_dir())
-    );
+    println!("medk: http://{listen} (data in ./{}; Ctrl-C stops)", project.relative(&project.data_dir()));
     let mut cmd = Command::new(&server);
     cmd.arg("--listen")
         .arg(listen)
@@ -131,12 +122,7 @@ fn run(project: &Project, profile: Profile, listen: &str) -> anyhow::Result<()> 
 }
 
 /// `cargo xtask test [--e2e-only | --no-e2e] [PLAYWRIGHT_ARGS...]`
-fn test(
-    project: &Project,
-    cargo_tests: bool,
-    e2e: bool,
-    playwright_args: &[String],
-) -> anyhow::Result<()> {
+fn test(project: &Project, cargo_tests: bool, e2e: bool, playwright_args: &[String]) -> anyhow::Result<()> {
     let tools = if e2e {
         let tools = ensure_build_tools(project, Profile::Release)?;
         tools::ensure_chromium()?;
@@ -181,19 +167,13 @@ fn bench_app(project: &Project) -> anyhow::Result<()> {
     // A big roadmap and a one-activity baseline, written by the same document
     // code the app stores, fresh each run so they follow format changes.
     let activities = match std::env::var("MEDK_BENCH_ACTIVITIES") {
-        Ok(n) => n
-            .parse()
-            .with_context(|| format!("MEDK_BENCH_ACTIVITIES={n} is not a count"))?,
+        Ok(n) => n.parse().with_context(|| format!("MEDK_BENCH_ACTIVITIES={n} is not a count"))?,
         Err(_) => BENCH_ACTIVITIES,
     };
     let bench_dir = project.target_dir().join("bench");
     let big = bench_dir.join(format!("roadmap-{activities}.automerge"));
     let small = bench_dir.join("roadmap-1.automerge");
-    println!(
-        "writing {} and {}",
-        project.relative(&big),
-        project.relative(&small)
-    );
+    println!("writing {} and {}", project.relative(&big), project.relative(&small));
     bench_data::write_roadmap(&big, activities)?;
     bench_data::write_roadmap(&small, 1)?;
 
@@ -218,10 +198,7 @@ fn ensure_build_tools(project: &Project, profile: Profile) -> anyhow::Result<Too
         Profile::Release => Some(tools::ensure_wasm_opt(project)?),
         Profile::Dev => None,
     };
-    Ok(Toolchain {
-        wasm_bindgen,
-        wasm_opt,
-    })
+    Ok(Toolchain { wasm_bindgen, wasm_opt })
 }
 
 #[derive(Clone, Copy)]
@@ -244,10 +221,7 @@ fn build_server(project: &Project, profile: ServerProfile) -> anyhow::Result<Pat
         }
     };
     shell::run(&mut cmd)?;
-    Ok(project
-        .target_dir()
-        .join(dir)
-        .join(format!("medk-server{}", std::env::consts::EXE_SUFFIX)))
+    Ok(project.target_dir().join(dir).join(format!("medk-server{}", std::env::consts::EXE_SUFFIX)))
 }
 
 /// A command run in `e2e/` with what the browser tests and benches read:
@@ -273,9 +247,7 @@ fn exec(cmd: &mut Command) -> anyhow::Result<()> {
     }
     #[cfg(not(unix))]
     {
-        let status = cmd
-            .status()
-            .with_context(|| format!("starting `{shown}`"))?;
+        let status = cmd.status().with_context(|| format!("starting `{shown}`"))?;
         std::process::exit(status.code().unwrap_or(1));
     }
 }

@@ -16,12 +16,8 @@ impl Project {
     pub fn locate() -> Self {
         let xtask_dir = std::env::var_os("CARGO_MANIFEST_DIR")
             .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
-        let root = xtask_dir
-            .parent()
-            .expect("xtask/ sits in the workspace root");
-        Project {
-            root: root.to_path_buf(),
-        }
+        let root = xtask_dir.parent().expect("xtask/ sits in the workspace root");
+        Project { root: root.to_path_buf() }
     }
 
     /// Installed tools (ignored by git).
@@ -65,9 +61,6 @@ impl Project {
 
     /// `path` relative to the root, for messages.
     pub fn relative(&self, path: &Path) -> String {
-        path.strip_prefix(&self.root)
-            .unwrap_or(path)
-            .display()
-            .to_string()
+        path.strip_prefix(&self.root).unwrap_or(path).display().to_string()
     }
 }

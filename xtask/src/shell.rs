@@ -11,9 +11,7 @@ use anyhow::{Context as _, bail};
 /// Runs `cmd` with the terminal's stdin/stdout/stderr; fails unless it exits 0.
 pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
     let shown = echo(cmd);
-    let status = cmd
-        .status()
-        .with_context(|| format!("starting `{shown}`"))?;
+    let status = cmd.status().with_context(|| format!("starting `{shown}`"))?;
     if !status.success() {
         bail!("`{shown}` failed ({status})");
     }
@@ -40,10 +38,7 @@ pub fn read(cmd: &mut Command) -> anyhow::Result<String> {
 pub fn echo(cmd: &Command) -> String {
     let shown = render(cmd);
     match cmd.get_current_dir() {
-        Some(dir) => println!(
-            "$ (cd {}) {shown}",
-            shorten(dir.as_os_str(), &process_dir())
-        ),
+        Some(dir) => println!("$ (cd {}) {shown}", shorten(dir.as_os_str(), &process_dir())),
         None => println!("$ {shown}"),
     }
     shown
@@ -52,22 +47,13 @@ pub fn echo(cmd: &Command) -> String {
 /// The command as one line, with paths under its working directory made
 /// relative so the echo stays readable.
 fn render(cmd: &Command) -> String {
-    let dir = cmd
-        .get_current_dir()
-        .map_or_else(process_dir, Path::to_path_buf);
-    let envs = cmd.get_envs().filter_map(|(key, value)| {
-        Some(format!(
-            "{}={}",
-            key.to_string_lossy(),
-            shorten(value?, &dir)
-        ))
-    });
+    let dir = cmd.get_current_dir().map_or_else(process_dir, Path::to_path_buf);
+    let envs = cmd
+        .get_envs()
+        .filter_map(|(key, value)| Some(format!("{}={}", key.to_string_lossy(), shorten(value?, &dir))));
     let program = std::iter::once(shorten(cmd.get_program(), &dir));
     let args = cmd.get_args().map(|arg| shorten(arg, &dir));
-    envs.chain(program)
-        .chain(args)
-        .collect::<Vec<_>>()
-        .join(" ")
+    envs.chain(program).chain(args).collect::<Vec<_>>().join(" ")
 }
 
 fn shorten(arg: &OsStr, dir: &Path) -> String {

@@ -40,29 +40,14 @@ pub fn ensure_wasm_bindgen(project: &Project) -> anyhow::Result<PathBuf> {
     if bin.is_file() {
         let reported = shell::read(Command::new(&bin).arg("--version"))?;
         if reported.split_whitespace().nth(1) == Some(version.as_str()) {
-            println!(
-                "wasm-bindgen {version}: present ({})",
-                project.relative(&bin)
-            );
+            println!("wasm-bindgen {version}: present ({})", project.relative(&bin));
             return Ok(bin);
         }
     }
-    println!(
-        "wasm-bindgen {version}: installing with cargo into {} (7-9 min)",
-        project.relative(&root)
-    );
+    println!("wasm-bindgen {version}: installing with cargo into {} (7-9 min)", project.relative(&root));
     // Not --locked: the CLI's own lockfile pins a crate version the registry lacks.
     shell::run(
-        project
-            .cargo()
-            .args([
-                "install",
-                "wasm-bindgen-cli",
-                "--version",
-                &version,
-                "--root",
-            ])
-            .arg(&root),
+        project.cargo().args(["install", "wasm-bindgen-cli", "--version", &version, "--root"]).arg(&root),
     )?;
     Ok(bin)
 }
@@ -74,10 +59,7 @@ pub fn ensure_wasm_opt(project: &Project) -> anyhow::Result<PathBuf> {
     if bin.is_file() {
         let reported = shell::read(Command::new(&bin).arg("--version"))?;
         if reported.contains(&format!("version {BINARYEN_VERSION}")) {
-            println!(
-                "binaryen {BINARYEN_VERSION} (wasm-opt): present ({})",
-                project.relative(&bin)
-            );
+            println!("binaryen {BINARYEN_VERSION} (wasm-opt): present ({})", project.relative(&bin));
             return Ok(bin);
         }
     }
@@ -140,12 +122,9 @@ pub fn ensure_chromium() -> anyhow::Result<()> {
 pub fn ensure_e2e_packages(project: &Project) -> anyhow::Result<()> {
     let e2e = project.e2e_dir();
     let lock_path = e2e.join("package-lock.json");
-    let lock =
-        std::fs::read(&lock_path).with_context(|| format!("reading {}", lock_path.display()))?;
+    let lock = std::fs::read(&lock_path).with_context(|| format!("reading {}", lock_path.display()))?;
     let wanted = Fingerprint::of(&lock).hex();
-    let stamp = e2e
-        .join("node_modules")
-        .join(".medk-package-lock.fingerprint");
+    let stamp = e2e.join("node_modules").join(".medk-package-lock.fingerprint");
     let installed = std::fs::read_to_string(&stamp).unwrap_or_default();
     if installed.trim() == wanted {
         println!("e2e npm packages: present (e2e/node_modules matches package-lock.json)");
@@ -158,12 +137,8 @@ pub fn ensure_e2e_packages(project: &Project) -> anyhow::Result<()> {
 
 /// The version of `package` in a Cargo.lock (exactly one must be locked).
 fn locked_version(lockfile: &Path, package: &str) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(lockfile).with_context(|| {
-        format!(
-            "reading {} (cargo writes it on the first build)",
-            lockfile.display()
-        )
-    })?;
+    let text = std::fs::read_to_string(lockfile)
+        .with_context(|| format!("reading {} (cargo writes it on the first build)", lockfile.display()))?;
     let name_line = format!("name = \"{package}\"");
     let mut versions = Vec::new();
     let mut lines = text.lines();
@@ -173,19 +148,14 @@ fn locked_version(lockfile: &Path, package: &str) -> anyhow::Result<String> {
                 .next()
                 .and_then(|line| line.trim().strip_prefix("version = \""))
                 .and_then(|rest| rest.strip_suffix('"'))
-                .with_context(|| {
-                    format!("{}: no version after `{name_line}`", lockfile.display())
-                })?;
+                .with_context(|| format!("{}: no version after `{name_line}`", lockfile.display()))?;
             versions.push(version.to_owned());
         }
     }
     match versions.as_slice() {
         [version] => Ok(version.clone()),
         [] => bail!("{} locks no `{package}`", lockfile.display()),
-        many => bail!(
-            "{} locks several `{package}` versions: {many:?}",
-            lockfile.display()
-        ),
+        many => bail!("{} locks several `{package}` versions: {many:?}", lockfile.display()),
     }
 }
 

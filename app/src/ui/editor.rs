@@ -80,10 +80,7 @@ impl Editor {
                     match titles.get(&section.id) {
                         Some(s) => set_if_changed(*s, section.title),
                         None => {
-                            titles.insert(
-                                section.id.clone(),
-                                owner.with(|| RwSignal::new(section.title)),
-                            );
+                            titles.insert(section.id.clone(), owner.with(|| RwSignal::new(section.title)));
                         }
                     }
                     let mut ids = Vec::with_capacity(section.activities.len());
@@ -92,17 +89,11 @@ impl Editor {
                         match acts.get(&activity.id) {
                             Some(s) => set_if_changed(*s, activity),
                             None => {
-                                acts.insert(
-                                    activity.id.clone(),
-                                    owner.with(|| RwSignal::new(activity)),
-                                );
+                                acts.insert(activity.id.clone(), owner.with(|| RwSignal::new(activity)));
                             }
                         }
                     }
-                    layout.push(SectionLayout {
-                        id: section.id,
-                        activities: ids,
-                    });
+                    layout.push(SectionLayout { id: section.id, activities: ids });
                 }
             })
         });
@@ -126,25 +117,15 @@ impl Editor {
 
     /// The section an activity is in now.
     pub fn section_of(&self, id: &RowId) -> Option<RowId> {
-        self.open
-            .with_value(|o| o.doc().activity_place(id))
-            .map(|(section, _)| section)
+        self.open.with_value(|o| o.doc().activity_place(id)).map(|(section, _)| section)
     }
 
     /// Computes edits from the current document and applies them as one
     /// user action. `make` returns no edits when there is nothing to do.
-    pub fn act(
-        &self,
-        message: &str,
-        make: impl FnOnce(&medk_shared::doc::RoadmapDoc) -> Vec<Edit>,
-    ) {
+    pub fn act(&self, message: &str, make: impl FnOnce(&medk_shared::doc::RoadmapDoc) -> Vec<Edit>) {
         let result = self.open.try_update_value(|o| {
             let edits = make(o.doc());
-            if edits.is_empty() {
-                Ok(false)
-            } else {
-                o.apply(edits, message).map(|()| true)
-            }
+            if edits.is_empty() { Ok(false) } else { o.apply(edits, message).map(|()| true) }
         });
         match result {
             Some(Ok(true)) => self.refresh(),
@@ -154,9 +135,7 @@ impl Editor {
     }
 
     pub fn type_text(&self, target: TextTarget, value: String) {
-        let result = self
-            .open
-            .try_update_value(|o| o.type_text(target.clone(), value.clone()));
+        let result = self.open.try_update_value(|o| o.type_text(target.clone(), value.clone()));
         if let Some(Err(e)) = result {
             self.app.error(format!("Изменение не применено: {e}"));
             return;
@@ -200,9 +179,7 @@ impl Editor {
     }
 
     fn history_step(&self, undo: bool) {
-        let result = self
-            .open
-            .try_update_value(|o| if undo { o.undo() } else { o.redo() });
+        let result = self.open.try_update_value(|o| if undo { o.undo() } else { o.redo() });
         match result {
             Some(Ok(true)) => self.refresh(),
             Some(Ok(false)) | None => {}
@@ -214,39 +191,26 @@ impl Editor {
     /// puts the cursor in its description.
     pub fn insert_activity(&self, section: &RowId, after: Option<&RowId>) {
         let id = new_row();
-        self.act("add activity", |doc| {
-            vec![actions::insert_activity(doc, section, after, id.clone())]
-        });
+        self.act("add activity", |doc| vec![actions::insert_activity(doc, section, after, id.clone())]);
         focus_row(&id, &[".f-description", "textarea"]);
     }
 
     pub fn delete_activity(&self, id: &RowId) {
-        let description = self
-            .activity(id)
-            .map(|a| a.with_untracked(|a| a.description.clone()))
-            .unwrap_or_default();
-        self.act("delete activity", |_| {
-            vec![actions::delete(RowRef::Activity(id.clone()))]
-        });
+        let description =
+            self.activity(id).map(|a| a.with_untracked(|a| a.description.clone())).unwrap_or_default();
+        self.act("delete activity", |_| vec![actions::delete(RowRef::Activity(id.clone()))]);
         let editor = *self;
         let what = if description.trim().is_empty() {
             "Мероприятие удалено".to_owned()
         } else {
             format!("Удалено: «{}»", truncate(&description, 60))
         };
-        self.app
-            .with_action(what, "Отменить", move || editor.undo());
+        self.app.with_action(what, "Отменить", move || editor.undo());
     }
 
     pub fn move_activity(&self, id: &RowId, direction: Direction) {
-        let focused = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.active_element());
-        self.act("move activity", |doc| {
-            actions::move_activity(doc, id, direction)
-                .into_iter()
-                .collect()
-        });
+        let focused = web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element());
+        self.act("move activity", |doc| actions::move_activity(doc, id, direction).into_iter().collect());
         // Moving a row moves its DOM nodes, which drops focus; put it back
         // so the person can keep moving (Alt+↑ again, or tap again).
         if let Some(el) = focused.and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
@@ -260,12 +224,7 @@ impl Editor {
         let id = new_row();
         let number = self.layout.with_untracked(|l| l.len()) + 1;
         self.act("add section", |doc| {
-            vec![actions::insert_section(
-                doc,
-                after,
-                id.clone(),
-                format!("{number}. Новый раздел"),
-            )]
+            vec![actions::insert_section(doc, after, id.clone(), format!("{number}. Новый раздел"))]
         });
         focus_section(&id);
     }
@@ -273,22 +232,9 @@ impl Editor {
     pub fn export_file(&self) {
         let bytes = self.open.try_update_value(|o| o.save()).unwrap_or_default();
         let title = self.header.with_untracked(|h| h.title.clone());
-        let name: String = title
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() || c == ' ' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .take(80)
-            .collect();
-        crate::browser::download(
-            &format!("{}.automerge", name.trim()),
-            "application/octet-stream",
-            &bytes,
-        );
+        let name: String =
+            title.chars().map(|c| if c.is_alphanumeric() || c == ' ' { c } else { '_' }).take(80).collect();
+        crate::browser::download(&format!("{}.automerge", name.trim()), "application/octet-stream", &bytes);
     }
 }
 
@@ -336,9 +282,7 @@ pub fn focus_row(id: &RowId, selectors: &'static [&'static str]) {
         let Ok(Some(row)) = doc.query_selector(&query) else {
             return;
         };
-        let found = selectors
-            .iter()
-            .find_map(|s| row.query_selector(s).ok().flatten());
+        let found = selectors.iter().find_map(|s| row.query_selector(s).ok().flatten());
         if let Some(el) = found.and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
             let _ = el.focus();
         }
@@ -376,24 +320,27 @@ pub fn EditorPage() -> impl IntoView {
         state.set(Loaded::Loading);
         let owner = owner.clone();
         leptos::task::spawn_local(async move {
+            crate::browser::mark("medk:open");
             let result = match DocumentId::parse(&raw) {
                 Err(_) => Err("неверная ссылка на дорожную карту".to_owned()),
                 Ok(id) => {
                     let on_error: Rc<dyn Fn(String)> = Rc::new(move |e| app.error(e));
-                    OpenRoadmap::open(&app.storage(), id, on_error)
-                        .await
-                        .map_err(|e| match e {
-                            OpenError::NotFound => {
-                                "дорожной карты нет на этом устройстве".to_owned()
-                            }
-                            other => other.to_string(),
-                        })
+                    OpenRoadmap::open(&app.storage(), id, on_error).await.map_err(|e| match e {
+                        OpenError::NotFound => "дорожной карты нет на этом устройстве".to_owned(),
+                        other => other.to_string(),
+                    })
                 }
             };
+            crate::browser::mark("medk:loaded");
             state.set(match result {
-                Ok(open) => Loaded::Ready(owner.with(|| Editor::new(open, app))),
+                Ok(open) => {
+                    let editor = owner.with(|| Editor::new(open, app));
+                    crate::browser::mark("medk:read");
+                    Loaded::Ready(editor)
+                }
                 Err(e) => Loaded::Failed(e),
             });
+            request_animation_frame(|| crate::browser::mark("medk:rendered"));
         });
     });
     move || match &*state.read() {
@@ -500,11 +447,7 @@ fn on_key(editor: Editor, ev: leptos::ev::KeyboardEvent) {
         },
         (false, false, true, "ArrowUp" | "ArrowDown") => match focused_row() {
             Some(id) => {
-                let direction = if key == "ArrowUp" {
-                    Direction::Up
-                } else {
-                    Direction::Down
-                };
+                let direction = if key == "ArrowUp" { Direction::Up } else { Direction::Down };
                 editor.move_activity(&id, direction);
                 true
             }
@@ -540,9 +483,8 @@ fn KeysHelp() -> impl IntoView {
 
 #[component]
 fn HeaderBlock(editor: Editor) -> impl IntoView {
-    let text = move |field: HeaderField| {
-        Signal::derive(move || editor.header.with(|h| h.text(field).to_owned()))
-    };
+    let text =
+        move |field: HeaderField| Signal::derive(move || editor.header.with(|h| h.text(field).to_owned()));
     view! {
         <section class="doc-header card" aria-label="Сведения о дорожной карте">
             <TextField editor target=TextTarget::Header(HeaderField::Title) value=text(HeaderField::Title)

@@ -34,10 +34,7 @@ pub fn ListPage() -> impl IntoView {
         list.get().map(|r| {
             r.map(|items| {
                 let hidden = pending_delete.get();
-                items
-                    .into_iter()
-                    .filter(|m| !hidden.contains(&m.id))
-                    .collect::<Vec<_>>()
+                items.into_iter().filter(|m| !hidden.contains(&m.id)).collect::<Vec<_>>()
             })
         })
     };
@@ -83,11 +80,8 @@ fn RoadmapItem(
     let confirming = RwSignal::new(false);
     let href = format!("/r/{}", meta.id);
     let id = meta.id.clone();
-    let title = if meta.title.trim().is_empty() {
-        "Без названия".to_owned()
-    } else {
-        meta.title.clone()
-    };
+    let title =
+        if meta.title.trim().is_empty() { "Без названия".to_owned() } else { meta.title.clone() };
     let details = [
         Some(meta.level.label_ru().to_owned()),
         meta.year.map(|y| format!("{y} год")),
@@ -342,10 +336,7 @@ fn ImportButton(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoV
     let app = ctx();
     let navigate = use_navigate();
     let on_change = move |ev: leptos::ev::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
             return;
         };
         let Some(file) = input.files().and_then(|f| f.get(0)) else {
@@ -358,9 +349,7 @@ fn ImportButton(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoV
             let result = async {
                 let bytes = crate::browser::read_file(&file).await?;
                 let mut doc = RoadmapDoc::load(&bytes).map_err(|e| e.to_string())?;
-                OpenRoadmap::store_copy(&storage, &mut doc)
-                    .await
-                    .map_err(|e| e.to_string())
+                OpenRoadmap::store_copy(&storage, &mut doc).await.map_err(|e| e.to_string())
             }
             .await;
             match result {
@@ -386,22 +375,13 @@ async fn rename_roadmap(app: AppCtx, id: &str, title: String) -> Result<(), Stri
     let stored = storage.load(&id).await.map_err(|e| e.to_string())?;
     let mut doc = decode(&stored.bytes).map_err(|e| e.to_string())?;
     doc.apply(
-        vec![Edit::SetText {
-            target: TextTarget::Header(HeaderField::Title),
-            value: title,
-        }],
+        vec![Edit::SetText { target: TextTarget::Header(HeaderField::Title), value: title }],
         crate::browser::now_ms(),
         "rename",
     )
     .map_err(|e| e.to_string())?;
-    storage
-        .append(&id, doc.save_incremental())
-        .await
-        .map_err(|e| e.to_string())?;
-    storage
-        .put_meta(&meta_of(&id, &doc))
-        .await
-        .map_err(|e| e.to_string())?;
+    storage.append(&id, doc.save_incremental()).await.map_err(|e| e.to_string())?;
+    storage.put_meta(&meta_of(&id, &doc)).await.map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -421,9 +401,7 @@ async fn duplicate_roadmap(app: AppCtx, id: &str) -> Result<(), String> {
         "duplicate",
     )
     .map_err(|e| e.to_string())?;
-    OpenRoadmap::store_copy(&storage, &mut copy)
-        .await
-        .map_err(|e| e.to_string())?;
+    OpenRoadmap::store_copy(&storage, &mut copy).await.map_err(|e| e.to_string())?;
     Ok(())
 }
 

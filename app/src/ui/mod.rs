@@ -16,15 +16,19 @@ use leptos_router::path;
 pub struct AppCtx {
     pub storage: StoredValue<Storage, LocalStorage>,
     pub notice: RwSignal<Option<Notice>>,
+    /// What the current notice's button does. One slot owned by the app, so
+    /// the action outlives the view that raised it (a deleted row's view is
+    /// gone by the time «Отменить» is pressed).
+    notice_action: StoredValue<Option<Box<dyn Fn()>>, LocalStorage>,
 }
 
-/// A message at the bottom of the screen, optionally with one action
-/// («Отменить»).
-#[derive(Clone)]
+/// A message at the bottom of the screen, optionally with a button label
+/// («Отменить») for the action in [`AppCtx::notice_action`].
+#[derive(Clone, PartialEq)]
 pub struct Notice {
     pub text: String,
     pub error: bool,
-    pub action: Option<(String, StoredValue<Box<dyn Fn()>, LocalStorage>)>,
+    pub action: Option<String>,
 }
 
 impl AppCtx {
@@ -33,28 +37,29 @@ impl AppCtx {
     }
 
     pub fn info(&self, text: impl Into<String>) {
-        self.notice.set(Some(Notice {
-            text: text.into(),
-            error: false,
-            action: None,
-        }));
+        self.show(Notice { text: text.into(), error: false, action: None }, None);
     }
 
     pub fn error(&self, text: impl Into<String>) {
-        self.notice.set(Some(Notice {
-            text: text.into(),
-            error: true,
-            action: None,
-        }));
+        self.show(Notice { text: text.into(), error: true, action: None }, None);
     }
 
     pub fn with_action(&self, text: impl Into<String>, label: &str, action: impl Fn() + 'static) {
-        let action: Box<dyn Fn()> = Box::new(action);
-        self.notice.set(Some(Notice {
-            text: text.into(),
-            error: false,
-            action: Some((label.to_owned(), StoredValue::new_local(action))),
-        }));
+        let notice = Notice { text: text.into(), error: false, action: Some(label.to_owned()) };
+        self.show(notice, Some(Box::new(action)));
+    }
+
+    fn show(&self, notice: Notice, action: Option<Box<dyn Fn()>>) {
+        self.notice_action.set_value(action);
+        self.notice.set(Some(notice));
+    }
+
+    fn run_notice_action(&self) {
+        let action = self.notice_action.try_update_value(|a| a.take()).flatten();
+        self.notice.set(None);
+        if let Some(action) = action {
+            action();
+        }
     }
 }
 
@@ -65,7 +70,11 @@ pub fn ctx() -> AppCtx {
 pub fn root(storage: Result<Storage, StorageError>) -> impl IntoView {
     match storage {
         Ok(storage) => {
-            provide_context(AppCtx { storage: StoredValue::new_local(storage), notice: RwSignal::new(None) });
+            provide_context(AppCtx {
+                storage: StoredValue::new_local(storage),
+                notice: RwSignal::new(None),
+                notice_action: StoredValue::new_local(None),
+            });
             view! {
                 <Router>
                     <a class="skip" href="#main">"К содержанию"</a>
@@ -104,10 +113,7 @@ fn NoticeBar() -> impl IntoView {
             let text = notice.text.clone();
             set_timeout(
                 move || {
-                    if app
-                        .notice
-                        .with_untracked(|n| n.as_ref().is_some_and(|n| n.text == text))
-                    {
+                    if app.notice.with_untracked(|n| n.as_ref().is_some_and(|n| n.text == text)) {
                         app.notice.set(None);
                     }
                 },
@@ -118,11 +124,8 @@ fn NoticeBar() -> impl IntoView {
     view! {
         <div class="notices" role="status" aria-live="polite">
             {move || app.notice.get().map(|n| {
-                let action = n.action.clone().map(|(label, run)| view! {
-                    <button class="notice-action" on:click=move |_| {
-                        run.with_value(|f| f());
-                        app.notice.set(None);
-                    }>{label}</button>
+                let action = n.action.clone().map(|label| view! {
+                    <button class="notice-action" on:click=move |_| app.run_notice_action()>{label}</button>
                 });
                 view! {
                     <div class="notice" class:error=n.error>

@@ -12,26 +12,17 @@ use medk_shared::model::{Member, MemberField, Status};
 
 #[component]
 pub fn SectionBlock(editor: Editor, id: RowId) -> impl IntoView {
-    let title = editor
-        .section_title(&id)
-        .unwrap_or_else(|| RwSignal::new(String::new()));
+    let title = editor.section_title(&id).unwrap_or_else(|| RwSignal::new(String::new()));
     let number = {
         let id = id.clone();
-        move || {
-            editor
-                .layout
-                .with(|l| l.iter().position(|s| s.id == id).map_or(0, |i| i + 1))
-        }
+        move || editor.layout.with(|l| l.iter().position(|s| s.id == id).map_or(0, |i| i + 1))
     };
     let activities = {
         let id = id.clone();
         move || {
-            editor.layout.with(|l| {
-                l.iter()
-                    .find(|s| s.id == id)
-                    .map(|s| s.activities.clone())
-                    .unwrap_or_default()
-            })
+            editor
+                .layout
+                .with(|l| l.iter().find(|s| s.id == id).map(|s| s.activities.clone()).unwrap_or_default())
         }
     };
     let count = {
@@ -42,17 +33,13 @@ pub fn SectionBlock(editor: Editor, id: RowId) -> impl IntoView {
     let delete_section = move |_| {
         let n = count();
         let title = title.get_untracked();
-        editor.act("delete section", |_| {
-            vec![actions::delete(RowRef::Section(sid4.clone()))]
-        });
+        editor.act("delete section", |_| vec![actions::delete(RowRef::Section(sid4.clone()))]);
         let what = if n == 0 {
             format!("Раздел «{title}» удалён")
         } else {
             format!("Раздел «{title}» и {n} мероприятий удалены")
         };
-        editor
-            .app
-            .with_action(what, "Отменить", move || editor.undo());
+        editor.app.with_action(what, "Отменить", move || editor.undo());
     };
     view! {
         <div class="section" role="rowgroup" data-section=id.to_string()>
@@ -115,15 +102,9 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
         let id = id.clone();
         move |ev: leptos::ev::Event| {
             let status = Status::parse(&event_target_value(&ev));
-            let mut edits = vec![Edit::SetStatus {
-                activity: id.clone(),
-                status,
-            }];
+            let mut edits = vec![Edit::SetStatus { activity: id.clone(), status }];
             if status == Status::Done && activity.with_untracked(|a| a.completed_on.is_empty()) {
-                edits.push(Edit::SetCompletedOn {
-                    activity: id.clone(),
-                    date: today_iso(),
-                });
+                edits.push(Edit::SetCompletedOn { activity: id.clone(), date: today_iso() });
             }
             editor.act("set status", |_| edits);
         }
@@ -132,12 +113,7 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
         let id = id.clone();
         move |ev: leptos::ev::Event| {
             let date = event_target_value(&ev);
-            editor.act("set completion date", |_| {
-                vec![Edit::SetCompletedOn {
-                    activity: id.clone(),
-                    date,
-                }]
-            });
+            editor.act("set completion date", |_| vec![Edit::SetCompletedOn { activity: id.clone(), date }]);
         }
     };
     let (up, down, insert, delete) = (id.clone(), id.clone(), id.clone(), id.clone());
@@ -178,12 +154,7 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
 
 fn today_iso() -> String {
     let d = js_sys::Date::new_0();
-    format!(
-        "{:04}-{:02}-{:02}",
-        d.get_full_year(),
-        d.get_month() + 1,
-        d.get_date()
-    )
+    format!("{:04}-{:02}-{:02}", d.get_full_year(), d.get_month() + 1, d.get_date())
 }
 
 /// «Состав рабочей группы»: name, workplace, position.
@@ -197,19 +168,11 @@ pub fn WorkingGroup(editor: Editor) -> impl IntoView {
             position: String::new(),
         };
         let id = member.id.clone();
-        let last = editor
-            .members
-            .with_untracked(|m| m.last().map(|m| m.id.clone()));
-        editor.act("add member", |doc| {
-            vec![actions::insert_member(doc, last.as_ref(), member)]
-        });
+        let last = editor.members.with_untracked(|m| m.last().map(|m| m.id.clone()));
+        editor.act("add member", |doc| vec![actions::insert_member(doc, last.as_ref(), member)]);
         focus_row(&id, &["textarea"]);
     };
-    let member_ids = move || {
-        editor
-            .members
-            .with(|m| m.iter().map(|m| m.id.clone()).collect::<Vec<_>>())
-    };
+    let member_ids = move || editor.members.with(|m| m.iter().map(|m| m.id.clone()).collect::<Vec<_>>());
     view! {
         <section class="working-group card" aria-label="Состав рабочей группы">
             <h2>"Состав рабочей группы"</h2>
