@@ -90,3 +90,22 @@ pub fn mark(name: &str) {
         let _ = performance.mark(name);
     }
 }
+
+/// Resolves after the browser has painted the current frame, so work that
+/// follows does not delay what is already on screen.
+pub async fn next_paint() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let Some(window) = web_sys::window() else {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+            return;
+        };
+        // A timeout scheduled from a frame callback runs after that frame is painted.
+        let after_frame = wasm_bindgen::closure::Closure::once_into_js(move || {
+            if let Some(window) = web_sys::window() {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+            }
+        });
+        let _ = window.request_animation_frame(after_frame.unchecked_ref());
+    });
+    let _ = JsFuture::from(promise).await;
+}

@@ -142,6 +142,11 @@ impl OpenRoadmap {
         self.undo.can_redo()
     }
 
+    /// The document's heads, as hex (what a cached view is checked against).
+    pub fn heads(&mut self) -> Vec<String> {
+        self.doc.heads().iter().map(|h| h.to_string()).collect()
+    }
+
     /// The whole document as one file (for export).
     pub fn save(&mut self) -> Vec<u8> {
         self.doc.save()

@@ -10,6 +10,10 @@
 //!   deletes only the chunks the writer knows it contains. Two tabs editing
 //!   the same roadmap therefore never delete each other's work: this is the
 //!   same scheme automerge-repo's storage uses, for the same reason.
+//! - `views`: the last rendered state of each roadmap as JSON, with the
+//!   document heads it shows. Opening a big roadmap draws this at once and
+//!   loads the Automerge document right after; if the heads differ, the
+//!   view is corrected from the document. Losing it costs only speed.
 //! - `quarantine`: the bytes of a document that failed to load, moved aside
 //!   untouched so that nothing is overwritten and a later version can try
 //!   again.
@@ -22,10 +26,11 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
 const DB_NAME: &str = "medk";
-const DB_VERSION: u32 = 1;
+const DB_VERSION: u32 = 2;
 const ROADMAPS: &str = "roadmaps";
 const CHUNKS: &str = "chunks";
 const QUARANTINE: &str = "quarantine";
+const VIEWS: &str = "views";
 const BY_DOC: &str = "by_doc";
 
 /// What the list screen knows of a roadmap without opening it.
@@ -51,6 +56,17 @@ struct Chunk {
     /// Travels as a `Uint8Array`, not as an array of numbers.
     #[serde(with = "serde_bytes")]
     bytes: Vec<u8>,
+}
+
+/// A roadmap as last shown, and the document heads it shows.
+#[derive(Serialize, Deserialize)]
+pub struct CachedView {
+    pub id: String,
+    /// Hex change hashes.
+    pub heads: Vec<String>,
+    /// The `Roadmap`, as JSON (parsed in one go, much faster than walking
+    /// a JS object tree field by field).
+    pub json: String,
 }
 
 /// The stored chunks of one document, with their keys (for compaction).
@@ -96,6 +112,7 @@ impl Storage {
                 ObjectStore::new(CHUNKS).auto_increment(true).add_index(Index::new(BY_DOC, "doc")),
             )
             .add_object_store(ObjectStore::new(QUARANTINE).auto_increment(true))
+            .add_object_store(ObjectStore::new(VIEWS).key_path("id"))
             .build()
             .await?;
         Ok(Self { db: std::rc::Rc::new(db) })
@@ -123,9 +140,11 @@ impl Storage {
 
     pub async fn put_meta(&self, meta: &RoadmapMeta) -> Result<()> {
         let tx = self.db.transaction(&[ROADMAPS], TransactionMode::ReadWrite)?;
-        tx.store(ROADMAPS)?.put(&to_js(meta)?, None).await?;
-        tx.done().await?;
-        Ok(())
+        let meta = to_js(meta)?;
+        let store = tx.store(ROADMAPS)?;
+        let (put, committed) = futures::future::join(store.put(&meta, None), tx.commit()).await;
+        put?;
+        Ok(committed?)
     }
 
     /// Stores a new roadmap: its list record and its first snapshot, in one
@@ -161,10 +180,14 @@ impl Storage {
     /// Appends the changes of one edit. Returns the new chunk's key.
     pub async fn append(&self, id: &DocumentId, changes: Vec<u8>) -> Result<f64> {
         let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
-        let chunk = Chunk { doc: id.to_string(), kind: "changes".into(), bytes: changes };
-        let key = tx.store(CHUNKS)?.add(&to_js(&chunk)?, None).await?;
-        tx.done().await?;
-        Ok(key.as_f64().unwrap_or_default())
+        let chunk = to_js(&Chunk { doc: id.to_string(), kind: "changes".into(), bytes: changes })?;
+        let store = tx.store(CHUNKS)?;
+        // Ask for the commit in the same turn as the write: a transaction
+        // left to auto-commit needs one more trip through the event loop,
+        // and a reload or a closed tab in between would abort it.
+        let (key, committed) = futures::future::join(store.add(&chunk, None), tx.commit()).await;
+        committed?;
+        Ok(key?.as_f64().unwrap_or_default())
     }
 
     /// Replaces the chunks `contained` with one snapshot, atomically.
@@ -184,7 +207,8 @@ impl Storage {
     /// (unchanged), and marks its list record as broken with the reason.
     pub async fn quarantine(&self, id: &DocumentId, reason: &str) -> Result<()> {
         let stored = self.load(id).await?;
-        let tx = self.db.transaction(&[ROADMAPS, CHUNKS, QUARANTINE], TransactionMode::ReadWrite)?;
+        let tx = self.db.transaction(&[ROADMAPS, CHUNKS, QUARANTINE, VIEWS], TransactionMode::ReadWrite)?;
+        tx.store(VIEWS)?.delete(JsValue::from_str(&id.to_string())).await?;
         let record = js_sys::Object::new();
         let chunks = Array::new();
         for bytes in &stored.bytes {
@@ -210,12 +234,28 @@ impl Storage {
         Ok(())
     }
 
+    pub async fn view(&self, id: &DocumentId) -> Result<Option<CachedView>> {
+        let tx = self.db.transaction(&[VIEWS], TransactionMode::ReadOnly)?;
+        let value = tx.store(VIEWS)?.get(JsValue::from_str(&id.to_string())).await?;
+        value.map(|v| serde_wasm_bindgen::from_value(v).map_err(Into::into)).transpose()
+    }
+
+    pub async fn put_view(&self, view: &CachedView) -> Result<()> {
+        let tx = self.db.transaction(&[VIEWS], TransactionMode::ReadWrite)?;
+        let view = to_js(view)?;
+        let store = tx.store(VIEWS)?;
+        let (put, committed) = futures::future::join(store.put(&view, None), tx.commit()).await;
+        put?;
+        Ok(committed?)
+    }
+
     /// Removes a roadmap from this device (list record and chunks).
     /// Quarantined bytes are kept.
     pub async fn delete(&self, id: &DocumentId) -> Result<()> {
         let stored = self.load(id).await?;
-        let tx = self.db.transaction(&[ROADMAPS, CHUNKS], TransactionMode::ReadWrite)?;
+        let tx = self.db.transaction(&[ROADMAPS, CHUNKS, VIEWS], TransactionMode::ReadWrite)?;
         tx.store(ROADMAPS)?.delete(JsValue::from_str(&id.to_string())).await?;
+        tx.store(VIEWS)?.delete(JsValue::from_str(&id.to_string())).await?;
         let chunks = tx.store(CHUNKS)?;
         for key in stored.keys {
             chunks.delete(JsValue::from_f64(key)).await?;

@@ -48,14 +48,16 @@ const browser = await chromium.launch({
   args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
 });
 const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
-// Records, in the page, the moment the roadmap becomes editable.
+// Records, in the page, when the first activity can take input
+// (window.__editable) and when every activity row is in the page
+// (window.__allRows).
 await context.addInitScript(() => {
   const want = Number(localStorage.getItem('medk-bench-rows') ?? 'Infinity');
   const check = () => {
-    const rows = document.querySelectorAll('.row[data-activity]').length;
     const first = document.querySelector('.row[data-activity] textarea.f-description');
-    if (rows >= want && first && !first.disabled && window.__editable === undefined) {
-      window.__editable = performance.now();
+    if (window.__editable === undefined && first && !first.disabled) window.__editable = performance.now();
+    if (window.__allRows === undefined && document.querySelectorAll('.row[data-activity]').length >= want) {
+      window.__allRows = performance.now();
       observer.disconnect();
     }
   };
@@ -79,19 +81,22 @@ const smallPath = await importRoadmap(small);
 server.kill('SIGKILL');
 await new Promise((r) => server.once('exit', r));
 
+function stats(values) {
+  values.sort((a, b) => a - b);
+  return { median: values[Math.floor(values.length / 2)], min: values[0], max: values[values.length - 1] };
+}
+
 async function measure(path, count) {
-  const times = [];
+  const editable = [];
+  const all = [];
   await page.evaluate((n) => localStorage.setItem('medk-bench-rows', String(n)), count);
   for (let i = 0; i < RUNS; i++) {
     await page.goto('about:blank');
     await page.goto(url + path, { waitUntil: 'commit' });
-    await page.waitForFunction((n) => {
-      const rows = document.querySelectorAll('.row[data-activity]').length;
-      if (rows < n) return false;
-      if (window.__editable === undefined) window.__editable = performance.now();
-      return true;
-    }, count, { polling: 'raf', timeout: 30_000 });
-    times.push(await page.evaluate(() => window.__editable));
+    await page.waitForFunction(() => window.__allRows !== undefined, null, { timeout: 30_000 });
+    const t = await page.evaluate(() => [window.__editable, window.__allRows]);
+    editable.push(t[0]);
+    all.push(t[1]);
   }
   // Where the time of the last run went (marks set by the app).
   await page.waitForFunction(() => performance.getEntriesByName('medk:rendered').length > 0);
@@ -99,8 +104,7 @@ async function measure(path, count) {
     performance.getEntriesByType('mark').filter((m) => m.name.startsWith('medk:')).map((m) => `${m.name.slice(5)} ${m.startTime.toFixed(0)}`).join(', '),
   );
   console.log(`  ${count} activities, phases of the last run (ms since navigation): ${phases}`);
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)], min: times[0], max: times[times.length - 1] };
+  return { editable: stats(editable), all: stats(all) };
 }
 
 const smallT = await measure(smallPath, 1);
@@ -109,9 +113,10 @@ const rows = await page.locator('.row[data-activity]').count();
 await browser.close();
 
 const fmt = (t) => `median ${t.median.toFixed(0)} ms (min ${t.min.toFixed(0)}, max ${t.max.toFixed(0)}, ${RUNS} runs)`;
-console.log(`warm offline start, 1 activity (baseline): ${fmt(smallT)}`);
-console.log(`warm offline start, ${rows} activities:     ${fmt(bigT)}`);
-console.log(`ratio to baseline: ${(bigT.median / smallT.median).toFixed(2)}×   target: < 300 ms → ${bigT.median < 300 ? 'met' : 'NOT met'}`);
+console.log(`warm offline start, 1 activity (baseline), editable: ${fmt(smallT.editable)}`);
+console.log(`warm offline start, ${rows} activities, first screen editable: ${fmt(bigT.editable)}`);
+console.log(`warm offline start, ${rows} activities, all rows in the page:  ${fmt(bigT.all)}`);
+console.log(`ratio to baseline (editable): ${(bigT.editable.median / smallT.editable.median).toFixed(2)}×   target < 300 ms: ${bigT.editable.median < 300 ? 'met' : 'NOT met'}`);
 if (rows !== expected) {
   console.error(`expected ${expected} rows, saw ${rows}`);
   process.exit(1);

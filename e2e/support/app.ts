@@ -50,9 +50,14 @@ export async function waitForOfflineReady(page: Page) {
   });
 }
 
+/** Waits until the editor has its document (not just the cached view). */
+export async function editorLoaded(page: Page) {
+  await expect(page.locator('.editor[data-loaded=true]')).toBeVisible();
+}
+
 /** The descriptions of all activities, once the editor has opened. */
 export async function descriptions(page: Page): Promise<string[]> {
-  await expect(page.locator('.sheet')).toBeVisible();
+  await editorLoaded(page);
   return activities(page).locator('textarea.f-description').evaluateAll((els) =>
     els.map((el) => (el as HTMLTextAreaElement).value),
   );

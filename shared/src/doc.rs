@@ -341,28 +341,64 @@ impl RoadmapDoc {
 
     /// Live rows of a map (`sections`, `activities`, `members`) with their
     /// object ids, in display order.
-    fn ordered_rows(&self, key: &str) -> Vec<(RowId, ObjId, String)> {
+    /// Live rows of a map (`sections`, `activities`, `members`) in display
+    /// order, each with its fields read in one pass over the row's map (a
+    /// `get` per field is several times slower on big roadmaps).
+    fn ordered_rows(&self, key: &str) -> Vec<RowFields> {
         let Some(map) = self.child(&ROOT, key) else {
             return Vec::new();
         };
-        let mut rows: Vec<(RowId, ObjId, String)> = self
+        let mut rows: Vec<RowFields> = self
             .doc
             .map_range(&map, ..)
             .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
-            .map(|item| (RowId::new(item.key.to_string()), item.id()))
-            .filter(|(_, obj)| !self.bool_at(obj, "deleted"))
-            .map(|(id, obj)| {
-                let pos = self.str_at(&obj, "pos").unwrap_or_default();
-                (id, obj, pos)
-            })
+            .map(|item| self.row_fields(RowId::new(item.key.to_string()), item.id()))
+            .filter(|row| !row.deleted)
             .collect();
-        rows.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
+        rows.sort_by(|a, b| a.pos.cmp(&b.pos).then_with(|| a.id.cmp(&b.id)));
         rows
     }
 
-    fn read_activity_obj(&self, id: RowId, obj: &ObjId) -> Activity {
-        let mut activity = Activity {
+    fn row_fields(&self, id: RowId, obj: ObjId) -> RowFields {
+        let mut row = RowFields {
             id,
+            pos: String::new(),
+            section: None,
+            deleted: false,
+            status: String::new(),
+            completed_on: String::new(),
+            texts: Vec::new(),
+            obj,
+        };
+        for item in self.doc.map_range(&row.obj, ..) {
+            use automerge::ScalarValueRef as S;
+            match (&*item.key, &item.value) {
+                (_, automerge::ValueRef::Object(ObjType::Text)) => {
+                    row.texts.push((item.key.to_string(), item.id()))
+                }
+                ("pos", automerge::ValueRef::Scalar(S::Str(v))) => row.pos = v.to_string(),
+                ("section", automerge::ValueRef::Scalar(S::Str(v))) => row.section = Some(v.to_string()),
+                ("deleted", automerge::ValueRef::Scalar(S::Boolean(v))) => row.deleted = *v,
+                ("status", automerge::ValueRef::Scalar(S::Str(v))) => row.status = v.to_string(),
+                ("completed_on", automerge::ValueRef::Scalar(S::Str(v))) => row.completed_on = v.to_string(),
+                _ => {}
+            }
+        }
+        row
+    }
+
+    /// The text of a row's field, read from the ids collected in `row_fields`.
+    fn row_text(&self, row: &RowFields, key: &str) -> String {
+        row.texts
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, id)| self.doc.text(id).ok())
+            .unwrap_or_default()
+    }
+
+    fn read_activity_row(&self, row: &RowFields) -> Activity {
+        let mut activity = Activity {
+            id: row.id.clone(),
             number: String::new(),
             description: String::new(),
             form: String::new(),
@@ -372,11 +408,13 @@ impl RoadmapDoc {
             report_form: String::new(),
             evidence: String::new(),
             comments: String::new(),
-            status: Status::parse(&self.str_at(obj, "status").unwrap_or_default()),
-            completed_on: self.str_at(obj, "completed_on").unwrap_or_default(),
+            status: Status::parse(&row.status),
+            completed_on: row.completed_on.clone(),
         };
-        for field in ActivityField::ALL {
-            *activity.text_mut(field) = self.text_at(obj, field.key());
+        for (key, text) in &row.texts {
+            if let Some(field) = ActivityField::from_key(key) {
+                *activity.text_mut(field) = self.doc.text(text).unwrap_or_default();
+            }
         }
         activity
     }
@@ -390,7 +428,7 @@ impl RoadmapDoc {
     /// One activity, also when deleted (for undo and history).
     pub fn activity(&self, id: &RowId) -> Option<Activity> {
         let obj = self.row_obj("activities", id).ok()?;
-        Some(self.read_activity_obj(id.clone(), &obj))
+        Some(self.read_activity_row(&self.row_fields(id.clone(), obj)))
     }
 
     /// The section an activity is in, and its position key.
@@ -413,53 +451,58 @@ impl RoadmapDoc {
     /// deleted are hidden with it; ones whose section is unknown (a section
     /// id from a newer client) go to the last section rather than vanish.
     pub fn read(&self) -> Roadmap {
-        let mut sections: Vec<Section> = self
-            .ordered_rows("sections")
+        let (sections, activities) = self.placed_activities();
+        let mut sections: Vec<Section> = sections
             .into_iter()
-            .map(|(id, obj, _)| Section { title: self.text_at(&obj, "title"), id, activities: Vec::new() })
+            .map(|row| Section { title: self.row_text(&row, "title"), id: row.id, activities: Vec::new() })
             .collect();
-        let all_sections = self.child(&ROOT, "sections");
-        for (id, obj, _) in self.ordered_rows("activities") {
-            let section = self.str_at(&obj, "section").map(RowId::new);
-            let index = section.as_ref().and_then(|s| sections.iter().position(|x| &x.id == s));
-            let target = match index {
-                Some(i) => Some(i),
-                None => {
-                    let known = match (&all_sections, &section) {
-                        (Some(map), Some(s)) => self.child(map, s.as_str()).is_some(),
-                        _ => false,
-                    };
-                    if known { None } else { sections.len().checked_sub(1) }
-                }
-            };
-            if let Some(i) = target {
-                let activity = self.read_activity_obj(id, &obj);
-                sections[i].activities.push(activity);
-            }
+        for (index, row) in activities {
+            sections[index].activities.push(self.read_activity_row(&row));
         }
         let working_group = self
             .ordered_rows("members")
             .into_iter()
-            .map(|(id, obj, _)| Member {
-                id,
-                name: self.text_at(&obj, MemberField::Name.key()),
-                workplace: self.text_at(&obj, MemberField::Workplace.key()),
-                position: self.text_at(&obj, MemberField::Position.key()),
+            .map(|row| Member {
+                name: self.row_text(&row, MemberField::Name.key()),
+                workplace: self.row_text(&row, MemberField::Workplace.key()),
+                position: self.row_text(&row, MemberField::Position.key()),
+                id: row.id,
             })
             .collect();
         Roadmap { header: self.header(), columns: self.columns(), sections, working_group }
     }
 
+    /// Live sections in order, and the live activities in order with the
+    /// index of the section each shows in. Activities of a deleted section
+    /// are hidden with it; ones whose section is unknown (an id from a newer
+    /// client) go to the last section rather than vanish.
+    fn placed_activities(&self) -> (Vec<RowFields>, Vec<(usize, RowFields)>) {
+        let sections = self.ordered_rows("sections");
+        let all_sections = self.child(&ROOT, "sections");
+        let mut placed = Vec::new();
+        for row in self.ordered_rows("activities") {
+            let index = row.section.as_deref().and_then(|s| sections.iter().position(|x| x.id.as_str() == s));
+            let index = match index {
+                Some(i) => Some(i),
+                None => {
+                    let known = match (&all_sections, &row.section) {
+                        (Some(map), Some(s)) => self.child(map, s).is_some(),
+                        _ => false,
+                    };
+                    if known { None } else { sections.len().checked_sub(1) }
+                }
+            };
+            if let Some(index) = index {
+                placed.push((index, row));
+            }
+        }
+        (sections, placed)
+    }
+
     /// How many activities [`RoadmapDoc::read`] would show, without reading
     /// their text.
     pub fn activity_count(&self) -> usize {
-        let sections: Vec<RowId> = self.ordered_rows("sections").into_iter().map(|(id, _, _)| id).collect();
-        self.ordered_rows("activities")
-            .iter()
-            .filter(|(_, obj, _)| {
-                self.str_at(obj, "section").is_some_and(|s| sections.iter().any(|x| x.as_str() == s))
-            })
-            .count()
+        self.placed_activities().1.len()
     }
 
     /// The current value of a text field.
@@ -487,14 +530,14 @@ impl RoadmapDoc {
     pub fn activity_positions(&self, section: &RowId) -> Vec<(RowId, String)> {
         self.ordered_rows("activities")
             .into_iter()
-            .filter(|(_, obj, _)| self.str_at(obj, "section").as_deref() == Some(section.as_str()))
-            .map(|(id, _, pos)| (id, pos))
+            .filter(|row| row.section.as_deref() == Some(section.as_str()))
+            .map(|row| (row.id, row.pos))
             .collect()
     }
 
     /// Position keys of the live sections (or members), in order.
     pub fn row_positions(&self, row_kind: RowKind) -> Vec<(RowId, String)> {
-        self.ordered_rows(row_kind.map_key()).into_iter().map(|(id, _, pos)| (id, pos)).collect()
+        self.ordered_rows(row_kind.map_key()).into_iter().map(|row| (row.id, row.pos)).collect()
     }
 
     // ---- writing -------------------------------------------------------
@@ -666,6 +709,19 @@ impl RoadmapDoc {
             }
         })
     }
+}
+
+/// What one pass over a row's map yields.
+struct RowFields {
+    id: RowId,
+    obj: ObjId,
+    pos: String,
+    section: Option<String>,
+    deleted: bool,
+    status: String,
+    completed_on: String,
+    /// Text fields by key, as object ids (read only when needed).
+    texts: Vec<(String, ObjId)>,
 }
 
 /// The kinds of ordered rows outside sections.

@@ -16,10 +16,19 @@ use leptos_router::hooks::use_params_map;
 use medk_shared::actions::{self, Direction};
 use medk_shared::doc::{Edit, RowRef, TextTarget};
 use medk_shared::ids::{DocumentId, RowId};
-use medk_shared::model::{Activity, ActivityField, Column, Header, HeaderField, Level, Member};
+use medk_shared::model::{
+    Activity, ActivityField, Column, Header, HeaderField, Level, Member, Roadmap, Section,
+};
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
+
+/// Activities put on screen at once when a roadmap opens (more than a tall
+/// tablet screen holds), and per later chunk.
+const FIRST_RENDER: usize = 30;
+const RENDER_CHUNK: usize = 60;
+/// Quiet time after the last change before the cached view is rewritten.
+const VIEW_WRITE_DELAY: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// The order of sections and of the activities in each.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,7 +40,16 @@ pub struct SectionLayout {
 /// An open roadmap as the views see it. Copy: every field is a handle.
 #[derive(Clone, Copy)]
 pub struct Editor {
-    open: StoredValue<OpenRoadmap, LocalStorage>,
+    id: DocumentId,
+    /// The document, once loaded. A roadmap opened from its cached view is
+    /// on screen (and typing works) before this is there.
+    open: StoredValue<Option<OpenRoadmap>, LocalStorage>,
+    /// Typing done before the document was loaded, applied when it is.
+    early_typing: StoredValue<Vec<(TextTarget, String)>>,
+    /// The heads the cached view showed, if the roadmap opened from one.
+    view_heads: StoredValue<Option<Vec<String>>>,
+    /// Pending write of the cached view (debounced).
+    view_timer: StoredValue<Option<TimeoutHandle>>,
     /// Signals made after the page was built belong to the page, not to
     /// whichever row happened to trigger the refresh.
     owner: StoredValue<Owner>,
@@ -41,16 +59,27 @@ pub struct Editor {
     section_titles: StoredValue<HashMap<RowId, RwSignal<String>>>,
     activities: StoredValue<HashMap<RowId, RwSignal<Activity>>>,
     pub members: RwSignal<Vec<Member>>,
+    /// How many activities (in document order) are in the page. A big
+    /// roadmap is put on screen a chunk at a time, so its first screen is
+    /// editable at once and the rest follows between frames.
+    render_limit: RwSignal<usize>,
     pub can_undo: RwSignal<bool>,
     pub can_redo: RwSignal<bool>,
+    /// The document is attached (until then the cached view is shown).
+    pub loaded: RwSignal<bool>,
     pub app: AppCtx,
 }
 
 impl Editor {
-    fn new(open: OpenRoadmap, app: AppCtx) -> Self {
-        let roadmap = open.doc().read();
+    /// An editor showing `roadmap` (a cached view or a fresh read) while
+    /// the document is not attached yet.
+    fn from_view(id: DocumentId, roadmap: Roadmap, view_heads: Option<Vec<String>>, app: AppCtx) -> Self {
         let editor = Editor {
-            open: StoredValue::new_local(open),
+            id,
+            open: StoredValue::new_local(None),
+            early_typing: StoredValue::new(Vec::new()),
+            view_heads: StoredValue::new(view_heads),
+            view_timer: StoredValue::new(None),
             owner: StoredValue::new(Owner::current().unwrap_or_default()),
             header: RwSignal::new(roadmap.header.clone()),
             columns: RwSignal::new(roadmap.columns.clone()),
@@ -58,17 +87,133 @@ impl Editor {
             section_titles: StoredValue::new(HashMap::new()),
             activities: StoredValue::new(HashMap::new()),
             members: RwSignal::new(roadmap.working_group.clone()),
+            render_limit: RwSignal::new(FIRST_RENDER),
             can_undo: RwSignal::new(false),
             can_redo: RwSignal::new(false),
+            loaded: RwSignal::new(false),
             app,
         };
-        editor.refresh();
+        editor.show(roadmap);
+        editor.render_more();
         editor
+    }
+
+    /// Attaches the loaded document: corrects the view if the document has
+    /// moved on since the cached view was written, then applies any typing
+    /// done meanwhile.
+    fn attach(&self, mut open: OpenRoadmap) {
+        let heads = open.heads();
+        let stale = self.view_heads.with_value(|v| v.as_ref() != Some(&heads));
+        self.open.set_value(Some(open));
+        if stale {
+            self.refresh();
+            self.schedule_view_write();
+        }
+        for (target, value) in self.early_typing.try_update_value(std::mem::take).unwrap_or_default() {
+            self.type_text(target, value);
+        }
+        self.loaded.set(true);
+    }
+
+    /// Runs `f` on the loaded document; `None` while it is still loading.
+    fn with_open<R>(&self, f: impl FnOnce(&mut OpenRoadmap) -> R) -> Option<R> {
+        self.open.try_update_value(|o| o.as_mut().map(f)).flatten()
+    }
+
+    /// Writes the cached view a moment after the last change (and at once
+    /// when the page is hidden, see [`EditorView`]).
+    fn schedule_view_write(&self) {
+        let editor = *self;
+        if let Some(Some(handle)) = self.view_timer.try_update_value(|t| t.take()) {
+            handle.clear();
+        }
+        let handle = set_timeout_with_handle(move || editor.write_view(), VIEW_WRITE_DELAY).ok();
+        self.view_timer.set_value(handle);
+    }
+
+    /// Stores what is on screen as the roadmap's cached view.
+    pub fn write_view(&self) {
+        if let Some(Some(handle)) = self.view_timer.try_update_value(|t| t.take()) {
+            handle.clear();
+        }
+        let Some(heads) = self.with_open(|o| o.heads()) else { return };
+        let roadmap = self.snapshot();
+        let Ok(json) = serde_json::to_string(&roadmap) else { return };
+        self.view_heads.set_value(Some(heads.clone()));
+        let view = crate::storage::CachedView { id: self.id.to_string(), heads, json };
+        let storage = self.app.storage();
+        leptos::task::spawn_local(async move {
+            // Only a speed-up: a failed write just means a slower next start.
+            let _ = storage.put_view(&view).await;
+        });
+    }
+
+    /// The roadmap as the signals hold it (no document read).
+    fn snapshot(&self) -> Roadmap {
+        let sections = self.layout.with_untracked(|layout| {
+            layout
+                .iter()
+                .map(|s| Section {
+                    id: s.id.clone(),
+                    title: self.section_title(&s.id).map(|t| t.get_untracked()).unwrap_or_default(),
+                    activities: s
+                        .activities
+                        .iter()
+                        .filter_map(|a| self.activity(a).map(|a| a.get_untracked()))
+                        .collect(),
+                })
+                .collect()
+        });
+        Roadmap {
+            header: self.header.get_untracked(),
+            columns: self.columns.get_untracked(),
+            sections,
+            working_group: self.members.get_untracked(),
+        }
+    }
+
+    /// Grows the rendered part of the roadmap by a chunk per task until all
+    /// of it is in the page.
+    fn render_more(self) {
+        let total = self.layout.with_untracked(|l| l.iter().map(|s| s.activities.len()).sum::<usize>());
+        if self.render_limit.get_untracked() >= total {
+            self.render_limit.set(usize::MAX);
+            return;
+        }
+        set_timeout(
+            move || {
+                self.render_limit.update(|l| *l = l.saturating_add(RENDER_CHUNK));
+                self.render_more();
+            },
+            std::time::Duration::ZERO,
+        );
+    }
+
+    /// The activities of a section that are in the page now.
+    pub fn rendered_activities(&self, section: &RowId) -> Vec<RowId> {
+        let limit = self.render_limit.get();
+        self.layout.with(|layout| {
+            let mut offset = 0;
+            for s in layout {
+                if s.id == *section {
+                    let take = limit.saturating_sub(offset).min(s.activities.len());
+                    return s.activities[..take].to_vec();
+                }
+                offset += s.activities.len();
+            }
+            Vec::new()
+        })
     }
 
     /// Re-reads the document and updates the signals that changed.
     pub fn refresh(&self) {
-        let roadmap = self.open.with_value(|o| o.doc().read());
+        if let Some(roadmap) = self.with_open(|o| o.doc().read()) {
+            self.show(roadmap);
+        }
+    }
+
+    /// Updates the signals whose value differs from `roadmap`.
+    fn show(&self, roadmap: Roadmap) {
         set_if_changed(self.header, roadmap.header);
         set_if_changed(self.columns, roadmap.columns);
         set_if_changed(self.members, roadmap.working_group);
@@ -102,7 +247,7 @@ impl Editor {
     }
 
     fn sync_history(&self) {
-        let (u, r) = self.open.with_value(|o| (o.can_undo(), o.can_redo()));
+        let (u, r) = self.with_open(|o| (o.can_undo(), o.can_redo())).unwrap_or_default();
         set_if_changed(self.can_undo, u);
         set_if_changed(self.can_redo, r);
     }
@@ -117,28 +262,35 @@ impl Editor {
 
     /// The section an activity is in now.
     pub fn section_of(&self, id: &RowId) -> Option<RowId> {
-        self.open.with_value(|o| o.doc().activity_place(id)).map(|(section, _)| section)
+        self.with_open(|o| o.doc().activity_place(id)).flatten().map(|(section, _)| section)
     }
 
     /// Computes edits from the current document and applies them as one
     /// user action. `make` returns no edits when there is nothing to do.
     pub fn act(&self, message: &str, make: impl FnOnce(&medk_shared::doc::RoadmapDoc) -> Vec<Edit>) {
-        let result = self.open.try_update_value(|o| {
+        let result = self.with_open(|o| {
             let edits = make(o.doc());
             if edits.is_empty() { Ok(false) } else { o.apply(edits, message).map(|()| true) }
         });
         match result {
-            Some(Ok(true)) => self.refresh(),
-            Some(Ok(false)) | None => {}
+            Some(Ok(true)) => {
+                self.refresh();
+                self.schedule_view_write();
+            }
+            Some(Ok(false)) => {}
+            None => self.app.info("Дорожная карта ещё открывается, повторите через мгновение"),
             Some(Err(e)) => self.app.error(format!("Изменение не применено: {e}")),
         }
     }
 
     pub fn type_text(&self, target: TextTarget, value: String) {
-        let result = self.open.try_update_value(|o| o.type_text(target.clone(), value.clone()));
-        if let Some(Err(e)) = result {
-            self.app.error(format!("Изменение не применено: {e}"));
-            return;
+        match self.with_open(|o| o.type_text(target.clone(), value.clone())) {
+            Some(Ok(())) => self.schedule_view_write(),
+            Some(Err(e)) => {
+                self.app.error(format!("Изменение не применено: {e}"));
+                return;
+            }
+            None => self.early_typing.update_value(|t| t.push((target.clone(), value.clone()))),
         }
         match target {
             TextTarget::Header(field) => self.header.update(|h| *header_text_mut(h, field) = value),
@@ -167,7 +319,7 @@ impl Editor {
     }
 
     pub fn seal(&self) {
-        self.open.update_value(|o| o.seal());
+        self.with_open(|o| o.seal());
     }
 
     pub fn undo(&self) {
@@ -179,9 +331,12 @@ impl Editor {
     }
 
     fn history_step(&self, undo: bool) {
-        let result = self.open.try_update_value(|o| if undo { o.undo() } else { o.redo() });
+        let result = self.with_open(|o| if undo { o.undo() } else { o.redo() });
         match result {
-            Some(Ok(true)) => self.refresh(),
+            Some(Ok(true)) => {
+                self.refresh();
+                self.schedule_view_write();
+            }
             Some(Ok(false)) | None => {}
             Some(Err(e)) => self.app.error(format!("Не удалось: {e}")),
         }
@@ -230,7 +385,7 @@ impl Editor {
     }
 
     pub fn export_file(&self) {
-        let bytes = self.open.try_update_value(|o| o.save()).unwrap_or_default();
+        let Some(bytes) = self.with_open(|o| o.save()) else { return };
         let title = self.header.with_untracked(|h| h.title.clone());
         let name: String =
             title.chars().map(|c| if c.is_alphanumeric() || c == ' ' { c } else { '_' }).take(80).collect();
@@ -321,25 +476,47 @@ pub fn EditorPage() -> impl IntoView {
         let owner = owner.clone();
         leptos::task::spawn_local(async move {
             crate::browser::mark("medk:open");
-            let result = match DocumentId::parse(&raw) {
-                Err(_) => Err("неверная ссылка на дорожную карту".to_owned()),
-                Ok(id) => {
-                    let on_error: Rc<dyn Fn(String)> = Rc::new(move |e| app.error(e));
-                    OpenRoadmap::open(&app.storage(), id, on_error).await.map_err(|e| match e {
-                        OpenError::NotFound => "дорожной карты нет на этом устройстве".to_owned(),
-                        other => other.to_string(),
-                    })
-                }
+            let Ok(id) = DocumentId::parse(&raw) else {
+                state.set(Loaded::Failed("неверная ссылка на дорожную карту".to_owned()));
+                return;
             };
-            crate::browser::mark("medk:loaded");
-            state.set(match result {
-                Ok(open) => {
-                    let editor = owner.with(|| Editor::new(open, app));
-                    crate::browser::mark("medk:read");
-                    Loaded::Ready(editor)
+            let storage = app.storage();
+            // The cached view puts the roadmap on screen before the
+            // document is loaded; the document then corrects it if needed.
+            let cached = match storage.meta(&id).await {
+                Ok(Some(meta)) if meta.broken.is_none() => storage.view(&id).await.ok().flatten(),
+                _ => None,
+            };
+            let shown = cached
+                .and_then(|view| Some((serde_json::from_str::<Roadmap>(&view.json).ok()?, view.heads)))
+                .map(|(roadmap, heads)| owner.with(|| Editor::from_view(id, roadmap, Some(heads), app)));
+            if let Some(editor) = shown {
+                state.set(Loaded::Ready(editor));
+                crate::browser::mark("medk:view");
+                crate::browser::next_paint().await;
+            }
+            let on_error: Rc<dyn Fn(String)> = Rc::new(move |e| app.error(e));
+            match OpenRoadmap::open(&storage, id, on_error).await {
+                Ok(mut open) => {
+                    crate::browser::mark("medk:loaded");
+                    let editor = match shown {
+                        Some(editor) => editor,
+                        None => {
+                            let (roadmap, heads) = (open.doc().read(), open.heads());
+                            let editor = owner.with(|| Editor::from_view(id, roadmap, Some(heads), app));
+                            state.set(Loaded::Ready(editor));
+                            editor.schedule_view_write();
+                            editor
+                        }
+                    };
+                    editor.attach(open);
+                    crate::browser::mark("medk:attached");
                 }
-                Err(e) => Loaded::Failed(e),
-            });
+                Err(e) => state.set(Loaded::Failed(match e {
+                    OpenError::NotFound => "дорожной карты нет на этом устройстве".to_owned(),
+                    other => other.to_string(),
+                })),
+            }
             request_animation_frame(|| crate::browser::mark("medk:rendered"));
         });
     });
@@ -361,10 +538,22 @@ pub fn EditorPage() -> impl IntoView {
 #[component]
 fn EditorView(editor: Editor) -> impl IntoView {
     Effect::new(move |_| document_title(&editor.header.with(|h| h.title.clone())));
+    // Keep the cached view current when the person leaves the roadmap or
+    // the tab goes to the background (it may never come back).
+    let hidden = window_event_listener(leptos::ev::visibilitychange, move |_| {
+        let hidden = web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden());
+        if hidden {
+            editor.write_view();
+        }
+    });
+    on_cleanup(move || {
+        hidden.remove();
+        editor.write_view();
+    });
     let show_keys = RwSignal::new(false);
     let grid = move || grid_template(&editor.columns.get());
     view! {
-        <div class="editor" on:keydown=move |ev| on_key(editor, ev)>
+        <div class="editor" data-loaded=move || editor.loaded.get().to_string() on:keydown=move |ev| on_key(editor, ev)>
             <div class="toolbar" role="toolbar" aria-label="Действия с дорожной картой">
                 <a class="button" href="/">"← Все карты"</a>
                 <button on:click=move |_| editor.undo() disabled=move || !editor.can_undo.get()

@@ -19,11 +19,7 @@ pub fn SectionBlock(editor: Editor, id: RowId) -> impl IntoView {
     };
     let activities = {
         let id = id.clone();
-        move || {
-            editor
-                .layout
-                .with(|l| l.iter().find(|s| s.id == id).map(|s| s.activities.clone()).unwrap_or_default())
-        }
+        move || editor.rendered_activities(&id)
     };
     let count = {
         let activities = activities.clone();
@@ -98,6 +94,18 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
         }
     };
     let status = move || activity.with(|a| a.status);
+    // One effect per row keeps the select in step with undo and other
+    // people's edits (a reactive `selected` per option would be five).
+    let initial_status = activity.with_untracked(|a| a.status);
+    let status_select = NodeRef::<leptos::html::Select>::new();
+    Effect::new(move |_| {
+        let value = status().as_str();
+        if let Some(select) = status_select.get() {
+            if select.value() != value {
+                select.set_value(value);
+            }
+        }
+    });
     let set_status = {
         let id = id.clone();
         move |ev: leptos::ev::Event| {
@@ -123,9 +131,10 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
             class:overdue=move || status() == Status::NotDone>
             {cells}
             <div role="cell" class="cell col-status" data-label="Статус">
-                <select aria-label="Статус" class=move || format!("status s-{}", status().as_str()) on:change=set_status>
+                <select node_ref=status_select aria-label="Статус" class=move || format!("status s-{}", status().as_str())
+                    on:change=set_status>
                     {Status::ALL.into_iter().map(|s| view! {
-                        <option value=s.as_str() selected=move || status() == s>{s.label_ru()}</option>
+                        <option value=s.as_str() selected=initial_status == s>{s.label_ru()}</option>
                     }).collect_view()}
                 </select>
             </div>
