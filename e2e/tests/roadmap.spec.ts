@@ -135,12 +135,13 @@ test('the list renames, duplicates and deletes with confirmation and undo', asyn
   await expect(page.locator('.roadmap-item')).toContainText('(копия)');
 });
 
-test('a big roadmap opens from its cached view, which the document then corrects', async ({ page }) => {
+test('a roadmap opens from its cached view, which the document then corrects', async ({ page }) => {
   const path = await createRoadmap(page, 'Карта с кэшем');
-  await addActivity(page, 0, 'Настоящее описание');
   const id = path.split('/').pop()!;
+  const row = await addActivity(page, 0, 'Старое описание');
+
   // The cached view is written a moment after the last change.
-  const cachedDescription = (id: string) =>
+  const readView = () =>
     page.evaluate(async (id) => {
       const db: IDBDatabase = await new Promise((resolve) => {
         const req = indexedDB.open('medk');
@@ -151,34 +152,29 @@ test('a big roadmap opens from its cached view, which the document then corrects
         req.onsuccess = () => resolve(req.result);
       });
       db.close();
-      return view ? JSON.parse(view.json).sections[0].activities[0]?.description : null;
+      return view ? { id: view.id, heads: view.heads, roadmap: Array.from(view.roadmap as Uint8Array) } : null;
     }, id);
-  await expect.poll(() => cachedDescription(id), { timeout: 10_000 }).toBe('Настоящее описание');
+  await expect.poll(readView, { timeout: 10_000 }).not.toBeNull();
+  const old = (await readView())!;
+
+  await row.locator('textarea.f-description').fill('Настоящее описание');
+  await expect.poll(async () => (await readView())!.heads, { timeout: 10_000 }).not.toEqual(old.heads);
+
+  // Put the old view back: the cache now shows an earlier state of the roadmap.
   await page.goto('/');
-  // Make the cached view lie: other text, heads of no real state.
-  await page.evaluate(async (id) => {
+  await page.evaluate(async (view) => {
     const db: IDBDatabase = await new Promise((resolve) => {
       const req = indexedDB.open('medk');
       req.onsuccess = () => resolve(req.result);
     });
-    const store = db.transaction('views', 'readwrite').objectStore('views');
-    const view: any = await new Promise((resolve) => {
-      const req = store.get(id);
-      req.onsuccess = () => resolve(req.result);
-    });
-    if (!view) throw new Error('no cached view was written');
-    const roadmap = JSON.parse(view.json);
-    roadmap.sections[0].activities[0].description = 'Устаревшее из кэша';
-    view.json = JSON.stringify(roadmap);
-    view.heads = ['00'];
-    await new Promise((resolve) => {
-      const req = store.put(view);
-      req.onsuccess = resolve;
-    });
+    const tx = db.transaction('views', 'readwrite');
+    tx.objectStore('views').put({ ...view, roadmap: new Uint8Array(view.roadmap) });
+    await new Promise((resolve) => (tx.oncomplete = resolve));
     db.close();
-  }, id);
+  }, old);
+
   await page.goto(path);
-  // The cached view was used to draw the page first…
+  // The cached view drew the page first…
   await expect.poll(() => page.evaluate(() => performance.getEntriesByName('medk:view').length)).toBe(1);
   // …and the document corrected it.
   expect(await descriptions(page)).toEqual(['Настоящее описание']);

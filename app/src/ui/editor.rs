@@ -94,7 +94,6 @@ impl Editor {
             app,
         };
         editor.show(roadmap);
-        editor.render_more();
         editor
     }
 
@@ -113,6 +112,9 @@ impl Editor {
             self.type_text(target, value);
         }
         self.loaded.set(true);
+        // The rest of a big roadmap goes into the page only now: rendering
+        // it earlier would hold up the document load, and with it editing.
+        self.render_more();
     }
 
     /// Runs `f` on the loaded document; `None` while it is still loading.
@@ -138,9 +140,9 @@ impl Editor {
         }
         let Some(heads) = self.with_open(|o| o.heads()) else { return };
         let roadmap = self.snapshot();
-        let Ok(json) = serde_json::to_string(&roadmap) else { return };
+        let Ok(bytes) = postcard::to_allocvec(&roadmap) else { return };
         self.view_heads.set_value(Some(heads.clone()));
-        let view = crate::storage::CachedView { id: self.id.to_string(), heads, json };
+        let view = crate::storage::CachedView { id: self.id.to_string(), heads, roadmap: bytes };
         let storage = self.app.storage();
         leptos::task::spawn_local(async move {
             // Only a speed-up: a failed write just means a slower next start.
@@ -488,7 +490,7 @@ pub fn EditorPage() -> impl IntoView {
                 _ => None,
             };
             let shown = cached
-                .and_then(|view| Some((serde_json::from_str::<Roadmap>(&view.json).ok()?, view.heads)))
+                .and_then(|view| Some((postcard::from_bytes::<Roadmap>(&view.roadmap).ok()?, view.heads)))
                 .map(|(roadmap, heads)| owner.with(|| Editor::from_view(id, roadmap, Some(heads), app)));
             if let Some(editor) = shown {
                 state.set(Loaded::Ready(editor));
