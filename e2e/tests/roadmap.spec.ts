@@ -116,6 +116,11 @@ test('the list renames, duplicates and deletes with confirmation and undo', asyn
   await expect(copy).toBeVisible();
   await copy.locator('.item-title').click();
   expect(await descriptions(page)).toEqual(['Мероприятие из исходной']);
+  // Links change screens in place, and Back returns to the list.
+  await page.goBack();
+  await expect(page.getByRole('heading', { name: 'Дорожные карты' })).toBeVisible();
+  await page.goForward();
+  expect(await descriptions(page)).toEqual(['Мероприятие из исходной']);
 
   await page.goto('/');
   await expect(page.locator('.roadmap-item')).toHaveCount(2);

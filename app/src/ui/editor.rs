@@ -12,7 +12,6 @@ use super::rows::{SectionBlock, WorkingGroup};
 use super::{AppCtx, ctx};
 use crate::document::{OpenError, OpenRoadmap, new_row};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use medk_shared::actions::{self, Direction};
 use medk_shared::doc::{Edit, RowRef, TextTarget};
 use medk_shared::ids::{DocumentId, RowId};
@@ -467,60 +466,54 @@ enum Loaded {
 }
 
 #[component]
-pub fn EditorPage() -> impl IntoView {
+pub fn EditorPage(id: String) -> impl IntoView {
     let app = ctx();
-    let params = use_params_map();
     let state = RwSignal::new_local(Loaded::Loading);
     let owner = Owner::current().unwrap_or_default();
-    Effect::new(move |_| {
-        let raw = params.with(|p| p.get("id").unwrap_or_default());
-        state.set(Loaded::Loading);
-        let owner = owner.clone();
-        leptos::task::spawn_local(async move {
-            crate::browser::mark("medk:open");
-            let Ok(id) = DocumentId::parse(&raw) else {
-                state.set(Loaded::Failed("неверная ссылка на дорожную карту".to_owned()));
-                return;
-            };
-            let storage = app.storage();
-            // The cached view puts the roadmap on screen before the
-            // document is loaded; the document then corrects it if needed.
-            let cached = match storage.meta(&id).await {
-                Ok(Some(meta)) if meta.broken.is_none() => storage.view(&id).await.ok().flatten(),
-                _ => None,
-            };
-            let shown = cached
-                .and_then(|view| Some((postcard::from_bytes::<Roadmap>(&view.roadmap).ok()?, view.heads)))
-                .map(|(roadmap, heads)| owner.with(|| Editor::from_view(id, roadmap, Some(heads), app)));
-            if let Some(editor) = shown {
-                state.set(Loaded::Ready(editor));
-                crate::browser::mark("medk:view");
-                crate::browser::next_paint().await;
+    leptos::task::spawn_local(async move {
+        crate::browser::mark("medk:open");
+        let Ok(id) = DocumentId::parse(&id) else {
+            state.set(Loaded::Failed("неверная ссылка на дорожную карту".to_owned()));
+            return;
+        };
+        let storage = app.storage();
+        // The cached view puts the roadmap on screen before the
+        // document is loaded; the document then corrects it if needed.
+        let cached = match storage.meta(&id).await {
+            Ok(Some(meta)) if meta.broken.is_none() => storage.view(&id).await.ok().flatten(),
+            _ => None,
+        };
+        let shown = cached
+            .and_then(|view| Some((postcard::from_bytes::<Roadmap>(&view.roadmap).ok()?, view.heads)))
+            .map(|(roadmap, heads)| owner.with(|| Editor::from_view(id, roadmap, Some(heads), app)));
+        if let Some(editor) = shown {
+            state.set(Loaded::Ready(editor));
+            crate::browser::mark("medk:view");
+            crate::browser::next_paint().await;
+        }
+        let on_error: Rc<dyn Fn(String)> = Rc::new(move |e| app.error(e));
+        match OpenRoadmap::open(&storage, id, on_error).await {
+            Ok(mut open) => {
+                crate::browser::mark("medk:loaded");
+                let editor = match shown {
+                    Some(editor) => editor,
+                    None => {
+                        let (roadmap, heads) = (open.doc().read(), open.heads());
+                        let editor = owner.with(|| Editor::from_view(id, roadmap, Some(heads), app));
+                        state.set(Loaded::Ready(editor));
+                        editor.schedule_view_write();
+                        editor
+                    }
+                };
+                editor.attach(open);
+                crate::browser::mark("medk:attached");
             }
-            let on_error: Rc<dyn Fn(String)> = Rc::new(move |e| app.error(e));
-            match OpenRoadmap::open(&storage, id, on_error).await {
-                Ok(mut open) => {
-                    crate::browser::mark("medk:loaded");
-                    let editor = match shown {
-                        Some(editor) => editor,
-                        None => {
-                            let (roadmap, heads) = (open.doc().read(), open.heads());
-                            let editor = owner.with(|| Editor::from_view(id, roadmap, Some(heads), app));
-                            state.set(Loaded::Ready(editor));
-                            editor.schedule_view_write();
-                            editor
-                        }
-                    };
-                    editor.attach(open);
-                    crate::browser::mark("medk:attached");
-                }
-                Err(e) => state.set(Loaded::Failed(match e {
-                    OpenError::NotFound => "дорожной карты нет на этом устройстве".to_owned(),
-                    other => other.to_string(),
-                })),
-            }
-            request_animation_frame(|| crate::browser::mark("medk:rendered"));
-        });
+            Err(e) => state.set(Loaded::Failed(match e {
+                OpenError::NotFound => "дорожной карты нет на этом устройстве".to_owned(),
+                other => other.to_string(),
+            })),
+        }
+        request_animation_frame(|| crate::browser::mark("medk:rendered"));
     });
     move || match &*state.read() {
         Loaded::Loading => view! { <p class="empty">"Открываем дорожную карту…"</p> }.into_any(),

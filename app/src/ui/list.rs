@@ -5,7 +5,6 @@ use super::{AppCtx, ctx};
 use crate::document::{OpenRoadmap, decode, meta_of};
 use crate::storage::RoadmapMeta;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget};
 use medk_shared::ids::DocumentId;
 use medk_shared::model::{ActivityField, Column, HeaderField, Level};
@@ -228,7 +227,7 @@ fn RenameInput(
 #[component]
 fn CreateForm(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let app = ctx();
-    let navigate = use_navigate();
+    let router = super::route::router();
     let level = RwSignal::new(Level::School);
     let title = RwSignal::new(String::new());
     let territory = RwSignal::new(String::new());
@@ -263,10 +262,9 @@ fn CreateForm(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
         };
         saving.set(true);
         let storage = app.storage();
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match OpenRoadmap::create(&storage, &new).await {
-                Ok(id) => navigate(&format!("/r/{id}"), Default::default()),
+                Ok(id) => router.navigate(&format!("/r/{id}")),
                 Err(e) => {
                     saving.set(false);
                     app.error(format!("Не удалось создать: {e}"));
@@ -334,7 +332,7 @@ fn CreateForm(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
 #[component]
 fn ImportButton(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let app = ctx();
-    let navigate = use_navigate();
+    let router = super::route::router();
     let on_change = move |ev: leptos::ev::Event| {
         let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
             return;
@@ -344,7 +342,6 @@ fn ImportButton(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoV
         };
         input.set_value("");
         let storage = app.storage();
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let result = async {
                 let bytes = crate::browser::read_file(&file).await?;
@@ -355,7 +352,7 @@ fn ImportButton(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoV
             match result {
                 Ok(id) => {
                     on_done();
-                    navigate(&format!("/r/{id}"), Default::default());
+                    router.navigate(&format!("/r/{id}"));
                 }
                 Err(e) => app.error(format!("Файл «{}» не импортирован: {e}", file.name())),
             }

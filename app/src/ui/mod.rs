@@ -4,12 +4,12 @@
 mod editor;
 mod fields;
 mod list;
+mod route;
 mod rows;
 
 use crate::storage::{Storage, StorageError};
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use route::{Route, Router};
 
 /// What every view can reach.
 #[derive(Clone, Copy)]
@@ -75,20 +75,23 @@ pub fn root(storage: Result<Storage, StorageError>) -> impl IntoView {
                 notice: RwSignal::new(None),
                 notice_action: StoredValue::new_local(None),
             });
+            let router = Router::start();
+            provide_context(router);
             view! {
-                <Router>
-                    <a class="skip" href="#main">"К содержанию"</a>
-                    <header class="topbar">
-                        <a class="brand" href="/">"МЭДК · Дорожные карты"</a>
-                    </header>
-                    <main id="main">
-                        <Routes fallback=|| view! { <p class="empty">"Страница не найдена. " <a href="/">"К списку"</a></p> }>
-                            <Route path=path!("/") view=list::ListPage />
-                            <Route path=path!("/r/:id") view=editor::EditorPage />
-                        </Routes>
-                    </main>
-                    <NoticeBar />
-                </Router>
+                <a class="skip" href="#main">"К содержанию"</a>
+                <header class="topbar">
+                    <a class="brand" href="/">"МЭДК · Дорожные карты"</a>
+                </header>
+                <main id="main">
+                    {move || match router.route.get() {
+                        Route::List => view! { <list::ListPage /> }.into_any(),
+                        Route::Roadmap(id) => view! { <editor::EditorPage id /> }.into_any(),
+                        Route::NotFound => view! {
+                            <p class="empty">"Страница не найдена. " <a href="/">"К списку"</a></p>
+                        }.into_any(),
+                    }}
+                </main>
+                <NoticeBar />
             }
             .into_any()
         }
