@@ -135,16 +135,30 @@ impl Storage {
     }
 
     pub async fn meta(&self, id: &DocumentId) -> Result<Option<RoadmapMeta>> {
-        let tx = self.db.transaction(&[ROADMAPS], TransactionMode::ReadOnly)?;
-        let value = tx.store(ROADMAPS)?.get(JsValue::from_str(&id.to_string())).await?;
-        value.map(|v| serde_wasm_bindgen::from_value(v).map_err(Into::into)).transpose()
+        self.get_record(ROADMAPS, id).await
     }
 
     pub async fn put_meta(&self, meta: &RoadmapMeta) -> Result<()> {
-        let tx = self.db.transaction(&[ROADMAPS], TransactionMode::ReadWrite)?;
-        let meta = to_js(meta)?;
-        let store = tx.store(ROADMAPS)?;
-        let (put, committed) = futures::future::join(store.put(&meta, None), tx.commit()).await;
+        self.put_record(ROADMAPS, meta).await
+    }
+
+    /// A record keyed by document id, from a store of such records.
+    async fn get_record<T: serde::de::DeserializeOwned>(
+        &self,
+        store: &str,
+        id: &DocumentId,
+    ) -> Result<Option<T>> {
+        let tx = self.db.transaction(&[store], TransactionMode::ReadOnly)?;
+        let value = tx.store(store)?.get(JsValue::from_str(&id.to_string())).await?;
+        value.map(|v| serde_wasm_bindgen::from_value(v).map_err(Into::into)).transpose()
+    }
+
+    /// Writes a record whose key is inside it (`id`).
+    async fn put_record<T: Serialize>(&self, store: &str, record: &T) -> Result<()> {
+        let tx = self.db.transaction(&[store], TransactionMode::ReadWrite)?;
+        let record = to_js(record)?;
+        let object_store = tx.store(store)?;
+        let (put, committed) = futures::future::join(object_store.put(&record, None), tx.commit()).await;
         put?;
         Ok(committed?)
     }
@@ -237,18 +251,11 @@ impl Storage {
     }
 
     pub async fn view(&self, id: &DocumentId) -> Result<Option<CachedView>> {
-        let tx = self.db.transaction(&[VIEWS], TransactionMode::ReadOnly)?;
-        let value = tx.store(VIEWS)?.get(JsValue::from_str(&id.to_string())).await?;
-        value.map(|v| serde_wasm_bindgen::from_value(v).map_err(Into::into)).transpose()
+        self.get_record(VIEWS, id).await
     }
 
     pub async fn put_view(&self, view: &CachedView) -> Result<()> {
-        let tx = self.db.transaction(&[VIEWS], TransactionMode::ReadWrite)?;
-        let view = to_js(view)?;
-        let store = tx.store(VIEWS)?;
-        let (put, committed) = futures::future::join(store.put(&view, None), tx.commit()).await;
-        put?;
-        Ok(committed?)
+        self.put_record(VIEWS, view).await
     }
 
     /// Removes a roadmap from this device (list record and chunks).

@@ -259,6 +259,16 @@ impl Header {
             HeaderField::Footnotes => &self.footnotes,
         }
     }
+
+    pub fn text_mut(&mut self, field: HeaderField) -> &mut String {
+        match field {
+            HeaderField::Title => &mut self.title,
+            HeaderField::Territory => &mut self.territory,
+            HeaderField::Approval => &mut self.approval,
+            HeaderField::Abbreviations => &mut self.abbreviations,
+            HeaderField::Footnotes => &mut self.footnotes,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -329,6 +339,14 @@ impl Member {
             MemberField::Name => &self.name,
             MemberField::Workplace => &self.workplace,
             MemberField::Position => &self.position,
+        }
+    }
+
+    pub fn text_mut(&mut self, field: MemberField) -> &mut String {
+        match field {
+            MemberField::Name => &mut self.name,
+            MemberField::Workplace => &mut self.workplace,
+            MemberField::Position => &mut self.position,
         }
     }
 }

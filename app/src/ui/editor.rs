@@ -294,7 +294,7 @@ impl Editor {
             None => self.early_typing.update_value(|t| t.push((target.clone(), value.clone()))),
         }
         match target {
-            TextTarget::Header(field) => self.header.update(|h| *header_text_mut(h, field) = value),
+            TextTarget::Header(field) => self.header.update(|h| *h.text_mut(field) = value),
             TextTarget::Column(index) => self.columns.update(|c| {
                 if let Some(c) = c.get_mut(index) {
                     c.title = value;
@@ -312,7 +312,7 @@ impl Editor {
             }
             TextTarget::Member(id, field) => self.members.update(|members| {
                 if let Some(m) = members.iter_mut().find(|m| m.id == id) {
-                    *member_text_mut(m, field) = value;
+                    *m.text_mut(field) = value;
                 }
             }),
         }
@@ -397,25 +397,6 @@ impl Editor {
 fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
     if signal.with_untracked(|v| *v != value) {
         signal.set(value);
-    }
-}
-
-fn header_text_mut(h: &mut Header, field: HeaderField) -> &mut String {
-    match field {
-        HeaderField::Title => &mut h.title,
-        HeaderField::Territory => &mut h.territory,
-        HeaderField::Approval => &mut h.approval,
-        HeaderField::Abbreviations => &mut h.abbreviations,
-        HeaderField::Footnotes => &mut h.footnotes,
-    }
-}
-
-fn member_text_mut(m: &mut Member, field: medk_shared::model::MemberField) -> &mut String {
-    use medk_shared::model::MemberField;
-    match field {
-        MemberField::Name => &mut m.name,
-        MemberField::Workplace => &mut m.workplace,
-        MemberField::Position => &mut m.position,
     }
 }
 
@@ -572,8 +553,7 @@ fn EditorView(editor: Editor) -> impl IntoView {
                     {move || editor.columns.get().into_iter().map(|c| view! {
                         <div role="columnheader" class=format!("col-{}", c.field.key())>{c.title}</div>
                     }).collect_view()}
-                    <div role="columnheader">"Статус"</div>
-                    <div role="columnheader">"Дата исполнения"</div>
+                    <div role="columnheader">"Исполнение: статус, дата"</div>
                     <div role="columnheader"><span class="visually-hidden">"Действия"</span></div>
                 </div>
                 <For each=move || editor.layout.get() key=|s| s.id.clone() let:section>
@@ -594,12 +574,13 @@ fn grid_template(columns: &[Column]) -> String {
     let mut parts: Vec<&str> = columns
         .iter()
         .map(|c| match c.field {
-            ActivityField::Number => "4.5rem",
-            ActivityField::Description => "minmax(12rem, 3fr)",
-            _ => "minmax(7rem, 2fr)",
+            ActivityField::Number => "4rem",
+            ActivityField::Description => "minmax(11rem, 3fr)",
+            _ => "minmax(5.5rem, 2fr)",
         })
         .collect();
-    parts.extend(["9.5rem", "9.5rem", "5.5rem"]);
+    // Execution (status over date), then the 2×2 row buttons.
+    parts.extend(["9.5rem", "5.5rem"]);
     parts.join(" ")
 }
 

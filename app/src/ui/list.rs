@@ -231,7 +231,7 @@ fn CreateForm(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
     let level = RwSignal::new(Level::School);
     let title = RwSignal::new(String::new());
     let territory = RwSignal::new(String::new());
-    let year = RwSignal::new(String::from("2026"));
+    let year = RwSignal::new(js_sys::Date::new_0().get_full_year().to_string());
     let columns: RwSignal<Vec<Column>> = RwSignal::new(Level::School.default_columns());
     let saving = RwSignal::new(false);
     let title_input = NodeRef::<leptos::html::Input>::new();

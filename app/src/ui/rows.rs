@@ -130,16 +130,14 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
             class:done=move || status() == Status::Done
             class:overdue=move || status() == Status::NotDone>
             {cells}
-            <div role="cell" class="cell col-status" data-label="Статус">
+            <div role="cell" class="cell col-exec" data-label="Исполнение">
                 <select node_ref=status_select aria-label="Статус" class=move || format!("status s-{}", status().as_str())
                     on:change=set_status>
                     {Status::ALL.into_iter().map(|s| view! {
                         <option value=s.as_str() selected=initial_status == s>{s.label_ru()}</option>
                     }).collect_view()}
                 </select>
-            </div>
-            <div role="cell" class="cell col-done" data-label="Дата исполнения">
-                <input type="date" aria-label="Дата исполнения"
+                <input type="date" aria-label="Дата исполнения" title="Дата исполнения"
                     prop:value=move || activity.with(|a| a.completed_on.clone()) on:change=set_date />
             </div>
             <div role="cell" class="cell row-actions">
