@@ -74,8 +74,8 @@ impl OpenRoadmap {
         if let Some(reason) = meta.broken {
             return Err(OpenError::Broken(reason));
         }
-        let stored = storage.load(&id).await?;
-        let doc = match decode(&stored.bytes) {
+        let mut stored = storage.load(&id).await?;
+        let mut doc = match decode(&stored.bytes) {
             Ok(doc) => doc,
             Err(e) => {
                 let reason = e.to_string();
@@ -83,6 +83,14 @@ impl OpenRoadmap {
                 return Err(OpenError::Corrupt(reason));
             }
         };
+        // Edits whose IndexedDB write may not have committed (the tab was
+        // reloaded or closed right after them): apply and store them now.
+        for (key, bytes) in crate::journal::pending(&id) {
+            if doc.load_incremental(&bytes).is_ok() {
+                stored.keys.push(storage.append(&id, bytes).await?);
+            }
+            crate::journal::clear(&key);
+        }
         Ok(Self {
             id,
             doc,
@@ -164,9 +172,15 @@ impl OpenRoadmap {
         let chunks = self.chunks.clone();
         let on_error = self.on_storage_error.clone();
         let id = self.id;
+        let journal = crate::journal::record(&id, &changes);
         wasm_bindgen_futures::spawn_local(async move {
             match storage.append(&id, changes).await {
-                Ok(key) => chunks.borrow_mut().keys.push(key),
+                Ok(key) => {
+                    chunks.borrow_mut().keys.push(key);
+                    if let Some(journal) = journal {
+                        crate::journal::clear(&journal);
+                    }
+                }
                 Err(e) => on_error(format!("Изменение не сохранено на устройстве: {e}")),
             }
             if let Some(meta) = meta {

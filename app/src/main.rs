@@ -5,6 +5,7 @@
 
 mod browser;
 mod document;
+mod journal;
 mod storage;
 mod ui;
 

@@ -184,3 +184,25 @@ test('a roadmap opens from its cached view, which the document then corrects', a
   // …and the document corrected it.
   expect(await descriptions(page)).toEqual(['Настоящее описание']);
 });
+
+test('an activity is moved by dragging its handle (pointer events: finger, pen or mouse)', async ({ page }) => {
+  await createRoadmap(page, 'Перетаскивание');
+  await addActivity(page, 0, 'Первое');
+  await addActivity(page, 0, 'Второе');
+  await addActivity(page, 0, 'Третье');
+
+  const handle = activities(page).nth(2).getByRole('button', { name: 'Перетащить мероприятие' });
+  const target = (await activities(page).nth(0).boundingBox())!;
+  const from = (await handle.boundingBox())!;
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  // Into the upper half of the first row: lands before it.
+  await page.mouse.move(target.x + target.width / 2, target.y + 8, { steps: 8 });
+  await expect(activities(page).nth(0)).toHaveClass(/drop-before/);
+  await page.mouse.up();
+  await expect.poll(() => descriptions(page)).toEqual(['Третье', 'Первое', 'Второе']);
+
+  // And it is one undoable step.
+  await page.keyboard.press('Control+z');
+  await expect.poll(() => descriptions(page)).toEqual(['Первое', 'Второе', 'Третье']);
+});

@@ -66,6 +66,7 @@ pub struct Editor {
     pub can_redo: RwSignal<bool>,
     /// The document is attached (until then the cached view is shown).
     pub loaded: RwSignal<bool>,
+    pub drag: super::drag::Drag,
     pub app: AppCtx,
 }
 
@@ -90,6 +91,7 @@ impl Editor {
             can_undo: RwSignal::new(false),
             can_redo: RwSignal::new(false),
             loaded: RwSignal::new(false),
+            drag: super::drag::Drag::new(),
             app,
         };
         editor.show(roadmap);
@@ -522,14 +524,18 @@ fn EditorView(editor: Editor) -> impl IntoView {
             editor.write_view();
         }
     });
+    // Shortcuts work wherever focus is on the page (after a tap on a
+    // button or on empty space too), not only inside a field.
+    let keys = window_event_listener(leptos::ev::keydown, move |ev| on_key(editor, ev));
     on_cleanup(move || {
         hidden.remove();
+        keys.remove();
         editor.write_view();
     });
     let show_keys = RwSignal::new(false);
     let grid = move || grid_template(&editor.columns.get());
     view! {
-        <div class="editor" data-loaded=move || editor.loaded.get().to_string() on:keydown=move |ev| on_key(editor, ev)>
+        <div class="editor" data-loaded=move || editor.loaded.get().to_string()>
             <div class="toolbar" role="toolbar" aria-label="Действия с дорожной картой">
                 <a class="button" href="/">"← Все карты"</a>
                 <button on:click=move |_| editor.undo() disabled=move || !editor.can_undo.get()
@@ -579,8 +585,8 @@ fn grid_template(columns: &[Column]) -> String {
             _ => "minmax(5.5rem, 2fr)",
         })
         .collect();
-    // Execution (status over date), then the 2×2 row buttons.
-    parts.extend(["9.5rem", "5.5rem"]);
+    // Execution (status over date), then the row buttons (3 + 2).
+    parts.extend(["9.5rem", "7.5rem"]);
     parts.join(" ")
 }
 

@@ -1,6 +1,7 @@
 //! The app's views. `list` is the roadmaps on this device, `editor` one
 //! roadmap; this module holds the shell around them and the notices bar.
 
+mod drag;
 mod editor;
 mod fields;
 mod list;

@@ -2,6 +2,7 @@
 //! screens, a card on narrow ones — the same markup, laid out by CSS), and
 //! the working group.
 
+use super::drag::DragHandle;
 use super::editor::{Editor, focus_row};
 use super::fields::TextField;
 use leptos::prelude::*;
@@ -125,8 +126,24 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
         }
     };
     let (up, down, insert, delete) = (id.clone(), id.clone(), id.clone(), id.clone());
+    let is_dragged = {
+        let id = id.clone();
+        move || editor.drag.row.with(|r| r.as_ref() == Some(&id))
+    };
+    let drop_here = {
+        let id = id.clone();
+        move |after: bool| {
+            editor.drag.target.with(|t| t.as_ref().is_some_and(|t| t.id == id && t.after == after))
+        }
+    };
     view! {
         <div class="row" role="row" data-activity=id.to_string()
+            class:dragging=is_dragged
+            class:drop-before={
+                let drop_here = drop_here.clone();
+                move || drop_here(false)
+            }
+            class:drop-after=move || drop_here(true)
             class:done=move || status() == Status::Done
             class:overdue=move || status() == Status::NotDone>
             {cells}
@@ -141,6 +158,7 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
                     prop:value=move || activity.with(|a| a.completed_on.clone()) on:change=set_date />
             </div>
             <div role="cell" class="cell row-actions">
+                <DragHandle editor id=id.clone() />
                 <button class="icon" aria-label="Переместить выше" title="Выше (Alt+↑)"
                     on:click=move |_| editor.move_activity(&up, Direction::Up)>"↑"</button>
                 <button class="icon" aria-label="Переместить ниже" title="Ниже (Alt+↓)"
