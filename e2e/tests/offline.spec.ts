@@ -25,6 +25,11 @@ test('after the first visit the app starts and edits with the server gone', asyn
   await page.goto(path);
   await expect(activities(page)).toHaveCount(2);
 
+  // Back online: the server is there again and nothing was lost.
+  await server.restart();
+  await page.reload();
+  expect(await descriptions(page)).toEqual(['Посещение школы', 'Записано без сети']);
+
   // Persistent storage was asked for (granted or not is the browser's call).
   const persisted = await page.evaluate(() => navigator.storage.persisted());
   expect(typeof persisted).toBe('boolean');
