@@ -65,14 +65,14 @@ pub fn register_offline_support() {
     if js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
         let _ = navigator.service_worker().register("/sw.js");
     }
-    if let Ok(storage) = js_sys::Reflect::get(&navigator, &"storage".into()) {
-        if !storage.is_undefined() {
-            let storage: web_sys::StorageManager = storage.unchecked_into();
-            if let Ok(promise) = storage.persist() {
-                wasm_bindgen_futures::spawn_local(async move {
-                    let _ = JsFuture::from(promise).await;
-                });
-            }
+    if let Ok(storage) = js_sys::Reflect::get(&navigator, &"storage".into())
+        && !storage.is_undefined()
+    {
+        let storage: web_sys::StorageManager = storage.unchecked_into();
+        if let Ok(promise) = storage.persist() {
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = JsFuture::from(promise).await;
+            });
         }
     }
 }

@@ -240,11 +240,11 @@ impl Storage {
             chunks_store.delete(JsValue::from_f64(*key)).await?;
         }
         let roadmaps = tx.store(ROADMAPS)?;
-        if let Some(value) = roadmaps.get(JsValue::from_str(&id.to_string())).await? {
-            if let Ok(mut meta) = serde_wasm_bindgen::from_value::<RoadmapMeta>(value) {
-                meta.broken = Some(reason.to_owned());
-                roadmaps.put(&to_js(&meta)?, None).await?;
-            }
+        if let Some(value) = roadmaps.get(JsValue::from_str(&id.to_string())).await?
+            && let Ok(mut meta) = serde_wasm_bindgen::from_value::<RoadmapMeta>(value)
+        {
+            meta.broken = Some(reason.to_owned());
+            roadmaps.put(&to_js(&meta)?, None).await?;
         }
         tx.done().await?;
         Ok(())

@@ -26,23 +26,23 @@ pub fn insert_activity(doc: &RoadmapDoc, section: &RowId, after: Option<&RowId>,
     let section_number =
         doc.row_positions(RowKind::Section).iter().position(|(s, _)| s == section).map_or(1, |i| i + 1);
     let activity = Activity { number: format!("{section_number}.{}", index + 1), ..blank_activity(id) };
-    Edit::Create(NewRow::Activity {
+    Edit::Create(Box::new(NewRow::Activity {
         section: section.clone(),
         pos: RoadmapDoc::pos_between(lower, upper),
         activity,
-    })
+    }))
 }
 
 /// A new section right after `after` (or first when `None`).
 pub fn insert_section(doc: &RoadmapDoc, after: Option<&RowId>, id: RowId, title: String) -> Edit {
     let pos = pos_after_row(&doc.row_positions(RowKind::Section), after);
-    Edit::Create(NewRow::Section { id, pos, title })
+    Edit::Create(Box::new(NewRow::Section { id, pos, title }))
 }
 
 /// A new working-group member after `after` (or first).
 pub fn insert_member(doc: &RoadmapDoc, after: Option<&RowId>, member: Member) -> Edit {
     let pos = pos_after_row(&doc.row_positions(RowKind::Member), after);
-    Edit::Create(NewRow::Member { pos, member })
+    Edit::Create(Box::new(NewRow::Member { pos, member }))
 }
 
 fn pos_after_row(rows: &[(RowId, String)], after: Option<&RowId>) -> String {

@@ -49,7 +49,10 @@ pub const SCHEMA_VERSION: u64 = 1;
 
 /// Migrations from older layouts: entry `i` upgrades schema `i + 1` to
 /// `i + 2`. Empty while schema 1 is the only one.
-const MIGRATIONS: &[fn(&mut AutoCommit) -> Result<(), AutomergeError>] = &[];
+const MIGRATIONS: &[Migration] = &[];
+
+/// Rewrites a document of one schema into the next, in place.
+type Migration = fn(&mut AutoCommit) -> Result<(), AutomergeError>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DocError {
@@ -131,7 +134,8 @@ pub enum Edit {
         pos: String,
     },
     /// Creates a row (its inverse is a delete; redo of that is a restore).
-    Create(NewRow),
+    /// Boxed: a new activity carries all its fields, every other edit a few.
+    Create(Box<NewRow>),
     /// Appends a column (its inverse removes it).
     AddColumn(Column),
     RemoveColumn(usize),
@@ -643,7 +647,7 @@ impl RoadmapDoc {
                 self.doc.put(&obj, "pos", pos)?;
                 Edit::PlaceMember { member, pos: before }
             }
-            Edit::Create(row) => self.create_row(row)?,
+            Edit::Create(row) => self.create_row(*row)?,
             Edit::AddColumn(column) => {
                 let list = self.child(&ROOT, "columns").ok_or(DocError::NotARoadmap)?;
                 let index = self.doc.length(&list);

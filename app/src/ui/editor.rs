@@ -434,10 +434,10 @@ fn focus_section(id: &RowId) {
         let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
             return;
         };
-        if let Ok(Some(el)) = doc.query_selector(&query) {
-            if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-                let _ = el.focus();
-            }
+        if let Ok(Some(el)) = doc.query_selector(&query)
+            && let Ok(el) = el.dyn_into::<web_sys::HtmlElement>()
+        {
+            let _ = el.focus();
         }
     });
 }

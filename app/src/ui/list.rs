@@ -145,10 +145,10 @@ fn RoadmapItem(
                     }
                     let storage = app.storage();
                     leptos::task::spawn_local(async move {
-                        if let Ok(doc_id) = DocumentId::parse(&erase_id) {
-                            if let Err(e) = storage.delete(&doc_id).await {
-                                app.error(format!("Не удалось удалить: {e}"));
-                            }
+                        if let Ok(doc_id) = DocumentId::parse(&erase_id)
+                            && let Err(e) = storage.delete(&doc_id).await
+                        {
+                            app.error(format!("Не удалось удалить: {e}"));
                         }
                         pending_delete.update(|p| p.retain(|x| *x != erase_id));
                         on_change();

@@ -101,10 +101,10 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
     let status_select = NodeRef::<leptos::html::Select>::new();
     Effect::new(move |_| {
         let value = status().as_str();
-        if let Some(select) = status_select.get() {
-            if select.value() != value {
-                select.set_value(value);
-            }
+        if let Some(select) = status_select.get()
+            && select.value() != value
+        {
+            select.set_value(value);
         }
     });
     let set_status = {
