@@ -8,7 +8,7 @@
 use crate::browser::now_ms;
 use crate::storage::{RoadmapMeta, Storage, StorageError};
 use medk_shared::doc::{DocError, Edit, NewRoadmap, RoadmapDoc, TextTarget};
-use medk_shared::ids::{DocumentId, RowId};
+use medk_shared::ids::DocumentId;
 use medk_shared::undo::UndoStack;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -50,11 +50,8 @@ pub struct OpenRoadmap {
 impl OpenRoadmap {
     /// Creates and stores a new roadmap.
     pub async fn create(storage: &Storage, new: &NewRoadmap) -> Result<DocumentId, StorageError> {
-        let id = crate::browser::new_document_id();
         let mut doc = RoadmapDoc::create(new, crate::browser::new_row_id());
-        let meta = meta_of(&id, &doc);
-        storage.create(&meta, doc.save()).await?;
-        Ok(id)
+        Self::store_copy(storage, &mut doc).await
     }
 
     /// Stores an existing document (a duplicate, an imported file) under a new id.
@@ -254,9 +251,4 @@ pub fn meta_of(id: &DocumentId, doc: &RoadmapDoc) -> RoadmapMeta {
         activities: doc.activity_count() as u32,
         broken: None,
     }
-}
-
-/// A row id for a new row.
-pub fn new_row() -> RowId {
-    crate::browser::new_row_id()
 }

@@ -10,7 +10,8 @@ use super::fields::TextField;
 use super::list::document_title;
 use super::rows::{SectionBlock, WorkingGroup};
 use super::{AppCtx, ctx};
-use crate::document::{OpenError, OpenRoadmap, new_row};
+use crate::browser::new_row_id;
+use crate::document::{OpenError, OpenRoadmap};
 use leptos::prelude::*;
 use medk_shared::actions::{self, Direction};
 use medk_shared::doc::{Edit, RowRef, TextTarget};
@@ -348,7 +349,7 @@ impl Editor {
     /// Inserts an activity after `after` (or first in the section) and
     /// puts the cursor in its description.
     pub fn insert_activity(&self, section: &RowId, after: Option<&RowId>) {
-        let id = new_row();
+        let id = new_row_id();
         self.act("add activity", |doc| vec![actions::insert_activity(doc, section, after, id.clone())]);
         focus_row(&id, &[".f-description", "textarea"]);
     }
@@ -379,7 +380,7 @@ impl Editor {
     }
 
     pub fn add_section(&self, after: Option<&RowId>) {
-        let id = new_row();
+        let id = new_row_id();
         let number = self.layout.with_untracked(|l| l.len()) + 1;
         self.act("add section", |doc| {
             vec![actions::insert_section(doc, after, id.clone(), format!("{number}. Новый раздел"))]

@@ -187,7 +187,7 @@ fn today_iso() -> String {
 pub fn WorkingGroup(editor: Editor) -> impl IntoView {
     let add = move |_| {
         let member = Member {
-            id: crate::document::new_row(),
+            id: crate::browser::new_row_id(),
             name: String::new(),
             workplace: String::new(),
             position: String::new(),
