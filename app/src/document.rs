@@ -43,6 +43,9 @@ pub struct OpenRoadmap {
     undo: UndoStack,
     storage: Storage,
     chunks: Rc<RefCell<Chunks>>,
+    /// The list record as last written: typing only bumps its time, so a
+    /// keystroke costs one write, not a read of the record and a write.
+    meta: RoadmapMeta,
     /// Called with a message when a write to storage fails.
     on_storage_error: Rc<dyn Fn(String)>,
 }
@@ -68,7 +71,7 @@ impl OpenRoadmap {
         on_storage_error: Rc<dyn Fn(String)>,
     ) -> Result<Self, OpenError> {
         let meta = storage.meta(&id).await?.ok_or(OpenError::NotFound)?;
-        if let Some(reason) = meta.broken {
+        if let Some(reason) = meta.broken.clone() {
             return Err(OpenError::Broken(reason));
         }
         let mut stored = storage.load(&id).await?;
@@ -94,6 +97,7 @@ impl OpenRoadmap {
             undo: UndoStack::new(),
             storage: storage.clone(),
             chunks: Rc::new(RefCell::new(Chunks { keys: stored.keys, compacting: false })),
+            meta,
             on_storage_error,
         })
     }
@@ -164,7 +168,12 @@ impl OpenRoadmap {
         if changes.is_empty() {
             return;
         }
-        let meta = meta_changed.then(|| meta_of(&self.id, &self.doc));
+        if meta_changed {
+            self.meta = meta_of(&self.id, &self.doc);
+        } else {
+            self.meta.updated = js_sys::Date::now();
+        }
+        let meta = self.meta.clone();
         let storage = self.storage.clone();
         let chunks = self.chunks.clone();
         let on_error = self.on_storage_error.clone();
@@ -180,12 +189,8 @@ impl OpenRoadmap {
                 }
                 Err(e) => on_error(format!("Изменение не сохранено на устройстве: {e}")),
             }
-            if let Some(meta) = meta {
-                if let Err(e) = storage.put_meta(&meta).await {
-                    on_error(format!("Список дорожных карт не обновлён: {e}"));
-                }
-            } else {
-                touch(&storage, &id).await;
+            if let Err(e) = storage.put_meta(&meta).await {
+                on_error(format!("Список дорожных карт не обновлён: {e}"));
             }
         });
         let due = {
@@ -229,14 +234,6 @@ pub fn decode(chunks: &[Vec<u8>]) -> Result<RoadmapDoc, DocError> {
         doc.load_incremental(chunk)?;
     }
     Ok(doc)
-}
-
-/// Bumps the list record's "changed" time without reading the document.
-async fn touch(storage: &Storage, id: &DocumentId) {
-    if let Ok(Some(mut meta)) = storage.meta(id).await {
-        meta.updated = js_sys::Date::now();
-        let _ = storage.put_meta(&meta).await;
-    }
 }
 
 pub fn meta_of(id: &DocumentId, doc: &RoadmapDoc) -> RoadmapMeta {
