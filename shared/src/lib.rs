@@ -9,4 +9,5 @@ pub mod deadline;
 pub mod doc;
 pub mod ids;
 pub mod model;
+pub mod sync;
 pub mod undo;

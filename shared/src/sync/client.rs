@@ -1,0 +1,187 @@
+//! A device's side of the protocol: the handshake and one Automerge sync
+//! state per document, with the relay as the only peer. It owns no
+//! document: callers pass the document in each call, so the app can sync
+//! the roadmap on screen and the ones only in IndexedDB alike.
+
+use std::collections::HashMap;
+
+use automerge::ChangeHash;
+use automerge::sync::{self, SyncDoc};
+
+use super::message::{DecodeError, Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
+use crate::ids::DocumentId;
+
+/// What a frame from the relay means for the caller.
+#[derive(Debug)]
+pub enum Event {
+    /// The handshake finished; documents can be synced now.
+    Connected,
+    /// Apply it with [`Client::apply`].
+    Sync { doc: DocumentId, message: sync::Message },
+    /// The relay does not have the document (or will not show it).
+    Unavailable { doc: DocumentId },
+    /// Someone else's presence data for a document.
+    Ephemeral { doc: DocumentId, sender: PeerId, session: String, data: Vec<u8> },
+    /// The relay refused us; it closes the connection after this.
+    Refused { message: String },
+    /// Nothing to do.
+    None,
+}
+
+/// Why a frame from the relay was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("bad frame from the relay: {0}")]
+    Frame(#[from] DecodeError),
+    #[error("bad sync message from the relay: {0}")]
+    SyncMessage(String),
+    #[error("the relay sent `{0}` before the handshake")]
+    BeforeHandshake(&'static str),
+}
+
+/// Per-document state.
+#[derive(Default)]
+struct DocSync {
+    state: sync::State,
+    /// `request` was sent (we had nothing) and not yet answered.
+    requested: bool,
+}
+
+/// The client protocol machine for one connection's lifetime (reuse it
+/// across reconnects: call [`Client::join`] on each new socket).
+pub struct Client {
+    peer_id: PeerId,
+    metadata: PeerMetadata,
+    relay: Option<PeerId>,
+    docs: HashMap<DocumentId, DocSync>,
+    ephemeral_count: u64,
+    session: String,
+}
+
+impl Client {
+    /// `peer_id` must be unique per connection (a tab); `storage_id` names
+    /// the device's storage so the relay can keep our sync state.
+    pub fn new(peer_id: PeerId, storage_id: Option<String>) -> Self {
+        let session = format!("{peer_id}-session");
+        Client {
+            peer_id,
+            metadata: PeerMetadata { storage_id, is_ephemeral: false },
+            relay: None,
+            docs: HashMap::new(),
+            ephemeral_count: 0,
+            session,
+        }
+    }
+
+    pub fn peer_id(&self) -> &str {
+        &self.peer_id
+    }
+
+    /// True between the relay's `peer` answer and the socket closing.
+    pub fn is_connected(&self) -> bool {
+        self.relay.is_some()
+    }
+
+    /// The first frame on a new socket. Sync states start afresh (keeping
+    /// what both sides are known to share), as Automerge expects after a
+    /// reconnect.
+    pub fn join(&mut self) -> Vec<u8> {
+        self.relay = None;
+        Message::Join {
+            sender_id: self.peer_id.clone(),
+            metadata: self.metadata.clone(),
+            supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
+        }
+        .encode()
+    }
+
+    /// The socket closed.
+    pub fn disconnected(&mut self) {
+        self.relay = None;
+        for d in self.docs.values_mut() {
+            let shared = std::mem::take(&mut d.state.shared_heads);
+            d.state = sync::State::new();
+            d.state.shared_heads = shared;
+            d.requested = false;
+        }
+    }
+
+    /// Interprets one frame from the relay.
+    pub fn receive(&mut self, frame: &[u8]) -> Result<Event, ClientError> {
+        let message = Message::decode(frame)?;
+        match message {
+            Message::Peer { sender_id, .. } => {
+                self.relay = Some(sender_id);
+                Ok(Event::Connected)
+            }
+            Message::Error { message } => Ok(Event::Refused { message }),
+            Message::Sync { document_id, data, .. } | Message::Request { document_id, data, .. } => {
+                if self.relay.is_none() {
+                    return Err(ClientError::BeforeHandshake("sync"));
+                }
+                let message = sync::Message::decode(&data).map_err(|e| ClientError::SyncMessage(e.to_string()))?;
+                Ok(Event::Sync { doc: document_id, message })
+            }
+            Message::DocUnavailable { document_id, .. } => {
+                if let Some(d) = self.docs.get_mut(&document_id) {
+                    d.requested = false;
+                }
+                Ok(Event::Unavailable { doc: document_id })
+            }
+            Message::Ephemeral { document_id, sender_id, session_id, data, .. } => {
+                Ok(Event::Ephemeral { doc: document_id, sender: sender_id, session: session_id, data })
+            }
+            _ => Ok(Event::None),
+        }
+    }
+
+    /// Applies a sync message from the relay to the document.
+    pub fn apply(&mut self, id: DocumentId, doc: &mut impl SyncDoc, message: sync::Message) -> Result<(), automerge::AutomergeError> {
+        let d = self.docs.entry(id).or_default();
+        d.requested = false;
+        doc.receive_sync_message(&mut d.state, message)
+    }
+
+    /// The next frame to send for a document, if it has anything to say.
+    /// `heads` are the document's current heads; an empty document asks with
+    /// `request` (the relay answers `doc-unavailable` if it has nothing).
+    pub fn outgoing(&mut self, id: DocumentId, doc: &mut impl SyncDoc, heads: &[ChangeHash]) -> Option<Vec<u8>> {
+        let relay = self.relay.clone()?;
+        let d = self.docs.entry(id).or_default();
+        let message = doc.generate_sync_message(&mut d.state)?;
+        let data = message.encode();
+        let frame = if heads.is_empty() && d.state.their_heads.is_none() {
+            d.requested = true;
+            Message::Request { sender_id: self.peer_id.clone(), target_id: relay, document_id: id, data }
+        } else {
+            Message::Sync { sender_id: self.peer_id.clone(), target_id: relay, document_id: id, data }
+        };
+        Some(frame.encode())
+    }
+
+    /// The heads the relay last said it has: everything in them is durable
+    /// on the server (it answers only after writing).
+    pub fn relay_heads(&self, id: &DocumentId) -> Option<&[ChangeHash]> {
+        self.docs.get(id)?.state.their_heads.as_deref()
+    }
+
+    /// Stops syncing a document (it was deleted on this device).
+    pub fn forget(&mut self, id: &DocumentId) {
+        self.docs.remove(id);
+    }
+
+    /// A presence frame for everyone else who has the document open.
+    pub fn ephemeral(&mut self, id: DocumentId, data: Vec<u8>) -> Option<Vec<u8>> {
+        let relay = self.relay.clone()?;
+        self.ephemeral_count += 1;
+        let m = Message::Ephemeral {
+            sender_id: self.peer_id.clone(),
+            target_id: relay,
+            document_id: id,
+            session_id: self.session.clone(),
+            count: self.ephemeral_count,
+            data,
+        };
+        Some(m.encode())
+    }
+}

@@ -1,0 +1,586 @@
+//! The relay's side of the protocol as a state machine: frames and storage
+//! results in, [`Effect`]s out. `medk-server` wraps it with sockets and a
+//! database; the simulation tests wrap it with a seeded fake network.
+//!
+//! Rules it keeps:
+//! - One Automerge sync state per (document, connection). For peers with a
+//!   storage id the state is loaded before their first message is handled and
+//!   saved when they leave, so a device that reconnects does not redo a full
+//!   sync.
+//! - Nothing is acknowledged before it is durable: after applying incoming
+//!   changes the document writes them ([`Effect::Write`]) and sends nothing
+//!   until [`Relay::written`] confirms. Messages arriving meanwhile wait and
+//!   are applied together afterwards, so a busy document gets one write per
+//!   round rather than one per change (group commit per document).
+//! - A document nobody has open and nothing pending for is dropped from
+//!   memory after [`EVICT_AFTER_MS`].
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use automerge::sync::{self, SyncDoc as _};
+use automerge::{Automerge, ChangeHash};
+
+use super::message::{Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
+use crate::ids::DocumentId;
+
+/// The I/O layer's name for one connection.
+pub type ConnId = u64;
+
+/// A document with no connected peer stays in memory this long.
+pub const EVICT_AFTER_MS: u64 = 60_000;
+
+/// After a failed write, wait this long before trying again.
+const WRITE_RETRY_MS: u64 = 1_000;
+
+/// Incremental chunks are compacted into a snapshot once they add up to more
+/// than the snapshot (and at least this much), as automerge-repo does.
+const COMPACT_MIN_BYTES: usize = 64 * 1024;
+
+/// A peer may have at most this many documents open on one connection.
+pub const MAX_DOCS_PER_CONNECTION: usize = 10_000;
+
+/// WebSocket close codes the relay uses.
+pub mod close {
+    /// The peer broke the protocol (message before `join`, bad frame).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A frame or Automerge data that does not parse.
+    pub const INVALID_DATA: u16 = 1007;
+    /// A frame over the size limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The same peer id joined on another connection.
+    pub const REPLACED: u16 = 4000;
+    /// The peer went past a limit (documents per connection).
+    pub const LIMIT: u16 = 4008;
+}
+
+/// Who may do what. The access issue plugs accounts in here; until then
+/// [`OpenAccess`] lets every peer read and write everything.
+pub trait Access {
+    fn may_read(&self, peer: &PeerId, doc: &DocumentId) -> bool;
+    fn may_write(&self, peer: &PeerId, doc: &DocumentId) -> bool;
+}
+
+/// Everyone may read and write.
+pub struct OpenAccess;
+
+impl Access for OpenAccess {
+    fn may_read(&self, _: &PeerId, _: &DocumentId) -> bool {
+        true
+    }
+    fn may_write(&self, _: &PeerId, _: &DocumentId) -> bool {
+        true
+    }
+}
+
+/// What the relay wants stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StorageWrite {
+    /// Changes since the last write.
+    Append(Vec<u8>),
+    /// The whole document, replacing every chunk stored before.
+    Replace(Vec<u8>),
+}
+
+/// Something the I/O layer must do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Effect {
+    Send { conn: ConnId, frame: Vec<u8> },
+    /// Close the connection; the relay has already forgotten it.
+    Close { conn: ConnId, code: u16, reason: String },
+    /// Read every chunk of the document, then call [`Relay::loaded`].
+    Load { doc: DocumentId },
+    /// Read a peer's saved sync state, then call [`Relay::sync_state_loaded`].
+    LoadSyncState { doc: DocumentId, storage_id: String },
+    /// Make these writes durable (in order), then call [`Relay::written`].
+    Write { doc: DocumentId, batch: u64, writes: Vec<StorageWrite> },
+    /// Save a peer's sync state; losing it only costs a longer next sync.
+    SaveSyncState { doc: DocumentId, storage_id: String, state: Vec<u8> },
+}
+
+/// The relay protocol machine.
+pub struct Relay {
+    peer_id: PeerId,
+    access: Box<dyn Access + Send>,
+    conns: HashMap<ConnId, Conn>,
+    docs: HashMap<DocumentId, Doc>,
+    effects: VecDeque<Effect>,
+    next_batch: u64,
+    now: u64,
+}
+
+/// A connection, before and after its `join`.
+struct Conn {
+    peer: Option<(PeerId, PeerMetadata)>,
+    docs: HashSet<DocumentId>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Loading,
+    Ready,
+    /// The stored bytes do not load; they are left untouched and the document
+    /// is unavailable until someone looks at it.
+    Broken,
+}
+
+struct Doc {
+    phase: Phase,
+    am: Automerge,
+    peers: HashMap<ConnId, DocPeer>,
+    /// Sync messages waiting for the document to load or a write to finish.
+    inbox: VecDeque<Inbound>,
+    /// The batch being written and the heads it makes durable.
+    writing: Option<(u64, Vec<ChangeHash>)>,
+    /// Heads known to be durable.
+    saved_heads: Vec<ChangeHash>,
+    snapshot_bytes: usize,
+    incremental_bytes: usize,
+    retry_write_at: Option<u64>,
+    /// Messages were applied whose answers wait for a write to finish.
+    owes_answers: bool,
+    last_active: u64,
+    /// Highest ephemeral count seen per (sender, session): duplicates and
+    /// stale repeats are not relayed again.
+    ephemeral_seen: HashMap<(PeerId, String), u64>,
+}
+
+struct DocPeer {
+    peer_id: PeerId,
+    storage_id: Option<String>,
+    sync: sync::State,
+    /// False while its saved sync state is being loaded.
+    ready: bool,
+    read_only: bool,
+}
+
+struct Inbound {
+    conn: ConnId,
+    data: Vec<u8>,
+    request: bool,
+}
+
+impl Relay {
+    pub fn new(peer_id: PeerId, access: Box<dyn Access + Send>) -> Self {
+        Relay {
+            peer_id,
+            access,
+            conns: HashMap::new(),
+            docs: HashMap::new(),
+            effects: VecDeque::new(),
+            next_batch: 1,
+            now: 0,
+        }
+    }
+
+    pub fn peer_id(&self) -> &str {
+        &self.peer_id
+    }
+
+    /// The next thing to do, if any.
+    pub fn poll(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// Number of documents in memory (for eviction tests and metrics).
+    pub fn documents_in_memory(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// The clock moved: evict idle documents, retry failed writes.
+    pub fn tick(&mut self, now_ms: u64) {
+        self.now = now_ms;
+        let ids: Vec<DocumentId> = self.docs.keys().copied().collect();
+        for id in ids {
+            let Some(doc) = self.docs.get_mut(&id) else { continue };
+            if doc.retry_write_at.is_some_and(|at| at <= now_ms) {
+                doc.retry_write_at = None;
+                self.pump(id);
+                continue;
+            }
+            let idle = doc.peers.is_empty()
+                && doc.inbox.is_empty()
+                && doc.writing.is_none()
+                && doc.phase != Phase::Loading
+                && doc.am.get_heads() == doc.saved_heads
+                && now_ms.saturating_sub(doc.last_active) >= EVICT_AFTER_MS;
+            if idle {
+                self.docs.remove(&id);
+            }
+        }
+    }
+
+    pub fn connect(&mut self, conn: ConnId) {
+        self.conns.insert(conn, Conn { peer: None, docs: HashSet::new() });
+    }
+
+    /// The socket closed (or is being closed): forget the peer, saving its
+    /// sync states.
+    pub fn disconnect(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.remove(&conn) else { return };
+        for id in c.docs {
+            let Some(doc) = self.docs.get_mut(&id) else { continue };
+            doc.last_active = self.now;
+            doc.inbox.retain(|m| m.conn != conn);
+            if let Some(peer) = doc.peers.remove(&conn)
+                && peer.ready
+                && let Some(storage_id) = peer.storage_id
+            {
+                self.effects.push_back(Effect::SaveSyncState { doc: id, storage_id, state: peer.sync.encode() });
+            }
+        }
+    }
+
+    /// Saves every live sync state (before a graceful shutdown).
+    pub fn save_sync_states(&mut self) {
+        for (id, doc) in &self.docs {
+            for peer in doc.peers.values() {
+                if let (true, Some(storage_id)) = (peer.ready, &peer.storage_id) {
+                    self.effects.push_back(Effect::SaveSyncState {
+                        doc: *id,
+                        storage_id: storage_id.clone(),
+                        state: peer.sync.encode(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// A frame from a connection. A frame that does not decode closes the
+    /// connection; nothing it carried is kept.
+    pub fn receive(&mut self, conn: ConnId, frame: &[u8]) {
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
+        let message = match Message::decode(frame) {
+            Ok(m) => m,
+            Err(e) => return self.close(conn, close::INVALID_DATA, format!("malformed message: {e}")),
+        };
+        let joined = self.conns.get(&conn).and_then(|c| c.peer.clone());
+        let Some((peer_id, metadata)) = joined else {
+            return match message {
+                Message::Join { sender_id, metadata, supported_protocol_versions } => {
+                    self.join(conn, sender_id, metadata, supported_protocol_versions)
+                }
+                _ => self.close(conn, close::PROTOCOL_ERROR, "the first message must be `join`".into()),
+            };
+        };
+        match message {
+            Message::Request { document_id, data, .. } => {
+                self.sync_in(conn, &peer_id, &metadata, document_id, data, true)
+            }
+            Message::Sync { document_id, data, .. } => {
+                self.sync_in(conn, &peer_id, &metadata, document_id, data, false)
+            }
+            Message::Ephemeral { document_id, session_id, count, data, .. } => {
+                self.ephemeral_in(conn, peer_id, document_id, session_id, count, data)
+            }
+            Message::Leave { .. } => self.close(conn, 1000, "bye".into()),
+            Message::Join { .. } => self.close(conn, close::PROTOCOL_ERROR, "`join` twice".into()),
+            // Errors from a peer, doc-unavailable (the relay never asks),
+            // subscription and heads gossip: nothing to do.
+            _ => {}
+        }
+    }
+
+    /// The document's stored chunks (or why they could not be read).
+    pub fn loaded(&mut self, id: DocumentId, chunks: Result<Vec<Vec<u8>>, String>) {
+        let Some(doc) = self.docs.get_mut(&id) else { return };
+        if doc.phase != Phase::Loading {
+            return;
+        }
+        let bytes: Vec<u8> = match chunks {
+            Ok(chunks) => {
+                doc.snapshot_bytes = chunks.first().map_or(0, Vec::len);
+                doc.incremental_bytes = chunks.iter().skip(1).map(Vec::len).sum();
+                chunks.concat()
+            }
+            Err(_) => {
+                doc.phase = Phase::Broken;
+                return self.pump(id);
+            }
+        };
+        match Automerge::load(&bytes) {
+            Ok(am) => {
+                // Changes that arrived while loading were applied to an empty
+                // document; there are none, because messages wait in the inbox.
+                doc.saved_heads = am.get_heads();
+                doc.am = am;
+                doc.phase = Phase::Ready;
+            }
+            Err(_) => doc.phase = Phase::Broken,
+        }
+        self.pump(id);
+    }
+
+    /// A peer's saved sync state (None when there is none or it was unreadable).
+    pub fn sync_state_loaded(&mut self, id: DocumentId, storage_id: &str, state: Option<Vec<u8>>) {
+        let Some(doc) = self.docs.get_mut(&id) else { return };
+        for peer in doc.peers.values_mut() {
+            if !peer.ready && peer.storage_id.as_deref() == Some(storage_id) {
+                if let Some(s) = state.as_deref().and_then(|b| sync::State::decode(b).ok()) {
+                    peer.sync = s;
+                    peer.sync.read_only = peer.read_only;
+                }
+                peer.ready = true;
+            }
+        }
+        self.pump(id);
+    }
+
+    /// A write finished.
+    pub fn written(&mut self, id: DocumentId, batch: u64, result: Result<(), String>) {
+        let Some(doc) = self.docs.get_mut(&id) else { return };
+        match doc.writing.take() {
+            Some((b, heads)) if b == batch => match result {
+                Ok(()) => doc.saved_heads = heads,
+                Err(_) => doc.retry_write_at = Some(self.now + WRITE_RETRY_MS),
+            },
+            other => doc.writing = other,
+        }
+        self.pump(id);
+    }
+
+    fn join(&mut self, conn: ConnId, peer_id: PeerId, metadata: PeerMetadata, versions: Vec<String>) {
+        if !versions.iter().any(|v| v == PROTOCOL_VERSION) {
+            let error = Message::Error { message: format!("unsupported protocol versions {versions:?}; this relay speaks 1") };
+            self.effects.push_back(Effect::Send { conn, frame: error.encode() });
+            return self.close(conn, close::PROTOCOL_ERROR, "unsupported protocol version".into());
+        }
+        let replaced: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(c, s)| **c != conn && s.peer.as_ref().is_some_and(|(p, _)| *p == peer_id))
+            .map(|(c, _)| *c)
+            .collect();
+        for old in replaced {
+            self.close(old, close::REPLACED, "the same peer connected again".into());
+        }
+        let reply = Message::Peer {
+            sender_id: self.peer_id.clone(),
+            target_id: peer_id.clone(),
+            metadata: PeerMetadata { storage_id: None, is_ephemeral: false },
+            selected_protocol_version: PROTOCOL_VERSION.into(),
+        };
+        self.effects.push_back(Effect::Send { conn, frame: reply.encode() });
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.peer = Some((peer_id, metadata));
+        }
+    }
+
+    fn close(&mut self, conn: ConnId, code: u16, reason: String) {
+        self.disconnect(conn);
+        self.effects.push_back(Effect::Close { conn, code, reason });
+    }
+
+    fn sync_in(
+        &mut self,
+        conn: ConnId,
+        peer_id: &PeerId,
+        metadata: &PeerMetadata,
+        id: DocumentId,
+        data: Vec<u8>,
+        request: bool,
+    ) {
+        if !self.access.may_read(peer_id, &id) {
+            return self.unavailable(conn, peer_id.clone(), id);
+        }
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        if !c.docs.contains(&id) {
+            if c.docs.len() >= MAX_DOCS_PER_CONNECTION {
+                return self.close(conn, close::LIMIT, "too many documents on one connection".into());
+            }
+            c.docs.insert(id);
+        }
+        let now = self.now;
+        let doc = self.docs.entry(id).or_insert_with(|| {
+            self.effects.push_back(Effect::Load { doc: id });
+            Doc::loading(now)
+        });
+        doc.last_active = now;
+        if let std::collections::hash_map::Entry::Vacant(slot) = doc.peers.entry(conn) {
+            let read_only = !self.access.may_write(peer_id, &id);
+            let storage_id = metadata.storage_id.clone().filter(|_| !metadata.is_ephemeral);
+            let mut state = sync::State::new();
+            state.read_only = read_only;
+            if let Some(storage_id) = &storage_id {
+                self.effects.push_back(Effect::LoadSyncState { doc: id, storage_id: storage_id.clone() });
+            }
+            slot.insert(DocPeer { peer_id: peer_id.clone(), ready: storage_id.is_none(), storage_id, sync: state, read_only });
+        }
+        doc.inbox.push_back(Inbound { conn, data, request });
+        self.pump(id);
+    }
+
+    fn unavailable(&mut self, conn: ConnId, peer_id: PeerId, id: DocumentId) {
+        let m = Message::DocUnavailable { sender_id: self.peer_id.clone(), target_id: peer_id, document_id: id };
+        self.effects.push_back(Effect::Send { conn, frame: m.encode() });
+    }
+
+    fn ephemeral_in(
+        &mut self,
+        conn: ConnId,
+        sender: PeerId,
+        id: DocumentId,
+        session_id: String,
+        count: u64,
+        data: Vec<u8>,
+    ) {
+        if !self.access.may_read(&sender, &id) {
+            return;
+        }
+        let Some(doc) = self.docs.get_mut(&id) else { return };
+        let seen = doc.ephemeral_seen.entry((sender.clone(), session_id.clone())).or_insert(0);
+        if count != 0 && count <= *seen {
+            return;
+        }
+        *seen = count;
+        for (other, peer) in &doc.peers {
+            if *other == conn {
+                continue;
+            }
+            let m = Message::Ephemeral {
+                sender_id: sender.clone(),
+                target_id: peer.peer_id.clone(),
+                document_id: id,
+                session_id: session_id.clone(),
+                count,
+                data: data.clone(),
+            };
+            self.effects.push_back(Effect::Send { conn: *other, frame: m.encode() });
+        }
+    }
+
+    /// Moves a document forward as far as it can: apply waiting messages,
+    /// write what they changed, and once durable, answer every peer.
+    fn pump(&mut self, id: DocumentId) {
+        let Some(doc) = self.docs.get_mut(&id) else { return };
+        match doc.phase {
+            Phase::Loading => return,
+            Phase::Broken => {
+                let waiting: Vec<Inbound> = doc.inbox.drain(..).collect();
+                for m in waiting {
+                    if let Some(peer) = doc.peers.remove(&m.conn) {
+                        let reply = Message::DocUnavailable {
+                            sender_id: self.peer_id.clone(),
+                            target_id: peer.peer_id,
+                            document_id: id,
+                        };
+                        self.effects.push_back(Effect::Send { conn: m.conn, frame: reply.encode() });
+                    }
+                }
+                return;
+            }
+            Phase::Ready => {}
+        }
+        if doc.writing.is_some() || doc.retry_write_at.is_some() {
+            return;
+        }
+        // Answers held back by the write that just finished go out before
+        // anything new is applied, so a busy document cannot starve them.
+        if doc.owes_answers && doc.am.get_heads() == doc.saved_heads {
+            doc.owes_answers = false;
+            answer_all(&self.peer_id, id, doc, &mut self.effects);
+        }
+        // Apply what is waiting (in order per peer; peers whose sync state is
+        // still loading keep their messages).
+        let mut bad: Vec<(ConnId, String)> = Vec::new();
+        let mut unavailable: Vec<ConnId> = Vec::new();
+        let mut keep = VecDeque::new();
+        while let Some(m) = doc.inbox.pop_front() {
+            let Some(peer) = doc.peers.get_mut(&m.conn) else { continue };
+            if !peer.ready {
+                keep.push_back(m);
+                continue;
+            }
+            let message = match sync::Message::decode(&m.data) {
+                Ok(message) => message,
+                Err(e) => {
+                    bad.push((m.conn, format!("malformed sync message: {e}")));
+                    continue;
+                }
+            };
+            if let Err(e) = doc.am.receive_sync_message(&mut peer.sync, message) {
+                bad.push((m.conn, format!("invalid Automerge data: {e}")));
+                continue;
+            }
+            if m.request && doc.am.get_heads().is_empty() {
+                unavailable.push(m.conn);
+            }
+        }
+        doc.inbox = keep;
+        for conn in unavailable {
+            if let Some(peer) = doc.peers.remove(&conn) {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.docs.remove(&id);
+                }
+                let reply =
+                    Message::DocUnavailable { sender_id: self.peer_id.clone(), target_id: peer.peer_id, document_id: id };
+                self.effects.push_back(Effect::Send { conn, frame: reply.encode() });
+            }
+        }
+        let heads = doc.am.get_heads();
+        if heads != doc.saved_heads {
+            let batch = self.next_batch;
+            self.next_batch += 1;
+            let increment = doc.am.save_after(&doc.saved_heads);
+            let write = if doc.incremental_bytes + increment.len() > doc.snapshot_bytes.max(COMPACT_MIN_BYTES) {
+                let snapshot = doc.am.save();
+                doc.snapshot_bytes = snapshot.len();
+                doc.incremental_bytes = 0;
+                StorageWrite::Replace(snapshot)
+            } else {
+                doc.incremental_bytes += increment.len();
+                StorageWrite::Append(increment)
+            };
+            doc.writing = Some((batch, heads));
+            self.effects.push_back(Effect::Write { doc: id, batch, writes: vec![write] });
+            doc.owes_answers = true;
+        } else {
+            answer_all(&self.peer_id, id, doc, &mut self.effects);
+        }
+        for (conn, reason) in bad {
+            self.close(conn, close::INVALID_DATA, reason);
+        }
+    }
+}
+
+/// Sends every peer of the document what it is missing, if anything.
+fn answer_all(relay: &PeerId, id: DocumentId, doc: &mut Doc, effects: &mut VecDeque<Effect>) {
+    for (conn, peer) in doc.peers.iter_mut() {
+        if !peer.ready {
+            continue;
+        }
+        if let Some(message) = doc.am.generate_sync_message(&mut peer.sync) {
+            let m = Message::Sync {
+                sender_id: relay.clone(),
+                target_id: peer.peer_id.clone(),
+                document_id: id,
+                data: message.encode(),
+            };
+            effects.push_back(Effect::Send { conn: *conn, frame: m.encode() });
+        }
+    }
+}
+
+impl Doc {
+    fn loading(now: u64) -> Doc {
+        Doc {
+            phase: Phase::Loading,
+            am: Automerge::new(),
+            peers: HashMap::new(),
+            inbox: VecDeque::new(),
+            writing: None,
+            saved_heads: Vec::new(),
+            snapshot_bytes: 0,
+            incremental_bytes: 0,
+            retry_write_at: None,
+            owes_answers: false,
+            last_active: now,
+            ephemeral_seen: HashMap::new(),
+        }
+    }
+}
