@@ -7,6 +7,7 @@
 
 use crate::browser::now_ms;
 use crate::storage::{RoadmapMeta, Storage, StorageError};
+use automerge::ChangeHash;
 use medk_shared::doc::{DocError, Edit, NewRoadmap, RoadmapDoc, TextTarget};
 use medk_shared::ids::DocumentId;
 use medk_shared::undo::UndoStack;
@@ -26,7 +27,8 @@ pub enum OpenError {
     /// The stored bytes are bad; they were moved to quarantine.
     #[error("данные дорожной карты повреждены и отложены в карантин: {0}")]
     Corrupt(String),
-    #[error("{0}")]
+    /// Quarantined earlier (or just now, by another load of the same roadmap).
+    #[error("данные дорожной карты повреждены и отложены в карантин: {0}")]
     Broken(String),
 }
 
@@ -48,6 +50,11 @@ pub struct OpenRoadmap {
     meta: RoadmapMeta,
     /// Called with a message when a write to storage fails.
     on_storage_error: Rc<dyn Fn(String)>,
+    /// Told after every local change (the sync sends it on).
+    on_change: Option<Rc<dyn Fn(DocumentId)>>,
+    /// Heads the relay is known to have (saved across reloads): what the
+    /// count of changes not yet on the server is measured from.
+    synced: Vec<ChangeHash>,
 }
 
 impl OpenRoadmap {
@@ -60,9 +67,19 @@ impl OpenRoadmap {
     /// Stores an existing document (a duplicate, an imported file) under a new id.
     pub async fn store_copy(storage: &Storage, doc: &mut RoadmapDoc) -> Result<DocumentId, StorageError> {
         let id = crate::browser::new_document_id();
+        Self::store_as(storage, id, doc).await?;
+        Ok(id)
+    }
+
+    /// Stores a document under its own id (one fetched from the relay).
+    pub async fn store_as(
+        storage: &Storage,
+        id: DocumentId,
+        doc: &mut RoadmapDoc,
+    ) -> Result<(), StorageError> {
         let meta = meta_of(&id, doc);
         storage.create(&meta, doc.save()).await?;
-        Ok(id)
+        Ok(())
     }
 
     pub async fn open(
@@ -99,7 +116,41 @@ impl OpenRoadmap {
             chunks: Rc::new(RefCell::new(Chunks { keys: stored.keys, compacting: false })),
             meta,
             on_storage_error,
+            on_change: None,
+            synced: load_synced(&id),
         })
+    }
+
+    /// Registers who is told about local changes.
+    pub fn on_change(&mut self, f: Rc<dyn Fn(DocumentId)>) {
+        self.on_change = Some(f);
+    }
+
+    /// The Automerge document, for the sync protocol.
+    pub fn automerge(&mut self) -> &mut automerge::AutoCommit {
+        self.doc.automerge()
+    }
+
+    /// Stores changes that came from the relay.
+    pub fn persist_remote(&mut self) {
+        self.persist(true);
+    }
+
+    /// How many changes of this replica the relay does not have yet.
+    /// `shared` are the heads both are known to have on the live connection.
+    pub fn unsynced(&mut self, shared: Option<Vec<ChangeHash>>) -> usize {
+        if let Some(shared) = shared
+            && shared != self.synced
+        {
+            save_synced(&self.id, &shared);
+            self.synced = shared;
+        }
+        let am = self.doc.automerge();
+        if self.synced.iter().all(|h| am.get_change_by_hash(h).is_some()) {
+            am.get_changes(&self.synced).len()
+        } else {
+            am.get_changes(&[]).len()
+        }
     }
 
     pub fn doc(&self) -> &RoadmapDoc {
@@ -200,6 +251,9 @@ impl OpenRoadmap {
         if due {
             self.compact();
         }
+        if let Some(f) = &self.on_change {
+            f(self.id);
+        }
     }
 
     fn compact(&mut self) {
@@ -221,6 +275,25 @@ impl OpenRoadmap {
                 c.keys.push(key);
             }
         });
+    }
+}
+
+fn synced_key(id: &DocumentId) -> String {
+    format!("medk.synced.{id}")
+}
+
+fn load_synced(id: &DocumentId) -> Vec<ChangeHash> {
+    let stored = web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(&synced_key(id)).ok().flatten())
+        .unwrap_or_default();
+    stored.split(',').filter_map(|h| h.parse().ok()).collect()
+}
+
+fn save_synced(id: &DocumentId, heads: &[ChangeHash]) {
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let text: Vec<String> = heads.iter().map(ToString::to_string).collect();
+        let _ = s.set_item(&synced_key(id), &text.join(","));
     }
 }
 

@@ -1,12 +1,14 @@
 //! medk browser app: roadmaps edited offline-first on this device.
 //!
-//! `storage` and `document` are the I/O (IndexedDB, the open document);
+//! `storage` and `document` are the I/O (IndexedDB, the open document),
+//! `sync` the connection to the relay;
 //! `ui` is the Leptos views; all roadmap logic lives in `medk-shared`.
 
 mod browser;
 mod document;
 mod journal;
 mod storage;
+mod sync;
 mod ui;
 
 fn main() {

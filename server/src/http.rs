@@ -22,6 +22,8 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::sync::{self, SyncHub};
+
 /// The page every app route (`/`, `/r/<id>`, ...) is answered with.
 pub const APP_SHELL: &str = "index.html";
 
@@ -33,13 +35,13 @@ const NOT_BUILT: &str = "medk: the app is not built yet (no index.html in the st
                          Run `cargo xtask run` to build it and start the server.\n";
 
 /// The whole HTTP app.
-pub fn router(static_dir: &Path) -> Router {
+pub fn router(static_dir: &Path, hub: SyncHub) -> Router {
     Router::new()
         .nest("/api", api_routes())
-        // Seam for the sync issue: merge the `/sync` WebSocket route here,
-        // e.g. `.merge(sync::routes(state))`. Routes always win over the
-        // static files, which are only the fallback; `/sync/...` paths that
-        // match no route get a 404, never index.html.
+        // Routes always win over the static files, which are only the
+        // fallback; `/sync/...` paths that match no route get a 404, never
+        // index.html.
+        .merge(sync::routes(hub))
         .merge(static_files(static_dir))
         .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-cache")))
         .layer(TraceLayer::new_for_http())

@@ -1,8 +1,11 @@
 //! `medk-server`: the relay behind the medk app.
 //!
 //! It owns the network and storage I/O; the protocol logic lives in
-//! `medk-shared`. Today it serves the built app ([`http`]); the sync issue adds
-//! the `/sync` WebSocket relay, keeping documents under the data dir.
+//! `medk-shared`. It serves the built app ([`http`]) and the `/sync` WebSocket
+//! relay ([`sync`]), keeping documents in a database under the data dir
+//! ([`store`]).
 
 pub mod http;
 pub mod server;
+pub mod store;
+pub mod sync;

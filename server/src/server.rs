@@ -2,11 +2,17 @@
 //! SIGTERM, then let in-flight requests finish.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use crate::http;
+use crate::store::{RedbStore, Writer};
+use crate::sync::SyncHub;
+
+/// The documents' database inside the data dir.
+pub const DATABASE_FILE: &str = "medk.redb";
 
 /// Everything `medk-server serve` needs to know, already parsed.
 #[derive(Debug, Clone)]
@@ -14,7 +20,7 @@ pub struct Config {
     /// `host:port` to bind; a name such as `localhost:8080` is resolved.
     pub listen: String,
     /// Where the relay keeps its state. Created when missing, so a fresh
-    /// checkout can start without setup; the sync issue stores documents here.
+    /// checkout can start without setup; documents are stored here.
     pub data_dir: PathBuf,
     /// The built app (`cargo xtask build` writes it to `dist/`). May be missing:
     /// the server still starts and says how to build it.
@@ -38,8 +44,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!("listening on http://{addr}");
 
-    axum::serve(listener, http::router(&config.static_dir))
-        .with_graceful_shutdown(shutdown_signal())
+    let db = config.data_dir.join(DATABASE_FILE);
+    let store =
+        RedbStore::open(&db).with_context(|| format!("opening the document store {}", db.display()))?;
+    let hub = SyncHub::start(Writer::start(Arc::new(store)));
+
+    let stop = {
+        let hub = hub.clone();
+        async move {
+            shutdown_signal().await;
+            hub.shutdown().await;
+        }
+    };
+    axum::serve(listener, http::router(&config.static_dir, hub))
+        .with_graceful_shutdown(stop)
         .await
         .context("serving http")?;
     tracing::info!("stopped");

@@ -2,7 +2,11 @@
 
 use std::path::Path;
 
+use std::sync::Arc;
+
 use medk_server::http::router;
+use medk_server::store::{MemoryStore, Writer};
+use medk_server::sync::SyncHub;
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use tokio::net::TcpListener;
@@ -17,7 +21,8 @@ const JS_GZ: &[u8] = b"\x1f\x8bgzip";
 async fn serve(static_dir: &Path) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = router(static_dir);
+    let hub = SyncHub::start(Writer::start(Arc::new(MemoryStore::new())));
+    let app = router(static_dir, hub);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
 }

@@ -49,7 +49,9 @@ impl Net {
                         let chunks = self.store.get(&doc).cloned().unwrap_or_default();
                         self.relay.loaded(doc, Ok(chunks));
                     }
-                    Effect::LoadSyncState { doc, storage_id } => self.relay.sync_state_loaded(doc, &storage_id, None),
+                    Effect::LoadSyncState { doc, storage_id } => {
+                        self.relay.sync_state_loaded(doc, &storage_id, None)
+                    }
                     Effect::Write { doc, batch, writes } => {
                         self.writes += 1;
                         let chunks = self.store.entry(doc).or_default();

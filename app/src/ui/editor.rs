@@ -12,6 +12,7 @@ use super::rows::{SectionBlock, WorkingGroup};
 use super::{AppCtx, ctx};
 use crate::browser::new_row_id;
 use crate::document::{OpenError, OpenRoadmap};
+use crate::sync::FetchError;
 use leptos::prelude::*;
 use medk_shared::actions::{self, Direction};
 use medk_shared::doc::{Edit, RowRef, TextTarget};
@@ -19,6 +20,7 @@ use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::{
     Activity, ActivityField, Column, Header, HeaderField, Level, Member, Roadmap, Section,
 };
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -43,7 +45,8 @@ pub struct Editor {
     id: DocumentId,
     /// The document, once loaded. A roadmap opened from its cached view is
     /// on screen (and typing works) before this is there.
-    open: StoredValue<Option<OpenRoadmap>, LocalStorage>,
+    /// Shared with the sync, which applies remote changes to the same replica.
+    open: StoredValue<Option<Rc<RefCell<OpenRoadmap>>>, LocalStorage>,
     /// Typing done before the document was loaded, applied when it is.
     early_typing: StoredValue<Vec<(TextTarget, String)>>,
     /// The heads the cached view showed, if the roadmap opened from one.
@@ -102,8 +105,8 @@ impl Editor {
     /// Attaches the loaded document: corrects the view if the document has
     /// moved on since the cached view was written, then applies any typing
     /// done meanwhile.
-    fn attach(&self, mut open: OpenRoadmap) {
-        let heads = open.heads();
+    fn attach(&self, open: Rc<RefCell<OpenRoadmap>>) {
+        let heads = open.borrow_mut().heads();
         let stale = self.view_heads.with_value(|v| v.as_ref() != Some(&heads));
         self.open.set_value(Some(open));
         if stale {
@@ -121,7 +124,9 @@ impl Editor {
 
     /// Runs `f` on the loaded document; `None` while it is still loading.
     fn with_open<R>(&self, f: impl FnOnce(&mut OpenRoadmap) -> R) -> Option<R> {
-        self.open.try_update_value(|o| o.as_mut().map(f)).flatten()
+        let open = self.open.try_with_value(|o| o.clone()).flatten()?;
+        let mut open = open.try_borrow_mut().ok()?;
+        Some(f(&mut open))
     }
 
     /// Writes the cached view a moment after the last change (and at once
@@ -388,6 +393,20 @@ impl Editor {
         focus_section(&id);
     }
 
+    /// Copies the roadmap's link; on another device it opens the same roadmap.
+    pub fn copy_link(&self) {
+        let Some(window) = web_sys::window() else { return };
+        let link = format!("{}/r/{}", window.location().origin().unwrap_or_default(), self.id);
+        let promise = window.navigator().clipboard().write_text(&link);
+        let app = self.app;
+        leptos::task::spawn_local(async move {
+            match wasm_bindgen_futures::JsFuture::from(promise).await {
+                Ok(_) => app.info(format!("Ссылка скопирована: {link}")),
+                Err(_) => app.info(format!("Ссылка на дорожную карту: {link}")),
+            }
+        });
+    }
+
     pub fn export_file(&self) {
         let Some(bytes) = self.with_open(|o| o.save()) else { return };
         let title = self.header.with_untracked(|h| h.title.clone());
@@ -445,6 +464,8 @@ fn focus_section(id: &RowId) {
 
 enum Loaded {
     Loading,
+    /// Not on this device; being fetched from the relay by its link.
+    Fetching,
     Ready(Editor),
     Failed(String),
 }
@@ -475,14 +496,29 @@ pub fn EditorPage(id: String) -> impl IntoView {
             crate::browser::mark("medk:view");
             crate::browser::next_paint().await;
         }
-        let on_error: Rc<dyn Fn(String)> = Rc::new(move |e| app.error(e));
-        match OpenRoadmap::open(&storage, id, on_error).await {
-            Ok(mut open) => {
+        let sync = app.sync();
+        let mut opened = sync.open(id).await;
+        if matches!(opened, Err(OpenError::NotFound)) {
+            // Not on this device: a link from someone else. Ask the relay.
+            state.set(Loaded::Fetching);
+            opened = match sync.fetch(id).await {
+                Ok(()) => sync.open(id).await,
+                Err(e) => {
+                    state.set(Loaded::Failed(fetch_failure(&e)));
+                    return;
+                }
+            };
+        }
+        match opened {
+            Ok(open) => {
                 crate::browser::mark("medk:loaded");
                 let editor = match shown {
                     Some(editor) => editor,
                     None => {
-                        let (roadmap, heads) = (open.doc().read(), open.heads());
+                        let (roadmap, heads) = {
+                            let mut o = open.borrow_mut();
+                            (o.doc().read(), o.heads())
+                        };
                         let editor = owner.with(|| Editor::from_view(id, roadmap, Some(heads), app));
                         state.set(Loaded::Ready(editor));
                         editor.schedule_view_write();
@@ -499,8 +535,10 @@ pub fn EditorPage(id: String) -> impl IntoView {
         }
         request_animation_frame(|| crate::browser::mark("medk:rendered"));
     });
-    move || match &*state.read() {
+    move || {
+        match &*state.read() {
         Loaded::Loading => view! { <p class="empty">"Открываем дорожную карту…"</p> }.into_any(),
+        Loaded::Fetching => view! { <p class="empty" role="status">"Этой дорожной карты ещё нет на устройстве. Загружаем с сервера…"</p> }.into_any(),
         Loaded::Failed(e) => view! {
             <div class="open-error card" role="alert">
                 <h1>"Не удалось открыть дорожную карту"</h1>
@@ -512,10 +550,30 @@ pub fn EditorPage(id: String) -> impl IntoView {
         .into_any(),
         Loaded::Ready(editor) => view! { <EditorView editor=*editor /> }.into_any(),
     }
+    }
+}
+
+fn fetch_failure(e: &FetchError) -> String {
+    format!("Дорожной карты нет на этом устройстве, и получить её не удалось: {e}.")
 }
 
 #[component]
 fn EditorView(editor: Editor) -> impl IntoView {
+    let sync = editor.app.sync();
+    // Changes from other devices: re-read the document.
+    let version = sync.version(editor.id);
+    Effect::new(move |previous: Option<u64>| {
+        let v = version.get();
+        if previous.is_some_and(|p| p != v) {
+            editor.refresh();
+            editor.schedule_view_write();
+        }
+        v
+    });
+    sync.announce(editor.id, true);
+    let others = sync.others(editor.id);
+    let app = editor.app;
+    on_cleanup(move || app.sync().announce(editor.id, false));
     Effect::new(move |_| document_title(&editor.header.with(|h| h.title.clone())));
     // Keep the cached view current when the person leaves the roadmap or
     // the tab goes to the background (it may never come back).
@@ -547,9 +605,13 @@ fn EditorView(editor: Editor) -> impl IntoView {
                     let last = editor.layout.with_untracked(|l| l.last().map(|s| s.id.clone()));
                     editor.add_section(last.as_ref());
                 }>"+ Раздел"</button>
+                <button on:click=move |_| editor.copy_link() title="Ссылка открывает эту дорожную карту на другом устройстве">"Ссылка"</button>
                 <button on:click=move |_| editor.export_file() title="Сохранить файл дорожной карты (.automerge)">"Скачать файл"</button>
                 <button on:click=move |_| show_keys.update(|v| *v = !*v) aria-expanded=move || show_keys.get().to_string()>"Клавиши"</button>
             </div>
+            <Show when=move || !others.get().is_empty()>
+                <p class="presence" role="status">"Сейчас открыта также у: " {move || others.get().join(", ")}</p>
+            </Show>
             <Show when=move || show_keys.get()>
                 <KeysHelp />
             </Show>

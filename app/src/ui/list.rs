@@ -2,7 +2,7 @@
 //! (with confirmation and undo), and import a roadmap file.
 
 use super::{AppCtx, ctx};
-use crate::document::{OpenRoadmap, decode, meta_of};
+use crate::document::{OpenRoadmap, decode};
 use crate::storage::RoadmapMeta;
 use leptos::prelude::*;
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget};
@@ -27,6 +27,15 @@ pub fn ListPage() -> impl IntoView {
         });
     };
     reload();
+    // Roadmaps that arrived or changed through sync.
+    let changed = app.sync().list_version();
+    Effect::new(move |previous: Option<u64>| {
+        let v = changed.get();
+        if previous.is_some_and(|p| p != v) {
+            reload();
+        }
+        v
+    });
     document_title("Дорожные карты");
 
     let visible = move || {
@@ -145,10 +154,11 @@ fn RoadmapItem(
                     }
                     let storage = app.storage();
                     leptos::task::spawn_local(async move {
-                        if let Ok(doc_id) = DocumentId::parse(&erase_id)
-                            && let Err(e) = storage.delete(&doc_id).await
-                        {
-                            app.error(format!("Не удалось удалить: {e}"));
+                        if let Ok(doc_id) = DocumentId::parse(&erase_id) {
+                            app.sync().forget(doc_id);
+                            if let Err(e) = storage.delete(&doc_id).await {
+                                app.error(format!("Не удалось удалить: {e}"));
+                            }
                         }
                         pending_delete.update(|p| p.retain(|x| *x != erase_id));
                         on_change();
@@ -368,18 +378,13 @@ fn ImportButton(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoV
 
 async fn rename_roadmap(app: AppCtx, id: &str, title: String) -> Result<(), String> {
     let id = DocumentId::parse(id).map_err(|e| e.to_string())?;
-    let storage = app.storage();
-    let stored = storage.load(&id).await.map_err(|e| e.to_string())?;
-    let mut doc = decode(&stored.bytes).map_err(|e| e.to_string())?;
-    doc.apply(
-        vec![Edit::SetText { target: TextTarget::Header(HeaderField::Title), value: title }],
-        crate::browser::now_ms(),
-        "rename",
-    )
-    .map_err(|e| e.to_string())?;
-    storage.append(&id, doc.save_incremental()).await.map_err(|e| e.to_string())?;
-    storage.put_meta(&meta_of(&id, &doc)).await.map_err(|e| e.to_string())?;
-    Ok(())
+    // Through the roadmap's one replica, so the rename is synced too.
+    let open = app.sync().open(id).await.map_err(|e| e.to_string())?;
+    let edit = Edit::SetText { target: TextTarget::Header(HeaderField::Title), value: title };
+    open.borrow_mut().apply(vec![edit], "rename").map_err(|e| e.to_string())?;
+    // The list re-reads its records next: have this one written by then.
+    let meta = crate::document::meta_of(&id, open.borrow().doc());
+    app.storage().put_meta(&meta).await.map_err(|e| e.to_string())
 }
 
 async fn duplicate_roadmap(app: AppCtx, id: &str) -> Result<(), String> {
@@ -398,7 +403,8 @@ async fn duplicate_roadmap(app: AppCtx, id: &str) -> Result<(), String> {
         "duplicate",
     )
     .map_err(|e| e.to_string())?;
-    OpenRoadmap::store_copy(&storage, &mut copy).await.map_err(|e| e.to_string())?;
+    let copy = OpenRoadmap::store_copy(&storage, &mut copy).await.map_err(|e| e.to_string())?;
+    app.sync().track(copy);
     Ok(())
 }
 

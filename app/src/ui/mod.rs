@@ -7,8 +7,10 @@ mod fields;
 mod list;
 mod route;
 mod rows;
+mod status;
 
 use crate::storage::{Storage, StorageError};
+use crate::sync::SyncService;
 use leptos::prelude::*;
 use route::{Route, Router};
 
@@ -16,6 +18,8 @@ use route::{Route, Router};
 #[derive(Clone, Copy)]
 pub struct AppCtx {
     pub storage: StoredValue<Storage, LocalStorage>,
+    /// The connection to the relay and the open documents.
+    pub sync: StoredValue<SyncService, LocalStorage>,
     pub notice: RwSignal<Option<Notice>>,
     /// What the current notice's button does. One slot owned by the app, so
     /// the action outlives the view that raised it (a deleted row's view is
@@ -35,6 +39,10 @@ pub struct Notice {
 impl AppCtx {
     pub fn storage(&self) -> Storage {
         self.storage.get_value()
+    }
+
+    pub fn sync(&self) -> SyncService {
+        self.sync.get_value()
     }
 
     pub fn info(&self, text: impl Into<String>) {
@@ -71,9 +79,14 @@ pub fn ctx() -> AppCtx {
 pub fn root(storage: Result<Storage, StorageError>) -> impl IntoView {
     match storage {
         Ok(storage) => {
+            let notice = RwSignal::new(None);
+            let on_error: std::rc::Rc<dyn Fn(String)> =
+                std::rc::Rc::new(move |text| notice.set(Some(Notice { text, error: true, action: None })));
+            let sync = SyncService::start(storage.clone(), on_error);
             provide_context(AppCtx {
                 storage: StoredValue::new_local(storage),
-                notice: RwSignal::new(None),
+                sync: StoredValue::new_local(sync),
+                notice,
                 notice_action: StoredValue::new_local(None),
             });
             let router = Router::start();
@@ -82,6 +95,7 @@ pub fn root(storage: Result<Storage, StorageError>) -> impl IntoView {
                 <a class="skip" href="#main">"К содержанию"</a>
                 <header class="topbar">
                     <a class="brand" href="/">"МЭДК · Дорожные карты"</a>
+                    <status::SyncIndicator />
                 </header>
                 <main id="main">
                     {move || match router.route.get() {

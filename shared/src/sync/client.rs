@@ -119,7 +119,8 @@ impl Client {
                 if self.relay.is_none() {
                     return Err(ClientError::BeforeHandshake("sync"));
                 }
-                let message = sync::Message::decode(&data).map_err(|e| ClientError::SyncMessage(e.to_string()))?;
+                let message =
+                    sync::Message::decode(&data).map_err(|e| ClientError::SyncMessage(e.to_string()))?;
                 Ok(Event::Sync { doc: document_id, message })
             }
             Message::DocUnavailable { document_id, .. } => {
@@ -136,7 +137,12 @@ impl Client {
     }
 
     /// Applies a sync message from the relay to the document.
-    pub fn apply(&mut self, id: DocumentId, doc: &mut impl SyncDoc, message: sync::Message) -> Result<(), automerge::AutomergeError> {
+    pub fn apply(
+        &mut self,
+        id: DocumentId,
+        doc: &mut impl SyncDoc,
+        message: sync::Message,
+    ) -> Result<(), automerge::AutomergeError> {
         let d = self.docs.entry(id).or_default();
         d.requested = false;
         doc.receive_sync_message(&mut d.state, message)
@@ -145,7 +151,12 @@ impl Client {
     /// The next frame to send for a document, if it has anything to say.
     /// `heads` are the document's current heads; an empty document asks with
     /// `request` (the relay answers `doc-unavailable` if it has nothing).
-    pub fn outgoing(&mut self, id: DocumentId, doc: &mut impl SyncDoc, heads: &[ChangeHash]) -> Option<Vec<u8>> {
+    pub fn outgoing(
+        &mut self,
+        id: DocumentId,
+        doc: &mut impl SyncDoc,
+        heads: &[ChangeHash],
+    ) -> Option<Vec<u8>> {
         let relay = self.relay.clone()?;
         let d = self.docs.entry(id).or_default();
         let message = doc.generate_sync_message(&mut d.state)?;
@@ -163,6 +174,14 @@ impl Client {
     /// on the server (it answers only after writing).
     pub fn relay_heads(&self, id: &DocumentId) -> Option<&[ChangeHash]> {
         self.docs.get(id)?.state.their_heads.as_deref()
+    }
+
+    /// Heads both sides are known to have, once the relay has answered on
+    /// this connection: every change up to them is durable on the relay.
+    pub fn shared_heads(&self, id: &DocumentId) -> Option<&[ChangeHash]> {
+        let d = self.docs.get(id)?;
+        d.state.their_heads.as_ref()?;
+        Some(&d.state.shared_heads)
     }
 
     /// Stops syncing a document (it was deleted on this device).

@@ -75,7 +75,10 @@ impl Message {
         e.into_writer()
     }
 
-    fn encode_into(&self, e: &mut Encoder<Vec<u8>>) -> Result<(), minicbor::encode::Error<core::convert::Infallible>> {
+    fn encode_into(
+        &self,
+        e: &mut Encoder<Vec<u8>>,
+    ) -> Result<(), minicbor::encode::Error<core::convert::Infallible>> {
         match self {
             Message::Join { sender_id, metadata, supported_protocol_versions } => {
                 e.map(4)?.str("type")?.str("join")?.str("senderId")?.str(sender_id)?;
@@ -145,7 +148,8 @@ impl Message {
                     .ok_or(DecodeError::Missing("selectedProtocolVersion"))?,
             },
             "request" | "sync" => {
-                let (sender_id, target_id, document_id) = (fields.sender()?, fields.target()?, fields.document()?);
+                let (sender_id, target_id, document_id) =
+                    (fields.sender()?, fields.target()?, fields.document()?);
                 let data = fields.data.clone().ok_or(DecodeError::Missing("data"))?;
                 if kind == "request" {
                     Message::Request { sender_id, target_id, document_id, data }
@@ -257,7 +261,9 @@ impl Fields {
                 "data" => f.data = opt_bytes(&mut d, "data")?,
                 "peerMetadata" | "metadata" => f.metadata = metadata(&mut d)?,
                 "supportedProtocolVersions" => f.versions = string_array(&mut d)?,
-                "selectedProtocolVersion" => f.selected_version = opt_string(&mut d, "selectedProtocolVersion")?,
+                "selectedProtocolVersion" => {
+                    f.selected_version = opt_string(&mut d, "selectedProtocolVersion")?
+                }
                 "sessionId" => f.session_id = opt_string(&mut d, "sessionId")?,
                 "count" => f.count = opt_count(&mut d)?,
                 "message" => f.message = opt_string(&mut d, "message")?,
@@ -357,7 +363,9 @@ fn document_id(d: &mut Decoder<'_>) -> Result<Option<Result<DocumentId, DecodeEr
         }
         Type::Bytes | Type::BytesIndef | Type::Tag => {
             let bytes = opt_bytes(d, "documentId")?.unwrap_or_default();
-            <[u8; 16]>::try_from(bytes.as_slice()).map(DocumentId::from_bytes).map_err(|_| DecodeError::BadDocumentId)
+            <[u8; 16]>::try_from(bytes.as_slice())
+                .map(DocumentId::from_bytes)
+                .map_err(|_| DecodeError::BadDocumentId)
         }
         _ => return Err(wrong(d, "documentId")),
     };
@@ -472,7 +480,12 @@ mod tests {
                 metadata: PeerMetadata { storage_id: None, is_ephemeral: true },
                 selected_protocol_version: "1".into(),
             },
-            Message::Request { sender_id: "a".into(), target_id: "r".into(), document_id: doc(), data: vec![1, 2] },
+            Message::Request {
+                sender_id: "a".into(),
+                target_id: "r".into(),
+                document_id: doc(),
+                data: vec![1, 2],
+            },
             Message::Sync { sender_id: "a".into(), target_id: "r".into(), document_id: doc(), data: vec![] },
             Message::DocUnavailable { sender_id: "r".into(), target_id: "a".into(), document_id: doc() },
             Message::Ephemeral {
@@ -530,8 +543,13 @@ mod tests {
 
     #[test]
     fn malformed_frames_are_errors() {
-        let sync = Message::Sync { sender_id: "a".into(), target_id: "r".into(), document_id: doc(), data: vec![1; 40] }
-            .encode();
+        let sync = Message::Sync {
+            sender_id: "a".into(),
+            target_id: "r".into(),
+            document_id: doc(),
+            data: vec![1; 40],
+        }
+        .encode();
         // Every truncation of a valid frame is an error, never a panic.
         for cut in 0..sync.len() {
             assert!(Message::decode(&sync[..cut]).is_err(), "cut at {cut}");
@@ -542,11 +560,16 @@ mod tests {
         assert!(matches!(Message::decode(&[0x83, 1, 2, 3]), Err(DecodeError::NotAMap(_))));
         // A map declaring 2^63 entries, or a byte string of 2^32 bytes, in a few bytes.
         assert!(Message::decode(&[0xbb, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).is_err());
-        assert!(Message::decode(&[0xa1, 0x64, b'd', b'a', b't', b'a', 0x5a, 0xff, 0xff, 0xff, 0xff]).is_err());
+        assert!(
+            Message::decode(&[0xa1, 0x64, b'd', b'a', b't', b'a', 0x5a, 0xff, 0xff, 0xff, 0xff]).is_err()
+        );
         let mut e = Encoder::new(Vec::new());
         e.map(2).unwrap().str("type").unwrap().str("sync").unwrap();
         e.str("senderId").unwrap().u32(5).unwrap();
-        assert!(matches!(Message::decode(&e.into_writer()), Err(DecodeError::WrongType { field: "senderId", .. })));
+        assert!(matches!(
+            Message::decode(&e.into_writer()),
+            Err(DecodeError::WrongType { field: "senderId", .. })
+        ));
         let mut e = Encoder::new(Vec::new());
         e.map(5).unwrap().str("type").unwrap().str("sync").unwrap();
         e.str("senderId").unwrap().str("a").unwrap().str("targetId").unwrap().str("b").unwrap();

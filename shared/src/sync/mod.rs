@@ -7,4 +7,5 @@
 
 pub mod client;
 pub mod message;
+pub mod presence;
 pub mod relay;

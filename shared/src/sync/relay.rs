@@ -32,6 +32,11 @@ pub const EVICT_AFTER_MS: u64 = 60_000;
 /// After a failed write, wait this long before trying again.
 const WRITE_RETRY_MS: u64 = 1_000;
 
+/// After a failed read, wait this long before trying again. A read error is
+/// not "the document does not exist": peers wait (their messages stay in the
+/// inbox) rather than being told `doc-unavailable`.
+const LOAD_RETRY_MS: u64 = 1_000;
+
 /// Incremental chunks are compacted into a snapshot once they add up to more
 /// than the snapshot (and at least this much), as automerge-repo does.
 const COMPACT_MIN_BYTES: usize = 64 * 1024;
@@ -84,17 +89,37 @@ pub enum StorageWrite {
 /// Something the I/O layer must do.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Effect {
-    Send { conn: ConnId, frame: Vec<u8> },
+    Send {
+        conn: ConnId,
+        frame: Vec<u8>,
+    },
     /// Close the connection; the relay has already forgotten it.
-    Close { conn: ConnId, code: u16, reason: String },
+    Close {
+        conn: ConnId,
+        code: u16,
+        reason: String,
+    },
     /// Read every chunk of the document, then call [`Relay::loaded`].
-    Load { doc: DocumentId },
+    Load {
+        doc: DocumentId,
+    },
     /// Read a peer's saved sync state, then call [`Relay::sync_state_loaded`].
-    LoadSyncState { doc: DocumentId, storage_id: String },
+    LoadSyncState {
+        doc: DocumentId,
+        storage_id: String,
+    },
     /// Make these writes durable (in order), then call [`Relay::written`].
-    Write { doc: DocumentId, batch: u64, writes: Vec<StorageWrite> },
+    Write {
+        doc: DocumentId,
+        batch: u64,
+        writes: Vec<StorageWrite>,
+    },
     /// Save a peer's sync state; losing it only costs a longer next sync.
-    SaveSyncState { doc: DocumentId, storage_id: String, state: Vec<u8> },
+    SaveSyncState {
+        doc: DocumentId,
+        storage_id: String,
+        state: Vec<u8>,
+    },
 }
 
 /// The relay protocol machine.
@@ -136,6 +161,8 @@ struct Doc {
     snapshot_bytes: usize,
     incremental_bytes: usize,
     retry_write_at: Option<u64>,
+    /// Reading the document failed; read it again at this time.
+    retry_load_at: Option<u64>,
     /// Messages were applied whose answers wait for a write to finish.
     owes_answers: bool,
     last_active: u64,
@@ -201,6 +228,11 @@ impl Relay {
                 self.pump(id);
                 continue;
             }
+            if doc.retry_load_at.is_some_and(|at| at <= now_ms) {
+                doc.retry_load_at = None;
+                self.effects.push_back(Effect::Load { doc: id });
+                continue;
+            }
             let idle = doc.peers.is_empty()
                 && doc.inbox.is_empty()
                 && doc.writing.is_none()
@@ -229,7 +261,11 @@ impl Relay {
                 && peer.ready
                 && let Some(storage_id) = peer.storage_id
             {
-                self.effects.push_back(Effect::SaveSyncState { doc: id, storage_id, state: peer.sync.encode() });
+                self.effects.push_back(Effect::SaveSyncState {
+                    doc: id,
+                    storage_id,
+                    state: peer.sync.encode(),
+                });
             }
         }
     }
@@ -275,6 +311,10 @@ impl Relay {
             Message::Sync { document_id, data, .. } => {
                 self.sync_in(conn, &peer_id, &metadata, document_id, data, false)
             }
+            // A peer passing on someone else's ephemeral message (JS clients
+            // echo what they receive) is not relayed again: the relay already
+            // sent it to everyone.
+            Message::Ephemeral { sender_id, .. } if sender_id != peer_id => {}
             Message::Ephemeral { document_id, session_id, count, data, .. } => {
                 self.ephemeral_in(conn, peer_id, document_id, session_id, count, data)
             }
@@ -286,7 +326,10 @@ impl Relay {
         }
     }
 
-    /// The document's stored chunks (or why they could not be read).
+    /// The document's stored chunks, or why they could not be read (then the
+    /// read is retried by [`Relay::tick`] after [`LOAD_RETRY_MS`]; waiting
+    /// messages keep waiting). Chunks that do not load leave the document
+    /// unavailable and untouched.
     pub fn loaded(&mut self, id: DocumentId, chunks: Result<Vec<Vec<u8>>, String>) {
         let Some(doc) = self.docs.get_mut(&id) else { return };
         if doc.phase != Phase::Loading {
@@ -299,8 +342,10 @@ impl Relay {
                 chunks.concat()
             }
             Err(_) => {
-                doc.phase = Phase::Broken;
-                return self.pump(id);
+                // Storage could not be read (an I/O error, not bad bytes):
+                // keep the document loading and try again.
+                doc.retry_load_at = Some(self.now + LOAD_RETRY_MS);
+                return;
             }
         };
         match Automerge::load(&bytes) {
@@ -346,7 +391,9 @@ impl Relay {
 
     fn join(&mut self, conn: ConnId, peer_id: PeerId, metadata: PeerMetadata, versions: Vec<String>) {
         if !versions.iter().any(|v| v == PROTOCOL_VERSION) {
-            let error = Message::Error { message: format!("unsupported protocol versions {versions:?}; this relay speaks 1") };
+            let error = Message::Error {
+                message: format!("unsupported protocol versions {versions:?}; this relay speaks 1"),
+            };
             self.effects.push_back(Effect::Send { conn, frame: error.encode() });
             return self.close(conn, close::PROTOCOL_ERROR, "unsupported protocol version".into());
         }
@@ -409,14 +456,21 @@ impl Relay {
             if let Some(storage_id) = &storage_id {
                 self.effects.push_back(Effect::LoadSyncState { doc: id, storage_id: storage_id.clone() });
             }
-            slot.insert(DocPeer { peer_id: peer_id.clone(), ready: storage_id.is_none(), storage_id, sync: state, read_only });
+            slot.insert(DocPeer {
+                peer_id: peer_id.clone(),
+                ready: storage_id.is_none(),
+                storage_id,
+                sync: state,
+                read_only,
+            });
         }
         doc.inbox.push_back(Inbound { conn, data, request });
         self.pump(id);
     }
 
     fn unavailable(&mut self, conn: ConnId, peer_id: PeerId, id: DocumentId) {
-        let m = Message::DocUnavailable { sender_id: self.peer_id.clone(), target_id: peer_id, document_id: id };
+        let m =
+            Message::DocUnavailable { sender_id: self.peer_id.clone(), target_id: peer_id, document_id: id };
         self.effects.push_back(Effect::Send { conn, frame: m.encode() });
     }
 
@@ -488,7 +542,7 @@ impl Relay {
         // Apply what is waiting (in order per peer; peers whose sync state is
         // still loading keep their messages).
         let mut bad: Vec<(ConnId, String)> = Vec::new();
-        let mut unavailable: Vec<ConnId> = Vec::new();
+        let mut requested: Vec<ConnId> = Vec::new();
         let mut keep = VecDeque::new();
         while let Some(m) = doc.inbox.pop_front() {
             let Some(peer) = doc.peers.get_mut(&m.conn) else { continue };
@@ -507,18 +561,33 @@ impl Relay {
                 bad.push((m.conn, format!("invalid Automerge data: {e}")));
                 continue;
             }
-            if m.request && doc.am.get_heads().is_empty() {
-                unavailable.push(m.conn);
+            if m.request && !requested.contains(&m.conn) {
+                requested.push(m.conn);
             }
         }
         doc.inbox = keep;
+        // A `request` is answered `doc-unavailable` only once the whole batch
+        // is applied and the document is still empty, and only if the peer has
+        // nothing either: another peer's changes may come later in the batch,
+        // and the requester itself may have followed up with heads of its own
+        // (it got the document locally meanwhile), which the relay must fetch
+        // rather than refuse.
+        let empty = doc.am.get_heads().is_empty();
+        let unavailable = requested.into_iter().filter(|conn| {
+            empty
+                && doc.peers.get(conn).is_some_and(|p| p.sync.their_heads.as_ref().is_none_or(Vec::is_empty))
+        });
+        let unavailable: Vec<ConnId> = unavailable.collect();
         for conn in unavailable {
             if let Some(peer) = doc.peers.remove(&conn) {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.docs.remove(&id);
                 }
-                let reply =
-                    Message::DocUnavailable { sender_id: self.peer_id.clone(), target_id: peer.peer_id, document_id: id };
+                let reply = Message::DocUnavailable {
+                    sender_id: self.peer_id.clone(),
+                    target_id: peer.peer_id,
+                    document_id: id,
+                };
                 self.effects.push_back(Effect::Send { conn, frame: reply.encode() });
             }
         }
@@ -527,7 +596,8 @@ impl Relay {
             let batch = self.next_batch;
             self.next_batch += 1;
             let increment = doc.am.save_after(&doc.saved_heads);
-            let write = if doc.incremental_bytes + increment.len() > doc.snapshot_bytes.max(COMPACT_MIN_BYTES) {
+            let write = if doc.incremental_bytes + increment.len() > doc.snapshot_bytes.max(COMPACT_MIN_BYTES)
+            {
                 let snapshot = doc.am.save();
                 doc.snapshot_bytes = snapshot.len();
                 doc.incremental_bytes = 0;
@@ -578,6 +648,7 @@ impl Doc {
             snapshot_bytes: 0,
             incremental_bytes: 0,
             retry_write_at: None,
+            retry_load_at: None,
             owes_answers: false,
             last_active: now,
             ephemeral_seen: HashMap::new(),

@@ -1,0 +1,803 @@
+//! Sync with the relay, and the one place open documents live.
+//!
+//! Every roadmap on the device is synced while there is a connection;
+//! offline, edits stay in IndexedDB and go out on the next connection. The
+//! protocol is the shared [`Client`]; this module is its browser I/O: a
+//! WebSocket, reconnects with exponential backoff and jitter, the `online`
+//! and `offline` events, and a heartbeat (Chromium keeps a WebSocket "open"
+//! through a network loss, so silence must be detected by asking).
+//!
+//! Documents are opened through [`SyncService::open`] by everyone (the
+//! editor, the list's rename, the sync itself), so each roadmap has exactly
+//! one in-memory replica on the page and a remote change reaches the screen
+//! that shows it.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+use leptos::prelude::*;
+use medk_shared::doc::RoadmapDoc;
+use medk_shared::ids::DocumentId;
+use medk_shared::sync::client::{Client, Event};
+use medk_shared::sync::presence::{self, Presence};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{BinaryType, MessageEvent, WebSocket};
+
+use crate::document::{OpenError, OpenRoadmap};
+use crate::storage::Storage;
+
+/// First reconnect delay; doubled per failed attempt up to [`BACKOFF_MAX_MS`].
+const BACKOFF_FIRST_MS: f64 = 500.0;
+const BACKOFF_MAX_MS: f64 = 30_000.0;
+/// While connected, the relay's health endpoint is asked this often...
+const HEARTBEAT_EVERY_MS: u64 = 15_000;
+/// ...and a connection that cannot get an answer this fast is dropped.
+const HEARTBEAT_TIMEOUT_MS: u64 = 5_000;
+/// How long opening a roadmap by link waits for the relay.
+const FETCH_TIMEOUT_MS: u64 = 20_000;
+/// The unsynced count is recomputed at most this often.
+const STATUS_EVERY_MS: u64 = 400;
+
+/// The connection as the person sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connection {
+    Offline,
+    Connecting,
+    Online,
+}
+
+/// What the sync indicator shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncStatus {
+    pub connection: Connection,
+    /// Local changes the relay has not confirmed yet, over all roadmaps.
+    pub unsynced: usize,
+}
+
+/// Why a roadmap could not be fetched by its link.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    #[error("нет связи с сервером: откройте ссылку, когда появится сеть")]
+    Offline,
+    #[error("на сервере нет такой дорожной карты (или к ней нет доступа)")]
+    Unavailable,
+    #[error("сервер не ответил вовремя, попробуйте ещё раз")]
+    Timeout,
+    #[error("это не дорожная карта: {0}")]
+    NotARoadmap(String),
+    #[error("{0}")]
+    Storage(String),
+}
+
+/// Someone else with a roadmap open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub name: String,
+    seen: u64,
+}
+
+/// A handle to the service; cheap to copy into views.
+#[derive(Clone)]
+pub struct SyncService(Rc<Inner>);
+
+struct Inner {
+    storage: Storage,
+    on_error: Rc<dyn Fn(String)>,
+    client: RefCell<Client>,
+    socket: RefCell<Option<Socket>>,
+    docs: RefCell<HashMap<DocumentId, Rc<RefCell<OpenRoadmap>>>>,
+    /// Roadmaps being loaded, with whoever waits for the same load.
+    opening: RefCell<HashMap<DocumentId, Vec<futures::channel::oneshot::Sender<()>>>>,
+    /// Roadmaps being fetched by link: their document so far and who waits.
+    fetching: RefCell<HashMap<DocumentId, Fetch>>,
+    status: RwSignal<SyncStatus>,
+    /// Bumped when a roadmap changed from elsewhere (per roadmap).
+    versions: RefCell<HashMap<DocumentId, RwSignal<u64>>>,
+    /// Bumped when any roadmap's list record changed from elsewhere.
+    pub list_version: RwSignal<u64>,
+    presence: RwSignal<HashMap<DocumentId, HashMap<String, Peer>>>,
+    /// What we announce, and for which roadmap.
+    announce: RefCell<Option<(DocumentId, Presence)>>,
+    name: RwSignal<String>,
+    attempts: Cell<u32>,
+    reconnect_pending: Cell<bool>,
+    status_pending: Cell<bool>,
+    /// Increases per socket, so callbacks of an old socket do nothing.
+    generation: Cell<u64>,
+}
+
+struct Fetch {
+    doc: automerge::AutoCommit,
+    waiters: Vec<futures::channel::oneshot::Sender<Result<(), FetchError>>>,
+    /// The first content arrived and is being stored; later messages wait.
+    storing: bool,
+    queued: Vec<automerge::sync::Message>,
+}
+
+/// A live socket with the closures the browser calls (dropped with it).
+struct Socket {
+    ws: WebSocket,
+    generation: u64,
+    _handlers: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+}
+
+const NAME_KEY: &str = "medk.name";
+const STORAGE_ID_KEY: &str = "medk.storage-id";
+
+impl SyncService {
+    /// Starts syncing: connects now if the browser says it is online.
+    pub fn start(storage: Storage, on_error: Rc<dyn Fn(String)>) -> SyncService {
+        let storage_id = local_storage_get(STORAGE_ID_KEY).unwrap_or_else(|| {
+            let id = random_hex(16);
+            local_storage_set(STORAGE_ID_KEY, &id);
+            id
+        });
+        let peer_id = format!("medk-app-{}", random_hex(8));
+        let inner = Rc::new(Inner {
+            storage,
+            on_error,
+            client: RefCell::new(Client::new(peer_id, Some(storage_id))),
+            socket: RefCell::new(None),
+            docs: RefCell::new(HashMap::new()),
+            opening: RefCell::new(HashMap::new()),
+            fetching: RefCell::new(HashMap::new()),
+            status: RwSignal::new(SyncStatus { connection: Connection::Offline, unsynced: 0 }),
+            versions: RefCell::new(HashMap::new()),
+            list_version: RwSignal::new(0),
+            presence: RwSignal::new(HashMap::new()),
+            announce: RefCell::new(None),
+            name: RwSignal::new(local_storage_get(NAME_KEY).unwrap_or_default()),
+            attempts: Cell::new(0),
+            reconnect_pending: Cell::new(false),
+            status_pending: Cell::new(false),
+            generation: Cell::new(0),
+        });
+        let service = SyncService(inner);
+        service.listen_to_network();
+        service.every(HEARTBEAT_EVERY_MS, |s| s.heartbeat());
+        service.every(presence::ANNOUNCE_EVERY_MS, |s| {
+            s.send_presence();
+            s.forget_gone_peers();
+        });
+        service.connect();
+        // Count what is waiting to go out even before the first connection.
+        service.0.clone().load_all_then(|s| s.schedule_status());
+        service
+    }
+
+    pub fn status(&self) -> RwSignal<SyncStatus> {
+        self.0.status
+    }
+
+    pub fn list_version(&self) -> RwSignal<u64> {
+        self.0.list_version
+    }
+
+    /// The name others see next to this device.
+    pub fn name(&self) -> RwSignal<String> {
+        self.0.name
+    }
+
+    pub fn set_name(&self, name: String) {
+        local_storage_set(NAME_KEY, &name);
+        self.0.name.set(name);
+        self.send_presence();
+    }
+
+    /// Bumps whenever the roadmap changed from elsewhere.
+    pub fn version(&self, id: DocumentId) -> RwSignal<u64> {
+        *self.0.versions.borrow_mut().entry(id).or_insert_with(|| RwSignal::new(0))
+    }
+
+    /// Names of the other people who have the roadmap open now.
+    pub fn others(&self, id: DocumentId) -> Signal<Vec<String>> {
+        let presence = self.0.presence;
+        Signal::derive(move || {
+            presence.with(|p| {
+                let mut names: Vec<String> = p
+                    .get(&id)
+                    .map(|peers| peers.values().map(|p| p.name.clone()).collect())
+                    .unwrap_or_default();
+                names.sort();
+                names
+            })
+        })
+    }
+
+    /// The roadmap's one in-memory replica, loading it from IndexedDB if
+    /// needed.
+    pub async fn open(&self, id: DocumentId) -> Result<Rc<RefCell<OpenRoadmap>>, OpenError> {
+        if let Some(doc) = self.0.docs.borrow().get(&id) {
+            return Ok(doc.clone());
+        }
+        // One load at a time per roadmap: a second caller waits for the first
+        // (two loads of a damaged roadmap would quarantine it twice).
+        let wait = {
+            let mut opening = self.0.opening.borrow_mut();
+            match opening.get_mut(&id) {
+                Some(waiters) => {
+                    let (tx, rx) = futures::channel::oneshot::channel();
+                    waiters.push(tx);
+                    Some(rx)
+                }
+                None => {
+                    opening.insert(id, Vec::new());
+                    None
+                }
+            }
+        };
+        if let Some(rx) = wait {
+            let _ = rx.await;
+            return match self.0.docs.borrow().get(&id) {
+                Some(doc) => Ok(doc.clone()),
+                None => Box::pin(self.open(id)).await,
+            };
+        }
+        let result = OpenRoadmap::open(&self.0.storage, id, self.0.on_error.clone()).await;
+        let waiters = self.0.opening.borrow_mut().remove(&id).unwrap_or_default();
+        let opened = result.map(|open| self.register(id, open));
+        for waiter in waiters {
+            let _ = waiter.send(());
+        }
+        opened
+    }
+
+    fn register(&self, id: DocumentId, mut open: OpenRoadmap) -> Rc<RefCell<OpenRoadmap>> {
+        let weak = Rc::downgrade(&self.0);
+        open.on_change(Rc::new(move |id| {
+            // Deferred: the change is reported while the document is borrowed.
+            let weak = weak.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(inner) = weak.upgrade() {
+                    SyncService(inner).local_change(id);
+                }
+            });
+        }));
+        let doc = Rc::new(RefCell::new(open));
+        self.0.docs.borrow_mut().insert(id, doc.clone());
+        self.pump(id);
+        self.schedule_status();
+        doc
+    }
+
+    /// Starts syncing a roadmap just stored on this device (created,
+    /// duplicated, imported, or restored after a delete).
+    pub fn track(&self, id: DocumentId) {
+        let service = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = service.open(id).await;
+        });
+    }
+
+    /// Stops syncing a roadmap deleted from this device.
+    pub fn forget(&self, id: DocumentId) {
+        self.0.docs.borrow_mut().remove(&id);
+        self.0.client.borrow_mut().forget(&id);
+        self.schedule_status();
+    }
+
+    /// Gets a roadmap this device does not have from the relay, by its
+    /// link, and stores it. Waits for a connection being made.
+    pub async fn fetch(&self, id: DocumentId) -> Result<(), FetchError> {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        {
+            let mut fetching = self.0.fetching.borrow_mut();
+            let fetch = fetching.entry(id).or_insert_with(|| Fetch {
+                doc: automerge::AutoCommit::new(),
+                waiters: Vec::new(),
+                storing: false,
+                queued: Vec::new(),
+            });
+            fetch.waiters.push(tx);
+        }
+        if self.0.status.get_untracked().connection == Connection::Offline {
+            self.connect();
+        }
+        self.pump(id);
+        let weak = Rc::downgrade(&self.0);
+        set_timeout(
+            move || {
+                if let Some(inner) = weak.upgrade() {
+                    let offline = inner.status.get_untracked().connection != Connection::Online;
+                    let error = if offline { FetchError::Offline } else { FetchError::Timeout };
+                    SyncService(inner).finish_fetch(id, Err(error));
+                }
+            },
+            std::time::Duration::from_millis(FETCH_TIMEOUT_MS),
+        );
+        rx.await.unwrap_or(Err(FetchError::Timeout))
+    }
+
+    /// Tells others this device has the roadmap open (`Some`) or closed it.
+    pub fn announce(&self, id: DocumentId, open: bool) {
+        let presence = Presence { name: self.display_name(), open };
+        let previous = self.0.announce.replace(open.then(|| (id, presence.clone())));
+        if open || previous.is_some_and(|(p, _)| p == id) {
+            self.send_ephemeral(id, presence);
+        }
+    }
+
+    fn display_name(&self) -> String {
+        let name = self.0.name.get_untracked();
+        if name.trim().is_empty() { "Без имени".to_owned() } else { name.trim().to_owned() }
+    }
+
+    fn send_presence(&self) {
+        let current = self.0.announce.borrow().clone();
+        if let Some((id, mut presence)) = current {
+            presence.name = self.display_name();
+            self.send_ephemeral(id, presence);
+        }
+    }
+
+    fn send_ephemeral(&self, id: DocumentId, presence: Presence) {
+        let frame = self.0.client.borrow_mut().ephemeral(id, presence.encode());
+        if let Some(frame) = frame {
+            self.send(&frame);
+        }
+    }
+
+    fn forget_gone_peers(&self) {
+        let now = crate::browser::now_ms() as u64;
+        let stale = self.0.presence.with_untracked(|p| {
+            p.values().any(|peers| {
+                peers.values().any(|peer| now.saturating_sub(peer.seen) > presence::FORGET_AFTER_MS)
+            })
+        });
+        if stale {
+            self.0.presence.update(|p| {
+                for peers in p.values_mut() {
+                    peers.retain(|_, peer| now.saturating_sub(peer.seen) <= presence::FORGET_AFTER_MS);
+                }
+            });
+        }
+    }
+
+    /// Opens a socket unless one is open or being opened.
+    fn connect(&self) {
+        if self.0.socket.borrow().is_some() {
+            return;
+        }
+        let Some(url) = sync_url() else { return };
+        let Ok(ws) = WebSocket::new(&url) else {
+            return self.schedule_reconnect();
+        };
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        let generation = self.0.generation.get() + 1;
+        self.0.generation.set(generation);
+        self.set_connection(Connection::Connecting);
+
+        let weak = Rc::downgrade(&self.0);
+        let on_open = self.handler(&weak, generation, |s, _| {
+            let join = s.0.client.borrow_mut().join();
+            s.send(&join);
+        });
+        let on_message = self.handler(&weak, generation, |s, event| {
+            let Some(event) = event.dyn_ref::<MessageEvent>() else { return };
+            let Ok(buffer) = event.data().dyn_into::<js_sys::ArrayBuffer>() else { return };
+            s.frame(&js_sys::Uint8Array::new(&buffer).to_vec());
+        });
+        let on_close = self.handler(&weak, generation, |s, _| s.closed());
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        *self.0.socket.borrow_mut() =
+            Some(Socket { ws, generation, _handlers: vec![on_open, on_message, on_close] });
+    }
+
+    /// A browser callback bound to one socket generation.
+    fn handler(
+        &self,
+        weak: &Weak<Inner>,
+        generation: u64,
+        f: impl Fn(&SyncService, web_sys::Event) + 'static,
+    ) -> Closure<dyn FnMut(web_sys::Event)> {
+        let weak = weak.clone();
+        Closure::new(move |event: web_sys::Event| {
+            if let Some(inner) = weak.upgrade()
+                && inner.generation.get() == generation
+            {
+                f(&SyncService(inner), event);
+            }
+        })
+    }
+
+    /// Drops the socket (if any) and plans the next attempt.
+    fn closed(&self) {
+        if let Some(socket) = self.0.socket.borrow_mut().take() {
+            socket.ws.set_onclose(None);
+            let _ = socket.ws.close();
+            let _ = socket.generation;
+        }
+        self.0.generation.set(self.0.generation.get() + 1);
+        self.0.client.borrow_mut().disconnected();
+        self.0.presence.set(HashMap::new());
+        let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
+        if online {
+            self.set_connection(Connection::Connecting);
+            self.schedule_reconnect();
+        } else {
+            self.set_connection(Connection::Offline);
+        }
+        // Nobody waits for a fetch through a dead connection.
+        let waiting: Vec<DocumentId> = self.0.fetching.borrow().keys().copied().collect();
+        if !online {
+            for id in waiting {
+                self.finish_fetch(id, Err(FetchError::Offline));
+            }
+        }
+    }
+
+    fn schedule_reconnect(&self) {
+        if self.0.reconnect_pending.replace(true) {
+            return;
+        }
+        let attempts = self.0.attempts.get();
+        self.0.attempts.set(attempts.saturating_add(1));
+        let base = (BACKOFF_FIRST_MS * 2f64.powi(attempts.min(16) as i32)).min(BACKOFF_MAX_MS);
+        // Full jitter in the upper half: a relay restart is not met by every
+        // device at the same instant.
+        let delay = base * (0.5 + js_sys::Math::random() * 0.5);
+        let weak = Rc::downgrade(&self.0);
+        set_timeout(
+            move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.reconnect_pending.set(false);
+                    SyncService(inner).connect();
+                }
+            },
+            std::time::Duration::from_millis(delay as u64),
+        );
+    }
+
+    fn listen_to_network(&self) {
+        let Some(window) = web_sys::window() else { return };
+        let weak = Rc::downgrade(&self.0);
+        let online = Closure::<dyn FnMut(web_sys::Event)>::new({
+            let weak = weak.clone();
+            move |_| {
+                if let Some(inner) = weak.upgrade() {
+                    inner.attempts.set(0);
+                    SyncService(inner).connect();
+                }
+            }
+        });
+        let offline = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            if let Some(inner) = weak.upgrade() {
+                SyncService(inner).closed();
+            }
+        });
+        let _ = window.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
+        let _ = window.add_event_listener_with_callback("offline", offline.as_ref().unchecked_ref());
+        // The service lives as long as the page.
+        online.forget();
+        offline.forget();
+    }
+
+    /// Asks the relay's health endpoint; no answer in time means the socket
+    /// is dead even if the browser still calls it open.
+    fn heartbeat(&self) {
+        if self.0.status.get_untracked().connection != Connection::Online {
+            return;
+        }
+        let generation = self.0.generation.get();
+        let answered = Rc::new(Cell::new(false));
+        if let Some(window) = web_sys::window() {
+            let init = web_sys::RequestInit::new();
+            init.set_cache(web_sys::RequestCache::NoStore);
+            let promise = window.fetch_with_str_and_init("/api/health", &init);
+            let answered = answered.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(response) = wasm_bindgen_futures::JsFuture::from(promise).await
+                    && response.dyn_ref::<web_sys::Response>().is_some_and(|r| r.ok())
+                {
+                    answered.set(true);
+                }
+            });
+        }
+        let weak = Rc::downgrade(&self.0);
+        set_timeout(
+            move || {
+                if let Some(inner) = weak.upgrade()
+                    && !answered.get()
+                    && inner.generation.get() == generation
+                {
+                    SyncService(inner).closed();
+                }
+            },
+            std::time::Duration::from_millis(HEARTBEAT_TIMEOUT_MS),
+        );
+    }
+
+    fn every(&self, ms: u64, f: impl Fn(&SyncService) + 'static) {
+        let weak = Rc::downgrade(&self.0);
+        let _ = set_interval_with_handle(
+            move || {
+                if let Some(inner) = weak.upgrade() {
+                    f(&SyncService(inner));
+                }
+            },
+            std::time::Duration::from_millis(ms),
+        );
+    }
+
+    fn send(&self, frame: &[u8]) {
+        let failed = match self.0.socket.borrow().as_ref() {
+            Some(socket) if socket.ws.ready_state() == WebSocket::OPEN => {
+                socket.ws.send_with_u8_array(frame).is_err()
+            }
+            _ => false,
+        };
+        if failed {
+            self.closed();
+        }
+    }
+
+    /// One frame from the relay.
+    fn frame(&self, bytes: &[u8]) {
+        let event = self.0.client.borrow_mut().receive(bytes);
+        match event {
+            Ok(Event::Connected) => {
+                self.0.attempts.set(0);
+                self.set_connection(Connection::Online);
+                self.send_presence();
+                let ids: Vec<DocumentId> = self.0.fetching.borrow().keys().copied().collect();
+                for id in ids {
+                    self.pump(id);
+                }
+                self.0.clone().load_all_then(|s| {
+                    let ids: Vec<DocumentId> = s.0.docs.borrow().keys().copied().collect();
+                    for id in ids {
+                        s.pump(id);
+                    }
+                });
+            }
+            Ok(Event::Sync { doc, message }) => self.remote(doc, message),
+            Ok(Event::Unavailable { doc }) => self.finish_fetch(doc, Err(FetchError::Unavailable)),
+            Ok(Event::Ephemeral { doc, sender, data, .. }) => {
+                if let Some(p) = Presence::decode(&data) {
+                    let seen = crate::browser::now_ms() as u64;
+                    self.0.presence.update(|all| {
+                        let peers = all.entry(doc).or_default();
+                        if p.open {
+                            peers.insert(sender, Peer { name: p.name, seen });
+                        } else {
+                            peers.remove(&sender);
+                        }
+                    });
+                }
+            }
+            Ok(Event::Refused { message }) => {
+                web_sys::console::warn_1(&format!("the relay refused us: {message}").into());
+                self.closed();
+            }
+            Ok(Event::None) => {}
+            Err(e) => {
+                web_sys::console::warn_1(&format!("sync: {e}").into());
+                self.closed();
+            }
+        }
+    }
+
+    /// A sync message from the relay for one roadmap.
+    fn remote(&self, id: DocumentId, message: automerge::sync::Message) {
+        let doc = self.0.docs.borrow().get(&id).cloned();
+        if let Some(doc) = doc {
+            let result = {
+                let mut open = doc.borrow_mut();
+                let before = open.heads();
+                let applied = self.0.client.borrow_mut().apply(id, &mut open.automerge().sync(), message);
+                let changed = open.heads() != before;
+                if changed {
+                    open.persist_remote();
+                }
+                applied.map(|()| changed)
+            };
+            match result {
+                Ok(true) => {
+                    self.version(id).update(|v| *v += 1);
+                    self.0.list_version.update(|v| *v += 1);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    web_sys::console::warn_1(&format!("sync of {id}: {e}").into());
+                    return self.closed();
+                }
+            }
+            self.pump(id);
+            self.schedule_status();
+            return;
+        }
+        self.remote_for_fetch(id, message);
+    }
+
+    /// Content for a roadmap being fetched by link: the first of it is
+    /// stored as a new roadmap on this device, then it syncs like any other.
+    fn remote_for_fetch(&self, id: DocumentId, message: automerge::sync::Message) {
+        let store = {
+            let mut fetching = self.0.fetching.borrow_mut();
+            let Some(fetch) = fetching.get_mut(&id) else { return };
+            if fetch.storing {
+                fetch.queued.push(message);
+                return;
+            }
+            let mut client = self.0.client.borrow_mut();
+            if client.apply(id, &mut fetch.doc.sync(), message).is_err() {
+                drop(client);
+                drop(fetching);
+                self.finish_fetch(id, Err(FetchError::NotARoadmap("повреждённые данные".into())));
+                return;
+            }
+            if fetch.doc.get_heads().is_empty() {
+                None
+            } else {
+                fetch.storing = true;
+                Some(fetch.doc.save())
+            }
+        };
+        let Some(bytes) = store else {
+            return self.pump(id);
+        };
+        let service = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = service.store_fetched(id, &bytes).await;
+            if result.is_ok() {
+                let queued = service
+                    .0
+                    .fetching
+                    .borrow_mut()
+                    .get_mut(&id)
+                    .map(|f| std::mem::take(&mut f.queued))
+                    .unwrap_or_default();
+                for message in queued {
+                    service.remote(id, message);
+                }
+                service.0.list_version.update(|v| *v += 1);
+            }
+            service.finish_fetch(id, result);
+        });
+    }
+
+    async fn store_fetched(&self, id: DocumentId, bytes: &[u8]) -> Result<(), FetchError> {
+        let mut doc = RoadmapDoc::load(bytes).map_err(|e| FetchError::NotARoadmap(e.to_string()))?;
+        OpenRoadmap::store_as(&self.0.storage, id, &mut doc)
+            .await
+            .map_err(|e| FetchError::Storage(e.to_string()))?;
+        self.open(id).await.map_err(|e| FetchError::Storage(e.to_string()))?;
+        Ok(())
+    }
+
+    fn finish_fetch(&self, id: DocumentId, result: Result<(), FetchError>) {
+        let Some(fetch) = self.0.fetching.borrow_mut().remove(&id) else { return };
+        if result.is_err() {
+            self.0.client.borrow_mut().forget(&id);
+        }
+        for waiter in fetch.waiters {
+            let _ = waiter.send(result.clone());
+        }
+    }
+
+    fn local_change(&self, id: DocumentId) {
+        self.pump(id);
+        self.schedule_status();
+    }
+
+    /// Sends what the roadmap has for the relay, if anything.
+    fn pump(&self, id: DocumentId) {
+        if !self.0.client.borrow().is_connected() {
+            return;
+        }
+        let doc = self.0.docs.borrow().get(&id).cloned();
+        let frame = match doc {
+            Some(doc) => {
+                let mut open = doc.borrow_mut();
+                let heads = open.automerge().get_heads();
+                self.0.client.borrow_mut().outgoing(id, &mut open.automerge().sync(), &heads)
+            }
+            None => {
+                let mut fetching = self.0.fetching.borrow_mut();
+                let Some(fetch) = fetching.get_mut(&id) else { return };
+                if fetch.storing {
+                    return;
+                }
+                let heads = fetch.doc.get_heads();
+                self.0.client.borrow_mut().outgoing(id, &mut fetch.doc.sync(), &heads)
+            }
+        };
+        if let Some(frame) = frame {
+            self.send(&frame);
+        }
+    }
+
+    fn set_connection(&self, connection: Connection) {
+        if self.0.status.with_untracked(|s| s.connection != connection) {
+            self.0.status.update(|s| s.connection = connection);
+        }
+        self.schedule_status();
+    }
+
+    /// Recounts unsynced changes soon (coalescing bursts of keystrokes).
+    fn schedule_status(&self) {
+        if self.0.status_pending.replace(true) {
+            return;
+        }
+        let weak = Rc::downgrade(&self.0);
+        set_timeout(
+            move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.status_pending.set(false);
+                    SyncService(inner).recount();
+                }
+            },
+            std::time::Duration::from_millis(STATUS_EVERY_MS),
+        );
+    }
+
+    fn recount(&self) {
+        let docs: Vec<(DocumentId, Rc<RefCell<OpenRoadmap>>)> =
+            self.0.docs.borrow().iter().map(|(id, d)| (*id, d.clone())).collect();
+        let mut unsynced = 0;
+        for (id, doc) in docs {
+            let Ok(mut open) = doc.try_borrow_mut() else { continue };
+            let client = self.0.client.borrow();
+            let shared = client.shared_heads(&id).map(<[_]>::to_vec);
+            unsynced += open.unsynced(shared);
+        }
+        if self.0.status.with_untracked(|s| s.unsynced != unsynced) {
+            self.0.status.update(|s| s.unsynced = unsynced);
+        }
+    }
+}
+
+impl Inner {
+    /// Opens every roadmap on the device (the ones not open yet), then runs `then`.
+    fn load_all_then(self: Rc<Self>, then: impl FnOnce(&SyncService) + 'static) {
+        wasm_bindgen_futures::spawn_local(async move {
+            let service = SyncService(self);
+            if let Ok(list) = service.0.storage.list().await {
+                for meta in list {
+                    if meta.broken.is_some() {
+                        continue;
+                    }
+                    if let Ok(id) = DocumentId::parse(&meta.id) {
+                        let _ = service.open(id).await;
+                    }
+                }
+            }
+            then(&service);
+        });
+    }
+}
+
+/// `ws(s)://<this host>/sync`.
+fn sync_url() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
+    Some(format!("{scheme}://{}/sync", location.host().ok()?))
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+fn local_storage_get(key: &str) -> Option<String> {
+    local_storage()?.get_item(key).ok()?
+}
+
+fn local_storage_set(key: &str, value: &str) {
+    if let Some(s) = local_storage() {
+        let _ = s.set_item(key, value);
+    }
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    if getrandom::fill(&mut buf).is_err() {
+        for b in buf.iter_mut() {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}

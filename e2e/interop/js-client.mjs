@@ -1,0 +1,234 @@
+// A one-shot automerge-repo client for interop tests: one process per call,
+// connects with BrowserWebSocketClientAdapter (Node uses the `ws` package
+// through isomorphic-ws), does one thing, prints one JSON line on stdout
+// and exits.
+//
+//   node js-client.mjs create --url ws://127.0.0.1:P/sync --text T
+//        -> {"url":"automerge:...","heads":[...],"ms":N}   doc is { note: T }
+//   node js-client.mjs find   --url U --doc automerge:... [--expect-key K --expect-value V]
+//        -> {"doc":{...},"heads":[...],"ms":N}
+//   node js-client.mjs edit   --url U --doc automerge:... --key K --value V
+//        -> {"heads":[...],"ms":N}
+//   node js-client.mjs wait   --url U --doc automerge:... --key K --value V
+//        -> {"doc":{...},"heads":[...],"ms":N}
+//   node js-client.mjs listen --url U --doc automerge:...
+//        -> {"listening":true} once the doc is found, then, on the first
+//           ephemeral message for it: {"ephemeral":{"senderId":...,"message":...},"ms":N}
+//   node js-client.mjs broadcast --url U --doc automerge:... --message JSON [--linger-ms N]
+//        -> {"sent":true,"received":[...],"ms":N}   (handle.broadcast: fire and
+//           forget; then it stays connected N ms, default 0, and lists the
+//           ephemeral messages it got meanwhile: its own must not come back)
+//
+// Common options: --timeout-ms N (default 10000, the whole command),
+// --peer-id ID (default: random), --storage DIR (a NodeFS storage; default
+// none, so the client announces itself as ephemeral).
+//
+// "Reached the server" (create, edit) means: the server's own sync message
+// for the document says its heads equal ours, i.e. it has applied every
+// change we have (the `theirHeads` of our sync state with the server peer,
+// taken from the repo's synchronizer "sync-state" events). This works
+// whether or not the server announces a storageId; when it does, the repo
+// also records these heads as the handle's sync info for that storageId.
+// It says nothing about the server's disk.
+//
+// Exit codes: 0 ok; 1 usage error, --expect mismatch or a crash;
+// 2 document unavailable or timeout; 3 could not connect (refused, the
+// upgrade was answered with an HTTP error, or no `peer` message before the
+// timeout).
+import { parseArgs } from 'node:util';
+import { Repo, encodeHeads, isValidAutomergeUrl } from '@automerge/automerge-repo';
+import { BrowserWebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket';
+
+const started = performance.now();
+const [command, ...rest] = process.argv.slice(2);
+let opts;
+try {
+  ({ values: opts } = parseArgs({
+    args: rest,
+    options: {
+      url: { type: 'string' },
+      text: { type: 'string' },
+      doc: { type: 'string' },
+      key: { type: 'string' },
+      value: { type: 'string' },
+      'expect-key': { type: 'string' },
+      'expect-value': { type: 'string' },
+      'timeout-ms': { type: 'string', default: '10000' },
+      'peer-id': { type: 'string' },
+      storage: { type: 'string' },
+      message: { type: 'string' },
+      'linger-ms': { type: 'string', default: '0' },
+    },
+  }));
+} catch (e) {
+  usage(e.message);
+}
+
+function usage(msg) {
+  process.stderr.write(`js-client: ${msg}\nusage: js-client.mjs create|find|edit|wait|listen|broadcast --url ws://HOST:PORT/sync [options] (see the top of this file)\n`);
+  process.exit(1);
+}
+const need = (...names) => names.forEach((n) => opts[n] === undefined && usage(`${command} needs --${n}`));
+if (!['create', 'find', 'edit', 'wait', 'listen', 'broadcast'].includes(command)) usage(`unknown command ${command ?? '(none)'}`);
+need('url');
+if (command === 'create') need('text');
+if (command !== 'create') need('doc');
+if (opts.doc !== undefined && !isValidAutomergeUrl(opts.doc)) usage(`--doc ${opts.doc} is not an automerge: URL`);
+if (command === 'edit' || command === 'wait') need('key', 'value');
+if (command === 'broadcast') need('message');
+if ((opts['expect-key'] === undefined) !== (opts['expect-value'] === undefined)) usage('--expect-key and --expect-value go together');
+const timeoutMs = Number(opts['timeout-ms']);
+
+let phase = 'connecting';
+const adapter = new BrowserWebSocketClientAdapter(opts.url, 500);
+const storage = opts.storage ? new (await import('@automerge/automerge-repo-storage-nodefs')).NodeFSStorageAdapter(opts.storage) : undefined;
+const repo = new Repo({ network: [adapter], storage, ...(opts['peer-id'] ? { peerId: opts['peer-id'] } : {}) });
+
+// The adapter emits "peer-candidate" when the server's `peer` message arrives.
+// The repo registered its own listener first, so by the time ours runs the
+// repo knows the peer and its metadata.
+let serverPeerId;
+const server = new Promise((resolve) =>
+  adapter.once('peer-candidate', (peer) => {
+    serverPeerId = peer.peerId;
+    resolve(peer);
+  }),
+);
+
+// Latest heads the server said it has, per document, from our sync state with it.
+const serverHeads = new Map();
+const waiters = new Set();
+repo.synchronizer.on('sync-state', ({ peerId, documentId, syncState }) => {
+  if (peerId !== serverPeerId || !syncState.theirHeads) return;
+  serverHeads.set(documentId, encodeHeads(syncState.theirHeads));
+  waiters.forEach((w) => w());
+});
+
+const sameHeads = (a, b) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
+function reachedServer(handle) {
+  phase = 'waiting for the server to acknowledge the change';
+  return new Promise((resolve) => {
+    const check = () => {
+      const theirs = serverHeads.get(handle.documentId);
+      if (theirs && sameHeads(theirs, handle.heads())) {
+        waiters.delete(check);
+        resolve();
+      }
+    };
+    waiters.add(check);
+    check();
+  });
+}
+
+let finishing = false;
+async function finish(code, out) {
+  if (finishing) return new Promise(() => {}); // the first call exits
+  finishing = true;
+  clearTimeout(deadline);
+  if (out) process.stdout.write(JSON.stringify({ ...out, ms: Math.round(performance.now() - started) }) + '\n');
+  // Let the close handshake go out so the server sees a clean close (1000).
+  const socket = adapter.socket;
+  const closed = socket && socket.readyState <= 1 ? new Promise((r) => { socket.once('close', r); setTimeout(r, 1000); }) : null;
+  repo.networkSubsystem.disconnect();
+  // Not repo.shutdown(): its flush throws on a handle that is not ready.
+  await repo.flush(Object.values(repo.handles).filter((h) => h.isReady()).map((h) => h.documentId)).catch(() => {});
+  await closed;
+  process.exit(code);
+}
+function fail(code, msg) {
+  process.stderr.write(`js-client ${command}: ${msg}\n`);
+  return finish(code);
+}
+// The adapter rethrows socket errors other than ECONNREFUSED (an HTTP 404
+// instead of an upgrade, say) from an event handler: they land here.
+process.on('uncaughtException', (e) =>
+  phase === 'connecting' ? fail(3, `cannot connect to ${opts.url}: ${e?.message ?? e}`) : fail(1, `crashed while ${phase}: ${e?.stack ?? e}`),
+);
+process.on('unhandledRejection', (e) => fail(1, `crashed while ${phase}: ${e?.stack ?? e}`));
+const deadline = setTimeout(() => {
+  if (phase === 'connecting') fail(3, `no peer message from ${opts.url} within ${timeoutMs} ms`);
+  else fail(2, `timeout after ${timeoutMs} ms while ${phase}`);
+}, timeoutMs);
+
+async function connect() {
+  const { peerId, peerMetadata } = await server;
+  if (process.env.JS_CLIENT_DEBUG) process.stderr.write(`connected to ${peerId} ${JSON.stringify(peerMetadata)}\n`);
+}
+
+async function find() {
+  await connect();
+  phase = `finding ${opts.doc}`;
+  try {
+    return await repo.find(opts.doc);
+  } catch (e) {
+    await fail(2, `${opts.doc} is unavailable: ${e.message}`);
+  }
+}
+
+const get = (doc, key) => doc?.[key];
+
+switch (command) {
+  case 'create': {
+    const handle = repo.create({ note: opts.text });
+    await connect();
+    await reachedServer(handle);
+    await finish(0, { url: handle.url, heads: handle.heads() });
+    break;
+  }
+  case 'find': {
+    const handle = await find();
+    const doc = handle.doc();
+    if (opts['expect-key'] !== undefined && get(doc, opts['expect-key']) !== opts['expect-value']) {
+      process.stdout.write(JSON.stringify({ doc }) + '\n');
+      await fail(1, `expected ${opts['expect-key']} = ${JSON.stringify(opts['expect-value'])}, got ${JSON.stringify(get(doc, opts['expect-key']))}`);
+    }
+    await finish(0, { doc, heads: handle.heads() });
+    break;
+  }
+  case 'edit': {
+    const handle = await find();
+    handle.change((d) => {
+      d[opts.key] = opts.value;
+    });
+    await reachedServer(handle);
+    await finish(0, { heads: handle.heads() });
+    break;
+  }
+  case 'wait': {
+    const handle = await find();
+    phase = `waiting for ${opts.key} = ${JSON.stringify(opts.value)}`;
+    await new Promise((resolve) => {
+      const check = () => get(handle.doc(), opts.key) === opts.value && resolve();
+      handle.on('change', check);
+      check();
+    });
+    await finish(0, { doc: handle.doc(), heads: handle.heads() });
+    break;
+  }
+  case 'listen': {
+    const handle = await find();
+    phase = 'waiting for an ephemeral message';
+    const got = new Promise((resolve) => handle.once('ephemeral-message', resolve));
+    process.stdout.write(JSON.stringify({ listening: true }) + '\n');
+    const { senderId, message } = await got;
+    await finish(0, { ephemeral: { senderId, message } });
+    break;
+  }
+  case 'broadcast': {
+    let message;
+    try {
+      message = JSON.parse(opts.message);
+    } catch (e) {
+      usage(`--message is not JSON: ${e.message}`);
+    }
+    const handle = await find();
+    const received = [];
+    handle.on('ephemeral-message', ({ senderId, message }) => received.push({ senderId, message }));
+    handle.broadcast(message);
+    phase = 'lingering after the broadcast';
+    await new Promise((r) => setTimeout(r, Number(opts['linger-ms'])));
+    // Closing the socket (in finish) sends queued frames before the close frame.
+    await finish(0, { sent: true, received });
+    break;
+  }
+}

@@ -1,0 +1,103 @@
+// Two people, two browsers (isolated contexts: separate IndexedDB), one
+// roadmap through a real medk-server: live edits, presence, a relay that
+// dies and comes back while both keep working.
+import type { Browser, Page } from '@playwright/test';
+import { test, expect } from '../support/server';
+import { activities, addActivity, createRoadmap, descriptions, editorLoaded } from '../support/app';
+
+async function person(browser: Browser, baseURL: string, name: string): Promise<Page> {
+  const context = await browser.newContext({ baseURL });
+  const page = await context.newPage();
+  await page.goto('/');
+  await page.getByRole('button', { name: /Всё сохранено|Подключение|Синхронизация|Нет связи/ }).click();
+  await page.getByLabel('Ваше имя для соавторов').fill(name);
+  await page.getByLabel('Ваше имя для соавторов').press('Enter');
+  await page.getByRole('button', { name: /Всё сохранено|Подключение|Синхронизация|Нет связи/ }).click();
+  return page;
+}
+
+function syncStatus(page: Page) {
+  return page.locator('.sync-status');
+}
+
+async function expectSynced(page: Page) {
+  await expect(syncStatus(page)).toHaveAttribute('data-state', 'synced', { timeout: 10_000 });
+  await expect(syncStatus(page)).toHaveText('Всё сохранено на сервере');
+}
+
+function description(page: Page, index: number) {
+  return activities(page).nth(index).locator('textarea.f-description');
+}
+
+test('two people edit one roadmap live, and keep working through a relay outage', async ({ browser, server }) => {
+  const curator = await person(browser, server.url, 'Куратор Иванова');
+  const school = await person(browser, server.url, 'Завуч Петров');
+
+  // The curator creates the roadmap; the school opens it by its link.
+  const path = await createRoadmap(curator, 'Школа № 7: дорожная карта');
+  await addActivity(curator, 0, 'Диагностика профессиональных дефицитов');
+  await expectSynced(curator);
+  await school.goto(path);
+  expect(await descriptions(school)).toEqual(['Диагностика профессиональных дефицитов']);
+  await expect(school.getByLabel('Название дорожной карты')).toHaveValue('Школа № 7: дорожная карта');
+
+  // Presence: each sees the other.
+  await expect(curator.locator('.presence')).toContainText('Завуч Петров', { timeout: 15_000 });
+  await expect(school.locator('.presence')).toContainText('Куратор Иванова', { timeout: 15_000 });
+
+  // Live: an edit on one screen shows on the other within a second.
+  await addActivity(school, 0, 'Методический семинар');
+  await expect(description(curator, 1)).toHaveValue('Методический семинар', { timeout: 1_000 });
+  await activities(curator).nth(0).getByLabel('Статус').selectOption('in-progress');
+  await expect(activities(school).nth(0).getByLabel('Статус')).toHaveValue('in-progress', { timeout: 1_000 });
+
+  // The relay dies. Both keep editing: different fields of one activity,
+  // and the same description.
+  await server.kill('SIGKILL');
+  await expect(syncStatus(curator)).not.toHaveAttribute('data-state', 'synced', { timeout: 25_000 });
+  await expect(syncStatus(school)).not.toHaveAttribute('data-state', 'synced', { timeout: 25_000 });
+
+  await activities(curator).nth(1).getByLabel('Статус').selectOption('done');
+  await activities(school).nth(1).locator('textarea.f-responsible').fill('Петров А. А.');
+  await description(curator, 0).press('Control+End');
+  await description(curator, 0).pressSequentially(' педагогов');
+  await description(school, 0).press('Control+Home');
+  await description(school, 0).pressSequentially('Входная ');
+  await expect(syncStatus(curator)).toContainText('не отправлено');
+
+  // The relay comes back: both converge, with both people's edits kept.
+  await server.restart();
+  await expectSynced(curator);
+  await expectSynced(school);
+  const merged = 'Входная Диагностика профессиональных дефицитов педагогов';
+  for (const page of [curator, school]) {
+    await expect(description(page, 0)).toHaveValue(merged, { timeout: 10_000 });
+    await expect(activities(page).nth(1).getByLabel('Статус')).toHaveValue('done');
+    await expect(activities(page).nth(1).locator('textarea.f-responsible')).toHaveValue('Петров А. А.');
+    await expect(activities(page).nth(0).getByLabel('Статус')).toHaveValue('in-progress');
+  }
+
+  // What the relay stored is what a third device gets.
+  const third = await person(browser, server.url, 'Координатор');
+  await third.goto(path);
+  await editorLoaded(third);
+  await expect(description(third, 0)).toHaveValue(merged);
+  expect(await descriptions(third)).toEqual([merged, 'Методический семинар']);
+});
+
+test('a link to a roadmap the server does not have says so', async ({ page }) => {
+  await page.goto('/r/2j9knpCseyhnK8izDmLpGP5WMdZQ');
+  await expect(page.getByRole('alert')).toContainText('на сервере нет такой дорожной карты');
+});
+
+test('edits acknowledged by the relay survive kill -9 of the relay', async ({ browser, server }) => {
+  const writer = await person(browser, server.url, 'Автор');
+  const path = await createRoadmap(writer, 'Перед сбоем');
+  for (let i = 1; i <= 5; i++) await addActivity(writer, 0, `Мероприятие ${i}`);
+  await expectSynced(writer);
+  await server.kill('SIGKILL');
+  await server.restart();
+  const reader = await person(browser, server.url, 'Читатель');
+  await reader.goto(path);
+  expect(await descriptions(reader)).toEqual([1, 2, 3, 4, 5].map((i) => `Мероприятие ${i}`));
+});

@@ -1,0 +1,346 @@
+//! The `/sync` WebSocket: sockets and storage around the sans-IO
+//! [`Relay`](medk_shared::sync::relay::Relay).
+//!
+//! One task (the *hub*) owns the relay and is the only place protocol state
+//! changes; each connection has a reader and a writer task that only move
+//! bytes, and storage runs on the [`Writer`](crate::store::Writer)'s thread
+//! (group commit) or blocking readers. The hub never waits for I/O: storage
+//! results come back to it as messages, like frames do.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::{SinkExt as _, StreamExt as _};
+use medk_shared::ids::DocumentId;
+use medk_shared::sync::message::MAX_MESSAGE_BYTES;
+use medk_shared::sync::relay::{ConnId, Effect, OpenAccess, Relay, StorageWrite, close};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{Write, Writer};
+
+/// The relay pings an idle connection this often; browsers answer pings
+/// without the app's involvement.
+const PING_EVERY: Duration = Duration::from_secs(20);
+
+/// A connection from which nothing (not even a pong) arrived for this long
+/// is dead. Generous on purpose: a tablet on a rural link may stall for a
+/// minute and still be worth keeping (the JS relay's 5 s drops them).
+const SILENCE_LIMIT: Duration = Duration::from_secs(120);
+
+/// How long one side of a closing connection waits for the other.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// How often the hub's clock ticks (eviction, write retries).
+const TICK_EVERY: Duration = Duration::from_secs(5);
+
+/// Frames queued for one slow client beyond this many bytes close it rather
+/// than grow the relay's memory without bound; it resyncs on reconnect.
+const MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024;
+
+/// The hub's mailbox.
+enum Input {
+    Open { conn: ConnId, out: Outbox },
+    Frame { conn: ConnId, bytes: Bytes },
+    Closed { conn: ConnId },
+    Loaded { doc: DocumentId, chunks: Result<Vec<Vec<u8>>, String> },
+    SyncStateLoaded { doc: DocumentId, storage_id: String, state: Option<Vec<u8>> },
+    Written { doc: DocumentId, batch: u64, result: Result<(), String> },
+    Shutdown { done: oneshot::Sender<()> },
+}
+
+/// What a connection's writer task sends.
+enum Outbound {
+    Frame(Vec<u8>),
+    Close(u16, String),
+}
+
+/// The sending half of a connection, with the byte count it holds.
+struct Outbox {
+    tx: mpsc::UnboundedSender<Outbound>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// A handle to the running relay; cheap to clone into the router.
+#[derive(Clone)]
+pub struct SyncHub {
+    inputs: mpsc::UnboundedSender<Input>,
+    next_conn: Arc<AtomicU64>,
+}
+
+impl SyncHub {
+    /// Starts the hub task over the storage writer.
+    pub fn start(writer: Writer) -> SyncHub {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let peer_id = format!("medk-relay-{}", std::process::id());
+        let relay = Relay::new(peer_id, Box::new(OpenAccess));
+        tokio::spawn(hub(relay, Arc::new(writer), rx, tx.clone()));
+        SyncHub { inputs: tx, next_conn: Arc::new(AtomicU64::new(1)) }
+    }
+
+    /// Saves every live sync state and waits for the writes; call before exit.
+    pub async fn shutdown(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.inputs.send(Input::Shutdown { done }).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+/// The `/sync` route.
+pub fn routes(hub: SyncHub) -> Router {
+    Router::new().route("/sync", get(upgrade)).with_state(hub)
+}
+
+async fn upgrade(State(hub): State<SyncHub>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| connection(hub, socket))
+}
+
+/// Moves bytes between one socket and the hub until either side ends it.
+async fn connection(hub: SyncHub, socket: WebSocket) {
+    let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    if hub.inputs.send(Input::Open { conn, out: Outbox { tx: tx.clone(), queued: queued.clone() } }).is_err()
+    {
+        return;
+    }
+    let (mut sink, mut stream) = socket.split();
+    let hub_inputs = hub.inputs.clone();
+
+    let writer = async {
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        loop {
+            tokio::select! {
+                out = rx.recv() => match out {
+                    Some(Outbound::Frame(frame)) => {
+                        queued.fetch_sub(frame.len(), Ordering::Relaxed);
+                        if sink.send(WsMessage::Binary(frame.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Outbound::Close(code, reason)) => {
+                        let frame = CloseFrame { code, reason: reason.into() };
+                        let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                        break;
+                    }
+                    None => break,
+                },
+                _ = ping.tick() => {
+                    if sink.send(WsMessage::Ping(Bytes::new())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        // Completes the closing handshake (answers the peer's close frame).
+        let _ = sink.close().await;
+    };
+
+    let reader_tx = tx;
+    let reader = async move {
+        let tx = reader_tx;
+        loop {
+            let next = tokio::time::timeout(SILENCE_LIMIT, stream.next()).await;
+            match next {
+                Err(_) => {
+                    let _ = tx.send(Outbound::Close(1001, "no traffic for too long".into()));
+                    break;
+                }
+                Ok(None) | Ok(Some(Ok(WsMessage::Close(_)))) => break,
+                Ok(Some(Ok(WsMessage::Binary(bytes)))) => {
+                    if hub.inputs.send(Input::Frame { conn, bytes }).is_err() {
+                        break;
+                    }
+                }
+                Ok(Some(Ok(WsMessage::Text(_)))) => {
+                    let _ = tx.send(Outbound::Close(close::INVALID_DATA, "frames are binary CBOR".into()));
+                    break;
+                }
+                Ok(Some(Ok(_))) => {} // ping/pong: the timeout above already restarted
+                Ok(Some(Err(e))) => {
+                    let (code, reason) = if is_too_big(&e) {
+                        (close::TOO_BIG, format!("frame over {MAX_MESSAGE_BYTES} bytes"))
+                    } else {
+                        (close::PROTOCOL_ERROR, "broken WebSocket stream".to_string())
+                    };
+                    let _ = tx.send(Outbound::Close(code, reason));
+                    break;
+                }
+            }
+        }
+        let _ = hub.inputs.send(Input::Closed { conn });
+    };
+
+    // The reader ends when the peer goes (or breaks the protocol); the writer
+    // when told to close or when the hub forgets the connection. Whichever
+    // ends first, the other gets a moment to finish (deliver the close frame,
+    // read the peer's answer to it) and no more.
+    tokio::pin!(writer, reader);
+    tokio::select! {
+        () = &mut writer => {
+            let _ = tokio::time::timeout(CLOSE_GRACE, reader).await;
+        }
+        () = &mut reader => {
+            let _ = tokio::time::timeout(CLOSE_GRACE, writer).await;
+        }
+    }
+    let _ = hub_inputs.send(Input::Closed { conn });
+}
+
+fn is_too_big(e: &axum::Error) -> bool {
+    let text = e.to_string();
+    text.contains("too long") || text.contains("too big") || text.contains("Space limit")
+}
+
+/// The hub: the only owner of the relay.
+async fn hub(
+    mut relay: Relay,
+    writer: Arc<Writer>,
+    mut rx: mpsc::UnboundedReceiver<Input>,
+    tx: mpsc::UnboundedSender<Input>,
+) {
+    let started = Instant::now();
+    let mut conns: std::collections::HashMap<ConnId, Outbox> = std::collections::HashMap::new();
+    let mut tick = tokio::time::interval(TICK_EVERY);
+    let mut shutting_down: Option<oneshot::Sender<()>> = None;
+    loop {
+        let input = tokio::select! {
+            input = rx.recv() => match input {
+                Some(input) => input,
+                None => return,
+            },
+            _ = tick.tick() => {
+                relay.tick(started.elapsed().as_millis() as u64);
+                run_effects(&mut relay, &mut conns, &writer, &tx, &mut shutting_down);
+                continue;
+            }
+        };
+        match input {
+            Input::Open { conn, out } => {
+                relay.connect(conn);
+                conns.insert(conn, out);
+            }
+            Input::Frame { conn, bytes } => relay.receive(conn, &bytes),
+            Input::Closed { conn } => {
+                if conns.remove(&conn).is_some() {
+                    relay.disconnect(conn);
+                }
+            }
+            Input::Loaded { doc, chunks } => relay.loaded(doc, chunks),
+            Input::SyncStateLoaded { doc, storage_id, state } => {
+                relay.sync_state_loaded(doc, &storage_id, state)
+            }
+            Input::Written { doc, batch, result } => {
+                if let Err(e) = &result {
+                    tracing::error!(%doc, "storing a document failed, will retry: {e}");
+                }
+                relay.written(doc, batch, result);
+            }
+            Input::Shutdown { done } => {
+                relay.save_sync_states();
+                for (conn, out) in conns.drain() {
+                    let _ = out.tx.send(Outbound::Close(1001, "the relay is restarting".into()));
+                    relay.disconnect(conn);
+                }
+                shutting_down = Some(done);
+                // Once the sync states are saved the writer's last handle
+                // goes, and with it the database.
+                return run_effects(&mut relay, &mut conns, &writer, &tx, &mut shutting_down);
+            }
+        }
+        run_effects(&mut relay, &mut conns, &writer, &tx, &mut shutting_down);
+    }
+}
+
+/// Carries out what the relay asked for.
+fn run_effects(
+    relay: &mut Relay,
+    conns: &mut std::collections::HashMap<ConnId, Outbox>,
+    writer: &Arc<Writer>,
+    tx: &mpsc::UnboundedSender<Input>,
+    shutting_down: &mut Option<oneshot::Sender<()>>,
+) {
+    let mut sync_states = Vec::new();
+    while let Some(effect) = relay.poll() {
+        match effect {
+            Effect::Send { conn, frame } => {
+                let Some(out) = conns.get(&conn) else { continue };
+                let queued = out.queued.fetch_add(frame.len(), Ordering::Relaxed) + frame.len();
+                if queued > MAX_QUEUED_BYTES {
+                    let _ = out.tx.send(Outbound::Close(close::LIMIT, "too far behind; reconnect".into()));
+                    conns.remove(&conn);
+                    relay.disconnect(conn);
+                } else {
+                    let _ = out.tx.send(Outbound::Frame(frame));
+                }
+            }
+            Effect::Close { conn, code, reason } => {
+                tracing::info!(conn, code, "closing a sync connection: {reason}");
+                if let Some(out) = conns.remove(&conn) {
+                    let _ = out.tx.send(Outbound::Close(code, reason));
+                }
+            }
+            Effect::Load { doc } => {
+                let (writer, tx) = (writer.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let chunks = writer.load(&doc).await.map_err(|e| {
+                        tracing::error!(%doc, "reading a document failed: {e}");
+                        e.to_string()
+                    });
+                    let _ = tx.send(Input::Loaded { doc, chunks });
+                });
+            }
+            Effect::LoadSyncState { doc, storage_id } => {
+                let (writer, tx) = (writer.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let state = writer.load_sync_state(&doc, &storage_id).await.unwrap_or_else(|e| {
+                        tracing::warn!(%doc, "reading a sync state failed (a full sync follows): {e}");
+                        None
+                    });
+                    let _ = tx.send(Input::SyncStateLoaded { doc, storage_id, state });
+                });
+            }
+            Effect::Write { doc, batch, writes } => {
+                let writes = writes
+                    .into_iter()
+                    .map(|w| match w {
+                        StorageWrite::Append(bytes) => Write::Append { doc, bytes },
+                        StorageWrite::Replace(snapshot) => Write::Replace { doc, snapshot },
+                    })
+                    .collect();
+                let (writer, tx) = (writer.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let result = writer.commit(writes).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Input::Written { doc, batch, result });
+                });
+            }
+            Effect::SaveSyncState { doc, storage_id, state } => {
+                sync_states.push(Write::SyncState { doc, storage_id, bytes: state });
+            }
+        }
+    }
+    let shutting = shutting_down.take();
+    if !sync_states.is_empty() || shutting.is_some() {
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            if !sync_states.is_empty()
+                && let Err(e) = writer.commit(sync_states).await
+            {
+                tracing::warn!("saving sync states failed (next syncs are longer): {e}");
+            }
+            if let Some(done) = shutting {
+                let _ = done.send(());
+            }
+        });
+    }
+}
