@@ -11,6 +11,10 @@
 //        -> {"heads":[...],"ms":N}
 //   node js-client.mjs wait   --url U --doc automerge:... --key K --value V
 //        -> {"doc":{...},"heads":[...],"ms":N}
+//   node js-client.mjs create-roadmap --url U --text TITLE --activity DESCRIPTION
+//        -> {"url":"automerge:...",...}   a roadmap in medk's document layout
+//           (shared/src/doc.rs): one section `s1`, one activity `a1`
+//   Keys of find/edit/wait may be dotted paths: activities.a1.description
 //   node js-client.mjs listen --url U --doc automerge:...
 //        -> {"listening":true} once the doc is found, then, on the first
 //           ephemeral message for it: {"ephemeral":{"senderId":...,"message":...},"ms":N}
@@ -37,6 +41,7 @@
 // timeout).
 import { parseArgs } from 'node:util';
 import { Repo, encodeHeads, isValidAutomergeUrl } from '@automerge/automerge-repo';
+import { ImmutableString } from '@automerge/automerge';
 import { BrowserWebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket';
 
 const started = performance.now();
@@ -58,6 +63,7 @@ try {
       storage: { type: 'string' },
       message: { type: 'string' },
       'linger-ms': { type: 'string', default: '0' },
+      activity: { type: 'string' },
     },
   }));
 } catch (e) {
@@ -69,10 +75,11 @@ function usage(msg) {
   process.exit(1);
 }
 const need = (...names) => names.forEach((n) => opts[n] === undefined && usage(`${command} needs --${n}`));
-if (!['create', 'find', 'edit', 'wait', 'listen', 'broadcast'].includes(command)) usage(`unknown command ${command ?? '(none)'}`);
+if (!['create', 'create-roadmap', 'find', 'edit', 'wait', 'listen', 'broadcast'].includes(command)) usage(`unknown command ${command ?? '(none)'}`);
 need('url');
 if (command === 'create') need('text');
-if (command !== 'create') need('doc');
+if (command === 'create-roadmap') need('text', 'activity');
+if (!command.startsWith('create')) need('doc');
 if (opts.doc !== undefined && !isValidAutomergeUrl(opts.doc)) usage(`--doc ${opts.doc} is not an automerge: URL`);
 if (command === 'edit' || command === 'wait') need('key', 'value');
 if (command === 'broadcast') need('message');
@@ -165,11 +172,50 @@ async function find() {
   }
 }
 
-const get = (doc, key) => doc?.[key];
+const get = (doc, key) => key.split('.').reduce((o, k) => o?.[k], doc);
+function set(doc, key, value) {
+  const path = key.split('.');
+  const last = path.pop();
+  path.reduce((o, k) => o[k], doc)[last] = value;
+}
+
+/** A roadmap as medk's RoadmapDoc::create lays it out: Text for what people
+ * type (plain strings are Text in Automerge 3), scalar strings for ids,
+ * positions (fractional_index hex; "80" is its first index) and enums. */
+function roadmap(title, description) {
+  const s = (v) => new ImmutableString(v);
+  const text = { title, territory: '', approval: '', abbreviations: '', footnotes: '' };
+  const activity = {
+    section: s('s1'), pos: s('80'), deleted: false, status: s('planned'), completed_on: s(''),
+    number: '1.1', description, form: '', deadline: '', responsible: '', indicator: '',
+    report_form: '', evidence: '', comments: '',
+  };
+  return {
+    kind: s('medk/roadmap'),
+    schema: 1,
+    header: { ...text, level: s('school'), year: null },
+    columns: [
+      { field: s('number'), title: '№' },
+      { field: s('description'), title: 'Мероприятие' },
+      { field: s('deadline'), title: 'Срок' },
+      { field: s('responsible'), title: 'Ответственный' },
+    ],
+    sections: { s1: { title: '1. Раздел', pos: s('80'), deleted: false } },
+    activities: { a1: activity },
+    members: {},
+  };
+}
 
 switch (command) {
   case 'create': {
     const handle = repo.create({ note: opts.text });
+    await connect();
+    await reachedServer(handle);
+    await finish(0, { url: handle.url, heads: handle.heads() });
+    break;
+  }
+  case 'create-roadmap': {
+    const handle = repo.create(roadmap(opts.text, opts.activity));
     await connect();
     await reachedServer(handle);
     await finish(0, { url: handle.url, heads: handle.heads() });
@@ -187,9 +233,7 @@ switch (command) {
   }
   case 'edit': {
     const handle = await find();
-    handle.change((d) => {
-      d[opts.key] = opts.value;
-    });
+    handle.change((d) => set(d, opts.key, opts.value));
     await reachedServer(handle);
     await finish(0, { heads: handle.heads() });
     break;
