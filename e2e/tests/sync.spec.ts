@@ -51,6 +51,19 @@ test('two people edit one roadmap live, and keep working through a relay outage'
   await activities(curator).nth(0).getByLabel('Статус').selectOption('in-progress');
   await expect(activities(school).nth(0).getByLabel('Статус')).toHaveValue('in-progress', { timeout: 1_000 });
 
+  // Both type in the same text at once: each keeps their own caret (the
+  // curator's stays at the start while the school's words arrive at the end).
+  await description(curator, 1).click();
+  await description(curator, 1).press('Control+Home');
+  await description(school, 1).click();
+  await description(school, 1).press('Control+End');
+  await description(school, 1).pressSequentially(' для учителей');
+  await expect(description(curator, 1)).toHaveValue('Методический семинар для учителей', { timeout: 1_000 });
+  await description(curator, 1).pressSequentially('Очный ');
+  for (const page of [curator, school]) {
+    await expect(description(page, 1)).toHaveValue('Очный Методический семинар для учителей', { timeout: 2_000 });
+  }
+
   // The relay dies. Both keep editing: different fields of one activity,
   // and the same description.
   await server.kill('SIGKILL');
@@ -82,7 +95,7 @@ test('two people edit one roadmap live, and keep working through a relay outage'
   await third.goto(path);
   await editorLoaded(third);
   await expect(description(third, 0)).toHaveValue(merged);
-  expect(await descriptions(third)).toEqual([merged, 'Методический семинар']);
+  expect(await descriptions(third)).toEqual([merged, 'Очный Методический семинар для учителей']);
 });
 
 test('a link to a roadmap the server does not have says so', async ({ page }) => {
