@@ -52,6 +52,11 @@ pub struct OpenRoadmap {
     on_storage_error: Rc<dyn Fn(String)>,
     /// Told after every local change (the sync sends it on).
     on_change: Option<Rc<dyn Fn(DocumentId)>>,
+    /// Told when the list record was rewritten after a change from elsewhere
+    /// (the list screen re-reads it then, not before the write lands).
+    on_meta_stored: Option<Rc<dyn Fn()>>,
+    /// The next write comes from a remote change.
+    remote: bool,
     /// Heads the relay is known to have (saved across reloads): what the
     /// count of changes not yet on the server is measured from.
     synced: Vec<ChangeHash>,
@@ -117,6 +122,8 @@ impl OpenRoadmap {
             meta,
             on_storage_error,
             on_change: None,
+            on_meta_stored: None,
+            remote: false,
             synced: load_synced(&id),
         })
     }
@@ -131,9 +138,15 @@ impl OpenRoadmap {
         self.doc.automerge()
     }
 
+    pub fn on_meta_stored(&mut self, f: Rc<dyn Fn()>) {
+        self.on_meta_stored = Some(f);
+    }
+
     /// Stores changes that came from the relay.
     pub fn persist_remote(&mut self) {
+        self.remote = true;
         self.persist(true);
+        self.remote = false;
     }
 
     /// How many changes of this replica the relay does not have yet.
@@ -230,6 +243,7 @@ impl OpenRoadmap {
         let on_error = self.on_storage_error.clone();
         let id = self.id;
         let journal = crate::journal::record(&id, &changes);
+        let meta_stored = if self.remote { self.on_meta_stored.clone() } else { None };
         wasm_bindgen_futures::spawn_local(async move {
             match storage.append(&id, changes).await {
                 Ok(key) => {
@@ -240,8 +254,13 @@ impl OpenRoadmap {
                 }
                 Err(e) => on_error(format!("Изменение не сохранено на устройстве: {e}")),
             }
-            if let Err(e) = storage.put_meta(&meta).await {
-                on_error(format!("Список дорожных карт не обновлён: {e}"));
+            match storage.put_meta(&meta).await {
+                Ok(()) => {
+                    if let Some(f) = meta_stored {
+                        f();
+                    }
+                }
+                Err(e) => on_error(format!("Список дорожных карт не обновлён: {e}")),
             }
         });
         let due = {

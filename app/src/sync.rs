@@ -255,6 +255,8 @@ impl SyncService {
                 }
             });
         }));
+        let list_version = self.0.list_version;
+        open.on_meta_stored(Rc::new(move || list_version.update(|v| *v += 1)));
         let doc = Rc::new(RefCell::new(open));
         self.0.docs.borrow_mut().insert(id, doc.clone());
         self.pump(id);
@@ -596,10 +598,7 @@ impl SyncService {
                 applied.map(|()| changed)
             };
             match result {
-                Ok(true) => {
-                    self.version(id).update(|v| *v += 1);
-                    self.0.list_version.update(|v| *v += 1);
-                }
+                Ok(true) => self.version(id).update(|v| *v += 1),
                 Ok(false) => {}
                 Err(e) => {
                     web_sys::console::warn_1(&format!("sync of {id}: {e}").into());

@@ -71,7 +71,8 @@ fn moved(old: &str, new: &str, at: u32) -> u32 {
     let old: Vec<u16> = old.encode_utf16().collect();
     let new: Vec<u16> = new.encode_utf16().collect();
     let prefix = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
-    let suffix = old[prefix..].iter().rev().zip(new[prefix..].iter().rev()).take_while(|(a, b)| a == b).count();
+    let suffix =
+        old[prefix..].iter().rev().zip(new[prefix..].iter().rev()).take_while(|(a, b)| a == b).count();
     let at = at as usize;
     if at <= prefix {
         at as u32
