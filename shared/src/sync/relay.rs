@@ -14,6 +14,9 @@
 //!   round rather than one per change (group commit per document).
 //! - A document nobody has open and nothing pending for is dropped from
 //!   memory after [`EVICT_AFTER_MS`].
+//! - `doc-unavailable` means the relay has nothing and neither has the peer:
+//!   a failed read is retried (peers wait), and a `request` is refused only
+//!   after the whole batch it came with is applied.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -573,11 +576,9 @@ impl Relay {
         // (it got the document locally meanwhile), which the relay must fetch
         // rather than refuse.
         let empty = doc.am.get_heads().is_empty();
-        let unavailable = requested.into_iter().filter(|conn| {
-            empty
-                && doc.peers.get(conn).is_some_and(|p| p.sync.their_heads.as_ref().is_none_or(Vec::is_empty))
-        });
-        let unavailable: Vec<ConnId> = unavailable.collect();
+        let has_nothing = |p: &DocPeer| p.sync.their_heads.as_ref().is_none_or(Vec::is_empty);
+        let unavailable: Vec<ConnId> =
+            requested.into_iter().filter(|c| empty && doc.peers.get(c).is_some_and(has_nothing)).collect();
         for conn in unavailable {
             if let Some(peer) = doc.peers.remove(&conn) {
                 if let Some(c) = self.conns.get_mut(&conn) {
