@@ -715,6 +715,80 @@ impl RoadmapDoc {
     }
 }
 
+/// What changes from elsewhere touched, so a view can redraw only that.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Touched {
+    #[default]
+    Nothing,
+    /// Only values inside these activities (text, status, date): no row was
+    /// added, removed or moved.
+    Activities(std::collections::BTreeSet<RowId>),
+    /// Anything else: re-read the roadmap.
+    Everything,
+}
+
+impl Touched {
+    /// Both `self` and `other` touched.
+    pub fn merge(self, other: Touched) -> Touched {
+        match (self, other) {
+            (Touched::Nothing, t) | (t, Touched::Nothing) => t,
+            (Touched::Activities(mut a), Touched::Activities(b)) => {
+                a.extend(b);
+                Touched::Activities(a)
+            }
+            _ => Touched::Everything,
+        }
+    }
+}
+
+/// Fields of an activity that place it; a change to one of them moves rows.
+const PLACING_FIELDS: [&str; 3] = ["pos", "section", "deleted"];
+
+impl RoadmapDoc {
+    /// Runs `f` (typically: apply a sync message) and says what it changed.
+    /// Patches are recorded only for the duration of `f`, so local typing
+    /// does not pay for them.
+    pub fn tracking<R>(&mut self, f: impl FnOnce(&mut AutoCommit) -> R) -> (R, Touched) {
+        let before = self.doc.get_heads();
+        self.doc.update_diff_cursor();
+        let result = f(&mut self.doc);
+        let touched = if self.doc.get_heads() == before {
+            Touched::Nothing
+        } else if before.is_empty() {
+            Touched::Everything
+        } else {
+            touched_by(&self.doc.diff_incremental())
+        };
+        self.doc.reset_diff_cursor();
+        (result, touched)
+    }
+}
+
+/// Classifies patches by the rows they are under.
+fn touched_by(patches: &[automerge::Patch]) -> Touched {
+    use automerge::{PatchAction, Prop};
+    let mut rows = std::collections::BTreeSet::new();
+    for patch in patches {
+        let (Some((_, Prop::Map(top))), Some((_, Prop::Map(row)))) = (patch.path.first(), patch.path.get(1))
+        else {
+            return Touched::Everything;
+        };
+        if top != "activities" {
+            return Touched::Everything;
+        }
+        // A patch on the row's own map (not inside one of its texts) that
+        // sets a placing field moves the row.
+        if patch.path.len() == 2
+            && let PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } = &patch.action
+            && PLACING_FIELDS.contains(&key.as_str())
+        {
+            return Touched::Everything;
+        }
+        rows.insert(RowId::new(row.clone()));
+    }
+    Touched::Activities(rows)
+}
+
 /// What one pass over a row's map yields.
 struct RowFields {
     id: RowId,

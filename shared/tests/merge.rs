@@ -241,3 +241,41 @@ fn incremental_saves_replay_onto_the_snapshot() {
     loaded.load_incremental(&chunk2).unwrap();
     assert_eq!(loaded.read(), doc.read());
 }
+
+/// A change from elsewhere is classified by what it touched, so the editor
+/// redraws one row for a remote keystroke and re-reads for a moved row.
+#[test]
+fn remote_changes_say_which_rows_they_touched() {
+    use medk_shared::doc::Touched;
+    use medk_shared::model::HeaderField;
+    let (mut doc, _, rows) = base(3);
+    let (mut here, mut there) = fork(&mut doc);
+    let receive = |here: &mut RoadmapDoc, there: &mut RoadmapDoc| {
+        let changes = there.automerge().save_incremental();
+        here.tracking(|am| am.load_incremental(&changes).unwrap()).1
+    };
+    there.automerge().save_incremental();
+
+    let text = |row: &RowId| Edit::SetText {
+        target: TextTarget::Activity(row.clone(), ActivityField::Description),
+        value: "другое".into(),
+    };
+    there.apply(vec![text(&rows[0])], 2, "type").unwrap();
+    there
+        .apply(vec![Edit::SetStatus { activity: rows[1].clone(), status: Status::Done }], 3, "status")
+        .unwrap();
+    assert_eq!(
+        receive(&mut here, &mut there),
+        Touched::Activities([rows[0].clone(), rows[1].clone()].into())
+    );
+
+    let up = actions::move_activity(&there, &rows[2], Direction::Up).unwrap();
+    there.apply(vec![up], 4, "move").unwrap();
+    assert_eq!(receive(&mut here, &mut there), Touched::Everything);
+
+    let title = Edit::SetText { target: TextTarget::Header(HeaderField::Title), value: "Новое".into() };
+    there.apply(vec![title], 5, "title").unwrap();
+    assert_eq!(receive(&mut here, &mut there), Touched::Everything);
+    assert_eq!(receive(&mut here, &mut there), Touched::Nothing);
+    assert_eq!(here.read(), there.read());
+}
