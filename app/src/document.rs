@@ -8,7 +8,7 @@
 use crate::browser::now_ms;
 use crate::storage::{RoadmapMeta, Storage, StorageError};
 use automerge::ChangeHash;
-use medk_shared::doc::{DocError, Edit, NewRoadmap, RoadmapDoc, TextTarget};
+use medk_shared::doc::{DocError, Edit, NewRoadmap, RoadmapDoc, TextTarget, Touched};
 use medk_shared::ids::DocumentId;
 use medk_shared::undo::UndoStack;
 use std::cell::RefCell;
@@ -136,6 +136,11 @@ impl OpenRoadmap {
     /// The Automerge document, for the sync protocol.
     pub fn automerge(&mut self) -> &mut automerge::AutoCommit {
         self.doc.automerge()
+    }
+
+    /// Runs `f` on the Automerge document and says what it changed.
+    pub fn tracking<R>(&mut self, f: impl FnOnce(&mut automerge::AutoCommit) -> R) -> (R, Touched) {
+        self.doc.tracking(f)
     }
 
     pub fn on_meta_stored(&mut self, f: Rc<dyn Fn()>) {

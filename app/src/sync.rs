@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use leptos::prelude::*;
-use medk_shared::doc::RoadmapDoc;
+use medk_shared::doc::{RoadmapDoc, Touched};
 use medk_shared::ids::DocumentId;
 use medk_shared::sync::client::{Client, Event};
 use medk_shared::sync::presence::{self, Presence};
@@ -95,6 +95,8 @@ struct Inner {
     status: RwSignal<SyncStatus>,
     /// Bumped when a roadmap changed from elsewhere (per roadmap).
     versions: RefCell<HashMap<DocumentId, RwSignal<u64>>>,
+    /// What changes from elsewhere touched since the editor last looked.
+    touched: RefCell<HashMap<DocumentId, Touched>>,
     /// Bumped when any roadmap's list record changed from elsewhere.
     pub list_version: RwSignal<u64>,
     presence: RwSignal<HashMap<DocumentId, HashMap<String, Peer>>>,
@@ -145,6 +147,7 @@ impl SyncService {
             fetching: RefCell::new(HashMap::new()),
             status: RwSignal::new(SyncStatus { connection: Connection::Offline, unsynced: 0 }),
             versions: RefCell::new(HashMap::new()),
+            touched: RefCell::new(HashMap::new()),
             list_version: RwSignal::new(0),
             presence: RwSignal::new(HashMap::new()),
             announce: RefCell::new(None),
@@ -189,6 +192,11 @@ impl SyncService {
     /// Bumps whenever the roadmap changed from elsewhere.
     pub fn version(&self, id: DocumentId) -> RwSignal<u64> {
         *self.0.versions.borrow_mut().entry(id).or_insert_with(|| RwSignal::new(0))
+    }
+
+    /// What changed from elsewhere since the last call (after [`Self::version`] moved).
+    pub fn take_touched(&self, id: DocumentId) -> Touched {
+        self.0.touched.borrow_mut().remove(&id).unwrap_or_default()
     }
 
     /// Names of the other people who have the roadmap open now.
@@ -589,17 +597,22 @@ impl SyncService {
         if let Some(doc) = doc {
             let result = {
                 let mut open = doc.borrow_mut();
-                let before = open.heads();
-                let applied = self.0.client.borrow_mut().apply(id, &mut open.automerge().sync(), message);
-                let changed = open.heads() != before;
-                if changed {
+                let mut client = self.0.client.borrow_mut();
+                let (applied, touched) = open.tracking(|am| client.apply(id, &mut am.sync(), message));
+                if touched != Touched::Nothing {
                     open.persist_remote();
                 }
-                applied.map(|()| changed)
+                applied.map(|()| touched)
             };
             match result {
-                Ok(true) => self.version(id).update(|v| *v += 1),
-                Ok(false) => {}
+                Ok(Touched::Nothing) => {}
+                Ok(touched) => {
+                    let mut all = self.0.touched.borrow_mut();
+                    let before = all.remove(&id).unwrap_or_default();
+                    all.insert(id, before.merge(touched));
+                    drop(all);
+                    self.version(id).update(|v| *v += 1);
+                }
                 Err(e) => {
                     web_sys::console::warn_1(&format!("sync of {id}: {e}").into());
                     return self.closed();

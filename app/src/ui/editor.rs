@@ -15,7 +15,7 @@ use crate::document::{OpenError, OpenRoadmap};
 use crate::sync::FetchError;
 use leptos::prelude::*;
 use medk_shared::actions::{self, Direction};
-use medk_shared::doc::{Edit, RowRef, TextTarget};
+use medk_shared::doc::{Edit, RowRef, TextTarget, Touched};
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::{
     Activity, ActivityField, Column, Header, HeaderField, Level, Member, Roadmap, Section,
@@ -219,6 +219,30 @@ impl Editor {
         if let Some(roadmap) = self.with_open(|o| o.doc().read()) {
             self.show(roadmap);
         }
+    }
+
+    /// Shows changes made elsewhere: a value inside known activities
+    /// redraws those rows only; anything else re-reads the roadmap.
+    pub fn show_remote(&self, touched: Touched) {
+        match touched {
+            Touched::Nothing => return,
+            Touched::Activities(ids) => {
+                let all_known = ids.iter().all(|id| self.activity(id).is_some());
+                if all_known {
+                    for id in ids {
+                        if let (Some(signal), Some(Some(activity))) =
+                            (self.activity(&id), self.with_open(|o| o.doc().activity(&id)))
+                        {
+                            set_if_changed(signal, activity);
+                        }
+                    }
+                } else {
+                    self.refresh();
+                }
+            }
+            Touched::Everything => self.refresh(),
+        }
+        self.schedule_view_write();
     }
 
     /// Updates the signals whose value differs from `roadmap`.
@@ -565,8 +589,7 @@ fn EditorView(editor: Editor) -> impl IntoView {
     Effect::new(move |previous: Option<u64>| {
         let v = version.get();
         if previous.is_some_and(|p| p != v) {
-            editor.refresh();
-            editor.schedule_view_write();
+            editor.show_remote(editor.app.sync().take_touched(editor.id));
         }
         v
     });
