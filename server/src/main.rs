@@ -57,7 +57,14 @@ async fn main() -> anyhow::Result<()> {
 
 /// Logs at `info` unless `RUST_LOG` says otherwise (`RUST_LOG=tower_http=debug`
 /// shows every request).
+///
+/// Automerge is held to `warn`: its `#[instrument]` spans are at `info`, and
+/// the one on loading changes (every sync message that carries changes)
+/// records the document's whole change graph with `Debug`, hex-formatting
+/// every change hash, so its cost grows with the document's history. At
+/// `info` it was 38% of the relay's CPU samples in `cargo xtask bench sync`
+/// (documents of only 200 changes), for spans nobody reads.
 fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,automerge=warn"));
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::stdout().is_terminal()).init();
 }

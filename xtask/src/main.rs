@@ -3,6 +3,7 @@
 //! what it is missing (see [`tools`]) and echoes every command it runs.
 
 mod bench_data;
+mod bench_sync;
 mod dist;
 mod fingerprint;
 mod project;
@@ -67,6 +68,24 @@ enum Verb {
 enum Bench {
     /// Wasm size, then app start-up in chromium (e2e/bench/app-start.mjs).
     App,
+    /// Sync relay under load (server/examples/sync_load.rs): medk-server
+    /// against the automerge-repo JS sync server, same scenarios, same run.
+    Sync {
+        /// Limit for each phase of one run (setup; convergence), in seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout_s: u64,
+        /// Only these servers: medk, js (comma-separated; default both).
+        #[arg(long, value_delimiter = ',')]
+        server: Vec<String>,
+        /// Only these scenarios: a (200 clients / 20 docs / 20 changes,
+        /// burst), b (the same paced every 25 ms), c (2,000 / 200 / 5, burst).
+        #[arg(long, value_delimiter = ',')]
+        scenario: Vec<String>,
+        /// Runs of each; the table shows the one with the median
+        /// convergence time (runs vary by tens of percent on 2 cores).
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
+    },
 }
 
 /// Prints the error chain on one line (`{:#}`): the context says which step
@@ -93,6 +112,11 @@ fn try_main() -> anyhow::Result<()> {
             test(&project, !e2e_only, !no_e2e, &playwright_args)
         }
         Verb::Bench { what: Bench::App } => bench_app(&project),
+        Verb::Bench { what: Bench::Sync { timeout_s, server, scenario, runs } } => {
+            let servers =
+                server.iter().map(|s| bench_sync::Server::parse(s)).collect::<anyhow::Result<_>>()?;
+            bench_sync::run(&project, &bench_sync::Options { timeout_s, servers, scenarios: scenario, runs })
+        }
     }
 }
 
