@@ -540,12 +540,13 @@ impl Relay {
         // anything new is applied, so a busy document cannot starve them.
         if doc.owes_answers && doc.am.get_heads() == doc.saved_heads {
             doc.owes_answers = false;
-            answer_all(&self.peer_id, id, doc, &mut self.effects);
+            answer(&self.peer_id, id, doc, None, &mut self.effects);
         }
         // Apply what is waiting (in order per peer; peers whose sync state is
         // still loading keep their messages).
         let mut bad: Vec<(ConnId, String)> = Vec::new();
         let mut requested: Vec<ConnId> = Vec::new();
+        let mut senders: Vec<ConnId> = Vec::new();
         let mut keep = VecDeque::new();
         while let Some(m) = doc.inbox.pop_front() {
             let Some(peer) = doc.peers.get_mut(&m.conn) else { continue };
@@ -566,6 +567,9 @@ impl Relay {
             }
             if m.request && !requested.contains(&m.conn) {
                 requested.push(m.conn);
+            }
+            if !senders.contains(&m.conn) {
+                senders.push(m.conn);
             }
         }
         doc.inbox = keep;
@@ -611,7 +615,11 @@ impl Relay {
             self.effects.push_back(Effect::Write { doc: id, batch, writes: vec![write] });
             doc.owes_answers = true;
         } else {
-            answer_all(&self.peer_id, id, doc, &mut self.effects);
+            // Nothing new in the document: only those who just spoke can need
+            // an answer (what they have, need or asked for). Generating a
+            // message for every other peer here cost a third of the relay's
+            // CPU under paced load, for nothing.
+            answer(&self.peer_id, id, doc, Some(&senders), &mut self.effects);
         }
         for (conn, reason) in bad {
             self.close(conn, close::INVALID_DATA, reason);
@@ -619,10 +627,16 @@ impl Relay {
     }
 }
 
-/// Sends every peer of the document what it is missing, if anything.
-fn answer_all(relay: &PeerId, id: DocumentId, doc: &mut Doc, effects: &mut VecDeque<Effect>) {
+/// Sends the document's peers (all, or `only` these) what they are missing, if anything.
+fn answer(
+    relay: &PeerId,
+    id: DocumentId,
+    doc: &mut Doc,
+    only: Option<&[ConnId]>,
+    effects: &mut VecDeque<Effect>,
+) {
     for (conn, peer) in doc.peers.iter_mut() {
-        if !peer.ready {
+        if !peer.ready || only.is_some_and(|only| !only.contains(conn)) {
             continue;
         }
         if let Some(message) = doc.am.generate_sync_message(&mut peer.sync) {
