@@ -60,6 +60,8 @@ pub struct OpenRoadmap {
     /// Heads the relay is known to have (saved across reloads): what the
     /// count of changes not yet on the server is measured from.
     synced: Vec<ChangeHash>,
+    /// The last count of changes not on the relay, and the heads it was made at.
+    counted: Option<(Vec<ChangeHash>, usize)>,
 }
 
 impl OpenRoadmap {
@@ -125,6 +127,7 @@ impl OpenRoadmap {
             on_meta_stored: None,
             remote: false,
             synced: load_synced(&id),
+            counted: None,
         })
     }
 
@@ -162,13 +165,23 @@ impl OpenRoadmap {
         {
             save_synced(&self.id, &shared);
             self.synced = shared;
+            self.counted = None;
         }
         let am = self.doc.automerge();
-        if self.synced.iter().all(|h| am.get_change_by_hash(h).is_some()) {
-            am.get_changes(&self.synced).len()
-        } else {
-            am.get_changes(&[]).len()
-        }
+        let heads = am.get_heads();
+        let known = |hashes: &[ChangeHash], am: &mut automerge::AutoCommit| {
+            hashes.iter().all(|h| am.get_change_by_hash(h).is_some())
+        };
+        let count = match self.counted.take() {
+            Some((counted, n)) if counted == heads => n,
+            // Typing: add what is new since the last count rather than
+            // walking the whole history of a never-synced roadmap again.
+            Some((counted, n)) if known(&counted, am) => n + am.get_changes(&counted).len(),
+            _ if known(&self.synced, am) => am.get_changes(&self.synced).len(),
+            _ => am.get_changes(&[]).len(),
+        };
+        self.counted = Some((heads, count));
+        count
     }
 
     pub fn doc(&self) -> &RoadmapDoc {

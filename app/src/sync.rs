@@ -37,6 +37,9 @@ const HEARTBEAT_EVERY_MS: u64 = 15_000;
 const HEARTBEAT_TIMEOUT_MS: u64 = 5_000;
 /// How long opening a roadmap by link waits for the relay.
 const FETCH_TIMEOUT_MS: u64 = 20_000;
+/// After start-up, every roadmap is loaded (to count its unsent changes)
+/// this much later, unless a connection needs them sooner.
+const STARTUP_COUNT_DELAY_MS: u64 = 3_000;
 /// The unsynced count is recomputed at most this often.
 const STATUS_EVERY_MS: u64 = 400;
 
@@ -165,8 +168,18 @@ impl SyncService {
             s.forget_gone_peers();
         });
         service.connect();
-        // Count what is waiting to go out even before the first connection.
-        service.0.clone().load_all_then(|s| s.schedule_status());
+        // Count what is waiting to go out even without a connection, once the
+        // page that opened the app is on screen (loading every roadmap must
+        // not hold up the one being opened).
+        let weak = Rc::downgrade(&service.0);
+        set_timeout(
+            move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.load_all_then(|s| s.schedule_status());
+                }
+            },
+            std::time::Duration::from_millis(STARTUP_COUNT_DELAY_MS),
+        );
         service
     }
 

@@ -224,8 +224,12 @@ impl Editor {
     /// Shows changes made elsewhere: a value inside known activities
     /// redraws those rows only; anything else re-reads the roadmap.
     pub fn show_remote(&self, touched: Touched) {
+        if touched == Touched::Nothing {
+            return;
+        }
+        let caret = super::fields::Caret::save();
         match touched {
-            Touched::Nothing => return,
+            Touched::Nothing => {}
             Touched::Activities(ids) => {
                 let all_known = ids.iter().all(|id| self.activity(id).is_some());
                 if all_known {
@@ -241,6 +245,9 @@ impl Editor {
                 }
             }
             Touched::Everything => self.refresh(),
+        }
+        if let Some(caret) = caret {
+            caret.restore_after_render();
         }
         self.schedule_view_write();
     }

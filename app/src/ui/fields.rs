@@ -1,16 +1,12 @@
 //! An inline text field bound to one text of the document.
 
 use super::editor::Editor;
-use leptos::html::Textarea;
 use leptos::prelude::*;
 use medk_shared::doc::TextTarget;
+use wasm_bindgen::JsCast;
 
 /// A growing textarea: typing goes straight into the Automerge text (and to
 /// storage); leaving the field closes the undo step.
-///
-/// The value is written to the element only when it differs from what the
-/// element shows, and a remote change arriving while someone types here
-/// keeps their caret where it was in their own words.
 #[component]
 pub fn TextField(
     editor: Editor,
@@ -24,45 +20,50 @@ pub fn TextField(
         let target = target.clone();
         move |ev: leptos::ev::Event| editor.type_text(target.clone(), event_target_value(&ev))
     };
-    let node = NodeRef::<Textarea>::new();
-    Effect::new(move |_| {
-        let new = value.get();
-        if let Some(el) = node.get() {
-            show(&el, &new);
-        }
-    });
     view! {
         <textarea
-            node_ref=node
             rows="1"
             class=format!("field {class}")
             aria-label=label
             placeholder=placeholder
             spellcheck="true"
-            prop:value=value.get_untracked()
+            prop:value=value
             on:input=on_input
             on:blur=move |_| editor.seal()
         ></textarea>
     }
 }
 
-/// Puts `new` into the element, moving a focused caret with the text
-/// around it: an insertion or deletion before the caret shifts it, one after
-/// it leaves it alone.
-fn show(el: &web_sys::HtmlTextAreaElement, new: &str) {
-    let old = el.value();
-    if old == new {
-        return;
+/// The field being typed in, remembered across a change from elsewhere.
+pub struct Caret {
+    el: web_sys::HtmlTextAreaElement,
+    old: String,
+    start: u32,
+    end: u32,
+}
+
+impl Caret {
+    /// The focused text field and its selection, if a field has focus.
+    pub fn save() -> Option<Caret> {
+        let el = web_sys::window()?.document()?.active_element()?;
+        let el: web_sys::HtmlTextAreaElement = el.dyn_into().ok()?;
+        let (start, end) = (el.selection_start().ok()??, el.selection_end().ok()??);
+        Some(Caret { old: el.value(), el, start, end })
     }
-    let focused = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.active_element())
-        .is_some_and(|a| a == ***el);
-    let selection = (el.selection_start().ok().flatten(), el.selection_end().ok().flatten());
-    el.set_value(new);
-    if let (true, (Some(start), Some(end))) = (focused, selection) {
-        let (start, end) = (moved(&old, new, start), moved(&old, new, end));
-        let _ = el.set_selection_range(start, end);
+
+    /// Once the page shows the change (setting a field's value moves its
+    /// caret to the end), puts the caret back where it was in the person's
+    /// own words: after text inserted before it, before text inserted after.
+    pub fn restore_after_render(self) {
+        request_animation_frame(move || {
+            let new = self.el.value();
+            if new != self.old {
+                let _ = self.el.set_selection_range(
+                    moved(&self.old, &new, self.start),
+                    moved(&self.old, &new, self.end),
+                );
+            }
+        });
     }
 }
 
