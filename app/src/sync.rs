@@ -251,8 +251,9 @@ impl SyncService {
         };
         if let Some(rx) = wait {
             let _ = rx.await;
-            return match self.0.docs.borrow().get(&id) {
-                Some(doc) => Ok(doc.clone()),
+            let opened = self.0.docs.borrow().get(&id).cloned();
+            return match opened {
+                Some(doc) => Ok(doc),
                 None => Box::pin(self.open(id)).await,
             };
         }

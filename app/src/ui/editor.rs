@@ -497,7 +497,7 @@ enum Loaded {
     Loading,
     /// Not on this device; being fetched from the relay by its link.
     Fetching,
-    Ready(Editor),
+    Ready(Box<Editor>),
     Failed(String),
 }
 
@@ -523,7 +523,7 @@ pub fn EditorPage(id: String) -> impl IntoView {
             .and_then(|view| Some((postcard::from_bytes::<Roadmap>(&view.roadmap).ok()?, view.heads)))
             .map(|(roadmap, heads)| owner.with(|| Editor::from_view(id, roadmap, Some(heads), app)));
         if let Some(editor) = shown {
-            state.set(Loaded::Ready(editor));
+            state.set(Loaded::Ready(Box::new(editor)));
             crate::browser::mark("medk:view");
             crate::browser::next_paint().await;
         }
@@ -551,7 +551,7 @@ pub fn EditorPage(id: String) -> impl IntoView {
                             (o.doc().read(), o.heads())
                         };
                         let editor = owner.with(|| Editor::from_view(id, roadmap, Some(heads), app));
-                        state.set(Loaded::Ready(editor));
+                        state.set(Loaded::Ready(Box::new(editor)));
                         editor.schedule_view_write();
                         editor
                     }
@@ -579,7 +579,7 @@ pub fn EditorPage(id: String) -> impl IntoView {
             </div>
         }
         .into_any(),
-        Loaded::Ready(editor) => view! { <EditorView editor=*editor /> }.into_any(),
+        Loaded::Ready(editor) => view! { <EditorView editor=**editor /> }.into_any(),
     }
     }
 }
