@@ -54,14 +54,18 @@ impl Caret {
     /// Once the page shows the change (setting a field's value moves its
     /// caret to the end), puts the caret back where it was in the person's
     /// own words: after text inserted before it, before text inserted after.
+    /// Runs in the same turn as the change, after the render effects, so no
+    /// keystroke and no other remote change can come in between.
     pub fn restore_after_render(self) {
-        request_animation_frame(move || {
-            let new = self.el.value();
-            if new != self.old {
-                let _ = self.el.set_selection_range(
-                    moved(&self.old, &new, self.start),
-                    moved(&self.old, &new, self.end),
-                );
+        leptos::task::spawn_local(async move {
+            for _ in 0..3 {
+                leptos::task::tick().await;
+                let new = self.el.value();
+                if new != self.old {
+                    let (start, end) = (moved(&self.old, &new, self.start), moved(&self.old, &new, self.end));
+                    let _ = self.el.set_selection_range(start, end);
+                    return;
+                }
             }
         });
     }
