@@ -238,23 +238,9 @@ impl Fields {
         let mut d = Decoder::new(bytes);
         let len = map_len(&mut d)?;
         let mut f = Fields::default();
-        let mut i = 0u64;
-        loop {
-            match len {
-                Some(n) if i >= n => break,
-                None if d.datatype()? == Type::Break => {
-                    d.skip()?;
-                    break;
-                }
-                _ => {}
-            }
-            i += 1;
-            if !matches!(d.datatype()?, Type::String) {
-                d.skip()?;
-                d.skip()?;
-                continue;
-            }
-            let key = d.str()?;
+        let mut seen = 0u64;
+        while next_entry(&mut d, len, &mut seen)? {
+            let Some(key) = string_key(&mut d)? else { continue };
             match key {
                 "type" => f.kind = opt_string(&mut d, "type")?,
                 "senderId" => f.sender_id = opt_string(&mut d, "senderId")?,
@@ -296,6 +282,32 @@ fn map_len(d: &mut Decoder<'_>) -> Result<Option<u64>, DecodeError> {
         Type::Map | Type::MapIndef => Ok(d.map()?),
         _ => Err(DecodeError::NotAMap),
     }
+}
+
+/// Steps through a map or an array of `len` entries (`None`: indefinite
+/// length, ended by a break, which it consumes): true while one more follows.
+fn next_entry(d: &mut Decoder<'_>, len: Option<u64>, seen: &mut u64) -> Result<bool, DecodeError> {
+    match len {
+        Some(n) if *seen >= n => return Ok(false),
+        None if d.datatype()? == Type::Break => {
+            d.skip()?;
+            return Ok(false);
+        }
+        _ => {}
+    }
+    *seen += 1;
+    Ok(true)
+}
+
+/// The key of a map entry, or `None` after skipping an entry whose key is
+/// not a string (no field of ours has one).
+fn string_key<'b>(d: &mut Decoder<'b>) -> Result<Option<&'b str>, DecodeError> {
+    if d.datatype()? == Type::String {
+        return Ok(Some(d.str()?));
+    }
+    d.skip()?;
+    d.skip()?;
+    Ok(None)
 }
 
 /// `undefined` and `null` both mean "not given".
@@ -398,23 +410,10 @@ fn metadata(d: &mut Decoder<'_>) -> Result<Option<PeerMetadata>, DecodeError> {
     }
     let len = map_len(d)?;
     let mut m = PeerMetadata::default();
-    let mut i = 0u64;
-    loop {
-        match len {
-            Some(n) if i >= n => break,
-            None if d.datatype()? == Type::Break => {
-                d.skip()?;
-                break;
-            }
-            _ => {}
-        }
-        i += 1;
-        if !matches!(d.datatype()?, Type::String) {
-            d.skip()?;
-            d.skip()?;
-            continue;
-        }
-        match d.str()? {
+    let mut seen = 0u64;
+    while next_entry(d, len, &mut seen)? {
+        let Some(key) = string_key(d)? else { continue };
+        match key {
             "storageId" => m.storage_id = opt_string(d, "storageId")?,
             "isEphemeral" => {
                 m.is_ephemeral = match d.datatype()? {
@@ -440,17 +439,8 @@ fn string_array(d: &mut Decoder<'_>) -> Result<Option<Vec<String>>, DecodeError>
         _ => return Err(wrong("supportedProtocolVersions")),
     };
     let mut out = Vec::new();
-    let mut i = 0u64;
-    loop {
-        match len {
-            Some(n) if i >= n => break,
-            None if d.datatype()? == Type::Break => {
-                d.skip()?;
-                break;
-            }
-            _ => {}
-        }
-        i += 1;
+    let mut seen = 0u64;
+    while next_entry(d, len, &mut seen)? {
         match d.datatype()? {
             Type::String | Type::StringIndef => out.extend(opt_string(d, "supportedProtocolVersions")?),
             _ => d.skip()?,
@@ -540,6 +530,28 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Indefinite-length maps and arrays, and a key that is not a string.
+    #[test]
+    fn indefinite_lengths_and_odd_keys_are_read() {
+        let mut e = Encoder::new(Vec::new());
+        e.begin_map().unwrap().str("type").unwrap().str("join").unwrap();
+        e.u8(7).unwrap().str("a number key, skipped").unwrap();
+        e.str("senderId").unwrap().str("p").unwrap();
+        e.str("peerMetadata").unwrap().begin_map().unwrap();
+        e.str("storageId").unwrap().str("s").unwrap().end().unwrap();
+        e.str("supportedProtocolVersions").unwrap().begin_array().unwrap();
+        e.u8(0).unwrap().str("1").unwrap().end().unwrap();
+        e.end().unwrap();
+        assert_eq!(
+            Message::decode(&e.into_writer()).unwrap(),
+            Message::Join {
+                sender_id: "p".into(),
+                metadata: PeerMetadata { storage_id: Some("s".into()), is_ephemeral: false },
+                supported_protocol_versions: vec!["1".into()],
+            }
+        );
     }
 
     #[test]
