@@ -227,6 +227,29 @@ fn drain(relay: &mut Relay) -> Vec<Effect> {
     std::iter::from_fn(|| relay.poll()).collect()
 }
 
+/// The whole path: a document made on one device is stored once and reaches
+/// a second device that starts empty; the second device's edit comes back.
+#[test]
+fn a_document_made_on_one_device_reaches_another_and_back() {
+    use automerge::ReadDoc as _;
+    let mut h = Harness::new();
+    let (a, b) = (h.join("a", Some("sa")), h.join("b", Some("sb")));
+    let id = doc_id(1);
+    h.open(a, id, small_doc());
+    assert_eq!(h.disk.get(&id).map(Vec::len), Some(1), "stored once");
+    h.open(b, id, AutoCommit::new());
+    let title = |h: &Harness, peer: usize| {
+        h.peers[peer].docs[&id].get(ROOT, "title").unwrap().and_then(|(v, _)| v.into_string().ok())
+    };
+    assert_eq!(title(&h, b).as_deref(), Some("Дорожная карта"));
+
+    h.peers[b].docs.get_mut(&id).unwrap().put(ROOT, "title", "Исправлено").unwrap();
+    h.settle();
+    assert_eq!(title(&h, a).as_deref(), Some("Исправлено"));
+    let heads = |h: &mut Harness, peer: usize| h.peers[peer].docs.get_mut(&id).unwrap().get_heads();
+    assert_eq!(heads(&mut h, a), heads(&mut h, b));
+}
+
 #[test]
 fn a_request_for_an_unknown_document_is_answered_doc_unavailable() {
     let mut h = Harness::new();
