@@ -55,8 +55,6 @@ pub struct OpenRoadmap {
     /// Told when the list record was rewritten after a change from elsewhere
     /// (the list screen re-reads it then, not before the write lands).
     on_meta_stored: Option<Rc<dyn Fn()>>,
-    /// The next write comes from a remote change.
-    remote: bool,
     /// Heads the relay is known to have (saved across reloads): what the
     /// count of changes not yet on the server is measured from.
     synced: Vec<ChangeHash>,
@@ -125,7 +123,6 @@ impl OpenRoadmap {
             on_storage_error,
             on_change: None,
             on_meta_stored: None,
-            remote: false,
             synced: load_synced(&id),
             counted: None,
         })
@@ -152,9 +149,8 @@ impl OpenRoadmap {
 
     /// Stores changes that came from the relay.
     pub fn persist_remote(&mut self) {
-        self.remote = true;
-        self.persist(true);
-        self.remote = false;
+        let then = self.on_meta_stored.clone();
+        self.write(true, then);
     }
 
     /// How many changes of this replica the relay does not have yet.
@@ -246,6 +242,11 @@ impl OpenRoadmap {
     /// Writes the changes made since the last write. `meta_changed` says the
     /// list record (title, count of activities) must be refreshed too.
     fn persist(&mut self, meta_changed: bool) {
+        self.write(meta_changed, None);
+    }
+
+    /// [`Self::persist`], telling `meta_stored` once the list record is written.
+    fn write(&mut self, meta_changed: bool, meta_stored: Option<Rc<dyn Fn()>>) {
         let changes = self.doc.save_incremental();
         if changes.is_empty() {
             return;
@@ -261,7 +262,6 @@ impl OpenRoadmap {
         let on_error = self.on_storage_error.clone();
         let id = self.id;
         let journal = crate::journal::record(&id, &changes);
-        let meta_stored = if self.remote { self.on_meta_stored.clone() } else { None };
         wasm_bindgen_futures::spawn_local(async move {
             match storage.append(&id, changes).await {
                 Ok(key) => {

@@ -124,7 +124,6 @@ struct Fetch {
 /// A live socket with the closures the browser calls (dropped with it).
 struct Socket {
     ws: WebSocket,
-    generation: u64,
     _handlers: Vec<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
@@ -171,15 +170,7 @@ impl SyncService {
         // Count what is waiting to go out even without a connection, once the
         // page that opened the app is on screen (loading every roadmap must
         // not hold up the one being opened).
-        let weak = Rc::downgrade(&service.0);
-        set_timeout(
-            move || {
-                if let Some(inner) = weak.upgrade() {
-                    inner.load_all_then(|s| s.schedule_status());
-                }
-            },
-            std::time::Duration::from_millis(STARTUP_COUNT_DELAY_MS),
-        );
+        service.after(STARTUP_COUNT_DELAY_MS, |s| s.0.clone().load_all_then(|s| s.schedule_status()));
         service
     }
 
@@ -320,17 +311,11 @@ impl SyncService {
             self.connect();
         }
         self.pump(id);
-        let weak = Rc::downgrade(&self.0);
-        set_timeout(
-            move || {
-                if let Some(inner) = weak.upgrade() {
-                    let offline = inner.status.get_untracked().connection != Connection::Online;
-                    let error = if offline { FetchError::Offline } else { FetchError::Timeout };
-                    SyncService(inner).finish_fetch(id, Err(error));
-                }
-            },
-            std::time::Duration::from_millis(FETCH_TIMEOUT_MS),
-        );
+        self.after(FETCH_TIMEOUT_MS, move |s| {
+            let offline = s.0.status.get_untracked().connection != Connection::Online;
+            let error = if offline { FetchError::Offline } else { FetchError::Timeout };
+            s.finish_fetch(id, Err(error));
+        });
         rx.await.unwrap_or(Err(FetchError::Timeout))
     }
 
@@ -407,8 +392,7 @@ impl SyncService {
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        *self.0.socket.borrow_mut() =
-            Some(Socket { ws, generation, _handlers: vec![on_open, on_message, on_close] });
+        *self.0.socket.borrow_mut() = Some(Socket { ws, _handlers: vec![on_open, on_message, on_close] });
     }
 
     /// A browser callback bound to one socket generation.
@@ -433,7 +417,6 @@ impl SyncService {
         if let Some(socket) = self.0.socket.borrow_mut().take() {
             socket.ws.set_onclose(None);
             let _ = socket.ws.close();
-            let _ = socket.generation;
         }
         self.0.generation.set(self.0.generation.get() + 1);
         self.0.client.borrow_mut().disconnected();
@@ -444,10 +427,8 @@ impl SyncService {
             self.schedule_reconnect();
         } else {
             self.set_connection(Connection::Offline);
-        }
-        // Nobody waits for a fetch through a dead connection.
-        let waiting: Vec<DocumentId> = self.0.fetching.borrow().keys().copied().collect();
-        if !online {
+            // Nobody waits for a fetch through a dead connection.
+            let waiting: Vec<DocumentId> = self.0.fetching.borrow().keys().copied().collect();
             for id in waiting {
                 self.finish_fetch(id, Err(FetchError::Offline));
             }
@@ -464,16 +445,10 @@ impl SyncService {
         // Full jitter in the upper half: a relay restart is not met by every
         // device at the same instant.
         let delay = base * (0.5 + js_sys::Math::random() * 0.5);
-        let weak = Rc::downgrade(&self.0);
-        set_timeout(
-            move || {
-                if let Some(inner) = weak.upgrade() {
-                    inner.reconnect_pending.set(false);
-                    SyncService(inner).connect();
-                }
-            },
-            std::time::Duration::from_millis(delay as u64),
-        );
+        self.after(delay as u64, |s| {
+            s.0.reconnect_pending.set(false);
+            s.connect();
+        });
     }
 
     fn listen_to_network(&self) {
@@ -521,20 +496,27 @@ impl SyncService {
                 }
             });
         }
+        self.after(HEARTBEAT_TIMEOUT_MS, move |s| {
+            if !answered.get() && s.0.generation.get() == generation {
+                s.closed();
+            }
+        });
+    }
+
+    /// Runs `f` once after `ms`, unless the service is gone by then.
+    fn after(&self, ms: u64, f: impl FnOnce(&SyncService) + 'static) {
         let weak = Rc::downgrade(&self.0);
         set_timeout(
             move || {
-                if let Some(inner) = weak.upgrade()
-                    && !answered.get()
-                    && inner.generation.get() == generation
-                {
-                    SyncService(inner).closed();
+                if let Some(inner) = weak.upgrade() {
+                    f(&SyncService(inner));
                 }
             },
-            std::time::Duration::from_millis(HEARTBEAT_TIMEOUT_MS),
+            std::time::Duration::from_millis(ms),
         );
     }
 
+    /// Runs `f` every `ms` while the service lives.
     fn every(&self, ms: u64, f: impl Fn(&SyncService) + 'static) {
         let weak = Rc::downgrade(&self.0);
         let _ = set_interval_with_handle(
@@ -749,16 +731,10 @@ impl SyncService {
         if self.0.status_pending.replace(true) {
             return;
         }
-        let weak = Rc::downgrade(&self.0);
-        set_timeout(
-            move || {
-                if let Some(inner) = weak.upgrade() {
-                    inner.status_pending.set(false);
-                    SyncService(inner).recount();
-                }
-            },
-            std::time::Duration::from_millis(STATUS_EVERY_MS),
-        );
+        self.after(STATUS_EVERY_MS, |s| {
+            s.0.status_pending.set(false);
+            s.recount();
+        });
     }
 
     fn recount(&self) {
