@@ -3,7 +3,7 @@
 // dies and comes back while both keep working.
 import type { Browser, Page } from '@playwright/test';
 import { test, expect } from '../support/server';
-import { activities, addActivity, createRoadmap, descriptions, editorLoaded } from '../support/app';
+import { activities, addActivity, createRoadmap, descriptions, editorLoaded, waitForOfflineReady } from '../support/app';
 
 async function person(browser: Browser, baseURL: string, name: string): Promise<Page> {
   const context = await browser.newContext({ baseURL });
@@ -103,10 +103,11 @@ test('a link to a roadmap the server does not have says so', async ({ page }) =>
   await expect(page.getByRole('alert')).toContainText('на сервере нет такой дорожной карты');
 });
 
-test('kill -9 of the relay in the middle of syncing loses nothing', async ({ browser, server }) => {
+test('kill -9 of the relay in the middle of syncing loses nothing, across a reload while it is down', async ({ browser, server }) => {
   const writer = await person(browser, server.url, 'Автор');
   const path = await createRoadmap(writer, 'Перед сбоем');
   for (let i = 1; i <= 3; i++) await addActivity(writer, 0, `Мероприятие ${i}`);
+  await waitForOfflineReady(writer);
   // Typing goes on while the relay is killed: some changes are acknowledged,
   // some are in flight, some are made while it is down.
   const typing = (async () => {
@@ -115,12 +116,21 @@ test('kill -9 of the relay in the middle of syncing loses nothing', async ({ bro
   await new Promise((r) => setTimeout(r, 300));
   await server.kill('SIGKILL');
   await typing;
+
+  // The tablet reloads with no server: the app starts, still knows what the
+  // server has not got, and takes more work.
+  await writer.reload();
+  expect(await descriptions(writer)).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((i) => `Мероприятие ${i}`));
+  await addActivity(writer, 0, 'Мероприятие 9');
+  await expect(syncStatus(writer)).toContainText('не отправлено', { timeout: 10_000 });
+  await expect(syncStatus(writer)).not.toHaveAttribute('data-state', 'synced');
+
+  // Back online: everything reaches the server.
   await server.restart();
   await expectSynced(writer);
-
   const reader = await person(browser, server.url, 'Читатель');
   await reader.goto(path);
-  expect(await descriptions(reader)).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((i) => `Мероприятие ${i}`));
+  expect(await descriptions(reader)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => `Мероприятие ${i}`));
 });
 
 test('a roadmap that is not open still syncs: the list shows a rename made elsewhere', async ({ browser, server }) => {
