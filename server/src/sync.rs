@@ -236,7 +236,7 @@ async fn hub(
         };
         match input {
             Input::Open { conn, out } => {
-                relay.connect(conn);
+                relay.connect(conn, "anyone");
                 conns.insert(conn, out);
             }
             Input::Frame { conn, bytes } => relay.receive(conn, &bytes),

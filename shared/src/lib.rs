@@ -4,6 +4,7 @@
 //! time and randomness, so everything is deterministic, testable natively,
 //! and compiles unchanged to wasm.
 
+pub mod access;
 pub mod actions;
 pub mod deadline;
 pub mod doc;

@@ -101,7 +101,7 @@ impl Harness {
         let conn = self.next_conn;
         self.next_conn += 1;
         let mut client = Client::new(peer_id.into(), storage_id.map(Into::into));
-        self.relay.connect(conn);
+        self.relay.connect(conn, "anyone");
         self.relay.receive(conn, &client.join());
         self.peers.push(Peer { client, conn, docs: HashMap::new() });
         self.settle();
@@ -276,7 +276,7 @@ fn a_request_for_an_unknown_document_is_answered_doc_unavailable() {
 #[test]
 fn a_message_before_join_closes_with_protocol_error() {
     let mut relay = Relay::new("relay".into(), Box::new(OpenAccess));
-    relay.connect(1);
+    relay.connect(1, "anyone");
     relay.receive(
         1,
         &sync_frame(
@@ -297,7 +297,7 @@ fn a_message_before_join_closes_with_protocol_error() {
 #[test]
 fn an_unsupported_protocol_version_gets_an_error_then_a_close() {
     let mut relay = Relay::new("relay".into(), Box::new(OpenAccess));
-    relay.connect(1);
+    relay.connect(1, "anyone");
     relay.receive(1, &join_frame("a", &["0", "2"]));
     let effects = drain(&mut relay);
     match effects.as_slice() {

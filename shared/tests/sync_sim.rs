@@ -1008,7 +1008,7 @@ impl Sim {
                 }
                 let conn = self.next_conn;
                 self.next_conn += 1;
-                self.relay.connect(conn);
+                self.relay.connect(conn, "anyone");
                 let join = self.tabs[tab].client.join();
                 let up = VecDeque::from([join]);
                 self.conns.insert(

@@ -184,6 +184,13 @@ impl Client {
         Some(&d.state.shared_heads)
     }
 
+    /// Whether the relay said, on this connection, that it will not take this
+    /// device's changes to the document (the signed-in person may only read
+    /// it). Local changes then stay on the device, unsent.
+    pub fn relay_read_only(&self, id: &DocumentId) -> bool {
+        self.docs.get(id).is_some_and(|d| d.state.is_peer_read_only())
+    }
+
     /// Stops syncing a document (it was deleted on this device).
     pub fn forget(&mut self, id: &DocumentId) {
         self.docs.remove(id);

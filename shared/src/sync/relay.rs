@@ -24,6 +24,7 @@ use automerge::sync::{self, SyncDoc as _};
 use automerge::{Automerge, ChangeHash};
 
 use super::message::{Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
+use crate::access::Right;
 use crate::ids::DocumentId;
 
 /// The I/O layer's name for one connection.
@@ -61,22 +62,23 @@ pub mod close {
     pub const LIMIT: u16 = 4008;
 }
 
-/// Who may do what. The access issue plugs accounts in here; until then
-/// [`OpenAccess`] lets every peer read and write everything.
+/// Who may do what, asked on every message. `user` is what the I/O layer
+/// passed to [`Relay::connect`] (the signed-in account), never the peer id a
+/// client picks for itself.
 pub trait Access {
-    fn may_read(&self, peer: &PeerId, doc: &DocumentId) -> bool;
-    fn may_write(&self, peer: &PeerId, doc: &DocumentId) -> bool;
+    /// What `user` may do with `doc`. `claim` is true when the peer holds the
+    /// document (it sent `sync`, not `request`): an access layer may then
+    /// register a document it has never seen to the user and answer
+    /// [`Right::Write`], which is how a roadmap made offline reaches the relay.
+    fn right(&mut self, user: &str, doc: &DocumentId, claim: bool) -> Right;
 }
 
-/// Everyone may read and write.
+/// Everyone may read and write (tests and the simulation).
 pub struct OpenAccess;
 
 impl Access for OpenAccess {
-    fn may_read(&self, _: &PeerId, _: &DocumentId) -> bool {
-        true
-    }
-    fn may_write(&self, _: &PeerId, _: &DocumentId) -> bool {
-        true
+    fn right(&mut self, _: &str, _: &DocumentId, _: bool) -> Right {
+        Right::Write
     }
 }
 
@@ -138,6 +140,8 @@ pub struct Relay {
 
 /// A connection, before and after its `join`.
 struct Conn {
+    /// Who is signed in on it (see [`Access`]).
+    user: String,
     peer: Option<(PeerId, PeerMetadata)>,
     docs: HashSet<DocumentId>,
 }
@@ -248,8 +252,62 @@ impl Relay {
         }
     }
 
-    pub fn connect(&mut self, conn: ConnId) {
-        self.conns.insert(conn, Conn { peer: None, docs: HashSet::new() });
+    /// A connection opened for `user` (as authenticated by the I/O layer).
+    pub fn connect(&mut self, conn: ConnId, user: impl Into<String>) {
+        self.conns.insert(conn, Conn { user: user.into(), peer: None, docs: HashSet::new() });
+    }
+
+    /// Closes every connection of `user` (signed out, disabled).
+    pub fn close_user(&mut self, user: &str, code: u16, reason: &str) {
+        let theirs: Vec<ConnId> =
+            self.conns.iter().filter(|(_, c)| c.user == user).map(|(conn, _)| *conn).collect();
+        for conn in theirs {
+            self.close(conn, code, reason.into());
+        }
+    }
+
+    /// Rights changed somewhere: asks [`Access`] again for every open
+    /// (connection, document). A peer that lost reading is told
+    /// `doc-unavailable` and sent nothing more about the document; one whose
+    /// writing was taken away or given back is switched over, and a peer
+    /// allowed to write again gets a fresh exchange so it resends what the
+    /// relay ignored.
+    pub fn access_changed(&mut self) {
+        let open: Vec<(ConnId, String, DocumentId)> = self
+            .conns
+            .iter()
+            .flat_map(|(conn, c)| c.docs.iter().map(move |id| (*conn, c.user.clone(), *id)))
+            .collect();
+        let mut touched = HashSet::new();
+        for (conn, user, id) in open {
+            let right = self.access.right(&user, &id, false);
+            let Some(doc) = self.docs.get_mut(&id) else { continue };
+            if right == Right::None {
+                doc.inbox.retain(|m| m.conn != conn);
+                if let Some(peer) = doc.peers.remove(&conn) {
+                    self.unavailable(conn, peer.peer_id, id);
+                }
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.docs.remove(&id);
+                }
+                continue;
+            }
+            let Some(peer) = doc.peers.get_mut(&conn) else { continue };
+            let read_only = right < Right::Write;
+            if peer.read_only != read_only {
+                peer.read_only = read_only;
+                peer.sync.set_read_only(read_only);
+                touched.insert(id);
+            }
+        }
+        for id in touched {
+            if let Some(doc) = self.docs.get_mut(&id)
+                && doc.phase == Phase::Ready
+                && doc.writing.is_none()
+            {
+                answer(&self.peer_id, id, doc, None, &mut self.effects);
+            }
+        }
     }
 
     /// The socket closed (or is being closed): forget the peer, saving its
@@ -298,8 +356,9 @@ impl Relay {
             Ok(m) => m,
             Err(e) => return self.close(conn, close::INVALID_DATA, format!("malformed message: {e}")),
         };
-        let joined = self.conns.get(&conn).and_then(|c| c.peer.clone());
-        let Some((peer_id, metadata)) = joined else {
+        let Some(c) = self.conns.get(&conn) else { return };
+        let user = c.user.clone();
+        let Some((peer_id, metadata)) = c.peer.clone() else {
             return match message {
                 Message::Join { sender_id, metadata, supported_protocol_versions } => {
                     self.join(conn, sender_id, metadata, supported_protocol_versions)
@@ -309,17 +368,17 @@ impl Relay {
         };
         match message {
             Message::Request { document_id, data, .. } => {
-                self.sync_in(conn, &peer_id, &metadata, document_id, data, true)
+                self.sync_in(conn, &user, &peer_id, &metadata, document_id, data, true)
             }
             Message::Sync { document_id, data, .. } => {
-                self.sync_in(conn, &peer_id, &metadata, document_id, data, false)
+                self.sync_in(conn, &user, &peer_id, &metadata, document_id, data, false)
             }
             // A peer passing on someone else's ephemeral message (JS clients
             // echo what they receive) is not relayed again: the relay already
             // sent it to everyone.
             Message::Ephemeral { sender_id, .. } if sender_id != peer_id => {}
             Message::Ephemeral { document_id, session_id, count, data, .. } => {
-                self.ephemeral_in(conn, peer_id, document_id, session_id, count, data)
+                self.ephemeral_in(conn, &user, peer_id, document_id, session_id, count, data)
             }
             Message::Leave { .. } => self.close(conn, 1000, "bye".into()),
             Message::Join { .. } => self.close(conn, close::PROTOCOL_ERROR, "`join` twice".into()),
@@ -426,16 +485,27 @@ impl Relay {
         self.effects.push_back(Effect::Close { conn, code, reason });
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn sync_in(
         &mut self,
         conn: ConnId,
+        user: &str,
         peer_id: &PeerId,
         metadata: &PeerMetadata,
         id: DocumentId,
         data: Vec<u8>,
         request: bool,
     ) {
-        if !self.access.may_read(peer_id, &id) {
+        let right = self.access.right(user, &id, !request);
+        if right == Right::None {
+            // Rights may have gone since the document was opened here.
+            if let Some(doc) = self.docs.get_mut(&id) {
+                doc.peers.remove(&conn);
+                doc.inbox.retain(|m| m.conn != conn);
+            }
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.docs.remove(&id);
+            }
             return self.unavailable(conn, peer_id.clone(), id);
         }
         let Some(c) = self.conns.get_mut(&conn) else { return };
@@ -452,7 +522,7 @@ impl Relay {
         });
         doc.last_active = now;
         if let std::collections::hash_map::Entry::Vacant(slot) = doc.peers.entry(conn) {
-            let read_only = !self.access.may_write(peer_id, &id);
+            let read_only = right < Right::Write;
             let storage_id = metadata.storage_id.clone().filter(|_| !metadata.is_ephemeral);
             let mut state = sync::State::new();
             state.read_only = read_only;
@@ -477,16 +547,18 @@ impl Relay {
         self.effects.push_back(Effect::Send { conn, frame: m.encode() });
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn ephemeral_in(
         &mut self,
         conn: ConnId,
+        user: &str,
         sender: PeerId,
         id: DocumentId,
         session_id: String,
         count: u64,
         data: Vec<u8>,
     ) {
-        if !self.access.may_read(&sender, &id) {
+        if self.access.right(user, &id, false) == Right::None {
             return;
         }
         let Some(doc) = self.docs.get_mut(&id) else { return };

@@ -1,0 +1,485 @@
+//! Who may do what: the organisation tree (federal → region → municipality →
+//! school), people with roles, and the one rule that turns (person, roadmap)
+//! into a [`Right`]. The relay enforces it on every message; the app uses the
+//! same code to explain what a person can do.
+//!
+//! Default rights follow the tree:
+//! - a coordinator (federal, regional, municipal) writes the roadmaps of
+//!   their own unit and reads every roadmap below it;
+//! - a curator writes the roadmaps of the schools assigned to them;
+//! - a school team member writes their own school's roadmaps;
+//! - an observer reads the published roadmaps of their unit and below;
+//! - anyone reads a published roadmap of a unit above their own (a school
+//!   sees its municipality's published roadmap).
+//!
+//! An explicit per-roadmap entry for a person replaces the default for that
+//! person entirely: `read` on a roadmap they would write limits them,
+//! `none` revokes, `write` grants.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// An org unit's id (short, stable, URL-safe).
+pub type UnitId = String;
+/// A person's id (not their login, which they may change).
+pub type UserId = String;
+
+/// The id of the tree's root, which always exists.
+pub const ROOT_UNIT: &str = "rf";
+
+/// Levels of the organisation tree, top down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Level {
+    Federal,
+    Region,
+    Municipality,
+    School,
+}
+
+impl Level {
+    pub const ALL: [Level; 4] = [Level::Federal, Level::Region, Level::Municipality, Level::School];
+
+    /// Russian name, for the UI.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Federal => "Федеральный уровень",
+            Level::Region => "Регион",
+            Level::Municipality => "Муниципалитет",
+            Level::School => "Школа",
+        }
+    }
+}
+
+/// What a person is in the project.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    FederalCoordinator,
+    RegionalCoordinator,
+    MunicipalCoordinator,
+    /// Works with the schools listed in [`Person::schools`].
+    Curator,
+    /// Director, school coordinator or working-group member of one school.
+    SchoolTeam,
+    /// Reads published roadmaps.
+    Observer,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::FederalCoordinator,
+        Role::RegionalCoordinator,
+        Role::MunicipalCoordinator,
+        Role::Curator,
+        Role::SchoolTeam,
+        Role::Observer,
+    ];
+
+    /// Russian name, for the UI.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::FederalCoordinator => "Федеральный координатор",
+            Role::RegionalCoordinator => "Региональный координатор",
+            Role::MunicipalCoordinator => "Муниципальный координатор",
+            Role::Curator => "Куратор",
+            Role::SchoolTeam => "Команда школы",
+            Role::Observer => "Наблюдатель",
+        }
+    }
+
+    /// The kebab-case name used on the command line and in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::FederalCoordinator => "federal-coordinator",
+            Role::RegionalCoordinator => "regional-coordinator",
+            Role::MunicipalCoordinator => "municipal-coordinator",
+            Role::Curator => "curator",
+            Role::SchoolTeam => "school-team",
+            Role::Observer => "observer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// Whether a person with this role may belong to a unit of `level`.
+    pub fn fits(self, level: Level) -> bool {
+        match self {
+            Role::FederalCoordinator => level == Level::Federal,
+            Role::RegionalCoordinator => level == Level::Region,
+            Role::MunicipalCoordinator => level == Level::Municipality,
+            Role::SchoolTeam => level == Level::School,
+            Role::Curator => level != Level::School,
+            Role::Observer => true,
+        }
+    }
+
+    pub fn is_coordinator(self) -> bool {
+        matches!(self, Role::FederalCoordinator | Role::RegionalCoordinator | Role::MunicipalCoordinator)
+    }
+}
+
+/// What a person may do with one roadmap. Ordered: `None < Read < Write`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Right {
+    #[default]
+    None,
+    Read,
+    Write,
+}
+
+impl Right {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Right::None => "none",
+            Right::Read => "read",
+            Right::Write => "write",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Right> {
+        [Right::None, Right::Read, Right::Write].into_iter().find(|r| r.as_str() == text)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Right::None => "нет доступа",
+            Right::Read => "просмотр",
+            Right::Write => "редактирование",
+        }
+    }
+}
+
+/// One node of the organisation tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    pub id: UnitId,
+    /// None only for the root.
+    pub parent: Option<UnitId>,
+    pub level: Level,
+    pub name: String,
+}
+
+/// A person with an account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: UserId,
+    pub login: String,
+    /// Full name as others see it.
+    pub name: String,
+    pub role: Role,
+    pub unit: UnitId,
+    /// A curator's assigned schools.
+    #[serde(default)]
+    pub schools: Vec<UnitId>,
+    /// A disabled account cannot sign in and its sessions end.
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// What the relay knows about a roadmap besides its content.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoadmapAccess {
+    /// The unit the roadmap belongs to.
+    pub unit: UnitId,
+    /// Visible to observers and to units below.
+    #[serde(default)]
+    pub published: bool,
+    /// Explicit rights that replace the defaults, per person.
+    #[serde(default)]
+    pub grants: BTreeMap<UserId, Right>,
+}
+
+/// Why a change to the tree or to a person was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    #[error("нет такой организации: {0}")]
+    NoSuchUnit(UnitId),
+    #[error("организация уровня «{child}» не может входить в «{parent}»")]
+    WrongLevel { parent: &'static str, child: &'static str },
+    #[error("роль «{role}» не подходит для уровня «{level}»")]
+    RoleDoesNotFit { role: &'static str, level: &'static str },
+    #[error("куратору можно назначить только школы, а {0} — не школа")]
+    NotASchool(UnitId),
+    #[error("организация {0} уже есть")]
+    DuplicateUnit(UnitId),
+}
+
+/// The organisation tree. Always has the root [`ROOT_UNIT`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Org {
+    units: BTreeMap<UnitId, Unit>,
+}
+
+impl Default for Org {
+    fn default() -> Self {
+        let root = Unit {
+            id: ROOT_UNIT.into(),
+            parent: None,
+            level: Level::Federal,
+            name: "Проект «500+»".into(),
+        };
+        Org { units: BTreeMap::from([(root.id.clone(), root)]) }
+    }
+}
+
+impl Org {
+    pub fn get(&self, id: &str) -> Option<&Unit> {
+        self.units.get(id)
+    }
+
+    pub fn units(&self) -> impl Iterator<Item = &Unit> {
+        self.units.values()
+    }
+
+    /// Adds a unit below an existing one of a higher level.
+    pub fn add(&mut self, unit: Unit) -> Result<(), AccessError> {
+        if self.units.contains_key(&unit.id) {
+            return Err(AccessError::DuplicateUnit(unit.id));
+        }
+        let parent_id = unit.parent.clone().ok_or_else(|| AccessError::NoSuchUnit(String::new()))?;
+        let parent = self.units.get(&parent_id).ok_or(AccessError::NoSuchUnit(parent_id))?;
+        if unit.level <= parent.level {
+            return Err(AccessError::WrongLevel { parent: parent.level.label(), child: unit.level.label() });
+        }
+        self.units.insert(unit.id.clone(), unit);
+        Ok(())
+    }
+
+    /// Whether `unit` is `ancestor` or lies below it. Unknown units are
+    /// within nothing.
+    pub fn within(&self, unit: &str, ancestor: &str) -> bool {
+        let mut at = self.units.get(unit);
+        // The depth is at most four; the bound guards against a cycle in
+        // data read from disk.
+        for _ in 0..=Level::ALL.len() {
+            match at {
+                Some(u) if u.id == ancestor => return true,
+                Some(u) => at = u.parent.as_deref().and_then(|p| self.units.get(p)),
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// The unit and its ancestors' names, root last ("Школа № 1, Каменский район, ...").
+    pub fn path(&self, unit: &str) -> Vec<&Unit> {
+        let mut out = Vec::new();
+        let mut at = self.units.get(unit);
+        while let Some(u) = at {
+            if out.len() > Level::ALL.len() {
+                break;
+            }
+            out.push(u);
+            at = u.parent.as_deref().and_then(|p| self.units.get(p));
+        }
+        out
+    }
+
+    /// Checks that a person's role fits their unit and that a curator's
+    /// schools are schools.
+    pub fn check_person(&self, role: Role, unit: &str, schools: &[UnitId]) -> Result<(), AccessError> {
+        let u = self.units.get(unit).ok_or_else(|| AccessError::NoSuchUnit(unit.into()))?;
+        if !role.fits(u.level) {
+            return Err(AccessError::RoleDoesNotFit { role: role.label(), level: u.level.label() });
+        }
+        for school in schools {
+            match self.units.get(school) {
+                Some(s) if s.level == Level::School => {}
+                Some(_) => return Err(AccessError::NotASchool(school.clone())),
+                None => return Err(AccessError::NoSuchUnit(school.clone())),
+            }
+        }
+        Ok(())
+    }
+
+    /// What `person` may do with a roadmap, before explicit grants.
+    pub fn default_right(&self, person: &Person, roadmap: &RoadmapAccess) -> Right {
+        if person.disabled {
+            return Right::None;
+        }
+        let at = roadmap.unit.as_str();
+        let mine = person.unit == at;
+        let below_mine = self.within(at, &person.unit);
+        let above_mine = self.within(&person.unit, at);
+        let by_role = match person.role {
+            _ if person.role.is_coordinator() && mine => Right::Write,
+            _ if person.role.is_coordinator() && below_mine => Right::Read,
+            Role::Curator if person.schools.iter().any(|s| s == at) => Right::Write,
+            Role::SchoolTeam if mine => Right::Write,
+            Role::Observer if roadmap.published && below_mine => Right::Read,
+            _ => Right::None,
+        };
+        let published = if roadmap.published && above_mine { Right::Read } else { Right::None };
+        by_role.max(published)
+    }
+
+    /// What `person` may do with a roadmap: an explicit grant if there is
+    /// one, else the default.
+    pub fn right(&self, person: &Person, roadmap: &RoadmapAccess) -> Right {
+        if person.disabled {
+            return Right::None;
+        }
+        match roadmap.grants.get(&person.id) {
+            Some(explicit) => *explicit,
+            None => self.default_right(person, roadmap),
+        }
+    }
+
+    /// Whether `person` manages `unit`: invites people there, adds units
+    /// below it, assigns curators, grants access to its roadmaps.
+    /// Coordinators manage their own unit and everything below it.
+    pub fn manages(&self, person: &Person, unit: &str) -> bool {
+        !person.disabled && person.role.is_coordinator() && self.within(unit, &person.unit)
+    }
+
+    /// The unit a new roadmap of `person` belongs to when they do not say:
+    /// their own unit if they write there, else their first school.
+    pub fn home_unit(&self, person: &Person) -> Option<UnitId> {
+        if person.disabled {
+            return None;
+        }
+        match person.role {
+            Role::Curator => person.schools.first().cloned(),
+            Role::Observer => None,
+            _ => Some(person.unit.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(id: &str, parent: &str, level: Level) -> Unit {
+        Unit { id: id.into(), parent: Some(parent.into()), level, name: id.into() }
+    }
+
+    /// rf → {r1 → {m1 → {s1, s2}, m2 → {s3}}, r2}
+    fn org() -> Org {
+        let mut org = Org::default();
+        for u in [
+            unit("r1", "rf", Level::Region),
+            unit("r2", "rf", Level::Region),
+            unit("m1", "r1", Level::Municipality),
+            unit("m2", "r1", Level::Municipality),
+            unit("s1", "m1", Level::School),
+            unit("s2", "m1", Level::School),
+            unit("s3", "m2", Level::School),
+        ] {
+            org.add(u).unwrap();
+        }
+        org
+    }
+
+    fn person(role: Role, unit: &str) -> Person {
+        Person {
+            id: "p".into(),
+            login: "p".into(),
+            name: "P".into(),
+            role,
+            unit: unit.into(),
+            schools: vec![],
+            disabled: false,
+        }
+    }
+
+    fn roadmap(unit: &str, published: bool) -> RoadmapAccess {
+        RoadmapAccess { unit: unit.into(), published, grants: BTreeMap::new() }
+    }
+
+    #[test]
+    fn coordinators_write_their_unit_and_read_below() {
+        let org = org();
+        let m = person(Role::MunicipalCoordinator, "m1");
+        assert_eq!(org.right(&m, &roadmap("m1", false)), Right::Write);
+        assert_eq!(org.right(&m, &roadmap("s1", false)), Right::Read);
+        assert_eq!(org.right(&m, &roadmap("s3", false)), Right::None, "a sibling municipality's school");
+        assert_eq!(org.right(&m, &roadmap("m2", false)), Right::None, "sibling");
+        assert_eq!(org.right(&m, &roadmap("r1", false)), Right::None, "parent, unpublished");
+        assert_eq!(org.right(&m, &roadmap("r1", true)), Right::Read, "parent, published");
+        assert_eq!(org.right(&m, &roadmap("r2", true)), Right::None, "unrelated, even published");
+        let f = person(Role::FederalCoordinator, "rf");
+        assert_eq!(org.right(&f, &roadmap("s3", false)), Right::Read);
+        assert_eq!(org.right(&f, &roadmap("rf", false)), Right::Write);
+    }
+
+    #[test]
+    fn curators_write_assigned_schools_only() {
+        let org = org();
+        let mut c = person(Role::Curator, "m1");
+        c.schools = vec!["s1".into(), "s3".into()];
+        assert_eq!(org.right(&c, &roadmap("s1", false)), Right::Write);
+        assert_eq!(org.right(&c, &roadmap("s3", false)), Right::Write);
+        assert_eq!(org.right(&c, &roadmap("s2", false)), Right::None);
+        assert_eq!(org.right(&c, &roadmap("m1", false)), Right::None);
+        assert_eq!(org.home_unit(&c), Some("s1".into()));
+    }
+
+    #[test]
+    fn school_teams_write_their_school_and_read_published_parents() {
+        let org = org();
+        let t = person(Role::SchoolTeam, "s1");
+        assert_eq!(org.right(&t, &roadmap("s1", false)), Right::Write);
+        assert_eq!(org.right(&t, &roadmap("s2", true)), Right::None, "a sibling school, even published");
+        assert_eq!(org.right(&t, &roadmap("m1", false)), Right::None);
+        assert_eq!(org.right(&t, &roadmap("m1", true)), Right::Read);
+        assert_eq!(org.right(&t, &roadmap("rf", true)), Right::Read);
+    }
+
+    #[test]
+    fn observers_read_published_roadmaps_of_their_subtree() {
+        let org = org();
+        let o = person(Role::Observer, "r1");
+        assert_eq!(org.right(&o, &roadmap("s3", true)), Right::Read);
+        assert_eq!(org.right(&o, &roadmap("s3", false)), Right::None);
+        assert_eq!(org.right(&o, &roadmap("r1", true)), Right::Read);
+        assert_eq!(org.right(&o, &roadmap("r2", true)), Right::None);
+        assert_eq!(org.home_unit(&o), None, "observers create no roadmaps on the relay");
+    }
+
+    #[test]
+    fn explicit_entries_replace_defaults_and_disabled_people_get_nothing() {
+        let org = org();
+        let mut t = person(Role::SchoolTeam, "s1");
+        let mut r = roadmap("s1", false);
+        r.grants.insert("p".into(), Right::Read);
+        assert_eq!(org.right(&t, &r), Right::Read, "limited to reading");
+        r.grants.insert("p".into(), Right::None);
+        assert_eq!(org.right(&t, &r), Right::None, "revoked");
+        let mut other = roadmap("s3", false);
+        other.grants.insert("p".into(), Right::Write);
+        assert_eq!(org.right(&t, &other), Right::Write, "granted");
+        t.disabled = true;
+        assert_eq!(org.right(&t, &other), Right::None);
+    }
+
+    #[test]
+    fn the_tree_refuses_wrong_levels_and_roles() {
+        let mut org = org();
+        assert!(matches!(org.add(unit("x", "s1", Level::School)), Err(AccessError::WrongLevel { .. })));
+        assert!(matches!(org.add(unit("x", "nope", Level::School)), Err(AccessError::NoSuchUnit(_))));
+        assert!(matches!(org.add(unit("s1", "m1", Level::School)), Err(AccessError::DuplicateUnit(_))));
+        org.add(unit("s9", "r2", Level::School)).unwrap(); // a school run by the region itself
+        assert!(org.within("s9", "rf"));
+        assert!(org.check_person(Role::SchoolTeam, "m1", &[]).is_err());
+        assert!(org.check_person(Role::Curator, "m1", &["m2".into()]).is_err());
+        assert!(org.check_person(Role::Curator, "m1", &["s3".into()]).is_ok());
+        assert_eq!(org.path("s1").iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["s1", "m1", "r1", "rf"]);
+    }
+
+    #[test]
+    fn coordinators_manage_their_subtree() {
+        let org = org();
+        let r = person(Role::RegionalCoordinator, "r1");
+        assert!(org.manages(&r, "r1"));
+        assert!(org.manages(&r, "s3"));
+        assert!(!org.manages(&r, "r2"));
+        assert!(!org.manages(&r, "rf"));
+        assert!(!org.manages(&person(Role::Curator, "r1"), "s1"));
+    }
+}
