@@ -22,6 +22,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::api::{self, ApiState};
 use crate::sync::{self, SyncHub};
 
 /// The page every app route (`/`, `/r/<id>`, ...) is answered with.
@@ -34,17 +35,54 @@ const SERVER_PREFIXES: &[&str] = &["/api", "/sync"];
 const NOT_BUILT: &str = "medk: the app is not built yet (no index.html in the static dir).\n\
                          Run `cargo xtask run` to build it and start the server.\n";
 
+/// What the app's pages may load and talk to: only this origin. The wasm
+/// needs `wasm-unsafe-eval`; Leptos sets `style` attributes.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
+     worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    ("content-security-policy", CONTENT_SECURITY_POLICY),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
+];
+
 /// The whole HTTP app.
-pub fn router(static_dir: &Path, hub: SyncHub) -> Router {
-    Router::new()
-        .nest("/api", api_routes())
+pub fn router(static_dir: &Path, hub: SyncHub, api: ApiState) -> Router {
+    let mut router = Router::new()
+        .nest("/api", api::routes(api).route("/health", get(health)))
         // Routes always win over the static files, which are only the
         // fallback; `/sync/...` paths that match no route get a 404, never
         // index.html.
         .merge(sync::routes(hub))
         .merge(static_files(static_dir))
-        .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-        .layer(TraceLayer::new_for_http())
+        .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-cache")));
+    for (name, value) in SECURITY_HEADERS {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ));
+    }
+    // Request logs name the path with secrets (invitation codes) cut out.
+    router.layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+        tracing::debug_span!("request", method = %req.method(), path = %redacted(req.uri().path()))
+    }))
+}
+
+/// `path` with the segment after `invitations` or `invite` replaced, so
+/// logs never hold an invitation code.
+fn redacted(path: &str) -> String {
+    let mut out = Vec::new();
+    let mut secret_next = false;
+    for segment in path.split('/') {
+        out.push(if secret_next && !segment.is_empty() { "…" } else { segment });
+        secret_next = matches!(segment, "invitations" | "invite");
+    }
+    out.join("/")
 }
 
 /// The built app: a route for the service worker, a fallback for the rest.
@@ -54,10 +92,6 @@ fn static_files(static_dir: &Path) -> Router {
         .fallback_service(app_files(static_dir))
         // One URL, several encodings: caches must key on Accept-Encoding.
         .layer(SetResponseHeaderLayer::appending(VARY, HeaderValue::from_static("accept-encoding")))
-}
-
-fn api_routes() -> Router {
-    Router::new().route("/health", get(health))
 }
 
 /// Liveness probe; the e2e harness polls it to know the server is up.
@@ -116,6 +150,14 @@ fn is_app_route(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::is_app_route;
+
+    #[test]
+    fn logged_paths_hold_no_invitation_codes() {
+        assert_eq!(super::redacted("/api/invitations/abc123/accept"), "/api/invitations/…/accept");
+        assert_eq!(super::redacted("/invite/abc123"), "/invite/…");
+        assert_eq!(super::redacted("/api/invitations"), "/api/invitations");
+        assert_eq!(super::redacted("/r/xyz"), "/r/xyz");
+    }
 
     #[test]
     fn app_routes_are_extensionless_paths_outside_server_prefixes() {

@@ -5,6 +5,9 @@
 //! relay ([`sync`]), keeping documents in a database under the data dir
 //! ([`store`]).
 
+pub mod accounts;
+pub mod admin;
+pub mod api;
 pub mod http;
 pub mod server;
 pub mod store;

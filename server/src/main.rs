@@ -7,6 +7,7 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use medk_server::admin::{self, AdminArgs};
 use medk_server::server::{self, Config};
 use tracing_subscriber::EnvFilter;
 
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Serve the app over HTTP (the default).
     Serve(ServeArgs),
+    /// Manage accounts, units and access (with the server stopped).
+    Admin(AdminArgs),
 }
 
 #[derive(Args)]
@@ -38,11 +41,19 @@ struct ServeArgs {
     /// The built app to serve (`cargo xtask build` writes `./dist`).
     #[arg(long, value_name = "DIR", default_value = "./dist")]
     static_dir: PathBuf,
+    /// Mark the session cookie `Secure` (when served over HTTPS).
+    #[arg(long)]
+    secure_cookies: bool,
 }
 
 impl From<ServeArgs> for Config {
     fn from(args: ServeArgs) -> Self {
-        Config { listen: args.listen, data_dir: args.data_dir, static_dir: args.static_dir }
+        Config {
+            listen: args.listen,
+            data_dir: args.data_dir,
+            static_dir: args.static_dir,
+            secure_cookies: args.secure_cookies,
+        }
     }
 }
 
@@ -52,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
     init_tracing();
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => server::run(args.into()).await,
+        Command::Admin(args) => admin::run(args),
     }
 }
 

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
+use crate::accounts::Accounts;
+use crate::api::ApiState;
 use crate::http;
 use crate::store::{RedbStore, Writer};
 use crate::sync::SyncHub;
@@ -25,6 +27,9 @@ pub struct Config {
     /// The built app (`cargo xtask build` writes it to `dist/`). May be missing:
     /// the server still starts and says how to build it.
     pub static_dir: PathBuf,
+    /// Mark the session cookie `Secure` (serve over HTTPS, usually behind a
+    /// proxy that terminates TLS).
+    pub secure_cookies: bool,
 }
 
 /// Serves until a shutdown signal arrives.
@@ -47,7 +52,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let db = config.data_dir.join(DATABASE_FILE);
     let store =
         RedbStore::open(&db).with_context(|| format!("opening the document store {}", db.display()))?;
-    let hub = SyncHub::start(Writer::start(Arc::new(store)));
+    let accounts = Accounts::open(&config.data_dir)?;
+    if accounts.is_empty() {
+        tracing::warn!(
+            "no accounts yet: the app works on each device, but nobody can sync. Create the first \
+             administrator with `medk-server admin create-user --data-dir {} --login admin \
+             --password-stdin --role federal-coordinator` (with the server stopped)",
+            config.data_dir.display()
+        );
+    }
+    let sweeper = accounts.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let sweeper = sweeper.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || sweeper.sweep()).await {
+                tracing::warn!("removing expired sessions failed: {e}");
+            }
+        }
+    });
+    let hub = SyncHub::start(Writer::start(Arc::new(store)), accounts.clone());
+    let api = ApiState::new(accounts, config.secure_cookies);
 
     let stop = {
         let hub = hub.clone();
@@ -56,7 +82,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             hub.shutdown().await;
         }
     };
-    axum::serve(listener, http::router(&config.static_dir, hub))
+    let app = http::router(&config.static_dir, hub, api);
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(stop)
         .await
         .context("serving http")?;

@@ -6,6 +6,12 @@
 //! bytes, and storage runs on the [`Writer`](crate::store::Writer)'s thread
 //! (group commit) or blocking readers. The hub never waits for I/O: storage
 //! results come back to it as messages, like frames do.
+//!
+//! Only a signed-in person gets a socket: the upgrade checks the session
+//! cookie (401) and a browser's `Origin` (403). The relay asks
+//! [`Accounts`] for a right on every message; changes to rights and ended
+//! sessions reach the hub as [`AccessEvent`]s and take effect on live
+//! connections at once. Each connection is rate-limited.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -14,16 +20,31 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use futures_util::{SinkExt as _, StreamExt as _};
+use governor::{DefaultDirectRateLimiter, Quota};
+use medk_shared::access::Right;
 use medk_shared::ids::DocumentId;
 use medk_shared::sync::message::MAX_MESSAGE_BYTES;
-use medk_shared::sync::relay::{ConnId, Effect, OpenAccess, Relay, StorageWrite, close};
-use tokio::sync::{mpsc, oneshot};
+use medk_shared::sync::relay::{Access, ConnId, Effect, Relay, StorageWrite, close};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::accounts::{AccessEvent, Accounts};
+use crate::api::{same_origin, session_token};
 use crate::store::{Write, Writer};
+
+/// Close code when the connection's session ended (signed out, password
+/// changed, account disabled): sign in again.
+pub const SESSION_ENDED: u16 = 4001;
+
+/// Frames per second one connection may send on average, and in a burst.
+/// A device catching up sends a burst of one message per document; a person
+/// typing sends a few per second.
+const FRAMES_PER_SECOND: u32 = 200;
+const FRAME_BURST: u32 = 2_000;
 
 /// The relay pings an idle connection this often; browsers answer pings
 /// without the app's involvement.
@@ -54,7 +75,7 @@ const READ_BUFFER_BYTES: usize = 8 * 1024;
 
 /// The hub's mailbox.
 enum Input {
-    Open { conn: ConnId, out: Outbox },
+    Open { conn: ConnId, out: Outbox, user: String, session: String },
     Frame { conn: ConnId, bytes: Bytes },
     Closed { conn: ConnId },
     Loaded { doc: DocumentId, chunks: Result<Vec<Vec<u8>>, String> },
@@ -80,16 +101,27 @@ struct Outbox {
 pub struct SyncHub {
     inputs: mpsc::UnboundedSender<Input>,
     next_conn: Arc<AtomicU64>,
+    accounts: Accounts,
+}
+
+/// The relay's [`Access`]: the accounts' rights.
+struct AccountsAccess(Accounts);
+
+impl Access for AccountsAccess {
+    fn right(&mut self, user: &str, doc: &DocumentId, claim: bool) -> Right {
+        self.0.right(user, doc, claim)
+    }
 }
 
 impl SyncHub {
-    /// Starts the hub task over the storage writer.
-    pub fn start(writer: Writer) -> SyncHub {
+    /// Starts the hub task over the storage writer and the accounts.
+    pub fn start(writer: Writer, accounts: Accounts) -> SyncHub {
         let (tx, rx) = mpsc::unbounded_channel();
         let peer_id = format!("medk-relay-{}", std::process::id());
-        let relay = Relay::new(peer_id, Box::new(OpenAccess));
-        tokio::spawn(hub(relay, Arc::new(writer), rx, tx.clone()));
-        SyncHub { inputs: tx, next_conn: Arc::new(AtomicU64::new(1)) }
+        let relay = Relay::new(peer_id, Box::new(AccountsAccess(accounts.clone())));
+        let events = accounts.events();
+        tokio::spawn(hub(relay, Arc::new(writer), accounts.clone(), rx, events, tx.clone()));
+        SyncHub { inputs: tx, next_conn: Arc::new(AtomicU64::new(1)), accounts }
     }
 
     /// Saves every live sync state and waits for the writes; call before exit.
@@ -106,24 +138,44 @@ pub fn routes(hub: SyncHub) -> Router {
     Router::new().route("/sync", get(upgrade)).with_state(hub)
 }
 
-async fn upgrade(State(hub): State<SyncHub>, ws: WebSocketUpgrade) -> Response {
+async fn upgrade(State(hub): State<SyncHub>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    if !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "sync from another site is not allowed").into_response();
+    }
+    let Some((person, session)) = session_token(&headers).and_then(|token| hub.accounts.session(token))
+    else {
+        return (StatusCode::UNAUTHORIZED, "sign in first").into_response();
+    };
+    // The connection holds only the hub's mailbox, not the hub (with the
+    // accounts), so nothing outlives a shutdown for long.
+    let inputs = hub.inputs.clone();
+    let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| connection(hub, socket))
+        .on_upgrade(move |socket| connection(inputs, conn, socket, person.id, session))
 }
 
 /// Moves bytes between one socket and the hub until either side ends it.
-async fn connection(hub: SyncHub, socket: WebSocket) {
-    let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
+async fn connection(
+    inputs: mpsc::UnboundedSender<Input>,
+    conn: ConnId,
+    socket: WebSocket,
+    user: String,
+    session: String,
+) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let queued = Arc::new(AtomicUsize::new(0));
-    if hub.inputs.send(Input::Open { conn, out: Outbox { tx: tx.clone(), queued: queued.clone() } }).is_err()
-    {
+    let out = Outbox { tx: tx.clone(), queued: queued.clone() };
+    if inputs.send(Input::Open { conn, out, user, session }).is_err() {
         return;
     }
+    let limit = DefaultDirectRateLimiter::direct(
+        Quota::per_second(FRAMES_PER_SECOND.try_into().expect("non-zero"))
+            .allow_burst(FRAME_BURST.try_into().expect("non-zero")),
+    );
     let (mut sink, mut stream) = socket.split();
-    let hub_inputs = hub.inputs.clone();
+    let hub_inputs = inputs.clone();
 
     let writer = async {
         let mut ping = tokio::time::interval(PING_EVERY);
@@ -167,7 +219,12 @@ async fn connection(hub: SyncHub, socket: WebSocket) {
                 }
                 Ok(None) | Ok(Some(Ok(WsMessage::Close(_)))) => break,
                 Ok(Some(Ok(WsMessage::Binary(bytes)))) => {
-                    if hub.inputs.send(Input::Frame { conn, bytes }).is_err() {
+                    if limit.check().is_err() {
+                        let reason = format!("over {FRAMES_PER_SECOND} frames a second");
+                        let _ = tx.send(Outbound::Close(close::LIMIT, reason));
+                        break;
+                    }
+                    if inputs.send(Input::Frame { conn, bytes }).is_err() {
                         break;
                     }
                 }
@@ -187,7 +244,7 @@ async fn connection(hub: SyncHub, socket: WebSocket) {
                 }
             }
         }
-        let _ = hub.inputs.send(Input::Closed { conn });
+        let _ = inputs.send(Input::Closed { conn });
     };
 
     // The reader ends when the peer goes (or breaks the protocol); the writer
@@ -215,11 +272,14 @@ fn is_too_big(e: &axum::Error) -> bool {
 async fn hub(
     mut relay: Relay,
     writer: Arc<Writer>,
+    accounts: Accounts,
     mut rx: mpsc::UnboundedReceiver<Input>,
+    mut events: broadcast::Receiver<AccessEvent>,
     tx: mpsc::UnboundedSender<Input>,
 ) {
     let started = Instant::now();
     let mut conns: std::collections::HashMap<ConnId, Outbox> = std::collections::HashMap::new();
+    let mut sessions: std::collections::HashMap<ConnId, String> = std::collections::HashMap::new();
     let mut tick = tokio::time::interval(TICK_EVERY);
     let mut shutting_down: Option<oneshot::Sender<()>> = None;
     loop {
@@ -233,14 +293,36 @@ async fn hub(
                 run_effects(&mut relay, &mut conns, &writer, &tx, &mut shutting_down);
                 continue;
             }
+            event = events.recv() => {
+                // Whatever changed (or if events were missed), check again:
+                // sessions still live, rights on every open document.
+                if let Err(broadcast::error::RecvError::Closed) = event {
+                    continue;
+                }
+                sessions.retain(|conn, session| {
+                    let live = accounts.session_live(session);
+                    if !live {
+                        if let Some(out) = conns.remove(conn) {
+                            let _ = out.tx.send(Outbound::Close(SESSION_ENDED, "the session ended; sign in again".into()));
+                        }
+                        relay.disconnect(*conn);
+                    }
+                    live
+                });
+                relay.access_changed();
+                run_effects(&mut relay, &mut conns, &writer, &tx, &mut shutting_down);
+                continue;
+            }
         };
         match input {
-            Input::Open { conn, out } => {
-                relay.connect(conn, "anyone");
+            Input::Open { conn, out, user, session } => {
+                relay.connect(conn, user);
                 conns.insert(conn, out);
+                sessions.insert(conn, session);
             }
             Input::Frame { conn, bytes } => relay.receive(conn, &bytes),
             Input::Closed { conn } => {
+                sessions.remove(&conn);
                 if conns.remove(&conn).is_some() {
                     relay.disconnect(conn);
                 }

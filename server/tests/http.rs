@@ -4,6 +4,8 @@ use std::path::Path;
 
 use std::sync::Arc;
 
+use medk_server::accounts::Accounts;
+use medk_server::api::ApiState;
 use medk_server::http::router;
 use medk_server::store::{MemoryStore, Writer};
 use medk_server::sync::SyncHub;
@@ -21,8 +23,11 @@ const JS_GZ: &[u8] = b"\x1f\x8bgzip";
 async fn serve(static_dir: &Path) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let hub = SyncHub::start(Writer::start(Arc::new(MemoryStore::new())));
-    let app = router(static_dir, hub);
+    let data = tempfile::tempdir().unwrap();
+    let accounts = Accounts::open(data.path()).unwrap();
+    std::mem::forget(data); // lives as long as the server, to the end of the test
+    let hub = SyncHub::start(Writer::start(Arc::new(MemoryStore::new())), accounts.clone());
+    let app = router(static_dir, hub, ApiState::new(accounts, false));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
 }

@@ -10,9 +10,12 @@ use std::time::Duration;
 use automerge::transaction::Transactable as _;
 use automerge::{AutoCommit, ROOT, ReadDoc as _};
 use futures_util::{SinkExt as _, StreamExt as _};
+use medk_server::accounts::Accounts;
+use medk_server::api::ApiState;
 use medk_server::http::router;
 use medk_server::store::{RedbStore, Writer};
 use medk_server::sync::SyncHub;
+use medk_shared::access::Role;
 use medk_shared::ids::DocumentId;
 use medk_shared::sync::client::{Client, Event};
 use medk_shared::sync::message::MAX_MESSAGE_BYTES;
@@ -22,22 +25,45 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// A relay on an ephemeral port over a database in `data`.
+/// A relay on an ephemeral port over a database in `data`, with one
+/// signed-in federal coordinator (who writes every roadmap they sync).
 struct Relay {
     addr: SocketAddr,
     hub: SyncHub,
     task: tokio::task::JoinHandle<()>,
+    /// The coordinator's session token.
+    token: String,
 }
 
 impl Relay {
     async fn start(data: &Path) -> Relay {
         let store = RedbStore::open(&data.join("medk.redb")).unwrap();
-        let hub = SyncHub::start(Writer::start(Arc::new(store)));
+        // The previous relay's last tasks may still hold the accounts file
+        // for a moment after a stop (a new process would not wait).
+        let mut accounts = Accounts::open(data);
+        for _ in 0..50 {
+            if accounts.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            accounts = Accounts::open(data);
+        }
+        let accounts = accounts.unwrap();
+        let person = accounts.person_by_login("tester").unwrap_or_else(|| {
+            accounts.create_person("tester", "", "password1", Role::FederalCoordinator, "rf", vec![]).unwrap()
+        });
+        let token = accounts.start_session(&person.id).unwrap();
+        let hub = SyncHub::start(Writer::start(Arc::new(store)), accounts.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = router(data, hub.clone());
+        let app = router(data, hub.clone(), ApiState::new(accounts, false));
         let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Relay { addr, hub, task }
+        Relay { addr, hub, task, token }
+    }
+
+    /// Opens a signed-in WebSocket to `/sync`.
+    async fn socket(&self) -> Socket {
+        socket(self.addr, Some(&self.token)).await
     }
 
     async fn stop(self) {
@@ -59,8 +85,7 @@ struct Device {
 
 impl Device {
     async fn connect(relay: &Relay, name: &str) -> Device {
-        let (mut socket, _) =
-            tokio_tungstenite::connect_async(format!("ws://{}/sync", relay.addr)).await.unwrap();
+        let mut socket = relay.socket().await;
         let mut client = Client::new(format!("{name}-{}", rand_suffix()), Some(format!("{name}-storage")));
         socket.send(Ws::binary(client.join())).await.unwrap();
         let mut device = Device { client, socket, docs: Default::default() };
@@ -113,6 +138,16 @@ impl Device {
         let doc = self.docs.get(&id)?;
         doc.get(ROOT, key).unwrap().and_then(|(v, _)| v.into_string().ok())
     }
+}
+
+/// A WebSocket to `/sync`, with a session cookie when `token` is given.
+async fn socket(addr: SocketAddr, token: Option<&str>) -> Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request = format!("ws://{addr}/sync").into_client_request().unwrap();
+    if let Some(token) = token {
+        request.headers_mut().insert("cookie", format!("medk_session={token}").parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(request).await.unwrap().0
 }
 
 fn rand_suffix() -> u64 {
@@ -201,18 +236,17 @@ async fn bad_frames_close_only_their_connection() {
     good.docs.insert(id, new_doc("kept"));
     good.sync().await;
 
-    let url = format!("ws://{}/sync", relay.addr);
     // Not CBOR.
-    let (mut bad, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let mut bad = relay.socket().await;
     bad.send(Ws::binary(vec![0xff, 0x00, 0x13])).await.unwrap();
     assert_eq!(close_code(&mut bad).await, Some(CloseCode::Invalid));
     // A message before `join`.
-    let (mut bad, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let mut bad = relay.socket().await;
     let sync = medk_shared::sync::message::Message::Leave { sender_id: "x".into() };
     bad.send(Ws::binary(sync.encode())).await.unwrap();
     assert_eq!(close_code(&mut bad).await, Some(CloseCode::Protocol));
     // Text instead of binary.
-    let (mut bad, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let mut bad = relay.socket().await;
     bad.send(Ws::text("hello")).await.unwrap();
     assert_eq!(close_code(&mut bad).await, Some(CloseCode::Invalid));
     // A joined peer sending garbage as Automerge sync data for the document.
@@ -226,7 +260,7 @@ async fn bad_frames_close_only_their_connection() {
     evil.socket.send(Ws::binary(garbage.encode())).await.unwrap();
     assert_eq!(close_code(&mut evil.socket).await, Some(CloseCode::Invalid));
     // A frame over the limit.
-    let (mut huge, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let mut huge = relay.socket().await;
     let _ = huge.send(Ws::binary(vec![0u8; MAX_MESSAGE_BYTES + 1])).await;
     assert_eq!(close_code(&mut huge).await, Some(CloseCode::Size));
 

@@ -217,12 +217,10 @@ pub struct Org {
 
 impl Default for Org {
     fn default() -> Self {
-        let root = Unit {
-            id: ROOT_UNIT.into(),
-            parent: None,
-            level: Level::Federal,
-            name: "Проект «500+»".into(),
-        };
+        let root =
+            Unit {
+                id: ROOT_UNIT.into(), parent: None, level: Level::Federal, name: "Проект «500+»".into()
+            };
         Org { units: BTreeMap::from([(root.id.clone(), root)]) }
     }
 }
@@ -469,7 +467,10 @@ mod tests {
         assert!(org.check_person(Role::SchoolTeam, "m1", &[]).is_err());
         assert!(org.check_person(Role::Curator, "m1", &["m2".into()]).is_err());
         assert!(org.check_person(Role::Curator, "m1", &["s3".into()]).is_ok());
-        assert_eq!(org.path("s1").iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["s1", "m1", "r1", "rf"]);
+        assert_eq!(
+            org.path("s1").iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+            ["s1", "m1", "r1", "rf"]
+        );
     }
 
     #[test]

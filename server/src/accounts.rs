@@ -1,0 +1,913 @@
+//! Accounts, sessions, invitations, the organisation tree and who may do
+//! what with which roadmap: the server's side of `medk_shared::access`.
+//!
+//! Everything lives in `access.redb` in the data dir (one fsynced transaction
+//! per change) and, for speed, in memory: the relay asks for a right on every
+//! sync message. Writes are serialised by one lock and applied to memory only
+//! after they are durable. Changes that affect live connections are
+//! announced on [`Accounts::events`].
+//!
+//! Secrets: passwords are stored as Argon2id hashes (PHC strings); session
+//! tokens and invitation codes are 256-bit random values of which only the
+//! SHA-256 is a key, so lookups never compare secrets byte by byte and a copy
+//! of the database signs nobody in.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use medk_shared::access::{
+    AccessError, Level, Org, Person, Right, RoadmapAccess, Role, Unit, UnitId, UserId,
+};
+use medk_shared::ids::DocumentId;
+use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use tokio::sync::broadcast;
+
+/// The accounts database inside the data dir.
+pub const ACCOUNTS_FILE: &str = "access.redb";
+
+/// A session lasts this long from sign-in.
+pub const SESSION_SECONDS: u64 = 30 * 24 * 3600;
+/// An invitation is valid this long.
+pub const INVITATION_SECONDS: u64 = 14 * 24 * 3600;
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+const UNITS: TableDefinition<&str, &[u8]> = TableDefinition::new("units");
+const PEOPLE: TableDefinition<&str, &[u8]> = TableDefinition::new("people");
+const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
+const INVITATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("invitations");
+const ROADMAPS: TableDefinition<&str, &[u8]> = TableDefinition::new("roadmaps");
+
+/// Why an accounts operation failed. The Russian text is what the person
+/// sees; [`AccountsError::Storage`] details go to the log only.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountsError {
+    #[error("неверный логин или пароль")]
+    BadCredentials,
+    #[error("логин «{0}» уже занят")]
+    LoginTaken(String),
+    #[error("логин: от 3 до 64 символов, латинские буквы, цифры, точка, дефис, подчёркивание")]
+    BadLogin,
+    #[error("пароль должен быть не короче {MIN_PASSWORD_CHARS} символов")]
+    WeakPassword,
+    #[error("нет такого человека")]
+    NoSuchPerson,
+    #[error("приглашение не найдено, уже использовано или истекло")]
+    NoSuchInvitation,
+    #[error("недостаточно прав")]
+    Forbidden,
+    #[error("не найдено")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(#[from] AccessError),
+    #[error("{0}")]
+    BadInput(String),
+    #[error("ошибка хранилища на сервере")]
+    Storage(String),
+}
+
+impl<E: Into<redb::Error>> From<E> for StorageError {
+    fn from(e: E) -> Self {
+        StorageError(e.into().to_string())
+    }
+}
+
+/// A redb failure, turned into [`AccountsError::Storage`].
+pub struct StorageError(String);
+
+impl From<StorageError> for AccountsError {
+    fn from(e: StorageError) -> Self {
+        AccountsError::Storage(e.0)
+    }
+}
+
+/// A stored account: the person and their password hash.
+#[derive(Clone, Serialize, Deserialize)]
+struct Account {
+    person: Person,
+    /// Argon2id PHC string.
+    password: String,
+}
+
+/// A signed-in device.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Session {
+    pub user: UserId,
+    pub expires_at: u64,
+}
+
+/// An invitation to register with a role in a unit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub code: String,
+    pub role: Role,
+    pub unit: UnitId,
+    #[serde(default)]
+    pub schools: Vec<UnitId>,
+    pub created_by: UserId,
+    pub expires_at: u64,
+}
+
+/// What changed, for live connections.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccessEvent {
+    /// Some right may have changed: re-check every open document.
+    RightsChanged,
+    /// These sessions (by key) ended: close their connections.
+    SessionsEnded(Vec<String>),
+}
+
+/// Everything, in memory.
+#[derive(Default)]
+struct Directory {
+    org: Org,
+    people: HashMap<UserId, Account>,
+    /// Lower-cased login → person.
+    logins: HashMap<String, UserId>,
+    /// Session key (SHA-256 of the token, hex) → session.
+    sessions: HashMap<String, Session>,
+    /// Invitation key (SHA-256 of the code, hex) → invitation.
+    invitations: HashMap<String, Invitation>,
+    /// Document id (bs58check) → its unit, publication and grants.
+    roadmaps: HashMap<String, RoadmapAccess>,
+}
+
+/// One change to the database, applied in memory after it is durable.
+enum Op {
+    Unit(Unit),
+    Account(Account),
+    Session(String, Option<Session>),
+    Invitation(String, Option<Invitation>),
+    Roadmap(String, RoadmapAccess),
+}
+
+/// The accounts store; cheap to clone.
+#[derive(Clone)]
+pub struct Accounts {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    db: Database,
+    path: PathBuf,
+    dir: RwLock<Directory>,
+    /// Serialises writers: read, decide, commit, apply.
+    write: Mutex<()>,
+    events: broadcast::Sender<AccessEvent>,
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A new 256-bit secret as 64 hex characters.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random source failed");
+    hex(&bytes)
+}
+
+/// The key under which a secret (session token, invitation code) is stored.
+pub fn secret_key(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn short_id() -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the OS random source failed");
+    bs58::encode(bytes).into_string()
+}
+
+/// An Argon2id hash of `password` (blocking: ~tens of ms of CPU).
+pub fn hash_password(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("the OS random source failed");
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with default parameters")
+        .to_string()
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+}
+
+/// Verified against when the login is unknown, so a wrong login costs as
+/// much time as a wrong password and logins cannot be told apart by timing.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("medk-no-such-account"))
+}
+
+fn check_login(login: &str) -> Result<String, AccountsError> {
+    let login = login.trim().to_lowercase();
+    let ok = (3..=64).contains(&login.chars().count())
+        && login.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
+    if ok { Ok(login) } else { Err(AccountsError::BadLogin) }
+}
+
+fn check_password(password: &str) -> Result<(), AccountsError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS { Err(AccountsError::WeakPassword) } else { Ok(()) }
+}
+
+impl Accounts {
+    /// Opens (or creates) `access.redb` in `data_dir`. A database another
+    /// process holds (the running server) is a clear error.
+    pub fn open(data_dir: &Path) -> anyhow::Result<Accounts> {
+        let path = data_dir.join(ACCOUNTS_FILE);
+        let db =
+            Database::builder().set_check_integrity_on_open(true).create(&path).map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => anyhow::anyhow!(
+                    "{} is in use: a medk-server is running with this data dir. Stop it first, \
+                 or make the change in the app («Люди и доступ»).",
+                    path.display()
+                ),
+                other => anyhow::anyhow!("opening {}: {other}", path.display()),
+            })?;
+        let dir = load(&db).map_err(|e| anyhow::anyhow!("reading {}: {}", path.display(), e.0))?;
+        let (events, _) = broadcast::channel(64);
+        Ok(Accounts {
+            shared: Arc::new(Shared { db, path, dir: RwLock::new(dir), write: Mutex::new(()), events }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// Changes live connections must hear about.
+    pub fn events(&self) -> broadcast::Receiver<AccessEvent> {
+        self.shared.events.subscribe()
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Directory) -> T) -> T {
+        f(&self.shared.dir.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Runs `decide` under the writers' lock; commits the ops it returns in
+    /// one durable transaction, then applies them in memory.
+    fn write<T>(
+        &self,
+        decide: impl FnOnce(&Directory) -> Result<(Vec<Op>, T), AccountsError>,
+    ) -> Result<T, AccountsError> {
+        let _writer = self.shared.write.lock().unwrap_or_else(PoisonError::into_inner);
+        let (ops, out) = self.read(decide)?;
+        commit(&self.shared.db, &ops)?;
+        let mut dir = self.shared.dir.write().unwrap_or_else(PoisonError::into_inner);
+        for op in ops {
+            apply(&mut dir, op);
+        }
+        Ok(out)
+    }
+
+    fn announce(&self, event: AccessEvent) {
+        let _ = self.shared.events.send(event);
+    }
+
+    // ---- people ----
+
+    pub fn is_empty(&self) -> bool {
+        self.read(|d| d.people.is_empty())
+    }
+
+    /// Creates an account (the password is hashed here: call off the async
+    /// runtime's threads).
+    pub fn create_person(
+        &self,
+        login: &str,
+        name: &str,
+        password: &str,
+        role: Role,
+        unit: &str,
+        schools: Vec<UnitId>,
+    ) -> Result<Person, AccountsError> {
+        let login = check_login(login)?;
+        check_password(password)?;
+        let name = name.trim();
+        let name = if name.is_empty() { login.clone() } else { name.to_owned() };
+        let password = hash_password(password);
+        self.write(|d| {
+            if d.logins.contains_key(&login) {
+                return Err(AccountsError::LoginTaken(login.clone()));
+            }
+            d.org.check_person(role, unit, &schools)?;
+            let person = Person {
+                id: short_id(),
+                login: login.clone(),
+                name,
+                role,
+                unit: unit.into(),
+                schools,
+                disabled: false,
+            };
+            Ok((vec![Op::Account(Account { person: person.clone(), password })], person))
+        })
+    }
+
+    pub fn people(&self) -> Vec<Person> {
+        let mut people: Vec<Person> = self.read(|d| d.people.values().map(|a| a.person.clone()).collect());
+        people.sort_by(|a, b| a.login.cmp(&b.login));
+        people
+    }
+
+    pub fn person(&self, id: &str) -> Option<Person> {
+        self.read(|d| d.people.get(id).map(|a| a.person.clone()))
+    }
+
+    pub fn person_by_login(&self, login: &str) -> Option<Person> {
+        let login = login.trim().to_lowercase();
+        self.read(|d| d.logins.get(&login).and_then(|id| d.people.get(id)).map(|a| a.person.clone()))
+    }
+
+    /// Checks a login and password (blocking: Argon2). Unknown logins and
+    /// disabled accounts take as long as wrong passwords.
+    pub fn verify(&self, login: &str, password: &str) -> Result<Person, AccountsError> {
+        let login = login.trim().to_lowercase();
+        let found = self.read(|d| d.logins.get(&login).and_then(|id| d.people.get(id)).cloned());
+        match found {
+            Some(account) if verify_password(password, &account.password) && !account.person.disabled => {
+                Ok(account.person)
+            }
+            Some(_) => Err(AccountsError::BadCredentials),
+            None => {
+                let _ = verify_password(password, dummy_hash());
+                Err(AccountsError::BadCredentials)
+            }
+        }
+    }
+
+    /// Sets a new password and ends the person's sessions except `keep`.
+    pub fn set_password(&self, user: &str, password: &str, keep: Option<&str>) -> Result<(), AccountsError> {
+        check_password(password)?;
+        let hash = hash_password(password);
+        let ended = self.write(|d| {
+            let mut account = d.people.get(user).cloned().ok_or(AccountsError::NoSuchPerson)?;
+            account.password = hash;
+            let ended: Vec<String> = d
+                .sessions
+                .iter()
+                .filter(|(key, s)| s.user == user && Some(key.as_str()) != keep)
+                .map(|(key, _)| key.clone())
+                .collect();
+            let mut ops = vec![Op::Account(account)];
+            ops.extend(ended.iter().map(|key| Op::Session(key.clone(), None)));
+            Ok((ops, ended))
+        })?;
+        self.announce(AccessEvent::SessionsEnded(ended));
+        Ok(())
+    }
+
+    /// Changes a person's curator schools and whether they are disabled.
+    pub fn update_person(
+        &self,
+        user: &str,
+        schools: Option<Vec<UnitId>>,
+        disabled: Option<bool>,
+    ) -> Result<Person, AccountsError> {
+        let (person, ended) = self.write(|d| {
+            let mut account = d.people.get(user).cloned().ok_or(AccountsError::NoSuchPerson)?;
+            if let Some(schools) = schools {
+                d.org.check_person(account.person.role, &account.person.unit, &schools)?;
+                account.person.schools = schools;
+            }
+            let mut ops = Vec::new();
+            let mut ended = Vec::new();
+            if let Some(disabled) = disabled {
+                account.person.disabled = disabled;
+                if disabled {
+                    ended =
+                        d.sessions.iter().filter(|(_, s)| s.user == user).map(|(k, _)| k.clone()).collect();
+                    ops.extend(ended.iter().map(|key| Op::Session(key.clone(), None)));
+                }
+            }
+            let person = account.person.clone();
+            ops.push(Op::Account(account));
+            Ok((ops, (person, ended)))
+        })?;
+        if !ended.is_empty() {
+            self.announce(AccessEvent::SessionsEnded(ended));
+        }
+        self.announce(AccessEvent::RightsChanged);
+        Ok(person)
+    }
+
+    // ---- sessions ----
+
+    /// Starts a session; returns the token for the cookie.
+    pub fn start_session(&self, user: &str) -> Result<String, AccountsError> {
+        let token = new_secret();
+        let key = secret_key(&token);
+        let session = Session { user: user.into(), expires_at: now() + SESSION_SECONDS };
+        self.write(|d| {
+            if !d.people.contains_key(user) {
+                return Err(AccountsError::NoSuchPerson);
+            }
+            Ok((vec![Op::Session(key, Some(session))], ()))
+        })?;
+        Ok(token)
+    }
+
+    /// The person signed in with `token`, and the session's key, if the
+    /// session is live and the account enabled.
+    pub fn session(&self, token: &str) -> Option<(Person, String)> {
+        let key = secret_key(token);
+        let now = now();
+        self.read(|d| {
+            let session = d.sessions.get(&key).filter(|s| s.expires_at > now)?;
+            let person = &d.people.get(&session.user)?.person;
+            (!person.disabled).then(|| (person.clone(), key.clone()))
+        })
+    }
+
+    /// Whether the session with this key is live and its account enabled.
+    pub fn session_live(&self, key: &str) -> bool {
+        let now = now();
+        self.read(|d| {
+            d.sessions
+                .get(key)
+                .filter(|s| s.expires_at > now)
+                .is_some_and(|s| d.people.get(&s.user).is_some_and(|a| !a.person.disabled))
+        })
+    }
+
+    /// Ends one session (sign-out).
+    pub fn end_session(&self, key: &str) -> Result<(), AccountsError> {
+        self.write(|_| Ok((vec![Op::Session(key.into(), None)], ())))?;
+        self.announce(AccessEvent::SessionsEnded(vec![key.into()]));
+        Ok(())
+    }
+
+    /// Deletes expired sessions and invitations.
+    pub fn sweep(&self) -> Result<(), AccountsError> {
+        let now = now();
+        self.write(|d| {
+            let mut ops: Vec<Op> = d
+                .sessions
+                .iter()
+                .filter(|(_, s)| s.expires_at <= now)
+                .map(|(k, _)| Op::Session(k.clone(), None))
+                .collect();
+            ops.extend(
+                d.invitations
+                    .iter()
+                    .filter(|(_, i)| i.expires_at <= now)
+                    .map(|(k, _)| Op::Invitation(k.clone(), None)),
+            );
+            Ok((ops, ()))
+        })
+    }
+
+    // ---- the tree ----
+
+    pub fn org(&self) -> Org {
+        self.read(|d| d.org.clone())
+    }
+
+    pub fn add_unit(
+        &self,
+        parent: &str,
+        level: Level,
+        name: &str,
+        id: Option<&str>,
+    ) -> Result<Unit, AccountsError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 300 {
+            return Err(AccountsError::BadInput("название: от 1 до 300 символов".into()));
+        }
+        let id = match id {
+            Some(id)
+                if !id.is_empty()
+                    && id.len() <= 64
+                    && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+            {
+                id.to_owned()
+            }
+            Some(_) => return Err(AccountsError::BadInput("id: латинские буквы, цифры и дефис".into())),
+            None => short_id(),
+        };
+        self.write(|d| {
+            let unit = Unit { id, parent: Some(parent.into()), level, name: name.into() };
+            d.org.clone().add(unit.clone())?;
+            Ok((vec![Op::Unit(unit.clone())], unit))
+        })
+    }
+
+    // ---- invitations ----
+
+    pub fn create_invitation(
+        &self,
+        by: &str,
+        role: Role,
+        unit: &str,
+        schools: Vec<UnitId>,
+    ) -> Result<Invitation, AccountsError> {
+        let code = new_secret();
+        let key = secret_key(&code);
+        self.write(|d| {
+            d.org.check_person(role, unit, &schools)?;
+            let invitation = Invitation {
+                code,
+                role,
+                unit: unit.into(),
+                schools,
+                created_by: by.into(),
+                expires_at: now() + INVITATION_SECONDS,
+            };
+            Ok((vec![Op::Invitation(key, Some(invitation.clone()))], invitation))
+        })
+    }
+
+    /// A live invitation by its code.
+    pub fn invitation(&self, code: &str) -> Option<Invitation> {
+        let key = secret_key(code);
+        let now = now();
+        self.read(|d| d.invitations.get(&key).filter(|i| i.expires_at > now).cloned())
+    }
+
+    pub fn invitations(&self) -> Vec<Invitation> {
+        let now = now();
+        let mut all: Vec<Invitation> =
+            self.read(|d| d.invitations.values().filter(|i| i.expires_at > now).cloned().collect());
+        all.sort_by_key(|i| i.expires_at);
+        all
+    }
+
+    pub fn delete_invitation(&self, code: &str) -> Result<(), AccountsError> {
+        let key = secret_key(code);
+        self.write(|d| {
+            if !d.invitations.contains_key(&key) {
+                return Err(AccountsError::NoSuchInvitation);
+            }
+            Ok((vec![Op::Invitation(key, None)], ()))
+        })
+    }
+
+    /// Registers a person from an invitation (blocking: Argon2) and uses it up.
+    pub fn accept_invitation(
+        &self,
+        code: &str,
+        login: &str,
+        name: &str,
+        password: &str,
+    ) -> Result<Person, AccountsError> {
+        let login = check_login(login)?;
+        check_password(password)?;
+        let key = secret_key(code);
+        let hash = hash_password(password);
+        let now = now();
+        self.write(|d| {
+            let invitation = d
+                .invitations
+                .get(&key)
+                .filter(|i| i.expires_at > now)
+                .ok_or(AccountsError::NoSuchInvitation)?;
+            if d.logins.contains_key(&login) {
+                return Err(AccountsError::LoginTaken(login.clone()));
+            }
+            d.org.check_person(invitation.role, &invitation.unit, &invitation.schools)?;
+            let name = name.trim();
+            let person = Person {
+                id: short_id(),
+                login: login.clone(),
+                name: if name.is_empty() { login.clone() } else { name.to_owned() },
+                role: invitation.role,
+                unit: invitation.unit.clone(),
+                schools: invitation.schools.clone(),
+                disabled: false,
+            };
+            let ops = vec![
+                Op::Account(Account { person: person.clone(), password: hash }),
+                Op::Invitation(key, None),
+            ];
+            Ok((ops, person))
+        })
+    }
+
+    // ---- roadmaps ----
+
+    /// What `user` may do with `doc`. With `claim`, a document nobody owns
+    /// yet is registered to the person's home unit (durably, before the
+    /// answer) and they may write it.
+    pub fn right(&self, user: &str, doc: &DocumentId, claim: bool) -> Right {
+        let key = doc.to_string();
+        let known = self.read(|d| {
+            let person = &d.people.get(user)?.person;
+            Some(match d.roadmaps.get(&key) {
+                Some(roadmap) => Ok(d.org.right(person, roadmap)),
+                None => Err(d.org.home_unit(person)),
+            })
+        });
+        match known {
+            None => Right::None,
+            Some(Ok(right)) => right,
+            Some(Err(Some(home))) if claim => {
+                let claimed = self.write(|d| {
+                    if d.roadmaps.contains_key(&key) {
+                        return Ok((vec![], ())); // claimed meanwhile: ask again below
+                    }
+                    Ok((
+                        vec![Op::Roadmap(key.clone(), RoadmapAccess { unit: home, ..Default::default() })],
+                        (),
+                    ))
+                });
+                match claimed {
+                    Ok(()) => self.right(user, doc, false),
+                    Err(e) => {
+                        tracing::error!(%doc, "registering a new roadmap failed: {e:?}");
+                        Right::None
+                    }
+                }
+            }
+            Some(Err(_)) => Right::None,
+        }
+    }
+
+    pub fn roadmap(&self, doc: &str) -> Option<RoadmapAccess> {
+        self.read(|d| d.roadmaps.get(doc).cloned())
+    }
+
+    /// Every registered roadmap with `user`'s right on it, unreadable ones left out.
+    pub fn readable_roadmaps(&self, user: &Person) -> Vec<(String, RoadmapAccess, Right)> {
+        let mut out: Vec<(String, RoadmapAccess, Right)> = self.read(|d| {
+            d.roadmaps
+                .iter()
+                .map(|(id, r)| (id.clone(), r.clone(), d.org.right(user, r)))
+                .filter(|(_, _, right)| *right > Right::None)
+                .collect()
+        });
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Changes a roadmap's access entry with `change`, which may refuse.
+    pub fn update_roadmap(
+        &self,
+        doc: &str,
+        change: impl FnOnce(&Org, &mut RoadmapAccess) -> Result<(), AccountsError>,
+    ) -> Result<RoadmapAccess, AccountsError> {
+        let updated = self.write(|d| {
+            let mut roadmap = d.roadmaps.get(doc).cloned().ok_or(AccountsError::NotFound)?;
+            change(&d.org, &mut roadmap)?;
+            if d.org.get(&roadmap.unit).is_none() {
+                return Err(AccessError::NoSuchUnit(roadmap.unit.clone()).into());
+            }
+            Ok((vec![Op::Roadmap(doc.into(), roadmap.clone())], roadmap))
+        })?;
+        self.announce(AccessEvent::RightsChanged);
+        Ok(updated)
+    }
+
+    /// Registers `doc` to `unit` if nobody has yet (the `import` command).
+    pub fn register_roadmap(&self, doc: &str, unit: &str) -> Result<(), AccountsError> {
+        self.write(|d| {
+            if d.org.get(unit).is_none() {
+                return Err(AccessError::NoSuchUnit(unit.into()).into());
+            }
+            if d.roadmaps.contains_key(doc) {
+                return Ok((vec![], ()));
+            }
+            Ok((vec![Op::Roadmap(doc.into(), RoadmapAccess { unit: unit.into(), ..Default::default() })], ()))
+        })
+    }
+}
+
+fn load(db: &Database) -> Result<Directory, StorageError> {
+    let txn = db.begin_write()?;
+    for table in [UNITS, PEOPLE, SESSIONS, INVITATIONS, ROADMAPS] {
+        txn.open_table(table)?;
+    }
+    txn.commit()?;
+    let txn = db.begin_read()?;
+    let mut dir = Directory::default();
+    let rows = |table: TableDefinition<&str, &[u8]>| -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+        let t = txn.open_table(table)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.push((k.value().to_owned(), v.value().to_vec()));
+        }
+        Ok(out)
+    };
+    let parse = |table: &str, key: &str, bytes: &[u8]| -> Option<serde_json::Value> {
+        match serde_json::from_slice(bytes) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                tracing::error!("skipping an unreadable {table} record {key:?}: {e}");
+                None
+            }
+        }
+    };
+    // Units in order of level, so parents exist before children.
+    let mut units: Vec<Unit> = rows(UNITS)?
+        .iter()
+        .filter_map(|(k, v)| parse("unit", k, v).and_then(|v| serde_json::from_value(v).ok()))
+        .collect();
+    units.sort_by_key(|u| u.level);
+    for unit in units {
+        if let Err(e) = dir.org.add(unit) {
+            tracing::error!("skipping a unit that does not fit the tree: {e}");
+        }
+    }
+    for (k, v) in rows(PEOPLE)? {
+        if let Some(account) = parse("person", &k, &v).and_then(|v| serde_json::from_value::<Account>(v).ok())
+        {
+            apply(&mut dir, Op::Account(account));
+        }
+    }
+    for (k, v) in rows(SESSIONS)? {
+        if let Some(s) = parse("session", &k, &v).and_then(|v| serde_json::from_value(v).ok()) {
+            dir.sessions.insert(k, s);
+        }
+    }
+    for (k, v) in rows(INVITATIONS)? {
+        if let Some(i) = parse("invitation", &k, &v).and_then(|v| serde_json::from_value(v).ok()) {
+            dir.invitations.insert(k, i);
+        }
+    }
+    for (k, v) in rows(ROADMAPS)? {
+        if let Some(r) = parse("roadmap", &k, &v).and_then(|v| serde_json::from_value(v).ok()) {
+            dir.roadmaps.insert(k, r);
+        }
+    }
+    Ok(dir)
+}
+
+fn commit(db: &Database, ops: &[Op]) -> Result<(), StorageError> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let txn = db.begin_write()?;
+    {
+        for op in ops {
+            match op {
+                Op::Unit(u) => {
+                    txn.open_table(UNITS)?.insert(u.id.as_str(), json(u).as_slice())?;
+                }
+                Op::Account(a) => {
+                    txn.open_table(PEOPLE)?.insert(a.person.id.as_str(), json(a).as_slice())?;
+                }
+                Op::Session(k, Some(s)) => {
+                    txn.open_table(SESSIONS)?.insert(k.as_str(), json(s).as_slice())?;
+                }
+                Op::Session(k, None) => {
+                    txn.open_table(SESSIONS)?.remove(k.as_str())?;
+                }
+                Op::Invitation(k, Some(i)) => {
+                    txn.open_table(INVITATIONS)?.insert(k.as_str(), json(i).as_slice())?;
+                }
+                Op::Invitation(k, None) => {
+                    txn.open_table(INVITATIONS)?.remove(k.as_str())?;
+                }
+                Op::Roadmap(k, r) => {
+                    txn.open_table(ROADMAPS)?.insert(k.as_str(), json(r).as_slice())?;
+                }
+            }
+        }
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+fn json(record: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(record).expect("records are plain data and serialise")
+}
+
+fn apply(dir: &mut Directory, op: Op) {
+    match op {
+        Op::Unit(unit) => {
+            if let Err(e) = dir.org.add(unit) {
+                tracing::error!("a stored unit does not fit the tree: {e}");
+            }
+        }
+        Op::Account(account) => {
+            let id = account.person.id.clone();
+            dir.logins.retain(|_, v| *v != id);
+            dir.logins.insert(account.person.login.clone(), id.clone());
+            dir.people.insert(id, account);
+        }
+        Op::Session(key, Some(s)) => {
+            dir.sessions.insert(key, s);
+        }
+        Op::Session(key, None) => {
+            dir.sessions.remove(&key);
+        }
+        Op::Invitation(key, Some(i)) => {
+            dir.invitations.insert(key, i);
+        }
+        Op::Invitation(key, None) => {
+            dir.invitations.remove(&key);
+        }
+        Op::Roadmap(key, r) => {
+            dir.roadmaps.insert(key, r);
+        }
+    }
+}
+
+/// The grants list of a roadmap with each person's login and name.
+pub fn named_grants(accounts: &Accounts, roadmap: &RoadmapAccess) -> Vec<(Person, Right)> {
+    let grants: &BTreeMap<UserId, Right> = &roadmap.grants;
+    grants.iter().filter_map(|(user, right)| accounts.person(user).map(|p| (p, *right))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accounts() -> (tempfile::TempDir, Accounts) {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = Accounts::open(dir.path()).unwrap();
+        (dir, accounts)
+    }
+
+    #[test]
+    fn people_sign_in_with_their_password_only() {
+        let (_dir, a) = accounts();
+        let p = a
+            .create_person("Admin", "Админ", "correct horse", Role::FederalCoordinator, "rf", vec![])
+            .unwrap();
+        assert_eq!(p.login, "admin");
+        assert_eq!(a.verify("ADMIN", "correct horse").unwrap().id, p.id);
+        assert!(matches!(a.verify("admin", "wrong horse"), Err(AccountsError::BadCredentials)));
+        assert!(matches!(a.verify("nobody", "correct horse"), Err(AccountsError::BadCredentials)));
+        assert!(matches!(
+            a.create_person("admin", "", "another one", Role::Observer, "rf", vec![]),
+            Err(AccountsError::LoginTaken(_))
+        ));
+        assert!(matches!(
+            a.create_person("x2y", "", "short", Role::Observer, "rf", vec![]),
+            Err(AccountsError::WeakPassword)
+        ));
+    }
+
+    #[test]
+    fn everything_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let token;
+        let doc = DocumentId::from_bytes([7; 16]);
+        {
+            let a = Accounts::open(dir.path()).unwrap();
+            let r = a.add_unit("rf", Level::Region, "Тверская область", Some("r1")).unwrap();
+            let p =
+                a.create_person("reg", "Рег", "password1", Role::RegionalCoordinator, &r.id, vec![]).unwrap();
+            token = a.start_session(&p.id).unwrap();
+            assert_eq!(a.right(&p.id, &doc, true), Right::Write);
+        }
+        let a = Accounts::open(dir.path()).unwrap();
+        let (p, _) = a.session(&token).expect("the session is kept");
+        assert_eq!(p.login, "reg");
+        assert_eq!(a.roadmap(&doc.to_string()).unwrap().unit, "r1");
+        assert!(a.session("not-a-token").is_none());
+    }
+
+    #[test]
+    fn a_roadmap_is_claimed_once_and_reading_never_claims() {
+        let (_dir, a) = accounts();
+        a.add_unit("rf", Level::Region, "Р1", Some("r1")).unwrap();
+        a.add_unit("rf", Level::Region, "Р2", Some("r2")).unwrap();
+        let one = a.create_person("one", "", "password1", Role::RegionalCoordinator, "r1", vec![]).unwrap();
+        let two = a.create_person("two", "", "password1", Role::RegionalCoordinator, "r2", vec![]).unwrap();
+        let doc = DocumentId::from_bytes([1; 16]);
+        assert_eq!(a.right(&two.id, &doc, false), Right::None, "a request does not claim");
+        assert!(a.roadmap(&doc.to_string()).is_none());
+        assert_eq!(a.right(&one.id, &doc, true), Right::Write);
+        assert_eq!(a.right(&two.id, &doc, true), Right::None, "already someone else's");
+        assert_eq!(a.right("ghost", &doc, true), Right::None);
+    }
+
+    #[test]
+    fn invitations_register_once_and_password_changes_end_other_sessions() {
+        let (_dir, a) = accounts();
+        let admin =
+            a.create_person("admin", "", "password1", Role::FederalCoordinator, "rf", vec![]).unwrap();
+        let inv = a.create_invitation(&admin.id, Role::Observer, "rf", vec![]).unwrap();
+        assert!(a.invitation(&inv.code).is_some());
+        let p = a.accept_invitation(&inv.code, "obs", "Наблюдатель", "password1").unwrap();
+        assert_eq!(p.role, Role::Observer);
+        assert!(matches!(
+            a.accept_invitation(&inv.code, "obs2", "", "password1"),
+            Err(AccountsError::NoSuchInvitation)
+        ));
+        let mut events = a.events();
+        let t1 = a.start_session(&p.id).unwrap();
+        let t2 = a.start_session(&p.id).unwrap();
+        let keep = secret_key(&t1);
+        a.set_password(&p.id, "password2", Some(&keep)).unwrap();
+        assert!(a.session(&t1).is_some());
+        assert!(a.session(&t2).is_none());
+        assert_eq!(events.try_recv().unwrap(), AccessEvent::SessionsEnded(vec![secret_key(&t2)]));
+        assert!(a.verify("obs", "password2").is_ok());
+    }
+}

@@ -1,0 +1,602 @@
+//! The JSON API under `/api` (see `server/API.md`): sign-in and sessions,
+//! invitations, people and units, and per-roadmap access. Authorisation is
+//! `medk_shared::access`; storage is [`Accounts`].
+//!
+//! Defences here: the session cookie is HttpOnly and SameSite=Strict;
+//! requests that change something must be JSON and, from a browser, from
+//! this origin ([`same_origin`]); sign-in attempts are throttled per login
+//! and per address; Argon2 runs on blocking threads, never on the runtime's.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
+use axum::http::header::{CONTENT_TYPE, COOKIE, HOST, ORIGIN, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use medk_shared::access::{Level, Org, Person, Right, RoadmapAccess, Role, Unit, UnitId};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::accounts::{self, Accounts, AccountsError, Invitation, SESSION_SECONDS};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "medk_session";
+
+/// Shared by every API handler.
+#[derive(Clone)]
+pub struct ApiState {
+    pub accounts: Accounts,
+    throttle: Arc<LoginThrottle>,
+    secure_cookies: bool,
+}
+
+impl ApiState {
+    pub fn new(accounts: Accounts, secure_cookies: bool) -> ApiState {
+        ApiState { accounts, throttle: Arc::new(LoginThrottle::new()), secure_cookies }
+    }
+}
+
+/// Sign-in attempts: 5 in a row per login, then one every 20 s; 30 per
+/// address, then one every 2 s. Enough for a school's shared Wi-Fi, too
+/// slow to guess a password.
+struct LoginThrottle {
+    per_login: DefaultKeyedRateLimiter<String>,
+    per_address: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl LoginThrottle {
+    fn new() -> LoginThrottle {
+        let n = |v: u32| NonZeroU32::new(v).expect("non-zero");
+        LoginThrottle {
+            per_login: DefaultKeyedRateLimiter::keyed(
+                Quota::with_period(Duration::from_secs(20)).expect("non-zero").allow_burst(n(5)),
+            ),
+            per_address: DefaultKeyedRateLimiter::keyed(
+                Quota::with_period(Duration::from_secs(2)).expect("non-zero").allow_burst(n(30)),
+            ),
+        }
+    }
+
+    /// Ok, or how long to wait.
+    fn attempt(&self, login: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+        let now = DefaultClock::default().now();
+        let wait = |e: governor::NotUntil<_>| e.wait_time_from(now);
+        if let Some(address) = address {
+            self.per_address.check_key(&address).map_err(wait)?;
+        }
+        self.per_login.check_key(&login.trim().to_lowercase()).map_err(wait)
+    }
+}
+
+/// An API error: status and a message for the person.
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<AccountsError> for ApiError {
+    fn from(e: AccountsError) -> Self {
+        let status = match &e {
+            AccountsError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AccountsError::LoginTaken(_) => StatusCode::CONFLICT,
+            AccountsError::NoSuchInvitation | AccountsError::NoSuchPerson | AccountsError::NotFound => {
+                StatusCode::NOT_FOUND
+            }
+            AccountsError::Forbidden => StatusCode::FORBIDDEN,
+            AccountsError::Storage(detail) => {
+                tracing::error!("accounts storage failed: {detail}");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn forbidden() -> ApiError {
+    AccountsError::Forbidden.into()
+}
+
+/// Runs blocking work (Argon2) off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "внутренняя ошибка сервера".into()))
+}
+
+/// The signed-in person of a request, from the session cookie.
+pub struct SignedIn {
+    pub person: Person,
+    /// The session's key (not its token).
+    pub session: String,
+}
+
+/// The session token in a `Cookie` header, if any.
+pub fn session_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .filter(|token| !token.is_empty())
+}
+
+impl FromRequestParts<ApiState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let token = session_token(&parts.headers)
+            .ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "войдите в систему".into()))?;
+        let (person, session) = state
+            .accounts
+            .session(token)
+            .ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "сеанс истёк, войдите снова".into()))?;
+        Ok(SignedIn { person, session })
+    }
+}
+
+/// Whether a browser's `Origin` (when it sent one) is this server.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    let Some(host) = headers.get(HOST).and_then(|v| v.to_str().ok()) else { return false };
+    origin.split_once("://").is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+}
+
+/// Refuses changes that are not JSON from this origin (cross-site forms and
+/// scripts cannot send those with the cookie).
+async fn guard(req: Request, next: Next) -> Response {
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !same_origin(req.headers()) {
+        return ApiError(StatusCode::FORBIDDEN, "запрос с чужого сайта".into()).into_response();
+    }
+    let json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !reads && *req.method() != Method::DELETE && !json {
+        return ApiError(StatusCode::UNSUPPORTED_MEDIA_TYPE, "ожидается application/json".into())
+            .into_response();
+    }
+    next.run(req).await
+}
+
+pub fn routes(state: ApiState) -> Router {
+    Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/me", get(me))
+        .route("/password", post(change_password))
+        .route("/invitations", post(create_invitation))
+        .route("/invitations/{code}", get(show_invitation).delete(delete_invitation))
+        .route("/invitations/{code}/accept", post(accept_invitation))
+        .route("/people", get(people))
+        .route("/people/{id}", put(update_person))
+        .route("/units", post(add_unit))
+        .route("/roadmaps", get(roadmaps))
+        .route("/roadmaps/{id}/access", get(roadmap_access).put(update_access))
+        .route("/roadmaps/{id}/grants/{user}", put(set_grant).delete(clear_grant))
+        .layer(middleware::from_fn(guard))
+        .with_state(state)
+}
+
+// ---- session ----
+
+#[derive(Serialize)]
+struct Me {
+    person: Person,
+    units: Vec<Unit>,
+    manages: bool,
+}
+
+fn me_of(org: &Org, person: Person) -> Me {
+    let related = |u: &Unit| {
+        org.within(&u.id, &person.unit)
+            || org.within(&person.unit, &u.id)
+            || person.schools.iter().any(|s| org.within(s, &u.id) || org.within(&u.id, s))
+    };
+    let units = org.units().filter(|u| related(u)).cloned().collect();
+    let manages = person.role.is_coordinator() && !person.disabled;
+    Me { person, units, manages }
+}
+
+fn session_cookie(state: &ApiState, token: &str, max_age: u64) -> HeaderValue {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .expect("a hex token is a valid header value")
+}
+
+async fn signed_in_response(state: &ApiState, person: Person) -> ApiResult<Response> {
+    let token = state.accounts.start_session(&person.id)?;
+    let me = me_of(&state.accounts.org(), person);
+    Ok(([(SET_COOKIE, session_cookie(state, &token, SESSION_SECONDS))], Json(me)).into_response())
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    login: String,
+    password: String,
+}
+
+async fn login(State(state): State<ApiState>, req: Request) -> ApiResult<Response> {
+    let address = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let body = axum::body::to_bytes(req.into_body(), 64 * 1024)
+        .await
+        .map_err(|_| ApiError(StatusCode::BAD_REQUEST, "слишком большой запрос".into()))?;
+    let creds: Credentials = serde_json::from_slice(&body)
+        .map_err(|_| ApiError(StatusCode::BAD_REQUEST, "нужны логин и пароль".into()))?;
+    if let Err(wait) = state.throttle.attempt(&creds.login, address) {
+        let seconds = wait.as_secs().max(1);
+        let error = format!("слишком много попыток входа; попробуйте через {seconds} с");
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({ "error": error, "retry_after_s": seconds })),
+        )
+            .into_response());
+    }
+    let accounts = state.accounts.clone();
+    let person = blocking(move || accounts.verify(&creds.login, &creds.password)).await??;
+    tracing::info!(login = %person.login, "signed in");
+    signed_in_response(&state, person).await
+}
+
+async fn logout(State(state): State<ApiState>, headers: HeaderMap) -> ApiResult<Response> {
+    if let Some((_, key)) = session_token(&headers).and_then(|t| state.accounts.session(t)) {
+        state.accounts.end_session(&key)?;
+    }
+    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, session_cookie(&state, "", 0))]).into_response())
+}
+
+async fn me(State(state): State<ApiState>, who: SignedIn) -> Json<Me> {
+    Json(me_of(&state.accounts.org(), who.person))
+}
+
+#[derive(Deserialize)]
+struct PasswordChange {
+    current: String,
+    new: String,
+}
+
+async fn change_password(
+    State(state): State<ApiState>,
+    who: SignedIn,
+    Json(change): Json<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    let accounts = state.accounts.clone();
+    let login = who.person.login.clone();
+    blocking(move || {
+        accounts.verify(&login, &change.current).map_err(|_| AccountsError::Forbidden)?;
+        accounts.set_password(&who.person.id, &change.new, Some(&who.session))
+    })
+    .await?
+    .map_err(|e| match e {
+        AccountsError::Forbidden => ApiError(StatusCode::FORBIDDEN, "текущий пароль неверен".into()),
+        other => other.into(),
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- invitations ----
+
+#[derive(Deserialize)]
+struct NewInvitation {
+    role: Role,
+    unit: UnitId,
+    #[serde(default)]
+    schools: Vec<UnitId>,
+}
+
+fn manages_all(org: &Org, person: &Person, unit: &str, schools: &[UnitId]) -> bool {
+    org.manages(person, unit) && schools.iter().all(|s| org.manages(person, s))
+}
+
+async fn create_invitation(
+    State(state): State<ApiState>,
+    who: SignedIn,
+    Json(new): Json<NewInvitation>,
+) -> ApiResult<(StatusCode, Json<Invitation>)> {
+    if !manages_all(&state.accounts.org(), &who.person, &new.unit, &new.schools) {
+        return Err(forbidden());
+    }
+    let invitation = state.accounts.create_invitation(&who.person.id, new.role, &new.unit, new.schools)?;
+    Ok((StatusCode::CREATED, Json(invitation)))
+}
+
+async fn show_invitation(
+    State(state): State<ApiState>,
+    Path(code): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let invitation = state.accounts.invitation(&code).ok_or(AccountsError::NoSuchInvitation)?;
+    let org = state.accounts.org();
+    let unit_name = org.path(&invitation.unit).iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", ");
+    Ok(Json(json!({
+        "role": invitation.role,
+        "unit_name": unit_name,
+        "expires_at": invitation.expires_at,
+    })))
+}
+
+async fn delete_invitation(
+    State(state): State<ApiState>,
+    who: SignedIn,
+    Path(code): Path<String>,
+) -> ApiResult<StatusCode> {
+    let invitation = state.accounts.invitation(&code).ok_or(AccountsError::NoSuchInvitation)?;
+    if !state.accounts.org().manages(&who.person, &invitation.unit) {
+        return Err(forbidden());
+    }
+    state.accounts.delete_invitation(&code)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct Registration {
+    login: String,
+    #[serde(default)]
+    name: String,
+    password: String,
+}
+
+async fn accept_invitation(
+    State(state): State<ApiState>,
+    Path(code): Path<String>,
+    Json(reg): Json<Registration>,
+) -> ApiResult<Response> {
+    let accounts = state.accounts.clone();
+    let person =
+        blocking(move || accounts.accept_invitation(&code, &reg.login, &reg.name, &reg.password)).await??;
+    tracing::info!(login = %person.login, role = person.role.as_str(), "registered by invitation");
+    signed_in_response(&state, person).await
+}
+
+// ---- people and units ----
+
+/// Whom `manager` manages: people in units they manage, and curators
+/// assigned to their schools.
+fn managed(org: &Org, manager: &Person, person: &Person) -> bool {
+    org.manages(manager, &person.unit) || person.schools.iter().any(|s| org.manages(manager, s))
+}
+
+async fn people(State(state): State<ApiState>, who: SignedIn) -> ApiResult<Json<serde_json::Value>> {
+    if !who.person.role.is_coordinator() {
+        return Err(forbidden());
+    }
+    let org = state.accounts.org();
+    let people: Vec<Person> =
+        state.accounts.people().into_iter().filter(|p| managed(&org, &who.person, p)).collect();
+    let invitations: Vec<Invitation> =
+        state.accounts.invitations().into_iter().filter(|i| org.manages(&who.person, &i.unit)).collect();
+    Ok(Json(json!({ "people": people, "invitations": invitations })))
+}
+
+#[derive(Deserialize)]
+struct PersonChange {
+    schools: Option<Vec<UnitId>>,
+    disabled: Option<bool>,
+}
+
+async fn update_person(
+    State(state): State<ApiState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+    Json(change): Json<PersonChange>,
+) -> ApiResult<Json<Person>> {
+    if !who.person.role.is_coordinator() {
+        return Err(forbidden());
+    }
+    let org = state.accounts.org();
+    let person = state.accounts.person(&id).ok_or(AccountsError::NoSuchPerson)?;
+    // Every school added or removed must be one the caller manages; a
+    // coordinator may assign a curator from elsewhere to their own schools.
+    let changed: Vec<&UnitId> = match &change.schools {
+        Some(new) => new
+            .iter()
+            .filter(|s| !person.schools.contains(s))
+            .chain(person.schools.iter().filter(|s| !new.contains(s)))
+            .collect(),
+        None => Vec::new(),
+    };
+    let schools_ok = changed.iter().all(|s| org.manages(&who.person, s));
+    let only_assigning = person.role == Role::Curator && change.disabled.is_none();
+    if !schools_ok || !(org.manages(&who.person, &person.unit) || only_assigning) {
+        return Err(forbidden());
+    }
+    if change.disabled == Some(true) && id == who.person.id {
+        return Err(ApiError(StatusCode::BAD_REQUEST, "нельзя отключить самого себя".into()));
+    }
+    Ok(Json(state.accounts.update_person(&id, change.schools, change.disabled)?))
+}
+
+#[derive(Deserialize)]
+struct NewUnit {
+    parent: UnitId,
+    level: Level,
+    name: String,
+}
+
+async fn add_unit(
+    State(state): State<ApiState>,
+    who: SignedIn,
+    Json(new): Json<NewUnit>,
+) -> ApiResult<(StatusCode, Json<Unit>)> {
+    if !state.accounts.org().manages(&who.person, &new.parent) {
+        return Err(forbidden());
+    }
+    Ok((StatusCode::CREATED, Json(state.accounts.add_unit(&new.parent, new.level, &new.name, None)?)))
+}
+
+// ---- roadmaps ----
+
+async fn roadmaps(State(state): State<ApiState>, who: SignedIn) -> Json<serde_json::Value> {
+    let list: Vec<serde_json::Value> = state
+        .accounts
+        .readable_roadmaps(&who.person)
+        .into_iter()
+        .map(|(id, r, right)| json!({ "id": id, "unit": r.unit, "published": r.published, "right": right }))
+        .collect();
+    Json(serde_json::Value::Array(list))
+}
+
+/// The roadmap and the caller's right on it; 404 when they may not read it
+/// (so its existence is not revealed).
+fn readable(state: &ApiState, who: &SignedIn, id: &str) -> ApiResult<(RoadmapAccess, Right)> {
+    let roadmap = state.accounts.roadmap(id).ok_or(AccountsError::NotFound)?;
+    let right = state.accounts.org().right(&who.person, &roadmap);
+    if right == Right::None {
+        return Err(AccountsError::NotFound.into());
+    }
+    Ok((roadmap, right))
+}
+
+fn access_json(state: &ApiState, who: &SignedIn, id: &str, roadmap: &RoadmapAccess) -> serde_json::Value {
+    let org = state.accounts.org();
+    let grants: Vec<serde_json::Value> = accounts::named_grants(&state.accounts, roadmap)
+        .into_iter()
+        .map(|(p, right)| json!({ "user": p.id, "login": p.login, "name": p.name, "right": right }))
+        .collect();
+    json!({
+        "id": id,
+        "unit": roadmap.unit,
+        "published": roadmap.published,
+        "right": org.right(&who.person, roadmap),
+        "manages": org.manages(&who.person, &roadmap.unit),
+        "grants": grants,
+    })
+}
+
+async fn roadmap_access(
+    State(state): State<ApiState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let (roadmap, _) = readable(&state, &who, &id)?;
+    Ok(Json(access_json(&state, &who, &id, &roadmap)))
+}
+
+#[derive(Deserialize)]
+struct AccessChange {
+    unit: Option<UnitId>,
+    published: Option<bool>,
+}
+
+async fn update_access(
+    State(state): State<ApiState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+    Json(change): Json<AccessChange>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let (_, right) = readable(&state, &who, &id)?;
+    let me = who.person.clone();
+    let updated = state.accounts.update_roadmap(&id, |org, roadmap| {
+        let manages = org.manages(&me, &roadmap.unit);
+        if change.published.is_some() && !(manages || right == Right::Write) {
+            return Err(AccountsError::Forbidden);
+        }
+        if let Some(unit) = &change.unit {
+            let there = RoadmapAccess { unit: unit.clone(), ..Default::default() };
+            let may_leave = manages || right == Right::Write;
+            let may_enter = org.manages(&me, unit) || org.default_right(&me, &there) == Right::Write;
+            if !(may_leave && may_enter) {
+                return Err(AccountsError::Forbidden);
+            }
+            roadmap.unit = unit.clone();
+        }
+        if let Some(published) = change.published {
+            roadmap.published = published;
+        }
+        Ok(())
+    })?;
+    Ok(Json(access_json(&state, &who, &id, &updated)))
+}
+
+#[derive(Deserialize)]
+struct Grant {
+    right: Right,
+}
+
+async fn set_grant(
+    State(state): State<ApiState>,
+    who: SignedIn,
+    Path((id, user)): Path<(String, String)>,
+    Json(grant): Json<Grant>,
+) -> ApiResult<Json<serde_json::Value>> {
+    change_grant(state, who, id, user, Some(grant.right)).await
+}
+
+async fn clear_grant(
+    State(state): State<ApiState>,
+    who: SignedIn,
+    Path((id, user)): Path<(String, String)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    change_grant(state, who, id, user, None).await
+}
+
+async fn change_grant(
+    state: ApiState,
+    who: SignedIn,
+    id: String,
+    user: String,
+    right: Option<Right>,
+) -> ApiResult<Json<serde_json::Value>> {
+    readable(&state, &who, &id)?;
+    if state.accounts.person(&user).is_none() {
+        return Err(AccountsError::NoSuchPerson.into());
+    }
+    let me = who.person.clone();
+    let updated = state.accounts.update_roadmap(&id, |org, roadmap| {
+        if !org.manages(&me, &roadmap.unit) {
+            return Err(AccountsError::Forbidden);
+        }
+        match right {
+            Some(right) => roadmap.grants.insert(user.clone(), right),
+            None => roadmap.grants.remove(&user),
+        };
+        Ok(())
+    })?;
+    tracing::info!(roadmap = %id, by = %who.person.login, "access changed");
+    Ok(Json(access_json(&state, &who, &id, &updated)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_static("a=1; medk_session=abc; b=2"));
+        assert_eq!(session_token(&headers), Some("abc"));
+        headers.insert(COOKIE, HeaderValue::from_static("medk_sessionx=abc; medk_session="));
+        assert_eq!(session_token(&headers), None);
+    }
+
+    #[test]
+    fn origins_must_match_the_host() {
+        let mut headers = HeaderMap::new();
+        assert!(same_origin(&headers), "no Origin: not a browser's cross-site request");
+        headers.insert(HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        headers.insert(ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert!(same_origin(&headers));
+        headers.insert(ORIGIN, HeaderValue::from_static("http://evil.example"));
+        assert!(!same_origin(&headers));
+        headers.insert(ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin(&headers));
+    }
+}
