@@ -19,6 +19,8 @@ use crate::shell;
 const OUT_NAME: &str = "medk_app";
 const SERVICE_WORKER: &str = "sw.js";
 const PAGE: &str = "index.html";
+/// The page's only script (in `app/static/`): imports the app at this version.
+const BOOT_SCRIPT: &str = "boot.js";
 /// Replaced with a fingerprint of the build in `sw.js` and `index.html`.
 const VERSION_PLACEHOLDER: &str = "__MEDK_VERSION__";
 /// Replaced in `sw.js` with the JSON array of every URL the app needs offline.
@@ -196,6 +198,7 @@ fn stamp(dist: &Path) -> anyhow::Result<()> {
     let precache = serde_json::to_string(&precache)?;
 
     replace_in(&dist.join(PAGE), &[(VERSION_PLACEHOLDER, version)])?;
+    replace_in(&dist.join(BOOT_SCRIPT), &[(VERSION_PLACEHOLDER, version)])?;
     let service_worker = dist.join(SERVICE_WORKER);
     if service_worker.is_file() {
         replace_in(&service_worker, &[(VERSION_PLACEHOLDER, version), (PRECACHE_PLACEHOLDER, &precache)])?;
