@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use automerge::transaction::Transactable as _;
-use automerge::{AutoCommit, ROOT, ReadDoc as _};
-use futures_util::{SinkExt as _, StreamExt as _};
+use automerge::{AutoCommit, ROOT};
+use futures_util::SinkExt as _;
 use medk_server::accounts::Accounts;
 use medk_server::api::ApiState;
 use medk_server::http::router;
@@ -17,13 +17,14 @@ use medk_server::store::{RedbStore, Writer};
 use medk_server::sync::SyncHub;
 use medk_shared::access::Role;
 use medk_shared::ids::DocumentId;
-use medk_shared::sync::client::{Client, Event};
+use medk_shared::sync::client::Event;
 use medk_shared::sync::message::MAX_MESSAGE_BYTES;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as Ws;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+mod common;
+use common::{Device, Socket, close_code, new_doc, socket};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 /// A relay on an ephemeral port over a database in `data`, with one
 /// signed-in federal coordinator (who writes every roadmap they sync).
@@ -63,7 +64,7 @@ impl Relay {
 
     /// Opens a signed-in WebSocket to `/sync`.
     async fn socket(&self) -> Socket {
-        socket(self.addr, Some(&self.token)).await
+        socket(self.addr, Some(&self.token), None).await
     }
 
     async fn stop(self) {
@@ -76,109 +77,24 @@ impl Relay {
     }
 }
 
-/// A device: the shared client core over a tungstenite socket.
-struct Device {
-    client: Client,
-    socket: Socket,
-    docs: std::collections::HashMap<DocumentId, AutoCommit>,
-}
-
-impl Device {
-    async fn connect(relay: &Relay, name: &str) -> Device {
-        let mut socket = relay.socket().await;
-        let mut client = Client::new(format!("{name}-{}", rand_suffix()), Some(format!("{name}-storage")));
-        socket.send(Ws::binary(client.join())).await.unwrap();
-        let mut device = Device { client, socket, docs: Default::default() };
-        let event = device.next_event().await;
-        assert!(matches!(event, Event::Connected), "{event:?}");
-        device
-    }
-
-    async fn next_event(&mut self) -> Event {
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(5), self.socket.next())
-                .await
-                .expect("the relay answers within 5 s")
-                .expect("socket open")
-                .unwrap();
-            if let Ws::Binary(bytes) = frame {
-                return self.client.receive(&bytes).unwrap();
-            }
-        }
-    }
-
-    /// Sends what each document has to say, handles answers, until the relay
-    /// has nothing more to say for 300 ms.
-    async fn sync(&mut self) {
-        loop {
-            let ids: Vec<DocumentId> = self.docs.keys().copied().collect();
-            for id in ids {
-                let doc = self.docs.get_mut(&id).unwrap();
-                let heads = doc.get_heads();
-                if let Some(frame) = self.client.outgoing(id, &mut doc.sync(), &heads) {
-                    self.socket.send(Ws::binary(frame)).await.unwrap();
-                }
-            }
-            let Ok(frame) = tokio::time::timeout(Duration::from_millis(300), self.socket.next()).await else {
-                return;
-            };
-            let Some(Ok(Ws::Binary(bytes))) = frame else { continue };
-            match self.client.receive(&bytes).unwrap() {
-                Event::Sync { doc, message } => {
-                    let d = self.docs.entry(doc).or_default();
-                    self.client.apply(doc, &mut d.sync(), message).unwrap();
-                }
-                Event::Unavailable { doc } => panic!("{doc} unavailable"),
-                _ => {}
-            }
-        }
-    }
-
-    fn text(&self, id: DocumentId, key: &str) -> Option<String> {
-        let doc = self.docs.get(&id)?;
-        doc.get(ROOT, key).unwrap().and_then(|(v, _)| v.into_string().ok())
-    }
-}
-
-/// A WebSocket to `/sync`, with a session cookie when `token` is given.
-async fn socket(addr: SocketAddr, token: Option<&str>) -> Socket {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-    let mut request = format!("ws://{addr}/sync").into_client_request().unwrap();
-    if let Some(token) = token {
-        request.headers_mut().insert("cookie", format!("medk_session={token}").parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(request).await.unwrap().0
-}
-
-fn rand_suffix() -> u64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
-}
-
-fn new_doc(title: &str) -> AutoCommit {
-    let mut doc = AutoCommit::new();
-    doc.put(ROOT, "title", title).unwrap();
-    doc
-}
-
 #[tokio::test]
 async fn a_document_reaches_another_device_and_survives_a_relay_restart() {
     let data = tempfile::tempdir().unwrap();
     let relay = Relay::start(data.path()).await;
     let id = DocumentId::from_bytes([3; 16]);
 
-    let mut tablet = Device::connect(&relay, "tablet").await;
+    let mut tablet = Device::connect(relay.addr, &relay.token, "tablet").await;
     tablet.docs.insert(id, new_doc("Школа № 1"));
     tablet.sync().await;
 
-    let mut staff_room = Device::connect(&relay, "staff").await;
+    let mut staff_room = Device::connect(relay.addr, &relay.token, "staff").await;
     staff_room.docs.insert(id, AutoCommit::new());
     staff_room.sync().await;
     assert_eq!(staff_room.text(id, "title").as_deref(), Some("Школа № 1"));
 
     relay.stop().await;
     let relay = Relay::start(data.path()).await;
-    let mut laptop = Device::connect(&relay, "laptop").await;
+    let mut laptop = Device::connect(relay.addr, &relay.token, "laptop").await;
     laptop.docs.insert(id, AutoCommit::new());
     laptop.sync().await;
     assert_eq!(laptop.text(id, "title").as_deref(), Some("Школа № 1"), "stored durably");
@@ -190,8 +106,8 @@ async fn live_edits_reach_every_connected_device() {
     let data = tempfile::tempdir().unwrap();
     let relay = Relay::start(data.path()).await;
     let id = DocumentId::from_bytes([4; 16]);
-    let mut a = Device::connect(&relay, "a").await;
-    let mut b = Device::connect(&relay, "b").await;
+    let mut a = Device::connect(relay.addr, &relay.token, "a").await;
+    let mut b = Device::connect(relay.addr, &relay.token, "b").await;
     a.docs.insert(id, new_doc("old"));
     a.sync().await;
     b.docs.insert(id, AutoCommit::new());
@@ -208,7 +124,7 @@ async fn live_edits_reach_every_connected_device() {
 async fn an_unknown_document_is_unavailable() {
     let data = tempfile::tempdir().unwrap();
     let relay = Relay::start(data.path()).await;
-    let mut a = Device::connect(&relay, "a").await;
+    let mut a = Device::connect(relay.addr, &relay.token, "a").await;
     let id = DocumentId::from_bytes([5; 16]);
     let mut empty = AutoCommit::new();
     let frame = a.client.outgoing(id, &mut empty.sync(), &[]).unwrap();
@@ -217,22 +133,12 @@ async fn an_unknown_document_is_unavailable() {
     relay.stop().await;
 }
 
-async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), socket.next()).await.ok()?? {
-            Ok(Ws::Close(frame)) => return frame.map(|f| f.code),
-            Ok(_) => continue,
-            Err(_) => return None,
-        }
-    }
-}
-
 #[tokio::test]
 async fn bad_frames_close_only_their_connection() {
     let data = tempfile::tempdir().unwrap();
     let relay = Relay::start(data.path()).await;
     let id = DocumentId::from_bytes([6; 16]);
-    let mut good = Device::connect(&relay, "good").await;
+    let mut good = Device::connect(relay.addr, &relay.token, "good").await;
     good.docs.insert(id, new_doc("kept"));
     good.sync().await;
 
@@ -250,7 +156,7 @@ async fn bad_frames_close_only_their_connection() {
     bad.send(Ws::text("hello")).await.unwrap();
     assert_eq!(close_code(&mut bad).await, Some(CloseCode::Invalid));
     // A joined peer sending garbage as Automerge sync data for the document.
-    let mut evil = Device::connect(&relay, "evil").await;
+    let mut evil = Device::connect(relay.addr, &relay.token, "evil").await;
     let garbage = medk_shared::sync::message::Message::Sync {
         sender_id: evil.client.peer_id().into(),
         target_id: "relay".into(),
@@ -267,7 +173,7 @@ async fn bad_frames_close_only_their_connection() {
     // The well-behaved device still syncs, and the document is intact.
     good.docs.get_mut(&id).unwrap().put(ROOT, "after", "yes").unwrap();
     good.sync().await;
-    let mut other = Device::connect(&relay, "other").await;
+    let mut other = Device::connect(relay.addr, &relay.token, "other").await;
     other.docs.insert(id, AutoCommit::new());
     other.sync().await;
     assert_eq!(other.text(id, "title").as_deref(), Some("kept"));

@@ -1,0 +1,530 @@
+//! Access control as people meet it: a real `medk-server` process set up with
+//! its `admin` commands, people signed in over its HTTP API, and their devices
+//! syncing over real WebSockets.
+//!
+//! - The permission matrix: every role against a roadmap of their own unit,
+//!   the parent, a child, a sibling and an unrelated unit, published or not,
+//!   for reading (is the roadmap sent, or `doc-unavailable`?) and writing (is
+//!   the change stored, or ignored and flagged read-only?). The expectations
+//!   are written out here from the rules in the issue, not computed.
+//! - Rights taken away or given back reach live connections.
+//! - Sessions: none, foreign origins, ended sessions.
+//! - Hostile frames: the server closes the sender with a clear code, keeps
+//!   serving others, and stores nothing from them.
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use automerge::transaction::Transactable as _;
+use automerge::{AutoCommit, ROOT, ReadDoc as _};
+use futures_util::SinkExt as _;
+use medk_shared::ids::DocumentId;
+use medk_shared::sync::message::Message;
+use tokio_tungstenite::tungstenite::Message as Ws;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+mod common;
+use common::{Device, close_code, new_doc, try_socket};
+
+const PASSWORD: &str = "password-1";
+
+/// A `medk-server` process.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    http: reqwest::Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_medk-server"))
+}
+
+/// Runs `medk-server admin --data-dir DATA ARGS`, with `stdin` as input.
+fn admin(data: &Path, args: &[&str], stdin: &str) -> String {
+    let mut child = bin()
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn create_user(data: &Path, login: &str, role: &str, unit: &str, schools: &[&str]) {
+    let mut args = vec!["create-user", "--login", login, "--password-stdin", "--role", role, "--unit", unit];
+    for school in schools {
+        args.extend(["--school", school]);
+    }
+    admin(data, &args, PASSWORD);
+}
+
+impl Server {
+    fn start(data: &Path) -> Server {
+        let mut child = bin()
+            .args(["--listen", "127.0.0.1:0", "--static-dir"])
+            .arg(data.join("no-dist"))
+            .arg("--data-dir")
+            .arg(data)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| line.split_once("listening on http://").map(|(_, a)| a.trim().to_owned()))
+            .expect("the server logs its address");
+        // Keep draining its output so it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, addr: url.parse().unwrap(), http: reqwest::Client::new() }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Signs in; returns the session token from the cookie.
+    async fn login(&self, login: &str) -> String {
+        let res = self
+            .http
+            .post(self.url("/api/login"))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "login": login, "password": PASSWORD }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{login} signs in");
+        let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+        let token = cookie.split(';').next().unwrap().strip_prefix("medk_session=").unwrap().to_owned();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        token
+    }
+
+    /// A JSON request as the person with `token`; returns status and body.
+    async fn call(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let res = self
+            .http
+            .request(method.parse().unwrap(), self.url(path))
+            .header("cookie", format!("medk_session={token}"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    }
+
+    async fn device(&self, token: &str, name: &str) -> Device {
+        Device::connect(self.addr, token, name).await
+    }
+
+    /// Moves a roadmap to `unit` and sets whether it is published.
+    async fn place(&self, admin: &str, doc: DocumentId, unit: &str, published: bool) {
+        let path = format!("/api/roadmaps/{doc}/access");
+        let (status, body) =
+            self.call(admin, "PUT", &path, serde_json::json!({ "unit": unit, "published": published })).await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// The tree of the tests: rf → r1 → m1 → {s1, s2}; r1 → m2; rf → r2 → m3 → s4.
+fn set_up(data: &Path) {
+    for (parent, level, id) in [
+        ("rf", "region", "r1"),
+        ("rf", "region", "r2"),
+        ("r1", "municipality", "m1"),
+        ("r1", "municipality", "m2"),
+        ("r2", "municipality", "m3"),
+        ("m1", "school", "s1"),
+        ("m1", "school", "s2"),
+        ("m3", "school", "s4"),
+    ] {
+        assert_eq!(
+            admin(data, &["create-unit", "--parent", parent, "--level", level, "--name", id, "--id", id], "")
+                .trim(),
+            id
+        );
+    }
+    create_user(data, "fed", "federal-coordinator", "rf", &[]);
+    create_user(data, "reg", "regional-coordinator", "r1", &[]);
+    create_user(data, "mun", "municipal-coordinator", "m1", &[]);
+    create_user(data, "cur", "curator", "m1", &["s1"]);
+    create_user(data, "sch", "school-team", "s1", &[]);
+    create_user(data, "obs", "observer", "r1", &[]);
+    let listed = admin(data, &["list-users"], "");
+    for login in ["fed", "reg", "mun", "cur", "sch", "obs"] {
+        assert!(listed.contains(login), "{listed}");
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    None,
+    Read,
+    Write,
+}
+use Expect::{None as N, Read as R, Write as W};
+
+/// (person, relation, roadmap's unit, published, expected right).
+const MATRIX: &[(&str, &str, &str, bool, Expect)] = &[
+    // A coordinator writes their unit's roadmaps and reads everything below.
+    ("fed", "own", "rf", false, W),
+    ("fed", "child", "r1", false, R),
+    ("fed", "grandchild", "s4", false, R),
+    ("reg", "own", "r1", false, W),
+    ("reg", "parent", "rf", false, N),
+    ("reg", "parent", "rf", true, R),
+    ("reg", "child", "m1", false, R),
+    ("reg", "grandchild", "s1", false, R),
+    ("reg", "sibling", "r2", false, N),
+    ("reg", "sibling", "r2", true, N),
+    ("reg", "unrelated", "m3", false, N),
+    ("mun", "own", "m1", false, W),
+    ("mun", "parent", "r1", false, N),
+    ("mun", "parent", "r1", true, R),
+    ("mun", "child", "s1", false, R),
+    ("mun", "sibling", "m2", false, N),
+    ("mun", "unrelated", "s4", true, N),
+    // A curator writes the assigned school's roadmaps only.
+    ("cur", "own (assigned school)", "s1", false, W),
+    ("cur", "parent", "m1", false, N),
+    ("cur", "parent", "m1", true, R),
+    ("cur", "sibling (not assigned)", "s2", false, N),
+    ("cur", "unrelated", "s4", false, N),
+    // A school team writes its own school's.
+    ("sch", "own", "s1", false, W),
+    ("sch", "parent", "m1", false, N),
+    ("sch", "parent", "m1", true, R),
+    ("sch", "sibling", "s2", false, N),
+    ("sch", "sibling", "s2", true, N),
+    ("sch", "unrelated", "s4", true, N),
+    // An observer reads what is published in their part of the tree.
+    ("obs", "own", "r1", false, N),
+    ("obs", "own", "r1", true, R),
+    ("obs", "parent", "rf", true, R),
+    ("obs", "child", "m1", false, N),
+    ("obs", "child", "m1", true, R),
+    ("obs", "sibling", "r2", true, N),
+    ("obs", "unrelated", "m3", true, N),
+];
+
+fn key_of(login: &str) -> String {
+    format!("by-{login}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_reads_and_writes_exactly_what_the_rules_say() {
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    let server = Server::start(data.path());
+    let fed = server.login("fed").await;
+
+    // One roadmap per (unit, published) the matrix names, made by the
+    // federal coordinator and moved to its unit.
+    let mut roadmaps: HashMap<(&str, bool), DocumentId> = HashMap::new();
+    let mut maker = server.device(&fed, "maker").await;
+    for (i, (_, _, unit, published, _)) in MATRIX.iter().enumerate() {
+        roadmaps.entry((unit, *published)).or_insert_with(|| {
+            let id = DocumentId::from_bytes([i as u8 + 1; 16]);
+            maker.docs.insert(id, new_doc(&format!("{unit} published={published}")));
+            id
+        });
+    }
+    maker.sync().await;
+    for ((unit, published), id) in &roadmaps {
+        server.place(&fed, *id, unit, *published).await;
+    }
+
+    // Each person asks for their roadmaps, then tries to change the readable ones.
+    let mut failures = Vec::new();
+    for login in ["fed", "reg", "mun", "cur", "sch", "obs"] {
+        let token = server.login(login).await;
+        let mut device = server.device(&token, login).await;
+        let cases: Vec<_> = MATRIX.iter().filter(|c| c.0 == login).collect();
+        for (_, _, unit, published, _) in &cases {
+            device.docs.insert(roadmaps[&(*unit, *published)], AutoCommit::new());
+        }
+        device.sync().await;
+        for (_, relation, unit, published, expect) in &cases {
+            let id = roadmaps[&(*unit, *published)];
+            let title = device.text(id, "title");
+            let readable = title.is_some();
+            if readable != (*expect != N) || device.unavailable.contains(&id) == readable {
+                failures.push(format!("{login} / {relation} ({unit}, published={published}): read {title:?}, expected {expect:?}"));
+            }
+            if let Some(doc) = device.docs.get_mut(&id) {
+                doc.put(ROOT, key_of(login), "changed").unwrap();
+            }
+            let flagged = device.client.relay_read_only(&id);
+            if readable && flagged != (*expect == R) {
+                failures.push(format!(
+                    "{login} / {relation}: relay read-only flag {flagged}, expected {expect:?}"
+                ));
+            }
+        }
+        device.sync().await;
+    }
+
+    // What the relay stored, as a fresh device of the federal coordinator
+    // (who reads everything here) gets it.
+    let mut check = server.device(&fed, "check").await;
+    for id in roadmaps.values() {
+        check.docs.insert(*id, AutoCommit::new());
+    }
+    check.sync().await;
+    for (login, relation, unit, published, expect) in MATRIX {
+        let id = roadmaps[&(*unit, *published)];
+        let stored = check.text(id, &key_of(login)).is_some();
+        if stored != (*expect == W) {
+            failures.push(format!("{login} / {relation} ({unit}, published={published}): change stored: {stored}, expected {expect:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        failures.len(),
+        MATRIX.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rights_changed_in_the_app_reach_live_connections() {
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    let server = Server::start(data.path());
+    let mun = server.login("mun").await;
+    let sch = server.login("sch").await;
+    let people: serde_json::Value = server.call(&mun, "GET", "/api/people", serde_json::Value::Null).await.1;
+    let sch_id = people["people"].as_array().unwrap().iter().find(|p| p["login"] == "sch").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The school team makes its roadmap; it is theirs (school s1).
+    let id = DocumentId::from_bytes([42; 16]);
+    let mut team = server.device(&sch, "team").await;
+    team.docs.insert(id, new_doc("Школа s1"));
+    team.sync().await;
+    let mut coordinator = server.device(&mun, "coordinator").await;
+    coordinator.docs.insert(id, AutoCommit::new());
+    coordinator.sync().await;
+    assert_eq!(coordinator.text(id, "title").as_deref(), Some("Школа s1"));
+
+    // Limited to reading while connected: the next change is not taken.
+    let grant = format!("/api/roadmaps/{id}/grants/{sch_id}");
+    let (status, body) = server.call(&mun, "PUT", &grant, serde_json::json!({ "right": "read" })).await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    team.sync().await;
+    assert!(team.client.relay_read_only(&id), "the relay told the device it only reads now");
+    team.docs.get_mut(&id).unwrap().put(ROOT, "while-read-only", "x").unwrap();
+    team.sync().await;
+    coordinator.sync().await;
+    assert_eq!(coordinator.text(id, "while-read-only"), None, "not stored, not relayed");
+
+    // Writing again: the relay asks for what it ignored, and gets it.
+    let (status, _) = server.call(&mun, "DELETE", &grant, serde_json::Value::Null).await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    team.sync().await;
+    coordinator.sync().await;
+    assert_eq!(coordinator.text(id, "while-read-only").as_deref(), Some("x"), "resent once allowed");
+
+    // Revoked: the live device is told the roadmap is unavailable.
+    let (status, _) = server.call(&mun, "PUT", &grant, serde_json::json!({ "right": "none" })).await;
+    assert_eq!(status, 200);
+    let event =
+        tokio::time::timeout(Duration::from_secs(3), team.next_event()).await.expect("within seconds");
+    assert!(matches!(event, medk_shared::sync::client::Event::Unavailable { doc } if doc == id), "{event:?}");
+    // And a school team cannot grant itself anything.
+    let (status, _) = server.call(&sch, "PUT", &grant, serde_json::json!({ "right": "write" })).await;
+    assert_eq!(status, 404, "not even told the roadmap exists");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_needs_a_live_session_from_this_origin() {
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    let server = Server::start(data.path());
+    assert_eq!(try_socket(server.addr, None, None).await.err(), Some(401), "no session");
+    assert_eq!(try_socket(server.addr, Some("forged"), None).await.err(), Some(401), "unknown token");
+    let token = server.login("sch").await;
+    let evil = Some("http://evil.example");
+    assert_eq!(try_socket(server.addr, Some(&token), evil).await.err(), Some(403), "foreign origin");
+    let own = format!("http://{}", server.addr);
+    assert!(try_socket(server.addr, Some(&token), Some(&own)).await.is_ok());
+
+    // Wrong passwords are refused, and repeated ones throttled.
+    let attempt = |password: &'static str| {
+        let http = server.http.clone();
+        let url = server.url("/api/login");
+        async move {
+            http.post(url)
+                .header("content-type", "application/json")
+                .body(serde_json::json!({ "login": "obs", "password": password }).to_string())
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let statuses = [
+        attempt("nope").await,
+        attempt("nope").await,
+        attempt("nope").await,
+        attempt("nope").await,
+        attempt("nope").await,
+        attempt(PASSWORD).await,
+    ];
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429], "the sixth try waits, even with the right password");
+
+    // Signing out ends the session's sync connection (4001) and the session.
+    let mut device = server.device(&token, "tablet").await;
+    let (status, _) = server.call(&token, "POST", "/api/logout", serde_json::Value::Null).await;
+    assert_eq!(status, 204);
+    assert_eq!(close_code(&mut device.socket).await, Some(CloseCode::from(4001)));
+    assert_eq!(try_socket(server.addr, Some(&token), None).await.err(), Some(401));
+    let (status, _) = server.call(&token, "GET", "/api/me", serde_json::Value::Null).await;
+    assert_eq!(status, 401);
+}
+
+/// Frames a hostile or broken client might send, each on its own connection
+/// after a proper `join`, with the close code the relay must answer.
+fn hostile_frames(
+    peer: &str,
+    doc: DocumentId,
+    foreign: DocumentId,
+) -> Vec<(&'static str, Vec<u8>, Option<u16>)> {
+    let sync = |document_id, data: Vec<u8>| {
+        Message::Sync { sender_id: peer.into(), target_id: "relay".into(), document_id, data }.encode()
+    };
+    // A real sync message carrying a change (after the opening exchange an
+    // empty peer would have had).
+    let mut other = AutoCommit::new();
+    other.put(ROOT, "injected", "yes").unwrap();
+    let real = {
+        use automerge::sync::{State, SyncDoc as _};
+        let (mut theirs, mut ours, mut empty) = (State::new(), State::new(), AutoCommit::new());
+        let hello = other.sync().generate_sync_message(&mut ours).unwrap();
+        empty.sync().receive_sync_message(&mut theirs, hello).unwrap();
+        let need = empty.sync().generate_sync_message(&mut theirs).unwrap();
+        other.sync().receive_sync_message(&mut ours, need).unwrap();
+        let with_change = other.sync().generate_sync_message(&mut ours).unwrap();
+        assert_eq!(with_change.changes.len(), 1);
+        with_change.encode()
+    };
+    let mut bad_checksum = real.clone();
+    let at = real.len() - 100;
+    bad_checksum[at] ^= 0x55;
+    let valid = sync(doc, real.clone());
+    let mut huge_length = vec![0xa4, 0x64, b't', b'y', b'p', b'e', 0x64, b's', b'y', b'n', b'c', 0x64];
+    huge_length.extend(b"data");
+    huge_length.extend([0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]); // bytes of length 2^64-1
+    vec![
+        ("not CBOR", vec![0xff, 0x00, 0x13], Some(1007)),
+        ("truncated frame", valid[..valid.len() / 2].to_vec(), Some(1007)),
+        ("a number where the type goes", vec![0xa1, 0x64, b't', b'y', b'p', b'e', 0x01], Some(1007)),
+        ("a declared length of 2^64-1", huge_length, Some(1007)),
+        ("invalid Automerge data", sync(doc, vec![0x42, 0xff, 0xff, 0xff, 0xff, 0x0f]), Some(1007)),
+        ("a change cut short", sync(doc, real[..real.len() - 10].to_vec()), Some(1007)),
+        ("a change with a wrong checksum", sync(doc, bad_checksum), Some(1007)),
+        ("a change to a roadmap it may not write", sync(foreign, real), None),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_frames_close_their_sender_and_store_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    let server = Server::start(data.path());
+    let fed = server.login("fed").await;
+    let sch = server.login("sch").await;
+    // The federal coordinator's roadmap (rf: the school team has no access).
+    let foreign = DocumentId::from_bytes([9; 16]);
+    let mut good = server.device(&fed, "good").await;
+    good.docs.insert(foreign, new_doc("federal"));
+    good.sync().await;
+    let doc = DocumentId::from_bytes([10; 16]);
+
+    for (what, frame, code) in hostile_frames("evil", doc, foreign) {
+        let mut evil = server.device(&sch, "evil").await;
+        evil.socket.send(Ws::binary(frame)).await.unwrap();
+        match code {
+            Some(code) => {
+                assert_eq!(close_code(&mut evil.socket).await, Some(CloseCode::from(code)), "{what}")
+            }
+            None => {
+                let event = evil.next_event().await;
+                assert!(
+                    matches!(event, medk_shared::sync::client::Event::Unavailable { doc } if doc == foreign),
+                    "{what}: {event:?}"
+                );
+            }
+        }
+        // Meanwhile the well-behaved device keeps syncing.
+        good.docs.get_mut(&foreign).unwrap().put(ROOT, "still", what).unwrap();
+        good.sync().await;
+    }
+
+    // Too many frames too fast: closed with 4008.
+    let mut flood = server.device(&sch, "flood").await;
+    let frame = Message::Ephemeral {
+        sender_id: flood.client.peer_id().into(),
+        target_id: "relay".into(),
+        document_id: doc,
+        session_id: "s".into(),
+        count: 0,
+        data: vec![0xa0],
+    }
+    .encode();
+    let mut sent = 0;
+    while sent < 5_000 && flood.socket.send(Ws::binary(frame.clone())).await.is_ok() {
+        sent += 1;
+    }
+    assert_eq!(close_code(&mut flood.socket).await, Some(CloseCode::from(4008)));
+
+    // Nothing from them was stored: the foreign roadmap has only its own
+    // changes, and the roadmap the garbage was aimed at does not exist.
+    let mut check = server.device(&fed, "check").await;
+    check.docs.insert(foreign, AutoCommit::new());
+    check.docs.insert(doc, AutoCommit::new());
+    check.sync().await;
+    assert_eq!(check.text(foreign, "title").as_deref(), Some("federal"));
+    assert_eq!(check.text(foreign, "injected"), None);
+    assert!(check.unavailable.contains(&doc), "nothing was stored under the garbage's id");
+    let still = check.docs[&foreign].get(ROOT, "still").unwrap().map(|(v, _)| v.into_string().unwrap());
+    assert_eq!(
+        still.as_deref(),
+        Some("a change to a roadmap it may not write"),
+        "the good device kept syncing"
+    );
+}
