@@ -47,19 +47,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    tracing::info!("listening on http://{addr}");
 
     let db = config.data_dir.join(DATABASE_FILE);
     let store =
         RedbStore::open(&db).with_context(|| format!("opening the document store {}", db.display()))?;
     let accounts = Accounts::open(&config.data_dir)?;
     if accounts.is_empty() {
-        tracing::warn!(
-            "no accounts yet: the app works on each device, but nobody can sync. Create the first \
-             administrator with `medk-server admin create-user --data-dir {} --login admin \
-             --password-stdin --role federal-coordinator` (with the server stopped)",
-            config.data_dir.display()
-        );
+        first_admin_invitation(&accounts, &config.data_dir, addr)?;
+    } else {
+        // Used (or no longer needed): the link must not linger.
+        let _ = std::fs::remove_file(config.data_dir.join(FIRST_ADMIN_FILE));
     }
     let sweeper = accounts.clone();
     tokio::spawn(async move {
@@ -83,11 +80,47 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     };
     let app = http::router(&config.static_dir, hub, api);
+    // Only now: scripts and tests wait for this line to start talking.
+    tracing::info!("listening on http://{addr}");
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(stop)
         .await
         .context("serving http")?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// The file, in the data dir, holding the link that makes the first account.
+pub const FIRST_ADMIN_FILE: &str = "first-admin.txt";
+
+/// With no accounts yet, nobody could sign in to make one: writes a one-time
+/// link for the first federal coordinator to a file only the server's user
+/// can read (never to the log, which may be shared), and says where it is.
+fn first_admin_invitation(
+    accounts: &Accounts,
+    data_dir: &std::path::Path,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<()> {
+    use medk_shared::access::{ROOT_UNIT, Role};
+    let invitation = accounts
+        .create_invitation("medk-server", Role::FederalCoordinator, ROOT_UNIT, vec![])
+        .context("creating the first administrator's invitation")?;
+    let path = data_dir.join(FIRST_ADMIN_FILE);
+    let text = format!(
+        "Open this link in a browser to create the first account (a federal coordinator);\n\
+         it works once, for 14 days:\n\nhttp://{addr}/invite/{}\n\n\
+         Or, with the server stopped: medk-server admin create-user --data-dir {} --login admin \
+         --password-stdin --role federal-coordinator\n",
+        invitation.code,
+        data_dir.display(),
+    );
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(&path)?, text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    tracing::warn!("no accounts yet: the link that creates the first one is in {}", path.display());
     Ok(())
 }
 

@@ -24,6 +24,7 @@ use automerge::{AutoCommit, ROOT, ReadDoc as _};
 use futures_util::SinkExt as _;
 use medk_shared::ids::DocumentId;
 use medk_shared::sync::message::Message;
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -527,4 +528,136 @@ async fn hostile_frames_close_their_sender_and_store_nothing() {
         Some("a change to a roadmap it may not write"),
         "the good device kept syncing"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinators_invite_people_into_their_part_of_the_tree() {
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    let server = Server::start(data.path());
+    let reg = server.login("reg").await;
+    let mun = server.login("mun").await;
+
+    // Units and invitations only below one's own unit.
+    let (status, unit) = server
+        .call(&reg, "POST", "/api/units", json!({"parent": "m2", "level": "school", "name": "Школа № 7"}))
+        .await;
+    assert_eq!(status, 201, "{unit}");
+    let school = unit["id"].as_str().unwrap().to_owned();
+    let (status, _) = server
+        .call(&reg, "POST", "/api/units", json!({"parent": "r2", "level": "municipality", "name": "Чужой"}))
+        .await;
+    assert_eq!(status, 403, "not the regional coordinator's region");
+    let (status, _) =
+        server.call(&mun, "POST", "/api/invitations", json!({"role": "school-team", "unit": school})).await;
+    assert_eq!(status, 403, "m1's coordinator does not manage m2's school");
+    let (status, body) =
+        server.call(&reg, "POST", "/api/invitations", json!({"role": "school-team", "unit": "m2"})).await;
+    assert_eq!(status, 400, "a school team belongs to a school: {body}");
+    let (status, invitation) =
+        server.call(&reg, "POST", "/api/invitations", json!({"role": "school-team", "unit": school})).await;
+    assert_eq!(status, 201);
+    let code = invitation["code"].as_str().unwrap().to_owned();
+
+    // Whoever has the link sees what it is for, and registers once.
+    let (_, shown) =
+        server.call("", "GET", &format!("/api/invitations/{code}"), serde_json::Value::Null).await;
+    assert_eq!(shown["role"], "school-team");
+    assert!(shown["unit_name"].as_str().unwrap().starts_with("Школа № 7"), "{shown}");
+    let accept = format!("/api/invitations/{code}/accept");
+    let (status, _) = server
+        .call("", "POST", &accept, json!({"login": "sch", "name": "Дубль", "password": PASSWORD}))
+        .await;
+    assert_eq!(status, 409, "login taken");
+    let (status, me) = server
+        .call("", "POST", &accept, json!({"login": "director7", "name": "Директор", "password": PASSWORD}))
+        .await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["person"]["unit"], school.as_str());
+    let (status, _) = server.call("", "POST", &accept, json!({"login": "again", "password": PASSWORD})).await;
+    assert_eq!(status, 404, "used up");
+    let director = server.login("director7").await;
+
+    // The coordinator sees them; a password change ends their other sessions.
+    let (_, people) = server.call(&reg, "GET", "/api/people", serde_json::Value::Null).await;
+    assert!(people["people"].as_array().unwrap().iter().any(|p| p["login"] == "director7"), "{people}");
+    let (status, _) = server.call(&director, "GET", "/api/people", serde_json::Value::Null).await;
+    assert_eq!(status, 403, "school teams manage nobody");
+    let other_device = server.login("director7").await;
+    let (status, _) = server
+        .call(&director, "POST", "/api/password", json!({"current": "wrong-one", "new": "new-password"}))
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = server
+        .call(&director, "POST", "/api/password", json!({"current": PASSWORD, "new": "new-password"}))
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(server.call(&other_device, "GET", "/api/me", serde_json::Value::Null).await.0, 401);
+    assert_eq!(
+        server.call(&director, "GET", "/api/me", serde_json::Value::Null).await.0,
+        200,
+        "this device stays signed in"
+    );
+
+    // Assigning a curator a school the coordinator does not manage is refused;
+    // disabling someone ends their sessions.
+    let (_, people) = server.call(&mun, "GET", "/api/people", serde_json::Value::Null).await;
+    let cur = people["people"].as_array().unwrap().iter().find(|p| p["login"] == "cur").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) =
+        server.call(&mun, "PUT", &format!("/api/people/{cur}"), json!({"schools": ["s1", "s4"]})).await;
+    assert_eq!(status, 403);
+    let (status, person) =
+        server.call(&mun, "PUT", &format!("/api/people/{cur}"), json!({"schools": ["s1", "s2"]})).await;
+    assert_eq!(status, 200);
+    assert_eq!(person["schools"], json!(["s1", "s2"]));
+    let cur_token = server.login("cur").await;
+    let (status, _) =
+        server.call(&mun, "PUT", &format!("/api/people/{cur}"), json!({"disabled": true})).await;
+    assert_eq!(status, 200);
+    assert_eq!(server.call(&cur_token, "GET", "/api/me", serde_json::Value::Null).await.0, 401);
+
+    // Changes must be JSON from this origin.
+    let form = server
+        .http
+        .post(server.url("/api/invitations"))
+        .header("cookie", format!("medk_session={reg}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("role=observer&unit=r1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 415);
+    let cross = server
+        .http
+        .post(server.url("/api/invitations"))
+        .header("cookie", format!("medk_session={reg}"))
+        .header("content-type", "application/json")
+        .header("origin", "http://evil.example")
+        .body(json!({"role": "observer", "unit": "r1"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+}
+
+#[test]
+fn the_first_start_leaves_a_private_link_for_the_first_account() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let file = data.path().join("first-admin.txt");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let link = text.lines().find(|l| l.contains("/invite/")).unwrap().trim().to_owned();
+    assert!(link.starts_with(&format!("http://{}/invite/", server.addr)), "{link}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    drop(server);
+    create_user(data.path(), "admin", "federal-coordinator", "rf", &[]);
+    let _server = Server::start(data.path());
+    assert!(!file.exists(), "removed once an account exists");
 }
