@@ -152,3 +152,18 @@ async fn unbuilt_app_answers_503_with_what_to_run() {
     let res = client().get(format!("{url}/api/health")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn pages_may_load_only_this_origins_scripts_and_never_be_framed() {
+    let url = serve(built_app().path()).await;
+    for path in ["/", "/r/abc", "/medk_app.js", "/api/health"] {
+        let res = client().get(format!("{url}{path}")).send().await.unwrap();
+        let csp = res.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-eval'") || csp.contains("wasm-unsafe-eval"), "{csp}");
+        assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "no inline scripts: {csp}");
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(res.headers()["x-frame-options"], "DENY", "{path}");
+        assert_eq!(res.headers()["referrer-policy"], "no-referrer", "{path}");
+    }
+}
