@@ -6,8 +6,20 @@
 //! ```text
 //! cargo run --release -p medk-server --example sync_load -- \
 //!     --url ws://127.0.0.1:8080/sync --clients 200 --docs 20 --changes 20 --mode burst \
+//!     [--login L --password P | --cookie medk_session=TOKEN] \
 //!     [--pace-ms 25] [--timeout-s 120] [--relay-pid PID] [--json]
 //! ```
+//!
+//! medk-server syncs only for a signed-in person: with `--login` and
+//! `--password` (or $MEDK_LOGIN / $MEDK_PASSWORD) the generator signs in once
+//! (`POST /api/login` on the URL's host) and every socket sends that session
+//! cookie; `--cookie` gives one directly. All clients are then one person
+//! with many devices; for the load to be the same as on the JS server (which
+//! has no accounts and ignores the cookie), that person must write every
+//! document: a federal coordinator does (`cargo xtask bench sync` makes one
+//! with `medk-server admin create-user`). medk-server also limits each socket
+//! to 200 frames a second (a burst of 2,000), well above what a client here
+//! sends.
 //!
 //! Phases:
 //! 1. Setup. A seeder creates the D documents (`{title, edits: {}}`) and
@@ -48,6 +60,7 @@ use medk_shared::sync::client::{Client, Event};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio_tungstenite::tungstenite::Message as Ws;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -106,6 +119,16 @@ struct Args {
     /// Print one JSON object instead of the text report.
     #[arg(long)]
     json: bool,
+    /// Sign in as this person first (medk-server); default: $MEDK_LOGIN.
+    #[arg(long)]
+    login: Option<String>,
+    /// Their password; default: $MEDK_PASSWORD.
+    #[arg(long)]
+    password: Option<String>,
+    /// A session cookie for every socket (`medk_session=TOKEN` or the token),
+    /// instead of signing in.
+    #[arg(long, conflicts_with_all = ["login", "password"])]
+    cookie: Option<String>,
 }
 
 /// Counters shared by every client task.
@@ -148,6 +171,8 @@ impl Stats {
 /// What every client needs to know.
 struct Plan {
     url: String,
+    /// The `Cookie` header every socket sends, if any.
+    cookie: Option<String>,
     clients: usize,
     changes: usize,
     mode: Mode,
@@ -161,6 +186,8 @@ struct Plan {
 #[derive(Default)]
 struct Report {
     converged: bool,
+    /// The sockets carried a session cookie.
+    signed_in: bool,
     /// Why not, when it did not.
     problem: Option<String>,
     seed_s: f64,
@@ -224,8 +251,17 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
     let run_id = format!("load-{}-{:08x}", std::process::id(), seed.u32(..));
     let docs: Vec<DocumentId> =
         (0..args.docs).map(|_| DocumentId::from_bytes(seed.u128(..).to_le_bytes())).collect();
+    let cookie = match session_cookie(args).await {
+        Ok(cookie) => cookie,
+        Err(e) => {
+            report.problem = Some(format!("signing in failed: {e:#}"));
+            return Ok(finish(report, &stats, args, relay_cpu_at_start, None));
+        }
+    };
+    report.signed_in = cookie.is_some();
     let plan = Arc::new(Plan {
         url: args.url.clone(),
+        cookie,
         clients: args.clients,
         changes: args.changes,
         mode: args.mode,
@@ -362,13 +398,61 @@ async fn wait_for(stats: &Stats, deadline: tokio::time::Instant, done: impl Fn(&
     }
 }
 
+/// The `Cookie` header for every socket: `--cookie`, or a sign-in with
+/// `--login`/`--password` (or $MEDK_LOGIN/$MEDK_PASSWORD); none without them.
+async fn session_cookie(args: &Args) -> anyhow::Result<Option<String>> {
+    if let Some(cookie) = &args.cookie {
+        let cookie = if cookie.contains('=') { cookie.clone() } else { format!("medk_session={cookie}") };
+        return Ok(Some(cookie));
+    }
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let login = args.login.clone().or_else(|| env("MEDK_LOGIN"));
+    let password = args.password.clone().or_else(|| env("MEDK_PASSWORD"));
+    let (login, password) = match (login, password) {
+        (None, None) => return Ok(None),
+        (Some(login), Some(password)) => (login, password),
+        _ => bail!("--login and --password go together"),
+    };
+    let mut url = reqwest::Url::parse(&args.url).with_context(|| format!("parsing {}", args.url))?;
+    let scheme = if url.scheme() == "wss" { "https" } else { "http" };
+    url.set_scheme(scheme).map_err(|()| anyhow!("cannot make an http URL of {}", args.url))?;
+    url.set_path("/api/login");
+    url.set_query(None);
+    let response = reqwest::Client::new()
+        .post(url.clone())
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "login": login, "password": password }).to_string())
+        .send()
+        .await
+        .with_context(|| format!("POST {url}"))?;
+    let status = response.status();
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .map(str::trim)
+        .find(|pair| pair.starts_with("medk_session="))
+        .map(str::to_owned);
+    if !status.is_success() {
+        bail!("POST {url} as {login}: {status} {}", response.text().await.unwrap_or_default());
+    }
+    cookie.map(Some).ok_or_else(|| anyhow!("POST {url} answered {status} without a medk_session cookie"))
+}
+
 /// Opens a socket and does the handshake.
 async fn connect(plan: &Plan, name: &str, stats: &Stats) -> anyhow::Result<(Socket, Client)> {
     // Small buffers: 2,000 clients at tungstenite's default 128 KiB read
     // buffer each would be 256 MB of generator memory for frames of a few
     // hundred bytes.
     let config = WebSocketConfig::default().read_buffer_size(8 * 1024).write_buffer_size(0);
-    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(plan.url.as_str(), Some(config), true)
+    let mut request =
+        plan.url.as_str().into_client_request().with_context(|| format!("the URL {}", plan.url))?;
+    if let Some(cookie) = &plan.cookie {
+        request.headers_mut().insert("cookie", cookie.parse().context("the cookie is not a header value")?);
+    }
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
         .await
         .with_context(|| format!("connecting to {}", plan.url))?;
     let mut client =
@@ -643,6 +727,7 @@ fn to_json(args: &Args, r: &Report) -> serde_json::Value {
         "sent": r.sent,
         "received": r.received,
         "relay_pid": args.relay_pid,
+        "signed_in": r.signed_in,
         "relay_peak_rss_kb": r.relay_peak_rss_kb,
         "relay_cpu_s": r.relay_cpu_s,
         "relay_cpu_total_s": r.relay_cpu_total_s,
@@ -657,8 +742,9 @@ fn print_text(args: &Args, r: &Report) {
         Mode::Burst => "burst".to_string(),
         Mode::Paced => format!("paced every {} ms", args.pace_ms),
     };
+    let session = if r.signed_in { ", signed in" } else { "" };
     println!(
-        "sync load on {}: {} clients, {} docs, {} changes each, {mode}",
+        "sync load on {}{session}: {} clients, {} docs, {} changes each, {mode}",
         args.url, args.clients, args.docs, args.changes
     );
     if let Some(n) = r.nofile_raised_to {

@@ -4,24 +4,23 @@
 //!
 //! Defences here: the session cookie is HttpOnly and SameSite=Strict;
 //! requests that change something must be JSON and, from a browser, from
-//! this origin ([`same_origin`]); sign-in attempts are throttled per login
-//! and per address; Argon2 runs on blocking threads, never on the runtime's.
+//! this origin ([`same_origin`]); failed sign-ins are throttled per login
+//! and per address; Argon2 runs on blocking threads, never on the runtime's,
+//! a few at a time.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
-use axum::http::header::{CONTENT_TYPE, COOKIE, HOST, ORIGIN, SET_COOKIE};
+use axum::http::header::{CONTENT_TYPE, COOKIE, HOST, ORIGIN, RETRY_AFTER, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
 use medk_shared::access::{Level, Org, Person, Right, RoadmapAccess, Role, Unit, UnitId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -36,44 +35,108 @@ pub const SESSION_COOKIE: &str = "medk_session";
 pub struct ApiState {
     pub accounts: Accounts,
     throttle: Arc<LoginThrottle>,
+    /// Argon2 takes ~19 MiB and tens of ms of a core per password: at most
+    /// this many run at once, whatever arrives.
+    hashing: Arc<tokio::sync::Semaphore>,
     secure_cookies: bool,
 }
 
+/// Passwords hashed or checked at the same time, at most.
+const CONCURRENT_HASHES: usize = 2;
+
 impl ApiState {
     pub fn new(accounts: Accounts, secure_cookies: bool) -> ApiState {
-        ApiState { accounts, throttle: Arc::new(LoginThrottle::new()), secure_cookies }
+        ApiState {
+            accounts,
+            throttle: Arc::new(LoginThrottle::new()),
+            hashing: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_HASHES)),
+            secure_cookies,
+        }
     }
 }
 
-/// Sign-in attempts: 5 in a row per login, then one every 20 s; 30 per
-/// address, then one every 2 s. Enough for a school's shared Wi-Fi, too
-/// slow to guess a password.
+/// Failed sign-ins: after 5 in a row for one login, that login waits 20 s,
+/// then twice as long after each further failure (up to 15 min); after 30
+/// from one address, the address waits 2 s, doubling likewise. A success
+/// clears the login's count, so a person with several devices is never
+/// locked out by signing in. Hand-written: `governor` (used for frame rates)
+/// counts every attempt, successes included, and cannot look without taking.
 struct LoginThrottle {
-    per_login: DefaultKeyedRateLimiter<String>,
-    per_address: DefaultKeyedRateLimiter<IpAddr>,
+    per_login: Failures<String>,
+    per_address: Failures<IpAddr>,
 }
 
 impl LoginThrottle {
     fn new() -> LoginThrottle {
-        let n = |v: u32| NonZeroU32::new(v).expect("non-zero");
         LoginThrottle {
-            per_login: DefaultKeyedRateLimiter::keyed(
-                Quota::with_period(Duration::from_secs(20)).expect("non-zero").allow_burst(n(5)),
-            ),
-            per_address: DefaultKeyedRateLimiter::keyed(
-                Quota::with_period(Duration::from_secs(2)).expect("non-zero").allow_burst(n(30)),
-            ),
+            per_login: Failures::new(5, Duration::from_secs(20)),
+            per_address: Failures::new(30, Duration::from_secs(2)),
         }
     }
 
-    /// Ok, or how long to wait.
-    fn attempt(&self, login: &str, address: Option<IpAddr>) -> Result<(), Duration> {
-        let now = DefaultClock::default().now();
-        let wait = |e: governor::NotUntil<_>| e.wait_time_from(now);
+    fn key(login: &str) -> String {
+        login.trim().to_lowercase()
+    }
+
+    /// How long the caller must wait before trying, if at all.
+    fn wait(&self, login: &str, address: Option<IpAddr>) -> Option<Duration> {
+        let by_address = address.and_then(|a| self.per_address.wait(&a));
+        by_address.max(self.per_login.wait(&Self::key(login)))
+    }
+
+    fn failed(&self, login: &str, address: Option<IpAddr>) {
+        self.per_login.failed(Self::key(login));
         if let Some(address) = address {
-            self.per_address.check_key(&address).map_err(wait)?;
+            self.per_address.failed(address);
         }
-        self.per_login.check_key(&login.trim().to_lowercase()).map_err(wait)
+    }
+
+    fn succeeded(&self, login: &str) {
+        self.per_login.succeeded(&Self::key(login));
+    }
+}
+
+/// Consecutive failures per key, with an exponential wait past `free`.
+struct Failures<K> {
+    entries: Mutex<HashMap<K, (u32, Instant)>>,
+    free: u32,
+    base: Duration,
+}
+
+/// Longest wait, however many failures.
+const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
+
+impl<K: std::hash::Hash + Eq> Failures<K> {
+    fn new(free: u32, base: Duration) -> Self {
+        Failures { entries: Mutex::new(HashMap::new()), free, base }
+    }
+
+    fn blocked_for(&self, count: u32) -> Duration {
+        match count.checked_sub(self.free) {
+            None => Duration::ZERO,
+            Some(over) => self.base.saturating_mul(1 << over.min(16)).min(MAX_WAIT),
+        }
+    }
+
+    fn wait(&self, key: &K) -> Option<Duration> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let (count, last) = entries.get(key)?;
+        self.blocked_for(*count).checked_sub(last.elapsed()).filter(|d| !d.is_zero())
+    }
+
+    fn failed(&self, key: K) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        // Forget keys quiet for longer than the longest wait, so guessing
+        // random logins cannot grow the map without bound.
+        if entries.len() > 10_000 {
+            entries.retain(|_, (_, last)| last.elapsed() < MAX_WAIT);
+        }
+        let entry = entries.entry(key).or_insert((0, Instant::now()));
+        *entry = (entry.0.saturating_add(1), Instant::now());
+    }
+
+    fn succeeded(&self, key: &K) {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
     }
 }
 
@@ -111,11 +174,14 @@ fn forbidden() -> ApiError {
     AccountsError::Forbidden.into()
 }
 
-/// Runs blocking work (Argon2) off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "внутренняя ошибка сервера".into()))
+/// Runs password hashing off the async threads, a few at a time.
+async fn hashing<T: Send + 'static>(
+    state: &ApiState,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> ApiResult<T> {
+    let internal = || ApiError(StatusCode::INTERNAL_SERVER_ERROR, "внутренняя ошибка сервера".into());
+    let _permit = state.hashing.acquire().await.map_err(|_| internal())?;
+    tokio::task::spawn_blocking(f).await.map_err(|_| internal())
 }
 
 /// The signed-in person of a request, from the session cookie.
@@ -242,17 +308,25 @@ async fn login(State(state): State<ApiState>, req: Request) -> ApiResult<Respons
         .map_err(|_| ApiError(StatusCode::BAD_REQUEST, "слишком большой запрос".into()))?;
     let creds: Credentials = serde_json::from_slice(&body)
         .map_err(|_| ApiError(StatusCode::BAD_REQUEST, "нужны логин и пароль".into()))?;
-    if let Err(wait) = state.throttle.attempt(&creds.login, address) {
+    if let Some(wait) = state.throttle.wait(&creds.login, address) {
         let seconds = wait.as_secs().max(1);
         let error = format!("слишком много попыток входа; попробуйте через {seconds} с");
-        return Ok((
-            StatusCode::TOO_MANY_REQUESTS,
-            Json(json!({ "error": error, "retry_after_s": seconds })),
-        )
+        let body = Json(json!({ "error": error, "retry_after_s": seconds }));
+        return Ok((StatusCode::TOO_MANY_REQUESTS, [(RETRY_AFTER, HeaderValue::from(seconds))], body)
             .into_response());
     }
     let accounts = state.accounts.clone();
-    let person = blocking(move || accounts.verify(&creds.login, &creds.password)).await??;
+    let login = creds.login.clone();
+    let person = match hashing(&state, move || accounts.verify(&creds.login, &creds.password)).await? {
+        Ok(person) => {
+            state.throttle.succeeded(&login);
+            person
+        }
+        Err(e) => {
+            state.throttle.failed(&login, address);
+            return Err(e.into());
+        }
+    };
     tracing::info!(login = %person.login, "signed in");
     signed_in_response(&state, person).await
 }
@@ -281,7 +355,7 @@ async fn change_password(
 ) -> ApiResult<StatusCode> {
     let accounts = state.accounts.clone();
     let login = who.person.login.clone();
-    blocking(move || {
+    hashing(&state, move || {
         accounts.verify(&login, &change.current).map_err(|_| AccountsError::Forbidden)?;
         accounts.set_password(&who.person.id, &change.new, Some(&who.session))
     })
@@ -361,7 +435,8 @@ async fn accept_invitation(
 ) -> ApiResult<Response> {
     let accounts = state.accounts.clone();
     let person =
-        blocking(move || accounts.accept_invitation(&code, &reg.login, &reg.name, &reg.password)).await??;
+        hashing(&state, move || accounts.accept_invitation(&code, &reg.login, &reg.name, &reg.password))
+            .await??;
     tracing::info!(login = %person.login, role = person.role.as_str(), "registered by invitation");
     signed_in_response(&state, person).await
 }
@@ -577,6 +652,25 @@ async fn change_grant(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_past_the_free_ones_wait_longer_each_time_and_success_clears_them() {
+        let f = Failures::new(2, Duration::from_secs(10));
+        assert_eq!(f.wait(&"a"), None);
+        f.failed("a");
+        f.failed("a");
+        let first = f.wait(&"a").expect("blocked after two failures");
+        assert!(first > Duration::from_secs(9) && first <= Duration::from_secs(10), "{first:?}");
+        f.failed("a");
+        assert!(f.wait(&"a").unwrap() > Duration::from_secs(19), "doubles");
+        assert_eq!(f.wait(&"b"), None, "per key");
+        f.succeeded(&"a");
+        assert_eq!(f.wait(&"a"), None);
+        for _ in 0..100 {
+            f.failed("a");
+        }
+        assert!(f.wait(&"a").unwrap() <= MAX_WAIT);
+    }
 
     #[test]
     fn the_session_cookie_is_found_among_others() {

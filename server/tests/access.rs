@@ -398,6 +398,9 @@ async fn sync_needs_a_live_session_from_this_origin() {
                 .as_u16()
         }
     };
+    for _ in 0..8 {
+        assert_eq!(attempt(PASSWORD).await, 200, "signing in on many devices is never throttled");
+    }
     let statuses = [
         attempt("nope").await,
         attempt("nope").await,

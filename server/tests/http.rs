@@ -159,7 +159,10 @@ async fn pages_may_load_only_this_origins_scripts_and_never_be_framed() {
     for path in ["/", "/r/abc", "/medk_app.js", "/api/health"] {
         let res = client().get(format!("{url}{path}")).send().await.unwrap();
         let csp = res.headers()["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
         assert!(!csp.contains("unsafe-eval'") || csp.contains("wasm-unsafe-eval"), "{csp}");
         assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "no inline scripts: {csp}");
         assert_eq!(res.headers()["x-content-type-options"], "nosniff", "{path}");
