@@ -27,6 +27,12 @@
 // --peer-id ID (default: random), --storage DIR (a NodeFS storage; default
 // none, so the client announces itself as ephemeral).
 //
+// A session for medk-server (its /sync needs one; the JS sync server needs
+// none): --cookie C ($MEDK_COOKIE; `medk_session=TOKEN` or the token), or
+// --login L --password P ($MEDK_LOGIN, $MEDK_PASSWORD) to sign in first with
+// POST /api/login on the --url's host. The WebSocket then carries the
+// cookie (see session.mjs). Without either it connects with no cookie.
+//
 // "Reached the server" (create, edit) means: the server's own sync message
 // for the document says its heads equal ours, i.e. it has applied every
 // change we have (the `theirHeads` of our sync state with the server peer,
@@ -37,12 +43,12 @@
 //
 // Exit codes: 0 ok; 1 usage error, --expect mismatch or a crash;
 // 2 document unavailable or timeout; 3 could not connect (refused, the
-// upgrade was answered with an HTTP error, or no `peer` message before the
-// timeout).
+// upgrade was answered with an HTTP error such as medk-server's 401 without
+// a session, signing in failed, or no `peer` message before the timeout).
 import { parseArgs } from 'node:util';
 import { Repo, encodeHeads, isValidAutomergeUrl } from '@automerge/automerge-repo';
 import { ImmutableString } from '@automerge/automerge';
-import { BrowserWebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket';
+import { sendCookieOnWebSockets, sessionCookie } from './session.mjs';
 
 const started = performance.now();
 const [command, ...rest] = process.argv.slice(2);
@@ -64,6 +70,9 @@ try {
       message: { type: 'string' },
       'linger-ms': { type: 'string', default: '0' },
       activity: { type: 'string' },
+      cookie: { type: 'string' },
+      login: { type: 'string' },
+      password: { type: 'string' },
     },
   }));
 } catch (e) {
@@ -71,7 +80,7 @@ try {
 }
 
 function usage(msg) {
-  process.stderr.write(`js-client: ${msg}\nusage: js-client.mjs create|find|edit|wait|listen|broadcast --url ws://HOST:PORT/sync [options] (see the top of this file)\n`);
+  process.stderr.write(`js-client: ${msg}\nusage: js-client.mjs create|create-roadmap|find|edit|wait|listen|broadcast --url ws://HOST:PORT/sync [--cookie C | --login L --password P] [options] (see the top of this file)\n`);
   process.exit(1);
 }
 const need = (...names) => names.forEach((n) => opts[n] === undefined && usage(`${command} needs --${n}`));
@@ -84,9 +93,21 @@ if (opts.doc !== undefined && !isValidAutomergeUrl(opts.doc)) usage(`--doc ${opt
 if (command === 'edit' || command === 'wait') need('key', 'value');
 if (command === 'broadcast') need('message');
 if ((opts['expect-key'] === undefined) !== (opts['expect-value'] === undefined)) usage('--expect-key and --expect-value go together');
+if ((opts.login === undefined) !== (opts.password === undefined)) usage('--login and --password go together');
+if (opts.cookie !== undefined && opts.login !== undefined) usage('--cookie or --login/--password, not both');
 const timeoutMs = Number(opts['timeout-ms']);
 
 let phase = 'connecting';
+let cookie;
+try {
+  cookie = await sessionCookie(opts.url, { ...opts, timeoutMs });
+} catch (e) {
+  process.stderr.write(`js-client ${command}: cannot connect: ${e.message}\n`);
+  process.exit(3);
+}
+// The adapter must be imported after this, to get sockets that send the cookie.
+const CookieWebSocket = cookie ? sendCookieOnWebSockets(cookie) : undefined;
+const { BrowserWebSocketClientAdapter } = await import('@automerge/automerge-repo-network-websocket');
 const adapter = new BrowserWebSocketClientAdapter(opts.url, 500);
 const storage = opts.storage ? new (await import('@automerge/automerge-repo-storage-nodefs')).NodeFSStorageAdapter(opts.storage) : undefined;
 const repo = new Repo({ network: [adapter], storage, ...(opts['peer-id'] ? { peerId: opts['peer-id'] } : {}) });
@@ -159,6 +180,9 @@ const deadline = setTimeout(() => {
 
 async function connect() {
   const { peerId, peerMetadata } = await server;
+  if (CookieWebSocket && !(adapter.socket instanceof CookieWebSocket)) {
+    await fail(1, 'the adapter opened a socket that does not send the session cookie (see session.mjs)');
+  }
   if (process.env.JS_CLIENT_DEBUG) process.stderr.write(`connected to ${peerId} ${JSON.stringify(peerMetadata)}\n`);
 }
 

@@ -5,12 +5,17 @@
 //   node interop/selfcheck.mjs --server medk   # against $MEDK_SERVER_BIN
 //                                              # (with $MEDK_STATIC_DIR), ws path /sync
 //
+// medk-server syncs only for signed-in people: before its first start the
+// selfcheck creates a federal coordinator with `medk-server admin
+// create-user`; `create` signs in by itself (--login/--password), the other
+// steps get the cookie of one sign-in ($MEDK_COOKIE; the server throttles
+// sign-ins per login), and a client with no session must be refused (exit 3).
 // Steps: create a doc; restart the server on the same port and data dir
 // (SIGTERM, so the JS server flushes); find it from a fresh process; `wait`
 // in one process while `edit` runs in another; an ephemeral message from
 // `broadcast` reaches `listen`; an unknown doc is unavailable (exit 2); no
 // server means exit 3. Ends with `N passed, N failed`; exit 1 on a failure.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateAutomergeUrl } from '@automerge/automerge-repo';
+import { signIn } from './session.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: opts } = parseArgs({ options: { server: { type: 'string', default: 'js' }, keep: { type: 'boolean', default: false } } });
@@ -36,6 +42,12 @@ const freePort = () =>
 const port = await freePort();
 const dataDir = mkdtempSync(join(tmpdir(), 'medk-interop-'));
 const wsUrl = `ws://127.0.0.1:${port}/sync`;
+const medk = opts.server === 'medk';
+const LOGIN = 'selfcheck';
+const PASSWORD = 'selfcheck-password';
+/** The session cookie every client gets ($MEDK_COOKIE), once signed in (medk only). */
+let cookie;
+let accountCreated = false;
 
 let server;
 let serverOutput = '';
@@ -47,6 +59,7 @@ async function startServer() {
     const bin = process.env.MEDK_SERVER_BIN;
     const staticDir = process.env.MEDK_STATIC_DIR;
     if (!bin || !staticDir) throw new Error('--server medk needs MEDK_SERVER_BIN and MEDK_STATIC_DIR');
+    if (!accountCreated) createAccount(bin);
     server = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--static-dir', staticDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   } else {
     throw new Error(`--server js|medk, not ${opts.server}`);
@@ -69,6 +82,13 @@ async function startServer() {
   await Promise.race([ready, exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`server not ready after 15 s:\n${serverOutput}`)), 15_000))]);
   return performance.now() - t;
 }
+/** A federal coordinator (writes every document), made before the first start. */
+function createAccount(bin) {
+  const args = ['admin', 'create-user', '--data-dir', dataDir, '--login', LOGIN, '--password-stdin', '--role', 'federal-coordinator'];
+  const run = spawnSync(bin, args, { input: PASSWORD, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`medk-server ${args.join(' ')} failed (${run.status ?? run.signal}):\n${run.stdout}${run.stderr}`);
+  accountCreated = true;
+}
 async function stopServer(signal = 'SIGTERM') {
   const child = server;
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -77,10 +97,15 @@ async function stopServer(signal = 'SIGTERM') {
   return gone;
 }
 
-/** Runs `js-client.mjs args...`; resolves { code, out (parsed JSON lines), stderr, ms }. */
-function client(args, { onLine } = {}) {
+/**
+ * Runs `js-client.mjs args...` (with the session cookie unless `session` is
+ * false); resolves { code, out (parsed JSON lines), stderr, ms }.
+ */
+function client(args, { onLine, session = true } = {}) {
   const t = performance.now();
-  const child = spawn(process.execPath, [join(here, 'js-client.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const { MEDK_COOKIE, MEDK_LOGIN, MEDK_PASSWORD, ...env } = process.env;
+  if (session && cookie) env.MEDK_COOKIE = cookie;
+  const child = spawn(process.execPath, [join(here, 'js-client.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   let buffered = '';
@@ -142,8 +167,22 @@ console.log(`server: ${opts.server}, ${wsUrl}, data ${dataDir}`);
 try {
   await step('server starts', async () => `startup ${(await startServer()).toFixed(0)} ms`);
 
+  if (medk) {
+    await step('no session: the server refuses the client (exit 3)', async () => {
+      const r = await client(['create', '--url', wsUrl, '--text', text, '--timeout-ms', '5000'], { session: false });
+      expectCode(r, 3, 'create without a session');
+      if (!r.stderr.includes('401')) throw new Error(`expected a 401, got: ${r.stderr}`);
+      return `(${r.stderr.split('\n')[0]})`;
+    });
+    await step('sign in once for the other clients', async () => {
+      cookie = await signIn(wsUrl, LOGIN, PASSWORD);
+    });
+  }
+
   await step('create: a new doc reaches the server', async () => {
-    const r = await client(['create', '--url', wsUrl, '--text', text]);
+    // On medk the client signs in by itself.
+    const credentials = medk ? ['--login', LOGIN, '--password', PASSWORD] : [];
+    const r = await client(['create', '--url', wsUrl, '--text', text, ...credentials], { session: false });
     expectCode(r, 0, 'create');
     docUrl = r.last?.url;
     if (!/^automerge:/.test(docUrl ?? '')) throw new Error(`no automerge: url in ${JSON.stringify(r.out)}`);

@@ -17,6 +17,14 @@
 //
 // Prints `listening <port>` once ready. --full prints byte strings whole
 // (default: the first 16 bytes and the length).
+//
+// Sessions pass through: other HTTP requests (POST /api/login, say) are
+// forwarded to the upstream's host as they are, a client's Cookie header goes
+// on its upstream WebSocket, and the client is let in only once the upstream
+// took the upgrade; an upstream refusal (medk-server's 401 without a session)
+// reaches the client as the same HTTP status. So a client pointed at the
+// proxy signs in and syncs as it would directly:
+//   node js-client.mjs find --url ws://127.0.0.1:PROXY/sync --login L --password P --doc ...
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { WebSocketServer, WebSocket } from 'ws';
@@ -136,34 +144,67 @@ const log = (id, dir, data, isBinary) => {
   console.log(`${(performance.now() - t0).toFixed(0).padStart(6)} c${id} ${dir} ${buf.length}B ${isBinary ? 'binary' : 'TEXT'} ${body}`);
 };
 
+const upstream = new URL(values.upstream);
 const wss = new WebSocketServer({ noServer: true });
-const server = http.createServer((_req, res) => res.end('wire-log'));
-server.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)));
-wss.on('connection', (client, req) => {
+
+// Anything but a WebSocket goes to the upstream's host unchanged.
+const server = http.createServer((req, res) => {
+  const forwarded = http.request(
+    { host: upstream.hostname, port: upstream.port || 80, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.headers);
+      answer.pipe(res);
+    },
+  );
+  forwarded.on('error', (e) => {
+    res.writeHead(502, { 'content-type': 'text/plain' });
+    res.end(`wire-log: upstream ${upstream.host}: ${e.message}\n`);
+  });
+  req.pipe(forwarded);
+});
+
+server.on('upgrade', (req, socket, head) => {
   const id = ++conns;
-  console.log(`${(performance.now() - t0).toFixed(0).padStart(6)} c${id} open ${req.url}`);
-  const up = new WebSocket(values.upstream);
-  const pending = [];
-  up.on('open', () => pending.splice(0).forEach(([d, b]) => up.send(d, { binary: b })));
-  client.on('message', (data, isBinary) => {
-    log(id, 'C->S', data, isBinary);
-    if (up.readyState === WebSocket.OPEN) up.send(data, { binary: isBinary });
-    else pending.push([data, isBinary]);
+  const at = () => (performance.now() - t0).toFixed(0).padStart(6);
+  console.log(`${at()} c${id} open ${req.url}${req.headers.cookie ? ' (with a cookie)' : ''}`);
+  const up = new WebSocket(values.upstream, { headers: req.headers.cookie ? { cookie: req.headers.cookie } : {} });
+  // Upstream frames that arrive before the client is let in.
+  const early = [];
+  const earlyMessage = (data, isBinary) => early.push([data, isBinary]);
+  up.on('message', earlyMessage);
+  up.on('unexpected-response', (_req, res) => {
+    console.log(`${at()} c${id} upstream refused the upgrade: ${res.statusCode} ${res.statusMessage}`);
+    socket.end(`HTTP/1.1 ${res.statusCode} ${res.statusMessage}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    res.resume();
   });
-  up.on('message', (data, isBinary) => {
-    log(id, 'S->C', data, isBinary);
-    if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
+  up.on('error', (e) => {
+    console.log(`${at()} c${id} upstream error ${e.message}`);
+    if (!socket.destroyed && up.readyState === WebSocket.CLOSED) socket.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
-  const closeBoth = (who) => (code, reason) => {
-    console.log(`${(performance.now() - t0).toFixed(0).padStart(6)} c${id} ${who} closed ${code} ${reason ?? ''}`);
-    const safe = (c) => (c === 1005 || c === 1006 ? 1000 : c);
-    if (client.readyState <= 1) client.close(safe(code));
-    if (up.readyState <= 1) up.close(safe(code));
-  };
-  client.on('close', closeBoth('client'));
-  up.on('close', closeBoth('server'));
-  client.on('error', (e) => console.log(`c${id} client error ${e.message}`));
-  up.on('error', (e) => console.log(`c${id} upstream error ${e.message}`));
+  up.once('open', () =>
+    wss.handleUpgrade(req, socket, head, (client) => {
+      up.off('message', earlyMessage);
+      client.on('message', (data, isBinary) => {
+        log(id, 'C->S', data, isBinary);
+        if (up.readyState === WebSocket.OPEN) up.send(data, { binary: isBinary });
+      });
+      const toClient = (data, isBinary) => {
+        log(id, 'S->C', data, isBinary);
+        if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
+      };
+      early.splice(0).forEach(([d, b]) => toClient(d, b));
+      up.on('message', toClient);
+      const closeBoth = (who) => (code, reason) => {
+        console.log(`${at()} c${id} ${who} closed ${code} ${reason ?? ''}`);
+        const safe = (c) => (c === 1005 || c === 1006 ? 1000 : c);
+        if (client.readyState <= 1) client.close(safe(code), reason);
+        if (up.readyState <= 1) up.close(safe(code), reason);
+      };
+      client.on('close', closeBoth('client'));
+      up.on('close', closeBoth('server'));
+      client.on('error', (e) => console.log(`c${id} client error ${e.message}`));
+    }),
+  );
 });
 server.listen(Number(values.port), '127.0.0.1', () => console.log(`listening ${server.address().port}`));
 process.on('SIGTERM', () => process.exit(0));

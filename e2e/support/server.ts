@@ -1,11 +1,48 @@
 // A real medk-server per test: its own port and data dir, killable mid-test
 // (the only true network cut: setOffline keeps WebSockets open).
-import { spawn, type ChildProcess } from 'node:child_process';
+//
+// The relay syncs only for signed-in people, so a fresh server gets one
+// account before it starts (TESTER, a federal coordinator: the root unit,
+// which writes every roadmap), made with `medk-server admin` on the data
+// dir. `signIn` puts that person's session cookie into a browser context.
+// Specs that only work on the device need none of this: the app works
+// signed out.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test as base } from '@playwright/test';
+import { test as base, type BrowserContext } from '@playwright/test';
+
+/** An account made before the server starts. */
+export interface Person {
+  login: string;
+  password: string;
+  /** `federal-coordinator`, `regional-coordinator`, `municipal-coordinator`, `curator`, `school-team`, `observer`. */
+  role: string;
+  /** Default: the root unit `rf`. */
+  unit?: string;
+  /** Full name (default: the login). */
+  name?: string;
+  /** A curator's schools. */
+  schools?: string[];
+}
+
+/** A unit of the organisation tree made before the server starts. */
+export interface OrgUnit {
+  id: string;
+  parent: string;
+  level: 'region' | 'municipality' | 'school';
+  name: string;
+}
+
+/** The account a fresh server has unless told otherwise: writes every roadmap. */
+export const TESTER: Person = {
+  login: 'tester',
+  password: 'tester-password',
+  role: 'federal-coordinator',
+  name: 'Тестовый координатор',
+};
 
 export interface ServerOptions {
   /** Reuse a data dir (default: a fresh temporary one). */
@@ -14,6 +51,15 @@ export interface ServerOptions {
   staticDir?: string;
   /** Default: a free port. */
   port?: number;
+  /**
+   * People to create before the first start. Default: `[TESTER]` in a fresh
+   * data dir, nobody in a given one (it is the caller's); `[]`: nobody (the
+   * server then writes a one-time link for the first coordinator to
+   * `first-admin.txt` in the data dir).
+   */
+  people?: Person[];
+  /** Units to create before the people (parents first). */
+  units?: OrgUnit[];
 }
 
 export interface MedkServer {
@@ -21,6 +67,8 @@ export interface MedkServer {
   url: string;
   port: number;
   dataDir: string;
+  /** The people created before the first start. */
+  people: Person[];
   /** Stops the server; resolves once the process has exited. SIGKILL gives it no chance to flush. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port and data dir (stopping it first if it runs). */
@@ -37,6 +85,68 @@ function requiredEnv(name: string): string {
     throw new Error(`${name} is not set: run the browser tests with \`cargo xtask test\``);
   }
   return value;
+}
+
+/** Runs `medk-server admin <args> --data-dir <dir>` (only while no server holds the dir). */
+export function admin(dataDir: string, args: string[], stdin = ''): string {
+  const run = spawnSync(requiredEnv('MEDK_SERVER_BIN'), ['admin', ...args, '--data-dir', dataDir], {
+    input: stdin,
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) {
+    throw new Error(`medk-server admin ${args.join(' ')} failed (${run.status ?? run.signal}):\n${run.stdout}${run.stderr}`);
+  }
+  return run.stdout.trim();
+}
+
+/** Creates units, then people, in a data dir no server holds. */
+export function createAccounts(dataDir: string, units: OrgUnit[], people: Person[]) {
+  for (const u of units) {
+    admin(dataDir, ['create-unit', '--parent', u.parent, '--level', u.level, '--name', u.name, '--id', u.id]);
+  }
+  for (const p of people) {
+    const args = ['create-user', '--login', p.login, '--password-stdin', '--role', p.role];
+    if (p.unit) args.push('--unit', p.unit);
+    if (p.name) args.push('--name', p.name);
+    for (const school of p.schools ?? []) args.push('--school', school);
+    admin(dataDir, args, p.password);
+  }
+}
+
+/**
+ * Signs `person` in on a device: `POST /api/login` with the context's own
+ * request client puts the session cookie into the context, and the answer
+ * (`Me`) is kept where the app keeps it after a sign-in, so pages opened in
+ * the context afterwards start signed in and sync. Call it before
+ * `page.goto`. Returns the `Me`.
+ */
+export async function signIn(context: BrowserContext, server: MedkServer | string, person: Person = TESTER): Promise<any> {
+  const url = typeof server === 'string' ? server : server.url;
+  const res = await context.request.post(`${url}/api/login`, {
+    data: { login: person.login, password: person.password },
+  });
+  if (!res.ok()) throw new Error(`signing in ${person.login} at ${url}: ${res.status()} ${await res.text()}`);
+  const me = await res.json();
+  await rememberSession(context, url, me);
+  return me;
+}
+
+/**
+ * The app adopts a session only from its own sign-in: it keeps the `Me` in
+ * localStorage (`medk.me` = `{me, expired}`, app/src/account.rs) and, when
+ * that says signed in, asks `/api/me` with the cookie before it syncs; a
+ * cookie alone leaves it signed out. So this writes that entry, from a page
+ * of the origin that does not start the app (an open app in the context
+ * takes it from the storage event, as from another tab).
+ */
+async function rememberSession(context: BrowserContext, url: string, me: unknown) {
+  const page = await context.newPage();
+  try {
+    await page.goto(`${url}/api/health`);
+    await page.evaluate(([key, value]) => localStorage.setItem(key, value), ['medk.me', JSON.stringify({ me, expired: false })]);
+  } finally {
+    await page.close();
+  }
 }
 
 async function freePort(): Promise<number> {
@@ -61,6 +171,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<MedkServer>
   const bin = requiredEnv('MEDK_SERVER_BIN');
   const staticDir = opts.staticDir ?? requiredEnv('MEDK_STATIC_DIR');
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'medk-e2e-'));
+  const people = opts.people ?? (opts.dataDir ? [] : [TESTER]);
+  createAccounts(dataDir, opts.units ?? [], people);
   const port = opts.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   let log = '';
@@ -106,6 +218,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<MedkServer>
     url,
     port,
     dataDir,
+    people,
     kill,
     async restart() {
       await kill();
@@ -117,11 +230,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<MedkServer>
 
 /**
  * `test` with a fresh server per test; `baseURL` points at it, so
- * `page.goto('/')` opens the app.
+ * `page.goto('/')` opens the app. The server has TESTER unless
+ * `test.use({ serverOptions: { people, units } })` says otherwise; nobody is
+ * signed in until a spec calls `signIn`.
  */
-export const test = base.extend<{ server: MedkServer }>({
-  server: async ({}, use) => {
-    const server = await startServer();
+export const test = base.extend<{ server: MedkServer; serverOptions: ServerOptions }>({
+  serverOptions: [{}, { option: true }],
+  server: async ({ serverOptions }, use) => {
+    const server = await startServer(serverOptions);
     try {
       await use(server);
     } finally {

@@ -1,9 +1,12 @@
 // The official automerge-repo JS client (npm @automerge/automerge-repo 2.x
 // with its WebSocket adapter, one Node process per step) against a real
-// medk-server, and against the medk app in the browser.
+// medk-server, and against the medk app in the browser. The relay syncs only
+// for signed-in people: each test signs the server's federal coordinator in
+// once and hands the session cookie to every client process (signing in
+// per process would run into the server's sign-in throttle).
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { test, expect, type MedkServer } from '../support/server';
+import { test, expect, signIn, TESTER, type MedkServer } from '../support/server';
 import { activities, descriptions } from '../support/app';
 
 const CLIENT = fileURLToPath(new URL('../interop/js-client.mjs', import.meta.url));
@@ -14,11 +17,40 @@ interface Run {
   stderr: string;
 }
 
-/** Runs one js-client command in its own Node process. */
-function js(server: MedkServer, command: string, ...args: string[]): Promise<Run> {
+/** The session cookie (`medk_session=...`) of TESTER on `server`, signed in once per server. */
+const sessions = new WeakMap<MedkServer, Promise<string>>();
+function session(server: MedkServer): Promise<string> {
+  let cookie = sessions.get(server);
+  if (!cookie) {
+    cookie = (async () => {
+      const res = await fetch(`${server.url}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ login: TESTER.login, password: TESTER.password }),
+      });
+      expect(res.status, await res.clone().text()).toBe(200);
+      const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('medk_session='));
+      expect(cookie).toBeTruthy();
+      return cookie!;
+    })();
+    sessions.set(server, cookie);
+  }
+  return cookie;
+}
+
+/**
+ * Runs one js-client command in its own Node process, with TESTER's session
+ * ($MEDK_COOKIE) unless `env` says otherwise.
+ */
+async function js(server: MedkServer, command: string, ...args: string[]): Promise<Run> {
+  return jsWith(server, { MEDK_COOKIE: await session(server) }, command, ...args);
+}
+
+function jsWith(server: MedkServer, env: Record<string, string>, command: string, ...args: string[]): Promise<Run> {
   const url = `ws://127.0.0.1:${server.port}/sync`;
+  const { MEDK_COOKIE, MEDK_LOGIN, MEDK_PASSWORD, ...inherited } = process.env;
   return new Promise((resolve) => {
-    execFile('node', [CLIENT, command, '--url', url, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile('node', [CLIENT, command, '--url', url, ...args], { timeout: 30_000, env: { ...inherited, ...env } }, (error, stdout, stderr) => {
       const lines = stdout.trim().split('\n').filter(Boolean);
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, out: lines.length ? JSON.parse(lines[lines.length - 1]) : null, stderr });
@@ -32,7 +64,17 @@ function ok(run: Run): any {
 }
 
 test('a JS client creates a document through medk-server; another JS process finds and edits it', async ({ server }) => {
-  const { url } = ok(await js(server, 'create', '--text', 'создано в JS'));
+  // Without a session the relay refuses the upgrade (401): exit 3.
+  const refused = await jsWith(server, {}, 'create', '--text', 'без входа', '--timeout-ms', '5000');
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain('401');
+  const wrong = await jsWith(server, { MEDK_LOGIN: TESTER.login, MEDK_PASSWORD: 'not the password' }, 'create', '--text', 'x');
+  expect(wrong.code, wrong.stderr).toBe(3);
+
+  // The client signs in itself (POST /api/login) and syncs with the cookie.
+  const { url } = ok(
+    await jsWith(server, { MEDK_LOGIN: TESTER.login, MEDK_PASSWORD: TESTER.password }, 'create', '--text', 'создано в JS'),
+  );
   expect(url).toMatch(/^automerge:/);
 
   const found = ok(await js(server, 'find', '--doc', url, '--expect-key', 'note', '--expect-value', 'создано в JS'));
@@ -43,7 +85,8 @@ test('a JS client creates a document through medk-server; another JS process fin
   ok(await js(server, 'edit', '--doc', url, '--key', 'status', '--value', 'правка'));
   expect(ok(await waiting).doc.status).toBe('правка');
 
-  // Stored, not just relayed: it survives a restart of the relay.
+  // Stored, not just relayed: it survives a restart of the relay (and so
+  // does the session).
   await server.kill('SIGKILL');
   await server.restart();
   ok(await js(server, 'find', '--doc', url, '--expect-key', 'status', '--expect-value', 'правка'));
@@ -67,6 +110,7 @@ test('the app opens a roadmap a JS client created, and the JS client sees the ap
   const { url } = ok(await js(server, 'create-roadmap', '--text', 'Карта из JS', '--activity', 'Создано клиентом JS'));
   const id = url.replace('automerge:', '');
 
+  await signIn(page.context(), server);
   await page.goto(`/r/${id}`);
   expect(await descriptions(page)).toEqual(['Создано клиентом JS']);
   await expect(page.getByLabel('Название дорожной карты')).toHaveValue('Карта из JS');

@@ -1,12 +1,15 @@
 // Two people, two browsers (isolated contexts: separate IndexedDB), one
 // roadmap through a real medk-server: live edits, presence, a relay that
-// dies and comes back while both keep working.
+// dies and comes back while both keep working. Every device is signed in
+// as the server's federal coordinator (who may write every roadmap), so
+// these test syncing, not rights (accounts.spec.ts does those).
 import type { Browser, Page } from '@playwright/test';
-import { test, expect } from '../support/server';
+import { test, expect, signIn } from '../support/server';
 import { activities, addActivity, createRoadmap, descriptions, editorLoaded, waitForOfflineReady } from '../support/app';
 
 async function person(browser: Browser, baseURL: string, name: string): Promise<Page> {
   const context = await browser.newContext({ baseURL });
+  await signIn(context, baseURL);
   const page = await context.newPage();
   await page.goto('/');
   await page.getByRole('button', { name: /Всё сохранено|Подключение|Синхронизация|Нет связи/ }).click();
@@ -98,7 +101,8 @@ test('two people edit one roadmap live, and keep working through a relay outage'
   expect(await descriptions(third)).toEqual([merged, 'Очный Методический семинар для учителей']);
 });
 
-test('a link to a roadmap the server does not have says so', async ({ page }) => {
+test('a link to a roadmap the server does not have says so', async ({ page, server }) => {
+  await signIn(page.context(), server);
   await page.goto('/r/2j9knpCseyhnK8izDmLpGP5WMdZQ');
   await expect(page.getByRole('alert')).toContainText('на сервере нет такой дорожной карты');
 });

@@ -3,8 +3,14 @@
 //! started fresh (new data dir) for every scenario and stopped after it. The
 //! load comes from `server/examples/sync_load.rs` (`--json`), which reads
 //! the server's peak RSS and CPU time from /proc by its pid.
+//!
+//! medk-server syncs only for signed-in people: before it starts, its fresh
+//! data dir gets one federal coordinator (`medk-server admin create-user`),
+//! who may write every document; the generator signs in as them once and
+//! every socket carries the session cookie. The JS server has no accounts.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,6 +26,11 @@ use crate::{shell, tools};
 const SPEEDUP_TARGET: f64 = 10.0;
 /// ...with at most this fraction of its peak RSS.
 const RSS_TARGET: f64 = 1.0 / 5.0;
+
+/// The account the generator signs in with on medk-server (a throwaway
+/// data dir per run).
+const BENCH_LOGIN: &str = "bench";
+const BENCH_PASSWORD: &str = "bench-password";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Server {
@@ -208,10 +219,14 @@ fn run_one(
     std::fs::create_dir_all(&data).map_err(|e| format!("creating {}: {e}", data.display()))?;
     let log = logs.join(format!("{name}.log"));
     let result = (|| {
+        if server == Server::Medk {
+            create_account(medk, &data.join("relay")).map_err(|e| format!("{e:#}"))?;
+        }
         let mut running = start(project, server, medk, &data, &log).map_err(|e| format!("{e:#}"))?;
         let measured = generate(
             load,
             scenario,
+            server,
             running.port,
             running.child.id(),
             timeout_s,
@@ -222,6 +237,32 @@ fn run_one(
     })();
     let _ = std::fs::remove_dir_all(&data);
     result
+}
+
+/// The generator's account: a federal coordinator, who writes every
+/// roadmap (made while no server holds the data dir).
+fn create_account(medk: &Path, data_dir: &Path) -> anyhow::Result<()> {
+    let mut cmd = Command::new(medk);
+    cmd.arg("admin")
+        .arg("create-user")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--login", BENCH_LOGIN, "--password-stdin", "--role", "federal-coordinator"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().context("starting medk-server admin create-user")?;
+    child.stdin.take().expect("piped").write_all(BENCH_PASSWORD.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "medk-server admin create-user failed ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
 }
 
 struct Running {
@@ -303,6 +344,7 @@ fn stop(child: &mut Child, server: Server) {
 fn generate(
     load: &Path,
     scenario: &Scenario,
+    server: Server,
     port: u16,
     pid: u32,
     timeout_s: u64,
@@ -317,6 +359,9 @@ fn generate(
         .args(["--timeout-s", &timeout_s.to_string()])
         .args(["--relay-pid", &pid.to_string()])
         .arg("--json");
+    if server == Server::Medk {
+        cmd.args(["--login", BENCH_LOGIN, "--password", BENCH_PASSWORD]);
+    }
     match scenario.pace_ms {
         Some(ms) => cmd.args(["--mode", "paced", "--pace-ms", &ms.to_string()]),
         None => cmd.args(["--mode", "burst"]),
