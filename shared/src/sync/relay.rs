@@ -301,9 +301,14 @@ impl Relay {
             }
         }
         for id in touched {
+            // Only a document with nothing unsaved may answer now: heads that
+            // are not durable yet must not be announced (after a failed write
+            // the answers wait for the retry, through `owes_answers`).
             if let Some(doc) = self.docs.get_mut(&id)
                 && doc.phase == Phase::Ready
                 && doc.writing.is_none()
+                && doc.retry_write_at.is_none()
+                && doc.am.get_heads() == doc.saved_heads
             {
                 answer(&self.peer_id, id, doc, None, &mut self.effects);
             }
@@ -694,7 +699,10 @@ impl Relay {
             answer(&self.peer_id, id, doc, Some(&senders), &mut self.effects);
         }
         for (conn, reason) in bad {
-            self.close(conn, close::INVALID_DATA, reason);
+            // Two bad messages from one connection close it once.
+            if self.conns.contains_key(&conn) {
+                self.close(conn, close::INVALID_DATA, reason);
+            }
         }
     }
 }
