@@ -6,6 +6,7 @@ mod bench_data;
 mod bench_sync;
 mod dist;
 mod fingerprint;
+mod fuzz;
 mod project;
 mod shell;
 mod tools;
@@ -45,9 +46,10 @@ enum Verb {
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: String,
     },
-    /// Run every test: cargo's, then the browser tests (Playwright).
+    /// Run every test: cargo's and a short fuzz run, then the browser tests
+    /// (Playwright).
     Test {
-        /// Skip `cargo test`.
+        /// Skip `cargo test` and the fuzz run.
         #[arg(long, conflicts_with = "no_e2e")]
         e2e_only: bool,
         /// Skip the browser tests.
@@ -56,6 +58,21 @@ enum Verb {
         /// Passed to `playwright test`, e.g. a test file filter.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         playwright_args: Vec<String>,
+    },
+    /// Fuzz the sync protocol (fuzz/README.md): one target or all, new
+    /// inputs kept in fuzz/corpus/.
+    Fuzz {
+        /// message_decode or relay (default: both, one after the other).
+        target: Option<String>,
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        secs: u64,
+        /// Build with AddressSanitizer (slower; on stable via RUSTC_BOOTSTRAP).
+        #[arg(long)]
+        asan: bool,
+        /// After `--`: crash files to replay, or libFuzzer flags (-jobs=2, -max_len=4096, ...).
+        #[arg(last = true)]
+        args: Vec<String>,
     },
     /// Measure something.
     Bench {
@@ -111,6 +128,9 @@ fn try_main() -> anyhow::Result<()> {
         Verb::Test { e2e_only, no_e2e, playwright_args } => {
             test(&project, !e2e_only, !no_e2e, &playwright_args)
         }
+        Verb::Fuzz { target, secs, asan, args } => {
+            fuzz::run(&project, &fuzz::Options { target: target.as_deref(), secs, asan, args: &args })
+        }
         Verb::Bench { what: Bench::App } => bench_app(&project),
         Verb::Bench { what: Bench::Sync { timeout_s, server, scenario, runs } } => {
             let servers =
@@ -157,6 +177,7 @@ fn test(project: &Project, cargo_tests: bool, e2e: bool, playwright_args: &[Stri
     };
     if cargo_tests {
         shell::run(project.cargo().args(["test", "--workspace"]))?;
+        fuzz::test(project)?;
     }
     if let Some(tools) = tools {
         dist::build_app(project, Profile::Release, &tools)?.print();
