@@ -1,9 +1,12 @@
 //! medk browser app: roadmaps edited offline-first on this device.
 //!
 //! `storage` and `document` are the I/O (IndexedDB, the open document),
-//! `sync` the connection to the relay;
+//! `sync` the connection to the relay, `account` the session and rights
+//! (over `api`, the server's JSON API);
 //! `ui` is the Leptos views; all roadmap logic lives in `medk-shared`.
 
+mod account;
+mod api;
 mod browser;
 mod document;
 mod journal;

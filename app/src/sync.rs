@@ -1,7 +1,10 @@
 //! Sync with the relay, and the one place open documents live.
 //!
-//! Every roadmap on the device is synced while there is a connection;
-//! offline, edits stay in IndexedDB and go out on the next connection. The
+//! Every roadmap on the device is synced while someone is signed in and
+//! there is a connection; offline or signed out, edits stay in IndexedDB and
+//! go out on the next connection. Each connection starts by asking the
+//! server who is signed in (`/api/me`): a 401 there ends the session, and
+//! the sync waits for the person to sign in again. The
 //! protocol is the shared [`Client`]; this module is its browser I/O: a
 //! WebSocket, reconnects with exponential backoff and jitter, the `online`
 //! and `offline` events, and a heartbeat (Chromium keeps a WebSocket "open"
@@ -13,7 +16,7 @@
 //! that shows it.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 
 use leptos::prelude::*;
@@ -23,8 +26,9 @@ use medk_shared::sync::client::{Client, Event};
 use medk_shared::sync::presence::{self, Presence};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{BinaryType, MessageEvent, WebSocket};
+use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
+use crate::account::{Account, Session};
 use crate::document::{OpenError, OpenRoadmap};
 use crate::storage::Storage;
 
@@ -55,8 +59,23 @@ pub enum Connection {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncStatus {
     pub connection: Connection,
-    /// Local changes the relay has not confirmed yet, over all roadmaps.
+    /// Local changes the relay has not confirmed yet, over all roadmaps
+    /// except those in [`Self::rejected`].
     pub unsynced: usize,
+    /// Local changes of roadmaps the relay will not take from this person
+    /// (read-only or no access): they stay on the device.
+    pub rejected: usize,
+}
+
+/// One roadmap's sync, for its editor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DocState {
+    /// Local changes the relay does not have.
+    pub unsynced: usize,
+    /// The relay takes no changes to it from this person (on this connection).
+    pub read_only: bool,
+    /// The relay answered `doc-unavailable`: no access to it there.
+    pub unavailable: bool,
 }
 
 /// Why a roadmap could not be fetched by its link.
@@ -68,6 +87,8 @@ pub enum FetchError {
     Unavailable,
     #[error("сервер не ответил вовремя, попробуйте ещё раз")]
     Timeout,
+    #[error("войдите, чтобы загрузить её с сервера")]
+    SignedOut,
     #[error("это не дорожная карта: {0}")]
     NotARoadmap(String),
     #[error("{0}")]
@@ -87,6 +108,13 @@ pub struct SyncService(Rc<Inner>);
 
 struct Inner {
     storage: Storage,
+    /// Who is signed in: the sync runs only while someone is.
+    account: Account,
+    /// `/api/me` is being asked before a socket is opened.
+    checking: Cell<bool>,
+    /// Roadmaps the relay said `doc-unavailable` for.
+    unavailable: RefCell<HashSet<DocumentId>>,
+    doc_states: RwSignal<HashMap<DocumentId, DocState>>,
     on_error: Rc<dyn Fn(String)>,
     client: RefCell<Client>,
     socket: RefCell<Option<Socket>>,
@@ -128,38 +156,60 @@ struct Socket {
 }
 
 const NAME_KEY: &str = "medk.name";
+/// The WebSocket close code the relay uses when the session ended.
+const SESSION_ENDED: u16 = 4001;
 const STORAGE_ID_KEY: &str = "medk.storage-id";
 
 impl SyncService {
-    /// Starts syncing: connects now if the browser says it is online.
-    pub fn start(storage: Storage, on_error: Rc<dyn Fn(String)>) -> SyncService {
-        let storage_id = local_storage_get(STORAGE_ID_KEY).unwrap_or_else(|| {
+    /// Starts syncing: connects now if someone is signed in.
+    pub fn start(storage: Storage, on_error: Rc<dyn Fn(String)>, account: Account) -> SyncService {
+        let storage_id = crate::browser::setting(STORAGE_ID_KEY).unwrap_or_else(|| {
             let id = random_hex(16);
-            local_storage_set(STORAGE_ID_KEY, &id);
+            crate::browser::set_setting(STORAGE_ID_KEY, &id);
             id
         });
         let peer_id = format!("medk-app-{}", random_hex(8));
         let inner = Rc::new(Inner {
             storage,
+            account,
+            checking: Cell::new(false),
+            unavailable: RefCell::new(HashSet::new()),
+            doc_states: RwSignal::new(HashMap::new()),
             on_error,
             client: RefCell::new(Client::new(peer_id, Some(storage_id))),
             socket: RefCell::new(None),
             docs: RefCell::new(HashMap::new()),
             opening: RefCell::new(HashMap::new()),
             fetching: RefCell::new(HashMap::new()),
-            status: RwSignal::new(SyncStatus { connection: Connection::Offline, unsynced: 0 }),
+            status: RwSignal::new(SyncStatus { connection: Connection::Offline, unsynced: 0, rejected: 0 }),
             versions: RefCell::new(HashMap::new()),
             touched: RefCell::new(HashMap::new()),
             list_version: RwSignal::new(0),
             presence: RwSignal::new(HashMap::new()),
             announce: RefCell::new(None),
-            name: RwSignal::new(local_storage_get(NAME_KEY).unwrap_or_default()),
+            name: RwSignal::new(crate::browser::setting(NAME_KEY).unwrap_or_default()),
             attempts: Cell::new(0),
             reconnect_pending: Cell::new(false),
             status_pending: Cell::new(false),
             generation: Cell::new(0),
         });
         let service = SyncService(inner);
+        let weak = Rc::downgrade(&service.0);
+        account.on_change(Rc::new(move |session: &Session| {
+            let Some(inner) = weak.upgrade() else { return };
+            let s = SyncService(inner);
+            // Another person's socket, or nobody's any more; what the relay
+            // refused was refused to the previous person.
+            if s.0.socket.borrow().is_some() || !session.is_signed_in() {
+                s.closed();
+            }
+            s.0.unavailable.borrow_mut().clear();
+            s.schedule_status();
+            if session.is_signed_in() {
+                s.0.attempts.set(0);
+                s.connect();
+            }
+        }));
         service.listen_to_network();
         service.every(HEARTBEAT_EVERY_MS, |s| s.heartbeat());
         service.every(presence::ANNOUNCE_EVERY_MS, |s| {
@@ -188,9 +238,15 @@ impl SyncService {
     }
 
     pub fn set_name(&self, name: String) {
-        local_storage_set(NAME_KEY, &name);
+        crate::browser::set_setting(NAME_KEY, &name);
         self.0.name.set(name);
         self.send_presence();
+    }
+
+    /// How one roadmap's sync stands (for its editor).
+    pub fn doc_state(&self, id: DocumentId) -> Signal<DocState> {
+        let states = self.0.doc_states;
+        Signal::derive(move || states.with(|s| s.get(&id).copied().unwrap_or_default()))
     }
 
     /// Bumps whenever the roadmap changed from elsewhere.
@@ -289,6 +345,7 @@ impl SyncService {
     /// Stops syncing a roadmap deleted from this device.
     pub fn forget(&self, id: DocumentId) {
         self.0.docs.borrow_mut().remove(&id);
+        self.0.unavailable.borrow_mut().remove(&id);
         self.0.client.borrow_mut().forget(&id);
         self.schedule_status();
     }
@@ -296,6 +353,9 @@ impl SyncService {
     /// Gets a roadmap this device does not have from the relay, by its
     /// link, and stores it. Waits for a connection being made.
     pub async fn fetch(&self, id: DocumentId) -> Result<(), FetchError> {
+        if !self.0.account.is_signed_in() {
+            return Err(FetchError::SignedOut);
+        }
         let (tx, rx) = futures::channel::oneshot::channel();
         {
             let mut fetching = self.0.fetching.borrow_mut();
@@ -330,7 +390,11 @@ impl SyncService {
 
     fn display_name(&self) -> String {
         let name = self.0.name.get_untracked();
-        if name.trim().is_empty() { "Без имени".to_owned() } else { name.trim().to_owned() }
+        if !name.trim().is_empty() {
+            return name.trim().to_owned();
+        }
+        let me = self.0.account.session.with_untracked(|s| s.me().map(|me| me.person.name.clone()));
+        me.unwrap_or_else(|| "Без имени".to_owned())
     }
 
     fn send_presence(&self) {
@@ -364,8 +428,36 @@ impl SyncService {
         }
     }
 
-    /// Opens a socket unless one is open or being opened.
+    /// Opens a socket unless one is open or being opened, or nobody is
+    /// signed in. The server is asked who is signed in first: a session
+    /// ended while the device was away is found here.
     fn connect(&self) {
+        if self.0.socket.borrow().is_some() || self.0.checking.get() {
+            return;
+        }
+        if !self.0.account.is_signed_in() {
+            return self.set_connection(Connection::Offline);
+        }
+        self.0.checking.set(true);
+        self.set_connection(Connection::Connecting);
+        let service = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let checked = service.0.account.check().await;
+            service.0.checking.set(false);
+            match checked {
+                Ok(()) if service.0.account.is_signed_in() => {
+                    service.0.account.refresh_roadmaps();
+                    service.open_socket();
+                }
+                // A 401: the session listener has stopped the sync.
+                Ok(()) => {}
+                Err(e) if e.is_status(401) => {}
+                Err(_) => service.closed(),
+            }
+        });
+    }
+
+    fn open_socket(&self) {
         if self.0.socket.borrow().is_some() {
             return;
         }
@@ -388,7 +480,14 @@ impl SyncService {
             let Ok(buffer) = event.data().dyn_into::<js_sys::ArrayBuffer>() else { return };
             s.frame(&js_sys::Uint8Array::new(&buffer).to_vec());
         });
-        let on_close = self.handler(&weak, generation, |s, _| s.closed());
+        let on_close = self.handler(&weak, generation, |s, event| {
+            // The session ended on the server: reconnect at once, which
+            // asks `/api/me` and so finds out.
+            if event.dyn_ref::<CloseEvent>().is_some_and(|e| e.code() == SESSION_ENDED) {
+                s.0.attempts.set(0);
+            }
+            s.closed();
+        });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
@@ -412,7 +511,8 @@ impl SyncService {
         })
     }
 
-    /// Drops the socket (if any) and plans the next attempt.
+    /// Drops the socket (if any) and plans the next attempt, if someone is
+    /// signed in.
     fn closed(&self) {
         if let Some(socket) = self.0.socket.borrow_mut().take() {
             socket.ws.set_onclose(None);
@@ -422,15 +522,17 @@ impl SyncService {
         self.0.client.borrow_mut().disconnected();
         self.0.presence.set(HashMap::new());
         let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
-        if online {
+        let signed_in = self.0.account.is_signed_in();
+        if online && signed_in {
             self.set_connection(Connection::Connecting);
             self.schedule_reconnect();
         } else {
             self.set_connection(Connection::Offline);
             // Nobody waits for a fetch through a dead connection.
+            let error = if signed_in { FetchError::Offline } else { FetchError::SignedOut };
             let waiting: Vec<DocumentId> = self.0.fetching.borrow().keys().copied().collect();
             for id in waiting {
-                self.finish_fetch(id, Err(FetchError::Offline));
+                self.finish_fetch(id, Err(error.clone()));
             }
         }
     }
@@ -561,7 +663,13 @@ impl SyncService {
                 });
             }
             Ok(Event::Sync { doc, message }) => self.remote(doc, message),
-            Ok(Event::Unavailable { doc }) => self.finish_fetch(doc, Err(FetchError::Unavailable)),
+            Ok(Event::Unavailable { doc }) => {
+                if self.0.docs.borrow().contains_key(&doc) {
+                    self.0.unavailable.borrow_mut().insert(doc);
+                    self.schedule_status();
+                }
+                self.finish_fetch(doc, Err(FetchError::Unavailable));
+            }
             Ok(Event::Ephemeral { doc, sender, data, .. }) => {
                 if let Some(p) = Presence::decode(&data) {
                     let seen = crate::browser::now_ms() as u64;
@@ -591,6 +699,7 @@ impl SyncService {
     fn remote(&self, id: DocumentId, message: automerge::sync::Message) {
         let doc = self.0.docs.borrow().get(&id).cloned();
         if let Some(doc) = doc {
+            self.0.unavailable.borrow_mut().remove(&id);
             let result = {
                 let mut open = doc.borrow_mut();
                 let mut client = self.0.client.borrow_mut();
@@ -740,15 +849,29 @@ impl SyncService {
     fn recount(&self) {
         let docs: Vec<(DocumentId, Rc<RefCell<OpenRoadmap>>)> =
             self.0.docs.borrow().iter().map(|(id, d)| (*id, d.clone())).collect();
-        let mut unsynced = 0;
+        let (mut unsynced, mut rejected) = (0, 0);
+        let mut states = HashMap::with_capacity(docs.len());
         for (id, doc) in docs {
             let Ok(mut open) = doc.try_borrow_mut() else { continue };
             let client = self.0.client.borrow();
             let shared = client.shared_heads(&id).map(<[_]>::to_vec);
-            unsynced += open.unsynced(shared);
+            let state = DocState {
+                unsynced: open.unsynced(shared),
+                read_only: client.relay_read_only(&id),
+                unavailable: self.0.unavailable.borrow().contains(&id),
+            };
+            if state.read_only || state.unavailable {
+                rejected += state.unsynced;
+            } else {
+                unsynced += state.unsynced;
+            }
+            states.insert(id, state);
         }
-        if self.0.status.with_untracked(|s| s.unsynced != unsynced) {
-            self.0.status.update(|s| s.unsynced = unsynced);
+        if self.0.status.with_untracked(|s| (s.unsynced, s.rejected) != (unsynced, rejected)) {
+            self.0.status.update(|s| (s.unsynced, s.rejected) = (unsynced, rejected));
+        }
+        if self.0.doc_states.with_untracked(|s| *s != states) {
+            self.0.doc_states.set(states);
         }
     }
 }
@@ -778,20 +901,6 @@ fn sync_url() -> Option<String> {
     let location = web_sys::window()?.location();
     let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
     Some(format!("{scheme}://{}/sync", location.host().ok()?))
-}
-
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
-fn local_storage_get(key: &str) -> Option<String> {
-    local_storage()?.get_item(key).ok()?
-}
-
-fn local_storage_set(key: &str, value: &str) {
-    if let Some(s) = local_storage() {
-        let _ = s.set_item(key, value);
-    }
 }
 
 fn random_hex(bytes: usize) -> String {

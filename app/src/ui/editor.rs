@@ -14,6 +14,7 @@ use crate::browser::new_row_id;
 use crate::document::{OpenError, OpenRoadmap};
 use crate::sync::FetchError;
 use leptos::prelude::*;
+use medk_shared::access::Right;
 use medk_shared::actions::{self, Direction};
 use medk_shared::doc::{Edit, RowRef, TextTarget, Touched};
 use medk_shared::ids::{DocumentId, RowId};
@@ -70,6 +71,8 @@ pub struct Editor {
     pub can_redo: RwSignal<bool>,
     /// The document is attached (until then the cached view is shown).
     pub loaded: RwSignal<bool>,
+    /// The person may only read this roadmap: the page takes no edits.
+    pub read_only: RwSignal<bool>,
     pub drag: super::drag::Drag,
     pub app: AppCtx,
 }
@@ -95,6 +98,7 @@ impl Editor {
             can_undo: RwSignal::new(false),
             can_redo: RwSignal::new(false),
             loaded: RwSignal::new(false),
+            read_only: RwSignal::new(false),
             drag: super::drag::Drag::new(),
             app,
         };
@@ -308,6 +312,9 @@ impl Editor {
     /// Computes edits from the current document and applies them as one
     /// user action. `make` returns no edits when there is nothing to do.
     pub fn act(&self, message: &str, make: impl FnOnce(&medk_shared::doc::RoadmapDoc) -> Vec<Edit>) {
+        if self.read_only.get_untracked() {
+            return self.app.info("Только просмотр: изменять эту дорожную карту у вас нет права");
+        }
         let result = self.with_open(|o| {
             let edits = make(o.doc());
             if edits.is_empty() { Ok(false) } else { o.apply(edits, message).map(|()| true) }
@@ -426,14 +433,12 @@ impl Editor {
 
     /// Copies the roadmap's link; on another device it opens the same roadmap.
     pub fn copy_link(&self) {
-        let Some(window) = web_sys::window() else { return };
-        let link = format!("{}/r/{}", window.location().origin().unwrap_or_default(), self.id);
-        let promise = window.navigator().clipboard().write_text(&link);
+        let link = crate::browser::link(&format!("/r/{}", self.id));
         let app = self.app;
         leptos::task::spawn_local(async move {
-            match wasm_bindgen_futures::JsFuture::from(promise).await {
-                Ok(_) => app.info(format!("Ссылка скопирована: {link}")),
-                Err(_) => app.info(format!("Ссылка на дорожную карту: {link}")),
+            match crate::browser::copy(&link).await {
+                true => app.info(format!("Ссылка скопирована: {link}")),
+                false => app.info(format!("Ссылка на дорожную карту: {link}")),
             }
         });
     }
@@ -584,6 +589,16 @@ pub fn EditorPage(id: String) -> impl IntoView {
     }
 }
 
+/// «N изменений» with the right Russian plural.
+fn changes(n: usize) -> String {
+    let word = match (n % 10, n % 100) {
+        (1, r) if r != 11 => "изменение",
+        (2..=4, r) if !(12..=14).contains(&r) => "изменения",
+        _ => "изменений",
+    };
+    format!("{n} {word}")
+}
+
 fn fetch_failure(e: &FetchError) -> String {
     format!("Дорожной карты нет на этом устройстве, и получить её не удалось: {e}.")
 }
@@ -623,28 +638,66 @@ fn EditorView(editor: Editor) -> impl IntoView {
     });
     let show_keys = RwSignal::new(false);
     let grid = move || grid_template(&editor.columns.get());
+    // What the server lets this person do with the roadmap: its word from
+    // `/api/roadmaps` (kept across visits) and the relay's on this connection.
+    let account = app.account;
+    let doc_state = sync.doc_state(editor.id);
+    let server = {
+        let id = editor.id.to_string();
+        Memo::new(move |_| account.roadmap(&id))
+    };
+    account.refresh_roadmaps();
+    let read_only =
+        Memo::new(move |_| doc_state.get().read_only || server.get().is_some_and(|r| r.right < Right::Write));
+    let read_only = move || read_only.get();
+    Effect::new(move |_| editor.read_only.set(read_only()));
+    let unit = move || server.get().and_then(|r| account.unit_name(&r.unit));
+    let manages = move || server.get().is_some_and(|r| account.manages(&r.unit));
+    let show_access = RwSignal::new(false);
+    // Changes the relay refused: shown while the person may only read.
+    let refused = move || if read_only() { doc_state.get().unsynced } else { 0 };
     view! {
         <div class="editor" data-loaded=move || editor.loaded.get().to_string()>
             <div class="toolbar" role="toolbar" aria-label="Действия с дорожной картой">
                 <a class="button" href="/">"← Все карты"</a>
-                <button on:click=move |_| editor.undo() disabled=move || !editor.can_undo.get()
+                <button on:click=move |_| editor.undo() disabled=move || !editor.can_undo.get() || read_only()
                     aria-keyshortcuts="Control+Z" title="Отменить (Ctrl+Z)">"↶ Отменить"</button>
-                <button on:click=move |_| editor.redo() disabled=move || !editor.can_redo.get()
+                <button on:click=move |_| editor.redo() disabled=move || !editor.can_redo.get() || read_only()
                     aria-keyshortcuts="Control+Y" title="Повторить (Ctrl+Y)">"↷ Повторить"</button>
-                <button on:click=move |_| {
+                <button disabled=read_only on:click=move |_| {
                     let last = editor.layout.with_untracked(|l| l.last().map(|s| s.id.clone()));
                     editor.add_section(last.as_ref());
                 }>"+ Раздел"</button>
                 <button on:click=move |_| editor.copy_link() title="Ссылка открывает эту дорожную карту на другом устройстве">"Ссылка"</button>
                 <button on:click=move |_| editor.export_file() title="Сохранить файл дорожной карты (.automerge)">"Скачать файл"</button>
                 <button on:click=move |_| show_keys.update(|v| *v = !*v) aria-expanded=move || show_keys.get().to_string()>"Клавиши"</button>
+                <button hidden=move || !manages() on:click=move |_| show_access.update(|v| *v = !*v)
+                    aria-expanded=move || show_access.get().to_string()>"Доступ"</button>
             </div>
+            // Notices are always in the page and hidden when they do not
+            // apply: cheaper in wasm than views that come and go.
+            <Show when=move || show_access.get() && manages()>
+                <super::access::AccessPanel id=editor.id />
+            </Show>
+            <p class="doc-unit" hidden=move || unit().is_none()>"Организация: " {super::text(move || unit().unwrap_or_default())}</p>
+            <p class="note" role="status" hidden=move || !read_only()><strong>"Только просмотр."</strong>
+                " У вас нет права изменять эту дорожную карту, её можно читать и скачать."</p>
+            <p class="note warn refused" role="alert" hidden=move || refused() == 0>{super::text(move || format!(
+                "Сервер не принял {}: у вас только просмотр этой дорожной карты. Изменения сохранены на этом устройстве.",
+                changes(refused()),
+            ))}</p>
+            <p class="note warn" role="alert" hidden=move || !doc_state.get().unavailable>
+                "Нет доступа к этой дорожной карте на сервере (или она там удалена); она есть только на этом устройстве."</p>
             <Show when=move || !others.get().is_empty()>
                 <p class="presence" role="status">"Сейчас открыта также у: " {move || others.get().join(", ")}</p>
             </Show>
             <Show when=move || show_keys.get()>
                 <KeysHelp />
             </Show>
+            // A disabled fieldset keeps every field and button of the roadmap
+            // from taking edits (and says so to screen readers).
+            <fieldset class="doc-body" disabled=read_only>
+            <legend class="visually-hidden">"Дорожная карта"</legend>
             <HeaderBlock editor />
             <ColumnsPanel editor />
             <div class="sheet" role="table" aria-label="Мероприятия" style:--cols=grid>
@@ -664,6 +717,7 @@ fn EditorView(editor: Editor) -> impl IntoView {
                 editor.add_section(last.as_ref());
             }>"+ Добавить раздел"</button>
             <WorkingGroup editor />
+            </fieldset>
         </div>
     }
 }
@@ -684,6 +738,9 @@ fn grid_template(columns: &[Column]) -> String {
 }
 
 fn on_key(editor: Editor, ev: leptos::ev::KeyboardEvent) {
+    if editor.read_only.get_untracked() {
+        return;
+    }
     let ctrl = ev.ctrl_key() || ev.meta_key();
     let key = ev.key();
     let focused_row = || -> Option<RowId> {

@@ -414,7 +414,7 @@ pub fn document_title(title: &str) {
     }
 }
 
-fn format_time(ms: f64) -> String {
+pub fn format_time(ms: f64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
     format!(
         "{:02}.{:02}.{} {:02}:{:02}",

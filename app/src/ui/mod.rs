@@ -1,14 +1,19 @@
 //! The app's views. `list` is the roadmaps on this device, `editor` one
-//! roadmap; this module holds the shell around them and the notices bar.
+//! roadmap, `session` signing in and out, `people` and `access` who may do
+//! what; this module holds the shell around them and the notices bar.
 
+mod access;
 mod drag;
 mod editor;
 mod fields;
 mod list;
+mod people;
 mod route;
 mod rows;
+mod session;
 mod status;
 
+use crate::account::Account;
 use crate::storage::{Storage, StorageError};
 use crate::sync::SyncService;
 use leptos::prelude::*;
@@ -20,6 +25,8 @@ pub struct AppCtx {
     pub storage: StoredValue<Storage, LocalStorage>,
     /// The connection to the relay and the open documents.
     pub sync: StoredValue<SyncService, LocalStorage>,
+    /// Who is signed in, and their rights.
+    pub account: Account,
     pub notice: RwSignal<Option<Notice>>,
     /// What the current notice's button does. One slot owned by the app, so
     /// the action outlives the view that raised it (a deleted row's view is
@@ -72,6 +79,16 @@ impl AppCtx {
     }
 }
 
+/// Reactive text. Each `move || String` written in a view is its own copy
+/// of the rendering code in the wasm; through here they all share one.
+pub fn text(f: impl Fn() -> String + Send + Sync + 'static) -> impl IntoView {
+    shared_text(std::sync::Arc::new(f))
+}
+
+fn shared_text(f: std::sync::Arc<dyn Fn() -> String + Send + Sync>) -> impl IntoView {
+    move || f()
+}
+
 pub fn ctx() -> AppCtx {
     expect_context::<AppCtx>()
 }
@@ -82,10 +99,12 @@ pub fn root(storage: Result<Storage, StorageError>) -> impl IntoView {
             let notice = RwSignal::new(None);
             let on_error: std::rc::Rc<dyn Fn(String)> =
                 std::rc::Rc::new(move |text| notice.set(Some(Notice { text, error: true, action: None })));
-            let sync = SyncService::start(storage.clone(), on_error);
+            let account = Account::load();
+            let sync = SyncService::start(storage.clone(), on_error, account);
             provide_context(AppCtx {
                 storage: StoredValue::new_local(storage),
                 sync: StoredValue::new_local(sync),
+                account,
                 notice,
                 notice_action: StoredValue::new_local(None),
             });
@@ -96,11 +115,17 @@ pub fn root(storage: Result<Storage, StorageError>) -> impl IntoView {
                 <header class="topbar">
                     <a class="brand" href="/">"МЭДК · Дорожные карты"</a>
                     <status::SyncIndicator />
+                    <session::AccountMenu />
                 </header>
                 <main id="main">
+                    <session::ExpiredBanner />
                     {move || match router.route.get() {
                         Route::List => view! { <list::ListPage /> }.into_any(),
                         Route::Roadmap(id) => view! { <editor::EditorPage id /> }.into_any(),
+                        Route::Login => view! { <session::LoginPage /> }.into_any(),
+                        Route::Invite(code) => view! { <session::InvitePage code /> }.into_any(),
+                        Route::Password => view! { <session::PasswordPage /> }.into_any(),
+                        Route::People => view! { <people::PeoplePage /> }.into_any(),
                         Route::NotFound => view! {
                             <p class="empty">"Страница не найдена. " <a href="/">"К списку"</a></p>
                         }.into_any(),

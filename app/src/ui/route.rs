@@ -1,4 +1,4 @@
-//! Where the app is: the two screens and the URL that names each.
+//! Where the app is: the screens and the URL that names each.
 //!
 //! Hand-written rather than leptos_router: for two routes that crate cost
 //! 33 KB of brotli-compressed wasm (514 KB with it, 481 KB without, by
@@ -12,15 +12,29 @@ use wasm_bindgen::JsCast;
 pub enum Route {
     List,
     Roadmap(String),
+    Login,
+    /// An invitation link: `/invite/<code>`.
+    Invite(String),
+    /// «Люди и доступ», for coordinators.
+    People,
+    Password,
     NotFound,
 }
 
 impl Route {
     pub fn parse(path: &str) -> Route {
-        match path.trim_end_matches('/') {
+        let path = path.trim_end_matches('/');
+        let param = |prefix: &str| {
+            path.strip_prefix(prefix).filter(|p| !p.is_empty() && !p.contains('/')).map(str::to_owned)
+        };
+        match path {
             "" | "/index.html" => Route::List,
-            other => match other.strip_prefix("/r/") {
-                Some(id) if !id.is_empty() && !id.contains('/') => Route::Roadmap(id.to_owned()),
+            "/login" => Route::Login,
+            "/people" => Route::People,
+            "/password" => Route::Password,
+            _ => match (param("/r/"), param("/invite/")) {
+                (Some(id), _) => Route::Roadmap(id),
+                (_, Some(code)) => Route::Invite(code),
                 _ => Route::NotFound,
             },
         }
@@ -31,13 +45,19 @@ impl Route {
 #[derive(Clone, Copy)]
 pub struct Router {
     pub route: RwSignal<Route>,
+    /// The path before the last [`Router::navigate`]: where signing in
+    /// returns to.
+    previous: StoredValue<String>,
 }
 
 impl Router {
     /// Reads the current address and starts following history changes and
     /// link clicks (same-origin links change screens without a reload).
     pub fn start() -> Router {
-        let router = Router { route: RwSignal::new(Route::parse(&current_path())) };
+        let router = Router {
+            route: RwSignal::new(Route::parse(&current_path())),
+            previous: StoredValue::new("/".to_owned()),
+        };
         let popstate = window_event_listener(leptos::ev::popstate, move |_| {
             let route = Route::parse(&current_path());
             if router.route.with_untracked(|r| *r != route) {
@@ -53,6 +73,7 @@ impl Router {
     }
 
     pub fn navigate(&self, path: &str) {
+        self.previous.set_value(current_path());
         if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
             let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
         }
@@ -63,6 +84,17 @@ impl Router {
         if let Some(w) = web_sys::window() {
             w.scroll_to_with_x_and_y(0.0, 0.0);
         }
+    }
+
+    /// Goes back to where the person was before signing in (the list if
+    /// that was another sign-in screen).
+    pub fn return_after_sign_in(&self) {
+        let previous = self.previous.get_value();
+        let back = match Route::parse(&previous) {
+            Route::Login | Route::Invite(_) | Route::Password | Route::NotFound => "/".to_owned(),
+            _ => previous,
+        };
+        self.navigate(&back);
     }
 
     fn follow_link(&self, ev: web_sys::MouseEvent) {
@@ -113,5 +145,10 @@ mod tests {
         assert_eq!(Route::parse("/r/"), Route::NotFound);
         assert_eq!(Route::parse("/r/a/b"), Route::NotFound);
         assert_eq!(Route::parse("/other"), Route::NotFound);
+        assert_eq!(Route::parse("/login"), Route::Login);
+        assert_eq!(Route::parse("/people/"), Route::People);
+        assert_eq!(Route::parse("/password"), Route::Password);
+        assert_eq!(Route::parse("/invite/Xy7"), Route::Invite("Xy7".into()));
+        assert_eq!(Route::parse("/invite/"), Route::NotFound);
     }
 }

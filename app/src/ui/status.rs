@@ -1,33 +1,41 @@
-//! The always-visible sync indicator: offline / connecting / syncing /
-//! synced, with the count of changes not on the server yet, and a panel
-//! with the name other people see.
+//! The always-visible sync indicator: signed out / session expired /
+//! offline / connecting / syncing / synced, with the count of changes not
+//! on the server yet, and a panel with the name other people see.
 
 use super::ctx;
+use crate::account::Session;
 use crate::sync::{Connection, SyncStatus};
 use leptos::prelude::*;
 
 /// What the indicator says, and its style.
-fn describe(status: &SyncStatus) -> (&'static str, String) {
-    let pending = match status.unsynced {
+fn describe(session: &Session, status: &SyncStatus) -> (&'static str, String) {
+    let pending = match status.unsynced + status.rejected {
         0 => String::new(),
         n => format!(" · не отправлено: {n}"),
     };
-    match status.connection {
-        Connection::Offline => ("offline", format!("Нет связи{pending}")),
-        Connection::Connecting => ("connecting", format!("Подключение…{pending}")),
-        Connection::Online if status.unsynced > 0 => ("syncing", format!("Синхронизация{pending}")),
-        Connection::Online => ("synced", "Всё сохранено на сервере".to_owned()),
+    match (session, status.connection) {
+        (Session::SignedOut, _) => ("signed-out", format!("Вход не выполнен{pending}")),
+        (Session::Expired(_), _) => ("expired", format!("Сеанс истёк{pending}")),
+        (_, Connection::Offline) => ("offline", format!("Нет связи{pending}")),
+        (_, Connection::Connecting) => ("connecting", format!("Подключение…{pending}")),
+        (_, Connection::Online) if status.unsynced > 0 => ("syncing", format!("Синхронизация{pending}")),
+        (_, Connection::Online) if status.rejected > 0 => {
+            ("rejected", format!("Сервер не принял изменений: {}", status.rejected))
+        }
+        (_, Connection::Online) => ("synced", "Всё сохранено на сервере".to_owned()),
     }
 }
 
 #[component]
 pub fn SyncIndicator() -> impl IntoView {
     let sync = ctx().sync();
+    let session = ctx().account.session;
     let status = sync.status();
     let name = sync.name();
     let open = RwSignal::new(false);
-    let text = move || describe(&status.get()).1;
-    let state = move || describe(&status.get()).0;
+    let described = move || session.with(|session| describe(session, &status.get()));
+    let text = move || described().1;
+    let state = move || described().0;
     view! {
         <div class="sync">
             <button class="sync-status" data-state=state aria-label=text aria-expanded=move || open.get().to_string()
@@ -37,10 +45,13 @@ pub fn SyncIndicator() -> impl IntoView {
             </button>
             <Show when=move || open.get()>
                 <div id="sync-panel" class="sync-panel card">
-                    <p>{move || match status.get().connection {
-                        Connection::Offline => "Сети нет. Все изменения сохраняются на этом устройстве и уйдут на сервер, когда связь появится.",
-                        Connection::Connecting => "Подключаемся к серверу. Работать можно и без связи.",
-                        Connection::Online => "Подключено к серверу: изменения других людей появляются сразу.",
+                    <p>{move || match (state(), status.get().connection) {
+                        ("signed-out", _) => "Вы не вошли: дорожные карты хранятся только на этом устройстве. Войдите, чтобы они синхронизировались с сервером.",
+                        ("expired", _) => "Сеанс истёк: войдите снова. Изменения, не отправленные на сервер, сохранены на этом устройстве.",
+                        ("rejected", _) => "Часть изменений сервер не принял: у вас только просмотр этих дорожных карт. Изменения сохранены на этом устройстве.",
+                        (_, Connection::Offline) => "Сети нет. Все изменения сохраняются на этом устройстве и уйдут на сервер, когда связь появится.",
+                        (_, Connection::Connecting) => "Подключаемся к серверу. Работать можно и без связи.",
+                        (_, Connection::Online) => "Подключено к серверу: изменения других людей появляются сразу.",
                     }}</p>
                     <label>"Ваше имя для соавторов"
                         <input type="text" maxlength="80" prop:value=move || name.get()

@@ -1,0 +1,203 @@
+//! The editor's «Доступ» panel, for people who manage the roadmap's unit:
+//! which unit it belongs to, whether it is published, and explicit rights
+//! of single people that replace the defaults.
+
+use super::session::say;
+use super::{ctx, text};
+use crate::account::RoadmapRight;
+use crate::api::{self, ApiError};
+use leptos::prelude::*;
+use medk_shared::access::{Level, Person, Right, Unit};
+use medk_shared::ids::DocumentId;
+use serde::{Deserialize, Serialize};
+
+/// `GET /api/roadmaps/{id}/access`.
+#[derive(Clone, PartialEq, Deserialize)]
+struct Access {
+    unit: String,
+    #[serde(default)]
+    published: bool,
+    right: Right,
+    #[serde(default)]
+    grants: Vec<Grant>,
+}
+
+#[derive(Clone, PartialEq, Deserialize)]
+struct Grant {
+    user: String,
+    login: String,
+    name: String,
+    right: Right,
+}
+
+#[derive(Default, Serialize)]
+struct AccessChange {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    published: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    right: Option<Right>,
+}
+
+const RIGHTS: [Right; 3] = [Right::Read, Right::Write, Right::None];
+
+#[component]
+pub fn AccessPanel(id: DocumentId) -> impl IntoView {
+    let app = ctx();
+    let account = app.account;
+    let access: RwSignal<Option<Result<Access, String>>> = RwSignal::new(None);
+    let people = RwSignal::new(Vec::<Person>::new());
+    let base = format!("/api/roadmaps/{id}");
+    {
+        let path = format!("{base}/access");
+        leptos::task::spawn_local(async move {
+            let answer = api::get::<Access>(&path).await.map_err(|e| match e {
+                e if e.is_status(404) => {
+                    "Этой дорожной карты ещё нет на сервере: она появится там после первой синхронизации."
+                        .to_owned()
+                }
+                e => say(e),
+            });
+            access.set(Some(answer));
+            if let Ok(list) = api::get::<super::people::People>("/api/people").await {
+                people.set(list.people);
+            }
+        });
+    }
+    // Every change answers with the roadmap's access as it now is.
+    let change = move |method: &'static str, path: String, body: Option<AccessChange>| {
+        leptos::task::spawn_local(async move {
+            match api::send_for::<Access>(method, &path, body.as_ref()).await {
+                Ok(a) => {
+                    account.update_roadmap(RoadmapRight {
+                        id: id.to_string(),
+                        unit: a.unit.clone(),
+                        published: a.published,
+                        right: a.right,
+                    });
+                    access.set(Some(Ok(a)));
+                }
+                Err(e) => {
+                    app.error(format!("Доступ не изменён: {}", say(e.clone())));
+                    if matches!(e, ApiError::Status { .. }) {
+                        account.refresh_roadmaps();
+                    }
+                }
+            }
+        });
+    };
+    let (b1, b2, b3, b4) = (base.clone(), base.clone(), base.clone(), base);
+    let new_person = RwSignal::new(String::new());
+    let new_right = RwSignal::new(Right::Read);
+    let loaded = move |f: fn(&Access) -> String| {
+        access.with(|a| a.as_ref().and_then(|a| a.as_ref().ok()).map(f).unwrap_or_default())
+    };
+    let grants = move || access.with(|a| a.as_ref().and_then(|a| a.as_ref().ok()).map(|a| a.grants.clone()));
+    let grants = move || grants().unwrap_or_default();
+    // The units it may move to; the current one even if not among them.
+    let units = Signal::derive(move || {
+        let current = loaded(|a| a.unit.clone());
+        let mut units = account.managed_units();
+        if !current.is_empty() && !units.iter().any(|(u, _)| u.id == current) {
+            let name = account.unit_name(&current).unwrap_or_else(|| current.clone());
+            units.insert(0, (Unit { id: current, parent: None, level: Level::School, name }, 0));
+        }
+        units
+    });
+    view! {
+        <section class="access card" aria-labelledby="access-title">
+            <h2 id="access-title">"Доступ"</h2>
+            <p class="hint" role="status">{text(move || access.with(|a| match a {
+                None => "Загрузка…".to_owned(),
+                Some(Err(e)) => e.clone(),
+                Some(Ok(_)) => String::new(),
+            }))}</p>
+            <div hidden=move || !access.with(|a| matches!(a, Some(Ok(_))))>
+                <div class="access-grid">
+                    <label>"Организация"
+                        <select on:change=move |ev| {
+                            let unit = Some(event_target_value(&ev));
+                            change("PUT", format!("{b1}/access"), Some(AccessChange { unit, ..Default::default() }));
+                        }>
+                            {super::people::unit_options(units, Signal::derive(move || loaded(|a| a.unit.clone())))}
+                        </select>
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" prop:checked=move || access.with(|a| matches!(a, Some(Ok(a)) if a.published))
+                            on:change=move |ev| {
+                                let published = Some(event_target_checked(&ev));
+                                change("PUT", format!("{b2}/access"), Some(AccessChange { published, ..Default::default() }));
+                            } />
+                        "Опубликована"
+                    </label>
+                </div>
+                <p class="hint">"Опубликованную дорожную карту читают наблюдатели и организации ниже по дереву. "
+                    "Без особых прав координаторы редактируют дорожные карты своей организации и читают карты организаций ниже, "
+                    "кураторы и команды школ — карты своих школ."</p>
+                <h3>"Особые права"</h3>
+                <p class="hint" hidden=move || !grants().is_empty()>"Нет: действуют права по умолчанию."</p>
+                <ul class="entries">
+                    {move || grants().into_iter().map(|g| {
+                        let path = format!("{b3}/grants/{}", g.user);
+                        let path2 = path.clone();
+                        let who = format!("{} ({})", g.name, g.login);
+                        view! {
+                            <li class="entry">
+                                <p>{who.clone()}</p>
+                                <select aria-label=format!("Право: {who}") on:change=move |ev| {
+                                    let right = Right::parse(&event_target_value(&ev));
+                                    change("PUT", path.clone(), Some(AccessChange { right, ..Default::default() }));
+                                }>
+                                    {rights_options(g.right)}
+                                </select>
+                                <button on:click=move |_| change("DELETE", path2.clone(), None)>"Вернуть по умолчанию"</button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+                <form class="inline-form" aria-label="Добавить особое право" on:submit=move |ev| {
+                    ev.prevent_default();
+                    let user = new_person.get_untracked();
+                    if !user.is_empty() {
+                        let right = Some(new_right.get_untracked());
+                        change("PUT", format!("{b4}/grants/{user}"), Some(AccessChange { right, ..Default::default() }));
+                        new_person.set(String::new());
+                    }
+                }>
+                    <label>"Человек"
+                        <select on:change=move |ev| new_person.set(event_target_value(&ev))>
+                            <option value="">"— выберите —"</option>
+                            {move || {
+                                let granted: Vec<String> = grants().into_iter().map(|g| g.user).collect();
+                                people.get().into_iter().filter(|p| !granted.contains(&p.id)).map(|p| view! {
+                                    <option value=p.id.clone() selected=new_person.get_untracked() == p.id>
+                                        {format!("{} ({}), {}", p.name, p.login, p.role.label())}
+                                    </option>
+                                }).collect_view()
+                            }}
+                        </select>
+                    </label>
+                    <label>"Право"
+                        <select on:change=move |ev| {
+                            if let Some(r) = Right::parse(&event_target_value(&ev)) {
+                                new_right.set(r);
+                            }
+                        }>
+                            {rights_options(Right::Read)}
+                        </select>
+                    </label>
+                    <button type="submit">"Добавить"</button>
+                </form>
+            </div>
+            <p class="hint"><a href="/people">"Люди и доступ"</a>" — приглашения и люди ваших организаций."</p>
+        </section>
+    }
+}
+
+fn rights_options(selected: Right) -> impl IntoView {
+    RIGHTS
+        .into_iter()
+        .map(|r| view! { <option value=r.as_str() selected=r == selected>{r.label()}</option> })
+        .collect_view()
+}

@@ -1,0 +1,447 @@
+//! «Люди и доступ», for coordinators: the units they manage (and adding
+//! one), invitations (create, copy the link, revoke), and the people in
+//! those units (a curator's schools, disabling an account).
+
+use super::list::{document_title, format_time};
+use super::session::{Submit, input, say};
+use super::{ctx, text};
+use crate::api;
+use leptos::prelude::*;
+use medk_shared::access::{Level, Person, Role, Unit};
+use serde::{Deserialize, Serialize};
+
+/// `GET /api/people`.
+#[derive(Clone, Default, Deserialize)]
+pub struct People {
+    pub people: Vec<Person>,
+    #[serde(default)]
+    invitations: Vec<Invitation>,
+}
+
+#[derive(Clone, Deserialize)]
+struct Invitation {
+    code: String,
+    role: Role,
+    unit: String,
+    #[serde(default)]
+    schools: Vec<String>,
+    expires_at: f64,
+}
+
+fn invitation_link(code: &str) -> String {
+    crate::browser::link(&format!("/invite/{code}"))
+}
+
+#[component]
+pub fn PeoplePage() -> impl IntoView {
+    let account = ctx().account;
+    let data: RwSignal<Option<Result<People, String>>> = RwSignal::new(None);
+    let reload = move || {
+        leptos::task::spawn_local(async move {
+            data.set(Some(api::get::<People>("/api/people").await.map_err(say)));
+        })
+    };
+    reload();
+    document_title("Люди и доступ");
+    let allowed = move || account.session.with(|s| s.is_signed_in() && s.me().is_some_and(|me| me.manages));
+    view! {
+        <section class="people-page">
+            <h1>"Люди и доступ"</h1>
+            <p class="empty" hidden=allowed>"Этот раздел — для координаторов, вошедших в систему. " <a href="/">"К списку"</a></p>
+            <div hidden=move || !allowed()>
+                <UnitsCard />
+                <InvitationsCard data reload />
+                <PeopleCard data />
+            </div>
+        </section>
+    }
+}
+
+/// The names of units, for showing ids.
+fn unit_name(id: &str) -> String {
+    ctx().account.unit_name(id).unwrap_or_else(|| id.to_owned())
+}
+
+/// Indented `<option>`s of `units`, `selected` chosen. One function for
+/// every unit select: each reactive view costs wasm.
+pub fn unit_options(units: Signal<Vec<(Unit, usize)>>, selected: Signal<String>) -> impl IntoView {
+    move || {
+        units
+            .get()
+            .into_iter()
+            .map(|(u, depth)| {
+                let label = format!("{}{} ({})", "\u{2003}".repeat(depth), u.name, u.level.label());
+                let id = u.id.clone();
+                view! { <option value=u.id selected=move || selected.with(|s| *s == id)>{label}</option> }
+            })
+            .collect_view()
+    }
+}
+
+#[component]
+fn UnitsCard() -> impl IntoView {
+    let app = ctx();
+    let account = app.account;
+    let units = Memo::new(move |_| account.managed_units());
+    let own = account.me().map(|me| me.person.unit).unwrap_or_default();
+    let parent = RwSignal::new(own);
+    let parent_level =
+        move || parent.with(|p| units.with(|u| u.iter().find(|(u, _)| u.id == *p).map(|(u, _)| u.level)));
+    let levels =
+        move || Level::ALL.into_iter().filter(|l| parent_level().is_some_and(|p| *l > p)).collect::<Vec<_>>();
+    let level = RwSignal::new(Level::Region);
+    Effect::new(move |_| {
+        let allowed = levels();
+        if !allowed.contains(&level.get_untracked())
+            && let Some(first) = allowed.first()
+        {
+            level.set(*first);
+        }
+    });
+    let name = RwSignal::new(String::new());
+    let submit = Submit::new();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[derive(Serialize)]
+        struct NewUnit {
+            parent: String,
+            level: Level,
+            name: String,
+        }
+        let body = NewUnit {
+            parent: parent.get_untracked(),
+            level: level.get_untracked(),
+            name: name.get_untracked(),
+        };
+        submit.run(async move {
+            let unit: Unit = api::send_for("POST", "/api/units", Some(&body)).await.map_err(say)?;
+            // The new unit is in the person's `units` from now on.
+            let _ = account.check().await;
+            app.info(format!("Добавлена организация «{}»", unit.name));
+            name.set(String::new());
+            Ok(())
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="units-title">
+            <h2 id="units-title">"Организации"</h2>
+            <ul class="tree">
+                {move || units.get().into_iter().map(|(u, depth)| view! {
+                    <li style:padding-left=format!("{}px", depth * 24)>
+                        {u.name}" "<span class="hint">{u.level.label()}</span>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <form class="inline-form" on:submit=on_submit aria-label="Добавить организацию">
+                <h3>"Добавить организацию"</h3>
+                <label>"Входит в"
+                    <select on:change=move |ev| parent.set(event_target_value(&ev))>
+                        {unit_options(
+                            Signal::derive(move || units.get().into_iter().filter(|(u, _)| u.level < Level::School).collect()),
+                            parent.into(),
+                        )}
+                    </select>
+                </label>
+                <label>"Уровень"
+                    <select on:change=move |ev| {
+                        if let Some(l) = Level::ALL.into_iter().find(|l| format!("{l:?}") == event_target_value(&ev)) {
+                            level.set(l);
+                        }
+                    }>
+                        {Level::ALL[1..].iter().map(|&l| view! {
+                            <option value=format!("{l:?}") selected=move || level.get() == l
+                                hidden=move || !levels().contains(&l) disabled=move || !levels().contains(&l)>{l.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                {input("Название", "text", "off", name)}
+                {submit.view()}
+                <button type="submit" class="primary" disabled=move || submit.busy.get()>"Добавить организацию"</button>
+            </form>
+        </section>
+    }
+}
+
+/// Checkboxes of the schools the person manages; `chosen` holds the ids.
+fn school_picker(legend: &'static str, chosen: RwSignal<Vec<String>>) -> impl IntoView {
+    let schools: Vec<Unit> = ctx()
+        .account
+        .managed_units()
+        .into_iter()
+        .map(|(u, _)| u)
+        .filter(|u| u.level == Level::School)
+        .collect();
+    view! {
+        <fieldset class="schools">
+            <legend>{legend}</legend>
+            {if schools.is_empty() { Some(view! { <p class="hint">"Школ пока нет: добавьте их в «Организации»."</p> }) } else { None }}
+            {schools.into_iter().map(|s| {
+                let (id, id2) = (s.id.clone(), s.id.clone());
+                view! {
+                    <label class="check">
+                        <input type="checkbox" prop:checked=move || chosen.with(|c| c.contains(&id))
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                chosen.update(|c| {
+                                    c.retain(|x| *x != id2);
+                                    if on {
+                                        c.push(id2.clone());
+                                    }
+                                });
+                            } />
+                        {s.name}
+                    </label>
+                }
+            }).collect_view()}
+        </fieldset>
+    }
+}
+
+#[component]
+fn InvitationsCard(
+    data: RwSignal<Option<Result<People, String>>>,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let account = ctx().account;
+    let units = Memo::new(move |_| account.managed_units());
+    let roles = move || {
+        Role::ALL
+            .into_iter()
+            .filter(|r| units.with(|u| u.iter().any(|(u, _)| r.fits(u.level))))
+            .collect::<Vec<_>>()
+    };
+    let role = RwSignal::new(Role::SchoolTeam);
+    let unit = RwSignal::new(String::new());
+    let fitting = Signal::derive(move || {
+        let r = role.get();
+        units.get().into_iter().filter(|(u, _)| r.fits(u.level)).collect::<Vec<_>>()
+    });
+    // Keep the role and the unit choosable as the tree and the role change.
+    Effect::new(move |_| {
+        let allowed = roles();
+        if !allowed.contains(&role.get_untracked())
+            && let Some(first) = allowed.first()
+        {
+            role.set(*first);
+        }
+    });
+    Effect::new(move |_| {
+        let fits = fitting.get();
+        if !fits.iter().any(|(u, _)| unit.with_untracked(|x| *x == u.id))
+            && let Some((first, _)) = fits.first()
+        {
+            unit.set(first.id.clone());
+        }
+    });
+    let schools = RwSignal::new(Vec::<String>::new());
+    let created = RwSignal::new(String::new());
+    let submit = Submit::new();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[derive(Serialize)]
+        struct NewInvitation {
+            role: Role,
+            unit: String,
+            schools: Vec<String>,
+        }
+        let r = role.get_untracked();
+        let body = NewInvitation {
+            role: r,
+            unit: unit.get_untracked(),
+            schools: if r == Role::Curator { schools.get_untracked() } else { Vec::new() },
+        };
+        submit.run(async move {
+            let invitation: Invitation =
+                api::send_for("POST", "/api/invitations", Some(&body)).await.map_err(say)?;
+            created.set(invitation_link(&invitation.code));
+            schools.set(Vec::new());
+            reload();
+            Ok(())
+        });
+    };
+    let list = move || {
+        data.with(|d| {
+            d.as_ref().and_then(|d| d.as_ref().ok()).map(|d| d.invitations.clone()).unwrap_or_default()
+        })
+    };
+    view! {
+        <section class="card" aria-labelledby="invitations-title">
+            <h2 id="invitations-title">"Приглашения"</h2>
+            <form class="inline-form" on:submit=on_submit aria-label="Новое приглашение">
+                <label>"Роль"
+                    <select on:change=move |ev| {
+                        if let Some(r) = Role::parse(&event_target_value(&ev)) {
+                            role.set(r);
+                        }
+                    }>
+                        {Role::ALL.into_iter().map(|r| view! {
+                            <option value=r.as_str() selected=move || role.get() == r
+                                hidden=move || !roles().contains(&r) disabled=move || !roles().contains(&r)>{r.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Организация"
+                    <select on:change=move |ev| unit.set(event_target_value(&ev))>
+                        {unit_options(fitting, unit.into())}
+                    </select>
+                </label>
+                <div class="wide" hidden=move || role.get() != Role::Curator>
+                    {school_picker("Школы куратора", schools)}
+                </div>
+                {submit.view()}
+                <button type="submit" class="primary" disabled=move || submit.busy.get()>"Создать приглашение"</button>
+            </form>
+            <div class="invite-link" role="status" hidden=move || created.with(String::is_empty)>
+                <p>"Приглашение создано. Отправьте эту ссылку человеку, которого приглашаете (действует 14 дней):"</p>
+                <CopyLink link=created />
+            </div>
+            <h3>"Действующие приглашения"</h3>
+            <p class="hint" hidden=move || !list().is_empty()>"Нет действующих приглашений."</p>
+            <ul class="entries">
+                {move || list().into_iter().map(|i| view! { <InvitationItem invitation=i reload /> }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+/// A link in a read-only field with «Копировать».
+#[component]
+fn CopyLink(#[prop(into)] link: Signal<String>) -> impl IntoView {
+    let app = ctx();
+    let copy = move |_| {
+        let text = link.get_untracked();
+        leptos::task::spawn_local(async move {
+            if crate::browser::copy(&text).await {
+                app.info("Ссылка скопирована");
+            } else {
+                app.info("Не удалось скопировать: выделите ссылку и скопируйте её вручную");
+            }
+        });
+    };
+    view! {
+        <div class="copy-link">
+            <input readonly=true aria-label="Ссылка-приглашение" prop:value=link on:focus=move |ev| {
+                use wasm_bindgen::JsCast;
+                if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                    input.select();
+                }
+            } />
+            <button type="button" on:click=copy>"Копировать"</button>
+        </div>
+    }
+}
+
+#[component]
+fn InvitationItem(invitation: Invitation, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let app = ctx();
+    let schools = invitation.schools.iter().map(|s| unit_name(s)).collect::<Vec<_>>().join(", ");
+    let path = format!("/api/invitations/{}", invitation.code);
+    let revoke = move |_| {
+        let path = path.clone();
+        leptos::task::spawn_local(async move {
+            match api::send("DELETE", &path, None::<&()>).await {
+                Ok(_) => {
+                    app.info("Приглашение отозвано");
+                    reload();
+                }
+                Err(e) => app.error(format!("Не удалось отозвать: {}", say(e))),
+            }
+        });
+    };
+    view! {
+        <li class="entry">
+            <p>
+                <strong>{invitation.role.label()}</strong>", "{unit_name(&invitation.unit)}
+                {(!schools.is_empty()).then(|| format!("; школы: {schools}"))}
+                <br /><span class="hint">"действует до " {format_time(invitation.expires_at * 1000.0)}</span>
+            </p>
+            <CopyLink link=invitation_link(&invitation.code) />
+            <button class="danger" on:click=revoke>"Отозвать"</button>
+        </li>
+    }
+}
+
+#[component]
+fn PeopleCard(data: RwSignal<Option<Result<People, String>>>) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="people-title">
+            <h2 id="people-title">"Люди"</h2>
+            <p class="hint" role="status">{text(move || data.with(|d| match d {
+                None => "Загрузка…".to_owned(),
+                Some(Err(e)) => e.clone(),
+                Some(Ok(d)) if d.people.is_empty() => "Пока никого: пригласите людей выше.".to_owned(),
+                Some(Ok(_)) => String::new(),
+            }))}</p>
+            <ul class="entries">
+                {move || data.with(|d| match d {
+                    Some(Ok(d)) => d.people.clone(),
+                    _ => Vec::new(),
+                }).into_iter().map(|p| view! { <PersonItem person=p data /> }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn PersonItem(person: Person, data: RwSignal<Option<Result<People, String>>>) -> impl IntoView {
+    let app = ctx();
+    let me = app.account.me().map(|me| me.person.id).unwrap_or_default();
+    let editing = RwSignal::new(false);
+    let chosen = RwSignal::new(person.schools.clone());
+    let id = person.id.clone();
+    // `PUT /api/people/{id}`; the answer replaces the person in the list.
+    let update = move |body: PersonChange| {
+        let id = id.clone();
+        leptos::task::spawn_local(async move {
+            match api::send_for::<Person>("PUT", &format!("/api/people/{id}"), Some(&body)).await {
+                Ok(person) => data.update(|d| {
+                    if let Some(Ok(d)) = d
+                        && let Some(p) = d.people.iter_mut().find(|p| p.id == person.id)
+                    {
+                        *p = person;
+                    }
+                }),
+                Err(e) => app.error(format!("Не изменено: {}", say(e))),
+            }
+        });
+    };
+    let schools = person.schools.iter().map(|s| unit_name(s)).collect::<Vec<_>>().join(", ");
+    let disabled = person.disabled;
+    let toggle = {
+        let update = update.clone();
+        move |_| update(PersonChange { schools: None, disabled: Some(!disabled) })
+    };
+    let save_schools = move |_| {
+        editing.set(false);
+        update(PersonChange { schools: Some(chosen.get_untracked()), disabled: None });
+    };
+    let is_curator = person.role == Role::Curator;
+    view! {
+        <li class="entry" class:disabled=disabled>
+            <p>
+                <strong>{person.name.clone()}</strong>" ("{person.login.clone()}")"
+                <br />{person.role.label()}", "{unit_name(&person.unit)}
+                {disabled.then_some(" · отключён")}
+                {is_curator.then(|| format!(" · школы: {}", if schools.is_empty() { "не назначены" } else { &schools }))}
+            </p>
+            {is_curator.then(|| view! {
+                <button aria-expanded=move || editing.get().to_string() on:click=move |_| editing.update(|e| *e = !*e)>"Изменить школы"</button>
+            })}
+            {(person.id != me).then(|| view! {
+                <button class:danger=!disabled on:click=toggle>{if disabled { "Включить" } else { "Отключить" }}</button>
+            })}
+            <div class="school-edit" hidden=move || !editing.get()>
+                {school_picker("Школы куратора", chosen)}
+                <button class="primary" on:click=save_schools>"Сохранить школы"</button>
+            </div>
+        </li>
+    }
+}
+
+#[derive(Serialize)]
+struct PersonChange {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schools: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disabled: Option<bool>,
+}
