@@ -29,7 +29,7 @@ use governor::{DefaultDirectRateLimiter, Quota};
 use medk_shared::access::Right;
 use medk_shared::ids::DocumentId;
 use medk_shared::sync::message::MAX_MESSAGE_BYTES;
-use medk_shared::sync::relay::{Access, ConnId, Effect, Relay, StorageWrite, close};
+use medk_shared::sync::relay::{Access, ConnId, Effect, MAX_DOCS_PER_CONNECTION, Relay, StorageWrite, close};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::accounts::{AccessEvent, Accounts};
@@ -41,10 +41,11 @@ use crate::store::{Write, Writer};
 pub const SESSION_ENDED: u16 = 4001;
 
 /// Frames per second one connection may send on average, and in a burst.
-/// A device catching up sends a burst of one message per document; a person
-/// typing sends a few per second.
+/// A device catching up sends a burst of one message per document (so the
+/// burst allows one for each of the most documents a connection may open);
+/// a person typing sends a few per second.
 const FRAMES_PER_SECOND: u32 = 200;
-const FRAME_BURST: u32 = 2_000;
+const FRAME_BURST: u32 = MAX_DOCS_PER_CONNECTION as u32;
 
 /// The relay pings an idle connection this often; browsers answer pings
 /// without the app's involvement.

@@ -511,7 +511,7 @@ async fn hostile_frames_close_their_sender_and_store_nothing() {
     }
     .encode();
     let mut sent = 0;
-    while sent < 5_000 && flood.socket.send(Ws::binary(frame.clone())).await.is_ok() {
+    while sent < 30_000 && flood.socket.send(Ws::binary(frame.clone())).await.is_ok() {
         sent += 1;
     }
     assert_eq!(close_code(&mut flood.socket).await, Some(CloseCode::from(4008)));
