@@ -281,17 +281,11 @@ impl Relay {
         let mut touched = HashSet::new();
         for (conn, user, id) in open {
             let right = self.access.right(&user, &id, false);
-            let Some(doc) = self.docs.get_mut(&id) else { continue };
             if right == Right::None {
-                doc.inbox.retain(|m| m.conn != conn);
-                if let Some(peer) = doc.peers.remove(&conn) {
-                    self.unavailable(conn, peer.peer_id, id);
-                }
-                if let Some(c) = self.conns.get_mut(&conn) {
-                    c.docs.remove(&id);
-                }
+                self.refuse(conn, id);
                 continue;
             }
+            let Some(doc) = self.docs.get_mut(&id) else { continue };
             let Some(peer) = doc.peers.get_mut(&conn) else { continue };
             let read_only = right < Right::Write;
             if peer.read_only != read_only {
@@ -503,15 +497,8 @@ impl Relay {
     ) {
         let right = self.access.right(user, &id, !request);
         if right == Right::None {
-            // Rights may have gone since the document was opened here.
-            if let Some(doc) = self.docs.get_mut(&id) {
-                doc.peers.remove(&conn);
-                doc.inbox.retain(|m| m.conn != conn);
-            }
-            if let Some(c) = self.conns.get_mut(&conn) {
-                c.docs.remove(&id);
-            }
-            return self.unavailable(conn, peer_id.clone(), id);
+            // Rights may also have gone since the document was opened here.
+            return self.refuse(conn, id);
         }
         let Some(c) = self.conns.get_mut(&conn) else { return };
         if !c.docs.contains(&id) {
@@ -546,10 +533,24 @@ impl Relay {
         self.pump(id);
     }
 
-    fn unavailable(&mut self, conn: ConnId, peer_id: PeerId, id: DocumentId) {
-        let m =
-            Message::DocUnavailable { sender_id: self.peer_id.clone(), target_id: peer_id, document_id: id };
-        self.effects.push_back(Effect::Send { conn, frame: m.encode() });
+    /// `conn` may not read `id` (any more): forgets its sync state and
+    /// waiting messages for it and tells it `doc-unavailable`, as if the
+    /// relay had no such document.
+    fn refuse(&mut self, conn: ConnId, id: DocumentId) {
+        if let Some(doc) = self.docs.get_mut(&id) {
+            doc.peers.remove(&conn);
+            doc.inbox.retain(|m| m.conn != conn);
+        }
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        c.docs.remove(&id);
+        if let Some((peer_id, _)) = c.peer.clone() {
+            let m = Message::DocUnavailable {
+                sender_id: self.peer_id.clone(),
+                target_id: peer_id,
+                document_id: id,
+            };
+            self.effects.push_back(Effect::Send { conn, frame: m.encode() });
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
