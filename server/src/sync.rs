@@ -76,7 +76,7 @@ const READ_BUFFER_BYTES: usize = 8 * 1024;
 
 /// The hub's mailbox.
 enum Input {
-    Open { conn: ConnId, out: Outbox, user: String, session: String },
+    Open { conn: ConnId, out: Outbox, user: String },
     Frame { conn: ConnId, bytes: Bytes },
     Closed { conn: ConnId },
     Loaded { doc: DocumentId, chunks: Result<Vec<Vec<u8>>, String> },
@@ -91,10 +91,12 @@ enum Outbound {
     Close(u16, String),
 }
 
-/// The sending half of a connection, with the byte count it holds.
+/// The sending half of a connection, with the byte count it holds and the
+/// session (by key) it was opened with.
 struct Outbox {
     tx: mpsc::UnboundedSender<Outbound>,
     queued: Arc<AtomicUsize>,
+    session: String,
 }
 
 /// A handle to the running relay; cheap to clone into the router.
@@ -167,8 +169,8 @@ async fn connection(
 ) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let queued = Arc::new(AtomicUsize::new(0));
-    let out = Outbox { tx: tx.clone(), queued: queued.clone() };
-    if inputs.send(Input::Open { conn, out, user, session }).is_err() {
+    let out = Outbox { tx: tx.clone(), queued: queued.clone(), session };
+    if inputs.send(Input::Open { conn, out, user }).is_err() {
         return;
     }
     let limit = DefaultDirectRateLimiter::direct(
@@ -280,7 +282,6 @@ async fn hub(
 ) {
     let started = Instant::now();
     let mut conns: std::collections::HashMap<ConnId, Outbox> = std::collections::HashMap::new();
-    let mut sessions: std::collections::HashMap<ConnId, String> = std::collections::HashMap::new();
     let mut tick = tokio::time::interval(TICK_EVERY);
     let mut shutting_down: Option<oneshot::Sender<()>> = None;
     loop {
@@ -300,12 +301,10 @@ async fn hub(
                 if let Err(broadcast::error::RecvError::Closed) = event {
                     continue;
                 }
-                sessions.retain(|conn, session| {
-                    let live = accounts.session_live(session);
+                conns.retain(|conn, out| {
+                    let live = accounts.session_live(&out.session);
                     if !live {
-                        if let Some(out) = conns.remove(conn) {
-                            let _ = out.tx.send(Outbound::Close(SESSION_ENDED, "the session ended; sign in again".into()));
-                        }
+                        let _ = out.tx.send(Outbound::Close(SESSION_ENDED, "the session ended; sign in again".into()));
                         relay.disconnect(*conn);
                     }
                     live
@@ -316,14 +315,12 @@ async fn hub(
             }
         };
         match input {
-            Input::Open { conn, out, user, session } => {
+            Input::Open { conn, out, user } => {
                 relay.connect(conn, user);
                 conns.insert(conn, out);
-                sessions.insert(conn, session);
             }
             Input::Frame { conn, bytes } => relay.receive(conn, &bytes),
             Input::Closed { conn } => {
-                sessions.remove(&conn);
                 if conns.remove(&conn).is_some() {
                     relay.disconnect(conn);
                 }
