@@ -13,7 +13,7 @@
 //!   serving others, and stores nothing from them.
 
 use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -29,7 +29,7 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 mod common;
-use common::{Device, close_code, new_doc, try_socket};
+use common::{Device, close_code, new_doc, spawn_server, try_socket};
 
 const PASSWORD: &str = "password-1";
 
@@ -79,24 +79,15 @@ fn create_user(data: &Path, login: &str, role: &str, unit: &str, schools: &[&str
 
 impl Server {
     fn start(data: &Path) -> Server {
-        let mut child = bin()
-            .args(["--listen", "127.0.0.1:0", "--static-dir"])
-            .arg(data.join("no-dist"))
-            .arg("--data-dir")
-            .arg(data)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|line| line.split_once("listening on http://").map(|(_, a)| a.trim().to_owned()))
-            .expect("the server logs its address");
-        // Keep draining its output so it never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { child, addr: url.parse().unwrap(), http: reqwest::Client::new() }
+        let (child, url) = spawn_server(
+            bin()
+                .args(["--listen", "127.0.0.1:0", "--static-dir"])
+                .arg(data.join("no-dist"))
+                .arg("--data-dir")
+                .arg(data),
+        );
+        let addr = url.strip_prefix("http://").expect("an http URL").parse().unwrap();
+        Server { child, addr, http: reqwest::Client::new() }
     }
 
     fn url(&self, path: &str) -> String {

@@ -1,30 +1,23 @@
 //! The `medk-server` binary itself: flags, the log line people and scripts
 //! wait for, the data dir, and a clean exit on SIGTERM.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+mod common;
+use common::spawn_server;
 
 #[cfg(unix)]
 #[tokio::test]
 async fn binary_serves_then_stops_cleanly_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("data");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_medk-server"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--static-dir"])
-        .arg(tmp.path().join("dist"))
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|line| line.split_once("listening on ").map(|(_, url)| url.trim().to_owned()))
-        .expect("the server logs the URL it listens on");
+    let (mut child, url) = spawn_server(
+        Command::new(env!("CARGO_BIN_EXE_medk-server"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--static-dir"])
+            .arg(tmp.path().join("dist"))
+            .arg("--data-dir")
+            .arg(&data_dir),
+    );
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     assert!(data_dir.is_dir(), "the data dir is created");
 

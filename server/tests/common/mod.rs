@@ -13,6 +13,23 @@ use medk_shared::sync::client::{Client, Event};
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+/// Starts `medk-server` (a command built from `CARGO_BIN_EXE_medk-server`
+/// with its arguments) and waits for the line that says it is ready.
+/// Returns the process and the URL it listens on; the rest of its output is
+/// drained so it never blocks on a full pipe.
+pub fn spawn_server(command: &mut std::process::Command) -> (std::process::Child, String) {
+    use std::io::{BufRead as _, BufReader};
+    let mut child = command.env("RUST_LOG", "info").stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| line.split_once("listening on ").map(|(_, url)| url.trim().to_owned()))
+        .expect("the server logs the URL it listens on");
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, url)
+}
+
 pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
