@@ -169,11 +169,8 @@ fn set_grant(accounts: &Accounts, login: &str, roadmap: &str, right: Option<Righ
     let id =
         DocumentId::parse(roadmap).map_err(|e| anyhow::anyhow!("{roadmap:?} is not a roadmap id: {e}"))?;
     accounts
-        .update_roadmap(&id.to_string(), |_, r| {
-            match right {
-                Some(right) => r.grants.insert(person.id.clone(), right),
-                None => r.grants.remove(&person.id),
-            };
+        .update_roadmap(&id, |_, r| {
+            r.set_grant(&person.id, right);
             Ok(())
         })
         .map_err(|e| anyhow::anyhow!("roadmap {id}: {e} (a roadmap is known once someone has synced it)"))?;

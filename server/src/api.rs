@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use medk_shared::access::{Level, Org, Person, Right, RoadmapAccess, Role, Unit, UnitId};
+use medk_shared::ids::DocumentId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -524,20 +525,23 @@ async fn roadmaps(State(state): State<ApiState>, who: SignedIn) -> Json<serde_js
         .accounts
         .readable_roadmaps(&who.person)
         .into_iter()
-        .map(|(id, r, right)| json!({ "id": id, "unit": r.unit, "published": r.published, "right": right }))
+        .map(|(id, r, right)| {
+            json!({ "id": id.to_string(), "unit": r.unit, "published": r.published, "right": right })
+        })
         .collect();
     Json(serde_json::Value::Array(list))
 }
 
-/// The roadmap and the caller's right on it; 404 when they may not read it
-/// (so its existence is not revealed).
-fn readable(state: &ApiState, who: &SignedIn, id: &str) -> ApiResult<(RoadmapAccess, Right)> {
-    let roadmap = state.accounts.roadmap(id).ok_or(AccountsError::NotFound)?;
+/// The roadmap named by `id` and the caller's right on it; 404 when they may
+/// not read it (so its existence is not revealed) or `id` names nothing.
+fn readable(state: &ApiState, who: &SignedIn, id: &str) -> ApiResult<(DocumentId, RoadmapAccess, Right)> {
+    let doc = DocumentId::parse(id).map_err(|_| AccountsError::NotFound)?;
+    let roadmap = state.accounts.roadmap(&doc).ok_or(AccountsError::NotFound)?;
     let right = state.accounts.org().right(&who.person, &roadmap);
     if right == Right::None {
         return Err(AccountsError::NotFound.into());
     }
-    Ok((roadmap, right))
+    Ok((doc, roadmap, right))
 }
 
 fn access_json(state: &ApiState, who: &SignedIn, id: &str, roadmap: &RoadmapAccess) -> serde_json::Value {
@@ -561,7 +565,7 @@ async fn roadmap_access(
     who: SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let (roadmap, _) = readable(&state, &who, &id)?;
+    let (_, roadmap, _) = readable(&state, &who, &id)?;
     Ok(Json(access_json(&state, &who, &id, &roadmap)))
 }
 
@@ -577,9 +581,9 @@ async fn update_access(
     Path(id): Path<String>,
     Json(change): Json<AccessChange>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let (_, right) = readable(&state, &who, &id)?;
+    let (doc, _, right) = readable(&state, &who, &id)?;
     let me = who.person.clone();
-    let updated = state.accounts.update_roadmap(&id, |org, roadmap| {
+    let updated = state.accounts.update_roadmap(&doc, |org, roadmap| {
         let manages = org.manages(&me, &roadmap.unit);
         if change.published.is_some() && !(manages || right == Right::Write) {
             return Err(AccountsError::Forbidden);
@@ -630,19 +634,16 @@ async fn change_grant(
     user: String,
     right: Option<Right>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    readable(&state, &who, &id)?;
+    let (doc, _, _) = readable(&state, &who, &id)?;
     if state.accounts.person(&user).is_none() {
         return Err(AccountsError::NoSuchPerson.into());
     }
     let me = who.person.clone();
-    let updated = state.accounts.update_roadmap(&id, |org, roadmap| {
+    let updated = state.accounts.update_roadmap(&doc, |org, roadmap| {
         if !org.manages(&me, &roadmap.unit) {
             return Err(AccountsError::Forbidden);
         }
-        match right {
-            Some(right) => roadmap.grants.insert(user.clone(), right),
-            None => roadmap.grants.remove(&user),
-        };
+        roadmap.set_grant(&user, right);
         Ok(())
     })?;
     tracing::info!(roadmap = %id, by = %who.person.login, "access changed");

@@ -194,6 +194,17 @@ pub struct RoadmapAccess {
     pub grants: BTreeMap<UserId, Right>,
 }
 
+impl RoadmapAccess {
+    /// Gives `user` an explicit right (`Some(Right::None)` revokes), or with
+    /// `None` removes their entry so the default applies again.
+    pub fn set_grant(&mut self, user: &str, right: Option<Right>) {
+        match right {
+            Some(right) => self.grants.insert(user.to_owned(), right),
+            None => self.grants.remove(user),
+        };
+    }
+}
+
 /// Why a change to the tree or to a person was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccessError {
