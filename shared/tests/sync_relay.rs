@@ -411,10 +411,10 @@ fn ephemeral_messages_reach_each_other_peer_once() {
     };
     assert_eq!(delivered(&mut h, conns[0], presence("a", "s1", 1)), vec![conns[1], conns[2]]);
     // The same message again (or an older one) is not relayed again.
-    assert_eq!(delivered(&mut h, conns[0], presence("a", "s1", 1)), vec![]);
+    assert_eq!(delivered(&mut h, conns[0], presence("a", "s1", 1)), Vec::<ConnId>::new());
     assert_eq!(delivered(&mut h, conns[0], presence("a", "s2", 1)), vec![conns[1], conns[2]]);
     assert_eq!(delivered(&mut h, conns[0], presence("a", "s1", 2)), vec![conns[1], conns[2]]);
-    assert_eq!(delivered(&mut h, conns[0], presence("a", "s1", 2)), vec![]);
+    assert_eq!(delivered(&mut h, conns[0], presence("a", "s1", 2)), Vec::<ConnId>::new());
     // Another session of the same sender counts on its own.
     assert_eq!(delivered(&mut h, conns[0], presence("a", "s3", 1)), vec![conns[1], conns[2]]);
     assert_eq!(delivered(&mut h, conns[1], presence("b", "s1", 1)), vec![conns[0], conns[2]]);
