@@ -650,6 +650,28 @@ impl Accounts {
         out
     }
 
+    /// Registers a roadmap nobody has synced yet (an import from the command
+    /// line) to `unit`. Refuses an unknown unit or an id already registered.
+    pub fn register_roadmap(
+        &self,
+        doc: &DocumentId,
+        unit: &str,
+        published: bool,
+    ) -> Result<(), AccountsError> {
+        self.write(|d| {
+            if d.org.get(unit).is_none() {
+                return Err(AccessError::NoSuchUnit(unit.to_owned()).into());
+            }
+            if d.roadmaps.contains_key(doc) {
+                return Err(AccountsError::BadInput(format!("дорожная карта {doc} уже зарегистрирована")));
+            }
+            let access = RoadmapAccess { unit: unit.to_owned(), published, ..Default::default() };
+            Ok((vec![Op::Roadmap(*doc, access)], ()))
+        })?;
+        self.announce(AccessEvent::RightsChanged);
+        Ok(())
+    }
+
     /// Changes a roadmap's access entry with `change`, which may refuse.
     pub fn update_roadmap(
         &self,

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api;
 pub mod http;
+pub mod import;
 pub mod server;
 pub mod store;
 pub mod sync;

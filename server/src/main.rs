@@ -1,15 +1,17 @@
 //! `medk-server` command line: parse arguments, set up logging, dispatch.
 //!
-//! Structured as subcommands because `admin` and `import` follow; `serve` is
-//! the default so `medk-server --listen ...` keeps working.
+//! Subcommands: `serve` (the default, so `medk-server --listen ...` works),
+//! `admin` and `import`.
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use medk_server::admin::{self, AdminArgs};
+use medk_server::import::{self, ImportArgs};
 use medk_server::server::{self, Config};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 #[derive(Parser)]
 #[command(version, about, args_conflicts_with_subcommands = true)]
@@ -28,6 +30,8 @@ enum Command {
     Serve(ServeArgs),
     /// Manage accounts, units and access (with the server stopped).
     Admin(AdminArgs),
+    /// Import a Word (.docx) roadmap: print what it holds (--dry-run) or store it for a unit (with the server stopped).
+    Import(ImportArgs),
 }
 
 #[derive(Args)]
@@ -60,15 +64,18 @@ impl From<ServeArgs> for Config {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing();
-    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    init_tracing(matches!(command, Command::Serve(_)));
+    match command {
         Command::Serve(args) => server::run(args.into()).await,
         Command::Admin(args) => admin::run(args),
+        Command::Import(args) => import::run(args),
     }
 }
 
 /// Logs at `info` unless `RUST_LOG` says otherwise (`RUST_LOG=tower_http=debug`
-/// shows every request).
+/// shows every request); to standard output when serving, else to standard
+/// error, so `import --json` and `admin` output stays clean for scripts.
 ///
 /// Automerge is held to `warn`: its `#[instrument]` spans are at `info`, and
 /// the one on loading changes (every sync message that carries changes)
@@ -76,7 +83,12 @@ async fn main() -> anyhow::Result<()> {
 /// every change hash, so its cost grows with the document's history. At
 /// `info` it was 38% of the relay's CPU samples in `cargo xtask bench sync`
 /// (documents of only 200 changes), for spans nobody reads.
-fn init_tracing() {
+fn init_tracing(serving: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,automerge=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::stdout().is_terminal()).init();
+    let (writer, terminal) = if serving {
+        (BoxMakeWriter::new(std::io::stdout), std::io::stdout().is_terminal())
+    } else {
+        (BoxMakeWriter::new(std::io::stderr), std::io::stderr().is_terminal())
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(terminal).init();
 }

@@ -1,0 +1,117 @@
+//! `medk-server import FILE.docx`: reads a Word roadmap with the parser the
+//! app uses (`medk_shared::office::import`) and either prints what it found
+//! (`--dry-run`, as a summary or `--json`) or stores it as a new roadmap of an
+//! org unit, ready to sync. Storing works on the data dir directly, so the
+//! server must be stopped, as for `admin`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use medk_shared::access;
+use medk_shared::ids::{DocumentId, RowId};
+use medk_shared::model::Level;
+use medk_shared::office::import::{ParsedRoadmap, parse_docx};
+
+use crate::accounts::Accounts;
+use crate::server::DATABASE_FILE;
+use crate::store::{RedbStore, Store as _, Write};
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The .docx file.
+    file: PathBuf,
+    /// Only parse and print; store nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print JSON instead of a summary.
+    #[arg(long)]
+    json: bool,
+    /// The org unit the roadmap belongs to (required unless --dry-run).
+    #[arg(long, required_unless_present = "dry_run")]
+    unit: Option<String>,
+    /// Visible to observers and to units below.
+    #[arg(long)]
+    published: bool,
+    /// The server's data dir.
+    #[arg(long, value_name = "DIR", default_value = "./data")]
+    data_dir: PathBuf,
+}
+
+pub fn run(args: ImportArgs) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let mut parsed = parse_docx(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    if args.dry_run {
+        print(&parsed, args.json, None)?;
+        return Ok(());
+    }
+    let Some(unit) = args.unit.as_deref() else { bail!("--unit is required to store the roadmap") };
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating the data dir {}", args.data_dir.display()))?;
+    let accounts = Accounts::open(&args.data_dir)?;
+    let org = accounts.org();
+    let Some(unit_level) = org.get(unit).map(|u| u.level) else {
+        bail!("no unit {unit:?} (see `medk-server admin list-units`)")
+    };
+    if parsed.level.is_none() {
+        parsed.level = Some(roadmap_level(unit_level));
+    }
+    let time_ms = i64::try_from(crate::accounts::now()).unwrap_or(0) * 1000;
+    let mut document = parsed.to_document(&mut random_row_id, time_ms);
+    let id = DocumentId::from_bytes(random_bytes());
+    let db = args.data_dir.join(DATABASE_FILE);
+    let store =
+        RedbStore::open(&db).with_context(|| format!("opening the document store {}", db.display()))?;
+    store.commit(vec![Write::Replace { doc: id, snapshot: document.save() }])?;
+    accounts.register_roadmap(&id, unit, args.published)?;
+    print(&parsed, args.json, Some(&id))
+}
+
+/// The roadmap level that goes with a unit's level.
+fn roadmap_level(unit: access::Level) -> Level {
+    match unit {
+        access::Level::Federal => Level::Federal,
+        access::Level::Region => Level::Regional,
+        access::Level::Municipality => Level::Municipal,
+        access::Level::School => Level::School,
+    }
+}
+
+fn print(parsed: &ParsedRoadmap, json: bool, stored: Option<&DocumentId>) -> anyhow::Result<()> {
+    if json {
+        let mut value = parsed.to_json();
+        if let (Some(id), Some(object)) = (stored, value.as_object_mut()) {
+            object.insert("url".into(), id.url().into());
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!("{}", parsed.title);
+    println!("уровень: {}", parsed.level.map_or("не определён", Level::label_ru));
+    println!("столбцы:");
+    for column in &parsed.columns {
+        let field = column.field.map_or("— не переносится", |f| f.label_ru());
+        println!("  {} → {field}", column.title);
+    }
+    for section in &parsed.sections {
+        println!("{} — мероприятий: {}", section.title, section.activities.len());
+    }
+    println!("рабочая группа: {} чел.", parsed.working_group.len());
+    for warning in &parsed.warnings {
+        println!("предупреждение: {warning}");
+    }
+    if let Some(id) = stored {
+        println!("сохранена как {}", id.url());
+    }
+    Ok(())
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the OS random source failed");
+    bytes
+}
+
+fn random_row_id() -> RowId {
+    RowId::from_random(random_bytes())
+}
