@@ -31,6 +31,32 @@ pub fn new_document_id() -> DocumentId {
     DocumentId::from_bytes(random_bytes())
 }
 
+/// Today's date on this device's clock and in its time zone.
+pub fn today() -> time::Date {
+    let now = js_sys::Date::new_0();
+    let month = time::Month::try_from(now.get_month() as u8 + 1).unwrap_or(time::Month::January);
+    time::Date::from_calendar_date(now.get_full_year() as i32, month, now.get_date() as u8)
+        .unwrap_or(time::Date::MIN)
+}
+
+/// The last millisecond of `date` in this device's time zone: changes made
+/// up to then count as made on that date.
+pub fn end_of_day_ms(date: time::Date) -> i64 {
+    // getTimezoneOffset is UTC minus local time, in minutes.
+    let minutes = -(js_sys::Date::new_0().get_timezone_offset() as i32);
+    let offset = time::UtcOffset::from_whole_seconds(minutes * 60).unwrap_or(time::UtcOffset::UTC);
+    medk_shared::history::end_of_day_ms(date, offset)
+}
+
+/// A file name made of a roadmap's title: letters, digits and spaces kept,
+/// at most 80 characters.
+pub fn file_name(title: &str, extension: &str) -> String {
+    let name: String =
+        title.chars().map(|c| if c.is_alphanumeric() || c == ' ' { c } else { '_' }).take(80).collect();
+    let name = name.trim();
+    format!("{}.{extension}", if name.is_empty() { "roadmap" } else { name })
+}
+
 /// Offers `bytes` to the user as a file download.
 pub fn download(file_name: &str, mime: &str, bytes: &[u8]) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {

@@ -184,6 +184,12 @@ impl OpenRoadmap {
         &self.doc
     }
 
+    /// The roadmap as it stood at `until_ms` (None if it did not exist yet).
+    /// Reads history only; the replica is not changed.
+    pub fn roadmap_at(&mut self, until_ms: i64) -> Option<medk_shared::model::Roadmap> {
+        medk_shared::history::roadmap_at(&mut self.doc, until_ms)
+    }
+
     /// One user action: applied, recorded for undo, written to storage.
     pub fn apply(&mut self, edits: Vec<Edit>, message: &str) -> Result<(), DocError> {
         self.undo.seal();

@@ -446,9 +446,11 @@ impl Editor {
     pub fn export_file(&self) {
         let Some(bytes) = self.with_open(|o| o.save()) else { return };
         let title = self.header.with_untracked(|h| h.title.clone());
-        let name: String =
-            title.chars().map(|c| if c.is_alphanumeric() || c == ' ' { c } else { '_' }).take(80).collect();
-        crate::browser::download(&format!("{}.automerge", name.trim()), "application/octet-stream", &bytes);
+        crate::browser::download(
+            &crate::browser::file_name(&title, "automerge"),
+            "application/octet-stream",
+            &bytes,
+        );
     }
 }
 
@@ -654,6 +656,7 @@ fn EditorView(editor: Editor) -> impl IntoView {
     let unit = move || server.get().and_then(|r| account.unit_name(&r.unit));
     let manages = move || server.get().is_some_and(|r| account.manages(&r.unit));
     let show_access = RwSignal::new(false);
+    let show_export = RwSignal::new(false);
     // Changes the relay refused: shown while the person may only read.
     let refused = move || if read_only() { doc_state.get().unsynced } else { 0 };
     view! {
@@ -670,6 +673,8 @@ fn EditorView(editor: Editor) -> impl IntoView {
                 }>"+ Раздел"</button>
                 <button on:click=move |_| editor.copy_link() title="Ссылка открывает эту дорожную карту на другом устройстве">"Ссылка"</button>
                 <button on:click=move |_| editor.export_file() title="Сохранить файл дорожной карты (.automerge)">"Скачать файл"</button>
+                <button on:click=move |_| show_export.update(|v| *v = !*v) aria-expanded=move || show_export.get().to_string()
+                    title="Word, Excel, печать, отчёт о выполнении">"Экспорт"</button>
                 <button on:click=move |_| show_keys.update(|v| *v = !*v) aria-expanded=move || show_keys.get().to_string()>"Клавиши"</button>
                 <button hidden=move || !manages() on:click=move |_| show_access.update(|v| *v = !*v)
                     aria-expanded=move || show_access.get().to_string()>"Доступ"</button>
@@ -678,6 +683,9 @@ fn EditorView(editor: Editor) -> impl IntoView {
             // apply: cheaper in wasm than views that come and go.
             <Show when=move || show_access.get() && manages()>
                 <super::access::AccessPanel id=editor.id />
+            </Show>
+            <Show when=move || show_export.get()>
+                <super::export::ExportPanel id=editor.id />
             </Show>
             <p class="doc-unit" hidden=move || unit().is_none()>"Организация: " {super::text(move || unit().unwrap_or_default())}</p>
             <p class="note" role="status" hidden=move || !read_only()><strong>"Только просмотр."</strong>

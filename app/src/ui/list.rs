@@ -5,10 +5,9 @@ use super::{AppCtx, ctx};
 use crate::document::{OpenRoadmap, decode};
 use crate::storage::RoadmapMeta;
 use leptos::prelude::*;
-use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget};
+use medk_shared::doc::{Edit, NewRoadmap, TextTarget};
 use medk_shared::ids::DocumentId;
 use medk_shared::model::{ActivityField, Column, HeaderField, Level};
-use wasm_bindgen::JsCast;
 
 /// How long a deleted roadmap can be brought back before it is erased.
 const UNDO_DELETE_SECS: u64 = 8;
@@ -53,7 +52,7 @@ pub fn ListPage() -> impl IntoView {
                 <h1>"Дорожные карты"</h1>
                 <div class="actions">
                     <button class="primary" on:click=move |_| creating.set(true)>"Создать дорожную карту"</button>
-                    <ImportButton on_done=move || reload() />
+                    <super::import::ImportButton on_done=move || reload() />
                 </div>
             </div>
             <Show when=move || creating.get()>
@@ -334,45 +333,6 @@ fn CreateForm(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
                 <button type="button" on:click=move |_| on_close()>"Отмена"</button>
             </div>
         </form>
-    }
-}
-
-/// Imports a roadmap file (`.automerge`, as the editor exports it) as a new
-/// roadmap on this device.
-#[component]
-fn ImportButton(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
-    let app = ctx();
-    let router = super::route::router();
-    let on_change = move |ev: leptos::ev::Event| {
-        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
-            return;
-        };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else {
-            return;
-        };
-        input.set_value("");
-        let storage = app.storage();
-        leptos::task::spawn_local(async move {
-            let result = async {
-                let bytes = crate::browser::read_file(&file).await?;
-                let mut doc = RoadmapDoc::load(&bytes).map_err(|e| e.to_string())?;
-                OpenRoadmap::store_copy(&storage, &mut doc).await.map_err(|e| e.to_string())
-            }
-            .await;
-            match result {
-                Ok(id) => {
-                    on_done();
-                    router.navigate(&format!("/r/{id}"));
-                }
-                Err(e) => app.error(format!("Файл «{}» не импортирован: {e}", file.name())),
-            }
-        });
-    };
-    view! {
-        <label class="button file-button">
-            "Импорт файла"
-            <input type="file" class="visually-hidden" accept=".automerge,application/octet-stream" on:change=on_change />
-        </label>
     }
 }
 

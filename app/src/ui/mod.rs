@@ -1,11 +1,14 @@
 //! The app's views. `list` is the roadmaps on this device, `editor` one
-//! roadmap, `session` signing in and out, `people` and `access` who may do
-//! what; this module holds the shell around them and the notices bar.
+//! roadmap, `import` and `export` files in and out, `session` signing in and
+//! out, `people` and `access` who may do what; this module holds the shell
+//! around them and the notices bar.
 
 mod access;
 mod drag;
 mod editor;
+mod export;
 mod fields;
+mod import;
 mod list;
 mod people;
 mod route;
@@ -122,6 +125,7 @@ pub fn root(storage: Result<Storage, StorageError>) -> impl IntoView {
                     {move || match router.route.get() {
                         Route::List => view! { <list::ListPage /> }.into_any(),
                         Route::Roadmap(id) => view! { <editor::EditorPage id /> }.into_any(),
+                        Route::Print { id, report } => view! { <export::PrintPage id report /> }.into_any(),
                         Route::Login => view! { <session::LoginPage /> }.into_any(),
                         Route::Invite(code) => view! { <session::InvitePage code /> }.into_any(),
                         Route::Password => view! { <session::PasswordPage /> }.into_any(),

@@ -12,6 +12,12 @@ use wasm_bindgen::JsCast;
 pub enum Route {
     List,
     Roadmap(String),
+    /// `/r/<id>/print`, or `/r/<id>/report/<YYYY-MM-DD>` for the execution
+    /// report on that date: a page for the printer.
+    Print {
+        id: String,
+        report: Option<String>,
+    },
     Login,
     /// An invitation link: `/invite/<code>`.
     Invite(String),
@@ -35,9 +41,24 @@ impl Route {
             _ => match (param("/r/"), param("/invite/")) {
                 (Some(id), _) => Route::Roadmap(id),
                 (_, Some(code)) => Route::Invite(code),
-                _ => Route::NotFound,
+                _ => Route::printable(path).unwrap_or(Route::NotFound),
             },
         }
+    }
+}
+
+impl Route {
+    fn printable(path: &str) -> Option<Route> {
+        let mut parts = path.strip_prefix("/r/")?.split('/');
+        let id = parts.next().filter(|id| !id.is_empty())?.to_owned();
+        let route = match (parts.next()?, parts.next(), parts.next()) {
+            ("print", None, _) => Route::Print { id, report: None },
+            ("report", Some(date), None) if !date.is_empty() => {
+                Route::Print { id, report: Some(date.to_owned()) }
+            }
+            _ => return None,
+        };
+        Some(route)
     }
 }
 
@@ -150,5 +171,12 @@ mod tests {
         assert_eq!(Route::parse("/password"), Route::Password);
         assert_eq!(Route::parse("/invite/Xy7"), Route::Invite("Xy7".into()));
         assert_eq!(Route::parse("/invite/"), Route::NotFound);
+        assert_eq!(Route::parse("/r/abc/print"), Route::Print { id: "abc".into(), report: None });
+        assert_eq!(
+            Route::parse("/r/abc/report/2022-05-31"),
+            Route::Print { id: "abc".into(), report: Some("2022-05-31".into()) }
+        );
+        assert_eq!(Route::parse("/r/abc/report/"), Route::NotFound);
+        assert_eq!(Route::parse("/r/abc/print/x"), Route::NotFound);
     }
 }
