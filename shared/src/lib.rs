@@ -6,12 +6,15 @@
 
 pub mod access;
 pub mod actions;
+pub mod catalogue;
 pub mod deadline;
 pub mod doc;
 pub mod history;
 pub mod ids;
 pub mod indicators;
 pub mod model;
+pub mod monitoring;
 pub mod office;
+pub mod school;
 pub mod sync;
 pub mod undo;

@@ -1,0 +1,759 @@
+//! The school file: everything about one school's work around its roadmaps
+//! that is not the roadmap itself (who serves it, the curator's visits, its
+//! risk profile, the documents it files and the curator's decisions on
+//! them), as its own Automerge document, synced like a roadmap.
+//!
+//! Why a document per school and not fields in the roadmap: a school has
+//! several roadmaps over the years (and an anti-risk programme per factor),
+//! while assignments, visits and the review log belong to the school; and a
+//! curator's tablet syncs only the files of their own schools.
+//!
+//! Layout (schema 1):
+//! ```text
+//! ROOT { kind: "medk-school", schema: 1, school: str, stage: str,
+//!   assignment: { curator_id, curator_name, coordinator_id, coordinator_name: str },
+//!   visits:    { <id>: { date: str (ISO), purpose, people_met, findings,
+//!                        recommendations, evaluation, author_id, author_name: str,
+//!                        deleted: bool } },
+//!   risks:     { <factor id>: { active: bool, programme: str (automerge URL or ""), note: str } },
+//!   documents: { <id>: { kind: str, title: str,
+//!                        file: { address: "sha256:<hex>", name: str, size: uint, mime: str },
+//!                        reviews: [ { decision: str, remarks: str, by: str, by_name: str,
+//!                                     at: int (ms), file: str (address reviewed) } ] } } }
+//! ```
+//! Decisions:
+//! - Every map a later edit writes into (`assignment`, `visits`, `risks`,
+//!   `documents`, a document's `reviews`) is created with its parent, never
+//!   lazily: two replicas creating the same object concurrently would
+//!   conflict and one side's content would be hidden.
+//! - Free text is stored as plain strings, not Automerge Text: a visit is
+//!   written by one curator, a remark once by its reviewer; concurrent edits
+//!   of one field resolve to one of the values, never a mix.
+//! - The review log is an append-only list: two decisions made concurrently
+//!   (e.g. offline) are both kept. The log is read ordered by time, then by
+//!   who, then by content, so every replica shows the same order; a
+//!   document's state is its last decision.
+//! - A decision records the address of the file it judged, so a
+//!   confirmation stays tied to the version that was confirmed even after a
+//!   new file is attached.
+//! - Files themselves are not in the document: only their content address
+//!   (the bytes live in the blob store).
+//! - A school file that is not one, or was written by a newer version, is
+//!   refused with an error, never a panic.
+
+use crate::access::UnitId;
+use crate::history::heads_at;
+use crate::ids::{DocumentId, RowId};
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+/// Marks a document as a medk school file.
+pub const SCHOOL_KIND: &str = "medk-school";
+/// The layout version this code writes.
+pub const SCHOOL_SCHEMA: u64 = 1;
+
+/// Why a school file or the catalogue could not be opened or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("повреждённые данные: это не документ Automerge ({0})")]
+    Corrupt(String),
+    #[error("документ не является {0}")]
+    WrongKind(&'static str),
+    #[error("документ создан более новой версией приложения (схема {0}); обновите приложение")]
+    NewerSchema(u64),
+    #[error("не найдено: {0}")]
+    NotFound(String),
+    #[error("неверный адрес файла «{0}»: ожидается sha256:<64 шестнадцатеричные цифры>")]
+    BadFileAddress(String),
+    #[error("неверная дата «{0}»: ожидается ГГГГ-ММ-ДД")]
+    BadDate(String),
+    #[error("ошибка Automerge: {0}")]
+    Automerge(#[from] AutomergeError),
+}
+
+/// Where a school is in the project.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    #[default]
+    Forming,
+    CarryingOut,
+    Finished,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 3] = [Stage::Forming, Stage::CarryingOut, Stage::Finished];
+
+    /// The value stored in documents; never change it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Stage::Forming => "forming",
+            Stage::CarryingOut => "carrying-out",
+            Stage::Finished => "finished",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.key() == key)
+    }
+
+    pub fn label_ru(self) -> &'static str {
+        match self {
+            Stage::Forming => "формирование дорожной карты",
+            Stage::CarryingOut => "реализация",
+            Stage::Finished => "завершён",
+        }
+    }
+}
+
+/// The kinds of documents a school files for review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DocumentKind {
+    Concept,
+    Roadmap,
+    MediumTermProgramme,
+    Monitoring1,
+    Monitoring2,
+}
+
+impl DocumentKind {
+    pub const ALL: [DocumentKind; 5] = [
+        DocumentKind::Concept,
+        DocumentKind::Roadmap,
+        DocumentKind::MediumTermProgramme,
+        DocumentKind::Monitoring1,
+        DocumentKind::Monitoring2,
+    ];
+
+    /// The value stored in documents; never change it.
+    pub fn key(self) -> &'static str {
+        match self {
+            DocumentKind::Concept => "concept",
+            DocumentKind::Roadmap => "roadmap",
+            DocumentKind::MediumTermProgramme => "medium-term-programme",
+            DocumentKind::Monitoring1 => "monitoring-1",
+            DocumentKind::Monitoring2 => "monitoring-2",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<DocumentKind> {
+        DocumentKind::ALL.into_iter().find(|k| k.key() == key)
+    }
+
+    pub fn label_ru(self) -> &'static str {
+        match self {
+            DocumentKind::Concept => "Концепция развития",
+            DocumentKind::Roadmap => "Дорожная карта",
+            DocumentKind::MediumTermProgramme => "Среднесрочная программа развития",
+            DocumentKind::Monitoring1 => "Документы мониторинга, 1 этап",
+            DocumentKind::Monitoring2 => "Документы мониторинга, 2 этап",
+        }
+    }
+}
+
+/// A curator's (or the school's) decision on a filed document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decision {
+    Submitted,
+    Confirmed,
+    Returned,
+}
+
+impl Decision {
+    pub const ALL: [Decision; 3] = [Decision::Submitted, Decision::Confirmed, Decision::Returned];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Decision::Submitted => "submitted",
+            Decision::Confirmed => "confirmed",
+            Decision::Returned => "returned",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Decision> {
+        Decision::ALL.into_iter().find(|d| d.key() == key)
+    }
+
+    pub fn label_ru(self) -> &'static str {
+        match self {
+            Decision::Submitted => "на проверке",
+            Decision::Confirmed => "подтверждён куратором",
+            Decision::Returned => "возвращён на доработку",
+        }
+    }
+}
+
+/// A person named in the file: their id and their name as it was written
+/// (so the file reads right without the people registry).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// Who serves the school (the participants table of the project).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub curator: Option<PersonRef>,
+    pub coordinator: Option<PersonRef>,
+}
+
+/// One curator visit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    pub id: RowId,
+    /// ISO date (`2021-03-10`).
+    pub date: String,
+    pub purpose: String,
+    pub people_met: String,
+    pub findings: String,
+    pub recommendations: String,
+    pub evaluation: String,
+    pub author: PersonRef,
+}
+
+impl Visit {
+    /// The day of the visit; `None` only for a date another program wrote
+    /// badly (this one refuses such dates).
+    pub fn day(&self) -> Option<Date> {
+        parse_iso_date(&self.date)
+    }
+}
+
+/// One factor of the school's risk profile, as the school set it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Risk {
+    /// The factor's id in the catalogue.
+    pub factor: String,
+    pub active: bool,
+    /// The roadmap that is the anti-risk programme for this factor.
+    #[serde(with = "document_url")]
+    pub programme: Option<DocumentId>,
+    pub note: String,
+}
+
+/// An attached file, by content address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blob {
+    /// `sha256:<64 lowercase hex digits>`.
+    pub address: String,
+    pub name: String,
+    pub size: u64,
+    pub mime: String,
+}
+
+/// One entry of a document's review log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub decision: Decision,
+    pub remarks: String,
+    pub by: PersonRef,
+    /// When it was decided (the time of the change, Unix ms).
+    pub at_ms: i64,
+    /// The address of the file that was judged (empty if none was attached).
+    pub file: String,
+}
+
+/// A filed document with its review log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiledDocument {
+    pub id: RowId,
+    pub kind: DocumentKind,
+    pub title: String,
+    pub file: Option<Blob>,
+    /// Every decision, oldest first.
+    pub reviews: Vec<Review>,
+}
+
+impl FiledDocument {
+    /// The current state: the last decision, `None` before any.
+    pub fn state(&self) -> Option<Decision> {
+        self.reviews.last().map(|r| r.decision)
+    }
+}
+
+/// A school file as plain data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct School {
+    pub unit: UnitId,
+    pub stage: Stage,
+    pub assignment: Assignment,
+    /// Live visits, by date then id.
+    pub visits: Vec<Visit>,
+    /// By factor id.
+    pub risks: Vec<Risk>,
+    /// By id.
+    pub documents: Vec<FiledDocument>,
+}
+
+impl School {
+    /// Whether a document of `kind` is confirmed now (its last decision).
+    pub fn confirmed(&self, kind: DocumentKind) -> bool {
+        self.documents.iter().any(|d| d.kind == kind && d.state() == Some(Decision::Confirmed))
+    }
+
+    /// The day of the last visit on or before `day`.
+    pub fn last_visit_by(&self, day: Date) -> Option<Date> {
+        self.visits.iter().filter_map(Visit::day).filter(|d| *d <= day).max()
+    }
+}
+
+/// One change to a school file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SchoolEdit {
+    SetStage(Stage),
+    SetAssignment {
+        curator: Option<PersonRef>,
+        coordinator: Option<PersonRef>,
+    },
+    /// Records a visit or rewrites one (only the fields that differ are
+    /// written).
+    PutVisit(Visit),
+    DeleteVisit(RowId),
+    SetRisk {
+        factor: String,
+        active: bool,
+        #[serde(with = "document_url")]
+        programme: Option<DocumentId>,
+        note: String,
+    },
+    /// Files a new document or attaches a new file (and title) to one; the
+    /// review state is not touched (send a `Decide` with `Submitted`).
+    AttachDocument {
+        id: RowId,
+        kind: DocumentKind,
+        title: String,
+        blob: Blob,
+    },
+    Decide {
+        document: RowId,
+        decision: Decision,
+        remarks: String,
+        by: String,
+        by_name: String,
+    },
+}
+
+/// Document ids cross the wire as their `automerge:` URL.
+mod document_url {
+    use crate::ids::DocumentId;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &Option<DocumentId>, s: S) -> Result<S::Ok, S::Error> {
+        id.map(|id| id.url()).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DocumentId>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|url| DocumentId::parse(&url).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// An Automerge document known to hold a school file of the current schema.
+#[derive(Debug)]
+pub struct SchoolDoc {
+    doc: AutoCommit,
+}
+
+impl SchoolDoc {
+    /// A new school file. `time_ms` is recorded in the creating change; 0
+    /// makes it count at every past moment (see [`crate::history`]).
+    pub fn create(school: &str, stage: Stage, time_ms: i64) -> Self {
+        let mut doc = AutoCommit::new();
+        init_school(&mut doc, school, stage).expect("writing to a fresh document cannot fail");
+        doc.commit_with(CommitOptions::default().with_time(time_ms).with_message("create school file"));
+        Self { doc }
+    }
+
+    /// Loads saved bytes (a full save, optionally followed by incremental
+    /// chunks) and checks that they hold a school file.
+    pub fn load(bytes: &[u8]) -> Result<Self, FileError> {
+        Self::from_automerge(AutoCommit::load(bytes).map_err(|e| FileError::Corrupt(e.to_string()))?)
+    }
+
+    /// Wraps a document that came from elsewhere (storage, sync).
+    pub fn from_automerge(doc: AutoCommit) -> Result<Self, FileError> {
+        check_kind(&doc, SCHOOL_KIND, SCHOOL_SCHEMA, "файлом школы")?;
+        for key in ["assignment", "visits", "risks", "documents"] {
+            map_obj(&doc, &ROOT, key).ok_or(FileError::WrongKind("файлом школы"))?;
+        }
+        Ok(Self { doc })
+    }
+
+    pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), FileError> {
+        self.doc.load_incremental(bytes).map_err(|e| FileError::Corrupt(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The underlying document, for sync and storage.
+    pub fn automerge(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The changes since the last save or incremental save.
+    pub fn save_incremental(&mut self) -> Vec<u8> {
+        self.doc.save_incremental()
+    }
+
+    /// An independent replica (new actor), e.g. a second device.
+    pub fn fork(&mut self) -> Self {
+        Self { doc: self.doc.fork() }
+    }
+
+    pub fn merge(&mut self, other: &mut SchoolDoc) -> Result<(), FileError> {
+        self.doc.merge(&mut other.doc)?;
+        Ok(())
+    }
+
+    // ---- reading -------------------------------------------------------
+
+    pub fn read(&self) -> School {
+        let doc = &self.doc;
+        let mut visits: Vec<Visit> = rows(doc, "visits")
+            .filter(|(_, obj)| !bool_at(doc, obj, "deleted"))
+            .map(|(id, obj)| read_visit(doc, id, &obj))
+            .collect();
+        visits.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.id.cmp(&b.id)));
+        School {
+            unit: str_at(doc, &ROOT, "school"),
+            stage: Stage::from_key(&str_at(doc, &ROOT, "stage")).unwrap_or_default(),
+            assignment: read_assignment(doc),
+            visits,
+            risks: rows(doc, "risks").map(|(factor, obj)| read_risk(doc, factor, &obj)).collect(),
+            documents: rows(doc, "documents").filter_map(|(id, obj)| read_document(doc, id, &obj)).collect(),
+        }
+    }
+
+    // ---- writing -------------------------------------------------------
+
+    /// Applies the edits of one user action as one Automerge change stamped
+    /// `time_ms` (also the time of any decision in it). All or nothing.
+    pub fn apply(&mut self, edits: Vec<SchoolEdit>, time_ms: i64, message: &str) -> Result<(), FileError> {
+        for edit in edits {
+            if let Err(e) = self.apply_one(edit, time_ms) {
+                self.doc.rollback();
+                return Err(e);
+            }
+        }
+        self.doc.commit_with(CommitOptions::default().with_time(time_ms).with_message(message));
+        Ok(())
+    }
+
+    fn root_map(&self, key: &str) -> Result<ObjId, FileError> {
+        map_obj(&self.doc, &ROOT, key).ok_or(FileError::WrongKind("файлом школы"))
+    }
+
+    fn row(&self, map: &str, id: &str) -> Result<ObjId, FileError> {
+        map_obj(&self.doc, &self.root_map(map)?, id).ok_or_else(|| FileError::NotFound(id.to_owned()))
+    }
+
+    /// The row `id` of `map`, created empty when absent.
+    fn row_or_new(&mut self, map: &str, id: &str) -> Result<ObjId, FileError> {
+        let parent = self.root_map(map)?;
+        match map_obj(&self.doc, &parent, id) {
+            Some(obj) => Ok(obj),
+            None => Ok(self.doc.put_object(&parent, id, ObjType::Map)?),
+        }
+    }
+
+    fn apply_one(&mut self, edit: SchoolEdit, time_ms: i64) -> Result<(), FileError> {
+        match edit {
+            SchoolEdit::SetStage(stage) => self.doc.put(ROOT, "stage", stage.key())?,
+            SchoolEdit::SetAssignment { curator, coordinator } => {
+                let obj = self.root_map("assignment")?;
+                self.put_person(&obj, "curator", curator.as_ref())?;
+                self.put_person(&obj, "coordinator", coordinator.as_ref())?;
+            }
+            SchoolEdit::PutVisit(visit) => {
+                parse_iso_date(&visit.date).ok_or_else(|| FileError::BadDate(visit.date.clone()))?;
+                let obj = self.row_or_new("visits", visit.id.as_str())?;
+                let fields = [
+                    ("date", &visit.date),
+                    ("purpose", &visit.purpose),
+                    ("people_met", &visit.people_met),
+                    ("findings", &visit.findings),
+                    ("recommendations", &visit.recommendations),
+                    ("evaluation", &visit.evaluation),
+                    ("author_id", &visit.author.id),
+                    ("author_name", &visit.author.name),
+                ];
+                for (key, value) in fields {
+                    self.put_str_if_changed(&obj, key, value)?;
+                }
+                if bool_at(&self.doc, &obj, "deleted") || self.doc.get(&obj, "deleted")?.is_none() {
+                    self.doc.put(&obj, "deleted", false)?;
+                }
+            }
+            SchoolEdit::DeleteVisit(id) => {
+                let obj = self.row("visits", id.as_str())?;
+                self.doc.put(&obj, "deleted", true)?;
+            }
+            SchoolEdit::SetRisk { factor, active, programme, note } => {
+                let obj = self.row_or_new("risks", &factor)?;
+                self.doc.put(&obj, "active", active)?;
+                self.put_str_if_changed(&obj, "programme", &programme.map(|p| p.url()).unwrap_or_default())?;
+                self.put_str_if_changed(&obj, "note", &note)?;
+            }
+            SchoolEdit::AttachDocument { id, kind, title, blob } => {
+                check_address(&blob.address)?;
+                let is_new = map_obj(&self.doc, &self.root_map("documents")?, id.as_str()).is_none();
+                let obj = self.row_or_new("documents", id.as_str())?;
+                if is_new {
+                    self.doc.put_object(&obj, "reviews", ObjType::List)?;
+                }
+                self.doc.put(&obj, "kind", kind.key())?;
+                self.put_str_if_changed(&obj, "title", &title)?;
+                let file = self.doc.put_object(&obj, "file", ObjType::Map)?;
+                self.doc.put(&file, "address", blob.address)?;
+                self.doc.put(&file, "name", blob.name)?;
+                self.doc.put(&file, "size", blob.size)?;
+                self.doc.put(&file, "mime", blob.mime)?;
+            }
+            SchoolEdit::Decide { document, decision, remarks, by, by_name } => {
+                let obj = self.row("documents", document.as_str())?;
+                let file = map_obj(&self.doc, &obj, "file")
+                    .map(|f| str_at(&self.doc, &f, "address"))
+                    .unwrap_or_default();
+                let reviews = match self.doc.get(&obj, "reviews")? {
+                    Some((Value::Object(ObjType::List), list)) => list,
+                    _ => return Err(FileError::NotFound(format!("{document}/reviews"))),
+                };
+                let entry = self.doc.insert_object(&reviews, self.doc.length(&reviews), ObjType::Map)?;
+                self.doc.put(&entry, "decision", decision.key())?;
+                self.doc.put(&entry, "remarks", remarks)?;
+                self.doc.put(&entry, "by", by)?;
+                self.doc.put(&entry, "by_name", by_name)?;
+                self.doc.put(&entry, "at", time_ms)?;
+                self.doc.put(&entry, "file", file)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn put_person(&mut self, obj: &ObjId, role: &str, person: Option<&PersonRef>) -> Result<(), FileError> {
+        let (id, name) = person.map_or(("", ""), |p| (p.id.as_str(), p.name.as_str()));
+        self.put_str_if_changed(obj, &format!("{role}_id"), id)?;
+        self.put_str_if_changed(obj, &format!("{role}_name"), name)
+    }
+
+    /// Writes only real changes, so a rewrite of a whole visit on one
+    /// device does not override a concurrent edit of another field.
+    fn put_str_if_changed(&mut self, obj: &ObjId, key: &str, value: &str) -> Result<(), FileError> {
+        if self.doc.get(obj, key)?.is_none() || str_at(&self.doc, obj, key) != value {
+            self.doc.put(obj, key, value)?;
+        }
+        Ok(())
+    }
+}
+
+/// The school file as it stood at `until_ms` (see [`crate::history`]), or
+/// `None` if it did not exist yet.
+pub fn school_at(doc: &mut SchoolDoc, until_ms: i64) -> Option<School> {
+    match past(doc.automerge(), until_ms) {
+        Past::Nothing => None,
+        Past::Now => Some(doc.read()),
+        Past::Then(past) => SchoolDoc::from_automerge(*past).ok().map(|d| d.read()),
+    }
+}
+
+/// What part of a document's history counts at a moment.
+pub(crate) enum Past {
+    /// Nothing counts yet.
+    Nothing,
+    /// Everything counts: read the document itself.
+    Now,
+    /// A fork at the heads that count.
+    Then(Box<AutoCommit>),
+}
+
+/// Splits any typed document's history at `until_ms`, by
+/// [`crate::history::heads_at`].
+pub(crate) fn past(doc: &mut AutoCommit, until_ms: i64) -> Past {
+    let heads = heads_at(doc, until_ms);
+    if heads.is_empty() {
+        Past::Nothing
+    } else if heads == doc.get_heads() {
+        Past::Now
+    } else {
+        doc.fork_at(&heads).map_or(Past::Nothing, |fork| Past::Then(Box::new(fork)))
+    }
+}
+
+fn init_school(doc: &mut AutoCommit, school: &str, stage: Stage) -> Result<(), AutomergeError> {
+    doc.put(ROOT, "kind", SCHOOL_KIND)?;
+    doc.put(ROOT, "schema", SCHOOL_SCHEMA)?;
+    doc.put(ROOT, "school", school)?;
+    doc.put(ROOT, "stage", stage.key())?;
+    let assignment = doc.put_object(ROOT, "assignment", ObjType::Map)?;
+    for key in ["curator_id", "curator_name", "coordinator_id", "coordinator_name"] {
+        doc.put(&assignment, key, "")?;
+    }
+    for key in ["visits", "risks", "documents"] {
+        doc.put_object(ROOT, key, ObjType::Map)?;
+    }
+    Ok(())
+}
+
+fn read_assignment(doc: &AutoCommit) -> Assignment {
+    let Some(obj) = map_obj(doc, &ROOT, "assignment") else {
+        return Assignment::default();
+    };
+    let person = |role: &str| {
+        let id = str_at(doc, &obj, &format!("{role}_id"));
+        (!id.is_empty()).then(|| PersonRef { id, name: str_at(doc, &obj, &format!("{role}_name")) })
+    };
+    Assignment { curator: person("curator"), coordinator: person("coordinator") }
+}
+
+fn read_visit(doc: &AutoCommit, id: String, obj: &ObjId) -> Visit {
+    let s = |key: &str| str_at(doc, obj, key);
+    Visit {
+        id: RowId::new(id),
+        date: s("date"),
+        purpose: s("purpose"),
+        people_met: s("people_met"),
+        findings: s("findings"),
+        recommendations: s("recommendations"),
+        evaluation: s("evaluation"),
+        author: PersonRef { id: s("author_id"), name: s("author_name") },
+    }
+}
+
+fn read_risk(doc: &AutoCommit, factor: String, obj: &ObjId) -> Risk {
+    Risk {
+        factor,
+        active: bool_at(doc, obj, "active"),
+        programme: DocumentId::parse(&str_at(doc, obj, "programme")).ok(),
+        note: str_at(doc, obj, "note"),
+    }
+}
+
+/// `None` for a document of a kind this version does not know.
+fn read_document(doc: &AutoCommit, id: String, obj: &ObjId) -> Option<FiledDocument> {
+    let kind = DocumentKind::from_key(&str_at(doc, obj, "kind"))?;
+    let file = map_obj(doc, obj, "file").map(|f| Blob {
+        address: str_at(doc, &f, "address"),
+        name: str_at(doc, &f, "name"),
+        size: u64_at(doc, &f, "size").unwrap_or(0),
+        mime: str_at(doc, &f, "mime"),
+    });
+    let mut reviews: Vec<Review> = match doc.get(obj, "reviews") {
+        Ok(Some((Value::Object(ObjType::List), list))) => (0..doc.length(&list))
+            .filter_map(|i| match doc.get(&list, i) {
+                Ok(Some((Value::Object(ObjType::Map), entry))) => read_review(doc, &entry),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    reviews.sort_by(|a, b| {
+        (a.at_ms, &a.by.id, a.decision, &a.remarks, &a.file)
+            .cmp(&(b.at_ms, &b.by.id, b.decision, &b.remarks, &b.file))
+    });
+    Some(FiledDocument { id: RowId::new(id), kind, title: str_at(doc, obj, "title"), file, reviews })
+}
+
+fn read_review(doc: &AutoCommit, entry: &ObjId) -> Option<Review> {
+    Some(Review {
+        decision: Decision::from_key(&str_at(doc, entry, "decision"))?,
+        remarks: str_at(doc, entry, "remarks"),
+        by: PersonRef { id: str_at(doc, entry, "by"), name: str_at(doc, entry, "by_name") },
+        at_ms: i64_at(doc, entry, "at").unwrap_or(0),
+        file: str_at(doc, entry, "file"),
+    })
+}
+
+/// The rows (map-valued entries) of a top-level map, by key.
+fn rows<'a>(doc: &'a AutoCommit, key: &str) -> impl Iterator<Item = (String, ObjId)> + 'a {
+    let map = map_obj(doc, &ROOT, key);
+    map.into_iter().flat_map(move |map| {
+        doc.map_range(&map, ..)
+            .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
+            .map(|item| (item.key.to_string(), item.id()))
+            .collect::<Vec<_>>()
+    })
+}
+
+fn check_address(address: &str) -> Result<(), FileError> {
+    let hex = address.strip_prefix("sha256:").unwrap_or("");
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        Ok(())
+    } else {
+        Err(FileError::BadFileAddress(address.to_owned()))
+    }
+}
+
+pub(crate) fn parse_iso_date(text: &str) -> Option<Date> {
+    Date::parse(text.trim(), time::macros::format_description!("[year]-[month]-[day]")).ok()
+}
+
+// ---- typed reads shared with the catalogue ------------------------------
+//
+// Tolerant: a missing or differently typed value reads as empty, so a file
+// touched by another program still opens.
+
+/// Checks the `kind` and `schema` keys of a typed document; `what` names the
+/// expected kind in the error («файлом школы»).
+pub(crate) fn check_kind(
+    doc: &AutoCommit,
+    kind: &str,
+    schema: u64,
+    what: &'static str,
+) -> Result<(), FileError> {
+    if str_at(doc, &ROOT, "kind") != kind {
+        return Err(FileError::WrongKind(what));
+    }
+    match u64_at(doc, &ROOT, "schema") {
+        Some(found) if found > schema => Err(FileError::NewerSchema(found)),
+        Some(found) if found >= 1 => Ok(()),
+        _ => Err(FileError::WrongKind(what)),
+    }
+}
+
+pub(crate) fn map_obj(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<ObjId> {
+    match doc.get(parent, key) {
+        Ok(Some((Value::Object(ObjType::Map), id))) => Some(id),
+        _ => None,
+    }
+}
+
+fn scalar(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<ScalarValue> {
+    match doc.get(obj, key) {
+        Ok(Some((Value::Scalar(s), _))) => Some(s.into_owned()),
+        _ => None,
+    }
+}
+
+pub(crate) fn str_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> String {
+    match scalar(doc, obj, key) {
+        Some(ScalarValue::Str(s)) => s.to_string(),
+        _ => String::new(),
+    }
+}
+
+pub(crate) fn bool_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> bool {
+    matches!(scalar(doc, obj, key), Some(ScalarValue::Boolean(true)))
+}
+
+pub(crate) fn i64_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<i64> {
+    match scalar(doc, obj, key)? {
+        ScalarValue::Int(n) => Some(n),
+        ScalarValue::Uint(n) => i64::try_from(n).ok(),
+        ScalarValue::F64(n) => Some(n as i64),
+        ScalarValue::Timestamp(n) => Some(n),
+        _ => None,
+    }
+}
+
+pub(crate) fn u64_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<u64> {
+    i64_at(doc, obj, key).and_then(|n| u64::try_from(n).ok())
+}

@@ -1,0 +1,419 @@
+//! The school file and the catalogue as Automerge documents: offline work on
+//! two devices, the review log, the state on past dates, and refusing what
+//! is not ours.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ROOT, ReadDoc};
+use medk_shared::catalogue::{CatalogueDoc, CatalogueEdit, catalogue_at};
+use medk_shared::doc::{NewRoadmap, RoadmapDoc};
+use medk_shared::history::end_of_day_ms;
+use medk_shared::ids::{DocumentId, RowId};
+use medk_shared::model::Level;
+use medk_shared::school::{
+    Blob, Decision, DocumentKind, FileError, PersonRef, SchoolDoc, SchoolEdit, Stage, Visit, school_at,
+};
+use time::Date;
+use time::macros::{date, offset};
+
+/// Noon (Moscow) of a day in 2021, as Unix ms.
+fn noon(day: Date) -> i64 {
+    end_of_day_ms(day, offset!(+3)) - 12 * 3_600_000
+}
+
+fn eod(day: Date) -> i64 {
+    end_of_day_ms(day, offset!(+3))
+}
+
+fn person(id: &str, name: &str) -> PersonRef {
+    PersonRef { id: id.into(), name: name.into() }
+}
+
+fn visit(id: &str, date: &str) -> Visit {
+    Visit {
+        id: RowId::new(id),
+        date: date.into(),
+        purpose: "Верификация РПШ".into(),
+        people_met: "Директор, завуч".into(),
+        findings: "РПШ подтверждён".into(),
+        recommendations: "Уточнить мероприятия".into(),
+        evaluation: "удовлетворительно".into(),
+        author: person("c1", "Новикова Елена Владимировна"),
+    }
+}
+
+fn blob(n: char) -> Blob {
+    Blob {
+        address: format!("sha256:{}", n.to_string().repeat(64)),
+        name: format!("концепция-{n}.docx"),
+        size: 1234,
+        mime: "application/vnd.openxmlformats-officedocument.wordprocessingml.document".into(),
+    }
+}
+
+fn decide(document: &str, decision: Decision, remarks: &str, by: &PersonRef) -> SchoolEdit {
+    SchoolEdit::Decide {
+        document: RowId::new(document),
+        decision,
+        remarks: remarks.into(),
+        by: by.id.clone(),
+        by_name: by.name.clone(),
+    }
+}
+
+fn attach(id: &str, file: char) -> SchoolEdit {
+    SchoolEdit::AttachDocument {
+        id: RowId::new(id),
+        kind: DocumentKind::Concept,
+        title: "Концепция развития школы".into(),
+        blob: blob(file),
+    }
+}
+
+fn new_school() -> SchoolDoc {
+    SchoolDoc::create("merlino", Stage::Forming, noon(date!(2021 - 02 - 15)))
+}
+
+#[test]
+fn a_new_file_reads_back() {
+    let mut doc = new_school();
+    let school = doc.read();
+    assert_eq!(school.unit, "merlino");
+    assert_eq!(school.stage, Stage::Forming);
+    assert!(school.assignment.curator.is_none() && school.visits.is_empty() && school.documents.is_empty());
+    let reloaded = SchoolDoc::load(&doc.save()).unwrap();
+    assert_eq!(reloaded.read(), school);
+}
+
+#[test]
+fn assignments_stage_and_risks_are_edited() {
+    let mut doc = new_school();
+    let programme = DocumentId::from_bytes([3; 16]);
+    doc.apply(
+        vec![
+            SchoolEdit::SetAssignment {
+                curator: Some(person("c1", "Новикова Елена Владимировна")),
+                coordinator: Some(person("m1", "Аверьянова Ксения Александровна")),
+            },
+            SchoolEdit::SetStage(Stage::CarryingOut),
+            SchoolEdit::SetRisk {
+                factor: "f02".into(),
+                active: true,
+                programme: Some(programme),
+                note: "".into(),
+            },
+        ],
+        noon(date!(2021 - 02 - 16)),
+        "assign",
+    )
+    .unwrap();
+    let school = doc.read();
+    assert_eq!(school.assignment.curator, Some(person("c1", "Новикова Елена Владимировна")));
+    assert_eq!(school.assignment.coordinator.as_ref().unwrap().id, "m1");
+    assert_eq!(school.stage, Stage::CarryingOut);
+    assert_eq!(school.risks.len(), 1);
+    assert!(school.risks[0].active);
+    assert_eq!(school.risks[0].programme, Some(programme));
+
+    doc.apply(
+        vec![SchoolEdit::SetAssignment {
+            curator: None,
+            coordinator: Some(person("m1", "Аверьянова К. А.")),
+        }],
+        noon(date!(2021 - 02 - 17)),
+        "unassign",
+    )
+    .unwrap();
+    let school = doc.read();
+    assert_eq!(school.assignment.curator, None);
+    assert_eq!(school.assignment.coordinator.unwrap().name, "Аверьянова К. А.");
+}
+
+#[test]
+fn visits_recorded_offline_on_two_devices_both_survive_the_merge() {
+    let mut home = new_school();
+    let mut tablet = home.fork();
+    tablet
+        .apply(vec![SchoolEdit::PutVisit(visit("v1", "2021-03-10"))], noon(date!(2021 - 03 - 10)), "visit")
+        .unwrap();
+    home.apply(vec![SchoolEdit::PutVisit(visit("v2", "2021-03-09"))], noon(date!(2021 - 03 - 09)), "visit")
+        .unwrap();
+    // The tablet's change travels as an incremental save.
+    home.load_incremental(&tablet.save_incremental()).unwrap();
+    tablet.merge(&mut home).unwrap();
+    let (a, b) = (home.read(), tablet.read());
+    assert_eq!(a, b);
+    let ids: Vec<_> = a.visits.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids, ["v2", "v1"], "ordered by date");
+
+    // A correction of one field on one device and a deletion of the other
+    // visit on the other device both hold.
+    let mut fixed = visit("v1", "2021-03-10");
+    fixed.findings = "РПШ уточнён".into();
+    home.apply(vec![SchoolEdit::PutVisit(fixed)], noon(date!(2021 - 03 - 11)), "fix").unwrap();
+    tablet
+        .apply(vec![SchoolEdit::DeleteVisit(RowId::new("v2"))], noon(date!(2021 - 03 - 11)), "delete")
+        .unwrap();
+    home.merge(&mut tablet).unwrap();
+    let school = home.read();
+    assert_eq!(school.visits.len(), 1);
+    assert_eq!(school.visits[0].findings, "РПШ уточнён");
+}
+
+#[test]
+fn concurrent_decisions_are_both_kept_in_time_order() {
+    let curator = person("c1", "Новикова Е. В.");
+    let coordinator = person("m1", "Аверьянова К. А.");
+    let mut a = new_school();
+    a.apply(
+        vec![attach("d1", 'a'), decide("d1", Decision::Submitted, "", &person("s1", "Директор"))],
+        noon(date!(2021 - 04 - 01)),
+        "file",
+    )
+    .unwrap();
+    let mut b = a.fork();
+    // Made offline: the later one (by time) is the confirmation.
+    a.apply(vec![decide("d1", Decision::Confirmed, "", &curator)], noon(date!(2021 - 04 - 05)), "confirm")
+        .unwrap();
+    b.apply(
+        vec![decide("d1", Decision::Returned, "Нет целевых показателей", &coordinator)],
+        noon(date!(2021 - 04 - 04)),
+        "return",
+    )
+    .unwrap();
+    a.merge(&mut b).unwrap();
+    b.merge(&mut a).unwrap();
+    assert_eq!(a.read(), b.read());
+    let document = &a.read().documents[0];
+    let log: Vec<_> = document.reviews.iter().map(|r| (r.decision, r.by.id.as_str())).collect();
+    assert_eq!(log, [(Decision::Submitted, "s1"), (Decision::Returned, "m1"), (Decision::Confirmed, "c1")]);
+    assert_eq!(document.state(), Some(Decision::Confirmed));
+    assert_eq!(document.reviews[1].remarks, "Нет целевых показателей");
+
+    // Same moment: ordered by who decided, the same on every replica.
+    let mut c = a.fork();
+    let same = noon(date!(2021 - 04 - 06));
+    c.apply(vec![decide("d1", Decision::Returned, "x", &person("zz", "Z"))], same, "z").unwrap();
+    a.apply(vec![decide("d1", Decision::Confirmed, "", &person("aa", "A"))], same, "a").unwrap();
+    a.merge(&mut c).unwrap();
+    c.merge(&mut a).unwrap();
+    assert_eq!(a.read(), c.read());
+    assert_eq!(a.read().documents[0].state(), Some(Decision::Returned));
+}
+
+#[test]
+fn returned_fixed_and_confirmed_reads_right_on_every_date() {
+    let director = person("s1", "Директор школы");
+    let curator = person("c1", "Новикова Е. В.");
+    let mut doc = new_school();
+    doc.apply(
+        vec![attach("d1", 'a'), decide("d1", Decision::Submitted, "", &director)],
+        noon(date!(2021 - 04 - 20)),
+        "file",
+    )
+    .unwrap();
+    doc.apply(
+        vec![decide("d1", Decision::Returned, "Добавьте показатели", &curator)],
+        noon(date!(2021 - 04 - 22)),
+        "return",
+    )
+    .unwrap();
+    doc.apply(
+        vec![attach("d1", 'b'), decide("d1", Decision::Submitted, "Исправлено", &director)],
+        noon(date!(2021 - 04 - 26)),
+        "fix",
+    )
+    .unwrap();
+    doc.apply(vec![decide("d1", Decision::Confirmed, "", &curator)], noon(date!(2021 - 04 - 28)), "confirm")
+        .unwrap();
+
+    let on = |doc: &mut SchoolDoc, day: Date| school_at(doc, eod(day)).map(|s| s.documents);
+    assert_eq!(on(&mut doc, date!(2021 - 02 - 14)), None, "before the file existed");
+    assert_eq!(on(&mut doc, date!(2021 - 04 - 19)).unwrap(), []);
+    let cases = [
+        (date!(2021 - 04 - 20), Decision::Submitted, 'a'),
+        (date!(2021 - 04 - 23), Decision::Returned, 'a'),
+        (date!(2021 - 04 - 26), Decision::Submitted, 'b'),
+        (date!(2021 - 04 - 30), Decision::Confirmed, 'b'),
+    ];
+    for (day, state, file) in cases {
+        let documents = on(&mut doc, day).unwrap();
+        assert_eq!(documents[0].state(), Some(state), "{day}");
+        assert_eq!(documents[0].file, Some(blob(file)), "{day}");
+    }
+    let log = doc.read().documents.remove(0).reviews;
+    assert_eq!(log.len(), 4, "every decision is kept");
+    assert_eq!(log[1].remarks, "Добавьте показатели");
+    assert_eq!(log[1].file, blob('a').address, "the return judged the first file");
+    assert_eq!(log[3].file, blob('b').address, "the confirmation judged the fixed file");
+    assert_eq!(log[3].by, curator);
+    assert_eq!(log[3].at_ms, noon(date!(2021 - 04 - 28)));
+}
+
+#[test]
+fn bad_edits_are_refused_and_change_nothing() {
+    let mut doc = new_school();
+    let before = doc.read();
+    let result = doc.apply(
+        vec![
+            SchoolEdit::SetStage(Stage::Finished),
+            decide("nope", Decision::Confirmed, "", &person("c1", "К")),
+        ],
+        noon(date!(2021 - 03 - 01)),
+        "bad",
+    );
+    assert!(matches!(result, Err(FileError::NotFound(_))), "{result:?}");
+    let mut bad_blob = attach("d1", 'a');
+    if let SchoolEdit::AttachDocument { blob, .. } = &mut bad_blob {
+        blob.address = "md5:abc".into();
+    }
+    assert!(matches!(doc.apply(vec![bad_blob], 1, "x"), Err(FileError::BadFileAddress(_))));
+    let bad_date = SchoolEdit::PutVisit(visit("v1", "10.03.2021"));
+    let err = doc.apply(vec![bad_date], 1, "x").unwrap_err();
+    assert!(err.to_string().contains("ГГГГ-ММ-ДД"), "{err}");
+    assert!(matches!(
+        doc.apply(vec![SchoolEdit::DeleteVisit(RowId::new("v9"))], 1, "x"),
+        Err(FileError::NotFound(_))
+    ));
+    assert_eq!(doc.read(), before);
+}
+
+fn typed(kind: &str, schema: impl Into<automerge::ScalarValue>) -> Vec<u8> {
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "kind", kind).unwrap();
+    doc.put(ROOT, "schema", schema.into()).unwrap();
+    doc.save()
+}
+
+#[test]
+fn newer_schemas_are_refused_with_a_clear_error() {
+    let err = SchoolDoc::load(&typed("medk-school", 2u64)).unwrap_err();
+    assert!(matches!(err, FileError::NewerSchema(2)));
+    assert!(err.to_string().contains("более новой версией"), "{err}");
+    assert!(matches!(CatalogueDoc::load(&typed("medk-catalogue", 7u64)), Err(FileError::NewerSchema(7))));
+}
+
+#[test]
+fn other_documents_and_garbage_are_refused_never_a_panic() {
+    let mut roadmap = RoadmapDoc::create(
+        &NewRoadmap {
+            title: "ДК".into(),
+            level: Level::School,
+            territory: String::new(),
+            year: None,
+            columns: Vec::new(),
+        },
+        RowId::new("s"),
+    );
+    let roadmap_bytes = roadmap.save();
+    let catalogue_bytes = CatalogueDoc::seeded(0).save();
+    let school_bytes = new_school().save();
+    for bytes in [&roadmap_bytes, &catalogue_bytes] {
+        let err = SchoolDoc::load(bytes).unwrap_err();
+        assert!(matches!(err, FileError::WrongKind(_)), "{err:?}");
+        assert_eq!(err.to_string(), "документ не является файлом школы");
+    }
+    assert!(matches!(CatalogueDoc::load(&school_bytes), Err(FileError::WrongKind(_))));
+    // The right kind but not its layout, or a nonsense schema.
+    assert!(matches!(SchoolDoc::load(&typed("medk-school", 1u64)), Err(FileError::WrongKind(_))));
+    assert!(matches!(SchoolDoc::load(&typed("medk-school", "1")), Err(FileError::WrongKind(_))));
+    assert!(matches!(SchoolDoc::load(&typed("medk-school", -3i64)), Err(FileError::WrongKind(_))));
+    assert!(matches!(SchoolDoc::load(b"not automerge"), Err(FileError::Corrupt(_))));
+    assert!(SchoolDoc::load(&[]).is_err());
+    assert!(matches!(
+        CatalogueDoc::load(&school_bytes[..school_bytes.len() / 2]),
+        Err(FileError::Corrupt(_))
+    ));
+}
+
+#[test]
+fn a_school_file_written_by_another_program_reads_without_panicking() {
+    // Wrong value types everywhere a row is expected.
+    let mut doc = new_school();
+    let am = doc.automerge();
+    let visits = match am.get(ROOT, "visits").unwrap() {
+        Some((_, id)) => id,
+        None => unreachable!(),
+    };
+    am.put(&visits, "v1", 42).unwrap();
+    am.put(ROOT, "stage", "unknown").unwrap();
+    let documents = match am.get(ROOT, "documents").unwrap() {
+        Some((_, id)) => id,
+        None => unreachable!(),
+    };
+    let d = am.put_object(&documents, "d1", automerge::ObjType::Map).unwrap();
+    am.put(&d, "kind", "concept").unwrap();
+    am.put(&d, "reviews", "not a list").unwrap();
+    am.commit();
+    let school = doc.read();
+    assert!(school.visits.is_empty());
+    assert_eq!(school.stage, Stage::Forming);
+    assert_eq!(school.documents[0].state(), None);
+    assert!(doc.apply(vec![decide("d1", Decision::Confirmed, "", &person("c", "К"))], 1, "x").is_err());
+}
+
+// ---- the catalogue ---------------------------------------------------------
+
+#[test]
+fn the_catalogue_is_seeded_with_the_2021_factors_and_rules() {
+    let catalogue = CatalogueDoc::seeded(0).read();
+    assert_eq!(catalogue.factors.len(), 10, "the ten factors of 2021");
+    assert_eq!(catalogue.factors[0].id, "f01");
+    assert_eq!(catalogue.factors[0].title, "Низкий уровень оснащения школы");
+    assert_eq!(catalogue.factors[8].title, "Низкий уровень вовлеченности родителей");
+    assert_eq!(catalogue.factors[9].id, "f10");
+    assert_eq!(catalogue.rules(Stage::Forming).visit_every_days, Some(7));
+    assert_eq!(catalogue.rules(Stage::CarryingOut).visit_every_days, Some(28));
+    assert_eq!(catalogue.rules(Stage::Finished).visit_every_days, None);
+    assert_eq!(
+        catalogue.rules(Stage::Forming).required,
+        [DocumentKind::Concept, DocumentKind::Roadmap, DocumentKind::MediumTermProgramme]
+    );
+    assert_eq!(catalogue, medk_shared::catalogue::Catalogue::seed_2021());
+}
+
+#[test]
+fn coordinators_edit_the_catalogue_concurrently() {
+    let mut a = CatalogueDoc::seeded(noon(date!(2021 - 01 - 10)));
+    let mut b = CatalogueDoc::load(&a.save()).unwrap();
+    a.apply(
+        vec![
+            CatalogueEdit::PutFactor {
+                id: "f11".into(),
+                title: "Высокая доля обучающихся с ограниченными возможностями здоровья".into(),
+                description: "".into(),
+            },
+            CatalogueEdit::SetVisitInterval { stage: Stage::CarryingOut, days: Some(21) },
+        ],
+        noon(date!(2021 - 03 - 01)),
+        "a",
+    )
+    .unwrap();
+    b.apply(
+        vec![
+            CatalogueEdit::SetRetired { id: "f01".into(), retired: true },
+            CatalogueEdit::SetRequired {
+                stage: Stage::Forming,
+                kind: DocumentKind::MediumTermProgramme,
+                required: false,
+            },
+        ],
+        noon(date!(2021 - 03 - 02)),
+        "b",
+    )
+    .unwrap();
+    a.merge(&mut b).unwrap();
+    let catalogue = a.read();
+    assert_eq!(catalogue.factors.len(), 11);
+    assert!(catalogue.factors[0].retired);
+    assert_eq!(catalogue.rules(Stage::CarryingOut).visit_every_days, Some(21));
+    assert_eq!(catalogue.rules(Stage::Forming).required, [DocumentKind::Concept, DocumentKind::Roadmap]);
+    assert!(matches!(
+        a.apply(vec![CatalogueEdit::SetRetired { id: "f99".into(), retired: true }], 1, "x"),
+        Err(FileError::NotFound(_))
+    ));
+
+    let then = catalogue_at(&mut a, eod(date!(2021 - 03 - 01))).unwrap();
+    assert_eq!(then.factors.len(), 11);
+    assert!(!then.factors[0].retired, "retired only on the 2nd");
+    assert_eq!(catalogue_at(&mut a, eod(date!(2021 - 01 - 09))), None);
+}
