@@ -10,6 +10,7 @@ mod api;
 mod browser;
 mod document;
 mod journal;
+mod office;
 mod storage;
 mod sync;
 mod ui;

@@ -35,6 +35,11 @@
 use serde::{Deserialize, Serialize};
 use time::{Date, Month};
 
+/// A date as Russian documents write it: `DD.MM.YYYY`.
+pub fn ru_date(date: Date) -> String {
+    format!("{:02}.{:02}.{}", date.day(), u8::from(date.month()), date.year())
+}
+
 /// A deadline as written in the roadmap, and what it means.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deadline {

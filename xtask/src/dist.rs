@@ -1,5 +1,6 @@
 //! Building the app into `dist/`: cargo → wasm-bindgen → wasm-opt (release)
-//! → the page and static files → version stamping → precompression.
+//! for the app and for its Word/Excel module (loaded on demand) → the page and
+//! static files → version stamping → precompression.
 //!
 //! The server serves `dist/` as is, picking the `.br`/`.gz` siblings written
 //! here, so nothing is compressed per request.
@@ -14,9 +15,19 @@ use crate::fingerprint::Fingerprint;
 use crate::project::Project;
 use crate::shell;
 
-/// `--out-name` for wasm-bindgen: the page loads `/medk_app.js`, which loads
-/// `/medk_app_bg.wasm`.
-const OUT_NAME: &str = "medk_app";
+/// A wasm module of the app: its cargo package and wasm-bindgen `--out-name`
+/// (the page loads `/<out name>.js`, which loads `/<out name>_bg.wasm`).
+struct Module {
+    package: &'static str,
+    out_name: &'static str,
+}
+
+/// The app itself, loaded by the page.
+const APP: Module = Module { package: "medk-app", out_name: "medk_app" };
+/// Word and Excel in and out (`office-wasm/`), loaded the first time someone
+/// imports or exports (see `app/static/boot.js`), precached for offline use.
+const OFFICE: Module = Module { package: "medk-office", out_name: "medk_office" };
+const OUT_NAME: &str = APP.out_name;
 const SERVICE_WORKER: &str = "sw.js";
 const PAGE: &str = "index.html";
 /// The page's only script (in `app/static/`): imports the app at this version.
@@ -88,56 +99,83 @@ impl WasmSize {
 /// Builds the app into `dist/` (replacing what was there) and returns the
 /// size of its wasm.
 pub fn build_app(project: &Project, profile: Profile, tools: &Toolchain) -> anyhow::Result<WasmSize> {
-    let wasm = compile(project, profile)?;
+    // One cargo run per module: together, cargo would build the app's
+    // medk-shared with the office feature the office module needs.
+    let app_wasm = compile(project, profile, &APP)?;
+    let office_wasm = compile(project, profile, &OFFICE)?;
     let dist = project.dist_dir();
     if dist.exists() {
         std::fs::remove_dir_all(&dist).with_context(|| format!("clearing {}", dist.display()))?;
     }
     std::fs::create_dir_all(&dist).with_context(|| format!("creating {}", dist.display()))?;
 
-    shell::run(
-        Command::new(&tools.wasm_bindgen)
-            .args(["--target", "web", "--no-typescript", "--out-name", OUT_NAME, "--out-dir"])
-            .arg(&dist)
-            .arg(&wasm),
-    )?;
-    let bg_wasm = dist.join(format!("{OUT_NAME}_bg.wasm"));
-    if let Some(wasm_opt) = &tools.wasm_opt {
-        optimize(wasm_opt, &bg_wasm)?;
-    }
+    let app = bind(tools, &APP, &app_wasm, &dist)?;
+    let office = bind(tools, &OFFICE, &office_wasm, &dist)?;
     copy_page_and_static_files(project, &dist)?;
     stamp(&dist)?;
     precompress(&dist, profile)?;
 
-    let size = |path: &Path| -> anyhow::Result<u64> {
-        Ok(std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len())
-    };
-    Ok(WasmSize {
-        raw: size(&bg_wasm)?,
-        gzip: size(&sibling(&bg_wasm, "gz"))?,
-        brotli: size(&sibling(&bg_wasm, "br"))?,
-    })
+    let office = WasmSize::of(&office)?;
+    println!(
+        "wasm {}_bg.wasm (loaded on demand): raw {} B, brotli {} B ({:.1} KiB)",
+        OFFICE.out_name,
+        office.raw,
+        office.brotli,
+        office.brotli as f64 / 1024.0
+    );
+    WasmSize::of(&app)
 }
 
-/// `cargo build` of the app for the browser; returns the `.wasm` cargo wrote.
-fn compile(project: &Project, profile: Profile) -> anyhow::Result<PathBuf> {
+impl WasmSize {
+    /// The sizes of a built wasm file and of its precompressed siblings.
+    fn of(wasm: &Path) -> anyhow::Result<WasmSize> {
+        let size = |path: &Path| -> anyhow::Result<u64> {
+            Ok(std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len())
+        };
+        Ok(WasmSize {
+            raw: size(wasm)?,
+            gzip: size(&sibling(wasm, "gz"))?,
+            brotli: size(&sibling(wasm, "br"))?,
+        })
+    }
+}
+
+/// wasm-bindgen (and, in release, wasm-opt) of one module into `dist`;
+/// returns the `_bg.wasm` written.
+fn bind(tools: &Toolchain, module: &Module, wasm: &Path, dist: &Path) -> anyhow::Result<PathBuf> {
+    shell::run(
+        Command::new(&tools.wasm_bindgen)
+            .args(["--target", "web", "--no-typescript", "--out-name", module.out_name, "--out-dir"])
+            .arg(dist)
+            .arg(wasm),
+    )?;
+    let bg_wasm = dist.join(format!("{}_bg.wasm", module.out_name));
+    if let Some(wasm_opt) = &tools.wasm_opt {
+        optimize(wasm_opt, &bg_wasm)?;
+    }
+    Ok(bg_wasm)
+}
+
+/// `cargo build` of one module for the browser; returns the `.wasm` cargo wrote.
+fn compile(project: &Project, profile: Profile, module: &Module) -> anyhow::Result<PathBuf> {
     let cargo_profile = profile.cargo_profile();
     shell::run(project.cargo().args([
         "build",
         "-p",
-        "medk-app",
+        module.package,
         "--target",
         "wasm32-unknown-unknown",
         "--profile",
         cargo_profile,
     ]))?;
     let out_dir = project.target_dir().join("wasm32-unknown-unknown").join(cargo_profile);
-    // A bin target keeps its hyphen (`medk-app.wasm`); a cdylib would be `medk_app.wasm`.
-    ["medk-app.wasm", "medk_app.wasm"]
+    // A bin target keeps its hyphen (`medk-app.wasm`); a cdylib gets underscores.
+    let names = [format!("{}.wasm", module.package), format!("{}.wasm", module.package.replace('-', "_"))];
+    names
         .iter()
         .map(|name| out_dir.join(name))
         .find(|path| path.is_file())
-        .with_context(|| format!("cargo built no medk-app.wasm or medk_app.wasm in {}", out_dir.display()))
+        .with_context(|| format!("cargo built no {} in {}", names.join(" or "), out_dir.display()))
 }
 
 /// `wasm-opt -Oz` in place (through a temporary file, so a failure leaves the

@@ -4,15 +4,14 @@
 //! offline: files are made in the browser from the replica on this device.
 
 use leptos::prelude::*;
+use medk_shared::deadline::ru_date;
 use medk_shared::ids::DocumentId;
 use medk_shared::indicators;
 use medk_shared::model::{Roadmap, Status};
-use medk_shared::office::export_docx::{self, ru_date};
-use medk_shared::office::export_xlsx;
 use time::Date;
 
 use super::{AppCtx, ctx};
-use crate::browser;
+use crate::{browser, office};
 
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -51,28 +50,26 @@ fn download(app: AppCtx, id: DocumentId, file: File) {
             File::Report(date) => Some(date),
             _ => None,
         };
-        let made: Result<(String, &str, Vec<u8>), String> =
-            roadmap(app, id, date).await.and_then(|roadmap| {
-                let title = roadmap.header.title.clone();
-                Ok(match file {
-                    File::Docx => {
-                        (browser::file_name(&title, "docx"), DOCX, export_docx::roadmap_docx(&roadmap))
-                    }
-                    File::Xlsx => (
-                        browser::file_name(&title, "xlsx"),
-                        XLSX,
-                        export_xlsx::roadmap_xlsx(&roadmap, browser::today()).map_err(|e| e.to_string())?,
-                    ),
-                    File::Report(date) => (
-                        browser::file_name(
-                            &format!("Отчет о выполнении на {} {title}", ru_date(date)),
-                            "docx",
-                        ),
-                        DOCX,
-                        export_docx::report_docx(&roadmap, date),
-                    ),
-                })
-            });
+        let made: Result<(String, &str, Vec<u8>), String> = async {
+            let roadmap = roadmap(app, id, date).await?;
+            let title = roadmap.header.title.clone();
+            Ok(match file {
+                File::Docx => {
+                    (browser::file_name(&title, "docx"), DOCX, office::roadmap_docx(&roadmap).await?)
+                }
+                File::Xlsx => (
+                    browser::file_name(&title, "xlsx"),
+                    XLSX,
+                    office::roadmap_xlsx(&roadmap, browser::today()).await?,
+                ),
+                File::Report(date) => (
+                    browser::file_name(&format!("Отчет о выполнении на {} {title}", ru_date(date)), "docx"),
+                    DOCX,
+                    office::report_docx(&roadmap, date).await?,
+                ),
+            })
+        }
+        .await;
         match made {
             Ok((name, mime, bytes)) => browser::download(&name, mime, &bytes),
             Err(e) => app.error(format!("Файл не создан: {e}")),

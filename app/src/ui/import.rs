@@ -5,10 +5,10 @@
 //! saves it) is imported as is.
 
 use leptos::prelude::*;
+use medk_shared::deadline::ru_date;
 use medk_shared::doc::RoadmapDoc;
 use medk_shared::model::{ActivityField, Level};
-use medk_shared::office::export_docx::ru_date;
-use medk_shared::office::import::{ParsedRoadmap, parse_docx};
+use medk_shared::office::parsed::{DEFAULT_LEVEL, ParsedRoadmap};
 use wasm_bindgen::JsCast;
 
 use super::ctx;
@@ -47,7 +47,7 @@ pub fn ImportButton(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl I
                 Err(e) => return app.error(format!("Файл «{file_name}» не прочитан: {e}")),
             };
             if is_word(&file_name, &bytes) {
-                match parse_docx(&bytes) {
+                match crate::office::parse_docx(&bytes).await {
                     Ok(parsed) => pending.set(Some(Pending { file_name, parsed })),
                     Err(e) => app.error(format!("Файл «{file_name}» не импортирован: {e}")),
                 }
@@ -137,7 +137,7 @@ fn ImportPreview(
             <label class="field">"Уровень "
                 <select on:change=move |ev| parsed.update(|p| p.level = Level::parse(&event_target_value(&ev)))>
                     {Level::ALL.into_iter().map(|level| view! {
-                        <option value=level.as_str() selected=move || parsed.with(|p| p.level.unwrap_or(Level::Regional) == level)>
+                        <option value=level.as_str() selected=move || parsed.with(|p| p.level.unwrap_or(DEFAULT_LEVEL) == level)>
                             {level.label_ru()}</option>
                     }).collect_view()}
                 </select>

@@ -12,6 +12,7 @@
 //!
 //! A4 landscape, Times New Roman 12: what the authorities expect to print.
 
+use crate::deadline::ru_date;
 use crate::indicators::{self, Execution};
 use crate::model::{ActivityField, Column, Header, Member, MemberField, Roadmap, Section};
 use docx_rs::{
@@ -69,11 +70,6 @@ pub fn report_docx(roadmap_then: &Roadmap, date: Date) -> Vec<u8> {
             docx.add_paragraph(heading(&section.title)).add_table(report_table(section, header.year, date));
     }
     pack(docx)
-}
-
-/// A date as Russian documents write it: `DD.MM.YYYY`.
-pub fn ru_date(date: Date) -> String {
-    format!("{:02}.{:02}.{}", date.day(), u8::from(date.month()), date.year())
 }
 
 /// «Выполнено N из M мероприятий со сроком до DD.MM.YYYY (X %)».
