@@ -3,7 +3,8 @@
 //!
 //! `cargo xtask build` writes `.br` and `.gz` siblings next to every text and
 //! wasm file, so we pick one by `Accept-Encoding` instead of compressing per
-//! request. Everything is sent with `Cache-Control: no-cache`: browsers
+//! request. Everything is sent with `Cache-Control: no-cache` unless its
+//! handler says otherwise (only blobs, which never change): browsers
 //! revalidate (Last-Modified) on each load, and offline use is the service
 //! worker's job, not the HTTP cache's.
 
@@ -23,6 +24,7 @@ use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::api::{self, ApiState};
+use crate::blobs::{self, BlobStore};
 use crate::sync::{self, SyncHub};
 
 /// The page every app route (`/`, `/r/<id>`, ...) is answered with.
@@ -52,15 +54,16 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
 ];
 
 /// The whole HTTP app.
-pub fn router(static_dir: &Path, hub: SyncHub, api: ApiState) -> Router {
+pub fn router(static_dir: &Path, hub: SyncHub, api: ApiState, blobs: Arc<BlobStore>) -> Router {
     let mut router = Router::new()
-        .nest("/api", api::routes(api).route("/health", get(health)))
+        .nest("/api", api::routes(api.clone()).route("/health", get(health)))
+        .merge(blobs::routes(api, blobs))
         // Routes always win over the static files, which are only the
         // fallback; `/sync/...` paths that match no route get a 404, never
         // index.html.
         .merge(sync::routes(hub))
         .merge(static_files(static_dir))
-        .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-cache")));
+        .layer(SetResponseHeaderLayer::if_not_present(CACHE_CONTROL, HeaderValue::from_static("no-cache")));
     for (name, value) in SECURITY_HEADERS {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),

@@ -3,11 +3,13 @@
 //! It owns the network and storage I/O; the protocol logic lives in
 //! `medk-shared`. It serves the built app ([`http`]) and the `/sync` WebSocket
 //! relay ([`sync`]), keeping documents in a database under the data dir
-//! ([`store`]).
+//! ([`store`]) and the files schools attach as content-addressed blobs
+//! beside it ([`blobs`]).
 
 pub mod accounts;
 pub mod admin;
 pub mod api;
+pub mod blobs;
 pub mod http;
 pub mod import;
 pub mod server;

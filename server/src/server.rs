@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::accounts::Accounts;
 use crate::api::ApiState;
+use crate::blobs::BlobStore;
 use crate::http;
 use crate::store::{RedbStore, Writer};
 use crate::sync::SyncHub;
@@ -69,6 +70,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     });
+    let blob_store = BlobStore::open(&config.data_dir)
+        .with_context(|| format!("opening the blob store in {}", config.data_dir.display()))?;
     let hub = SyncHub::start(Writer::start(Arc::new(store)), accounts.clone());
     let api = ApiState::new(accounts, config.secure_cookies);
 
@@ -79,7 +82,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             hub.shutdown().await;
         }
     };
-    let app = http::router(&config.static_dir, hub, api);
+    let app = http::router(&config.static_dir, hub, api, Arc::new(blob_store));
     // Only now: scripts and tests wait for this line to start talking.
     tracing::info!("listening on http://{addr}");
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())

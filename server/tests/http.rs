@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use medk_server::accounts::Accounts;
 use medk_server::api::ApiState;
+use medk_server::blobs::BlobStore;
 use medk_server::http::router;
 use medk_server::store::{MemoryStore, Writer};
 use medk_server::sync::SyncHub;
@@ -25,9 +26,10 @@ async fn serve(static_dir: &Path) -> String {
     let addr = listener.local_addr().unwrap();
     let data = tempfile::tempdir().unwrap();
     let accounts = Accounts::open(data.path()).unwrap();
+    let blobs = Arc::new(BlobStore::open(data.path()).unwrap());
     std::mem::forget(data); // lives as long as the server, to the end of the test
     let hub = SyncHub::start(Writer::start(Arc::new(MemoryStore::new())), accounts.clone());
-    let app = router(static_dir, hub, ApiState::new(accounts, false));
+    let app = router(static_dir, hub, ApiState::new(accounts, false), blobs);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
 }

@@ -1,0 +1,283 @@
+//! Content-addressed blobs over a real `medk-server` process: upload and
+//! download with their headers, the refusals (wrong content, too large, no
+//! session, foreign origin, someone else's school), idempotent uploads, and
+//! blobs surviving a restart.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use sha2::{Digest as _, Sha256};
+
+mod common;
+use common::spawn_server;
+
+const PASSWORD: &str = "password-1";
+const MAX: usize = 25 * 1024 * 1024;
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    http: reqwest::Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_medk-server"))
+}
+
+fn admin(data: &Path, args: &[&str], stdin: &str) {
+    let mut child = bin()
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// rf → r1 → m1 → {s1, s2}; a team for each school, their municipal
+/// coordinator, and a curator of s2.
+fn set_up(data: &Path) {
+    for (parent, level, id) in
+        [("rf", "region", "r1"), ("r1", "municipality", "m1"), ("m1", "school", "s1"), ("m1", "school", "s2")]
+    {
+        admin(data, &["create-unit", "--parent", parent, "--level", level, "--name", id, "--id", id], "");
+    }
+    for (login, role, unit, school) in [
+        ("sch1", "school-team", "s1", None),
+        ("sch2", "school-team", "s2", None),
+        ("mun", "municipal-coordinator", "m1", None),
+        ("cur2", "curator", "m1", Some("s2")),
+    ] {
+        let mut args =
+            vec!["create-user", "--login", login, "--password-stdin", "--role", role, "--unit", unit];
+        if let Some(school) = school {
+            args.extend(["--school", school]);
+        }
+        admin(data, &args, PASSWORD);
+    }
+}
+
+impl Server {
+    fn start(data: &Path) -> Server {
+        let (child, url) = spawn_server(
+            bin()
+                .args(["--listen", "127.0.0.1:0", "--static-dir"])
+                .arg(data.join("no-dist"))
+                .arg("--data-dir")
+                .arg(data),
+        );
+        let addr = url.strip_prefix("http://").unwrap().parse().unwrap();
+        Server { child, addr, http: reqwest::Client::new() }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn login(&self, login: &str) -> String {
+        let res = self
+            .http
+            .post(self.url("/api/login"))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "login": login, "password": PASSWORD }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{login} signs in");
+        let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+        cookie.split(';').next().unwrap().strip_prefix("medk_session=").unwrap().to_owned()
+    }
+
+    fn put(
+        &self,
+        token: Option<&str>,
+        address: &str,
+        unit: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::RequestBuilder {
+        let mut req = self
+            .http
+            .put(self.url(&format!("/api/blobs/{address}?unit={unit}")))
+            .header("content-type", "application/pdf")
+            .body(body);
+        if let Some(token) = token {
+            req = req.header("cookie", format!("medk_session={token}"));
+        }
+        req
+    }
+
+    fn get(&self, token: &str, address: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(self.url(&format!("/api/blobs/{address}")))
+            .header("cookie", format!("medk_session={token}"))
+    }
+}
+
+/// A `PUT` with `Transfer-Encoding: chunked` (no Content-Length), by hand:
+/// the server must stop at the limit while reading. Returns the status.
+async fn chunked_put(addr: SocketAddr, token: &str, address: &str, unit: &str, body: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "PUT /api/blobs/{address}?unit={unit} HTTP/1.1\r\nHost: {addr}\r\n\
+         Cookie: medk_session={token}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for chunk in body.chunks(1024 * 1024) {
+        let sent = async {
+            stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await?;
+            stream.write_all(chunk).await?;
+            stream.write_all(b"\r\n").await
+        };
+        // The server may answer and stop reading before the end.
+        if sent.await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {answer:?}"))
+}
+
+fn address(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    format!("sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// Every file under the blob store, temp files included.
+fn stored(data: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(shards) = std::fs::read_dir(data.join("blobs")) else { return out };
+    for shard in shards.flatten() {
+        out.extend(std::fs::read_dir(shard.path()).unwrap().flatten().map(|e| e.path()));
+    }
+    out.sort();
+    out
+}
+
+async fn error_of(res: reqwest::Response) -> (u16, String) {
+    let status = res.status().as_u16();
+    let body: serde_json::Value = serde_json::from_str(&res.text().await.unwrap()).unwrap_or_default();
+    (status, body["error"].as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn blobs_round_trip_are_checked_refused_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    set_up(data);
+    let server = Server::start(data);
+    let sch1 = server.login("sch1").await;
+    let sch2 = server.login("sch2").await;
+    let mun = server.login("mun").await;
+    let cur2 = server.login("cur2").await;
+
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let addr = address(&bytes);
+
+    // Refusals before anything is stored.
+    let res = server.put(None, &addr, "s1", bytes.clone()).send().await.unwrap();
+    assert_eq!(res.status(), 401, "no session");
+    let res = server
+        .put(Some(&sch1), &addr, "s1", bytes.clone())
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "foreign origin");
+    let (status, error) =
+        error_of(server.put(Some(&sch2), &addr, "s1", bytes.clone()).send().await.unwrap()).await;
+    assert_eq!(status, 403, "another school's team may not add files to s1: {error}");
+    let res = server.put(Some(&sch1), &addr, "nowhere", bytes.clone()).send().await.unwrap();
+    assert_eq!(res.status(), 403, "an unknown unit");
+    let res = server.put(Some(&sch1), "sha256:abc", "s1", bytes.clone()).send().await.unwrap();
+    assert_eq!(res.status(), 400, "a malformed address");
+    let (status, error) =
+        error_of(server.put(Some(&sch1), &address(b"other"), "s1", bytes.clone()).send().await.unwrap())
+            .await;
+    assert_eq!((status, error.as_str()), (400, "содержимое не совпадает с адресом файла"));
+    assert_eq!(stored(data), Vec::<PathBuf>::new(), "nothing stored by refused uploads");
+
+    // Too large: with a Content-Length, and streamed without one.
+    let big = vec![7u8; MAX + 1];
+    let (status, error) =
+        error_of(server.put(Some(&sch1), &address(&big), "s1", big.clone()).send().await.unwrap()).await;
+    assert_eq!(status, 413);
+    assert!(error.starts_with("файл больше 25 МБ"), "{error}");
+    let status = chunked_put(server.addr, &sch1, &address(&big), "s1", &big).await;
+    assert_eq!(status, 413, "streamed");
+    assert_eq!(stored(data), Vec::<PathBuf>::new(), "nothing stored by oversized uploads");
+    // Exactly the limit is fine.
+    let exact = vec![7u8; MAX];
+    let res = server.put(Some(&sch1), &address(&exact), "s1", exact).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+
+    // Upload, then download with the recorded headers.
+    let res = server.put(Some(&sch1), &addr, "s1", bytes.clone()).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let files = stored(data);
+    let res = server.get(&sch1, &addr).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let header = |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(header("content-type").as_deref(), Some("application/pdf"));
+    assert_eq!(header("cache-control").as_deref(), Some("private, max-age=31536000, immutable"));
+    assert_eq!(header("content-disposition").as_deref(), Some("attachment"));
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(res.bytes().await.unwrap(), bytes);
+
+    // Idempotent: the same blob again stores nothing new.
+    let res = server.put(Some(&sch1), &addr, "s1", bytes.clone()).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(stored(data), files);
+
+    // Readers: the municipality's coordinator reads s1's files; the other
+    // school and its curator do not, and cannot tell the blob exists.
+    assert_eq!(server.get(&mun, &addr).send().await.unwrap().status(), 200);
+    for (who, token) in [("sch2", &sch2), ("cur2", &cur2)] {
+        let (status, _) = error_of(server.get(token, &addr).send().await.unwrap()).await;
+        assert_eq!(status, 404, "{who}");
+    }
+    assert_eq!(server.get(&sch1, &address(b"never uploaded")).send().await.unwrap().status(), 404);
+    let res = server.http.get(server.url(&format!("/api/blobs/{addr}"))).send().await.unwrap();
+    assert_eq!(res.status(), 401, "no session");
+
+    // Uploading the same content for s2 (proving it has it) opens it to s2.
+    let res = server
+        .put(Some(&cur2), &addr, "s2", bytes.clone())
+        .header("content-type", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = server.get(&sch2, &addr).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf", "the first upload's type stays");
+    assert_eq!(stored(data), files);
+
+    // A restart keeps the blobs and who may read them.
+    drop(server);
+    let server = Server::start(data);
+    let sch1 = server.login("sch1").await;
+    let res = server.get(&sch1, &addr).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.bytes().await.unwrap(), bytes);
+    let other = server.login("sch2").await;
+    assert_eq!(server.get(&other, &addr).send().await.unwrap().status(), 200);
+}
