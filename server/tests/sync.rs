@@ -12,6 +12,7 @@ use automerge::{AutoCommit, ROOT};
 use futures_util::SinkExt as _;
 use medk_server::accounts::Accounts;
 use medk_server::api::ApiState;
+use medk_server::blobs::BlobStore;
 use medk_server::http::router;
 use medk_server::store::{RedbStore, Writer};
 use medk_server::sync::SyncHub;
@@ -57,7 +58,8 @@ impl Relay {
         let hub = SyncHub::start(Writer::start(Arc::new(store)), accounts.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = router(data, hub.clone(), ApiState::new(accounts, false));
+        let blobs = Arc::new(BlobStore::open(data).unwrap());
+        let app = router(data, hub.clone(), ApiState::new(accounts, false), blobs);
         let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Relay { addr, hub, task, token }
     }
