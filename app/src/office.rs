@@ -37,7 +37,7 @@ fn encode(value: &impl Serialize) -> Result<JsValue, String> {
 }
 
 fn iso(date: Date) -> JsValue {
-    format!("{}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day()).into()
+    medk_shared::deadline::iso(date).into()
 }
 
 /// Calls the module's function `name`; its bytes, or why not.

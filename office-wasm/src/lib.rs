@@ -43,8 +43,7 @@ fn decode(roadmap: &[u8]) -> Result<Roadmap, String> {
 }
 
 fn iso_date(text: &str) -> Result<Date, String> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(text, format).map_err(|_| format!("дата {text:?} не в виде ГГГГ-ММ-ДД"))
+    medk_shared::deadline::parse_iso(text).ok_or_else(|| format!("дата {text:?} не в виде ГГГГ-ММ-ДД"))
 }
 
 #[cfg(test)]

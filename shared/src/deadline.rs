@@ -40,6 +40,25 @@ pub fn ru_date(date: Date) -> String {
     format!("{:02}.{:02}.{}", date.day(), u8::from(date.month()), date.year())
 }
 
+/// A date as documents store it and files exchange it: `YYYY-MM-DD`.
+pub fn iso(date: Date) -> String {
+    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+}
+
+/// Reads [`iso`]'s form (surrounding spaces allowed); None for anything else
+/// or an impossible date. By hand: `time`'s format-description parser costs
+/// the browser app kilobytes for this one shape.
+pub fn parse_iso(text: &str) -> Option<Date> {
+    let mut parts = text.trim().split('-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+    if parts.next().is_some() || !digits(year, 4) || !digits(month, 2) || !digits(day, 2) {
+        return None;
+    }
+    let month = Month::try_from(month.parse::<u8>().ok()?).ok()?;
+    Date::from_calendar_date(year.parse().ok()?, month, day.parse().ok()?).ok()
+}
+
 /// A deadline as written in the roadmap, and what it means.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deadline {
@@ -99,26 +118,22 @@ pub fn parse(text: &str, default_year: Option<i32>) -> Deadline {
 /// `Option<Date>` as an ISO `YYYY-MM-DD` string or null, the form the app and
 /// the relay exchange.
 mod iso_date_opt {
-    use serde::{Deserialize, Deserializer, Serializer, de, ser};
+    use serde::{Deserialize, Deserializer, Serializer, de};
     use time::Date;
-    use time::format_description::BorrowedFormatItem;
-    use time::macros::format_description;
-
-    const FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
 
     pub fn serialize<S: Serializer>(date: &Option<Date>, serializer: S) -> Result<S::Ok, S::Error> {
         match date {
-            Some(date) => {
-                let text = date.format(FORMAT).map_err(ser::Error::custom)?;
-                serializer.serialize_str(&text)
-            }
+            Some(date) => serializer.serialize_str(&super::iso(*date)),
             None => serializer.serialize_none(),
         }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Date>, D::Error> {
         Option::<String>::deserialize(deserializer)?
-            .map(|text| Date::parse(&text, FORMAT).map_err(de::Error::custom))
+            .map(|text| {
+                super::parse_iso(&text)
+                    .ok_or_else(|| de::Error::custom(format!("not a YYYY-MM-DD date: {text:?}")))
+            })
             .transpose()
     }
 }
@@ -869,6 +884,17 @@ fn envelope(terms: &[Term]) -> Option<(Date, Date)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn iso_dates_read_back() {
+        use time::macros::date;
+        assert_eq!(super::parse_iso(" 2022-02-28 "), Some(date!(2022 - 02 - 28)));
+        assert_eq!(super::iso(date!(2022 - 02 - 28)), "2022-02-28");
+        for bad in ["2022-02-30", "2022-2-28", "22-02-28", "2022-02-28-1", "", "2022–02–28", "+202-02-28"]
+        {
+            assert_eq!(super::parse_iso(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
     use time::macros::date;
 

@@ -50,8 +50,7 @@ pub fn activity_state(activity: &Activity, year: Option<i32>, date: Date) -> Act
 
 /// The day an activity was done, when its `completed_on` holds an ISO date.
 pub fn completed_on(activity: &Activity) -> Option<Date> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(activity.completed_on.trim(), format).ok()
+    deadline::parse_iso(&activity.completed_on)
 }
 
 /// Execution counts of a whole roadmap on a date.

@@ -220,7 +220,7 @@ impl Visit {
     /// The day of the visit; `None` only for a date another program wrote
     /// badly (this one refuses such dates).
     pub fn day(&self) -> Option<Date> {
-        parse_iso_date(&self.date)
+        crate::deadline::parse_iso(&self.date)
     }
 }
 
@@ -474,7 +474,8 @@ impl SchoolDoc {
                 self.put_person(&obj, "coordinator", coordinator.as_ref())?;
             }
             SchoolEdit::PutVisit(visit) => {
-                parse_iso_date(&visit.date).ok_or_else(|| FileError::BadDate(visit.date.clone()))?;
+                crate::deadline::parse_iso(&visit.date)
+                    .ok_or_else(|| FileError::BadDate(visit.date.clone()))?;
                 let obj = self.row_or_new("visits", visit.id.as_str())?;
                 let fields = [
                     ("date", &visit.date),
@@ -690,10 +691,6 @@ fn check_address(address: &str) -> Result<(), FileError> {
     } else {
         Err(FileError::BadFileAddress(address.to_owned()))
     }
-}
-
-pub(crate) fn parse_iso_date(text: &str) -> Option<Date> {
-    Date::parse(text.trim(), time::macros::format_description!("[year]-[month]-[day]")).ok()
 }
 
 // ---- typed reads shared with the catalogue ------------------------------

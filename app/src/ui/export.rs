@@ -4,7 +4,7 @@
 //! offline: files are made in the browser from the replica on this device.
 
 use leptos::prelude::*;
-use medk_shared::deadline::ru_date;
+use medk_shared::deadline::{iso, parse_iso, ru_date};
 use medk_shared::ids::DocumentId;
 use medk_shared::indicators;
 use medk_shared::model::{Roadmap, Status};
@@ -26,15 +26,6 @@ async fn roadmap(app: AppCtx, id: DocumentId, date: Option<Date>) -> Result<Road
             .roadmap_at(browser::end_of_day_ms(date))
             .ok_or_else(|| format!("на {} этой дорожной карты ещё не было", ru_date(date))),
     }
-}
-
-fn iso_date(date: Date) -> String {
-    format!("{}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
-}
-
-fn parse_iso(text: &str) -> Option<Date> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(text, format).ok()
 }
 
 #[derive(Clone, Copy)]
@@ -81,10 +72,10 @@ fn download(app: AppCtx, id: DocumentId, file: File) {
 #[component]
 pub fn ExportPanel(id: DocumentId) -> impl IntoView {
     let app = ctx();
-    let date = RwSignal::new(iso_date(browser::today()));
+    let date = RwSignal::new(iso(browser::today()));
     let report_date = move || parse_iso(&date.get());
     let print_report =
-        move || report_date().map(|d| format!("/r/{id}/report/{}", iso_date(d))).unwrap_or_default();
+        move || report_date().map(|d| format!("/r/{id}/report/{}", iso(d))).unwrap_or_default();
     view! {
         <section class="card export-panel" aria-label="Экспорт">
             <h2>"Экспорт"</h2>

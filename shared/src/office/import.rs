@@ -210,11 +210,7 @@ impl ParsedRoadmap {
             cells.insert(key.to_owned(), Value::String(value));
         }
         let deadline = self.deadline(a);
-        let date = |d: Option<time::Date>| {
-            d.map_or(Value::Null, |d| {
-                Value::String(format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
-            })
-        };
+        let date = |d: Option<time::Date>| d.map_or(Value::Null, |d| Value::String(deadline::iso(d)));
         json!({
             "number": a.number,
             "cells": cells,
