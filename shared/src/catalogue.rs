@@ -152,6 +152,8 @@ pub struct CatalogueDoc {
     doc: AutoCommit,
 }
 
+crate::school::automerge_file!(CatalogueDoc);
+
 impl CatalogueDoc {
     /// A new catalogue holding [`Catalogue::seed_2021`], stamped `time_ms`.
     pub fn seeded(time_ms: i64) -> Self {
@@ -161,42 +163,12 @@ impl CatalogueDoc {
         Self { doc }
     }
 
-    pub fn load(bytes: &[u8]) -> Result<Self, FileError> {
-        Self::from_automerge(AutoCommit::load(bytes).map_err(|e| FileError::Corrupt(e.to_string()))?)
-    }
-
     pub fn from_automerge(doc: AutoCommit) -> Result<Self, FileError> {
         check_kind(&doc, CATALOGUE_KIND, CATALOGUE_SCHEMA, WHAT)?;
         for key in ["factors", "stages"] {
             map_obj(&doc, &ROOT, key).ok_or(FileError::WrongKind(WHAT))?;
         }
         Ok(Self { doc })
-    }
-
-    pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), FileError> {
-        self.doc.load_incremental(bytes).map_err(|e| FileError::Corrupt(e.to_string()))?;
-        Ok(())
-    }
-
-    pub fn automerge(&mut self) -> &mut AutoCommit {
-        &mut self.doc
-    }
-
-    pub fn save(&mut self) -> Vec<u8> {
-        self.doc.save()
-    }
-
-    pub fn save_incremental(&mut self) -> Vec<u8> {
-        self.doc.save_incremental()
-    }
-
-    pub fn fork(&mut self) -> Self {
-        Self { doc: self.doc.fork() }
-    }
-
-    pub fn merge(&mut self, other: &mut CatalogueDoc) -> Result<(), FileError> {
-        self.doc.merge(&mut other.doc)?;
-        Ok(())
     }
 
     pub fn read(&self) -> Catalogue {

@@ -360,6 +360,59 @@ pub struct SchoolDoc {
     doc: AutoCommit,
 }
 
+/// The storage and sync methods every typed file shares, from `load` to
+/// `merge`; the type itself provides `from_automerge`, which checks the
+/// layout. (A macro rather than a trait, so callers need no trait import.)
+macro_rules! automerge_file {
+    ($file:ident) => {
+        impl $file {
+            /// Loads saved bytes (a full save, optionally followed by
+            /// incremental chunks) and checks the layout.
+            pub fn load(bytes: &[u8]) -> Result<Self, $crate::school::FileError> {
+                let doc = ::automerge::AutoCommit::load(bytes)
+                    .map_err(|e| $crate::school::FileError::Corrupt(e.to_string()))?;
+                Self::from_automerge(doc)
+            }
+
+            /// Applies saved changes from storage or another replica.
+            pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), $crate::school::FileError> {
+                self.doc
+                    .load_incremental(bytes)
+                    .map_err(|e| $crate::school::FileError::Corrupt(e.to_string()))?;
+                Ok(())
+            }
+
+            /// The underlying document, for sync and storage.
+            pub fn automerge(&mut self) -> &mut ::automerge::AutoCommit {
+                &mut self.doc
+            }
+
+            pub fn save(&mut self) -> Vec<u8> {
+                self.doc.save()
+            }
+
+            /// The changes since the last save or incremental save.
+            pub fn save_incremental(&mut self) -> Vec<u8> {
+                self.doc.save_incremental()
+            }
+
+            /// An independent replica (new actor), e.g. a second device.
+            pub fn fork(&mut self) -> Self {
+                Self { doc: self.doc.fork() }
+            }
+
+            /// Merges everything `other` has that this replica lacks.
+            pub fn merge(&mut self, other: &mut $file) -> Result<(), $crate::school::FileError> {
+                self.doc.merge(&mut other.doc)?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use automerge_file;
+
+automerge_file!(SchoolDoc);
+
 impl SchoolDoc {
     /// A new school file. `time_ms` is recorded in the creating change; 0
     /// makes it count at every past moment (see [`crate::history`]).
@@ -370,12 +423,6 @@ impl SchoolDoc {
         Self { doc }
     }
 
-    /// Loads saved bytes (a full save, optionally followed by incremental
-    /// chunks) and checks that they hold a school file.
-    pub fn load(bytes: &[u8]) -> Result<Self, FileError> {
-        Self::from_automerge(AutoCommit::load(bytes).map_err(|e| FileError::Corrupt(e.to_string()))?)
-    }
-
     /// Wraps a document that came from elsewhere (storage, sync).
     pub fn from_automerge(doc: AutoCommit) -> Result<Self, FileError> {
         check_kind(&doc, SCHOOL_KIND, SCHOOL_SCHEMA, "файлом школы")?;
@@ -383,35 +430,6 @@ impl SchoolDoc {
             map_obj(&doc, &ROOT, key).ok_or(FileError::WrongKind("файлом школы"))?;
         }
         Ok(Self { doc })
-    }
-
-    pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), FileError> {
-        self.doc.load_incremental(bytes).map_err(|e| FileError::Corrupt(e.to_string()))?;
-        Ok(())
-    }
-
-    /// The underlying document, for sync and storage.
-    pub fn automerge(&mut self) -> &mut AutoCommit {
-        &mut self.doc
-    }
-
-    pub fn save(&mut self) -> Vec<u8> {
-        self.doc.save()
-    }
-
-    /// The changes since the last save or incremental save.
-    pub fn save_incremental(&mut self) -> Vec<u8> {
-        self.doc.save_incremental()
-    }
-
-    /// An independent replica (new actor), e.g. a second device.
-    pub fn fork(&mut self) -> Self {
-        Self { doc: self.doc.fork() }
-    }
-
-    pub fn merge(&mut self, other: &mut SchoolDoc) -> Result<(), FileError> {
-        self.doc.merge(&mut other.doc)?;
-        Ok(())
     }
 
     // ---- reading -------------------------------------------------------
