@@ -13,10 +13,7 @@
 //!   serving others, and stores nothing from them.
 
 use std::collections::HashMap;
-use std::io::Write as _;
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use automerge::transaction::Transactable as _;
@@ -29,45 +26,7 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 mod common;
-use common::{Device, close_code, new_doc, spawn_server, try_socket};
-
-const PASSWORD: &str = "password-1";
-
-/// A `medk-server` process.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    http: reqwest::Client,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_medk-server"))
-}
-
-/// Runs `medk-server admin --data-dir DATA ARGS`, with `stdin` as input.
-fn admin(data: &Path, args: &[&str], stdin: &str) -> String {
-    let mut child = bin()
-        .arg("admin")
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::{Device, PASSWORD, Server, admin, close_code, new_doc, try_socket};
 
 fn create_user(data: &Path, login: &str, role: &str, unit: &str, schools: &[&str]) {
     let mut args = vec!["create-user", "--login", login, "--password-stdin", "--role", role, "--unit", unit];
@@ -78,39 +37,6 @@ fn create_user(data: &Path, login: &str, role: &str, unit: &str, schools: &[&str
 }
 
 impl Server {
-    fn start(data: &Path) -> Server {
-        let (child, url) = spawn_server(
-            bin()
-                .args(["--listen", "127.0.0.1:0", "--static-dir"])
-                .arg(data.join("no-dist"))
-                .arg("--data-dir")
-                .arg(data),
-        );
-        let addr = url.strip_prefix("http://").expect("an http URL").parse().unwrap();
-        Server { child, addr, http: reqwest::Client::new() }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// Signs in; returns the session token from the cookie.
-    async fn login(&self, login: &str) -> String {
-        let res = self
-            .http
-            .post(self.url("/api/login"))
-            .header("content-type", "application/json")
-            .body(serde_json::json!({ "login": login, "password": PASSWORD }).to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "{login} signs in");
-        let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
-        let token = cookie.split(';').next().unwrap().strip_prefix("medk_session=").unwrap().to_owned();
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
-        token
-    }
-
     /// A JSON request as the person with `token`; returns status and body.
     async fn call(
         &self,

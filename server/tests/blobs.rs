@@ -3,51 +3,15 @@
 //! session, foreign origin, someone else's school), idempotent uploads, and
 //! blobs surviving a restart.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use sha2::{Digest as _, Sha256};
 
 mod common;
-use common::spawn_server;
+use common::{PASSWORD, Server, admin};
 
-const PASSWORD: &str = "password-1";
 const MAX: usize = 25 * 1024 * 1024;
-
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    http: reqwest::Client,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_medk-server"))
-}
-
-fn admin(data: &Path, args: &[&str], stdin: &str) {
-    let mut child = bin()
-        .arg("admin")
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// rf → r1 → m1 → {s1, s2}; a team for each school, their municipal
 /// coordinator, and a curator of s2.
@@ -73,36 +37,6 @@ fn set_up(data: &Path) {
 }
 
 impl Server {
-    fn start(data: &Path) -> Server {
-        let (child, url) = spawn_server(
-            bin()
-                .args(["--listen", "127.0.0.1:0", "--static-dir"])
-                .arg(data.join("no-dist"))
-                .arg("--data-dir")
-                .arg(data),
-        );
-        let addr = url.strip_prefix("http://").unwrap().parse().unwrap();
-        Server { child, addr, http: reqwest::Client::new() }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    async fn login(&self, login: &str) -> String {
-        let res = self
-            .http
-            .post(self.url("/api/login"))
-            .header("content-type", "application/json")
-            .body(serde_json::json!({ "login": login, "password": PASSWORD }).to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "{login} signs in");
-        let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
-        cookie.split(';').next().unwrap().strip_prefix("medk_session=").unwrap().to_owned()
-    }
-
     fn put(
         &self,
         token: Option<&str>,

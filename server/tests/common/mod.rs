@@ -1,5 +1,6 @@
-//! Test helpers shared by the relay's socket tests: a device speaking the
-//! sync protocol through the shared client core, and socket utilities.
+//! Test helpers shared by the server's tests: a `medk-server` process with
+//! its admin commands and sign-in, a device speaking the sync protocol
+//! through the shared client core, and socket utilities.
 #![allow(dead_code)] // each test file uses a part
 
 use std::net::SocketAddr;
@@ -28,6 +29,83 @@ pub fn spawn_server(command: &mut std::process::Command) -> (std::process::Child
         .expect("the server logs the URL it listens on");
     std::thread::spawn(move || lines.for_each(drop));
     (child, url)
+}
+
+/// The password of every account the tests create.
+pub const PASSWORD: &str = "password-1";
+
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_medk-server"))
+}
+
+/// Runs `medk-server admin --data-dir DATA ARGS`, with `stdin` as input;
+/// returns what it printed.
+pub fn admin(data: &std::path::Path, args: &[&str], stdin: &str) -> String {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = bin()
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A `medk-server` process on a data dir, killed when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub fn start(data: &std::path::Path) -> Server {
+        let (child, url) = spawn_server(
+            bin()
+                .args(["--listen", "127.0.0.1:0", "--static-dir"])
+                .arg(data.join("no-dist"))
+                .arg("--data-dir")
+                .arg(data),
+        );
+        let addr = url.strip_prefix("http://").expect("an http URL").parse().unwrap();
+        Server { child, addr, http: reqwest::Client::new() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Signs in with [`PASSWORD`]; returns the session token from the cookie.
+    pub async fn login(&self, login: &str) -> String {
+        let res = self
+            .http
+            .post(self.url("/api/login"))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "login": login, "password": PASSWORD }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{login} signs in");
+        let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+        let token = cookie.split(';').next().unwrap().strip_prefix("medk_session=").unwrap().to_owned();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        token
+    }
 }
 
 pub type Socket =
