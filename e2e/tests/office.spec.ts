@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test, expect } from '../support/server';
+import { test, expect, signIn } from '../support/server';
 import { activities, editorLoaded, waitForOfflineReady } from '../support/app';
 
 const FIXTURES = fileURLToPath(new URL('../../shared/tests/fixtures/', import.meta.url));
@@ -51,14 +51,28 @@ async function importMyshkin(page: import('@playwright/test').Page) {
   return items;
 }
 
-test('a Word roadmap is imported offline through the preview, with a column re-mapped', async ({ page }) => {
-  await importMyshkin(page);
+test('a Word roadmap imported offline is kept across a reload and reaches another device once online', async ({ page, browser, server }) => {
+  await signIn(page.context(), server);
+  const items = await importMyshkin(page);
+  const path = new URL(page.url()).pathname;
   await expect(page.getByLabel('Название дорожной карты')).toHaveValue(expected.title);
   await expect(activities(page).first().locator('textarea.f-description')).toHaveValue(expected.items[0].cells[1]);
-  // It is kept on the device.
+  // Still offline: a reload keeps it.
   await page.reload();
   await editorLoaded(page);
+  await expect(activities(page)).toHaveCount(items);
   await expect(page.locator('.working-group textarea').first()).toHaveValue(expected.working_group[0].name);
+  // Back online, it goes to the server, and another device opens it by its link.
+  await page.context().setOffline(false);
+  await expect(page.locator('.sync-status')).toHaveAttribute('data-state', 'synced', { timeout: 15_000 });
+  const other = await browser.newContext({ baseURL: server.url });
+  await signIn(other, server);
+  const second = await other.newPage();
+  await second.goto(path);
+  await editorLoaded(second);
+  await expect(activities(second)).toHaveCount(items);
+  await expect(second.locator('.sheet-head .col-comments')).toHaveText('Муниципальный показатель реализации');
+  await other.close();
 });
 
 test('a damaged Word file is refused with a clear message and nothing is added', async ({ page }) => {
