@@ -169,11 +169,16 @@ pub fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// `N` bytes from the OS random source (secrets, salts and ids).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the OS random source failed");
+    bytes
+}
+
 /// A new 256-bit secret as 64 hex characters.
 pub fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the OS random source failed");
-    hex(&bytes)
+    hex(&random_bytes::<32>())
 }
 
 /// The key under which a secret (session token, invitation code) is stored.
@@ -186,16 +191,12 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn short_id() -> String {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).expect("the OS random source failed");
-    bs58::encode(bytes).into_string()
+    bs58::encode(random_bytes::<8>()).into_string()
 }
 
 /// An Argon2id hash of `password` (blocking: ~tens of ms of CPU).
 pub fn hash_password(password: &str) -> String {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).expect("the OS random source failed");
-    let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt");
+    let salt = SaltString::encode_b64(&random_bytes::<16>()).expect("16 bytes is a valid salt");
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .expect("argon2 with default parameters")

@@ -8,12 +8,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use medk_shared::access;
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::Level;
 use medk_shared::office::import::{ParsedRoadmap, parse_docx};
 
-use crate::accounts::Accounts;
+use crate::accounts::{Accounts, random_bytes};
 use crate::server::DATABASE_FILE;
 use crate::store::{RedbStore, Store as _, Write};
 
@@ -54,7 +53,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         bail!("no unit {unit:?} (see `medk-server admin list-units`)")
     };
     if parsed.level.is_none() {
-        parsed.level = Some(roadmap_level(unit_level));
+        parsed.level = Some(unit_level.roadmap_level());
     }
     let time_ms = i64::try_from(crate::accounts::now()).unwrap_or(0) * 1000;
     let mut document = parsed.to_document(&mut random_row_id, time_ms);
@@ -65,16 +64,6 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     store.commit(vec![Write::Replace { doc: id, snapshot: document.save() }])?;
     accounts.register_roadmap(&id, unit, args.published)?;
     print(&parsed, args.json, Some(&id))
-}
-
-/// The roadmap level that goes with a unit's level.
-fn roadmap_level(unit: access::Level) -> Level {
-    match unit {
-        access::Level::Federal => Level::Federal,
-        access::Level::Region => Level::Regional,
-        access::Level::Municipality => Level::Municipal,
-        access::Level::School => Level::School,
-    }
 }
 
 fn print(parsed: &ParsedRoadmap, json: bool, stored: Option<&DocumentId>) -> anyhow::Result<()> {
@@ -104,12 +93,6 @@ fn print(parsed: &ParsedRoadmap, json: bool, stored: Option<&DocumentId>) -> any
         println!("сохранена как {}", id.url());
     }
     Ok(())
-}
-
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).expect("the OS random source failed");
-    bytes
 }
 
 fn random_row_id() -> RowId {

@@ -50,6 +50,16 @@ impl Level {
             Level::School => "Школа",
         }
     }
+
+    /// The level of the roadmaps a unit of this level keeps.
+    pub fn roadmap_level(self) -> crate::model::Level {
+        match self {
+            Level::Federal => crate::model::Level::Federal,
+            Level::Region => crate::model::Level::Regional,
+            Level::Municipality => crate::model::Level::Municipal,
+            Level::School => crate::model::Level::School,
+        }
+    }
 }
 
 /// What a person is in the project.
@@ -363,6 +373,13 @@ impl Org {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_unit_level_keeps_roadmaps_of_its_own_level() {
+        use crate::model::Level as Roadmap;
+        let pairs: Vec<_> = Level::ALL.iter().map(|l| l.roadmap_level()).collect();
+        assert_eq!(pairs, [Roadmap::Federal, Roadmap::Regional, Roadmap::Municipal, Roadmap::School]);
+    }
 
     fn unit(id: &str, parent: &str, level: Level) -> Unit {
         Unit { id: id.into(), parent: Some(parent.into()), level, name: id.into() }
