@@ -349,6 +349,35 @@ impl Org {
         }
     }
 
+    /// What `person` may do with the file of `school` (visits, risk
+    /// profile, documents and their review, assignments): coordinators of
+    /// the school's municipality, region and the project write it, as do its
+    /// curators and its own team; an observer above it reads it.
+    pub fn school_file_right(&self, person: &Person, school: &str) -> Right {
+        if person.disabled {
+            return Right::None;
+        }
+        let under_mine = self.within(school, &person.unit);
+        match person.role {
+            _ if person.role.is_coordinator() && under_mine => Right::Write,
+            Role::Curator if person.schools.iter().any(|s| s == school) => Right::Write,
+            Role::SchoolTeam if person.unit == school => Right::Write,
+            Role::Observer if under_mine => Right::Read,
+            _ => Right::None,
+        }
+    }
+
+    /// What `person` may do with the project's catalogue (risk factors,
+    /// required documents, visit intervals): the federal coordinators keep
+    /// it, everyone else reads it.
+    pub fn catalogue_right(&self, person: &Person) -> Right {
+        match person.role {
+            _ if person.disabled => Right::None,
+            Role::FederalCoordinator => Right::Write,
+            _ => Right::Read,
+        }
+    }
+
     /// Whether `person` manages `unit`: invites people there, adds units
     /// below it, assigns curators, grants access to its roadmaps.
     /// Coordinators manage their own unit and everything below it.
@@ -416,6 +445,29 @@ mod tests {
 
     fn roadmap(unit: &str, published: bool) -> RoadmapAccess {
         RoadmapAccess { unit: unit.into(), published, grants: BTreeMap::new() }
+    }
+
+    #[test]
+    fn a_school_file_is_written_by_those_who_serve_the_school() {
+        let org = org();
+        let right = |role, unit: &str| org.school_file_right(&person(role, unit), "s1");
+        assert_eq!(right(Role::MunicipalCoordinator, "m1"), Right::Write);
+        assert_eq!(right(Role::RegionalCoordinator, "r1"), Right::Write);
+        assert_eq!(right(Role::FederalCoordinator, "rf"), Right::Write);
+        assert_eq!(right(Role::MunicipalCoordinator, "m2"), Right::None, "another municipality");
+        assert_eq!(right(Role::SchoolTeam, "s1"), Right::Write);
+        assert_eq!(right(Role::SchoolTeam, "s2"), Right::None, "another school");
+        assert_eq!(right(Role::Observer, "r1"), Right::Read);
+        assert_eq!(right(Role::Curator, "m1"), Right::None, "a curator without the school");
+        let mut curator = person(Role::Curator, "m1");
+        curator.schools = vec!["s1".into()];
+        assert_eq!(org.school_file_right(&curator, "s1"), Right::Write);
+        curator.disabled = true;
+        assert_eq!(org.school_file_right(&curator, "s1"), Right::None);
+
+        assert_eq!(org.catalogue_right(&person(Role::FederalCoordinator, "rf")), Right::Write);
+        assert_eq!(org.catalogue_right(&person(Role::RegionalCoordinator, "r1")), Right::Read);
+        assert_eq!(org.catalogue_right(&person(Role::SchoolTeam, "s1")), Right::Read);
     }
 
     #[test]

@@ -154,7 +154,23 @@ pub struct CatalogueDoc {
 
 crate::school::automerge_file!(CatalogueDoc);
 
+/// The project's one catalogue, by a well-known id.
+pub fn catalogue_id() -> crate::ids::DocumentId {
+    crate::ids::DocumentId::derived(CATALOGUE_KIND, "500+")
+}
+
 impl CatalogueDoc {
+    /// The catalogue's first state, the same bytes on every device (see
+    /// [`crate::school::SchoolDoc::genesis`]): the 2021 seed.
+    pub fn genesis() -> Self {
+        let actor = crate::school::genesis_actor(CATALOGUE_KIND, "500+");
+        let mut doc = AutoCommit::new().with_actor(actor);
+        init(&mut doc, &Catalogue::seed_2021()).expect("writing to a fresh document cannot fail");
+        doc.commit_with(CommitOptions::default().with_time(0).with_message("seed catalogue"));
+        doc.set_actor(automerge::ActorId::random());
+        Self { doc }
+    }
+
     /// A new catalogue holding [`Catalogue::seed_2021`], stamped `time_ms`.
     pub fn seeded(time_ms: i64) -> Self {
         let mut doc = AutoCommit::new();

@@ -17,6 +17,22 @@ impl DocumentId {
         Self(bytes)
     }
 
+    /// A well-known id derived from a name (the first 16 bytes of
+    /// SHA-256 over `namespace`, a NUL and `name`): documents every device
+    /// and the relay must agree on without asking anyone, such as a
+    /// school's file.
+    pub fn derived(namespace: &str, name: &str) -> Self {
+        use sha2::Digest;
+        let digest = sha2::Sha256::new()
+            .chain_update(namespace.as_bytes())
+            .chain_update([0])
+            .chain_update(name.as_bytes())
+            .finalize();
+        let mut bytes = [0; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(bytes)
+    }
+
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }

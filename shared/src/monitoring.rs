@@ -24,9 +24,11 @@
 
 use crate::access::{Level, Org, UnitId};
 use crate::catalogue::Catalogue;
+use crate::doc::RoadmapDoc;
+use crate::history::roadmap_at;
 use crate::indicators::execution;
 use crate::model::Roadmap;
-use crate::school::{DocumentKind, School, Stage};
+use crate::school::{DocumentKind, School, SchoolDoc, Stage, school_at};
 use std::collections::BTreeMap;
 use time::Date;
 
@@ -55,10 +57,29 @@ pub fn visit_warning(school: &School, rules: &Catalogue, today: Date) -> Option<
 #[derive(Clone, Debug, PartialEq)]
 pub struct SchoolSnapshot {
     pub unit: UnitId,
-    /// The school's roadmap as of the date, if it had one.
-    pub roadmap: Option<Roadmap>,
+    /// The school's roadmaps as of the date (those that existed then); a
+    /// school's activities are counted over all of them.
+    pub roadmaps: Vec<Roadmap>,
     /// The school file as of the date, if it had one.
     pub school: Option<School>,
+}
+
+impl SchoolSnapshot {
+    /// Reads a school's documents as they stood at `until_ms` (the end of
+    /// the monitoring day): the one way the dashboard and its benchmark
+    /// build snapshots.
+    pub fn at(
+        unit: &str,
+        roadmaps: &mut [RoadmapDoc],
+        school: Option<&mut SchoolDoc>,
+        until_ms: i64,
+    ) -> SchoolSnapshot {
+        SchoolSnapshot {
+            unit: unit.to_owned(),
+            roadmaps: roadmaps.iter_mut().filter_map(|doc| roadmap_at(doc, until_ms)).collect(),
+            school: school.and_then(|doc| school_at(doc, until_ms)),
+        }
+    }
 }
 
 /// Counts over a set of schools. Shares are `None` when there is nothing
@@ -195,12 +216,16 @@ struct SchoolFacts {
 
 impl SchoolFacts {
     fn of(snapshot: &SchoolSnapshot, concept_kinds: &[DocumentKind], date: Date) -> Self {
-        let execution = snapshot.roadmap.as_ref().map(|r| execution(r, date)).unwrap_or_default();
+        let (due, done_of_due) = snapshot
+            .roadmaps
+            .iter()
+            .map(|r| execution(r, date))
+            .fold((0, 0), |acc, e| (acc.0 + e.due, acc.1 + e.done_of_due));
         let school = snapshot.school.as_ref();
         let has = |test: &dyn Fn(&School) -> bool| school.is_some_and(test);
         SchoolFacts {
-            due: execution.due,
-            done_of_due: execution.done_of_due,
+            due,
+            done_of_due,
             curator_assigned: has(&|s| s.assignment.curator.is_some()),
             visited: has(&|s| s.last_visit_by(date).is_some()),
             risks_activated: has(&|s| s.risks.iter().any(|r| r.active)),

@@ -413,7 +413,33 @@ pub(crate) use automerge_file;
 
 automerge_file!(SchoolDoc);
 
+/// The document id of a school's file, derived from the school's unit id:
+/// the app and the relay find it without a registry.
+pub fn school_file_id(school: &str) -> DocumentId {
+    DocumentId::derived(SCHOOL_KIND, school)
+}
+
+/// The actor of the creating change of a well-known document: the same on
+/// every device, so that the change is too.
+pub(crate) fn genesis_actor(kind: &str, name: &str) -> automerge::ActorId {
+    automerge::ActorId::from(DocumentId::derived(&format!("{kind}/genesis"), name).as_bytes().as_slice())
+}
+
 impl SchoolDoc {
+    /// The first state of a school's file, byte for byte the same on every
+    /// device (fixed actor, time 0): two devices that open a school's file
+    /// before either has synced create the same change, and their later
+    /// edits merge into one document instead of hiding each other's maps.
+    pub fn genesis(school: &str) -> Self {
+        let mut doc = AutoCommit::new().with_actor(genesis_actor(SCHOOL_KIND, school));
+        init_school(&mut doc, school, Stage::Forming).expect("writing to a fresh document cannot fail");
+        doc.commit_with(CommitOptions::default().with_time(0).with_message("create school file"));
+        let mut file = Self { doc };
+        // Later changes on this replica must not reuse the genesis actor.
+        file.doc.set_actor(automerge::ActorId::random());
+        file
+    }
+
     /// A new school file. `time_ms` is recorded in the creating change; 0
     /// makes it count at every past moment (see [`crate::history`]).
     pub fn create(school: &str, stage: Stage, time_ms: i64) -> Self {

@@ -233,29 +233,27 @@ fn snapshots() -> Vec<SchoolSnapshot> {
     vec![
         SchoolSnapshot {
             unit: "s1".into(),
-            roadmap: Some(roadmap(&[
-                ("март", Done),
-                ("апрель", Planned),
-                ("май", Done),
-                ("до 15.05.2021", InProgress),
-                ("сентябрь", Done),
-            ])),
+            roadmaps: vec![
+                roadmap(&[("март", Done), ("апрель", Planned), ("май", Done)]),
+                // A second roadmap of the same school counts with the first.
+                roadmap(&[("до 15.05.2021", InProgress), ("сентябрь", Done)]),
+            ],
             school: Some(s1),
         },
         SchoolSnapshot {
             unit: "s2".into(),
-            roadmap: Some(roadmap(&[("май", Done), ("июнь", Planned)])),
+            roadmaps: vec![roadmap(&[("май", Done), ("июнь", Planned)])],
             school: Some(s2),
         },
         SchoolSnapshot {
             unit: "s3".into(),
-            roadmap: Some(roadmap(&[("декабрь", Planned), ("", Done)])),
+            roadmaps: vec![roadmap(&[("декабрь", Planned), ("", Done)])],
             school: Some(s3),
         },
-        SchoolSnapshot { unit: "s4".into(), roadmap: None, school: None },
+        SchoolSnapshot { unit: "s4".into(), roadmaps: vec![], school: None },
         SchoolSnapshot {
             unit: "s5".into(),
-            roadmap: Some(roadmap(&[("март", Planned), ("апрель", InProgress)])),
+            roadmaps: vec![roadmap(&[("март", Planned), ("апрель", InProgress)])],
             school: Some(s5),
         },
     ]
@@ -372,7 +370,7 @@ fn the_state_on_the_date_counts_not_the_state_now() {
     let on = |doc: &mut RoadmapDoc, file: &mut SchoolDoc, day: Date| {
         let snapshot = SchoolSnapshot {
             unit: "s1".into(),
-            roadmap: roadmap_at(doc, eod(day)),
+            roadmaps: roadmap_at(doc, eod(day)).into_iter().collect(),
             school: school_at(file, eod(day)),
         };
         rollup(&org(), "rf", &Catalogue::seed_2021(), &[snapshot], day).total
@@ -429,7 +427,7 @@ fn five_hundred_schools_of_fifty_activities_roll_up() {
             }
             snapshots.push(SchoolSnapshot {
                 unit: sid,
-                roadmap: Some(roadmap(&activities)),
+                roadmaps: vec![roadmap(&activities)],
                 school: Some(file),
             });
         }

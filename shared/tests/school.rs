@@ -417,3 +417,46 @@ fn coordinators_edit_the_catalogue_concurrently() {
     assert!(!then.factors[0].retired, "retired only on the 2nd");
     assert_eq!(catalogue_at(&mut a, eod(date!(2021 - 01 - 09))), None);
 }
+
+#[test]
+fn two_devices_that_open_a_school_file_before_syncing_end_with_one_file() {
+    // A curator's tablet and the school's computer both open the school's
+    // file for the first time offline: the same creating change, so their
+    // edits merge and neither side's visits are hidden.
+    let mut tablet = SchoolDoc::genesis("s-7");
+    let mut staff_room = SchoolDoc::genesis("s-7");
+    assert_eq!(tablet.automerge().get_heads(), staff_room.automerge().get_heads());
+    assert_ne!(
+        tablet.automerge().get_actor(),
+        staff_room.automerge().get_actor(),
+        "later changes get own actors"
+    );
+    tablet
+        .apply(vec![SchoolEdit::PutVisit(visit("v1", "2021-03-01"))], noon(date!(2021 - 03 - 01)), "visit")
+        .unwrap();
+    staff_room
+        .apply(vec![SchoolEdit::PutVisit(visit("v2", "2021-03-02"))], noon(date!(2021 - 03 - 02)), "visit")
+        .unwrap();
+    tablet.merge(&mut staff_room).unwrap();
+    let ids: Vec<_> = tablet.read().visits.iter().map(|v| v.id.as_str().to_owned()).collect();
+    assert_eq!(ids, ["v1", "v2"]);
+    assert_eq!(tablet.read().unit, "s-7");
+    // The genesis counts at every past moment.
+    assert!(school_at(&mut SchoolDoc::genesis("s-7"), 1).is_some());
+
+    let mut a = CatalogueDoc::genesis();
+    let mut b = CatalogueDoc::genesis();
+    assert_eq!(a.automerge().get_heads(), b.automerge().get_heads());
+    assert_eq!(a.read().factors.len(), 10);
+}
+
+#[test]
+fn well_known_ids_are_stable_and_distinct() {
+    use medk_shared::catalogue::catalogue_id;
+    use medk_shared::school::school_file_id;
+    assert_eq!(school_file_id("s-7"), school_file_id("s-7"));
+    assert_ne!(school_file_id("s-7"), school_file_id("s-8"));
+    assert_ne!(school_file_id("500+"), catalogue_id());
+    // Written like any automerge-repo id.
+    assert_eq!(DocumentId::parse(&school_file_id("s-7").url()).unwrap(), school_file_id("s-7"));
+}
