@@ -258,10 +258,16 @@ fn sanitise_mime(text: Option<&str>) -> String {
     }
 }
 
-/// A roadmap of `unit` with nothing published or granted: the rights on it
-/// are the rights on the unit's files.
+/// The rights on a unit's files: those on a roadmap of `unit` with nothing
+/// published or granted, and for a school those on its school file (whose
+/// coordinators attach and judge documents there).
 fn unit_right(org: &Org, person: &Person, unit: &str) -> Right {
-    org.right(person, &RoadmapAccess { unit: unit.to_owned(), ..Default::default() })
+    let roadmap = org.right(person, &RoadmapAccess { unit: unit.to_owned(), ..Default::default() });
+    let school = match org.get(unit) {
+        Some(u) if u.level == medk_shared::access::Level::School => org.school_file_right(person, unit),
+        _ => Right::None,
+    };
+    roadmap.max(school)
 }
 
 // ---- HTTP ----

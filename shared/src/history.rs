@@ -1,6 +1,7 @@
-//! A roadmap as it stood at a moment in the past: the one place that turns
-//! Automerge change history into "the document on date X", for reports on a
-//! date and for monitoring indicators.
+//! Reading a roadmap's Automerge change history: the roadmap as it stood at
+//! a moment in the past ("the document on date X", for reports on a date and
+//! for monitoring indicators), and who changed an activity, what and when
+//! ([`activity_history`]).
 //!
 //! A change counts at a moment when its recorded time is at or before it and
 //! every change it depends on counts too. The second rule matters when a
@@ -18,11 +19,21 @@
 //!   that creates a roadmap or one written by a tool, counts at every moment.
 //!   Excluding it instead would hide every change built on it, i.e. the
 //!   whole roadmap.
+//!
+//! Who made a change: Automerge records an actor (a random id per device and
+//! session), not a person, so our clients sign each change's message with the
+//! author's name ([`signed`]): the action, then a last line «— Имя Фамилия»
+//! (an em dash and a space). [`signature`] reads it back; a change without
+//! that line (the roadmap's creation, a JavaScript client, a tool) has no
+//! known author, except undo and redo (see [`activity_changes`]). The name is what the author's device called them then; it
+//! is shown, never trusted for access.
 
 use crate::doc::RoadmapDoc;
-use crate::model::Roadmap;
-use automerge::{AutoCommit, ChangeHash};
-use std::collections::{BTreeSet, HashSet};
+use crate::ids::RowId;
+use crate::model::{ActivityField, Roadmap, Status};
+use automerge::legacy::{Key, ObjectId, OpId, OpType};
+use automerge::{AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 
 /// Change times below this are seconds, at or above it milliseconds.
@@ -86,6 +97,324 @@ pub fn roadmap_at(doc: &mut RoadmapDoc, until_ms: i64) -> Option<Roadmap> {
     RoadmapDoc::from_automerge(past).ok().map(|past| past.read())
 }
 
+/// What starts the signature line of a change message.
+const SIGNATURE: &str = "\n— ";
+
+/// `message` signed by `author` (see the module doc). The author's name is
+/// put on one line with single spaces; a blank name leaves the message
+/// unsigned.
+pub fn signed(message: &str, author: &str) -> String {
+    let author = author.split_whitespace().collect::<Vec<_>>().join(" ");
+    if author.is_empty() { message.to_owned() } else { format!("{message}{SIGNATURE}{author}") }
+}
+
+/// A change message read back: the action, and the author when signed.
+pub fn signature(message: &str) -> (String, Option<String>) {
+    match message.rsplit_once(SIGNATURE) {
+        Some((action, author)) if !author.trim().is_empty() && !author.contains('\n') => {
+            (action.to_owned(), Some(author.trim().to_owned()))
+        }
+        _ => (message.to_owned(), None),
+    }
+}
+
+/// The messages our undo stack writes itself, unsigned (undo and redo). Such
+/// a change takes the author of its actor's last signed change: an actor is
+/// one device's session with the roadmap, and an undo there always follows a
+/// signed action of the person working in it.
+const UNSIGNED_IN_SESSION: [&str; 2] = ["undo", "redo"];
+
+/// Typing runs closer than this (in milliseconds) in one field by one
+/// author are one entry of an activity's history: each keystroke is a change.
+const TYPING_RUN_MS: i64 = 10 * 60 * 1000;
+/// Values longer than this (in characters) are cut in descriptions.
+const VALUE_CHARS: usize = 80;
+
+/// One entry of an activity's history: a change, or a typing run of several.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivityChange {
+    /// The (last) change of the entry.
+    pub hash: ChangeHash,
+    /// When, in Unix milliseconds; `None` when not recorded.
+    pub time_ms: Option<i64>,
+    /// Who, from the signature; `None` for unsigned changes.
+    pub author: Option<String>,
+    /// The action the message names («set status», «edit text», «undo»).
+    pub action: String,
+    /// What it did to the activity.
+    pub what: Vec<WhatChanged>,
+    /// How many changes this entry stands for (typing is one per keystroke).
+    pub changes: usize,
+}
+
+/// One thing a change did to an activity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WhatChanged {
+    Created,
+    Deleted,
+    Restored,
+    /// Moved within its section or to another one.
+    Moved,
+    /// A field's value, as the author saw it before and as they left it.
+    /// `key` is the document key ([`ActivityField::key`], `status`,
+    /// `completed_on`).
+    Field {
+        key: String,
+        before: String,
+        after: String,
+    },
+}
+
+impl ActivityChange {
+    /// Who, for people: the author or «неизвестно».
+    pub fn author_ru(&self) -> &str {
+        self.author.as_deref().unwrap_or("неизвестно")
+    }
+
+    /// What happened, in Russian: «Срок: «март» → «апрель»; Статус: …».
+    pub fn describe_ru(&self) -> String {
+        let parts: Vec<String> = self.what.iter().map(WhatChanged::describe_ru).collect();
+        let text = if parts.is_empty() { "Изменено".to_owned() } else { parts.join("; ") };
+        match self.action.as_str() {
+            "undo" => format!("Отмена: {text}"),
+            "redo" => format!("Повтор: {text}"),
+            _ => text,
+        }
+    }
+}
+
+impl WhatChanged {
+    pub fn describe_ru(&self) -> String {
+        match self {
+            WhatChanged::Created => "Добавлено мероприятие".into(),
+            WhatChanged::Deleted => "Удалено".into(),
+            WhatChanged::Restored => "Восстановлено".into(),
+            WhatChanged::Moved => "Перемещено".into(),
+            WhatChanged::Field { key, before, after } => {
+                let label = field_label_ru(key);
+                let (before, after) = (shown_value(key, before), shown_value(key, after));
+                match (before.is_empty(), after.is_empty()) {
+                    (true, _) => format!("{label}: «{after}»"),
+                    (false, true) => format!("{label}: очищено (было «{before}»)"),
+                    (false, false) => format!("{label}: «{before}» → «{after}»"),
+                }
+            }
+        }
+    }
+}
+
+/// A short Russian name of an activity field, by document key.
+pub fn field_label_ru(key: &str) -> &str {
+    match key {
+        "status" => "Статус",
+        "completed_on" => "Дата исполнения",
+        _ => match ActivityField::from_key(key) {
+            Some(ActivityField::Number) => "Номер",
+            Some(ActivityField::Description) => "Содержание",
+            Some(ActivityField::Form) => "Форма проведения",
+            Some(ActivityField::Deadline) => "Срок",
+            Some(ActivityField::Responsible) => "Ответственный",
+            Some(ActivityField::Indicator) => "Показатель",
+            Some(ActivityField::ReportForm) => "Форма отчёта",
+            Some(ActivityField::Evidence) => "Подтверждение",
+            Some(ActivityField::Comments) => "Комментарий",
+            None => key,
+        },
+    }
+}
+
+/// A stored value as people read it: a status by its label, a date as
+/// DD.MM.YYYY, long text cut.
+fn shown_value(key: &str, value: &str) -> String {
+    match key {
+        "status" if !value.is_empty() => Status::parse(value).label_ru().to_owned(),
+        "completed_on" => {
+            crate::deadline::parse_iso(value).map_or_else(|| value.to_owned(), crate::deadline::ru_date)
+        }
+        _ => {
+            let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+            if value.chars().count() > VALUE_CHARS {
+                value.chars().take(VALUE_CHARS - 1).chain(['…']).collect()
+            } else {
+                value
+            }
+        }
+    }
+}
+
+/// Who changed `activity`, what and when, oldest first (causal order: a
+/// change comes after everything its author had seen). See
+/// [`activity_changes`].
+pub fn activity_history(doc: &mut RoadmapDoc, activity: &RowId) -> Vec<ActivityChange> {
+    activity_changes(doc.automerge(), activity)
+}
+
+/// [`activity_history`] on the Automerge document itself.
+///
+/// How: the activity is a map under `activities` whose fields are scalars
+/// (status, date, place, deleted flag) and Text objects. Every change that
+/// descends from the one creating the row is decoded, and those with an
+/// operation on the row's map or on one of its texts are kept; each field
+/// they touched is read at the change's parents and at the change itself,
+/// which is the value before and after as its author saw them (also for
+/// concurrent changes). Undo and redo, which the undo stack writes unsigned,
+/// take the author of the same actor's last signed change (see
+/// `UNSIGNED_IN_SESSION`). Consecutive keystrokes in one field by one author
+/// are joined into one entry; an entry that changed nothing visible (text
+/// typed and erased) is left out. Empty for an unknown activity.
+pub fn activity_changes(doc: &mut AutoCommit, activity: &RowId) -> Vec<ActivityChange> {
+    let row = match doc.get(ROOT, "activities") {
+        Ok(Some((Value::Object(ObjType::Map), map))) => match doc.get(&map, activity.as_str()) {
+            Ok(Some((Value::Object(ObjType::Map), row))) => row,
+            _ => return Vec::new(),
+        },
+        _ => return Vec::new(),
+    };
+    let ObjId::Id(counter, actor, _) = &row else { return Vec::new() };
+    let row_op = OpId(*counter, actor.clone());
+    let Some(created_in) = doc.hash_for_opid(&row) else { return Vec::new() };
+    // The row's map (None) and its texts (the field key), by object id.
+    let mut objects: HashMap<OpId, Option<String>> = HashMap::from([(row_op.clone(), None)]);
+    let mut descendants: HashSet<ChangeHash> = HashSet::new();
+    // Each actor's last signed author so far, for undo stack messages.
+    let mut signed_by: HashMap<automerge::ActorId, String> = HashMap::new();
+    let mut entries: Vec<ActivityChange> = Vec::new();
+    for change in doc.get_changes(&[]) {
+        let hash = change.hash();
+        let (action, mut author) = signature(change.message().unwrap_or_default());
+        match &author {
+            Some(name) => {
+                signed_by.insert(change.actor_id().clone(), name.clone());
+            }
+            None if UNSIGNED_IN_SESSION.contains(&action.as_str()) => {
+                author = signed_by.get(change.actor_id()).cloned();
+            }
+            None => {}
+        }
+        if hash != created_in && !change.deps().iter().any(|d| descendants.contains(d)) {
+            continue;
+        }
+        descendants.insert(hash);
+        let expanded = change.decode();
+        let start = expanded.start_op.get();
+        let created = hash == created_in;
+        let mut keys: Vec<String> = Vec::new();
+        for (i, op) in expanded.operations.iter().enumerate() {
+            let ObjectId::Id(obj) = &op.obj else { continue };
+            let Some(field) = objects.get(obj) else { continue };
+            let key = match (field, &op.key) {
+                (Some(text_key), _) => text_key.clone(),
+                (None, Key::Map(key)) => key.to_string(),
+                (None, Key::Seq(_)) => continue,
+            };
+            if field.is_none() && matches!(op.action, OpType::Make(_)) {
+                objects.insert(OpId(start + i as u64, expanded.actor_id.clone()), Some(key.clone()));
+            }
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        if !created && keys.is_empty() {
+            continue;
+        }
+        let what = if created {
+            vec![WhatChanged::Created]
+        } else {
+            what_changed(doc, &row, &keys, change.deps(), hash)
+        };
+        let entry = ActivityChange {
+            hash,
+            time_ms: change_time_ms(change.timestamp()),
+            author,
+            action,
+            what,
+            changes: 1,
+        };
+        match entries.last_mut() {
+            Some(last) if joins_typing_run(last, &entry) => {
+                if let (Some(WhatChanged::Field { after, .. }), Some(WhatChanged::Field { after: new, .. })) =
+                    (last.what.first_mut(), entry.what.into_iter().next())
+                {
+                    *after = new;
+                }
+                last.hash = entry.hash;
+                last.time_ms = entry.time_ms;
+                last.changes += 1;
+            }
+            _ => entries.push(entry),
+        }
+    }
+    entries.retain(|e| {
+        !e.what.is_empty()
+            && e.what
+                .iter()
+                .any(|w| !matches!(w, WhatChanged::Field { before, after, .. } if before == after))
+    });
+    entries
+}
+
+/// What a change (`deps` → `hash`) did to the row's fields named in `keys`.
+fn what_changed(
+    doc: &AutoCommit,
+    row: &ObjId,
+    keys: &[String],
+    deps: &[ChangeHash],
+    hash: ChangeHash,
+) -> Vec<WhatChanged> {
+    let after_heads = [hash];
+    let mut what = Vec::new();
+    for key in keys {
+        match key.as_str() {
+            "deleted" => {
+                let deleted = matches!(doc.get_at(row, "deleted", &after_heads), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Boolean(true)));
+                what.push(if deleted { WhatChanged::Deleted } else { WhatChanged::Restored });
+            }
+            "pos" | "section" => {
+                if !what.contains(&WhatChanged::Moved) {
+                    what.push(WhatChanged::Moved);
+                }
+            }
+            _ => {
+                let before = value_at(doc, row, key, deps);
+                let after = value_at(doc, row, key, &after_heads);
+                if before != after {
+                    what.push(WhatChanged::Field { key: key.clone(), before, after });
+                }
+            }
+        }
+    }
+    what
+}
+
+/// A field of the row (text or string) as it stood at `heads`; empty when
+/// absent.
+fn value_at(doc: &AutoCommit, row: &ObjId, key: &str, heads: &[ChangeHash]) -> String {
+    if heads.is_empty() {
+        return String::new();
+    }
+    match doc.get_at(row, key, heads) {
+        Ok(Some((Value::Object(ObjType::Text), text))) => doc.text_at(&text, heads).unwrap_or_default(),
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Str(s) => s.to_string(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
+/// Whether `next` continues `last`'s typing in one field (see [`TYPING_RUN_MS`]).
+fn joins_typing_run(last: &ActivityChange, next: &ActivityChange) -> bool {
+    let one_text_field = |e: &ActivityChange| match e.what.as_slice() {
+        [WhatChanged::Field { key, .. }] if e.action == "edit text" => Some(key.clone()),
+        _ => None,
+    };
+    let close = matches!((last.time_ms, next.time_ms), (Some(a), Some(b)) if (b - a).abs() <= TYPING_RUN_MS);
+    close
+        && last.author == next.author
+        && one_text_field(last).is_some()
+        && one_text_field(last) == one_text_field(next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +426,42 @@ mod tests {
         assert_eq!(change_time_ms(-5), None);
         assert_eq!(change_time_ms(1_650_000_000), Some(1_650_000_000_000));
         assert_eq!(change_time_ms(1_650_000_000_000), Some(1_650_000_000_000));
+    }
+
+    #[test]
+    fn signatures_round_trip() {
+        let message = signed("set status", "Иванова Мария");
+        assert_eq!(message, "set status\n— Иванова Мария");
+        assert_eq!(signature(&message), ("set status".to_owned(), Some("Иванова Мария".to_owned())));
+        // Names are kept on one line; a blank one leaves the message unsigned.
+        assert_eq!(signature(&signed("undo", " Петров\n  Пётр ")).1.as_deref(), Some("Петров Пётр"));
+        assert_eq!(signed("undo", "  "), "undo");
+        assert_eq!(signature("undo"), ("undo".to_owned(), None));
+        assert_eq!(signature(""), (String::new(), None));
+        // A message that itself holds a dash line keeps it in the action.
+        let tricky = signed("note\n— quote", "Автор");
+        assert_eq!(signature(&tricky), ("note\n— quote".to_owned(), Some("Автор".to_owned())));
+    }
+
+    #[test]
+    fn descriptions_in_russian() {
+        let field = |key: &str, before: &str, after: &str| WhatChanged::Field {
+            key: key.into(),
+            before: before.into(),
+            after: after.into(),
+        };
+        assert_eq!(field("deadline", "март", "апрель").describe_ru(), "Срок: «март» → «апрель»");
+        assert_eq!(field("status", "planned", "done").describe_ru(), "Статус: «Запланировано» → «Выполнено»");
+        assert_eq!(field("completed_on", "", "2022-03-05").describe_ru(), "Дата исполнения: «05.03.2022»");
+        assert_eq!(
+            field("responsible", "Петров", "").describe_ru(),
+            "Ответственный: очищено (было «Петров»)"
+        );
+        let long = "а".repeat(200);
+        assert_eq!(
+            field("description", "", &long).describe_ru().chars().count(),
+            "Содержание: «»".chars().count() + 80
+        );
     }
 
     #[test]

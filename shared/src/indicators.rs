@@ -13,6 +13,14 @@
 //! - Cancelled activities count for nothing: neither due, nor done, nor
 //!   overdue.
 //! - Overdue: due, not done, not cancelled.
+//!
+//! [`deadline_state`] is the same judgement for the editor, on today's date:
+//! - Overdue once the last day of the deadline has passed (on that day itself
+//!   the activity is still due soon, not overdue: the day is not over).
+//! - Due soon: not done, not cancelled, and the deadline ends today or within
+//!   the next [`DUE_SOON_DAYS`] days.
+//! - Done late: done, and its completion date is after the deadline's last day
+//!   (a done activity with no completion date is never called late).
 
 use crate::deadline;
 use crate::model::{Activity, Roadmap, Status};
@@ -51,6 +59,77 @@ pub fn activity_state(activity: &Activity, year: Option<i32>, date: Date) -> Act
 /// The day an activity was done, when its `completed_on` holds an ISO date.
 pub fn completed_on(activity: &Activity) -> Option<Date> {
     deadline::parse_iso(&activity.completed_on)
+}
+
+/// How many days ahead an open activity counts as due soon.
+pub const DUE_SOON_DAYS: i64 = 14;
+
+/// Where an activity stands against its deadline today, for the editor's
+/// badges and filters (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeadlineState {
+    /// Nothing to flag: no understood deadline, or the deadline is further
+    /// than [`DUE_SOON_DAYS`] away.
+    Open,
+    /// Not done, and the deadline ends in `days_left` days (0: today).
+    DueSoon {
+        days_left: i64,
+    },
+    /// Not done, and the deadline's last day has passed.
+    Overdue,
+    /// Done on or before the deadline (or with no date to judge by).
+    Done,
+    /// Done after the deadline's last day.
+    DoneLate,
+    Cancelled,
+}
+
+impl DeadlineState {
+    /// A stable key, for CSS classes and tests.
+    pub fn key(self) -> &'static str {
+        match self {
+            DeadlineState::Open => "open",
+            DeadlineState::DueSoon { .. } => "due-soon",
+            DeadlineState::Overdue => "overdue",
+            DeadlineState::Done => "done",
+            DeadlineState::DoneLate => "done-late",
+            DeadlineState::Cancelled => "cancelled",
+        }
+    }
+
+    /// The badge text, for the states worth a badge.
+    pub fn badge_ru(self) -> Option<String> {
+        match self {
+            DeadlineState::DueSoon { days_left: 0 } => Some("Срок сегодня".into()),
+            DeadlineState::DueSoon { days_left: 1 } => Some("Срок завтра".into()),
+            DeadlineState::DueSoon { days_left } => Some(format!("Срок через {} дн.", days_left)),
+            DeadlineState::Overdue => Some("Просрочено".into()),
+            DeadlineState::DoneLate => Some("Выполнено с опозданием".into()),
+            DeadlineState::Open | DeadlineState::Done | DeadlineState::Cancelled => None,
+        }
+    }
+}
+
+/// Where `activity` stands against its deadline on `today`; `year` is the
+/// roadmap year.
+pub fn deadline_state(activity: &Activity, year: Option<i32>, today: Date) -> DeadlineState {
+    // Overdue today means due by the end of yesterday.
+    let yesterday = today.previous_day().unwrap_or(today);
+    let state = activity_state(activity, year, yesterday);
+    match state.status {
+        Status::Cancelled => DeadlineState::Cancelled,
+        Status::Done => match (completed_on(activity), state.due_by) {
+            (Some(done), Some(end)) if done > end => DeadlineState::DoneLate,
+            _ => DeadlineState::Done,
+        },
+        _ if state.overdue => DeadlineState::Overdue,
+        _ => match state.due_by {
+            Some(end) if (end - today).whole_days() <= DUE_SOON_DAYS => {
+                DeadlineState::DueSoon { days_left: (end - today).whole_days() }
+            }
+            _ => DeadlineState::Open,
+        },
+    }
 }
 
 /// Execution counts of a whole roadmap on a date.
@@ -184,6 +263,40 @@ mod tests {
         );
         assert_eq!(execution.percent_done_of_due(), Some(33));
         assert_eq!(Execution::default().percent_done_of_due(), None);
+    }
+
+    #[test]
+    fn deadline_state_against_today() {
+        let today = date!(2022 - 03 - 20);
+        let state = |deadline: &str, status: Status, done_on: &str| {
+            let mut a = activity(deadline, status);
+            a.completed_on = done_on.into();
+            deadline_state(&a, Some(2022), today)
+        };
+        // Ended yesterday: overdue; ends today: due soon, 0 days left.
+        assert_eq!(state("до 19.03.2022", Status::Planned, ""), DeadlineState::Overdue);
+        assert_eq!(state("до 20.03.2022", Status::InProgress, ""), DeadlineState::DueSoon { days_left: 0 });
+        assert_eq!(state("март", Status::Planned, ""), DeadlineState::DueSoon { days_left: 11 });
+        assert_eq!(state("до 03.04.2022", Status::Planned, ""), DeadlineState::DueSoon { days_left: 14 });
+        assert_eq!(state("до 04.04.2022", Status::Planned, ""), DeadlineState::Open);
+        assert_eq!(state("", Status::Planned, ""), DeadlineState::Open);
+        assert_eq!(state("когда-нибудь", Status::NotDone, ""), DeadlineState::Open);
+        assert_eq!(state("февраль", Status::Cancelled, ""), DeadlineState::Cancelled);
+        // Done: late only when the completion date is after the deadline.
+        assert_eq!(state("февраль", Status::Done, "2022-03-01"), DeadlineState::DoneLate);
+        assert_eq!(state("февраль", Status::Done, "2022-02-28"), DeadlineState::Done);
+        assert_eq!(state("февраль", Status::Done, ""), DeadlineState::Done);
+        assert_eq!(state("март", Status::Done, "2022-03-20"), DeadlineState::Done);
+    }
+
+    #[test]
+    fn deadline_badges() {
+        assert_eq!(DeadlineState::Overdue.badge_ru().as_deref(), Some("Просрочено"));
+        assert_eq!(DeadlineState::DoneLate.badge_ru().as_deref(), Some("Выполнено с опозданием"));
+        assert_eq!(DeadlineState::DueSoon { days_left: 0 }.badge_ru().as_deref(), Some("Срок сегодня"));
+        assert_eq!(DeadlineState::DueSoon { days_left: 5 }.badge_ru().as_deref(), Some("Срок через 5 дн."));
+        assert_eq!(DeadlineState::Open.badge_ru(), None);
+        assert_eq!(DeadlineState::Done.badge_ru(), None);
     }
 
     #[test]

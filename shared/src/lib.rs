@@ -9,6 +9,7 @@ pub mod actions;
 pub mod catalogue;
 pub mod deadline;
 pub mod doc;
+pub mod filters;
 pub mod history;
 pub mod ids;
 pub mod indicators;

@@ -182,3 +182,186 @@ fn before_a_timed_creation_there_is_no_roadmap() {
     assert_eq!(roadmap_at(&mut doc, at(1)), None);
     assert_eq!(roadmap_at(&mut doc, at(2)), Some(doc.read()));
 }
+
+// ---- who changed an activity, what and when --------------------------------
+
+mod activity_history {
+    use super::{add, at, id, roadmap};
+    use automerge::transaction::{CommitOptions, Transactable};
+    use automerge::{ObjType, ROOT, ReadDoc, Value};
+    use medk_shared::doc::{Edit, RoadmapDoc, TextTarget};
+    use medk_shared::history::{WhatChanged, activity_history, signed};
+    use medk_shared::ids::RowId;
+    use medk_shared::model::{ActivityField, Status};
+    use medk_shared::undo::UndoStack;
+
+    const ANNA: &str = "Смирнова Анна Игоревна";
+    const BORIS: &str = "Кузнецов Борис";
+
+    fn edit(doc: &mut RoadmapDoc, edits: Vec<Edit>, time: i64, action: &str, author: &str) {
+        doc.apply(edits, time, &signed(action, author)).unwrap();
+    }
+
+    fn deadline(row: &RowId, value: &str) -> Edit {
+        Edit::SetText {
+            target: TextTarget::Activity(row.clone(), ActivityField::Deadline),
+            value: value.into(),
+        }
+    }
+
+    /// Typing as the app does it: through the undo stack (one undo step per
+    /// run), each keystroke its own change signed by the author.
+    fn type_text(
+        doc: &mut RoadmapDoc,
+        undo: &mut UndoStack,
+        target: &TextTarget,
+        value: &str,
+        time: i64,
+        author: &str,
+    ) {
+        let current = doc.text(target).unwrap();
+        undo.type_text(doc, target.clone(), current, time).unwrap();
+        doc.apply(
+            vec![Edit::SetText { target: target.clone(), value: value.into() }],
+            time,
+            &signed("edit text", author),
+        )
+        .unwrap();
+    }
+
+    /// A change the way a JavaScript client writes one: its own actor, no
+    /// message, time in seconds.
+    fn unsigned_status(doc: &mut RoadmapDoc, row: &RowId, status: &str, time: i64) {
+        let mut js = doc.fork();
+        let am = js.automerge();
+        let Ok(Some((Value::Object(ObjType::Map), activities))) = am.get(ROOT, "activities") else {
+            panic!()
+        };
+        let Ok(Some((_, obj))) = am.get(&activities, row.as_str()) else { panic!() };
+        am.put(&obj, "status", status).unwrap();
+        am.commit_with(CommitOptions::default().with_time(time / 1000));
+        doc.merge(&mut js).unwrap();
+    }
+
+    #[test]
+    fn two_authors_and_an_unsigned_change() {
+        let (mut doc, section) = roadmap();
+        let (a, other) = (id(1), id(2));
+        add(&mut doc, &section, &a, at(1));
+        add(&mut doc, &section, &other, at(1));
+        edit(&mut doc, vec![deadline(&a, "до 15.03.2022")], at(2), "edit text", ANNA);
+        edit(&mut doc, vec![deadline(&other, "май")], at(2), "edit text", BORIS);
+        // Boris, on his own device, moves the deadline and names himself responsible.
+        let mut boris = doc.fork();
+        edit(&mut boris, vec![deadline(&a, "до 30.03.2022")], at(3), "edit text", BORIS);
+        let responsible = TextTarget::Activity(a.clone(), ActivityField::Responsible);
+        let mut undo = UndoStack::new();
+        for (i, typed) in ["К", "Ку", "Кузнецов"].into_iter().enumerate() {
+            type_text(&mut boris, &mut undo, &responsible, typed, at(3) + i as i64 * 1000, BORIS);
+        }
+        doc.merge(&mut boris).unwrap();
+        // Anna marks it done with a completion date; a JS client sets «not done».
+        edit(
+            &mut doc,
+            vec![
+                Edit::SetStatus { activity: a.clone(), status: Status::Done },
+                Edit::SetCompletedOn { activity: a.clone(), date: "2022-03-31".into() },
+            ],
+            at(4),
+            "set status",
+            ANNA,
+        );
+        unsigned_status(&mut doc, &a, "not-done", at(5));
+
+        let history = activity_history(&mut doc, &a);
+        let rows: Vec<(Option<i64>, &str, String)> =
+            history.iter().map(|c| (c.time_ms, c.author_ru(), c.describe_ru())).collect();
+        assert_eq!(
+            rows,
+            vec![
+                (Some(at(1)), "неизвестно", "Добавлено мероприятие".to_owned()),
+                (Some(at(2)), ANNA, "Срок: «до 15.03.2022»".to_owned()),
+                (Some(at(3)), BORIS, "Срок: «до 15.03.2022» → «до 30.03.2022»".to_owned()),
+                (Some(at(3) + 2000), BORIS, "Ответственный: «Кузнецов»".to_owned()),
+                (
+                    Some(at(4)),
+                    ANNA,
+                    "Статус: «Запланировано» → «Выполнено»; Дата исполнения: «31.03.2022»".to_owned()
+                ),
+                (Some(at(5)), "неизвестно", "Статус: «Выполнено» → «Не выполнено»".to_owned()),
+            ]
+        );
+        // The typing run is one entry of three changes.
+        assert_eq!(history[3].changes, 3);
+        assert_eq!(history[3].action, "edit text");
+        assert_eq!(history[4].action, "set status");
+        // The other activity has its own history.
+        let other_history = activity_history(&mut doc, &other);
+        assert_eq!(other_history.len(), 2);
+        assert_eq!(other_history[1].author.as_deref(), Some(BORIS));
+        assert!(activity_history(&mut doc, &id(99)).is_empty());
+    }
+
+    #[test]
+    fn delete_restore_move_and_undo() {
+        let (mut doc, section) = roadmap();
+        let (a, b) = (id(1), id(2));
+        add(&mut doc, &section, &a, at(1));
+        add(&mut doc, &section, &b, at(1));
+        let mut undo = UndoStack::new();
+        undo.apply(&mut doc, vec![deadline(&a, "март")], at(2), &signed("edit text", ANNA)).unwrap();
+        undo.undo(&mut doc, at(3)).unwrap();
+        edit(
+            &mut doc,
+            vec![medk_shared::actions::delete(medk_shared::doc::RowRef::Activity(a.clone()))],
+            at(4),
+            "delete activity",
+            BORIS,
+        );
+        edit(
+            &mut doc,
+            vec![Edit::SetDeleted { row: medk_shared::doc::RowRef::Activity(a.clone()), deleted: false }],
+            at(5),
+            "undo",
+            BORIS,
+        );
+        let moved = medk_shared::actions::move_activity(&doc, &a, medk_shared::actions::Direction::Up);
+        assert!(moved.is_some());
+        edit(&mut doc, moved.into_iter().collect(), at(6), "move activity", ANNA);
+        let history = activity_history(&mut doc, &a);
+        let what: Vec<&[WhatChanged]> = history.iter().map(|c| c.what.as_slice()).collect();
+        assert_eq!(what[0], [WhatChanged::Created]);
+        assert_eq!(history[1].describe_ru(), "Срок: «март»");
+        // The stack's own undo is unsigned: it takes the author of the
+        // actor's last signed change.
+        assert_eq!(history[2].describe_ru(), "Отмена: Срок: очищено (было «март»)");
+        assert_eq!(history[2].author.as_deref(), Some(ANNA));
+        assert_eq!(what[3], [WhatChanged::Deleted]);
+        assert_eq!(history[4].describe_ru(), "Отмена: Восстановлено");
+        assert_eq!(what[5], [WhatChanged::Moved]);
+        assert_eq!(history.len(), 6);
+    }
+
+    /// The app signs typing by writing the keystroke itself after letting the
+    /// undo stack record the run with a no-op edit: that no-op must write no
+    /// change, and undo must restore the text from before the run.
+    #[test]
+    fn typing_through_the_undo_stack_is_signed_and_undoable() {
+        let (mut doc, section) = roadmap();
+        let a = id(1);
+        add(&mut doc, &section, &a, at(1));
+        let target = TextTarget::Activity(a.clone(), ActivityField::Description);
+        let mut undo = UndoStack::new();
+        let changes_before = doc.automerge().get_changes(&[]).len();
+        for (i, typed) in ["Мероприятие!", "Мероприятие!!"].into_iter().enumerate() {
+            type_text(&mut doc, &mut undo, &target, typed, at(2) + i as i64, ANNA);
+        }
+        let changes = doc.automerge().get_changes(&[]);
+        assert_eq!(changes.len(), changes_before + 2);
+        assert!(
+            changes.iter().rev().take(2).all(|c| c.message() == Some("edit text\n— Смирнова Анна Игоревна"))
+        );
+        assert!(undo.undo(&mut doc, at(3)).unwrap());
+        assert_eq!(doc.text(&target).unwrap(), "Мероприятие");
+    }
+}
