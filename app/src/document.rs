@@ -1,65 +1,41 @@
 //! An open roadmap on this device: the Automerge document, its undo
-//! history, and the write-through to IndexedDB.
-//!
-//! Every edit is written at once (no save button): the change bytes go to
-//! storage in the same turn of the event loop as the keystroke, so a reload
-//! or a killed tab right after an edit finds it there.
+//! history, and its replica in IndexedDB ([`crate::replica`]).
 
 use crate::browser::now_ms;
-use crate::storage::{RoadmapMeta, Storage, StorageError};
-use automerge::ChangeHash;
+pub use crate::replica::OpenError;
+use crate::replica::{Kept, Replica, Synced};
+use crate::storage::{DocKind, RoadmapMeta, Storage, StorageError};
+use automerge::{AutoCommit, AutomergeError, ChangeHash};
 use medk_shared::doc::{DocError, Edit, NewRoadmap, RoadmapDoc, TextTarget, Touched};
 use medk_shared::ids::DocumentId;
 use medk_shared::undo::UndoStack;
-use std::cell::RefCell;
 use std::rc::Rc;
-
-/// After this many appended chunks the document is compacted into one
-/// snapshot, which keeps opening fast.
-const COMPACT_AFTER: usize = 64;
-
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    #[error("дорожная карта не найдена на этом устройстве")]
-    NotFound,
-    #[error("{0}")]
-    Storage(#[from] StorageError),
-    /// The stored bytes are bad; they were moved to quarantine.
-    #[error("данные дорожной карты повреждены и отложены в карантин: {0}")]
-    Corrupt(String),
-    /// Quarantined earlier (or just now, by another load of the same roadmap).
-    #[error("данные дорожной карты повреждены и отложены в карантин: {0}")]
-    Broken(String),
-}
-
-/// Chunks known to be contained in this replica: what compaction may delete.
-#[derive(Default)]
-struct Chunks {
-    keys: Vec<f64>,
-    compacting: bool,
-}
 
 pub struct OpenRoadmap {
     pub id: DocumentId,
     doc: RoadmapDoc,
     undo: UndoStack,
-    storage: Storage,
-    chunks: Rc<RefCell<Chunks>>,
-    /// The list record as last written: typing only bumps its time, so a
-    /// keystroke costs one write, not a read of the record and a write.
-    meta: RoadmapMeta,
-    /// Called with a message when a write to storage fails.
-    on_storage_error: Rc<dyn Fn(String)>,
-    /// Told after every local change (the sync sends it on).
-    on_change: Option<Rc<dyn Fn(DocumentId)>>,
-    /// Told when the list record was rewritten after a change from elsewhere
-    /// (the list screen re-reads it then, not before the write lands).
-    on_meta_stored: Option<Rc<dyn Fn()>>,
-    /// Heads the relay is known to have (saved across reloads): what the
-    /// count of changes not yet on the server is measured from.
-    synced: Vec<ChangeHash>,
-    /// The last count of changes not on the relay, and the heads it was made at.
-    counted: Option<(Vec<ChangeHash>, usize)>,
+    replica: Replica,
+    /// Who signs this device's changes ([`medk_shared::history::signed`]).
+    author: String,
+}
+
+impl Kept for RoadmapDoc {
+    fn decode(chunks: &[Vec<u8>]) -> Result<Self, String> {
+        decode(chunks).map_err(|e| e.to_string())
+    }
+
+    fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), String> {
+        RoadmapDoc::load_incremental(self, bytes).map_err(|e| e.to_string())
+    }
+
+    fn automerge(&mut self) -> &mut AutoCommit {
+        RoadmapDoc::automerge(self)
+    }
+
+    fn meta(&self, id: &DocumentId) -> RoadmapMeta {
+        meta_of(id, self)
+    }
 }
 
 impl OpenRoadmap {
@@ -82,9 +58,7 @@ impl OpenRoadmap {
         id: DocumentId,
         doc: &mut RoadmapDoc,
     ) -> Result<(), StorageError> {
-        let meta = meta_of(&id, doc);
-        storage.create(&meta, doc.save()).await?;
-        Ok(())
+        Replica::create(storage, id, doc).await
     }
 
     pub async fn open(
@@ -92,92 +66,13 @@ impl OpenRoadmap {
         id: DocumentId,
         on_storage_error: Rc<dyn Fn(String)>,
     ) -> Result<Self, OpenError> {
-        let meta = storage.meta(&id).await?.ok_or(OpenError::NotFound)?;
-        if let Some(reason) = meta.broken.clone() {
-            return Err(OpenError::Broken(reason));
-        }
-        let mut stored = storage.load(&id).await?;
-        let mut doc = match decode(&stored.bytes) {
-            Ok(doc) => doc,
-            Err(e) => {
-                let reason = e.to_string();
-                storage.quarantine(&id, &reason).await?;
-                return Err(OpenError::Corrupt(reason));
-            }
-        };
-        // Edits whose IndexedDB write may not have committed (the tab was
-        // reloaded or closed right after them): apply and store them now.
-        for (key, bytes) in crate::journal::pending(&id) {
-            if doc.load_incremental(&bytes).is_ok() {
-                stored.keys.push(storage.append(&id, bytes).await?);
-            }
-            crate::journal::clear(&key);
-        }
-        Ok(Self {
-            id,
-            doc,
-            undo: UndoStack::new(),
-            storage: storage.clone(),
-            chunks: Rc::new(RefCell::new(Chunks { keys: stored.keys, compacting: false })),
-            meta,
-            on_storage_error,
-            on_change: None,
-            on_meta_stored: None,
-            synced: load_synced(&id),
-            counted: None,
-        })
-    }
-
-    /// Registers who is told about local changes.
-    pub fn on_change(&mut self, f: Rc<dyn Fn(DocumentId)>) {
-        self.on_change = Some(f);
+        let (replica, doc) = Replica::open(storage, id, on_storage_error).await?;
+        Ok(Self { id, doc, undo: UndoStack::new(), replica, author: String::new() })
     }
 
     /// The Automerge document, for the sync protocol.
     pub fn automerge(&mut self) -> &mut automerge::AutoCommit {
         self.doc.automerge()
-    }
-
-    /// Runs `f` on the Automerge document and says what it changed.
-    pub fn tracking<R>(&mut self, f: impl FnOnce(&mut automerge::AutoCommit) -> R) -> (R, Touched) {
-        self.doc.tracking(f)
-    }
-
-    pub fn on_meta_stored(&mut self, f: Rc<dyn Fn()>) {
-        self.on_meta_stored = Some(f);
-    }
-
-    /// Stores changes that came from the relay.
-    pub fn persist_remote(&mut self) {
-        let then = self.on_meta_stored.clone();
-        self.write(true, then);
-    }
-
-    /// How many changes of this replica the relay does not have yet.
-    /// `shared` are the heads both are known to have on the live connection.
-    pub fn unsynced(&mut self, shared: Option<Vec<ChangeHash>>) -> usize {
-        if let Some(shared) = shared
-            && shared != self.synced
-        {
-            save_synced(&self.id, &shared);
-            self.synced = shared;
-            self.counted = None;
-        }
-        let am = self.doc.automerge();
-        let heads = am.get_heads();
-        let known = |hashes: &[ChangeHash], am: &mut automerge::AutoCommit| {
-            hashes.iter().all(|h| am.get_change_by_hash(h).is_some())
-        };
-        let count = match self.counted.take() {
-            Some((counted, n)) if counted == heads => n,
-            // Typing: add what is new since the last count rather than
-            // walking the whole history of a never-synced roadmap again.
-            Some((counted, n)) if known(&counted, am) => n + am.get_changes(&counted).len(),
-            _ if known(&self.synced, am) => am.get_changes(&self.synced).len(),
-            _ => am.get_changes(&[]).len(),
-        };
-        self.counted = Some((heads, count));
-        count
     }
 
     pub fn doc(&self) -> &RoadmapDoc {
@@ -190,10 +85,16 @@ impl OpenRoadmap {
         medk_shared::history::roadmap_at(&mut self.doc, until_ms)
     }
 
+    /// The name that signs the changes made from now on.
+    pub fn set_author(&mut self, author: String) {
+        self.author = author;
+    }
+
     /// One user action: applied, recorded for undo, written to storage.
     pub fn apply(&mut self, edits: Vec<Edit>, message: &str) -> Result<(), DocError> {
         self.undo.seal();
-        self.undo.apply(&mut self.doc, edits, now_ms(), message)?;
+        let message = medk_shared::history::signed(message, &self.author);
+        self.undo.apply(&mut self.doc, edits, now_ms(), &message)?;
         self.persist(true);
         Ok(())
     }
@@ -201,7 +102,14 @@ impl OpenRoadmap {
     /// Typing in a text field.
     pub fn type_text(&mut self, target: TextTarget, value: String) -> Result<(), DocError> {
         let header = matches!(target, TextTarget::Header(_));
-        self.undo.type_text(&mut self.doc, target, value, now_ms())?;
+        // The undo stack writes typing with a fixed, unsigned message. So it
+        // records the run with a no-op edit (the current value: Automerge
+        // writes no change for it), and the keystroke is written here, signed.
+        let now = now_ms();
+        let current = self.doc.text(&target)?;
+        self.undo.type_text(&mut self.doc, target.clone(), current, now)?;
+        let message = medk_shared::history::signed("edit text", &self.author);
+        self.doc.apply(vec![Edit::SetText { target, value }], now, &message)?;
         self.persist(header);
         Ok(())
     }
@@ -212,6 +120,9 @@ impl OpenRoadmap {
     }
 
     pub fn undo(&mut self) -> Result<bool, DocError> {
+        // Undo and redo changes carry the undo stack's fixed messages,
+        // unsigned; the history gives them the author of this device's last
+        // signed change (see `medk_shared::history::activity_changes`).
         let done = self.undo.undo(&mut self.doc, now_ms())?;
         if done {
             self.persist(true);
@@ -248,95 +159,45 @@ impl OpenRoadmap {
     /// Writes the changes made since the last write. `meta_changed` says the
     /// list record (title, count of activities) must be refreshed too.
     fn persist(&mut self, meta_changed: bool) {
-        self.write(meta_changed, None);
+        let meta = meta_changed.then(|| meta_of(&self.id, &self.doc));
+        self.replica.write(self.doc.automerge(), meta, true);
     }
 
-    /// [`Self::persist`], telling `meta_stored` once the list record is written.
-    fn write(&mut self, meta_changed: bool, meta_stored: Option<Rc<dyn Fn()>>) {
-        let changes = self.doc.save_incremental();
-        if changes.is_empty() {
-            return;
-        }
-        if meta_changed {
-            self.meta = meta_of(&self.id, &self.doc);
-        } else {
-            self.meta.updated = js_sys::Date::now();
-        }
-        let meta = self.meta.clone();
-        let storage = self.storage.clone();
-        let chunks = self.chunks.clone();
-        let on_error = self.on_storage_error.clone();
-        let id = self.id;
-        let journal = crate::journal::record(&id, &changes);
-        wasm_bindgen_futures::spawn_local(async move {
-            match storage.append(&id, changes).await {
-                Ok(key) => {
-                    chunks.borrow_mut().keys.push(key);
-                    if let Some(journal) = journal {
-                        crate::journal::clear(&journal);
-                    }
-                }
-                Err(e) => on_error(format!("Изменение не сохранено на устройстве: {e}")),
-            }
-            match storage.put_meta(&meta).await {
-                Ok(()) => {
-                    if let Some(f) = meta_stored {
-                        f();
-                    }
-                }
-                Err(e) => on_error(format!("Список дорожных карт не обновлён: {e}")),
-            }
-        });
-        let due = {
-            let c = self.chunks.borrow();
-            c.keys.len() >= COMPACT_AFTER && !c.compacting
-        };
-        if due {
-            self.compact();
-        }
-        if let Some(f) = &self.on_change {
-            f(self.id);
-        }
-    }
-
-    fn compact(&mut self) {
-        let snapshot = self.doc.save();
-        let contained = {
-            let mut c = self.chunks.borrow_mut();
-            c.compacting = true;
-            c.keys.clone()
-        };
-        let storage = self.storage.clone();
-        let chunks = self.chunks.clone();
-        let id = self.id;
-        wasm_bindgen_futures::spawn_local(async move {
-            let result = storage.compact(&id, snapshot, &contained).await;
-            let mut c = chunks.borrow_mut();
-            c.compacting = false;
-            if let Ok(key) = result {
-                c.keys.retain(|k| !contained.contains(k));
-                c.keys.push(key);
-            }
-        });
+    /// The document for reading its history on a date (monitoring reads
+    /// many roadmaps at once through `history::roadmap_at`). Reads only:
+    /// a change made through here would bypass storage and undo.
+    pub fn doc_mut(&mut self) -> &mut RoadmapDoc {
+        &mut self.doc
     }
 }
 
-fn synced_key(id: &DocumentId) -> String {
-    format!("medk.synced.{id}")
-}
+impl Synced for OpenRoadmap {
+    fn automerge(&mut self) -> &mut AutoCommit {
+        self.doc.automerge()
+    }
 
-fn load_synced(id: &DocumentId) -> Vec<ChangeHash> {
-    let stored = web_sys::window()
-        .and_then(|w| w.local_storage().ok().flatten())
-        .and_then(|s| s.get_item(&synced_key(id)).ok().flatten())
-        .unwrap_or_default();
-    stored.split(',').filter_map(|h| h.parse().ok()).collect()
-}
+    fn receive(
+        &mut self,
+        apply: &mut dyn FnMut(&mut AutoCommit) -> Result<(), AutomergeError>,
+    ) -> Result<Touched, AutomergeError> {
+        let (applied, touched) = self.doc.tracking(|am| apply(am));
+        if touched != Touched::Nothing {
+            let meta = meta_of(&self.id, &self.doc);
+            self.replica.write(self.doc.automerge(), Some(meta), false);
+        }
+        applied.map(|()| touched)
+    }
 
-fn save_synced(id: &DocumentId, heads: &[ChangeHash]) {
-    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let text: Vec<String> = heads.iter().map(ToString::to_string).collect();
-        let _ = s.set_item(&synced_key(id), &text.join(","));
+    fn unsynced(&mut self, shared: Option<Vec<ChangeHash>>) -> usize {
+        self.replica.unsynced(self.doc.automerge(), shared)
+    }
+
+    fn on_change(&mut self, f: Rc<dyn Fn(DocumentId)>) {
+        self.replica.set_on_change(f);
+    }
+
+    fn on_meta_stored(&mut self, f: Rc<dyn Fn()>) {
+        self.replica.set_on_meta_stored(f);
     }
 }
 
@@ -363,5 +224,6 @@ pub fn meta_of(id: &DocumentId, doc: &RoadmapDoc) -> RoadmapMeta {
         updated: js_sys::Date::now(),
         activities: doc.activity_count() as u32,
         broken: None,
+        kind: DocKind::Roadmap,
     }
 }

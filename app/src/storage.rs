@@ -47,6 +47,21 @@ pub struct RoadmapMeta {
     /// Set when the stored document could not be read (then moved to quarantine).
     #[serde(default)]
     pub broken: Option<String>,
+    /// What the document holds; records written before school files
+    /// existed are roadmaps.
+    #[serde(default)]
+    pub kind: DocKind,
+}
+
+/// The kinds of documents kept on the device. Only roadmaps are listed on
+/// the main screen; the others are opened by the screens that use them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DocKind {
+    #[default]
+    Roadmap,
+    School,
+    Catalogue,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -120,6 +135,14 @@ impl Storage {
         Ok(Self { db: std::rc::Rc::new(db) })
     }
 
+    /// The roadmaps on the device (for the list screen), newest first.
+    pub async fn roadmaps(&self) -> Result<Vec<RoadmapMeta>> {
+        let mut list = self.list().await?;
+        list.retain(|meta| meta.kind == DocKind::Roadmap);
+        Ok(list)
+    }
+
+    /// Every document on the device, newest first.
     pub async fn list(&self) -> Result<Vec<RoadmapMeta>> {
         let tx = self.db.transaction(&[ROADMAPS], TransactionMode::ReadOnly)?;
         let values = tx.store(ROADMAPS)?.get_all(None, None).await?;

@@ -30,7 +30,9 @@ use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use crate::account::{Account, Session};
 use crate::document::{OpenError, OpenRoadmap};
-use crate::storage::Storage;
+use crate::files::{OpenFile, Wanted};
+use crate::replica::Synced;
+use crate::storage::{DocKind, Storage};
 
 /// First reconnect delay; doubled per failed attempt up to [`BACKOFF_MAX_MS`].
 const BACKOFF_FIRST_MS: f64 = 500.0;
@@ -118,7 +120,7 @@ struct Inner {
     on_error: Rc<dyn Fn(String)>,
     client: RefCell<Client>,
     socket: RefCell<Option<Socket>>,
-    docs: RefCell<HashMap<DocumentId, Rc<RefCell<OpenRoadmap>>>>,
+    docs: RefCell<HashMap<DocumentId, Opened>>,
     /// Roadmaps being loaded, with whoever waits for the same load.
     opening: RefCell<HashMap<DocumentId, Vec<futures::channel::oneshot::Sender<()>>>>,
     /// Roadmaps being fetched by link: their document so far and who waits.
@@ -139,6 +141,23 @@ struct Inner {
     status_pending: Cell<bool>,
     /// Increases per socket, so callbacks of an old socket do nothing.
     generation: Cell<u64>,
+}
+
+/// A document open on the page, by what it holds.
+#[derive(Clone)]
+enum Opened {
+    Roadmap(Rc<RefCell<OpenRoadmap>>),
+    File(Rc<RefCell<OpenFile>>),
+}
+
+impl Opened {
+    /// The part the sync talks to.
+    fn synced(&self) -> Rc<RefCell<dyn Synced>> {
+        match self {
+            Opened::Roadmap(doc) => doc.clone(),
+            Opened::File(doc) => doc.clone(),
+        }
+    }
 }
 
 struct Fetch {
@@ -277,11 +296,40 @@ impl SyncService {
     /// The roadmap's one in-memory replica, loading it from IndexedDB if
     /// needed.
     pub async fn open(&self, id: DocumentId) -> Result<Rc<RefCell<OpenRoadmap>>, OpenError> {
+        match self.load(id, None).await? {
+            Opened::Roadmap(doc) => Ok(doc),
+            Opened::File(_) => Err(OpenError::NotFound),
+        }
+    }
+
+    /// A school's file, synced like a roadmap. A device that has never had
+    /// it starts from its genesis (the same on every device), so it opens
+    /// offline too and merges with what others wrote once online.
+    pub async fn open_school(&self, school: &str) -> Result<Rc<RefCell<OpenFile>>, OpenError> {
+        self.open_file(Wanted::School(school.to_owned())).await
+    }
+
+    /// The project's catalogue (risk factors, required documents, visit
+    /// intervals); the 2021 seed until the relay brings its edits.
+    pub async fn open_catalogue(&self) -> Result<Rc<RefCell<OpenFile>>, OpenError> {
+        self.open_file(Wanted::Catalogue).await
+    }
+
+    async fn open_file(&self, wanted: Wanted) -> Result<Rc<RefCell<OpenFile>>, OpenError> {
+        match self.load(wanted.id(), Some(wanted)).await? {
+            Opened::File(doc) => Ok(doc),
+            Opened::Roadmap(_) => Err(OpenError::NotFound),
+        }
+    }
+
+    /// The one in-memory replica of a document, loading it from IndexedDB
+    /// if needed: a roadmap, or (`file`) a well-known file.
+    async fn load(&self, id: DocumentId, file: Option<Wanted>) -> Result<Opened, OpenError> {
         if let Some(doc) = self.0.docs.borrow().get(&id) {
             return Ok(doc.clone());
         }
-        // One load at a time per roadmap: a second caller waits for the first
-        // (two loads of a damaged roadmap would quarantine it twice).
+        // One load at a time per document: a second caller waits for the
+        // first (two loads of a damaged one would quarantine it twice).
         let wait = {
             let mut opening = self.0.opening.borrow_mut();
             match opening.get_mut(&id) {
@@ -301,10 +349,18 @@ impl SyncService {
             let opened = self.0.docs.borrow().get(&id).cloned();
             return match opened {
                 Some(doc) => Ok(doc),
-                None => Box::pin(self.open(id)).await,
+                None => Box::pin(self.load(id, file)).await,
             };
         }
-        let result = OpenRoadmap::open(&self.0.storage, id, self.0.on_error.clone()).await;
+        let on_error = self.0.on_error.clone();
+        let result = match &file {
+            None => OpenRoadmap::open(&self.0.storage, id, on_error)
+                .await
+                .map(|d| Opened::Roadmap(Rc::new(RefCell::new(d)))),
+            Some(wanted) => OpenFile::open(&self.0.storage, wanted, on_error)
+                .await
+                .map(|d| Opened::File(Rc::new(RefCell::new(d)))),
+        };
         let waiters = self.0.opening.borrow_mut().remove(&id).unwrap_or_default();
         let opened = result.map(|open| self.register(id, open));
         for waiter in waiters {
@@ -313,9 +369,11 @@ impl SyncService {
         opened
     }
 
-    fn register(&self, id: DocumentId, mut open: OpenRoadmap) -> Rc<RefCell<OpenRoadmap>> {
+    fn register(&self, id: DocumentId, open: Opened) -> Opened {
         let weak = Rc::downgrade(&self.0);
-        open.on_change(Rc::new(move |id| {
+        let synced = open.synced();
+        let mut doc = synced.borrow_mut();
+        doc.on_change(Rc::new(move |id| {
             // Deferred: the change is reported while the document is borrowed.
             let weak = weak.clone();
             wasm_bindgen_futures::spawn_local(async move {
@@ -325,12 +383,12 @@ impl SyncService {
             });
         }));
         let list_version = self.0.list_version;
-        open.on_meta_stored(Rc::new(move || list_version.update(|v| *v += 1)));
-        let doc = Rc::new(RefCell::new(open));
-        self.0.docs.borrow_mut().insert(id, doc.clone());
+        doc.on_meta_stored(Rc::new(move || list_version.update(|v| *v += 1)));
+        drop(doc);
+        self.0.docs.borrow_mut().insert(id, open.clone());
         self.pump(id);
         self.schedule_status();
-        doc
+        open
     }
 
     /// Starts syncing a roadmap just stored on this device (created,
@@ -697,17 +755,17 @@ impl SyncService {
 
     /// A sync message from the relay for one roadmap.
     fn remote(&self, id: DocumentId, message: automerge::sync::Message) {
-        let doc = self.0.docs.borrow().get(&id).cloned();
+        let doc = self.0.docs.borrow().get(&id).map(Opened::synced);
         if let Some(doc) = doc {
             self.0.unavailable.borrow_mut().remove(&id);
             let result = {
                 let mut open = doc.borrow_mut();
                 let mut client = self.0.client.borrow_mut();
-                let (applied, touched) = open.tracking(|am| client.apply(id, &mut am.sync(), message));
-                if touched != Touched::Nothing {
-                    open.persist_remote();
-                }
-                applied.map(|()| touched)
+                let mut message = Some(message);
+                open.receive(&mut |am| match message.take() {
+                    Some(message) => client.apply(id, &mut am.sync(), message),
+                    None => Ok(()),
+                })
             };
             match result {
                 Ok(Touched::Nothing) => {}
@@ -806,7 +864,7 @@ impl SyncService {
         if !self.0.client.borrow().is_connected() {
             return;
         }
-        let doc = self.0.docs.borrow().get(&id).cloned();
+        let doc = self.0.docs.borrow().get(&id).map(Opened::synced);
         let frame = match doc {
             Some(doc) => {
                 let mut open = doc.borrow_mut();
@@ -847,8 +905,8 @@ impl SyncService {
     }
 
     fn recount(&self) {
-        let docs: Vec<(DocumentId, Rc<RefCell<OpenRoadmap>>)> =
-            self.0.docs.borrow().iter().map(|(id, d)| (*id, d.clone())).collect();
+        let docs: Vec<(DocumentId, Rc<RefCell<dyn Synced>>)> =
+            self.0.docs.borrow().iter().map(|(id, d)| (*id, d.synced())).collect();
         let (mut unsynced, mut rejected) = (0, 0);
         let mut states = HashMap::with_capacity(docs.len());
         for (id, doc) in docs {
@@ -886,9 +944,13 @@ impl Inner {
                     if meta.broken.is_some() {
                         continue;
                     }
-                    if let Ok(id) = DocumentId::parse(&meta.id) {
-                        let _ = service.open(id).await;
-                    }
+                    let Ok(id) = DocumentId::parse(&meta.id) else { continue };
+                    let file = match meta.kind {
+                        DocKind::Roadmap => None,
+                        DocKind::School => Some(Wanted::School(meta.title.clone())),
+                        DocKind::Catalogue => Some(Wanted::Catalogue),
+                    };
+                    let _ = service.load(id, file).await;
                 }
             }
             then(&service);

@@ -22,7 +22,7 @@ pub fn ListPage() -> impl IntoView {
     let reload = move || {
         let storage = app.storage();
         leptos::task::spawn_local(async move {
-            list.set(Some(storage.list().await.map_err(|e| e.to_string())));
+            list.set(Some(storage.roadmaps().await.map_err(|e| e.to_string())));
         });
     };
     reload();

@@ -1,0 +1,203 @@
+//! The documents around the roadmaps, kept and synced like them: a school's
+//! file (stage, assignments, visits, risk profile, filed documents and
+//! their review) and the project's catalogue (risk factors, required
+//! documents, visit intervals). Their ids are well known
+//! ([`school_file_id`], [`catalogue_id`]), so a device that has never seen
+//! one creates its identical first state and syncs from there.
+
+use crate::browser::now_ms;
+use crate::replica::{Kept, OpenError, Replica, Synced};
+use crate::storage::{DocKind, RoadmapMeta, Storage};
+use automerge::{AutoCommit, AutomergeError, ChangeHash, ReadDoc};
+use medk_shared::catalogue::{CATALOGUE_KIND, Catalogue, CatalogueDoc, catalogue_id};
+use medk_shared::doc::Touched;
+use medk_shared::ids::DocumentId;
+use medk_shared::model::Level;
+use medk_shared::school::{SCHOOL_KIND, School, SchoolDoc, SchoolEdit, school_file_id};
+use std::rc::Rc;
+
+/// What a file holds.
+#[derive(Debug)]
+pub enum FileDoc {
+    School(SchoolDoc),
+    Catalogue(CatalogueDoc),
+}
+
+/// Which well-known file to open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wanted {
+    School(String),
+    Catalogue,
+}
+
+impl Wanted {
+    pub fn id(&self) -> DocumentId {
+        match self {
+            Wanted::School(unit) => school_file_id(unit),
+            Wanted::Catalogue => catalogue_id(),
+        }
+    }
+
+    /// The identical first state every device starts this file from.
+    fn genesis(&self) -> FileDoc {
+        match self {
+            Wanted::School(unit) => FileDoc::School(SchoolDoc::genesis(unit)),
+            Wanted::Catalogue => FileDoc::Catalogue(CatalogueDoc::genesis()),
+        }
+    }
+}
+
+impl Kept for FileDoc {
+    fn decode(chunks: &[Vec<u8>]) -> Result<Self, String> {
+        let Some((first, rest)) = chunks.split_first() else {
+            return Err("нет данных".into());
+        };
+        let mut doc = AutoCommit::load(first).map_err(|e| e.to_string())?;
+        for chunk in rest {
+            doc.load_incremental(chunk).map_err(|e| e.to_string())?;
+        }
+        let kind = doc.get(automerge::ROOT, "kind").ok().flatten().and_then(|(v, _)| v.into_string().ok());
+        match kind.as_deref() {
+            Some(SCHOOL_KIND) => SchoolDoc::from_automerge(doc).map(FileDoc::School),
+            Some(CATALOGUE_KIND) => CatalogueDoc::from_automerge(doc).map(FileDoc::Catalogue),
+            _ => return Err("это не файл школы и не каталог".into()),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), String> {
+        match self {
+            FileDoc::School(doc) => doc.load_incremental(bytes),
+            FileDoc::Catalogue(doc) => doc.load_incremental(bytes),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    fn automerge(&mut self) -> &mut AutoCommit {
+        match self {
+            FileDoc::School(doc) => doc.automerge(),
+            FileDoc::Catalogue(doc) => doc.automerge(),
+        }
+    }
+
+    fn meta(&self, id: &DocumentId) -> RoadmapMeta {
+        let (kind, title, level) = match self {
+            FileDoc::School(doc) => (DocKind::School, doc.read().unit, Level::School),
+            FileDoc::Catalogue(_) => (DocKind::Catalogue, "Каталог".to_owned(), Level::Federal),
+        };
+        RoadmapMeta {
+            id: id.to_string(),
+            title,
+            level,
+            territory: String::new(),
+            year: None,
+            updated: js_sys::Date::now(),
+            activities: 0,
+            broken: None,
+            kind,
+        }
+    }
+}
+
+/// A school's file or the catalogue, open on this device.
+pub struct OpenFile {
+    pub id: DocumentId,
+    doc: FileDoc,
+    replica: Replica,
+}
+
+impl OpenFile {
+    /// Opens the file from IndexedDB, first storing its genesis there if the
+    /// device has never had it.
+    pub async fn open(
+        storage: &Storage,
+        wanted: &Wanted,
+        on_storage_error: Rc<dyn Fn(String)>,
+    ) -> Result<Self, OpenError> {
+        let id = wanted.id();
+        if storage.meta(&id).await?.is_none() {
+            Replica::create(storage, id, &mut wanted.genesis()).await?;
+        }
+        let (replica, doc) = Replica::open::<FileDoc>(storage, id, on_storage_error).await?;
+        let matches = matches!(
+            (&doc, wanted),
+            (FileDoc::School(_), Wanted::School(_)) | (FileDoc::Catalogue(_), Wanted::Catalogue)
+        );
+        if !matches {
+            return Err(OpenError::Corrupt("под этим адресом хранится другой документ".into()));
+        }
+        Ok(Self { id, doc, replica })
+    }
+
+    /// The school file as it is now (`None` for the catalogue).
+    pub fn school(&self) -> Option<School> {
+        match &self.doc {
+            FileDoc::School(doc) => Some(doc.read()),
+            FileDoc::Catalogue(_) => None,
+        }
+    }
+
+    /// The catalogue as it is now (`None` for a school file).
+    pub fn catalogue(&self) -> Option<Catalogue> {
+        match &self.doc {
+            FileDoc::Catalogue(doc) => Some(doc.read()),
+            FileDoc::School(_) => None,
+        }
+    }
+
+    /// The school document itself, for reading it on a date.
+    pub fn school_doc(&mut self) -> Option<&mut SchoolDoc> {
+        match &mut self.doc {
+            FileDoc::School(doc) => Some(doc),
+            FileDoc::Catalogue(_) => None,
+        }
+    }
+
+    /// One user action on a school file: applied as one change, written to
+    /// storage at once, and synced.
+    pub fn apply_school(&mut self, edits: Vec<SchoolEdit>, message: &str) -> Result<(), String> {
+        let FileDoc::School(doc) = &mut self.doc else {
+            return Err("это не файл школы".into());
+        };
+        doc.apply(edits, now_ms(), message).map_err(|e| e.to_string())?;
+        self.persist();
+        Ok(())
+    }
+
+    fn persist(&mut self) {
+        let meta = self.doc.meta(&self.id);
+        self.replica.write(self.doc.automerge(), Some(meta), true);
+    }
+}
+
+impl Synced for OpenFile {
+    fn automerge(&mut self) -> &mut AutoCommit {
+        self.doc.automerge()
+    }
+
+    fn receive(
+        &mut self,
+        apply: &mut dyn FnMut(&mut AutoCommit) -> Result<(), AutomergeError>,
+    ) -> Result<Touched, AutomergeError> {
+        let before = self.doc.automerge().get_heads();
+        apply(self.doc.automerge())?;
+        if self.doc.automerge().get_heads() == before {
+            return Ok(Touched::Nothing);
+        }
+        let meta = self.doc.meta(&self.id);
+        self.replica.write(self.doc.automerge(), Some(meta), false);
+        Ok(Touched::Everything)
+    }
+
+    fn unsynced(&mut self, shared: Option<Vec<ChangeHash>>) -> usize {
+        self.replica.unsynced(self.doc.automerge(), shared)
+    }
+
+    fn on_change(&mut self, f: Rc<dyn Fn(DocumentId)>) {
+        self.replica.set_on_change(f);
+    }
+
+    fn on_meta_stored(&mut self, f: Rc<dyn Fn()>) {
+        self.replica.set_on_meta_stored(f);
+    }
+}
