@@ -7,10 +7,13 @@
 
 mod account;
 mod api;
+mod blobs;
 mod browser;
 mod document;
+mod files;
 mod journal;
 mod office;
+mod replica;
 mod storage;
 mod sync;
 mod ui;

@@ -3,6 +3,7 @@
 //! what it is missing (see [`tools`]) and echoes every command it runs.
 
 mod bench_data;
+mod bench_indicators;
 mod bench_sync;
 mod dist;
 mod fingerprint;
@@ -103,6 +104,18 @@ enum Bench {
         #[arg(long, default_value_t = 1)]
         runs: usize,
     },
+    /// The monitoring dashboard's indicators over 500 school roadmaps in
+    /// chromium (e2e/bench/indicators.mjs), against the same code natively.
+    Indicators,
+    /// Internal to `bench indicators` (run in an optimized build): writes
+    /// the data and times the native baseline.
+    #[command(hide = true)]
+    IndicatorsNative {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        result: PathBuf,
+    },
 }
 
 /// Prints the error chain on one line (`{:#}`): the context says which step
@@ -136,6 +149,10 @@ fn try_main() -> anyhow::Result<()> {
             let servers =
                 server.iter().map(|s| bench_sync::Server::parse(s)).collect::<anyhow::Result<_>>()?;
             bench_sync::run(&project, &bench_sync::Options { timeout_s, servers, scenarios: scenario, runs })
+        }
+        Verb::Bench { what: Bench::Indicators } => bench_indicators::run(&project),
+        Verb::Bench { what: Bench::IndicatorsNative { data, result } } => {
+            bench_indicators::native(&data, &result)
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The roadmap editor: the open document's reactive view ([`Editor`]), the
-//! page around it (header, toolbar, columns), and keyboard shortcuts.
+//! page around it (header, toolbar, filters, the table or the timeline,
+//! columns), and keyboard shortcuts.
 //!
 //! The Automerge document is the source of truth. Signals are a view of it:
 //! typing updates the one signal it touched; structural edits, undo and redo
@@ -17,6 +18,8 @@ use leptos::prelude::*;
 use medk_shared::access::Right;
 use medk_shared::actions::{self, Direction};
 use medk_shared::doc::{Edit, RowRef, TextTarget, Touched};
+use medk_shared::filters::{Filter, responsible_values};
+use medk_shared::history::ActivityChange;
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::{
     Activity, ActivityField, Column, Header, HeaderField, Level, Member, Roadmap, Section,
@@ -75,6 +78,14 @@ pub struct Editor {
     pub read_only: RwSignal<bool>,
     pub drag: super::drag::Drag,
     pub app: AppCtx,
+    /// The filters in the toolbar (all off: every activity is shown).
+    pub filter: RwSignal<Filter>,
+    /// The timeline («Календарь») is shown instead of the table.
+    pub timeline: RwSignal<bool>,
+    /// The activity whose history panel is open.
+    pub history_of: RwSignal<Option<RowId>>,
+    /// The date deadlines are judged by (the device's, when the editor opened).
+    pub today: time::Date,
 }
 
 impl Editor {
@@ -101,6 +112,10 @@ impl Editor {
             read_only: RwSignal::new(false),
             drag: super::drag::Drag::new(),
             app,
+            filter: RwSignal::new(Filter::default()),
+            timeline: RwSignal::new(false),
+            history_of: RwSignal::new(None),
+            today: today(),
         };
         editor.show(roadmap);
         editor
@@ -296,6 +311,45 @@ impl Editor {
         set_if_changed(self.can_redo, r);
     }
 
+    /// Whether the filters let `activity` through (tracks the filters and
+    /// the roadmap year).
+    pub fn passes(&self, activity: &Activity) -> bool {
+        let year = self.header.with(|h| h.year);
+        self.filter.with(|f| f.is_empty() || f.matches(activity, year, self.today))
+    }
+
+    /// `f` of every activity, in document order (tracked; nothing cloned).
+    pub fn map_activities<R>(&self, mut f: impl FnMut(&Activity) -> R) -> Vec<R> {
+        self.layout.with(|layout| {
+            layout
+                .iter()
+                .flat_map(|s| &s.activities)
+                .filter_map(|id| self.activity(id).map(|a| a.with(&mut f)))
+                .collect()
+        })
+    }
+
+    /// Every activity in document order, by section (tracked).
+    pub fn sections_with_activities(&self) -> Vec<(RowId, String, Vec<Activity>)> {
+        self.layout.with(|layout| {
+            layout
+                .iter()
+                .map(|s| {
+                    let title = self.section_title(&s.id).map(|t| t.get()).unwrap_or_default();
+                    let activities =
+                        s.activities.iter().filter_map(|a| self.activity(a).map(|a| a.get())).collect();
+                    (s.id.clone(), title, activities)
+                })
+                .collect()
+        })
+    }
+
+    /// Who changed an activity, what and when; `None` while the document is
+    /// still loading.
+    pub fn activity_history(&self, id: &RowId) -> Option<Vec<ActivityChange>> {
+        self.with_open(|o| medk_shared::history::activity_changes(o.automerge(), id))
+    }
+
     pub fn activity(&self, id: &RowId) -> Option<RwSignal<Activity>> {
         self.activities.with_value(|a| a.get(id).copied())
     }
@@ -452,6 +506,14 @@ impl Editor {
             &bytes,
         );
     }
+}
+
+/// The device's date today.
+pub fn today() -> time::Date {
+    let d = js_sys::Date::new_0();
+    let month = time::Month::try_from(d.get_month() as u8 + 1).unwrap_or(time::Month::January);
+    time::Date::from_calendar_date(d.get_full_year() as i32, month, d.get_date() as u8)
+        .unwrap_or(time::Date::MIN)
 }
 
 fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
@@ -657,6 +719,21 @@ fn EditorView(editor: Editor) -> impl IntoView {
     let manages = move || server.get().is_some_and(|r| account.manages(&r.unit));
     let show_access = RwSignal::new(false);
     let show_export = RwSignal::new(false);
+    // Who signs this device's changes: the signed-in person, else the name
+    // given for presence, else «Без имени». Set again once the document is
+    // attached and whenever either name changes.
+    let presence_name = sync.name();
+    Effect::new(move |_| {
+        let name = account
+            .me()
+            .map(|me| me.person.name)
+            .filter(|n| !n.trim().is_empty())
+            .or_else(|| Some(presence_name.get()).filter(|n| !n.trim().is_empty()))
+            .unwrap_or_else(|| "Без имени".to_owned());
+        if editor.loaded.get() {
+            editor.with_open(|o| o.set_author(name));
+        }
+    });
     // Changes the relay refused: shown while the person may only read.
     let refused = move || if read_only() { doc_state.get().unsynced } else { 0 };
     view! {
@@ -681,6 +758,7 @@ fn EditorView(editor: Editor) -> impl IntoView {
             </div>
             // Notices are always in the page and hidden when they do not
             // apply: cheaper in wasm than views that come and go.
+            <FilterBar editor />
             <Show when=move || show_access.get() && manages()>
                 <super::access::AccessPanel id=editor.id />
             </Show>
@@ -708,7 +786,7 @@ fn EditorView(editor: Editor) -> impl IntoView {
             <legend class="visually-hidden">"Дорожная карта"</legend>
             <HeaderBlock editor />
             <ColumnsPanel editor />
-            <div class="sheet" role="table" aria-label="Мероприятия" style:--cols=grid>
+            <div class="sheet" role="table" aria-label="Мероприятия" style:--cols=grid hidden=move || editor.timeline.get()>
                 <div class="sheet-head" role="row">
                     {move || editor.columns.get().into_iter().map(|c| view! {
                         <div role="columnheader" class=format!("col-{}", c.field.key())>{c.title}</div>
@@ -720,12 +798,99 @@ fn EditorView(editor: Editor) -> impl IntoView {
                     <SectionBlock editor id=section.id />
                 </For>
             </div>
-            <button class="add-section" on:click=move |_| {
+            <Show when=move || editor.timeline.get()>
+                <super::timeline::Timeline editor />
+            </Show>
+            <button class="add-section" hidden=move || editor.timeline.get() on:click=move |_| {
                 let last = editor.layout.with_untracked(|l| l.last().map(|s| s.id.clone()));
                 editor.add_section(last.as_ref());
             }>"+ Добавить раздел"</button>
             <WorkingGroup editor />
             </fieldset>
+            <Show when=move || editor.history_of.get().is_some()>
+                <super::activity_history::HistoryPanel editor />
+            </Show>
+        </div>
+    }
+}
+
+/// The view switch (table or timeline) and the filters, with how many
+/// activities they let through.
+#[component]
+fn FilterBar(editor: Editor) -> impl IntoView {
+    let account = editor.app.account;
+    let my_name = move || account.me().map(|me| me.person.name).filter(|n| !n.trim().is_empty());
+    let filter = editor.filter;
+    let total =
+        Memo::new(move |_| editor.layout.with(|l| l.iter().map(|s| s.activities.len()).sum::<usize>()));
+    let shown = Memo::new(move |_| {
+        if filter.with(Filter::is_empty) {
+            total.get()
+        } else {
+            editor.map_activities(|a| editor.passes(a)).into_iter().filter(|p| *p).count()
+        }
+    });
+    let responsible = Memo::new(move |_| {
+        let values = editor.map_activities(|a| a.responsible.clone());
+        responsible_values(values.iter().map(String::as_str))
+    });
+    // Signing out (or another name) while «Мои» is on keeps it in step.
+    Effect::new(move |_| {
+        let name = my_name();
+        if filter.with_untracked(|f| f.mine.is_some() && f.mine != name) {
+            filter.update(|f| f.mine = name);
+        }
+    });
+    let toggle = move |set: fn(&mut Filter)| move |_| filter.update(set);
+    let pressed = move |get: fn(&Filter) -> bool| move || filter.with(get).to_string();
+    let select = NodeRef::<leptos::html::Select>::new();
+    Effect::new(move |_| {
+        responsible.track();
+        let value = filter.with(|f| f.responsible.clone()).unwrap_or_default();
+        if let Some(select) = select.get()
+            && select.value() != value
+        {
+            select.set_value(&value);
+        }
+    });
+    view! {
+        <div class="filter-bar">
+            <div class="view-switch" role="group" aria-label="Вид">
+                <button aria-pressed=move || (!editor.timeline.get()).to_string()
+                    on:click=move |_| editor.timeline.set(false)>"Таблица"</button>
+                <button aria-pressed=move || editor.timeline.get().to_string()
+                    on:click=move |_| editor.timeline.set(true)>"Календарь"</button>
+            </div>
+            <div class="filters" role="group" aria-label="Фильтры">
+                <button aria-pressed=move || filter.with(|f| f.mine.is_some()).to_string()
+                    disabled=move || my_name().is_none()
+                    title=move || match my_name() {
+                        Some(name) => format!("Мероприятия, где ответственный — {name} (по фамилии)"),
+                        None => "Войдите, чтобы видеть свои мероприятия".to_owned(),
+                    }
+                    on:click=move |_| {
+                        let name = my_name();
+                        filter.update(|f| f.mine = if f.mine.is_some() { None } else { name });
+                    }>"Мои"</button>
+                <button aria-pressed=pressed(|f| f.overdue)
+                    on:click=toggle(|f| f.overdue = !f.overdue)>"Просроченные"</button>
+                <button aria-pressed=pressed(|f| f.this_month)
+                    on:click=toggle(|f| f.this_month = !f.this_month)>"В этом месяце"</button>
+                <label class="by-responsible">"По ответственному "
+                    <select node_ref=select on:change=move |ev| {
+                        let value = event_target_value(&ev);
+                        filter.update(|f| f.responsible = (!value.is_empty()).then_some(value));
+                    }>
+                        <option value="">"— все —"</option>
+                        {move || responsible.get().into_iter().map(|r| view! {
+                            <option value=r.clone()>{r.clone()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <span class="filter-count" role="status">{move || format!("Показано {} из {}", shown.get(), total.get())}</span>
+                <button class="reset" disabled=move || filter.with(Filter::is_empty)
+                    on:click=move |_| filter.set(Filter::default())>"Сбросить"</button>
+            </div>
         </div>
     }
 }

@@ -4,6 +4,9 @@
 //! around them and the notices bar.
 
 mod access;
+mod activity_history;
+mod chart;
+mod dashboard;
 mod drag;
 mod editor;
 mod export;
@@ -13,8 +16,11 @@ mod list;
 mod people;
 mod route;
 mod rows;
+mod school;
+mod schools;
 mod session;
 mod status;
+mod timeline;
 
 use crate::account::Account;
 use crate::storage::{Storage, StorageError};
@@ -104,6 +110,7 @@ pub fn root(storage: Result<Storage, StorageError>) -> impl IntoView {
                 std::rc::Rc::new(move |text| notice.set(Some(Notice { text, error: true, action: None })));
             let account = Account::load();
             let sync = SyncService::start(storage.clone(), on_error, account);
+            provide_context(crate::blobs::Blobs::start(account));
             provide_context(AppCtx {
                 storage: StoredValue::new_local(storage),
                 sync: StoredValue::new_local(sync),
@@ -130,6 +137,9 @@ pub fn root(storage: Result<Storage, StorageError>) -> impl IntoView {
                         Route::Invite(code) => view! { <session::InvitePage code /> }.into_any(),
                         Route::Password => view! { <session::PasswordPage /> }.into_any(),
                         Route::People => view! { <people::PeoplePage /> }.into_any(),
+                        Route::Monitoring { unit } => view! { <dashboard::DashboardPage unit /> }.into_any(),
+                        Route::School(unit) => view! { <school::SchoolPage unit /> }.into_any(),
+                        Route::Schools => view! { <schools::SchoolsPage /> }.into_any(),
                         Route::NotFound => view! {
                             <p class="empty">"Страница не найдена. " <a href="/">"К списку"</a></p>
                         }.into_any(),

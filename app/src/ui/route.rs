@@ -23,13 +23,23 @@ pub enum Route {
     Invite(String),
     /// «Люди и доступ», for coordinators.
     People,
+    /// A school's screen: `/s/<school unit id>`.
+    School(String),
+    /// The participants table: every school the person sees.
+    Schools,
+    /// «Мониторинг»: `/monitoring` (the person's own unit) or
+    /// `/monitoring/<unit id>`.
+    Monitoring {
+        unit: Option<String>,
+    },
     Password,
     NotFound,
 }
 
 impl Route {
     pub fn parse(path: &str) -> Route {
-        let path = path.trim_end_matches('/');
+        // A link's query (`/monitoring/m1?date=…`) is the screen's own business.
+        let path = path.split(['?', '#']).next().unwrap_or_default().trim_end_matches('/');
         let param = |prefix: &str| {
             path.strip_prefix(prefix).filter(|p| !p.is_empty() && !p.contains('/')).map(str::to_owned)
         };
@@ -37,10 +47,14 @@ impl Route {
             "" | "/index.html" => Route::List,
             "/login" => Route::Login,
             "/people" => Route::People,
+            "/schools" => Route::Schools,
             "/password" => Route::Password,
-            _ => match (param("/r/"), param("/invite/")) {
-                (Some(id), _) => Route::Roadmap(id),
-                (_, Some(code)) => Route::Invite(code),
+            "/monitoring" => Route::Monitoring { unit: None },
+            _ if param("/monitoring/").is_some() => Route::Monitoring { unit: param("/monitoring/") },
+            _ => match (param("/r/"), param("/invite/"), param("/s/")) {
+                (Some(id), _, _) => Route::Roadmap(id),
+                (_, Some(code), _) => Route::Invite(code),
+                (_, _, Some(unit)) => Route::School(unit),
                 _ => Route::printable(path).unwrap_or(Route::NotFound),
             },
         }
@@ -168,7 +182,17 @@ mod tests {
         assert_eq!(Route::parse("/other"), Route::NotFound);
         assert_eq!(Route::parse("/login"), Route::Login);
         assert_eq!(Route::parse("/people/"), Route::People);
+        assert_eq!(Route::parse("/schools"), Route::Schools);
+        assert_eq!(Route::parse("/s/s1"), Route::School("s1".into()));
+        assert_eq!(Route::parse("/s/"), Route::NotFound);
         assert_eq!(Route::parse("/password"), Route::Password);
+        assert_eq!(Route::parse("/monitoring"), Route::Monitoring { unit: None });
+        assert_eq!(Route::parse("/monitoring/m1/"), Route::Monitoring { unit: Some("m1".into()) });
+        assert_eq!(Route::parse("/monitoring/m1/x"), Route::NotFound);
+        assert_eq!(
+            Route::parse("/monitoring/m1?date=2022-04-01"),
+            Route::Monitoring { unit: Some("m1".into()) }
+        );
         assert_eq!(Route::parse("/invite/Xy7"), Route::Invite("Xy7".into()));
         assert_eq!(Route::parse("/invite/"), Route::NotFound);
         assert_eq!(Route::parse("/r/abc/print"), Route::Print { id: "abc".into(), report: None });

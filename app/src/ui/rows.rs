@@ -1,6 +1,6 @@
 //! The rows of a roadmap: sections, activities (a table row on wide
-//! screens, a card on narrow ones — the same markup, laid out by CSS), and
-//! the working group.
+//! screens, a card on narrow ones — the same markup, laid out by CSS; each
+//! with its deadline state and a way to its history), and the working group.
 
 use super::drag::DragHandle;
 use super::editor::{Editor, focus_row};
@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use medk_shared::actions::{self, Direction};
 use medk_shared::doc::{Edit, RowKind, RowRef, TextTarget};
 use medk_shared::ids::RowId;
+use medk_shared::indicators::{DeadlineState, deadline_state};
 use medk_shared::model::{Member, MemberField, Status};
 
 #[component]
@@ -95,6 +96,12 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
         }
     };
     let status = move || activity.with(|a| a.status);
+    let state = Memo::new(move |_| {
+        let year = editor.header.with(|h| h.year);
+        activity.with(|a| deadline_state(a, year, editor.today))
+    });
+    let badge = move || state.get().badge_ru();
+    let shown = move || activity.with(|a| editor.passes(a));
     // One effect per row keeps the select in step with undo and other
     // people's edits (a reactive `selected` per option would be five).
     let initial_status = activity.with_untracked(|a| a.status);
@@ -126,6 +133,12 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
         }
     };
     let (up, down, insert, delete) = (id.clone(), id.clone(), id.clone(), id.clone());
+    let history = id.clone();
+    let history_key = id.clone();
+    let history_open = {
+        let id = id.clone();
+        move || editor.history_of.with(|h| h.as_ref() == Some(&id)).to_string()
+    };
     let is_dragged = {
         let id = id.clone();
         move || editor.drag.row.with(|r| r.as_ref() == Some(&id))
@@ -144,8 +157,11 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
                 move || drop_here(false)
             }
             class:drop-after=move || drop_here(true)
+            hidden=move || !shown()
             class:done=move || status() == Status::Done
-            class:overdue=move || status() == Status::NotDone>
+            class:overdue=move || status() == Status::NotDone || state.get() == DeadlineState::Overdue
+            class:due-soon=move || matches!(state.get(), DeadlineState::DueSoon { .. })
+            class:done-late=move || state.get() == DeadlineState::DoneLate>
             {cells}
             <div role="cell" class="cell col-exec" data-label="Исполнение">
                 <select node_ref=status_select aria-label="Статус" class=move || format!("status s-{}", status().as_str())
@@ -156,6 +172,25 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
                 </select>
                 <input type="date" aria-label="Дата исполнения" title="Дата исполнения"
                     prop:value=move || activity.with(|a| a.completed_on.clone()) on:change=set_date />
+                <span class=move || format!("deadline-badge state-{}", state.get().key())
+                    hidden=move || badge().is_none()>{move || badge().unwrap_or_default()}</span>
+                // Reading history is not editing: a link, which the disabled
+                // fieldset of a read-only roadmap leaves working (a button
+                // there would be disabled).
+                <a class="button history-button" role="button" href=format!("#history-{id}")
+                    aria-haspopup="dialog" aria-expanded=history_open
+                    title="Кто, что и когда менял в этом мероприятии"
+                    on:click=move |ev| {
+                        ev.prevent_default();
+                        editor.history_of.set(Some(history.clone()));
+                    }
+                    on:keydown=move |ev| {
+                        // Space presses a button; a link only takes Enter.
+                        if ev.key() == " " {
+                            ev.prevent_default();
+                            editor.history_of.set(Some(history_key.clone()));
+                        }
+                    }>"История"</a>
             </div>
             <div role="cell" class="cell row-actions">
                 <DragHandle editor id=id.clone() />

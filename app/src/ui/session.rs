@@ -133,7 +133,9 @@ pub fn AccountMenu() -> impl IntoView {
                 <p><strong>{text(name)}</strong><br />{text(role)}</p>
                 <nav class="menu" on:click=move |_| open.set(false)>
                     <a class="button" href="/password">"Сменить пароль"</a>
+                    <a class="button" href="/schools">"Школы"</a>
                     <a class="button" href="/people" hidden=move || !manages()>"Люди и доступ"</a>
+                    <a class="button" href="/monitoring">"Мониторинг"</a>
                 </nav>
                 <button on:click=logout>"Выйти"</button>
             </div>

@@ -1,0 +1,567 @@
+//! «Мониторинг»: a coordinator's dashboard of one unit on a date
+//! (`/monitoring` for the person's own unit, `/monitoring/<unit>` for any
+//! unit they see). For every school under the unit it reads the school's
+//! roadmaps and school file as they stood at the end of the monitoring day
+//! and shows the done share of due activities, the federal indicators as
+//! shares of schools, per-region and per-municipality tables with bar
+//! charts, and the schools with their own share and visit warnings.
+//!
+//! Works offline from what is on the device; when online, roadmaps the
+//! server lists but the device lacks are fetched. Recomputes when the date
+//! changes or any document it read changes from elsewhere. The computation
+//! itself is [`compute::compute`], which the benchmark times too.
+
+mod bench;
+pub mod compute;
+
+use std::cell::{RefCell, RefMut};
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use medk_shared::access::{Level, Org};
+use medk_shared::catalogue::{Catalogue, catalogue_id};
+use medk_shared::deadline::{iso, parse_iso, ru_date};
+use medk_shared::ids::DocumentId;
+use medk_shared::monitoring::{Totals, UnitTotals, VisitWarning};
+use medk_shared::school::school_file_id;
+use time::Date;
+
+use super::chart::{Bar, BarChart};
+use super::list::document_title;
+use super::{AppCtx, ctx};
+use crate::browser;
+use crate::document::{OpenError, OpenRoadmap};
+use crate::files::OpenFile;
+use crate::sync::Connection;
+use compute::{Monitoring, SchoolDocs, SchoolLine, schools_under};
+
+/// One school's documents open on this device.
+struct LoadedSchool {
+    unit: String,
+    roadmaps: Vec<Rc<RefCell<OpenRoadmap>>>,
+    file: Option<Rc<RefCell<OpenFile>>>,
+}
+
+/// Everything the dashboard reads, open.
+struct Loaded {
+    org: Org,
+    under: String,
+    schools: Vec<LoadedSchool>,
+    catalogue: Option<Rc<RefCell<OpenFile>>>,
+    /// Roadmaps the server lists that are not on this device.
+    missing: Vec<DocumentId>,
+    /// Roadmaps here that could not be opened (damaged).
+    broken: usize,
+    /// Roadmaps listed for these schools.
+    listed: usize,
+}
+
+impl Loaded {
+    /// Every document whose change should recompute the figures.
+    fn ids(&self) -> Vec<DocumentId> {
+        let roadmaps = self.schools.iter().flat_map(|s| s.roadmaps.iter().map(|r| r.borrow().id));
+        let files = self.schools.iter().map(|s| school_file_id(&s.unit));
+        roadmaps.chain(files).chain([catalogue_id()]).collect()
+    }
+
+    fn compute(&self, day: Date) -> Monitoring {
+        let catalogue = self
+            .catalogue
+            .as_ref()
+            .and_then(|c| c.try_borrow().ok()?.catalogue())
+            .unwrap_or_else(Catalogue::seed_2021);
+        // A document borrowed elsewhere right now (it cannot be, between
+        // turns of the event loop) would be left out rather than panic.
+        let mut roadmaps: Vec<Vec<RefMut<OpenRoadmap>>> = self
+            .schools
+            .iter()
+            .map(|s| s.roadmaps.iter().filter_map(|r| r.try_borrow_mut().ok()).collect())
+            .collect();
+        let mut files: Vec<Option<RefMut<OpenFile>>> =
+            self.schools.iter().map(|s| s.file.as_ref().and_then(|f| f.try_borrow_mut().ok())).collect();
+        let docs = self
+            .schools
+            .iter()
+            .zip(roadmaps.iter_mut())
+            .zip(files.iter_mut())
+            .map(|((school, roadmaps), file)| SchoolDocs {
+                unit: &school.unit,
+                roadmaps: roadmaps.iter_mut().map(|r| r.doc_mut()).collect(),
+                school: file.as_mut().and_then(|f| f.school_doc()),
+            })
+            .collect();
+        compute::compute(&self.org, &self.under, &catalogue, docs, day, browser::end_of_day_ms(day))
+    }
+}
+
+/// Opens what the dashboard of `under` reads: each school's roadmaps (those
+/// the server lists for it) and file, and the catalogue.
+async fn load(app: AppCtx, org: Org, under: String) -> Loaded {
+    let sync = app.sync();
+    let units: Vec<String> = schools_under(&org, &under).map(|u| u.id.clone()).collect();
+    let listed: Vec<(String, DocumentId)> = app.account.roadmaps.with_untracked(|all| {
+        let mut ids: Vec<(String, DocumentId)> = all
+            .values()
+            .filter(|r| units.contains(&r.unit))
+            .filter_map(|r| Some((r.unit.clone(), DocumentId::parse(&r.id).ok()?)))
+            .collect();
+        ids.sort();
+        ids
+    });
+    let opened = futures::future::join_all(listed.iter().map(|(_, id)| sync.open(*id))).await;
+    let files = futures::future::join_all(units.iter().map(|unit| sync.open_school(unit))).await;
+    let catalogue = sync.open_catalogue().await.ok();
+    let (mut missing, mut broken) = (Vec::new(), 0);
+    let mut schools: Vec<LoadedSchool> = units
+        .into_iter()
+        .zip(files)
+        .map(|(unit, file)| LoadedSchool { unit, roadmaps: Vec::new(), file: file.ok() })
+        .collect();
+    for ((unit, id), result) in listed.iter().zip(opened) {
+        match result {
+            Ok(doc) => {
+                if let Some(school) = schools.iter_mut().find(|s| &s.unit == unit) {
+                    school.roadmaps.push(doc);
+                }
+            }
+            Err(OpenError::NotFound) => missing.push(*id),
+            Err(_) => broken += 1,
+        }
+    }
+    Loaded { org, under, schools, catalogue, missing, broken, listed: listed.len() }
+}
+
+/// A signal that outlives the view asking for it: `SyncService::version`
+/// creates its signal under the current reactive owner, and this screen's
+/// owners are disposed when it re-renders.
+fn version(app: AppCtx, id: DocumentId) -> RwSignal<u64> {
+    let mut owner = Owner::current();
+    while let Some(parent) = owner.as_ref().and_then(Owner::parent) {
+        owner = Some(parent);
+    }
+    match owner {
+        Some(root) => root.with(|| app.sync().version(id)),
+        None => app.sync().version(id),
+    }
+}
+
+/// `?date=YYYY-MM-DD` from the address, else today.
+fn initial_date() -> String {
+    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("date="))
+        .and_then(parse_iso)
+        .map_or_else(|| iso(browser::today()), iso)
+}
+
+/// Keeps the date in the address (a reload or a shared link shows the same day).
+fn remember_date(date: &str) {
+    let Some(window) = web_sys::window() else { return };
+    let path = window.location().pathname().unwrap_or_default();
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!("{path}?date={date}")),
+        );
+    }
+}
+
+#[derive(Clone, PartialEq)]
+enum Shown {
+    Loading,
+    Error(String),
+    Ready(Box<Monitoring>),
+}
+
+#[component]
+pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
+    let app = ctx();
+    let account = app.account;
+    document_title("Мониторинг");
+    let date = RwSignal::new(initial_date());
+    let loaded: StoredValue<Option<Loaded>, LocalStorage> = StoredValue::new_local(None);
+    // Bumped when `loaded` is replaced.
+    let generation = RwSignal::new(0u64);
+    let reload = RwSignal::new(0u64);
+    let load_seq = StoredValue::new(0u64);
+    let tried: StoredValue<HashSet<DocumentId>, LocalStorage> = StoredValue::new_local(HashSet::new());
+    let fetching = RwSignal::new(0usize);
+    let shown = RwSignal::new(Shown::Loading);
+    let unit_signal = StoredValue::new(unit);
+    account.refresh_roadmaps();
+
+    let under = move || {
+        unit_signal.get_value().or_else(|| account.session.with(|s| s.me().map(|me| me.person.unit.clone())))
+    };
+
+    // (Re)open the documents when the unit, the person or the server's list changes.
+    Effect::new(move |_| {
+        reload.track();
+        account.roadmaps.track();
+        let org = account.org();
+        let Some(under) = under() else {
+            shown.set(Shown::Error("Войдите, чтобы видеть мониторинг своих организаций.".into()));
+            return;
+        };
+        let Some((org, _)) = org else {
+            shown.set(Shown::Error("Войдите, чтобы видеть мониторинг своих организаций.".into()));
+            return;
+        };
+        if org.get(&under).is_none() {
+            shown.set(Shown::Error("Организация не найдена среди доступных вам.".into()));
+            return;
+        }
+        load_seq.update_value(|s| *s += 1);
+        let seq = load_seq.get_value();
+        leptos::task::spawn_local(async move {
+            let result = load(app, org, under).await;
+            if load_seq.get_value() == seq {
+                loaded.set_value(Some(result));
+                generation.update(|g| *g += 1);
+            }
+        });
+    });
+
+    // Roadmaps the server lists but this device lacks: fetched when online.
+    let connection = Memo::new(move |_| app.sync().status().with(|s| s.connection));
+    Effect::new(move |_| {
+        generation.track();
+        if connection.get() != Connection::Online {
+            return;
+        }
+        let missing = loaded.with_value(|l| l.as_ref().map(|l| l.missing.clone())).unwrap_or_default();
+        let todo: Vec<DocumentId> = missing
+            .into_iter()
+            .filter(|id| tried.try_update_value(|t| t.insert(*id)).unwrap_or(false))
+            .collect();
+        if todo.is_empty() {
+            return;
+        }
+        fetching.update(|n| *n += todo.len());
+        leptos::task::spawn_local(async move {
+            let sync = app.sync();
+            let results = futures::future::join_all(todo.iter().map(|id| sync.fetch(*id))).await;
+            fetching.update(|n| *n = n.saturating_sub(todo.len()));
+            if results.iter().any(Result::is_ok) {
+                reload.update(|r| *r += 1);
+            }
+        });
+    });
+
+    // The figures, recomputed when the date or any document read changes.
+    Effect::new(move |_| {
+        generation.track();
+        let day = date.with(|d| parse_iso(d));
+        let ids = loaded.with_value(|l| l.as_ref().map(Loaded::ids)).unwrap_or_default();
+        for id in ids {
+            version(app, id).track();
+        }
+        let Some(day) = day else {
+            shown.set(Shown::Error("Укажите дату мониторинга в виде ДД.ММ.ГГГГ.".into()));
+            return;
+        };
+        if let Some(result) = loaded.with_value(|l| l.as_ref().map(|l| l.compute(day))) {
+            shown.set(Shown::Ready(Box::new(result)));
+        }
+    });
+
+    let on_date = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        if parse_iso(&value).is_some() {
+            remember_date(&value);
+        }
+        date.set(value);
+    };
+    let heading = move || {
+        let name = under().and_then(|u| account.unit_name(&u)).unwrap_or_default();
+        if name.is_empty() {
+            "Мониторинг".to_owned()
+        } else {
+            format!("Мониторинг: {name}")
+        }
+    };
+    let crumbs = move || {
+        let (org, person) = account.org()?;
+        let under = under()?;
+        let mut path: Vec<(String, String)> =
+            org.path(&under).iter().skip(1).map(|u| (u.id.clone(), u.name.clone())).collect();
+        path.reverse();
+        // Only units the person's own dashboard reaches up to.
+        path.retain(|(id, _)| org.within(id, &person.unit));
+        (!path.is_empty()).then(|| {
+            view! {
+                <nav class="crumbs" aria-label="Выше по структуре">
+                    {path.into_iter().map(|(id, name)| view! {
+                        <a href=format!("/monitoring/{id}?date={}", date.get())>{name}</a>" › "
+                    }).collect_view()}
+                </nav>
+            }
+        })
+    };
+    let status = move || {
+        generation.track();
+        let n = fetching.get();
+        let (listed, missing, broken) =
+            loaded.with_value(|l| l.as_ref().map_or((0, 0, 0), |l| (l.listed, l.missing.len(), l.broken)));
+        let mut parts = Vec::new();
+        if n > 0 {
+            parts.push(format!("Загружаются с сервера дорожные карты: {n}."));
+        } else if missing > 0 {
+            parts.push(format!(
+                "Нет на этом устройстве {missing} из {listed} дорожных карт: они загрузятся, когда будет связь с сервером."
+            ));
+        }
+        if broken > 0 {
+            parts.push(format!("Не открылись (повреждены): {broken}."));
+        }
+        parts.join(" ")
+    };
+
+    view! {
+        <section class="dashboard">
+            {crumbs}
+            <div class="page-head">
+                <h1>{super::text(heading)}</h1>
+                <label class="dash-date">
+                    <span>"Дата мониторинга"</span>
+                    <input type="date" prop:value=move || date.get() on:change=on_date />
+                </label>
+            </div>
+            <p class="dash-status" role="status" hidden=move || status().is_empty()>{super::text(status)}</p>
+            {move || match shown.get() {
+                Shown::Loading => view! { <p class="empty">"Загрузка…"</p> }.into_any(),
+                Shown::Error(e) => view! { <p class="empty" role="alert">{e}</p> }.into_any(),
+                Shown::Ready(m) => {
+                    let level = loaded.with_value(|l| {
+                        l.as_ref().and_then(|l| l.org.get(&l.under).map(|u| u.level))
+                    });
+                    report(*m, level.unwrap_or(Level::School)).into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+/// Whole percent, rounded down like the execution report (100 % means all).
+fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "нет данных".to_owned(), |s| format!("{} %", (s * 100.0 + 1e-9).floor() as u32))
+}
+
+/// The federal indicators: a short label for the chart, the full one, and
+/// the count of schools.
+fn federal(t: &Totals) -> [(&'static str, &'static str, usize); 6] {
+    [
+        ("Назначены кураторы", "Доля ОО, в которых назначены кураторы", t.curator_assigned),
+        ("Посещены кураторами", "Доля ОО, посещённых кураторами", t.visited),
+        ("Активированы риски", "Доля ОО, активировавших рисковые направления", t.risks_activated),
+        (
+            "Концептуальные документы",
+            "Доля ОО, разместивших концептуальные документы, подтверждённые куратором",
+            t.concept_confirmed,
+        ),
+        (
+            "Мониторинг, 1 этап",
+            "Доля ОО, разместивших документы мониторинга (1 этап), подтверждённые куратором",
+            t.monitoring_1_confirmed,
+        ),
+        (
+            "Мониторинг, 2 этап",
+            "Доля ОО, разместивших документы мониторинга (2 этап), подтверждённые куратором",
+            t.monitoring_2_confirmed,
+        ),
+    ]
+}
+
+fn done_bar(label: &str, t: &Totals) -> Bar {
+    let share = t.done_share();
+    let value = match share {
+        Some(_) => format!("{} ({} из {})", percent(share), t.done_of_due, t.due),
+        None => "нет данных".to_owned(),
+    };
+    Bar { label: label.to_owned(), share, value }
+}
+
+fn report(m: Monitoring, level: Level) -> impl IntoView {
+    let date = m.rollup.date;
+    let total = m.rollup.total.clone();
+    let day = ru_date(date);
+    let indicators = federal(&total);
+    let federal_bars: Vec<Bar> = indicators
+        .iter()
+        .map(|(short, _, count)| {
+            let share = total.share_of_schools(*count);
+            Bar {
+                label: (*short).to_owned(),
+                share,
+                value: format!("{} ({} из {})", percent(share), count, total.schools),
+            }
+        })
+        .collect();
+    let federal_rows = indicators
+        .iter()
+        .map(|(_, full, count)| {
+            view! {
+                <tr>
+                    <th scope="row">{*full}</th>
+                    <td class="num">{format!("{} из {}", count, total.schools)}</td>
+                    <td class="num">{percent(total.share_of_schools(*count))}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let regions = (level == Level::Federal)
+        .then(|| units_section("По регионам", "Регион", m.rollup.regions.clone(), date));
+    let municipalities = matches!(level, Level::Federal | Level::Region)
+        .then(|| units_section("По муниципалитетам", "Муниципалитет", m.rollup.municipalities.clone(), date));
+    let show_municipality = matches!(level, Level::Federal | Level::Region);
+    let school_chart =
+        (!matches!(level, Level::Federal | Level::Region) && !m.schools.is_empty()).then(|| {
+            let bars = m.schools.iter().map(|s| done_bar(&s.name, &s.totals)).collect();
+            view! { <BarChart label=format!("Доля исполненных мероприятий по школам на {day}") bars /> }
+        });
+    let no_schools = m.schools.is_empty();
+    let school_rows = m.schools.into_iter().map(|s| school_row(s, show_municipality)).collect_view();
+    let done = percent(total.done_share());
+    let done_attr = done.clone();
+    let mean = percent(total.mean_school_share());
+    view! {
+        <section class="card dash-block" aria-labelledby="dash-done">
+            <h2 id="dash-done">"Доля исполненных мероприятий на дату мониторинга"</h2>
+            <p class="dash-figure" data-share=done_attr>
+                <strong class="dash-big">{done}</strong>
+                <span>{format!(
+                    " — исполнено {} из {} мероприятий со сроком по {} во всех дорожных картах школ",
+                    total.done_of_due, total.due, day
+                )}</span>
+            </p>
+            <p class="dash-figure">
+                "Среднее по школам: " <strong class="dash-mean">{mean}</strong>
+                {format!(" (школ, у которых наступили сроки мероприятий: {} из {})", total.schools_with_due, total.schools)}
+            </p>
+        </section>
+        <section class="card dash-block" aria-labelledby="dash-federal">
+            <h2 id="dash-federal">"Федеральные показатели"</h2>
+            <p class="hint">{format!("Доля школ (ОО) на {day}, всего школ: {}", total.schools)}</p>
+            <BarChart label=format!("Федеральные показатели на {day}, доля школ") bars=federal_bars />
+            <div class="dash-scroll">
+                <table class="dash-table dash-federal">
+                    <thead><tr><th scope="col">"Показатель"</th><th scope="col">"Школ"</th><th scope="col">"Доля"</th></tr></thead>
+                    <tbody>{federal_rows}</tbody>
+                </table>
+            </div>
+            <p class="hint dash-survey">"Завершено анкетирование: данных пока нет"</p>
+        </section>
+        {regions}
+        {municipalities}
+        <section class="card dash-block" aria-labelledby="dash-schools">
+            <h2 id="dash-schools">"Школы"</h2>
+            {school_chart}
+            <p class="empty" hidden=!no_schools>"Школ в этой организации нет."</p>
+            <div class="dash-scroll" hidden=no_schools>
+                <table class="dash-table dash-schools">
+                    <thead><tr>
+                        <th scope="col">"Школа"</th>
+                        {show_municipality.then(|| view! { <th scope="col">"Муниципалитет"</th> })}
+                        <th scope="col">"Дорожных карт"</th>
+                        <th scope="col">"Исполнено"</th>
+                        <th scope="col">"Доля"</th>
+                        <th scope="col">"Посещения куратора"</th>
+                    </tr></thead>
+                    <tbody>{school_rows}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+/// A table (and chart) of regions or municipalities.
+fn units_section(
+    title: &'static str,
+    column: &'static str,
+    units: Vec<UnitTotals>,
+    date: Date,
+) -> impl IntoView {
+    let day = ru_date(date);
+    let bars = units.iter().map(|u| done_bar(&u.name, &u.totals)).collect();
+    let rows = units
+        .iter()
+        .map(|u| {
+            let t = &u.totals;
+            let count = |n: usize| format!("{n} из {}", t.schools);
+            view! {
+                <tr>
+                    <th scope="row"><a href=format!("/monitoring/{}?date={}", u.unit, iso(date))>{u.name.clone()}</a></th>
+                    <td class="num">{t.schools}</td>
+                    <td class="num">{format!("{} из {}", t.done_of_due, t.due)}</td>
+                    <td class="num">{percent(t.done_share())}</td>
+                    <td class="num">{percent(t.mean_school_share())}</td>
+                    <td class="num">{count(t.curator_assigned)}</td>
+                    <td class="num">{count(t.visited)}</td>
+                    <td class="num">{count(t.risks_activated)}</td>
+                    <td class="num">{count(t.concept_confirmed)}</td>
+                    <td class="num">{count(t.monitoring_1_confirmed)}</td>
+                    <td class="num">{count(t.monitoring_2_confirmed)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card dash-block" aria-label=title>
+            <h2>{title}</h2>
+            <BarChart label=format!("Доля исполненных мероприятий на {day}: {}", title.to_lowercase()) bars />
+            <div class="dash-scroll">
+                <table class="dash-table dash-units">
+                    <thead><tr>
+                        <th scope="col">{column}</th>
+                        <th scope="col">"Школ"</th>
+                        <th scope="col">"Исполнено из срока"</th>
+                        <th scope="col">"Доля исполненных"</th>
+                        <th scope="col">"Среднее по школам"</th>
+                        <th scope="col">"Кураторы назначены"</th>
+                        <th scope="col">"Посещены"</th>
+                        <th scope="col">"Риски активированы"</th>
+                        <th scope="col">"Концептуальные документы"</th>
+                        <th scope="col">"Мониторинг 1"</th>
+                        <th scope="col">"Мониторинг 2"</th>
+                    </tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+fn visit_text(warning: Option<VisitWarning>, has_file: bool) -> String {
+    match warning {
+        _ if !has_file => "нет данных".to_owned(),
+        None => "по графику".to_owned(),
+        Some(VisitWarning { last_visit: None, allowed_days, .. }) => {
+            format!("не было ни одного посещения (норма — раз в {allowed_days} дн.)")
+        }
+        Some(VisitWarning { last_visit: Some(last), days_since, allowed_days }) => format!(
+            "последнее посещение {}, {} дн. назад (норма — раз в {allowed_days} дн.)",
+            ru_date(last),
+            days_since.unwrap_or(0)
+        ),
+    }
+}
+
+fn school_row(s: SchoolLine, show_municipality: bool) -> impl IntoView {
+    let t = &s.totals;
+    let late = s.warning.is_some();
+    let visits = visit_text(s.warning, s.stage.is_some());
+    view! {
+        <tr data-school=s.unit.clone()>
+            <th scope="row"><a href=format!("/s/{}", s.unit)>{s.name.clone()}</a></th>
+            {show_municipality.then(|| view! { <td>{s.municipality.clone()}</td> })}
+            <td class="num">{s.roadmaps}</td>
+            <td class="num">{format!("{} из {}", t.done_of_due, t.due)}</td>
+            <td class="num">{percent(t.done_share())}</td>
+            <td class:warn=late>{if late { format!("⚠ {visits}") } else { visits }}</td>
+        </tr>
+    }
+}

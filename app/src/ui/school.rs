@@ -1,0 +1,1099 @@
+//! A school's screen (`/s/<school unit id>`): its stage and visit warning,
+//! its roadmaps, who serves it («Участники»), the curator's visits, the
+//! risk profile with an anti-risk programme per active factor, and the
+//! documents it files with their review log. Everything is an edit of the
+//! school's file (`SyncService::open_school`), so it works offline and
+//! syncs; only the attached files' bytes go apart, through
+//! [`crate::blobs`].
+
+use super::list::{document_title, format_time};
+use super::session::say;
+use super::{AppCtx, ctx, text};
+use crate::blobs::{Blobs, UploadState, check_size, size_label};
+use crate::browser;
+use crate::files::OpenFile;
+use crate::storage::DocKind;
+use leptos::prelude::*;
+use medk_shared::access::{Level, Person, Right, Role};
+use medk_shared::catalogue::{Catalogue, catalogue_id};
+use medk_shared::ids::DocumentId;
+use medk_shared::monitoring::{VisitWarning, visit_warning};
+use medk_shared::school::{
+    Decision, DocumentKind, FiledDocument, PersonRef, Risk, School, SchoolEdit, Stage, Visit, school_file_id,
+};
+use std::cell::RefCell;
+use std::rc::Rc;
+use time::Date;
+use wasm_bindgen::JsCast;
+
+/// «1 день», «3 дня», «11 дней».
+pub fn days_ru(n: i64) -> String {
+    let (tens, ones) = (n.abs() % 100, n.abs() % 10);
+    let word = match (tens, ones) {
+        (11..=14, _) => "дней",
+        (_, 1) => "день",
+        (_, 2..=4) => "дня",
+        _ => "дней",
+    };
+    format!("{n} {word}")
+}
+
+/// The warning as the screens say it.
+pub fn warning_text(w: &VisitWarning) -> String {
+    match w.days_since {
+        Some(days) => format!(
+            "Школу не посещали {} (по графику — раз в {})",
+            days_ru(days),
+            days_ru(i64::from(w.allowed_days))
+        ),
+        None => "Ещё не посещали".to_owned(),
+    }
+}
+
+/// `2021-03-10` as «10.03.2021».
+pub fn date_ru(date: Date) -> String {
+    format!("{:02}.{:02}.{}", date.day(), u8::from(date.month()), date.year())
+}
+
+/// An ISO date as «10.03.2021», or as written when it is not one.
+fn iso_ru(iso: &str) -> String {
+    medk_shared::deadline::parse_iso(iso).map(date_ru).unwrap_or_else(|| iso.to_owned())
+}
+
+/// A decision as the review log and the state say it.
+pub fn decision_ru(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Submitted => "Подан на проверку",
+        Decision::Returned => "Возвращён на доработку",
+        Decision::Confirmed => "Подтверждён",
+    }
+}
+
+/// The document kinds a school files at `stage`: what the catalogue
+/// requires, and the two monitoring stages always.
+pub fn document_kinds(catalogue: &Catalogue, stage: Stage) -> Vec<DocumentKind> {
+    let required = &catalogue.rules(stage).required;
+    DocumentKind::ALL
+        .into_iter()
+        .filter(|k| {
+            required.contains(k) || matches!(k, DocumentKind::Monitoring1 | DocumentKind::Monitoring2)
+        })
+        .collect()
+}
+
+/// The school's document of `kind`: the one decided on last when two were
+/// filed concurrently.
+pub fn filed(school: &School, kind: DocumentKind) -> Option<FiledDocument> {
+    school
+        .documents
+        .iter()
+        .filter(|d| d.kind == kind)
+        .max_by_key(|d| (d.reviews.last().map_or(i64::MIN, |r| r.at_ms), d.id.as_str().to_owned()))
+        .cloned()
+}
+
+/// The name of the unit above `unit`, when the person sees it.
+pub fn parent_name(units: &[medk_shared::access::Unit], unit: &str) -> Option<String> {
+    let parent = units.iter().find(|u| u.id == unit)?.parent.as_deref()?;
+    units.iter().find(|u| u.id == parent && u.level != Level::Federal).map(|u| u.name.clone())
+}
+
+/// The open school and what the page shows of it. Copy: every field is a
+/// handle.
+#[derive(Clone, Copy)]
+struct Screen {
+    unit: StoredValue<String>,
+    school: RwSignal<Option<School>>,
+    catalogue: RwSignal<Option<Catalogue>>,
+    file: StoredValue<Option<Rc<RefCell<OpenFile>>>, LocalStorage>,
+    catalogue_file: StoredValue<Option<Rc<RefCell<OpenFile>>>, LocalStorage>,
+    /// What the person may do with the school's file.
+    right: Memo<Right>,
+    person: Memo<Option<Person>>,
+    /// Roadmaps on the device or listed by the server: (id, title).
+    roadmaps: RwSignal<Vec<(String, String)>>,
+    app: AppCtx,
+}
+
+impl Screen {
+    fn unit(&self) -> String {
+        self.unit.get_value()
+    }
+
+    fn can_write(&self) -> bool {
+        self.right.get() == Right::Write
+    }
+
+    /// Curators and coordinators judge documents; the school team files them.
+    fn can_decide(&self) -> bool {
+        self.can_write() && self.person.with(|p| p.as_ref().is_some_and(|p| p.role != Role::SchoolTeam))
+    }
+
+    fn me(&self) -> Option<PersonRef> {
+        self.person
+            .with_untracked(|p| p.as_ref().map(|p| PersonRef { id: p.id.clone(), name: p.name.clone() }))
+    }
+
+    /// Re-reads the open documents into the page.
+    fn reread(&self) {
+        if let Some(file) = self.file.get_value()
+            && let Ok(file) = file.try_borrow()
+        {
+            let school = file.school();
+            if self.school.with_untracked(|s| *s != school) {
+                self.school.set(school);
+            }
+        }
+        if let Some(file) = self.catalogue_file.get_value()
+            && let Ok(file) = file.try_borrow()
+        {
+            let catalogue = file.catalogue();
+            if self.catalogue.with_untracked(|c| *c != catalogue) {
+                self.catalogue.set(catalogue);
+            }
+        }
+    }
+
+    /// One user action on the school's file; its error is shown.
+    fn apply(&self, edits: Vec<SchoolEdit>, message: &str) -> bool {
+        let Some(file) = self.file.get_value() else {
+            self.app.error("Файл школы ещё не открыт");
+            return false;
+        };
+        let result = match file.try_borrow_mut() {
+            Ok(mut file) => file.apply_school(edits, message),
+            Err(_) => Err("файл школы занят, попробуйте ещё раз".to_owned()),
+        };
+        self.reread();
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                self.app.error(format!("Не сохранено: {e}"));
+                false
+            }
+        }
+    }
+
+    fn reload_roadmaps(&self) {
+        let screen = *self;
+        let storage = self.app.storage();
+        leptos::task::spawn_local(async move {
+            let mut list: Vec<(String, String)> = storage
+                .list()
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|m| m.kind == DocKind::Roadmap && m.broken.is_none())
+                .map(|m| {
+                    let title = if m.title.trim().is_empty() {
+                        "Без названия".to_owned()
+                    } else {
+                        m.title
+                    };
+                    (m.id, title)
+                })
+                .collect();
+            let listed: Vec<String> =
+                screen.app.account.roadmaps.with_untracked(|r| r.keys().cloned().collect());
+            for id in listed {
+                if !list.iter().any(|(known, _)| *known == id) {
+                    let short: String = id.chars().take(8).collect();
+                    list.push((id, format!("Дорожная карта {short}… (на сервере)")));
+                }
+            }
+            screen.roadmaps.set(list);
+        });
+    }
+
+    fn roadmap_title(&self, id: &str) -> String {
+        self.roadmaps.with(|r| {
+            r.iter().find(|(known, _)| known == id).map(|(_, t)| t.clone()).unwrap_or_else(|| {
+                let short: String = id.chars().take(8).collect();
+                format!("Дорожная карта {short}…")
+            })
+        })
+    }
+}
+
+#[component]
+pub fn SchoolPage(unit: String) -> impl IntoView {
+    let app = ctx();
+    let account = app.account;
+    let sync = app.sync();
+    let person = Memo::new(move |_| account.session.with(|s| s.me().map(|me| me.person.clone())));
+    let right = {
+        let unit = unit.clone();
+        Memo::new(move |_| {
+            account.org().map(|(org, person)| org.school_file_right(&person, &unit)).unwrap_or(Right::None)
+        })
+    };
+    let screen = Screen {
+        unit: StoredValue::new(unit.clone()),
+        school: RwSignal::new(None),
+        catalogue: RwSignal::new(None),
+        file: StoredValue::new_local(None),
+        catalogue_file: StoredValue::new_local(None),
+        right,
+        person,
+        roadmaps: RwSignal::new(Vec::new()),
+        app,
+    };
+    let failed: RwSignal<Option<String>> = RwSignal::new(None);
+    {
+        let unit = unit.clone();
+        let sync = sync.clone();
+        leptos::task::spawn_local(async move {
+            match sync.open_catalogue().await {
+                Ok(file) => screen.catalogue_file.set_value(Some(file)),
+                Err(e) => failed.set(Some(format!("Не удалось открыть каталог: {e}"))),
+            }
+            match sync.open_school(&unit).await {
+                Ok(file) => screen.file.set_value(Some(file)),
+                Err(e) => failed.set(Some(format!("Не удалось открыть файл школы: {e}"))),
+            }
+            screen.reread();
+        });
+    }
+    // Changes that came through sync.
+    let school_version = sync.version(school_file_id(&unit));
+    let catalogue_version = sync.version(catalogue_id());
+    Effect::new(move |_| {
+        school_version.track();
+        catalogue_version.track();
+        screen.reread();
+    });
+    let list_version = sync.list_version();
+    Effect::new(move |_| {
+        list_version.track();
+        account.roadmaps.track();
+        screen.reload_roadmaps();
+    });
+
+    let name = {
+        let unit = unit.clone();
+        move || account.unit_name(&unit).unwrap_or_else(|| format!("Школа {unit}"))
+    };
+    document_title(&name());
+    let municipality = {
+        let unit = unit.clone();
+        move || {
+            account.session.with(|s| s.me().and_then(|me| parent_name(&me.units, &unit))).unwrap_or_default()
+        }
+    };
+    let loaded = move || screen.school.with(Option::is_some) && screen.catalogue.with(Option::is_some);
+    let signed_out = move || account.session.with(|s| s.me().is_none());
+    view! {
+        <section class="school-page" data-loaded=move || loaded().to_string()>
+            <p class="crumbs"><a href="/schools">"← Все школы"</a></p>
+            <h1>{text(name)}</h1>
+            <p class="school-municipality hint">{text(municipality)}</p>
+            <p class="note" hidden=move || !signed_out()>"Войдите, чтобы работать со школой: файл школы доступен её команде, кураторам и координаторам."</p>
+            {move || failed.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <p class="empty" hidden=move || loaded() || failed.with(Option::is_some)>"Загрузка…"</p>
+            <div hidden=move || !loaded()>
+                <SchoolHead screen />
+                <Participants screen />
+                <Visits screen />
+                <Risks screen />
+                <Documents screen />
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn SchoolHead(screen: Screen) -> impl IntoView {
+    let account = screen.app.account;
+    let stage = move || screen.school.with(|s| s.as_ref().map(|s| s.stage).unwrap_or_default());
+    let warning = move || {
+        screen.school.with(|s| {
+            screen.catalogue.with(|c| match (s, c) {
+                (Some(s), Some(c)) => visit_warning(s, c, browser::today()).map(|w| warning_text(&w)),
+                _ => None,
+            })
+        })
+    };
+    let last_visit = move || {
+        screen.school.with(|s| {
+            s.as_ref().and_then(|s| s.last_visit_by(browser::today())).map(date_ru).unwrap_or_default()
+        })
+    };
+    let unit = screen.unit();
+    let roadmaps = Memo::new(move |_| {
+        let mut ids: Vec<String> =
+            account.roadmaps.with(|r| r.values().filter(|r| r.unit == unit).map(|r| r.id.clone()).collect());
+        ids.sort();
+        ids
+    });
+    let set_stage = move |ev: leptos::ev::Event| {
+        if let Some(stage) = Stage::from_key(&event_target_value(&ev))
+            && screen.school.with_untracked(|s| s.as_ref().is_some_and(|s| s.stage != stage))
+        {
+            screen.apply(vec![SchoolEdit::SetStage(stage)], "set stage");
+        }
+    };
+    view! {
+        <section class="card school-head" aria-label="О школе">
+            <div class="school-stage">
+                <label hidden=move || !screen.can_write()>"Этап"
+                    <select on:change=set_stage>
+                        {Stage::ALL.into_iter().map(|s| view! {
+                            <option value=s.key() selected=move || stage() == s>{s.label_ru()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <p hidden=move || screen.can_write()>"Этап: " <strong>{text(move || stage().label_ru().to_owned())}</strong></p>
+            </div>
+            <p class="visit-warning note warn" role="status" hidden=move || warning().is_none()>
+                {text(move || warning().unwrap_or_default())}
+            </p>
+            <p class="visit-ok hint" hidden=move || warning().is_some() || last_visit().is_empty()>
+                "Последнее посещение: " {text(last_visit)}
+            </p>
+            <div class="school-roadmaps">
+                <h2>"Дорожные карты школы"</h2>
+                <p class="hint" hidden=move || !roadmaps.with(Vec::is_empty)>"На сервере пока нет дорожных карт этой школы."</p>
+                <ul>
+                    {move || roadmaps.get().into_iter().map(|id| {
+                        let title = screen.roadmap_title(&id);
+                        view! { <li><a href=format!("/r/{id}")>{title}</a></li> }
+                    }).collect_view()}
+                </ul>
+            </div>
+        </section>
+    }
+}
+
+// ---- participants --------------------------------------------------------
+
+#[component]
+fn Participants(screen: Screen) -> impl IntoView {
+    let app = screen.app;
+    let account = app.account;
+    let assignment =
+        move || screen.school.with(|s| s.as_ref().map(|s| s.assignment.clone()).unwrap_or_default());
+    let unit = screen.unit();
+    let can_assign = {
+        let unit = unit.clone();
+        move || screen.can_write() && account.session.with(|s| s.is_signed_in()) && account.manages(&unit)
+    };
+    let editing = RwSignal::new(false);
+    let people: RwSignal<Option<Result<Vec<Person>, String>>> = RwSignal::new(None);
+    let curator = RwSignal::new(String::new());
+    let coordinator = RwSignal::new(String::new());
+    let open_form = move |_| {
+        let current = assignment();
+        curator.set(current.curator.map(|p| p.id).unwrap_or_default());
+        coordinator.set(current.coordinator.map(|p| p.id).unwrap_or_default());
+        editing.set(true);
+        people.set(None);
+        leptos::task::spawn_local(async move {
+            let answer = crate::api::get::<super::people::People>("/api/people").await;
+            people.set(Some(answer.map(|p| p.people).map_err(say)));
+        });
+    };
+    let candidates = {
+        let unit = unit.clone();
+        move |role: Role| -> Vec<Person> {
+            let org = account.org();
+            let all: Vec<Person> = people.with(|p| match p {
+                Some(Ok(list)) => list.iter().filter(|p| p.role == role && !p.disabled).cloned().collect(),
+                _ => Vec::new(),
+            });
+            let near: Vec<Person> = all
+                .iter()
+                .filter(|p| {
+                    p.schools.contains(&unit)
+                        || org.as_ref().is_some_and(|(org, _)| org.within(&unit, &p.unit))
+                })
+                .cloned()
+                .collect();
+            let mut list = if near.is_empty() { all } else { near };
+            list.sort_by(|a, b| a.name.cmp(&b.name));
+            list
+        }
+    };
+    let save = {
+        let unit = unit.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let find = |id: String| -> Option<Person> {
+                people.with_untracked(|p| match p {
+                    Some(Ok(list)) => list.iter().find(|p| p.id == id).cloned(),
+                    _ => None,
+                })
+            };
+            let chosen_curator = find(curator.get_untracked());
+            let chosen_coordinator = find(coordinator.get_untracked());
+            let as_ref =
+                |p: &Option<Person>| p.as_ref().map(|p| PersonRef { id: p.id.clone(), name: p.name.clone() });
+            let edit = SchoolEdit::SetAssignment {
+                curator: as_ref(&chosen_curator),
+                coordinator: as_ref(&chosen_coordinator),
+            };
+            if !screen.apply(vec![edit], "set assignment") {
+                return;
+            }
+            editing.set(false);
+            // The curator also needs the school among their own to open
+            // its file and roadmaps.
+            if let Some(curator) = chosen_curator.filter(|c| !c.schools.contains(&unit)) {
+                let mut schools = curator.schools.clone();
+                schools.push(unit.clone());
+                leptos::task::spawn_local(async move {
+                    #[derive(serde::Serialize)]
+                    struct Schools {
+                        schools: Vec<String>,
+                    }
+                    let path = format!("/api/people/{}", curator.id);
+                    match crate::api::send("PUT", &path, Some(&Schools { schools })).await {
+                        Ok(_) => app.info(format!("{} назначен(а) куратором школы", curator.name)),
+                        Err(e) => {
+                            app.error(format!("Куратор записан, но доступ к школе ему не выдан: {}", say(e)))
+                        }
+                    }
+                });
+            }
+        }
+    };
+    let name_of = |p: Option<PersonRef>| p.map(|p| p.name).unwrap_or_else(|| "не назначен".to_owned());
+    let options = move |role: Role, selected: RwSignal<String>| {
+        let candidates = candidates.clone();
+        move || {
+            candidates(role)
+                .into_iter()
+                .map(|p| {
+                    let id = p.id.clone();
+                    view! { <option value=p.id.clone() selected=move || selected.with(|s| *s == id)>{p.name.clone()}</option> }
+                })
+                .collect_view()
+        }
+    };
+    view! {
+        <section class="card participants" aria-labelledby="participants-title">
+            <h2 id="participants-title">"Участники"</h2>
+            <dl class="pairs">
+                <dt>"Куратор"</dt>
+                <dd class="curator">{text(move || name_of(assignment().curator))}</dd>
+                <dt>"Муниципальный координатор"</dt>
+                <dd class="coordinator">{text(move || name_of(assignment().coordinator))}</dd>
+            </dl>
+            <button hidden={let can_assign = can_assign.clone(); move || !can_assign() || editing.get()} on:click=open_form>"Изменить участников"</button>
+            <form class="inline-form" aria-label="Участники школы" hidden=move || !editing.get() on:submit=save>
+                <p class="hint wide" hidden=move || people.with(Option::is_some)>"Загрузка списка людей…"</p>
+                {move || people.with(|p| match p {
+                    Some(Err(e)) => Some(view! { <p class="error wide" role="alert">{e.clone()}</p> }),
+                    _ => None,
+                })}
+                <label>"Куратор"
+                    <select on:change=move |ev| curator.set(event_target_value(&ev))>
+                        <option value="" selected=move || curator.with(String::is_empty)>"— не назначен —"</option>
+                        {options(Role::Curator, curator)}
+                    </select>
+                </label>
+                <label>"Муниципальный координатор"
+                    <select on:change=move |ev| coordinator.set(event_target_value(&ev))>
+                        <option value="" selected=move || coordinator.with(String::is_empty)>"— не назначен —"</option>
+                        {options(Role::MunicipalCoordinator, coordinator)}
+                    </select>
+                </label>
+                <div class="form-actions wide">
+                    <button type="submit" class="primary" disabled=move || !matches!(people.get(), Some(Ok(_)))>"Сохранить участников"</button>
+                    <button type="button" on:click=move |_| editing.set(false)>"Отмена"</button>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+// ---- visits --------------------------------------------------------------
+
+#[component]
+fn Visits(screen: Screen) -> impl IntoView {
+    let adding = RwSignal::new(false);
+    let visits = move || {
+        let mut list = screen.school.with(|s| s.as_ref().map(|s| s.visits.clone()).unwrap_or_default());
+        list.reverse();
+        list
+    };
+    let new_visit = move || Visit {
+        id: browser::new_row_id(),
+        date: browser::today().to_string(),
+        purpose: String::new(),
+        people_met: String::new(),
+        findings: String::new(),
+        recommendations: String::new(),
+        evaluation: String::new(),
+        author: screen.me().unwrap_or(PersonRef { id: String::new(), name: String::new() }),
+    };
+    view! {
+        <section class="card visits" aria-labelledby="visits-title">
+            <div class="card-head">
+                <h2 id="visits-title">"Посещения"</h2>
+                <button class="primary" hidden=move || !screen.can_write() || adding.get()
+                    on:click=move |_| adding.set(true)>"Новое посещение"</button>
+            </div>
+            {move || adding.get().then(|| view! {
+                <VisitForm screen visit=new_visit() label="Новое посещение" on_done=move || adding.set(false) />
+            })}
+            <p class="hint" hidden=move || screen.school.with(|s| s.as_ref().is_none_or(|s| !s.visits.is_empty()))>
+                "Посещений пока не записано."
+            </p>
+            <ul class="entries visit-list">
+                <For each=visits key=|v| format!("{v:?}") children=move |visit| view! { <VisitItem screen visit /> } />
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn VisitItem(screen: Screen, visit: Visit) -> impl IntoView {
+    let editing = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let id = visit.id.clone();
+    let delete = move |_| {
+        confirming.set(false);
+        if screen.apply(vec![SchoolEdit::DeleteVisit(id.clone())], "delete visit") {
+            screen.app.info("Посещение удалено");
+        }
+    };
+    let field = |label: &'static str, value: &str| {
+        (!value.trim().is_empty()).then(|| view! { <dt>{label}</dt><dd>{value.to_owned()}</dd> })
+    };
+    let shown = visit.clone();
+    let date = visit.date.clone();
+    view! {
+        <li class="visit" data-date=date>
+            <div hidden=move || editing.get()>
+                <h3>{iso_ru(&shown.date)} {(!shown.purpose.is_empty()).then(|| format!(" — {}", shown.purpose))}</h3>
+                <dl class="pairs">
+                    {field("С кем встречались", &shown.people_met)}
+                    {field("Выводы", &shown.findings)}
+                    {field("Рекомендации", &shown.recommendations)}
+                    {field("Оценка результатов по дорожной карте школы", &shown.evaluation)}
+                    {field("Записал(а)", &shown.author.name)}
+                </dl>
+                <div class="item-actions" hidden=move || !screen.can_write()>
+                    <button on:click=move |_| editing.set(true)>"Изменить"</button>
+                    <button class="danger" on:click=move |_| confirming.set(true)>"Удалить"</button>
+                </div>
+                <div class="confirm" role="alertdialog" aria-label="Подтверждение удаления" hidden=move || !confirming.get()>
+                    <p>"Удалить запись о посещении?"</p>
+                    <button class="danger" on:click=delete>"Да, удалить"</button>
+                    <button on:click=move |_| confirming.set(false)>"Отмена"</button>
+                </div>
+            </div>
+            {move || editing.get().then(|| view! {
+                <VisitForm screen visit=visit.clone() label="Изменить посещение" on_done=move || editing.set(false) />
+            })}
+        </li>
+    }
+}
+
+#[component]
+fn VisitForm(
+    screen: Screen,
+    visit: Visit,
+    label: &'static str,
+    on_done: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let date = RwSignal::new(visit.date.clone());
+    let purpose = RwSignal::new(visit.purpose.clone());
+    let people_met = RwSignal::new(visit.people_met.clone());
+    let findings = RwSignal::new(visit.findings.clone());
+    let recommendations = RwSignal::new(visit.recommendations.clone());
+    let evaluation = RwSignal::new(visit.evaluation.clone());
+    let error = RwSignal::new(None::<String>);
+    let first = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(el) = first.get() {
+            let _ = el.focus();
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let day = date.get_untracked();
+        if medk_shared::deadline::parse_iso(&day).is_none() {
+            error.set(Some("Укажите дату посещения.".to_owned()));
+            return;
+        }
+        let mut author = visit.author.clone();
+        if author.id.is_empty()
+            && let Some(me) = screen.me()
+        {
+            author = me;
+        }
+        let edited = Visit {
+            id: visit.id.clone(),
+            date: day,
+            purpose: purpose.get_untracked().trim().to_owned(),
+            people_met: people_met.get_untracked().trim().to_owned(),
+            findings: findings.get_untracked().trim().to_owned(),
+            recommendations: recommendations.get_untracked().trim().to_owned(),
+            evaluation: evaluation.get_untracked().trim().to_owned(),
+            author,
+        };
+        if screen.apply(vec![SchoolEdit::PutVisit(edited)], "record visit") {
+            screen.app.info("Посещение сохранено");
+            on_done();
+        }
+    };
+    let area = |label: &'static str, value: RwSignal<String>| {
+        view! {
+            <label class="wide">{label}
+                <textarea rows="3" prop:value=value on:input=move |ev| value.set(event_target_value(&ev))></textarea>
+            </label>
+        }
+    };
+    view! {
+        <form class="inline-form visit-form" aria-label=label on:submit=submit
+            on:keydown=move |ev| if ev.key() == "Escape" { on_done() }>
+            <h3>{label}</h3>
+            <label>"Дата"
+                <input node_ref=first type="date" required=true prop:value=date on:input=move |ev| date.set(event_target_value(&ev)) />
+            </label>
+            <label>"Цель посещения"
+                <input type="text" prop:value=purpose on:input=move |ev| purpose.set(event_target_value(&ev)) />
+            </label>
+            {area("С кем встречались", people_met)}
+            {area("Выводы", findings)}
+            {area("Рекомендации", recommendations)}
+            {area("Оценка результатов по дорожной карте школы", evaluation)}
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <div class="form-actions wide">
+                <button type="submit" class="primary">"Сохранить посещение"</button>
+                <button type="button" on:click=move |_| on_done()>"Отмена"</button>
+            </div>
+        </form>
+    }
+}
+
+// ---- risk profile --------------------------------------------------------
+
+#[component]
+fn Risks(screen: Screen) -> impl IntoView {
+    // Every factor offered now, and a retired one the school still has on.
+    let factors = move || {
+        screen.catalogue.with(|c| {
+            let Some(c) = c else { return Vec::new() };
+            c.factors
+                .iter()
+                .filter(|f| {
+                    !f.retired
+                        || screen.school.with(|s| {
+                            s.as_ref().is_some_and(|s| s.risks.iter().any(|r| r.factor == f.id && r.active))
+                        })
+                })
+                .map(|f| (f.id.clone(), f.title.clone(), f.retired))
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="card risks" aria-labelledby="risks-title">
+            <h2 id="risks-title">"Рисковый профиль школы"</h2>
+            <p class="hint">"Отметьте факторы риска, актуальные для школы, и для каждого — антирисковую программу."</p>
+            <div class="risk-list">
+                <For each=factors key=|f| f.clone() children=move |(id, title, retired)| view! {
+                    <RiskFactor screen id title retired />
+                } />
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn RiskFactor(screen: Screen, id: String, title: String, retired: bool) -> impl IntoView {
+    let app = screen.app;
+    let risk = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            screen.school.with(|s| s.as_ref().and_then(|s| s.risks.iter().find(|r| r.factor == id).cloned()))
+        })
+    };
+    let active = move || risk.with(|r| r.as_ref().is_some_and(|r| r.active));
+    let note = move || risk.with(|r| r.as_ref().map(|r| r.note.clone()).unwrap_or_default());
+    let programme = move || risk.with(|r| r.as_ref().and_then(|r| r.programme));
+    let set = {
+        let id = id.clone();
+        move |change: &dyn Fn(&mut Risk)| {
+            let mut r = risk.get_untracked().unwrap_or(Risk {
+                factor: id.clone(),
+                active: false,
+                programme: None,
+                note: String::new(),
+            });
+            change(&mut r);
+            screen.apply(
+                vec![SchoolEdit::SetRisk {
+                    factor: r.factor,
+                    active: r.active,
+                    programme: r.programme,
+                    note: r.note,
+                }],
+                "set risk",
+            );
+        }
+    };
+    let creating = RwSignal::new(false);
+    let create = {
+        let set = set.clone();
+        let title = title.clone();
+        move |_| {
+            if creating.get_untracked() {
+                return;
+            }
+            creating.set(true);
+            let set = set.clone();
+            let school_name = app.account.unit_name(&screen.unit()).unwrap_or_default();
+            let level = medk_shared::model::Level::School;
+            let new = medk_shared::doc::NewRoadmap {
+                title: format!("Антирисковая программа: {title}"),
+                level,
+                territory: school_name,
+                year: Some(browser::today().year()),
+                columns: level.default_columns(),
+            };
+            let storage = app.storage();
+            leptos::task::spawn_local(async move {
+                match crate::document::OpenRoadmap::create(&storage, &new).await {
+                    Ok(id) => {
+                        app.sync().track(id);
+                        set(&|r: &mut Risk| r.programme = Some(id));
+                        screen.reload_roadmaps();
+                        app.info(format!("Создана «{}»", new.title));
+                    }
+                    Err(e) => app.error(format!("Не удалось создать программу: {e}")),
+                }
+                creating.set(false);
+            });
+        }
+    };
+    let toggle = {
+        let set = set.clone();
+        move |ev: leptos::ev::Event| {
+            let on = event_target_checked(&ev);
+            set(&|r: &mut Risk| r.active = on);
+        }
+    };
+    let set_note = {
+        let set = set.clone();
+        move |ev: leptos::ev::Event| {
+            let text = event_target_value(&ev);
+            if text != note() {
+                set(&|r: &mut Risk| r.note = text.trim().to_owned());
+            }
+        }
+    };
+    let choose = {
+        let set = set.clone();
+        move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            let chosen = DocumentId::parse(&value).ok();
+            set(&|r: &mut Risk| r.programme = chosen);
+        }
+    };
+    let choices = move || {
+        let mut list = screen.roadmaps.get();
+        if let Some(p) = programme().map(|p| p.to_string())
+            && !list.iter().any(|(id, _)| *id == p)
+        {
+            let title = screen.roadmap_title(&p);
+            list.push((p, title));
+        }
+        list
+    };
+    let note_id = format!("risk-note-{id}");
+    view! {
+        <fieldset class="risk" class:active=active data-factor=id.clone()>
+            <legend>{title.clone()}{retired.then_some(" (исключён из каталога)")}</legend>
+            <label class="check" hidden=move || !screen.can_write()>
+                <input type="checkbox" prop:checked=active on:change=toggle />
+                "Актуален для школы"
+            </label>
+            <p hidden=move || screen.can_write()>{text(move || if active() { "Актуален для школы".into() } else { "Не актуален".into() })}</p>
+            <label hidden=move || !screen.can_write() || (!active() && note().is_empty())>"Примечание"
+                <textarea id=note_id rows="2" prop:value=note on:change=set_note></textarea>
+            </label>
+            <p class="hint" hidden=move || screen.can_write() || note().is_empty()>{text(note)}</p>
+            <div class="programme" hidden=move || !active()>
+                <label hidden=move || !screen.can_write()>"Антирисковая программа"
+                    <select on:change=choose>
+                        <option value="" selected=move || programme().is_none()>"— не выбрана —"</option>
+                        {move || choices().into_iter().map(|(id, title)| {
+                            let selected = programme().is_some_and(|p| p.to_string() == id);
+                            view! { <option value=id selected=selected>{title}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                {move || programme().map(|p| {
+                    let id = p.to_string();
+                    let title = screen.roadmap_title(&id);
+                    view! { <a class="button" href=format!("/r/{id}")>"Открыть программу: " {title}</a> }
+                })}
+                <button hidden=move || !screen.can_write() || programme().is_some() disabled=creating
+                    on:click=create>"Создать программу"</button>
+                <p class="hint" hidden=move || screen.can_write() || programme().is_some()>"Программа не выбрана."</p>
+            </div>
+        </fieldset>
+    }
+}
+
+// ---- documents -----------------------------------------------------------
+
+#[component]
+fn Documents(screen: Screen) -> impl IntoView {
+    let blobs = expect_context::<Blobs>();
+    let kinds = move || {
+        screen.school.with(|s| {
+            screen.catalogue.with(|c| match (s, c) {
+                (Some(s), Some(c)) => document_kinds(c, s.stage),
+                _ => Vec::new(),
+            })
+        })
+    };
+    view! {
+        <section class="card documents" aria-labelledby="documents-title">
+            <h2 id="documents-title">"Документы"</h2>
+            <p class="hint">"Школа прикладывает файл (до 25 МБ), куратор подтверждает его или возвращает на доработку с замечаниями."</p>
+            <p class="note" role="status" hidden=move || blobs.pending() == 0>
+                {text(move || format!("Файлов на этом устройстве, ещё не принятых сервером: {}", blobs.pending()))}
+            </p>
+            <For each=kinds key=|k| *k children=move |kind| view! { <DocumentBlock screen kind /> } />
+        </section>
+    }
+}
+
+#[component]
+fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
+    let app = screen.app;
+    let blobs = expect_context::<Blobs>();
+    let doc = Memo::new(move |_| screen.school.with(|s| s.as_ref().and_then(|s| filed(s, kind))));
+    let state = move || doc.with(|d| d.as_ref().and_then(FiledDocument::state));
+    let file = move || doc.with(|d| d.as_ref().and_then(|d| d.file.clone()));
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let returning = RwSignal::new(false);
+    let remarks = RwSignal::new(String::new());
+    let attach = move |ev: leptos::ev::Event| {
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+            return;
+        };
+        let Some(picked) = input.files().and_then(|f| f.get(0)) else { return };
+        input.set_value("");
+        error.set(None);
+        if let Err(e) = check_size(picked.size() as u64) {
+            error.set(Some(e.to_string()));
+            return;
+        }
+        let Some(me) = screen.me() else {
+            error.set(Some("Войдите, чтобы приложить файл.".to_owned()));
+            return;
+        };
+        busy.set(true);
+        let unit = screen.unit();
+        leptos::task::spawn_local(async move {
+            let result = async {
+                let bytes = browser::read_file(&picked)
+                    .await
+                    .map_err(|e| format!("Не удалось прочитать файл: {e}"))?;
+                let blob = blobs
+                    .put(bytes, &picked.name(), &picked.type_(), &unit)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let id = doc.get_untracked().map(|d| d.id).unwrap_or_else(browser::new_row_id);
+                let edits = vec![
+                    SchoolEdit::AttachDocument {
+                        id: id.clone(),
+                        kind,
+                        title: kind.label_ru().to_owned(),
+                        blob,
+                    },
+                    SchoolEdit::Decide {
+                        document: id,
+                        decision: Decision::Submitted,
+                        remarks: String::new(),
+                        by: me.id,
+                        by_name: me.name,
+                    },
+                ];
+                if screen.apply(edits, "file document") {
+                    Ok(())
+                } else {
+                    Err("Файл не записан.".to_owned())
+                }
+            }
+            .await;
+            busy.set(false);
+            match result {
+                Ok(()) => app.info(format!("Файл приложен: {}", kind.label_ru())),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let decide = move |decision: Decision, text: String| {
+        let (Some(d), Some(me)) = (doc.get_untracked(), screen.me()) else { return false };
+        let edit =
+            SchoolEdit::Decide { document: d.id, decision, remarks: text, by: me.id, by_name: me.name };
+        screen.apply(vec![edit], "review document")
+    };
+    let confirm = move |_| {
+        if decide(Decision::Confirmed, String::new()) {
+            app.info("Документ подтверждён");
+        }
+    };
+    let send_back = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = remarks.get_untracked().trim().to_owned();
+        if text.is_empty() {
+            error.set(Some("Напишите замечания: что нужно доработать.".to_owned()));
+            return;
+        }
+        error.set(None);
+        if decide(Decision::Returned, text) {
+            remarks.set(String::new());
+            returning.set(false);
+            app.info("Документ возвращён на доработку");
+        }
+    };
+    let download = move |_| {
+        let Some(blob) = file() else { return };
+        let unit = screen.unit();
+        leptos::task::spawn_local(async move {
+            match blobs.get(&blob.address, &unit).await {
+                Ok(bytes) => browser::download(&blob.name, &blob.mime, &bytes),
+                Err(e) => app.error(e.to_string()),
+            }
+        });
+    };
+    let upload = move || file().and_then(|f| blobs.state(&f.address));
+    let can_judge = move || screen.can_decide() && state() == Some(Decision::Submitted);
+    let reviews = move || doc.with(|d| d.as_ref().map(|d| d.reviews.clone()).unwrap_or_default());
+    let current_address = move || file().map(|f| f.address).unwrap_or_default();
+    let state_key = move || state().map(|s| s.key()).unwrap_or("none");
+    let title_id = format!("doc-{}", kind.key());
+    let labelled_by = title_id.clone();
+    view! {
+        <article class="filed" data-kind=kind.key() aria-labelledby=labelled_by>
+            <h3 id=title_id>{kind.label_ru()}</h3>
+            <p class="doc-state" data-state=state_key>
+                {text(move || state().map(|s| decision_ru(s).to_owned()).unwrap_or_else(|| "Не подан".to_owned()))}
+            </p>
+            {move || file().map(|f| view! {
+                <p class="doc-file">
+                    <span class="file-name">{f.name.clone()}</span>" "
+                    <span class="hint">"(" {size_label(f.size)} ")"</span>" "
+                    <button on:click=download>"Скачать"</button>
+                </p>
+            })}
+            {move || upload().map(|u| match u {
+                UploadState::Queued => view! {
+                    <p class="upload-state hint" data-state="queued">"В очереди на отправку на сервер"</p>
+                }.into_any(),
+                UploadState::Uploaded => view! {
+                    <p class="upload-state hint" data-state="uploaded">"Отправлен на сервер"</p>
+                }.into_any(),
+                UploadState::Refused(reason) => {
+                    let address = current_address();
+                    view! {
+                        <p class="upload-state error" data-state="refused">"Сервер не принял файл: " {reason}
+                            " " <button on:click=move |_| blobs.retry(&address)>"Повторить"</button></p>
+                    }.into_any()
+                }
+            })}
+            <table class="review-log" hidden=move || reviews().is_empty()>
+                <caption>"Журнал проверки"</caption>
+                <thead><tr><th scope="col">"Решение"</th><th scope="col">"Замечания"</th><th scope="col">"Кто"</th><th scope="col">"Когда"</th></tr></thead>
+                <tbody>
+                    {move || {
+                        let current = current_address();
+                        reviews().into_iter().map(|r| {
+                            let older = !r.file.is_empty() && r.file != current;
+                            view! {
+                                <tr data-decision=r.decision.key()>
+                                    <td data-label="Решение">{decision_ru(r.decision)}{older.then_some(" (предыдущая версия файла)")}</td>
+                                    <td data-label="Замечания">{r.remarks}</td>
+                                    <td data-label="Кто">{r.by.name}</td>
+                                    <td data-label="Когда">{format_time(r.at_ms as f64)}</td>
+                                </tr>
+                            }
+                        }).collect_view()
+                    }}
+                </tbody>
+            </table>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <div class="item-actions">
+                <label class="button file-button" class:busy=busy hidden=move || !screen.can_write()>
+                    {text(move || match (busy.get(), file().is_some()) {
+                        (true, _) => "Сохраняем файл…".to_owned(),
+                        (false, false) => "Приложить файл".to_owned(),
+                        (false, true) => "Приложить новую версию".to_owned(),
+                    })}
+                    <input type="file" class="visually-hidden" disabled=busy on:change=attach />
+                </label>
+                <button class="primary" hidden=move || !can_judge() on:click=confirm>"Подтвердить"</button>
+                <button hidden=move || !can_judge() || returning.get() on:click=move |_| returning.set(true)>"Вернуть на доработку"</button>
+            </div>
+            <form class="inline-form return-form" aria-label="Вернуть на доработку" hidden=move || !returning.get() || !can_judge()
+                on:submit=send_back>
+                <label class="wide">"Замечания"
+                    <textarea rows="3" required=true prop:value=remarks on:input=move |ev| remarks.set(event_target_value(&ev))></textarea>
+                </label>
+                <div class="form-actions wide">
+                    <button type="submit" class="danger">"Вернуть с замечаниями"</button>
+                    <button type="button" on:click=move |_| returning.set(false)>"Отмена"</button>
+                </div>
+            </form>
+        </article>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_take_the_russian_plural() {
+        assert_eq!(days_ru(1), "1 день");
+        assert_eq!(days_ru(3), "3 дня");
+        assert_eq!(days_ru(5), "5 дней");
+        assert_eq!(days_ru(11), "11 дней");
+        assert_eq!(days_ru(12), "12 дней");
+        assert_eq!(days_ru(21), "21 день");
+        assert_eq!(days_ru(28), "28 дней");
+        assert_eq!(days_ru(104), "104 дня");
+    }
+
+    #[test]
+    fn the_visit_warning_reads_as_the_project_says_it() {
+        let late = VisitWarning { last_visit: None, days_since: Some(9), allowed_days: 7 };
+        assert_eq!(warning_text(&late), "Школу не посещали 9 дней (по графику — раз в 7 дней)");
+        let never = VisitWarning { last_visit: None, days_since: None, allowed_days: 7 };
+        assert_eq!(warning_text(&never), "Ещё не посещали");
+    }
+
+    #[test]
+    fn monitoring_documents_are_always_filed_and_the_rest_by_stage() {
+        let catalogue = Catalogue::seed_2021();
+        assert_eq!(
+            document_kinds(&catalogue, Stage::Forming),
+            vec![
+                DocumentKind::Concept,
+                DocumentKind::Roadmap,
+                DocumentKind::MediumTermProgramme,
+                DocumentKind::Monitoring1,
+                DocumentKind::Monitoring2
+            ]
+        );
+        assert_eq!(
+            document_kinds(&catalogue, Stage::Finished),
+            vec![DocumentKind::Monitoring1, DocumentKind::Monitoring2]
+        );
+    }
+
+    #[test]
+    fn dates_read_day_first() {
+        assert_eq!(date_ru(time::macros::date!(2021 - 03 - 10)), "10.03.2021");
+        assert_eq!(iso_ru("2021-03-10"), "10.03.2021");
+        assert_eq!(iso_ru("вчера"), "вчера");
+    }
+}

@@ -1,0 +1,181 @@
+// Monitoring on a date, against a real medk-server: a school team carries
+// out its roadmap over spring 2022, a municipal coordinator records a
+// curator visit and assigns the curator, then watches her municipality's
+// dashboard: the done share and the federal indicators as they stood on
+// the chosen date, the charts and the schools.
+//
+// The devices' clocks are set to days of 2022 (Playwright's clock): every
+// change records when it was made, and the dashboard reads each document
+// as it stood at the end of the monitoring day.
+import type { Page } from '@playwright/test';
+import { activities, addActivity, createRoadmap } from '../support/app';
+import { device, expect, expectSynced, signInByForm, test } from '../support/accounts';
+
+const UNITS = [
+  { id: 'r1', parent: 'rf', level: 'region' as const, name: 'Каменская область' },
+  { id: 'm1', parent: 'r1', level: 'municipality' as const, name: 'Каменский район' },
+  { id: 's1', parent: 'm1', level: 'school' as const, name: 'Школа № 1' },
+  { id: 's2', parent: 'm1', level: 'school' as const, name: 'Школа № 2' },
+  { id: 'm2', parent: 'r1', level: 'municipality' as const, name: 'Соседний район' },
+  { id: 's3', parent: 'm2', level: 'school' as const, name: 'Школа № 3' },
+];
+const TEAM = { login: 'team1', password: 'team1-secret', role: 'school-team', unit: 's1', name: 'Учитель Первый' };
+const MUNI = {
+  login: 'muni',
+  password: 'muni-secret-1',
+  role: 'municipal-coordinator',
+  unit: 'm1',
+  name: 'Смирнова Анна Петровна',
+};
+const CURATOR = {
+  login: 'curator',
+  password: 'curator-secret',
+  role: 'curator',
+  unit: 'm1',
+  schools: ['s1'],
+  name: 'Петров Пётр Петрович',
+};
+
+/** Moscow time on a day of 2022. */
+const moment = (iso: string, time = '10:00') => new Date(`${iso}T${time}:00+03:00`);
+
+async function monitoringOn(page: Page, day: string) {
+  await page.getByLabel('Дата мониторинга').fill(day);
+  await expect(page).toHaveURL(new RegExp(`\\?date=${day}$`));
+}
+
+function indicator(page: Page, name: string) {
+  return page.locator('table.dash-federal tr', { hasText: name });
+}
+
+test('a municipal coordinator sees her schools on a monitoring date', async ({ browser, serve }) => {
+  const server = await serve({ units: UNITS, people: [TEAM, MUNI, CURATOR] });
+
+  // 1 March: the school team writes its roadmap.
+  const team = await device(browser, server.url);
+  await team.clock.setFixedTime(moment('2022-03-01'));
+  await signInByForm(team, TEAM.login, TEAM.password, TEAM.name);
+  await createRoadmap(team, 'Школа № 1: дорожная карта на 2022 год');
+  const plan = [
+    ['Входная диагностика', 'январь 2022'],
+    ['Педагогический совет по итогам диагностики', 'до 28.02.2022'],
+    ['Итоговый анализ', 'декабрь 2022'],
+  ];
+  for (const [i, [description, deadline]] of plan.entries()) {
+    const row = await addActivity(team, 0, description);
+    await row.getByLabel('Сроки').fill(deadline);
+    await expect(activities(team).nth(i).getByLabel('Сроки')).toHaveValue(deadline);
+  }
+  await expectSynced(team);
+  // 20 March and 10 May: the January and February activities, done late.
+  await team.clock.setFixedTime(moment('2022-03-20'));
+  await activities(team).nth(0).getByLabel('Статус').selectOption('done');
+  await expectSynced(team);
+  await team.clock.setFixedTime(moment('2022-05-10'));
+  await activities(team).nth(1).getByLabel('Статус').selectOption('done');
+  await expectSynced(team);
+
+  // 10 March: the municipal coordinator records a curator visit to
+  // school 1 and assigns its curator.
+  const muni = await device(browser, server.url);
+  await muni.clock.setFixedTime(moment('2022-03-10', '16:00'));
+  await signInByForm(muni, MUNI.login, MUNI.password, MUNI.name);
+  await muni.goto('/s/s1');
+  await muni.getByRole('button', { name: 'Новое посещение' }).click();
+  const visit = muni.locator('form.visit-form');
+  await visit.getByLabel('Дата').fill('2022-03-10');
+  await visit.getByLabel('Цель посещения').fill('Консультация школьной команды');
+  await visit.getByRole('button', { name: 'Сохранить посещение' }).click();
+  await expect(muni.locator('section.visits')).toContainText('10.03.2022');
+  await muni.getByRole('button', { name: 'Изменить участников' }).click();
+  const participants = muni.getByRole('form', { name: 'Участники школы' });
+  await participants.getByLabel('Куратор').selectOption({ label: CURATOR.name });
+  await participants.getByRole('button', { name: 'Сохранить участников' }).click();
+  await expect(muni.locator('section.participants .curator')).toHaveText(CURATOR.name);
+
+  // Her dashboard, from the menu: her municipality, today (10 March).
+  await muni.locator('.account .topbar-button').click();
+  await muni.getByRole('link', { name: 'Мониторинг' }).click();
+  await expect(muni).toHaveURL(/\/monitoring$/);
+  await expect(muni.getByRole('heading', { level: 1 })).toHaveText('Мониторинг: Каменский район');
+  await expect(muni.getByLabel('Дата мониторинга')).toHaveValue('2022-03-10');
+  const schools = muni.locator('table.dash-schools tbody tr');
+  await expect(schools).toHaveCount(2);
+  await expect(schools.nth(0)).toContainText('Школа № 1');
+  await expect(schools.nth(1)).toContainText('Школа № 2');
+  await expect(muni.locator('table.dash-schools')).not.toContainText('Школа № 3');
+  await expect(schools.nth(0).getByRole('link', { name: 'Школа № 1' })).toHaveAttribute('href', '/s/s1');
+  // The roadmap is not on her device: fetched from the server.
+  await expect(schools.nth(0)).toContainText('0 из 2', { timeout: 20_000 });
+
+  const share = muni.locator('.dash-figure[data-share]');
+  // 1 June: both due activities done.
+  await monitoringOn(muni, '2022-06-01');
+  await expect(share).toHaveAttribute('data-share', '100 %');
+  await expect(share).toContainText('исполнено 2 из 2 мероприятий');
+  // 1 April: the February one was not done yet.
+  await monitoringOn(muni, '2022-04-01');
+  await expect(share).toHaveAttribute('data-share', '50 %');
+  await expect(share).toContainText('исполнено 1 из 2 мероприятий');
+  await expect(schools.nth(0)).toContainText('50 %');
+  await expect(schools.nth(1)).toContainText('нет данных');
+  await expect(indicator(muni, 'назначены кураторы')).toContainText('1 из 2');
+  await expect(indicator(muni, 'посещённых кураторами')).toContainText('1 из 2');
+  await expect(indicator(muni, 'назначены кураторы')).toContainText('50 %');
+  await expect(indicator(muni, 'концептуальные документы')).toContainText('0 из 2');
+  // School 1 is still forming its roadmap (a visit a week): late by then.
+  await expect(schools.nth(0)).toContainText('последнее посещение 10.03.2022, 22 дн. назад');
+  await expect(schools.nth(1)).toContainText('не было ни одного посещения');
+  await expect(muni.getByText('Завершено анкетирование: данных пока нет')).toBeVisible();
+
+  // The charts: SVG with text labels and figures.
+  const federal = muni.locator('svg.chart[aria-label^="Федеральные показатели"]');
+  await expect(federal).toHaveAttribute('role', 'img');
+  await expect(federal.locator('text.chart-label')).toContainText(['Назначены кураторы', 'Посещены кураторами']);
+  await expect(federal.locator('text.chart-value').first()).toHaveText('50 % (1 из 2)');
+  const bySchool = muni.locator('svg.chart[aria-label^="Доля исполненных мероприятий по школам"]');
+  await expect(bySchool.locator('text.chart-label')).toHaveText(['Школа № 1', 'Школа № 2']);
+  await expect(bySchool.locator('text.chart-value')).toHaveText(['50 % (1 из 2)', 'нет данных']);
+
+  // 5 March: both were due, neither done; no curator or visit yet.
+  await monitoringOn(muni, '2022-03-05');
+  await expect(share).toHaveAttribute('data-share', '0 %');
+  await expect(share).toContainText('исполнено 0 из 2 мероприятий');
+  await expect(indicator(muni, 'назначены кураторы')).toContainText('0 из 2');
+  await expect(indicator(muni, 'посещённых кураторами')).toContainText('0 из 2');
+  // 15 February: the roadmap did not exist yet.
+  await monitoringOn(muni, '2022-02-15');
+  await expect(share).toHaveAttribute('data-share', 'нет данных');
+  await expect(schools.nth(0)).toContainText('нет данных');
+
+  // The address keeps the date: a reload shows the same day, now from
+  // what is on the device.
+  await monitoringOn(muni, '2022-04-01');
+  await muni.reload();
+  await expect(muni.getByLabel('Дата мониторинга')).toHaveValue('2022-04-01');
+  await expect(share).toHaveAttribute('data-share', '50 %');
+});
+
+test('a regional coordinator sees municipalities side by side', async ({ browser, serve }) => {
+  const REGIONAL = { login: 'reg', password: 'regional-secret', role: 'regional-coordinator', unit: 'r1', name: 'Морозова Оксана Владимировна' };
+  const server = await serve({ units: UNITS, people: [REGIONAL] });
+  const page = await device(browser, server.url);
+  await signInByForm(page, REGIONAL.login, REGIONAL.password, REGIONAL.name);
+  await page.goto('/monitoring');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Мониторинг: Каменская область');
+  const rows = page.locator('table.dash-units tbody tr');
+  await expect(rows).toHaveCount(2);
+  await expect(rows.nth(0)).toContainText('Каменский район');
+  await expect(rows.nth(1)).toContainText('Соседний район');
+  const chart = page.locator('svg.chart[aria-label*="по муниципалитетам"]');
+  await expect(chart.locator('text.chart-label')).toHaveText(['Каменский район', 'Соседний район']);
+  await expect(chart.locator('text.chart-value')).toHaveText(['нет данных', 'нет данных']);
+  await expect(page.locator('table.dash-schools tbody tr')).toHaveCount(3);
+  // A municipality's own dashboard, by its link.
+  await rows.nth(1).getByRole('link', { name: 'Соседний район' }).click();
+  await expect(page).toHaveURL(/\/monitoring\/m2\?date=\d{4}-\d\d-\d\d$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Мониторинг: Соседний район');
+  await expect(page.locator('table.dash-schools tbody tr')).toHaveCount(1);
+  await page.getByRole('navigation', { name: 'Выше по структуре' }).getByRole('link', { name: 'Каменская область' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Мониторинг: Каменская область');
+});

@@ -1,0 +1,217 @@
+// The school screen (`/s/<unit>`) against a real medk-server: a document
+// filed by the school, returned with remarks by its curator, fixed and
+// confirmed; a curator's visit recorded offline; a file over 25 MiB
+// refused; and the participants table after a coordinator assigns people.
+import { readFileSync } from 'node:fs';
+import type { Page } from '@playwright/test';
+import { waitForOfflineReady } from '../support/app';
+import { device, expect, expectSynced, signInByForm, syncStatus, test } from '../support/accounts';
+
+const UNITS = [
+  { id: 'r1', parent: 'rf', level: 'region' as const, name: 'Каменская область' },
+  { id: 'm1', parent: 'r1', level: 'municipality' as const, name: 'Каменский район' },
+  { id: 's1', parent: 'm1', level: 'school' as const, name: 'Школа № 1' },
+];
+const TEAM = { login: 'team', password: 'team-secret-1', role: 'school-team', unit: 's1', name: 'Учитель Школы' };
+const CURATOR = {
+  login: 'curator',
+  password: 'curator-secret-1',
+  role: 'curator',
+  unit: 'r1',
+  schools: ['s1'],
+  name: 'Куратор Иванова',
+};
+const NEW_CURATOR = { login: 'curator2', password: 'curator-secret-2', role: 'curator', unit: 'r1', name: 'Куратор Новиков' };
+const MUNI = { login: 'muni', password: 'muni-secret-1', role: 'municipal-coordinator', unit: 'm1', name: 'Координатор Петрова' };
+const REGIONAL = { login: 'regional', password: 'regional-secret-1', role: 'regional-coordinator', unit: 'r1', name: 'Координатор Области' };
+const PEOPLE = [TEAM, CURATOR, NEW_CURATOR, MUNI, REGIONAL];
+
+type Who = { login: string; password: string; name: string };
+
+async function signedIn(browser: import('@playwright/test').Browser, url: string, who: Who): Promise<Page> {
+  const page = await device(browser, url);
+  await signInByForm(page, who.login, who.password, who.name);
+  await expectSynced(page);
+  return page;
+}
+
+/** Opens the school's screen and waits for its file. */
+async function openSchool(page: Page) {
+  await page.goto('/s/s1');
+  await expect(page.locator('.school-page[data-loaded=true]')).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Школа № 1');
+}
+
+function concept(page: Page) {
+  return page.locator('article.filed[data-kind=concept]');
+}
+
+async function attach(page: Page, name: string, text: string) {
+  await concept(page).locator('input[type=file]').setInputFiles({ name, mimeType: 'text/plain', buffer: Buffer.from(text) });
+}
+
+test('a document returned with remarks is fixed by the school and confirmed by the curator', async ({ browser, serve }) => {
+  const server = await serve({ units: UNITS, people: PEOPLE });
+  const team = await signedIn(browser, server.url, TEAM);
+  await openSchool(team);
+  await expect(concept(team).locator('.doc-state')).toHaveText('Не подан');
+  // The school team files; it does not judge.
+  await attach(team, 'Концепция.txt', 'Концепция развития, версия 1');
+  await expect(concept(team).locator('.doc-state')).toHaveText('Подан на проверку');
+  await expect(concept(team).locator('.file-name')).toHaveText('Концепция.txt');
+  await expect(concept(team).locator('.upload-state')).toHaveText('Отправлен на сервер', { timeout: 15_000 });
+  await expect(concept(team).getByRole('button', { name: 'Подтвердить' })).toBeHidden();
+
+  const curator = await signedIn(browser, server.url, CURATOR);
+  await openSchool(curator);
+  await expect(concept(curator).locator('.doc-state')).toHaveText('Подан на проверку', { timeout: 15_000 });
+  await concept(curator).getByRole('button', { name: 'Вернуть на доработку' }).click();
+  const back = concept(curator).getByRole('form', { name: 'Вернуть на доработку' });
+  await back.getByLabel('Замечания').fill('Добавьте цели на 2022 год');
+  await back.getByRole('button', { name: 'Вернуть с замечаниями' }).click();
+  await expect(concept(curator).locator('.doc-state')).toHaveText('Возвращён на доработку');
+
+  // The school sees it returned, with the remarks, and attaches a fix.
+  await expect(concept(team).locator('.doc-state')).toHaveText('Возвращён на доработку', { timeout: 15_000 });
+  await expect(concept(team).locator('.review-log')).toContainText('Добавьте цели на 2022 год');
+  await attach(team, 'Концепция-2.txt', 'Концепция развития, версия 2 с целями на 2022 год');
+  await expect(concept(team).locator('.doc-state')).toHaveText('Подан на проверку');
+  await expect(concept(team).locator('.upload-state')).toHaveText('Отправлен на сервер', { timeout: 15_000 });
+
+  await expect(concept(curator).locator('.file-name')).toHaveText('Концепция-2.txt', { timeout: 15_000 });
+  await concept(curator).getByRole('button', { name: 'Подтвердить' }).click();
+  await expect(concept(curator).locator('.doc-state')).toHaveText('Подтверждён');
+  await expect(concept(team).locator('.doc-state')).toHaveText('Подтверждён', { timeout: 15_000 });
+
+  // Both see the whole log, in order, with who decided.
+  for (const page of [team, curator]) {
+    const rows = concept(page).locator('.review-log tbody tr');
+    await expect(rows).toHaveCount(4);
+    await expect(rows.nth(0)).toContainText('Подан на проверку');
+    await expect(rows.nth(0)).toContainText('Учитель Школы');
+    await expect(rows.nth(0)).toContainText('предыдущая версия файла');
+    await expect(rows.nth(1)).toContainText('Возвращён на доработку');
+    await expect(rows.nth(1)).toContainText('Добавьте цели на 2022 год');
+    await expect(rows.nth(1)).toContainText('Куратор Иванова');
+    await expect(rows.nth(2)).toContainText('Подан на проверку');
+    await expect(rows.nth(3)).toContainText('Подтверждён');
+    await expect(rows.nth(3)).toContainText('Куратор Иванова');
+    await expect(rows.nth(3).locator('td[data-label="Когда"]')).toHaveText(/^\d\d\.\d\d\.\d{4} \d\d:\d\d$/);
+  }
+
+  // The curator gets the confirmed file's bytes from the server.
+  const download = curator.waitForEvent('download');
+  await concept(curator).getByRole('button', { name: 'Скачать' }).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toBe('Концепция-2.txt');
+  expect(readFileSync((await file.path())!).toString()).toBe('Концепция развития, версия 2 с целями на 2022 год');
+});
+
+test('a visit recorded offline survives a reload and reaches another device once online', async ({ browser, serve }) => {
+  const server = await serve({ units: UNITS, people: PEOPLE });
+  const curator = await signedIn(browser, server.url, CURATOR);
+  await openSchool(curator);
+  await expect(curator.locator('.visit-warning')).toHaveText('Ещё не посещали');
+  await expectSynced(curator);
+  await waitForOfflineReady(curator);
+
+  await curator.context().setOffline(true);
+  await expect(syncStatus(curator)).toHaveAttribute('data-state', 'offline', { timeout: 10_000 });
+  await curator.getByRole('button', { name: 'Новое посещение' }).click();
+  const form = curator.getByRole('form', { name: 'Новое посещение' });
+  const today = await form.getByLabel('Дата').inputValue();
+  expect(today).toMatch(/^\d{4}-\d\d-\d\d$/);
+  await form.getByLabel('Цель посещения').fill('Первичное посещение, верификация РПШ');
+  await form.getByLabel('С кем встречались').fill('Директор, завуч');
+  await form.getByLabel('Выводы').fill('Риски подтверждены');
+  await form.getByLabel('Рекомендации').fill('Составить антирисковые программы');
+  await form.getByLabel('Оценка результатов по дорожной карте школы').fill('Дорожная карта в работе');
+  await form.getByRole('button', { name: 'Сохранить посещение' }).click();
+  const visit = curator.locator('.visit-list .visit');
+  await expect(visit).toHaveCount(1);
+  await expect(visit).toContainText('Первичное посещение, верификация РПШ');
+  await expect(visit).toContainText('Куратор Иванова');
+  await expect(curator.locator('.visit-warning')).toBeHidden();
+
+  // Still offline: the tab is reloaded and the visit is there.
+  await curator.reload();
+  await expect(curator.locator('.school-page[data-loaded=true]')).toBeVisible();
+  await expect(curator.locator('.visit-list .visit')).toContainText('Составить антирисковые программы');
+
+  const team = await signedIn(browser, server.url, TEAM);
+  await openSchool(team);
+  await expect(team.locator('.visit-list .visit')).toHaveCount(0);
+  await curator.context().setOffline(false);
+  await expectSynced(curator);
+  const arrived = team.locator('.visit-list .visit');
+  await expect(arrived).toHaveCount(1, { timeout: 15_000 });
+  await expect(arrived).toContainText('Директор, завуч');
+  await expect(arrived).toContainText('Дорожная карта в работе');
+  await expect(team.locator('.visit-warning')).toBeHidden();
+});
+
+test('a file over 25 MiB is refused and nothing is recorded', async ({ browser, serve }) => {
+  const server = await serve({ units: UNITS, people: PEOPLE });
+  const team = await signedIn(browser, server.url, TEAM);
+  await openSchool(team);
+  await concept(team)
+    .locator('input[type=file]')
+    .setInputFiles({ name: 'big.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(25 * 1024 * 1024 + 1, 7) });
+  await expect(concept(team).getByRole('alert')).toContainText('Файл больше 25 МБ');
+  await expect(concept(team).locator('.doc-state')).toHaveText('Не подан');
+  await expect(concept(team).locator('.file-name')).toHaveCount(0);
+  await expect(concept(team).locator('.review-log')).toBeHidden();
+  await expect(concept(team).locator('.upload-state')).toHaveCount(0);
+  // Exactly 25 MiB is still taken.
+  await concept(team)
+    .locator('input[type=file]')
+    .setInputFiles({ name: 'limit.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(25 * 1024 * 1024, 7) });
+  await expect(concept(team).locator('.doc-state')).toHaveText('Подан на проверку', { timeout: 20_000 });
+  await expect(concept(team).getByRole('alert')).toHaveCount(0);
+});
+
+test('the participants table lists the school with the curator a coordinator assigned', async ({ browser, serve }) => {
+  const server = await serve({ units: UNITS, people: PEOPLE });
+  const regional = await signedIn(browser, server.url, REGIONAL);
+  await regional.locator('.account .topbar-button').click();
+  await regional.getByRole('link', { name: 'Школы' }).click();
+  await expect(regional).toHaveURL(/\/schools$/);
+  const row = regional.locator('.participants-table tr[data-unit=s1]');
+  await expect(row).toContainText('Школа № 1');
+  await expect(row).toContainText('Каменский район');
+  await expect(row.locator('td[data-label="Куратор"]')).toHaveText('не назначен');
+  await expect(row.locator('td[data-label="Посещения"]')).toHaveText('Ещё не посещали');
+
+  await row.getByRole('link', { name: 'Школа № 1' }).click();
+  await expect(regional).toHaveURL(/\/s\/s1$/);
+  await expect(regional.locator('.school-page[data-loaded=true]')).toBeVisible();
+  await regional.getByRole('button', { name: 'Изменить участников' }).click();
+  const form = regional.getByRole('form', { name: 'Участники школы' });
+  await form.getByLabel('Куратор').selectOption({ label: NEW_CURATOR.name });
+  await form.getByLabel('Муниципальный координатор').selectOption({ label: MUNI.name });
+  await form.getByRole('button', { name: 'Сохранить участников' }).click();
+  await expect(regional.locator('.participants .curator')).toHaveText(NEW_CURATOR.name);
+  await expect(regional.locator('.participants .coordinator')).toHaveText(MUNI.name);
+
+  // Assigning the curator gave them the school on the server too.
+  await expect
+    .poll(async () => {
+      const res = await regional.context().request.get(`${server.url}/api/people`);
+      const people = (await res.json()).people as { login: string; schools: string[] }[];
+      return people.find((p) => p.login === NEW_CURATOR.login)?.schools;
+    })
+    .toEqual(['s1']);
+
+  await regional.goto('/schools');
+  await expect(row.locator('td[data-label="Куратор"]')).toHaveText(NEW_CURATOR.name);
+  await expect(row.locator('td[data-label="Муниципальный координатор"]')).toHaveText(MUNI.name);
+  await expect(row.locator('td[data-label="Этап"]')).toHaveText('формирование дорожной карты');
+
+  // The new curator sees the school in their own table, after syncing.
+  const curator = await signedIn(browser, server.url, NEW_CURATOR);
+  await curator.goto('/schools');
+  await expect(curator.locator('.participants-table tr[data-unit=s1] td[data-label="Куратор"]')).toHaveText(
+    NEW_CURATOR.name,
+    { timeout: 15_000 },
+  );
+});
