@@ -3,9 +3,9 @@
 
 use crate::browser::now_ms;
 pub use crate::replica::OpenError;
-use crate::replica::{Kept, Replica, Synced};
+use crate::replica::{Kept, Replica, Synced, load_chunks};
 use crate::storage::{DocKind, RoadmapMeta, Storage, StorageError};
-use automerge::{AutoCommit, AutomergeError, ChangeHash};
+use automerge::{AutoCommit, AutomergeError};
 use medk_shared::doc::{DocError, Edit, NewRoadmap, RoadmapDoc, TextTarget, Touched};
 use medk_shared::ids::DocumentId;
 use medk_shared::undo::UndoStack;
@@ -22,7 +22,7 @@ pub struct OpenRoadmap {
 
 impl Kept for RoadmapDoc {
     fn decode(chunks: &[Vec<u8>]) -> Result<Self, String> {
-        decode(chunks).map_err(|e| e.to_string())
+        decode(chunks)
     }
 
     fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), String> {
@@ -172,8 +172,8 @@ impl OpenRoadmap {
 }
 
 impl Synced for OpenRoadmap {
-    fn automerge(&mut self) -> &mut AutoCommit {
-        self.doc.automerge()
+    fn parts(&mut self) -> (&mut AutoCommit, &mut Replica) {
+        (self.doc.automerge(), &mut self.replica)
     }
 
     fn receive(
@@ -187,30 +187,11 @@ impl Synced for OpenRoadmap {
         }
         applied.map(|()| touched)
     }
-
-    fn unsynced(&mut self, shared: Option<Vec<ChangeHash>>) -> usize {
-        self.replica.unsynced(self.doc.automerge(), shared)
-    }
-
-    fn on_change(&mut self, f: Rc<dyn Fn(DocumentId)>) {
-        self.replica.set_on_change(f);
-    }
-
-    fn on_meta_stored(&mut self, f: Rc<dyn Fn()>) {
-        self.replica.set_on_meta_stored(f);
-    }
 }
 
-/// Loads stored chunks: the first is a snapshot, the rest are applied on top.
-pub fn decode(chunks: &[Vec<u8>]) -> Result<RoadmapDoc, DocError> {
-    let Some((first, rest)) = chunks.split_first() else {
-        return Err(DocError::Corrupt("нет данных".into()));
-    };
-    let mut doc = RoadmapDoc::load(first)?;
-    for chunk in rest {
-        doc.load_incremental(chunk)?;
-    }
-    Ok(doc)
+/// Loads stored chunks (a snapshot, then changes) into a roadmap.
+pub fn decode(chunks: &[Vec<u8>]) -> Result<RoadmapDoc, String> {
+    RoadmapDoc::from_automerge(load_chunks(chunks)?).map_err(|e| e.to_string())
 }
 
 pub fn meta_of(id: &DocumentId, doc: &RoadmapDoc) -> RoadmapMeta {

@@ -6,9 +6,9 @@
 //! one creates its identical first state and syncs from there.
 
 use crate::browser::now_ms;
-use crate::replica::{Kept, OpenError, Replica, Synced};
+use crate::replica::{Kept, OpenError, Replica, Synced, load_chunks};
 use crate::storage::{DocKind, RoadmapMeta, Storage};
-use automerge::{AutoCommit, AutomergeError, ChangeHash, ReadDoc};
+use automerge::{ActorId, AutoCommit, AutomergeError, ReadDoc};
 use medk_shared::catalogue::{CATALOGUE_KIND, Catalogue, CatalogueDoc, catalogue_id};
 use medk_shared::doc::Touched;
 use medk_shared::ids::DocumentId;
@@ -38,6 +38,14 @@ impl Wanted {
         }
     }
 
+    /// Who made [`Self::genesis`].
+    fn genesis_actor(&self) -> ActorId {
+        match self {
+            Wanted::School(unit) => SchoolDoc::genesis_actor(unit),
+            Wanted::Catalogue => CatalogueDoc::genesis_actor(),
+        }
+    }
+
     /// The identical first state every device starts this file from.
     fn genesis(&self) -> FileDoc {
         match self {
@@ -49,13 +57,7 @@ impl Wanted {
 
 impl Kept for FileDoc {
     fn decode(chunks: &[Vec<u8>]) -> Result<Self, String> {
-        let Some((first, rest)) = chunks.split_first() else {
-            return Err("нет данных".into());
-        };
-        let mut doc = AutoCommit::load(first).map_err(|e| e.to_string())?;
-        for chunk in rest {
-            doc.load_incremental(chunk).map_err(|e| e.to_string())?;
-        }
+        let doc = load_chunks(chunks)?;
         let kind = doc.get(automerge::ROOT, "kind").ok().flatten().and_then(|(v, _)| v.into_string().ok());
         match kind.as_deref() {
             Some(SCHOOL_KIND) => SchoolDoc::from_automerge(doc).map(FileDoc::School),
@@ -118,7 +120,8 @@ impl OpenFile {
         if storage.meta(&id).await?.is_none() {
             Replica::create(storage, id, &mut wanted.genesis()).await?;
         }
-        let (replica, doc) = Replica::open::<FileDoc>(storage, id, on_storage_error).await?;
+        let (mut replica, doc) = Replica::open::<FileDoc>(storage, id, on_storage_error).await?;
+        replica.set_genesis(wanted.genesis_actor());
         let matches = matches!(
             (&doc, wanted),
             (FileDoc::School(_), Wanted::School(_)) | (FileDoc::Catalogue(_), Wanted::Catalogue)
@@ -171,8 +174,8 @@ impl OpenFile {
 }
 
 impl Synced for OpenFile {
-    fn automerge(&mut self) -> &mut AutoCommit {
-        self.doc.automerge()
+    fn parts(&mut self) -> (&mut AutoCommit, &mut Replica) {
+        (self.doc.automerge(), &mut self.replica)
     }
 
     fn receive(
@@ -187,17 +190,5 @@ impl Synced for OpenFile {
         let meta = self.doc.meta(&self.id);
         self.replica.write(self.doc.automerge(), Some(meta), false);
         Ok(Touched::Everything)
-    }
-
-    fn unsynced(&mut self, shared: Option<Vec<ChangeHash>>) -> usize {
-        self.replica.unsynced(self.doc.automerge(), shared)
-    }
-
-    fn on_change(&mut self, f: Rc<dyn Fn(DocumentId)>) {
-        self.replica.set_on_change(f);
-    }
-
-    fn on_meta_stored(&mut self, f: Rc<dyn Fn()>) {
-        self.replica.set_on_meta_stored(f);
     }
 }

@@ -10,7 +10,7 @@
 //! killed tab right after an edit finds it there.
 
 use crate::storage::{RoadmapMeta, Storage, StorageError};
-use automerge::{AutoCommit, AutomergeError, ChangeHash};
+use automerge::{ActorId, AutoCommit, AutomergeError, ChangeHash};
 use medk_shared::doc::Touched;
 use medk_shared::ids::DocumentId;
 use std::cell::RefCell;
@@ -46,7 +46,11 @@ pub trait Kept: Sized {
 
 /// What the sync needs of any open document.
 pub trait Synced {
-    fn automerge(&mut self) -> &mut AutoCommit;
+    /// The Automerge document and its replica, borrowed together.
+    fn parts(&mut self) -> (&mut AutoCommit, &mut Replica);
+    fn automerge(&mut self) -> &mut AutoCommit {
+        self.parts().0
+    }
     /// Runs `apply` (a sync message from the relay), stores what it brought
     /// and says what it touched.
     fn receive(
@@ -55,12 +59,32 @@ pub trait Synced {
     ) -> Result<Touched, AutomergeError>;
     /// How many changes of this replica the relay does not have yet.
     /// `shared` are the heads both are known to have on the live connection.
-    fn unsynced(&mut self, shared: Option<Vec<ChangeHash>>) -> usize;
+    fn unsynced(&mut self, shared: Option<Vec<ChangeHash>>) -> usize {
+        let (am, replica) = self.parts();
+        replica.unsynced(am, shared)
+    }
     /// Registers who is told about local changes.
-    fn on_change(&mut self, f: Rc<dyn Fn(DocumentId)>);
+    fn on_change(&mut self, f: Rc<dyn Fn(DocumentId)>) {
+        self.parts().1.set_on_change(f);
+    }
     /// Registers who is told when the list record was rewritten after a
     /// change from elsewhere.
-    fn on_meta_stored(&mut self, f: Rc<dyn Fn()>);
+    fn on_meta_stored(&mut self, f: Rc<dyn Fn()>) {
+        self.parts().1.set_on_meta_stored(f);
+    }
+}
+
+/// Reads stored chunks into one document: the first is a snapshot, the
+/// rest apply on top.
+pub fn load_chunks(chunks: &[Vec<u8>]) -> Result<AutoCommit, String> {
+    let Some((first, rest)) = chunks.split_first() else {
+        return Err("нет данных".into());
+    };
+    let mut doc = AutoCommit::load(first).map_err(|e| e.to_string())?;
+    for chunk in rest {
+        doc.load_incremental(chunk).map_err(|e| e.to_string())?;
+    }
+    Ok(doc)
 }
 
 /// Chunks known to be contained in this replica: what compaction may delete.
@@ -90,6 +114,10 @@ pub struct Replica {
     synced: Vec<ChangeHash>,
     /// The last count of changes not on the relay, and the heads it was made at.
     counted: Option<(Vec<ChangeHash>, usize)>,
+    /// The maker of an identical first change every device has (a
+    /// well-known file's genesis): never owed to the relay, so not counted.
+    /// A reader could not send it anyway.
+    genesis: Option<ActorId>,
 }
 
 impl Replica {
@@ -136,8 +164,15 @@ impl Replica {
             on_meta_stored: None,
             synced: load_synced(&id),
             counted: None,
+            genesis: None,
         };
         Ok((replica, doc))
+    }
+
+    /// Changes by `actor` are on every device from the start (see the field).
+    pub fn set_genesis(&mut self, actor: ActorId) {
+        self.genesis = Some(actor);
+        self.counted = None;
     }
 
     pub fn set_on_change(&mut self, f: Rc<dyn Fn(DocumentId)>) {
@@ -232,13 +267,17 @@ impl Replica {
         let known = |hashes: &[ChangeHash], am: &mut AutoCommit| {
             hashes.iter().all(|h| am.get_change_by_hash(h).is_some())
         };
+        let genesis = self.genesis.as_ref();
+        let owed = |since: &[ChangeHash], am: &mut AutoCommit| {
+            am.get_changes(since).iter().filter(|c| Some(c.actor_id()) != genesis).count()
+        };
         let count = match self.counted.take() {
             Some((counted, n)) if counted == heads => n,
             // Typing: add what is new since the last count rather than
             // walking the whole history of a never-synced document again.
-            Some((counted, n)) if known(&counted, am) => n + am.get_changes(&counted).len(),
-            _ if known(&self.synced, am) => am.get_changes(&self.synced).len(),
-            _ => am.get_changes(&[]).len(),
+            Some((counted, n)) if known(&counted, am) => n + owed(&counted, am),
+            _ if known(&self.synced, am) => owed(&self.synced, am),
+            _ => owed(&[], am),
         };
         self.counted = Some((heads, count));
         count

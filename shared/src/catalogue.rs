@@ -160,11 +160,15 @@ pub fn catalogue_id() -> crate::ids::DocumentId {
 }
 
 impl CatalogueDoc {
+    /// Who made [`Self::genesis`] (see [`crate::school::SchoolDoc::genesis_actor`]).
+    pub fn genesis_actor() -> automerge::ActorId {
+        crate::school::genesis_actor(CATALOGUE_KIND, "500+")
+    }
+
     /// The catalogue's first state, the same bytes on every device (see
     /// [`crate::school::SchoolDoc::genesis`]): the 2021 seed.
     pub fn genesis() -> Self {
-        let actor = crate::school::genesis_actor(CATALOGUE_KIND, "500+");
-        let mut doc = AutoCommit::new().with_actor(actor);
+        let mut doc = AutoCommit::new().with_actor(Self::genesis_actor());
         init(&mut doc, &Catalogue::seed_2021()).expect("writing to a fresh document cannot fail");
         doc.commit_with(CommitOptions::default().with_time(0).with_message("seed catalogue"));
         doc.set_actor(automerge::ActorId::random());

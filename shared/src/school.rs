@@ -426,12 +426,18 @@ pub(crate) fn genesis_actor(kind: &str, name: &str) -> automerge::ActorId {
 }
 
 impl SchoolDoc {
+    /// Who made [`Self::genesis`]: its change is on every device already, so
+    /// it is never owed to the relay.
+    pub fn genesis_actor(school: &str) -> automerge::ActorId {
+        genesis_actor(SCHOOL_KIND, school)
+    }
+
     /// The first state of a school's file, byte for byte the same on every
     /// device (fixed actor, time 0): two devices that open a school's file
     /// before either has synced create the same change, and their later
     /// edits merge into one document instead of hiding each other's maps.
     pub fn genesis(school: &str) -> Self {
-        let mut doc = AutoCommit::new().with_actor(genesis_actor(SCHOOL_KIND, school));
+        let mut doc = AutoCommit::new().with_actor(Self::genesis_actor(school));
         init_school(&mut doc, school, Stage::Forming).expect("writing to a fresh document cannot fail");
         doc.commit_with(CommitOptions::default().with_time(0).with_message("create school file"));
         let mut file = Self { doc };

@@ -351,7 +351,7 @@ async fn duplicate_roadmap(app: AppCtx, id: &str) -> Result<(), String> {
     let id = DocumentId::parse(id).map_err(|e| e.to_string())?;
     let storage = app.storage();
     let stored = storage.load(&id).await.map_err(|e| e.to_string())?;
-    let mut original = decode(&stored.bytes).map_err(|e| e.to_string())?;
+    let mut original = decode(&stored.bytes)?;
     let mut copy = original.fork();
     let title = copy.header().title;
     copy.apply(
