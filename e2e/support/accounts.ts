@@ -49,3 +49,15 @@ export async function signInByForm(page: Page, login: string, password: string, 
 export async function expectSynced(page: Page) {
   await expect(syncStatus(page)).toHaveAttribute('data-state', 'synced', { timeout: 15_000 });
 }
+
+/** A new device on which `who` signs in, with everything synced. */
+export async function signedIn(
+  browser: Browser,
+  url: string,
+  who: { login: string; password: string; name: string },
+): Promise<Page> {
+  const page = await device(browser, url);
+  await signInByForm(page, who.login, who.password, who.name);
+  await expectSynced(page);
+  return page;
+}

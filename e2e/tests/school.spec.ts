@@ -1,11 +1,12 @@
 // The school screen (`/s/<unit>`) against a real medk-server: a document
 // filed by the school, returned with remarks by its curator, fixed and
-// confirmed; a curator's visit recorded offline; a file over 25 MiB
+// confirmed; a curator's visit recorded offline, seen on another device
+// and on the municipal coordinator's dashboard; a file over 25 MiB
 // refused; and the participants table after a coordinator assigns people.
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { waitForOfflineReady } from '../support/app';
-import { device, expect, expectSynced, signInByForm, syncStatus, test } from '../support/accounts';
+import { expect, expectSynced, signedIn, syncStatus, test } from '../support/accounts';
 
 const UNITS = [
   { id: 'r1', parent: 'rf', level: 'region' as const, name: 'Каменская область' },
@@ -25,15 +26,6 @@ const NEW_CURATOR = { login: 'curator2', password: 'curator-secret-2', role: 'cu
 const MUNI = { login: 'muni', password: 'muni-secret-1', role: 'municipal-coordinator', unit: 'm1', name: 'Координатор Петрова' };
 const REGIONAL = { login: 'regional', password: 'regional-secret-1', role: 'regional-coordinator', unit: 'r1', name: 'Координатор Области' };
 const PEOPLE = [TEAM, CURATOR, NEW_CURATOR, MUNI, REGIONAL];
-
-type Who = { login: string; password: string; name: string };
-
-async function signedIn(browser: import('@playwright/test').Browser, url: string, who: Who): Promise<Page> {
-  const page = await device(browser, url);
-  await signInByForm(page, who.login, who.password, who.name);
-  await expectSynced(page);
-  return page;
-}
 
 /** Opens the school's screen and waits for its file. */
 async function openSchool(page: Page) {
@@ -148,6 +140,39 @@ test('a visit recorded offline survives a reload and reaches another device once
   await expect(arrived).toContainText('Директор, завуч');
   await expect(arrived).toContainText('Дорожная карта в работе');
   await expect(team.locator('.visit-warning')).toBeHidden();
+});
+
+test('a visit recorded offline reaches the coordinator\'s dashboard after reconnect', async ({ browser, serve }) => {
+  const server = await serve({ units: UNITS, people: PEOPLE });
+  // The municipal coordinator watches her dashboard: nobody has visited yet.
+  const muni = await signedIn(browser, server.url, MUNI);
+  await muni.goto('/monitoring');
+  await expect(muni.getByRole('heading', { level: 1 })).toHaveText('Мониторинг: Каменский район');
+  const visited = muni.locator('table.dash-federal tr', { hasText: 'посещённых кураторами' });
+  const school = muni.locator('table.dash-schools tbody tr', { hasText: 'Школа № 1' });
+  await expect(visited).toContainText('0 из 1');
+  await expect(school).toContainText('не было ни одного посещения');
+
+  // The curator, offline at the school, records a visit today.
+  const curator = await signedIn(browser, server.url, CURATOR);
+  await openSchool(curator);
+  await waitForOfflineReady(curator);
+  await curator.context().setOffline(true);
+  await expect(syncStatus(curator)).toHaveAttribute('data-state', 'offline', { timeout: 10_000 });
+  await curator.getByRole('button', { name: 'Новое посещение' }).click();
+  const form = curator.getByRole('form', { name: 'Новое посещение' });
+  await form.getByLabel('Цель посещения').fill('Верификация рискового профиля');
+  await form.getByRole('button', { name: 'Сохранить посещение' }).click();
+  await expect(curator.locator('.visit-list .visit')).toHaveCount(1);
+  // Nothing can reach the coordinator while the curator is offline.
+  await curator.waitForTimeout(1_000);
+  await expect(visited).toContainText('0 из 1');
+
+  // Back in signal: the visit goes up and her open dashboard counts it.
+  await curator.context().setOffline(false);
+  await expectSynced(curator);
+  await expect(visited).toContainText('1 из 1', { timeout: 15_000 });
+  await expect(school).not.toContainText('не было ни одного посещения');
 });
 
 test('a file over 25 MiB is refused and nothing is recorded', async ({ browser, serve }) => {

@@ -26,10 +26,10 @@
 //!   days, the lenient end); none once the school has finished.
 
 use crate::school::{
-    DocumentKind, FileError, Past, Stage, bool_at, check_kind, map_obj, past, str_at, u64_at,
+    DocumentKind, FileError, Past, Stage, View, bool_at, check_kind, map_obj, past, str_at, u64_at,
 };
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ROOT, ReadDoc};
+use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ROOT};
 use serde::{Deserialize, Serialize};
 
 /// Marks a document as the medk catalogue.
@@ -184,52 +184,16 @@ impl CatalogueDoc {
     }
 
     pub fn from_automerge(doc: AutoCommit) -> Result<Self, FileError> {
-        check_kind(&doc, CATALOGUE_KIND, CATALOGUE_SCHEMA, WHAT)?;
-        for key in ["factors", "stages"] {
-            map_obj(&doc, &ROOT, key).ok_or(FileError::WrongKind(WHAT))?;
-        }
+        check_catalogue(View::now(&doc))?;
         Ok(Self { doc })
     }
 
     pub fn read(&self) -> Catalogue {
-        let doc = &self.doc;
-        let factors = map_obj(doc, &ROOT, "factors")
-            .map(|map| {
-                doc.keys(&map)
-                    .filter_map(|id| {
-                        let obj = map_obj(doc, &map, &id)?;
-                        Some(RiskFactor {
-                            title: str_at(doc, &obj, "title"),
-                            description: str_at(doc, &obj, "description"),
-                            retired: bool_at(doc, &obj, "retired"),
-                            id,
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Catalogue { factors, stages: Stage::ALL.map(|stage| self.read_rules(stage)) }
-    }
-
-    fn read_rules(&self, stage: Stage) -> StageRules {
-        let doc = &self.doc;
-        let Some(obj) = self.stage_obj(stage) else {
-            return StageRules::default();
-        };
-        let required = map_obj(doc, &obj, "required");
-        StageRules {
-            visit_every_days: u64_at(doc, &obj, "visit_every_days")
-                .filter(|d| *d > 0)
-                .and_then(|d| u32::try_from(d).ok()),
-            required: DocumentKind::ALL
-                .into_iter()
-                .filter(|kind| required.as_ref().is_some_and(|r| bool_at(doc, r, kind.key())))
-                .collect(),
-        }
+        read_catalogue(View::now(&self.doc))
     }
 
     fn stage_obj(&self, stage: Stage) -> Option<ObjId> {
-        map_obj(&self.doc, &map_obj(&self.doc, &ROOT, "stages")?, stage.key())
+        stage_obj(View::now(&self.doc), stage)
     }
 
     /// Applies the edits of one action as one change stamped `time_ms`.
@@ -249,8 +213,8 @@ impl CatalogueDoc {
         let doc_error = || FileError::WrongKind(WHAT);
         match edit {
             CatalogueEdit::PutFactor { id, title, description } => {
-                let factors = map_obj(&self.doc, &ROOT, "factors").ok_or_else(doc_error)?;
-                let obj = match map_obj(&self.doc, &factors, &id) {
+                let factors = map_obj(View::now(&self.doc), &ROOT, "factors").ok_or_else(doc_error)?;
+                let obj = match map_obj(View::now(&self.doc), &factors, &id) {
                     Some(obj) => obj,
                     None => {
                         let obj = self.doc.put_object(&factors, &id, ObjType::Map)?;
@@ -262,8 +226,8 @@ impl CatalogueDoc {
                 self.doc.put(&obj, "description", description)?;
             }
             CatalogueEdit::SetRetired { id, retired } => {
-                let factors = map_obj(&self.doc, &ROOT, "factors").ok_or_else(doc_error)?;
-                let obj = map_obj(&self.doc, &factors, &id).ok_or(FileError::NotFound(id))?;
+                let factors = map_obj(View::now(&self.doc), &ROOT, "factors").ok_or_else(doc_error)?;
+                let obj = map_obj(View::now(&self.doc), &factors, &id).ok_or(FileError::NotFound(id))?;
                 self.doc.put(&obj, "retired", retired)?;
             }
             CatalogueEdit::SetVisitInterval { stage, days } => {
@@ -272,7 +236,7 @@ impl CatalogueDoc {
             }
             CatalogueEdit::SetRequired { stage, kind, required } => {
                 let obj = self.stage_obj(stage).ok_or_else(doc_error)?;
-                let map = map_obj(&self.doc, &obj, "required").ok_or_else(doc_error)?;
+                let map = map_obj(View::now(&self.doc), &obj, "required").ok_or_else(doc_error)?;
                 self.doc.put(&map, kind.key(), required)?;
             }
         }
@@ -285,8 +249,58 @@ pub fn catalogue_at(doc: &mut CatalogueDoc, until_ms: i64) -> Option<Catalogue> 
     match past(doc.automerge(), until_ms) {
         Past::Nothing => None,
         Past::Now => Some(doc.read()),
-        Past::Then(past) => CatalogueDoc::from_automerge(*past).ok().map(|d| d.read()),
+        Past::Then(heads) => {
+            let then = View::at(&doc.doc, &heads);
+            check_catalogue(then).ok().map(|()| read_catalogue(then))
+        }
     }
+}
+
+fn check_catalogue(doc: View<'_>) -> Result<(), FileError> {
+    check_kind(doc, CATALOGUE_KIND, CATALOGUE_SCHEMA, WHAT)?;
+    for key in ["factors", "stages"] {
+        map_obj(doc, &ROOT, key).ok_or(FileError::WrongKind(WHAT))?;
+    }
+    Ok(())
+}
+
+fn read_catalogue(doc: View<'_>) -> Catalogue {
+    let factors = map_obj(doc, &ROOT, "factors")
+        .map(|map| {
+            doc.keys(&map)
+                .filter_map(|id| {
+                    let obj = map_obj(doc, &map, &id)?;
+                    Some(RiskFactor {
+                        title: str_at(doc, &obj, "title"),
+                        description: str_at(doc, &obj, "description"),
+                        retired: bool_at(doc, &obj, "retired"),
+                        id,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Catalogue { factors, stages: Stage::ALL.map(|stage| read_rules(doc, stage)) }
+}
+
+fn read_rules(doc: View<'_>, stage: Stage) -> StageRules {
+    let Some(obj) = stage_obj(doc, stage) else {
+        return StageRules::default();
+    };
+    let required = map_obj(doc, &obj, "required");
+    StageRules {
+        visit_every_days: u64_at(doc, &obj, "visit_every_days")
+            .filter(|d| *d > 0)
+            .and_then(|d| u32::try_from(d).ok()),
+        required: DocumentKind::ALL
+            .into_iter()
+            .filter(|kind| required.as_ref().is_some_and(|r| bool_at(doc, r, kind.key())))
+            .collect(),
+    }
+}
+
+fn stage_obj(doc: View<'_>, stage: Stage) -> Option<ObjId> {
+    map_obj(doc, &map_obj(doc, &ROOT, "stages")?, stage.key())
 }
 
 fn init(doc: &mut AutoCommit, catalogue: &Catalogue) -> Result<(), AutomergeError> {

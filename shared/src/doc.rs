@@ -33,6 +33,7 @@
 //!   character.
 
 use crate::ids::RowId;
+use crate::indicators::Progress;
 use crate::model::{
     Activity, ActivityField, Column, Header, HeaderField, Level, Member, MemberField, Roadmap, Section,
     Status,
@@ -269,10 +270,42 @@ impl RoadmapDoc {
     }
 
     // ---- reading -------------------------------------------------------
+    //
+    // The readers taking `at` read the state at those heads in place
+    // (Automerge's `*_at` reads), or the current state for `None`: one set of
+    // rules for what a roadmap shows, now and on a past date.
+
+    fn get_in(&self, at: At<'_>, obj: &ObjId, key: &str) -> Option<(Value<'_>, ObjId)> {
+        match at {
+            None => self.doc.get(obj, key),
+            Some(heads) => self.doc.get_at(obj, key, heads),
+        }
+        .ok()
+        .flatten()
+    }
+
+    fn map_in(&self, at: At<'_>, obj: &ObjId) -> automerge::iter::MapRange<'_> {
+        match at {
+            None => self.doc.map_range(obj, ..),
+            Some(heads) => self.doc.map_range_at(obj, .., heads),
+        }
+    }
+
+    fn text_in(&self, at: At<'_>, obj: &ObjId) -> Option<String> {
+        match at {
+            None => self.doc.text(obj),
+            Some(heads) => self.doc.text_at(obj, heads),
+        }
+        .ok()
+    }
 
     fn child(&self, parent: &ObjId, key: &str) -> Option<ObjId> {
-        match self.doc.get(parent, key) {
-            Ok(Some((Value::Object(_), id))) => Some(id),
+        self.child_in(None, parent, key)
+    }
+
+    fn child_in(&self, at: At<'_>, parent: &ObjId, key: &str) -> Option<ObjId> {
+        match self.get_in(at, parent, key) {
+            Some((Value::Object(_), id)) => Some(id),
             _ => None,
         }
     }
@@ -306,17 +339,22 @@ impl RoadmapDoc {
         self.child(&ROOT, "header").expect("checked on load")
     }
 
-    pub fn header(&self) -> Header {
-        let h = self.header_obj();
-        let year = match self.doc.get(&h, "year") {
-            Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+    fn year_in(&self, at: At<'_>) -> Option<i32> {
+        let header = self.child_in(at, &ROOT, "header")?;
+        match self.get_in(at, &header, "year") {
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
                 ScalarValue::Int(n) => i32::try_from(*n).ok(),
                 ScalarValue::Uint(n) => i32::try_from(*n).ok(),
                 ScalarValue::F64(n) => Some(*n as i32),
                 _ => None,
             },
             _ => None,
-        };
+        }
+    }
+
+    pub fn header(&self) -> Header {
+        let h = self.header_obj();
+        let year = self.year_in(None);
         Header {
             title: self.text_at(&h, HeaderField::Title.key()),
             level: self.str_at(&h, "level").and_then(|l| Level::parse(&l)).unwrap_or(Level::School),
@@ -349,21 +387,24 @@ impl RoadmapDoc {
     /// order, each with its fields read in one pass over the row's map (a
     /// `get` per field is several times slower on big roadmaps).
     fn ordered_rows(&self, key: &str) -> Vec<RowFields> {
-        let Some(map) = self.child(&ROOT, key) else {
+        self.ordered_rows_in(None, key)
+    }
+
+    fn ordered_rows_in(&self, at: At<'_>, key: &str) -> Vec<RowFields> {
+        let Some(map) = self.child_in(at, &ROOT, key) else {
             return Vec::new();
         };
         let mut rows: Vec<RowFields> = self
-            .doc
-            .map_range(&map, ..)
+            .map_in(at, &map)
             .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
-            .map(|item| self.row_fields(RowId::new(item.key.to_string()), item.id()))
+            .map(|item| self.row_fields(at, RowId::new(item.key.to_string()), item.id()))
             .filter(|row| !row.deleted)
             .collect();
         rows.sort_by(|a, b| a.pos.cmp(&b.pos).then_with(|| a.id.cmp(&b.id)));
         rows
     }
 
-    fn row_fields(&self, id: RowId, obj: ObjId) -> RowFields {
+    fn row_fields(&self, at: At<'_>, id: RowId, obj: ObjId) -> RowFields {
         let mut row = RowFields {
             id,
             pos: String::new(),
@@ -374,7 +415,7 @@ impl RoadmapDoc {
             texts: Vec::new(),
             obj,
         };
-        for item in self.doc.map_range(&row.obj, ..) {
+        for item in self.map_in(at, &row.obj) {
             use automerge::ScalarValueRef as S;
             match (&*item.key, &item.value) {
                 (_, automerge::ValueRef::Object(ObjType::Text)) => {
@@ -432,7 +473,7 @@ impl RoadmapDoc {
     /// One activity, also when deleted (for undo and history).
     pub fn activity(&self, id: &RowId) -> Option<Activity> {
         let obj = self.row_obj("activities", id).ok()?;
-        Some(self.read_activity_row(&self.row_fields(id.clone(), obj)))
+        Some(self.read_activity_row(&self.row_fields(None, id.clone(), obj)))
     }
 
     /// The section an activity is in, and its position key.
@@ -481,16 +522,20 @@ impl RoadmapDoc {
     /// are hidden with it; ones whose section is unknown (an id from a newer
     /// client) go to the last section rather than vanish.
     fn placed_activities(&self) -> (Vec<RowFields>, Vec<(usize, RowFields)>) {
-        let sections = self.ordered_rows("sections");
-        let all_sections = self.child(&ROOT, "sections");
+        self.placed_activities_in(None)
+    }
+
+    fn placed_activities_in(&self, at: At<'_>) -> (Vec<RowFields>, Vec<(usize, RowFields)>) {
+        let sections = self.ordered_rows_in(at, "sections");
+        let all_sections = self.child_in(at, &ROOT, "sections");
         let mut placed = Vec::new();
-        for row in self.ordered_rows("activities") {
+        for row in self.ordered_rows_in(at, "activities") {
             let index = row.section.as_deref().and_then(|s| sections.iter().position(|x| x.id.as_str() == s));
             let index = match index {
                 Some(i) => Some(i),
                 None => {
                     let known = match (&all_sections, &row.section) {
-                        (Some(map), Some(s)) => self.child(map, s).is_some(),
+                        (Some(map), Some(s)) => self.child_in(at, map, s).is_some(),
                         _ => false,
                     };
                     if known { None } else { sections.len().checked_sub(1) }
@@ -501,6 +546,33 @@ impl RoadmapDoc {
             }
         }
         (sections, placed)
+    }
+
+    /// What execution on a date depends on ([`Progress`]), read at `at`
+    /// (`None`: now) without the rest of the roadmap. `None` when the
+    /// document was not a roadmap yet at those heads.
+    pub fn progress(&self, at: Option<&[ChangeHash]>) -> Option<Progress> {
+        let kind = self.get_in(at, &ROOT, "kind").and_then(|(v, _)| v.into_string().ok());
+        if kind.as_deref() != Some(DOC_KIND) {
+            return None;
+        }
+        let year = self.year_in(at);
+        let deadline_key = ActivityField::Deadline.key();
+        let activities = self
+            .placed_activities_in(at)
+            .1
+            .into_iter()
+            .map(|(_, row)| {
+                let text = row
+                    .texts
+                    .iter()
+                    .find(|(k, _)| k == deadline_key)
+                    .and_then(|(_, id)| self.text_in(at, id));
+                let due_by = text.and_then(|t| crate::deadline::parse(&t, year).due_by());
+                (Status::parse(&row.status), due_by)
+            })
+            .collect();
+        Some(Progress { activities })
     }
 
     /// How many activities [`RoadmapDoc::read`] would show, without reading
@@ -790,6 +862,9 @@ fn touched_by(patches: &[automerge::Patch]) -> Touched {
 }
 
 /// What one pass over a row's map yields.
+/// Where the private readers read: the current state, or at these heads.
+type At<'a> = Option<&'a [ChangeHash]>;
+
 struct RowFields {
     id: RowId,
     obj: ObjId,

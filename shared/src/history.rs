@@ -30,6 +30,7 @@
 
 use crate::doc::RoadmapDoc;
 use crate::ids::RowId;
+use crate::indicators::Progress;
 use crate::model::{ActivityField, Roadmap, Status};
 use automerge::legacy::{Key, ObjectId, OpId, OpType};
 use automerge::{AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
@@ -95,6 +96,20 @@ pub fn roadmap_at(doc: &mut RoadmapDoc, until_ms: i64) -> Option<Roadmap> {
     let past = automerge.fork_at(&heads).expect("heads_at returns changes of this document");
     // Before the change that made it a roadmap, the document is not one.
     RoadmapDoc::from_automerge(past).ok().map(|past| past.read())
+}
+
+/// What a roadmap's execution depended on at `until_ms` ([`Progress`]),
+/// or `None` if it did not exist yet: [`roadmap_at`]'s judgement of the
+/// past, read in place at the past heads (no copy of the history) and only
+/// the statuses and deadlines. The monitoring dashboard's hot path.
+pub fn progress_at(doc: &mut RoadmapDoc, until_ms: i64) -> Option<Progress> {
+    let automerge = doc.automerge();
+    let heads = heads_at(automerge, until_ms);
+    if heads.is_empty() {
+        return None;
+    }
+    let at = (heads != automerge.get_heads()).then_some(heads.as_slice());
+    doc.progress(at)
 }
 
 /// What starts the signature line of a change message.

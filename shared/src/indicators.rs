@@ -49,11 +49,15 @@ impl ActivityState {
 /// Where `activity` stands on `date`; `year` is the roadmap year, used for
 /// deadlines that name none.
 pub fn activity_state(activity: &Activity, year: Option<i32>, date: Date) -> ActivityState {
-    let due_by = deadline::parse(&activity.deadline, year).due_by();
-    let cancelled = activity.status == Status::Cancelled;
+    state_on(activity.status, deadline::parse(&activity.deadline, year).due_by(), date)
+}
+
+/// Where an activity with `status` and a deadline ending `due_by` stands on `date`.
+fn state_on(status: Status, due_by: Option<Date>, date: Date) -> ActivityState {
+    let cancelled = status == Status::Cancelled;
     let due = !cancelled && due_by.is_some_and(|end| end <= date);
-    let done = activity.status == Status::Done;
-    ActivityState { status: activity.status, due_by, due, done, overdue: due && !done }
+    let done = status == Status::Done;
+    ActivityState { status, due_by, due, done, overdue: due && !done }
 }
 
 /// The day an activity was done, when its `completed_on` holds an ISO date.
@@ -173,12 +177,36 @@ impl Execution {
 
 /// Execution of `roadmap` on `date`, over all its activities.
 pub fn execution(roadmap: &Roadmap, date: Date) -> Execution {
-    let year = roadmap.header.year;
-    let mut execution = Execution::default();
-    for activity in roadmap.sections.iter().flat_map(|s| &s.activities) {
-        execution.count(&activity_state(activity, year, date));
+    Progress::of(roadmap).execution(date)
+}
+
+/// All that a roadmap's execution on any date depends on: each shown
+/// activity's status and the last day of its deadline. Monitoring reads
+/// just this from a document ([`crate::doc::RoadmapDoc::progress`], also at
+/// past heads), not the whole roadmap with its texts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// In display order.
+    pub activities: Vec<(Status, Option<Date>)>,
+}
+
+impl Progress {
+    pub fn of(roadmap: &Roadmap) -> Self {
+        let year = roadmap.header.year;
+        let activities = roadmap.sections.iter().flat_map(|s| &s.activities);
+        Progress {
+            activities: activities.map(|a| (a.status, deadline::parse(&a.deadline, year).due_by())).collect(),
+        }
     }
-    execution
+
+    /// Execution on `date` (see the module doc).
+    pub fn execution(&self, date: Date) -> Execution {
+        let mut execution = Execution::default();
+        for &(status, due_by) in &self.activities {
+            execution.count(&state_on(status, due_by, date));
+        }
+        execution
+    }
 }
 
 #[cfg(test)]

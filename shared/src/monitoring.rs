@@ -4,7 +4,7 @@
 //!
 //! Decisions:
 //! - Roll-ups take snapshots already read as of the date
-//!   ([`crate::history::roadmap_at`], [`crate::school::school_at`]): "as it
+//!   ([`crate::history::progress_at`], [`crate::school::school_at`]): "as it
 //!   stood then" is decided in one place, and this module only counts.
 //! - Activities: the done share is given two ways — over all due
 //!   activities of the unit (big schools weigh more) and as the mean of the
@@ -25,9 +25,8 @@
 use crate::access::{Level, Org, UnitId};
 use crate::catalogue::Catalogue;
 use crate::doc::RoadmapDoc;
-use crate::history::roadmap_at;
-use crate::indicators::execution;
-use crate::model::Roadmap;
+use crate::history::progress_at;
+use crate::indicators::Progress;
 use crate::school::{DocumentKind, School, SchoolDoc, Stage, school_at};
 use std::collections::BTreeMap;
 use time::Date;
@@ -57,9 +56,10 @@ pub fn visit_warning(school: &School, rules: &Catalogue, today: Date) -> Option<
 #[derive(Clone, Debug, PartialEq)]
 pub struct SchoolSnapshot {
     pub unit: UnitId,
-    /// The school's roadmaps as of the date (those that existed then); a
-    /// school's activities are counted over all of them.
-    pub roadmaps: Vec<Roadmap>,
+    /// The school's roadmaps as of the date (those that existed then), as
+    /// much of them as the counts need; a school's activities are counted
+    /// over all of them.
+    pub roadmaps: Vec<Progress>,
     /// The school file as of the date, if it had one.
     pub school: Option<School>,
 }
@@ -76,7 +76,7 @@ impl SchoolSnapshot {
     ) -> SchoolSnapshot {
         SchoolSnapshot {
             unit: unit.to_owned(),
-            roadmaps: roadmaps.iter_mut().filter_map(|doc| roadmap_at(doc, until_ms)).collect(),
+            roadmaps: roadmaps.iter_mut().filter_map(|doc| progress_at(doc, until_ms)).collect(),
             school: school.and_then(|doc| school_at(doc, until_ms)),
         }
     }
@@ -219,7 +219,7 @@ impl SchoolFacts {
         let (due, done_of_due) = snapshot
             .roadmaps
             .iter()
-            .map(|r| execution(r, date))
+            .map(|r| r.execution(date))
             .fold((0, 0), |acc, e| (acc.0 + e.due, acc.1 + e.done_of_due));
         let school = snapshot.school.as_ref();
         let has = |test: &dyn Fn(&School) -> bool| school.is_some_and(test);

@@ -45,7 +45,7 @@ use crate::access::UnitId;
 use crate::history::heads_at;
 use crate::ids::{DocumentId, RowId};
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{AutoCommit, AutomergeError, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -457,32 +457,43 @@ impl SchoolDoc {
 
     /// Wraps a document that came from elsewhere (storage, sync).
     pub fn from_automerge(doc: AutoCommit) -> Result<Self, FileError> {
-        check_kind(&doc, SCHOOL_KIND, SCHOOL_SCHEMA, "файлом школы")?;
-        for key in ["assignment", "visits", "risks", "documents"] {
-            map_obj(&doc, &ROOT, key).ok_or(FileError::WrongKind("файлом школы"))?;
-        }
+        check_school(View::now(&doc))?;
         Ok(Self { doc })
     }
 
     // ---- reading -------------------------------------------------------
 
     pub fn read(&self) -> School {
-        let doc = &self.doc;
-        let mut visits: Vec<Visit> = rows(doc, "visits")
-            .filter(|(_, obj)| !bool_at(doc, obj, "deleted"))
-            .map(|(id, obj)| read_visit(doc, id, &obj))
-            .collect();
-        visits.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.id.cmp(&b.id)));
-        School {
-            unit: str_at(doc, &ROOT, "school"),
-            stage: Stage::from_key(&str_at(doc, &ROOT, "stage")).unwrap_or_default(),
-            assignment: read_assignment(doc),
-            visits,
-            risks: rows(doc, "risks").map(|(factor, obj)| read_risk(doc, factor, &obj)).collect(),
-            documents: rows(doc, "documents").filter_map(|(id, obj)| read_document(doc, id, &obj)).collect(),
-        }
+        read_school(View::now(&self.doc))
     }
+}
 
+/// Checks that `doc` holds a school file.
+fn check_school(doc: View<'_>) -> Result<(), FileError> {
+    check_kind(doc, SCHOOL_KIND, SCHOOL_SCHEMA, "файлом школы")?;
+    for key in ["assignment", "visits", "risks", "documents"] {
+        map_obj(doc, &ROOT, key).ok_or(FileError::WrongKind("файлом школы"))?;
+    }
+    Ok(())
+}
+
+fn read_school(doc: View<'_>) -> School {
+    let mut visits: Vec<Visit> = rows(doc, "visits")
+        .filter(|(_, obj)| !bool_at(doc, obj, "deleted"))
+        .map(|(id, obj)| read_visit(doc, id, &obj))
+        .collect();
+    visits.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.id.cmp(&b.id)));
+    School {
+        unit: str_at(doc, &ROOT, "school"),
+        stage: Stage::from_key(&str_at(doc, &ROOT, "stage")).unwrap_or_default(),
+        assignment: read_assignment(doc),
+        visits,
+        risks: rows(doc, "risks").map(|(factor, obj)| read_risk(doc, factor, &obj)).collect(),
+        documents: rows(doc, "documents").filter_map(|(id, obj)| read_document(doc, id, &obj)).collect(),
+    }
+}
+
+impl SchoolDoc {
     // ---- writing -------------------------------------------------------
 
     /// Applies the edits of one user action as one Automerge change stamped
@@ -499,17 +510,18 @@ impl SchoolDoc {
     }
 
     fn root_map(&self, key: &str) -> Result<ObjId, FileError> {
-        map_obj(&self.doc, &ROOT, key).ok_or(FileError::WrongKind("файлом школы"))
+        map_obj(View::now(&self.doc), &ROOT, key).ok_or(FileError::WrongKind("файлом школы"))
     }
 
     fn row(&self, map: &str, id: &str) -> Result<ObjId, FileError> {
-        map_obj(&self.doc, &self.root_map(map)?, id).ok_or_else(|| FileError::NotFound(id.to_owned()))
+        map_obj(View::now(&self.doc), &self.root_map(map)?, id)
+            .ok_or_else(|| FileError::NotFound(id.to_owned()))
     }
 
     /// The row `id` of `map`, created empty when absent.
     fn row_or_new(&mut self, map: &str, id: &str) -> Result<ObjId, FileError> {
         let parent = self.root_map(map)?;
-        match map_obj(&self.doc, &parent, id) {
+        match map_obj(View::now(&self.doc), &parent, id) {
             Some(obj) => Ok(obj),
             None => Ok(self.doc.put_object(&parent, id, ObjType::Map)?),
         }
@@ -540,7 +552,8 @@ impl SchoolDoc {
                 for (key, value) in fields {
                     self.put_str_if_changed(&obj, key, value)?;
                 }
-                if bool_at(&self.doc, &obj, "deleted") || self.doc.get(&obj, "deleted")?.is_none() {
+                if bool_at(View::now(&self.doc), &obj, "deleted") || self.doc.get(&obj, "deleted")?.is_none()
+                {
                     self.doc.put(&obj, "deleted", false)?;
                 }
             }
@@ -556,7 +569,8 @@ impl SchoolDoc {
             }
             SchoolEdit::AttachDocument { id, kind, title, blob } => {
                 check_address(&blob.address)?;
-                let is_new = map_obj(&self.doc, &self.root_map("documents")?, id.as_str()).is_none();
+                let is_new =
+                    map_obj(View::now(&self.doc), &self.root_map("documents")?, id.as_str()).is_none();
                 let obj = self.row_or_new("documents", id.as_str())?;
                 if is_new {
                     self.doc.put_object(&obj, "reviews", ObjType::List)?;
@@ -571,8 +585,8 @@ impl SchoolDoc {
             }
             SchoolEdit::Decide { document, decision, remarks, by, by_name } => {
                 let obj = self.row("documents", document.as_str())?;
-                let file = map_obj(&self.doc, &obj, "file")
-                    .map(|f| str_at(&self.doc, &f, "address"))
+                let file = map_obj(View::now(&self.doc), &obj, "file")
+                    .map(|f| str_at(View::now(&self.doc), &f, "address"))
                     .unwrap_or_default();
                 let reviews = match self.doc.get(&obj, "reviews")? {
                     Some((Value::Object(ObjType::List), list)) => list,
@@ -599,7 +613,7 @@ impl SchoolDoc {
     /// Writes only real changes, so a rewrite of a whole visit on one
     /// device does not override a concurrent edit of another field.
     fn put_str_if_changed(&mut self, obj: &ObjId, key: &str, value: &str) -> Result<(), FileError> {
-        if self.doc.get(obj, key)?.is_none() || str_at(&self.doc, obj, key) != value {
+        if self.doc.get(obj, key)?.is_none() || str_at(View::now(&self.doc), obj, key) != value {
             self.doc.put(obj, key, value)?;
         }
         Ok(())
@@ -612,7 +626,10 @@ pub fn school_at(doc: &mut SchoolDoc, until_ms: i64) -> Option<School> {
     match past(doc.automerge(), until_ms) {
         Past::Nothing => None,
         Past::Now => Some(doc.read()),
-        Past::Then(past) => SchoolDoc::from_automerge(*past).ok().map(|d| d.read()),
+        Past::Then(heads) => {
+            let then = View::at(&doc.doc, &heads);
+            check_school(then).ok().map(|()| read_school(then))
+        }
     }
 }
 
@@ -622,8 +639,8 @@ pub(crate) enum Past {
     Nothing,
     /// Everything counts: read the document itself.
     Now,
-    /// A fork at the heads that count.
-    Then(Box<AutoCommit>),
+    /// The heads of what counts: read there, in place ([`View::at`]).
+    Then(Vec<ChangeHash>),
 }
 
 /// Splits any typed document's history at `until_ms`, by
@@ -635,7 +652,59 @@ pub(crate) fn past(doc: &mut AutoCommit, until_ms: i64) -> Past {
     } else if heads == doc.get_heads() {
         Past::Now
     } else {
-        doc.fork_at(&heads).map_or(Past::Nothing, |fork| Past::Then(Box::new(fork)))
+        Past::Then(heads)
+    }
+}
+
+/// A typed file's document, read as it is now or as it was at some past
+/// heads, in place (Automerge's `*_at` reads; no copy of the history). The
+/// readers below all go through it, so the present and the past are read
+/// by the same rules.
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    doc: &'a AutoCommit,
+    at: Option<&'a [ChangeHash]>,
+}
+
+impl<'a> View<'a> {
+    pub(crate) fn now(doc: &'a AutoCommit) -> Self {
+        View { doc, at: None }
+    }
+
+    pub(crate) fn at(doc: &'a AutoCommit, heads: &'a [ChangeHash]) -> Self {
+        View { doc, at: Some(heads) }
+    }
+
+    fn get<P: Into<automerge::Prop>>(
+        self,
+        obj: &ObjId,
+        prop: P,
+    ) -> Result<Option<(Value<'a>, ObjId)>, AutomergeError> {
+        match self.at {
+            None => self.doc.get(obj, prop),
+            Some(heads) => self.doc.get_at(obj, prop, heads),
+        }
+    }
+
+    fn map_range(self, obj: &ObjId) -> automerge::iter::MapRange<'a> {
+        match self.at {
+            None => self.doc.map_range(obj, ..),
+            Some(heads) => self.doc.map_range_at(obj, .., heads),
+        }
+    }
+
+    fn length(self, obj: &ObjId) -> usize {
+        match self.at {
+            None => self.doc.length(obj),
+            Some(heads) => self.doc.length_at(obj, heads),
+        }
+    }
+
+    pub(crate) fn keys(self, obj: &ObjId) -> automerge::iter::Keys<'a> {
+        match self.at {
+            None => self.doc.keys(obj),
+            Some(heads) => self.doc.keys_at(obj, heads),
+        }
     }
 }
 
@@ -654,7 +723,7 @@ fn init_school(doc: &mut AutoCommit, school: &str, stage: Stage) -> Result<(), A
     Ok(())
 }
 
-fn read_assignment(doc: &AutoCommit) -> Assignment {
+fn read_assignment(doc: View<'_>) -> Assignment {
     let Some(obj) = map_obj(doc, &ROOT, "assignment") else {
         return Assignment::default();
     };
@@ -665,7 +734,7 @@ fn read_assignment(doc: &AutoCommit) -> Assignment {
     Assignment { curator: person("curator"), coordinator: person("coordinator") }
 }
 
-fn read_visit(doc: &AutoCommit, id: String, obj: &ObjId) -> Visit {
+fn read_visit(doc: View<'_>, id: String, obj: &ObjId) -> Visit {
     let s = |key: &str| str_at(doc, obj, key);
     Visit {
         id: RowId::new(id),
@@ -679,7 +748,7 @@ fn read_visit(doc: &AutoCommit, id: String, obj: &ObjId) -> Visit {
     }
 }
 
-fn read_risk(doc: &AutoCommit, factor: String, obj: &ObjId) -> Risk {
+fn read_risk(doc: View<'_>, factor: String, obj: &ObjId) -> Risk {
     Risk {
         factor,
         active: bool_at(doc, obj, "active"),
@@ -689,7 +758,7 @@ fn read_risk(doc: &AutoCommit, factor: String, obj: &ObjId) -> Risk {
 }
 
 /// `None` for a document of a kind this version does not know.
-fn read_document(doc: &AutoCommit, id: String, obj: &ObjId) -> Option<FiledDocument> {
+fn read_document(doc: View<'_>, id: String, obj: &ObjId) -> Option<FiledDocument> {
     let kind = DocumentKind::from_key(&str_at(doc, obj, "kind"))?;
     let file = map_obj(doc, obj, "file").map(|f| Blob {
         address: str_at(doc, &f, "address"),
@@ -713,7 +782,7 @@ fn read_document(doc: &AutoCommit, id: String, obj: &ObjId) -> Option<FiledDocum
     Some(FiledDocument { id: RowId::new(id), kind, title: str_at(doc, obj, "title"), file, reviews })
 }
 
-fn read_review(doc: &AutoCommit, entry: &ObjId) -> Option<Review> {
+fn read_review(doc: View<'_>, entry: &ObjId) -> Option<Review> {
     Some(Review {
         decision: Decision::from_key(&str_at(doc, entry, "decision"))?,
         remarks: str_at(doc, entry, "remarks"),
@@ -724,10 +793,10 @@ fn read_review(doc: &AutoCommit, entry: &ObjId) -> Option<Review> {
 }
 
 /// The rows (map-valued entries) of a top-level map, by key.
-fn rows<'a>(doc: &'a AutoCommit, key: &str) -> impl Iterator<Item = (String, ObjId)> + 'a {
+fn rows<'a>(doc: View<'a>, key: &str) -> impl Iterator<Item = (String, ObjId)> + 'a {
     let map = map_obj(doc, &ROOT, key);
     map.into_iter().flat_map(move |map| {
-        doc.map_range(&map, ..)
+        doc.map_range(&map)
             .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
             .map(|item| (item.key.to_string(), item.id()))
             .collect::<Vec<_>>()
@@ -751,7 +820,7 @@ fn check_address(address: &str) -> Result<(), FileError> {
 /// Checks the `kind` and `schema` keys of a typed document; `what` names the
 /// expected kind in the error («файлом школы»).
 pub(crate) fn check_kind(
-    doc: &AutoCommit,
+    doc: View<'_>,
     kind: &str,
     schema: u64,
     what: &'static str,
@@ -766,32 +835,32 @@ pub(crate) fn check_kind(
     }
 }
 
-pub(crate) fn map_obj(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<ObjId> {
+pub(crate) fn map_obj(doc: View<'_>, parent: &ObjId, key: &str) -> Option<ObjId> {
     match doc.get(parent, key) {
         Ok(Some((Value::Object(ObjType::Map), id))) => Some(id),
         _ => None,
     }
 }
 
-fn scalar(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<ScalarValue> {
+fn scalar(doc: View<'_>, obj: &ObjId, key: &str) -> Option<ScalarValue> {
     match doc.get(obj, key) {
         Ok(Some((Value::Scalar(s), _))) => Some(s.into_owned()),
         _ => None,
     }
 }
 
-pub(crate) fn str_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> String {
+pub(crate) fn str_at(doc: View<'_>, obj: &ObjId, key: &str) -> String {
     match scalar(doc, obj, key) {
         Some(ScalarValue::Str(s)) => s.to_string(),
         _ => String::new(),
     }
 }
 
-pub(crate) fn bool_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> bool {
+pub(crate) fn bool_at(doc: View<'_>, obj: &ObjId, key: &str) -> bool {
     matches!(scalar(doc, obj, key), Some(ScalarValue::Boolean(true)))
 }
 
-pub(crate) fn i64_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<i64> {
+pub(crate) fn i64_at(doc: View<'_>, obj: &ObjId, key: &str) -> Option<i64> {
     match scalar(doc, obj, key)? {
         ScalarValue::Int(n) => Some(n),
         ScalarValue::Uint(n) => i64::try_from(n).ok(),
@@ -801,6 +870,6 @@ pub(crate) fn i64_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<i64> {
     }
 }
 
-pub(crate) fn u64_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<u64> {
+pub(crate) fn u64_at(doc: View<'_>, obj: &ObjId, key: &str) -> Option<u64> {
     i64_at(doc, obj, key).and_then(|n| u64::try_from(n).ok())
 }

@@ -4,9 +4,10 @@
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, ObjType, ROOT};
 use medk_shared::actions;
-use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget};
-use medk_shared::history::{heads_at, roadmap_at};
+use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, RowRef, TextTarget};
+use medk_shared::history::{heads_at, progress_at, roadmap_at};
 use medk_shared::ids::RowId;
+use medk_shared::indicators::Progress;
 use medk_shared::model::{Activity, ActivityField, Level, Roadmap, Status};
 
 /// Milliseconds: hour `h` of a day in March 2022.
@@ -181,6 +182,46 @@ fn before_a_timed_creation_there_is_no_roadmap() {
     let mut doc = RoadmapDoc::from_automerge(created).unwrap();
     assert_eq!(roadmap_at(&mut doc, at(1)), None);
     assert_eq!(roadmap_at(&mut doc, at(2)), Some(doc.read()));
+}
+
+/// Monitoring's in-place read of the past (statuses and deadlines at the
+/// past heads) says what the full roadmap read from a copy of the history
+/// says, at every hour of a history with deadlines rewritten, an activity
+/// done after a date and one un-done, a deletion and a section removed.
+#[test]
+fn progress_read_in_place_matches_the_roadmap_of_the_time() {
+    let (mut doc, section) = roadmap();
+    let (a, b, c, d) = (id(1), id(2), id(3), id(4));
+    let deadline = |doc: &mut RoadmapDoc, row: &RowId, text: &str, time: i64| {
+        let target = TextTarget::Activity(row.clone(), ActivityField::Deadline);
+        doc.apply(vec![Edit::SetText { target, value: text.into() }], time, "deadline").unwrap();
+    };
+    add(&mut doc, &section, &a, at(1));
+    add(&mut doc, &section, &b, at(1));
+    deadline(&mut doc, &a, "январь", at(2));
+    deadline(&mut doc, &b, "до 15.02.2022", at(2));
+    set_status(&mut doc, &a, Status::Done, at(3));
+    deadline(&mut doc, &b, "март 2022", at(4));
+    set_status(&mut doc, &b, Status::Done, at(5));
+    set_status(&mut doc, &b, Status::InProgress, at(6));
+    add(&mut doc, &section, &c, at(7));
+    deadline(&mut doc, &c, "февраль", at(7));
+    let delete = |row: RowRef| Edit::SetDeleted { row, deleted: true };
+    doc.apply(vec![delete(RowRef::Activity(a.clone()))], at(8), "delete").unwrap();
+    let other = id(101);
+    let new_section = actions::insert_section(&doc, Some(&section), other.clone(), "Второй".into());
+    doc.apply(vec![new_section], at(9), "section").unwrap();
+    add(&mut doc, &other, &d, at(9));
+    deadline(&mut doc, &d, "январь", at(9));
+    doc.apply(vec![delete(RowRef::Section(other.clone()))], at(10), "drop section").unwrap();
+
+    let mut seen = Vec::new();
+    for hour in 0..=11 {
+        let expected = roadmap_at(&mut doc, at(hour)).map(|r| Progress::of(&r));
+        assert_eq!(progress_at(&mut doc, at(hour)), expected, "hour {hour}");
+        seen.push(expected.map_or(0, |p| p.activities.len()));
+    }
+    assert_eq!(seen, [0, 2, 2, 2, 2, 2, 2, 3, 2, 3, 2, 2], "activities shown, hour by hour");
 }
 
 // ---- who changed an activity, what and when --------------------------------

@@ -4,8 +4,9 @@
 use medk_shared::access::{Level as OrgLevel, Org, Unit};
 use medk_shared::catalogue::{Catalogue, CatalogueDoc, CatalogueEdit};
 use medk_shared::doc::{Edit, NewRoadmap, NewRow, RoadmapDoc, blank_activity};
-use medk_shared::history::{end_of_day_ms, roadmap_at};
+use medk_shared::history::{end_of_day_ms, progress_at};
 use medk_shared::ids::RowId;
+use medk_shared::indicators::Progress;
 use medk_shared::model::{Header, Level, Roadmap, Section, Status};
 use medk_shared::monitoring::{Rollup, SchoolSnapshot, VisitWarning, rollup, visit_warning};
 use medk_shared::school::{
@@ -130,7 +131,9 @@ fn org() -> Org {
 }
 
 /// A roadmap of 2021 whose activities are (deadline, status).
-fn roadmap(activities: &[(&str, Status)]) -> Roadmap {
+/// A roadmap of `activities` (deadline, status) in a 2021 roadmap, as
+/// monitoring counts it.
+fn roadmap(activities: &[(&str, Status)]) -> Progress {
     let activities = activities
         .iter()
         .enumerate()
@@ -141,7 +144,7 @@ fn roadmap(activities: &[(&str, Status)]) -> Roadmap {
             a
         })
         .collect();
-    Roadmap {
+    let roadmap = Roadmap {
         header: Header {
             title: String::new(),
             level: Level::School,
@@ -154,7 +157,8 @@ fn roadmap(activities: &[(&str, Status)]) -> Roadmap {
         columns: Vec::new(),
         sections: vec![Section { id: RowId::new("s"), title: String::new(), activities }],
         working_group: Vec::new(),
-    }
+    };
+    Progress::of(&roadmap)
 }
 
 fn document(kind: DocumentKind, decisions: &[Decision]) -> FiledDocument {
@@ -370,7 +374,7 @@ fn the_state_on_the_date_counts_not_the_state_now() {
     let on = |doc: &mut RoadmapDoc, file: &mut SchoolDoc, day: Date| {
         let snapshot = SchoolSnapshot {
             unit: "s1".into(),
-            roadmaps: roadmap_at(doc, eod(day)).into_iter().collect(),
+            roadmaps: progress_at(doc, eod(day)).into_iter().collect(),
             school: school_at(file, eod(day)),
         };
         rollup(&org(), "rf", &Catalogue::seed_2021(), &[snapshot], day).total

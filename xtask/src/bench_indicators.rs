@@ -241,104 +241,43 @@ pub fn native(data_path: &Path, result_path: &Path) -> anyhow::Result<()> {
 }
 
 /// Where the native compute time of a past date goes, phase by phase over
-/// every document (the steps `history::roadmap_at` and `school::school_at`
-/// take), and what reading every document as it is now costs.
+/// every document: finding the heads of the date (`history::heads_at`),
+/// reading the roadmaps' statuses and deadlines there (`RoadmapDoc::progress`),
+/// reading the school files there (`school::school_at`), and the roll-up.
 fn phases(bytes: &[u8]) -> anyhow::Result<String> {
     let data: BenchData = postcard::from_bytes(bytes)?;
     let mut docs = compute::bench_load(&data, Some(PAST_DATE)).map_err(anyhow::Error::msg)?;
     let until = docs.until_ms;
     let t0 = Instant::now();
     let mut heads = Vec::new();
-    for (_, roadmaps, file) in &mut docs.schools {
+    for (_, roadmaps, _) in &mut docs.schools {
         for r in roadmaps.iter_mut() {
             heads.push(medk_shared::history::heads_at(r.automerge(), until));
         }
-        heads.push(medk_shared::history::heads_at(file.automerge(), until));
     }
     let t1 = Instant::now();
-    let mut forks = Vec::new();
-    let mut i = 0;
-    for (_, roadmaps, file) in &mut docs.schools {
-        for r in roadmaps.iter_mut() {
-            forks.push(r.automerge().fork_at(&heads[i])?);
-            i += 1;
-        }
-        forks.push(file.automerge().fork_at(&heads[i])?);
-        i += 1;
+    let mut activities = 0;
+    let all = docs.schools.iter().flat_map(|(_, roadmaps, _)| roadmaps);
+    for (r, heads) in all.zip(&heads) {
+        activities += r.progress(Some(heads)).map_or(0, |p| p.activities.len());
     }
     let t2 = Instant::now();
-    let mut rows = 0;
-    for (k, fork) in forks.into_iter().enumerate() {
-        // Roadmap and school file alternate (one roadmap per school here).
-        if k % 2 == 0 {
-            rows += RoadmapDoc::from_automerge(fork).map(|d| d.read().sections.len()).unwrap_or(0);
-        } else {
-            rows += SchoolDoc::from_automerge(fork).map(|d| d.read().visits.len()).unwrap_or(0);
-        }
+    let mut visits = 0;
+    for (_, _, file) in &mut docs.schools {
+        visits += medk_shared::school::school_at(file, until).map_or(0, |s| s.visits.len());
     }
     let t3 = Instant::now();
-    for (_, roadmaps, file) in &docs.schools {
-        for r in roadmaps {
-            rows += r.read().sections.len();
-        }
-        rows += file.read().visits.len();
-    }
+    compute::bench_compute(&mut docs);
     let t4 = Instant::now();
-    let (mut lean, mut i) = ((0, 0), 0);
-    for (_, roadmaps, _) in &mut docs.schools {
-        for r in roadmaps.iter_mut() {
-            let (n, done) = lean_read_at(r.automerge(), &heads[i]);
-            lean = (lean.0 + n, lean.1 + done);
-            i += 1;
-        }
-        i += 1;
-    }
-    let t5 = Instant::now();
     let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
     Ok(format!(
-        "heads_at {:.0} ms, fork_at {:.0} ms, read of the forks {:.0} ms; read of the documents as they are \
-         now {:.0} ms ({rows} rows); for comparison, reading only each activity's status and deadline at \
-         the heads, without a fork: {:.0} ms ({} activities, {} done)",
+        "roadmaps: heads_at {:.0} ms, statuses and deadlines at those heads {:.0} ms ({activities} \
+         activities); school files at the date {:.0} ms ({visits} visits); the whole compute again {:.0} ms",
         ms(t0, t1),
         ms(t1, t2),
         ms(t2, t3),
         ms(t3, t4),
-        ms(t4, t5),
-        lean.0,
-        lean.1
     ))
-}
-
-/// What a read for monitoring alone could cost: every live activity's
-/// status and deadline (parsed) as of `heads`, read in place with
-/// Automerge's `*_at` calls. A measurement, not the dashboard's code.
-fn lean_read_at(doc: &automerge::AutoCommit, heads: &[automerge::ChangeHash]) -> (usize, usize) {
-    use automerge::{ObjType, ROOT, ReadDoc, ScalarValueRef, Value, ValueRef};
-    let Ok(Some((Value::Object(ObjType::Map), activities))) = doc.get_at(ROOT, "activities", heads) else {
-        return (0, 0);
-    };
-    let (mut count, mut done) = (0, 0);
-    for item in doc.map_range_at(&activities, .., heads) {
-        let row = item.id();
-        let (mut deleted, mut is_done, mut deadline) = (false, false, None);
-        for field in doc.map_range_at(&row, .., heads) {
-            match (&*field.key, &field.value) {
-                ("deleted", ValueRef::Scalar(ScalarValueRef::Boolean(b))) => deleted = *b,
-                ("status", ValueRef::Scalar(ScalarValueRef::Str(s))) => is_done = *s == "done",
-                ("deadline", ValueRef::Object(ObjType::Text)) => deadline = Some(field.id()),
-                _ => {}
-            }
-        }
-        if deleted {
-            continue;
-        }
-        let text = deadline.and_then(|t| doc.text_at(&t, heads).ok()).unwrap_or_default();
-        if medk_shared::deadline::parse(&text, Some(YEAR)).due_by().is_some() {
-            count += 1;
-            done += usize::from(is_done);
-        }
-    }
-    (count, done)
 }
 
 // ---- the data ---------------------------------------------------------------

@@ -12,7 +12,7 @@
 use medk_shared::access::{Level, Org, Unit};
 use medk_shared::catalogue::{Catalogue, CatalogueDoc};
 use medk_shared::doc::RoadmapDoc;
-use medk_shared::history::roadmap_at;
+use medk_shared::history::progress_at;
 use medk_shared::monitoring::{self, Rollup, SchoolSnapshot, Totals, VisitWarning, visit_warning};
 use medk_shared::school::{SchoolDoc, Stage};
 use serde::{Deserialize, Serialize};
@@ -70,7 +70,7 @@ pub fn compute(
         .into_iter()
         .map(|SchoolDocs { unit, roadmaps, school }| {
             let mut snapshot = SchoolSnapshot::at(unit, &mut [], school, until_ms);
-            snapshot.roadmaps = roadmaps.into_iter().filter_map(|doc| roadmap_at(doc, until_ms)).collect();
+            snapshot.roadmaps = roadmaps.into_iter().filter_map(|doc| progress_at(doc, until_ms)).collect();
             snapshot
         })
         .collect();
