@@ -128,6 +128,10 @@ struct Inner {
     status: RwSignal<SyncStatus>,
     /// Bumped when a roadmap changed from elsewhere (per roadmap).
     versions: RefCell<HashMap<DocumentId, RwSignal<u64>>>,
+    /// The app's owner (the service lives as long as the app): the
+    /// signals made on request belong to it, not to the screen that asked
+    /// first, which would dispose them when it goes.
+    owner: Option<Owner>,
     /// What changes from elsewhere touched since the editor last looked.
     touched: RefCell<HashMap<DocumentId, Touched>>,
     /// Bumped when any roadmap's list record changed from elsewhere.
@@ -202,6 +206,7 @@ impl SyncService {
             fetching: RefCell::new(HashMap::new()),
             status: RwSignal::new(SyncStatus { connection: Connection::Offline, unsynced: 0, rejected: 0 }),
             versions: RefCell::new(HashMap::new()),
+            owner: Owner::current(),
             touched: RefCell::new(HashMap::new()),
             list_version: RwSignal::new(0),
             presence: RwSignal::new(HashMap::new()),
@@ -270,7 +275,11 @@ impl SyncService {
 
     /// Bumps whenever the roadmap changed from elsewhere.
     pub fn version(&self, id: DocumentId) -> RwSignal<u64> {
-        *self.0.versions.borrow_mut().entry(id).or_insert_with(|| RwSignal::new(0))
+        let owner = &self.0.owner;
+        *self.0.versions.borrow_mut().entry(id).or_insert_with(|| match owner {
+            Some(owner) => owner.with(|| RwSignal::new(0)),
+            None => RwSignal::new(0),
+        })
     }
 
     /// What changed from elsewhere since the last call (after [`Self::version`] moved).

@@ -132,20 +132,6 @@ async fn load(app: AppCtx, org: Org, under: String) -> Loaded {
     Loaded { org, under, schools, catalogue, missing, broken, listed: listed.len() }
 }
 
-/// A signal that outlives the view asking for it: `SyncService::version`
-/// creates its signal under the current reactive owner, and this screen's
-/// owners are disposed when it re-renders.
-fn version(app: AppCtx, id: DocumentId) -> RwSignal<u64> {
-    let mut owner = Owner::current();
-    while let Some(parent) = owner.as_ref().and_then(Owner::parent) {
-        owner = Some(parent);
-    }
-    match owner {
-        Some(root) => root.with(|| app.sync().version(id)),
-        None => app.sync().version(id),
-    }
-}
-
 /// `?date=YYYY-MM-DD` from the address, else today.
 fn initial_date() -> String {
     let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
@@ -258,7 +244,7 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
         let day = date.with(|d| parse_iso(d));
         let ids = loaded.with_value(|l| l.as_ref().map(Loaded::ids)).unwrap_or_default();
         for id in ids {
-            version(app, id).track();
+            app.sync().version(id).track();
         }
         let Some(day) = day else {
             shown.set(Shown::Error("Укажите дату мониторинга в виде ДД.ММ.ГГГГ.".into()));
