@@ -81,10 +81,12 @@ try {
     result[key] = {
       load_ms: timings.runs.map((r) => r.load_ms),
       compute_ms: timings.runs.map((r) => r.compute_ms),
+      recompute_ms: timings.runs.map((r) => r.recompute_ms),
       fingerprint: timings.runs[0].fingerprint,
       warmup: timings.warmup,
     };
-    const line = (r) => `load ${r.load_ms.toFixed(0)} ms, compute ${r.compute_ms.toFixed(0)} ms`;
+    const line = (r) =>
+      `load ${r.load_ms.toFixed(0)} ms, compute ${r.compute_ms.toFixed(0)} ms, recompute ${r.recompute_ms.toFixed(0)} ms`;
     console.log(`${date || 'the data\'s date'}: warm-up ${line(timings.warmup)}; ${timings.runs.map(line).join('; ')}`);
   }
   await browser.close();

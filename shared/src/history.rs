@@ -103,13 +103,18 @@ pub fn roadmap_at(doc: &mut RoadmapDoc, until_ms: i64) -> Option<Roadmap> {
 /// past, read in place at the past heads (no copy of the history) and only
 /// the statuses and deadlines. The monitoring dashboard's hot path.
 pub fn progress_at(doc: &mut RoadmapDoc, until_ms: i64) -> Option<Progress> {
-    let automerge = doc.automerge();
-    let heads = heads_at(automerge, until_ms);
+    let heads = heads_at(doc.automerge(), until_ms);
+    progress_at_heads(doc, &heads)
+}
+
+/// [`progress_at`] for heads already found by [`heads_at`] (a caller that
+/// keeps results by heads reads a document again only when they moved).
+pub fn progress_at_heads(doc: &mut RoadmapDoc, heads: &[ChangeHash]) -> Option<Progress> {
     if heads.is_empty() {
         return None;
     }
-    let at = (heads != automerge.get_heads()).then_some(heads.as_slice());
-    doc.progress(at)
+    let now = heads == doc.automerge().get_heads();
+    doc.progress((!now).then_some(heads))
 }
 
 /// What starts the signature line of a change message.

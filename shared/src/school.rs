@@ -623,13 +623,19 @@ impl SchoolDoc {
 /// The school file as it stood at `until_ms` (see [`crate::history`]), or
 /// `None` if it did not exist yet.
 pub fn school_at(doc: &mut SchoolDoc, until_ms: i64) -> Option<School> {
-    match past(doc.automerge(), until_ms) {
-        Past::Nothing => None,
-        Past::Now => Some(doc.read()),
-        Past::Then(heads) => {
-            let then = View::at(&doc.doc, &heads);
-            check_school(then).ok().map(|()| read_school(then))
-        }
+    let heads = heads_at(doc.automerge(), until_ms);
+    school_at_heads(doc, &heads)
+}
+
+/// [`school_at`] for heads already found by [`heads_at`].
+pub fn school_at_heads(doc: &mut SchoolDoc, heads: &[ChangeHash]) -> Option<School> {
+    if heads.is_empty() {
+        None
+    } else if heads == doc.automerge().get_heads() {
+        Some(doc.read())
+    } else {
+        let then = View::at(&doc.doc, heads);
+        check_school(then).ok().map(|()| read_school(then))
     }
 }
 

@@ -14,7 +14,7 @@
 mod bench;
 pub mod compute;
 
-use std::cell::{RefCell, RefMut};
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
 
@@ -23,7 +23,7 @@ use medk_shared::access::{Level, Org};
 use medk_shared::catalogue::{Catalogue, catalogue_id};
 use medk_shared::deadline::{iso, parse_iso, ru_date};
 use medk_shared::ids::DocumentId;
-use medk_shared::monitoring::{Totals, UnitTotals, VisitWarning};
+use medk_shared::monitoring::{SchoolSnapshot, Totals, UnitTotals, VisitWarning};
 use medk_shared::school::school_file_id;
 use time::Date;
 
@@ -34,7 +34,7 @@ use crate::browser;
 use crate::document::{OpenError, OpenRoadmap};
 use crate::files::OpenFile;
 use crate::sync::Connection;
-use compute::{Monitoring, SchoolDocs, SchoolLine, schools_under};
+use compute::{Monitoring, Reads, SchoolLine, schools_under};
 
 /// One school's documents open on this device.
 struct LoadedSchool {
@@ -55,6 +55,7 @@ struct Loaded {
     broken: usize,
     /// Roadmaps listed for these schools.
     listed: usize,
+    read: RefCell<Reads<DocumentId>>,
 }
 
 impl Loaded {
@@ -65,33 +66,39 @@ impl Loaded {
         roadmaps.chain(files).chain([catalogue_id()]).collect()
     }
 
+    /// The figures on `day`. Each document is read at the heads of that day
+    /// only when they differ from its last read (the first computation,
+    /// another date, a change that arrived): a change synced into one
+    /// school's roadmap re-reads that roadmap, not five hundred.
     fn compute(&self, day: Date) -> Monitoring {
         let catalogue = self
             .catalogue
             .as_ref()
             .and_then(|c| c.try_borrow().ok()?.catalogue())
             .unwrap_or_else(Catalogue::seed_2021);
+        let until = browser::end_of_day_ms(day);
+        let mut read = self.read.borrow_mut();
         // A document borrowed elsewhere right now (it cannot be, between
-        // turns of the event loop) would be left out rather than panic.
-        let mut roadmaps: Vec<Vec<RefMut<OpenRoadmap>>> = self
+        // turns of the event loop) is left out rather than panic.
+        let snapshots = self
             .schools
             .iter()
-            .map(|s| s.roadmaps.iter().filter_map(|r| r.try_borrow_mut().ok()).collect())
-            .collect();
-        let mut files: Vec<Option<RefMut<OpenFile>>> =
-            self.schools.iter().map(|s| s.file.as_ref().and_then(|f| f.try_borrow_mut().ok())).collect();
-        let docs = self
-            .schools
-            .iter()
-            .zip(roadmaps.iter_mut())
-            .zip(files.iter_mut())
-            .map(|((school, roadmaps), file)| SchoolDocs {
-                unit: &school.unit,
-                roadmaps: roadmaps.iter_mut().map(|r| r.doc_mut()).collect(),
-                school: file.as_mut().and_then(|f| f.school_doc()),
+            .map(|school| {
+                let roadmaps = school
+                    .roadmaps
+                    .iter()
+                    .filter_map(|open| {
+                        let mut open = open.try_borrow_mut().ok()?;
+                        let id = open.id;
+                        read.roadmap(id, open.doc_mut(), until)
+                    })
+                    .collect();
+                let file = school.file.as_ref().and_then(|f| f.try_borrow_mut().ok());
+                let file = file.and_then(|mut open| read.school(&school.unit, open.school_doc()?, until));
+                SchoolSnapshot { unit: school.unit.clone(), roadmaps, school: file }
             })
             .collect();
-        compute::compute(&self.org, &self.under, &catalogue, docs, day, browser::end_of_day_ms(day))
+        compute::compute(&self.org, &self.under, &catalogue, snapshots, day)
     }
 }
 
@@ -129,7 +136,7 @@ async fn load(app: AppCtx, org: Org, under: String) -> Loaded {
             Err(_) => broken += 1,
         }
     }
-    Loaded { org, under, schools, catalogue, missing, broken, listed: listed.len() }
+    Loaded { org, under, schools, catalogue, missing, broken, listed: listed.len(), read: RefCell::default() }
 }
 
 /// `?date=YYYY-MM-DD` from the address, else today.
