@@ -9,7 +9,7 @@ use crate::browser::now_ms;
 use crate::replica::{Kept, OpenError, Replica, Synced, load_chunks};
 use crate::storage::{DocKind, RoadmapMeta, Storage};
 use automerge::{ActorId, AutoCommit, AutomergeError, ReadDoc};
-use medk_shared::catalogue::{CATALOGUE_KIND, Catalogue, CatalogueDoc, catalogue_id};
+use medk_shared::catalogue::{CATALOGUE_KIND, Catalogue, CatalogueDoc, CatalogueEdit, catalogue_id};
 use medk_shared::doc::Touched;
 use medk_shared::ids::DocumentId;
 use medk_shared::model::Level;
@@ -161,6 +161,17 @@ impl OpenFile {
     pub fn apply_school(&mut self, edits: Vec<SchoolEdit>, message: &str) -> Result<(), String> {
         let FileDoc::School(doc) = &mut self.doc else {
             return Err("это не файл школы".into());
+        };
+        doc.apply(edits, now_ms(), message).map_err(|e| e.to_string())?;
+        self.persist();
+        Ok(())
+    }
+
+    /// One user action on the catalogue: applied as one change, written to
+    /// storage at once, and synced. Unsigned, like a school file's edits.
+    pub fn apply_catalogue(&mut self, edits: Vec<CatalogueEdit>, message: &str) -> Result<(), String> {
+        let FileDoc::Catalogue(doc) = &mut self.doc else {
+            return Err("это не каталог".into());
         };
         doc.apply(edits, now_ms(), message).map_err(|e| e.to_string())?;
         self.persist();

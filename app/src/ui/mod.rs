@@ -1,10 +1,12 @@
 //! The app's views. `list` is the roadmaps on this device, `editor` one
 //! roadmap, `import` and `export` files in and out, `session` signing in and
-//! out, `people` and `access` who may do what; this module holds the shell
+//! out, `people` and `access` who may do what, `catalogue` the project's
+//! risk factors and stage rules; this module holds the shell
 //! around them and the notices bar.
 
 mod access;
 mod activity_history;
+mod catalogue;
 mod chart;
 mod dashboard;
 mod drag;
@@ -140,6 +142,7 @@ pub fn root(storage: Result<Storage, StorageError>) -> impl IntoView {
                         Route::Monitoring { unit } => view! { <dashboard::DashboardPage unit /> }.into_any(),
                         Route::School(unit) => view! { <school::SchoolPage unit /> }.into_any(),
                         Route::Schools => view! { <schools::SchoolsPage /> }.into_any(),
+                        Route::Catalogue => view! { <catalogue::CataloguePage /> }.into_any(),
                         Route::NotFound => view! {
                             <p class="empty">"Страница не найдена. " <a href="/">"К списку"</a></p>
                         }.into_any(),

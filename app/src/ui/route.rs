@@ -27,6 +27,8 @@ pub enum Route {
     School(String),
     /// The participants table: every school the person sees.
     Schools,
+    /// «Каталог рисков и правил»: `/catalogue`.
+    Catalogue,
     /// «Мониторинг»: `/monitoring` (the person's own unit) or
     /// `/monitoring/<unit id>`.
     Monitoring {
@@ -48,6 +50,7 @@ impl Route {
             "/login" => Route::Login,
             "/people" => Route::People,
             "/schools" => Route::Schools,
+            "/catalogue" => Route::Catalogue,
             "/password" => Route::Password,
             "/monitoring" => Route::Monitoring { unit: None },
             _ if param("/monitoring/").is_some() => Route::Monitoring { unit: param("/monitoring/") },
@@ -183,6 +186,7 @@ mod tests {
         assert_eq!(Route::parse("/login"), Route::Login);
         assert_eq!(Route::parse("/people/"), Route::People);
         assert_eq!(Route::parse("/schools"), Route::Schools);
+        assert_eq!(Route::parse("/catalogue/"), Route::Catalogue);
         assert_eq!(Route::parse("/s/s1"), Route::School("s1".into()));
         assert_eq!(Route::parse("/s/"), Route::NotFound);
         assert_eq!(Route::parse("/password"), Route::Password);

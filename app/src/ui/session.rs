@@ -136,6 +136,7 @@ pub fn AccountMenu() -> impl IntoView {
                     <a class="button" href="/schools">"Школы"</a>
                     <a class="button" href="/people" hidden=move || !manages()>"Люди и доступ"</a>
                     <a class="button" href="/monitoring">"Мониторинг"</a>
+                    <a class="button" href="/catalogue">"Каталог"</a>
                 </nav>
                 <button on:click=logout>"Выйти"</button>
             </div>
