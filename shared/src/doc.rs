@@ -387,24 +387,25 @@ impl RoadmapDoc {
     /// order, each with its fields read in one pass over the row's map (a
     /// `get` per field is several times slower on big roadmaps).
     fn ordered_rows(&self, key: &str) -> Vec<RowFields> {
-        self.ordered_rows_in(None, key)
+        self.ordered_rows_in(None, key, None)
     }
 
-    fn ordered_rows_in(&self, at: At<'_>, key: &str) -> Vec<RowFields> {
+    /// `only_text`: the one text field whose object id is wanted (`None`: all).
+    fn ordered_rows_in(&self, at: At<'_>, key: &str, only_text: Option<&str>) -> Vec<RowFields> {
         let Some(map) = self.child_in(at, &ROOT, key) else {
             return Vec::new();
         };
         let mut rows: Vec<RowFields> = self
             .map_in(at, &map)
             .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
-            .map(|item| self.row_fields(at, RowId::new(item.key.to_string()), item.id()))
+            .map(|item| self.row_fields(at, RowId::new(item.key.to_string()), item.id(), only_text))
             .filter(|row| !row.deleted)
             .collect();
         rows.sort_by(|a, b| a.pos.cmp(&b.pos).then_with(|| a.id.cmp(&b.id)));
         rows
     }
 
-    fn row_fields(&self, at: At<'_>, id: RowId, obj: ObjId) -> RowFields {
+    fn row_fields(&self, at: At<'_>, id: RowId, obj: ObjId, only_text: Option<&str>) -> RowFields {
         let mut row = RowFields {
             id,
             pos: String::new(),
@@ -418,8 +419,10 @@ impl RoadmapDoc {
         for item in self.map_in(at, &row.obj) {
             use automerge::ScalarValueRef as S;
             match (&*item.key, &item.value) {
-                (_, automerge::ValueRef::Object(ObjType::Text)) => {
-                    row.texts.push((item.key.to_string(), item.id()))
+                (key, automerge::ValueRef::Object(ObjType::Text))
+                    if only_text.is_none_or(|only| only == key) =>
+                {
+                    row.texts.push((key.to_owned(), item.id()))
                 }
                 ("pos", automerge::ValueRef::Scalar(S::Str(v))) => row.pos = v.to_string(),
                 ("section", automerge::ValueRef::Scalar(S::Str(v))) => row.section = Some(v.to_string()),
@@ -473,7 +476,7 @@ impl RoadmapDoc {
     /// One activity, also when deleted (for undo and history).
     pub fn activity(&self, id: &RowId) -> Option<Activity> {
         let obj = self.row_obj("activities", id).ok()?;
-        Some(self.read_activity_row(&self.row_fields(None, id.clone(), obj)))
+        Some(self.read_activity_row(&self.row_fields(None, id.clone(), obj, None)))
     }
 
     /// The section an activity is in, and its position key.
@@ -522,14 +525,18 @@ impl RoadmapDoc {
     /// are hidden with it; ones whose section is unknown (an id from a newer
     /// client) go to the last section rather than vanish.
     fn placed_activities(&self) -> (Vec<RowFields>, Vec<(usize, RowFields)>) {
-        self.placed_activities_in(None)
+        self.placed_activities_in(None, None)
     }
 
-    fn placed_activities_in(&self, at: At<'_>) -> (Vec<RowFields>, Vec<(usize, RowFields)>) {
-        let sections = self.ordered_rows_in(at, "sections");
+    fn placed_activities_in(
+        &self,
+        at: At<'_>,
+        only_text: Option<&str>,
+    ) -> (Vec<RowFields>, Vec<(usize, RowFields)>) {
+        let sections = self.ordered_rows_in(at, "sections", only_text);
         let all_sections = self.child_in(at, &ROOT, "sections");
         let mut placed = Vec::new();
-        for row in self.ordered_rows_in(at, "activities") {
+        for row in self.ordered_rows_in(at, "activities", only_text) {
             let index = row.section.as_deref().and_then(|s| sections.iter().position(|x| x.id.as_str() == s));
             let index = match index {
                 Some(i) => Some(i),
@@ -559,7 +566,7 @@ impl RoadmapDoc {
         let year = self.year_in(at);
         let deadline_key = ActivityField::Deadline.key();
         let activities = self
-            .placed_activities_in(at)
+            .placed_activities_in(at, Some(deadline_key))
             .1
             .into_iter()
             .map(|(_, row)| {

@@ -479,8 +479,10 @@ fn check_school(doc: View<'_>) -> Result<(), FileError> {
 
 fn read_school(doc: View<'_>) -> School {
     let mut visits: Vec<Visit> = rows(doc, "visits")
-        .filter(|(_, obj)| !bool_at(doc, obj, "deleted"))
-        .map(|(id, obj)| read_visit(doc, id, &obj))
+        .filter_map(|(id, obj)| {
+            let fields = Fields::of(doc, &obj);
+            (!fields.bool("deleted")).then(|| read_visit(id, &fields))
+        })
         .collect();
     visits.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.id.cmp(&b.id)));
     School {
@@ -488,7 +490,7 @@ fn read_school(doc: View<'_>) -> School {
         stage: Stage::from_key(&str_at(doc, &ROOT, "stage")).unwrap_or_default(),
         assignment: read_assignment(doc),
         visits,
-        risks: rows(doc, "risks").map(|(factor, obj)| read_risk(doc, factor, &obj)).collect(),
+        risks: rows(doc, "risks").map(|(factor, obj)| read_risk(factor, &Fields::of(doc, &obj))).collect(),
         documents: rows(doc, "documents").filter_map(|(id, obj)| read_document(doc, id, &obj)).collect(),
     }
 }
@@ -733,15 +735,16 @@ fn read_assignment(doc: View<'_>) -> Assignment {
     let Some(obj) = map_obj(doc, &ROOT, "assignment") else {
         return Assignment::default();
     };
+    let fields = Fields::of(doc, &obj);
     let person = |role: &str| {
-        let id = str_at(doc, &obj, &format!("{role}_id"));
-        (!id.is_empty()).then(|| PersonRef { id, name: str_at(doc, &obj, &format!("{role}_name")) })
+        let id = fields.str(&format!("{role}_id"));
+        (!id.is_empty()).then(|| PersonRef { id, name: fields.str(&format!("{role}_name")) })
     };
     Assignment { curator: person("curator"), coordinator: person("coordinator") }
 }
 
-fn read_visit(doc: View<'_>, id: String, obj: &ObjId) -> Visit {
-    let s = |key: &str| str_at(doc, obj, key);
+fn read_visit(id: String, fields: &Fields) -> Visit {
+    let s = |key: &str| fields.str(key);
     Visit {
         id: RowId::new(id),
         date: s("date"),
@@ -754,48 +757,92 @@ fn read_visit(doc: View<'_>, id: String, obj: &ObjId) -> Visit {
     }
 }
 
-fn read_risk(doc: View<'_>, factor: String, obj: &ObjId) -> Risk {
+fn read_risk(factor: String, fields: &Fields) -> Risk {
     Risk {
         factor,
-        active: bool_at(doc, obj, "active"),
-        programme: DocumentId::parse(&str_at(doc, obj, "programme")).ok(),
-        note: str_at(doc, obj, "note"),
+        active: fields.bool("active"),
+        programme: DocumentId::parse(&fields.str("programme")).ok(),
+        note: fields.str("note"),
     }
 }
 
 /// `None` for a document of a kind this version does not know.
 fn read_document(doc: View<'_>, id: String, obj: &ObjId) -> Option<FiledDocument> {
-    let kind = DocumentKind::from_key(&str_at(doc, obj, "kind"))?;
-    let file = map_obj(doc, obj, "file").map(|f| Blob {
-        address: str_at(doc, &f, "address"),
-        name: str_at(doc, &f, "name"),
-        size: u64_at(doc, &f, "size").unwrap_or(0),
-        mime: str_at(doc, &f, "mime"),
+    let fields = Fields::of(doc, obj);
+    let kind = DocumentKind::from_key(&fields.str("kind"))?;
+    let file = fields.object("file", ObjType::Map).map(|f| {
+        let f = Fields::of(doc, &f);
+        Blob {
+            address: f.str("address"),
+            name: f.str("name"),
+            size: f.i64("size").and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+            mime: f.str("mime"),
+        }
     });
-    let mut reviews: Vec<Review> = match doc.get(obj, "reviews") {
-        Ok(Some((Value::Object(ObjType::List), list))) => (0..doc.length(&list))
+    let mut reviews: Vec<Review> = match fields.object("reviews", ObjType::List) {
+        Some(list) => (0..doc.length(&list))
             .filter_map(|i| match doc.get(&list, i) {
-                Ok(Some((Value::Object(ObjType::Map), entry))) => read_review(doc, &entry),
+                Ok(Some((Value::Object(ObjType::Map), entry))) => read_review(&Fields::of(doc, &entry)),
                 _ => None,
             })
             .collect(),
-        _ => Vec::new(),
+        None => Vec::new(),
     };
     reviews.sort_by(|a, b| {
         (a.at_ms, &a.by.id, a.decision, &a.remarks, &a.file)
             .cmp(&(b.at_ms, &b.by.id, b.decision, &b.remarks, &b.file))
     });
-    Some(FiledDocument { id: RowId::new(id), kind, title: str_at(doc, obj, "title"), file, reviews })
+    Some(FiledDocument { id: RowId::new(id), kind, title: fields.str("title"), file, reviews })
 }
 
-fn read_review(doc: View<'_>, entry: &ObjId) -> Option<Review> {
+fn read_review(fields: &Fields) -> Option<Review> {
     Some(Review {
-        decision: Decision::from_key(&str_at(doc, entry, "decision"))?,
-        remarks: str_at(doc, entry, "remarks"),
-        by: PersonRef { id: str_at(doc, entry, "by"), name: str_at(doc, entry, "by_name") },
-        at_ms: i64_at(doc, entry, "at").unwrap_or(0),
-        file: str_at(doc, entry, "file"),
+        decision: Decision::from_key(&fields.str("decision"))?,
+        remarks: fields.str("remarks"),
+        by: PersonRef { id: fields.str("by"), name: fields.str("by_name") },
+        at_ms: fields.i64("at").unwrap_or(0),
+        file: fields.str("file"),
     })
+}
+
+/// A map's entries, read in one pass over it: a `get` per key is a seek
+/// each, several times slower on a file with many visits.
+struct Fields(Vec<(String, Value<'static>, Option<ObjId>)>);
+
+impl Fields {
+    fn of(doc: View<'_>, obj: &ObjId) -> Self {
+        let entries = doc.map_range(obj).map(|item| {
+            let id = matches!(item.value, automerge::ValueRef::Object(_)).then(|| item.id());
+            (item.key.to_string(), item.value.into_value(), id)
+        });
+        Fields(entries.collect())
+    }
+
+    fn scalar(&self, key: &str) -> Option<&ScalarValue> {
+        match self.0.iter().find(|(k, ..)| k == key) {
+            Some((_, Value::Scalar(s), _)) => Some(s.as_ref()),
+            _ => None,
+        }
+    }
+
+    fn str(&self, key: &str) -> String {
+        as_string(self.scalar(key))
+    }
+
+    fn bool(&self, key: &str) -> bool {
+        matches!(self.scalar(key), Some(ScalarValue::Boolean(true)))
+    }
+
+    fn i64(&self, key: &str) -> Option<i64> {
+        as_i64(self.scalar(key)?)
+    }
+
+    fn object(&self, key: &str, kind: ObjType) -> Option<ObjId> {
+        match self.0.iter().find(|(k, ..)| k == key) {
+            Some((_, Value::Object(t), id)) if *t == kind => id.clone(),
+            _ => None,
+        }
+    }
 }
 
 /// The rows (map-valued entries) of a top-level map, by key.
@@ -856,7 +903,11 @@ fn scalar(doc: View<'_>, obj: &ObjId, key: &str) -> Option<ScalarValue> {
 }
 
 pub(crate) fn str_at(doc: View<'_>, obj: &ObjId, key: &str) -> String {
-    match scalar(doc, obj, key) {
+    as_string(scalar(doc, obj, key).as_ref())
+}
+
+fn as_string(value: Option<&ScalarValue>) -> String {
+    match value {
         Some(ScalarValue::Str(s)) => s.to_string(),
         _ => String::new(),
     }
@@ -867,7 +918,11 @@ pub(crate) fn bool_at(doc: View<'_>, obj: &ObjId, key: &str) -> bool {
 }
 
 pub(crate) fn i64_at(doc: View<'_>, obj: &ObjId, key: &str) -> Option<i64> {
-    match scalar(doc, obj, key)? {
+    as_i64(&scalar(doc, obj, key)?)
+}
+
+fn as_i64(value: &ScalarValue) -> Option<i64> {
+    match *value {
         ScalarValue::Int(n) => Some(n),
         ScalarValue::Uint(n) => i64::try_from(n).ok(),
         ScalarValue::F64(n) => Some(n as i64),
