@@ -140,6 +140,9 @@ struct Directory {
     /// the relay looks here on every sync message, and the bs58check text
     /// costs two SHA-256 runs to make).
     roadmaps: HashMap<DocumentId, RoadmapAccess>,
+    /// A school's file id → the school (the ids are derived from the unit
+    /// ids: kept here so a sync message does not derive one per school).
+    school_files: HashMap<DocumentId, UnitId>,
 }
 
 /// One change to the database, applied in memory after it is durable.
@@ -613,7 +616,7 @@ impl Accounts {
                 Some(roadmap) => Ok(d.org.right(person, roadmap)),
                 // The well-known files are never claimed as roadmaps.
                 None if *doc == catalogue_id() => Ok(d.org.catalogue_right(person)),
-                None => match school_of_file(&d.org, doc) {
+                None => match school_of_file(d, doc) {
                     Some(school) => Ok(d.org.school_file_right(person, &school)),
                     None => Err(d.org.home_unit(person)),
                 },
@@ -732,9 +735,7 @@ fn load(db: &Database) -> Result<Directory, StorageError> {
         .collect();
     units.sort_by_key(|u| u.level);
     for unit in units {
-        if let Err(e) = dir.org.add(unit) {
-            tracing::error!("skipping a unit that does not fit the tree: {e}");
-        }
+        apply(&mut dir, Op::Unit(unit));
     }
     for (k, v) in rows(PEOPLE)? {
         if let Some(account) = parse("person", &k, &v).and_then(|v| serde_json::from_value::<Account>(v).ok())
@@ -801,13 +802,11 @@ fn commit(db: &Database, ops: &[Op]) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// The school whose file `doc` is, if it is one. (Derives each school's
-/// file id: fine for hundreds of schools; a cached map would serve more.)
-fn school_of_file(org: &Org, doc: &DocumentId) -> Option<UnitId> {
-    org.units()
-        .filter(|u| u.level == medk_shared::access::Level::School)
-        .find(|u| school_file_id(&u.id) == *doc)
-        .map(|u| u.id.clone())
+/// The school whose file `doc` is, if it is one (and still a school).
+fn school_of_file(dir: &Directory, doc: &DocumentId) -> Option<UnitId> {
+    let school = dir.school_files.get(doc)?;
+    let unit = dir.org.get(school)?;
+    (unit.level == medk_shared::access::Level::School).then(|| school.clone())
 }
 
 fn json(record: &impl Serialize) -> Vec<u8> {
@@ -817,6 +816,9 @@ fn json(record: &impl Serialize) -> Vec<u8> {
 fn apply(dir: &mut Directory, op: Op) {
     match op {
         Op::Unit(unit) => {
+            if unit.level == medk_shared::access::Level::School {
+                dir.school_files.insert(school_file_id(&unit.id), unit.id.clone());
+            }
             if let Err(e) = dir.org.add(unit) {
                 tracing::error!("a stored unit does not fit the tree: {e}");
             }
@@ -899,6 +901,27 @@ mod tests {
         assert_eq!(p.login, "reg");
         assert_eq!(a.roadmap(&doc).unwrap().unit, "r1");
         assert!(a.session("not-a-token").is_none());
+    }
+
+    /// A school's file is known by its derived id after a restart too: the
+    /// school team writes it, and it is never claimed as a roadmap.
+    #[test]
+    fn a_school_file_is_known_after_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let team;
+        {
+            let a = Accounts::open(dir.path()).unwrap();
+            a.add_unit("rf", Level::Region, "Р", Some("r1")).unwrap();
+            a.add_unit("r1", Level::Municipality, "М", Some("m1")).unwrap();
+            a.add_unit("m1", Level::School, "Школа", Some("s1")).unwrap();
+            team = a.create_person("team", "", "password1", Role::SchoolTeam, "s1", vec![]).unwrap();
+        }
+        let a = Accounts::open(dir.path()).unwrap();
+        let file = school_file_id("s1");
+        assert_eq!(a.right(&team.id, &file, true), Right::Write);
+        assert!(a.roadmap(&file).is_none(), "not claimed as a roadmap");
+        let other = school_file_id("s2");
+        assert_eq!(a.right(&team.id, &other, false), Right::None, "no such school");
     }
 
     #[test]
