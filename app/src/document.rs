@@ -87,6 +87,7 @@ impl OpenRoadmap {
 
     /// The name that signs the changes made from now on.
     pub fn set_author(&mut self, author: String) {
+        self.undo.set_author(&author);
         self.author = author;
     }
 
@@ -102,14 +103,7 @@ impl OpenRoadmap {
     /// Typing in a text field.
     pub fn type_text(&mut self, target: TextTarget, value: String) -> Result<(), DocError> {
         let header = matches!(target, TextTarget::Header(_));
-        // The undo stack writes typing with a fixed, unsigned message. So it
-        // records the run with a no-op edit (the current value: Automerge
-        // writes no change for it), and the keystroke is written here, signed.
-        let now = now_ms();
-        let current = self.doc.text(&target)?;
-        self.undo.type_text(&mut self.doc, target.clone(), current, now)?;
-        let message = medk_shared::history::signed("edit text", &self.author);
-        self.doc.apply(vec![Edit::SetText { target, value }], now, &message)?;
+        self.undo.type_text(&mut self.doc, target, value, now_ms())?;
         self.persist(header);
         Ok(())
     }
@@ -120,9 +114,6 @@ impl OpenRoadmap {
     }
 
     pub fn undo(&mut self) -> Result<bool, DocError> {
-        // Undo and redo changes carry the undo stack's fixed messages,
-        // unsigned; the history gives them the author of this device's last
-        // signed change (see `medk_shared::history::activity_changes`).
         let done = self.undo.undo(&mut self.doc, now_ms())?;
         if done {
             self.persist(true);

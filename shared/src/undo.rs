@@ -4,8 +4,13 @@
 //! them as a new change, so it merges with other people's concurrent work
 //! instead of rewinding it. Typing in one field is coalesced into one entry
 //! while the field keeps focus, as in any editor.
+//!
+//! The changes it writes itself (typing, undo, redo) are signed with the
+//! author it is given ([`UndoStack::set_author`], see
+//! [`crate::history::signed`]), so the history names who undid what.
 
 use crate::doc::{DocError, Edit, RoadmapDoc, TextTarget};
+use crate::history::signed;
 
 /// How many actions can be undone; older ones are dropped.
 const DEPTH: usize = 500;
@@ -14,6 +19,8 @@ const DEPTH: usize = 500;
 pub struct UndoStack {
     undo: Vec<Entry>,
     redo: Vec<Entry>,
+    /// Who signs the changes written here (blank: unsigned).
+    author: String,
 }
 
 #[derive(Debug)]
@@ -26,6 +33,11 @@ struct Entry {
 impl UndoStack {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The name that signs typing, undo and redo from now on.
+    pub fn set_author(&mut self, author: &str) {
+        self.author = author.to_owned();
     }
 
     /// Applies one user action and records how to undo it.
@@ -50,7 +62,8 @@ impl UndoStack {
         value: String,
         time: i64,
     ) -> Result<(), DocError> {
-        let inverse = doc.apply(vec![Edit::SetText { target: target.clone(), value }], time, "edit text")?;
+        let message = signed("edit text", &self.author);
+        let inverse = doc.apply(vec![Edit::SetText { target: target.clone(), value }], time, &message)?;
         let joins = matches!(self.undo.last(), Some(Entry { typing_in: Some(t), .. }) if *t == target);
         if joins {
             self.redo.clear();
@@ -88,7 +101,7 @@ impl UndoStack {
         let Some(entry) = self.undo.pop() else {
             return Ok(false);
         };
-        let redo = doc.apply(entry.inverse, time, "undo")?;
+        let redo = doc.apply(entry.inverse, time, &signed("undo", &self.author))?;
         self.redo.push(Entry { inverse: redo, typing_in: None });
         Ok(true)
     }
@@ -97,7 +110,7 @@ impl UndoStack {
         let Some(entry) = self.redo.pop() else {
             return Ok(false);
         };
-        let undo = doc.apply(entry.inverse, time, "redo")?;
+        let undo = doc.apply(entry.inverse, time, &signed("redo", &self.author))?;
         self.undo.push(Entry { inverse: undo, typing_in: None });
         Ok(true)
     }

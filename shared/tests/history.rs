@@ -260,14 +260,8 @@ mod activity_history {
         time: i64,
         author: &str,
     ) {
-        let current = doc.text(target).unwrap();
-        undo.type_text(doc, target.clone(), current, time).unwrap();
-        doc.apply(
-            vec![Edit::SetText { target: target.clone(), value: value.into() }],
-            time,
-            &signed("edit text", author),
-        )
-        .unwrap();
+        undo.set_author(author);
+        undo.type_text(doc, target.clone(), value.into(), time).unwrap();
     }
 
     /// A change the way a JavaScript client writes one: its own actor, no
@@ -404,5 +398,8 @@ mod activity_history {
         );
         assert!(undo.undo(&mut doc, at(3)).unwrap());
         assert_eq!(doc.text(&target).unwrap(), "Мероприятие");
+        // The undo is signed by the stack's author, like the typing.
+        let last = doc.automerge().get_changes(&[]).last().and_then(|c| c.message().map(str::to_owned));
+        assert_eq!(last.as_deref(), Some("undo\n— Смирнова Анна Игоревна"));
     }
 }
