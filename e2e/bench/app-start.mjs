@@ -7,46 +7,20 @@
 // killed before the measured loads. "Editable": every activity row is in
 // the page and the first description field can take input. The baseline,
 // measured in the same run, is the same start with a 1-activity roadmap.
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createServer } from 'node:net';
-import { chromium } from '@playwright/test';
+import { env as required, launchChromium, startServer } from './common.mjs';
 
 const RUNS = Number(process.env.MEDK_BENCH_RUNS ?? 7);
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run \`cargo xtask bench app\``);
-  return v;
-};
+const env = (name) => required(name, 'cargo xtask bench app');
 const bin = env('MEDK_SERVER_BIN');
 const staticDir = env('MEDK_STATIC_DIR');
 const big = env('MEDK_BENCH_ROADMAP');
 const small = env('MEDK_BENCH_ROADMAP_SMALL');
 const expected = Number(env('MEDK_BENCH_ACTIVITIES'));
 
-const port = await new Promise((resolve) => {
-  const s = createServer();
-  s.listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => resolve(p));
-  });
-});
-const url = `http://127.0.0.1:${port}`;
-const server = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--data-dir', mkdtempSync(join(tmpdir(), 'medk-bench-')), '--static-dir', staticDir], { stdio: 'ignore' });
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${url}/api/health`)).ok) break;
-  } catch {}
-  if (i > 300) throw new Error('server did not start');
-  await new Promise((r) => setTimeout(r, 50));
-}
+const server = await startServer(bin, staticDir);
+const url = server.url;
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const browser = await launchChromium();
 const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
 // Records, in the page, when the first activity can take input
 // (window.__editable) and when every activity row is in the page
@@ -78,7 +52,7 @@ async function importRoadmap(file) {
 const bigPath = await importRoadmap(big);
 const smallPath = await importRoadmap(small);
 
-server.kill('SIGKILL');
+server.kill();
 await new Promise((r) => server.once('exit', r));
 
 function stats(values) {
@@ -114,6 +88,7 @@ const smallT = await measure(smallPath, 1);
 const bigT = await measure(bigPath, expected);
 const rows = await page.locator('.row[data-activity]').count();
 await browser.close();
+server.cleanup();
 
 const fmt = (t) => `median ${t.median.toFixed(0)} ms (min ${t.min.toFixed(0)}, max ${t.max.toFixed(0)}, ${RUNS} runs)`;
 console.log(`warm offline start, 1 activity (baseline), editable: ${fmt(smallT.editable)}`);

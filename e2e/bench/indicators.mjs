@@ -11,18 +11,10 @@
 // page. For each of MEDK_BENCH_DATES (`key=YYYY-MM-DD,...`): one warm-up,
 // then MEDK_BENCH_RUNS runs; all timings go to MEDK_BENCH_RESULT as JSON,
 // by key.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createServer } from 'node:net';
-import { chromium } from '@playwright/test';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { env as required, launchChromium, startServer } from './common.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run \`cargo xtask bench indicators\``);
-  return v;
-};
+const env = (name) => required(name, 'cargo xtask bench indicators');
 const bin = env('MEDK_SERVER_BIN');
 const staticDir = env('MEDK_STATIC_DIR');
 const data = readFileSync(env('MEDK_BENCH_DATA'));
@@ -30,29 +22,10 @@ const resultPath = env('MEDK_BENCH_RESULT');
 const runs = Number(process.env.MEDK_BENCH_RUNS ?? 5);
 const dates = (process.env.MEDK_BENCH_DATES ?? 'default=').split(',').map((pair) => pair.split('='));
 
-const port = await new Promise((resolve) => {
-  const s = createServer();
-  s.listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => resolve(p));
-  });
-});
-const url = `http://127.0.0.1:${port}`;
-const dataDir = mkdtempSync(join(tmpdir(), 'medk-bench-'));
-const server = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--static-dir', staticDir], { stdio: 'ignore' });
+const server = await startServer(bin, staticDir);
+const url = server.url;
 try {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/api/health`)).ok) break;
-    } catch {}
-    if (i > 300) throw new Error('server did not start');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  const browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, serviceWorkers: 'block' });
   await context.route('**/bench-indicators.bin', (route) =>
     route.fulfill({ status: 200, contentType: 'application/octet-stream', body: data }),
@@ -92,6 +65,5 @@ try {
   await browser.close();
   writeFileSync(resultPath, JSON.stringify(result, null, 2));
 } finally {
-  server.kill('SIGKILL');
-  rmSync(dataDir, { recursive: true, force: true });
+  server.cleanup();
 }
