@@ -13,6 +13,7 @@ mod document;
 mod files;
 mod journal;
 mod office;
+mod placing;
 mod replica;
 mod storage;
 mod sync;

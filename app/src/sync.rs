@@ -937,8 +937,34 @@ impl SyncService {
         if self.0.status.with_untracked(|s| (s.unsynced, s.rejected) != (unsynced, rejected)) {
             self.0.status.update(|s| (s.unsynced, s.rejected) = (unsynced, rejected));
         }
+        self.place_pending(&states);
         if self.0.doc_states.with_untracked(|s| *s != states) {
             self.0.doc_states.set(states);
+        }
+    }
+
+    /// Moves roadmaps made for another unit there once the relay has all of
+    /// them ([`crate::placing`]).
+    fn place_pending(&self, states: &HashMap<DocumentId, DocState>) {
+        if self.0.status.with_untracked(|s| s.connection != Connection::Online) {
+            return;
+        }
+        for (id, unit) in crate::placing::pending() {
+            let Some(state) = states.get(&id) else { continue };
+            if state.unsynced > 0 || state.read_only || state.unavailable {
+                continue;
+            }
+            let service = self.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                match crate::placing::place(id, unit).await {
+                    Some(crate::placing::Placed::Done) => service.0.account.refresh_roadmaps(),
+                    Some(crate::placing::Placed::Failed(reason)) => (service.0.on_error)(format!(
+                        "Дорожная карта не перенесена в свою организацию: {reason}"
+                    )),
+                    // Tried again at the next recount (after the next sync).
+                    Some(crate::placing::Placed::NotYet) | None => {}
+                }
+            });
         }
     }
 }

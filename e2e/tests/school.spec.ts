@@ -175,6 +175,34 @@ test('a visit recorded offline reaches the coordinator\'s dashboard after reconn
   await expect(school).not.toContainText('не было ни одного посещения');
 });
 
+test('an anti-risk programme a coordinator creates belongs to the school, and its team works in it', async ({ browser, serve }) => {
+  const server = await serve({ units: UNITS, people: PEOPLE });
+  // The municipal coordinator: the relay would file a roadmap she makes
+  // under her municipality, where the school's team cannot see it.
+  const muni = await signedIn(browser, server.url, MUNI);
+  await openSchool(muni);
+  const risk = muni.locator('.risks .risk').first();
+  const factor = (await risk.locator('legend').textContent())!.trim();
+  await risk.getByLabel('Актуален для школы').check();
+  await risk.getByRole('button', { name: 'Создать программу' }).click();
+  const open = risk.getByRole('link', { name: /^Открыть программу/ });
+  await expect(open).toContainText(`Антирисковая программа: ${factor}`);
+  await expectSynced(muni);
+
+  // The school's team, on its own device, opens it from the school's page
+  // and may write in it: it is the school's roadmap, not the municipality's.
+  const team = await signedIn(browser, server.url, TEAM);
+  await openSchool(team);
+  const link = team.locator('.risks .risk', { hasText: factor }).getByRole('link', { name: /^Открыть программу/ });
+  await expect(link).toBeVisible({ timeout: 15_000 });
+  await link.click();
+  const title = team.getByLabel('Название дорожной карты');
+  await expect(title).toHaveValue(`Антирисковая программа: ${factor}`, { timeout: 15_000 });
+  await expect(title).toBeEditable();
+  await title.fill(`Антирисковая программа школы: ${factor}`);
+  await expectSynced(team);
+});
+
 test('a file over 25 MiB is refused and nothing is recorded', async ({ browser, serve }) => {
   const server = await serve({ units: UNITS, people: PEOPLE });
   const team = await signedIn(browser, server.url, TEAM);

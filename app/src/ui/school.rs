@@ -757,6 +757,9 @@ fn RiskFactor(screen: Screen, id: String, title: String, retired: bool) -> impl 
             leptos::task::spawn_local(async move {
                 match crate::document::OpenRoadmap::create(&storage, &new).await {
                     Ok(id) => {
+                        // The school's programme belongs to the school, not
+                        // to the unit of whoever made it.
+                        crate::placing::remember(id, &screen.unit());
                         app.sync().track(id);
                         set(&|r: &mut Risk| r.programme = Some(id));
                         screen.reload_roadmaps();

@@ -1,0 +1,84 @@
+//! Roadmaps made for a unit other than their author's own, e.g. a school's
+//! anti-risk programme made by its curator on a tablet. The relay registers
+//! a new roadmap in the home unit of whoever first sends it; once it has
+//! it, this moves it to the unit it was made for (`PUT
+//! /api/roadmaps/{id}/access`), so the school's team sees it. The wish is
+//! kept across reloads (the roadmap may be made offline) until the relay
+//! has answered.
+
+use crate::api;
+use medk_shared::ids::DocumentId;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
+
+const KEY: &str = "medk.placements";
+
+thread_local! {
+    /// Placements being sent now.
+    static SENDING: RefCell<HashSet<DocumentId>> = RefCell::new(HashSet::new());
+}
+
+fn load() -> BTreeMap<String, String> {
+    crate::browser::setting(KEY).and_then(|text| api::from_json(&text)).unwrap_or_default()
+}
+
+fn save(all: &BTreeMap<String, String>) {
+    match api::to_json(all) {
+        Some(text) if !all.is_empty() => crate::browser::set_setting(KEY, &text),
+        _ => crate::browser::remove_setting(KEY),
+    }
+}
+
+/// Remembers that `roadmap` belongs in `unit`.
+pub fn remember(roadmap: DocumentId, unit: &str) {
+    let mut all = load();
+    all.insert(roadmap.to_string(), unit.to_owned());
+    save(&all);
+}
+
+/// The placements still to make.
+pub fn pending() -> Vec<(DocumentId, String)> {
+    load().into_iter().filter_map(|(id, unit)| Some((DocumentId::parse(&id).ok()?, unit))).collect()
+}
+
+fn forget(roadmap: &DocumentId) {
+    let mut all = load();
+    all.remove(&roadmap.to_string());
+    save(&all);
+}
+
+#[derive(serde::Serialize)]
+struct Move<'a> {
+    unit: &'a str,
+}
+
+/// What came of one attempt.
+pub enum Placed {
+    Done,
+    /// The relay does not have the roadmap yet: try again after a sync.
+    NotYet,
+    /// Refused or failed for good: the wish is dropped, with this reason.
+    Failed(String),
+}
+
+/// Asks the relay to move `roadmap` to `unit` (once at a time per roadmap;
+/// `None` while an attempt is under way).
+pub async fn place(roadmap: DocumentId, unit: String) -> Option<Placed> {
+    if !SENDING.with(|s| s.borrow_mut().insert(roadmap)) {
+        return None;
+    }
+    let path = format!("/api/roadmaps/{roadmap}/access");
+    let result = api::send("PUT", &path, Some(&Move { unit: &unit })).await;
+    SENDING.with(|s| s.borrow_mut().remove(&roadmap));
+    let placed = match result {
+        Ok(_) => Placed::Done,
+        Err(e) if e.is_status(404) => Placed::NotYet,
+        Err(e) if e.is_status(403) => Placed::Failed("нет прав на перенос".into()),
+        Err(api::ApiError::Offline) => Placed::NotYet,
+        Err(e) => Placed::Failed(e.to_string()),
+    };
+    if matches!(placed, Placed::Done | Placed::Failed(_)) {
+        forget(&roadmap);
+    }
+    Some(placed)
+}
