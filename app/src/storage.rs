@@ -14,6 +14,13 @@
 //!   document heads it shows. Opening a big roadmap draws this at once and
 //!   loads the Automerge document right after; if the heads differ, the
 //!   view is corrected from the document. Losing it costs only speed.
+//! - `readings`: what the monitoring dashboard last read from each document
+//!   (postcard, see `ui::dashboard::compute::Reading`), so that reopening
+//!   it shows the figures before loading five hundred documents. Writing a
+//!   document's changes deletes its reading in the same transaction, so a
+//!   reading found here was made from what is stored; the dashboard still
+//!   checks it against the document's heads once loaded. Losing it costs
+//!   only speed.
 //! - `quarantine`: the bytes of a document that failed to load, moved aside
 //!   untouched so that nothing is overwritten and a later version can try
 //!   again.
@@ -26,11 +33,12 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
 const DB_NAME: &str = "medk";
-const DB_VERSION: u32 = 2;
+const DB_VERSION: u32 = 3;
 const ROADMAPS: &str = "roadmaps";
 const CHUNKS: &str = "chunks";
 const QUARANTINE: &str = "quarantine";
 const VIEWS: &str = "views";
+const READINGS: &str = "readings";
 const BY_DOC: &str = "by_doc";
 
 /// What the list screen knows of a roadmap without opening it.
@@ -86,6 +94,14 @@ pub struct CachedView {
     pub roadmap: Vec<u8>,
 }
 
+/// A document's reading for the dashboard, kept as bytes it decodes.
+#[derive(Serialize, Deserialize)]
+struct StoredReading {
+    id: String,
+    #[serde(with = "serde_bytes")]
+    bytes: Vec<u8>,
+}
+
 /// The stored chunks of one document, with their keys (for compaction).
 pub struct StoredDoc {
     pub bytes: Vec<Vec<u8>>,
@@ -130,6 +146,7 @@ impl Storage {
             )
             .add_object_store(ObjectStore::new(QUARANTINE).auto_increment(true))
             .add_object_store(ObjectStore::new(VIEWS).key_path("id"))
+            .add_object_store(ObjectStore::new(READINGS).key_path("id"))
             .build()
             .await?;
         Ok(Self { db: std::rc::Rc::new(db) })
@@ -189,8 +206,9 @@ impl Storage {
     /// Stores a new roadmap: its list record and its first snapshot, in one
     /// transaction. Returns the key of the snapshot chunk.
     pub async fn create(&self, meta: &RoadmapMeta, snapshot: Vec<u8>) -> Result<f64> {
-        let tx = self.db.transaction(&[ROADMAPS, CHUNKS], TransactionMode::ReadWrite)?;
+        let tx = self.db.transaction(&[ROADMAPS, CHUNKS, READINGS], TransactionMode::ReadWrite)?;
         tx.store(ROADMAPS)?.put(&to_js(meta)?, None).await?;
+        tx.store(READINGS)?.delete(JsValue::from_str(&meta.id)).await?;
         let chunk = Chunk { doc: meta.id.clone(), kind: "snapshot".into(), bytes: snapshot };
         let key = tx.store(CHUNKS)?.add(&to_js(&chunk)?, None).await?;
         tx.done().await?;
@@ -216,17 +234,54 @@ impl Storage {
         Ok(StoredDoc { bytes, keys })
     }
 
-    /// Appends the changes of one edit. Returns the new chunk's key.
+    /// Appends the changes of one edit (and forgets the document's
+    /// reading, which no longer shows all of it). Returns the new chunk's key.
     pub async fn append(&self, id: &DocumentId, changes: Vec<u8>) -> Result<f64> {
-        let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
+        let tx = self.db.transaction(&[CHUNKS, READINGS], TransactionMode::ReadWrite)?;
         let chunk = to_js(&Chunk { doc: id.to_string(), kind: "changes".into(), bytes: changes })?;
         let store = tx.store(CHUNKS)?;
-        // Ask for the commit in the same turn as the write: a transaction
+        let readings = tx.store(READINGS)?;
+        let id = JsValue::from_str(&id.to_string());
+        // Ask for the commit in the same turn as the writes: a transaction
         // left to auto-commit needs one more trip through the event loop,
         // and a reload or a closed tab in between would abort it.
-        let (key, committed) = futures::future::join(store.add(&chunk, None), tx.commit()).await;
+        let (key, forgot, committed) =
+            futures::future::join3(store.add(&chunk, None), readings.delete(id), tx.commit()).await;
         committed?;
+        forgot?;
         Ok(key?.as_f64().unwrap_or_default())
+    }
+
+    /// The kept readings of the documents `ids` (`None` where there is none
+    /// or it is unreadable), in one transaction.
+    pub async fn readings(&self, ids: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        let tx = self.db.transaction(&[READINGS], TransactionMode::ReadOnly)?;
+        let store = tx.store(READINGS)?;
+        let values = futures::future::join_all(ids.iter().map(|id| store.get(JsValue::from_str(id)))).await;
+        Ok(values
+            .into_iter()
+            .map(|value| {
+                let value = value.ok()??;
+                Some(serde_wasm_bindgen::from_value::<StoredReading>(value).ok()?.bytes)
+            })
+            .collect())
+    }
+
+    /// Keeps readings (document id, bytes), in one transaction.
+    pub async fn put_readings(&self, readings: Vec<(String, Vec<u8>)>) -> Result<()> {
+        if readings.is_empty() {
+            return Ok(());
+        }
+        let tx = self.db.transaction(&[READINGS], TransactionMode::ReadWrite)?;
+        let store = tx.store(READINGS)?;
+        let records = readings
+            .into_iter()
+            .map(|(id, bytes)| to_js(&StoredReading { id, bytes }))
+            .collect::<Result<Vec<_>>>()?;
+        let puts = futures::future::join_all(records.iter().map(|record| store.put(record, None)));
+        let (puts, committed) = futures::future::join(puts, tx.commit()).await;
+        puts.into_iter().collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(committed?)
     }
 
     /// Replaces the chunks `contained` with one snapshot, atomically.
@@ -246,8 +301,11 @@ impl Storage {
     /// (unchanged), and marks its list record as broken with the reason.
     pub async fn quarantine(&self, id: &DocumentId, reason: &str) -> Result<()> {
         let stored = self.load(id).await?;
-        let tx = self.db.transaction(&[ROADMAPS, CHUNKS, QUARANTINE, VIEWS], TransactionMode::ReadWrite)?;
+        let tx = self
+            .db
+            .transaction(&[ROADMAPS, CHUNKS, QUARANTINE, VIEWS, READINGS], TransactionMode::ReadWrite)?;
         tx.store(VIEWS)?.delete(JsValue::from_str(&id.to_string())).await?;
+        tx.store(READINGS)?.delete(JsValue::from_str(&id.to_string())).await?;
         let record = js_sys::Object::new();
         let chunks = Array::new();
         for bytes in &stored.bytes {
@@ -285,9 +343,10 @@ impl Storage {
     /// Quarantined bytes are kept.
     pub async fn delete(&self, id: &DocumentId) -> Result<()> {
         let stored = self.load(id).await?;
-        let tx = self.db.transaction(&[ROADMAPS, CHUNKS, VIEWS], TransactionMode::ReadWrite)?;
+        let tx = self.db.transaction(&[ROADMAPS, CHUNKS, VIEWS, READINGS], TransactionMode::ReadWrite)?;
         tx.store(ROADMAPS)?.delete(JsValue::from_str(&id.to_string())).await?;
         tx.store(VIEWS)?.delete(JsValue::from_str(&id.to_string())).await?;
+        tx.store(READINGS)?.delete(JsValue::from_str(&id.to_string())).await?;
         let chunks = tx.store(CHUNKS)?;
         for key in stored.keys {
             chunks.delete(JsValue::from_f64(key)).await?;

@@ -7,8 +7,9 @@
 // handed to it by Playwright (no service worker, so the request reaches the
 // route). The app's wasm exports one function for this,
 // `medkBenchIndicators` (app/src/ui/dashboard/bench.rs): it loads every
-// document from its bytes and computes the roll-up, timing both inside the
-// page. For each of MEDK_BENCH_DATES (`key=YYYY-MM-DD,...`): one warm-up,
+// document from its bytes, computes the roll-up, keeps what it read in the
+// app's IndexedDB and computes again from that alone (reopening), then
+// recomputes after one change, timing each inside the page. For each of MEDK_BENCH_DATES (`key=YYYY-MM-DD,...`): one warm-up,
 // then MEDK_BENCH_RUNS runs; all timings go to MEDK_BENCH_RESULT as JSON,
 // by key.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -46,7 +47,7 @@ try {
         if (typeof module.medkBenchIndicators !== 'function') throw new Error('the app wasm does not export medkBenchIndicators');
         const bytes = new Uint8Array(await (await fetch('/bench-indicators.bin')).arrayBuffer());
         const out = [];
-        for (let i = 0; i <= runs; i++) out.push(JSON.parse(module.medkBenchIndicators(bytes, date)));
+        for (let i = 0; i <= runs; i++) out.push(JSON.parse(await module.medkBenchIndicators(bytes, date)));
         return { warmup: out[0], runs: out.slice(1) };
       },
       { runs, date },
@@ -55,11 +56,12 @@ try {
       load_ms: timings.runs.map((r) => r.load_ms),
       compute_ms: timings.runs.map((r) => r.compute_ms),
       recompute_ms: timings.runs.map((r) => r.recompute_ms),
+      reopen_ms: timings.runs.map((r) => r.reopen_ms),
       fingerprint: timings.runs[0].fingerprint,
       warmup: timings.warmup,
     };
     const line = (r) =>
-      `load ${r.load_ms.toFixed(0)} ms, compute ${r.compute_ms.toFixed(0)} ms, recompute ${r.recompute_ms.toFixed(0)} ms`;
+      `load ${r.load_ms.toFixed(0)} ms, compute ${r.compute_ms.toFixed(0)} ms, reopen ${r.reopen_ms.toFixed(0)} ms, recompute ${r.recompute_ms.toFixed(0)} ms`;
     console.log(`${date || 'the data\'s date'}: warm-up ${line(timings.warmup)}; ${timings.runs.map(line).join('; ')}`);
   }
   await browser.close();

@@ -154,7 +154,43 @@ test('a municipal coordinator sees her schools on a monitoring date', async ({ b
   await muni.reload();
   await expect(muni.getByLabel('Дата мониторинга')).toHaveValue('2022-04-01');
   await expect(share).toHaveAttribute('data-share', '50 %');
+
+  // What the dashboard read is kept on the device for its next opening
+  // (the roadmap and both school files). A change written here forgets
+  // that document's reading, so reopening never shows a stale figure.
+  await expect.poll(() => keptReadings(muni)).toHaveLength(3);
+  await muni.goto('/s/s1');
+  await muni.getByRole('button', { name: 'Новое посещение' }).click();
+  await visit.getByLabel('Дата').fill('2022-03-20');
+  await visit.getByLabel('Цель посещения').fill('Проверка хода работ');
+  await visit.getByRole('button', { name: 'Сохранить посещение' }).click();
+  await expect(muni.locator('section.visits')).toContainText('20.03.2022');
+  await expect.poll(() => keptReadings(muni)).toHaveLength(2);
+  await muni.goto('/monitoring?date=2022-04-01');
+  await expect(schools.nth(0)).toContainText('последнее посещение 20.03.2022, 12 дн. назад');
+  await expect(share).toHaveAttribute('data-share', '50 %');
+  await expect.poll(() => keptReadings(muni)).toHaveLength(3);
 });
+
+/** The keys of the dashboard's readings kept in the device's IndexedDB. */
+function keptReadings(page: Page): Promise<string[]> {
+  return page.evaluate(
+    () =>
+      new Promise<string[]>((resolve, reject) => {
+        const open = indexedDB.open('medk');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const keys = db.transaction('readings').objectStore('readings').getAllKeys();
+          keys.onerror = () => reject(keys.error);
+          keys.onsuccess = () => {
+            db.close();
+            resolve(keys.result.map(String));
+          };
+        };
+      }),
+  );
+}
 
 test('a regional coordinator sees municipalities side by side', async ({ browser, serve }) => {
   const REGIONAL = { login: 'reg', password: 'regional-secret', role: 'regional-coordinator', unit: 'r1', name: 'Морозова Оксана Владимировна' };

@@ -64,10 +64,35 @@ pub fn end_of_day_ms(date: Date, offset: UtcOffset) -> i64 {
 /// the module doc), in one pass over the changes in causal order. Empty when
 /// nothing counts yet.
 pub fn heads_at(doc: &mut AutoCommit, until_ms: i64) -> Vec<ChangeHash> {
+    heads_window(doc, until_ms).0
+}
+
+/// The moments `[from_ms, to_ms)` around one moment at which the same part
+/// of a document's history counts: from the latest recorded time among the
+/// changes that count (`i64::MIN` if none) to the earliest among those left
+/// out for their time (`i64::MAX` if none). Every moment in it has the same
+/// [`heads_at`], so what was read at one of them holds for all: a reading
+/// at the end of today stays good on every later day until a change arrives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Window {
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+impl Window {
+    pub fn contains(&self, ms: i64) -> bool {
+        self.from_ms <= ms && ms < self.to_ms
+    }
+}
+
+/// [`heads_at`], and the [`Window`] of moments with those same heads.
+pub fn heads_window(doc: &mut AutoCommit, until_ms: i64) -> (Vec<ChangeHash>, Window) {
     let mut counted: HashSet<ChangeHash> = HashSet::new();
     let mut heads: BTreeSet<ChangeHash> = BTreeSet::new();
+    let mut window = Window { from_ms: i64::MIN, to_ms: i64::MAX };
     for change in doc.get_changes_meta(&[]) {
-        let in_time = change_time_ms(change.timestamp).is_none_or(|t| t <= until_ms);
+        let time = change_time_ms(change.timestamp);
+        let in_time = time.is_none_or(|t| t <= until_ms);
         // Changes come in causal order, so a dependency not counted by now
         // never will be.
         if in_time && change.deps.iter().all(|dep| counted.contains(dep)) {
@@ -76,9 +101,17 @@ pub fn heads_at(doc: &mut AutoCommit, until_ms: i64) -> Vec<ChangeHash> {
             }
             heads.insert(change.hash);
             counted.insert(change.hash);
+            if let Some(t) = time {
+                window.from_ms = window.from_ms.max(t);
+            }
+        } else if let Some(t) = time.filter(|t| *t > until_ms) {
+            // Left out for its time: it (and what depends on it) would
+            // count from `t` on. One left out only for a dependency counts
+            // no sooner than that dependency, which bounds the window.
+            window.to_ms = window.to_ms.min(t);
         }
     }
-    heads.into_iter().collect()
+    (heads.into_iter().collect(), window)
 }
 
 /// The roadmap as it stood at `until_ms`, or `None` if it did not exist yet.

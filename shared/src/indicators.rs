@@ -184,7 +184,7 @@ pub fn execution(roadmap: &Roadmap, date: Date) -> Execution {
 /// activity's status and the last day of its deadline. Monitoring reads
 /// just this from a document ([`crate::doc::RoadmapDoc::progress`], also at
 /// past heads), not the whole roadmap with its texts.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Progress {
     /// In display order.
     pub activities: Vec<(Status, Option<Date>)>,

@@ -5,7 +5,7 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, ObjType, ROOT};
 use medk_shared::actions;
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, RowRef, TextTarget};
-use medk_shared::history::{heads_at, progress_at, roadmap_at};
+use medk_shared::history::{Window, heads_at, heads_window, progress_at, roadmap_at};
 use medk_shared::ids::RowId;
 use medk_shared::indicators::Progress;
 use medk_shared::model::{Activity, ActivityField, Level, Roadmap, Status};
@@ -155,6 +155,37 @@ fn before_the_first_change_there_is_nothing() {
     doc.commit_with(CommitOptions::default().with_time(at(2)));
     assert!(heads_at(&mut doc, at(1)).is_empty());
     assert_eq!(heads_at(&mut doc, at(2)), doc.get_heads());
+}
+
+/// The moments with the same heads: from the last change that counts to
+/// the first left out; a reading made at one holds at all of them.
+#[test]
+fn the_window_of_a_moment_runs_between_the_changes_around_it() {
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "kind", "medk/roadmap").unwrap();
+    doc.commit_with(CommitOptions::default().with_time(0));
+    doc.put(ROOT, "x", 1).unwrap();
+    doc.commit_with(CommitOptions::default().with_time(at(2)));
+    doc.put(ROOT, "x", 2).unwrap();
+    doc.commit_with(CommitOptions::default().with_time(at(5)));
+
+    let (heads, window) = heads_window(&mut doc, at(3));
+    assert_eq!(window, Window { from_ms: at(2), to_ms: at(5) });
+    for moment in [at(2), at(4), at(5) - 1] {
+        assert!(window.contains(moment));
+        assert_eq!(heads_at(&mut doc, moment), heads);
+    }
+    assert!(!window.contains(at(2) - 1) && !window.contains(at(5)));
+    assert_ne!(heads_at(&mut doc, at(2) - 1), heads);
+    assert_ne!(heads_at(&mut doc, at(5)), heads);
+
+    // After the last change: every later moment, with today's heads.
+    let (heads, window) = heads_window(&mut doc, at(9));
+    assert_eq!(heads, doc.get_heads());
+    assert_eq!(window, Window { from_ms: at(5), to_ms: i64::MAX });
+    // Before the first timed change only the untimed creation counts.
+    let (_, window) = heads_window(&mut doc, at(1));
+    assert_eq!(window, Window { from_ms: i64::MIN, to_ms: at(2) });
 }
 
 /// Automerge's JavaScript clients record seconds.

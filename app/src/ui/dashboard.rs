@@ -34,7 +34,7 @@ use crate::browser;
 use crate::document::{OpenError, OpenRoadmap};
 use crate::files::OpenFile;
 use crate::sync::Connection;
-use compute::{Monitoring, Reads, SchoolLine, schools_under};
+use compute::{Monitoring, Reading, Reads, SchoolLine, schools_under};
 
 /// One school's documents open on this device.
 struct LoadedSchool {
@@ -102,20 +102,103 @@ impl Loaded {
     }
 }
 
-/// Opens what the dashboard of `under` reads: each school's roadmaps (those
-/// the server lists for it) and file, and the catalogue.
-async fn load(app: AppCtx, org: Org, under: String) -> Loaded {
-    let sync = app.sync();
-    let units: Vec<String> = schools_under(&org, &under).map(|u| u.id.clone()).collect();
-    let listed: Vec<(String, DocumentId)> = app.account.roadmaps.with_untracked(|all| {
-        let mut ids: Vec<(String, DocumentId)> = all
-            .values()
-            .filter(|r| units.contains(&r.unit))
-            .filter_map(|r| Some((r.unit.clone(), DocumentId::parse(&r.id).ok()?)))
-            .collect();
-        ids.sort();
-        ids
+/// What the dashboard of `under` reads: its schools, and the roadmaps the
+/// server lists for them (by unit).
+struct Listed {
+    units: Vec<String>,
+    roadmaps: Vec<(String, DocumentId)>,
+}
+
+impl Listed {
+    fn of(app: AppCtx, org: &Org, under: &str) -> Self {
+        let units: Vec<String> = schools_under(org, under).map(|u| u.id.clone()).collect();
+        let roadmaps = app.account.roadmaps.with_untracked(|all| {
+            let mut ids: Vec<(String, DocumentId)> = all
+                .values()
+                .filter(|r| units.contains(&r.unit))
+                .filter_map(|r| Some((r.unit.clone(), DocumentId::parse(&r.id).ok()?)))
+                .collect();
+            ids.sort();
+            ids
+        });
+        Listed { units, roadmaps }
+    }
+
+    /// Each school with its roadmaps, as [`compute::compute_known`] takes them.
+    fn by_school(&self) -> Vec<(String, Vec<DocumentId>)> {
+        self.units
+            .iter()
+            .map(|unit| {
+                let ids = self.roadmaps.iter().filter(|(u, _)| u == unit).map(|(_, id)| *id).collect();
+                (unit.clone(), ids)
+            })
+            .collect()
+    }
+}
+
+/// The readings this device kept of the listed documents (see
+/// `storage.rs`); none if storage fails (then everything is read).
+async fn kept_readings(app: AppCtx, listed: &Listed) -> Reads<DocumentId> {
+    let mut reads = Reads::default();
+    let roadmaps: Vec<String> = listed.roadmaps.iter().map(|(_, id)| id.to_string()).collect();
+    let files: Vec<String> = listed.units.iter().map(|unit| school_file_id(unit).to_string()).collect();
+    let keys: Vec<String> = roadmaps.into_iter().chain(files).collect();
+    let Ok(kept) = app.storage().readings(&keys).await else { return reads };
+    let (roadmaps, files) = kept.split_at(listed.roadmaps.len());
+    for ((_, id), bytes) in listed.roadmaps.iter().zip(roadmaps) {
+        if let Some(reading) = bytes.as_deref().and_then(Reading::decode) {
+            reads.keep_roadmap(*id, reading);
+        }
+    }
+    for (unit, bytes) in listed.units.iter().zip(files) {
+        if let Some(reading) = bytes.as_deref().and_then(Reading::decode) {
+            reads.keep_school(unit.clone(), reading);
+        }
+    }
+    reads
+}
+
+/// Keeps the readings `read` made since it was last asked, for the next
+/// opening of the dashboard on this device.
+fn keep_readings(app: AppCtx, read: &mut Reads<DocumentId>) {
+    let (roadmaps, files) = read.take_new();
+    let roadmaps = roadmaps.into_iter().map(|(id, reading)| (id.to_string(), reading.encode()));
+    let files =
+        files.into_iter().map(|(unit, reading)| (school_file_id(&unit).to_string(), reading.encode()));
+    let readings: Vec<(String, Vec<u8>)> = roadmaps.chain(files).collect();
+    if readings.is_empty() {
+        return;
+    }
+    let storage = app.storage();
+    // Losing them costs only speed next time.
+    leptos::task::spawn_local(async move {
+        let _ = storage.put_readings(readings).await;
     });
+}
+
+/// The figures on `day` from kept readings alone, before any roadmap is
+/// loaded (`None` unless every document has a reading that holds then).
+async fn figures_from_readings(
+    app: AppCtx,
+    org: &Org,
+    under: &str,
+    listed: &Listed,
+    reads: &Reads<DocumentId>,
+    day: Date,
+) -> Option<Monitoring> {
+    let catalogue = app.sync().open_catalogue().await.ok();
+    let catalogue =
+        catalogue.and_then(|c| c.try_borrow().ok()?.catalogue()).unwrap_or_else(Catalogue::seed_2021);
+    let until = browser::end_of_day_ms(day);
+    compute::compute_known(org, under, &catalogue, &listed.by_school(), reads, day, until)
+}
+
+/// Opens what the dashboard reads: each school's roadmaps (those the
+/// server lists for it) and file, and the catalogue. `read` holds what is
+/// already known of them.
+async fn load(app: AppCtx, org: Org, under: String, listed: Listed, read: Reads<DocumentId>) -> Loaded {
+    let sync = app.sync();
+    let Listed { units, roadmaps: listed } = listed;
     let opened = futures::future::join_all(listed.iter().map(|(_, id)| sync.open(*id))).await;
     let files = futures::future::join_all(units.iter().map(|unit| sync.open_school(unit))).await;
     let catalogue = sync.open_catalogue().await.ok();
@@ -136,7 +219,7 @@ async fn load(app: AppCtx, org: Org, under: String) -> Loaded {
             Err(_) => broken += 1,
         }
     }
-    Loaded { org, under, schools, catalogue, missing, broken, listed: listed.len(), read: RefCell::default() }
+    Loaded { org, under, schools, catalogue, missing, broken, listed: listed.len(), read: RefCell::new(read) }
 }
 
 /// `?date=YYYY-MM-DD` from the address, else today.
@@ -183,6 +266,8 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
     let load_seq = StoredValue::new(0u64);
     let tried: StoredValue<HashSet<DocumentId>, LocalStorage> = StoredValue::new_local(HashSet::new());
     let fetching = RwSignal::new(0usize);
+    // Figures from kept readings are shown while the documents open.
+    let opening = RwSignal::new(false);
     let shown = RwSignal::new(Shown::Loading);
     let unit_signal = StoredValue::new(unit);
     account.refresh_roadmaps();
@@ -210,10 +295,27 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
         }
         load_seq.update_value(|s| *s += 1);
         let seq = load_seq.get_value();
+        let first = loaded.with_value(Option::is_none);
+        let day = date.with_untracked(|d| parse_iso(d));
         leptos::task::spawn_local(async move {
-            let result = load(app, org, under).await;
+            let listed = Listed::of(app, &org, &under);
+            let reads = kept_readings(app, &listed).await;
+            // Reopening: the figures this device last read, at once, while
+            // the documents load (a few seconds for hundreds of schools).
+            if first && let Some(day) = day {
+                let known = figures_from_readings(app, &org, &under, &listed, &reads, day).await;
+                if let Some(figures) = known
+                    && load_seq.get_value() == seq
+                    && loaded.with_value(Option::is_none)
+                {
+                    shown.set(Shown::Ready(Box::new(figures)));
+                    opening.set(true);
+                }
+            }
+            let result = load(app, org, under, listed, reads).await;
             if load_seq.get_value() == seq {
                 loaded.set_value(Some(result));
+                opening.set(false);
                 generation.update(|g| *g += 1);
             }
         });
@@ -257,8 +359,14 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
             shown.set(Shown::Error("Укажите дату мониторинга в виде ДД.ММ.ГГГГ.".into()));
             return;
         };
-        if let Some(result) = loaded.with_value(|l| l.as_ref().map(|l| l.compute(day))) {
-            shown.set(Shown::Ready(Box::new(result)));
+        let computed = loaded.with_value(|l| {
+            let l = l.as_ref()?;
+            let figures = l.compute(day);
+            keep_readings(app, &mut l.read.borrow_mut());
+            Some(figures)
+        });
+        if let Some(figures) = computed {
+            shown.set(Shown::Ready(Box::new(figures)));
         }
     });
 
@@ -301,6 +409,12 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
         let (listed, missing, broken) =
             loaded.with_value(|l| l.as_ref().map_or((0, 0, 0), |l| (l.listed, l.missing.len(), l.broken)));
         let mut parts = Vec::new();
+        if opening.get() {
+            parts.push(
+                "Показаны последние рассчитанные на этом устройстве показатели; документы открываются."
+                    .to_owned(),
+            );
+        }
         if n > 0 {
             parts.push(format!("Загружаются с сервера дорожные карты: {n}."));
         } else if missing > 0 {

@@ -13,56 +13,140 @@ use automerge::ChangeHash;
 use medk_shared::access::{Level, Org, Unit};
 use medk_shared::catalogue::{Catalogue, CatalogueDoc};
 use medk_shared::doc::RoadmapDoc;
-use medk_shared::history::{heads_at, progress_at_heads};
+use medk_shared::history::{Window, heads_window, progress_at_heads};
 use medk_shared::indicators::Progress;
 use medk_shared::monitoring::{self, Rollup, SchoolSnapshot, Totals, VisitWarning, visit_warning};
 use medk_shared::school::{School, SchoolDoc, Stage, school_at_heads};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use time::Date;
 
-/// The last read of each document on the date, with the heads it was read
-/// at: a document is read again only when the heads of the date moved (the
-/// first computation, another date, a change that arrived), so a change
-/// synced into one school's roadmap re-reads that roadmap, not five
-/// hundred. Roadmaps are kept by `K` (their id), school files by unit.
+/// One document read as it stood at a moment: what was read (`None`: it
+/// did not exist then), the heads it was read at and the [`Window`] of
+/// moments with those same heads, for which the reading holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reading<T> {
+    pub heads: Vec<ChangeHash>,
+    pub window: Window,
+    pub value: Option<T>,
+}
+
+impl<T: Serialize> Reading<T> {
+    /// How the device keeps it (postcard).
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> Reading<T> {
+    /// `None` for bytes that are not a reading (then the document is read).
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        postcard::from_bytes(bytes).ok()
+    }
+}
+
+/// The last reading of each document: a document is read again only when
+/// the heads of the date moved (the first computation, another date, a
+/// change that arrived), so a change synced into one school's roadmap
+/// re-reads that roadmap, not five hundred. Readings kept from an earlier
+/// visit ([`Reads::keep_roadmap`]) answer for the documents before they are
+/// even loaded ([`compute_known`]). Roadmaps are kept by `K` (their id),
+/// school files by unit.
 pub struct Reads<K> {
-    roadmaps: HashMap<K, (Vec<ChangeHash>, Option<Progress>)>,
-    files: HashMap<String, (Vec<ChangeHash>, Option<School>)>,
+    roadmaps: HashMap<K, Reading<Progress>>,
+    files: HashMap<String, Reading<School>>,
+    /// Read (or moved to another window) since the last [`Reads::take_new`].
+    new_roadmaps: HashSet<K>,
+    new_files: HashSet<String>,
 }
 
 impl<K> Default for Reads<K> {
     fn default() -> Self {
-        Reads { roadmaps: HashMap::new(), files: HashMap::new() }
+        Reads {
+            roadmaps: HashMap::new(),
+            files: HashMap::new(),
+            new_roadmaps: HashSet::new(),
+            new_files: HashSet::new(),
+        }
     }
 }
 
-impl<K: Hash + Eq> Reads<K> {
+/// The kept reading of `key` if it was read at `heads`, else a new one by
+/// `read`; either is marked `new` if the device should keep it anew.
+fn read_through<Q: Hash + Eq + Clone, T: Clone>(
+    kept: &mut HashMap<Q, Reading<T>>,
+    new: &mut HashSet<Q>,
+    key: Q,
+    (heads, window): (Vec<ChangeHash>, Window),
+    read: impl FnOnce(&[ChangeHash]) -> Option<T>,
+) -> Option<T> {
+    if let Some(reading) = kept.get_mut(&key)
+        && reading.heads == heads
+    {
+        if reading.window != window {
+            reading.window = window;
+            new.insert(key);
+        }
+        return reading.value.clone();
+    }
+    let value = read(&heads);
+    kept.insert(key.clone(), Reading { heads, window, value: value.clone() });
+    new.insert(key);
+    value
+}
+
+impl<K: Hash + Eq + Clone> Reads<K> {
     /// The roadmap `key` as it stood at `until_ms` ([`progress_at_heads`]).
     pub fn roadmap(&mut self, key: K, doc: &mut RoadmapDoc, until_ms: i64) -> Option<Progress> {
-        let heads = heads_at(doc.automerge(), until_ms);
-        match self.roadmaps.get(&key) {
-            Some((at, progress)) if *at == heads => progress.clone(),
-            _ => {
-                let progress = progress_at_heads(doc, &heads);
-                self.roadmaps.insert(key, (heads, progress.clone()));
-                progress
-            }
-        }
+        let at = heads_window(doc.automerge(), until_ms);
+        read_through(&mut self.roadmaps, &mut self.new_roadmaps, key, at, |heads| {
+            progress_at_heads(doc, heads)
+        })
     }
 
     /// The school file of `unit` as it stood at `until_ms` ([`school_at_heads`]).
     pub fn school(&mut self, unit: &str, doc: &mut SchoolDoc, until_ms: i64) -> Option<School> {
-        let heads = heads_at(doc.automerge(), until_ms);
-        match self.files.get(unit) {
-            Some((at, school)) if *at == heads => school.clone(),
-            _ => {
-                let school = school_at_heads(doc, &heads);
-                self.files.insert(unit.to_owned(), (heads, school.clone()));
-                school
-            }
-        }
+        let at = heads_window(doc.automerge(), until_ms);
+        read_through(&mut self.files, &mut self.new_files, unit.to_owned(), at, |heads| {
+            school_at_heads(doc, heads)
+        })
+    }
+
+    /// What the roadmap `key` read at `until_ms`, if a reading holds then,
+    /// without the document.
+    pub fn known_roadmap(&self, key: &K, until_ms: i64) -> Option<Option<Progress>> {
+        let reading = self.roadmaps.get(key)?;
+        reading.window.contains(until_ms).then(|| reading.value.clone())
+    }
+
+    /// What the school file of `unit` read at `until_ms`, if a reading holds then.
+    pub fn known_school(&self, unit: &str, until_ms: i64) -> Option<Option<School>> {
+        let reading = self.files.get(unit)?;
+        reading.window.contains(until_ms).then(|| reading.value.clone())
+    }
+
+    /// A reading kept from before (on the device), checked against the
+    /// document's heads when it is read.
+    pub fn keep_roadmap(&mut self, key: K, reading: Reading<Progress>) {
+        self.roadmaps.insert(key, reading);
+    }
+
+    pub fn keep_school(&mut self, unit: String, reading: Reading<School>) {
+        self.files.insert(unit, reading);
+    }
+
+    /// The readings made since the last call, to keep on the device.
+    #[allow(clippy::type_complexity)]
+    pub fn take_new(&mut self) -> (Vec<(K, Reading<Progress>)>, Vec<(String, Reading<School>)>) {
+        let roadmaps = self
+            .new_roadmaps
+            .drain()
+            .filter_map(|k| Some((k.clone(), self.roadmaps.get(&k)?.clone())))
+            .collect();
+        let files =
+            self.new_files.drain().filter_map(|u| Some((u.clone(), self.files.get(&u)?.clone()))).collect();
+        (roadmaps, files)
     }
 }
 
@@ -111,6 +195,34 @@ pub fn compute(
         .collect();
     lines.sort_by(|a, b| (&a.municipality, &a.name, &a.unit).cmp(&(&b.municipality, &b.name, &b.unit)));
     Monitoring { rollup: monitoring::rollup(org, under, catalogue, &snapshots, date), schools: lines }
+}
+
+/// The figures on `date` from readings alone ([`Reads::known_roadmap`]),
+/// before any document is loaded: what reopening the dashboard shows at
+/// once. `None` unless every school file and every roadmap in `schools`
+/// (a unit and its roadmaps' keys) has a reading that holds at `until_ms`.
+pub fn compute_known<K: Hash + Eq + Clone>(
+    org: &Org,
+    under: &str,
+    catalogue: &Catalogue,
+    schools: &[(String, Vec<K>)],
+    reads: &Reads<K>,
+    date: Date,
+    until_ms: i64,
+) -> Option<Monitoring> {
+    let snapshots = schools
+        .iter()
+        .map(|(unit, keys)| {
+            let roadmaps: Option<Vec<Option<Progress>>> =
+                keys.iter().map(|key| reads.known_roadmap(key, until_ms)).collect();
+            Some(SchoolSnapshot {
+                unit: unit.clone(),
+                roadmaps: roadmaps?.into_iter().flatten().collect(),
+                school: reads.known_school(unit, until_ms)?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(compute(org, under, catalogue, snapshots, date))
 }
 
 fn line(org: &Org, catalogue: &Catalogue, snapshot: &SchoolSnapshot, date: Date) -> SchoolLine {
@@ -223,18 +335,53 @@ pub fn bench_compute(docs: &mut BenchDocs, reads: &mut Reads<(usize, usize)>) ->
     compute(org, under, catalogue, snapshots, *date)
 }
 
-/// Marks the first activity of the first school's first roadmap done, a
-/// minute before the end of the monitoring day: one change synced in while
-/// the dashboard is open, before [`bench_compute`] runs again.
+/// The readings `reads` made since the last call, encoded as the device
+/// keeps them, under string keys (`r/<school>/<roadmap>`, `s/<unit>`).
+pub fn bench_kept(reads: &mut Reads<(usize, usize)>) -> Vec<(String, Vec<u8>)> {
+    let (roadmaps, files) = reads.take_new();
+    let roadmaps = roadmaps.into_iter().map(|((i, j), r)| (format!("r/{i}/{j}"), r.encode()));
+    roadmaps.chain(files.into_iter().map(|(unit, r)| (format!("s/{unit}"), r.encode()))).collect()
+}
+
+/// Reopening the dashboard: the figures from kept readings ([`bench_kept`])
+/// alone, decoded and rolled up by [`compute_known`].
+pub fn bench_reopen(docs: &BenchDocs, kept: &[(String, Vec<u8>)]) -> Result<Monitoring, String> {
+    let mut reads = Reads::default();
+    for (key, bytes) in kept {
+        match key.split_once('/') {
+            Some(("r", at)) => {
+                let (i, j) = at.split_once('/').ok_or("bad key")?;
+                let key = (i.parse().map_err(|_| "bad key")?, j.parse().map_err(|_| "bad key")?);
+                reads.keep_roadmap(key, Reading::decode(bytes).ok_or("bad reading")?);
+            }
+            Some(("s", unit)) => {
+                reads.keep_school(unit.to_owned(), Reading::decode(bytes).ok_or("bad reading")?)
+            }
+            _ => return Err(format!("bad key {key}")),
+        }
+    }
+    let schools: Vec<(String, Vec<(usize, usize)>)> = docs
+        .schools
+        .iter()
+        .enumerate()
+        .map(|(i, (unit, roadmaps, _))| (unit.clone(), (0..roadmaps.len()).map(|j| (i, j)).collect()))
+        .collect();
+    compute_known(&docs.org, &docs.under, &docs.catalogue, &schools, &reads, docs.date, docs.until_ms)
+        .ok_or_else(|| "a document has no reading for the date".to_owned())
+}
+
+/// Changes the status of the first activity of the first school's first
+/// roadmap (done, or back to in progress if it already was), a minute
+/// before the end of the monitoring day: one change synced in while the
+/// dashboard is open, before [`bench_compute`] runs again.
 pub fn bench_touch(docs: &mut BenchDocs) -> Result<(), String> {
+    use medk_shared::model::Status;
     let until = docs.until_ms;
     let doc = docs.schools.first_mut().and_then(|s| s.1.first_mut()).ok_or("no roadmap")?;
     let roadmap = doc.read();
     let activity = roadmap.sections.iter().flat_map(|s| &s.activities).next().ok_or("no activity")?;
-    let edit = medk_shared::doc::Edit::SetStatus {
-        activity: activity.id.clone(),
-        status: medk_shared::model::Status::Done,
-    };
+    let status = if activity.status == Status::Done { Status::InProgress } else { Status::Done };
+    let edit = medk_shared::doc::Edit::SetStatus { activity: activity.id.clone(), status };
     doc.apply(vec![edit], until - 60_000, "set status").map(drop).map_err(|e| e.to_string())
 }
 
