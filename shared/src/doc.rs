@@ -208,7 +208,7 @@ impl RoadmapDoc {
         }
         let schema = match doc.get(ROOT, "schema")? {
             Some((Value::Scalar(s), _)) => match s.as_ref() {
-                ScalarValue::Uint(n) => *n,
+                ScalarValue::Uint(n) if *n > 0 => *n,
                 ScalarValue::Int(n) if *n > 0 => *n as u64,
                 ScalarValue::F64(n) if *n >= 1.0 => *n as u64,
                 _ => return Err(DocError::NotARoadmap),

@@ -226,6 +226,20 @@ fn saved_document_loads_back_identically_and_rejects_garbage() {
     use automerge::transaction::Transactable;
     other.put(automerge::ROOT, "hello", "world").unwrap();
     assert!(matches!(RoadmapDoc::load(&other.save()), Err(medk_shared::doc::DocError::NotARoadmap)));
+    // A roadmap's kind with a schema no version ever wrote (0, negative,
+    // text) is refused, not migrated from nowhere.
+    for schema in [
+        automerge::ScalarValue::Uint(0),
+        automerge::ScalarValue::Int(0),
+        automerge::ScalarValue::Int(-3),
+        automerge::ScalarValue::F64(0.5),
+        automerge::ScalarValue::Str("1".into()),
+    ] {
+        let mut odd = automerge::AutoCommit::new();
+        odd.put(automerge::ROOT, "kind", medk_shared::doc::DOC_KIND).unwrap();
+        odd.put(automerge::ROOT, "schema", schema).unwrap();
+        assert!(matches!(RoadmapDoc::load(&odd.save()), Err(medk_shared::doc::DocError::NotARoadmap)));
+    }
 }
 
 #[test]
