@@ -4,7 +4,8 @@
 //! it, this moves it to the unit it was made for (`PUT
 //! /api/roadmaps/{id}/access`), so the school's team sees it. The wish is
 //! kept across reloads (the roadmap may be made offline) until the relay
-//! has answered.
+//! has answered for good, and only its maker's sessions send it (another
+//! person signed in on the same tablet could not move it).
 
 use crate::api;
 use medk_shared::ids::DocumentId;
@@ -18,27 +19,39 @@ thread_local! {
     static SENDING: RefCell<HashSet<DocumentId>> = RefCell::new(HashSet::new());
 }
 
-fn load() -> BTreeMap<String, String> {
+/// Where a roadmap belongs, and who made it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Wish {
+    unit: String,
+    by: String,
+}
+
+fn load() -> BTreeMap<String, Wish> {
     crate::browser::setting(KEY).and_then(|text| api::from_json(&text)).unwrap_or_default()
 }
 
-fn save(all: &BTreeMap<String, String>) {
+fn save(all: &BTreeMap<String, Wish>) {
     match api::to_json(all) {
         Some(text) if !all.is_empty() => crate::browser::set_setting(KEY, &text),
         _ => crate::browser::remove_setting(KEY),
     }
 }
 
-/// Remembers that `roadmap` belongs in `unit`.
-pub fn remember(roadmap: DocumentId, unit: &str) {
+/// Remembers that `roadmap`, made by the person `by` (their id),
+/// belongs in `unit`.
+pub fn remember(roadmap: DocumentId, unit: &str, by: &str) {
     let mut all = load();
-    all.insert(roadmap.to_string(), unit.to_owned());
+    all.insert(roadmap.to_string(), Wish { unit: unit.to_owned(), by: by.to_owned() });
     save(&all);
 }
 
-/// The placements still to make.
-pub fn pending() -> Vec<(DocumentId, String)> {
-    load().into_iter().filter_map(|(id, unit)| Some((DocumentId::parse(&id).ok()?, unit))).collect()
+/// The placements the person `by` (their id) still has to make.
+pub fn pending(by: &str) -> Vec<(DocumentId, String)> {
+    load()
+        .into_iter()
+        .filter(|(_, wish)| wish.by == by)
+        .filter_map(|(id, wish)| Some((DocumentId::parse(&id).ok()?, wish.unit)))
+        .collect()
 }
 
 fn forget(roadmap: &DocumentId) {
@@ -55,7 +68,9 @@ struct Move<'a> {
 /// What came of one attempt.
 pub enum Placed {
     Done,
-    /// The relay does not have the roadmap yet: try again after a sync.
+    /// The relay does not have the roadmap yet, or could not answer now
+    /// (no network, a server error, the session ended): try again after
+    /// a sync.
     NotYet,
     /// Refused or failed for good: the wish is dropped, with this reason.
     Failed(String),
@@ -72,9 +87,9 @@ pub async fn place(roadmap: DocumentId, unit: String) -> Option<Placed> {
     SENDING.with(|s| s.borrow_mut().remove(&roadmap));
     let placed = match result {
         Ok(_) => Placed::Done,
-        Err(e) if e.is_status(404) => Placed::NotYet,
         Err(e) if e.is_status(403) => Placed::Failed("нет прав на перенос".into()),
-        Err(api::ApiError::Offline) => Placed::NotYet,
+        Err(api::ApiError::Status { status: 404 | 401 | 408 | 429 | 500.., .. }) => Placed::NotYet,
+        Err(api::ApiError::Offline | api::ApiError::Malformed) => Placed::NotYet,
         Err(e) => Placed::Failed(e.to_string()),
     };
     if matches!(placed, Placed::Done | Placed::Failed(_)) {

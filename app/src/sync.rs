@@ -949,7 +949,9 @@ impl SyncService {
         if self.0.status.with_untracked(|s| s.connection != Connection::Online) {
             return;
         }
-        for (id, unit) in crate::placing::pending() {
+        let me = self.0.account.session.with_untracked(|s| s.me().map(|me| me.person.id.clone()));
+        let Some(me) = me else { return };
+        for (id, unit) in crate::placing::pending(&me) {
             let Some(state) = states.get(&id) else { continue };
             if state.unsynced > 0 || state.read_only || state.unavailable {
                 continue;

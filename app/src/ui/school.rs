@@ -759,7 +759,14 @@ fn RiskFactor(screen: Screen, id: String, title: String, retired: bool) -> impl 
                     Ok(id) => {
                         // The school's programme belongs to the school, not
                         // to the unit of whoever made it.
-                        crate::placing::remember(id, &screen.unit());
+                        let me = app.account.session.with_untracked(|s| {
+                            s.me().map(|me| (me.person.id.clone(), me.person.unit.clone()))
+                        });
+                        if let Some((me, home)) = me
+                            && home != screen.unit()
+                        {
+                            crate::placing::remember(id, &screen.unit(), &me);
+                        }
                         app.sync().track(id);
                         set(&|r: &mut Risk| r.programme = Some(id));
                         screen.reload_roadmaps();
