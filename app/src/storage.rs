@@ -18,9 +18,10 @@
 //!   (postcard, see `ui::dashboard::compute::Reading`), so that reopening
 //!   it shows the figures before loading five hundred documents. Writing a
 //!   document's changes deletes its reading in the same transaction, so a
-//!   reading found here was made from what is stored; the dashboard still
-//!   checks it against the document's heads once loaded. Losing it costs
-//!   only speed.
+//!   reading found here normally shows what is stored (a dashboard open in
+//!   another tab may write one back that misses the change just written);
+//!   the dashboard checks each against the document's heads once loaded
+//!   and replaces it. Losing it costs only speed.
 //! - `quarantine`: the bytes of a document that failed to load, moved aside
 //!   untouched so that nothing is overwritten and a later version can try
 //!   again.

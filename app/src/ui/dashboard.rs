@@ -144,14 +144,15 @@ async fn kept_readings(app: AppCtx, listed: &Listed) -> Reads<DocumentId> {
     let files: Vec<String> = listed.units.iter().map(|unit| school_file_id(unit).to_string()).collect();
     let keys: Vec<String> = roadmaps.into_iter().chain(files).collect();
     let Ok(kept) = app.storage().readings(&keys).await else { return reads };
+    let build = browser::app_version();
     let (roadmaps, files) = kept.split_at(listed.roadmaps.len());
     for ((_, id), bytes) in listed.roadmaps.iter().zip(roadmaps) {
-        if let Some(reading) = bytes.as_deref().and_then(Reading::decode) {
+        if let Some(reading) = bytes.as_deref().and_then(|b| Reading::decode(b, &build)) {
             reads.keep_roadmap(*id, reading);
         }
     }
     for (unit, bytes) in listed.units.iter().zip(files) {
-        if let Some(reading) = bytes.as_deref().and_then(Reading::decode) {
+        if let Some(reading) = bytes.as_deref().and_then(|b| Reading::decode(b, &build)) {
             reads.keep_school(unit.clone(), reading);
         }
     }
@@ -162,9 +163,10 @@ async fn kept_readings(app: AppCtx, listed: &Listed) -> Reads<DocumentId> {
 /// opening of the dashboard on this device.
 fn keep_readings(app: AppCtx, read: &mut Reads<DocumentId>) {
     let (roadmaps, files) = read.take_new();
-    let roadmaps = roadmaps.into_iter().map(|(id, reading)| (id.to_string(), reading.encode()));
+    let build = browser::app_version();
+    let roadmaps = roadmaps.into_iter().map(|(id, reading)| (id.to_string(), reading.encode(&build)));
     let files =
-        files.into_iter().map(|(unit, reading)| (school_file_id(&unit).to_string(), reading.encode()));
+        files.into_iter().map(|(unit, reading)| (school_file_id(&unit).to_string(), reading.encode(&build)));
     let readings: Vec<(String, Vec<u8>)> = roadmaps.chain(files).collect();
     if readings.is_empty() {
         return;
@@ -307,6 +309,7 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
                 if let Some(figures) = known
                     && load_seq.get_value() == seq
                     && loaded.with_value(Option::is_none)
+                    && date.with_untracked(|d| parse_iso(d)) == Some(day)
                 {
                     shown.set(Shown::Ready(Box::new(figures)));
                     opening.set(true);
@@ -365,8 +368,12 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
             keep_readings(app, &mut l.read.borrow_mut());
             Some(figures)
         });
-        if let Some(figures) = computed {
-            shown.set(Shown::Ready(Box::new(figures)));
+        match computed {
+            Some(figures) => shown.set(Shown::Ready(Box::new(figures))),
+            // Another date picked while the documents open: the figures
+            // from readings were for the first.
+            None if opening.get_untracked() => shown.set(Shown::Loading),
+            None => {}
         }
     });
 

@@ -29,20 +29,28 @@ use time::Date;
 pub struct Reading<T> {
     pub heads: Vec<ChangeHash>,
     pub window: Window,
+    /// The document's own heads when the reading was last found to hold:
+    /// when the document has moved on since (the device forgot the kept
+    /// reading when it wrote the change), it is kept again.
+    pub seen: Vec<ChangeHash>,
     pub value: Option<T>,
 }
 
 impl<T: Serialize> Reading<T> {
-    /// How the device keeps it (postcard).
-    pub fn encode(&self) -> Vec<u8> {
-        postcard::to_allocvec(self).unwrap_or_default()
+    /// How the device keeps it: postcard, stamped with the app's `build`
+    /// (another build may read documents otherwise, e.g. parse deadlines
+    /// better, or lay the reading out otherwise).
+    pub fn encode(&self, build: &str) -> Vec<u8> {
+        postcard::to_allocvec(&(build, self)).unwrap_or_default()
     }
 }
 
 impl<T: serde::de::DeserializeOwned> Reading<T> {
-    /// `None` for bytes that are not a reading (then the document is read).
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
-        postcard::from_bytes(bytes).ok()
+    /// `None` for bytes that are not a reading of this `build` (then the
+    /// document is read again).
+    pub fn decode(bytes: &[u8], build: &str) -> Option<Self> {
+        let (stamp, reading): (String, Self) = postcard::from_bytes(bytes).ok()?;
+        (stamp == build).then_some(reading)
     }
 }
 
@@ -72,26 +80,29 @@ impl<K> Default for Reads<K> {
     }
 }
 
-/// The kept reading of `key` if it was read at `heads`, else a new one by
-/// `read`; either is marked `new` if the device should keep it anew.
+/// The kept reading of `key` if it was read at the heads in `at`, else a
+/// new one by `read`; either is marked `new` if the device should keep it
+/// anew. `seen` is the document's own heads now.
 fn read_through<Q: Hash + Eq + Clone, T: Clone>(
     kept: &mut HashMap<Q, Reading<T>>,
     new: &mut HashSet<Q>,
     key: Q,
     (heads, window): (Vec<ChangeHash>, Window),
+    seen: Vec<ChangeHash>,
     read: impl FnOnce(&[ChangeHash]) -> Option<T>,
 ) -> Option<T> {
     if let Some(reading) = kept.get_mut(&key)
         && reading.heads == heads
     {
-        if reading.window != window {
+        if reading.window != window || reading.seen != seen {
             reading.window = window;
+            reading.seen = seen;
             new.insert(key);
         }
         return reading.value.clone();
     }
     let value = read(&heads);
-    kept.insert(key.clone(), Reading { heads, window, value: value.clone() });
+    kept.insert(key.clone(), Reading { heads, window, seen, value: value.clone() });
     new.insert(key);
     value
 }
@@ -100,7 +111,8 @@ impl<K: Hash + Eq + Clone> Reads<K> {
     /// The roadmap `key` as it stood at `until_ms` ([`progress_at_heads`]).
     pub fn roadmap(&mut self, key: K, doc: &mut RoadmapDoc, until_ms: i64) -> Option<Progress> {
         let at = heads_window(doc.automerge(), until_ms);
-        read_through(&mut self.roadmaps, &mut self.new_roadmaps, key, at, |heads| {
+        let seen = doc.automerge().get_heads();
+        read_through(&mut self.roadmaps, &mut self.new_roadmaps, key, at, seen, |heads| {
             progress_at_heads(doc, heads)
         })
     }
@@ -108,7 +120,8 @@ impl<K: Hash + Eq + Clone> Reads<K> {
     /// The school file of `unit` as it stood at `until_ms` ([`school_at_heads`]).
     pub fn school(&mut self, unit: &str, doc: &mut SchoolDoc, until_ms: i64) -> Option<School> {
         let at = heads_window(doc.automerge(), until_ms);
-        read_through(&mut self.files, &mut self.new_files, unit.to_owned(), at, |heads| {
+        let seen = doc.automerge().get_heads();
+        read_through(&mut self.files, &mut self.new_files, unit.to_owned(), at, seen, |heads| {
             school_at_heads(doc, heads)
         })
     }
@@ -335,12 +348,16 @@ pub fn bench_compute(docs: &mut BenchDocs, reads: &mut Reads<(usize, usize)>) ->
     compute(org, under, catalogue, snapshots, *date)
 }
 
+/// The build stamp of the benchmark's readings.
+pub const BENCH_BUILD: &str = "bench";
+
 /// The readings `reads` made since the last call, encoded as the device
 /// keeps them, under string keys (`r/<school>/<roadmap>`, `s/<unit>`).
 pub fn bench_kept(reads: &mut Reads<(usize, usize)>) -> Vec<(String, Vec<u8>)> {
     let (roadmaps, files) = reads.take_new();
-    let roadmaps = roadmaps.into_iter().map(|((i, j), r)| (format!("r/{i}/{j}"), r.encode()));
-    roadmaps.chain(files.into_iter().map(|(unit, r)| (format!("s/{unit}"), r.encode()))).collect()
+    let roadmaps = roadmaps.into_iter().map(|((i, j), r)| (format!("r/{i}/{j}"), r.encode(BENCH_BUILD)));
+    let files = files.into_iter().map(|(unit, r)| (format!("s/{unit}"), r.encode(BENCH_BUILD)));
+    roadmaps.chain(files).collect()
 }
 
 /// Reopening the dashboard: the figures from kept readings ([`bench_kept`])
@@ -352,10 +369,10 @@ pub fn bench_reopen(docs: &BenchDocs, kept: &[(String, Vec<u8>)]) -> Result<Moni
             Some(("r", at)) => {
                 let (i, j) = at.split_once('/').ok_or("bad key")?;
                 let key = (i.parse().map_err(|_| "bad key")?, j.parse().map_err(|_| "bad key")?);
-                reads.keep_roadmap(key, Reading::decode(bytes).ok_or("bad reading")?);
+                reads.keep_roadmap(key, Reading::decode(bytes, BENCH_BUILD).ok_or("bad reading")?);
             }
             Some(("s", unit)) => {
-                reads.keep_school(unit.to_owned(), Reading::decode(bytes).ok_or("bad reading")?)
+                reads.keep_school(unit.to_owned(), Reading::decode(bytes, BENCH_BUILD).ok_or("bad reading")?)
             }
             _ => return Err(format!("bad key {key}")),
         }
