@@ -24,13 +24,29 @@ fn main() {
     browser::register_offline_support();
     wasm_bindgen_futures::spawn_local(async {
         let storage = storage::Storage::open().await;
-        if let Some(boot) =
-            web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("boot"))
-        {
+        if let Some(boot) = boot_screen() {
             boot.remove();
         }
         leptos::mount::mount_to_body(move || ui::root(storage));
     });
+    // Opening the device's storage waits while a tab running an older
+    // version keeps it open at its older layout (that version does not let
+    // go when asked): say so instead of loading forever.
+    wasm_bindgen_futures::spawn_local(async {
+        browser::sleep(3000).await;
+        if let Some(boot) = boot_screen() {
+            boot.set_text_content(Some(
+                "Хранилище на этом устройстве занято другой вкладкой medk со старой версией. \
+                 Закройте или обновите другие вкладки medk — эта откроется сама.",
+            ));
+            let _ = boot.set_attribute("role", "alert");
+        }
+    });
+}
+
+/// The page's «Загрузка…» shown until the app mounts.
+fn boot_screen() -> Option<web_sys::Element> {
+    web_sys::window()?.document()?.get_element_by_id("boot")
 }
 
 /// Panics show in the console instead of an opaque "unreachable".

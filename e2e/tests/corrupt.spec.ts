@@ -54,3 +54,31 @@ test('a corrupt roadmap shows its own error, the others open, the bad bytes are 
   }, badId);
   expect(quarantined).toEqual([[0x85, 0x6f, 0x4a, 0x83, 1, 2, 3, 4, 5]]);
 });
+
+test('storage held at an older layout by another tab: the app says so, and starts once that tab closes', async ({ page, context }) => {
+  // Another tab still runs an older version of the app: its connection to
+  // the device's database, at an older version, ignores requests to upgrade.
+  const old = await context.newPage();
+  await old.goto('/icon.svg');
+  await old.evaluate(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const req = indexedDB.open('medk', 2);
+        req.onupgradeneeded = () => req.result.createObjectStore('roadmaps', { keyPath: 'id' });
+        req.onsuccess = () => {
+          (window as unknown as { held: IDBDatabase }).held = req.result;
+          resolve();
+        };
+        req.onerror = () => reject(req.error);
+      }),
+  );
+
+  await page.goto('/');
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('занято другой вкладкой medk', { timeout: 15_000 });
+  await expect(alert).toContainText('Закройте или обновите другие вкладки');
+
+  await old.close();
+  await expect(page.getByRole('button', { name: 'Создать дорожную карту' })).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByRole('alert')).toHaveCount(0);
+});
