@@ -19,11 +19,19 @@ thread_local! {
     static SENDING: RefCell<HashSet<DocumentId>> = RefCell::new(HashSet::new());
 }
 
+/// Answers "not there" after which the relay is taken never to get the
+/// roadmap (it was deleted here before it synced, say): one per sync of a
+/// document that the relay already acknowledged, so a few hundred.
+const MAX_NOT_FOUND: u32 = 200;
+
 /// Where a roadmap belongs, and who made it.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Wish {
     unit: String,
     by: String,
+    /// Answers "not there" so far.
+    #[serde(default)]
+    not_found: u32,
 }
 
 fn load() -> BTreeMap<String, Wish> {
@@ -41,7 +49,7 @@ fn save(all: &BTreeMap<String, Wish>) {
 /// belongs in `unit`.
 pub fn remember(roadmap: DocumentId, unit: &str, by: &str) {
     let mut all = load();
-    all.insert(roadmap.to_string(), Wish { unit: unit.to_owned(), by: by.to_owned() });
+    all.insert(roadmap.to_string(), Wish { unit: unit.to_owned(), by: by.to_owned(), not_found: 0 });
     save(&all);
 }
 
@@ -58,6 +66,16 @@ fn forget(roadmap: &DocumentId) {
     let mut all = load();
     all.remove(&roadmap.to_string());
     save(&all);
+}
+
+/// Counts one "not there" answer; `false` once there were too many.
+fn not_found_again(roadmap: &DocumentId) -> bool {
+    let mut all = load();
+    let Some(wish) = all.get_mut(&roadmap.to_string()) else { return false };
+    wish.not_found += 1;
+    let again = wish.not_found < MAX_NOT_FOUND;
+    save(&all);
+    again
 }
 
 #[derive(serde::Serialize)]
@@ -88,7 +106,9 @@ pub async fn place(roadmap: DocumentId, unit: String) -> Option<Placed> {
     let placed = match result {
         Ok(_) => Placed::Done,
         Err(e) if e.is_status(403) => Placed::Failed("нет прав на перенос".into()),
-        Err(api::ApiError::Status { status: 404 | 401 | 408 | 429 | 500.., .. }) => Placed::NotYet,
+        Err(e) if e.is_status(404) && not_found_again(&roadmap) => Placed::NotYet,
+        Err(e) if e.is_status(404) => Placed::Failed("сервер так и не получил эту дорожную карту".into()),
+        Err(api::ApiError::Status { status: 401 | 408 | 429 | 500.., .. }) => Placed::NotYet,
         Err(api::ApiError::Offline | api::ApiError::Malformed) => Placed::NotYet,
         Err(e) => Placed::Failed(e.to_string()),
     };
