@@ -61,7 +61,7 @@ try {
       warmup: timings.warmup,
     };
     const line = (r) =>
-      `load ${r.load_ms.toFixed(0)} ms, compute ${r.compute_ms.toFixed(0)} ms, reopen ${r.reopen_ms.toFixed(0)} ms, recompute ${r.recompute_ms.toFixed(0)} ms`;
+      `load ${r.load_ms.toFixed(0)} ms, compute ${r.compute_ms.toFixed(0)} ms, reopen ${r.reopen_ms.toFixed(0)} ms, recompute ${r.recompute_ms.toFixed(0)} ms (${r.recompute_read} read again)`;
     console.log(`${date || 'the data\'s date'}: warm-up ${line(timings.warmup)}; ${timings.runs.map(line).join('; ')}`);
   }
   await browser.close();

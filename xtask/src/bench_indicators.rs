@@ -747,8 +747,9 @@ mod tests {
             let mut docs = compute::bench_load(&data, Some(date)).unwrap();
             let mut reads = compute::Reads::default();
             let figures = compute::bench_compute(&mut docs, &mut reads);
+            assert_eq!(reads.made(), 12, "6 roadmaps and 6 school files");
             let kept = compute::bench_kept(&mut reads);
-            assert_eq!(kept.len(), 12, "6 roadmaps and 6 school files");
+            assert_eq!(kept.len(), 12);
             assert_eq!(compute::bench_reopen(&docs, &kept).unwrap(), figures);
             assert!(compute::bench_reopen(&docs, &kept[1..]).is_err());
 
@@ -764,6 +765,19 @@ mod tests {
                 // Mid-year, activities were marked done that week.
                 assert!(reopened.is_err());
             }
+
+            // Another date and back: going back reads nothing again.
+            let (at, until) = (docs.date, docs.until_ms);
+            let other = if date == PAST_DATE { CURRENT_DATE } else { PAST_DATE };
+            let other = compute::bench_load(&data, Some(other)).unwrap();
+            (docs.date, docs.until_ms) = (other.date, other.until_ms);
+            assert_ne!(compute::bench_compute(&mut docs, &mut reads), figures);
+            assert_eq!(reads.made(), 24);
+            (docs.date, docs.until_ms) = (at, until);
+            assert_eq!(compute::bench_compute(&mut docs, &mut reads), figures);
+            assert_eq!(reads.made(), 24);
+            // The device keeps the date shown last.
+            assert_eq!(compute::bench_reopen(&docs, &compute::bench_kept(&mut reads)).unwrap(), figures);
 
             compute::bench_touch(&mut docs).unwrap();
             compute::bench_compute(&mut docs, &mut reads);

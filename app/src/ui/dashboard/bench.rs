@@ -22,7 +22,8 @@ fn js(e: impl ToString) -> JsValue {
 /// (read back from IndexedDB and rolled up, as reopening the dashboard
 /// does); then changes one roadmap and computes again with what the first
 /// computation read. Returns `{"load_ms", "compute_ms", "reopen_ms",
-/// "recompute_ms", "fingerprint"}` as JSON.
+/// "recompute_ms", "recompute_read" (documents read again),
+/// "fingerprint"}` as JSON.
 #[wasm_bindgen(js_name = medkBenchIndicators)]
 pub async fn bench_indicators(data: Vec<u8>, date: String) -> Result<String, JsValue> {
     let data: BenchData = postcard::from_bytes(&data).map_err(js)?;
@@ -53,15 +54,18 @@ pub async fn bench_indicators(data: Vec<u8>, date: String) -> Result<String, JsV
     }
 
     bench_touch(&mut docs).map_err(js)?;
+    let read_before = reads.made();
     let touched = now();
     bench_compute(&mut docs, &mut reads);
     let recomputed = now();
     Ok(format!(
-        "{{\"load_ms\":{},\"compute_ms\":{},\"reopen_ms\":{},\"recompute_ms\":{},\"fingerprint\":\"{}\"}}",
+        "{{\"load_ms\":{},\"compute_ms\":{},\"reopen_ms\":{},\"recompute_ms\":{},\"recompute_read\":{},\
+         \"fingerprint\":\"{}\"}}",
         loaded - start,
         computed - loaded,
         reopened_at - reopen,
         recomputed - touched,
+        reads.made() - read_before,
         bench_fingerprint(&monitoring)
     ))
 }

@@ -59,14 +59,18 @@ impl<T: serde::de::DeserializeOwned> Reading<T> {
 /// change that arrived), so a change synced into one school's roadmap
 /// re-reads that roadmap, not five hundred. Readings kept from an earlier
 /// visit ([`Reads::keep_roadmap`]) answer for the documents before they are
-/// even loaded ([`compute_known`]). Roadmaps are kept by `K` (their id),
-/// school files by unit.
+/// even loaded ([`compute_known`]). A few readings are held per document
+/// (at different heads), so going back to a date already shown reads
+/// nothing again. Roadmaps are kept by `K` (their id), school files by unit.
 pub struct Reads<K> {
-    roadmaps: HashMap<K, Reading<Progress>>,
-    files: HashMap<String, Reading<School>>,
+    /// Per document, the most recently used last.
+    roadmaps: HashMap<K, Vec<Reading<Progress>>>,
+    files: HashMap<String, Vec<Reading<School>>>,
     /// Read (or moved to another window) since the last [`Reads::take_new`].
     new_roadmaps: HashSet<K>,
     new_files: HashSet<String>,
+    /// Documents read so far (not answered by a held reading).
+    made: usize,
 }
 
 impl<K> Default for Reads<K> {
@@ -76,34 +80,52 @@ impl<K> Default for Reads<K> {
             files: HashMap::new(),
             new_roadmaps: HashSet::new(),
             new_files: HashSet::new(),
+            made: 0,
         }
     }
 }
 
-/// The kept reading of `key` if it was read at the heads in `at`, else a
-/// new one by `read`; either is marked `new` if the device should keep it
-/// anew. `seen` is the document's own heads now.
+/// Readings held per document: the dates a coordinator moves between.
+const HELD_PER_DOCUMENT: usize = 6;
+
+/// The held reading of `key` made at the heads in `at`, else a new one by
+/// `read`; either becomes the most recent, and is marked `new` if the
+/// device should keep it anew. `seen` is the document's own heads now.
 fn read_through<Q: Hash + Eq + Clone, T: Clone>(
-    kept: &mut HashMap<Q, Reading<T>>,
+    held: &mut HashMap<Q, Vec<Reading<T>>>,
     new: &mut HashSet<Q>,
+    made: &mut usize,
     key: Q,
     (heads, window): (Vec<ChangeHash>, Window),
     seen: Vec<ChangeHash>,
     read: impl FnOnce(&[ChangeHash]) -> Option<T>,
 ) -> Option<T> {
-    if let Some(reading) = kept.get_mut(&key)
-        && reading.heads == heads
-    {
-        if reading.window != window || reading.seen != seen {
-            reading.window = window;
-            reading.seen = seen;
-            new.insert(key);
+    let readings = held.entry(key.clone()).or_default();
+    let reading = match readings.iter().position(|r| r.heads == heads) {
+        Some(i) => {
+            let mut reading = readings.remove(i);
+            // The device keeps the most recent: one brought back to the
+            // front is kept anew too.
+            let was_latest = i == readings.len();
+            if reading.window != window || reading.seen != seen || !was_latest {
+                reading.window = window;
+                reading.seen = seen;
+                new.insert(key);
+            }
+            reading
         }
-        return reading.value.clone();
+        None => {
+            new.insert(key);
+            *made += 1;
+            let value = read(&heads);
+            Reading { heads, window, seen, value }
+        }
+    };
+    let value = reading.value.clone();
+    readings.push(reading);
+    if readings.len() > HELD_PER_DOCUMENT {
+        readings.remove(0);
     }
-    let value = read(&heads);
-    kept.insert(key.clone(), Reading { heads, window, seen, value: value.clone() });
-    new.insert(key);
     value
 }
 
@@ -112,7 +134,7 @@ impl<K: Hash + Eq + Clone> Reads<K> {
     pub fn roadmap(&mut self, key: K, doc: &mut RoadmapDoc, until_ms: i64) -> Option<Progress> {
         let at = heads_window(doc.automerge(), until_ms);
         let seen = doc.automerge().get_heads();
-        read_through(&mut self.roadmaps, &mut self.new_roadmaps, key, at, seen, |heads| {
+        read_through(&mut self.roadmaps, &mut self.new_roadmaps, &mut self.made, key, at, seen, |heads| {
             progress_at_heads(doc, heads)
         })
     }
@@ -121,46 +143,62 @@ impl<K: Hash + Eq + Clone> Reads<K> {
     pub fn school(&mut self, unit: &str, doc: &mut SchoolDoc, until_ms: i64) -> Option<School> {
         let at = heads_window(doc.automerge(), until_ms);
         let seen = doc.automerge().get_heads();
-        read_through(&mut self.files, &mut self.new_files, unit.to_owned(), at, seen, |heads| {
-            school_at_heads(doc, heads)
-        })
+        read_through(
+            &mut self.files,
+            &mut self.new_files,
+            &mut self.made,
+            unit.to_owned(),
+            at,
+            seen,
+            |heads| school_at_heads(doc, heads),
+        )
+    }
+
+    /// How many documents were read so far (not answered by a held reading).
+    pub fn made(&self) -> usize {
+        self.made
     }
 
     /// What the roadmap `key` read at `until_ms`, if a reading holds then,
     /// without the document.
     pub fn known_roadmap(&self, key: &K, until_ms: i64) -> Option<Option<Progress>> {
-        let reading = self.roadmaps.get(key)?;
-        reading.window.contains(until_ms).then(|| reading.value.clone())
+        known(self.roadmaps.get(key)?, until_ms)
     }
 
     /// What the school file of `unit` read at `until_ms`, if a reading holds then.
     pub fn known_school(&self, unit: &str, until_ms: i64) -> Option<Option<School>> {
-        let reading = self.files.get(unit)?;
-        reading.window.contains(until_ms).then(|| reading.value.clone())
+        known(self.files.get(unit)?, until_ms)
     }
 
     /// A reading kept from before (on the device), checked against the
     /// document's heads when it is read.
     pub fn keep_roadmap(&mut self, key: K, reading: Reading<Progress>) {
-        self.roadmaps.insert(key, reading);
+        self.roadmaps.entry(key).or_default().push(reading);
     }
 
     pub fn keep_school(&mut self, unit: String, reading: Reading<School>) {
-        self.files.insert(unit, reading);
+        self.files.entry(unit).or_default().push(reading);
     }
 
-    /// The readings made since the last call, to keep on the device.
+    /// The readings made since the last call, to keep on the device: the
+    /// most recent of each document that has one.
     #[allow(clippy::type_complexity)]
     pub fn take_new(&mut self) -> (Vec<(K, Reading<Progress>)>, Vec<(String, Reading<School>)>) {
-        let roadmaps = self
-            .new_roadmaps
-            .drain()
-            .filter_map(|k| Some((k.clone(), self.roadmaps.get(&k)?.clone())))
-            .collect();
-        let files =
-            self.new_files.drain().filter_map(|u| Some((u.clone(), self.files.get(&u)?.clone()))).collect();
-        (roadmaps, files)
+        (latest(&mut self.new_roadmaps, &self.roadmaps), latest(&mut self.new_files, &self.files))
     }
+}
+
+/// The value of the reading in `readings` that holds at `until_ms`.
+fn known<T: Clone>(readings: &[Reading<T>], until_ms: i64) -> Option<Option<T>> {
+    readings.iter().rev().find(|r| r.window.contains(until_ms)).map(|r| r.value.clone())
+}
+
+/// The most recent reading of each of `keys` (which it empties).
+fn latest<Q: Hash + Eq + Clone, T: Clone>(
+    keys: &mut HashSet<Q>,
+    held: &HashMap<Q, Vec<Reading<T>>>,
+) -> Vec<(Q, Reading<T>)> {
+    keys.drain().filter_map(|key| Some((key.clone(), held.get(&key)?.last()?.clone()))).collect()
 }
 
 /// One school's line in the dashboard's list.
