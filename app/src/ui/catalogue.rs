@@ -5,6 +5,7 @@
 //! the federal coordinators write it, everyone else reads it (the relay
 //! enforces the same rule).
 
+use super::file_slot::FileSlot;
 use super::list::document_title;
 use super::{AppCtx, ctx, text};
 use crate::browser;
@@ -13,15 +14,13 @@ use leptos::prelude::*;
 use medk_shared::access::Right;
 use medk_shared::catalogue::{Catalogue, CatalogueEdit, RiskFactor, catalogue_id};
 use medk_shared::school::{DocumentKind, Stage};
-use std::cell::RefCell;
-use std::rc::Rc;
 
 /// The open catalogue and what the page shows of it. Copy: every field is a
 /// handle.
 #[derive(Clone, Copy)]
 struct Screen {
     catalogue: RwSignal<Option<Catalogue>>,
-    file: StoredValue<Option<Rc<RefCell<OpenFile>>>, LocalStorage>,
+    file: FileSlot,
     /// What the person may do with the catalogue.
     right: Memo<Right>,
     app: AppCtx,
@@ -33,34 +32,12 @@ impl Screen {
     }
 
     fn reread(&self) {
-        if let Some(file) = self.file.get_value()
-            && let Ok(file) = file.try_borrow()
-        {
-            let catalogue = file.catalogue();
-            if self.catalogue.with_untracked(|c| *c != catalogue) {
-                self.catalogue.set(catalogue);
-            }
-        }
+        self.file.show(self.catalogue, OpenFile::catalogue);
     }
 
     /// One user action on the catalogue; its error is shown.
     fn apply(&self, edits: Vec<CatalogueEdit>, message: &str) -> bool {
-        let Some(file) = self.file.get_value() else {
-            self.app.error("Каталог ещё не открыт");
-            return false;
-        };
-        let result = match file.try_borrow_mut() {
-            Ok(mut file) => file.apply_catalogue(edits, message),
-            Err(_) => Err("каталог занят, попробуйте ещё раз".to_owned()),
-        };
-        self.reread();
-        match result {
-            Ok(()) => true,
-            Err(e) => {
-                self.app.error(format!("Не сохранено: {e}"));
-                false
-            }
-        }
+        self.file.edit(self.app, "каталог", |file| file.apply_catalogue(edits, message), || self.reread())
     }
 
     fn factor(&self, id: &str) -> Option<RiskFactor> {
@@ -103,13 +80,13 @@ pub fn CataloguePage() -> impl IntoView {
     let right = Memo::new(move |_| {
         account.org().map(|(org, person)| org.catalogue_right(&person)).unwrap_or(Right::None)
     });
-    let screen = Screen { catalogue: RwSignal::new(None), file: StoredValue::new_local(None), right, app };
+    let screen = Screen { catalogue: RwSignal::new(None), file: FileSlot::new(), right, app };
     let failed: RwSignal<Option<String>> = RwSignal::new(None);
     {
         let sync = sync.clone();
         leptos::task::spawn_local(async move {
             match sync.open_catalogue().await {
-                Ok(file) => screen.file.set_value(Some(file)),
+                Ok(file) => screen.file.set(file),
                 Err(e) => failed.set(Some(format!("Не удалось открыть каталог: {e}"))),
             }
             screen.reread();

@@ -13,6 +13,7 @@ mod drag;
 mod editor;
 mod export;
 mod fields;
+mod file_slot;
 mod import;
 mod list;
 mod people;

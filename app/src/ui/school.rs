@@ -6,6 +6,7 @@
 //! syncs; only the attached files' bytes go apart, through
 //! [`crate::blobs`].
 
+use super::file_slot::FileSlot;
 use super::list::{document_title, format_time};
 use super::session::say;
 use super::{AppCtx, ctx, text};
@@ -21,8 +22,6 @@ use medk_shared::monitoring::{VisitWarning, visit_warning};
 use medk_shared::school::{
     Decision, DocumentKind, FiledDocument, PersonRef, Risk, School, SchoolEdit, Stage, Visit, school_file_id,
 };
-use std::cell::RefCell;
-use std::rc::Rc;
 use time::Date;
 use wasm_bindgen::JsCast;
 
@@ -105,8 +104,8 @@ struct Screen {
     unit: StoredValue<String>,
     school: RwSignal<Option<School>>,
     catalogue: RwSignal<Option<Catalogue>>,
-    file: StoredValue<Option<Rc<RefCell<OpenFile>>>, LocalStorage>,
-    catalogue_file: StoredValue<Option<Rc<RefCell<OpenFile>>>, LocalStorage>,
+    file: FileSlot,
+    catalogue_file: FileSlot,
     /// What the person may do with the school's file.
     right: Memo<Right>,
     person: Memo<Option<Person>>,
@@ -136,42 +135,13 @@ impl Screen {
 
     /// Re-reads the open documents into the page.
     fn reread(&self) {
-        if let Some(file) = self.file.get_value()
-            && let Ok(file) = file.try_borrow()
-        {
-            let school = file.school();
-            if self.school.with_untracked(|s| *s != school) {
-                self.school.set(school);
-            }
-        }
-        if let Some(file) = self.catalogue_file.get_value()
-            && let Ok(file) = file.try_borrow()
-        {
-            let catalogue = file.catalogue();
-            if self.catalogue.with_untracked(|c| *c != catalogue) {
-                self.catalogue.set(catalogue);
-            }
-        }
+        self.file.show(self.school, OpenFile::school);
+        self.catalogue_file.show(self.catalogue, OpenFile::catalogue);
     }
 
     /// One user action on the school's file; its error is shown.
     fn apply(&self, edits: Vec<SchoolEdit>, message: &str) -> bool {
-        let Some(file) = self.file.get_value() else {
-            self.app.error("Файл школы ещё не открыт");
-            return false;
-        };
-        let result = match file.try_borrow_mut() {
-            Ok(mut file) => file.apply_school(edits, message),
-            Err(_) => Err("файл школы занят, попробуйте ещё раз".to_owned()),
-        };
-        self.reread();
-        match result {
-            Ok(()) => true,
-            Err(e) => {
-                self.app.error(format!("Не сохранено: {e}"));
-                false
-            }
-        }
+        self.file.edit(self.app, "файл школы", |file| file.apply_school(edits, message), || self.reread())
     }
 
     fn reload_roadmaps(&self) {
@@ -231,8 +201,8 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
         unit: StoredValue::new(unit.clone()),
         school: RwSignal::new(None),
         catalogue: RwSignal::new(None),
-        file: StoredValue::new_local(None),
-        catalogue_file: StoredValue::new_local(None),
+        file: FileSlot::new(),
+        catalogue_file: FileSlot::new(),
         right,
         person,
         roadmaps: RwSignal::new(Vec::new()),
@@ -244,11 +214,11 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
         let sync = sync.clone();
         leptos::task::spawn_local(async move {
             match sync.open_catalogue().await {
-                Ok(file) => screen.catalogue_file.set_value(Some(file)),
+                Ok(file) => screen.catalogue_file.set(file),
                 Err(e) => failed.set(Some(format!("Не удалось открыть каталог: {e}"))),
             }
             match sync.open_school(&unit).await {
-                Ok(file) => screen.file.set_value(Some(file)),
+                Ok(file) => screen.file.set(file),
                 Err(e) => failed.set(Some(format!("Не удалось открыть файл школы: {e}"))),
             }
             screen.reread();
