@@ -301,7 +301,9 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
         let day = date.with_untracked(|d| parse_iso(d));
         leptos::task::spawn_local(async move {
             let listed = Listed::of(app, &org, &under);
-            let reads = kept_readings(app, &listed).await;
+            // Opened again (the server's list changed, roadmaps arrived):
+            // what the open dashboard read carries over below instead.
+            let reads = if first { kept_readings(app, &listed).await } else { Reads::default() };
             // Reopening: the figures this device last read, at once, while
             // the documents load (a few seconds for hundreds of schools).
             if first && let Some(day) = day {
@@ -315,8 +317,13 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
                     opening.set(true);
                 }
             }
-            let result = load(app, org, under, listed, reads).await;
+            let mut result = load(app, org, under, listed, reads).await;
             if load_seq.get_value() == seq {
+                // Readings are checked against the heads when used, so
+                // those of the documents open before still serve.
+                if let Some(held) = loaded.with_value(|l| l.as_ref().map(|l| l.read.take())) {
+                    result.read = RefCell::new(held);
+                }
                 loaded.set_value(Some(result));
                 opening.set(false);
                 generation.update(|g| *g += 1);
