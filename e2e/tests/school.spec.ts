@@ -175,18 +175,28 @@ test('a visit recorded offline reaches the coordinator\'s dashboard after reconn
   await expect(school).not.toContainText('не было ни одного посещения');
 });
 
-test('an anti-risk programme a coordinator creates belongs to the school, and its team works in it', async ({ browser, serve }) => {
+test('an anti-risk programme a coordinator creates offline belongs to the school, and its team works in it', async ({ browser, serve }) => {
   const server = await serve({ units: UNITS, people: PEOPLE });
   // The municipal coordinator: the relay would file a roadmap she makes
-  // under her municipality, where the school's team cannot see it.
+  // under her municipality, where the school's team cannot see it. She is
+  // at the school without signal.
   const muni = await signedIn(browser, server.url, MUNI);
   await openSchool(muni);
+  await waitForOfflineReady(muni);
+  await muni.context().setOffline(true);
+  await expect(syncStatus(muni)).toHaveAttribute('data-state', 'offline', { timeout: 10_000 });
   const risk = muni.locator('.risks .risk').first();
   const factor = (await risk.locator('legend').textContent())!.trim();
   await risk.getByLabel('Актуален для школы').check();
   await risk.getByRole('button', { name: 'Создать программу' }).click();
   const open = risk.getByRole('link', { name: /^Открыть программу/ });
   await expect(open).toContainText(`Антирисковая программа: ${factor}`);
+  // The tab is reloaded before there is signal again: the programme, and
+  // where it belongs, are still there.
+  await muni.reload();
+  await expect(muni.locator('.school-page[data-loaded=true]')).toBeVisible();
+  await expect(muni.locator('.risks .risk', { hasText: factor }).getByRole('link', { name: /^Открыть программу/ })).toBeVisible();
+  await muni.context().setOffline(false);
   await expectSynced(muni);
 
   // The school's team, on its own device, opens it from the school's page
