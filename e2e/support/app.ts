@@ -38,16 +38,34 @@ export async function setSectionTitle(page: Page, sectionIndex: number, title: s
   await section(page, sectionIndex).getByLabel('Название раздела').fill(title);
 }
 
-/** Waits until the service worker controls the page and holds the app shell. */
+/**
+ * Waits until the service worker controls the page and holds the app shell.
+ * A worker whose install failed (a precache fetch failed on a busy machine)
+ * is registered again, as the app's next start would; if the page is still
+ * not controlled after 45 s, the error says what state the worker is in.
+ */
 export async function waitForOfflineReady(page: Page) {
-  await page.evaluate(async () => {
-    await navigator.serviceWorker.ready;
-    if (!navigator.serviceWorker.controller) {
-      await new Promise<void>((resolve) =>
-        navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }),
-      );
+  const failure = await page.evaluate(async () => {
+    const sw = navigator.serviceWorker;
+    const controlled = new Promise<void>((resolve) => {
+      if (sw.controller) resolve();
+      sw.addEventListener('controllerchange', () => resolve(), { once: true });
+    });
+    for (let waited = 0; waited < 45_000; waited += 5_000) {
+      const tick = new Promise<'waiting'>((resolve) => setTimeout(() => resolve('waiting'), 5_000));
+      if ((await Promise.race([controlled.then(() => 'done' as const), tick])) === 'done') return null;
+      const registration = await sw.getRegistration();
+      if (!registration || !(registration.installing || registration.waiting || registration.active)) {
+        await sw.register('/sw.js').catch(() => undefined);
+      }
     }
+    const registration = await sw.getRegistration();
+    const state = (w: ServiceWorker | null | undefined) => w?.state ?? 'none';
+    return registration
+      ? `installing ${state(registration.installing)}, waiting ${state(registration.waiting)}, active ${state(registration.active)}`
+      : 'no registration';
   });
+  if (failure) throw new Error(`the service worker does not control the page: ${failure}`);
 }
 
 /** Waits until the editor has its document (not just the cached view). */
