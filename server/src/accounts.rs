@@ -22,7 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use medk_shared::access::{
-    AccessError, Level, Org, Person, Right, RoadmapAccess, Role, Unit, UnitId, UserId,
+    AccessError, Level, Org, Person, Right, RoadmapAccess, Role, SchoolPowers, Unit, UnitId, UserId,
 };
 use medk_shared::ids::DocumentId;
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
@@ -642,6 +642,19 @@ impl Accounts {
             }
             Some(Err(_)) => Right::None,
         }
+    }
+
+    /// What `user` may do in `doc` beyond writing, when `doc` is a school
+    /// file they write and some of its edits are not theirs to make
+    /// ([`medk_shared::access::Org::school_powers`]); `None` otherwise.
+    pub fn school_powers(&self, user: &str, doc: &DocumentId) -> Option<SchoolPowers> {
+        self.read(|d| {
+            let person = &d.people.get(user)?.person;
+            let school = school_of_file(d, doc)?;
+            let powers = d.org.school_powers(person, &school);
+            let writes = d.org.school_file_right(person, &school) == Right::Write;
+            (writes && !(powers.decide && powers.assign)).then_some(powers)
+        })
     }
 
     pub fn roadmap(&self, doc: &DocumentId) -> Option<RoadmapAccess> {

@@ -114,6 +114,23 @@ impl Access for AccountsAccess {
     fn right(&mut self, user: &str, doc: &DocumentId, claim: bool) -> Right {
         self.0.right(user, doc, claim)
     }
+
+    fn vets(&mut self, user: &str, doc: &DocumentId) -> bool {
+        self.0.school_powers(user, doc).is_some()
+    }
+
+    fn vet(
+        &mut self,
+        user: &str,
+        doc: &DocumentId,
+        scratch: &automerge::Automerge,
+        changes: &[automerge::Change],
+    ) -> Result<(), String> {
+        let Some(powers) = self.0.school_powers(user, doc) else { return Ok(()) };
+        medk_shared::school::vet_changes(scratch, changes, powers).inspect_err(|reason| {
+            tracing::warn!(%doc, user, "refused changes to a school file: {reason}");
+        })
+    }
 }
 
 impl SyncHub {

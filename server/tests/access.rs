@@ -19,7 +19,7 @@ use std::time::Duration;
 use automerge::transaction::Transactable as _;
 use automerge::{AutoCommit, ROOT, ReadDoc as _};
 use futures_util::SinkExt as _;
-use medk_shared::ids::DocumentId;
+use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::sync::message::Message;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message as Ws;
@@ -580,4 +580,97 @@ fn the_first_start_leaves_a_private_link_for_the_first_account() {
     create_user(data.path(), "admin", "federal-coordinator", "rf", &[]);
     let _server = Server::start(data.path());
     assert!(!file.exists(), "removed once an account exists");
+}
+
+/// The relay holds the school file to the rules the school screen's buttons
+/// follow, for any client: the school team files and submits documents, but
+/// a confirmation it writes itself is not taken (its device is told the
+/// relay is read-only for the file) while the curator's is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_curators_and_coordinators_confirm_a_schools_documents() {
+    use medk_shared::school::{Blob, Decision, DocumentKind, SchoolDoc, SchoolEdit, school_file_id};
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    let server = Server::start(data.path());
+    let id = school_file_id("s1");
+    const MARCH_10: i64 = 1_615_363_200_000;
+    let decide = |decision: Decision, by: &str| SchoolEdit::Decide {
+        document: RowId::new("d1"),
+        decision,
+        remarks: String::new(),
+        by: by.into(),
+        by_name: by.into(),
+    };
+    let apply = |device: &mut Device, edits: Vec<SchoolEdit>, time_ms: i64| {
+        let doc = device.docs.remove(&id).expect("the device has the school file");
+        let mut file = SchoolDoc::from_automerge(doc).expect("a school file");
+        file.apply(edits, time_ms, "edit").unwrap();
+        device.docs.insert(id, file.automerge().clone());
+    };
+    let reviews = |device: &Device| -> Vec<(Decision, String)> {
+        let file = SchoolDoc::from_automerge(device.docs[&id].clone()).expect("a school file");
+        file.read()
+            .documents
+            .iter()
+            .flat_map(|d| d.reviews.iter().map(|r| (r.decision, r.by.id.clone())))
+            .collect()
+    };
+
+    // The school team opens its file and files the concept, submitted.
+    let sch = server.login("sch").await;
+    let mut team = server.device(&sch, "team").await;
+    team.docs.insert(id, SchoolDoc::genesis("s1").automerge().clone());
+    let blob = Blob {
+        address: format!("sha256:{}", "a".repeat(64)),
+        name: "к.docx".into(),
+        size: 1,
+        mime: String::new(),
+    };
+    apply(
+        &mut team,
+        vec![
+            SchoolEdit::AttachDocument {
+                id: RowId::new("d1"),
+                kind: DocumentKind::Concept,
+                title: "Концепция".into(),
+                blob,
+            },
+            decide(Decision::Submitted, "sch"),
+        ],
+        MARCH_10,
+    );
+    team.sync().await;
+    assert!(!team.client.relay_read_only(&id), "filing and submitting is the team's to do");
+
+    // It then confirms its own document: not taken.
+    apply(&mut team, vec![decide(Decision::Confirmed, "sch")], MARCH_10 + 60_000);
+    team.sync().await;
+    assert!(team.client.relay_read_only(&id), "the relay tells the team's device it took nothing");
+
+    // The curator sees the submission only, and confirms it.
+    let cur = server.login("cur").await;
+    let mut curator = server.device(&cur, "curator").await;
+    curator.docs.insert(id, AutoCommit::new());
+    curator.sync().await;
+    assert_eq!(reviews(&curator), vec![(Decision::Submitted, "sch".to_owned())]);
+    apply(&mut curator, vec![decide(Decision::Confirmed, "cur")], MARCH_10 + 3_600_000);
+    curator.sync().await;
+    assert!(!curator.client.relay_read_only(&id));
+
+    // What the relay keeps, as a fresh device of the federal coordinator
+    // reads it, even after the team's device connects again.
+    let forged = team.docs.remove(&id).unwrap();
+    drop(team);
+    let mut team = server.device(&sch, "team again").await;
+    team.docs.insert(id, forged);
+    team.sync().await;
+    assert!(team.client.relay_read_only(&id), "refused again in the new session");
+    let fed = server.login("fed").await;
+    let mut check = server.device(&fed, "check").await;
+    check.docs.insert(id, AutoCommit::new());
+    check.sync().await;
+    assert_eq!(
+        reviews(&check),
+        vec![(Decision::Submitted, "sch".to_owned()), (Decision::Confirmed, "cur".to_owned())]
+    );
 }

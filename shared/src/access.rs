@@ -28,6 +28,16 @@ pub type UserId = String;
 /// The id of the tree's root, which always exists.
 pub const ROOT_UNIT: &str = "rf";
 
+/// What a writer of a school file may do beyond filing and recording.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchoolPowers {
+    /// Confirm a filed document or return it with remarks (curators and
+    /// coordinators; the school team only submits).
+    pub decide: bool,
+    /// Change who serves the school (the coordinators who manage it).
+    pub assign: bool,
+}
+
 /// Levels of the organisation tree, top down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -364,6 +374,20 @@ impl Org {
             Role::SchoolTeam if person.unit == school => Right::Write,
             Role::Observer if under_mine => Right::Read,
             _ => Right::None,
+        }
+    }
+
+    /// What `person` may change in the school file of `school` beyond what
+    /// [`Org::school_file_right`]'s `write` gives everyone who has it
+    /// (stage, visits, the risk profile, filing documents): the relay checks
+    /// every change a writer sends against these
+    /// ([`crate::school::vet_changes`]), so the rules the app's buttons
+    /// follow hold for any client.
+    pub fn school_powers(&self, person: &Person, school: &str) -> SchoolPowers {
+        let writes = self.school_file_right(person, school) == Right::Write;
+        SchoolPowers {
+            decide: writes && person.role != Role::SchoolTeam,
+            assign: writes && self.manages(person, school),
         }
     }
 

@@ -40,8 +40,12 @@
 //!   (the bytes live in the blob store).
 //! - A school file that is not one, or was written by a newer version, is
 //!   refused with an error, never a panic.
+//! - Who may confirm documents and assign people is not only the app's
+//!   buttons: the relay checks every change a writer sends
+//!   ([`vet_changes`]) against their [`SchoolPowers`] and takes nothing
+//!   from a device that breaks them.
 
-use crate::access::UnitId;
+use crate::access::{SchoolPowers, UnitId};
 use crate::history::heads_at;
 use crate::ids::{DocumentId, RowId};
 use automerge::transaction::{CommitOptions, Transactable};
@@ -639,6 +643,123 @@ pub fn school_at_heads(doc: &mut SchoolDoc, heads: &[ChangeHash]) -> Option<Scho
         let then = View::at(&doc.doc, heads);
         check_school(then).ok().map(|()| read_school(then))
     }
+}
+
+// ---- what a writer may change ----------------------------------------------
+
+/// Checks `changes`, already applied to `doc` (the relay's scratch copy of a
+/// school file with them), against what their sender may do. `Err` says
+/// what was forbidden. Everyone who writes the file may record visits, set
+/// the stage and the risk profile, file documents and submit them; only
+/// with [`SchoolPowers::decide`] may a change confirm or return a document
+/// or touch a decision already made, and only with [`SchoolPowers::assign`]
+/// may it change who serves the school. Creating the file (its first
+/// change, which writes `kind`) may write the empty assignment. Removing a
+/// filed document, or any entry of a review log, takes `decide` too.
+pub fn vet_changes(
+    doc: &automerge::Automerge,
+    changes: &[automerge::Change],
+    powers: SchoolPowers,
+) -> Result<(), String> {
+    use automerge::legacy::{Key, ObjectId, OpType};
+    if powers.decide && powers.assign {
+        return Ok(());
+    }
+    let paths = object_paths(doc);
+    for change in changes {
+        let expanded = change.decode();
+        let start = expanded.start_op.get();
+        let end = start + expanded.operations.len() as u64;
+        let creates_file = expanded
+            .operations
+            .iter()
+            .any(|op| op.obj == ObjectId::Root && op.key == Key::Map("kind".into()));
+        for op in &expanded.operations {
+            // Where the op writes: the path of its object, then its key.
+            let (path, made_here) = match &op.obj {
+                ObjectId::Root => (Some(&paths.root), false),
+                ObjectId::Id(id) => (
+                    paths.objects.get(&(id.0, id.1.clone())),
+                    id.1 == expanded.actor_id && (start..end).contains(&id.0),
+                ),
+            };
+            // Not an object the file shows (deleted, or hidden by a
+            // concurrent write): nothing this op could change on screen.
+            let Some(path) = path else { continue };
+            let key = match &op.key {
+                Key::Map(key) => Some(key.as_str()),
+                Key::Seq(_) => None,
+            };
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            let appends_entry = op.insert && matches!(op.action, OpType::Make(ObjType::Map));
+            let forbidden = match (path.as_slice(), key) {
+                ([], Some("assignment" | "documents")) if !creates_file => {
+                    Some("replaces the assignment or the documents of the school")
+                }
+                (["assignment"], _) if !powers.assign && !made_here => Some("changes who serves the school"),
+                (["documents"], Some(_)) if !powers.decide && !op.pred.is_empty() => {
+                    Some("removes or replaces a filed document")
+                }
+                (["documents", _], Some("reviews")) if !powers.decide && !made_here => {
+                    Some("replaces a document's review log")
+                }
+                (["documents", _, "reviews"], _) if !powers.decide && !appends_entry => {
+                    Some("removes or rewrites a decision")
+                }
+                (["documents", _, "reviews", _], _) if !powers.decide && !made_here => {
+                    Some("rewrites a decision")
+                }
+                (["documents", _, "reviews", _], Some("decision")) if !powers.decide => match &op.action {
+                    OpType::Put(ScalarValue::Str(v)) if v.as_str() == Decision::Submitted.key() => None,
+                    _ => Some("confirms or returns a document"),
+                },
+                _ => None,
+            };
+            if let Some(what) = forbidden {
+                return Err(format!("change {} {what}, which its author may not", change.hash()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where every object `doc` shows sits: its path of map keys from the root,
+/// with `#` for a list position.
+struct ObjectPaths {
+    root: Vec<String>,
+    objects: std::collections::HashMap<(u64, automerge::ActorId), Vec<String>>,
+}
+
+/// Walks `doc` (a school file is small) for [`vet_changes`]. Written by hand
+/// because Automerge's `parents` trips a debug assertion on a list element
+/// deleted in the same change.
+fn object_paths(doc: &automerge::Automerge) -> ObjectPaths {
+    let mut objects = std::collections::HashMap::new();
+    let mut stack: Vec<(ObjId, Vec<String>)> = vec![(ROOT, Vec::new())];
+    while let Some((obj, path)) = stack.pop() {
+        let children: Vec<(String, ObjId)> = match doc.object_type(&obj) {
+            Ok(ObjType::Map | ObjType::Table) => doc
+                .map_range(&obj, ..)
+                .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
+                .map(|item| (item.key.to_string(), item.id()))
+                .collect(),
+            Ok(ObjType::List) => doc
+                .list_range(&obj, ..)
+                .filter(|item| matches!(item.value, automerge::ValueRef::Object(_)))
+                .map(|item| ("#".to_owned(), item.id()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (key, child) in children {
+            let mut child_path = path.clone();
+            child_path.push(key);
+            if let ObjId::Id(counter, actor, _) = &child {
+                objects.insert((*counter, actor.clone()), child_path.clone());
+            }
+            stack.push((child, child_path));
+        }
+    }
+    ObjectPaths { root: Vec::new(), objects }
 }
 
 /// What part of a document's history counts at a moment.

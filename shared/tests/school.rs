@@ -4,6 +4,7 @@
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT, ReadDoc};
+use medk_shared::access::SchoolPowers;
 use medk_shared::catalogue::{CatalogueDoc, CatalogueEdit, catalogue_at};
 use medk_shared::doc::{NewRoadmap, RoadmapDoc};
 use medk_shared::history::end_of_day_ms;
@@ -11,6 +12,7 @@ use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::Level;
 use medk_shared::school::{
     Blob, Decision, DocumentKind, FileError, PersonRef, SchoolDoc, SchoolEdit, Stage, Visit, school_at,
+    vet_changes,
 };
 use time::Date;
 use time::macros::{date, offset};
@@ -459,4 +461,97 @@ fn well_known_ids_are_stable_and_distinct() {
     assert_ne!(school_file_id("500+"), catalogue_id());
     // Written like any automerge-repo id.
     assert_eq!(DocumentId::parse(&school_file_id("s-7").url()).unwrap(), school_file_id("s-7"));
+}
+
+// ---- what the relay takes from a writer (`vet_changes`) ---------------------
+
+/// What the relay would decide on `edits` made by a device with `powers`
+/// on top of `base` (which the relay has): the edits are made on a copy,
+/// their changes applied to the relay's copy, then vetted.
+fn vet(base: &mut SchoolDoc, powers: SchoolPowers, edits: Vec<SchoolEdit>) -> Result<(), String> {
+    let mut device = base.fork();
+    device.apply(edits, noon(date!(2021 - 03 - 10)), "edit").expect("a valid edit");
+    relay_vets(base, device.automerge(), powers)
+}
+
+/// What the relay, holding `base`, decides on what `device` made since.
+fn relay_vets(base: &mut SchoolDoc, device: &mut AutoCommit, powers: SchoolPowers) -> Result<(), String> {
+    let changes = device.get_changes(&base.automerge().get_heads());
+    let mut relay = base.automerge().document().clone();
+    relay.apply_changes(changes.clone()).unwrap();
+    vet_changes(&relay, &changes, powers)
+}
+
+const TEAM: SchoolPowers = SchoolPowers { decide: false, assign: false };
+const CURATOR: SchoolPowers = SchoolPowers { decide: true, assign: false };
+const COORDINATOR: SchoolPowers = SchoolPowers { decide: true, assign: true };
+
+#[test]
+fn the_school_team_files_and_submits_but_cannot_judge_or_assign() {
+    let curator = person("c1", "Новикова Елена Владимировна");
+    let team = person("t1", "Иванов Пётр Сергеевич");
+    let mut school = SchoolDoc::genesis("s1");
+    // The genesis change itself (with the empty assignment) comes from anyone.
+    let genesis: Vec<automerge::Change> = school.automerge().get_changes(&[]);
+    assert_eq!(vet_changes(school.automerge().document(), &genesis, TEAM), Ok(()));
+
+    // Filing and submitting, visits, stage and risks: everyone who writes.
+    let filing = vec![attach("d1", 'a'), decide("d1", Decision::Submitted, "", &team)];
+    assert_eq!(vet(&mut school, TEAM, filing.clone()), Ok(()));
+    let everyday = vec![
+        SchoolEdit::PutVisit(visit("v1", "2021-03-10")),
+        SchoolEdit::SetStage(Stage::CarryingOut),
+        SchoolEdit::SetRisk { factor: "f1".into(), active: true, programme: None, note: "да".into() },
+    ];
+    assert_eq!(vet(&mut school, TEAM, everyday), Ok(()));
+    school.apply(filing, noon(date!(2021 - 03 - 09)), "file").unwrap();
+
+    // Judging is not the team's: confirming, returning, or rewriting the
+    // decision already in the log.
+    for decision in [Decision::Confirmed, Decision::Returned] {
+        let refused = vet(&mut school, TEAM, vec![decide("d1", decision, "ok", &curator)]);
+        assert!(refused.as_ref().is_err_and(|e| e.contains("confirms or returns")), "{refused:?}");
+        assert_eq!(vet(&mut school, CURATOR, vec![decide("d1", decision, "ok", &curator)]), Ok(()));
+    }
+    let mut forged = school.fork();
+    let log = forged.read().documents[0].id.clone();
+    let doc = forged.automerge();
+    let documents = doc.get(ROOT, "documents").unwrap().unwrap().1;
+    let entry = doc.get(&documents, log.as_str()).unwrap().unwrap().1;
+    let reviews = doc.get(&entry, "reviews").unwrap().unwrap().1;
+    let first = doc.get(&reviews, 0).unwrap().unwrap().1;
+    doc.put(&first, "remarks", "подделано").unwrap();
+    doc.commit();
+    let refused = relay_vets(&mut school, forged.automerge(), TEAM);
+    assert!(refused.as_ref().is_err_and(|e| e.contains("rewrites a decision")), "{refused:?}");
+    let doc = forged.automerge();
+    doc.delete(&reviews, 0).unwrap();
+    doc.commit();
+    let refused = relay_vets(&mut school, forged.automerge(), TEAM);
+    assert!(refused.as_ref().is_err_and(|e| e.contains("removes or rewrites")), "{refused:?}");
+
+    let doc = forged.automerge();
+    doc.delete(&documents, log.as_str()).unwrap();
+    doc.commit();
+    let refused = relay_vets(&mut school, forged.automerge(), TEAM);
+    assert!(refused.as_ref().is_err_and(|e| e.contains("removes or replaces")), "{refused:?}");
+
+    // Sent back, the team attaches a new file and submits it again.
+    school
+        .apply(
+            vec![decide("d1", Decision::Returned, "нет подписи", &curator)],
+            noon(date!(2021 - 03 - 11)),
+            "return",
+        )
+        .unwrap();
+    let again = vec![attach("d1", 'b'), decide("d1", Decision::Submitted, "", &team)];
+    assert_eq!(vet(&mut school, TEAM, again), Ok(()));
+
+    // Who serves the school: the coordinators who manage it only.
+    let assign = vec![SchoolEdit::SetAssignment { curator: Some(curator.clone()), coordinator: None }];
+    for powers in [TEAM, CURATOR] {
+        let refused = vet(&mut school, powers, assign.clone());
+        assert!(refused.as_ref().is_err_and(|e| e.contains("who serves")), "{powers:?}: {refused:?}");
+    }
+    assert_eq!(vet(&mut school, COORDINATOR, assign), Ok(()));
 }

@@ -14,6 +14,10 @@
 //!   round rather than one per change (group commit per document).
 //! - A document nobody has open and nothing pending for is dropped from
 //!   memory after [`EVICT_AFTER_MS`].
+//! - What a writer sends may be vetted ([`Access::vet`]; the server checks
+//!   school files): the changes are applied to a copy first, and a peer
+//!   whose changes fail is treated as a reader of that document for the
+//!   rest of its session, so nothing of it is stored or passed on.
 //! - `doc-unavailable` means the relay has nothing and neither has the peer:
 //!   a failed read is retried (peers wait), and a `request` is refused only
 //!   after the whole batch it came with is applied.
@@ -71,6 +75,27 @@ pub trait Access {
     /// register a document it has never seen to the user and answer
     /// [`Right::Write`], which is how a roadmap made offline reaches the relay.
     fn right(&mut self, user: &str, doc: &DocumentId, claim: bool) -> Right;
+
+    /// Whether what `user` writes into `doc` must pass [`Access::vet`]
+    /// first. Asked for every sync message that carries changes, so it
+    /// should be cheap; by default nothing is vetted.
+    fn vets(&mut self, _user: &str, _doc: &DocumentId) -> bool {
+        false
+    }
+
+    /// Checks `changes` that `user` sent for `doc`, already applied to
+    /// `scratch` (a copy of the relay's document with them). On `Err` the
+    /// relay takes nothing from that peer for the document any more in this
+    /// session and tells it the relay is read-only for it, as for a reader.
+    fn vet(
+        &mut self,
+        _user: &str,
+        _doc: &DocumentId,
+        _scratch: &Automerge,
+        _changes: &[automerge::Change],
+    ) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Everyone may read and write (tests and the simulation).
@@ -185,6 +210,9 @@ struct DocPeer {
     /// False while its saved sync state is being loaded.
     ready: bool,
     read_only: bool,
+    /// It sent changes [`Access::vet`] refused: read-only for the rest of
+    /// the session, whatever its right.
+    refused: bool,
 }
 
 struct Inbound {
@@ -287,7 +315,7 @@ impl Relay {
             }
             let Some(doc) = self.docs.get_mut(&id) else { continue };
             let Some(peer) = doc.peers.get_mut(&conn) else { continue };
-            let read_only = right < Right::Write;
+            let read_only = right < Right::Write || peer.refused;
             if peer.read_only != read_only {
                 peer.read_only = read_only;
                 peer.sync.set_read_only(read_only);
@@ -527,6 +555,7 @@ impl Relay {
                 storage_id,
                 sync: state,
                 read_only,
+                refused: false,
             });
         }
         doc.inbox.push_back(Inbound { conn, data, request });
@@ -639,6 +668,26 @@ impl Relay {
                     continue;
                 }
             };
+            if !peer.read_only
+                && !message.changes.is_empty()
+                && let Some(conn) = self.conns.get(&m.conn)
+                && self.access.vets(&conn.user, &id)
+            {
+                // Applied to a copy first: the relay's document takes only
+                // changes that pass.
+                let mut scratch = doc.am.clone();
+                let mut state = peer.sync.clone();
+                if let Err(e) = scratch.receive_sync_message(&mut state, message.clone()) {
+                    bad.push((m.conn, format!("invalid Automerge data: {e}")));
+                    continue;
+                }
+                let changes = scratch.get_changes(&doc.am.get_heads());
+                if self.access.vet(&conn.user, &id, &scratch, &changes).is_err() {
+                    peer.refused = true;
+                    peer.read_only = true;
+                    peer.sync.set_read_only(true);
+                }
+            }
             if let Err(e) = doc.am.receive_sync_message(&mut peer.sync, message) {
                 bad.push((m.conn, format!("invalid Automerge data: {e}")));
                 continue;
