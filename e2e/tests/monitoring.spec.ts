@@ -92,6 +92,12 @@ test('a municipal coordinator sees her schools on a monitoring date', async ({ b
   await participants.getByLabel('Куратор').selectOption({ label: CURATOR.name });
   await participants.getByRole('button', { name: 'Сохранить участников' }).click();
   await expect(muni.locator('section.participants .curator')).toHaveText(CURATOR.name);
+  // The survey for the risk profile, completed on 1 March, marked now.
+  const survey = muni.locator('.school-survey');
+  await expect(survey.locator('.survey-state')).toHaveText('не завершено');
+  await survey.getByLabel('Дата завершения').fill('2022-03-01');
+  await survey.getByRole('button', { name: 'Отметить завершённым' }).click();
+  await expect(survey.locator('.survey-state')).toHaveText(`завершено 01.03.2022 (отметил(а): ${MUNI.name})`);
 
   // Her dashboard, from the menu: her municipality, today (10 March).
   await muni.locator('.account .topbar-button').click();
@@ -126,7 +132,7 @@ test('a municipal coordinator sees her schools on a monitoring date', async ({ b
   // School 1 is still forming its roadmap (a visit a week): late by then.
   await expect(schools.nth(0)).toContainText('последнее посещение 10.03.2022, 22 дн. назад');
   await expect(schools.nth(1)).toContainText('не было ни одного посещения');
-  await expect(muni.getByText('Завершено анкетирование: данных пока нет')).toBeVisible();
+  await expect(indicator(muni, 'завершено анкетирование')).toContainText('1 из 2');
 
   // The charts: SVG with text labels and figures.
   const federal = muni.locator('svg.chart[aria-label^="Федеральные показатели"]');
@@ -143,6 +149,8 @@ test('a municipal coordinator sees her schools on a monitoring date', async ({ b
   await expect(share).toContainText('исполнено 0 из 2 мероприятий');
   await expect(indicator(muni, 'назначены кураторы')).toContainText('0 из 2');
   await expect(indicator(muni, 'посещённых кураторами')).toContainText('0 из 2');
+  // The survey was completed on 1 March, but marked in the file only on 10 March.
+  await expect(indicator(muni, 'завершено анкетирование')).toContainText('0 из 2');
   // 15 February: the roadmap did not exist yet.
   await monitoringOn(muni, '2022-02-15');
   await expect(share).toHaveAttribute('data-share', 'нет данных');

@@ -97,6 +97,9 @@ pub struct Totals {
     pub school_shares_sum: f64,
     /// «… в которых назначены кураторы».
     pub curator_assigned: usize,
+    /// «… в которых завершено анкетирование»: the survey completed on or
+    /// before the date.
+    pub surveyed: usize,
     /// «… посещенных кураторами»: at least one visit on or before the date.
     pub visited: usize,
     /// «… активировавших рисковые направления»: at least one active factor.
@@ -134,6 +137,7 @@ impl Totals {
             self.school_shares_sum += share;
         }
         self.curator_assigned += usize::from(facts.curator_assigned);
+        self.surveyed += usize::from(facts.surveyed);
         self.visited += usize::from(facts.visited);
         self.risks_activated += usize::from(facts.risks_activated);
         self.concept_confirmed += usize::from(facts.concept_confirmed);
@@ -207,6 +211,7 @@ struct SchoolFacts {
     due: usize,
     done_of_due: usize,
     curator_assigned: bool,
+    surveyed: bool,
     visited: bool,
     risks_activated: bool,
     concept_confirmed: bool,
@@ -227,6 +232,7 @@ impl SchoolFacts {
             due,
             done_of_due,
             curator_assigned: has(&|s| s.assignment.curator.is_some()),
+            surveyed: has(&|s| s.surveyed_by(date)),
             visited: has(&|s| s.last_visit_by(date).is_some()),
             risks_activated: has(&|s| s.risks.iter().any(|r| r.active)),
             concept_confirmed: !concept_kinds.is_empty()

@@ -11,6 +11,7 @@
 //! Layout (schema 1):
 //! ```text
 //! ROOT { kind: "medk-school", schema: 1, school: str, stage: str,
+//!   survey_on: str (ISO, "" or absent: not done), survey_by, survey_by_name: str,
 //!   assignment: { curator_id, curator_name, coordinator_id, coordinator_name: str },
 //!   visits:    { <id>: { date: str (ISO), purpose, people_met, findings,
 //!                        recommendations, evaluation, author_id, author_name: str,
@@ -26,6 +27,9 @@
 //!   `documents`, a document's `reviews`) is created with its parent, never
 //!   lazily: two replicas creating the same object concurrently would
 //!   conflict and one side's content would be hidden.
+//! - The survey («анкетирование» for the risk profile) is three strings on
+//!   the root, written when it is first marked (files made before it have
+//!   none): plain values, so a concurrent second mark settles on one.
 //! - Free text is stored as plain strings, not Automerge Text: a visit is
 //!   written by one curator, a remark once by its reviewer; concurrent edits
 //!   of one field resolve to one of the values, never a mix.
@@ -240,6 +244,15 @@ pub struct Risk {
     pub note: String,
 }
 
+/// The school's survey for its risk profile («анкетирование»), marked done.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Survey {
+    /// ISO date it was completed.
+    pub on: String,
+    /// Who marked it.
+    pub by: PersonRef,
+}
+
 /// An attached file, by content address.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Blob {
@@ -286,6 +299,8 @@ pub struct School {
     pub unit: UnitId,
     pub stage: Stage,
     pub assignment: Assignment,
+    /// The survey, once marked done.
+    pub survey: Option<Survey>,
     /// Live visits, by date then id.
     pub visits: Vec<Visit>,
     /// By factor id.
@@ -300,6 +315,11 @@ impl School {
         self.documents.iter().any(|d| d.kind == kind && d.state() == Some(Decision::Confirmed))
     }
 
+    /// Whether the survey was completed on or before `day`.
+    pub fn surveyed_by(&self, day: Date) -> bool {
+        self.survey.as_ref().and_then(|s| crate::deadline::parse_iso(&s.on)).is_some_and(|on| on <= day)
+    }
+
     /// The day of the last visit on or before `day`.
     pub fn last_visit_by(&self, day: Date) -> Option<Date> {
         self.visits.iter().filter_map(Visit::day).filter(|d| *d <= day).max()
@@ -310,6 +330,11 @@ impl School {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SchoolEdit {
     SetStage(Stage),
+    /// Marks the survey done on a day (`Some` ISO date) or not done.
+    SetSurvey {
+        on: Option<String>,
+        by: PersonRef,
+    },
     SetAssignment {
         curator: Option<PersonRef>,
         coordinator: Option<PersonRef>,
@@ -493,6 +518,7 @@ fn read_school(doc: View<'_>) -> School {
         unit: str_at(doc, &ROOT, "school"),
         stage: Stage::from_key(&str_at(doc, &ROOT, "stage")).unwrap_or_default(),
         assignment: read_assignment(doc),
+        survey: read_survey(doc),
         visits,
         risks: rows(doc, "risks").map(|(factor, obj)| read_risk(factor, &Fields::of(doc, &obj))).collect(),
         documents: rows(doc, "documents").filter_map(|(id, obj)| read_document(doc, id, &obj)).collect(),
@@ -536,6 +562,15 @@ impl SchoolDoc {
     fn apply_one(&mut self, edit: SchoolEdit, time_ms: i64) -> Result<(), FileError> {
         match edit {
             SchoolEdit::SetStage(stage) => self.doc.put(ROOT, "stage", stage.key())?,
+            SchoolEdit::SetSurvey { on, by } => {
+                let on = on.unwrap_or_default();
+                if !on.is_empty() {
+                    crate::deadline::parse_iso(&on).ok_or_else(|| FileError::BadDate(on.clone()))?;
+                }
+                self.put_str_if_changed(&ROOT, "survey_on", &on)?;
+                self.put_str_if_changed(&ROOT, "survey_by", &by.id)?;
+                self.put_str_if_changed(&ROOT, "survey_by_name", &by.name)?;
+            }
             SchoolEdit::SetAssignment { curator, coordinator } => {
                 let obj = self.root_map("assignment")?;
                 self.put_person(&obj, "curator", curator.as_ref())?;
@@ -850,6 +885,14 @@ fn init_school(doc: &mut AutoCommit, school: &str, stage: Stage) -> Result<(), A
         doc.put_object(ROOT, key, ObjType::Map)?;
     }
     Ok(())
+}
+
+fn read_survey(doc: View<'_>) -> Option<Survey> {
+    let on = str_at(doc, &ROOT, "survey_on");
+    (!on.is_empty()).then(|| Survey {
+        on,
+        by: PersonRef { id: str_at(doc, &ROOT, "survey_by"), name: str_at(doc, &ROOT, "survey_by_name") },
+    })
 }
 
 fn read_assignment(doc: View<'_>) -> Assignment {

@@ -11,7 +11,7 @@ use medk_shared::model::{Header, Level, Roadmap, Section, Status};
 use medk_shared::monitoring::{Rollup, SchoolSnapshot, VisitWarning, rollup, visit_warning};
 use medk_shared::school::{
     Blob, Decision, DocumentKind, FiledDocument, PersonRef, Review, Risk, School, SchoolDoc, SchoolEdit,
-    Stage, Visit, school_at,
+    Stage, Survey, Visit, school_at,
 };
 use time::Date;
 use time::macros::{date, offset};
@@ -46,6 +46,7 @@ fn school(unit: &str, stage: Stage) -> School {
         unit: unit.into(),
         stage,
         assignment: Default::default(),
+        survey: None,
         visits: Vec::new(),
         risks: Vec::new(),
         documents: Vec::new(),
@@ -209,6 +210,7 @@ fn snapshots() -> Vec<SchoolSnapshot> {
     };
     let mut s1 = school("s1", Stage::CarryingOut);
     s1.assignment.curator = Some(person("c1"));
+    s1.survey = Some(Survey { on: "2021-02-15".into(), by: person("c1") });
     s1.visits = vec![visit(1, "2021-03-10")];
     s1.risks = vec![Risk { factor: "f01".into(), active: true, programme: None, note: String::new() }];
     s1.documents =
@@ -226,6 +228,8 @@ fn snapshots() -> Vec<SchoolSnapshot> {
 
     let mut s3 = school("s3", Stage::CarryingOut);
     s3.assignment.curator = Some(person("c1"));
+    // Completed after the monitoring date.
+    s3.survey = Some(Survey { on: "2021-06-10".into(), by: person("c1") });
     s3.visits = vec![visit(1, "2021-05-31")];
     s3.documents = vec![document(DocumentKind::Monitoring1, &[Submitted])];
 
@@ -282,6 +286,7 @@ fn a_region_rolls_up_by_hand() {
     assert_eq!(t.curator_assigned, 3);
     assert_eq!(t.share_of_schools(t.curator_assigned), Some(0.75));
     assert_eq!(t.visited, 2, "s2's visit is after the date");
+    assert_eq!(t.surveyed, 1, "s3 completed its survey after the date, s2 and s4 not at all");
     assert_eq!(t.risks_activated, 1);
     assert_eq!(t.concept_confirmed, 1, "s2's programme was returned last");
     assert_eq!(t.monitoring_1_confirmed, 1, "s3's is only submitted");
@@ -296,6 +301,7 @@ fn a_region_rolls_up_by_hand() {
     let m1 = unit(&r, "m1");
     assert_eq!((m1.schools, m1.due, m1.done_of_due, m1.curator_assigned, m1.visited), (2, 5, 3, 2, 1));
     assert_eq!(m1.concept_confirmed, 1);
+    assert_eq!((m1.surveyed, unit(&r, "m2").surveyed), (1, 0));
     let m2 = unit(&r, "m2");
     assert_eq!((m2.schools, m2.due, m2.curator_assigned, m2.visited, m2.concept_confirmed), (2, 0, 1, 1, 0));
     assert_eq!(m2.done_share(), None, "nothing due");
@@ -370,6 +376,13 @@ fn the_state_on_the_date_counts_not_the_state_now() {
         "assign late",
     )
     .unwrap();
+    // The survey, done in mid-May, was only marked in June.
+    file.apply(
+        vec![SchoolEdit::SetSurvey { on: Some("2021-05-15".into()), by: person("c1") }],
+        noon(date!(2021 - 06 - 04)),
+        "survey",
+    )
+    .unwrap();
 
     let on = |doc: &mut RoadmapDoc, file: &mut SchoolDoc, day: Date| {
         let snapshot = SchoolSnapshot {
@@ -383,9 +396,11 @@ fn the_state_on_the_date_counts_not_the_state_now() {
     assert_eq!((then.due, then.done_of_due), (3, 2), "a1 and a2 were done on the date");
     assert_eq!(then.curator_assigned, 0, "assigned after the date");
     assert_eq!(then.visited, 1);
+    assert_eq!(then.surveyed, 0, "not marked in the file on the date");
     let later = on(&mut doc, &mut file, date!(2021 - 06 - 10));
     assert_eq!((later.due, later.done_of_due), (3, 2), "a1 and a3 now");
     assert_eq!(later.curator_assigned, 1);
+    assert_eq!(later.surveyed, 1);
     let before = on(&mut doc, &mut file, date!(2021 - 05 - 21));
     assert_eq!((before.due, before.done_of_due), (0, 0), "May is not over yet");
 }

@@ -555,3 +555,28 @@ fn the_school_team_files_and_submits_but_cannot_judge_or_assign() {
     }
     assert_eq!(vet(&mut school, COORDINATOR, assign), Ok(()));
 }
+
+#[test]
+fn the_survey_is_marked_unmarked_and_read_on_past_dates() {
+    let curator = person("c1", "Новикова Елена Владимировна");
+    let mut school = new_school();
+    assert_eq!(school.read().survey, None, "a new file has no survey");
+    let mark = |on: Option<&str>| SchoolEdit::SetSurvey { on: on.map(str::to_owned), by: curator.clone() };
+    school.apply(vec![mark(Some("2021-02-20"))], noon(date!(2021 - 02 - 22)), "survey").unwrap();
+    let read = school.read();
+    assert_eq!(
+        read.survey.as_ref().map(|s| (s.on.as_str(), s.by.name.as_str())),
+        Some(("2021-02-20", curator.name.as_str()))
+    );
+    assert!(read.surveyed_by(date!(2021 - 02 - 20)) && !read.surveyed_by(date!(2021 - 02 - 19)));
+
+    let bad = school.apply(vec![mark(Some("20.02.2021"))], noon(date!(2021 - 02 - 23)), "survey");
+    assert!(matches!(bad, Err(FileError::BadDate(_))), "{bad:?}");
+    assert_eq!(school.read(), read, "a bad date changes nothing");
+
+    school.apply(vec![mark(None)], noon(date!(2021 - 03 - 01)), "unmark").unwrap();
+    assert_eq!(school.read().survey, None);
+    let then = school_at(&mut school, eod(date!(2021 - 02 - 25))).unwrap();
+    assert_eq!(then.survey.map(|s| s.on), Some("2021-02-20".to_owned()), "marked on that date");
+    assert_eq!(school_at(&mut school, eod(date!(2021 - 02 - 21))).unwrap().survey, None, "not marked yet");
+}

@@ -8,7 +8,7 @@
 //!   10 activities with free-text deadlines over 2022, filled in over its
 //!   first days and then executed: activities marked done on their own days
 //!   (one Automerge change each, at that day's time), a few un-done later;
-//!   and a school file with its curator, visits, risk profile and document
+//!   and a school file with its curator, visits, risk profile, survey and document
 //!   decisions. Every document is saved, all into one postcard file
 //!   ([`compute::BenchData`]).
 //! - Generating and the native baseline run in an optimized build of xtask
@@ -617,7 +617,7 @@ fn school_roadmap(rng: &mut Rng, unit: &str, counts: &mut Counts) -> anyhow::Res
     Ok(doc)
 }
 
-/// One school's file: its curator, visits, risk profile and documents.
+/// One school's file: its curator, visits, risk profile, survey and documents.
 fn school_file(rng: &mut Rng, unit: &str, counts: &mut Counts) -> anyhow::Result<SchoolDoc> {
     let mut doc = SchoolDoc::genesis(unit);
     counts.changes += 1;
@@ -672,6 +672,13 @@ fn school_file(rng: &mut Rng, unit: &str, counts: &mut Counts) -> anyhow::Result
         .collect();
     if !risks.is_empty() {
         push(risks, at(day(2, 1 + rng.below(27) as u8), 14, rng));
+    }
+    // The survey for the risk profile, completed in February and marked a
+    // few days later.
+    if rng.chance(85) {
+        let on = day(2, 1 + rng.below(20) as u8);
+        let edit = SchoolEdit::SetSurvey { on: Some(iso(on)), by: curator.clone() };
+        push(vec![edit], at(on + Duration::days(2), 10, rng));
     }
     // Documents, each filed, then confirmed or returned (and filed again).
     let filings = [

@@ -474,9 +474,10 @@ fn percent(share: Option<f64>) -> String {
 
 /// The federal indicators: a short label for the chart, the full one, and
 /// the count of schools.
-fn federal(t: &Totals) -> [(&'static str, &'static str, usize); 6] {
+fn federal(t: &Totals) -> [(&'static str, &'static str, usize); 7] {
     [
         ("Назначены кураторы", "Доля ОО, в которых назначены кураторы", t.curator_assigned),
+        ("Анкетирование завершено", "Доля ОО, в которых завершено анкетирование", t.surveyed),
         ("Посещены кураторами", "Доля ОО, посещённых кураторами", t.visited),
         ("Активированы риски", "Доля ОО, активировавших рисковые направления", t.risks_activated),
         (
@@ -574,7 +575,6 @@ fn report(m: Monitoring, level: Level) -> impl IntoView {
                     <tbody>{federal_rows}</tbody>
                 </table>
             </div>
-            <p class="hint dash-survey">"Завершено анкетирование: данных пока нет"</p>
         </section>
         {regions}
         {municipalities}
@@ -621,6 +621,7 @@ fn units_section(
                     <td class="num">{percent(t.done_share())}</td>
                     <td class="num">{percent(t.mean_school_share())}</td>
                     <td class="num">{count(t.curator_assigned)}</td>
+                    <td class="num">{count(t.surveyed)}</td>
                     <td class="num">{count(t.visited)}</td>
                     <td class="num">{count(t.risks_activated)}</td>
                     <td class="num">{count(t.concept_confirmed)}</td>
@@ -643,6 +644,7 @@ fn units_section(
                         <th scope="col">"Доля исполненных"</th>
                         <th scope="col">"Среднее по школам"</th>
                         <th scope="col">"Кураторы назначены"</th>
+                        <th scope="col">"Анкетирование завершено"</th>
                         <th scope="col">"Посещены"</th>
                         <th scope="col">"Риски активированы"</th>
                         <th scope="col">"Концептуальные документы"</th>

@@ -314,6 +314,7 @@ fn SchoolHead(screen: Screen) -> impl IntoView {
                 </label>
                 <p hidden=move || screen.can_write()>"Этап: " <strong>{text(move || stage().label_ru().to_owned())}</strong></p>
             </div>
+            <SchoolSurvey screen />
             <p class="visit-warning note warn" role="status" hidden=move || warning().is_none()>
                 {text(move || warning().unwrap_or_default())}
             </p>
@@ -331,6 +332,55 @@ fn SchoolHead(screen: Screen) -> impl IntoView {
                 </ul>
             </div>
         </section>
+    }
+}
+
+/// The survey for the risk profile («анкетирование»): when it was
+/// completed, and who marked it; anyone who writes the file marks it.
+#[component]
+fn SchoolSurvey(screen: Screen) -> impl IntoView {
+    let app = screen.app;
+    let survey = move || screen.school.with(|s| s.as_ref().and_then(|s| s.survey.clone()));
+    let day = RwSignal::new(String::new());
+    let state = move || match survey() {
+        Some(s) => format!("завершено {} (отметил(а): {})", iso_ru(&s.on), s.by.name),
+        None => "не завершено".to_owned(),
+    };
+    let mark = move |on: Option<String>| {
+        let Some(me) = screen.me() else { return false };
+        screen.apply(vec![SchoolEdit::SetSurvey { on, by: me }], "set survey")
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let on = day.get_untracked();
+        if medk_shared::deadline::parse_iso(&on).is_none() {
+            app.error("Укажите дату завершения анкетирования.".to_owned());
+            return;
+        }
+        if mark(Some(on)) {
+            app.info("Анкетирование отмечено завершённым");
+        }
+    };
+    let unmark = move |_| {
+        if mark(None) {
+            app.info("Отметка об анкетировании снята");
+        }
+    };
+    view! {
+        <div class="school-survey" data-done=move || survey().is_some().to_string()>
+            <p>"Анкетирование для РПШ: " <strong class="survey-state">{text(state)}</strong></p>
+            <form class="survey-form" aria-label="Анкетирование" on:submit=submit
+                hidden=move || !screen.can_write() || survey().is_some()>
+                <label>"Дата завершения"
+                    <input type="date" required prop:value=move || day.get()
+                        on:input=move |ev| day.set(event_target_value(&ev)) />
+                </label>
+                <button type="submit">"Отметить завершённым"</button>
+            </form>
+            <button type="button" on:click=unmark hidden=move || !screen.can_write() || survey().is_none()>
+                "Снять отметку"
+            </button>
+        </div>
     }
 }
 

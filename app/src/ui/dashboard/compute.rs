@@ -444,12 +444,13 @@ pub fn bench_touch(docs: &mut BenchDocs) -> Result<(), String> {
 pub fn bench_fingerprint(m: &Monitoring) -> String {
     let t = &m.rollup.total;
     format!(
-        "schools {} due {} done {} mean {:.4} curators {} visited {} risks {} concept {} m1 {} m2 {} late {}",
+        "schools {} due {} done {} mean {:.4} curators {} surveyed {} visited {} risks {} concept {} m1 {} m2 {} late {}",
         t.schools,
         t.due,
         t.done_of_due,
         t.mean_school_share().unwrap_or(-1.0),
         t.curator_assigned,
+        t.surveyed,
         t.visited,
         t.risks_activated,
         t.concept_confirmed,
