@@ -103,16 +103,6 @@ pub fn register_offline_support() {
     }
 }
 
-/// This build's version, as xtask stamps it into the page (the `?v=` of
-/// the app's module); empty in a page without one.
-pub fn app_version() -> String {
-    let link = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.query_selector("link[rel=modulepreload]").ok().flatten())
-        .and_then(|link| link.get_attribute("href"));
-    link.and_then(|href| href.split_once("?v=").map(|(_, v)| v.to_owned())).unwrap_or_default()
-}
-
 /// Reads a user-picked file.
 pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
     let buffer = JsFuture::from(file.array_buffer()).await.map_err(|e| format!("{e:?}"))?;

@@ -37,16 +37,19 @@ pub struct Reading<T> {
 }
 
 impl<T: Serialize> Reading<T> {
-    /// How the device keeps it: postcard, stamped with the app's `build`
-    /// (another build may read documents otherwise, e.g. parse deadlines
-    /// better, or lay the reading out otherwise).
+    /// How the device keeps it: postcard, stamped with `build`, what
+    /// decides how documents are read (the app passes a hash of the
+    /// reading rules' sources, `MEDK_READING_RULES` from `app/build.rs`: a
+    /// build that parses deadlines better, or lays the reading out
+    /// otherwise, reads the documents again; one that changed only screens
+    /// keeps the readings).
     pub fn encode(&self, build: &str) -> Vec<u8> {
         postcard::to_allocvec(&(build, self)).unwrap_or_default()
     }
 }
 
 impl<T: serde::de::DeserializeOwned> Reading<T> {
-    /// `None` for bytes that are not a reading of this `build` (then the
+    /// `None` for bytes that are not a reading stamped `build` (then the
     /// document is read again).
     pub fn decode(bytes: &[u8], build: &str) -> Option<Self> {
         let (stamp, reading): (String, Self) = postcard::from_bytes(bytes).ok()?;
