@@ -129,6 +129,12 @@ impl Account {
         self.session.with(|s| s.me().cloned())
     }
 
+    /// The name that signs the changes this person makes (empty when
+    /// signed out: the change is then unsigned).
+    pub fn author(&self) -> String {
+        self.session.with_untracked(|s| s.me().map(|me| me.person.name.clone()).unwrap_or_default())
+    }
+
     pub fn is_signed_in(&self) -> bool {
         self.session.with_untracked(Session::is_signed_in)
     }

@@ -156,24 +156,36 @@ impl OpenFile {
         }
     }
 
-    /// One user action on a school file: applied as one change, written to
-    /// storage at once, and synced.
-    pub fn apply_school(&mut self, edits: Vec<SchoolEdit>, message: &str) -> Result<(), String> {
+    /// One user action on a school file: applied as one change signed by
+    /// `author` ([`medk_shared::history::signed`]), written to storage at
+    /// once, and synced.
+    pub fn apply_school(
+        &mut self,
+        edits: Vec<SchoolEdit>,
+        message: &str,
+        author: &str,
+    ) -> Result<(), String> {
         let FileDoc::School(doc) = &mut self.doc else {
             return Err("это не файл школы".into());
         };
-        doc.apply(edits, now_ms(), message).map_err(|e| e.to_string())?;
+        let message = medk_shared::history::signed(message, author);
+        doc.apply(edits, now_ms(), &message).map_err(|e| e.to_string())?;
         self.persist();
         Ok(())
     }
 
-    /// One user action on the catalogue: applied as one change, written to
-    /// storage at once, and synced. Unsigned, like a school file's edits.
-    pub fn apply_catalogue(&mut self, edits: Vec<CatalogueEdit>, message: &str) -> Result<(), String> {
+    /// One user action on the catalogue, as [`Self::apply_school`].
+    pub fn apply_catalogue(
+        &mut self,
+        edits: Vec<CatalogueEdit>,
+        message: &str,
+        author: &str,
+    ) -> Result<(), String> {
         let FileDoc::Catalogue(doc) = &mut self.doc else {
             return Err("это не каталог".into());
         };
-        doc.apply(edits, now_ms(), message).map_err(|e| e.to_string())?;
+        let message = medk_shared::history::signed(message, author);
+        doc.apply(edits, now_ms(), &message).map_err(|e| e.to_string())?;
         self.persist();
         Ok(())
     }

@@ -37,7 +37,13 @@ impl Screen {
 
     /// One user action on the catalogue; its error is shown.
     fn apply(&self, edits: Vec<CatalogueEdit>, message: &str) -> bool {
-        self.file.edit(self.app, "каталог", |file| file.apply_catalogue(edits, message), || self.reread())
+        let author = self.app.account.author();
+        self.file.edit(
+            self.app,
+            "каталог",
+            |file| file.apply_catalogue(edits, message, &author),
+            || self.reread(),
+        )
     }
 
     fn factor(&self, id: &str) -> Option<RiskFactor> {

@@ -141,7 +141,13 @@ impl Screen {
 
     /// One user action on the school's file; its error is shown.
     fn apply(&self, edits: Vec<SchoolEdit>, message: &str) -> bool {
-        self.file.edit(self.app, "файл школы", |file| file.apply_school(edits, message), || self.reread())
+        let author = self.app.account.author();
+        self.file.edit(
+            self.app,
+            "файл школы",
+            |file| file.apply_school(edits, message, &author),
+            || self.reread(),
+        )
     }
 
     fn reload_roadmaps(&self) {
