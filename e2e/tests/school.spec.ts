@@ -140,6 +140,11 @@ test('a visit recorded offline survives a reload and reaches another device once
   await expect(arrived).toContainText('Директор, завуч');
   await expect(arrived).toContainText('Дорожная карта в работе');
   await expect(team.locator('.visit-warning')).toBeHidden();
+  // Visits are the curator's record: the school reads them, and is told who writes them.
+  await expect(team.getByRole('button', { name: 'Новое посещение' })).toBeHidden();
+  await expect(arrived.getByRole('button', { name: 'Изменить' })).toBeHidden();
+  await expect(team.locator('.visits-who')).toHaveText('Посещения записывают куратор и координаторы.');
+  await expect(curator.locator('.visits-who')).toBeHidden();
 });
 
 test('a visit recorded offline reaches the coordinator\'s dashboard after reconnect', async ({ browser, serve }) => {

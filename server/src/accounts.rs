@@ -653,7 +653,7 @@ impl Accounts {
             let school = school_of_file(d, doc)?;
             let powers = d.org.school_powers(person, &school);
             let writes = d.org.school_file_right(person, &school) == Right::Write;
-            (writes && !(powers.decide && powers.assign)).then_some(powers)
+            (writes && !(powers.curate && powers.assign)).then_some(powers)
         })
     }
 

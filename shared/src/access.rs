@@ -31,9 +31,11 @@ pub const ROOT_UNIT: &str = "rf";
 /// What a writer of a school file may do beyond filing and recording.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SchoolPowers {
-    /// Confirm a filed document or return it with remarks (curators and
-    /// coordinators; the school team only submits).
-    pub decide: bool,
+    /// The curators' and coordinators' own work: record visits, confirm a
+    /// filed document or return it with remarks (the school team files and
+    /// submits; it is not the one to say it was visited or its documents
+    /// are good).
+    pub curate: bool,
     /// Change who serves the school (the coordinators who manage it).
     pub assign: bool,
 }
@@ -379,14 +381,14 @@ impl Org {
 
     /// What `person` may change in the school file of `school` beyond what
     /// [`Org::school_file_right`]'s `write` gives everyone who has it
-    /// (stage, visits, the risk profile, filing documents): the relay checks
+    /// (stage, survey, the risk profile, filing documents): the relay checks
     /// every change a writer sends against these
     /// ([`crate::school::vet_changes`]), so the rules the app's buttons
     /// follow hold for any client.
     pub fn school_powers(&self, person: &Person, school: &str) -> SchoolPowers {
         let writes = self.school_file_right(person, school) == Right::Write;
         SchoolPowers {
-            decide: writes && person.role != Role::SchoolTeam,
+            curate: writes && person.role != Role::SchoolTeam,
             assign: writes && self.manages(person, school),
         }
     }

@@ -44,8 +44,8 @@
 //!   (the bytes live in the blob store).
 //! - A school file that is not one, or was written by a newer version, is
 //!   refused with an error, never a panic.
-//! - Who may confirm documents and assign people is not only the app's
-//!   buttons: the relay checks every change a writer sends
+//! - Who may record visits, confirm documents and assign people is not
+//!   only the app's buttons: the relay checks every change a writer sends
 //!   ([`vet_changes`]) against their [`SchoolPowers`] and takes nothing
 //!   from a device that breaks them.
 
@@ -684,20 +684,20 @@ pub fn school_at_heads(doc: &mut SchoolDoc, heads: &[ChangeHash]) -> Option<Scho
 
 /// Checks `changes`, already applied to `doc` (the relay's scratch copy of a
 /// school file with them), against what their sender may do. `Err` says
-/// what was forbidden. Everyone who writes the file may record visits, set
-/// the stage and the risk profile, file documents and submit them; only
-/// with [`SchoolPowers::decide`] may a change confirm or return a document
-/// or touch a decision already made, and only with [`SchoolPowers::assign`]
+/// what was forbidden. Everyone who writes the file may set the stage, the
+/// survey and the risk profile, file documents and submit them; only with
+/// [`SchoolPowers::curate`] may a change record or edit a visit, confirm or
+/// return a document or touch a decision already made, and only with [`SchoolPowers::assign`]
 /// may it change who serves the school. Creating the file (its first
 /// change, which writes `kind`) may write the empty assignment. Removing a
-/// filed document, or any entry of a review log, takes `decide` too.
+/// filed document, or any entry of a review log, takes `curate` too.
 pub fn vet_changes(
     doc: &automerge::Automerge,
     changes: &[automerge::Change],
     powers: SchoolPowers,
 ) -> Result<(), String> {
     use automerge::legacy::{Key, ObjectId, OpType};
-    if powers.decide && powers.assign {
+    if powers.curate && powers.assign {
         return Ok(());
     }
     let paths = object_paths(doc);
@@ -728,23 +728,24 @@ pub fn vet_changes(
             let path: Vec<&str> = path.iter().map(String::as_str).collect();
             let appends_entry = op.insert && matches!(op.action, OpType::Make(ObjType::Map));
             let forbidden = match (path.as_slice(), key) {
-                ([], Some("assignment" | "documents")) if !creates_file => {
-                    Some("replaces the assignment or the documents of the school")
+                ([], Some("assignment" | "documents" | "visits")) if !creates_file => {
+                    Some("replaces the assignment, the visits or the documents of the school")
                 }
+                (["visits", ..], _) if !powers.curate => Some("records or changes a curator visit"),
                 (["assignment"], _) if !powers.assign && !made_here => Some("changes who serves the school"),
-                (["documents"], Some(_)) if !powers.decide && !op.pred.is_empty() => {
+                (["documents"], Some(_)) if !powers.curate && !op.pred.is_empty() => {
                     Some("removes or replaces a filed document")
                 }
-                (["documents", _], Some("reviews")) if !powers.decide && !made_here => {
+                (["documents", _], Some("reviews")) if !powers.curate && !made_here => {
                     Some("replaces a document's review log")
                 }
-                (["documents", _, "reviews"], _) if !powers.decide && !appends_entry => {
+                (["documents", _, "reviews"], _) if !powers.curate && !appends_entry => {
                     Some("removes or rewrites a decision")
                 }
-                (["documents", _, "reviews", _], _) if !powers.decide && !made_here => {
+                (["documents", _, "reviews", _], _) if !powers.curate && !made_here => {
                     Some("rewrites a decision")
                 }
-                (["documents", _, "reviews", _], Some("decision")) if !powers.decide => match &op.action {
+                (["documents", _, "reviews", _], Some("decision")) if !powers.curate => match &op.action {
                     OpType::Put(ScalarValue::Str(v)) if v.as_str() == Decision::Submitted.key() => None,
                     _ => Some("confirms or returns a document"),
                 },

@@ -482,12 +482,12 @@ fn relay_vets(base: &mut SchoolDoc, device: &mut AutoCommit, powers: SchoolPower
     vet_changes(&relay, &changes, powers)
 }
 
-const TEAM: SchoolPowers = SchoolPowers { decide: false, assign: false };
-const CURATOR: SchoolPowers = SchoolPowers { decide: true, assign: false };
-const COORDINATOR: SchoolPowers = SchoolPowers { decide: true, assign: true };
+const TEAM: SchoolPowers = SchoolPowers { curate: false, assign: false };
+const CURATOR: SchoolPowers = SchoolPowers { curate: true, assign: false };
+const COORDINATOR: SchoolPowers = SchoolPowers { curate: true, assign: true };
 
 #[test]
-fn the_school_team_files_and_submits_but_cannot_judge_or_assign() {
+fn the_school_team_files_and_submits_but_cannot_record_visits_judge_or_assign() {
     let curator = person("c1", "Новикова Елена Владимировна");
     let team = person("t1", "Иванов Пётр Сергеевич");
     let mut school = SchoolDoc::genesis("s1");
@@ -495,16 +495,27 @@ fn the_school_team_files_and_submits_but_cannot_judge_or_assign() {
     let genesis: Vec<automerge::Change> = school.automerge().get_changes(&[]);
     assert_eq!(vet_changes(school.automerge().document(), &genesis, TEAM), Ok(()));
 
-    // Filing and submitting, visits, stage and risks: everyone who writes.
+    // Filing and submitting, stage, survey and risks: everyone who writes.
     let filing = vec![attach("d1", 'a'), decide("d1", Decision::Submitted, "", &team)];
     assert_eq!(vet(&mut school, TEAM, filing.clone()), Ok(()));
     let everyday = vec![
-        SchoolEdit::PutVisit(visit("v1", "2021-03-10")),
+        SchoolEdit::SetSurvey { on: Some("2021-02-20".into()), by: team.clone() },
         SchoolEdit::SetStage(Stage::CarryingOut),
         SchoolEdit::SetRisk { factor: "f1".into(), active: true, programme: None, note: "да".into() },
     ];
     assert_eq!(vet(&mut school, TEAM, everyday), Ok(()));
     school.apply(filing, noon(date!(2021 - 03 - 09)), "file").unwrap();
+
+    // Visits are the curator's record: the school cannot add or change one.
+    let record = vec![SchoolEdit::PutVisit(visit("v1", "2021-03-10"))];
+    let refused = vet(&mut school, TEAM, record.clone());
+    assert!(refused.as_ref().is_err_and(|e| e.contains("curator visit")), "{refused:?}");
+    assert_eq!(vet(&mut school, CURATOR, record.clone()), Ok(()));
+    school.apply(record, noon(date!(2021 - 03 - 10)), "visit").unwrap();
+    let mut changed = visit("v1", "2021-03-10");
+    changed.findings = "Всё отлично".into();
+    assert!(vet(&mut school, TEAM, vec![SchoolEdit::PutVisit(changed)]).is_err());
+    assert!(vet(&mut school, TEAM, vec![SchoolEdit::DeleteVisit(RowId::new("v1"))]).is_err());
 
     // Judging is not the team's: confirming, returning, or rewriting the
     // decision already in the log.

@@ -123,8 +123,10 @@ impl Screen {
         self.right.get() == Right::Write
     }
 
-    /// Curators and coordinators judge documents; the school team files them.
-    fn can_decide(&self) -> bool {
+    /// Curators and coordinators record visits and judge documents; the
+    /// school team files them ([`medk_shared::access::SchoolPowers`], which
+    /// the relay holds every device to).
+    fn can_curate(&self) -> bool {
         self.can_write() && self.person.with(|p| p.as_ref().is_some_and(|p| p.role != Role::SchoolTeam))
     }
 
@@ -556,9 +558,12 @@ fn Visits(screen: Screen) -> impl IntoView {
         <section class="card visits" aria-labelledby="visits-title">
             <div class="card-head">
                 <h2 id="visits-title">"Посещения"</h2>
-                <button class="primary" hidden=move || !screen.can_write() || adding.get()
+                <button class="primary" hidden=move || !screen.can_curate() || adding.get()
                     on:click=move |_| adding.set(true)>"Новое посещение"</button>
             </div>
+            <p class="hint visits-who" hidden=move || !screen.can_write() || screen.can_curate()>
+                "Посещения записывают куратор и координаторы."
+            </p>
             {move || adding.get().then(|| view! {
                 <VisitForm screen visit=new_visit() label="Новое посещение" on_done=move || adding.set(false) />
             })}
@@ -599,7 +604,7 @@ fn VisitItem(screen: Screen, visit: Visit) -> impl IntoView {
                     {field("Оценка результатов по дорожной карте школы", &shown.evaluation)}
                     {field("Записал(а)", &shown.author.name)}
                 </dl>
-                <div class="item-actions" hidden=move || !screen.can_write()>
+                <div class="item-actions" hidden=move || !screen.can_curate()>
                     <button on:click=move |_| editing.set(true)>"Изменить"</button>
                     <button class="danger" on:click=move |_| confirming.set(true)>"Удалить"</button>
                 </div>
@@ -1002,7 +1007,7 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
         });
     };
     let upload = move || file().and_then(|f| blobs.state(&f.address));
-    let can_judge = move || screen.can_decide() && state() == Some(Decision::Submitted);
+    let can_judge = move || screen.can_curate() && state() == Some(Decision::Submitted);
     let reviews = move || doc.with(|d| d.as_ref().map(|d| d.reviews.clone()).unwrap_or_default());
     let current_address = move || file().map(|f| f.address).unwrap_or_default();
     let state_key = move || state().map(|s| s.key()).unwrap_or("none");
