@@ -130,8 +130,8 @@ test('a municipal coordinator sees her schools on a monitoring date', async ({ b
   await expect(indicator(muni, 'назначены кураторы')).toContainText('50 %');
   await expect(indicator(muni, 'концептуальные документы')).toContainText('0 из 2');
   // School 1 is still forming its roadmap (a visit a week): late by then.
-  await expect(schools.nth(0)).toContainText('последнее посещение 10.03.2022, 22 дн. назад');
-  await expect(schools.nth(1)).toContainText('не было ни одного посещения');
+  await expect(schools.nth(0)).toContainText('Школу не посещали 22 дня (по графику — раз в 7 дней); последнее посещение 10.03.2022');
+  await expect(schools.nth(1)).toContainText('Ещё не посещали (по графику — раз в 7 дней)');
   await expect(indicator(muni, 'завершено анкетирование')).toContainText('1 из 2');
 
   // The charts: SVG with text labels and figures.
@@ -175,7 +175,7 @@ test('a municipal coordinator sees her schools on a monitoring date', async ({ b
   await expect(muni.locator('section.visits')).toContainText('20.03.2022');
   await expect.poll(() => keptReadings(muni)).toHaveLength(2);
   await muni.goto('/monitoring?date=2022-04-01');
-  await expect(schools.nth(0)).toContainText('последнее посещение 20.03.2022, 12 дн. назад');
+  await expect(schools.nth(0)).toContainText('Школу не посещали 12 дней (по графику — раз в 7 дней); последнее посещение 20.03.2022');
   await expect(share).toHaveAttribute('data-share', '50 %');
   await expect.poll(() => keptReadings(muni)).toHaveLength(3);
 });

@@ -103,7 +103,7 @@ test('a visit recorded offline survives a reload and reaches another device once
   const server = await serve({ units: UNITS, people: PEOPLE });
   const curator = await signedIn(browser, server.url, CURATOR);
   await openSchool(curator);
-  await expect(curator.locator('.visit-warning')).toHaveText('Ещё не посещали');
+  await expect(curator.locator('.visit-warning')).toHaveText('Ещё не посещали (по графику — раз в 7 дней)');
   await expectSynced(curator);
   await waitForOfflineReady(curator);
 
@@ -156,7 +156,7 @@ test('a visit recorded offline reaches the coordinator\'s dashboard after reconn
   const visited = muni.locator('table.dash-federal tr', { hasText: 'посещённых кураторами' });
   const school = muni.locator('table.dash-schools tbody tr', { hasText: 'Школа № 1' });
   await expect(visited).toContainText('0 из 1');
-  await expect(school).toContainText('не было ни одного посещения');
+  await expect(school).toContainText('Ещё не посещали');
 
   // The curator, offline at the school, records a visit today.
   const curator = await signedIn(browser, server.url, CURATOR);
@@ -177,7 +177,7 @@ test('a visit recorded offline reaches the coordinator\'s dashboard after reconn
   await curator.context().setOffline(false);
   await expectSynced(curator);
   await expect(visited).toContainText('1 из 1', { timeout: 15_000 });
-  await expect(school).not.toContainText('не было ни одного посещения');
+  await expect(school).not.toContainText('Ещё не посещали');
 });
 
 test('an anti-risk programme a coordinator creates offline belongs to the school, and its team works in it', async ({ browser, serve }) => {
@@ -248,7 +248,7 @@ test('the participants table lists the school with the curator a coordinator ass
   await expect(row).toContainText('Школа № 1');
   await expect(row).toContainText('Каменский район');
   await expect(row.locator('td[data-label="Куратор"]')).toHaveText('не назначен');
-  await expect(row.locator('td[data-label="Посещения"]')).toHaveText('Ещё не посещали');
+  await expect(row.locator('td[data-label="Посещения"]')).toHaveText('Ещё не посещали (по графику — раз в 7 дней)');
 
   await row.getByRole('link', { name: 'Школа № 1' }).click();
   await expect(regional).toHaveURL(/\/s\/s1$/);

@@ -644,16 +644,16 @@ impl Accounts {
         }
     }
 
-    /// What `user` may do in `doc` beyond writing, when `doc` is a school
-    /// file they write and some of its edits are not theirs to make
+    /// When `doc` is the school file of a school `user` writes but some of
+    /// whose edits are not theirs to make: the school and what they may do
     /// ([`medk_shared::access::Org::school_powers`]); `None` otherwise.
-    pub fn school_powers(&self, user: &str, doc: &DocumentId) -> Option<SchoolPowers> {
+    pub fn school_powers(&self, user: &str, doc: &DocumentId) -> Option<(UnitId, SchoolPowers)> {
         self.read(|d| {
             let person = &d.people.get(user)?.person;
             let school = school_of_file(d, doc)?;
             let powers = d.org.school_powers(person, &school);
             let writes = d.org.school_file_right(person, &school) == Right::Write;
-            (writes && !(powers.curate && powers.assign)).then_some(powers)
+            (writes && !(powers.curate && powers.assign)).then_some((school, powers))
         })
     }
 

@@ -123,11 +123,16 @@ impl Access for AccountsAccess {
         &mut self,
         user: &str,
         doc: &DocumentId,
-        scratch: &automerge::Automerge,
+        before: &automerge::Automerge,
+        after: &automerge::Automerge,
         changes: &[automerge::Change],
     ) -> Result<(), String> {
-        let Some(powers) = self.0.school_powers(user, doc) else { return Ok(()) };
-        medk_shared::school::vet_changes(scratch, changes, powers).inspect_err(|reason| {
+        let Some((school, powers)) = self.0.school_powers(user, doc) else { return Ok(()) };
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let sender = medk_shared::school::Sender { id: user, powers, now_ms };
+        medk_shared::school::vet_changes(&school, before, after, changes, &sender).inspect_err(|reason| {
             tracing::warn!(%doc, user, "refused changes to a school file: {reason}");
         })
     }

@@ -59,6 +59,13 @@ impl Server {
         (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
     }
 
+    /// The id of the person signed in with `token`.
+    async fn person_id(&self, token: &str) -> String {
+        let (status, me) = self.call(token, "GET", "/api/me", serde_json::Value::Null).await;
+        assert_eq!(status, 200, "{me}");
+        me["person"]["id"].as_str().expect("`Me` names the person").to_owned()
+    }
+
     async fn device(&self, token: &str, name: &str) -> Device {
         Device::connect(self.addr, token, name).await
     }
@@ -618,6 +625,7 @@ async fn only_curators_and_coordinators_confirm_a_schools_documents() {
 
     // The school team opens its file and files the concept, submitted.
     let sch = server.login("sch").await;
+    let sch_id = server.person_id(&sch).await;
     let mut team = server.device(&sch, "team").await;
     team.docs.insert(id, SchoolDoc::genesis("s1").automerge().clone());
     let blob = Blob {
@@ -635,7 +643,7 @@ async fn only_curators_and_coordinators_confirm_a_schools_documents() {
                 title: "Концепция".into(),
                 blob,
             },
-            decide(Decision::Submitted, "sch"),
+            decide(Decision::Submitted, &sch_id),
         ],
         MARCH_10,
     );
@@ -643,17 +651,18 @@ async fn only_curators_and_coordinators_confirm_a_schools_documents() {
     assert!(!team.client.relay_read_only(&id), "filing and submitting is the team's to do");
 
     // It then confirms its own document: not taken.
-    apply(&mut team, vec![decide(Decision::Confirmed, "sch")], MARCH_10 + 60_000);
+    apply(&mut team, vec![decide(Decision::Confirmed, &sch_id)], MARCH_10 + 60_000);
     team.sync().await;
     assert!(team.client.relay_read_only(&id), "the relay tells the team's device it took nothing");
 
     // The curator sees the submission only, and confirms it.
     let cur = server.login("cur").await;
+    let cur_id = server.person_id(&cur).await;
     let mut curator = server.device(&cur, "curator").await;
     curator.docs.insert(id, AutoCommit::new());
     curator.sync().await;
-    assert_eq!(reviews(&curator), vec![(Decision::Submitted, "sch".to_owned())]);
-    apply(&mut curator, vec![decide(Decision::Confirmed, "cur")], MARCH_10 + 3_600_000);
+    assert_eq!(reviews(&curator), vec![(Decision::Submitted, sch_id.clone())]);
+    apply(&mut curator, vec![decide(Decision::Confirmed, &cur_id)], MARCH_10 + 3_600_000);
     curator.sync().await;
     assert!(!curator.client.relay_read_only(&id));
 
@@ -671,6 +680,6 @@ async fn only_curators_and_coordinators_confirm_a_schools_documents() {
     check.sync().await;
     assert_eq!(
         reviews(&check),
-        vec![(Decision::Submitted, "sch".to_owned()), (Decision::Confirmed, "cur".to_owned())]
+        vec![(Decision::Submitted, sch_id.clone()), (Decision::Confirmed, cur_id.clone())]
     );
 }

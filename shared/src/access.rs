@@ -28,7 +28,8 @@ pub type UserId = String;
 /// The id of the tree's root, which always exists.
 pub const ROOT_UNIT: &str = "rf";
 
-/// What a writer of a school file may do beyond filing and recording.
+/// What a writer of a school file may do beyond filing documents and
+/// setting the stage, the survey and the risk profile.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SchoolPowers {
     /// The curators' and coordinators' own work: record visits, confirm a

@@ -682,33 +682,70 @@ pub fn school_at_heads(doc: &mut SchoolDoc, heads: &[ChangeHash]) -> Option<Scho
 
 // ---- what a writer may change ----------------------------------------------
 
-/// Checks `changes`, already applied to `doc` (the relay's scratch copy of a
-/// school file with them), against what their sender may do. `Err` says
-/// what was forbidden. Everyone who writes the file may set the stage, the
-/// survey and the risk profile, file documents and submit them; only with
+/// Who sent changes to a school file, as the relay knows them.
+#[derive(Clone, Copy, Debug)]
+pub struct Sender<'a> {
+    /// Their person id.
+    pub id: &'a str,
+    pub powers: SchoolPowers,
+    /// The relay's clock, Unix ms.
+    pub now_ms: i64,
+}
+
+/// How far ahead of the relay's clock a submission may be dated. A date far
+/// ahead would keep it last in the review log (which is ordered by date)
+/// whatever the curator decides meanwhile; a week is room for school
+/// devices whose clocks are set wrong, which must not lose their work.
+const SUBMITTED_AHEAD_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
+/// The parts of the root only the file's creation (its genesis change)
+/// writes: what the file is, and the maps every edit writes into.
+const FIXED_ROOT_KEYS: [&str; 7] = ["kind", "schema", "school", "assignment", "visits", "risks", "documents"];
+
+/// Checks `changes` that `sender` sent for the school file of `school`:
+/// `before` is the relay's copy without them, `after` with them. `Err`
+/// says what was forbidden.
+///
+/// Everyone who writes the file may set the stage, the survey and the risk
+/// profile, file a new document, and attach a new file to one together
+/// with submitting it again (an entry «submitted», signed by them, dated
+/// by the change and not ahead of the relay's clock). Only with
 /// [`SchoolPowers::curate`] may a change record or edit a visit, confirm or
-/// return a document or touch a decision already made, and only with [`SchoolPowers::assign`]
-/// may it change who serves the school. Creating the file (its first
-/// change, which writes `kind`) may write the empty assignment. Removing a
-/// filed document, or any entry of a review log, takes `curate` too.
+/// return a document, touch an entry already in a review log, move a
+/// document to another kind or replace or remove one; only with
+/// [`SchoolPowers::assign`] may it change who serves the school. Nobody
+/// rewrites what the file is or replaces its parts, except the file's
+/// genesis change ([`SchoolDoc::genesis`]), which is the same everywhere.
 pub fn vet_changes(
-    doc: &automerge::Automerge,
+    school: &str,
+    before: &automerge::Automerge,
+    after: &automerge::Automerge,
     changes: &[automerge::Change],
-    powers: SchoolPowers,
+    sender: &Sender<'_>,
 ) -> Result<(), String> {
     use automerge::legacy::{Key, ObjectId, OpType};
+    use std::collections::BTreeSet;
+    let powers = sender.powers;
     if powers.curate && powers.assign {
         return Ok(());
     }
-    let paths = object_paths(doc);
+    let genesis = SchoolDoc::genesis(school).doc.get_heads();
+    let filed: BTreeSet<String> = match before.get(ROOT, "documents") {
+        Ok(Some((Value::Object(ObjType::Map), map))) => {
+            before.map_range(&map, ..).map(|i| i.key.to_string()).collect()
+        }
+        _ => BTreeSet::new(),
+    };
+    let paths = object_paths(after);
     for change in changes {
+        if genesis.contains(&change.hash()) {
+            continue;
+        }
         let expanded = change.decode();
         let start = expanded.start_op.get();
-        let end = start + expanded.operations.len() as u64;
-        let creates_file = expanded
-            .operations
-            .iter()
-            .any(|op| op.obj == ObjectId::Root && op.key == Key::Map("kind".into()));
+        let end = start.saturating_add(expanded.operations.len() as u64);
+        // Documents given a new file, and those submitted again, by this change.
+        let (mut new_file, mut resubmitted) = (BTreeSet::new(), BTreeSet::new());
         for op in &expanded.operations {
             // Where the op writes: the path of its object, then its key.
             let (path, made_here) = match &op.obj {
@@ -727,33 +764,60 @@ pub fn vet_changes(
             };
             let path: Vec<&str> = path.iter().map(String::as_str).collect();
             let appends_entry = op.insert && matches!(op.action, OpType::Make(ObjType::Map));
+            let put = match &op.action {
+                OpType::Put(value) => Some(value),
+                _ => None,
+            };
             let forbidden = match (path.as_slice(), key) {
-                ([], Some("assignment" | "documents" | "visits")) if !creates_file => {
-                    Some("replaces the assignment, the visits or the documents of the school")
+                ([], Some(key)) if FIXED_ROOT_KEYS.contains(&key) => {
+                    Some("rewrites what the file is or replaces one of its parts")
                 }
+                (["assignment", ..], _) if !powers.assign => Some("changes who serves the school"),
                 (["visits", ..], _) if !powers.curate => Some("records or changes a curator visit"),
-                (["assignment"], _) if !powers.assign && !made_here => Some("changes who serves the school"),
-                (["documents"], Some(_)) if !powers.curate && !op.pred.is_empty() => {
+                _ if powers.curate => None,
+                (["documents"], Some(id)) if filed.contains(id) => {
                     Some("removes or replaces a filed document")
                 }
-                (["documents", _], Some("reviews")) if !powers.curate && !made_here => {
-                    Some("replaces a document's review log")
+                (["documents", _], Some("reviews")) if !made_here => Some("replaces a document's review log"),
+                (["documents", _], Some("kind")) if !made_here => {
+                    Some("moves a filed document to another kind")
                 }
-                (["documents", _, "reviews"], _) if !powers.curate && !appends_entry => {
-                    Some("removes or rewrites a decision")
+                (["documents", id], Some("file")) | (["documents", id, "file"], _) => {
+                    new_file.insert(id.to_string());
+                    None
                 }
-                (["documents", _, "reviews", _], _) if !powers.curate && !made_here => {
-                    Some("rewrites a decision")
-                }
-                (["documents", _, "reviews", _], Some("decision")) if !powers.curate => match &op.action {
-                    OpType::Put(ScalarValue::Str(v)) if v.as_str() == Decision::Submitted.key() => None,
+                (["documents", _, "reviews"], _) if !appends_entry => Some("removes or rewrites a decision"),
+                (["documents", _, "reviews", _], _) if !made_here => Some("rewrites a decision"),
+                (["documents", id, "reviews", _], Some("decision")) => match put {
+                    Some(ScalarValue::Str(v)) if v.as_str() == Decision::Submitted.key() => {
+                        resubmitted.insert(id.to_string());
+                        None
+                    }
                     _ => Some("confirms or returns a document"),
+                },
+                (["documents", _, "reviews", _], Some("by")) => match put {
+                    Some(ScalarValue::Str(v)) if v.as_str() == sender.id => None,
+                    _ => Some("signs a decision with another person's name"),
+                },
+                (["documents", _, "reviews", _], Some("at")) => match put {
+                    Some(ScalarValue::Int(at))
+                        if *at == change.timestamp() && *at <= sender.now_ms + SUBMITTED_AHEAD_MS =>
+                    {
+                        None
+                    }
+                    _ => Some("dates a decision otherwise than its change, or ahead of the relay's clock"),
                 },
                 _ => None,
             };
             if let Some(what) = forbidden {
                 return Err(format!("change {} {what}, which its author may not", change.hash()));
             }
+        }
+        if let Some(id) = new_file.difference(&resubmitted).next() {
+            return Err(format!(
+                "change {} gives document {id} a new file without submitting it again, which its author may not",
+                change.hash()
+            ));
         }
     }
     Ok(())

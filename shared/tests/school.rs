@@ -11,8 +11,8 @@ use medk_shared::history::end_of_day_ms;
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::Level;
 use medk_shared::school::{
-    Blob, Decision, DocumentKind, FileError, PersonRef, SchoolDoc, SchoolEdit, Stage, Visit, school_at,
-    vet_changes,
+    Blob, Decision, DocumentKind, FileError, PersonRef, SchoolDoc, SchoolEdit, Sender, Stage, Visit,
+    school_at, vet_changes,
 };
 use time::Date;
 use time::macros::{date, offset};
@@ -465,106 +465,203 @@ fn well_known_ids_are_stable_and_distinct() {
 
 // ---- what the relay takes from a writer (`vet_changes`) ---------------------
 
-/// What the relay would decide on `edits` made by a device with `powers`
-/// on top of `base` (which the relay has): the edits are made on a copy,
-/// their changes applied to the relay's copy, then vetted.
-fn vet(base: &mut SchoolDoc, powers: SchoolPowers, edits: Vec<SchoolEdit>) -> Result<(), String> {
+/// The relay's clock in these tests.
+fn now() -> i64 {
+    noon(date!(2021 - 03 - 12))
+}
+
+fn team() -> PersonRef {
+    person("t1", "Иванов Пётр Сергеевич")
+}
+
+fn curator() -> PersonRef {
+    person("c1", "Новикова Елена Владимировна")
+}
+
+fn sender(who: &PersonRef, curate: bool, assign: bool) -> Sender<'_> {
+    Sender { id: &who.id, powers: SchoolPowers { curate, assign }, now_ms: now() }
+}
+
+/// What the relay, holding `base`, decides on `edits` made by `who` on a
+/// copy of it at `time`.
+fn vet_at(base: &mut SchoolDoc, who: &Sender<'_>, edits: Vec<SchoolEdit>, time: i64) -> Result<(), String> {
     let mut device = base.fork();
-    device.apply(edits, noon(date!(2021 - 03 - 10)), "edit").expect("a valid edit");
-    relay_vets(base, device.automerge(), powers)
+    device.apply(edits, time, "edit").expect("a valid edit");
+    relay_vets(base, device.automerge(), who)
+}
+
+fn vet(base: &mut SchoolDoc, who: &Sender<'_>, edits: Vec<SchoolEdit>) -> Result<(), String> {
+    vet_at(base, who, edits, noon(date!(2021 - 03 - 10)))
 }
 
 /// What the relay, holding `base`, decides on what `device` made since.
-fn relay_vets(base: &mut SchoolDoc, device: &mut AutoCommit, powers: SchoolPowers) -> Result<(), String> {
+fn relay_vets(base: &mut SchoolDoc, device: &mut AutoCommit, who: &Sender<'_>) -> Result<(), String> {
     let changes = device.get_changes(&base.automerge().get_heads());
-    let mut relay = base.automerge().document().clone();
-    relay.apply_changes(changes.clone()).unwrap();
-    vet_changes(&relay, &changes, powers)
+    let before = base.automerge().document().clone();
+    let mut after = before.clone();
+    after.apply_changes(changes.clone()).unwrap();
+    vet_changes("s1", &before, &after, &changes, who)
 }
 
-const TEAM: SchoolPowers = SchoolPowers { curate: false, assign: false };
-const CURATOR: SchoolPowers = SchoolPowers { curate: true, assign: false };
-const COORDINATOR: SchoolPowers = SchoolPowers { curate: true, assign: true };
+/// `result` is a refusal saying `what`.
+#[track_caller]
+fn refused(result: Result<(), String>, what: &str) {
+    assert!(
+        result.as_ref().is_err_and(|e| e.contains(what)),
+        "expected a refusal for «{what}», got {result:?}"
+    );
+}
+
+/// A school file of `s1` as the relay has it: the concept filed by the
+/// team and returned by the curator.
+fn filed_and_returned() -> SchoolDoc {
+    let mut school = SchoolDoc::genesis("s1");
+    let filing = vec![attach("d1", 'a'), decide("d1", Decision::Submitted, "", &team())];
+    school.apply(filing, noon(date!(2021 - 03 - 09)), "file").unwrap();
+    let back = vec![decide("d1", Decision::Returned, "нет подписи", &curator())];
+    school.apply(back, noon(date!(2021 - 03 - 09)) + 3_600_000, "return").unwrap();
+    school
+}
+
+/// The objects of the filed concept `d1`: its map and its review log.
+fn concept_objects(doc: &mut AutoCommit) -> (automerge::ObjId, automerge::ObjId, automerge::ObjId) {
+    let documents = doc.get(ROOT, "documents").unwrap().unwrap().1;
+    let entry = doc.get(&documents, "d1").unwrap().unwrap().1;
+    let reviews = doc.get(&entry, "reviews").unwrap().unwrap().1;
+    (documents, entry, reviews)
+}
 
 #[test]
 fn the_school_team_files_and_submits_but_cannot_record_visits_judge_or_assign() {
-    let curator = person("c1", "Новикова Елена Владимировна");
-    let team = person("t1", "Иванов Пётр Сергеевич");
-    let mut school = SchoolDoc::genesis("s1");
-    // The genesis change itself (with the empty assignment) comes from anyone.
-    let genesis: Vec<automerge::Change> = school.automerge().get_changes(&[]);
-    assert_eq!(vet_changes(school.automerge().document(), &genesis, TEAM), Ok(()));
+    let (team, curator) = (team(), curator());
+    let (as_team, as_curator, as_coordinator) =
+        (sender(&team, false, false), sender(&curator, true, false), sender(&curator, true, true));
+
+    // The genesis change comes from anyone: it is the same everywhere.
+    let genesis = SchoolDoc::genesis("s1").automerge().get_changes(&[]);
+    let mut created = automerge::Automerge::new();
+    created.apply_changes(genesis.clone()).unwrap();
+    assert_eq!(vet_changes("s1", &automerge::Automerge::new(), &created, &genesis, &as_team), Ok(()));
 
     // Filing and submitting, stage, survey and risks: everyone who writes.
+    let mut school = SchoolDoc::genesis("s1");
     let filing = vec![attach("d1", 'a'), decide("d1", Decision::Submitted, "", &team)];
-    assert_eq!(vet(&mut school, TEAM, filing.clone()), Ok(()));
+    assert_eq!(vet(&mut school, &as_team, filing), Ok(()));
     let everyday = vec![
         SchoolEdit::SetSurvey { on: Some("2021-02-20".into()), by: team.clone() },
         SchoolEdit::SetStage(Stage::CarryingOut),
         SchoolEdit::SetRisk { factor: "f1".into(), active: true, programme: None, note: "да".into() },
     ];
-    assert_eq!(vet(&mut school, TEAM, everyday), Ok(()));
-    school.apply(filing, noon(date!(2021 - 03 - 09)), "file").unwrap();
+    assert_eq!(vet(&mut school, &as_team, everyday), Ok(()));
 
-    // Visits are the curator's record: the school cannot add or change one.
+    // Visits are the curator's record.
     let record = vec![SchoolEdit::PutVisit(visit("v1", "2021-03-10"))];
-    let refused = vet(&mut school, TEAM, record.clone());
-    assert!(refused.as_ref().is_err_and(|e| e.contains("curator visit")), "{refused:?}");
-    assert_eq!(vet(&mut school, CURATOR, record.clone()), Ok(()));
+    refused(vet(&mut school, &as_team, record.clone()), "curator visit");
+    assert_eq!(vet(&mut school, &as_curator, record.clone()), Ok(()));
     school.apply(record, noon(date!(2021 - 03 - 10)), "visit").unwrap();
     let mut changed = visit("v1", "2021-03-10");
     changed.findings = "Всё отлично".into();
-    assert!(vet(&mut school, TEAM, vec![SchoolEdit::PutVisit(changed)]).is_err());
-    assert!(vet(&mut school, TEAM, vec![SchoolEdit::DeleteVisit(RowId::new("v1"))]).is_err());
+    refused(vet(&mut school, &as_team, vec![SchoolEdit::PutVisit(changed)]), "curator visit");
+    refused(vet(&mut school, &as_team, vec![SchoolEdit::DeleteVisit(RowId::new("v1"))]), "curator visit");
 
-    // Judging is not the team's: confirming, returning, or rewriting the
-    // decision already in the log.
+    // Judging is the curator's: confirming or returning.
+    let mut school = filed_and_returned();
     for decision in [Decision::Confirmed, Decision::Returned] {
-        let refused = vet(&mut school, TEAM, vec![decide("d1", decision, "ok", &curator)]);
-        assert!(refused.as_ref().is_err_and(|e| e.contains("confirms or returns")), "{refused:?}");
-        assert_eq!(vet(&mut school, CURATOR, vec![decide("d1", decision, "ok", &curator)]), Ok(()));
+        refused(
+            vet(&mut school, &as_team, vec![decide("d1", decision, "ok", &curator)]),
+            "confirms or returns",
+        );
+        assert_eq!(vet(&mut school, &as_curator, vec![decide("d1", decision, "ok", &curator)]), Ok(()));
     }
-    let mut forged = school.fork();
-    let log = forged.read().documents[0].id.clone();
-    let doc = forged.automerge();
-    let documents = doc.get(ROOT, "documents").unwrap().unwrap().1;
-    let entry = doc.get(&documents, log.as_str()).unwrap().unwrap().1;
-    let reviews = doc.get(&entry, "reviews").unwrap().unwrap().1;
-    let first = doc.get(&reviews, 0).unwrap().unwrap().1;
-    doc.put(&first, "remarks", "подделано").unwrap();
-    doc.commit();
-    let refused = relay_vets(&mut school, forged.automerge(), TEAM);
-    assert!(refused.as_ref().is_err_and(|e| e.contains("rewrites a decision")), "{refused:?}");
-    let doc = forged.automerge();
-    doc.delete(&reviews, 0).unwrap();
-    doc.commit();
-    let refused = relay_vets(&mut school, forged.automerge(), TEAM);
-    assert!(refused.as_ref().is_err_and(|e| e.contains("removes or rewrites")), "{refused:?}");
 
-    let doc = forged.automerge();
-    doc.delete(&documents, log.as_str()).unwrap();
-    doc.commit();
-    let refused = relay_vets(&mut school, forged.automerge(), TEAM);
-    assert!(refused.as_ref().is_err_and(|e| e.contains("removes or replaces")), "{refused:?}");
-
-    // Sent back, the team attaches a new file and submits it again.
-    school
-        .apply(
-            vec![decide("d1", Decision::Returned, "нет подписи", &curator)],
-            noon(date!(2021 - 03 - 11)),
-            "return",
-        )
-        .unwrap();
-    let again = vec![attach("d1", 'b'), decide("d1", Decision::Submitted, "", &team)];
-    assert_eq!(vet(&mut school, TEAM, again), Ok(()));
+    // Sent back, the team attaches a new file and submits it again: in its
+    // own name, dated by its change.
+    let again = || vec![attach("d1", 'b'), decide("d1", Decision::Submitted, "", &team)];
+    assert_eq!(vet(&mut school, &as_team, again()), Ok(()));
+    refused(vet(&mut school, &as_team, vec![attach("d1", 'c')]), "without submitting it again");
+    let as_curators_name = vec![attach("d1", 'b'), decide("d1", Decision::Submitted, "", &curator)];
+    refused(vet(&mut school, &as_team, as_curators_name), "another person's name");
+    // Dated far ahead it would stay last in the log whatever the curator did.
+    refused(vet_at(&mut school, &as_team, again(), now() + 10 * 86_400_000), "ahead of the relay's clock");
 
     // Who serves the school: the coordinators who manage it only.
     let assign = vec![SchoolEdit::SetAssignment { curator: Some(curator.clone()), coordinator: None }];
-    for powers in [TEAM, CURATOR] {
-        let refused = vet(&mut school, powers, assign.clone());
-        assert!(refused.as_ref().is_err_and(|e| e.contains("who serves")), "{powers:?}: {refused:?}");
+    for who in [&as_team, &as_curator] {
+        refused(vet(&mut school, who, assign.clone()), "who serves");
     }
-    assert_eq!(vet(&mut school, COORDINATOR, assign), Ok(()));
+    assert_eq!(vet(&mut school, &as_coordinator, assign), Ok(()));
+}
+
+/// What a client that writes Automerge by hand could try, past the app's
+/// edits.
+#[test]
+fn forged_changes_to_a_school_file_are_refused() {
+    let team = team();
+    let as_team = sender(&team, false, false);
+    let mut school = filed_and_returned();
+    let forge = |school: &mut SchoolDoc, write: &dyn Fn(&mut AutoCommit)| {
+        let mut device = school.fork();
+        write(device.automerge());
+        device.automerge().commit();
+        relay_vets(school, device.automerge(), &as_team)
+    };
+
+    // Rewriting the log: a remark, or a whole entry.
+    refused(
+        forge(&mut school, &|doc| {
+            let (_, _, reviews) = concept_objects(doc);
+            let first = doc.get(&reviews, 1).unwrap().unwrap().1;
+            doc.put(&first, "decision", "confirmed").unwrap();
+        }),
+        "rewrites a decision",
+    );
+    refused(
+        forge(&mut school, &|doc| {
+            let (_, _, reviews) = concept_objects(doc);
+            doc.delete(&reviews, 1).unwrap();
+        }),
+        "removes or rewrites a decision",
+    );
+    // Removing the document, or replacing it by a new one under its id.
+    refused(
+        forge(&mut school, &|doc| {
+            let (documents, _, _) = concept_objects(doc);
+            doc.delete(&documents, "d1").unwrap();
+        }),
+        "removes or replaces a filed document",
+    );
+    // A device that forked before the concept was filed.
+    let mut early = SchoolDoc::genesis("s1");
+    let documents = early.automerge().get(ROOT, "documents").unwrap().unwrap().1;
+    let fresh = early.automerge().put_object(&documents, "d1", automerge::ObjType::Map).unwrap();
+    early.automerge().put(&fresh, "kind", "concept").unwrap();
+    early.automerge().commit();
+    refused(relay_vets(&mut school, early.automerge(), &as_team), "removes or replaces a filed document");
+    // Moving a confirmation to another kind of document.
+    refused(
+        forge(&mut school, &|doc| {
+            let (_, entry, _) = concept_objects(doc);
+            doc.put(&entry, "kind", "monitoring-1").unwrap();
+        }),
+        "another kind",
+    );
+    // Rewriting what the file is, or replacing its parts with new ones.
+    refused(forge(&mut school, &|doc| doc.put(ROOT, "schema", 99).unwrap()), "rewrites what the file is");
+    refused(
+        forge(&mut school, &|doc| {
+            doc.put(ROOT, "kind", "medk-school").unwrap();
+            let assignment = doc.put_object(ROOT, "assignment", automerge::ObjType::Map).unwrap();
+            doc.put(&assignment, "curator_id", "evil").unwrap();
+        }),
+        "rewrites what the file is",
+    );
+    // The same edits from a coordinator who manages the school pass.
+    let coordinator = person("m1", "Муниципальный координатор");
+    let mut device = school.fork();
+    let (_, entry, _) = concept_objects(device.automerge());
+    device.automerge().put(&entry, "title", "Концепция (уточнено)").unwrap();
+    device.automerge().commit();
+    assert_eq!(relay_vets(&mut school, device.automerge(), &sender(&coordinator, true, true)), Ok(()));
 }
 
 #[test]

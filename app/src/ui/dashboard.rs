@@ -29,6 +29,7 @@ use time::Date;
 
 use super::chart::{Bar, BarChart};
 use super::list::document_title;
+use super::school::warning_text;
 use super::{AppCtx, ctx};
 use crate::browser;
 use crate::document::{OpenError, OpenRoadmap};
@@ -663,18 +664,16 @@ fn units_section(
     }
 }
 
+/// The visits cell: the school screen's warning ([`warning_text`]), with
+/// the day of the last visit, which the table has no column for.
 fn visit_text(warning: Option<VisitWarning>, has_file: bool) -> String {
     match warning {
         _ if !has_file => "нет данных".to_owned(),
         None => "по графику".to_owned(),
-        Some(VisitWarning { last_visit: None, allowed_days, .. }) => {
-            format!("не было ни одного посещения (норма — раз в {allowed_days} дн.)")
-        }
-        Some(VisitWarning { last_visit: Some(last), days_since, allowed_days }) => format!(
-            "последнее посещение {}, {} дн. назад (норма — раз в {allowed_days} дн.)",
-            ru_date(last),
-            days_since.unwrap_or(0)
-        ),
+        Some(w) => match w.last_visit {
+            Some(last) => format!("{}; последнее посещение {}", warning_text(&w), ru_date(last)),
+            None => warning_text(&w),
+        },
     }
 }
 

@@ -37,15 +37,13 @@ pub fn days_ru(n: i64) -> String {
     format!("{n} {word}")
 }
 
-/// The warning as the screens say it.
+/// The warning as every screen says it (the school, the list of schools,
+/// the monitoring dashboard).
 pub fn warning_text(w: &VisitWarning) -> String {
+    let schedule = days_ru(i64::from(w.allowed_days));
     match w.days_since {
-        Some(days) => format!(
-            "Школу не посещали {} (по графику — раз в {})",
-            days_ru(days),
-            days_ru(i64::from(w.allowed_days))
-        ),
-        None => "Ещё не посещали".to_owned(),
+        Some(days) => format!("Школу не посещали {} (по графику — раз в {schedule})", days_ru(days)),
+        None => format!("Ещё не посещали (по графику — раз в {schedule})"),
     }
 }
 
@@ -1109,7 +1107,7 @@ mod tests {
         let late = VisitWarning { last_visit: None, days_since: Some(9), allowed_days: 7 };
         assert_eq!(warning_text(&late), "Школу не посещали 9 дней (по графику — раз в 7 дней)");
         let never = VisitWarning { last_visit: None, days_since: None, allowed_days: 7 };
-        assert_eq!(warning_text(&never), "Ещё не посещали");
+        assert_eq!(warning_text(&never), "Ещё не посещали (по графику — раз в 7 дней)");
     }
 
     #[test]

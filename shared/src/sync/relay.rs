@@ -83,15 +83,16 @@ pub trait Access {
         false
     }
 
-    /// Checks `changes` that `user` sent for `doc`, already applied to
-    /// `scratch` (a copy of the relay's document with them). On `Err` the
-    /// relay takes nothing from that peer for the document any more in this
+    /// Checks `changes` that `user` sent for `doc`: `before` is the relay's
+    /// document, `after` a copy of it with them applied. On `Err` the relay
+    /// takes nothing from that peer for the document any more in this
     /// session and tells it the relay is read-only for it, as for a reader.
     fn vet(
         &mut self,
         _user: &str,
         _doc: &DocumentId,
-        _scratch: &Automerge,
+        _before: &Automerge,
+        _after: &Automerge,
         _changes: &[automerge::Change],
     ) -> Result<(), String> {
         Ok(())
@@ -668,11 +669,9 @@ impl Relay {
                     continue;
                 }
             };
-            if !peer.read_only
-                && !message.changes.is_empty()
-                && let Some(conn) = self.conns.get(&m.conn)
-                && self.access.vets(&conn.user, &id)
-            {
+            // A connection's messages leave with it; one left over is dropped.
+            let Some(conn) = self.conns.get(&m.conn) else { continue };
+            if !peer.read_only && !message.changes.is_empty() && self.access.vets(&conn.user, &id) {
                 // Applied to a copy first: the relay's document takes only
                 // changes that pass.
                 let mut scratch = doc.am.clone();
@@ -682,7 +681,7 @@ impl Relay {
                     continue;
                 }
                 let changes = scratch.get_changes(&doc.am.get_heads());
-                if self.access.vet(&conn.user, &id, &scratch, &changes).is_err() {
+                if self.access.vet(&conn.user, &id, &doc.am, &scratch, &changes).is_err() {
                     peer.refused = true;
                     peer.read_only = true;
                     peer.sync.set_read_only(true);
