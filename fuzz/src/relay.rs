@@ -10,6 +10,9 @@
 //! with nothing). Each user's documents are edited by one actor id of its
 //! own, so a change's actor says which user made it.
 //!
+//! Every writer's changes also go through the school-file vetting
+//! ([`vet_changes`]), for panics only.
+//!
 //! Checked after every effect, besides "no panic":
 //! - the heads the relay announces in a `sync` are stored: nothing is
 //!   acknowledged before it is durable;
@@ -44,8 +47,9 @@ use std::sync::{Arc, LazyLock, Mutex};
 use automerge::sync::{self, SyncDoc as _};
 use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, Automerge, ChangeHash, ROOT};
-use medk_shared::access::Right;
+use medk_shared::access::{Right, SchoolPowers};
 use medk_shared::ids::DocumentId;
+use medk_shared::school::{Sender, vet_changes};
 use medk_shared::sync::message::{Message, PeerMetadata};
 use medk_shared::sync::relay::{Access, ConnId, EVICT_AFTER_MS, Effect, Relay, StorageWrite};
 
@@ -325,6 +329,28 @@ struct FakeAccess(Rights);
 impl Access for FakeAccess {
     fn right(&mut self, user: &str, doc: &DocumentId, _claim: bool) -> Right {
         right_of(&self.0, user_index(user), doc)
+    }
+
+    /// Every writer's changes go through the school-file vetting, as a
+    /// school team's would: it must not panic on whatever Automerge data
+    /// the relay takes. Its verdict is ignored, so the checks above about
+    /// what `w` stores still hold (the harness's documents are not school
+    /// files).
+    fn vets(&mut self, _user: &str, _doc: &DocumentId) -> bool {
+        true
+    }
+
+    fn vet(
+        &mut self,
+        user: &str,
+        _doc: &DocumentId,
+        before: &Automerge,
+        after: &Automerge,
+        changes: &[automerge::Change],
+    ) -> Result<(), String> {
+        let sender = Sender { id: user, powers: SchoolPowers::default(), now_ms: 0 };
+        let _verdict = vet_changes("s", before, after, changes, &sender);
+        Ok(())
     }
 }
 
