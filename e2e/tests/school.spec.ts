@@ -2,7 +2,8 @@
 // filed by the school, returned with remarks by its curator, fixed and
 // confirmed; a curator's visit recorded offline, seen on another device
 // and on the municipal coordinator's dashboard; a file over 25 MiB
-// refused; and the participants table after a coordinator assigns people.
+// refused; the participants table after a coordinator assigns people; and
+// the screen at the two tablet sizes (screenshots kept in test-results/).
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { waitForOfflineReady } from '../support/app';
@@ -283,3 +284,42 @@ test('the participants table lists the school with the curator a coordinator ass
     { timeout: 15_000 },
   );
 });
+
+for (const size of [
+  { width: 1024, height: 768 },
+  { width: 800, height: 1280 },
+]) {
+  test(`the school screen fits a ${size.width}×${size.height} tablet`, async ({ browser, serve }, info) => {
+    const server = await serve({ units: UNITS, people: PEOPLE });
+    const curator = await signedIn(browser, server.url, CURATOR);
+    await curator.setViewportSize(size);
+    await openSchool(curator);
+    const survey = curator.locator('.school-survey');
+    await survey.getByLabel('Дата завершения').fill('2021-02-15');
+    await survey.getByRole('button', { name: 'Отметить завершённым' }).click();
+    await expect(survey.locator('.survey-state')).toHaveText(`завершено 15.02.2021 (отметил(а): ${CURATOR.name})`);
+
+    const shot = info.outputPath(`school-${size.width}x${size.height}.png`);
+    await curator.screenshot({ path: shot, fullPage: true });
+    await info.attach('screenshot', { path: shot, contentType: 'image/png' });
+
+    // Nothing runs off the side, and what a curator reaches for first is on screen.
+    const overflow = await curator.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await expect(curator.getByRole('combobox', { name: 'Этап', exact: true })).toBeInViewport();
+    await expect(survey.getByRole('button', { name: 'Снять отметку' })).toBeInViewport();
+    // Touch targets are at least 40px high.
+    const heights = await curator
+      .locator(
+        [
+          '.school-page button:visible',
+          '.school-page select:visible',
+          '.school-page input:not([type=file]):not([type=checkbox]):visible',
+          '.school-page label.check:visible',
+          '.school-page label.file-button:visible',
+        ].join(', '),
+      )
+      .evaluateAll((els) => els.map((e) => [e.textContent?.trim() || e.getAttribute('aria-label') || e.tagName, e.getBoundingClientRect().height] as const));
+    for (const [what, h] of heights) expect(h, String(what)).toBeGreaterThanOrEqual(40);
+  });
+}
