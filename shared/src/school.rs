@@ -616,7 +616,9 @@ impl SchoolDoc {
                 if is_new {
                     self.doc.put_object(&obj, "reviews", ObjType::List)?;
                 }
-                self.doc.put(&obj, "kind", kind.key())?;
+                // Written only when it differs: on a filed document, only a
+                // curator may change its kind (see `vet_changes`).
+                self.put_str_if_changed(&obj, "kind", kind.key())?;
                 self.put_str_if_changed(&obj, "title", &title)?;
                 let file = self.doc.put_object(&obj, "file", ObjType::Map)?;
                 self.doc.put(&file, "address", blob.address)?;

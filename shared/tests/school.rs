@@ -11,8 +11,8 @@ use medk_shared::history::end_of_day_ms;
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::Level;
 use medk_shared::school::{
-    Blob, Decision, DocumentKind, FileError, PersonRef, SchoolDoc, SchoolEdit, Sender, Stage, Visit,
-    school_at, vet_changes,
+    Blob, Decision, DocumentKind, FileError, FiledDocument, PersonRef, SchoolDoc, SchoolEdit, Sender, Stage,
+    Visit, school_at, vet_changes,
 };
 use time::Date;
 use time::macros::{date, offset};
@@ -494,12 +494,13 @@ fn vet(base: &mut SchoolDoc, who: &Sender<'_>, edits: Vec<SchoolEdit>) -> Result
     vet_at(base, who, edits, noon(date!(2021 - 03 - 10)))
 }
 
-/// What the relay, holding `base`, decides on what `device` made since.
+/// What the relay, holding `base`, decides on what `device` has that it
+/// has not (as the relay finds them: applied to a copy, then what is new).
 fn relay_vets(base: &mut SchoolDoc, device: &mut AutoCommit, who: &Sender<'_>) -> Result<(), String> {
-    let changes = device.get_changes(&base.automerge().get_heads());
     let before = base.automerge().document().clone();
     let mut after = before.clone();
-    after.apply_changes(changes.clone()).unwrap();
+    after.apply_changes(device.get_changes(&[])).unwrap();
+    let changes = after.get_changes(&before.get_heads());
     vet_changes("s1", &before, &after, &changes, who)
 }
 
@@ -687,4 +688,114 @@ fn the_survey_is_marked_unmarked_and_read_on_past_dates() {
     let then = school_at(&mut school, eod(date!(2021 - 02 - 25))).unwrap();
     assert_eq!(then.survey.map(|s| s.on), Some("2021-02-20".to_owned()), "marked on that date");
     assert_eq!(school_at(&mut school, eod(date!(2021 - 02 - 21))).unwrap().survey, None, "not marked yet");
+}
+
+/// The other side of vetting: whatever the app's own edits make, offline on
+/// several devices and synced in any order, the relay takes them from the
+/// people who may make them. (A wrong refusal would leave a device unable
+/// to sync its school file.) A seeded walk over the edits of a team member,
+/// a curator and a coordinator, each on a device of their own.
+#[test]
+fn the_apps_own_edits_are_never_refused_in_any_order() {
+    let people = [team(), curator(), person("m1", "Муниципальный координатор")];
+    let powers = [(false, false), (true, false), (true, true)];
+    for seed in 0..40u64 {
+        let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let mut relay = SchoolDoc::genesis("s1");
+        let mut devices: Vec<SchoolDoc> = (0..3).map(|_| SchoolDoc::genesis("s1")).collect();
+        let mut time = noon(date!(2021 - 02 - 01));
+        for step in 0..60 {
+            let who = next(3) as usize;
+            time += 3_600_000;
+            if next(3) == 0 {
+                // Sync: what the device has that the relay has not, vetted
+                // as its owner's; then the device takes the relay's state.
+                let sender = sender(&people[who], powers[who].0, powers[who].1);
+                let verdict = relay_vets(&mut relay, devices[who].automerge(), &sender);
+                assert_eq!(
+                    verdict,
+                    Ok(()),
+                    "seed {seed}, step {step}: {}'s changes refused",
+                    people[who].name
+                );
+                relay.merge(&mut devices[who]).unwrap();
+                devices[who].merge(&mut relay).unwrap();
+                continue;
+            }
+            let me = &people[who];
+            let file = devices[who].read();
+            let filed: Vec<&FiledDocument> = file.documents.iter().collect();
+            let doc_id = |n: u64| format!("d{n}-{who}-{step}");
+            let blob_char = char::from(b'a' + (next(6) as u8));
+            let edits: Vec<SchoolEdit> = match (who, next(4)) {
+                // Everyone who writes: stage, survey, risks; filing.
+                (_, 0) => vec![SchoolEdit::SetStage(Stage::ALL[next(3) as usize])],
+                (_, 1) if next(2) == 0 => vec![SchoolEdit::SetSurvey {
+                    on: (next(3) > 0).then(|| "2021-02-10".to_owned()),
+                    by: me.clone(),
+                }],
+                (_, 1) => vec![SchoolEdit::SetRisk {
+                    factor: format!("f0{}", next(3)),
+                    active: next(2) == 0,
+                    programme: None,
+                    note: format!("заметка {step}"),
+                }],
+                (0, _) | (_, 2) => {
+                    let id = match filed.get(next(4) as usize) {
+                        Some(d) => d.id.as_str().to_owned(),
+                        None => doc_id(next(100)),
+                    };
+                    let kind =
+                        filed.iter().find(|d| d.id.as_str() == id).map_or(DocumentKind::Concept, |d| d.kind);
+                    vec![
+                        SchoolEdit::AttachDocument {
+                            id: RowId::new(&id),
+                            kind,
+                            title: format!("Документ {id}"),
+                            blob: blob(blob_char),
+                        },
+                        decide(&id, Decision::Submitted, "", me),
+                    ]
+                }
+                // Curators and coordinators: visits and decisions.
+                (_, _) if next(2) == 0 => {
+                    let visits = &file.visits;
+                    match (next(3), visits.get(next(3) as usize)) {
+                        (0, Some(v)) => vec![SchoolEdit::DeleteVisit(v.id.clone())],
+                        (1, Some(v)) => {
+                            let mut v = v.clone();
+                            v.findings = format!("уточнено на шаге {step}");
+                            vec![SchoolEdit::PutVisit(v)]
+                        }
+                        _ => {
+                            let mut v = visit(&format!("v{who}-{step}"), "2021-03-01");
+                            v.author = me.clone();
+                            vec![SchoolEdit::PutVisit(v)]
+                        }
+                    }
+                }
+                (2, _) if next(2) == 0 => vec![SchoolEdit::SetAssignment {
+                    curator: Some(people[1].clone()),
+                    coordinator: (next(2) == 0).then(|| people[2].clone()),
+                }],
+                (_, _) => match filed.get(next(4) as usize) {
+                    Some(d) => {
+                        let decision = if next(2) == 0 { Decision::Confirmed } else { Decision::Returned };
+                        vec![decide(d.id.as_str(), decision, "замечания", me)]
+                    }
+                    None => vec![SchoolEdit::SetStage(Stage::Forming)],
+                },
+            };
+            // An edit the file refuses (none here should) changes nothing.
+            devices[who]
+                .apply(edits, time, "edit")
+                .unwrap_or_else(|e| panic!("seed {seed}, step {step}: {e}"));
+        }
+    }
 }
