@@ -125,21 +125,30 @@ test('a visit recorded offline survives a reload and reaches another device once
   await expect(visit).toContainText('Первичное посещение, верификация РПШ');
   await expect(visit).toContainText('Куратор Иванова');
   await expect(curator.locator('.visit-warning')).toBeHidden();
+  // The survey for the risk profile is marked at the school too.
+  const survey = (page: Page) => page.locator('.school-survey .survey-state');
+  await curator.locator('.school-survey').getByLabel('Дата завершения').fill('2021-02-15');
+  await curator.getByRole('button', { name: 'Отметить завершённым' }).click();
+  const surveyed = `завершено 15.02.2021 (отметил(а): ${CURATOR.name})`;
+  await expect(survey(curator)).toHaveText(surveyed);
 
-  // Still offline: the tab is reloaded and the visit is there.
+  // Still offline: the tab is reloaded and the visit and the survey are there.
   await curator.reload();
   await expect(curator.locator('.school-page[data-loaded=true]')).toBeVisible();
   await expect(curator.locator('.visit-list .visit')).toContainText('Составить антирисковые программы');
+  await expect(survey(curator)).toHaveText(surveyed);
 
   const team = await signedIn(browser, server.url, TEAM);
   await openSchool(team);
   await expect(team.locator('.visit-list .visit')).toHaveCount(0);
+  await expect(survey(team)).toHaveText('не завершено');
   await curator.context().setOffline(false);
   await expectSynced(curator);
   const arrived = team.locator('.visit-list .visit');
   await expect(arrived).toHaveCount(1, { timeout: 15_000 });
   await expect(arrived).toContainText('Директор, завуч');
   await expect(arrived).toContainText('Дорожная карта в работе');
+  await expect(survey(team)).toHaveText(surveyed);
   await expect(team.locator('.visit-warning')).toBeHidden();
   // Visits are the curator's record: the school reads them, and is told who writes them.
   await expect(team.getByRole('button', { name: 'Новое посещение' })).toBeHidden();
