@@ -37,11 +37,10 @@ impl Screen {
 
     /// One user action on the catalogue; its error is shown.
     fn apply(&self, edits: Vec<CatalogueEdit>, message: &str) -> bool {
-        let author = self.app.account.author();
         self.file.edit(
             self.app,
             "каталог",
-            |file| file.apply_catalogue(edits, message, &author),
+            |file, author| file.apply_catalogue(edits, message, author),
             || self.reread(),
         )
     }

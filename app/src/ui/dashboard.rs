@@ -150,15 +150,14 @@ async fn kept_readings(app: AppCtx, listed: &Listed) -> Reads<DocumentId> {
     let files: Vec<String> = listed.units.iter().map(|unit| school_file_id(unit).to_string()).collect();
     let keys: Vec<String> = roadmaps.into_iter().chain(files).collect();
     let Ok(kept) = app.storage().readings(&keys).await else { return reads };
-    let build = READING_RULES;
     let (roadmaps, files) = kept.split_at(listed.roadmaps.len());
     for ((_, id), bytes) in listed.roadmaps.iter().zip(roadmaps) {
-        if let Some(reading) = bytes.as_deref().and_then(|b| Reading::decode(b, build)) {
+        if let Some(reading) = bytes.as_deref().and_then(|b| Reading::decode(b, READING_RULES)) {
             reads.keep_roadmap(*id, reading);
         }
     }
     for (unit, bytes) in listed.units.iter().zip(files) {
-        if let Some(reading) = bytes.as_deref().and_then(|b| Reading::decode(b, build)) {
+        if let Some(reading) = bytes.as_deref().and_then(|b| Reading::decode(b, READING_RULES)) {
             reads.keep_school(unit.clone(), reading);
         }
     }
@@ -169,10 +168,10 @@ async fn kept_readings(app: AppCtx, listed: &Listed) -> Reads<DocumentId> {
 /// opening of the dashboard on this device.
 fn keep_readings(app: AppCtx, read: &mut Reads<DocumentId>) {
     let (roadmaps, files) = read.take_new();
-    let build = READING_RULES;
-    let roadmaps = roadmaps.into_iter().map(|(id, reading)| (id.to_string(), reading.encode(build)));
-    let files =
-        files.into_iter().map(|(unit, reading)| (school_file_id(&unit).to_string(), reading.encode(build)));
+    let roadmaps = roadmaps.into_iter().map(|(id, reading)| (id.to_string(), reading.encode(READING_RULES)));
+    let files = files
+        .into_iter()
+        .map(|(unit, reading)| (school_file_id(&unit).to_string(), reading.encode(READING_RULES)));
     let readings: Vec<(String, Vec<u8>)> = roadmaps.chain(files).collect();
     if readings.is_empty() {
         return;

@@ -40,14 +40,15 @@ impl FileSlot {
         }
     }
 
-    /// One user action on the file by `edit`; then `reread` shows the file
-    /// again, and an error is put on screen. `name` is the file in
-    /// messages («файл школы», «каталог»). Whether it was saved.
+    /// One user action on the file by `edit`, given the name that signs
+    /// it (the signed-in person's); then `reread` shows the file again, and
+    /// an error is put on screen. `name` is the file in messages («файл
+    /// школы», «каталог»). Whether it was saved.
     pub fn edit(
         &self,
         app: AppCtx,
         name: &str,
-        edit: impl FnOnce(&mut OpenFile) -> Result<(), String>,
+        edit: impl FnOnce(&mut OpenFile, &str) -> Result<(), String>,
         reread: impl FnOnce(),
     ) -> bool {
         let Some(file) = self.0.get_value() else {
@@ -55,7 +56,7 @@ impl FileSlot {
             return false;
         };
         let result = match file.try_borrow_mut() {
-            Ok(mut file) => edit(&mut file),
+            Ok(mut file) => edit(&mut file, &app.account.author()),
             Err(_) => Err(format!("{name} занят, попробуйте ещё раз")),
         };
         reread();

@@ -141,11 +141,10 @@ impl Screen {
 
     /// One user action on the school's file; its error is shown.
     fn apply(&self, edits: Vec<SchoolEdit>, message: &str) -> bool {
-        let author = self.app.account.author();
         self.file.edit(
             self.app,
             "файл школы",
-            |file| file.apply_school(edits, message, &author),
+            |file, author| file.apply_school(edits, message, author),
             || self.reread(),
         )
     }
