@@ -52,8 +52,7 @@ async function importRoadmap(file) {
 const bigPath = await importRoadmap(big);
 const smallPath = await importRoadmap(small);
 
-server.kill();
-await new Promise((r) => server.once('exit', r));
+await server.kill();
 
 function stats(values) {
   values.sort((a, b) => a - b);

@@ -27,8 +27,8 @@ async function freePort() {
 
 /**
  * Starts `bin` serving `staticDir` and waits until it answers.
- * Returns its `url`, `kill()` (the process, at once) and `cleanup()` (kill
- * and remove its data).
+ * Returns its `url`, `kill()` (the process, at once; resolves once it has
+ * exited) and `cleanup()` (kill and remove its data).
  */
 export async function startServer(bin, staticDir) {
   const port = await freePort();
@@ -37,7 +37,11 @@ export async function startServer(bin, staticDir) {
   const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--static-dir', staticDir], {
     stdio: 'ignore',
   });
-  const kill = () => child.kill('SIGKILL');
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const kill = () => {
+    child.kill('SIGKILL');
+    return exited;
+  };
   const cleanup = () => {
     kill();
     rmSync(dataDir, { recursive: true, force: true });
