@@ -202,12 +202,23 @@ async fn figures_from_readings(
 
 /// Opens what the dashboard reads: each school's roadmaps (those the
 /// server lists for it) and file, and the catalogue. `read` holds what is
-/// already known of them.
-async fn load(app: AppCtx, org: Org, under: String, listed: Listed, read: Reads<DocumentId>) -> Loaded {
+/// already known of them. `progress` counts the documents open out of all
+/// (a first open of hundreds of schools takes seconds).
+async fn load(
+    app: AppCtx,
+    org: Org,
+    under: String,
+    listed: Listed,
+    read: Reads<DocumentId>,
+    progress: RwSignal<(usize, usize)>,
+) -> Loaded {
     let sync = app.sync();
     let Listed { units, roadmaps: listed } = listed;
-    let opened = futures::future::join_all(listed.iter().map(|(_, id)| sync.open(*id))).await;
-    let files = futures::future::join_all(units.iter().map(|unit| sync.open_school(unit))).await;
+    progress.set((0, listed.len() + units.len()));
+    let opened =
+        futures::future::join_all(listed.iter().map(|(_, id)| counted(sync.open(*id), progress))).await;
+    let files =
+        futures::future::join_all(units.iter().map(|unit| counted(sync.open_school(unit), progress))).await;
     let catalogue = sync.open_catalogue().await.ok();
     let (mut missing, mut broken) = (Vec::new(), 0);
     let mut schools: Vec<LoadedSchool> = units
@@ -227,6 +238,13 @@ async fn load(app: AppCtx, org: Org, under: String, listed: Listed, read: Reads<
         }
     }
     Loaded { org, under, schools, catalogue, missing, broken, listed: listed.len(), read: RefCell::new(read) }
+}
+
+/// `open`, counted in `progress` once it is done.
+async fn counted<T>(open: impl Future<Output = T>, progress: RwSignal<(usize, usize)>) -> T {
+    let result = open.await;
+    progress.update(|(done, _)| *done += 1);
+    result
 }
 
 /// `?date=YYYY-MM-DD` from the address, else today.
@@ -275,6 +293,8 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
     let fetching = RwSignal::new(0usize);
     // Figures from kept readings are shown while the documents open.
     let opening = RwSignal::new(false);
+    // Documents open of all, while they open.
+    let progress = RwSignal::new((0usize, 0usize));
     let shown = RwSignal::new(Shown::Loading);
     let unit_signal = StoredValue::new(unit);
     account.refresh_roadmaps();
@@ -322,7 +342,7 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
                     opening.set(true);
                 }
             }
-            let mut result = load(app, org, under, listed, reads).await;
+            let mut result = load(app, org, under, listed, reads, progress).await;
             if load_seq.get_value() == seq {
                 // Readings are checked against the heads when used, so
                 // those of the documents open before still serve.
@@ -459,7 +479,7 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
             </div>
             <p class="dash-status" role="status" hidden=move || status().is_empty()>{super::text(status)}</p>
             {move || match shown.get() {
-                Shown::Loading => view! { <p class="empty">"Загрузка…"</p> }.into_any(),
+                Shown::Loading => view! { <p class="empty">{move || loading_text(progress.get())}</p> }.into_any(),
                 Shown::Error(e) => view! { <p class="empty" role="alert">{e}</p> }.into_any(),
                 Shown::Ready(m) => {
                     let level = loaded.with_value(|l| {
@@ -473,6 +493,16 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
 }
 
 /// Whole percent, rounded down like the execution report (100 % means all).
+/// What the page says before it has figures: how far opening the
+/// documents has got, once it has started.
+fn loading_text((done, all): (usize, usize)) -> String {
+    if all == 0 || done >= all {
+        "Загрузка…".to_owned()
+    } else {
+        format!("Открываются документы: {done} из {all}…")
+    }
+}
+
 fn percent(share: Option<f64>) -> String {
     share.map_or_else(|| "нет данных".to_owned(), |s| format!("{} %", (s * 100.0 + 1e-9).floor() as u32))
 }
@@ -689,5 +719,18 @@ fn school_row(s: SchoolLine, show_municipality: bool) -> impl IntoView {
             <td class="num">{percent(t.done_share())}</td>
             <td class:warn=late>{if late { format!("⚠ {visits}") } else { visits }}</td>
         </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loading_text;
+
+    #[test]
+    fn opening_counts_the_documents_open_of_all() {
+        assert_eq!(loading_text((0, 0)), "Загрузка…", "before the list is known");
+        assert_eq!(loading_text((0, 1000)), "Открываются документы: 0 из 1000…");
+        assert_eq!(loading_text((998, 1000)), "Открываются документы: 998 из 1000…");
+        assert_eq!(loading_text((1000, 1000)), "Загрузка…", "all open: the figures are being computed");
     }
 }
