@@ -492,7 +492,6 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
     }
 }
 
-/// Whole percent, rounded down like the execution report (100 % means all).
 /// What the page says before it has figures: how far opening the
 /// documents has got, once it has started.
 fn loading_text((done, all): (usize, usize)) -> String {
@@ -503,6 +502,7 @@ fn loading_text((done, all): (usize, usize)) -> String {
     }
 }
 
+/// Whole percent, rounded down like the execution report (100 % means all).
 fn percent(share: Option<f64>) -> String {
     share.map_or_else(|| "нет данных".to_owned(), |s| format!("{} %", (s * 100.0 + 1e-9).floor() as u32))
 }
