@@ -671,9 +671,10 @@ impl Relay {
             };
             // A connection's messages leave with it; one left over is dropped.
             let Some(conn) = self.conns.get(&m.conn) else { continue };
+            let mut applied = false;
             if !peer.read_only && !message.changes.is_empty() && self.access.vets(&conn.user, &id) {
-                // Applied to a copy first: the relay's document takes only
-                // changes that pass.
+                // Applied to a copy first: the relay's document becomes the
+                // copy when the changes pass.
                 let mut scratch = doc.am.clone();
                 let mut state = peer.sync.clone();
                 if let Err(e) = scratch.receive_sync_message(&mut state, message.clone()) {
@@ -681,13 +682,17 @@ impl Relay {
                     continue;
                 }
                 let changes = scratch.get_changes(&doc.am.get_heads());
-                if self.access.vet(&conn.user, &id, &doc.am, &scratch, &changes).is_err() {
+                if self.access.vet(&conn.user, &id, &doc.am, &scratch, &changes).is_ok() {
+                    doc.am = scratch;
+                    peer.sync = state;
+                    applied = true;
+                } else {
                     peer.refused = true;
                     peer.read_only = true;
                     peer.sync.set_read_only(true);
                 }
             }
-            if let Err(e) = doc.am.receive_sync_message(&mut peer.sync, message) {
+            if !applied && let Err(e) = doc.am.receive_sync_message(&mut peer.sync, message) {
                 bad.push((m.conn, format!("invalid Automerge data: {e}")));
                 continue;
             }
