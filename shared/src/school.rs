@@ -510,8 +510,8 @@ fn read_school(doc: View<'_>) -> School {
     // The root in one pass too: the monitoring dashboard reads five hundred
     // files at a past date, where each read works out the date's clock.
     let root = Fields::of(doc, &ROOT);
-    let rows = |key: &str| root.object(key, ObjType::Map).map(|map| rows(doc, &map)).unwrap_or_default();
-    let mut visits: Vec<Visit> = rows("visits")
+    let rows_of = |key: &str| root.object(key, ObjType::Map).map(|map| rows(doc, &map)).unwrap_or_default();
+    let mut visits: Vec<Visit> = rows_of("visits")
         .into_iter()
         .filter_map(|(id, obj)| {
             let fields = Fields::of(doc, &obj);
@@ -528,11 +528,11 @@ fn read_school(doc: View<'_>) -> School {
             .unwrap_or_default(),
         survey: read_survey(&root),
         visits,
-        risks: rows("risks")
+        risks: rows_of("risks")
             .into_iter()
             .map(|(factor, obj)| read_risk(factor, &Fields::of(doc, &obj)))
             .collect(),
-        documents: rows("documents")
+        documents: rows_of("documents")
             .into_iter()
             .filter_map(|(id, obj)| read_document(doc, id, &obj))
             .collect(),
@@ -765,9 +765,9 @@ pub fn vet_changes(
         for op in &expanded.operations {
             // Where the op writes: the path of its object, then its key.
             let (path, made_here) = match &op.obj {
-                ObjectId::Root => (Some(&paths.root), false),
+                ObjectId::Root => (Some(&[][..]), false),
                 ObjectId::Id(id) => (
-                    paths.objects.get(&(id.0, id.1.clone())),
+                    paths.get(&(id.0, id.1.clone())).map(Vec::as_slice),
                     id.1 == expanded.actor_id && (start..end).contains(&id.0),
                 ),
             };
@@ -839,12 +839,9 @@ pub fn vet_changes(
     Ok(())
 }
 
-/// Where every object `doc` shows sits: its path of map keys from the root,
-/// with `#` for a list position.
-struct ObjectPaths {
-    root: Vec<String>,
-    objects: std::collections::HashMap<(u64, automerge::ActorId), Vec<String>>,
-}
+/// Where every object `doc` shows (but the root) sits, by its op id: its
+/// path of map keys from the root, with `#` for a list position.
+type ObjectPaths = std::collections::HashMap<(u64, automerge::ActorId), Vec<String>>;
 
 /// Walks `doc` (a school file is small) for [`vet_changes`]. Written by hand
 /// because Automerge's `parents` trips a debug assertion on a list element
@@ -875,7 +872,7 @@ fn object_paths(doc: &automerge::Automerge) -> ObjectPaths {
             stack.push((child, child_path));
         }
     }
-    ObjectPaths { root: Vec::new(), objects }
+    objects
 }
 
 /// What part of a document's history counts at a moment.
@@ -1084,7 +1081,6 @@ impl Fields {
     }
 }
 
-/// The rows (map-valued entries) of a top-level map, by key.
 /// The map entries of `map` that are maps themselves (a file's rows), by key.
 fn rows(doc: View<'_>, map: &ObjId) -> Vec<(String, ObjId)> {
     doc.map_range(map)
