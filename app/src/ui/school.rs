@@ -15,7 +15,7 @@ use crate::browser;
 use crate::files::OpenFile;
 use crate::storage::DocKind;
 use leptos::prelude::*;
-use medk_shared::access::{Level, Person, Right, Role};
+use medk_shared::access::{Level, Person, Right, Role, SchoolPowers};
 use medk_shared::catalogue::{Catalogue, catalogue_id};
 use medk_shared::ids::DocumentId;
 use medk_shared::monitoring::{VisitWarning, visit_warning};
@@ -106,6 +106,9 @@ struct Screen {
     catalogue_file: FileSlot,
     /// What the person may do with the school's file.
     right: Memo<Right>,
+    /// Which of its edits are theirs to make (the rules the relay holds
+    /// every device to).
+    powers: Memo<SchoolPowers>,
     person: Memo<Option<Person>>,
     /// Roadmaps on the device or listed by the server: (id, title).
     roadmaps: RwSignal<Vec<(String, String)>>,
@@ -122,10 +125,9 @@ impl Screen {
     }
 
     /// Curators and coordinators record visits and judge documents; the
-    /// school team files them ([`medk_shared::access::SchoolPowers`], which
-    /// the relay holds every device to).
+    /// school team files them.
     fn can_curate(&self) -> bool {
-        self.can_write() && self.person.with(|p| p.as_ref().is_some_and(|p| p.role != Role::SchoolTeam))
+        self.powers.get().curate
     }
 
     fn me(&self) -> Option<PersonRef> {
@@ -202,6 +204,12 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
             account.org().map(|(org, person)| org.school_file_right(&person, &unit)).unwrap_or(Right::None)
         })
     };
+    let powers = {
+        let unit = unit.clone();
+        Memo::new(move |_| {
+            account.org().map(|(org, person)| org.school_powers(&person, &unit)).unwrap_or_default()
+        })
+    };
     let screen = Screen {
         unit: StoredValue::new(unit.clone()),
         school: RwSignal::new(None),
@@ -209,6 +217,7 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
         file: FileSlot::new(),
         catalogue_file: FileSlot::new(),
         right,
+        powers,
         person,
         roadmaps: RwSignal::new(Vec::new()),
         app,
@@ -398,10 +407,7 @@ fn Participants(screen: Screen) -> impl IntoView {
     let assignment =
         move || screen.school.with(|s| s.as_ref().map(|s| s.assignment.clone()).unwrap_or_default());
     let unit = screen.unit();
-    let can_assign = {
-        let unit = unit.clone();
-        move || screen.can_write() && account.session.with(|s| s.is_signed_in()) && account.manages(&unit)
-    };
+    let can_assign = move || screen.powers.get().assign;
     let editing = RwSignal::new(false);
     let people: RwSignal<Option<Result<Vec<Person>, String>>> = RwSignal::new(None);
     let curator = RwSignal::new(String::new());
@@ -503,7 +509,7 @@ fn Participants(screen: Screen) -> impl IntoView {
                 <dt>"Муниципальный координатор"</dt>
                 <dd class="coordinator">{text(move || name_of(assignment().coordinator))}</dd>
             </dl>
-            <button hidden={let can_assign = can_assign.clone(); move || !can_assign() || editing.get()} on:click=open_form>"Изменить участников"</button>
+            <button hidden=move || !can_assign() || editing.get() on:click=open_form>"Изменить участников"</button>
             <form class="inline-form" aria-label="Участники школы" hidden=move || !editing.get() on:submit=save>
                 <p class="hint wide" hidden=move || people.with(Option::is_some)>"Загрузка списка людей…"</p>
                 {move || people.with(|p| match p {
