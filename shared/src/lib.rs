@@ -16,6 +16,7 @@ pub mod indicators;
 pub mod model;
 pub mod monitoring;
 pub mod office;
+pub mod replica;
 pub mod school;
 pub mod sync;
 pub mod undo;

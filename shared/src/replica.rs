@@ -1,0 +1,493 @@
+//! A document kept in a device's storage, without the I/O: what to write
+//! after each change, when and how to compact, the journal of writes that
+//! may not have committed, and how stored pieces load back. The browser
+//! runs it over IndexedDB and `localStorage` (`app/src/replica.rs`);
+//! `tests/replica_sim.rs` runs it over a model of them with seeded
+//! schedules of edits, received changes, compactions, two tabs and killed
+//! tabs, and checks that nothing stored is ever lost.
+//!
+//! The storage it expects (what IndexedDB gives):
+//! - **pieces**: byte strings under keys the store assigns (auto-increment),
+//!   each an Automerge snapshot or a batch of changes. Loading accepts any
+//!   order and any mix ([`load`]); a write is one atomic transaction.
+//! - **a journal**: a synchronous key-value store (`localStorage`) where a
+//!   write's bytes go in the same turn as the edit, so a tab killed before
+//!   its transaction commits loses nothing. An entry is removed only once a
+//!   committed piece holds exactly its bytes.
+//!
+//! The rules that make it lossless:
+//! - A piece is deleted only by a compaction that replaces it with a
+//!   snapshot holding everything in it, and only if this replica read or
+//!   wrote that piece whole ([`Replica::held`]); pieces written by another
+//!   tab, or unreadable ones, are never deleted by it.
+//! - Snapshots keep changes that wait for a missing dependency (Automerge's
+//!   `retain_orphans`), so compaction never drops them.
+//! - A failed write is written again with the next one; its journal entry
+//!   stays until then.
+
+pub mod load;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::{AutoCommit, ChangeHash};
+
+pub use load::{Loaded, change_hashes, has_change, readable_changes};
+
+/// The key the store gave a piece.
+pub type PieceKey = u64;
+
+/// Identifies a write this replica asked for, in the answer to it.
+pub type WriteId = u64;
+
+/// Writes of changes received from elsewhere larger than this are not
+/// journaled: the relay still has them if the tab dies first, and
+/// `localStorage` holds a few megabytes at most.
+pub const JOURNAL_RECEIVED_MAX: usize = 64 * 1024;
+
+/// When to compact.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// Compact once this many pieces are held (opening reads each one).
+    pub max_pieces: usize,
+    /// ... or once the change batches written since the last snapshot
+    /// outweigh it and this many bytes.
+    pub min_bytes: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { max_pieces: 64, min_bytes: 64 * 1024 }
+    }
+}
+
+/// What a write holds, which decides whether it is journaled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Made on this device: journaled always.
+    Local,
+    /// Received from the relay: journaled when small.
+    Received,
+}
+
+/// A journal entry read back at opening.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalEntry {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A stored piece read back at opening.
+#[derive(Clone, Debug)]
+pub struct Piece {
+    pub key: PieceKey,
+    pub bytes: Vec<u8>,
+}
+
+/// What the replica asks of its storage. `Journal` and `Unjournal` are
+/// synchronous and done at once, in order; the others are transactions,
+/// each answered with the method their doc names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Put `bytes` in the journal under `entry`.
+    Journal { entry: String, bytes: Vec<u8> },
+    /// Remove journal entries whose bytes are in a committed piece.
+    Unjournal { entries: Vec<String> },
+    /// Store a batch of changes as a new piece. Answer: [`Replica::appended`].
+    Append { write: WriteId, bytes: Vec<u8> },
+    /// Store `snapshot` as a new piece and delete `replaces`, in one
+    /// transaction. Answer: [`Replica::compacted`].
+    Compact { write: WriteId, snapshot: Vec<u8>, replaces: Vec<PieceKey> },
+    /// Move unreadable pieces and journal entries aside, untouched, and
+    /// store `snapshot` (what could be read of everything) as a new piece,
+    /// in one transaction: the readable part of a damaged piece is never
+    /// only in memory. Answer: [`Replica::quarantined`].
+    Quarantine {
+        write: WriteId,
+        snapshot: Vec<u8>,
+        pieces: Vec<PieceKey>,
+        entries: Vec<JournalEntry>,
+        reason: String,
+    },
+}
+
+/// A write in flight: its bytes (written again if it fails) and the journal
+/// entries that hold exactly them.
+#[derive(Debug)]
+struct Pending {
+    bytes: Vec<u8>,
+    entries: Vec<String>,
+}
+
+/// What opening found, beyond the document.
+#[derive(Debug, Default)]
+pub struct Opened {
+    /// Pieces and journal entries that could not be read whole, with why;
+    /// what could be read of them is in the document, and they are moved
+    /// aside by the returned [`Op::Quarantine`].
+    pub unreadable: Vec<String>,
+    /// Changes stored here wait for these, which nobody stored here; the
+    /// relay has them if anyone synced them.
+    pub waiting_for: Vec<ChangeHash>,
+}
+
+/// The storage side of one open document (see the module doc).
+#[derive(Debug)]
+pub struct Replica {
+    policy: Policy,
+    /// Names this replica's journal entries apart from another tab's.
+    tab: String,
+    /// Pieces whose whole content is in the document in memory: all a
+    /// compaction may delete.
+    held: BTreeSet<PieceKey>,
+    /// Heads of everything handed to storage (written, or being written).
+    handed: Vec<ChangeHash>,
+    writes: BTreeMap<WriteId, Pending>,
+    /// Writes that failed, written again with the next one.
+    failed: Vec<Pending>,
+    compacting: Option<WriteId>,
+    /// The pieces the compaction in flight replaces.
+    replacing: BTreeSet<PieceKey>,
+    /// The quarantine in flight, and the journal entries it moves aside.
+    quarantining: Option<(WriteId, Vec<String>)>,
+    next_write: WriteId,
+    next_entry: u64,
+    /// Bytes of change batches held beside the last snapshot, and its size.
+    batch_bytes: usize,
+    snapshot_bytes: usize,
+}
+
+impl Replica {
+    /// A new document, stored as its first snapshot by the returned op.
+    /// `tab` must differ between tabs sharing the storage.
+    pub fn create(am: &mut AutoCommit, tab: &str, policy: Policy) -> (Replica, Vec<Op>) {
+        let mut replica = Replica::empty(tab, policy);
+        replica.handed = am.get_heads();
+        let snapshot = am.save();
+        replica.snapshot_bytes = snapshot.len();
+        let write = replica.next_write();
+        replica.compacting = Some(write);
+        (replica, vec![Op::Compact { write, snapshot, replaces: Vec::new() }])
+    }
+
+    /// Opens what storage holds for a document: its pieces and journal
+    /// entries, in any order. Returns the document, what was found, and
+    /// the ops that store journal entries as pieces (then remove them) and
+    /// move unreadable bytes aside.
+    pub fn open(
+        pieces: &[Piece],
+        journal: &[JournalEntry],
+        tab: &str,
+        policy: Policy,
+    ) -> (AutoCommit, Replica, Opened, Vec<Op>) {
+        let mut replica = Replica::empty(tab, policy);
+        let bytes: Vec<&[u8]> =
+            pieces.iter().map(|p| &p.bytes[..]).chain(journal.iter().map(|e| &e.bytes[..])).collect();
+        let Loaded { mut doc, unreadable, waiting_for } = load::load(&bytes);
+        let mut opened = Opened { unreadable: Vec::new(), waiting_for };
+        let mut bad_pieces = Vec::new();
+        let mut bad_entries = Vec::new();
+        let mut journaled = Vec::new();
+        for (i, why) in unreadable.into_iter().enumerate() {
+            match (i.checked_sub(pieces.len()), why) {
+                (None, None) => {
+                    let piece = &pieces[i];
+                    replica.held.insert(piece.key);
+                    if load::is_snapshot(&piece.bytes) {
+                        replica.snapshot_bytes = replica.snapshot_bytes.max(piece.bytes.len());
+                    } else {
+                        replica.batch_bytes += piece.bytes.len();
+                    }
+                }
+                (None, Some(why)) => {
+                    opened.unreadable.push(why);
+                    bad_pieces.push(pieces[i].key);
+                }
+                (Some(j), None) => journaled.push(journal[j].clone()),
+                (Some(j), Some(why)) => {
+                    opened.unreadable.push(why);
+                    bad_entries.push(journal[j].clone());
+                }
+            }
+        }
+        // What the pieces hold is handed; what only the journal holds is
+        // stored by the append below (its exact bytes, so the entries can
+        // go once it commits).
+        replica.handed = doc.get_heads();
+        let mut ops = Vec::new();
+        if !journaled.is_empty() {
+            let write = replica.next_write();
+            let bytes: Vec<u8> = journaled.iter().flat_map(|e| e.bytes.iter().copied()).collect();
+            let entries = journaled.into_iter().map(|e| e.name).collect();
+            replica.writes.insert(write, Pending { bytes: bytes.clone(), entries });
+            ops.push(Op::Append { write, bytes });
+        }
+        if !bad_pieces.is_empty() || !bad_entries.is_empty() {
+            let write = replica.next_write();
+            let names = bad_entries.iter().map(|e| e.name.clone()).collect();
+            replica.quarantining = Some((write, names));
+            let reason = opened.unreadable.join("; ");
+            let snapshot = doc.save();
+            ops.push(Op::Quarantine { write, snapshot, pieces: bad_pieces, entries: bad_entries, reason });
+        }
+        (doc, replica, opened, ops)
+    }
+
+    fn empty(tab: &str, policy: Policy) -> Replica {
+        Replica {
+            policy,
+            tab: tab.to_owned(),
+            held: BTreeSet::new(),
+            handed: Vec::new(),
+            writes: BTreeMap::new(),
+            failed: Vec::new(),
+            compacting: None,
+            replacing: BTreeSet::new(),
+            quarantining: None,
+            next_write: 1,
+            next_entry: 1,
+            batch_bytes: 0,
+            snapshot_bytes: 0,
+        }
+    }
+
+    fn next_write(&mut self) -> WriteId {
+        let id = self.next_write;
+        self.next_write += 1;
+        id
+    }
+
+    /// Stores what changed since the last write (local edits or received
+    /// changes): a journal entry now, a piece in a transaction. Nothing
+    /// when nothing changed.
+    pub fn write(&mut self, am: &mut AutoCommit, origin: Origin) -> Vec<Op> {
+        let heads = am.get_heads();
+        let fresh = if heads == self.handed { Vec::new() } else { am.save_after(&self.handed) };
+        self.handed = heads;
+        if fresh.is_empty() && self.failed.is_empty() {
+            return Vec::new();
+        }
+        let mut ops = Vec::new();
+        let mut entries = Vec::new();
+        let journaled = origin == Origin::Local || fresh.len() <= JOURNAL_RECEIVED_MAX;
+        if !fresh.is_empty() && journaled {
+            let entry = format!("{}-{:08}", self.tab, self.next_entry);
+            self.next_entry += 1;
+            ops.push(Op::Journal { entry: entry.clone(), bytes: fresh.clone() });
+            entries.push(entry);
+        }
+        let mut bytes = Vec::new();
+        for failed in std::mem::take(&mut self.failed) {
+            bytes.extend(failed.bytes);
+            entries.extend(failed.entries);
+        }
+        bytes.extend(fresh);
+        let write = self.next_write();
+        self.writes.insert(write, Pending { bytes: bytes.clone(), entries });
+        ops.push(Op::Append { write, bytes });
+        ops
+    }
+
+    /// Writes again what failed to be written, if anything.
+    pub fn retry(&mut self, am: &mut AutoCommit) -> Vec<Op> {
+        if self.failed.is_empty() { Vec::new() } else { self.write(am, Origin::Received) }
+    }
+
+    /// The answer to an [`Op::Append`]: the piece's key, or why it failed.
+    pub fn appended(&mut self, write: WriteId, result: Result<PieceKey, String>) -> Vec<Op> {
+        let Some(pending) = self.writes.remove(&write) else { return Vec::new() };
+        match result {
+            Ok(key) => {
+                self.held.insert(key);
+                self.batch_bytes += pending.bytes.len();
+                if pending.entries.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![Op::Unjournal { entries: pending.entries }]
+                }
+            }
+            Err(_) => {
+                self.failed.push(pending);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Whether a compaction is due (the caller picks a quiet moment).
+    pub fn compaction_due(&self) -> bool {
+        if self.compacting.is_some() {
+            return false;
+        }
+        let pieces = self.held.len() + self.writes.len();
+        pieces >= self.policy.max_pieces
+            || (self.batch_bytes >= self.policy.min_bytes && self.batch_bytes >= self.snapshot_bytes)
+    }
+
+    /// Replaces every piece this replica holds with one snapshot of `am`.
+    /// Nothing while a compaction is in flight.
+    pub fn compact(&mut self, am: &mut AutoCommit) -> Vec<Op> {
+        if self.compacting.is_some() {
+            return Vec::new();
+        }
+        let snapshot = am.save();
+        let write = self.next_write();
+        self.compacting = Some(write);
+        self.replacing.clone_from(&self.held);
+        self.snapshot_bytes = snapshot.len();
+        self.batch_bytes = 0;
+        vec![Op::Compact { write, snapshot, replaces: self.held.iter().copied().collect() }]
+    }
+
+    /// The answer to an [`Op::Compact`].
+    pub fn compacted(&mut self, write: WriteId, result: Result<PieceKey, String>) -> Vec<Op> {
+        if self.compacting != Some(write) {
+            return Vec::new();
+        }
+        self.compacting = None;
+        let replaced = std::mem::take(&mut self.replacing);
+        if let Ok(key) = result {
+            self.held.retain(|k| !replaced.contains(k));
+            self.held.insert(key);
+        }
+        Vec::new()
+    }
+
+    /// The answer to an [`Op::Quarantine`]: the snapshot's key, or why it
+    /// failed (then the same bytes are found unreadable at the next opening).
+    pub fn quarantined(&mut self, write: WriteId, result: Result<PieceKey, String>) -> Vec<Op> {
+        let Some((pending, entries)) = self.quarantining.take() else { return Vec::new() };
+        if pending != write {
+            self.quarantining = Some((pending, entries));
+            return Vec::new();
+        }
+        match result {
+            Ok(key) => {
+                self.held.insert(key);
+                if entries.is_empty() { Vec::new() } else { vec![Op::Unjournal { entries }] }
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Pieces whose content this replica holds in memory.
+    pub fn held(&self) -> impl Iterator<Item = PieceKey> + '_ {
+        self.held.iter().copied()
+    }
+
+    /// Whether everything handed to storage has committed.
+    pub fn settled(&self) -> bool {
+        self.writes.is_empty()
+            && self.failed.is_empty()
+            && self.compacting.is_none()
+            && self.quarantining.is_none()
+    }
+
+    /// Whether a write failed and waits to be written again.
+    pub fn has_failed_writes(&self) -> bool {
+        !self.failed.is_empty()
+    }
+}
+
+/// The count of a document's changes the relay does not have, kept cheap
+/// while someone types (a keystroke adds what is new since the last count
+/// instead of walking the whole history again).
+#[derive(Debug, Default)]
+pub struct Unsent {
+    /// Heads the relay is known to have.
+    synced: Vec<ChangeHash>,
+    /// The last count and the heads it was made at.
+    counted: Option<(Vec<ChangeHash>, usize)>,
+    /// The maker of an identical first change every device has (a
+    /// well-known file's genesis): never owed to the relay.
+    genesis: Option<automerge::ActorId>,
+}
+
+impl Unsent {
+    /// Starts from heads the relay was known to have (kept across reloads).
+    pub fn new(synced: Vec<ChangeHash>) -> Unsent {
+        Unsent { synced, counted: None, genesis: None }
+    }
+
+    /// Changes by `actor` are on every device from the start.
+    pub fn set_genesis(&mut self, actor: automerge::ActorId) {
+        self.genesis = Some(actor);
+        self.counted = None;
+    }
+
+    /// The heads the relay is known to have.
+    pub fn synced(&self) -> &[ChangeHash] {
+        &self.synced
+    }
+
+    /// The relay has everything up to `heads` (returns whether that is news,
+    /// so the caller keeps it).
+    pub fn relay_has(&mut self, heads: &[ChangeHash]) -> bool {
+        if heads == self.synced {
+            return false;
+        }
+        self.synced = heads.to_vec();
+        self.counted = None;
+        true
+    }
+
+    /// How many changes of `am` the relay does not have.
+    pub fn count(&mut self, am: &mut AutoCommit) -> usize {
+        let heads = am.get_heads();
+        let known = |hashes: &[ChangeHash], am: &mut AutoCommit| hashes.iter().all(|h| has_change(am, h));
+        let genesis = self.genesis.as_ref();
+        let owed = |since: &[ChangeHash], am: &mut AutoCommit| {
+            am.get_changes(since).iter().filter(|c| Some(c.actor_id()) != genesis).count()
+        };
+        let count = match self.counted.take() {
+            Some((counted, n)) if counted == heads => n,
+            Some((counted, n)) if known(&counted, am) => n + owed(&counted, am),
+            _ if known(&self.synced, am) => owed(&self.synced, am),
+            _ => owed(&[], am),
+        };
+        self.counted = Some((heads, count));
+        count
+    }
+}
+
+/// What [`salvage`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Salvaged {
+    /// Changes the document did not have, now applied.
+    pub added: usize,
+    /// Readable changes left out: they depend on changes nobody has here.
+    pub left_out: usize,
+}
+
+/// Applies to `base` every change that can still be read from damaged
+/// bytes (quarantined pieces), one at a time, in an order that satisfies
+/// dependencies. Changes whose dependencies are nowhere are left out (they
+/// stay in the damaged bytes), so the document never waits forever.
+pub fn salvage(base: &mut AutoCommit, damaged: &[Vec<u8>]) -> Salvaged {
+    let mut pending: Vec<automerge::Change> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for bytes in damaged {
+        for change in readable_changes(bytes) {
+            if seen.insert(change.hash()) && !has_change(base, &change.hash()) {
+                pending.push(change);
+            }
+        }
+    }
+    let mut added = 0;
+    loop {
+        let before = pending.len();
+        let mut rest = Vec::with_capacity(pending.len());
+        for change in pending {
+            if change.deps().iter().all(|d| has_change(base, d)) {
+                if base.apply_changes([change]).is_ok() {
+                    added += 1;
+                }
+            } else {
+                rest.push(change);
+            }
+        }
+        pending = rest;
+        if pending.len() == before || pending.is_empty() {
+            break;
+        }
+    }
+    Salvaged { added, left_out: pending.len() }
+}
