@@ -58,7 +58,7 @@ pub enum BlobError {
     Mismatch,
     #[error("{0}")]
     Server(String),
-    #[error("хранилище файлов браузера недоступно: {0}")]
+    #[error("хранилище файлов браузера не ответило")]
     Storage(String),
 }
 

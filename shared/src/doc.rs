@@ -57,7 +57,8 @@ type Migration = fn(&mut AutoCommit) -> Result<(), AutomergeError>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DocError {
-    #[error("повреждённые данные: это не документ Automerge ({0})")]
+    /// The bytes are not an Automerge document (the detail is technical).
+    #[error("повреждённые данные: это не документ Automerge")]
     Corrupt(String),
     #[error("документ не является дорожной картой")]
     NotARoadmap,
@@ -65,8 +66,20 @@ pub enum DocError {
     NewerSchema(u64),
     #[error("строка {0} не найдена")]
     NoSuchRow(RowId),
-    #[error("ошибка Automerge: {0}")]
+    /// Automerge refused an operation (its message is technical).
+    #[error("внутренняя ошибка документа")]
     Automerge(#[from] AutomergeError),
+}
+
+impl DocError {
+    /// The technical detail behind the message, if any (not translated).
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            DocError::Corrupt(d) => Some(d.clone()),
+            DocError::Automerge(e) => Some(e.to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// What a new roadmap starts with.

@@ -65,7 +65,8 @@ pub const SCHOOL_SCHEMA: u64 = 1;
 /// Why a school file or the catalogue could not be opened or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("повреждённые данные: это не документ Automerge ({0})")]
+    /// The bytes are not an Automerge document (the detail is technical).
+    #[error("повреждённые данные: это не документ Automerge")]
     Corrupt(String),
     #[error("документ не является {0}")]
     WrongKind(&'static str),
@@ -77,8 +78,20 @@ pub enum FileError {
     BadFileAddress(String),
     #[error("неверная дата «{0}»: ожидается ГГГГ-ММ-ДД")]
     BadDate(String),
-    #[error("ошибка Automerge: {0}")]
+    /// Automerge refused an operation (its message is technical).
+    #[error("внутренняя ошибка документа")]
     Automerge(#[from] AutomergeError),
+}
+
+impl FileError {
+    /// The technical detail behind the message, if any (not translated).
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            FileError::Corrupt(d) => Some(d.clone()),
+            FileError::Automerge(e) => Some(e.to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// Where a school is in the project.

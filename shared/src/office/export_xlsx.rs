@@ -16,7 +16,7 @@ use time::Date;
 /// The workbook could not be written (in practice only with a roadmap beyond
 /// Excel's limits).
 #[derive(Debug, thiserror::Error)]
-#[error("не удалось создать файл Excel: {0}")]
+#[error("не удалось создать файл Excel")]
 pub struct ExportError(#[from] XlsxError);
 
 /// Excel's limit on the text of one cell, in characters.
