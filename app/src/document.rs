@@ -3,11 +3,12 @@
 
 use crate::browser::now_ms;
 pub use crate::replica::OpenError;
-use crate::replica::{Kept, Replica, Synced, load_chunks};
+use crate::replica::{Kept, Replica, Synced, Unfit};
 use crate::storage::{DocKind, RoadmapMeta, Storage, StorageError};
 use automerge::{AutoCommit, AutomergeError};
 use medk_shared::doc::{DocError, Edit, NewRoadmap, RoadmapDoc, TextTarget, Touched};
 use medk_shared::ids::DocumentId;
+use medk_shared::replica::Origin;
 use medk_shared::undo::UndoStack;
 use std::rc::Rc;
 
@@ -21,12 +22,14 @@ pub struct OpenRoadmap {
 }
 
 impl Kept for RoadmapDoc {
-    fn decode(chunks: &[Vec<u8>]) -> Result<Self, String> {
-        decode(chunks)
-    }
-
-    fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), String> {
-        RoadmapDoc::load_incremental(self, bytes).map_err(|e| e.to_string())
+    fn from_automerge(am: AutoCommit) -> Result<Self, Unfit> {
+        RoadmapDoc::from_automerge(am).map_err(|e| match e {
+            DocError::NewerSchema(_) => Unfit::Newer(e.to_string()),
+            other => Unfit::Wrong(match other.detail() {
+                Some(detail) => format!("{other}: {detail}"),
+                None => other.to_string(),
+            }),
+        })
     }
 
     fn automerge(&mut self) -> &mut AutoCommit {
@@ -48,17 +51,17 @@ impl OpenRoadmap {
     /// Stores an existing document (a duplicate, an imported file) under a new id.
     pub async fn store_copy(storage: &Storage, doc: &mut RoadmapDoc) -> Result<DocumentId, StorageError> {
         let id = crate::browser::new_document_id();
-        Self::store_as(storage, id, doc).await?;
+        Replica::create(storage, id, doc, true).await?;
         Ok(id)
     }
 
-    /// Stores a document under its own id (one fetched from the relay).
-    pub async fn store_as(
+    /// Stores a document fetched from the relay under its own id.
+    pub async fn store_fetched(
         storage: &Storage,
         id: DocumentId,
         doc: &mut RoadmapDoc,
     ) -> Result<(), StorageError> {
-        Replica::create(storage, id, doc).await
+        Replica::create(storage, id, doc, false).await
     }
 
     pub async fn open(
@@ -66,7 +69,7 @@ impl OpenRoadmap {
         id: DocumentId,
         on_storage_error: Rc<dyn Fn(String)>,
     ) -> Result<Self, OpenError> {
-        let (replica, doc) = Replica::open(storage, id, on_storage_error).await?;
+        let (replica, doc) = Replica::open::<RoadmapDoc>(storage, id, on_storage_error).await?;
         Ok(Self { id, doc, undo: UndoStack::new(), replica, author: String::new() })
     }
 
@@ -151,7 +154,7 @@ impl OpenRoadmap {
     /// list record (title, count of activities) must be refreshed too.
     fn persist(&mut self, meta_changed: bool) {
         let meta = meta_changed.then(|| meta_of(&self.id, &self.doc));
-        self.replica.write(self.doc.automerge(), meta, true);
+        self.replica.write(self.doc.automerge(), meta, Origin::Local);
     }
 
     /// The document for reading its history on a date (monitoring reads
@@ -174,15 +177,10 @@ impl Synced for OpenRoadmap {
         let (applied, touched) = self.doc.tracking(|am| apply(am));
         if touched != Touched::Nothing {
             let meta = meta_of(&self.id, &self.doc);
-            self.replica.write(self.doc.automerge(), Some(meta), false);
+            self.replica.write(self.doc.automerge(), Some(meta), Origin::Received);
         }
         applied.map(|()| touched)
     }
-}
-
-/// Loads stored chunks (a snapshot, then changes) into a roadmap.
-pub fn decode(chunks: &[Vec<u8>]) -> Result<RoadmapDoc, String> {
-    RoadmapDoc::from_automerge(load_chunks(chunks)?).map_err(|e| e.to_string())
 }
 
 pub fn meta_of(id: &DocumentId, doc: &RoadmapDoc) -> RoadmapMeta {
@@ -197,5 +195,6 @@ pub fn meta_of(id: &DocumentId, doc: &RoadmapDoc) -> RoadmapMeta {
         activities: doc.activity_count() as u32,
         broken: None,
         kind: DocKind::Roadmap,
+        unsent: None,
     }
 }

@@ -6,13 +6,14 @@
 //! one creates its identical first state and syncs from there.
 
 use crate::browser::now_ms;
-use crate::replica::{Kept, OpenError, Replica, Synced, load_chunks};
+use crate::replica::{Kept, OpenError, Replica, Synced, Unfit};
 use crate::storage::{DocKind, RoadmapMeta, Storage};
 use automerge::{ActorId, AutoCommit, AutomergeError, ReadDoc};
 use medk_shared::catalogue::{CATALOGUE_KIND, Catalogue, CatalogueDoc, CatalogueEdit, catalogue_id};
 use medk_shared::doc::Touched;
 use medk_shared::ids::DocumentId;
 use medk_shared::model::Level;
+use medk_shared::replica::Origin;
 use medk_shared::school::{SCHOOL_KIND, School, SchoolDoc, SchoolEdit, school_file_id};
 use std::rc::Rc;
 
@@ -46,6 +47,12 @@ impl Wanted {
         }
     }
 
+    /// The same, as the Automerge document (to salvage a broken copy into).
+    pub fn genesis_automerge(&self) -> AutoCommit {
+        let mut doc = self.genesis();
+        doc.automerge().clone()
+    }
+
     /// The identical first state every device starts this file from.
     fn genesis(&self) -> FileDoc {
         match self {
@@ -56,23 +63,20 @@ impl Wanted {
 }
 
 impl Kept for FileDoc {
-    fn decode(chunks: &[Vec<u8>]) -> Result<Self, String> {
-        let doc = load_chunks(chunks)?;
+    fn from_automerge(doc: AutoCommit) -> Result<Self, Unfit> {
         let kind = doc.get(automerge::ROOT, "kind").ok().flatten().and_then(|(v, _)| v.into_string().ok());
         match kind.as_deref() {
             Some(SCHOOL_KIND) => SchoolDoc::from_automerge(doc).map(FileDoc::School),
             Some(CATALOGUE_KIND) => CatalogueDoc::from_automerge(doc).map(FileDoc::Catalogue),
-            _ => return Err("это не файл школы и не каталог".into()),
+            _ => return Err(Unfit::Wrong("это не файл школы и не каталог".into())),
         }
-        .map_err(|e| e.to_string())
-    }
-
-    fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), String> {
-        match self {
-            FileDoc::School(doc) => doc.load_incremental(bytes),
-            FileDoc::Catalogue(doc) => doc.load_incremental(bytes),
-        }
-        .map_err(|e| e.to_string())
+        .map_err(|e| match e {
+            medk_shared::school::FileError::NewerSchema(_) => Unfit::Newer(e.to_string()),
+            other => Unfit::Wrong(match other.detail() {
+                Some(detail) => format!("{other}: {detail}"),
+                None => other.to_string(),
+            }),
+        })
     }
 
     fn automerge(&mut self) -> &mut AutoCommit {
@@ -97,6 +101,7 @@ impl Kept for FileDoc {
             activities: 0,
             broken: None,
             kind,
+            unsent: None,
         }
     }
 }
@@ -118,7 +123,7 @@ impl OpenFile {
     ) -> Result<Self, OpenError> {
         let id = wanted.id();
         if storage.meta(&id).await?.is_none() {
-            Replica::create(storage, id, &mut wanted.genesis()).await?;
+            Replica::create(storage, id, &mut wanted.genesis(), false).await?;
         }
         let (mut replica, doc) = Replica::open::<FileDoc>(storage, id, on_storage_error).await?;
         replica.set_genesis(wanted.genesis_actor());
@@ -192,7 +197,7 @@ impl OpenFile {
 
     fn persist(&mut self) {
         let meta = self.doc.meta(&self.id);
-        self.replica.write(self.doc.automerge(), Some(meta), true);
+        self.replica.write(self.doc.automerge(), Some(meta), Origin::Local);
     }
 }
 
@@ -211,7 +216,7 @@ impl Synced for OpenFile {
             return Ok(Touched::Nothing);
         }
         let meta = self.doc.meta(&self.id);
-        self.replica.write(self.doc.automerge(), Some(meta), false);
+        self.replica.write(self.doc.automerge(), Some(meta), Origin::Received);
         Ok(Touched::Everything)
     }
 }

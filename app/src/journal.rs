@@ -9,57 +9,57 @@
 //! is harmless.
 
 use medk_shared::ids::DocumentId;
-use std::cell::Cell;
+use medk_shared::replica::JournalEntry;
 
 const PREFIX: &str = "medk-journal:";
-
-thread_local! {
-    static COUNTER: Cell<u32> = const { Cell::new(0) };
-}
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
-/// Records the change bytes of one edit; returns the entry's key, or `None`
-/// when localStorage is unavailable or full (IndexedDB still gets the edit).
-pub fn record(doc: &DocumentId, bytes: &[u8]) -> Option<String> {
-    let n = COUNTER.with(|c| {
-        c.set(c.get().wrapping_add(1));
-        c.get()
-    });
-    // Time first so entries sort in the order they were made; the counter
-    // and a random tail keep two tabs' keys apart.
-    let key = format!(
-        "{PREFIX}{doc}:{:013}-{n:08}-{:08x}",
-        js_sys::Date::now() as u64,
-        (js_sys::Math::random() * f64::from(u32::MAX)) as u32
-    );
-    storage()?.set_item(&key, &hex(bytes)).ok()?;
-    Some(key)
+fn key(doc: &DocumentId, entry: &str) -> String {
+    format!("{PREFIX}{doc}:{entry}")
+}
+
+/// Records the bytes of one write under `entry` (a name the replica gives,
+/// unique per tab). False when localStorage is unavailable or full; the
+/// write then counts only once IndexedDB commits it.
+pub fn put(doc: &DocumentId, entry: &str, bytes: &[u8]) -> bool {
+    storage().is_some_and(|s| s.set_item(&key(doc, entry), &hex(bytes)).is_ok())
 }
 
 /// Forgets an entry once IndexedDB holds its bytes.
-pub fn clear(key: &str) {
+pub fn remove(doc: &DocumentId, entry: &str) {
     if let Some(s) = storage() {
-        let _ = s.remove_item(key);
+        let _ = s.remove_item(&key(doc, entry));
     }
 }
 
-/// Entries of a document not yet confirmed by IndexedDB, oldest first.
-pub fn pending(doc: &DocumentId) -> Vec<(String, Vec<u8>)> {
+/// Entries of a document not yet confirmed by IndexedDB (any tab's,
+/// including those of tabs that died before their write committed).
+pub fn pending(doc: &DocumentId) -> Vec<JournalEntry> {
     let Some(s) = storage() else { return Vec::new() };
     let prefix = format!("{PREFIX}{doc}:");
-    let mut entries: Vec<(String, Vec<u8>)> = (0..s.length().unwrap_or(0))
+    let mut entries: Vec<JournalEntry> = (0..s.length().unwrap_or(0))
         .filter_map(|i| s.key(i).ok().flatten())
-        .filter(|k| k.starts_with(&prefix))
         .filter_map(|k| {
-            let bytes = unhex(&s.get_item(&k).ok().flatten()?)?;
-            Some((k, bytes))
+            let name = k.strip_prefix(&prefix)?.to_owned();
+            // Text that is not hex is kept as its bytes, so the replica
+            // reports it unreadable and moves it aside instead of it being lost.
+            let text = s.get_item(&k).ok().flatten()?;
+            let bytes = unhex(&text).unwrap_or_else(|| text.into_bytes());
+            Some(JournalEntry { name, bytes })
         })
         .collect();
-    entries.sort();
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
     entries
+}
+
+/// Forgets every entry of a document (it was deleted from the device).
+pub fn remove_all(doc: &DocumentId) {
+    for entry in pending(doc) {
+        remove(doc, &entry.name);
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

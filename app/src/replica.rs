@@ -1,44 +1,71 @@
 //! A document kept on this device, whatever it holds (a roadmap, a school's
-//! file, the catalogue): its write-through to IndexedDB, compaction, the
-//! journal of writes that may not have committed, and the count of changes
-//! the relay does not have yet. The typed wrappers (`OpenRoadmap`,
-//! `OpenFile`) add what their content needs; the sync talks to all of them
-//! through [`Synced`].
+//! file, the catalogue): the browser side of [`medk_shared::replica`]. The
+//! replica there decides what to write, journal, compact and move aside;
+//! this module carries it out (journal entries in `localStorage`, pieces in
+//! IndexedDB through [`Storage`]) and feeds the answers back. The typed
+//! wrappers (`OpenRoadmap`, `OpenFile`) add what their content needs; the
+//! sync talks to all of them through [`Synced`].
 //!
-//! Every change is written at once (no save button): the change bytes go to
-//! storage in the same turn of the event loop as the edit, so a reload or a
-//! killed tab right after an edit finds it there.
+//! Every change is written at once (no save button): the journal entry in
+//! the same turn of the event loop as the edit, so a reload or a killed tab
+//! right after an edit finds it there, and the piece in a transaction.
 
 use crate::storage::{RoadmapMeta, Storage, StorageError};
-use automerge::{ActorId, AutoCommit, AutomergeError, ChangeHash};
+use automerge::{AutoCommit, AutomergeError, ChangeHash};
 use medk_shared::doc::Touched;
 use medk_shared::ids::DocumentId;
+use medk_shared::replica::{self as core, Op, Origin, Policy, Unsent};
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// After this many appended chunks the document is compacted into one
-/// snapshot, which keeps opening fast.
-const COMPACT_AFTER: usize = 64;
-
+/// Why a document could not be opened. The text is for people; what went
+/// wrong technically is [`OpenError::detail`].
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("документ не найден на этом устройстве")]
+    #[error("документа нет на этом устройстве")]
     NotFound,
-    #[error("{0}")]
+    #[error("хранилище браузера не ответило")]
     Storage(#[from] StorageError),
-    /// The stored bytes are bad; they were moved to quarantine.
-    #[error("данные повреждены и отложены в карантин: {0}")]
+    /// The stored bytes do not make such a document; they were just moved
+    /// to quarantine, untouched.
+    #[error("копия на этом устройстве повреждена; её данные отложены и не потеряны")]
     Corrupt(String),
-    /// Quarantined earlier (or just now, by another load of the same document).
-    #[error("данные повреждены и отложены в карантин: {0}")]
+    /// Quarantined earlier.
+    #[error("копия на этом устройстве повреждена; её данные отложены и не потеряны")]
     Broken(String),
+    /// Written by a newer version of the app: nothing was moved.
+    #[error("документ сохранён более новой версией приложения — обновите страницу")]
+    Newer(String),
+}
+
+impl OpenError {
+    /// The technical detail, for a details line (not translated).
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            OpenError::NotFound => None,
+            OpenError::Storage(e) => Some(e.detail().to_owned()),
+            OpenError::Corrupt(d) | OpenError::Broken(d) | OpenError::Newer(d) => Some(d.clone()),
+        }
+    }
+
+    /// Whether the server's copy can replace it.
+    pub fn is_broken(&self) -> bool {
+        matches!(self, OpenError::Corrupt(_) | OpenError::Broken(_))
+    }
+}
+
+/// Why stored bytes do not make a document of the expected kind.
+pub enum Unfit {
+    /// Written by a newer version: leave it alone.
+    Newer(String),
+    /// Not this kind of document at all.
+    Wrong(String),
 }
 
 /// What a document type must do to be kept on the device.
 pub trait Kept: Sized {
-    /// Reads stored chunks: the first is a snapshot, the rest apply on top.
-    fn decode(chunks: &[Vec<u8>]) -> Result<Self, String>;
-    fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), String>;
+    /// Wraps what storage held, checking it is this kind of document.
+    fn from_automerge(am: AutoCommit) -> Result<Self, Unfit>;
     fn automerge(&mut self) -> &mut AutoCommit;
     /// The list record for it.
     fn meta(&self, id: &DocumentId) -> RoadmapMeta;
@@ -63,72 +90,85 @@ pub trait Synced {
         let (am, replica) = self.parts();
         replica.unsynced(am, shared)
     }
+    /// Compacts if due and writes again what failed (at a quiet moment).
+    fn maintain(&mut self) {
+        let (am, replica) = self.parts();
+        replica.maintain(am);
+    }
     /// Registers who is told about local changes.
     fn on_change(&mut self, f: Rc<dyn Fn(DocumentId)>) {
-        self.parts().1.set_on_change(f);
+        self.parts().1.on_change = Some(f);
     }
     /// Registers who is told when the list record was rewritten after a
     /// change from elsewhere.
     fn on_meta_stored(&mut self, f: Rc<dyn Fn()>) {
-        self.parts().1.set_on_meta_stored(f);
+        self.parts().1.shell.on_meta_stored.replace(Some(f));
+    }
+    /// Registers who is asked for a quiet moment to compact or retry.
+    fn on_maintenance(&mut self, f: Rc<dyn Fn(DocumentId)>) {
+        self.parts().1.shell.on_maintenance.replace(Some(f));
     }
 }
 
-/// Reads stored chunks into one document: the first is a snapshot, the
-/// rest apply on top.
-pub fn load_chunks(chunks: &[Vec<u8>]) -> Result<AutoCommit, String> {
-    let Some((first, rest)) = chunks.split_first() else {
-        return Err("нет данных".into());
-    };
-    let mut doc = AutoCommit::load(first).map_err(|e| e.to_string())?;
-    for chunk in rest {
-        doc.load_incremental(chunk).map_err(|e| e.to_string())?;
+/// Names this tab's journal entries apart from other tabs' (time first, so
+/// entries sort in the order tabs were opened).
+fn tab_name() -> String {
+    thread_local! {
+        static NAME: String = format!(
+            "{:013}-{:08x}",
+            js_sys::Date::now() as u64,
+            (js_sys::Math::random() * f64::from(u32::MAX)) as u32
+        );
     }
-    Ok(doc)
+    NAME.with(Clone::clone)
 }
 
-/// Chunks known to be contained in this replica: what compaction may delete.
-#[derive(Default)]
-struct Chunks {
-    keys: Vec<f64>,
-    compacting: bool,
+/// What the answers to storage requests need, shared with them.
+struct Shell {
+    id: DocumentId,
+    storage: Storage,
+    core: RefCell<core::Replica>,
+    /// Called with a message when a write to storage fails.
+    on_storage_error: Rc<dyn Fn(String)>,
+    /// Told when the list record was rewritten after a change from
+    /// elsewhere (the list screen re-reads it then, not before the write lands).
+    on_meta_stored: RefCell<Option<Rc<dyn Fn()>>>,
+    /// Asked for a quiet moment (compaction due, a write to retry).
+    on_maintenance: RefCell<Option<Rc<dyn Fn(DocumentId)>>>,
 }
 
 /// The storage side of an open document.
 pub struct Replica {
     pub id: DocumentId,
-    storage: Storage,
-    chunks: Rc<RefCell<Chunks>>,
-    /// The list record as last written: typing only bumps its time, so a
-    /// keystroke costs one write, not a read of the record and a write.
+    shell: Rc<Shell>,
+    /// The list record as last written: typing only bumps its time.
     meta: RoadmapMeta,
-    /// Called with a message when a write to storage fails.
-    on_storage_error: Rc<dyn Fn(String)>,
     /// Told after every local change (the sync sends it on).
     on_change: Option<Rc<dyn Fn(DocumentId)>>,
-    /// Told when the list record was rewritten after a change from elsewhere
-    /// (the list screen re-reads it then, not before the write lands).
-    on_meta_stored: Option<Rc<dyn Fn()>>,
-    /// Heads the relay is known to have (saved across reloads): what the
-    /// count of changes not yet on the server is measured from.
-    synced: Vec<ChangeHash>,
-    /// The last count of changes not on the relay, and the heads it was made at.
-    counted: Option<(Vec<ChangeHash>, usize)>,
-    /// The maker of an identical first change every device has (a
-    /// well-known file's genesis): never owed to the relay, so not counted.
-    /// A reader could not send it anyway.
-    genesis: Option<ActorId>,
+    unsent: Unsent,
+    /// What opening found wrong but could work around, for the screen.
+    notice: Option<String>,
 }
 
 impl Replica {
-    /// Stores a new document under `id`: its list record and first snapshot.
-    pub async fn create<D: Kept>(storage: &Storage, id: DocumentId, doc: &mut D) -> Result<(), StorageError> {
-        let meta = doc.meta(&id);
+    /// Stores a new document under `id`: its list record and first
+    /// snapshot. `made_here` says the relay does not have it yet (a new or
+    /// imported roadmap), unlike one fetched from it or a genesis file.
+    pub async fn create<D: Kept>(
+        storage: &Storage,
+        id: DocumentId,
+        doc: &mut D,
+        made_here: bool,
+    ) -> Result<(), StorageError> {
+        let mut meta = doc.meta(&id);
+        meta.unsent = Some(u32::from(made_here));
         storage.create(&meta, doc.automerge().save()).await?;
         Ok(())
     }
 
-    /// Loads a stored document. Bad bytes are moved to quarantine.
+    /// Loads a stored document: its pieces in any order and its journal.
+    /// Bytes that cannot be read are moved aside (the rest opens); a whole
+    /// that is not such a document is moved to quarantine.
     pub async fn open<D: Kept>(
         storage: &Storage,
         id: DocumentId,
@@ -138,149 +178,195 @@ impl Replica {
         if let Some(reason) = meta.broken.clone() {
             return Err(OpenError::Broken(reason));
         }
-        let mut stored = storage.load(&id).await?;
-        let mut doc = match D::decode(&stored.bytes) {
+        let pieces = storage.load(&id).await?;
+        let journal = crate::journal::pending(&id);
+        let (am, core, opened, ops) = core::Replica::open(&pieces, &journal, &tab_name(), Policy::default());
+        let doc = match D::from_automerge(am) {
             Ok(doc) => doc,
-            Err(reason) => {
-                storage.quarantine(&id, &reason).await?;
+            Err(Unfit::Newer(detail)) => return Err(OpenError::Newer(detail)),
+            Err(Unfit::Wrong(detail)) => {
+                let reason = match opened.unreadable.first() {
+                    Some(first) => format!("{detail} ({first})"),
+                    None => detail,
+                };
+                let journaled: Vec<Vec<u8>> = journal.iter().map(|e| e.bytes.clone()).collect();
+                storage.quarantine(&id, &reason, &journaled).await?;
+                for entry in &journal {
+                    crate::journal::remove(&id, &entry.name);
+                }
                 return Err(OpenError::Corrupt(reason));
             }
         };
-        // Edits whose IndexedDB write may not have committed (the tab was
-        // reloaded or closed right after them): apply and store them now.
-        for (key, bytes) in crate::journal::pending(&id) {
-            if doc.load_incremental(&bytes).is_ok() {
-                stored.keys.push(storage.append(&id, bytes).await?);
-            }
-            crate::journal::clear(&key);
+        let mut notice = None;
+        if !opened.unreadable.is_empty() {
+            web_sys::console::warn_1(&format!("{id}: unreadable pieces: {:?}", opened.unreadable).into());
+            notice = Some(
+                "Часть данных этого документа на устройстве повреждена и отложена; остальное открыто. \
+                 Недостающее придёт с сервера при синхронизации."
+                    .to_owned(),
+            );
+        } else if !opened.waiting_for.is_empty() {
+            notice = Some(
+                "Часть изменений на этом устройстве ждёт других, которых здесь нет: они появятся, \
+                 когда документ синхронизируется с сервером."
+                    .to_owned(),
+            );
         }
-        let replica = Replica {
+        let shell = Rc::new(Shell {
             id,
             storage: storage.clone(),
-            chunks: Rc::new(RefCell::new(Chunks { keys: stored.keys, compacting: false })),
-            meta,
+            core: RefCell::new(core),
             on_storage_error,
-            on_change: None,
-            on_meta_stored: None,
-            synced: load_synced(&id),
-            counted: None,
-            genesis: None,
-        };
-        Ok((replica, doc))
+            on_meta_stored: RefCell::new(None),
+            on_maintenance: RefCell::new(None),
+        });
+        run(&shell, ops, None);
+        let unsent = Unsent::new(load_synced(&id));
+        Ok((Replica { id, shell, meta, on_change: None, unsent, notice }, doc))
     }
 
-    /// Changes by `actor` are on every device from the start (see the field).
-    pub fn set_genesis(&mut self, actor: ActorId) {
-        self.genesis = Some(actor);
-        self.counted = None;
+    /// Changes by `actor` are on every device from the start (a well-known
+    /// file's genesis): never owed to the relay.
+    pub fn set_genesis(&mut self, actor: automerge::ActorId) {
+        self.unsent.set_genesis(actor);
     }
 
-    pub fn set_on_change(&mut self, f: Rc<dyn Fn(DocumentId)>) {
-        self.on_change = Some(f);
-    }
-
-    pub fn set_on_meta_stored(&mut self, f: Rc<dyn Fn()>) {
-        self.on_meta_stored = Some(f);
+    /// What opening found wrong but worked around, once.
+    pub fn take_notice(&mut self) -> Option<String> {
+        self.notice.take()
     }
 
     /// Writes the changes made since the last write. `meta` is the new list
-    /// record when it changed (else only its time is bumped). `local` says
-    /// the change was made here (the sync is told to send it).
-    pub fn write(&mut self, am: &mut AutoCommit, meta: Option<RoadmapMeta>, local: bool) {
-        let changes = am.save_incremental();
-        if changes.is_empty() {
+    /// record when it changed (else only its time is bumped). `origin` says
+    /// whether they were made here (the sync is told to send them).
+    pub fn write(&mut self, am: &mut AutoCommit, meta: Option<RoadmapMeta>, origin: Origin) {
+        let ops = self.shell.core.borrow_mut().write(am, origin);
+        if ops.is_empty() {
             return;
         }
+        let unsent = self.meta.unsent;
         match meta {
             Some(meta) => self.meta = meta,
             None => self.meta.updated = js_sys::Date::now(),
         }
-        let meta = self.meta.clone();
-        let storage = self.storage.clone();
-        let chunks = self.chunks.clone();
-        let on_error = self.on_storage_error.clone();
-        let meta_stored = if local { None } else { self.on_meta_stored.clone() };
-        let id = self.id;
-        let journal = crate::journal::record(&id, &changes);
-        wasm_bindgen_futures::spawn_local(async move {
-            match storage.append(&id, changes).await {
-                Ok(key) => {
-                    chunks.borrow_mut().keys.push(key);
-                    if let Some(journal) = journal {
-                        crate::journal::clear(&journal);
-                    }
-                }
-                Err(e) => on_error(format!("Изменение не сохранено на устройстве: {e}")),
-            }
-            match storage.put_meta(&meta).await {
-                Ok(()) => {
-                    if let Some(f) = meta_stored {
-                        f();
-                    }
-                }
-                Err(e) => on_error(format!("Список документов не обновлён: {e}")),
-            }
-        });
-        let due = {
-            let c = self.chunks.borrow();
-            c.keys.len() >= COMPACT_AFTER && !c.compacting
+        // Until the next count, a local write means «something unsent»:
+        // a reload before that count must not say all is saved.
+        self.meta.unsent = match origin {
+            Origin::Local => Some(unsent.unwrap_or(0) + 1),
+            Origin::Received => unsent,
         };
-        if due {
-            self.compact(am);
+        let notify = origin == Origin::Received;
+        run(&self.shell, ops, Some((self.meta.clone(), notify)));
+        if self.shell.core.borrow().compaction_due() {
+            self.shell.ask_for_maintenance();
         }
-        if local && let Some(f) = &self.on_change {
+        if origin == Origin::Local
+            && let Some(f) = &self.on_change
+        {
             f(self.id);
         }
     }
 
-    fn compact(&mut self, am: &mut AutoCommit) {
-        let snapshot = am.save();
-        let contained = {
-            let mut c = self.chunks.borrow_mut();
-            c.compacting = true;
-            c.keys.clone()
-        };
-        let storage = self.storage.clone();
-        let chunks = self.chunks.clone();
-        let id = self.id;
-        wasm_bindgen_futures::spawn_local(async move {
-            let result = storage.compact(&id, snapshot, &contained).await;
-            let mut c = chunks.borrow_mut();
-            c.compacting = false;
-            if let Ok(key) = result {
-                c.keys.retain(|k| !contained.contains(k));
-                c.keys.push(key);
-            }
-        });
+    /// Compacts if due; writes again what failed.
+    pub fn maintain(&mut self, am: &mut AutoCommit) {
+        let mut core = self.shell.core.borrow_mut();
+        let mut ops = core.retry(am);
+        if core.compaction_due() {
+            ops.extend(core.compact(am));
+        }
+        drop(core);
+        run(&self.shell, ops, None);
     }
 
-    /// See [`Synced::unsynced`].
+    /// See [`Synced::unsynced`]. Keeps the count in the list record when it
+    /// changed, so the indicator knows it before the document is opened.
     pub fn unsynced(&mut self, am: &mut AutoCommit, shared: Option<Vec<ChangeHash>>) -> usize {
         if let Some(shared) = shared
-            && shared != self.synced
+            && self.unsent.relay_has(&shared)
         {
             save_synced(&self.id, &shared);
-            self.synced = shared;
-            self.counted = None;
         }
-        let heads = am.get_heads();
-        let known = |hashes: &[ChangeHash], am: &mut AutoCommit| {
-            hashes.iter().all(|h| am.get_change_by_hash(h).is_some())
-        };
-        let genesis = self.genesis.as_ref();
-        let owed = |since: &[ChangeHash], am: &mut AutoCommit| {
-            am.get_changes(since).iter().filter(|c| Some(c.actor_id()) != genesis).count()
-        };
-        let count = match self.counted.take() {
-            Some((counted, n)) if counted == heads => n,
-            // Typing: add what is new since the last count rather than
-            // walking the whole history of a never-synced document again.
-            Some((counted, n)) if known(&counted, am) => n + owed(&counted, am),
-            _ if known(&self.synced, am) => owed(&self.synced, am),
-            _ => owed(&[], am),
-        };
-        self.counted = Some((heads, count));
+        let count = self.unsent.count(am);
+        let counted = Some(u32::try_from(count).unwrap_or(u32::MAX));
+        if self.meta.unsent != counted {
+            self.meta.unsent = counted;
+            let storage = self.shell.storage.clone();
+            let meta = self.meta.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = storage.put_meta(&meta).await;
+            });
+        }
         count
+    }
+}
+
+impl Shell {
+    fn ask_for_maintenance(&self) {
+        let f = self.on_maintenance.borrow().clone();
+        if let Some(f) = f {
+            f(self.id);
+        }
+    }
+}
+
+/// Carries out what the replica asked, and feeds the answers back. The
+/// first append goes with `meta` (the list record), in its transaction;
+/// `notify` says the list screen is told once it is written.
+fn run(shell: &Rc<Shell>, ops: Vec<Op>, mut meta: Option<(RoadmapMeta, bool)>) {
+    let id = shell.id;
+    for op in ops {
+        match op {
+            Op::Journal { entry, bytes } => {
+                if !crate::journal::put(&id, &entry, &bytes) {
+                    web_sys::console::warn_1(&"localStorage refused a journal entry".into());
+                }
+            }
+            Op::Unjournal { entries } => {
+                for entry in entries {
+                    crate::journal::remove(&id, &entry);
+                }
+            }
+            Op::Append { write, bytes } => {
+                let shell = shell.clone();
+                let meta = meta.take();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let record = meta.as_ref().map(|(m, _)| m);
+                    let result = shell.storage.append(&id, bytes, record).await;
+                    if let Err(e) = &result {
+                        web_sys::console::warn_1(&format!("{id}: append failed: {}", e.detail()).into());
+                        (shell.on_storage_error)(format!(
+                            "Изменение пока не сохранено в хранилище браузера ({e}); повторим через секунду."
+                        ));
+                        shell.ask_for_maintenance();
+                    } else if let Some((_, true)) = meta {
+                        let f = shell.on_meta_stored.borrow().clone();
+                        if let Some(f) = f {
+                            f();
+                        }
+                    }
+                    let ops = shell.core.borrow_mut().appended(write, result.map_err(|e| e.to_string()));
+                    run(&shell, ops, None);
+                });
+            }
+            Op::Compact { write, snapshot, replaces } => {
+                let shell = shell.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let result = shell.storage.compact(&id, snapshot, &replaces).await;
+                    let ops = shell.core.borrow_mut().compacted(write, result.map_err(|e| e.to_string()));
+                    run(&shell, ops, None);
+                });
+            }
+            Op::Quarantine { write, snapshot, pieces, entries, reason } => {
+                let shell = shell.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let journaled: Vec<Vec<u8>> = entries.iter().map(|e| e.bytes.clone()).collect();
+                    let result =
+                        shell.storage.quarantine_pieces(&id, snapshot, &pieces, &journaled, &reason).await;
+                    let ops = shell.core.borrow_mut().quarantined(write, result.map_err(|e| e.to_string()));
+                    run(&shell, ops, None);
+                });
+            }
+        }
     }
 }
 
@@ -296,4 +382,11 @@ fn load_synced(id: &DocumentId) -> Vec<ChangeHash> {
 fn save_synced(id: &DocumentId, heads: &[ChangeHash]) {
     let text: Vec<String> = heads.iter().map(ToString::to_string).collect();
     crate::browser::set_setting(&synced_key(id), &text.join(","));
+}
+
+/// Forgets what this device kept about a document outside IndexedDB (it
+/// was deleted here): its journal and the heads the relay had.
+pub fn forget(id: &DocumentId) {
+    crate::journal::remove_all(id);
+    crate::browser::remove_setting(&synced_key(id));
 }

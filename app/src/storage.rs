@@ -29,6 +29,7 @@
 use js_sys::{Array, Uint8Array};
 use medk_shared::ids::DocumentId;
 use medk_shared::model::Level;
+use medk_shared::replica::{Piece, PieceKey};
 use rexie::{Index, KeyRange, ObjectStore, Rexie, TransactionMode};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
@@ -60,6 +61,12 @@ pub struct RoadmapMeta {
     /// existed are roadmaps.
     #[serde(default)]
     pub kind: DocKind,
+    /// Changes made here the relay is not known to have, as last counted
+    /// (raised with every local write before it is counted again), so the
+    /// sync indicator is true without opening every document. `None`:
+    /// not counted yet (a record from before).
+    #[serde(default)]
+    pub unsent: Option<u32>,
 }
 
 /// The kinds of documents kept on the device. Only roadmaps are listed on
@@ -103,18 +110,29 @@ struct StoredReading {
     bytes: Vec<u8>,
 }
 
-/// The stored chunks of one document, with their keys (for compaction).
-pub struct StoredDoc {
-    pub bytes: Vec<Vec<u8>>,
-    pub keys: Vec<f64>,
+/// A stored chunk's key as the replica counts it (IndexedDB's
+/// auto-increment keys are whole numbers in a JS number).
+fn piece_key(key: &JsValue) -> PieceKey {
+    key.as_f64().unwrap_or_default() as PieceKey
 }
 
+/// A failure of the browser's storage. The text is for people; what the
+/// browser said is [`StorageError::detail`].
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error("хранилище браузера недоступно: {0}")]
+    #[error("хранилище браузера не ответило")]
     Db(String),
-    #[error("неверные данные в хранилище: {0}")]
+    #[error("данные в хранилище браузера не читаются")]
     Decode(String),
+}
+
+impl StorageError {
+    /// What the browser said (not translated), for a details line.
+    pub fn detail(&self) -> &str {
+        match self {
+            StorageError::Db(d) | StorageError::Decode(d) => d,
+        }
+    }
 }
 
 impl From<rexie::Error> for StorageError {
@@ -204,53 +222,68 @@ impl Storage {
         Ok(committed?)
     }
 
-    /// Stores a new roadmap: its list record and its first snapshot, in one
-    /// transaction. Returns the key of the snapshot chunk.
-    pub async fn create(&self, meta: &RoadmapMeta, snapshot: Vec<u8>) -> Result<f64> {
+    /// Stores a new document: its list record and its first snapshot, in
+    /// one transaction. Returns the key of the snapshot chunk.
+    pub async fn create(&self, meta: &RoadmapMeta, snapshot: Vec<u8>) -> Result<PieceKey> {
         let tx = self.db.transaction(&[ROADMAPS, CHUNKS, READINGS], TransactionMode::ReadWrite)?;
         tx.store(ROADMAPS)?.put(&to_js(meta)?, None).await?;
         tx.store(READINGS)?.delete(JsValue::from_str(&meta.id)).await?;
         let chunk = Chunk { doc: meta.id.clone(), kind: "snapshot".into(), bytes: snapshot };
         let key = tx.store(CHUNKS)?.add(&to_js(&chunk)?, None).await?;
         tx.done().await?;
-        Ok(key.as_f64().unwrap_or_default())
+        Ok(piece_key(&key))
     }
 
-    /// All chunks of a document, oldest first.
-    pub async fn load(&self, id: &DocumentId) -> Result<StoredDoc> {
+    /// All chunks of a document, oldest first (the replica reads them in
+    /// any order).
+    pub async fn load(&self, id: &DocumentId) -> Result<Vec<Piece>> {
         let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadOnly)?;
-        let store = tx.store(CHUNKS)?;
-        let index = store.index(BY_DOC)?;
-        let range = doc_range(id)?;
-        let keys = index.get_all_keys(Some(range), None).await?;
-        let range = doc_range(id)?;
-        let values = index.get_all(Some(range), None).await?;
-        let mut pairs: Vec<(f64, Vec<u8>)> = Vec::with_capacity(values.len());
-        for (key, value) in keys.into_iter().zip(values) {
-            let chunk: Chunk = serde_wasm_bindgen::from_value(value)?;
-            pairs.push((key.as_f64().unwrap_or_default(), chunk.bytes));
+        let index = tx.store(CHUNKS)?.index(BY_DOC)?;
+        let keys = index.get_all_keys(Some(doc_range(id)?), None).await?;
+        let values = index.get_all(Some(doc_range(id)?), None).await?;
+        let mut pieces = Vec::with_capacity(values.len());
+        for (key, value) in keys.iter().zip(values) {
+            // One unreadable record is left where it is (and reported by
+            // its absence); it must not hide the others.
+            if let Ok(chunk) = serde_wasm_bindgen::from_value::<Chunk>(value) {
+                pieces.push(Piece { key: piece_key(key), bytes: chunk.bytes });
+            }
         }
-        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let (keys, bytes) = pairs.into_iter().unzip();
-        Ok(StoredDoc { bytes, keys })
+        pieces.sort_by_key(|p| p.key);
+        Ok(pieces)
     }
 
-    /// Appends the changes of one edit (and forgets the document's
-    /// reading, which no longer shows all of it). Returns the new chunk's key.
-    pub async fn append(&self, id: &DocumentId, changes: Vec<u8>) -> Result<f64> {
-        let tx = self.db.transaction(&[CHUNKS, READINGS], TransactionMode::ReadWrite)?;
+    /// Appends a batch of changes, forgets the document's reading (it no
+    /// longer shows all of it) and, with `meta`, rewrites its list record,
+    /// in one transaction. Returns the new chunk's key.
+    pub async fn append(
+        &self,
+        id: &DocumentId,
+        changes: Vec<u8>,
+        meta: Option<&RoadmapMeta>,
+    ) -> Result<PieceKey> {
+        let tx = self.db.transaction(&[CHUNKS, READINGS, ROADMAPS], TransactionMode::ReadWrite)?;
         let chunk = to_js(&Chunk { doc: id.to_string(), kind: "changes".into(), bytes: changes })?;
+        let meta = meta.map(to_js).transpose()?;
         let store = tx.store(CHUNKS)?;
         let readings = tx.store(READINGS)?;
+        let roadmaps = tx.store(ROADMAPS)?;
         let id = JsValue::from_str(&id.to_string());
         // Ask for the commit in the same turn as the writes: a transaction
         // left to auto-commit needs one more trip through the event loop,
         // and a reload or a closed tab in between would abort it.
-        let (key, forgot, committed) =
-            futures::future::join3(store.add(&chunk, None), readings.delete(id), tx.commit()).await;
+        let put_meta = async {
+            match &meta {
+                Some(meta) => roadmaps.put(meta, None).await.map(|_| ()),
+                None => Ok(()),
+            }
+        };
+        let (key, forgot, put, committed) =
+            futures::future::join4(store.add(&chunk, None), readings.delete(id), put_meta, tx.commit()).await;
         committed?;
         forgot?;
-        Ok(key?.as_f64().unwrap_or_default())
+        put?;
+        Ok(piece_key(&key?))
     }
 
     /// The kept readings of the documents `ids` (`None` where there is none
@@ -285,41 +318,76 @@ impl Storage {
         Ok(committed?)
     }
 
-    /// Replaces the chunks `contained` with one snapshot, atomically.
-    pub async fn compact(&self, id: &DocumentId, snapshot: Vec<u8>, contained: &[f64]) -> Result<f64> {
+    /// Adds `snapshot` and deletes the chunks `replaces`, atomically.
+    pub async fn compact(
+        &self,
+        id: &DocumentId,
+        snapshot: Vec<u8>,
+        replaces: &[PieceKey],
+    ) -> Result<PieceKey> {
         let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
         let store = tx.store(CHUNKS)?;
         let chunk = Chunk { doc: id.to_string(), kind: "snapshot".into(), bytes: snapshot };
         let key = store.add(&to_js(&chunk)?, None).await?;
-        for old in contained {
-            store.delete(JsValue::from_f64(*old)).await?;
+        for old in replaces {
+            store.delete(JsValue::from_f64(*old as f64)).await?;
         }
         tx.done().await?;
-        Ok(key.as_f64().unwrap_or_default())
+        Ok(piece_key(&key))
     }
 
-    /// Moves every chunk of a document that failed to load into quarantine
-    /// (unchanged), and marks its list record as broken with the reason.
-    pub async fn quarantine(&self, id: &DocumentId, reason: &str) -> Result<()> {
-        let stored = self.load(id).await?;
+    /// Moves the chunks `pieces` and the journal bytes `journaled` into
+    /// quarantine, untouched, and adds `snapshot` (what could be read of
+    /// everything) in their place, atomically. Returns the snapshot's key.
+    pub async fn quarantine_pieces(
+        &self,
+        id: &DocumentId,
+        snapshot: Vec<u8>,
+        pieces: &[PieceKey],
+        journaled: &[Vec<u8>],
+        reason: &str,
+    ) -> Result<PieceKey> {
+        let tx = self.db.transaction(&[CHUNKS, QUARANTINE], TransactionMode::ReadWrite)?;
+        let store = tx.store(CHUNKS)?;
+        let mut moved: Vec<Vec<u8>> = journaled.to_vec();
+        for key in pieces {
+            let key = JsValue::from_f64(*key as f64);
+            if let Some(value) = store.get(key.clone()).await? {
+                moved.push(
+                    serde_wasm_bindgen::from_value::<Chunk>(value).map(|c| c.bytes).unwrap_or_default(),
+                );
+            }
+            store.delete(key).await?;
+        }
+        tx.store(QUARANTINE)?.add(&quarantine_record(id, reason, &moved), None).await?;
+        let chunk = Chunk { doc: id.to_string(), kind: "snapshot".into(), bytes: snapshot };
+        let key = store.add(&to_js(&chunk)?, None).await?;
+        tx.done().await?;
+        Ok(piece_key(&key))
+    }
+
+    /// Moves every chunk of a document that cannot be read as what it
+    /// should be into quarantine (unchanged, with `journaled` bytes that
+    /// were only in the journal), and marks its list record as broken with
+    /// the reason, atomically.
+    pub async fn quarantine(&self, id: &DocumentId, reason: &str, journaled: &[Vec<u8>]) -> Result<()> {
         let tx = self
             .db
             .transaction(&[ROADMAPS, CHUNKS, QUARANTINE, VIEWS, READINGS], TransactionMode::ReadWrite)?;
         tx.store(VIEWS)?.delete(JsValue::from_str(&id.to_string())).await?;
         tx.store(READINGS)?.delete(JsValue::from_str(&id.to_string())).await?;
-        let record = js_sys::Object::new();
-        let chunks = Array::new();
-        for bytes in &stored.bytes {
-            chunks.push(&Uint8Array::from(bytes.as_slice()));
+        let chunks = tx.store(CHUNKS)?;
+        let index = chunks.index(BY_DOC)?;
+        let keys = index.get_all_keys(Some(doc_range(id)?), None).await?;
+        let values = index.get_all(Some(doc_range(id)?), None).await?;
+        let mut moved: Vec<Vec<u8>> = Vec::with_capacity(values.len() + journaled.len());
+        for value in values {
+            moved.push(serde_wasm_bindgen::from_value::<Chunk>(value).map(|c| c.bytes).unwrap_or_default());
         }
-        set(&record, "doc", &JsValue::from_str(&id.to_string()));
-        set(&record, "reason", &JsValue::from_str(reason));
-        set(&record, "at", &JsValue::from_f64(js_sys::Date::now()));
-        set(&record, "chunks", &chunks);
-        tx.store(QUARANTINE)?.add(&record, None).await?;
-        let chunks_store = tx.store(CHUNKS)?;
-        for key in &stored.keys {
-            chunks_store.delete(JsValue::from_f64(*key)).await?;
+        moved.extend(journaled.iter().cloned());
+        tx.store(QUARANTINE)?.add(&quarantine_record(id, reason, &moved), None).await?;
+        for key in keys {
+            chunks.delete(key).await?;
         }
         let roadmaps = tx.store(ROADMAPS)?;
         if let Some(value) = roadmaps.get(JsValue::from_str(&id.to_string())).await?
@@ -327,6 +395,49 @@ impl Storage {
         {
             meta.broken = Some(reason.to_owned());
             roadmaps.put(&to_js(&meta)?, None).await?;
+        }
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Every byte string quarantined for a document, oldest first.
+    pub async fn quarantined(&self, id: &DocumentId) -> Result<Vec<Vec<u8>>> {
+        let tx = self.db.transaction(&[QUARANTINE], TransactionMode::ReadOnly)?;
+        let values = tx.store(QUARANTINE)?.get_all(None, None).await?;
+        let doc = id.to_string();
+        let mut out = Vec::new();
+        for value in values {
+            if let Ok(record) = serde_wasm_bindgen::from_value::<Quarantined>(value)
+                && record.doc == doc
+            {
+                out.extend(record.chunks.into_iter().map(serde_bytes::ByteBuf::into_vec));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Puts a document back in use from `snapshot` (a recovered copy): adds
+    /// it beside whatever chunks were written since (the replica reads any
+    /// mix, and deleting them could lose another tab's work), rewrites its
+    /// list record `meta` (not broken) and, with `forget_quarantine`, drops
+    /// its quarantined bytes (everything in them is in the snapshot),
+    /// atomically.
+    pub async fn restore(
+        &self,
+        meta: &RoadmapMeta,
+        snapshot: Vec<u8>,
+        forget_quarantine: bool,
+    ) -> Result<()> {
+        let tx = self
+            .db
+            .transaction(&[ROADMAPS, CHUNKS, QUARANTINE, VIEWS, READINGS], TransactionMode::ReadWrite)?;
+        tx.store(VIEWS)?.delete(JsValue::from_str(&meta.id)).await?;
+        tx.store(READINGS)?.delete(JsValue::from_str(&meta.id)).await?;
+        let chunk = Chunk { doc: meta.id.clone(), kind: "snapshot".into(), bytes: snapshot };
+        tx.store(CHUNKS)?.add(&to_js(&chunk)?, None).await?;
+        tx.store(ROADMAPS)?.put(&to_js(meta)?, None).await?;
+        if forget_quarantine {
+            delete_quarantined(&tx.store(QUARANTINE)?, &meta.id).await?;
         }
         tx.done().await?;
         Ok(())
@@ -340,21 +451,59 @@ impl Storage {
         self.put_record(VIEWS, view).await
     }
 
-    /// Removes a roadmap from this device (list record and chunks).
-    /// Quarantined bytes are kept.
+    /// Removes a document from this device: its list record, chunks, view,
+    /// reading and quarantined bytes, atomically (so opening its link again
+    /// fetches the server's copy afresh).
     pub async fn delete(&self, id: &DocumentId) -> Result<()> {
-        let stored = self.load(id).await?;
-        let tx = self.db.transaction(&[ROADMAPS, CHUNKS, VIEWS, READINGS], TransactionMode::ReadWrite)?;
-        tx.store(ROADMAPS)?.delete(JsValue::from_str(&id.to_string())).await?;
-        tx.store(VIEWS)?.delete(JsValue::from_str(&id.to_string())).await?;
-        tx.store(READINGS)?.delete(JsValue::from_str(&id.to_string())).await?;
+        let tx = self
+            .db
+            .transaction(&[ROADMAPS, CHUNKS, VIEWS, READINGS, QUARANTINE], TransactionMode::ReadWrite)?;
+        let key = JsValue::from_str(&id.to_string());
+        tx.store(ROADMAPS)?.delete(key.clone()).await?;
+        tx.store(VIEWS)?.delete(key.clone()).await?;
+        tx.store(READINGS)?.delete(key).await?;
         let chunks = tx.store(CHUNKS)?;
-        for key in stored.keys {
-            chunks.delete(JsValue::from_f64(key)).await?;
+        for key in chunks.index(BY_DOC)?.get_all_keys(Some(doc_range(id)?), None).await? {
+            chunks.delete(key).await?;
         }
+        delete_quarantined(&tx.store(QUARANTINE)?, &id.to_string()).await?;
         tx.done().await?;
         Ok(())
     }
+}
+
+/// A document's bytes moved aside because they could not be read.
+#[derive(Deserialize)]
+struct Quarantined {
+    doc: String,
+    chunks: Vec<serde_bytes::ByteBuf>,
+}
+
+fn quarantine_record(id: &DocumentId, reason: &str, chunks: &[Vec<u8>]) -> JsValue {
+    let record = js_sys::Object::new();
+    let list = Array::new();
+    for bytes in chunks {
+        list.push(&Uint8Array::from(bytes.as_slice()));
+    }
+    set(&record, "doc", &JsValue::from_str(&id.to_string()));
+    set(&record, "reason", &JsValue::from_str(&reason.chars().take(2000).collect::<String>()));
+    set(&record, "at", &JsValue::from_f64(js_sys::Date::now()));
+    set(&record, "chunks", &list);
+    record.into()
+}
+
+/// Deletes a document's quarantine records (the store has no index by
+/// document: it is small, and adding one would need a new database version).
+async fn delete_quarantined(store: &rexie::Store, doc: &str) -> Result<()> {
+    let keys = store.get_all_keys(None, None).await?;
+    let values = store.get_all(None, None).await?;
+    for (key, value) in keys.into_iter().zip(values) {
+        let of_doc = js_sys::Reflect::get(&value, &JsValue::from_str("doc")).ok().and_then(|d| d.as_string());
+        if of_doc.as_deref() == Some(doc) {
+            store.delete(key).await?;
+        }
+    }
+    Ok(())
 }
 
 fn doc_range(id: &DocumentId) -> Result<KeyRange> {

@@ -48,6 +48,9 @@ const FETCH_TIMEOUT_MS: u64 = 20_000;
 const STARTUP_COUNT_DELAY_MS: u64 = 3_000;
 /// The unsynced count is recomputed at most this often.
 const STATUS_EVERY_MS: u64 = 400;
+/// A document that asked to be compacted (or to write again) is, this much
+/// later: after the keystroke that made it due, not during it.
+const MAINTENANCE_DELAY_MS: u64 = 1_000;
 
 /// The connection as the person sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +70,12 @@ pub struct SyncStatus {
     /// Local changes of roadmaps the relay will not take from this person
     /// (read-only or no access): they stay on the device.
     pub rejected: usize,
+    /// Documents on this device that cannot be read (their bytes are set
+    /// aside): whether they hold unsent changes is unknown.
+    pub broken: usize,
+    /// Documents not counted yet (kept before counts were kept): until
+    /// they are, the indicator does not say everything is saved.
+    pub uncounted: usize,
 }
 
 /// One roadmap's sync, for its editor.
@@ -91,9 +100,10 @@ pub enum FetchError {
     Timeout,
     #[error("войдите, чтобы загрузить её с сервера")]
     SignedOut,
-    #[error("это не дорожная карта: {0}")]
+    /// What came is not a roadmap (the detail is technical).
+    #[error("это не дорожная карта")]
     NotARoadmap(String),
-    #[error("{0}")]
+    #[error("не удалось сохранить её на этом устройстве")]
     Storage(String),
 }
 
@@ -118,6 +128,8 @@ struct Inner {
     unavailable: RefCell<HashSet<DocumentId>>,
     doc_states: RwSignal<HashMap<DocumentId, DocState>>,
     on_error: Rc<dyn Fn(String)>,
+    /// Shows a notice that is not an error (a document recovered).
+    on_info: Rc<dyn Fn(String)>,
     client: RefCell<Client>,
     socket: RefCell<Option<Socket>>,
     docs: RefCell<HashMap<DocumentId, Opened>>,
@@ -136,6 +148,18 @@ struct Inner {
     touched: RefCell<HashMap<DocumentId, Touched>>,
     /// Bumped when any roadmap's list record changed from elsewhere.
     pub list_version: RwSignal<u64>,
+    /// What the device's list records say of each document (read at start
+    /// and when they change): its unsent count and whether it is broken,
+    /// so the indicator covers documents that are not open.
+    kept: RefCell<HashMap<DocumentId, KeptState>>,
+    /// Documents that asked for a quiet moment (compaction, a retry).
+    maintenance: RefCell<HashSet<DocumentId>>,
+    /// Broken documents being recovered.
+    recovering: RefCell<HashSet<DocumentId>>,
+    /// Roadmaps whose first answer from the relay on this connection led
+    /// to asking `/api/roadmaps` again (a roadmap made here is registered
+    /// to its unit by that first sync).
+    asked_rights: RefCell<HashSet<DocumentId>>,
     presence: RwSignal<HashMap<DocumentId, HashMap<String, Peer>>>,
     /// What we announce, and for which roadmap.
     announce: RefCell<Option<(DocumentId, Presence)>>,
@@ -164,7 +188,17 @@ impl Opened {
     }
 }
 
+/// A document on the device as its list record tells.
+#[derive(Clone, Debug)]
+struct KeptState {
+    unsent: Option<u32>,
+    broken: bool,
+}
+
 struct Fetch {
+    /// Fetched to replace a broken copy (keeping what can still be read of
+    /// it), not to open a new link.
+    recover: bool,
     doc: automerge::AutoCommit,
     waiters: Vec<futures::channel::oneshot::Sender<Result<(), FetchError>>>,
     /// The first content arrived and is being stored; later messages wait.
@@ -185,7 +219,12 @@ const STORAGE_ID_KEY: &str = "medk.storage-id";
 
 impl SyncService {
     /// Starts syncing: connects now if someone is signed in.
-    pub fn start(storage: Storage, on_error: Rc<dyn Fn(String)>, account: Account) -> SyncService {
+    pub fn start(
+        storage: Storage,
+        on_error: Rc<dyn Fn(String)>,
+        on_info: Rc<dyn Fn(String)>,
+        account: Account,
+    ) -> SyncService {
         let storage_id = crate::browser::setting(STORAGE_ID_KEY).unwrap_or_else(|| {
             let id = random_hex(16);
             crate::browser::set_setting(STORAGE_ID_KEY, &id);
@@ -199,16 +238,27 @@ impl SyncService {
             unavailable: RefCell::new(HashSet::new()),
             doc_states: RwSignal::new(HashMap::new()),
             on_error,
+            on_info,
             client: RefCell::new(Client::new(peer_id, Some(storage_id))),
             socket: RefCell::new(None),
             docs: RefCell::new(HashMap::new()),
             opening: RefCell::new(HashMap::new()),
             fetching: RefCell::new(HashMap::new()),
-            status: RwSignal::new(SyncStatus { connection: Connection::Offline, unsynced: 0, rejected: 0 }),
+            status: RwSignal::new(SyncStatus {
+                connection: Connection::Offline,
+                unsynced: 0,
+                rejected: 0,
+                broken: 0,
+                uncounted: 0,
+            }),
             versions: RefCell::new(HashMap::new()),
             owner: Owner::current(),
             touched: RefCell::new(HashMap::new()),
             list_version: RwSignal::new(0),
+            kept: RefCell::new(HashMap::new()),
+            maintenance: RefCell::new(HashSet::new()),
+            recovering: RefCell::new(HashSet::new()),
+            asked_rights: RefCell::new(HashSet::new()),
             presence: RwSignal::new(HashMap::new()),
             announce: RefCell::new(None),
             name: RwSignal::new(crate::browser::setting(NAME_KEY).unwrap_or_default()),
@@ -241,10 +291,17 @@ impl SyncService {
             s.forget_gone_peers();
         });
         service.connect();
-        // Count what is waiting to go out even without a connection, once the
-        // page that opened the app is on screen (loading every roadmap must
-        // not hold up the one being opened).
-        service.after(STARTUP_COUNT_DELAY_MS, |s| s.0.clone().load_all_then(|s| s.schedule_status()));
+        // What is waiting to go out is in the list records; documents kept
+        // before those counts existed are opened and counted once the page
+        // that opened the app is on screen (loading them must not hold up
+        // the one being opened). Broken ones are tried again with what can
+        // be read of them.
+        let s = service.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            s.refresh_kept().await;
+            s.recover_all(false);
+        });
+        service.after(STARTUP_COUNT_DELAY_MS, |s| s.0.clone().load_uncounted_then(|s| s.schedule_status()));
         service
     }
 
@@ -371,6 +428,16 @@ impl SyncService {
                 .map(|d| Opened::File(Rc::new(RefCell::new(d)))),
         };
         let waiters = self.0.opening.borrow_mut().remove(&id).unwrap_or_default();
+        if matches!(result, Err(OpenError::Corrupt(_))) {
+            // Just moved to quarantine: the indicator counts it as broken,
+            // and online its server copy replaces it.
+            let service = self.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                service.refresh_kept().await;
+                let online = service.0.status.get_untracked().connection == Connection::Online;
+                let _ = service.recover(id, online).await;
+            });
+        }
         let opened = result.map(|open| self.register(id, open));
         for waiter in waiters {
             let _ = waiter.send(());
@@ -393,8 +460,20 @@ impl SyncService {
         }));
         let list_version = self.0.list_version;
         doc.on_meta_stored(Rc::new(move || list_version.update(|v| *v += 1)));
+        let weak = Rc::downgrade(&self.0);
+        doc.on_maintenance(Rc::new(move |id| {
+            if let Some(inner) = weak.upgrade() {
+                SyncService(inner).schedule_maintenance(id);
+            }
+        }));
+        let notice = doc.parts().1.take_notice();
         drop(doc);
+        if let Some(notice) = notice {
+            (self.0.on_error)(notice);
+        }
         self.0.docs.borrow_mut().insert(id, open.clone());
+        // A document opened with many pieces is compacted at a quiet moment.
+        self.schedule_maintenance(id);
         self.pump(id);
         self.schedule_status();
         open
@@ -412,6 +491,7 @@ impl SyncService {
     /// Stops syncing a roadmap deleted from this device.
     pub fn forget(&self, id: DocumentId) {
         self.0.docs.borrow_mut().remove(&id);
+        self.0.kept.borrow_mut().remove(&id);
         self.0.unavailable.borrow_mut().remove(&id);
         self.0.client.borrow_mut().forget(&id);
         self.schedule_status();
@@ -420,6 +500,13 @@ impl SyncService {
     /// Gets a roadmap this device does not have from the relay, by its
     /// link, and stores it. Waits for a connection being made.
     pub async fn fetch(&self, id: DocumentId) -> Result<(), FetchError> {
+        self.fetch_for(id, false).await
+    }
+
+    /// Gets the server's copy of a document, to open a link (`recover`
+    /// false) or to replace a broken copy on this device, keeping every
+    /// change that can still be read from it (`recover`).
+    async fn fetch_for(&self, id: DocumentId, recover: bool) -> Result<(), FetchError> {
         if !self.0.account.is_signed_in() {
             return Err(FetchError::SignedOut);
         }
@@ -427,6 +514,7 @@ impl SyncService {
         {
             let mut fetching = self.0.fetching.borrow_mut();
             let fetch = fetching.entry(id).or_insert_with(|| Fetch {
+                recover,
                 doc: automerge::AutoCommit::new(),
                 waiters: Vec::new(),
                 storing: false,
@@ -716,6 +804,7 @@ impl SyncService {
         match event {
             Ok(Event::Connected) => {
                 self.0.attempts.set(0);
+                self.0.asked_rights.borrow_mut().clear();
                 self.set_connection(Connection::Online);
                 self.send_presence();
                 let ids: Vec<DocumentId> = self.0.fetching.borrow().keys().copied().collect();
@@ -727,6 +816,7 @@ impl SyncService {
                     for id in ids {
                         s.pump(id);
                     }
+                    s.recover_all(true);
                 });
             }
             Ok(Event::Sync { doc, message }) => self.remote(doc, message),
@@ -776,6 +866,7 @@ impl SyncService {
                     None => Ok(()),
                 })
             };
+            self.ask_rights_once(id);
             match result {
                 Ok(Touched::Nothing) => {}
                 Ok(touched) => {
@@ -795,6 +886,18 @@ impl SyncService {
             return;
         }
         self.remote_for_fetch(id, message);
+    }
+
+    /// The relay answered for a roadmap the account's list of rights does
+    /// not have: it registered it just now (a roadmap made on this device
+    /// syncs for the first time), so the list is asked again, once per
+    /// connection, and the editor shows its unit.
+    fn ask_rights_once(&self, id: DocumentId) {
+        let is_roadmap = matches!(self.0.docs.borrow().get(&id), Some(Opened::Roadmap(_)));
+        let known = self.0.account.roadmaps.with_untracked(|r| r.contains_key(&id.to_string()));
+        if is_roadmap && !known && self.0.asked_rights.borrow_mut().insert(id) {
+            self.0.account.refresh_roadmaps();
+        }
     }
 
     /// Content for a roadmap being fetched by link: the first of it is
@@ -818,15 +921,19 @@ impl SyncService {
                 None
             } else {
                 fetch.storing = true;
-                Some(fetch.doc.save())
+                Some((fetch.doc.save(), fetch.recover))
             }
         };
-        let Some(bytes) = store else {
+        let Some((bytes, recover)) = store else {
             return self.pump(id);
         };
         let service = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let result = service.store_fetched(id, &bytes).await;
+            let result = if recover {
+                service.store_recovered(id, &bytes).await
+            } else {
+                service.store_fetched(id, &bytes).await
+            };
             if result.is_ok() {
                 let queued = service
                     .0
@@ -846,7 +953,7 @@ impl SyncService {
 
     async fn store_fetched(&self, id: DocumentId, bytes: &[u8]) -> Result<(), FetchError> {
         let mut doc = RoadmapDoc::load(bytes).map_err(|e| FetchError::NotARoadmap(e.to_string()))?;
-        OpenRoadmap::store_as(&self.0.storage, id, &mut doc)
+        OpenRoadmap::store_fetched(&self.0.storage, id, &mut doc)
             .await
             .map_err(|e| FetchError::Storage(e.to_string()))?;
         self.open(id).await.map_err(|e| FetchError::Storage(e.to_string()))?;
@@ -916,7 +1023,18 @@ impl SyncService {
     fn recount(&self) {
         let docs: Vec<(DocumentId, Rc<RefCell<dyn Synced>>)> =
             self.0.docs.borrow().iter().map(|(id, d)| (*id, d.synced())).collect();
-        let (mut unsynced, mut rejected) = (0, 0);
+        let (mut unsynced, mut rejected, mut broken, mut uncounted) = (0, 0, 0, 0);
+        // Documents not open: what their list records say.
+        for (id, kept) in self.0.kept.borrow().iter() {
+            if self.0.docs.borrow().contains_key(id) {
+                continue;
+            }
+            match (kept.broken, kept.unsent) {
+                (true, _) => broken += 1,
+                (false, Some(n)) => unsynced += n as usize,
+                (false, None) => uncounted += 1,
+            }
+        }
         let mut states = HashMap::with_capacity(docs.len());
         for (id, doc) in docs {
             let Ok(mut open) = doc.try_borrow_mut() else { continue };
@@ -934,13 +1052,170 @@ impl SyncService {
             }
             states.insert(id, state);
         }
-        if self.0.status.with_untracked(|s| (s.unsynced, s.rejected) != (unsynced, rejected)) {
-            self.0.status.update(|s| (s.unsynced, s.rejected) = (unsynced, rejected));
+        let counts = (unsynced, rejected, broken, uncounted);
+        if self.0.status.with_untracked(|s| (s.unsynced, s.rejected, s.broken, s.uncounted) != counts) {
+            self.0.status.update(|s| (s.unsynced, s.rejected, s.broken, s.uncounted) = counts);
         }
         self.place_pending(&states);
         if self.0.doc_states.with_untracked(|s| *s != states) {
             self.0.doc_states.set(states);
         }
+    }
+
+    /// Re-reads the list records the indicator counts documents that are
+    /// not open from.
+    async fn refresh_kept(&self) {
+        let Ok(list) = self.0.storage.list().await else { return };
+        let kept = list
+            .into_iter()
+            .filter_map(|meta| {
+                let id = DocumentId::parse(&meta.id).ok()?;
+                let state = KeptState { unsent: meta.unsent, broken: meta.broken.is_some() };
+                Some((id, state))
+            })
+            .collect();
+        *self.0.kept.borrow_mut() = kept;
+        self.schedule_status();
+    }
+
+    /// Tries to bring back every broken document: from what can still be
+    /// read of it, and (`online`) from the server's copy.
+    fn recover_all(&self, online: bool) {
+        let broken: Vec<DocumentId> =
+            self.0.kept.borrow().iter().filter(|(_, k)| k.broken).map(|(id, _)| *id).collect();
+        for id in broken {
+            let service = self.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(e) = service.recover(id, online).await {
+                    web_sys::console::warn_1(&format!("{id} stays broken: {e}").into());
+                }
+            });
+        }
+    }
+
+    /// «Загрузить с сервера заново» on a broken document: its server copy
+    /// replaces it, with every change still readable from the broken one.
+    pub async fn reload_from_server(&self, id: DocumentId) -> Result<(), String> {
+        if self.0.status.get_untracked().connection != Connection::Online {
+            return Err("нет связи с сервером: попробуйте, когда появится сеть".to_owned());
+        }
+        self.recover(id, true).await
+    }
+
+    /// Brings a broken document back into use (see [`Self::recover_all`]).
+    async fn recover(&self, id: DocumentId, online: bool) -> Result<(), String> {
+        if !self.0.recovering.borrow_mut().insert(id) {
+            return Ok(());
+        }
+        let result = self.recover_once(id, online).await;
+        self.0.recovering.borrow_mut().remove(&id);
+        self.refresh_kept().await;
+        self.0.list_version.update(|v| *v += 1);
+        result
+    }
+
+    async fn recover_once(&self, id: DocumentId, online: bool) -> Result<(), String> {
+        let storage = &self.0.storage;
+        let meta =
+            storage.meta(&id).await.map_err(|e| e.to_string())?.ok_or("документа нет на устройстве")?;
+        if meta.broken.is_none() {
+            return Ok(());
+        }
+        let damaged = self.damaged_bytes(id).await?;
+        // What today's loader makes of the bytes alone (a copy quarantined
+        // by an older version may load whole now).
+        let refs: Vec<&[u8]> = damaged.iter().map(Vec::as_slice).collect();
+        let loaded = medk_shared::replica::load::load(&refs);
+        let whole = loaded.complete() && loaded.waiting_for.is_empty();
+        if let Some(mut fixed) = recovered_meta(&id, meta.kind, &meta.title, loaded.doc.clone()) {
+            let mut am = loaded.doc;
+            fixed.unsent = None;
+            storage.restore(&fixed, am.save(), whole).await.map_err(|e| e.to_string())?;
+            (self.0.on_info)(format!(
+                "«{}» снова открывается: данные на устройстве прочитаны целиком.",
+                title_of(&fixed)
+            ));
+            return Ok(());
+        }
+        // A well-known file starts from its genesis, like on a new device;
+        // the relay brings the rest.
+        let wanted = match meta.kind {
+            DocKind::School => Some(Wanted::School(meta.title.clone())),
+            DocKind::Catalogue => Some(Wanted::Catalogue),
+            DocKind::Roadmap => None,
+        };
+        if let Some(wanted) = wanted {
+            let mut am = wanted.genesis_automerge();
+            let salvaged = medk_shared::replica::salvage(&mut am, &damaged);
+            let mut fixed = recovered_meta(&id, meta.kind, &meta.title, am.clone())
+                .ok_or("даже начальное состояние файла не читается")?;
+            fixed.unsent = None;
+            storage.restore(&fixed, am.save(), false).await.map_err(|e| e.to_string())?;
+            (self.0.on_info)(recovered_text(&fixed, salvaged.added, false));
+            return Ok(());
+        }
+        if !online {
+            return Err("нужна копия с сервера".to_owned());
+        }
+        self.fetch_for(id, true).await.map_err(|e| e.to_string())
+    }
+
+    /// Every byte string kept for a broken document: quarantined, and any
+    /// chunks written since.
+    async fn damaged_bytes(&self, id: DocumentId) -> Result<Vec<Vec<u8>>, String> {
+        let storage = &self.0.storage;
+        let mut damaged = storage.quarantined(&id).await.map_err(|e| e.to_string())?;
+        damaged.extend(storage.load(&id).await.map_err(|e| e.to_string())?.into_iter().map(|p| p.bytes));
+        Ok(damaged)
+    }
+
+    /// The server's copy of a broken roadmap arrived: every change still
+    /// readable from the broken copy goes into it, and it replaces the
+    /// broken copy (whose bytes stay in quarantine).
+    async fn store_recovered(&self, id: DocumentId, bytes: &[u8]) -> Result<(), FetchError> {
+        let storage = &self.0.storage;
+        let meta = storage
+            .meta(&id)
+            .await
+            .map_err(|e| FetchError::Storage(e.to_string()))?
+            .ok_or_else(|| FetchError::Storage("документа нет на устройстве".into()))?;
+        let am = automerge::AutoCommit::load(bytes).map_err(|e| FetchError::NotARoadmap(e.to_string()))?;
+        let damaged = self.damaged_bytes(id).await.map_err(FetchError::Storage)?;
+        let mut salvaged = am.clone();
+        let counted = medk_shared::replica::salvage(&mut salvaged, &damaged);
+        // What was salvaged must still read as such a document; if not,
+        // the server's copy alone.
+        let (mut am, added) = match recovered_meta(&id, meta.kind, &meta.title, salvaged.clone()) {
+            Some(_) => (salvaged, counted.added),
+            None => (am.clone(), 0),
+        };
+        let mut fixed = recovered_meta(&id, meta.kind, &meta.title, am.clone())
+            .ok_or_else(|| FetchError::NotARoadmap("копия сервера не читается".into()))?;
+        fixed.unsent = None;
+        storage.restore(&fixed, am.save(), false).await.map_err(|e| FetchError::Storage(e.to_string()))?;
+        (self.0.on_info)(recovered_text(&fixed, added, true));
+        if meta.kind == DocKind::Roadmap {
+            self.open(id).await.map_err(|e| FetchError::Storage(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Asks for a quiet moment to compact a document or write again what
+    /// failed; coalesced per document.
+    fn schedule_maintenance(&self, id: DocumentId) {
+        if !self.0.maintenance.borrow_mut().insert(id) {
+            return;
+        }
+        self.after(MAINTENANCE_DELAY_MS, move |s| {
+            s.0.maintenance.borrow_mut().remove(&id);
+            let doc = s.0.docs.borrow().get(&id).map(Opened::synced);
+            if let Some(doc) = doc {
+                match doc.try_borrow_mut() {
+                    Ok(mut open) => open.maintain(),
+                    Err(_) => s.schedule_maintenance(id),
+                }
+            }
+        });
     }
 
     /// Moves roadmaps made for another unit there once the relay has all of
@@ -974,11 +1249,21 @@ impl SyncService {
 impl Inner {
     /// Opens every roadmap on the device (the ones not open yet), then runs `then`.
     fn load_all_then(self: Rc<Self>, then: impl FnOnce(&SyncService) + 'static) {
+        self.load_then(false, then);
+    }
+
+    /// Opens the documents whose list record has no unsent count yet, to
+    /// count them, then runs `then`.
+    fn load_uncounted_then(self: Rc<Self>, then: impl FnOnce(&SyncService) + 'static) {
+        self.load_then(true, then);
+    }
+
+    fn load_then(self: Rc<Self>, uncounted_only: bool, then: impl FnOnce(&SyncService) + 'static) {
         wasm_bindgen_futures::spawn_local(async move {
             let service = SyncService(self);
             if let Ok(list) = service.0.storage.list().await {
                 for meta in list {
-                    if meta.broken.is_some() {
+                    if meta.broken.is_some() || (uncounted_only && meta.unsent.is_some()) {
                         continue;
                     }
                     let Ok(id) = DocumentId::parse(&meta.id) else { continue };
@@ -993,6 +1278,42 @@ impl Inner {
             then(&service);
         });
     }
+}
+
+/// The list record of `am` as a document of `kind`, if it reads as one.
+fn recovered_meta(
+    id: &DocumentId,
+    kind: DocKind,
+    _title: &str,
+    am: automerge::AutoCommit,
+) -> Option<crate::storage::RoadmapMeta> {
+    use crate::replica::Kept;
+    match kind {
+        DocKind::Roadmap => RoadmapDoc::from_automerge(am).ok().map(|doc| crate::document::meta_of(id, &doc)),
+        DocKind::School | DocKind::Catalogue => {
+            let doc = crate::files::FileDoc::from_automerge(am).ok()?;
+            let meta = doc.meta(id);
+            (meta.kind == kind).then_some(meta)
+        }
+    }
+}
+
+fn title_of(meta: &crate::storage::RoadmapMeta) -> String {
+    if meta.title.trim().is_empty() { "Без названия".to_owned() } else { meta.title.clone() }
+}
+
+/// What a person is told once a broken copy was replaced.
+fn recovered_text(meta: &crate::storage::RoadmapMeta, added: usize, from_server: bool) -> String {
+    let source =
+        if from_server { "загружена с сервера" } else { "собрана заново" };
+    let kept = match added {
+        0 => String::new(),
+        n => format!(", из повреждённой копии восстановлено изменений: {n}"),
+    };
+    format!(
+        "Копия «{}» на этом устройстве была повреждена: она {source}{kept}. Повреждённые данные сохранены отдельно.",
+        title_of(meta)
+    )
 }
 
 /// `ws(s)://<this host>/sync`.

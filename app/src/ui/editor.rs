@@ -567,7 +567,7 @@ enum Loaded {
     /// Not on this device; being fetched from the relay by its link.
     Fetching,
     Ready(Box<Editor>),
-    Failed(String),
+    Failed(Failure),
 }
 
 #[component]
@@ -578,7 +578,7 @@ pub fn EditorPage(id: String) -> impl IntoView {
     leptos::task::spawn_local(async move {
         crate::browser::mark("medk:open");
         let Ok(id) = DocumentId::parse(&id) else {
-            state.set(Loaded::Failed("неверная ссылка на дорожную карту".to_owned()));
+            state.set(Loaded::Failed(Failure::text("неверная ссылка на дорожную карту")));
             return;
         };
         let storage = app.storage();
@@ -604,7 +604,7 @@ pub fn EditorPage(id: String) -> impl IntoView {
             opened = match sync.fetch(id).await {
                 Ok(()) => sync.open(id).await,
                 Err(e) => {
-                    state.set(Loaded::Failed(fetch_failure(&e)));
+                    state.set(Loaded::Failed(Failure::text(&fetch_failure(&e))));
                     return;
                 }
             };
@@ -628,12 +628,40 @@ pub fn EditorPage(id: String) -> impl IntoView {
                 editor.attach(open);
                 crate::browser::mark("medk:attached");
             }
-            Err(e) => state.set(Loaded::Failed(match e {
-                OpenError::NotFound => "дорожной карты нет на этом устройстве".to_owned(),
-                other => other.to_string(),
+            Err(e) => state.set(Loaded::Failed(Failure {
+                text: match &e {
+                    OpenError::NotFound => "дорожной карты нет на этом устройстве".to_owned(),
+                    other => other.to_string(),
+                },
+                detail: e.detail(),
+                broken: e.is_broken().then_some(id),
             })),
         }
         request_animation_frame(|| crate::browser::mark("medk:rendered"));
+    });
+    // A broken copy brought back meanwhile (from the server's copy, once
+    // online): open it without being asked.
+    let list_version = app.sync().list_version();
+    let router = super::route::router();
+    Effect::new(move |previous: Option<u64>| {
+        let v = list_version.get();
+        let broken = match &*state.read_untracked() {
+            Loaded::Failed(Failure { broken: Some(id), .. }) => Some(*id),
+            _ => None,
+        };
+        if let Some(id) = broken
+            && previous.is_some_and(|p| p != v)
+        {
+            let storage = app.storage();
+            leptos::task::spawn_local(async move {
+                if let Ok(Some(meta)) = storage.meta(&id).await
+                    && meta.broken.is_none()
+                {
+                    router.reopen();
+                }
+            });
+        }
+        v
     });
     move || {
         match &*state.read() {
@@ -642,7 +670,9 @@ pub fn EditorPage(id: String) -> impl IntoView {
         Loaded::Failed(e) => view! {
             <div class="open-error card" role="alert">
                 <h1>"Не удалось открыть дорожную карту"</h1>
-                <p>{e.clone()}</p>
+                <p>{e.text.clone()}</p>
+                {e.broken.map(|id| view! { <ReloadFromServer id /> })}
+                {e.detail.clone().map(|d| view! { <p class="detail">"Подробности: " {d}</p> })}
                 <p>"Другие дорожные карты на устройстве это не затрагивает."</p>
                 <a class="button" href="/">"← Все дорожные карты"</a>
             </div>
@@ -650,6 +680,45 @@ pub fn EditorPage(id: String) -> impl IntoView {
         .into_any(),
         Loaded::Ready(editor) => view! { <EditorView editor=**editor /> }.into_any(),
     }
+    }
+}
+
+/// Why a roadmap did not open: what people read, the technical detail,
+/// and, for a broken copy, the roadmap the server's copy can replace.
+#[derive(Clone)]
+struct Failure {
+    text: String,
+    detail: Option<String>,
+    broken: Option<DocumentId>,
+}
+
+impl Failure {
+    fn text(text: &str) -> Failure {
+        Failure { text: text.to_owned(), detail: None, broken: None }
+    }
+}
+
+/// «Загрузить с сервера заново»: replaces a broken copy with the server's,
+/// keeping what can still be read of it; then opens the roadmap.
+#[component]
+pub fn ReloadFromServer(id: DocumentId) -> impl IntoView {
+    let app = ctx();
+    let router = super::route::router();
+    let busy = RwSignal::new(false);
+    let reload = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match app.sync().reload_from_server(id).await {
+                Ok(()) => router.reopen(),
+                Err(e) => app.error(format!("Не удалось загрузить с сервера: {e}")),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <button class="primary" disabled=move || busy.get() on:click=reload>
+            {move || if busy.get() { "Загружаем с сервера…" } else { "Загрузить с сервера заново" }}
+        </button>
     }
 }
 

@@ -2,7 +2,7 @@
 //! (with confirmation and undo), and import a roadmap file.
 
 use super::{AppCtx, ctx};
-use crate::document::{OpenRoadmap, decode};
+use crate::document::OpenRoadmap;
 use crate::storage::RoadmapMeta;
 use leptos::prelude::*;
 use medk_shared::doc::{Edit, NewRoadmap, TextTarget};
@@ -155,8 +155,9 @@ fn RoadmapItem(
                     leptos::task::spawn_local(async move {
                         if let Ok(doc_id) = DocumentId::parse(&erase_id) {
                             app.sync().forget(doc_id);
-                            if let Err(e) = storage.delete(&doc_id).await {
-                                app.error(format!("Не удалось удалить: {e}"));
+                            match storage.delete(&doc_id).await {
+                                Ok(()) => crate::replica::forget(&doc_id),
+                                Err(e) => app.error(format!("Не удалось удалить: {e}")),
                             }
                         }
                         pending_delete.update(|p| p.retain(|x| *x != erase_id));
@@ -183,8 +184,15 @@ fn RoadmapItem(
                     <RenameInput initial=title_for_input.clone() on_done=rename.clone() on_cancel=move || renaming.set(false) />
                 </Show>
                 <p class="item-details">{details}</p>
-                {broken.map(|reason| view! {
-                    <p class="error" role="alert">"Повреждена: " {reason}</p>
+                {broken.map(|reason| {
+                    let doc_id = DocumentId::parse(&id).ok();
+                    view! {
+                        <p class="error" role="alert">
+                            "Копия на этом устройстве повреждена; её данные отложены и не потеряны."
+                        </p>
+                        {doc_id.map(|id| view! { <super::editor::ReloadFromServer id /> })}
+                        <p class="detail">"Подробности: " {reason}</p>
+                    }
                 })}
             </div>
             <div class="item-actions">
@@ -350,9 +358,10 @@ async fn rename_roadmap(app: AppCtx, id: &str, title: String) -> Result<(), Stri
 async fn duplicate_roadmap(app: AppCtx, id: &str) -> Result<(), String> {
     let id = DocumentId::parse(id).map_err(|e| e.to_string())?;
     let storage = app.storage();
-    let stored = storage.load(&id).await.map_err(|e| e.to_string())?;
-    let mut original = decode(&stored.bytes)?;
-    let mut copy = original.fork();
+    // From the roadmap's one replica: it holds what storage and the
+    // journal hold, and what arrived since.
+    let open = app.sync().open(id).await.map_err(|e| e.to_string())?;
+    let mut copy = open.borrow_mut().doc_mut().fork();
     let title = copy.header().title;
     copy.apply(
         vec![Edit::SetText {

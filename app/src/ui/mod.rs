@@ -111,8 +111,10 @@ pub fn root(storage: Result<Storage, StorageError>) -> impl IntoView {
             let notice = RwSignal::new(None);
             let on_error: std::rc::Rc<dyn Fn(String)> =
                 std::rc::Rc::new(move |text| notice.set(Some(Notice { text, error: true, action: None })));
+            let on_info: std::rc::Rc<dyn Fn(String)> =
+                std::rc::Rc::new(move |text| notice.set(Some(Notice { text, error: false, action: None })));
             let account = Account::load();
-            let sync = SyncService::start(storage.clone(), on_error, account);
+            let sync = SyncService::start(storage.clone(), on_error, on_info, account);
             provide_context(crate::blobs::Blobs::start(account));
             provide_context(AppCtx {
                 storage: StoredValue::new_local(storage),

@@ -124,6 +124,13 @@ impl Router {
         }
     }
 
+    /// Shows the current screen afresh (a document it could not open was
+    /// just brought back).
+    pub fn reopen(&self) {
+        let route = self.route.get_untracked();
+        self.route.set(route);
+    }
+
     /// Goes back to where the person was before signing in (the list if
     /// that was another sign-in screen).
     pub fn return_after_sign_in(&self) {

@@ -9,16 +9,23 @@ use leptos::prelude::*;
 
 /// What the indicator says, and its style.
 fn describe(session: &Session, status: &SyncStatus) -> (&'static str, String) {
-    let pending = match status.unsynced + status.rejected {
+    let mut pending = match status.unsynced + status.rejected {
         0 => String::new(),
         n => format!(" · не отправлено: {n}"),
     };
+    if status.broken > 0 {
+        pending.push_str(&format!(" · не читаются на устройстве: {}", status.broken));
+    }
     match (session, status.connection) {
         (Session::SignedOut, _) => ("signed-out", format!("Вход не выполнен{pending}")),
         (Session::Expired(_), _) => ("expired", format!("Сеанс истёк{pending}")),
         (_, Connection::Offline) => ("offline", format!("Нет связи{pending}")),
         (_, Connection::Connecting) => ("connecting", format!("Подключение…{pending}")),
         (_, Connection::Online) if status.unsynced > 0 => ("syncing", format!("Синхронизация{pending}")),
+        (_, Connection::Online) if status.broken > 0 => {
+            ("broken", format!("Не читаются на устройстве: {}", status.broken))
+        }
+        (_, Connection::Online) if status.uncounted > 0 => ("syncing", "Проверка изменений…".to_owned()),
         (_, Connection::Online) if status.rejected > 0 => {
             ("rejected", format!("Сервер не принял изменений: {}", status.rejected))
         }
@@ -49,6 +56,7 @@ pub fn SyncIndicator() -> impl IntoView {
                         ("signed-out", _) => "Вы не вошли: дорожные карты хранятся только на этом устройстве. Войдите, чтобы они синхронизировались с сервером.",
                         ("expired", _) => "Сеанс истёк: войдите снова. Изменения, не отправленные на сервер, сохранены на этом устройстве.",
                         ("rejected", _) => "Часть изменений сервер не принял: у вас только просмотр этих дорожных карт. Изменения сохранены на этом устройстве.",
+                        ("broken", _) => "Копию части документов на этом устройстве не удалось прочитать; её данные отложены. При связи с сервером они загружаются заново, а всё, что удаётся прочитать из повреждённой копии, добавляется к ним. Есть ли там неотправленные изменения, неизвестно.",
                         (_, Connection::Offline) => "Сети нет. Все изменения сохраняются на этом устройстве и уйдут на сервер, когда связь появится.",
                         (_, Connection::Connecting) => "Подключаемся к серверу. Работать можно и без связи.",
                         (_, Connection::Online) => "Подключено к серверу: изменения других людей появляются сразу.",
