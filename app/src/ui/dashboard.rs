@@ -57,8 +57,10 @@ struct Loaded {
     catalogue: Option<Rc<RefCell<OpenFile>>>,
     /// Roadmaps the server lists that are not on this device.
     missing: Vec<DocumentId>,
-    /// Roadmaps here that could not be opened (damaged).
-    broken: usize,
+    /// Documents here that could not be opened (a damaged copy), and the
+    /// schools they belong to: shown as not read, never as «нет данных».
+    broken: Vec<DocumentId>,
+    unread: HashSet<String>,
     /// Roadmaps listed for these schools.
     listed: usize,
     read: RefCell<Reads<DocumentId>>,
@@ -220,12 +222,21 @@ async fn load(
     let files =
         futures::future::join_all(units.iter().map(|unit| counted(sync.open_school(unit), progress))).await;
     let catalogue = sync.open_catalogue().await.ok();
-    let (mut missing, mut broken) = (Vec::new(), 0);
-    let mut schools: Vec<LoadedSchool> = units
-        .into_iter()
-        .zip(files)
-        .map(|(unit, file)| LoadedSchool { unit, roadmaps: Vec::new(), file: file.ok() })
-        .collect();
+    let (mut missing, mut broken, mut unread) = (Vec::new(), Vec::new(), HashSet::new());
+    let mut schools: Vec<LoadedSchool> = Vec::with_capacity(units.len());
+    for (unit, file) in units.into_iter().zip(files) {
+        let file = match file {
+            Ok(file) => Some(file),
+            Err(e) => {
+                if e.is_broken() {
+                    broken.push(school_file_id(&unit));
+                }
+                unread.insert(unit.clone());
+                None
+            }
+        };
+        schools.push(LoadedSchool { unit, roadmaps: Vec::new(), file });
+    }
     for ((unit, id), result) in listed.iter().zip(opened) {
         match result {
             Ok(doc) => {
@@ -234,10 +245,14 @@ async fn load(
                 }
             }
             Err(OpenError::NotFound) => missing.push(*id),
-            Err(_) => broken += 1,
+            Err(_) => {
+                broken.push(*id);
+                unread.insert(unit.clone());
+            }
         }
     }
-    Loaded { org, under, schools, catalogue, missing, broken, listed: listed.len(), read: RefCell::new(read) }
+    let listed = listed.len();
+    Loaded { org, under, schools, catalogue, missing, broken, unread, listed, read: RefCell::new(read) }
 }
 
 /// `open`, counted in `progress` once it is done.
@@ -382,6 +397,33 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
         });
     });
 
+    // Copies on this device that could not be read: online, the server's
+    // copies replace them (keeping what can still be read), and the
+    // figures are read again.
+    Effect::new(move |_| {
+        generation.track();
+        if connection.get() != Connection::Online {
+            return;
+        }
+        let broken = loaded.with_value(|l| l.as_ref().map(|l| l.broken.clone())).unwrap_or_default();
+        let todo: Vec<DocumentId> = broken
+            .into_iter()
+            .filter(|id| tried.try_update_value(|t| t.insert(*id)).unwrap_or(false))
+            .collect();
+        if todo.is_empty() {
+            return;
+        }
+        fetching.update(|n| *n += todo.len());
+        leptos::task::spawn_local(async move {
+            let sync = app.sync();
+            let results = futures::future::join_all(todo.iter().map(|id| sync.reload_from_server(*id))).await;
+            fetching.update(|n| *n = n.saturating_sub(todo.len()));
+            if results.iter().any(Result::is_ok) {
+                reload.update(|r| *r += 1);
+            }
+        });
+    });
+
     // The figures, recomputed when the date or any document read changes.
     Effect::new(move |_| {
         generation.track();
@@ -445,8 +487,8 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
     let status = move || {
         generation.track();
         let n = fetching.get();
-        let (listed, missing, broken) =
-            loaded.with_value(|l| l.as_ref().map_or((0, 0, 0), |l| (l.listed, l.missing.len(), l.broken)));
+        let (listed, missing, unread) = loaded
+            .with_value(|l| l.as_ref().map_or((0, 0, 0), |l| (l.listed, l.missing.len(), l.unread.len())));
         let mut parts = Vec::new();
         if opening.get() {
             parts.push(
@@ -461,8 +503,11 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
                 "Нет на этом устройстве {missing} из {listed} дорожных карт: они загрузятся, когда будет связь с сервером."
             ));
         }
-        if broken > 0 {
-            parts.push(format!("Не открылись (повреждены): {broken}."));
+        if unread > 0 {
+            parts.push(format!(
+                "Не прочитаны на этом устройстве (копия повреждена) документы школ: {unread}; их строки \
+                 отмечены, итоги без них неполны. Когда есть связь, их копии загружаются с сервера."
+            ));
         }
         parts.join(" ")
     };
@@ -485,7 +530,8 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
                     let level = loaded.with_value(|l| {
                         l.as_ref().and_then(|l| l.org.get(&l.under).map(|u| u.level))
                     });
-                    report(*m, level.unwrap_or(Level::School)).into_any()
+                    let unread = loaded.with_value(|l| l.as_ref().map(|l| l.unread.clone())).unwrap_or_default();
+                    report(*m, level.unwrap_or(Level::School), &unread).into_any()
                 }
             }}
         </section>
@@ -542,7 +588,7 @@ fn done_bar(label: &str, t: &Totals) -> Bar {
     Bar { label: label.to_owned(), share, value }
 }
 
-fn report(m: Monitoring, level: Level) -> impl IntoView {
+fn report(m: Monitoring, level: Level, unread: &HashSet<String>) -> impl IntoView {
     let date = m.rollup.date;
     let total = m.rollup.total.clone();
     let day = ru_date(date);
@@ -581,7 +627,14 @@ fn report(m: Monitoring, level: Level) -> impl IntoView {
             view! { <BarChart label=format!("Доля исполненных мероприятий по школам на {day}") bars /> }
         });
     let no_schools = m.schools.is_empty();
-    let school_rows = m.schools.into_iter().map(|s| school_row(s, show_municipality)).collect_view();
+    let school_rows = m
+        .schools
+        .into_iter()
+        .map(|s| {
+            let read = !unread.contains(&s.unit);
+            school_row(s, show_municipality, read)
+        })
+        .collect_view();
     let done = percent(total.done_share());
     let done_attr = done.clone();
     let mean = percent(total.mean_school_share());
@@ -706,18 +759,27 @@ fn visit_text(warning: Option<VisitWarning>, has_file: bool) -> String {
     }
 }
 
-fn school_row(s: SchoolLine, show_municipality: bool) -> impl IntoView {
+/// A school's line; `read` is false when a copy of one of its documents
+/// on this device could not be read (its figures would be wrong, so it
+/// says so instead of showing them).
+fn school_row(s: SchoolLine, show_municipality: bool, read: bool) -> impl IntoView {
     let t = &s.totals;
     let late = s.warning.is_some();
     let visits = visit_text(s.warning, s.stage.is_some());
+    let unread = "⚠ не прочитано на устройстве".to_owned();
+    let (done, share, visits) = if read {
+        (format!("{} из {}", t.done_of_due, t.due), percent(t.done_share()), visits)
+    } else {
+        (unread.clone(), unread.clone(), unread)
+    };
     view! {
-        <tr data-school=s.unit.clone()>
+        <tr data-school=s.unit.clone() class:unread=!read>
             <th scope="row"><a href=format!("/s/{}", s.unit)>{s.name.clone()}</a></th>
             {show_municipality.then(|| view! { <td>{s.municipality.clone()}</td> })}
             <td class="num">{s.roadmaps}</td>
-            <td class="num">{format!("{} из {}", t.done_of_due, t.due)}</td>
-            <td class="num">{percent(t.done_share())}</td>
-            <td class:warn=late>{if late { format!("⚠ {visits}") } else { visits }}</td>
+            <td class="num">{done}</td>
+            <td class="num">{share}</td>
+            <td class:warn=late || !read>{if late && read { format!("⚠ {visits}") } else { visits }}</td>
         </tr>
     }
 }
