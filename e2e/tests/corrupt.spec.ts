@@ -29,12 +29,16 @@ test('a corrupt roadmap shows its own error, the others open, the bad bytes are 
   }, badId);
 
   await page.goto(bad);
-  const alert = page.getByRole('alert');
-  await expect(alert).toContainText('Не удалось открыть дорожную карту');
-  await expect(alert).toContainText('повреждены');
+  const alert = page.getByRole('alert').filter({ hasText: 'Не удалось открыть дорожную карту' });
+  await expect(alert).toContainText('повреждена');
+  await expect(alert.locator('.detail')).toContainText('Подробности');
 
   await page.goto('/');
-  await expect(page.locator('.roadmap-item', { hasText: 'Испорченная' })).toContainText('Повреждена');
+  const broken = page.locator('.roadmap-item', { hasText: 'Испорченная' });
+  await expect(broken).toHaveClass(/broken/);
+  await expect(broken).toContainText('Копия на этом устройстве повреждена');
+  await expect(broken.getByRole('button', { name: 'Загрузить с сервера заново' })).toBeVisible();
+  await expect(page.locator('.sync-status')).toContainText(/не читаются на устройстве: 1/i);
   await page.locator('.roadmap-item', { hasText: 'Исправная карта' }).locator('.item-title').click();
   await expect(page).toHaveURL(new RegExp(`${good}$`));
   expect(await descriptions(page)).toEqual(['Работает']);
