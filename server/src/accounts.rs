@@ -491,10 +491,7 @@ impl Accounts {
         name: &str,
         id: Option<&str>,
     ) -> Result<Unit, AccountsError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 300 {
-            return Err(AccountsError::BadInput("название: от 1 до 300 символов".into()));
-        }
+        let name = medk_shared::access::check_unit_name(name)?;
         let id = match id {
             Some(id)
                 if !id.is_empty()

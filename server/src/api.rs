@@ -503,6 +503,9 @@ async fn update_person(
     if change.disabled == Some(true) && id == who.person.id {
         return Err(ApiError(StatusCode::BAD_REQUEST, "нельзя отключить самого себя".into()));
     }
+    if change.disabled.is_some() && !org.may_disable(&who.person, &person) {
+        return Err(forbidden());
+    }
     Ok(Json(state.accounts.update_person(&id, change.schools, change.disabled)?))
 }
 
@@ -595,10 +598,7 @@ async fn update_access(
             return Err(AccountsError::Forbidden);
         }
         if let Some(unit) = &change.unit {
-            let there = RoadmapAccess { unit: unit.clone(), ..Default::default() };
-            let may_leave = manages || right == Right::Write;
-            let may_enter = org.manages(&me, unit) || org.default_right(&me, &there) == Right::Write;
-            if !(may_leave && may_enter) {
+            if !org.may_move(&me, roadmap, unit) {
                 return Err(AccountsError::Forbidden);
             }
             roadmap.unit = unit.clone();

@@ -385,7 +385,8 @@ fn PeopleCard(data: RwSignal<Option<Result<People, String>>>) -> impl IntoView {
 #[component]
 fn PersonItem(person: Person, data: RwSignal<Option<Result<People, String>>>) -> impl IntoView {
     let app = ctx();
-    let me = app.account.me().map(|me| me.person.id).unwrap_or_default();
+    // The relay's rule: not oneself, not a coordinator of one's own unit.
+    let may_disable = app.account.org().is_some_and(|(org, me)| org.may_disable(&me, &person));
     let editing = RwSignal::new(false);
     let chosen = RwSignal::new(person.schools.clone());
     let id = person.id.clone();
@@ -427,7 +428,7 @@ fn PersonItem(person: Person, data: RwSignal<Option<Result<People, String>>>) ->
             {is_curator.then(|| view! {
                 <button aria-expanded=move || editing.get().to_string() on:click=move |_| editing.update(|e| *e = !*e)>"Изменить школы"</button>
             })}
-            {(person.id != me).then(|| view! {
+            {may_disable.then(|| view! {
                 <button class:danger=!disabled on:click=toggle>{if disabled { "Включить" } else { "Отключить" }}</button>
             })}
             <div class="school-edit" hidden=move || !editing.get()>
