@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use crate::api::{self, ApiError, ApiState, SignedIn};
+use crate::api::{ApiError, ApiState, SignedIn};
 
 /// The largest file accepted, in bytes (25 MiB). Checked while the body
 /// streams in, so no more than this is ever read or written.
@@ -291,7 +291,7 @@ pub fn routes(api: ApiState, store: Arc<BlobStore>) -> Router {
 /// method a cross-site form can send, and a cross-site script needs a CORS
 /// preflight the server never grants.
 async fn guard(req: Request, next: Next) -> Response {
-    if !api::same_origin(req.headers()) {
+    if !crate::client::of(req.extensions()).same_origin(req.headers()) {
         drain(req.into_body().into_data_stream(), 0).await;
         return error(StatusCode::FORBIDDEN, "запрос с чужого сайта");
     }

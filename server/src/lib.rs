@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api;
 pub mod blobs;
+pub mod client;
 pub mod http;
 pub mod import;
 pub mod server;

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
@@ -33,7 +34,8 @@ use medk_shared::sync::relay::{Access, ConnId, Effect, MAX_DOCS_PER_CONNECTION, 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::accounts::{AccessEvent, Accounts};
-use crate::api::{same_origin, session_token};
+use crate::api::session_token;
+use crate::client::Client;
 use crate::store::{Write, Writer};
 
 /// Close code when the connection's session ended (signed out, password
@@ -163,8 +165,14 @@ pub fn routes(hub: SyncHub) -> Router {
     Router::new().route("/sync", get(upgrade)).with_state(hub)
 }
 
-async fn upgrade(State(hub): State<SyncHub>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
-    if !same_origin(&headers) {
+async fn upgrade(
+    State(hub): State<SyncHub>,
+    client: Option<Extension<Client>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let client = client.map_or(Client { address: None, scheme: "http" }, |Extension(c)| c);
+    if !client.same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "sync from another site is not allowed").into_response();
     }
     let Some((person, session)) = session_token(&headers).and_then(|token| hub.accounts.session(token))
