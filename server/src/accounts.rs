@@ -45,6 +45,9 @@ const PEOPLE: TableDefinition<&str, &[u8]> = TableDefinition::new("people");
 const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
 const INVITATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("invitations");
 const ROADMAPS: TableDefinition<&str, &[u8]> = TableDefinition::new("roadmaps");
+/// The server's own secrets, by name: today the key that signs device
+/// cookies ([`crate::throttle::DeviceCookie`]).
+const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 
 /// Why an accounts operation failed. The Russian text is what the person
 /// sees; [`AccountsError::Storage`] details go to the log only.
@@ -163,6 +166,8 @@ pub struct Accounts {
 struct Shared {
     db: Database,
     path: PathBuf,
+    /// Signs device cookies; made on the first open, kept in [`SECRETS`].
+    device_key: [u8; 32],
     dir: RwLock<Directory>,
     /// Serialises writers: read, decide, commit, apply.
     write: Mutex<()>,
@@ -201,6 +206,8 @@ fn short_id() -> String {
 
 /// An Argon2id hash of `password` (blocking: ~tens of ms of CPU).
 pub fn hash_password(password: &str) -> String {
+    #[cfg(test)]
+    tests::HASHES.with(|n| n.set(n.get() + 1));
     let salt = SaltString::encode_b64(&random_bytes::<16>()).expect("16 bytes is a valid salt");
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -218,6 +225,18 @@ fn verify_password(password: &str, phc: &str) -> bool {
 fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| hash_password("medk-no-such-account"))
+}
+
+/// How long checking a password takes here (measured once, blocking): what
+/// a refusal that skips the check waits, so it looks like one.
+pub fn check_duration() -> std::time::Duration {
+    static MEASURED: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+    *MEASURED.get_or_init(|| {
+        let hash = dummy_hash();
+        let start = std::time::Instant::now();
+        let _ = verify_password("medk-measuring", hash);
+        start.elapsed()
+    })
 }
 
 fn check_login(login: &str) -> Result<String, AccountsError> {
@@ -246,10 +265,24 @@ impl Accounts {
                 other => anyhow::anyhow!("opening {}: {other}", path.display()),
             })?;
         let dir = load(&db).map_err(|e| anyhow::anyhow!("reading {}: {}", path.display(), e.0))?;
+        let device_key =
+            device_key(&db).map_err(|e| anyhow::anyhow!("reading {}: {}", path.display(), e.0))?;
         let (events, _) = broadcast::channel(64);
         Ok(Accounts {
-            shared: Arc::new(Shared { db, path, dir: RwLock::new(dir), write: Mutex::new(()), events }),
+            shared: Arc::new(Shared {
+                db,
+                path,
+                device_key,
+                dir: RwLock::new(dir),
+                write: Mutex::new(()),
+                events,
+            }),
         })
+    }
+
+    /// The key that signs device cookies.
+    pub fn device_key(&self) -> [u8; 32] {
+        self.shared.device_key
     }
 
     pub fn path(&self) -> &Path {
@@ -571,8 +604,17 @@ impl Accounts {
         let login = check_login(login)?;
         check_password(password)?;
         let key = secret_key(code);
-        let hash = hash_password(password);
         let now = now();
+        // What can be refused is refused before Argon2 runs: anyone may
+        // send a made-up code, and a hash costs tens of ms of a core.
+        self.read(|d| {
+            d.invitations.get(&key).filter(|i| i.expires_at > now).ok_or(AccountsError::NoSuchInvitation)?;
+            match d.logins.contains_key(&login) {
+                true => Err(AccountsError::LoginTaken(login.clone())),
+                false => Ok(()),
+            }
+        })?;
+        let hash = hash_password(password);
         self.write(|d| {
             let invitation = d
                 .invitations
@@ -712,9 +754,27 @@ impl Accounts {
     }
 }
 
+/// The device cookies' key, made and stored on the first call.
+fn device_key(db: &Database) -> Result<[u8; 32], StorageError> {
+    const NAME: &str = "device_key";
+    {
+        let txn = db.begin_read()?;
+        if let Some(key) = txn.open_table(SECRETS)?.get(NAME)?
+            && let Ok(key) = <[u8; 32]>::try_from(key.value())
+        {
+            return Ok(key);
+        }
+    }
+    let key = random_bytes::<32>();
+    let txn = db.begin_write()?;
+    txn.open_table(SECRETS)?.insert(NAME, key.as_slice())?;
+    txn.commit()?;
+    Ok(key)
+}
+
 fn load(db: &Database) -> Result<Directory, StorageError> {
     let txn = db.begin_write()?;
-    for table in [UNITS, PEOPLE, SESSIONS, INVITATIONS, ROADMAPS] {
+    for table in [UNITS, PEOPLE, SESSIONS, INVITATIONS, ROADMAPS, SECRETS] {
         txn.open_table(table)?;
     }
     txn.commit()?;
@@ -866,6 +926,35 @@ pub fn named_grants(accounts: &Accounts, roadmap: &RoadmapAccess) -> Vec<(Person
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// Argon2 hashes made on this thread (the tests run on several).
+        pub static HASHES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    fn hashes() -> u64 {
+        HASHES.with(std::cell::Cell::get)
+    }
+
+    #[test]
+    fn an_invitation_is_checked_before_the_password_is_hashed() {
+        let (_dir, a) = accounts();
+        let admin =
+            a.create_person("admin", "", "password1", Role::FederalCoordinator, "rf", vec![]).unwrap();
+        let inv = a.create_invitation(&admin.id, Role::Observer, "rf", vec![]).unwrap();
+        let before = hashes();
+        assert!(matches!(
+            a.accept_invitation(&"0".repeat(64), "newcomer", "", "password1"),
+            Err(AccountsError::NoSuchInvitation)
+        ));
+        assert!(matches!(
+            a.accept_invitation(&inv.code, "admin", "", "password1"),
+            Err(AccountsError::LoginTaken(_))
+        ));
+        assert_eq!(hashes(), before, "refused without running Argon2");
+        a.accept_invitation(&inv.code, "newcomer", "", "password1").unwrap();
+        assert_eq!(hashes(), before + 1);
+    }
 
     fn accounts() -> (tempfile::TempDir, Accounts) {
         let dir = tempfile::tempdir().unwrap();

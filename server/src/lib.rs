@@ -16,3 +16,4 @@ pub mod import;
 pub mod server;
 pub mod store;
 pub mod sync;
+pub mod throttle;

@@ -48,6 +48,12 @@ struct ServeArgs {
     /// Mark the session cookie `Secure` (when served over HTTPS).
     #[arg(long)]
     secure_cookies: bool,
+    /// The address of a reverse proxy in front of the server (repeat for
+    /// several): requests from it name the client in `X-Forwarded-For` and
+    /// the scheme in `X-Forwarded-Proto`, and those are believed from it
+    /// alone (sign-in limits count per client address).
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl From<ServeArgs> for Config {
@@ -57,6 +63,7 @@ impl From<ServeArgs> for Config {
             data_dir: args.data_dir,
             static_dir: args.static_dir,
             secure_cookies: args.secure_cookies,
+            trusted_proxies: args.trusted_proxies,
         }
     }
 }

@@ -31,6 +31,8 @@ pub struct Config {
     /// Mark the session cookie `Secure` (serve over HTTPS, usually behind a
     /// proxy that terminates TLS).
     pub secure_cookies: bool,
+    /// Reverse proxies whose forwarding headers name the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Serves until a shutdown signal arrives.
@@ -73,7 +75,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let blob_store = BlobStore::open(&config.data_dir)
         .with_context(|| format!("opening the blob store in {}", config.data_dir.display()))?;
     let hub = SyncHub::start(Writer::start(Arc::new(store)), accounts.clone());
-    let api = ApiState::new(accounts, config.secure_cookies);
+    let api = ApiState::new(accounts, config.secure_cookies).behind(config.trusted_proxies.clone());
 
     let stop = {
         let hub = hub.clone();

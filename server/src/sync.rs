@@ -18,7 +18,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
@@ -165,13 +164,7 @@ pub fn routes(hub: SyncHub) -> Router {
     Router::new().route("/sync", get(upgrade)).with_state(hub)
 }
 
-async fn upgrade(
-    State(hub): State<SyncHub>,
-    client: Option<Extension<Client>>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
-) -> Response {
-    let client = client.map_or(Client { address: None, scheme: "http" }, |Extension(c)| c);
+async fn upgrade(State(hub): State<SyncHub>, client: Client, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
     if !client.same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "sync from another site is not allowed").into_response();
     }

@@ -75,12 +75,18 @@ impl Drop for Server {
 
 impl Server {
     pub fn start(data: &std::path::Path) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    /// [`Server::start`] with more command-line options.
+    pub fn start_with(data: &std::path::Path, options: &[&str]) -> Server {
         let (child, url) = spawn_server(
             bin()
                 .args(["--listen", "127.0.0.1:0", "--static-dir"])
                 .arg(data.join("no-dist"))
                 .arg("--data-dir")
-                .arg(data),
+                .arg(data)
+                .args(options),
         );
         let addr = url.strip_prefix("http://").expect("an http URL").parse().unwrap();
         Server { child, addr, http: reqwest::Client::new() }
@@ -101,7 +107,13 @@ impl Server {
             .await
             .unwrap();
         assert_eq!(res.status(), 200, "{login} signs in");
-        let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+        let cookie = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("medk_session="))
+            .expect("a session cookie");
         let token = cookie.split(';').next().unwrap().strip_prefix("medk_session=").unwrap().to_owned();
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
         token
