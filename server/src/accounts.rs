@@ -110,7 +110,15 @@ pub struct Session {
 /// An invitation to register with a role in a unit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invitation {
-    pub code: String,
+    /// What it is stored under, the SHA-256 of its code (hex): names it in
+    /// lists and for revoking, and opens nothing.
+    #[serde(default)]
+    pub id: String,
+    /// The code itself: only in the answer that created the invitation.
+    /// The server keeps none (records an older server wrote with one are
+    /// rewritten on open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     pub role: Role,
     pub unit: UnitId,
     #[serde(default)]
@@ -264,6 +272,8 @@ impl Accounts {
                 ),
                 other => anyhow::anyhow!("opening {}: {other}", path.display()),
             })?;
+        crate::private::tighten(&path, crate::private::FILE_MODE)
+            .map_err(|e| anyhow::anyhow!("restricting {} to the server's user: {e}", path.display()))?;
         let dir = load(&db).map_err(|e| anyhow::anyhow!("reading {}: {}", path.display(), e.0))?;
         let device_key =
             device_key(&db).map_err(|e| anyhow::anyhow!("reading {}: {}", path.display(), e.0))?;
@@ -354,8 +364,19 @@ impl Accounts {
                 schools,
                 disabled: false,
             };
-            Ok((vec![Op::Account(Account { person: person.clone(), password })], person))
+            let mut ops = vec![Op::Account(Account { person: person.clone(), password })];
+            ops.extend(first_admin_links(d));
+            Ok((ops, person))
         })
+        .inspect(|_| self.first_admin_link_used())
+    }
+
+    /// An account exists now: the first administrator's link (cancelled
+    /// with the account's commit) leaves no file behind either.
+    fn first_admin_link_used(&self) {
+        if let Some(dir) = self.shared.path.parent() {
+            let _ = std::fs::remove_file(dir.join(FIRST_ADMIN_FILE));
+        }
     }
 
     pub fn people(&self) -> Vec<Person> {
@@ -557,22 +578,32 @@ impl Accounts {
         self.write(|d| {
             d.org.check_person(role, unit, &schools)?;
             let invitation = Invitation {
-                code,
+                id: key.clone(),
+                code: None,
                 role,
                 unit: unit.into(),
                 schools,
                 created_by: by.into(),
                 expires_at: now() + INVITATION_SECONDS,
             };
-            Ok((vec![Op::Invitation(key, Some(invitation.clone()))], invitation))
+            let mut ops = vec![Op::Invitation(key, Some(invitation.clone()))];
+            if by == FIRST_ADMIN_CREATOR {
+                // One first-administrator link at a time: a restart replaces it.
+                ops.extend(first_admin_links(d));
+            }
+            Ok((ops, Invitation { code: Some(code), ..invitation }))
         })
     }
 
     /// A live invitation by its code.
     pub fn invitation(&self, code: &str) -> Option<Invitation> {
-        let key = secret_key(code);
+        self.invitation_by_id(&secret_key(code))
+    }
+
+    /// A live invitation by its id (see [`Invitation::id`]).
+    pub fn invitation_by_id(&self, id: &str) -> Option<Invitation> {
         let now = now();
-        self.read(|d| d.invitations.get(&key).filter(|i| i.expires_at > now).cloned())
+        self.read(|d| d.invitations.get(id).filter(|i| i.expires_at > now).cloned())
     }
 
     pub fn invitations(&self) -> Vec<Invitation> {
@@ -583,13 +614,13 @@ impl Accounts {
         all
     }
 
-    pub fn delete_invitation(&self, code: &str) -> Result<(), AccountsError> {
-        let key = secret_key(code);
+    /// Revokes the invitation with this id.
+    pub fn delete_invitation(&self, id: &str) -> Result<(), AccountsError> {
         self.write(|d| {
-            if !d.invitations.contains_key(&key) {
+            if !d.invitations.contains_key(id) {
                 return Err(AccountsError::NoSuchInvitation);
             }
-            Ok((vec![Op::Invitation(key, None)], ()))
+            Ok((vec![Op::Invitation(id.to_owned(), None)], ()))
         })
     }
 
@@ -635,12 +666,14 @@ impl Accounts {
                 schools: invitation.schools.clone(),
                 disabled: false,
             };
-            let ops = vec![
+            let mut ops = vec![
                 Op::Account(Account { person: person.clone(), password: hash }),
-                Op::Invitation(key, None),
+                Op::Invitation(key.clone(), None),
             ];
+            ops.extend(first_admin_links(d).filter(|op| !matches!(op, Op::Invitation(k, _) if *k == key)));
             Ok((ops, person))
         })
+        .inspect(|_| self.first_admin_link_used())
     }
 
     // ---- roadmaps ----
@@ -818,8 +851,17 @@ fn load(db: &Database) -> Result<Directory, StorageError> {
             dir.sessions.insert(k, s);
         }
     }
+    // Changes an older server's data needs, made before anything is served.
+    let mut migrate = Vec::new();
     for (k, v) in rows(INVITATIONS)? {
-        if let Some(i) = parse("invitation", &k, &v).and_then(|v| serde_json::from_value(v).ok()) {
+        if let Some(mut i) =
+            parse("invitation", &k, &v).and_then(|v| serde_json::from_value::<Invitation>(v).ok())
+        {
+            i.id = k.clone();
+            if i.code.take().is_some() {
+                // Stored readable by an older server: rewritten as the hash alone.
+                migrate.push(Op::Invitation(k.clone(), Some(i.clone())));
+            }
             dir.invitations.insert(k, i);
         }
     }
@@ -831,6 +873,17 @@ fn load(db: &Database) -> Result<Directory, StorageError> {
                 }
                 Err(e) => tracing::error!("skipping a roadmap record with a bad id {k:?}: {e}"),
             }
+        }
+    }
+    drop(txn);
+    if !dir.people.is_empty() {
+        // Accounts made while an older server was stopped left its link alive.
+        migrate.extend(first_admin_links(&dir));
+    }
+    if !migrate.is_empty() {
+        commit(db, &migrate)?;
+        for op in migrate {
+            apply(&mut dir, op);
         }
     }
     Ok(dir)
@@ -870,6 +923,20 @@ fn commit(db: &Database, ops: &[Op]) -> Result<(), StorageError> {
     }
     txn.commit()?;
     Ok(())
+}
+
+/// Who the first administrator's invitation is from: the server itself.
+pub const FIRST_ADMIN_CREATOR: &str = "medk-server";
+/// The file, in the data dir, holding the link that makes the first account.
+pub const FIRST_ADMIN_FILE: &str = "first-admin.txt";
+
+/// Ops that cancel every first-administrator link: once any account exists
+/// (or a new link is made), none may make another federal coordinator.
+fn first_admin_links(dir: &Directory) -> impl Iterator<Item = Op> + '_ {
+    dir.invitations
+        .iter()
+        .filter(|(_, i)| i.created_by == FIRST_ADMIN_CREATOR)
+        .map(|(key, _)| Op::Invitation(key.clone(), None))
 }
 
 /// The school whose file `doc` is, if it is one (and still a school).

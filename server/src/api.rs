@@ -383,16 +383,21 @@ async fn show_invitation(
     })))
 }
 
+/// Revokes an invitation named by its id (as listed), or by its code.
 async fn delete_invitation(
     State(state): State<ApiState>,
     who: SignedIn,
-    Path(code): Path<String>,
+    Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let invitation = state.accounts.invitation(&code).ok_or(AccountsError::NoSuchInvitation)?;
+    let invitation = state
+        .accounts
+        .invitation_by_id(&id)
+        .or_else(|| state.accounts.invitation(&id))
+        .ok_or(AccountsError::NoSuchInvitation)?;
     if !state.accounts.org().manages(&who.person, &invitation.unit) {
         return Err(forbidden());
     }
-    state.accounts.delete_invitation(&code)?;
+    state.accounts.delete_invitation(&invitation.id)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

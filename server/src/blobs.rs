@@ -47,6 +47,7 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use crate::api::{ApiError, ApiState, SignedIn};
+use crate::private;
 
 /// The largest file accepted, in bytes (25 MiB). Checked while the body
 /// streams in, so no more than this is ever read or written.
@@ -133,12 +134,15 @@ impl BlobStore {
     /// crash left behind.
     pub fn open(data_dir: &Path) -> io::Result<BlobStore> {
         let root = data_dir.join(BLOBS_DIR);
-        fs::create_dir_all(&root)?;
+        private::create_dir(&root)?;
         for shard in fs::read_dir(&root)?.flatten() {
             let Ok(entries) = fs::read_dir(shard.path()) else { continue };
+            private::tighten(&shard.path(), private::DIR_MODE)?;
             for entry in entries.flatten() {
                 if entry.file_name().to_string_lossy().starts_with(".tmp-") {
                     let _ = fs::remove_file(entry.path());
+                } else {
+                    private::tighten(&entry.path(), private::FILE_MODE)?;
                 }
             }
         }
@@ -176,9 +180,9 @@ impl BlobStore {
         mut chunks: tokio::sync::mpsc::Receiver<Bytes>,
     ) -> io::Result<Received> {
         let dir = self.shard(claimed);
-        fs::create_dir_all(&dir)?;
+        private::create_dir(&dir)?;
         let temp = dir.join(format!(".tmp-{}-{}", claimed.hex(), crate::accounts::new_secret()));
-        let file = File::create_new(&temp)?;
+        let file = private::create_new(&temp)?;
         let mut received = Received { temp, file: Some(file), address: claimed.clone(), size: 0 };
         let mut hasher = Sha256::new();
         let mut size = 0u64;
@@ -218,7 +222,7 @@ impl BlobStore {
         let dir = self.shard(address);
         let temp = dir.join(format!(".tmp-{}-{}.json", address.hex(), crate::accounts::new_secret()));
         let written = (|| {
-            let mut file = File::create_new(&temp)?;
+            let mut file = private::create_new(&temp)?;
             file.write_all(&serde_json::to_vec(meta).map_err(io::Error::other)?)?;
             file.sync_all()?;
             fs::rename(&temp, self.sidecar(address))?;

@@ -13,6 +13,7 @@ pub mod blobs;
 pub mod client;
 pub mod http;
 pub mod import;
+pub mod private;
 pub mod server;
 pub mod store;
 pub mod sync;

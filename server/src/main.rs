@@ -70,6 +70,7 @@ impl From<ServeArgs> for Config {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    medk_server::private::restrict_new_files();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
     init_tracing(matches!(command, Command::Serve(_)));

@@ -37,7 +37,7 @@ pub struct Config {
 
 /// Serves until a shutdown signal arrives.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
+    crate::private::create_dir(&config.data_dir)
         .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
     if !config.static_dir.join(http::APP_SHELL).is_file() {
         tracing::warn!(
@@ -95,8 +95,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The file, in the data dir, holding the link that makes the first account.
-pub const FIRST_ADMIN_FILE: &str = "first-admin.txt";
+pub use crate::accounts::FIRST_ADMIN_FILE;
 
 /// With no accounts yet, nobody could sign in to make one: writes a one-time
 /// link for the first federal coordinator to a file only the server's user
@@ -106,9 +105,10 @@ fn first_admin_invitation(
     data_dir: &std::path::Path,
     addr: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
+    use crate::accounts::FIRST_ADMIN_CREATOR;
     use medk_shared::access::{ROOT_UNIT, Role};
     let invitation = accounts
-        .create_invitation("medk-server", Role::FederalCoordinator, ROOT_UNIT, vec![])
+        .create_invitation(FIRST_ADMIN_CREATOR, Role::FederalCoordinator, ROOT_UNIT, vec![])
         .context("creating the first administrator's invitation")?;
     let path = data_dir.join(FIRST_ADMIN_FILE);
     let text = format!(
@@ -116,13 +116,11 @@ fn first_admin_invitation(
          it works once, for 14 days:\n\nhttp://{addr}/invite/{}\n\n\
          Or, with the server stopped: medk-server admin create-user --data-dir {} --login admin \
          --password-stdin --role federal-coordinator\n",
-        invitation.code,
+        invitation.code.unwrap_or_default(),
         data_dir.display(),
     );
-    let mut options = std::fs::OpenOptions::new();
+    let mut options = crate::private::file_options();
     options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     std::io::Write::write_all(&mut options.open(&path)?, text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
     tracing::warn!("no accounts yet: the link that creates the first one is in {}", path.display());

@@ -182,6 +182,8 @@ impl RedbStore {
         })
         .and_then(|opened| opened)
         .map_err(open_error)?;
+        crate::private::tighten(path, crate::private::FILE_MODE)
+            .map_err(|e| open_error(redb::Error::Io(e)))?;
         let store = RedbStore { db };
         let found = catch_panic(|| store.prepare()).and_then(|prepared| prepared).map_err(open_error)?;
         if found != SCHEMA_VERSION {

@@ -18,9 +18,14 @@ pub struct People {
     invitations: Vec<Invitation>,
 }
 
+/// An invitation as the server lists it: by its id, without its code,
+/// which the server does not keep (it is in the answer that created it, and
+/// in the link shown then).
 #[derive(Clone, Deserialize)]
 struct Invitation {
-    code: String,
+    id: String,
+    #[serde(default)]
+    code: Option<String>,
     role: Role,
     unit: String,
     #[serde(default)]
@@ -253,7 +258,7 @@ fn InvitationsCard(
         submit.run(async move {
             let invitation: Invitation =
                 api::send_for("POST", "/api/invitations", Some(&body)).await.map_err(say)?;
-            created.set(invitation_link(&invitation.code));
+            created.set(invitation_link(&invitation.code.unwrap_or_default()));
             schools.set(Vec::new());
             reload();
             Ok(())
@@ -297,6 +302,9 @@ fn InvitationsCard(
             </div>
             <h3>"Действующие приглашения"</h3>
             <p class="hint" hidden=move || !list().is_empty()>"Нет действующих приглашений."</p>
+            <p class="hint" hidden=move || list().is_empty()>
+                "Ссылку показывают один раз, при создании: сервер хранит не её саму, а только отпечаток. Потерянную ссылку отзовите и создайте приглашение заново."
+            </p>
             <ul class="entries">
                 {move || list().into_iter().map(|i| view! { <InvitationItem invitation=i reload /> }).collect_view()}
             </ul>
@@ -335,7 +343,7 @@ fn CopyLink(#[prop(into)] link: Signal<String>) -> impl IntoView {
 fn InvitationItem(invitation: Invitation, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let app = ctx();
     let schools = invitation.schools.iter().map(|s| unit_name(s)).collect::<Vec<_>>().join(", ");
-    let path = format!("/api/invitations/{}", invitation.code);
+    let path = format!("/api/invitations/{}", invitation.id);
     let revoke = move |_| {
         let path = path.clone();
         leptos::task::spawn_local(async move {
@@ -355,7 +363,6 @@ fn InvitationItem(invitation: Invitation, reload: impl Fn() + Copy + Send + Sync
                 {(!schools.is_empty()).then(|| format!("; школы: {schools}"))}
                 <br /><span class="hint">"действует до " {format_time(invitation.expires_at * 1000.0)}</span>
             </p>
-            <CopyLink link=invitation_link(&invitation.code) />
             <button class="danger" on:click=revoke>"Отозвать"</button>
         </li>
     }
