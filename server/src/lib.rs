@@ -11,6 +11,7 @@ pub mod admin;
 pub mod api;
 pub mod blobs;
 pub mod client;
+pub mod connections;
 pub mod http;
 pub mod import;
 pub mod private;

@@ -7,7 +7,10 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use std::time::Duration;
+
 use medk_server::admin::{self, AdminArgs};
+use medk_server::connections::ConnectionLimits;
 use medk_server::import::{self, ImportArgs};
 use medk_server::server::{self, Config};
 use tracing_subscriber::EnvFilter;
@@ -54,6 +57,20 @@ struct ServeArgs {
     /// alone (sign-in limits count per client address).
     #[arg(long = "trusted-proxy", value_name = "IP")]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Seconds a client has to send a request's head (a new connection, or
+    /// a kept-alive one between requests) before it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20, help_heading = "Limits")]
+    header_timeout_secs: u64,
+    /// Seconds with no byte moving either way before a connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, help_heading = "Limits")]
+    idle_timeout_secs: u64,
+    /// Connections one address may hold open at once (not counting a trusted proxy's).
+    #[arg(long, value_name = "N", default_value_t = 256, help_heading = "Limits")]
+    max_connections_per_address: usize,
+    /// Sync connections one person may hold at once; a new one past it
+    /// closes their oldest.
+    #[arg(long, value_name = "N", default_value_t = medk_server::sync::MAX_CONNECTIONS_PER_USER, help_heading = "Limits")]
+    max_sync_connections_per_user: usize,
 }
 
 impl From<ServeArgs> for Config {
@@ -64,6 +81,12 @@ impl From<ServeArgs> for Config {
             static_dir: args.static_dir,
             secure_cookies: args.secure_cookies,
             trusted_proxies: args.trusted_proxies,
+            connections: ConnectionLimits {
+                header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+                idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
+                per_address: args.max_connections_per_address.max(1),
+            },
+            sync_connections_per_user: args.max_sync_connections_per_user,
         }
     }
 }

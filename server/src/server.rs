@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::accounts::Accounts;
 use crate::api::ApiState;
 use crate::blobs::BlobStore;
+use crate::connections::{self, ConnectionLimits};
 use crate::http;
 use crate::store::{RedbStore, Writer};
 use crate::sync::SyncHub;
@@ -33,6 +34,10 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Reverse proxies whose forwarding headers name the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Timeouts and caps on connections.
+    pub connections: ConnectionLimits,
+    /// Sync connections one person may hold.
+    pub sync_connections_per_user: usize,
 }
 
 /// Serves until a shutdown signal arrives.
@@ -74,7 +79,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     });
     let blob_store = BlobStore::open(&config.data_dir)
         .with_context(|| format!("opening the blob store in {}", config.data_dir.display()))?;
-    let hub = SyncHub::start(Writer::start(Arc::new(store)), accounts.clone());
+    let hub =
+        SyncHub::start_with(Writer::start(Arc::new(store)), accounts.clone(), config.sync_connections_per_user);
     let api = ApiState::new(accounts, config.secure_cookies).behind(config.trusted_proxies.clone());
 
     let stop = {
@@ -84,13 +90,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             hub.shutdown().await;
         }
     };
+    let proxies = api.proxies().clone();
     let app = http::router(&config.static_dir, hub, api, Arc::new(blob_store));
+    let capacity = connections::capacity();
+    tracing::info!("taking at most {capacity} connections at once (the file limit allows them)");
     // Only now: scripts and tests wait for this line to start talking.
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(stop)
-        .await
-        .context("serving http")?;
+    connections::serve(listener, app, proxies, config.connections, capacity, stop).await;
     tracing::info!("stopped");
     Ok(())
 }

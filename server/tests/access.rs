@@ -777,3 +777,32 @@ async fn unit_names_with_control_or_bidi_characters_are_refused() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["name"], "Школа № 7");
 }
+
+/// One person holds at most 32 sync connections: a 33rd (a new tab, a
+/// device back from a dead link) closes their oldest with 4008, so a
+/// session cannot be used to pile up sockets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_holds_at_most_32_sync_connections() {
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    let server = Server::start(data.path());
+    let sch = server.login("sch").await;
+    let mut sockets = Vec::new();
+    for _ in 0..32 {
+        sockets.push(try_socket(server.addr, Some(&sch), None).await.unwrap());
+    }
+    let mut newest = server.device(&sch, "newest").await;
+    assert_eq!(close_code(&mut sockets[0]).await, Some(CloseCode::Library(4008)), "the oldest goes");
+    // The others and the newest stay: the newest still syncs.
+    let id = DocumentId::from_bytes([33; 16]);
+    newest.docs.insert(id, new_doc("Школа s1"));
+    newest.sync().await;
+    let mut check = server.device(&server.login("mun").await, "check").await;
+    check.docs.insert(id, AutoCommit::new());
+    check.sync().await;
+    assert_eq!(check.text(id, "title").as_deref(), Some("Школа s1"));
+    // Each one past the cap closes the next oldest.
+    let mut second = try_socket(server.addr, Some(&sch), None).await.unwrap();
+    assert_eq!(close_code(&mut sockets[1]).await, Some(CloseCode::Library(4008)));
+    drop(second.close(None).await);
+}
