@@ -75,21 +75,38 @@ pub enum AccountsError {
     BadInput(String),
     #[error("ошибка хранилища на сервере")]
     Storage(String),
+    #[error("на сервере закончилось место на диске: изменение не сохранено; попробуйте позже")]
+    DiskFull(String),
 }
 
 impl<E: Into<redb::Error>> From<E> for StorageError {
     fn from(e: E) -> Self {
-        StorageError(e.into().to_string())
+        let e = e.into();
+        let io = matches!(e, redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed);
+        let full = matches!(&e, redb::Error::Io(e) if is_disk_full(e));
+        StorageError { text: e.to_string(), io, full }
     }
 }
 
-/// A redb failure, turned into [`AccountsError::Storage`].
-pub struct StorageError(String);
+/// A redb failure, turned into [`AccountsError::Storage`] or
+/// [`AccountsError::DiskFull`].
+pub struct StorageError {
+    text: String,
+    /// redb needs the file reopened after it.
+    io: bool,
+    /// No space left on the device (or over a disk quota).
+    full: bool,
+}
 
 impl From<StorageError> for AccountsError {
     fn from(e: StorageError) -> Self {
-        AccountsError::Storage(e.0)
+        if e.full { AccountsError::DiskFull(e.text) } else { AccountsError::Storage(e.text) }
     }
+}
+
+/// Whether an I/O error says the disk is full.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull || e.kind() == std::io::ErrorKind::QuotaExceeded
 }
 
 /// A stored account: the person and their password hash.
@@ -172,7 +189,15 @@ pub struct Accounts {
 }
 
 struct Shared {
-    db: Database,
+    /// `None` while a reopen after an I/O error failed.
+    db: Mutex<Option<Database>>,
+    /// The last commit failed with an I/O error: reopen before the next.
+    /// redb refuses every operation after one until the file is opened
+    /// again, so without this a full disk would stop all changes (sign-in
+    /// included) until a restart, even after space is freed.
+    broken: std::sync::atomic::AtomicBool,
+    /// That error was a full disk (what later refusals say too).
+    full: std::sync::atomic::AtomicBool,
     path: PathBuf,
     /// Signs device cookies; made on the first open, kept in [`SECRETS`].
     device_key: [u8; 32],
@@ -274,13 +299,15 @@ impl Accounts {
             })?;
         crate::private::tighten(&path, crate::private::FILE_MODE)
             .map_err(|e| anyhow::anyhow!("restricting {} to the server's user: {e}", path.display()))?;
-        let dir = load(&db).map_err(|e| anyhow::anyhow!("reading {}: {}", path.display(), e.0))?;
+        let dir = load(&db).map_err(|e| anyhow::anyhow!("reading {}: {}", path.display(), e.text))?;
         let device_key =
-            device_key(&db).map_err(|e| anyhow::anyhow!("reading {}: {}", path.display(), e.0))?;
+            device_key(&db).map_err(|e| anyhow::anyhow!("reading {}: {}", path.display(), e.text))?;
         let (events, _) = broadcast::channel(64);
         Ok(Accounts {
             shared: Arc::new(Shared {
-                db,
+                db: Mutex::new(Some(db)),
+                broken: Default::default(),
+                full: Default::default(),
                 path,
                 device_key,
                 dir: RwLock::new(dir),
@@ -315,13 +342,57 @@ impl Accounts {
         decide: impl FnOnce(&Directory) -> Result<(Vec<Op>, T), AccountsError>,
     ) -> Result<T, AccountsError> {
         let _writer = self.shared.write.lock().unwrap_or_else(PoisonError::into_inner);
+        self.reopen_if_broken()?;
         let (ops, out) = self.read(decide)?;
-        commit(&self.shared.db, &ops)?;
+        self.commit(&ops)?;
         let mut dir = self.shared.dir.write().unwrap_or_else(PoisonError::into_inner);
         for op in ops {
             apply(&mut dir, op);
         }
         Ok(out)
+    }
+
+    /// Commits `ops`; an I/O error marks the database for reopening.
+    fn commit(&self, ops: &[Op]) -> Result<(), StorageError> {
+        use std::sync::atomic::Ordering;
+        let db = self.shared.db.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(db) = db.as_ref() else {
+            self.shared.broken.store(true, Ordering::Release);
+            let full = self.shared.full.load(Ordering::Acquire);
+            return Err(StorageError { text: "the accounts database is not open".into(), io: true, full });
+        };
+        commit(db, ops).inspect_err(|e| {
+            if e.io {
+                tracing::warn!("access.redb failed ({}); it will be reopened", e.text);
+                self.shared.broken.store(true, Ordering::Release);
+                self.shared.full.store(e.full, Ordering::Release);
+            }
+        })
+    }
+
+    /// After an I/O error: closes `access.redb`, opens it again (it rolls
+    /// back to the last commit) and reloads what memory holds from it, in
+    /// case a commit that reported an error had reached the disk. Called
+    /// under the writers' lock. Fails, and is tried again by the next
+    /// write, while the disk is still full.
+    fn reopen_if_broken(&self) -> Result<(), StorageError> {
+        use std::sync::atomic::Ordering;
+        if !self.shared.broken.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut db = self.shared.db.lock().unwrap_or_else(PoisonError::into_inner);
+        *db = None; // closed first: redb refuses a second open of a file this process holds
+        let full = self.shared.full.load(Ordering::Acquire);
+        let reopened = Database::builder()
+            .set_check_integrity_on_open(true)
+            .create(&self.shared.path)
+            .map_err(|e| StorageError { text: e.to_string(), io: true, full })?;
+        let dir = load(&reopened).map_err(|e| StorageError { full: full || e.full, ..e })?;
+        *self.shared.dir.write().unwrap_or_else(PoisonError::into_inner) = dir;
+        *db = Some(reopened);
+        self.shared.broken.store(false, Ordering::Release);
+        tracing::info!("access.redb is open again");
+        Ok(())
     }
 
     fn announce(&self, event: AccessEvent) {

@@ -102,6 +102,10 @@ impl From<AccountsError> for ApiError {
                 tracing::error!("accounts storage failed: {detail}");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            AccountsError::DiskFull(detail) => {
+                tracing::error!("accounts storage: the disk is full: {detail}");
+                StatusCode::INSUFFICIENT_STORAGE
+            }
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError(status, e.to_string())

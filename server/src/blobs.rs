@@ -318,6 +318,24 @@ fn internal(e: impl std::fmt::Display) -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, "не удалось сохранить или прочитать файл")
 }
 
+/// A failed write: a full disk says so (507: the app keeps the file queued
+/// and sends it again later); anything else is a 500.
+fn not_stored(e: &io::Error) -> Response {
+    if crate::accounts::is_disk_full(e) {
+        tracing::error!("blob store: the disk is full: {e}");
+        disk_full()
+    } else {
+        internal(e)
+    }
+}
+
+fn disk_full() -> Response {
+    error(
+        StatusCode::INSUFFICIENT_STORAGE,
+        "на сервере закончилось место на диске: файл не сохранён; он будет отправлен снова позже",
+    )
+}
+
 fn bad_address() -> Response {
     error(StatusCode::BAD_REQUEST, "неверный адрес файла: ожидается sha256: и 64 шестнадцатеричные цифры")
 }
@@ -423,13 +441,13 @@ async fn store_body(state: BlobState, admitted: Admitted, body: Body) -> Result<
     if let Some(refused) = refused {
         return Err(refused);
     }
-    let received = received.map_err(internal)?;
+    let received = received.map_err(|e| not_stored(&e))?;
     if received.address != claimed {
         return Err(error(StatusCode::BAD_REQUEST, "содержимое не совпадает с адресом файла"));
     }
     let store = state.store.clone();
     let record = mime.clone();
-    let stored = blocking(move || store.commit(received, &record, &unit)).await?.map_err(internal)?;
+    let stored = blocking(move || store.commit(received, &record, &unit)).await?.map_err(|e| not_stored(&e))?;
     let status = match stored {
         Stored::New => {
             tracing::info!(blob = %claimed, size, by = %who.person.login, "blob stored");
