@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use std::time::Duration;
 
 use medk_server::admin::{self, AdminArgs};
+use medk_server::blobs::{BlobLimits, MIB};
 use medk_server::connections::ConnectionLimits;
 use medk_server::import::{self, ImportArgs};
 use medk_server::server::{self, Config};
@@ -71,6 +72,18 @@ struct ServeArgs {
     /// closes their oldest.
     #[arg(long, value_name = "N", default_value_t = medk_server::sync::MAX_CONNECTIONS_PER_USER, help_heading = "Limits")]
     max_sync_connections_per_user: usize,
+    /// MiB of attached files one unit (a school) may keep.
+    #[arg(long, value_name = "MIB", default_value_t = 512, help_heading = "Limits")]
+    unit_quota_mib: u64,
+    /// MiB of attached files one person's uploads may keep.
+    #[arg(long, value_name = "MIB", default_value_t = 256, help_heading = "Limits")]
+    person_quota_mib: u64,
+    /// MiB of disk uploads must leave free (for the databases).
+    #[arg(long, value_name = "MIB", default_value_t = 256, help_heading = "Limits")]
+    min_free_mib: u64,
+    /// Seconds an uploaded file that no school file names is kept.
+    #[arg(long, value_name = "SECONDS", default_value_t = 24 * 3600, help_heading = "Limits")]
+    unreferenced_blob_grace_secs: u64,
 }
 
 impl From<ServeArgs> for Config {
@@ -87,6 +100,12 @@ impl From<ServeArgs> for Config {
                 per_address: args.max_connections_per_address.max(1),
             },
             sync_connections_per_user: args.max_sync_connections_per_user,
+            blobs: BlobLimits {
+                unit_quota: args.unit_quota_mib.saturating_mul(MIB),
+                person_quota: args.person_quota_mib.saturating_mul(MIB),
+                min_free: args.min_free_mib.saturating_mul(MIB),
+                grace: Duration::from_secs(args.unreferenced_blob_grace_secs),
+            },
         }
     }
 }

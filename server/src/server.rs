@@ -9,10 +9,10 @@ use tokio::net::TcpListener;
 
 use crate::accounts::Accounts;
 use crate::api::ApiState;
-use crate::blobs::BlobStore;
+use crate::blobs::{self, BlobLimits, BlobStore};
 use crate::connections::{self, ConnectionLimits};
 use crate::http;
-use crate::store::{RedbStore, Writer};
+use crate::store::{RedbStore, Store, Writer};
 use crate::sync::SyncHub;
 
 /// The documents' database inside the data dir.
@@ -38,6 +38,9 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// Sync connections one person may hold.
     pub sync_connections_per_user: usize,
+    /// Quotas and the free-space floor for attached files, and how long
+    /// one no school file names is kept.
+    pub blobs: BlobLimits,
 }
 
 /// Serves until a shutdown signal arrives.
@@ -77,10 +80,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     });
-    let blob_store = BlobStore::open(&config.data_dir)
-        .with_context(|| format!("opening the blob store in {}", config.data_dir.display()))?;
-    let hub =
-        SyncHub::start_with(Writer::start(Arc::new(store)), accounts.clone(), config.sync_connections_per_user);
+    let blob_store = Arc::new(
+        BlobStore::open_with(&config.data_dir, config.blobs)
+            .with_context(|| format!("opening the blob store in {}", config.data_dir.display()))?,
+    );
+    let store: Arc<dyn Store> = Arc::new(store);
+    tokio::spawn(collect_blobs(store.clone(), accounts.clone(), blob_store.clone()));
+    let hub = SyncHub::start_with(Writer::start(store), accounts.clone(), config.sync_connections_per_user);
     let api = ApiState::new(accounts, config.secure_cookies).behind(config.trusted_proxies.clone());
 
     let stop = {
@@ -91,7 +97,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     };
     let proxies = api.proxies().clone();
-    let app = http::router(&config.static_dir, hub, api, Arc::new(blob_store));
+    let app = http::router(&config.static_dir, hub, api, blob_store);
     let capacity = connections::capacity();
     tracing::info!("taking at most {capacity} connections at once (the file limit allows them)");
     // Only now: scripts and tests wait for this line to start talking.
@@ -131,6 +137,29 @@ fn first_admin_invitation(
         .with_context(|| format!("writing {}", path.display()))?;
     tracing::warn!("no accounts yet: the link that creates the first one is in {}", path.display());
     Ok(())
+}
+
+/// Collects attached files no school file names ([`BlobStore::collect`]):
+/// at start, then every hour. A run that cannot read the school files
+/// collects nothing.
+async fn collect_blobs(store: Arc<dyn Store>, accounts: Accounts, blobs: Arc<BlobStore>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let (store, accounts, blobs) = (store.clone(), accounts.clone(), blobs.clone());
+        let run = tokio::task::spawn_blocking(move || {
+            let references = blobs::references(&*store, &accounts.org()).map_err(|e| e.to_string())?;
+            blobs.collect(&references, crate::accounts::now()).map_err(|e| e.to_string())
+        });
+        match run.await {
+            Ok(Ok((0, 0))) => {}
+            Ok(Ok((deleted, forgotten))) => {
+                tracing::info!(deleted, forgotten, "collected files no school file names");
+            }
+            Ok(Err(e)) => tracing::warn!("collecting unreferenced files failed (nothing removed): {e}"),
+            Err(e) => tracing::warn!("collecting unreferenced files stopped: {e}"),
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop`, systemd and the e2e

@@ -108,7 +108,7 @@ async fn a_full_disk_refuses_writes_clearly_and_recovers_by_itself() {
     let disk = Tmpfs::mount(24);
     let data = disk.path().join("data");
     admin(&data, &["create-user", "--login", "fed", "--password-stdin", "--role", "federal-coordinator"], PASSWORD);
-    let server = Server::start_with(&data, &[]);
+    let server = Server::start_with(&data, &["--min-free-mib", "0"]);
     let token = server.login("fed").await;
     let id = DocumentId::from_bytes([9; 16]);
     let mut device = Device::connect(server.addr, &token, "tablet").await;
@@ -153,7 +153,7 @@ async fn a_full_disk_refuses_writes_clearly_and_recovers_by_itself() {
     // What it acknowledged is on disk: another device gets it after a restart.
     drop(device);
     drop(server);
-    let server = Server::start_with(&data, &[]);
+    let server = Server::start_with(&data, &["--min-free-mib", "0"]);
     let token = server.login("fed").await;
     let mut other = Device::connect(server.addr, &token, "laptop").await;
     other.docs.insert(id, automerge::AutoCommit::new());
