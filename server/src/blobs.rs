@@ -338,7 +338,8 @@ impl BlobStore {
                     continue;
                 }
                 private::tighten(&entry.path(), private::FILE_MODE)?;
-                let address = name.strip_suffix(".json").and_then(|hex| Address::parse(&format!("sha256:{hex}")));
+                let address =
+                    name.strip_suffix(".json").and_then(|hex| Address::parse(&format!("sha256:{hex}")));
                 if let Some(meta) = address.and_then(|a| store.meta(&a)) {
                     for (unit, upload) in &meta.uploads {
                         usage.add(unit, upload, meta.size);
@@ -693,7 +694,8 @@ async fn admit(
     }
     // Room and quotas, as far as the declared size tells (the commit checks
     // again with the size received): a refusal now saves sending the file.
-    let (store, at, place, person) = (state.store.clone(), claimed.clone(), unit.clone(), who.person.id.clone());
+    let (store, at, place, person) =
+        (state.store.clone(), claimed.clone(), unit.clone(), who.person.id.clone());
     let expected = declared.unwrap_or(MAX_BLOB_BYTES);
     let (room, quota) = blocking(move || {
         let quota = declared.map_or(Ok(()), |size| store.check_quota(&at, &place, &person, size));
@@ -931,7 +933,10 @@ mod tests {
         let meta = store.meta(&address).unwrap();
         assert_eq!(units(&meta), BTreeSet::from(["s1", "s2"]));
         assert_eq!(meta.size, 5);
-        assert_eq!((meta.uploads["s1"].mime.as_str(), meta.uploads["s2"].mime.as_str()), ("text/s1", "text/s2"));
+        assert_eq!(
+            (meta.uploads["s1"].mime.as_str(), meta.uploads["s2"].mime.as_str()),
+            ("text/s1", "text/s2")
+        );
         let shard = dir.path().join(BLOBS_DIR).join(&address.hex()[..2]);
         let names: BTreeSet<String> =
             fs::read_dir(&shard).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
@@ -963,22 +968,42 @@ mod tests {
         let store = BlobStore::open_with(dir.path(), limits).unwrap();
         put_by(&store, b"12345", "s1", "anna").unwrap();
         put_by(&store, b"12345", "s1", "anna").unwrap(); // the unit has it: free
-        assert!(matches!(put_by(&store, b"abc", "s1", "anna"), Err(NotKept::Over(Over::Person { used: 5, quota: 6 }))));
+        assert!(matches!(
+            put_by(&store, b"abc", "s1", "anna"),
+            Err(NotKept::Over(Over::Person { used: 5, quota: 6 }))
+        ));
         put_by(&store, b"abcde", "s1", "boris").unwrap();
-        assert!(matches!(put_by(&store, b"x", "s1", "vera"), Err(NotKept::Over(Over::Unit { used: 10, .. }))));
+        assert!(matches!(
+            put_by(&store, b"x", "s1", "vera"),
+            Err(NotKept::Over(Over::Unit { used: 10, .. }))
+        ));
         // The same bytes for another unit count for it (and its uploader) too.
         put_by(&store, b"12345", "s2", "vera").unwrap();
-        assert!(matches!(put_by(&store, b"xy", "s2", "vera"), Err(NotKept::Over(Over::Person { used: 5, .. }))));
+        assert!(matches!(
+            put_by(&store, b"xy", "s2", "vera"),
+            Err(NotKept::Over(Over::Person { used: 5, .. }))
+        ));
         // Counted again from the sidecars on open.
         let store = BlobStore::open_with(dir.path(), limits).unwrap();
-        assert!(matches!(store.check_quota(&Address::of_digest(&Sha256::digest(b"x")), "s1", "gleb", 1), Err(Over::Unit { used: 10, .. })));
-        assert_eq!(store.check_quota(&Address::of_digest(&Sha256::digest(b"12345")), "s1", "anna", 5), Ok(()), "held");
+        assert!(matches!(
+            store.check_quota(&Address::of_digest(&Sha256::digest(b"x")), "s1", "gleb", 1),
+            Err(Over::Unit { used: 10, .. })
+        ));
+        assert_eq!(
+            store.check_quota(&Address::of_digest(&Sha256::digest(b"12345")), "s1", "anna", 5),
+            Ok(()),
+            "held"
+        );
     }
 
     #[test]
     fn collecting_forgets_unnamed_uploads_after_the_grace_and_deletes_blobs_left_with_none() {
         let dir = tempfile::tempdir().unwrap();
-        let limits = BlobLimits { unit_quota: 10, grace: std::time::Duration::from_secs(100), ..BlobLimits::default() };
+        let limits = BlobLimits {
+            unit_quota: 10,
+            grace: std::time::Duration::from_secs(100),
+            ..BlobLimits::default()
+        };
         let store = BlobStore::open_with(dir.path(), limits).unwrap();
         put(&store, b"named", "s1").unwrap();
         put(&store, b"named", "s2").unwrap();
@@ -996,7 +1021,10 @@ mod tests {
         assert_eq!(units(&named), BTreeSet::from(["s1"]), "s2's file does not name it");
         assert!(store.meta(&Address::of_digest(&Sha256::digest(b"loose"))).is_none());
         assert!(!store.path(&Address::of_digest(&Sha256::digest(b"loose"))).exists());
-        assert!(store.meta(&Address::of_digest(&Sha256::digest(b"other"))).is_some(), "s3's file is unreadable: kept");
+        assert!(
+            store.meta(&Address::of_digest(&Sha256::digest(b"other"))).is_some(),
+            "s3's file is unreadable: kept"
+        );
         // s1's room came back.
         put(&store, b"12345", "s1").unwrap();
     }

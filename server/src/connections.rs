@@ -98,6 +98,7 @@ fn raise_file_limit() -> u64 {
                 }
             }
         }
+        #[allow(clippy::useless_conversion)] // rlim_t is not u64 everywhere
         u64::try_from(limit.rlim_cur).unwrap_or(u64::MAX)
     }
     #[cfg(not(unix))]
@@ -306,7 +307,11 @@ impl Watched {
 }
 
 impl AsyncRead for Watched {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::middleware;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, VARY};
 use axum::http::{HeaderValue, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceExt as _;
@@ -25,8 +25,8 @@ use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::api::{self, ApiState};
-use crate::client;
 use crate::blobs::{self, BlobStore};
+use crate::client;
 use crate::sync::{self, SyncHub};
 
 /// The page every app route (`/`, `/r/<id>`, ...) is answered with.

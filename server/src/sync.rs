@@ -159,7 +159,8 @@ impl SyncHub {
         let peer_id = format!("medk-relay-{}", std::process::id());
         let relay = Relay::new(peer_id, Box::new(AccountsAccess(accounts.clone())));
         let events = accounts.events();
-        let state = HubState { writer: Arc::new(writer), accounts: accounts.clone(), per_user: per_user.max(1) };
+        let state =
+            HubState { writer: Arc::new(writer), accounts: accounts.clone(), per_user: per_user.max(1) };
         tokio::spawn(hub(relay, state, rx, events, tx.clone()));
         SyncHub { inputs: tx, next_conn: Arc::new(AtomicU64::new(1)), accounts }
     }
@@ -178,7 +179,12 @@ pub fn routes(hub: SyncHub) -> Router {
     Router::new().route("/sync", get(upgrade)).with_state(hub)
 }
 
-async fn upgrade(State(hub): State<SyncHub>, client: Client, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+async fn upgrade(
+    State(hub): State<SyncHub>,
+    client: Client,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     if !client.same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "sync from another site is not allowed").into_response();
     }

@@ -263,7 +263,11 @@ impl DeviceCookie {
         let mut entries = vec![format!("{user}.{now}.{}", self.mac(user, now))];
         for entry in old.unwrap_or_default().split('~') {
             let who = entry.split('.').next().unwrap_or_default();
-            if entries.len() < DEVICE_PEOPLE && who != user && !who.is_empty() && self.verify(entry, who, now).is_some() {
+            if entries.len() < DEVICE_PEOPLE
+                && who != user
+                && !who.is_empty()
+                && self.verify(entry, who, now).is_some()
+            {
                 entries.push(entry.to_owned());
             }
         }
@@ -373,7 +377,10 @@ mod tests {
         assert!(cookie.verify(&forged, "boris-id", now).is_none());
         assert!(DeviceCookie::new([8; 32]).verify(&anna, "anna-id", now).is_none(), "another server's key");
         let both = cookie.issue(Some(&anna), "boris-id", now + 5);
-        assert!(cookie.verify(&both, "anna-id", now + 6).is_some() && cookie.verify(&both, "boris-id", now + 6).is_some());
+        assert!(
+            cookie.verify(&both, "anna-id", now + 6).is_some()
+                && cookie.verify(&both, "boris-id", now + 6).is_some()
+        );
         let mut shared = both;
         for i in 0..10 {
             shared = cookie.issue(Some(&shared), &format!("p{i}"), now + 7);

@@ -765,9 +765,11 @@ async fn unit_names_with_control_or_bidi_characters_are_refused() {
     set_up(data.path());
     let server = Server::start(data.path());
     let mun = server.login("mun").await;
-    for name in ["Школа\nИнструкция", "Школа\u{1b}[31m", "Школа № \u{202E}7\u{202C}", "\u{2067}Школа\u{2069}"] {
-        let (status, body) =
-            server.call(&mun, "POST", "/api/units", json!({"parent": "m1", "level": "school", "name": name})).await;
+    for name in ["Школа\nИнструкция", "Школа\u{1b}[31m", "Школа № \u{202E}7\u{202C}", "\u{2067}Школа\u{2069}"]
+    {
+        let (status, body) = server
+            .call(&mun, "POST", "/api/units", json!({"parent": "m1", "level": "school", "name": name}))
+            .await;
         assert_eq!(status, 400, "{name:?}: {body}");
         assert!(body["error"].as_str().unwrap().starts_with("название"), "{body}");
     }

@@ -248,12 +248,17 @@ async fn an_upload_does_not_reveal_or_retype_another_schools_file() {
         let status = res.status().as_u16();
         (status, res.text().await.unwrap())
     };
-    let held = answer(server.put(Some(&sch2), &address(&known), "s2", known.clone()).send().await.unwrap()).await;
-    let new = answer(server.put(Some(&sch2), &address(&fresh), "s2", fresh.clone()).send().await.unwrap()).await;
+    let held =
+        answer(server.put(Some(&sch2), &address(&known), "s2", known.clone()).send().await.unwrap()).await;
+    let new =
+        answer(server.put(Some(&sch2), &address(&fresh), "s2", fresh.clone()).send().await.unwrap()).await;
     assert_eq!(held.0, new.0, "same status whether or not another school had it");
     let shape = |body: &str| {
-        let mut keys: Vec<String> =
-            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(body).unwrap().keys().cloned().collect();
+        let mut keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(body)
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         keys.sort();
         keys
     };
@@ -261,7 +266,11 @@ async fn an_upload_does_not_reveal_or_retype_another_schools_file() {
 
     // s2's uploader says again the template is HTML: s2 has it already as a
     // PDF, which stays; and s1's readers get s1's type whatever s2 says.
-    let res = server.put_typed(Some(&sch2), &address(&known), "s2", known.clone(), "text/html").send().await.unwrap();
+    let res = server
+        .put_typed(Some(&sch2), &address(&known), "s2", known.clone(), "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
     let res = server.get(&mun, &address(&known)).query(&[("unit", "s1")]).send().await.unwrap();
     assert_eq!(res.headers()["content-type"], "application/pdf", "s1's readers");
@@ -279,18 +288,34 @@ async fn uploads_past_a_persons_or_a_units_quota_are_refused_and_store_nothing()
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     set_up(data);
-    admin(data, &["create-user", "--login", "sch1b", "--password-stdin", "--role", "school-team", "--unit", "s1"], PASSWORD);
-    admin(data, &["create-user", "--login", "sch1c", "--password-stdin", "--role", "school-team", "--unit", "s1"], PASSWORD);
-    let server = Server::start_with(data, &["--unit-quota-mib", "2", "--person-quota-mib", "1", "--min-free-mib", "0"]);
+    admin(
+        data,
+        &["create-user", "--login", "sch1b", "--password-stdin", "--role", "school-team", "--unit", "s1"],
+        PASSWORD,
+    );
+    admin(
+        data,
+        &["create-user", "--login", "sch1c", "--password-stdin", "--role", "school-team", "--unit", "s1"],
+        PASSWORD,
+    );
+    let server = Server::start_with(
+        data,
+        &["--unit-quota-mib", "2", "--person-quota-mib", "1", "--min-free-mib", "0"],
+    );
     let (a, b, c) = (server.login("sch1").await, server.login("sch1b").await, server.login("sch1c").await);
     let file = |n: u8, kib: usize| vec![n; kib * 1024];
 
     let one = file(1, 600);
     assert_eq!(server.put(Some(&a), &address(&one), "s1", one.clone()).send().await.unwrap().status(), 201);
-    assert_eq!(server.put(Some(&a), &address(&one), "s1", one.clone()).send().await.unwrap().status(), 201, "again: free");
+    assert_eq!(
+        server.put(Some(&a), &address(&one), "s1", one.clone()).send().await.unwrap().status(),
+        201,
+        "again: free"
+    );
     let before = stored(data);
     let two = file(2, 600);
-    let (status, error) = error_of(server.put(Some(&a), &address(&two), "s1", two.clone()).send().await.unwrap()).await;
+    let (status, error) =
+        error_of(server.put(Some(&a), &address(&two), "s1", two.clone()).send().await.unwrap()).await;
     assert_eq!(status, 413, "{error}");
     assert!(error.starts_with("превышен объём ваших файлов"), "{error}");
     assert_eq!(stored(data), before, "nothing stored");
@@ -298,14 +323,18 @@ async fn uploads_past_a_persons_or_a_units_quota_are_refused_and_store_nothing()
     // Another member of the team has room of their own, until the school's runs out.
     assert_eq!(server.put(Some(&b), &address(&two), "s1", two.clone()).send().await.unwrap().status(), 201);
     let three = file(3, 900);
-    let (status, error) = error_of(server.put(Some(&c), &address(&three), "s1", three.clone()).send().await.unwrap()).await;
+    let (status, error) =
+        error_of(server.put(Some(&c), &address(&three), "s1", three.clone()).send().await.unwrap()).await;
     assert_eq!(status, 413, "{error}");
     assert!(error.starts_with("превышен объём файлов организации «s1»"), "{error}");
     // Streamed without a Content-Length, the same.
     assert_eq!(chunked_put(server.addr, &c, &address(&three), "s1", &three).await, 413);
     // s2 is another unit with its own quota.
     let sch2 = server.login("sch2").await;
-    assert_eq!(server.put(Some(&sch2), &address(&three), "s2", three.clone()).send().await.unwrap().status(), 201);
+    assert_eq!(
+        server.put(Some(&sch2), &address(&three), "s2", three.clone()).send().await.unwrap().status(),
+        201
+    );
 }
 
 /// A file no school file names is deleted once it has been unreferenced
@@ -331,19 +360,36 @@ async fn unreferenced_blobs_are_collected_and_referenced_ones_kept() {
     let id = school_file_id("s1");
     let mut device = common::Device::connect(server.addr, &sch1, "team").await;
     let mut file = SchoolDoc::genesis("s1");
-    let blob = Blob { address: address(&kept), name: "концепция.pdf".into(), size: kept.len() as u64, mime: "application/pdf".into() };
+    let blob = Blob {
+        address: address(&kept),
+        name: "концепция.pdf".into(),
+        size: kept.len() as u64,
+        mime: "application/pdf".into(),
+    };
     let me = server.http.get(server.url("/api/me")).header("cookie", format!("medk_session={sch1}")).send();
     let me: serde_json::Value = serde_json::from_str(&me.await.unwrap().text().await.unwrap()).unwrap();
     let by = me["person"]["id"].as_str().unwrap().to_owned();
     let edits = vec![
-        SchoolEdit::AttachDocument { id: RowId::new("d1"), kind: DocumentKind::Concept, title: "Концепция".into(), blob },
-        SchoolEdit::Decide { document: RowId::new("d1"), decision: Decision::Submitted, remarks: String::new(), by: by.clone(), by_name: by },
+        SchoolEdit::AttachDocument {
+            id: RowId::new("d1"),
+            kind: DocumentKind::Concept,
+            title: "Концепция".into(),
+            blob,
+        },
+        SchoolEdit::Decide {
+            document: RowId::new("d1"),
+            decision: Decision::Submitted,
+            remarks: String::new(),
+            by: by.clone(),
+            by_name: by,
+        },
     ];
     file.apply(edits, 1_615_363_200_000, "attach").unwrap();
     device.docs.insert(id, file.automerge().clone());
     device.sync().await;
     let third = vec![3u8; 400 * 1024];
-    let (status, _) = error_of(server.put(Some(&sch1), &address(&third), "s1", third.clone()).send().await.unwrap()).await;
+    let (status, _) =
+        error_of(server.put(Some(&sch1), &address(&third), "s1", third.clone()).send().await.unwrap()).await;
     assert_eq!(status, 413, "the unit's megabyte is used up");
     drop(device);
 

@@ -59,7 +59,9 @@ async fn attack(from: &'static str, server: SocketAddr, n: usize) -> Vec<TcpStre
     for i in 0..n {
         let Some(mut slow) = connect_from(from, server).await else { continue };
         tokio::spawn(async move {
-            let _ = slow.write_all(format!("GET /api/health HTTP/1.1\r\nHost: x\r\nX-{i}: 1\r\n").as_bytes()).await;
+            let _ = slow
+                .write_all(format!("GET /api/health HTTP/1.1\r\nHost: x\r\nX-{i}: 1\r\n").as_bytes())
+                .await;
             loop {
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 if slow.write_all(b"X-More: 1\r\n").await.is_err() {
@@ -101,7 +103,11 @@ async fn still_answers(server: SocketAddr, within: Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_and_silent_sockets_are_closed_and_the_server_keeps_answering() {
     let data = tempfile::tempdir().unwrap();
-    admin(data.path(), &["create-user", "--login", "admin", "--password-stdin", "--role", "federal-coordinator"], PASSWORD);
+    admin(
+        data.path(),
+        &["create-user", "--login", "admin", "--password-stdin", "--role", "federal-coordinator"],
+        PASSWORD,
+    );
     let (mut child, server) = server(data.path());
 
     // One address: 200 slowloris and 200 silent sockets. The server holds
@@ -119,7 +125,16 @@ async fn slow_and_silent_sockets_are_closed_and_the_server_keeps_answering() {
     // at once under its file limit. It does not fail; new clients wait for
     // slots the header timeout frees.
     let mut many = Vec::new();
-    for from in ["127.0.0.10", "127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14", "127.0.0.15", "127.0.0.16", "127.0.0.17"] {
+    for from in [
+        "127.0.0.10",
+        "127.0.0.11",
+        "127.0.0.12",
+        "127.0.0.13",
+        "127.0.0.14",
+        "127.0.0.15",
+        "127.0.0.16",
+        "127.0.0.17",
+    ] {
         for _ in 0..40 {
             if let Some(socket) = connect_from(from, server).await {
                 many.push(socket);

@@ -90,7 +90,10 @@ async fn upload(server: &Server, token: &str, bytes: &[u8]) -> (u16, serde_json:
 }
 
 /// Retries `f` until it returns `Some` or `within` passes.
-async fn eventually<T, F: std::future::Future<Output = Option<T>>>(within: Duration, mut f: impl FnMut() -> F) -> Option<T> {
+async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    within: Duration,
+    mut f: impl FnMut() -> F,
+) -> Option<T> {
     let deadline = Instant::now() + within;
     loop {
         if let Some(value) = f().await {
@@ -107,7 +110,11 @@ async fn eventually<T, F: std::future::Future<Output = Option<T>>>(within: Durat
 async fn a_full_disk_refuses_writes_clearly_and_recovers_by_itself() {
     let disk = Tmpfs::mount(24);
     let data = disk.path().join("data");
-    admin(&data, &["create-user", "--login", "fed", "--password-stdin", "--role", "federal-coordinator"], PASSWORD);
+    admin(
+        &data,
+        &["create-user", "--login", "fed", "--password-stdin", "--role", "federal-coordinator"],
+        PASSWORD,
+    );
     let server = Server::start_with(&data, &["--min-free-mib", "0"]);
     let token = server.login("fed").await;
     let id = DocumentId::from_bytes([9; 16]);
@@ -126,7 +133,11 @@ async fn a_full_disk_refuses_writes_clearly_and_recovers_by_itself() {
     device.sync().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     device.sync().await;
-    assert_ne!(device.client.relay_heads(&id), Some(wanted.as_slice()), "acknowledged a change it could not store");
+    assert_ne!(
+        device.client.relay_heads(&id),
+        Some(wanted.as_slice()),
+        "acknowledged a change it could not store"
+    );
 
     // Sign-in and uploads say what is wrong, in Russian, and keep nothing.
     let (status, body) = sign_in(&server).await;
@@ -139,7 +150,9 @@ async fn a_full_disk_refuses_writes_clearly_and_recovers_by_itself() {
 
     // Space comes back: everything works again, without a restart.
     std::fs::remove_file(filler).unwrap();
-    let signed_in = eventually(Duration::from_secs(10), || async { (sign_in(&server).await.0 == 200).then_some(()) }).await;
+    let signed_in =
+        eventually(Duration::from_secs(10), || async { (sign_in(&server).await.0 == 200).then_some(()) })
+            .await;
     assert!(signed_in.is_some(), "sign-in recovers: {:?}", sign_in(&server).await);
     assert_eq!(upload(&server, &token, &file).await.0, 201);
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -190,7 +190,11 @@ async fn an_origin_of_another_scheme_is_foreign() {
     };
     assert_eq!(login(format!("https://{host}")).await.unwrap().status(), StatusCode::FORBIDDEN);
     assert_eq!(login(format!("ws://{host}")).await.unwrap().status(), StatusCode::FORBIDDEN);
-    assert_eq!(login(format!("http://{host}")).await.unwrap().status(), StatusCode::UNAUTHORIZED, "this origin");
+    assert_eq!(
+        login(format!("http://{host}")).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "this origin"
+    );
 }
 
 /// Files whose name starts with a dot are never served from the static
@@ -205,11 +209,15 @@ async fn dotfiles_in_the_static_dir_are_not_served() {
     std::fs::create_dir(dist.path().join("assets")).unwrap();
     std::fs::write(dist.path().join("assets").join(".htpasswd"), "admin:x").unwrap();
     let url = serve(dist.path()).await;
-    for path in ["/.env", "/.git/config", "/%2eenv", "/%2Egit/config", "/assets/.htpasswd", "/.git/", "/.git"] {
+    for path in ["/.env", "/.git/config", "/%2eenv", "/%2Egit/config", "/assets/.htpasswd", "/.git/", "/.git"]
+    {
         let res = client().get(format!("{url}{path}")).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
         let body = res.text().await.unwrap();
-        assert!(!body.contains("SECRET") && !body.contains("[core]") && !body.contains("admin:"), "{path}: {body}");
+        assert!(
+            !body.contains("SECRET") && !body.contains("[core]") && !body.contains("admin:"),
+            "{path}: {body}"
+        );
     }
     let res = client().get(format!("{url}/medk_app.js")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK, "other files still are");

@@ -15,7 +15,11 @@ mod common;
 use common::{PASSWORD, Server, admin};
 
 fn create_fed(data: &Path, login: &str) {
-    admin(data, &["create-user", "--login", login, "--password-stdin", "--role", "federal-coordinator"], PASSWORD);
+    admin(
+        data,
+        &["create-user", "--login", login, "--password-stdin", "--role", "federal-coordinator"],
+        PASSWORD,
+    );
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -37,7 +41,13 @@ async fn post(server: &Server, token: &str, path: &str, body: serde_json::Value)
 }
 
 async fn get(server: &Server, token: &str, path: &str) -> (u16, serde_json::Value) {
-    let res = server.http.get(server.url(path)).header("cookie", format!("medk_session={token}")).send().await.unwrap();
+    let res = server
+        .http
+        .get(server.url(path))
+        .header("cookie", format!("medk_session={token}"))
+        .send()
+        .await
+        .unwrap();
     let status = res.status().as_u16();
     (status, serde_json::from_str(&res.text().await.unwrap()).unwrap_or_default())
 }
@@ -48,7 +58,8 @@ async fn invitation_codes_are_stored_as_hashes_only() {
     create_fed(data.path(), "fed");
     let server = Server::start(data.path());
     let fed = server.login("fed").await;
-    let (status, invitation) = post(&server, &fed, "/api/invitations", json!({"role": "observer", "unit": "rf"})).await;
+    let (status, invitation) =
+        post(&server, &fed, "/api/invitations", json!({"role": "observer", "unit": "rf"})).await;
     assert_eq!(status, 201, "{invitation}");
     let code = invitation["code"].as_str().expect("the code, once, to whoever made it").to_owned();
     let id = invitation["id"].as_str().expect("an id to name it by").to_owned();
@@ -59,7 +70,8 @@ async fn invitation_codes_are_stored_as_hashes_only() {
     let listed = &people["invitations"][0];
     assert_eq!(listed["id"], id.as_str(), "{people}");
     assert!(listed.get("code").is_none(), "{people}");
-    let (status, _) = post(&server, &fed, "/api/invitations", json!({"role": "observer", "unit": "rf"})).await;
+    let (status, _) =
+        post(&server, &fed, "/api/invitations", json!({"role": "observer", "unit": "rf"})).await;
     assert_eq!(status, 201);
     drop(server);
     let file = std::fs::read(data.path().join("access.redb")).unwrap();

@@ -13,7 +13,11 @@ mod common;
 use common::{PASSWORD, Server, admin};
 
 fn create_user(data: &std::path::Path, login: &str) {
-    admin(data, &["create-user", "--login", login, "--password-stdin", "--role", "federal-coordinator"], PASSWORD);
+    admin(
+        data,
+        &["create-user", "--login", login, "--password-stdin", "--role", "federal-coordinator"],
+        PASSWORD,
+    );
 }
 
 /// One `POST /api/login`; its status, and the device cookie it set.
@@ -119,7 +123,8 @@ async fn a_device_that_signed_in_before_gets_in_while_the_login_is_locked() {
     assert_eq!(sign_in(&server.http, addr, "teacher", PASSWORD, &[("cookie", &forged)]).await.0, 429);
     // The device has a limit of its own.
     for i in 0..5 {
-        let (status, _) = sign_in(&server.http, addr, "teacher", &format!("typo-{i}"), &[("cookie", &device)]).await;
+        let (status, _) =
+            sign_in(&server.http, addr, "teacher", &format!("typo-{i}"), &[("cookie", &device)]).await;
         assert_eq!(status, 401);
     }
     assert_eq!(sign_in(&server.http, addr, "teacher", PASSWORD, &[("cookie", &device)]).await.0, 429);
@@ -135,7 +140,8 @@ async fn the_client_address_comes_from_a_trusted_proxy_only() {
         let addr = server.addr;
         let from = |ip: &'static str| [("x-forwarded-for", ip)];
         for i in 0..20 {
-            let (status, _) = sign_in(&server.http, addr, &format!("x{i}"), "wrong-password", &from("203.0.113.1")).await;
+            let (status, _) =
+                sign_in(&server.http, addr, &format!("x{i}"), "wrong-password", &from("203.0.113.1")).await;
             assert_eq!(status, 401);
         }
         // The address that failed twenty times is over its limit: a login

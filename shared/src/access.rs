@@ -241,7 +241,9 @@ pub enum AccessError {
     NotASchool(UnitId),
     #[error("организация {0} уже есть")]
     DuplicateUnit(UnitId),
-    #[error("название: от 1 до {MAX_NAME_CHARS} символов, без управляющих символов и символов смены направления текста")]
+    #[error(
+        "название: от 1 до {MAX_NAME_CHARS} символов, без управляющих символов и символов смены направления текста"
+    )]
     BadName,
 }
 
@@ -637,7 +639,7 @@ mod tests {
         assert!(!org.may_move(&mun, &roadmap("s1", false), "s3"), "to another municipality's school");
         assert!(!org.may_move(&mun, &roadmap("r1", true), "m1"), "its region's roadmap, though it reads it");
         // A write grant on another unit's roadmap does not make it movable.
-        let mut team = person(Role::SchoolTeam, "s3");
+        let team = person(Role::SchoolTeam, "s3");
         let mut granted = roadmap("m1", false);
         granted.grants.insert(team.id.clone(), Right::Write);
         assert_eq!(org.right(&team, &granted), Right::Write);
@@ -669,7 +671,10 @@ mod tests {
         assert!(org.may_disable(&reg, &mun1), "from above");
         assert!(org.may_disable(&mun1, &team));
         assert!(org.may_disable(&mun1, &obs), "not a coordinator, in the coordinator's own unit");
-        assert!(!org.may_disable(&named("x", Role::MunicipalCoordinator, "m2"), &team), "another municipality");
+        assert!(
+            !org.may_disable(&named("x", Role::MunicipalCoordinator, "m2"), &team),
+            "another municipality"
+        );
         assert!(!org.may_disable(&named("c", Role::Curator, "m1"), &team), "curators manage nobody");
     }
 
