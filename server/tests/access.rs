@@ -37,28 +37,6 @@ fn create_user(data: &Path, login: &str, role: &str, unit: &str, schools: &[&str
 }
 
 impl Server {
-    /// A JSON request as the person with `token`; returns status and body.
-    async fn call(
-        &self,
-        token: &str,
-        method: &str,
-        path: &str,
-        body: serde_json::Value,
-    ) -> (u16, serde_json::Value) {
-        let res = self
-            .http
-            .request(method.parse().unwrap(), self.url(path))
-            .header("cookie", format!("medk_session={token}"))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
-    }
-
     /// The id of the person signed in with `token`.
     async fn person_id(&self, token: &str) -> String {
         let (status, me) = self.call(token, "GET", "/api/me", serde_json::Value::Null).await;

@@ -63,16 +63,7 @@ fn address(bytes: &[u8]) -> String {
 }
 
 async fn sign_in(server: &Server) -> (u16, serde_json::Value) {
-    let res = server
-        .http
-        .post(server.url("/api/login"))
-        .header("content-type", "application/json")
-        .body(json!({ "login": "fed", "password": PASSWORD }).to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, serde_json::from_str(&res.text().await.unwrap()).unwrap_or_default())
+    server.call("", "POST", "/api/login", json!({ "login": "fed", "password": PASSWORD })).await
 }
 
 async fn upload(server: &Server, token: &str, bytes: &[u8]) -> (u16, serde_json::Value) {

@@ -26,32 +26,6 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
-async fn post(server: &Server, token: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-    let res = server
-        .http
-        .post(server.url(path))
-        .header("cookie", format!("medk_session={token}"))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, serde_json::from_str(&res.text().await.unwrap()).unwrap_or_default())
-}
-
-async fn get(server: &Server, token: &str, path: &str) -> (u16, serde_json::Value) {
-    let res = server
-        .http
-        .get(server.url(path))
-        .header("cookie", format!("medk_session={token}"))
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, serde_json::from_str(&res.text().await.unwrap()).unwrap_or_default())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invitation_codes_are_stored_as_hashes_only() {
     let data = tempfile::tempdir().unwrap();
@@ -59,19 +33,19 @@ async fn invitation_codes_are_stored_as_hashes_only() {
     let server = Server::start(data.path());
     let fed = server.login("fed").await;
     let (status, invitation) =
-        post(&server, &fed, "/api/invitations", json!({"role": "observer", "unit": "rf"})).await;
+        server.call(&fed, "POST", "/api/invitations", json!({"role": "observer", "unit": "rf"})).await;
     assert_eq!(status, 201, "{invitation}");
     let code = invitation["code"].as_str().expect("the code, once, to whoever made it").to_owned();
     let id = invitation["id"].as_str().expect("an id to name it by").to_owned();
     assert_ne!(code, id);
 
     // Listed without its code; revoked by its id.
-    let (_, people) = get(&server, &fed, "/api/people").await;
+    let (_, people) = server.call(&fed, "GET", "/api/people", serde_json::Value::Null).await;
     let listed = &people["invitations"][0];
     assert_eq!(listed["id"], id.as_str(), "{people}");
     assert!(listed.get("code").is_none(), "{people}");
     let (status, _) =
-        post(&server, &fed, "/api/invitations", json!({"role": "observer", "unit": "rf"})).await;
+        server.call(&fed, "POST", "/api/invitations", json!({"role": "observer", "unit": "rf"})).await;
     assert_eq!(status, 201);
     drop(server);
     let file = std::fs::read(data.path().join("access.redb")).unwrap();
@@ -79,7 +53,8 @@ async fn invitation_codes_are_stored_as_hashes_only() {
 
     // It still works by its code.
     let server = Server::start(data.path());
-    let (status, shown) = get(&server, "", &format!("/api/invitations/{code}")).await;
+    let (status, shown) =
+        server.call("", "GET", &format!("/api/invitations/{code}"), serde_json::Value::Null).await;
     assert_eq!(status, 200, "{shown}");
     let fed = server.login("fed").await;
     let res = server
@@ -90,7 +65,11 @@ async fn invitation_codes_are_stored_as_hashes_only() {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    assert_eq!(get(&server, "", &format!("/api/invitations/{code}")).await.0, 404, "revoked");
+    assert_eq!(
+        server.call("", "GET", &format!("/api/invitations/{code}"), serde_json::Value::Null).await.0,
+        404,
+        "revoked"
+    );
 }
 
 /// A data dir written by an older medk-server holds readable codes: the
@@ -117,7 +96,10 @@ async fn readable_codes_from_an_older_server_are_rewritten_on_open() {
     }
     assert!(contains(&std::fs::read(data.path().join("access.redb")).unwrap(), &code));
     let server = Server::start(data.path());
-    assert_eq!(get(&server, "", &format!("/api/invitations/{code}")).await.0, 200);
+    assert_eq!(
+        server.call("", "GET", &format!("/api/invitations/{code}"), serde_json::Value::Null).await.0,
+        200
+    );
     drop(server);
     // redb keeps old pages until they are reused: compact so that what is
     // left in the file is what the database holds.
@@ -125,7 +107,11 @@ async fn readable_codes_from_an_older_server_are_rewritten_on_open() {
     let file = std::fs::read(data.path().join("access.redb")).unwrap();
     assert!(!contains(&file, &code), "rewritten without the code");
     let server = Server::start(data.path());
-    assert_eq!(get(&server, "", &format!("/api/invitations/{code}")).await.0, 200, "and it still opens");
+    assert_eq!(
+        server.call("", "GET", &format!("/api/invitations/{code}"), serde_json::Value::Null).await.0,
+        200,
+        "and it still opens"
+    );
 }
 
 fn mode(path: &Path) -> u32 {
@@ -189,14 +175,19 @@ async fn first_admin_links_are_cancelled_once_an_account_exists() {
     drop(server);
     create_fed(data.path(), "admin");
     let server = Server::start(data.path());
-    assert_eq!(get(&server, "", &format!("/api/invitations/{old}")).await.0, 404, "the old link is dead");
-    let (status, _) = post(
-        &server,
-        "",
-        &format!("/api/invitations/{old}/accept"),
-        json!({"login": "intruder", "password": "intruder-password"}),
-    )
-    .await;
+    assert_eq!(
+        server.call("", "GET", &format!("/api/invitations/{old}"), serde_json::Value::Null).await.0,
+        404,
+        "the old link is dead"
+    );
+    let (status, _) = server
+        .call(
+            "",
+            "POST",
+            &format!("/api/invitations/{old}/accept"),
+            json!({"login": "intruder", "password": "intruder-password"}),
+        )
+        .await;
     assert_eq!(status, 404, "and makes no federal coordinator");
     drop(server);
 
@@ -209,14 +200,19 @@ async fn first_admin_links_are_cancelled_once_an_account_exists() {
     let server = Server::start(data.path());
     let second = first_admin_code(data.path());
     assert_ne!(first, second);
-    assert_eq!(get(&server, "", &format!("/api/invitations/{first}")).await.0, 404, "replaced");
-    let (status, _) = post(
-        &server,
-        "",
-        &format!("/api/invitations/{second}/accept"),
-        json!({"login": "admin", "password": "admin-password"}),
-    )
-    .await;
+    assert_eq!(
+        server.call("", "GET", &format!("/api/invitations/{first}"), serde_json::Value::Null).await.0,
+        404,
+        "replaced"
+    );
+    let (status, _) = server
+        .call(
+            "",
+            "POST",
+            &format!("/api/invitations/{second}/accept"),
+            json!({"login": "admin", "password": "admin-password"}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert!(!data.path().join("first-admin.txt").exists(), "the file goes once the link is used");
 }

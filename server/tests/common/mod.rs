@@ -96,6 +96,28 @@ impl Server {
         format!("http://{}{path}", self.addr)
     }
 
+    /// A JSON request as the person with `token`; returns status and body.
+    pub async fn call(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let res = self
+            .http
+            .request(method.parse().unwrap(), self.url(path))
+            .header("cookie", format!("medk_session={token}"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    }
+
     /// Signs in with [`PASSWORD`]; returns the session token from the cookie.
     pub async fn login(&self, login: &str) -> String {
         let res = self
