@@ -290,7 +290,8 @@ async fn login(State(state): State<ApiState>, req: Request) -> ApiResult<Respons
     if admitted.exempted && known.is_none() {
         // An address over its limit trying a login nobody has: refused as
         // any wrong login is, after as long, but without running Argon2.
-        tokio::time::sleep(accounts::check_duration()).await;
+        let pause = tokio::task::spawn_blocking(accounts::check_duration).await;
+        tokio::time::sleep(pause.unwrap_or(Duration::from_millis(50))).await;
         return Err(AccountsError::BadCredentials.into());
     }
     let accounts = state.accounts.clone();
