@@ -9,7 +9,9 @@ import { startServer, type MedkServer, type OrgUnit, type Person } from './serve
  * `test` with `serve({units, people})`: a server on a fresh data dir holding
  * just those (stopped and removed after the test).
  */
-export const test = base.extend<{ serve: (setup: { units?: OrgUnit[]; people: Person[] }) => Promise<MedkServer> }>({
+export const test = base.extend<{
+  serve: (setup: { units?: OrgUnit[]; people: Person[]; args?: string[] }) => Promise<MedkServer>;
+}>({
   serve: async ({}, use) => {
     const started: MedkServer[] = [];
     await use(async (setup) => {

@@ -60,6 +60,8 @@ export interface ServerOptions {
   people?: Person[];
   /** Units to create before the people (parents first). */
   units?: OrgUnit[];
+  /** More command-line options for the server (limits, say). */
+  args?: string[];
 }
 
 export interface MedkServer {
@@ -181,7 +183,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<MedkServer>
   async function start(): Promise<void> {
     const proc = spawn(
       bin,
-      ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--static-dir', staticDir],
+      ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--static-dir', staticDir, ...(opts.args ?? [])],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = proc;

@@ -248,6 +248,22 @@ test('a file over 25 MiB is refused and nothing is recorded', async ({ browser, 
   await expect(concept(team).getByRole('alert')).toHaveCount(0);
 });
 
+test("a file past the school's quota is kept on the device, and the server's reason is shown", async ({ browser, serve }) => {
+  // A school may keep 1 MiB of files here.
+  const server = await serve({ units: UNITS, people: PEOPLE, args: ['--unit-quota-mib', '1'] });
+  const team = await signedIn(browser, server.url, TEAM);
+  await openSchool(team);
+  await concept(team)
+    .locator('input[type=file]')
+    .setInputFiles({ name: 'scan.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(1536 * 1024, 7) });
+  // Kept on the device and filed; the server refuses the bytes and says why.
+  await expect(concept(team).locator('.doc-state')).toHaveText('Подан на проверку');
+  const state = concept(team).locator('.upload-state');
+  await expect(state).toHaveAttribute('data-state', 'refused', { timeout: 15_000 });
+  await expect(state).toContainText('Сервер не принял файл: превышен объём файлов организации «Школа № 1» на сервере: занято 0,0 МБ из 1,0 МБ');
+  await expect(state.getByRole('button', { name: 'Повторить' })).toBeVisible();
+});
+
 test('the participants table lists the school with the curator a coordinator assigned', async ({ browser, serve }) => {
   const server = await serve({ units: UNITS, people: PEOPLE });
   const regional = await signedIn(browser, server.url, REGIONAL);

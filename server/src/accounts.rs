@@ -45,6 +45,9 @@ const PEOPLE: TableDefinition<&str, &[u8]> = TableDefinition::new("people");
 const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
 const INVITATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("invitations");
 const ROADMAPS: TableDefinition<&str, &[u8]> = TableDefinition::new("roadmaps");
+/// The server's own secrets, by name: today the key that signs device
+/// cookies ([`crate::throttle::DeviceCookie`]).
+const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 
 /// Why an accounts operation failed. The Russian text is what the person
 /// sees; [`AccountsError::Storage`] details go to the log only.
@@ -72,21 +75,38 @@ pub enum AccountsError {
     BadInput(String),
     #[error("ошибка хранилища на сервере")]
     Storage(String),
+    #[error("на сервере закончилось место на диске: изменение не сохранено; попробуйте позже")]
+    DiskFull(String),
 }
 
 impl<E: Into<redb::Error>> From<E> for StorageError {
     fn from(e: E) -> Self {
-        StorageError(e.into().to_string())
+        let e = e.into();
+        let io = matches!(e, redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed);
+        let full = matches!(&e, redb::Error::Io(e) if is_disk_full(e));
+        StorageError { text: e.to_string(), io, full }
     }
 }
 
-/// A redb failure, turned into [`AccountsError::Storage`].
-pub struct StorageError(String);
+/// A redb failure, turned into [`AccountsError::Storage`] or
+/// [`AccountsError::DiskFull`].
+pub struct StorageError {
+    text: String,
+    /// redb needs the file reopened after it.
+    io: bool,
+    /// No space left on the device (or over a disk quota).
+    full: bool,
+}
 
 impl From<StorageError> for AccountsError {
     fn from(e: StorageError) -> Self {
-        AccountsError::Storage(e.0)
+        if e.full { AccountsError::DiskFull(e.text) } else { AccountsError::Storage(e.text) }
     }
+}
+
+/// Whether an I/O error says the disk is full.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull || e.kind() == std::io::ErrorKind::QuotaExceeded
 }
 
 /// A stored account: the person and their password hash.
@@ -107,7 +127,15 @@ pub struct Session {
 /// An invitation to register with a role in a unit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invitation {
-    pub code: String,
+    /// What it is stored under, the SHA-256 of its code (hex): names it in
+    /// lists and for revoking, and opens nothing.
+    #[serde(default)]
+    pub id: String,
+    /// The code itself: only in the answer that created the invitation.
+    /// The server keeps none (records an older server wrote with one are
+    /// rewritten on open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     pub role: Role,
     pub unit: UnitId,
     #[serde(default)]
@@ -161,8 +189,18 @@ pub struct Accounts {
 }
 
 struct Shared {
-    db: Database,
+    /// `None` while a reopen after an I/O error failed.
+    db: Mutex<Option<Database>>,
+    /// The last commit failed with an I/O error: reopen before the next.
+    /// redb refuses every operation after one until the file is opened
+    /// again, so without this a full disk would stop all changes (sign-in
+    /// included) until a restart, even after space is freed.
+    broken: std::sync::atomic::AtomicBool,
+    /// That error was a full disk (what later refusals say too).
+    full: std::sync::atomic::AtomicBool,
     path: PathBuf,
+    /// Signs device cookies; made on the first open, kept in [`SECRETS`].
+    device_key: [u8; 32],
     dir: RwLock<Directory>,
     /// Serialises writers: read, decide, commit, apply.
     write: Mutex<()>,
@@ -201,6 +239,8 @@ fn short_id() -> String {
 
 /// An Argon2id hash of `password` (blocking: ~tens of ms of CPU).
 pub fn hash_password(password: &str) -> String {
+    #[cfg(test)]
+    tests::HASHES.with(|n| n.set(n.get() + 1));
     let salt = SaltString::encode_b64(&random_bytes::<16>()).expect("16 bytes is a valid salt");
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -218,6 +258,18 @@ fn verify_password(password: &str, phc: &str) -> bool {
 fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| hash_password("medk-no-such-account"))
+}
+
+/// How long checking a password takes here (measured once, blocking): what
+/// a refusal that skips the check waits, so it looks like one.
+pub fn check_duration() -> std::time::Duration {
+    static MEASURED: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+    *MEASURED.get_or_init(|| {
+        let hash = dummy_hash();
+        let start = std::time::Instant::now();
+        let _ = verify_password("medk-measuring", hash);
+        start.elapsed()
+    })
 }
 
 fn check_login(login: &str) -> Result<String, AccountsError> {
@@ -245,11 +297,29 @@ impl Accounts {
                 ),
                 other => anyhow::anyhow!("opening {}: {other}", path.display()),
             })?;
-        let dir = load(&db).map_err(|e| anyhow::anyhow!("reading {}: {}", path.display(), e.0))?;
+        crate::private::tighten(&path, crate::private::FILE_MODE)
+            .map_err(|e| anyhow::anyhow!("restricting {} to the server's user: {e}", path.display()))?;
+        let dir = load(&db).map_err(|e| anyhow::anyhow!("reading {}: {}", path.display(), e.text))?;
+        let device_key =
+            device_key(&db).map_err(|e| anyhow::anyhow!("reading {}: {}", path.display(), e.text))?;
         let (events, _) = broadcast::channel(64);
         Ok(Accounts {
-            shared: Arc::new(Shared { db, path, dir: RwLock::new(dir), write: Mutex::new(()), events }),
+            shared: Arc::new(Shared {
+                db: Mutex::new(Some(db)),
+                broken: Default::default(),
+                full: Default::default(),
+                path,
+                device_key,
+                dir: RwLock::new(dir),
+                write: Mutex::new(()),
+                events,
+            }),
         })
+    }
+
+    /// The key that signs device cookies.
+    pub fn device_key(&self) -> [u8; 32] {
+        self.shared.device_key
     }
 
     pub fn path(&self) -> &Path {
@@ -272,13 +342,57 @@ impl Accounts {
         decide: impl FnOnce(&Directory) -> Result<(Vec<Op>, T), AccountsError>,
     ) -> Result<T, AccountsError> {
         let _writer = self.shared.write.lock().unwrap_or_else(PoisonError::into_inner);
+        self.reopen_if_broken()?;
         let (ops, out) = self.read(decide)?;
-        commit(&self.shared.db, &ops)?;
+        self.commit(&ops)?;
         let mut dir = self.shared.dir.write().unwrap_or_else(PoisonError::into_inner);
         for op in ops {
             apply(&mut dir, op);
         }
         Ok(out)
+    }
+
+    /// Commits `ops`; an I/O error marks the database for reopening.
+    fn commit(&self, ops: &[Op]) -> Result<(), StorageError> {
+        use std::sync::atomic::Ordering;
+        let db = self.shared.db.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(db) = db.as_ref() else {
+            self.shared.broken.store(true, Ordering::Release);
+            let full = self.shared.full.load(Ordering::Acquire);
+            return Err(StorageError { text: "the accounts database is not open".into(), io: true, full });
+        };
+        commit(db, ops).inspect_err(|e| {
+            if e.io {
+                tracing::warn!("access.redb failed ({}); it will be reopened", e.text);
+                self.shared.broken.store(true, Ordering::Release);
+                self.shared.full.store(e.full, Ordering::Release);
+            }
+        })
+    }
+
+    /// After an I/O error: closes `access.redb`, opens it again (it rolls
+    /// back to the last commit) and reloads what memory holds from it, in
+    /// case a commit that reported an error had reached the disk. Called
+    /// under the writers' lock. Fails, and is tried again by the next
+    /// write, while the disk is still full.
+    fn reopen_if_broken(&self) -> Result<(), StorageError> {
+        use std::sync::atomic::Ordering;
+        if !self.shared.broken.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut db = self.shared.db.lock().unwrap_or_else(PoisonError::into_inner);
+        *db = None; // closed first: redb refuses a second open of a file this process holds
+        let full = self.shared.full.load(Ordering::Acquire);
+        let reopened = Database::builder()
+            .set_check_integrity_on_open(true)
+            .create(&self.shared.path)
+            .map_err(|e| StorageError { text: e.to_string(), io: true, full })?;
+        let dir = load(&reopened).map_err(|e| StorageError { full: full || e.full, ..e })?;
+        *self.shared.dir.write().unwrap_or_else(PoisonError::into_inner) = dir;
+        *db = Some(reopened);
+        self.shared.broken.store(false, Ordering::Release);
+        tracing::info!("access.redb is open again");
+        Ok(())
     }
 
     fn announce(&self, event: AccessEvent) {
@@ -321,8 +435,19 @@ impl Accounts {
                 schools,
                 disabled: false,
             };
-            Ok((vec![Op::Account(Account { person: person.clone(), password })], person))
+            let mut ops = vec![Op::Account(Account { person: person.clone(), password })];
+            ops.extend(first_admin_links(d));
+            Ok((ops, person))
         })
+        .inspect(|_| self.first_admin_link_used())
+    }
+
+    /// An account exists now: the first administrator's link (cancelled
+    /// with the account's commit) leaves no file behind either.
+    fn first_admin_link_used(&self) {
+        if let Some(dir) = self.shared.path.parent() {
+            let _ = std::fs::remove_file(dir.join(FIRST_ADMIN_FILE));
+        }
     }
 
     pub fn people(&self) -> Vec<Person> {
@@ -491,10 +616,7 @@ impl Accounts {
         name: &str,
         id: Option<&str>,
     ) -> Result<Unit, AccountsError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 300 {
-            return Err(AccountsError::BadInput("название: от 1 до 300 символов".into()));
-        }
+        let name = medk_shared::access::check_unit_name(name)?;
         let id = match id {
             Some(id)
                 if !id.is_empty()
@@ -527,22 +649,32 @@ impl Accounts {
         self.write(|d| {
             d.org.check_person(role, unit, &schools)?;
             let invitation = Invitation {
-                code,
+                id: key.clone(),
+                code: None,
                 role,
                 unit: unit.into(),
                 schools,
                 created_by: by.into(),
                 expires_at: now() + INVITATION_SECONDS,
             };
-            Ok((vec![Op::Invitation(key, Some(invitation.clone()))], invitation))
+            let mut ops = vec![Op::Invitation(key, Some(invitation.clone()))];
+            if by == FIRST_ADMIN_CREATOR {
+                // One first-administrator link at a time: a restart replaces it.
+                ops.extend(first_admin_links(d));
+            }
+            Ok((ops, Invitation { code: Some(code), ..invitation }))
         })
     }
 
     /// A live invitation by its code.
     pub fn invitation(&self, code: &str) -> Option<Invitation> {
-        let key = secret_key(code);
+        self.invitation_by_id(&secret_key(code))
+    }
+
+    /// A live invitation by its id (see [`Invitation::id`]).
+    pub fn invitation_by_id(&self, id: &str) -> Option<Invitation> {
         let now = now();
-        self.read(|d| d.invitations.get(&key).filter(|i| i.expires_at > now).cloned())
+        self.read(|d| d.invitations.get(id).filter(|i| i.expires_at > now).cloned())
     }
 
     pub fn invitations(&self) -> Vec<Invitation> {
@@ -553,13 +685,13 @@ impl Accounts {
         all
     }
 
-    pub fn delete_invitation(&self, code: &str) -> Result<(), AccountsError> {
-        let key = secret_key(code);
+    /// Revokes the invitation with this id.
+    pub fn delete_invitation(&self, id: &str) -> Result<(), AccountsError> {
         self.write(|d| {
-            if !d.invitations.contains_key(&key) {
+            if !d.invitations.contains_key(id) {
                 return Err(AccountsError::NoSuchInvitation);
             }
-            Ok((vec![Op::Invitation(key, None)], ()))
+            Ok((vec![Op::Invitation(id.to_owned(), None)], ()))
         })
     }
 
@@ -574,8 +706,17 @@ impl Accounts {
         let login = check_login(login)?;
         check_password(password)?;
         let key = secret_key(code);
-        let hash = hash_password(password);
         let now = now();
+        // What can be refused is refused before Argon2 runs: anyone may
+        // send a made-up code, and a hash costs tens of ms of a core.
+        self.read(|d| {
+            d.invitations.get(&key).filter(|i| i.expires_at > now).ok_or(AccountsError::NoSuchInvitation)?;
+            match d.logins.contains_key(&login) {
+                true => Err(AccountsError::LoginTaken(login.clone())),
+                false => Ok(()),
+            }
+        })?;
+        let hash = hash_password(password);
         self.write(|d| {
             let invitation = d
                 .invitations
@@ -596,12 +737,14 @@ impl Accounts {
                 schools: invitation.schools.clone(),
                 disabled: false,
             };
-            let ops = vec![
+            let mut ops = vec![
                 Op::Account(Account { person: person.clone(), password: hash }),
-                Op::Invitation(key, None),
+                Op::Invitation(key.clone(), None),
             ];
+            ops.extend(first_admin_links(d).filter(|op| !matches!(op, Op::Invitation(k, _) if *k == key)));
             Ok((ops, person))
         })
+        .inspect(|_| self.first_admin_link_used())
     }
 
     // ---- roadmaps ----
@@ -715,9 +858,27 @@ impl Accounts {
     }
 }
 
+/// The device cookies' key, made and stored on the first call.
+fn device_key(db: &Database) -> Result<[u8; 32], StorageError> {
+    const NAME: &str = "device_key";
+    {
+        let txn = db.begin_read()?;
+        if let Some(key) = txn.open_table(SECRETS)?.get(NAME)?
+            && let Ok(key) = <[u8; 32]>::try_from(key.value())
+        {
+            return Ok(key);
+        }
+    }
+    let key = random_bytes::<32>();
+    let txn = db.begin_write()?;
+    txn.open_table(SECRETS)?.insert(NAME, key.as_slice())?;
+    txn.commit()?;
+    Ok(key)
+}
+
 fn load(db: &Database) -> Result<Directory, StorageError> {
     let txn = db.begin_write()?;
-    for table in [UNITS, PEOPLE, SESSIONS, INVITATIONS, ROADMAPS] {
+    for table in [UNITS, PEOPLE, SESSIONS, INVITATIONS, ROADMAPS, SECRETS] {
         txn.open_table(table)?;
     }
     txn.commit()?;
@@ -761,8 +922,17 @@ fn load(db: &Database) -> Result<Directory, StorageError> {
             dir.sessions.insert(k, s);
         }
     }
+    // Changes an older server's data needs, made before anything is served.
+    let mut migrate = Vec::new();
     for (k, v) in rows(INVITATIONS)? {
-        if let Some(i) = parse("invitation", &k, &v).and_then(|v| serde_json::from_value(v).ok()) {
+        if let Some(mut i) =
+            parse("invitation", &k, &v).and_then(|v| serde_json::from_value::<Invitation>(v).ok())
+        {
+            i.id = k.clone();
+            if i.code.take().is_some() {
+                // Stored readable by an older server: rewritten as the hash alone.
+                migrate.push(Op::Invitation(k.clone(), Some(i.clone())));
+            }
             dir.invitations.insert(k, i);
         }
     }
@@ -774,6 +944,17 @@ fn load(db: &Database) -> Result<Directory, StorageError> {
                 }
                 Err(e) => tracing::error!("skipping a roadmap record with a bad id {k:?}: {e}"),
             }
+        }
+    }
+    drop(txn);
+    if !dir.people.is_empty() {
+        // Accounts made while an older server was stopped left its link alive.
+        migrate.extend(first_admin_links(&dir));
+    }
+    if !migrate.is_empty() {
+        commit(db, &migrate)?;
+        for op in migrate {
+            apply(&mut dir, op);
         }
     }
     Ok(dir)
@@ -813,6 +994,20 @@ fn commit(db: &Database, ops: &[Op]) -> Result<(), StorageError> {
     }
     txn.commit()?;
     Ok(())
+}
+
+/// Who the first administrator's invitation is from: the server itself.
+pub const FIRST_ADMIN_CREATOR: &str = "medk-server";
+/// The file, in the data dir, holding the link that makes the first account.
+pub const FIRST_ADMIN_FILE: &str = "first-admin.txt";
+
+/// Ops that cancel every first-administrator link: once any account exists
+/// (or a new link is made), none may make another federal coordinator.
+fn first_admin_links(dir: &Directory) -> impl Iterator<Item = Op> + '_ {
+    dir.invitations
+        .iter()
+        .filter(|(_, i)| i.created_by == FIRST_ADMIN_CREATOR)
+        .map(|(key, _)| Op::Invitation(key.clone(), None))
 }
 
 /// The school whose file `doc` is, if it is one (and still a school).
@@ -869,6 +1064,36 @@ pub fn named_grants(accounts: &Accounts, roadmap: &RoadmapAccess) -> Vec<(Person
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// Argon2 hashes made on this thread (the tests run on several).
+        pub static HASHES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    fn hashes() -> u64 {
+        HASHES.with(std::cell::Cell::get)
+    }
+
+    #[test]
+    fn an_invitation_is_checked_before_the_password_is_hashed() {
+        let (_dir, a) = accounts();
+        let admin =
+            a.create_person("admin", "", "password1", Role::FederalCoordinator, "rf", vec![]).unwrap();
+        let inv = a.create_invitation(&admin.id, Role::Observer, "rf", vec![]).unwrap();
+        let code = inv.code.clone().expect("the code, to whoever made it");
+        let before = hashes();
+        assert!(matches!(
+            a.accept_invitation(&"0".repeat(64), "newcomer", "", "password1"),
+            Err(AccountsError::NoSuchInvitation)
+        ));
+        assert!(matches!(
+            a.accept_invitation(&code, "admin", "", "password1"),
+            Err(AccountsError::LoginTaken(_))
+        ));
+        assert_eq!(hashes(), before, "refused without running Argon2");
+        a.accept_invitation(&code, "newcomer", "", "password1").unwrap();
+        assert_eq!(hashes(), before + 1);
+    }
 
     fn accounts() -> (tempfile::TempDir, Accounts) {
         let dir = tempfile::tempdir().unwrap();
@@ -958,11 +1183,12 @@ mod tests {
         let admin =
             a.create_person("admin", "", "password1", Role::FederalCoordinator, "rf", vec![]).unwrap();
         let inv = a.create_invitation(&admin.id, Role::Observer, "rf", vec![]).unwrap();
-        assert!(a.invitation(&inv.code).is_some());
-        let p = a.accept_invitation(&inv.code, "obs", "Наблюдатель", "password1").unwrap();
+        let code = inv.code.clone().expect("the code, to whoever made it");
+        assert!(a.invitation(&code).is_some());
+        let p = a.accept_invitation(&code, "obs", "Наблюдатель", "password1").unwrap();
         assert_eq!(p.role, Role::Observer);
         assert!(matches!(
-            a.accept_invitation(&inv.code, "obs2", "", "password1"),
+            a.accept_invitation(&code, "obs2", "", "password1"),
             Err(AccountsError::NoSuchInvitation)
         ));
         let mut events = a.events();

@@ -111,7 +111,7 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 pub fn run(args: AdminArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.data_dir)
+    crate::private::create_dir(&args.data_dir)
         .with_context(|| format!("creating the data dir {}", args.data_dir.display()))?;
     let accounts = Accounts::open(&args.data_dir)?;
     match args.command {

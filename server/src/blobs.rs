@@ -5,7 +5,7 @@
 //! good and keep them offline.
 //!
 //! On disk, under `<data-dir>/blobs/`: `<first 2 hex>/<hex>` holds the bytes
-//! and `<first 2 hex>/<hex>.json` a sidecar `{mime, units, size}`. Both are
+//! and `<first 2 hex>/<hex>.json` a sidecar `{size, uploads}` ([`Meta`]). Both are
 //! written atomically (a temp file in the same directory, fsync, rename,
 //! fsync the directory); the bytes first, so a sidecar never names missing
 //! bytes. A blob without a readable sidecar, or whose bytes do not have the
@@ -23,8 +23,21 @@
 //! unit the blob was uploaded for. Every upload sends and proves the whole
 //! content even when the blob is already stored: knowing an address is not
 //! knowing the file, so an address alone must never open it to another unit.
+//! The answer is the same either way (201), so an upload does not tell a
+//! school whether another stored the same file; and each unit's readers get
+//! the type its own uploader gave, so the first to upload a file does not
+//! choose how it is served to everyone.
+//!
+//! Disk ([`BlobLimits`]): a unit's uploads and one person's may keep only so
+//! much (every (blob, unit) upload counts its size for the unit and for its
+//! uploader, whether or not the bytes were already there, again so that the
+//! answer tells nothing); uploads stop while the disk has less free space
+//! than a floor kept for the databases; and an upload that no school file
+//! names (as a filed document or in a review log) is forgotten after a
+//! grace period ([`BlobStore::collect`], hourly), the bytes deleted once no
+//! unit is left, which gives the room back.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -41,12 +54,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt as _;
-use medk_shared::access::{Org, Person, Right, RoadmapAccess, UnitId};
+use medk_shared::access::{Org, Person, Right, RoadmapAccess, UnitId, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use crate::api::{self, ApiError, ApiState, SignedIn};
+use crate::api::{ApiError, ApiState, SignedIn};
+use crate::private;
 
 /// The largest file accepted, in bytes (25 MiB). Checked while the body
 /// streams in, so no more than this is ever read or written.
@@ -85,30 +99,203 @@ impl std::fmt::Display for Address {
 }
 
 /// The sidecar: what is known about a stored blob besides its bytes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
-    /// The type recorded at the first upload, already sanitised.
-    pub mime: String,
-    /// Every unit the blob was uploaded for; readers of any of them may
-    /// download it.
-    pub units: BTreeSet<UnitId>,
     pub size: u64,
+    /// Every unit the blob was uploaded for, with that upload; readers of
+    /// any of these units may download it.
+    #[serde(default)]
+    pub uploads: BTreeMap<UnitId, Upload>,
+    /// What sidecars written before uploads were kept per unit hold: read
+    /// into [`Meta::uploads`], never written.
+    #[serde(default, skip_serializing)]
+    mime: Option<String>,
+    #[serde(default, skip_serializing)]
+    units: BTreeSet<UnitId>,
 }
 
-/// Whether an upload stored a new blob or found it already there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stored {
-    New,
-    Existing,
+/// One unit's upload of a blob.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upload {
+    /// Who uploaded it (their quota pays for it); empty for uploads an older
+    /// server recorded.
+    #[serde(default)]
+    pub by: UserId,
+    /// When, in Unix seconds: an upload no school file names is forgotten a
+    /// grace period after it.
+    pub at: u64,
+    /// The type its uploader gave, sanitised: what this unit's readers get.
+    pub mime: String,
+}
+
+/// Bounds on what uploads may use.
+#[derive(Clone, Copy, Debug)]
+pub struct BlobLimits {
+    /// Bytes one unit's uploads may keep.
+    pub unit_quota: u64,
+    /// Bytes one person's uploads may keep.
+    pub person_quota: u64,
+    /// Free bytes the disk must keep after an upload (for the databases).
+    pub min_free: u64,
+    /// How long an upload no school file names is kept.
+    pub grace: std::time::Duration,
+}
+
+impl Default for BlobLimits {
+    fn default() -> Self {
+        BlobLimits {
+            unit_quota: 512 * MIB,
+            person_quota: 256 * MIB,
+            min_free: 256 * MIB,
+            grace: std::time::Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// A mebibyte.
+pub const MIB: u64 = 1024 * 1024;
+
+/// Whose quota an upload would go past.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Over {
+    Unit { unit: UnitId, used: u64, quota: u64 },
+    Person { used: u64, quota: u64 },
+}
+
+/// Why a commit did not keep an upload.
+#[derive(Debug)]
+pub enum NotKept {
+    Over(Over),
+    Io(io::Error),
+}
+
+impl From<io::Error> for NotKept {
+    fn from(e: io::Error) -> Self {
+        NotKept::Io(e)
+    }
+}
+
+/// Bytes kept, per unit and per person (each upload counted for both).
+#[derive(Default)]
+struct Usage {
+    units: HashMap<UnitId, u64>,
+    people: HashMap<UserId, u64>,
+}
+
+impl Usage {
+    fn add(&mut self, unit: &str, upload: &Upload, size: u64) {
+        *self.units.entry(unit.to_owned()).or_default() += size;
+        if !upload.by.is_empty() {
+            *self.people.entry(upload.by.clone()).or_default() += size;
+        }
+    }
+
+    fn remove(&mut self, unit: &str, upload: &Upload, size: u64) {
+        if let Some(used) = self.units.get_mut(unit) {
+            *used = used.saturating_sub(size);
+        }
+        if let Some(used) = self.people.get_mut(&upload.by) {
+            *used = used.saturating_sub(size);
+        }
+    }
+
+    /// Whether `size` more bytes fit for `unit` and `person`.
+    fn check(&self, limits: &BlobLimits, unit: &str, person: &str, size: u64) -> Result<(), Over> {
+        let used = self.people.get(person).copied().unwrap_or(0);
+        if used + size > limits.person_quota {
+            return Err(Over::Person { used, quota: limits.person_quota });
+        }
+        let used = self.units.get(unit).copied().unwrap_or(0);
+        if used + size > limits.unit_quota {
+            return Err(Over::Unit { unit: unit.to_owned(), used, quota: limits.unit_quota });
+        }
+        Ok(())
+    }
+}
+
+/// Which blobs the school files name, per school: what
+/// [`BlobStore::collect`] keeps.
+#[derive(Debug, Default)]
+pub struct References {
+    /// Hex addresses named by each school's file (a school with no file
+    /// yet names none).
+    pub named: HashMap<UnitId, HashSet<String>>,
+    /// Schools whose file could not be read: everything uploaded for them
+    /// is kept (a damaged file must not cost a school its documents).
+    pub unreadable: HashSet<UnitId>,
+}
+
+impl References {
+    /// Whether `unit`'s upload of the blob `hex` is to be kept.
+    fn keeps(&self, unit: &str, hex: &str) -> bool {
+        self.unreadable.contains(unit) || self.named.get(unit).is_some_and(|named| named.contains(hex))
+    }
+}
+
+/// The blobs every school's file names, read from the document store. Fails
+/// (and nothing is collected) if the store cannot be read.
+pub fn references(
+    store: &dyn crate::store::Store,
+    org: &Org,
+) -> Result<References, crate::store::StoreError> {
+    use medk_shared::school::{SchoolDoc, school_file_id};
+    let mut references = References::default();
+    for school in org.units().filter(|u| u.level == medk_shared::access::Level::School) {
+        let chunks = store.load(&school_file_id(&school.id))?;
+        let mut named = HashSet::new();
+        if !chunks.is_empty() {
+            match SchoolDoc::load(&chunks.concat()) {
+                Ok(file) => {
+                    for document in file.read().documents {
+                        let files = document.file.map(|f| f.address).into_iter();
+                        for address in files.chain(document.reviews.into_iter().map(|r| r.file)) {
+                            if let Some(address) = Address::parse(&address) {
+                                named.insert(address.0);
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(school = %school.id, "keeping every file of a school whose file does not read: {e}");
+                    references.unreadable.insert(school.id.clone());
+                }
+            }
+        }
+        references.named.insert(school.id.clone(), named);
+    }
+    Ok(references)
+}
+
+/// Free bytes on the file system holding `path`, for an unprivileged user.
+fn available_bytes(path: &Path) -> io::Result<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt as _;
+        let path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
+        // SAFETY: statvfs writes only into `stat`, which is plain data.
+        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        #[allow(clippy::useless_conversion)] // the field types differ between platforms
+        Ok(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(u64::MAX)
+    }
 }
 
 /// The blocking store. Call it from `spawn_blocking`.
 pub struct BlobStore {
     root: PathBuf,
-    /// Serialises sidecar read-modify-writes (two uploads of one blob for
-    /// different units must not lose a unit). A std mutex: held only on a
-    /// blocking thread, never across an `.await`.
-    sidecars: Mutex<()>,
+    limits: BlobLimits,
+    /// What every unit and person keeps. Its lock also serialises sidecar
+    /// read-modify-writes (two uploads of one blob for different units must
+    /// not lose a unit). A std mutex: held only on a blocking thread, never
+    /// across an `.await`.
+    usage: Mutex<Usage>,
 }
 
 /// An upload's bytes in a temp file next to their final place, removed on
@@ -129,20 +316,39 @@ impl Drop for Received {
 }
 
 impl BlobStore {
-    /// Opens (creating) `<data_dir>/blobs` and removes temp files that a
-    /// crash left behind.
+    /// Opens (creating) `<data_dir>/blobs` with the default limits.
     pub fn open(data_dir: &Path) -> io::Result<BlobStore> {
+        BlobStore::open_with(data_dir, BlobLimits::default())
+    }
+
+    /// Opens (creating) `<data_dir>/blobs`, removes temp files that a crash
+    /// left behind, and counts what every unit and person keeps.
+    pub fn open_with(data_dir: &Path, limits: BlobLimits) -> io::Result<BlobStore> {
         let root = data_dir.join(BLOBS_DIR);
-        fs::create_dir_all(&root)?;
-        for shard in fs::read_dir(&root)?.flatten() {
+        private::create_dir(&root)?;
+        let store = BlobStore { root, limits, usage: Mutex::default() };
+        let mut usage = Usage::default();
+        for shard in fs::read_dir(&store.root)?.flatten() {
             let Ok(entries) = fs::read_dir(shard.path()) else { continue };
+            private::tighten(&shard.path(), private::DIR_MODE)?;
             for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with(".tmp-") {
                     let _ = fs::remove_file(entry.path());
+                    continue;
+                }
+                private::tighten(&entry.path(), private::FILE_MODE)?;
+                let address =
+                    name.strip_suffix(".json").and_then(|hex| Address::parse(&format!("sha256:{hex}")));
+                if let Some(meta) = address.and_then(|a| store.meta(&a)) {
+                    for (unit, upload) in &meta.uploads {
+                        usage.add(unit, upload, meta.size);
+                    }
                 }
             }
         }
-        Ok(BlobStore { root, sidecars: Mutex::new(()) })
+        *store.usage.lock().unwrap_or_else(PoisonError::into_inner) = usage;
+        Ok(store)
     }
 
     fn shard(&self, address: &Address) -> PathBuf {
@@ -162,9 +368,35 @@ impl BlobStore {
     /// sidecar is missing or damaged, or the bytes are not the recorded size.
     pub fn meta(&self, address: &Address) -> Option<Meta> {
         let text = fs::read(self.sidecar(address)).ok()?;
-        let meta: Meta = serde_json::from_slice(&text).ok()?;
-        let size = fs::metadata(self.path(address)).ok()?.len();
-        (size == meta.size && !meta.units.is_empty()).then_some(meta)
+        let mut meta: Meta = serde_json::from_slice(&text).ok()?;
+        let bytes = fs::metadata(self.path(address)).ok()?;
+        if meta.uploads.is_empty() {
+            // An older sidecar: one type for every unit, no uploader, the
+            // bytes' time as the upload's.
+            let at = bytes.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            let at = at.map_or(0, |d| d.as_secs());
+            let mime = sanitise_mime(meta.mime.as_deref());
+            for unit in std::mem::take(&mut meta.units) {
+                meta.uploads.insert(unit, Upload { by: UserId::new(), at, mime: mime.clone() });
+            }
+        }
+        (bytes.len() == meta.size && !meta.uploads.is_empty()).then_some(meta)
+    }
+
+    /// Whether `size` more bytes for `unit` by `person` fit their quotas,
+    /// unless the unit already has the blob (which costs nothing more).
+    pub fn check_quota(&self, address: &Address, unit: &str, person: &str, size: u64) -> Result<(), Over> {
+        let usage = self.usage.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.meta(address).is_some_and(|m| m.uploads.contains_key(unit)) {
+            return Ok(());
+        }
+        usage.check(&self.limits, unit, person, size)
+    }
+
+    /// Whether the disk has room for `size` more bytes and the floor kept
+    /// for the databases.
+    pub fn has_room(&self, size: u64) -> io::Result<bool> {
+        Ok(available_bytes(&self.root)? >= size.saturating_add(self.limits.min_free))
     }
 
     /// Writes what `chunks` delivers to a temp file in `claimed`'s directory,
@@ -176,9 +408,9 @@ impl BlobStore {
         mut chunks: tokio::sync::mpsc::Receiver<Bytes>,
     ) -> io::Result<Received> {
         let dir = self.shard(claimed);
-        fs::create_dir_all(&dir)?;
+        private::create_dir(&dir)?;
         let temp = dir.join(format!(".tmp-{}-{}", claimed.hex(), crate::accounts::new_secret()));
-        let file = File::create_new(&temp)?;
+        let file = private::create_new(&temp)?;
         let mut received = Received { temp, file: Some(file), address: claimed.clone(), size: 0 };
         let mut hasher = Sha256::new();
         let mut size = 0u64;
@@ -193,32 +425,93 @@ impl BlobStore {
         Ok(received)
     }
 
-    /// Keeps `received` as its address for `unit`: moves the bytes into
-    /// place unless they are already there, and records the unit.
-    pub fn commit(&self, mut received: Received, mime: &str, unit: &str) -> io::Result<Stored> {
-        let _sidecars = self.sidecars.lock().unwrap_or_else(PoisonError::into_inner);
+    /// Keeps `received` as its address for `unit`, uploaded by `by` with
+    /// type `mime`: moves the bytes into place unless they are already
+    /// there, and records the upload, if it fits the quotas. A unit that
+    /// has the blob already keeps its upload as it was (type included).
+    pub fn commit(&self, mut received: Received, mime: &str, unit: &str, by: &str) -> Result<(), NotKept> {
+        let mut usage = self.usage.lock().unwrap_or_else(PoisonError::into_inner);
         let address = received.address.clone();
-        if let Some(mut meta) = self.meta(&address) {
-            if meta.units.insert(unit.to_owned()) {
-                self.write_sidecar(&address, &meta)?;
-            }
-            return Ok(Stored::Existing);
+        let existing = self.meta(&address);
+        if existing.as_ref().is_some_and(|m| m.uploads.contains_key(unit)) {
+            return Ok(());
         }
-        let file = received.file.take().expect("a received blob has its file");
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&received.temp, self.path(&address))?;
-        let meta =
-            Meta { mime: mime.to_owned(), units: BTreeSet::from([unit.to_owned()]), size: received.size };
+        usage.check(&self.limits, unit, by, received.size).map_err(NotKept::Over)?;
+        let upload = Upload { by: by.to_owned(), at: crate::accounts::now(), mime: mime.to_owned() };
+        let meta = match existing {
+            Some(mut meta) => {
+                meta.uploads.insert(unit.to_owned(), upload.clone());
+                meta
+            }
+            None => {
+                let file = received.file.take().expect("a received blob has its file");
+                file.sync_all()?;
+                drop(file);
+                fs::rename(&received.temp, self.path(&address))?;
+                let uploads = BTreeMap::from([(unit.to_owned(), upload.clone())]);
+                Meta { size: received.size, uploads, ..Meta::default() }
+            }
+        };
         self.write_sidecar(&address, &meta)?;
-        Ok(Stored::New)
+        usage.add(unit, &upload, meta.size);
+        Ok(())
+    }
+
+    /// Forgets the uploads no school file names (see [`References`]) once
+    /// older than the grace period, giving their room back, and deletes the
+    /// blobs left with none. Bytes with no readable sidecar (an upload a
+    /// crash cut short) go too, once as old. Returns how many blobs were
+    /// deleted and how many uploads forgotten.
+    pub fn collect(&self, references: &References, now: u64) -> io::Result<(usize, usize)> {
+        let grace = self.limits.grace.as_secs();
+        let (mut deleted, mut forgotten) = (0, 0);
+        let shards: Vec<PathBuf> = fs::read_dir(&self.root)?.flatten().map(|e| e.path()).collect();
+        for shard in shards {
+            let Ok(entries) = fs::read_dir(&shard) else { continue };
+            let names: Vec<String> =
+                entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+            for name in names.iter().filter(|n| !n.ends_with(".json") && !n.starts_with('.')) {
+                let Some(address) = Address::parse(&format!("sha256:{name}")) else { continue };
+                let mut usage = self.usage.lock().unwrap_or_else(PoisonError::into_inner);
+                let Some(mut meta) = self.meta(&address) else {
+                    let age = fs::metadata(self.path(&address)).and_then(|m| m.modified()).ok();
+                    let old = age.and_then(|t| t.elapsed().ok()).is_some_and(|age| age.as_secs() >= grace);
+                    if old && fs::remove_file(self.path(&address)).is_ok() {
+                        let _ = fs::remove_file(self.sidecar(&address));
+                        deleted += 1;
+                    }
+                    continue;
+                };
+                let before = meta.uploads.len();
+                let size = meta.size;
+                meta.uploads.retain(|unit, upload| {
+                    let keep = references.keeps(unit, address.hex()) || now.saturating_sub(upload.at) < grace;
+                    if !keep {
+                        usage.remove(unit, upload, size);
+                    }
+                    keep
+                });
+                forgotten += before - meta.uploads.len();
+                if meta.uploads.is_empty() {
+                    // The sidecar first: bytes without one are an unknown blob,
+                    // never a sidecar naming missing bytes.
+                    fs::remove_file(self.sidecar(&address))?;
+                    fs::remove_file(self.path(&address))?;
+                    sync_dir(&shard)?;
+                    deleted += 1;
+                } else if meta.uploads.len() < before {
+                    self.write_sidecar(&address, &meta)?;
+                }
+            }
+        }
+        Ok((deleted, forgotten))
     }
 
     fn write_sidecar(&self, address: &Address, meta: &Meta) -> io::Result<()> {
         let dir = self.shard(address);
         let temp = dir.join(format!(".tmp-{}-{}.json", address.hex(), crate::accounts::new_secret()));
         let written = (|| {
-            let mut file = File::create_new(&temp)?;
+            let mut file = private::create_new(&temp)?;
             file.write_all(&serde_json::to_vec(meta).map_err(io::Error::other)?)?;
             file.sync_all()?;
             fs::rename(&temp, self.sidecar(address))?;
@@ -291,7 +584,7 @@ pub fn routes(api: ApiState, store: Arc<BlobStore>) -> Router {
 /// method a cross-site form can send, and a cross-site script needs a CORS
 /// preflight the server never grants.
 async fn guard(req: Request, next: Next) -> Response {
-    if !api::same_origin(req.headers()) {
+    if !crate::client::of(req.extensions()).same_origin(req.headers()) {
         drain(req.into_body().into_data_stream(), 0).await;
         return error(StatusCode::FORBIDDEN, "запрос с чужого сайта");
     }
@@ -312,6 +605,24 @@ fn error(status: StatusCode, message: &str) -> Response {
 fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!("blob store failed: {e}");
     error(StatusCode::INTERNAL_SERVER_ERROR, "не удалось сохранить или прочитать файл")
+}
+
+/// A failed write: a full disk says so (507: the app keeps the file queued
+/// and sends it again later); anything else is a 500.
+fn not_stored(e: &io::Error) -> Response {
+    if crate::accounts::is_disk_full(e) {
+        tracing::error!("blob store: the disk is full: {e}");
+        disk_full()
+    } else {
+        internal(e)
+    }
+}
+
+fn disk_full() -> Response {
+    error(
+        StatusCode::INSUFFICIENT_STORAGE,
+        "на сервере закончилось место на диске: файл не сохранён; он будет отправлен снова позже",
+    )
 }
 
 fn bad_address() -> Response {
@@ -381,8 +692,45 @@ async fn admit(
     if declared.is_some_and(|n| n > MAX_BLOB_BYTES) {
         return Err(too_large());
     }
+    // Room and quotas, as far as the declared size tells (the commit checks
+    // again with the size received): a refusal now saves sending the file.
+    let (store, at, place, person) =
+        (state.store.clone(), claimed.clone(), unit.clone(), who.person.id.clone());
+    let expected = declared.unwrap_or(MAX_BLOB_BYTES);
+    let (room, quota) = blocking(move || {
+        let quota = declared.map_or(Ok(()), |size| store.check_quota(&at, &place, &person, size));
+        (store.has_room(expected), quota)
+    })
+    .await?;
+    match room {
+        Ok(true) => {}
+        Ok(false) => return Err(disk_full()),
+        Err(e) => return Err(internal(e)),
+    }
+    quota.map_err(|over| over_quota(&state.api.accounts.org(), &over))?;
     let mime = sanitise_mime(parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()));
     Ok(Admitted { who, claimed, unit, mime })
+}
+
+/// 413 with whose quota is used up and by how much.
+fn over_quota(org: &Org, over: &Over) -> Response {
+    let mib = |bytes: u64| format!("{:.1}", bytes as f64 / MIB as f64).replace('.', ",");
+    let message = match over {
+        Over::Person { used, quota } => format!(
+            "превышен объём ваших файлов на сервере: занято {} МБ из {} МБ; файл не сохранён. \
+             Место освободится, когда ненужные файлы будут убраны из карточек школ",
+            mib(*used),
+            mib(*quota)
+        ),
+        Over::Unit { unit, used, quota } => format!(
+            "превышен объём файлов организации «{}» на сервере: занято {} МБ из {} МБ; файл не сохранён. \
+             Место освободится, когда ненужные файлы будут убраны из карточки школы",
+            org.get(unit).map_or(unit.as_str(), |u| u.name.as_str()),
+            mib(*used),
+            mib(*quota)
+        ),
+    };
+    error(StatusCode::PAYLOAD_TOO_LARGE, &message)
 }
 
 /// Streams an admitted upload's body to the store, checks it and keeps it.
@@ -419,22 +767,20 @@ async fn store_body(state: BlobState, admitted: Admitted, body: Body) -> Result<
     if let Some(refused) = refused {
         return Err(refused);
     }
-    let received = received.map_err(internal)?;
+    let received = received.map_err(|e| not_stored(&e))?;
     if received.address != claimed {
         return Err(error(StatusCode::BAD_REQUEST, "содержимое не совпадает с адресом файла"));
     }
     let store = state.store.clone();
-    let record = mime.clone();
-    let stored = blocking(move || store.commit(received, &record, &unit)).await?.map_err(internal)?;
-    let status = match stored {
-        Stored::New => {
-            tracing::info!(blob = %claimed, size, by = %who.person.login, "blob stored");
-            StatusCode::CREATED
-        }
-        Stored::Existing => StatusCode::OK,
-    };
+    let (record, place, by) = (mime.clone(), unit.clone(), who.person.id.clone());
+    blocking(move || store.commit(received, &record, &place, &by)).await?.map_err(|e| match e {
+        NotKept::Over(over) => over_quota(&state.api.accounts.org(), &over),
+        NotKept::Io(e) => not_stored(&e),
+    })?;
+    tracing::info!(blob = %claimed, size, %unit, by = %who.person.login, "blob uploaded");
+    // The same answer whether the bytes were new or already here.
     let body = json!({ "address": claimed.to_string(), "size": size });
-    Ok((status, axum::Json(body)).into_response())
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
 /// Reads and discards what is left of a refused upload's body, up to
@@ -458,14 +804,23 @@ const MAX_REFUSED_BYTES: u64 = 2 * MAX_BLOB_BYTES;
 async fn download(
     State(state): State<BlobState>,
     UrlPath(address): UrlPath<String>,
+    Query(query): Query<UploadQuery>,
     req: Request,
 ) -> Response {
-    match try_download(state, address, req).await {
+    match try_download(state, address, query.unit, req).await {
         Ok(response) | Err(response) => response,
     }
 }
 
-async fn try_download(state: BlobState, address: String, req: Request) -> Result<Response, Response> {
+/// The bytes, with the type the uploader for `unit` gave (the unit in the
+/// query if the reader reads it, else the first they read): each school's
+/// readers see what their own school said the file is.
+async fn try_download(
+    state: BlobState,
+    address: String,
+    unit: Option<UnitId>,
+    req: Request,
+) -> Result<Response, Response> {
     let (mut parts, _) = req.into_parts();
     let who =
         SignedIn::from_request_parts(&mut parts, &state.api).await.map_err(IntoResponse::into_response)?;
@@ -480,10 +835,11 @@ async fn try_download(state: BlobState, address: String, req: Request) -> Result
     .await?
     .ok_or_else(not_found)?;
     let org = state.api.accounts.org();
-    if !meta.units.iter().any(|unit| unit_right(&org, &who.person, unit) >= Right::Read) {
-        return Err(not_found());
-    }
-    let mime = HeaderValue::from_str(&sanitise_mime(Some(&meta.mime)))
+    let readable: Vec<(&UnitId, &Upload)> =
+        meta.uploads.iter().filter(|(unit, _)| unit_right(&org, &who.person, unit) >= Right::Read).collect();
+    let chosen = readable.iter().find(|(u, _)| Some(*u) == unit.as_ref()).or(readable.first());
+    let Some((_, upload)) = chosen else { return Err(not_found()) };
+    let mime = HeaderValue::from_str(&sanitise_mime(Some(&upload.mime)))
         .unwrap_or(HeaderValue::from_static(DEFAULT_MIME));
     let etag = HeaderValue::from_str(&format!("\"{}\"", address.hex())).expect("hex is a valid header value");
     let headers = [
@@ -548,14 +904,22 @@ mod tests {
         }
     }
 
-    fn put(store: &BlobStore, bytes: &'static [u8], unit: &str) -> io::Result<Stored> {
+    fn put_by(store: &BlobStore, bytes: &'static [u8], unit: &str, by: &str) -> Result<(), NotKept> {
         let address = Address::of_digest(&Sha256::digest(bytes));
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         tx.try_send(Bytes::from_static(bytes)).unwrap();
         drop(tx);
         let received = store.receive(&address, rx)?;
         assert_eq!(received.address, address);
-        store.commit(received, "text/plain", unit)
+        store.commit(received, &format!("text/{unit}"), unit, by)
+    }
+
+    fn put(store: &BlobStore, bytes: &'static [u8], unit: &str) -> Result<(), NotKept> {
+        put_by(store, bytes, unit, "someone")
+    }
+
+    fn units(meta: &Meta) -> BTreeSet<&str> {
+        meta.uploads.keys().map(String::as_str).collect()
     }
 
     #[test]
@@ -563,12 +927,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).unwrap();
         let address = Address::of_digest(&Sha256::digest(b"hello"));
-        assert_eq!(put(&store, b"hello", "s1").unwrap(), Stored::New);
-        assert_eq!(put(&store, b"hello", "s1").unwrap(), Stored::Existing);
-        assert_eq!(put(&store, b"hello", "s2").unwrap(), Stored::Existing);
+        put(&store, b"hello", "s1").unwrap();
+        put(&store, b"hello", "s1").unwrap();
+        put(&store, b"hello", "s2").unwrap();
         let meta = store.meta(&address).unwrap();
-        assert_eq!(meta.units, BTreeSet::from(["s1".to_owned(), "s2".to_owned()]));
-        assert_eq!((meta.size, meta.mime.as_str()), (5, "text/plain"));
+        assert_eq!(units(&meta), BTreeSet::from(["s1", "s2"]));
+        assert_eq!(meta.size, 5);
+        assert_eq!(
+            (meta.uploads["s1"].mime.as_str(), meta.uploads["s2"].mime.as_str()),
+            ("text/s1", "text/s2")
+        );
         let shard = dir.path().join(BLOBS_DIR).join(&address.hex()[..2]);
         let names: BTreeSet<String> =
             fs::read_dir(&shard).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
@@ -576,8 +944,89 @@ mod tests {
 
         fs::write(shard.join(format!("{}.json", address.hex())), b"{not json").unwrap();
         assert_eq!(store.meta(&address), None, "a damaged sidecar is an unknown blob");
-        assert_eq!(put(&store, b"hello", "s3").unwrap(), Stored::New, "and uploading repairs it");
-        assert!(store.meta(&address).is_some());
+        put(&store, b"hello", "s3").unwrap();
+        assert_eq!(units(&store.meta(&address).unwrap()), BTreeSet::from(["s3"]), "and uploading repairs it");
+    }
+
+    #[test]
+    fn an_older_sidecar_reads_as_one_upload_per_unit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let address = Address::of_digest(&Sha256::digest(b"old"));
+        put(&store, b"old", "s9").unwrap();
+        let old = r#"{"mime":"application/pdf","units":["s1","s2"],"size":3}"#;
+        fs::write(store.sidecar(&address), old).unwrap();
+        let meta = BlobStore::open(dir.path()).unwrap().meta(&address).unwrap();
+        assert_eq!(units(&meta), BTreeSet::from(["s1", "s2"]));
+        assert!(meta.uploads.values().all(|u| u.mime == "application/pdf" && u.by.is_empty() && u.at > 0));
+    }
+
+    #[test]
+    fn quotas_count_each_units_upload_for_the_unit_and_its_uploader() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = BlobLimits { unit_quota: 10, person_quota: 6, ..BlobLimits::default() };
+        let store = BlobStore::open_with(dir.path(), limits).unwrap();
+        put_by(&store, b"12345", "s1", "anna").unwrap();
+        put_by(&store, b"12345", "s1", "anna").unwrap(); // the unit has it: free
+        assert!(matches!(
+            put_by(&store, b"abc", "s1", "anna"),
+            Err(NotKept::Over(Over::Person { used: 5, quota: 6 }))
+        ));
+        put_by(&store, b"abcde", "s1", "boris").unwrap();
+        assert!(matches!(
+            put_by(&store, b"x", "s1", "vera"),
+            Err(NotKept::Over(Over::Unit { used: 10, .. }))
+        ));
+        // The same bytes for another unit count for it (and its uploader) too.
+        put_by(&store, b"12345", "s2", "vera").unwrap();
+        assert!(matches!(
+            put_by(&store, b"xy", "s2", "vera"),
+            Err(NotKept::Over(Over::Person { used: 5, .. }))
+        ));
+        // Counted again from the sidecars on open.
+        let store = BlobStore::open_with(dir.path(), limits).unwrap();
+        assert!(matches!(
+            store.check_quota(&Address::of_digest(&Sha256::digest(b"x")), "s1", "gleb", 1),
+            Err(Over::Unit { used: 10, .. })
+        ));
+        assert_eq!(
+            store.check_quota(&Address::of_digest(&Sha256::digest(b"12345")), "s1", "anna", 5),
+            Ok(()),
+            "held"
+        );
+    }
+
+    #[test]
+    fn collecting_forgets_unnamed_uploads_after_the_grace_and_deletes_blobs_left_with_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = BlobLimits {
+            unit_quota: 10,
+            grace: std::time::Duration::from_secs(100),
+            ..BlobLimits::default()
+        };
+        let store = BlobStore::open_with(dir.path(), limits).unwrap();
+        put(&store, b"named", "s1").unwrap();
+        put(&store, b"named", "s2").unwrap();
+        put(&store, b"loose", "s1").unwrap();
+        put(&store, b"other", "s3").unwrap();
+        let hex = |b: &[u8]| Address::of_digest(&Sha256::digest(b)).0;
+        let mut references = References::default();
+        references.named.insert("s1".into(), HashSet::from([hex(b"named")]));
+        references.named.insert("s2".into(), HashSet::new());
+        references.unreadable.insert("s3".into());
+        let now = crate::accounts::now();
+        assert_eq!(store.collect(&references, now).unwrap(), (0, 0), "all within the grace");
+        assert_eq!(store.collect(&references, now + 100).unwrap(), (1, 2));
+        let named = store.meta(&Address::of_digest(&Sha256::digest(b"named"))).unwrap();
+        assert_eq!(units(&named), BTreeSet::from(["s1"]), "s2's file does not name it");
+        assert!(store.meta(&Address::of_digest(&Sha256::digest(b"loose"))).is_none());
+        assert!(!store.path(&Address::of_digest(&Sha256::digest(b"loose"))).exists());
+        assert!(
+            store.meta(&Address::of_digest(&Sha256::digest(b"other"))).is_some(),
+            "s3's file is unreadable: kept"
+        );
+        // s1's room came back.
+        put(&store, b"12345", "s1").unwrap();
     }
 
     #[test]

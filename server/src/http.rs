@@ -16,6 +16,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, VARY};
 use axum::http::{HeaderValue, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceExt as _;
@@ -25,6 +26,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::{self, ApiState};
 use crate::blobs::{self, BlobStore};
+use crate::client;
 use crate::sync::{self, SyncHub};
 
 /// The page every app route (`/`, `/r/<id>`, ...) is answered with.
@@ -55,6 +57,7 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
 
 /// The whole HTTP app.
 pub fn router(static_dir: &Path, hub: SyncHub, api: ApiState, blobs: Arc<BlobStore>) -> Router {
+    let proxies = api.proxies().clone();
     let mut router = Router::new()
         .nest("/api", api::routes(api.clone()).route("/health", get(health)))
         .merge(blobs::routes(api, blobs))
@@ -71,9 +74,12 @@ pub fn router(static_dir: &Path, hub: SyncHub, api: ApiState, blobs: Arc<BlobSto
         ));
     }
     // Request logs name the path with secrets (invitation codes) cut out.
-    router.layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-        tracing::debug_span!("request", method = %req.method(), path = %redacted(req.uri().path()))
-    }))
+    router
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            tracing::debug_span!("request", method = %req.method(), path = %redacted(req.uri().path()))
+        }))
+        // First of all: who the client is, for every check after.
+        .layer(middleware::from_fn_with_state(proxies, client::identify))
 }
 
 /// `path` with the segment after `invitations` or `invite` replaced, so
@@ -95,6 +101,19 @@ fn static_files(static_dir: &Path) -> Router {
         .fallback_service(app_files(static_dir))
         // One URL, several encodings: caches must key on Accept-Encoding.
         .layer(SetResponseHeaderLayer::appending(VARY, HeaderValue::from_static("accept-encoding")))
+        .layer(middleware::from_fn(no_dotfiles))
+}
+
+/// A 404 for any path with a segment that starts with a dot, once decoded
+/// (`/%2eenv` is `/.env` to the file server): the build writes no such
+/// files, so any there is something else (a `.env`, a `.git`, an editor's
+/// backup) and not for the world.
+async fn no_dotfiles(req: Request, next: axum::middleware::Next) -> Response {
+    let path = percent_encoding::percent_decode_str(req.uri().path()).decode_utf8_lossy();
+    if path.split(['/', '\\']).any(|segment| segment.starts_with('.')) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(req).await
 }
 
 /// Liveness probe; the e2e harness polls it to know the server is up.

@@ -45,7 +45,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let Some(unit) = args.unit.as_deref() else { bail!("--unit is required to store the roadmap") };
-    std::fs::create_dir_all(&args.data_dir)
+    crate::private::create_dir(&args.data_dir)
         .with_context(|| format!("creating the data dir {}", args.data_dir.display()))?;
     let accounts = Accounts::open(&args.data_dir)?;
     let org = accounts.org();

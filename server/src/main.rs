@@ -7,7 +7,11 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use std::time::Duration;
+
 use medk_server::admin::{self, AdminArgs};
+use medk_server::blobs::{BlobLimits, MIB};
+use medk_server::connections::ConnectionLimits;
 use medk_server::import::{self, ImportArgs};
 use medk_server::server::{self, Config};
 use tracing_subscriber::EnvFilter;
@@ -48,6 +52,38 @@ struct ServeArgs {
     /// Mark the session cookie `Secure` (when served over HTTPS).
     #[arg(long)]
     secure_cookies: bool,
+    /// The address of a reverse proxy in front of the server (repeat for
+    /// several): requests from it name the client in `X-Forwarded-For` and
+    /// the scheme in `X-Forwarded-Proto`, and those are believed from it
+    /// alone (sign-in limits count per client address).
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    trusted_proxies: Vec<std::net::IpAddr>,
+    /// Seconds a client has to send a request's head (a new connection, or
+    /// a kept-alive one between requests) before it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20, help_heading = "Limits")]
+    header_timeout_secs: u64,
+    /// Seconds with no byte moving either way before a connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, help_heading = "Limits")]
+    idle_timeout_secs: u64,
+    /// Connections one address may hold open at once (not counting a trusted proxy's).
+    #[arg(long, value_name = "N", default_value_t = 256, help_heading = "Limits")]
+    max_connections_per_address: usize,
+    /// Sync connections one person may hold at once; a new one past it
+    /// closes their oldest.
+    #[arg(long, value_name = "N", default_value_t = medk_server::sync::MAX_CONNECTIONS_PER_USER, help_heading = "Limits")]
+    max_sync_connections_per_user: usize,
+    /// MiB of attached files one unit (a school) may keep.
+    #[arg(long, value_name = "MIB", default_value_t = 512, help_heading = "Limits")]
+    unit_quota_mib: u64,
+    /// MiB of attached files one person's uploads may keep.
+    #[arg(long, value_name = "MIB", default_value_t = 256, help_heading = "Limits")]
+    person_quota_mib: u64,
+    /// MiB of disk uploads must leave free (for the databases).
+    #[arg(long, value_name = "MIB", default_value_t = 256, help_heading = "Limits")]
+    min_free_mib: u64,
+    /// Seconds an uploaded file that no school file names is kept.
+    #[arg(long, value_name = "SECONDS", default_value_t = 24 * 3600, help_heading = "Limits")]
+    unreferenced_blob_grace_secs: u64,
 }
 
 impl From<ServeArgs> for Config {
@@ -57,12 +93,26 @@ impl From<ServeArgs> for Config {
             data_dir: args.data_dir,
             static_dir: args.static_dir,
             secure_cookies: args.secure_cookies,
+            trusted_proxies: args.trusted_proxies,
+            connections: ConnectionLimits {
+                header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+                idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
+                per_address: args.max_connections_per_address.max(1),
+            },
+            sync_connections_per_user: args.max_sync_connections_per_user,
+            blobs: BlobLimits {
+                unit_quota: args.unit_quota_mib.saturating_mul(MIB),
+                person_quota: args.person_quota_mib.saturating_mul(MIB),
+                min_free: args.min_free_mib.saturating_mul(MIB),
+                grace: Duration::from_secs(args.unreferenced_blob_grace_secs),
+            },
         }
     }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    medk_server::private::restrict_new_files();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
     init_tracing(matches!(command, Command::Serve(_)));

@@ -9,9 +9,10 @@ use tokio::net::TcpListener;
 
 use crate::accounts::Accounts;
 use crate::api::ApiState;
-use crate::blobs::BlobStore;
+use crate::blobs::{self, BlobLimits, BlobStore};
+use crate::connections::{self, ConnectionLimits};
 use crate::http;
-use crate::store::{RedbStore, Writer};
+use crate::store::{RedbStore, Store, Writer};
 use crate::sync::SyncHub;
 
 /// The documents' database inside the data dir.
@@ -31,11 +32,20 @@ pub struct Config {
     /// Mark the session cookie `Secure` (serve over HTTPS, usually behind a
     /// proxy that terminates TLS).
     pub secure_cookies: bool,
+    /// Reverse proxies whose forwarding headers name the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Timeouts and caps on connections.
+    pub connections: ConnectionLimits,
+    /// Sync connections one person may hold.
+    pub sync_connections_per_user: usize,
+    /// Quotas and the free-space floor for attached files, and how long
+    /// one no school file names is kept.
+    pub blobs: BlobLimits,
 }
 
 /// Serves until a shutdown signal arrives.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
+    crate::private::create_dir(&config.data_dir)
         .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
     if !config.static_dir.join(http::APP_SHELL).is_file() {
         tracing::warn!(
@@ -70,10 +80,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     });
-    let blob_store = BlobStore::open(&config.data_dir)
-        .with_context(|| format!("opening the blob store in {}", config.data_dir.display()))?;
-    let hub = SyncHub::start(Writer::start(Arc::new(store)), accounts.clone());
-    let api = ApiState::new(accounts, config.secure_cookies);
+    let blob_store = Arc::new(
+        BlobStore::open_with(&config.data_dir, config.blobs)
+            .with_context(|| format!("opening the blob store in {}", config.data_dir.display()))?,
+    );
+    let store: Arc<dyn Store> = Arc::new(store);
+    tokio::spawn(collect_blobs(store.clone(), accounts.clone(), blob_store.clone()));
+    let hub = SyncHub::start_with(Writer::start(store), accounts.clone(), config.sync_connections_per_user);
+    let api = ApiState::new(accounts, config.secure_cookies).behind(config.trusted_proxies.clone());
 
     let stop = {
         let hub = hub.clone();
@@ -82,19 +96,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             hub.shutdown().await;
         }
     };
-    let app = http::router(&config.static_dir, hub, api, Arc::new(blob_store));
+    let proxies = api.proxies().clone();
+    let app = http::router(&config.static_dir, hub, api, blob_store);
+    let capacity = connections::capacity();
+    tracing::info!("taking at most {capacity} connections at once (the file limit allows them)");
     // Only now: scripts and tests wait for this line to start talking.
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(stop)
-        .await
-        .context("serving http")?;
+    connections::serve(listener, app, proxies, config.connections, capacity, stop).await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// The file, in the data dir, holding the link that makes the first account.
-pub const FIRST_ADMIN_FILE: &str = "first-admin.txt";
+pub use crate::accounts::FIRST_ADMIN_FILE;
 
 /// With no accounts yet, nobody could sign in to make one: writes a one-time
 /// link for the first federal coordinator to a file only the server's user
@@ -104,9 +117,10 @@ fn first_admin_invitation(
     data_dir: &std::path::Path,
     addr: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
+    use crate::accounts::FIRST_ADMIN_CREATOR;
     use medk_shared::access::{ROOT_UNIT, Role};
     let invitation = accounts
-        .create_invitation("medk-server", Role::FederalCoordinator, ROOT_UNIT, vec![])
+        .create_invitation(FIRST_ADMIN_CREATOR, Role::FederalCoordinator, ROOT_UNIT, vec![])
         .context("creating the first administrator's invitation")?;
     let path = data_dir.join(FIRST_ADMIN_FILE);
     let text = format!(
@@ -114,17 +128,38 @@ fn first_admin_invitation(
          it works once, for 14 days:\n\nhttp://{addr}/invite/{}\n\n\
          Or, with the server stopped: medk-server admin create-user --data-dir {} --login admin \
          --password-stdin --role federal-coordinator\n",
-        invitation.code,
+        invitation.code.unwrap_or_default(),
         data_dir.display(),
     );
-    let mut options = std::fs::OpenOptions::new();
+    let mut options = crate::private::file_options();
     options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     std::io::Write::write_all(&mut options.open(&path)?, text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
     tracing::warn!("no accounts yet: the link that creates the first one is in {}", path.display());
     Ok(())
+}
+
+/// Collects attached files no school file names ([`BlobStore::collect`]):
+/// at start, then every hour. A run that cannot read the school files
+/// collects nothing.
+async fn collect_blobs(store: Arc<dyn Store>, accounts: Accounts, blobs: Arc<BlobStore>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let (store, accounts, blobs) = (store.clone(), accounts.clone(), blobs.clone());
+        let run = tokio::task::spawn_blocking(move || {
+            let references = blobs::references(&*store, &accounts.org()).map_err(|e| e.to_string())?;
+            blobs.collect(&references, crate::accounts::now()).map_err(|e| e.to_string())
+        });
+        match run.await {
+            Ok(Ok((0, 0))) => {}
+            Ok(Ok((deleted, forgotten))) => {
+                tracing::info!(deleted, forgotten, "collected files no school file names");
+            }
+            Ok(Err(e)) => tracing::warn!("collecting unreferenced files failed (nothing removed): {e}"),
+            Err(e) => tracing::warn!("collecting unreferenced files stopped: {e}"),
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop`, systemd and the e2e

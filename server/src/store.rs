@@ -13,8 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, mpsc};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use medk_shared::ids::DocumentId;
 use redb::{Database, Durability, ReadableDatabase as _, ReadableTable as _, TableDefinition};
@@ -101,6 +103,11 @@ pub enum StoreError {
     /// Stored data contradicts the store's own invariants.
     #[error("document store data is damaged: {0}")]
     Corrupted(String),
+    /// The file could not be used after an I/O error (a full disk, say)
+    /// and reopening it failed too, or was tried too recently; the store
+    /// tries again on a later call.
+    #[error("the document store {} is unavailable after an I/O error: {cause}", path.display())]
+    Unavailable { path: PathBuf, cause: String },
     /// The [`Writer`] thread is gone (it panicked), so the write was not
     /// committed.
     #[error("the document store writer has stopped; the write was not committed")]
@@ -159,8 +166,35 @@ const CACHE_BYTES: usize = 64 * 1024 * 1024;
 ///
 /// redb locks the file: a second process (or a second `open` in this one)
 /// gets [`StoreError::Open`] instead of corrupting it.
+///
+/// After an I/O error (`No space left on device`) redb refuses every later
+/// operation (`Previous I/O error occurred`) until the database is opened
+/// again. So the store does that itself: the next call after such an error
+/// closes the file and opens it again (which checks it and rolls back to
+/// the last commit), at most once per [`REOPEN_EVERY`], and fails until it
+/// can. The relay retries its writes meanwhile; once space is back it
+/// carries on without a restart.
 pub struct RedbStore {
-    db: Database,
+    path: PathBuf,
+    /// `None` while a reopen failed.
+    db: RwLock<Option<Database>>,
+    /// An I/O error happened: reopen before the next use.
+    broken: AtomicBool,
+    /// When a reopen was last tried.
+    reopened_at: Mutex<Option<Instant>>,
+}
+
+/// The least time between two attempts to reopen a broken store (each reads
+/// the whole file to check it).
+pub const REOPEN_EVERY: Duration = Duration::from_secs(1);
+
+/// Whether `error` is one after which redb needs the file reopened.
+fn is_io(error: &StoreError) -> bool {
+    matches!(
+        error,
+        StoreError::Database(redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed)
+            | StoreError::Unavailable { .. }
+    )
 }
 
 impl RedbStore {
@@ -172,6 +206,18 @@ impl RedbStore {
     /// and would serve bytes damaged on disk since as if they were data. A
     /// damaged file is refused instead, for the operator to restore.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Self::open_database(path)?;
+        Ok(RedbStore {
+            path: path.to_owned(),
+            db: RwLock::new(Some(db)),
+            broken: AtomicBool::new(false),
+            reopened_at: Mutex::new(None),
+        })
+    }
+
+    /// Opens the file, checks it, creates missing tables, and checks the
+    /// schema version.
+    fn open_database(path: &Path) -> Result<Database, StoreError> {
         let open_error = |cause| StoreError::Open { path: path.to_owned(), cause };
         let db = catch_panic(|| {
             Database::builder()
@@ -182,39 +228,69 @@ impl RedbStore {
         })
         .and_then(|opened| opened)
         .map_err(open_error)?;
-        let store = RedbStore { db };
-        let found = catch_panic(|| store.prepare()).and_then(|prepared| prepared).map_err(open_error)?;
+        crate::private::tighten(path, crate::private::FILE_MODE)
+            .map_err(|e| open_error(redb::Error::Io(e)))?;
+        let found = catch_panic(|| prepare(&db)).and_then(|prepared| prepared).map_err(open_error)?;
         if found != SCHEMA_VERSION {
             return Err(StoreError::Schema { path: path.to_owned(), found, expected: SCHEMA_VERSION });
         }
-        Ok(store)
+        Ok(db)
     }
 
-    /// Returns the file's schema version; when it is this build's (or the
-    /// file is new), also creates any missing table, so reads never meet one.
-    fn prepare(&self) -> Result<u64, redb::Error> {
-        let txn = self.db.begin_write()?;
-        {
-            let mut meta = txn.open_table(META)?;
-            let found = meta.get("schema_version")?.map(|version| version.value());
-            match found {
-                None => {
-                    meta.insert("schema_version", SCHEMA_VERSION)?;
-                }
-                Some(SCHEMA_VERSION) => {}
-                // Left untouched: dropping the transaction aborts it.
-                Some(other) => return Ok(other),
-            }
-            txn.open_table(CHUNKS)?;
-            txn.open_table(DOCUMENTS)?;
-            txn.open_table(SYNC_STATES)?;
+    /// Runs `op` on the database, reopening it first if an I/O error broke
+    /// it; an I/O error from `op` marks it broken for the next call.
+    fn with_db<T>(&self, op: impl FnOnce(&Database) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        if self.broken.load(Ordering::Acquire) {
+            self.reopen()?;
         }
-        txn.commit()?;
-        Ok(SCHEMA_VERSION)
+        let db = self.db.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(db) = db.as_ref() else {
+            self.broken.store(true, Ordering::Release);
+            return Err(self.unavailable("not open"));
+        };
+        let result = op(db);
+        if let Err(e) = &result
+            && is_io(e)
+        {
+            tracing::warn!(path = %self.path.display(), "the document store failed ({e}); it will be reopened");
+            self.broken.store(true, Ordering::Release);
+        }
+        result
     }
 
-    fn load_chunks(&self, doc: &DocumentId) -> Result<Vec<Vec<u8>>, StoreError> {
-        let txn = self.db.begin_read()?;
+    fn unavailable(&self, cause: impl Into<String>) -> StoreError {
+        StoreError::Unavailable { path: self.path.clone(), cause: cause.into() }
+    }
+
+    /// Closes the broken database and opens the file again, unless another
+    /// call just did (or tried too recently).
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut db = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        if !self.broken.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        {
+            let mut at = self.reopened_at.lock().unwrap_or_else(PoisonError::into_inner);
+            if at.is_some_and(|at| at.elapsed() < REOPEN_EVERY) {
+                return Err(self.unavailable("waiting to reopen it"));
+            }
+            *at = Some(Instant::now());
+        }
+        // Closing first: redb refuses a second open of a file this process holds.
+        *db = None;
+        match Self::open_database(&self.path) {
+            Ok(opened) => {
+                *db = Some(opened);
+                self.broken.store(false, Ordering::Release);
+                tracing::info!(path = %self.path.display(), "the document store is open again");
+                Ok(())
+            }
+            Err(e) => Err(self.unavailable(e.to_string())),
+        }
+    }
+
+    fn load_chunks(db: &Database, doc: &DocumentId) -> Result<Vec<Vec<u8>>, StoreError> {
+        let txn = db.begin_read()?;
         let chunks = txn.open_table(CHUNKS)?;
         chunks
             .range(chunk_range(doc))?
@@ -223,11 +299,11 @@ impl RedbStore {
             .map_err(Into::into)
     }
 
-    fn commit_writes(&self, writes: &[Write]) -> Result<(), StoreError> {
+    fn commit_writes(db: &Database, writes: &[Write]) -> Result<(), StoreError> {
         if writes.is_empty() {
             return Ok(());
         }
-        let mut txn = self.db.begin_write()?;
+        let mut txn = db.begin_write()?;
         // redb's default, stated because the relay's acknowledgements rely on it.
         txn.set_durability(Durability::Immediate)?;
         {
@@ -257,14 +333,18 @@ impl RedbStore {
         Ok(())
     }
 
-    fn get_sync_state(&self, doc: &DocumentId, storage_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let txn = self.db.begin_read()?;
+    fn get_sync_state(
+        db: &Database,
+        doc: &DocumentId,
+        storage_id: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = db.begin_read()?;
         let sync_states = txn.open_table(SYNC_STATES)?;
         Ok(sync_states.get((*doc.as_bytes(), storage_id))?.map(|bytes| bytes.value().to_vec()))
     }
 
-    fn list_documents(&self) -> Result<Vec<DocumentId>, StoreError> {
-        let txn = self.db.begin_read()?;
+    fn list_documents(db: &Database) -> Result<Vec<DocumentId>, StoreError> {
+        let txn = db.begin_read()?;
         let documents = txn.open_table(DOCUMENTS)?;
         documents
             .iter()?
@@ -272,6 +352,29 @@ impl RedbStore {
             .collect::<Result<_, redb::StorageError>>()
             .map_err(Into::into)
     }
+}
+
+/// Returns the file's schema version; when it is this build's (or the
+/// file is new), also creates any missing table, so reads never meet one.
+fn prepare(db: &Database) -> Result<u64, redb::Error> {
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(META)?;
+        let found = meta.get("schema_version")?.map(|version| version.value());
+        match found {
+            None => {
+                meta.insert("schema_version", SCHEMA_VERSION)?;
+            }
+            Some(SCHEMA_VERSION) => {}
+            // Left untouched: dropping the transaction aborts it.
+            Some(other) => return Ok(other),
+        }
+        txn.open_table(CHUNKS)?;
+        txn.open_table(DOCUMENTS)?;
+        txn.open_table(SYNC_STATES)?;
+    }
+    txn.commit()?;
+    Ok(SCHEMA_VERSION)
 }
 
 /// The key range holding every chunk of `doc`.
@@ -282,19 +385,19 @@ fn chunk_range(doc: &DocumentId) -> std::ops::RangeInclusive<([u8; 16], u64)> {
 // Every operation goes through `catch_panic`: see there.
 impl Store for RedbStore {
     fn load(&self, doc: &DocumentId) -> Result<Vec<Vec<u8>>, StoreError> {
-        guarded(|| self.load_chunks(doc))
+        self.with_db(|db| guarded(|| Self::load_chunks(db, doc)))
     }
 
     fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        guarded(|| self.commit_writes(&writes))
+        self.with_db(|db| guarded(|| Self::commit_writes(db, &writes)))
     }
 
     fn load_sync_state(&self, doc: &DocumentId, storage_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        guarded(|| self.get_sync_state(doc, storage_id))
+        self.with_db(|db| guarded(|| Self::get_sync_state(db, doc, storage_id)))
     }
 
     fn documents(&self) -> Result<Vec<DocumentId>, StoreError> {
-        guarded(|| self.list_documents())
+        self.with_db(|db| guarded(|| Self::list_documents(db)))
     }
 }
 

@@ -33,7 +33,8 @@ use medk_shared::sync::relay::{Access, ConnId, Effect, MAX_DOCS_PER_CONNECTION, 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::accounts::{AccessEvent, Accounts};
-use crate::api::{same_origin, session_token};
+use crate::api::session_token;
+use crate::client::Client;
 use crate::store::{Write, Writer};
 
 /// Close code when the connection's session ended (signed out, password
@@ -58,6 +59,11 @@ const SILENCE_LIMIT: Duration = Duration::from_secs(120);
 
 /// How long one side of a closing connection waits for the other.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// Sync connections one person may hold at once (devices and tabs); a new
+/// one past this closes their oldest, most likely a socket a device left
+/// behind on a dead link.
+pub const MAX_CONNECTIONS_PER_USER: usize = 32;
 
 /// How often the hub's clock ticks (eviction, write retries).
 const TICK_EVERY: Duration = Duration::from_secs(5);
@@ -97,6 +103,8 @@ struct Outbox {
     tx: mpsc::UnboundedSender<Outbound>,
     queued: Arc<AtomicUsize>,
     session: String,
+    /// Whose connection it is.
+    user: String,
 }
 
 /// A handle to the running relay; cheap to clone into the router.
@@ -141,11 +149,19 @@ impl Access for AccountsAccess {
 impl SyncHub {
     /// Starts the hub task over the storage writer and the accounts.
     pub fn start(writer: Writer, accounts: Accounts) -> SyncHub {
+        SyncHub::start_with(writer, accounts, MAX_CONNECTIONS_PER_USER)
+    }
+
+    /// [`SyncHub::start`] with another cap on one person's connections
+    /// (a load generator signs every client in as one person).
+    pub fn start_with(writer: Writer, accounts: Accounts, per_user: usize) -> SyncHub {
         let (tx, rx) = mpsc::unbounded_channel();
         let peer_id = format!("medk-relay-{}", std::process::id());
         let relay = Relay::new(peer_id, Box::new(AccountsAccess(accounts.clone())));
         let events = accounts.events();
-        tokio::spawn(hub(relay, Arc::new(writer), accounts.clone(), rx, events, tx.clone()));
+        let state =
+            HubState { writer: Arc::new(writer), accounts: accounts.clone(), per_user: per_user.max(1) };
+        tokio::spawn(hub(relay, state, rx, events, tx.clone()));
         SyncHub { inputs: tx, next_conn: Arc::new(AtomicU64::new(1)), accounts }
     }
 
@@ -163,8 +179,13 @@ pub fn routes(hub: SyncHub) -> Router {
     Router::new().route("/sync", get(upgrade)).with_state(hub)
 }
 
-async fn upgrade(State(hub): State<SyncHub>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
-    if !same_origin(&headers) {
+async fn upgrade(
+    State(hub): State<SyncHub>,
+    client: Client,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !client.same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "sync from another site is not allowed").into_response();
     }
     let Some((person, session)) = session_token(&headers).and_then(|token| hub.accounts.session(token))
@@ -191,7 +212,7 @@ async fn connection(
 ) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let queued = Arc::new(AtomicUsize::new(0));
-    let out = Outbox { tx: tx.clone(), queued: queued.clone(), session };
+    let out = Outbox { tx: tx.clone(), queued: queued.clone(), session, user: user.clone() };
     if inputs.send(Input::Open { conn, out, user }).is_err() {
         return;
     }
@@ -293,15 +314,23 @@ fn is_too_big(e: &axum::Error) -> bool {
     text.contains("too long") || text.contains("too big") || text.contains("Space limit")
 }
 
+/// What the hub works with besides its mailbox.
+struct HubState {
+    writer: Arc<Writer>,
+    accounts: Accounts,
+    /// Connections one person may hold.
+    per_user: usize,
+}
+
 /// The hub: the only owner of the relay.
 async fn hub(
     mut relay: Relay,
-    writer: Arc<Writer>,
-    accounts: Accounts,
+    state: HubState,
     mut rx: mpsc::UnboundedReceiver<Input>,
     mut events: broadcast::Receiver<AccessEvent>,
     tx: mpsc::UnboundedSender<Input>,
 ) {
+    let HubState { writer, accounts, per_user } = state;
     let started = Instant::now();
     let mut conns: std::collections::HashMap<ConnId, Outbox> = std::collections::HashMap::new();
     let mut tick = tokio::time::interval(TICK_EVERY);
@@ -338,6 +367,16 @@ async fn hub(
         };
         match input {
             Input::Open { conn, out, user } => {
+                let theirs: Vec<ConnId> =
+                    conns.iter().filter(|(_, o)| o.user == user).map(|(c, _)| *c).collect();
+                if theirs.len() >= per_user
+                    && let Some(oldest) = theirs.into_iter().min()
+                    && let Some(old) = conns.remove(&oldest)
+                {
+                    let reason = format!("more than {per_user} connections of one person");
+                    let _ = old.tx.send(Outbound::Close(close::LIMIT, reason));
+                    relay.disconnect(oldest);
+                }
                 relay.connect(conn, user);
                 conns.insert(conn, out);
             }

@@ -37,28 +37,6 @@ fn create_user(data: &Path, login: &str, role: &str, unit: &str, schools: &[&str
 }
 
 impl Server {
-    /// A JSON request as the person with `token`; returns status and body.
-    async fn call(
-        &self,
-        token: &str,
-        method: &str,
-        path: &str,
-        body: serde_json::Value,
-    ) -> (u16, serde_json::Value) {
-        let res = self
-            .http
-            .request(method.parse().unwrap(), self.url(path))
-            .header("cookie", format!("medk_session={token}"))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
-    }
-
     /// The id of the person signed in with `token`.
     async fn person_id(&self, token: &str) -> String {
         let (status, me) = self.call(token, "GET", "/api/me", serde_json::Value::Null).await;
@@ -682,4 +660,129 @@ async fn only_curators_and_coordinators_confirm_a_schools_documents() {
         reviews(&check),
         vec![(Decision::Submitted, sch_id.clone()), (Decision::Confirmed, cur_id.clone())]
     );
+}
+
+/// Moving a roadmap takes managing its unit (and the target): a write grant
+/// does not let a school team of another region carry a municipality's
+/// roadmap off to its school, out of the municipality's reach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_grant_does_not_let_the_grantee_move_the_roadmap() {
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    create_user(data.path(), "sch4", "school-team", "s4", &[]);
+    let server = Server::start(data.path());
+    let mun = server.login("mun").await;
+    let sch4 = server.login("sch4").await;
+    let sch4_id = server.person_id(&sch4).await;
+
+    // The municipality's roadmap, with a write grant for the other region's school team.
+    let id = DocumentId::from_bytes([77; 16]);
+    let mut device = server.device(&mun, "municipality").await;
+    device.docs.insert(id, new_doc("Муниципальная дорожная карта"));
+    device.sync().await;
+    let grant = format!("/api/roadmaps/{id}/grants/{sch4_id}");
+    let (status, body) = server.call(&mun, "PUT", &grant, json!({ "right": "write" })).await;
+    assert_eq!(status, 200, "{body}");
+
+    let access = format!("/api/roadmaps/{id}/access");
+    let (status, body) = server.call(&sch4, "PUT", &access, json!({ "unit": "s4" })).await;
+    assert_eq!(status, 403, "the grantee may not move it: {body}");
+    let (status, body) = server.call(&sch4, "PUT", &access, json!({ "unit": "m1" })).await;
+    assert_eq!(status, 403, "not even where it is: {body}");
+    let (_, body) = server.call(&mun, "GET", &access, serde_json::Value::Null).await;
+    assert_eq!(body["unit"], "m1", "still the municipality's");
+
+    // The municipality still manages it: it moves it to its school and takes the grant back.
+    let (status, body) = server.call(&mun, "PUT", &access, json!({ "unit": "s1" })).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server.call(&mun, "PUT", &access, json!({ "unit": "s4" })).await;
+    assert_eq!(status, 403, "not to a school it does not manage: {body}");
+    let (status, body) = server.call(&mun, "DELETE", &grant, serde_json::Value::Null).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(server.call(&sch4, "GET", &access, serde_json::Value::Null).await.0, 404);
+}
+
+/// Two coordinators of one municipality cannot disable each other (the
+/// first to try would lock the other out); their regional coordinator can,
+/// and either of them can disable a school team below.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinators_of_one_unit_cannot_disable_each_other() {
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    create_user(data.path(), "mun2", "municipal-coordinator", "m1", &[]);
+    let server = Server::start(data.path());
+    let mun = server.login("mun").await;
+    let mun2 = server.login("mun2").await;
+    let reg = server.login("reg").await;
+    let (mun_id, mun2_id) = (server.person_id(&mun).await, server.person_id(&mun2).await);
+    let sch_id = server.person_id(&server.login("sch").await).await;
+    let disable = json!({ "disabled": true });
+
+    let (status, body) = server.call(&mun, "PUT", &format!("/api/people/{mun2_id}"), disable.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = server.call(&mun2, "PUT", &format!("/api/people/{mun_id}"), disable.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(server.call(&mun2, "GET", "/api/me", serde_json::Value::Null).await.0, 200, "still signed in");
+    let reg_id = server.person_id(&reg).await;
+    let (status, _) = server.call(&mun, "PUT", &format!("/api/people/{reg_id}"), disable.clone()).await;
+    assert_eq!(status, 403, "nor their regional coordinator");
+
+    let (status, body) = server.call(&mun, "PUT", &format!("/api/people/{sch_id}"), disable.clone()).await;
+    assert_eq!(status, 200, "a school team below: {body}");
+    let (status, body) = server.call(&reg, "PUT", &format!("/api/people/{mun2_id}"), disable).await;
+    assert_eq!(status, 200, "from above: {body}");
+    assert_eq!(server.call(&mun2, "GET", "/api/me", serde_json::Value::Null).await.0, 401);
+}
+
+/// A unit's name is shown in every list and path: no line breaks or other
+/// control characters, no bidirectional overrides that make it read as
+/// something else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unit_names_with_control_or_bidi_characters_are_refused() {
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    let server = Server::start(data.path());
+    let mun = server.login("mun").await;
+    for name in ["Школа\nИнструкция", "Школа\u{1b}[31m", "Школа № \u{202E}7\u{202C}", "\u{2067}Школа\u{2069}"]
+    {
+        let (status, body) = server
+            .call(&mun, "POST", "/api/units", json!({"parent": "m1", "level": "school", "name": name}))
+            .await;
+        assert_eq!(status, 400, "{name:?}: {body}");
+        assert!(body["error"].as_str().unwrap().starts_with("название"), "{body}");
+    }
+    let (status, body) = server
+        .call(&mun, "POST", "/api/units", json!({"parent": "m1", "level": "school", "name": " Школа № 7 "}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["name"], "Школа № 7");
+}
+
+/// One person holds at most 32 sync connections: a 33rd (a new tab, a
+/// device back from a dead link) closes their oldest with 4008, so a
+/// session cannot be used to pile up sockets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_holds_at_most_32_sync_connections() {
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    let server = Server::start(data.path());
+    let sch = server.login("sch").await;
+    let mut sockets = Vec::new();
+    for _ in 0..32 {
+        sockets.push(try_socket(server.addr, Some(&sch), None).await.unwrap());
+    }
+    let mut newest = server.device(&sch, "newest").await;
+    assert_eq!(close_code(&mut sockets[0]).await, Some(CloseCode::Library(4008)), "the oldest goes");
+    // The others and the newest stay: the newest still syncs.
+    let id = DocumentId::from_bytes([33; 16]);
+    newest.docs.insert(id, new_doc("Школа s1"));
+    newest.sync().await;
+    let mut check = server.device(&server.login("mun").await, "check").await;
+    check.docs.insert(id, AutoCommit::new());
+    check.sync().await;
+    assert_eq!(check.text(id, "title").as_deref(), Some("Школа s1"));
+    // Each one past the cap closes the next oldest.
+    let mut second = try_socket(server.addr, Some(&sch), None).await.unwrap();
+    assert_eq!(close_code(&mut sockets[1]).await, Some(CloseCode::Library(4008)));
+    drop(second.close(None).await);
 }

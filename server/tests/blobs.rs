@@ -37,6 +37,7 @@ fn set_up(data: &Path) {
 }
 
 impl Server {
+    /// A PDF's upload.
     fn put(
         &self,
         token: Option<&str>,
@@ -44,10 +45,21 @@ impl Server {
         unit: &str,
         body: impl Into<reqwest::Body>,
     ) -> reqwest::RequestBuilder {
+        self.put_typed(token, address, unit, body, "application/pdf")
+    }
+
+    fn put_typed(
+        &self,
+        token: Option<&str>,
+        address: &str,
+        unit: &str,
+        body: impl Into<reqwest::Body>,
+        mime: &str,
+    ) -> reqwest::RequestBuilder {
         let mut req = self
             .http
             .put(self.url(&format!("/api/blobs/{address}?unit={unit}")))
-            .header("content-type", "application/pdf")
+            .header("content-type", mime)
             .body(body);
         if let Some(token) = token {
             req = req.header("cookie", format!("medk_session={token}"));
@@ -176,9 +188,9 @@ async fn blobs_round_trip_are_checked_refused_and_survive_a_restart() {
     assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
     assert_eq!(res.bytes().await.unwrap(), bytes);
 
-    // Idempotent: the same blob again stores nothing new.
+    // Idempotent: the same blob again stores nothing new (and answers alike).
     let res = server.put(Some(&sch1), &addr, "s1", bytes.clone()).send().await.unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), 201);
     assert_eq!(stored(data), files);
 
     // Readers: the municipality's coordinator reads s1's files; the other
@@ -193,16 +205,14 @@ async fn blobs_round_trip_are_checked_refused_and_survive_a_restart() {
     assert_eq!(res.status(), 401, "no session");
 
     // Uploading the same content for s2 (proving it has it) opens it to s2.
-    let res = server
-        .put(Some(&cur2), &addr, "s2", bytes.clone())
-        .header("content-type", "text/html")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    // The answer is the one a new file gets: s2 cannot tell s1 had it.
+    let res = server.put_typed(Some(&cur2), &addr, "s2", bytes.clone(), "text/plain").send().await.unwrap();
+    assert_eq!(res.status(), 201);
     let res = server.get(&sch2, &addr).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["content-type"], "application/pdf", "the first upload's type stays");
+    assert_eq!(res.headers()["content-type"], "text/plain", "s2's readers get s2's type");
+    let res = server.get(&sch1, &addr).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "application/pdf", "s1's readers keep s1's");
     assert_eq!(stored(data), files);
 
     // A restart keeps the blobs and who may read them.
@@ -214,4 +224,189 @@ async fn blobs_round_trip_are_checked_refused_and_survive_a_restart() {
     assert_eq!(res.bytes().await.unwrap(), bytes);
     let other = server.login("sch2").await;
     assert_eq!(server.get(&other, &addr).send().await.unwrap().status(), 200);
+}
+
+/// The answer to an upload never tells whether another school stored the
+/// same file, and the first to upload a file does not choose the type its
+/// other schools' readers get.
+#[tokio::test]
+async fn an_upload_does_not_reveal_or_retype_another_schools_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    set_up(data);
+    let server = Server::start(data);
+    let sch1 = server.login("sch1").await;
+    let sch2 = server.login("sch2").await;
+    let mun = server.login("mun").await;
+    let known = b"%PDF-1.4 the ministry's template".to_vec();
+    let fresh = b"%PDF-1.4 something nobody has".to_vec();
+
+    // s1 has the template; s2's team uploads it, and a file nobody has.
+    let res = server.put(Some(&sch1), &address(&known), "s1", known.clone()).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let answer = |res: reqwest::Response| async move {
+        let status = res.status().as_u16();
+        (status, res.text().await.unwrap())
+    };
+    let held =
+        answer(server.put(Some(&sch2), &address(&known), "s2", known.clone()).send().await.unwrap()).await;
+    let new =
+        answer(server.put(Some(&sch2), &address(&fresh), "s2", fresh.clone()).send().await.unwrap()).await;
+    assert_eq!(held.0, new.0, "same status whether or not another school had it");
+    let shape = |body: &str| {
+        let mut keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(body)
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(shape(&held.1), shape(&new.1));
+
+    // s2's uploader says again the template is HTML: s2 has it already as a
+    // PDF, which stays; and s1's readers get s1's type whatever s2 says.
+    let res = server
+        .put_typed(Some(&sch2), &address(&known), "s2", known.clone(), "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = server.get(&mun, &address(&known)).query(&[("unit", "s1")]).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "application/pdf", "s1's readers");
+    let res = server.get(&sch1, &address(&known)).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "application/pdf", "s1's team");
+    let res = server.get(&sch2, &address(&known)).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "application/pdf", "a type once recorded for a unit stays");
+}
+
+/// Quotas: one person and one unit may keep only so much. What is over is
+/// refused with a Russian message the app shows, nothing is stored, and an
+/// upload of what the unit already has costs nothing.
+#[tokio::test]
+async fn uploads_past_a_persons_or_a_units_quota_are_refused_and_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    set_up(data);
+    admin(
+        data,
+        &["create-user", "--login", "sch1b", "--password-stdin", "--role", "school-team", "--unit", "s1"],
+        PASSWORD,
+    );
+    admin(
+        data,
+        &["create-user", "--login", "sch1c", "--password-stdin", "--role", "school-team", "--unit", "s1"],
+        PASSWORD,
+    );
+    let server = Server::start_with(
+        data,
+        &["--unit-quota-mib", "2", "--person-quota-mib", "1", "--min-free-mib", "0"],
+    );
+    let (a, b, c) = (server.login("sch1").await, server.login("sch1b").await, server.login("sch1c").await);
+    let file = |n: u8, kib: usize| vec![n; kib * 1024];
+
+    let one = file(1, 600);
+    assert_eq!(server.put(Some(&a), &address(&one), "s1", one.clone()).send().await.unwrap().status(), 201);
+    assert_eq!(
+        server.put(Some(&a), &address(&one), "s1", one.clone()).send().await.unwrap().status(),
+        201,
+        "again: free"
+    );
+    let before = stored(data);
+    let two = file(2, 600);
+    let (status, error) =
+        error_of(server.put(Some(&a), &address(&two), "s1", two.clone()).send().await.unwrap()).await;
+    assert_eq!(status, 413, "{error}");
+    assert!(error.starts_with("превышен объём ваших файлов"), "{error}");
+    assert_eq!(stored(data), before, "nothing stored");
+
+    // Another member of the team has room of their own, until the school's runs out.
+    assert_eq!(server.put(Some(&b), &address(&two), "s1", two.clone()).send().await.unwrap().status(), 201);
+    let three = file(3, 900);
+    let (status, error) =
+        error_of(server.put(Some(&c), &address(&three), "s1", three.clone()).send().await.unwrap()).await;
+    assert_eq!(status, 413, "{error}");
+    assert!(error.starts_with("превышен объём файлов организации «s1»"), "{error}");
+    // Streamed without a Content-Length, the same.
+    assert_eq!(chunked_put(server.addr, &c, &address(&three), "s1", &three).await, 413);
+    // s2 is another unit with its own quota.
+    let sch2 = server.login("sch2").await;
+    assert_eq!(
+        server.put(Some(&sch2), &address(&three), "s2", three.clone()).send().await.unwrap().status(),
+        201
+    );
+}
+
+/// A file no school file names is deleted once it has been unreferenced
+/// for the grace period (here none), and gives its room back; a file the
+/// school file names, as its document or in the review log, stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreferenced_blobs_are_collected_and_referenced_ones_kept() {
+    use medk_shared::ids::RowId;
+    use medk_shared::school::{Blob, Decision, DocumentKind, SchoolDoc, SchoolEdit, school_file_id};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    set_up(data);
+    let options = ["--unit-quota-mib", "1", "--min-free-mib", "0", "--unreferenced-blob-grace-secs", "0"];
+    let server = Server::start_with(data, &options);
+    let sch1 = server.login("sch1").await;
+    let kept = vec![1u8; 400 * 1024];
+    let orphan = vec![2u8; 400 * 1024];
+    for bytes in [&kept, &orphan] {
+        let res = server.put(Some(&sch1), &address(bytes), "s1", bytes.clone()).send().await.unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    // The school file names the first only.
+    let id = school_file_id("s1");
+    let mut device = common::Device::connect(server.addr, &sch1, "team").await;
+    let mut file = SchoolDoc::genesis("s1");
+    let blob = Blob {
+        address: address(&kept),
+        name: "концепция.pdf".into(),
+        size: kept.len() as u64,
+        mime: "application/pdf".into(),
+    };
+    let me = server.http.get(server.url("/api/me")).header("cookie", format!("medk_session={sch1}")).send();
+    let me: serde_json::Value = serde_json::from_str(&me.await.unwrap().text().await.unwrap()).unwrap();
+    let by = me["person"]["id"].as_str().unwrap().to_owned();
+    let edits = vec![
+        SchoolEdit::AttachDocument {
+            id: RowId::new("d1"),
+            kind: DocumentKind::Concept,
+            title: "Концепция".into(),
+            blob,
+        },
+        SchoolEdit::Decide {
+            document: RowId::new("d1"),
+            decision: Decision::Submitted,
+            remarks: String::new(),
+            by: by.clone(),
+            by_name: by,
+        },
+    ];
+    file.apply(edits, 1_615_363_200_000, "attach").unwrap();
+    device.docs.insert(id, file.automerge().clone());
+    device.sync().await;
+    let third = vec![3u8; 400 * 1024];
+    let (status, _) =
+        error_of(server.put(Some(&sch1), &address(&third), "s1", third.clone()).send().await.unwrap()).await;
+    assert_eq!(status, 413, "the unit's megabyte is used up");
+    drop(device);
+
+    // Collected at the next start (and every hour while it runs).
+    drop(server);
+    let server = Server::start_with(data, &options);
+    let sch1 = server.login("sch1").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.get(&sch1, &address(&orphan)).send().await.unwrap().status() != 404 {
+        assert!(std::time::Instant::now() < deadline, "the unreferenced file is collected");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let hex = |bytes: &[u8]| address(bytes)["sha256:".len()..].to_owned();
+    assert!(!stored(data).iter().any(|p| p.to_string_lossy().contains(&hex(&orphan))), "its files are gone");
+    let res = server.get(&sch1, &address(&kept)).send().await.unwrap();
+    assert_eq!(res.status(), 200, "the named one stays");
+    assert_eq!(res.bytes().await.unwrap(), kept);
+    let res = server.put(Some(&sch1), &address(&third), "s1", third.clone()).send().await.unwrap();
+    assert_eq!(res.status(), 201, "the room came back");
 }

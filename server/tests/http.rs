@@ -172,3 +172,53 @@ async fn pages_may_load_only_this_origins_scripts_and_never_be_framed() {
         assert_eq!(res.headers()["referrer-policy"], "no-referrer", "{path}");
     }
 }
+
+/// The same host over another scheme is another origin: a page served over
+/// plain HTTP (or injected into it on the way) must not act on an HTTPS
+/// server's API with the person's cookie, nor the other way round.
+#[tokio::test]
+async fn an_origin_of_another_scheme_is_foreign() {
+    let url = serve(built_app().path()).await;
+    let host = url.strip_prefix("http://").unwrap();
+    let login = |origin: String| {
+        client()
+            .post(format!("{url}/api/login"))
+            .header("content-type", "application/json")
+            .header("origin", origin)
+            .body(r#"{"login":"nobody","password":"wrong-password"}"#)
+            .send()
+    };
+    assert_eq!(login(format!("https://{host}")).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(login(format!("ws://{host}")).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        login(format!("http://{host}")).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "this origin"
+    );
+}
+
+/// Files whose name starts with a dot are never served from the static
+/// dir (an editor's backup, a `.env`, a `.git` left in a deployed copy),
+/// however the path is spelled; nor do they fall back to the app shell.
+#[tokio::test]
+async fn dotfiles_in_the_static_dir_are_not_served() {
+    let dist = built_app();
+    std::fs::write(dist.path().join(".env"), "SECRET=1").unwrap();
+    std::fs::create_dir(dist.path().join(".git")).unwrap();
+    std::fs::write(dist.path().join(".git").join("config"), "[core]").unwrap();
+    std::fs::create_dir(dist.path().join("assets")).unwrap();
+    std::fs::write(dist.path().join("assets").join(".htpasswd"), "admin:x").unwrap();
+    let url = serve(dist.path()).await;
+    for path in ["/.env", "/.git/config", "/%2eenv", "/%2Egit/config", "/assets/.htpasswd", "/.git/", "/.git"]
+    {
+        let res = client().get(format!("{url}{path}")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        let body = res.text().await.unwrap();
+        assert!(
+            !body.contains("SECRET") && !body.contains("[core]") && !body.contains("admin:"),
+            "{path}: {body}"
+        );
+    }
+    let res = client().get(format!("{url}/medk_app.js")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "other files still are");
+}

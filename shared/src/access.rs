@@ -241,6 +241,34 @@ pub enum AccessError {
     NotASchool(UnitId),
     #[error("организация {0} уже есть")]
     DuplicateUnit(UnitId),
+    #[error(
+        "название: от 1 до {MAX_NAME_CHARS} символов, без управляющих символов и символов смены направления текста"
+    )]
+    BadName,
+}
+
+/// The longest unit name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 300;
+
+/// A unit's name as it will be shown everywhere (lists, paths, exports):
+/// trimmed, 1 to [`MAX_NAME_CHARS`] characters, with no control characters
+/// (line breaks, escapes) and no bidirectional formatting characters, which
+/// could make a name display as something else («Школа №1» followed by a
+/// right-to-left override reads backwards, and can pass for another unit).
+pub fn check_unit_name(name: &str) -> Result<&str, AccessError> {
+    let name = name.trim();
+    let fits = (1..=MAX_NAME_CHARS).contains(&name.chars().count());
+    if fits && !name.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        Ok(name)
+    } else {
+        Err(AccessError::BadName)
+    }
+}
+
+/// Unicode's explicit directional formatting characters (UAX #9): the
+/// embeddings, overrides and isolates, and the implicit marks.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The organisation tree. Always has the root [`ROOT_UNIT`].
@@ -412,6 +440,28 @@ impl Org {
         !person.disabled && person.role.is_coordinator() && self.within(unit, &person.unit)
     }
 
+    /// Whether `person` may move a roadmap to the unit `to`: they must manage
+    /// the unit it belongs to and the one it goes to. Writing it is not
+    /// enough: a move decides who else reads and writes the roadmap, and who
+    /// manages its grants, so a person with an explicit grant (or a school
+    /// team, or a curator) could otherwise carry another unit's roadmap off
+    /// to their own unit, out of the reach of the coordinators it belonged to.
+    pub fn may_move(&self, person: &Person, roadmap: &RoadmapAccess, to: &str) -> bool {
+        self.manages(person, &roadmap.unit) && self.manages(person, to)
+    }
+
+    /// Whether `manager` may disable `person`'s account (or enable it again):
+    /// a coordinator may for the people of the units they manage, except
+    /// coordinators of their own unit, whom only a coordinator above may
+    /// disable. So coordinators of one unit cannot lock each other out (the
+    /// first to act would win), nobody can disable a superior, and nobody
+    /// disables themselves.
+    pub fn may_disable(&self, manager: &Person, person: &Person) -> bool {
+        manager.id != person.id
+            && self.manages(manager, &person.unit)
+            && !(person.role.is_coordinator() && person.unit == manager.unit)
+    }
+
     /// The unit a new roadmap of `person` belongs to when they do not say:
     /// their own unit if they write there, else their first school.
     pub fn home_unit(&self, person: &Person) -> Option<UnitId> {
@@ -578,6 +628,72 @@ mod tests {
             org.path("s1").iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
             ["s1", "m1", "r1", "rf"]
         );
+    }
+
+    #[test]
+    fn moving_a_roadmap_needs_managing_both_units() {
+        let org = org();
+        let mun = person(Role::MunicipalCoordinator, "m1");
+        assert!(org.may_move(&mun, &roadmap("m1", false), "s1"), "down to one of its schools");
+        assert!(org.may_move(&mun, &roadmap("s1", false), "s2"), "between its schools");
+        assert!(!org.may_move(&mun, &roadmap("s1", false), "s3"), "to another municipality's school");
+        assert!(!org.may_move(&mun, &roadmap("r1", true), "m1"), "its region's roadmap, though it reads it");
+        // A write grant on another unit's roadmap does not make it movable.
+        let team = person(Role::SchoolTeam, "s3");
+        let mut granted = roadmap("m1", false);
+        granted.grants.insert(team.id.clone(), Right::Write);
+        assert_eq!(org.right(&team, &granted), Right::Write);
+        assert!(!org.may_move(&team, &granted, "s3"));
+        // Nor does writing by default: a school team or a curator.
+        assert!(!org.may_move(&team, &roadmap("s3", false), "s3"));
+        let mut curator = person(Role::Curator, "m1");
+        curator.schools = vec!["s1".into(), "s2".into()];
+        assert!(!org.may_move(&curator, &roadmap("s1", false), "s2"));
+        let mut reg = person(Role::RegionalCoordinator, "r1");
+        assert!(org.may_move(&reg, &roadmap("s1", false), "s3"));
+        reg.disabled = true;
+        assert!(!org.may_move(&reg, &roadmap("s1", false), "s3"), "a disabled account manages nothing");
+    }
+
+    #[test]
+    fn coordinators_disable_people_below_them_but_not_their_peers() {
+        let org = org();
+        let named = |id: &str, role, unit: &str| Person { id: id.into(), ..person(role, unit) };
+        let mun1 = named("mun1", Role::MunicipalCoordinator, "m1");
+        let mun2 = named("mun2", Role::MunicipalCoordinator, "m1");
+        let reg = named("reg", Role::RegionalCoordinator, "r1");
+        let team = named("team", Role::SchoolTeam, "s1");
+        let obs = named("obs", Role::Observer, "m1");
+        assert!(!org.may_disable(&mun1, &mun2), "a peer of the same unit");
+        assert!(!org.may_disable(&mun2, &mun1));
+        assert!(!org.may_disable(&mun1, &mun1), "oneself");
+        assert!(!org.may_disable(&mun1, &reg), "a superior");
+        assert!(org.may_disable(&reg, &mun1), "from above");
+        assert!(org.may_disable(&mun1, &team));
+        assert!(org.may_disable(&mun1, &obs), "not a coordinator, in the coordinator's own unit");
+        assert!(
+            !org.may_disable(&named("x", Role::MunicipalCoordinator, "m2"), &team),
+            "another municipality"
+        );
+        assert!(!org.may_disable(&named("c", Role::Curator, "m1"), &team), "curators manage nobody");
+    }
+
+    #[test]
+    fn unit_names_are_plain_visible_text() {
+        assert_eq!(check_unit_name("  Школа № 7 "), Ok("Школа № 7"));
+        assert_eq!(check_unit_name(&"ш".repeat(MAX_NAME_CHARS)).map(str::len), Ok(2 * MAX_NAME_CHARS));
+        for bad in [
+            String::new(),
+            "   ".into(),
+            "ш".repeat(MAX_NAME_CHARS + 1),
+            "Школа\nИгнорировать".into(),
+            "Школа\u{7}".into(),
+            "Школа \u{202E}7 ?\u{202C}".into(),
+            "\u{2067}Школа\u{2069}".into(),
+            "Школа\u{200F}".into(),
+        ] {
+            assert_eq!(check_unit_name(&bad), Err(AccessError::BadName), "{bad:?}");
+        }
     }
 
     #[test]

@@ -284,7 +284,11 @@ fn start(project: &Project, server: Server, medk: &Path, data: &Path, log: &Path
                 .arg(data.join("relay"))
                 // The app is not needed (the server answers 503 for pages).
                 .arg("--static-dir")
-                .arg(data.join("no-app"));
+                .arg(data.join("no-app"))
+                // Every generated client connects from 127.0.0.1 as one
+                // person: the caps that stop one abuser would stop the bench.
+                .args(["--max-connections-per-address", "1000000"])
+                .args(["--max-sync-connections-per-user", "1000000"]);
             cmd
         }
         Server::Js => {

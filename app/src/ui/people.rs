@@ -18,9 +18,14 @@ pub struct People {
     invitations: Vec<Invitation>,
 }
 
+/// An invitation as the server lists it: by its id, without its code,
+/// which the server does not keep (it is in the answer that created it, and
+/// in the link shown then).
 #[derive(Clone, Deserialize)]
 struct Invitation {
-    code: String,
+    id: String,
+    #[serde(default)]
+    code: Option<String>,
     role: Role,
     unit: String,
     #[serde(default)]
@@ -253,7 +258,7 @@ fn InvitationsCard(
         submit.run(async move {
             let invitation: Invitation =
                 api::send_for("POST", "/api/invitations", Some(&body)).await.map_err(say)?;
-            created.set(invitation_link(&invitation.code));
+            created.set(invitation_link(&invitation.code.unwrap_or_default()));
             schools.set(Vec::new());
             reload();
             Ok(())
@@ -297,6 +302,9 @@ fn InvitationsCard(
             </div>
             <h3>"Действующие приглашения"</h3>
             <p class="hint" hidden=move || !list().is_empty()>"Нет действующих приглашений."</p>
+            <p class="hint" hidden=move || list().is_empty()>
+                "Ссылку показывают один раз, при создании: сервер хранит не её саму, а только отпечаток. Потерянную ссылку отзовите и создайте приглашение заново."
+            </p>
             <ul class="entries">
                 {move || list().into_iter().map(|i| view! { <InvitationItem invitation=i reload /> }).collect_view()}
             </ul>
@@ -335,7 +343,7 @@ fn CopyLink(#[prop(into)] link: Signal<String>) -> impl IntoView {
 fn InvitationItem(invitation: Invitation, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let app = ctx();
     let schools = invitation.schools.iter().map(|s| unit_name(s)).collect::<Vec<_>>().join(", ");
-    let path = format!("/api/invitations/{}", invitation.code);
+    let path = format!("/api/invitations/{}", invitation.id);
     let revoke = move |_| {
         let path = path.clone();
         leptos::task::spawn_local(async move {
@@ -355,7 +363,6 @@ fn InvitationItem(invitation: Invitation, reload: impl Fn() + Copy + Send + Sync
                 {(!schools.is_empty()).then(|| format!("; школы: {schools}"))}
                 <br /><span class="hint">"действует до " {format_time(invitation.expires_at * 1000.0)}</span>
             </p>
-            <CopyLink link=invitation_link(&invitation.code) />
             <button class="danger" on:click=revoke>"Отозвать"</button>
         </li>
     }
@@ -385,7 +392,8 @@ fn PeopleCard(data: RwSignal<Option<Result<People, String>>>) -> impl IntoView {
 #[component]
 fn PersonItem(person: Person, data: RwSignal<Option<Result<People, String>>>) -> impl IntoView {
     let app = ctx();
-    let me = app.account.me().map(|me| me.person.id).unwrap_or_default();
+    // The relay's rule: not oneself, not a coordinator of one's own unit.
+    let may_disable = app.account.org().is_some_and(|(org, me)| org.may_disable(&me, &person));
     let editing = RwSignal::new(false);
     let chosen = RwSignal::new(person.schools.clone());
     let id = person.id.clone();
@@ -427,7 +435,7 @@ fn PersonItem(person: Person, data: RwSignal<Option<Result<People, String>>>) ->
             {is_curator.then(|| view! {
                 <button aria-expanded=move || editing.get().to_string() on:click=move |_| editing.update(|e| *e = !*e)>"Изменить школы"</button>
             })}
-            {(person.id != me).then(|| view! {
+            {may_disable.then(|| view! {
                 <button class:danger=!disabled on:click=toggle>{if disabled { "Включить" } else { "Отключить" }}</button>
             })}
             <div class="school-edit" hidden=move || !editing.get()>

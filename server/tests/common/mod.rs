@@ -75,12 +75,18 @@ impl Drop for Server {
 
 impl Server {
     pub fn start(data: &std::path::Path) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    /// [`Server::start`] with more command-line options.
+    pub fn start_with(data: &std::path::Path, options: &[&str]) -> Server {
         let (child, url) = spawn_server(
             bin()
                 .args(["--listen", "127.0.0.1:0", "--static-dir"])
                 .arg(data.join("no-dist"))
                 .arg("--data-dir")
-                .arg(data),
+                .arg(data)
+                .args(options),
         );
         let addr = url.strip_prefix("http://").expect("an http URL").parse().unwrap();
         Server { child, addr, http: reqwest::Client::new() }
@@ -88,6 +94,28 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// A JSON request as the person with `token`; returns status and body.
+    pub async fn call(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let res = self
+            .http
+            .request(method.parse().unwrap(), self.url(path))
+            .header("cookie", format!("medk_session={token}"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
     }
 
     /// Signs in with [`PASSWORD`]; returns the session token from the cookie.
@@ -101,7 +129,13 @@ impl Server {
             .await
             .unwrap();
         assert_eq!(res.status(), 200, "{login} signs in");
-        let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+        let cookie = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("medk_session="))
+            .expect("a session cookie");
         let token = cookie.split(';').next().unwrap().strip_prefix("medk_session=").unwrap().to_owned();
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
         token
