@@ -269,7 +269,7 @@ async function act(p: Person, rng: ReturnType<typeof random>, marker: string, pa
     await section.getByRole('button', { name: '+ Мероприятие' }).click();
     const added = await expect(rowsHere).toHaveCount(before + 1, { timeout: 3_000 }).then(() => true, () => false);
     if (!added) {
-      // A tap that landed while the rows were being redrawn: tapped again, as a person would.
+      // A tap that landed while the rows still entering the page moved the button: tapped again, as a person would.
       console.log(`${p.tag}: «+ Мероприятие» did not add a row; tapping again`);
       await section.getByRole('button', { name: '+ Мероприятие' }).click();
     }
