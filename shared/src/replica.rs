@@ -387,13 +387,20 @@ impl Replica {
     }
 }
 
-/// The count of a document's changes the relay does not have, kept cheap
-/// while someone types (a keystroke adds what is new since the last count
-/// instead of walking the whole history again).
+/// The count of this device's changes to a document that the relay is not
+/// known to have. Only changes made here count (by the actors this device
+/// used for the document): changes received from others are on the relay
+/// by definition, however far behind the acknowledged heads are while
+/// someone else types. Until the relay has confirmed anything of the
+/// document, every change counts (it has none of them: a roadmap made
+/// here, imported or duplicated). Cheap while someone types: a keystroke
+/// adds what is new since the last count, read from change metadata.
 #[derive(Debug, Default)]
 pub struct Unsent {
     /// Heads the relay is known to have.
     synced: Vec<ChangeHash>,
+    /// The actors this device wrote the document with (one per session).
+    local: BTreeSet<automerge::ActorId>,
     /// The last count and the heads it was made at.
     counted: Option<(Vec<ChangeHash>, usize)>,
     /// The maker of an identical first change every device has (a
@@ -402,9 +409,10 @@ pub struct Unsent {
 }
 
 impl Unsent {
-    /// Starts from heads the relay was known to have (kept across reloads).
-    pub fn new(synced: Vec<ChangeHash>) -> Unsent {
-        Unsent { synced, counted: None, genesis: None }
+    /// Starts from heads the relay was known to have and the actors this
+    /// device wrote with (both kept across reloads).
+    pub fn new(synced: Vec<ChangeHash>, local: impl IntoIterator<Item = automerge::ActorId>) -> Unsent {
+        Unsent { synced, local: local.into_iter().collect(), counted: None, genesis: None }
     }
 
     /// Changes by `actor` are on every device from the start.
@@ -429,18 +437,42 @@ impl Unsent {
         true
     }
 
-    /// How many changes of `am` the relay does not have.
+    /// This device writes the document as `actor` (returns whether that is
+    /// news, so the caller keeps it).
+    pub fn wrote_as(&mut self, actor: &automerge::ActorId) -> bool {
+        if self.local.contains(actor) {
+            return false;
+        }
+        self.local.insert(actor.clone());
+        self.counted = None;
+        true
+    }
+
+    /// The actors this device wrote with.
+    pub fn local_actors(&self) -> impl Iterator<Item = &automerge::ActorId> {
+        self.local.iter()
+    }
+
+    /// How many of this device's changes to `am` the relay does not have.
     pub fn count(&mut self, am: &mut AutoCommit) -> usize {
         let heads = am.get_heads();
         let known = |hashes: &[ChangeHash], am: &mut AutoCommit| hashes.iter().all(|h| has_change(am, h));
-        let genesis = self.genesis.as_ref();
+        let never_synced = self.synced.is_empty();
+        let (genesis, local) = (self.genesis.as_ref(), &self.local);
         let owed = |since: &[ChangeHash], am: &mut AutoCommit| {
-            am.get_changes(since).iter().filter(|c| Some(c.actor_id()) != genesis).count()
+            am.get_changes_meta(since)
+                .iter()
+                .filter(|c| Some(c.actor.as_ref()) != genesis)
+                .filter(|c| never_synced || local.contains(c.actor.as_ref()))
+                .count()
         };
         let count = match self.counted.take() {
             Some((counted, n)) if counted == heads => n,
             Some((counted, n)) if known(&counted, am) => n + owed(&counted, am),
             _ if known(&self.synced, am) => owed(&self.synced, am),
+            // The relay has heads this device lacks (it lost what it
+            // received): every change made here counts, which may be more
+            // than is owed, never less.
             _ => owed(&[], am),
         };
         self.counted = Some((heads, count));
@@ -455,6 +487,9 @@ pub struct Salvaged {
     pub added: usize,
     /// Readable changes left out: they depend on changes nobody has here.
     pub left_out: usize,
+    /// Whether some of the damaged bytes could not be read at all (what
+    /// they held, unsent changes among it, is not in the document).
+    pub unreadable: bool,
 }
 
 /// Applies to `base` every change that can still be read from damaged
@@ -464,8 +499,11 @@ pub struct Salvaged {
 pub fn salvage(base: &mut AutoCommit, damaged: &[Vec<u8>]) -> Salvaged {
     let mut pending: Vec<automerge::Change> = Vec::new();
     let mut seen = BTreeSet::new();
+    let mut unreadable = false;
     for bytes in damaged {
-        for change in readable_changes(bytes) {
+        let (changes, whole) = load::readable_changes_of(bytes);
+        unreadable |= !whole;
+        for change in changes {
             if seen.insert(change.hash()) && !has_change(base, &change.hash()) {
                 pending.push(change);
             }
@@ -489,5 +527,74 @@ pub fn salvage(base: &mut AutoCommit, damaged: &[Vec<u8>]) -> Salvaged {
             break;
         }
     }
-    Salvaged { added, left_out: pending.len() }
+    Salvaged { added, left_out: pending.len(), unreadable }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable as _;
+    use automerge::{ActorId, ROOT};
+
+    fn edit(doc: &mut AutoCommit, key: &str) {
+        doc.put(ROOT, key, 1).unwrap();
+        doc.commit();
+    }
+
+    #[test]
+    fn only_this_devices_changes_are_owed_once_the_relay_has_confirmed_any() {
+        let mut relay = AutoCommit::new().with_actor(ActorId::from(b"relay-side".as_slice()));
+        edit(&mut relay, "a");
+        let mut device = relay.fork().with_actor(ActorId::from(b"this-device".as_slice()));
+        let mut unsent = Unsent::new(relay.get_heads(), []);
+        assert_eq!(unsent.count(&mut device), 0);
+
+        // Someone else types a thousand changes; they arrive through the
+        // relay before it acknowledges anything new: nothing is owed.
+        let mut other = relay.fork().with_actor(ActorId::from(b"colleague".as_slice()));
+        for i in 0..1000 {
+            edit(&mut other, &format!("k{i}"));
+        }
+        device.merge(&mut other).unwrap();
+        assert_eq!(unsent.count(&mut device), 0, "a colleague's changes are not this device's debt");
+
+        // Two changes made here are.
+        unsent.wrote_as(device.get_actor());
+        edit(&mut device, "mine1");
+        edit(&mut device, "mine2");
+        assert_eq!(unsent.count(&mut device), 2);
+
+        // The relay acknowledges them.
+        let heads = device.get_heads();
+        assert!(unsent.relay_has(&heads));
+        assert_eq!(unsent.count(&mut device), 0);
+    }
+
+    #[test]
+    fn a_document_the_relay_never_confirmed_owes_everything_but_its_genesis() {
+        let genesis = ActorId::from(b"genesis".as_slice());
+        let mut doc = AutoCommit::new().with_actor(genesis.clone());
+        edit(&mut doc, "kind");
+        let mut doc = doc.fork().with_actor(ActorId::from(b"importer".as_slice()));
+        edit(&mut doc, "a");
+        edit(&mut doc, "b");
+        let mut unsent = Unsent::new(Vec::new(), []);
+        assert_eq!(unsent.count(&mut doc), 3, "an imported roadmap: the relay has none of it");
+        unsent.set_genesis(genesis);
+        assert_eq!(unsent.count(&mut doc), 2, "a well-known file's genesis is on every device");
+    }
+
+    #[test]
+    fn when_the_relay_has_heads_this_device_lost_its_own_changes_all_count() {
+        let mut doc = AutoCommit::new().with_actor(ActorId::from(b"this-device".as_slice()));
+        let mut unsent = Unsent::new(Vec::new(), [doc.get_actor().clone()]);
+        edit(&mut doc, "a");
+        edit(&mut doc, "b");
+        let mut elsewhere = doc.fork().with_actor(ActorId::from(b"colleague".as_slice()));
+        edit(&mut elsewhere, "c");
+        unsent.relay_has(&elsewhere.get_heads());
+        // The device does not know the relay's head: its own two changes
+        // count (more than is owed, never less).
+        assert_eq!(unsent.count(&mut doc), 2);
+    }
 }

@@ -192,18 +192,28 @@ pub fn is_snapshot(bytes: &[u8]) -> bool {
 /// Every change in `bytes` that can be read, whatever else is in there
 /// (recovering what a damaged copy still holds).
 pub fn readable_changes(bytes: &[u8]) -> Vec<Change> {
-    let (chunks, _) = split(bytes);
+    readable_changes_of(bytes).0
+}
+
+/// The same, and whether all of `bytes` could be read.
+pub fn readable_changes_of(bytes: &[u8]) -> (Vec<Change>, bool) {
+    let (chunks, error) = split(bytes);
+    let mut whole = error.is_none();
     let mut out = Vec::new();
     for chunk in chunks {
         if chunk.kind == DOCUMENT {
-            if let Ok(mut doc) = AutoCommit::load(chunk.bytes) {
-                out.extend(doc.get_changes(&[]));
+            match AutoCommit::load(chunk.bytes) {
+                Ok(mut doc) => out.extend(doc.get_changes(&[])),
+                Err(_) => whole = false,
             }
-        } else if let Ok(change) = Change::try_from(chunk.bytes) {
-            out.push(change);
+        } else {
+            match Change::try_from(chunk.bytes) {
+                Ok(change) => out.push(change),
+                Err(_) => whole = false,
+            }
         }
     }
-    out
+    (out, whole)
 }
 
 /// The hashes of every change `bytes` holds that can be read.
@@ -340,7 +350,7 @@ mod tests {
         let _ = lost;
         let damaged = vec![[c.clone(), b.clone()].concat(), vec![9, 9, 9], e];
         let salvaged = super::super::salvage(&mut server, &damaged);
-        assert_eq!(salvaged, super::super::Salvaged { added: 2, left_out: 1 });
+        assert_eq!(salvaged, super::super::Salvaged { added: 2, left_out: 1, unreadable: true });
         assert_eq!(text(&server), "abc");
         assert!(server.get_missing_deps(&[]).is_empty(), "nothing is left waiting in the document");
     }
