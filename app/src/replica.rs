@@ -221,7 +221,7 @@ impl Replica {
             on_maintenance: RefCell::new(None),
         });
         run(&shell, ops, None);
-        let unsent = Unsent::new(load_synced(&id));
+        let unsent = Unsent::new(load_synced(&id), load_actors(&id));
         Ok((Replica { id, shell, meta, on_change: None, unsent, notice }, doc))
     }
 
@@ -240,6 +240,9 @@ impl Replica {
     /// record when it changed (else only its time is bumped). `origin` says
     /// whether they were made here (the sync is told to send them).
     pub fn write(&mut self, am: &mut AutoCommit, meta: Option<RoadmapMeta>, origin: Origin) {
+        if origin == Origin::Local && self.unsent.wrote_as(am.get_actor()) {
+            save_actors(&self.id, self.unsent.local_actors());
+        }
         let ops = self.shell.core.borrow_mut().write(am, origin);
         if ops.is_empty() {
             return;
@@ -384,9 +387,32 @@ fn save_synced(id: &DocumentId, heads: &[ChangeHash]) {
     crate::browser::set_setting(&synced_key(id), &text.join(","));
 }
 
+/// The relay has everything up to `heads` of a document (one just fetched
+/// from it), before it is opened.
+pub fn relay_had(id: &DocumentId, heads: &[ChangeHash]) {
+    save_synced(id, heads);
+}
+
+fn actors_key(id: &DocumentId) -> String {
+    format!("medk.actors.{id}")
+}
+
+/// The actors this device wrote a document with (its own changes are the
+/// ones it may owe the relay).
+fn load_actors(id: &DocumentId) -> Vec<automerge::ActorId> {
+    let stored = crate::browser::setting(&actors_key(id)).unwrap_or_default();
+    stored.split(',').filter_map(|a| automerge::ActorId::try_from(a).ok()).collect()
+}
+
+fn save_actors<'a>(id: &DocumentId, actors: impl Iterator<Item = &'a automerge::ActorId>) {
+    let text: Vec<String> = actors.map(ToString::to_string).collect();
+    crate::browser::set_setting(&actors_key(id), &text.join(","));
+}
+
 /// Forgets what this device kept about a document outside IndexedDB (it
-/// was deleted here): its journal and the heads the relay had.
+/// was deleted here): its journal, the heads the relay had and its actors.
 pub fn forget(id: &DocumentId) {
     crate::journal::remove_all(id);
     crate::browser::remove_setting(&synced_key(id));
+    crate::browser::remove_setting(&actors_key(id));
 }

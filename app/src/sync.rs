@@ -76,6 +76,9 @@ pub struct SyncStatus {
     /// Documents not counted yet (kept before counts were kept): until
     /// they are, the indicator does not say everything is saved.
     pub uncounted: usize,
+    /// Connection attempts that failed in a row (the relay is unreachable
+    /// though the device has a network).
+    pub failed_attempts: u32,
 }
 
 /// One roadmap's sync, for its editor.
@@ -152,6 +155,9 @@ struct Inner {
     /// and when they change): its unsent count and whether it is broken,
     /// so the indicator covers documents that are not open.
     kept: RefCell<HashMap<DocumentId, KeptState>>,
+    /// Whether `kept` has been read since the start (until then the
+    /// indicator cannot know what is unsent).
+    kept_read: Cell<bool>,
     /// Documents that asked for a quiet moment (compaction, a retry).
     maintenance: RefCell<HashSet<DocumentId>>,
     /// Broken documents being recovered.
@@ -250,12 +256,14 @@ impl SyncService {
                 rejected: 0,
                 broken: 0,
                 uncounted: 0,
+                failed_attempts: 0,
             }),
             versions: RefCell::new(HashMap::new()),
             owner: Owner::current(),
             touched: RefCell::new(HashMap::new()),
             list_version: RwSignal::new(0),
             kept: RefCell::new(HashMap::new()),
+            kept_read: Cell::new(false),
             maintenance: RefCell::new(HashSet::new()),
             recovering: RefCell::new(HashSet::new()),
             asked_rights: RefCell::new(HashSet::new()),
@@ -698,6 +706,7 @@ impl SyncService {
         }
         let attempts = self.0.attempts.get();
         self.0.attempts.set(attempts.saturating_add(1));
+        self.set_failed_attempts(attempts.saturating_add(1));
         let base = (BACKOFF_FIRST_MS * 2f64.powi(attempts.min(16) as i32)).min(BACKOFF_MAX_MS);
         // Full jitter in the upper half: a relay restart is not met by every
         // device at the same instant.
@@ -953,6 +962,8 @@ impl SyncService {
 
     async fn store_fetched(&self, id: DocumentId, bytes: &[u8]) -> Result<(), FetchError> {
         let mut doc = RoadmapDoc::load(bytes).map_err(|e| FetchError::NotARoadmap(e.to_string()))?;
+        // Everything in it came from the relay.
+        crate::replica::relay_had(&id, &doc.heads());
         OpenRoadmap::store_fetched(&self.0.storage, id, &mut doc)
             .await
             .map_err(|e| FetchError::Storage(e.to_string()))?;
@@ -1002,7 +1013,16 @@ impl SyncService {
         }
     }
 
+    fn set_failed_attempts(&self, n: u32) {
+        if self.0.status.with_untracked(|s| s.failed_attempts != n) {
+            self.0.status.update(|s| s.failed_attempts = n);
+        }
+    }
+
     fn set_connection(&self, connection: Connection) {
+        if connection == Connection::Online {
+            self.set_failed_attempts(0);
+        }
         if self.0.status.with_untracked(|s| s.connection != connection) {
             self.0.status.update(|s| s.connection = connection);
         }
@@ -1024,6 +1044,9 @@ impl SyncService {
         let docs: Vec<(DocumentId, Rc<RefCell<dyn Synced>>)> =
             self.0.docs.borrow().iter().map(|(id, d)| (*id, d.synced())).collect();
         let (mut unsynced, mut rejected, mut broken, mut uncounted) = (0, 0, 0, 0);
+        if !self.0.kept_read.get() {
+            uncounted += 1;
+        }
         // Documents not open: what their list records say.
         for (id, kept) in self.0.kept.borrow().iter() {
             if self.0.docs.borrow().contains_key(id) {
@@ -1036,8 +1059,24 @@ impl SyncService {
             }
         }
         let mut states = HashMap::with_capacity(docs.len());
+        let previous = self.0.doc_states.get_untracked();
         for (id, doc) in docs {
-            let Ok(mut open) = doc.try_borrow_mut() else { continue };
+            let Ok(mut open) = doc.try_borrow_mut() else {
+                // In use right now: its last count stands (or, never
+                // counted yet, it keeps the indicator from saying all is saved).
+                match previous.get(&id) {
+                    Some(state) => {
+                        if state.read_only || state.unavailable {
+                            rejected += state.unsynced;
+                        } else {
+                            unsynced += state.unsynced;
+                        }
+                        states.insert(id, *state);
+                    }
+                    None => uncounted += 1,
+                }
+                continue;
+            };
             let client = self.0.client.borrow();
             let shared = client.shared_heads(&id).map(<[_]>::to_vec);
             let state = DocState {
@@ -1075,6 +1114,7 @@ impl SyncService {
             })
             .collect();
         *self.0.kept.borrow_mut() = kept;
+        self.0.kept_read.set(true);
         self.schedule_status();
     }
 
@@ -1096,6 +1136,9 @@ impl SyncService {
     /// «Загрузить с сервера заново» on a broken document: its server copy
     /// replaces it, with every change still readable from the broken one.
     pub async fn reload_from_server(&self, id: DocumentId) -> Result<(), String> {
+        if !self.0.account.is_signed_in() {
+            return Err("войдите, чтобы получить копию с сервера".to_owned());
+        }
         if self.0.status.get_untracked().connection != Connection::Online {
             return Err("нет связи с сервером: попробуйте, когда появится сеть".to_owned());
         }
@@ -1151,7 +1194,8 @@ impl SyncService {
                 .ok_or("даже начальное состояние файла не читается")?;
             fixed.unsent = None;
             storage.restore(&fixed, am.save(), false).await.map_err(|e| e.to_string())?;
-            (self.0.on_info)(recovered_text(&fixed, salvaged.added, false));
+            let lost = salvaged.unreadable || salvaged.left_out > 0;
+            (self.0.on_info)(recovered_text(&fixed, salvaged.added, lost, false));
             return Ok(());
         }
         if !online {
@@ -1179,21 +1223,23 @@ impl SyncService {
             .await
             .map_err(|e| FetchError::Storage(e.to_string()))?
             .ok_or_else(|| FetchError::Storage("документа нет на устройстве".into()))?;
-        let am = automerge::AutoCommit::load(bytes).map_err(|e| FetchError::NotARoadmap(e.to_string()))?;
+        let mut am =
+            automerge::AutoCommit::load(bytes).map_err(|e| FetchError::NotARoadmap(e.to_string()))?;
+        crate::replica::relay_had(&id, &am.get_heads());
         let damaged = self.damaged_bytes(id).await.map_err(FetchError::Storage)?;
         let mut salvaged = am.clone();
         let counted = medk_shared::replica::salvage(&mut salvaged, &damaged);
         // What was salvaged must still read as such a document; if not,
         // the server's copy alone.
-        let (mut am, added) = match recovered_meta(&id, meta.kind, &meta.title, salvaged.clone()) {
-            Some(_) => (salvaged, counted.added),
-            None => (am.clone(), 0),
+        let (mut am, added, lost) = match recovered_meta(&id, meta.kind, &meta.title, salvaged.clone()) {
+            Some(_) => (salvaged, counted.added, counted.unreadable || counted.left_out > 0),
+            None => (am.clone(), 0, true),
         };
         let mut fixed = recovered_meta(&id, meta.kind, &meta.title, am.clone())
             .ok_or_else(|| FetchError::NotARoadmap("копия сервера не читается".into()))?;
         fixed.unsent = None;
         storage.restore(&fixed, am.save(), false).await.map_err(|e| FetchError::Storage(e.to_string()))?;
-        (self.0.on_info)(recovered_text(&fixed, added, true));
+        (self.0.on_info)(recovered_text(&fixed, added, lost, true));
         if meta.kind == DocKind::Roadmap {
             self.open(id).await.map_err(|e| FetchError::Storage(e.to_string()))?;
         }
@@ -1302,16 +1348,24 @@ fn title_of(meta: &crate::storage::RoadmapMeta) -> String {
     if meta.title.trim().is_empty() { "Без названия".to_owned() } else { meta.title.clone() }
 }
 
-/// What a person is told once a broken copy was replaced.
-fn recovered_text(meta: &crate::storage::RoadmapMeta, added: usize, from_server: bool) -> String {
+/// What a person is told once a broken copy was replaced: from where, how
+/// many changes made here came back, and (`lost`) that part of the broken
+/// copy could not be read, so unsent changes in it may be gone.
+fn recovered_text(meta: &crate::storage::RoadmapMeta, added: usize, lost: bool, from_server: bool) -> String {
     let source =
         if from_server { "загружена с сервера" } else { "собрана заново" };
     let kept = match added {
         0 => String::new(),
         n => format!(", из повреждённой копии восстановлено изменений: {n}"),
     };
+    let lost = if lost {
+        " Часть повреждённой копии прочитать не удалось: изменения из неё, которых не было на сервере, \
+         могли не восстановиться — проверьте последние правки."
+    } else {
+        ""
+    };
     format!(
-        "Копия «{}» на этом устройстве была повреждена: она {source}{kept}. Повреждённые данные сохранены отдельно.",
+        "Копия «{}» на этом устройстве была повреждена: она {source}{kept}.{lost} Повреждённые данные сохранены отдельно.",
         title_of(meta)
     )
 }

@@ -20,6 +20,10 @@ fn describe(session: &Session, status: &SyncStatus) -> (&'static str, String) {
         (Session::SignedOut, _) => ("signed-out", format!("Вход не выполнен{pending}")),
         (Session::Expired(_), _) => ("expired", format!("Сеанс истёк{pending}")),
         (_, Connection::Offline) => ("offline", format!("Нет связи{pending}")),
+        // The device has a network, but the relay has not answered for a while.
+        (_, Connection::Connecting) if status.failed_attempts >= 3 => {
+            ("connecting", format!("Сервер недоступен, пробуем снова…{pending}"))
+        }
         (_, Connection::Connecting) => ("connecting", format!("Подключение…{pending}")),
         (_, Connection::Online) if status.unsynced > 0 => ("syncing", format!("Синхронизация{pending}")),
         (_, Connection::Online) if status.broken > 0 => {
@@ -58,6 +62,7 @@ pub fn SyncIndicator() -> impl IntoView {
                         ("rejected", _) => "Часть изменений сервер не принял: у вас только просмотр этих дорожных карт. Изменения сохранены на этом устройстве.",
                         ("broken", _) => "Копию части документов на этом устройстве не удалось прочитать; её данные отложены. При связи с сервером они загружаются заново, а всё, что удаётся прочитать из повреждённой копии, добавляется к ним. Есть ли там неотправленные изменения, неизвестно.",
                         (_, Connection::Offline) => "Сети нет. Все изменения сохраняются на этом устройстве и уйдут на сервер, когда связь появится.",
+                        (_, Connection::Connecting) if status.get().failed_attempts >= 3 => "Сервер не отвечает. Все изменения сохраняются на этом устройстве и уйдут на сервер, когда он снова будет доступен.",
                         (_, Connection::Connecting) => "Подключаемся к серверу. Работать можно и без связи.",
                         (_, Connection::Online) => "Подключено к серверу: изменения других людей появляются сразу.",
                     }}</p>
