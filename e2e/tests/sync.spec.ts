@@ -150,3 +150,32 @@ test('a roadmap that is not open still syncs: the list shows a rename made elsew
   await a.getByLabel('Название дорожной карты').fill('Новое название');
   await expect(b.locator('.roadmap-item', { hasText: 'Новое название' })).toBeVisible({ timeout: 5_000 });
 });
+
+test('typing goes on where it was when a colleague moves the row being typed in', async ({ browser, server }) => {
+  const typist = await person(browser, server.url, 'Печатает');
+  const mover = await person(browser, server.url, 'Двигает');
+  const path = await createRoadmap(typist, 'Движение строк');
+  for (const text of ['Первое', 'Второе', 'Третье']) await addActivity(typist, 0, text);
+  await expectSynced(typist);
+  await mover.goto(path);
+  expect(await descriptions(mover)).toEqual(['Первое', 'Второе', 'Третье']);
+
+  const field = description(typist, 2);
+  await field.click();
+  await field.press('Control+End');
+  await field.pressSequentially(' — протокол заседания');
+  // Meanwhile the colleague moves that row up, then a neighbour past it.
+  await activities(mover).nth(2).getByRole('button', { name: 'Переместить выше' }).click();
+  await expect.poll(() => descriptions(typist), { timeout: 5_000 }).toEqual(['Первое', 'Третье — протокол заседания', 'Второе']);
+  await field.page().keyboard.type(' рабочей группы');
+  await activities(mover).nth(0).getByRole('button', { name: 'Переместить ниже' }).click();
+  await expect.poll(() => descriptions(typist), { timeout: 5_000 }).toEqual([
+    'Третье — протокол заседания рабочей группы',
+    'Первое',
+    'Второе',
+  ]);
+  await typist.keyboard.type(' № 3');
+  const typed = 'Третье — протокол заседания рабочей группы № 3';
+  await expect.poll(() => descriptions(typist)).toEqual([typed, 'Первое', 'Второе']);
+  await expect.poll(() => descriptions(mover), { timeout: 5_000 }).toEqual([typed, 'Первое', 'Второе']);
+});

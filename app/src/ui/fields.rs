@@ -54,20 +54,35 @@ impl Caret {
     /// Once the page shows the change (setting a field's value moves its
     /// caret to the end), puts the caret back where it was in the person's
     /// own words: after text inserted before it, before text inserted after.
-    /// Runs in the same turn as the change, after the render effects, so no
-    /// keystroke and no other remote change can come in between.
+    /// A change from elsewhere that moved the field's row (someone moved
+    /// it, or a row past it) moves its DOM node, which takes the focus
+    /// away: the focus comes back, so typing goes on where it was instead
+    /// of into the page. Runs in the same turn as the change, after the
+    /// render effects, so no keystroke and no other remote change can come
+    /// in between.
     pub fn restore_after_render(self) {
         leptos::task::spawn_local(async move {
             for _ in 0..3 {
                 leptos::task::tick().await;
                 let new = self.el.value();
-                if new != self.old {
+                let lost = !self.has_focus() && self.el.is_connected();
+                if lost {
+                    let _ = self.el.focus();
+                }
+                if new != self.old || lost {
                     let (start, end) = (moved(&self.old, &new, self.start), moved(&self.old, &new, self.end));
                     let _ = self.el.set_selection_range(start, end);
+                }
+                if new != self.old {
                     return;
                 }
             }
         });
+    }
+
+    fn has_focus(&self) -> bool {
+        let active = web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element());
+        active.is_some_and(|a| a == *self.el.unchecked_ref::<web_sys::Element>())
     }
 }
 
