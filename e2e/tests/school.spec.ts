@@ -348,3 +348,24 @@ for (const size of [
     for (const [what, h] of heights) expect(h, String(what)).toBeGreaterThanOrEqual(40);
   });
 }
+
+test('a risk factor\'s note is kept as it is typed: a tab closed before the field loses focus keeps it', async ({ browser, serve }) => {
+  const server = await serve({ units: UNITS, people: PEOPLE });
+  const curator = await signedIn(browser, server.url, CURATOR);
+  await openSchool(curator);
+  const risk = curator.locator('.risks .risk').first();
+  await risk.getByLabel('Актуален для школы').check();
+  const note = risk.getByLabel('Примечание');
+  await note.click();
+  await note.pressSequentially('Выявлено на посещении: 38% с рисками неуспешности');
+  // No blur: the tab is reloaded while the caret is still in the field.
+  await curator.reload();
+  await expect(curator.locator('.school-page[data-loaded=true]')).toBeVisible();
+  await expect(curator.locator('.risks .risk').first().getByLabel('Примечание')).toHaveValue(
+    'Выявлено на посещении: 38% с рисками неуспешности',
+  );
+  await expectSynced(curator);
+  const team = await signedIn(browser, server.url, TEAM);
+  await openSchool(team);
+  await expect(team.locator('.risks .risk').first()).toContainText('Выявлено на посещении: 38% с рисками неуспешности', { timeout: 15_000 });
+});

@@ -58,7 +58,7 @@ type Migration = fn(&mut AutoCommit) -> Result<(), AutomergeError>;
 #[derive(Debug, thiserror::Error)]
 pub enum DocError {
     /// The bytes are not an Automerge document (the detail is technical).
-    #[error("повреждённые данные: это не документ Automerge")]
+    #[error("повреждённые данные: файл не читается как документ МЭДК")]
     Corrupt(String),
     #[error("документ не является дорожной картой")]
     NotARoadmap,

@@ -66,7 +66,7 @@ pub const SCHOOL_SCHEMA: u64 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     /// The bytes are not an Automerge document (the detail is technical).
-    #[error("повреждённые данные: это не документ Automerge")]
+    #[error("повреждённые данные: файл не читается как документ МЭДК")]
     Corrupt(String),
     #[error("документ не является {0}")]
     WrongKind(&'static str),

@@ -87,16 +87,23 @@ pub fn CataloguePage() -> impl IntoView {
     });
     let screen = Screen { catalogue: RwSignal::new(None), file: FileSlot::new(), right, app };
     let failed: RwSignal<Option<String>> = RwSignal::new(None);
+    let broken: RwSignal<Option<medk_shared::ids::DocumentId>> = RwSignal::new(None);
     {
         let sync = sync.clone();
         leptos::task::spawn_local(async move {
             match sync.open_catalogue().await {
                 Ok(file) => screen.file.set(file),
-                Err(e) => failed.set(Some(format!("Не удалось открыть каталог: {e}"))),
+                Err(e) => {
+                    if e.is_broken() {
+                        broken.set(Some(catalogue_id()));
+                    }
+                    failed.set(Some(format!("Не удалось открыть каталог: {e}")));
+                }
             }
             screen.reread();
         });
     }
+    super::recovery::reopen_when_recovered(app, move || broken.get_untracked());
     // Changes that came through sync.
     let version = sync.version(catalogue_id());
     Effect::new(move |_| {
@@ -113,6 +120,7 @@ pub fn CataloguePage() -> impl IntoView {
                 "Изменять каталог может только федеральный координатор."
             </p>
             {move || failed.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || broken.get().map(|id| view! { <super::recovery::ReloadFromServer id /> })}
             <p class="empty" hidden=move || loaded() || failed.with(Option::is_some)>"Загрузка…"</p>
             <div class="catalogue-body" hidden=move || !loaded()>
                 <Factors screen />

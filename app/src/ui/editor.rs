@@ -641,27 +641,9 @@ pub fn EditorPage(id: String) -> impl IntoView {
     });
     // A broken copy brought back meanwhile (from the server's copy, once
     // online): open it without being asked.
-    let list_version = app.sync().list_version();
-    let router = super::route::router();
-    Effect::new(move |previous: Option<u64>| {
-        let v = list_version.get();
-        let broken = match &*state.read_untracked() {
-            Loaded::Failed(Failure { broken: Some(id), .. }) => Some(*id),
-            _ => None,
-        };
-        if let Some(id) = broken
-            && previous.is_some_and(|p| p != v)
-        {
-            let storage = app.storage();
-            leptos::task::spawn_local(async move {
-                if let Ok(Some(meta)) = storage.meta(&id).await
-                    && meta.broken.is_none()
-                {
-                    router.reopen();
-                }
-            });
-        }
-        v
+    super::recovery::reopen_when_recovered(app, move || match &*state.read_untracked() {
+        Loaded::Failed(Failure { broken: Some(id), .. }) => Some(*id),
+        _ => None,
     });
     move || {
         match &*state.read() {
@@ -671,7 +653,7 @@ pub fn EditorPage(id: String) -> impl IntoView {
             <div class="open-error card" role="alert">
                 <h1>"Не удалось открыть дорожную карту"</h1>
                 <p>{e.text.clone()}</p>
-                {e.broken.map(|id| view! { <ReloadFromServer id /> })}
+                {e.broken.map(|id| view! { <super::recovery::ReloadFromServer id /> })}
                 {e.detail.clone().map(|d| view! { <p class="detail">"Подробности: " {d}</p> })}
                 <p>"Другие дорожные карты на устройстве это не затрагивает."</p>
                 <a class="button" href="/">"← Все дорожные карты"</a>
@@ -698,28 +680,11 @@ impl Failure {
     }
 }
 
-/// «Загрузить с сервера заново»: replaces a broken copy with the server's,
-/// keeping what can still be read of it; then opens the roadmap.
-#[component]
-pub fn ReloadFromServer(id: DocumentId) -> impl IntoView {
-    let app = ctx();
-    let router = super::route::router();
-    let busy = RwSignal::new(false);
-    let reload = move |_| {
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match app.sync().reload_from_server(id).await {
-                Ok(()) => router.reopen(),
-                Err(e) => app.error(format!("Не удалось загрузить с сервера: {e}")),
-            }
-            busy.set(false);
-        });
-    };
-    view! {
-        <button class="primary" disabled=move || busy.get() on:click=reload>
-            {move || if busy.get() { "Загружаем с сервера…" } else { "Загрузить с сервера заново" }}
-        </button>
-    }
+/// A year typed in full (four digits, 1900–2100); `None` while typing.
+fn whole_year(text: &str) -> Option<i32> {
+    let text = text.trim();
+    let year: i32 = text.parse().ok()?;
+    (text.len() == 4 && (1900..=2100).contains(&year)).then_some(year)
 }
 
 /// «N изменений» with the right Russian plural.
@@ -1067,9 +1032,22 @@ fn HeaderBlock(editor: Editor) -> impl IntoView {
                 <label>"Год"
                     <input inputmode="numeric" class="year"
                         prop:value=move || editor.header.with(|h| h.year.map(|y| y.to_string()).unwrap_or_default())
+                        // Kept as soon as it is a whole year (a tab closed
+                        // before the field loses focus keeps it too); the
+                        // final value when it does.
+                        on:input=move |ev| {
+                            let text = event_target_value(&ev);
+                            if let Some(year) = whole_year(&text)
+                                && editor.header.with_untracked(|h| h.year) != Some(year)
+                            {
+                                editor.act("set year", |_| vec![Edit::SetYear(Some(year))]);
+                            }
+                        }
                         on:change=move |ev| {
                             let year = event_target_value(&ev).trim().parse::<i32>().ok();
-                            editor.act("set year", |_| vec![Edit::SetYear(year)]);
+                            if editor.header.with_untracked(|h| h.year) != year {
+                                editor.act("set year", |_| vec![Edit::SetYear(year)]);
+                            }
                         } />
                 </label>
                 <label class="wide">"Территория или школа"

@@ -102,6 +102,13 @@ fn RoadmapItem(
     .join(" · ");
     let broken = meta.broken.clone();
     let is_broken = broken.is_some();
+    // Changes the relay does not have: the live count if the roadmap is
+    // open in this tab, else what its list record kept.
+    let unsent = {
+        let kept = meta.unsent.unwrap_or(0) as usize;
+        let live = DocumentId::parse(&meta.id).ok().map(|id| app.sync().doc_state(id));
+        move || live.map_or(kept, |s| s.get().unsynced.max(kept))
+    };
 
     let rename = {
         let id = id.clone();
@@ -190,7 +197,7 @@ fn RoadmapItem(
                         <p class="error" role="alert">
                             "Копия на этом устройстве повреждена; её данные отложены и не потеряны."
                         </p>
-                        {doc_id.map(|id| view! { <super::editor::ReloadFromServer id /> })}
+                        {doc_id.map(|id| view! { <super::recovery::ReloadFromServer id /> })}
                         <p class="detail">"Подробности: " {reason}</p>
                     }
                 })}
@@ -203,7 +210,14 @@ fn RoadmapItem(
             <Show when=move || confirming.get()>
                 <div class="confirm" role="alertdialog" aria-label="Подтверждение удаления">
                     <p>"Удалить дорожную карту с этого устройства?"</p>
-                    <button class="danger" on:click=delete.clone()>"Да, удалить"</button>
+                    <p class="warn" hidden=move || unsent() == 0>{move || format!(
+                        "На этом устройстве есть изменения, которые ещё не отправлены на сервер: {}. \
+                         После удаления они пропадут. Чтобы их сохранить, дождитесь связи с сервером.",
+                        unsent()
+                    )}</p>
+                    <button class="danger" on:click=delete.clone()>
+                        {move || if unsent() == 0 { "Да, удалить" } else { "Удалить вместе с неотправленными" }}
+                    </button>
                     <button on:click=move |_| confirming.set(false)>"Отмена"</button>
                 </div>
             </Show>

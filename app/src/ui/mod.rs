@@ -17,6 +17,7 @@ mod file_slot;
 mod import;
 mod list;
 mod people;
+mod recovery;
 mod route;
 mod rows;
 mod school;

@@ -223,21 +223,35 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
         app,
     };
     let failed: RwSignal<Option<String>> = RwSignal::new(None);
+    // A broken copy of the school's file or the catalogue: brought back
+    // from here or by the sync, the screen opens again.
+    let broken: RwSignal<Option<DocumentId>> = RwSignal::new(None);
     {
         let unit = unit.clone();
         let sync = sync.clone();
         leptos::task::spawn_local(async move {
             match sync.open_catalogue().await {
                 Ok(file) => screen.catalogue_file.set(file),
-                Err(e) => failed.set(Some(format!("Не удалось открыть каталог: {e}"))),
+                Err(e) => {
+                    if e.is_broken() {
+                        broken.set(Some(catalogue_id()));
+                    }
+                    failed.set(Some(format!("Не удалось открыть каталог: {e}")));
+                }
             }
             match sync.open_school(&unit).await {
                 Ok(file) => screen.file.set(file),
-                Err(e) => failed.set(Some(format!("Не удалось открыть файл школы: {e}"))),
+                Err(e) => {
+                    if e.is_broken() {
+                        broken.set(Some(school_file_id(&unit)));
+                    }
+                    failed.set(Some(format!("Не удалось открыть файл школы: {e}")));
+                }
             }
             screen.reread();
         });
     }
+    super::recovery::reopen_when_recovered(app, move || broken.get_untracked());
     // Changes that came through sync.
     let school_version = sync.version(school_file_id(&unit));
     let catalogue_version = sync.version(catalogue_id());
@@ -273,6 +287,7 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
             <p class="school-municipality hint">{text(municipality)}</p>
             <p class="note" hidden=move || !signed_out()>"Войдите, чтобы работать со школой: файл школы доступен её команде, кураторам и координаторам."</p>
             {move || failed.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || broken.get().map(|id| view! { <super::recovery::ReloadFromServer id /> })}
             <p class="empty" hidden=move || loaded() || failed.with(Option::is_some)>"Загрузка…"</p>
             <div hidden=move || !loaded()>
                 <SchoolHead screen />
@@ -819,12 +834,23 @@ fn RiskFactor(screen: Screen, id: String, title: String, retired: bool) -> impl 
             set(&|r: &mut Risk| r.active = on);
         }
     };
-    let set_note = {
+    // Kept as it is typed (a tab closed or killed before the field loses
+    // focus keeps it), trimmed once it does.
+    let type_note = {
         let set = set.clone();
         move |ev: leptos::ev::Event| {
             let text = event_target_value(&ev);
             if text != note() {
-                set(&|r: &mut Risk| r.note = text.trim().to_owned());
+                set(&|r: &mut Risk| r.note = text.clone());
+            }
+        }
+    };
+    let set_note = {
+        let set = set.clone();
+        move |ev: leptos::ev::Event| {
+            let text = event_target_value(&ev).trim().to_owned();
+            if text != note() {
+                set(&|r: &mut Risk| r.note = text.clone());
             }
         }
     };
@@ -856,7 +882,7 @@ fn RiskFactor(screen: Screen, id: String, title: String, retired: bool) -> impl 
             </label>
             <p hidden=move || screen.can_write()>{text(move || if active() { "Актуален для школы".into() } else { "Не актуален".into() })}</p>
             <label hidden=move || !screen.can_write() || (!active() && note().is_empty())>"Примечание"
-                <textarea id=note_id rows="2" prop:value=note on:change=set_note></textarea>
+                <textarea id=note_id rows="2" prop:value=note on:input=type_note on:change=set_note></textarea>
             </label>
             <p class="hint" hidden=move || screen.can_write() || note().is_empty()>{text(note)}</p>
             <div class="programme" hidden=move || !active()>
