@@ -789,7 +789,7 @@ fn RiskFactor(screen: Screen, id: String, title: String, retired: bool) -> impl 
             };
             let storage = app.storage();
             leptos::task::spawn_local(async move {
-                match crate::document::OpenRoadmap::create(&storage, &new).await {
+                match crate::document::OpenRoadmap::create(&storage, &new, &app.account.person_id()).await {
                     Ok(id) => {
                         // The school's programme belongs to the school, not
                         // to the unit of whoever made it.
