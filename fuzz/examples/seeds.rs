@@ -12,7 +12,7 @@ use medk_shared::sync::message::{Message, PeerMetadata};
 
 fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
-    for (target, seeds) in [("message_decode", frames()), ("relay", sessions())] {
+    for (target, seeds) in [("message_decode", frames()), ("relay", sessions()), ("documents", documents())] {
         // Overwrites its own seeds, and leaves others (crashes kept as
         // regression inputs) alone.
         let dir = root.join(target);
@@ -23,6 +23,29 @@ fn main() -> std::io::Result<()> {
         println!("{}: {} seeds", dir.display(), seeds.len());
     }
     Ok(())
+}
+
+/// For `documents`: per kind of document, a few scripts of the hostile
+/// peer (pseudo-random bytes, then targeted ones).
+fn documents() -> Vec<(String, Vec<u8>)> {
+    let mut seeds = Vec::new();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for kind in 0..3u8 {
+        for n in 0..4 {
+            let mut bytes = vec![kind];
+            for _ in 0..(16 + 40 * n) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                bytes.push(state as u8);
+            }
+            seeds.push((format!("{}-{n}", ["roadmap", "school", "catalogue"][usize::from(kind)]), bytes));
+        }
+    }
+    // On the root of a roadmap: delete `header` (key 2), put a string on
+    // `sections` (key 4), put 999 on `schema` (key 1).
+    seeds.push(("roadmap-broken-root".into(), vec![0, 0, 4, 2, 0, 0, 0, 4, 0, 0, 0x20, 1, 0x7f]));
+    seeds
 }
 
 fn frames() -> Vec<(String, Vec<u8>)> {

@@ -48,6 +48,9 @@ struct ServeArgs {
     /// Mark the session cookie `Secure` (when served over HTTPS).
     #[arg(long)]
     secure_cookies: bool,
+    /// Sync connections (tabs, devices) one person may have open at once.
+    #[arg(long, value_name = "N", default_value_t = medk_server::sync::CONNECTIONS_PER_USER)]
+    connections_per_user: usize,
 }
 
 impl From<ServeArgs> for Config {
@@ -57,6 +60,7 @@ impl From<ServeArgs> for Config {
             data_dir: args.data_dir,
             static_dir: args.static_dir,
             secure_cookies: args.secure_cookies,
+            connections_per_user: args.connections_per_user,
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::api::ApiState;
 use crate::blobs::BlobStore;
 use crate::http;
 use crate::store::{RedbStore, Writer};
-use crate::sync::SyncHub;
+use crate::sync::{HubOptions, SyncHub};
 
 /// The documents' database inside the data dir.
 pub const DATABASE_FILE: &str = "medk.redb";
@@ -31,6 +31,8 @@ pub struct Config {
     /// Mark the session cookie `Secure` (serve over HTTPS, usually behind a
     /// proxy that terminates TLS).
     pub secure_cookies: bool,
+    /// Sync connections one person may have open at once.
+    pub connections_per_user: usize,
 }
 
 /// Serves until a shutdown signal arrives.
@@ -72,7 +74,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     });
     let blob_store = BlobStore::open(&config.data_dir)
         .with_context(|| format!("opening the blob store in {}", config.data_dir.display()))?;
-    let hub = SyncHub::start(Writer::start(Arc::new(store)), accounts.clone());
+    let storage_id = store.storage_id().context("reading the document store's id")?;
+    let options =
+        HubOptions { storage_id: Some(storage_id), connections_per_user: config.connections_per_user };
+    let hub = SyncHub::start(Writer::start(Arc::new(store)), accounts.clone(), options);
     let api = ApiState::new(accounts, config.secure_cookies);
 
     let stop = {

@@ -83,7 +83,7 @@ struct Harness {
 impl Harness {
     fn new() -> Harness {
         Harness {
-            relay: Relay::new("relay".into(), Box::new(OpenAccess)),
+            relay: Relay::new("relay".into(), None, Box::new(OpenAccess)),
             disk: HashMap::new(),
             sync_states: HashMap::new(),
             peers: Vec::new(),
@@ -164,6 +164,7 @@ impl Harness {
                 self.closed.push((conn, code));
                 self.peers.retain(|p| p.conn != conn);
             }
+            Effect::Claim { doc, .. } => self.relay.claimed(doc, Ok(())),
             Effect::Load { doc } => {
                 let chunks = self.disk.get(&doc).cloned().unwrap_or_default();
                 self.relay.loaded(doc, Ok(chunks));
@@ -275,7 +276,7 @@ fn a_request_for_an_unknown_document_is_answered_doc_unavailable() {
 
 #[test]
 fn a_message_before_join_closes_with_protocol_error() {
-    let mut relay = Relay::new("relay".into(), Box::new(OpenAccess));
+    let mut relay = Relay::new("relay".into(), None, Box::new(OpenAccess));
     relay.connect(1, "anyone");
     relay.receive(
         1,
@@ -296,7 +297,7 @@ fn a_message_before_join_closes_with_protocol_error() {
 
 #[test]
 fn an_unsupported_protocol_version_gets_an_error_then_a_close() {
-    let mut relay = Relay::new("relay".into(), Box::new(OpenAccess));
+    let mut relay = Relay::new("relay".into(), None, Box::new(OpenAccess));
     relay.connect(1, "anyone");
     relay.receive(1, &join_frame("a", &["0", "2"]));
     let effects = drain(&mut relay);
@@ -330,10 +331,11 @@ fn malformed_sync_data_closes_with_invalid_data_and_stores_nothing() {
     }
 }
 
-/// A well-formed sync message whose change chunk is not a change: Automerge
-/// drops chunks that do not parse, so nothing is stored and the peer stays.
+/// A well-formed sync message whose change chunk is not a change: what it
+/// would add cannot be counted before it is applied, so it is malformed
+/// Automerge data (1007) and nothing is stored.
 #[test]
-fn a_change_that_does_not_parse_is_dropped() {
+fn a_change_that_does_not_parse_closes_its_connection() {
     let stored = small_doc().save();
     let bogus_change = sync::Message {
         heads: vec![],
@@ -350,7 +352,7 @@ fn a_change_that_does_not_parse_is_dropped() {
     let conn = h.peers[a].conn;
     h.relay.receive(conn, &sync_frame("a", doc_id(1), bogus_change));
     h.settle();
-    assert_eq!(h.closed, vec![]);
+    assert_eq!(h.closed, vec![(conn, close::INVALID_DATA)]);
     assert_eq!(h.writes, 0);
     assert_eq!(h.disk[&doc_id(1)], vec![stored]);
 }

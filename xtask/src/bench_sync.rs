@@ -284,7 +284,10 @@ fn start(project: &Project, server: Server, medk: &Path, data: &Path, log: &Path
                 .arg(data.join("relay"))
                 // The app is not needed (the server answers 503 for pages).
                 .arg("--static-dir")
-                .arg(data.join("no-app"));
+                .arg(data.join("no-app"))
+                // Every generated client signs in as the same person.
+                .arg("--connections-per-user")
+                .arg("100000");
             cmd
         }
         Server::Js => {

@@ -176,9 +176,21 @@ impl Device {
         }
     }
 
-    pub fn text(&self, id: DocumentId, key: &str) -> Option<String> {
+    /// The title of the roadmap `id`, if the device has it.
+    pub fn title(&self, id: DocumentId) -> Option<String> {
         let doc = self.docs.get(&id)?;
-        doc.get(ROOT, key).unwrap().and_then(|(v, _)| v.into_string().ok())
+        let header = doc.get(ROOT, "header").ok()??.1;
+        let title = doc.get(&header, "title").ok()??.1;
+        doc.text(&title).ok()
+    }
+
+    /// What [`mark`] wrote under `key` in the roadmap `id`.
+    pub fn mark(&self, id: DocumentId, key: &str) -> Option<String> {
+        let doc = self.docs.get(&id)?;
+        let sections = doc.get(ROOT, "sections").ok()??.1;
+        let row = doc.get(&sections, key).ok()??.1;
+        let title = doc.get(&row, "title").ok()??.1;
+        doc.text(&title).ok()
     }
 }
 
@@ -211,10 +223,58 @@ pub fn rand_suffix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
 }
 
-pub fn new_doc(title: &str) -> AutoCommit {
-    let mut doc = AutoCommit::new();
-    doc.put(ROOT, "title", title).unwrap();
-    doc
+/// A new roadmap titled `title`, made signed out (anyone who holds it may
+/// register it), and the id it syncs under.
+pub fn roadmap(title: &str) -> (DocumentId, AutoCommit) {
+    roadmap_by(title, "")
+}
+
+/// A new roadmap made by the person `creator` (their id; only they may
+/// register it), and its id.
+pub fn roadmap_by(title: &str, creator: &str) -> (DocumentId, AutoCommit) {
+    use medk_shared::doc::{NewRoadmap, RoadmapDoc};
+    use medk_shared::model::Level;
+    let mut doc = RoadmapDoc::create(
+        &NewRoadmap {
+            title: title.into(),
+            level: Level::School,
+            territory: String::new(),
+            year: Some(2026),
+            columns: Level::School.default_columns(),
+        },
+        medk_shared::ids::RowId::new("s0"),
+    );
+    static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let made = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nonce: [u8; 16] = [rand_suffix().to_le_bytes(), made.to_le_bytes()].concat().try_into().unwrap();
+    let id = doc.stamp_origin(creator, nonce, 0);
+    (id, doc.automerge().clone())
+}
+
+/// A change to a roadmap anyone may make and tests can read back: the
+/// section `key` titled `value` (made when missing).
+pub fn mark(doc: &mut AutoCommit, key: &str, value: &str) {
+    use automerge::ObjType;
+    let sections = doc.get(ROOT, "sections").unwrap().unwrap().1;
+    let title = match doc.get(&sections, key).unwrap() {
+        Some((_, row)) => doc.get(&row, "title").unwrap().unwrap().1,
+        None => {
+            let row = doc.put_object(&sections, key, ObjType::Map).unwrap();
+            doc.put(&row, "pos", "80").unwrap();
+            doc.put(&row, "deleted", false).unwrap();
+            doc.put_object(&row, "title", ObjType::Text).unwrap()
+        }
+    };
+    doc.update_text(&title, value).unwrap();
+    doc.commit();
+}
+
+/// Sets the title of a roadmap.
+pub fn set_title(doc: &mut AutoCommit, value: &str) {
+    let header = doc.get(ROOT, "header").unwrap().unwrap().1;
+    let title = doc.get(&header, "title").unwrap().unwrap().1;
+    doc.update_text(&title, value).unwrap();
+    doc.commit();
 }
 
 pub async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
