@@ -70,7 +70,7 @@ pub struct SyncStatus {
 }
 
 /// One roadmap's sync, for its editor.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DocState {
     /// Local changes the relay does not have.
     pub unsynced: usize,
@@ -78,6 +78,12 @@ pub struct DocState {
     pub read_only: bool,
     /// The relay answered `doc-unavailable`: no access to it there.
     pub unavailable: bool,
+    /// The relay refused this device's changes to it: why (in Russian), and
+    /// the technical detail.
+    pub refused: Option<(String, String)>,
+    /// It was deleted for everyone (a coordinator did): only this device
+    /// still has it.
+    pub gone: bool,
 }
 
 /// Why a roadmap could not be fetched by its link.
@@ -116,6 +122,8 @@ struct Inner {
     checking: Cell<bool>,
     /// Roadmaps the relay said `doc-unavailable` for.
     unavailable: RefCell<HashSet<DocumentId>>,
+    /// Roadmaps whose changes from this device the relay refused, and why.
+    refused: RefCell<HashMap<DocumentId, (String, String)>>,
     doc_states: RwSignal<HashMap<DocumentId, DocState>>,
     on_error: Rc<dyn Fn(String)>,
     client: RefCell<Client>,
@@ -197,6 +205,7 @@ impl SyncService {
             account,
             checking: Cell::new(false),
             unavailable: RefCell::new(HashSet::new()),
+            refused: RefCell::new(HashMap::new()),
             doc_states: RwSignal::new(HashMap::new()),
             on_error,
             client: RefCell::new(Client::new(peer_id, Some(storage_id))),
@@ -270,7 +279,7 @@ impl SyncService {
     /// How one roadmap's sync stands (for its editor).
     pub fn doc_state(&self, id: DocumentId) -> Signal<DocState> {
         let states = self.0.doc_states;
-        Signal::derive(move || states.with(|s| s.get(&id).copied().unwrap_or_default()))
+        Signal::derive(move || states.with(|s| s.get(&id).cloned().unwrap_or_default()))
     }
 
     /// Bumps whenever the roadmap changed from elsewhere.
@@ -413,6 +422,8 @@ impl SyncService {
     pub fn forget(&self, id: DocumentId) {
         self.0.docs.borrow_mut().remove(&id);
         self.0.unavailable.borrow_mut().remove(&id);
+        self.0.refused.borrow_mut().remove(&id);
+        crate::gone::forget(&id);
         self.0.client.borrow_mut().forget(&id);
         self.schedule_status();
     }
@@ -734,8 +745,14 @@ impl SyncService {
                 if self.0.docs.borrow().contains_key(&doc) {
                     self.0.unavailable.borrow_mut().insert(doc);
                     self.schedule_status();
+                    self.check_gone(doc);
                 }
                 self.finish_fetch(doc, Err(FetchError::Unavailable));
+            }
+            Ok(Event::ChangesRefused { doc, message, detail }) => {
+                web_sys::console::warn_1(&format!("the relay refused our changes to {doc}: {detail}").into());
+                self.0.refused.borrow_mut().insert(doc, (message, detail));
+                self.schedule_status();
             }
             Ok(Event::Ephemeral { doc, sender, data, .. }) => {
                 if let Some(p) = Presence::decode(&data) {
@@ -926,6 +943,8 @@ impl SyncService {
                 unsynced: open.unsynced(shared),
                 read_only: client.relay_read_only(&id),
                 unavailable: self.0.unavailable.borrow().contains(&id),
+                refused: self.0.refused.borrow().get(&id).cloned(),
+                gone: crate::gone::is_gone(&id),
             };
             if state.read_only || state.unavailable {
                 rejected += state.unsynced;
@@ -941,6 +960,23 @@ impl SyncService {
         if self.0.doc_states.with_untracked(|s| *s != states) {
             self.0.doc_states.set(states);
         }
+    }
+
+    /// The relay has nothing of a roadmap this device holds: asks the API
+    /// whether it was deleted for everyone (410), and if so remembers it.
+    fn check_gone(&self, id: DocumentId) {
+        if crate::gone::is_gone(&id) {
+            return;
+        }
+        let service = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = crate::api::send("GET", &format!("/api/roadmaps/{id}/access"), None::<&()>).await;
+            if matches!(answer, Err(e) if e.is_status(410)) {
+                crate::gone::remember(&id);
+                service.0.list_version.update(|v| *v += 1);
+                service.schedule_status();
+            }
+        });
     }
 
     /// Moves roadmaps made for another unit there once the relay has all of

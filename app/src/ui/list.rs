@@ -103,6 +103,7 @@ fn RoadmapItem(
     .join(" · ");
     let broken = meta.broken.clone();
     let is_broken = broken.is_some();
+    let gone = DocumentId::parse(&meta.id).is_ok_and(|id| crate::gone::is_gone(&id));
 
     let rename = {
         let id = id.clone();
@@ -186,6 +187,9 @@ fn RoadmapItem(
                 <p class="item-details">{details}</p>
                 {broken.map(|reason| view! {
                     <p class="error" role="alert">"Повреждена: " {reason}</p>
+                })}
+                {gone.then(|| view! {
+                    <p class="error gone" role="status">"Удалена для всех координатором: копия осталась только на этом устройстве."</p>
                 })}
             </div>
             <div class="item-actions">

@@ -119,6 +119,8 @@ pub struct Device {
     /// Documents the relay answered `doc-unavailable` for (and that were
     /// dropped from `docs`).
     pub unavailable: std::collections::HashSet<DocumentId>,
+    /// Documents the relay refused this device's changes to, with why.
+    pub refused: std::collections::HashMap<DocumentId, String>,
 }
 
 impl Device {
@@ -127,7 +129,13 @@ impl Device {
         let mut socket = socket(addr, Some(token), None).await;
         let mut client = Client::new(format!("{name}-{}", rand_suffix()), Some(format!("{name}-storage")));
         socket.send(Ws::binary(client.join())).await.unwrap();
-        let mut device = Device { client, socket, docs: Default::default(), unavailable: Default::default() };
+        let mut device = Device {
+            client,
+            socket,
+            docs: Default::default(),
+            unavailable: Default::default(),
+            refused: Default::default(),
+        };
         let event = device.next_event().await;
         assert!(matches!(event, Event::Connected), "{event:?}");
         device
@@ -170,6 +178,9 @@ impl Device {
                 Event::Unavailable { doc } => {
                     self.docs.remove(&doc);
                     self.unavailable.insert(doc);
+                }
+                Event::ChangesRefused { doc, message, .. } => {
+                    self.refused.insert(doc, message);
                 }
                 _ => {}
             }
