@@ -70,6 +70,10 @@ const SILENCE_LIMIT: Duration = Duration::from_secs(120);
 /// How long one side of a closing connection waits for the other.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
+/// How long a connection closed for a frame over the limit stays open
+/// after its close frame, so the peer reads it (see its use).
+const TOO_BIG_LINGER: Duration = Duration::from_secs(1);
+
 /// How often the hub's clock ticks (eviction, write retries, messages a
 /// person's rate held back).
 const TICK_EVERY: Duration = Duration::from_secs(1);
@@ -394,12 +398,18 @@ async fn connection(
                 }
                 Ok(Some(Ok(_))) => {} // ping/pong: the timeout above already restarted
                 Ok(Some(Err(e))) => {
-                    let (code, reason) = if is_too_big(&e) {
-                        (close::TOO_BIG, format!("frame over {MAX_MESSAGE_BYTES} bytes"))
+                    if is_too_big(&e) {
+                        let reason = format!("frame over {MAX_MESSAGE_BYTES} bytes");
+                        let _ = tx.send(Outbound::Close(close::TOO_BIG, reason));
+                        // The rest of the frame is still arriving, unread:
+                        // closing the socket now would reset it, and the
+                        // peer's system would drop our close frame unread
+                        // (the peer would see 1006). Give it time to read it.
+                        tokio::time::sleep(TOO_BIG_LINGER).await;
                     } else {
-                        (close::PROTOCOL_ERROR, "broken WebSocket stream".to_string())
-                    };
-                    let _ = tx.send(Outbound::Close(code, reason));
+                        let reason = "broken WebSocket stream".to_string();
+                        let _ = tx.send(Outbound::Close(close::PROTOCOL_ERROR, reason));
+                    }
                     break;
                 }
             }

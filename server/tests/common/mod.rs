@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses a part
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use automerge::transaction::Transactable as _;
@@ -297,3 +298,85 @@ pub async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
         }
     }
 }
+
+pub fn create_user(data: &Path, login: &str, role: &str, unit: &str, schools: &[&str]) {
+    let mut args = vec!["create-user", "--login", login, "--password-stdin", "--role", role, "--unit", unit];
+    for school in schools {
+        args.extend(["--school", school]);
+    }
+    admin(data, &args, PASSWORD);
+}
+
+impl Server {
+    /// A JSON request as the person with `token`; returns status and body.
+    pub async fn call(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let res = self
+            .http
+            .request(method.parse().unwrap(), self.url(path))
+            .header("cookie", format!("medk_session={token}"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// The id of the person signed in with `token`.
+    pub async fn person_id(&self, token: &str) -> String {
+        let (status, me) = self.call(token, "GET", "/api/me", serde_json::Value::Null).await;
+        assert_eq!(status, 200, "{me}");
+        me["person"]["id"].as_str().expect("`Me` names the person").to_owned()
+    }
+
+    pub async fn device(&self, token: &str, name: &str) -> Device {
+        Device::connect(self.addr, token, name).await
+    }
+
+    /// Moves a roadmap to `unit` and sets whether it is published.
+    pub async fn place(&self, admin: &str, doc: DocumentId, unit: &str, published: bool) {
+        let path = format!("/api/roadmaps/{doc}/access");
+        let (status, body) =
+            self.call(admin, "PUT", &path, serde_json::json!({ "unit": unit, "published": published })).await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// The tree of the tests: rf → r1 → m1 → {s1, s2}; r1 → m2; rf → r2 → m3 → s4.
+pub fn set_up(data: &Path) {
+    for (parent, level, id) in [
+        ("rf", "region", "r1"),
+        ("rf", "region", "r2"),
+        ("r1", "municipality", "m1"),
+        ("r1", "municipality", "m2"),
+        ("r2", "municipality", "m3"),
+        ("m1", "school", "s1"),
+        ("m1", "school", "s2"),
+        ("m3", "school", "s4"),
+    ] {
+        assert_eq!(
+            admin(data, &["create-unit", "--parent", parent, "--level", level, "--name", id, "--id", id], "")
+                .trim(),
+            id
+        );
+    }
+    create_user(data, "fed", "federal-coordinator", "rf", &[]);
+    create_user(data, "reg", "regional-coordinator", "r1", &[]);
+    create_user(data, "mun", "municipal-coordinator", "m1", &[]);
+    create_user(data, "cur", "curator", "m1", &["s1"]);
+    create_user(data, "sch", "school-team", "s1", &[]);
+    create_user(data, "obs", "observer", "r1", &[]);
+    let listed = admin(data, &["list-users"], "");
+    for login in ["fed", "reg", "mun", "cur", "sch", "obs"] {
+        assert!(listed.contains(login), "{listed}");
+    }
+}
+

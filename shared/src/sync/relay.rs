@@ -101,6 +101,35 @@ pub const EPHEMERAL_PER_SECOND: u64 = 10;
 /// Deflated data in one message is inflated only this far to count it.
 const MAX_INFLATED_BYTES: usize = 4 * MAX_MESSAGE_BYTES;
 
+/// What one peer may cost the relay; [`Limits::default`] holds the
+/// constants above (tests make them small).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub ops_per_message: u64,
+    pub doc_ops: u64,
+    /// Per person; the burst is `ops_per_message`.
+    pub ops_per_second: u64,
+    pub pending_bytes: usize,
+    pub ephemeral_bytes: usize,
+    pub reader_ephemeral_bytes: usize,
+    /// Per connection; the burst is twice as many.
+    pub ephemeral_per_second: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            ops_per_message: MAX_OPS_PER_MESSAGE,
+            doc_ops: MAX_DOC_OPS,
+            ops_per_second: OPS_PER_SECOND,
+            pending_bytes: MAX_PENDING_BYTES,
+            ephemeral_bytes: MAX_EPHEMERAL_BYTES,
+            reader_ephemeral_bytes: MAX_READER_EPHEMERAL_BYTES,
+            ephemeral_per_second: EPHEMERAL_PER_SECOND,
+        }
+    }
+}
+
 /// WebSocket close codes the relay uses.
 pub mod close {
     /// The peer broke the protocol (message before `join`, bad frame).
@@ -241,6 +270,7 @@ pub struct Relay {
     now: u64,
     /// Each person's rate of operations applied ([`OPS_PER_SECOND`]).
     budgets: HashMap<String, Bucket>,
+    limits: Limits,
 }
 
 /// A connection, before and after its `join`.
@@ -370,7 +400,14 @@ impl Relay {
             next_batch: 1,
             now: 0,
             budgets: HashMap::new(),
+            limits: Limits::default(),
         }
+    }
+
+    /// The same relay with other limits than [`Limits::default`].
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     pub fn peer_id(&self) -> &str {
@@ -435,7 +472,7 @@ impl Relay {
 
     /// A connection opened for `user` (as authenticated by the I/O layer).
     pub fn connect(&mut self, conn: ConnId, user: impl Into<String>) {
-        let ephemeral = Bucket::full(2 * EPHEMERAL_PER_SECOND, self.now);
+        let ephemeral = Bucket::full(2 * self.limits.ephemeral_per_second, self.now);
         self.conns.insert(conn, Conn { user: user.into(), peer: None, docs: HashSet::new(), pending: 0, ephemeral });
     }
 
@@ -757,7 +794,7 @@ impl Relay {
             c.docs.insert(id);
         }
         c.pending += data.len();
-        if c.pending > MAX_PENDING_BYTES {
+        if c.pending > self.limits.pending_bytes {
             return self.close(conn, close::LIMIT, "too much waiting to be applied".into());
         }
         let now = self.now;
@@ -828,13 +865,14 @@ impl Relay {
         data: Vec<u8>,
     ) {
         let right = self.access.right(user, &id);
-        let largest = if right < Right::Write { MAX_READER_EPHEMERAL_BYTES } else { MAX_EPHEMERAL_BYTES };
+        let limits = self.limits;
+        let largest = if right < Right::Write { limits.reader_ephemeral_bytes } else { limits.ephemeral_bytes };
         if right == Right::None || data.len() > largest {
             return;
         }
         let now = self.now;
         let Some(c) = self.conns.get_mut(&conn) else { return };
-        if !c.ephemeral.take(1, EPHEMERAL_PER_SECOND, 2 * EPHEMERAL_PER_SECOND, now) {
+        if !c.ephemeral.take(1, limits.ephemeral_per_second, 2 * limits.ephemeral_per_second, now) {
             return;
         }
         let Some(doc) = self.docs.get_mut(&id) else { return };
@@ -933,10 +971,11 @@ impl Relay {
                     }
                 };
                 let held_ops = doc.am.stats().num_ops;
-                let refusal = if ops > MAX_OPS_PER_MESSAGE {
-                    Some(too_big(format!("{ops} operations in one message, over {MAX_OPS_PER_MESSAGE}")))
-                } else if held_ops.saturating_add(ops) > MAX_DOC_OPS {
-                    Some(too_big(format!("{held_ops} + {ops} operations, over {MAX_DOC_OPS} in a document")))
+                let limits = self.limits;
+                let refusal = if ops > limits.ops_per_message {
+                    Some(too_big(format!("{ops} operations in one message, over {}", limits.ops_per_message), &limits))
+                } else if held_ops.saturating_add(ops) > limits.doc_ops {
+                    Some(too_big(format!("{held_ops} + {ops} operations, over {} in a document", limits.doc_ops), &limits))
                 } else {
                     None
                 };
@@ -945,11 +984,11 @@ impl Relay {
                     refuse_changes(peer);
                 } else {
                     let budget =
-                        self.budgets.entry(conn.user.clone()).or_insert_with(|| Bucket::full(MAX_OPS_PER_MESSAGE, self.now));
-                    if !budget.take(ops, OPS_PER_SECOND, MAX_OPS_PER_MESSAGE, self.now) {
+                        self.budgets.entry(conn.user.clone()).or_insert_with(|| Bucket::full(limits.ops_per_message, self.now));
+                    if !budget.take(ops, limits.ops_per_second, limits.ops_per_message, self.now) {
                         // Over its person's rate: it waits, and so does
                         // everything after it from the same connection.
-                        let at = budget.ready_at(ops, OPS_PER_SECOND);
+                        let at = budget.ready_at(ops, limits.ops_per_second);
                         doc.retry_pump_at = Some(doc.retry_pump_at.map_or(at, |t| t.min(at)));
                         conn.pending += m.data.len();
                         held.insert(m.conn);
@@ -1112,11 +1151,25 @@ fn refuse_changes(peer: &mut DocPeer) {
 }
 
 /// A message over the relay's size limits.
-fn too_big(detail: String) -> Refusal {
+fn too_big(detail: String, limits: &Limits) -> Refusal {
+    // Thousands apart, as Russian writes numbers: 600 000.
+    let spaced = |n: u64| {
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push('\u{a0}');
+            }
+            out.push(c);
+        }
+        out
+    };
     Refusal {
-        message: "изменение слишком большое: сервер принимает не больше 600 000 операций за раз и 2 000 000 \
-                  в одной дорожной карте"
-            .to_owned(),
+        message: format!(
+            "изменение слишком большое: сервер принимает не больше {} операций за раз и {} в одном документе",
+            spaced(limits.ops_per_message),
+            spaced(limits.doc_ops)
+        ),
         detail,
     }
 }
