@@ -1066,6 +1066,29 @@ mod tests {
         assert!(!a.may_claim("ghost", &DocumentId::from_bytes([2; 16])));
     }
 
+    /// What counts against a person's registrations, and deletions, are
+    /// kept across restarts.
+    #[test]
+    fn registrations_and_deletions_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let (doc, other) = (DocumentId::from_bytes([3; 16]), DocumentId::from_bytes([4; 16]));
+        let p;
+        {
+            let a = Accounts::open(dir.path()).unwrap();
+            a.add_unit("rf", Level::Region, "Р", Some("r1")).unwrap();
+            p = a.create_person("person", "", "password1", Role::RegionalCoordinator, "r1", vec![]).unwrap();
+            a.claim(&p.id, &doc).unwrap();
+            a.claim(&p.id, &other).unwrap();
+            a.delete_roadmap(&other, &p.id).unwrap();
+        }
+        let a = Accounts::open(dir.path()).unwrap();
+        assert_eq!(a.read(|d| d.registrations.get(&p.id).copied()), Some(1));
+        assert_eq!(a.right(&p.id, &doc), Right::Write);
+        assert_eq!(a.right(&p.id, &other), Right::None);
+        assert!(!a.may_claim(&p.id, &other), "a deleted roadmap is never registered again");
+        assert_eq!(a.deleted(&other).map(|t| t.access.unit), Some("r1".to_owned()));
+    }
+
     #[test]
     fn invitations_register_once_and_password_changes_end_other_sessions() {
         let (_dir, a) = accounts();

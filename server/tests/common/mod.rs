@@ -188,6 +188,33 @@ impl Device {
         }
     }
 
+    /// Sends what the device has of `id` and waits until the relay says it
+    /// has all of it (its answer comes only once it is stored); returns how
+    /// long that took. Panics after `within`.
+    pub async fn acknowledged(&mut self, id: DocumentId, within: Duration) -> Duration {
+        let started = std::time::Instant::now();
+        loop {
+            let doc = self.docs.get_mut(&id).expect("the device has the document");
+            let heads = doc.get_heads();
+            if self.client.relay_heads(&id) == Some(heads.as_slice()) {
+                return started.elapsed();
+            }
+            if let Some(frame) = self.client.outgoing(id, &mut doc.sync(), &heads) {
+                self.socket.send(Ws::binary(frame)).await.unwrap();
+            }
+            let left = within.checked_sub(started.elapsed()).expect("acknowledged in time");
+            let Ok(Some(Ok(frame))) = tokio::time::timeout(left, self.socket.next()).await else {
+                panic!("no acknowledgement of {id} within {within:?}");
+            };
+            if let Ws::Binary(bytes) = frame
+                && let Ok(Event::Sync { doc, message }) = self.client.receive(&bytes)
+                && let Some(d) = self.docs.get_mut(&doc)
+            {
+                self.client.apply(doc, &mut d.sync(), message).unwrap();
+            }
+        }
+    }
+
     /// The title of the roadmap `id`, if the device has it.
     pub fn title(&self, id: DocumentId) -> Option<String> {
         let doc = self.docs.get(&id)?;
