@@ -112,6 +112,8 @@ struct Screen {
     person: Memo<Option<Person>>,
     /// Roadmaps on the device or listed by the server: (id, title).
     roadmaps: RwSignal<Vec<(String, String)>>,
+    /// What of the school's file could not be read (see [`OpenFile::problems`]).
+    problems: RwSignal<Vec<String>>,
     app: AppCtx,
 }
 
@@ -139,6 +141,7 @@ impl Screen {
     fn reread(&self) {
         self.file.show(self.school, OpenFile::school);
         self.catalogue_file.show(self.catalogue, OpenFile::catalogue);
+        self.file.show(self.problems, OpenFile::problems);
     }
 
     /// One user action on the school's file; its error is shown.
@@ -220,6 +223,7 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
         powers,
         person,
         roadmaps: RwSignal::new(Vec::new()),
+        problems: RwSignal::new(Vec::new()),
         app,
     };
     let failed: RwSignal<Option<String>> = RwSignal::new(None);
@@ -274,6 +278,10 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
             <p class="note" hidden=move || !signed_out()>"Войдите, чтобы работать со школой: файл школы доступен её команде, кураторам и координаторам."</p>
             {move || failed.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <p class="empty" hidden=move || loaded() || failed.with(Option::is_some)>"Загрузка…"</p>
+            <p class="note warn problems" role="status" hidden=move || screen.problems.with(Vec::is_empty)>
+                "Часть данных файла школы не прочитана: её записала другая программа не так, как ожидает приложение. Остальное открыто как обычно."
+                <small class="details">{text(move || screen.problems.with(|p| p.join("; ")))}</small>
+            </p>
             <div hidden=move || !loaded()>
                 <SchoolHead screen />
                 <Participants screen />
