@@ -41,7 +41,11 @@ impl Kept for RoadmapDoc {
 impl OpenRoadmap {
     /// Creates and stores a new roadmap made by `creator` (see
     /// [`Self::store_copy`]).
-    pub async fn create(storage: &Storage, new: &NewRoadmap, creator: &str) -> Result<DocumentId, StorageError> {
+    pub async fn create(
+        storage: &Storage,
+        new: &NewRoadmap,
+        creator: &str,
+    ) -> Result<DocumentId, StorageError> {
         let mut doc = RoadmapDoc::create(new, crate::browser::new_row_id());
         Self::store_copy(storage, &mut doc, creator).await
     }

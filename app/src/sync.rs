@@ -124,6 +124,10 @@ struct Inner {
     unavailable: RefCell<HashSet<DocumentId>>,
     /// Roadmaps whose changes from this device the relay refused, and why.
     refused: RefCell<HashMap<DocumentId, (String, String)>>,
+    /// Roadmaps the relay took whole that `/api/roadmaps` did not list yet:
+    /// asked for again once each (a new roadmap is registered only when its
+    /// first changes reach the relay).
+    listed_after_sync: RefCell<HashSet<DocumentId>>,
     doc_states: RwSignal<HashMap<DocumentId, DocState>>,
     on_error: Rc<dyn Fn(String)>,
     client: RefCell<Client>,
@@ -206,6 +210,7 @@ impl SyncService {
             checking: Cell::new(false),
             unavailable: RefCell::new(HashSet::new()),
             refused: RefCell::new(HashMap::new()),
+            listed_after_sync: RefCell::new(HashSet::new()),
             doc_states: RwSignal::new(HashMap::new()),
             on_error,
             client: RefCell::new(Client::new(peer_id, Some(storage_id))),
@@ -931,14 +936,21 @@ impl SyncService {
     }
 
     fn recount(&self) {
-        let docs: Vec<(DocumentId, Rc<RefCell<dyn Synced>>)> =
-            self.0.docs.borrow().iter().map(|(id, d)| (*id, d.synced())).collect();
+        let docs: Vec<(DocumentId, Rc<RefCell<dyn Synced>>, bool)> = self
+            .0
+            .docs
+            .borrow()
+            .iter()
+            .map(|(id, d)| (*id, d.synced(), matches!(d, Opened::Roadmap(_))))
+            .collect();
         let (mut unsynced, mut rejected) = (0, 0);
         let mut states = HashMap::with_capacity(docs.len());
-        for (id, doc) in docs {
+        let mut newly_stored = false;
+        for (id, doc, roadmap) in docs {
             let Ok(mut open) = doc.try_borrow_mut() else { continue };
             let client = self.0.client.borrow();
             let shared = client.shared_heads(&id).map(<[_]>::to_vec);
+            let stored = shared.is_some();
             let state = DocState {
                 unsynced: open.unsynced(shared),
                 read_only: client.relay_read_only(&id),
@@ -951,7 +963,19 @@ impl SyncService {
             } else {
                 unsynced += state.unsynced;
             }
+            if roadmap
+                && stored
+                && state.unsynced == 0
+                && !state.unavailable
+                && self.0.account.roadmap(&id.to_string()).is_none()
+                && self.0.listed_after_sync.borrow_mut().insert(id)
+            {
+                newly_stored = true;
+            }
             states.insert(id, state);
+        }
+        if newly_stored {
+            self.0.account.refresh_roadmaps();
         }
         if self.0.status.with_untracked(|s| (s.unsynced, s.rejected) != (unsynced, rejected)) {
             self.0.status.update(|s| (s.unsynced, s.rejected) = (unsynced, rejected));

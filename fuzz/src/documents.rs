@@ -32,10 +32,38 @@ const MAX_OPS: usize = 64;
 
 /// Keys the hostile peer writes: every key of the layouts, and a stranger.
 const KEYS: [&str; 32] = [
-    "kind", "schema", "header", "columns", "sections", "activities", "members", "nonce", "creator", "title",
-    "territory", "level", "year", "field", "pos", "deleted", "section", "status", "completed_on", "description",
-    "deadline", "name", "visits", "documents", "risks", "assignment", "reviews", "decision", "factors", "stages",
-    "required", "x",
+    "kind",
+    "schema",
+    "header",
+    "columns",
+    "sections",
+    "activities",
+    "members",
+    "nonce",
+    "creator",
+    "title",
+    "territory",
+    "level",
+    "year",
+    "field",
+    "pos",
+    "deleted",
+    "section",
+    "status",
+    "completed_on",
+    "description",
+    "deadline",
+    "name",
+    "visits",
+    "documents",
+    "risks",
+    "assignment",
+    "reviews",
+    "decision",
+    "factors",
+    "stages",
+    "required",
+    "x",
 ];
 
 /// Runs one input.
@@ -102,7 +130,10 @@ fn roadmap(input: &mut Input<'_>) {
     }
     // And an edit on top of it answers too (an error or a change).
     let _ = read.apply(
-        vec![Edit::SetText { target: TextTarget::Activity(RowId::new("a1"), ActivityField::Description), value: "x".into() }],
+        vec![Edit::SetText {
+            target: TextTarget::Activity(RowId::new("a1"), ActivityField::Description),
+            value: "x".into(),
+        }],
         1_700_000_000_000,
         "edit",
     );
@@ -126,11 +157,14 @@ fn school_file(input: &mut Input<'_>) {
     play(input, &mut hostile);
     let (after, changes) = applied(&before, &mut hostile);
     for (curate, assign) in [(false, false), (true, false), (true, true)] {
-        let sender = school::Sender { id: "t", powers: SchoolPowers { curate, assign }, now_ms: 1_700_000_000_000 };
+        let sender =
+            school::Sender { id: "t", powers: SchoolPowers { curate, assign }, now_ms: 1_700_000_000_000 };
         let _ = school::vet_changes("s1", &before, &after, &changes, &sender);
     }
     let _ = layout::vet_changes(&before, &after, &changes);
-    let Ok(mut read) = SchoolDoc::from_automerge(AutoCommit::load(&after.save()).expect("loads")) else { return };
+    let Ok(mut read) = SchoolDoc::from_automerge(AutoCommit::load(&after.save()).expect("loads")) else {
+        return;
+    };
     let _ = (read.read(), read.problems());
     for moment in [0, 1_650_000_000_000, i64::MAX] {
         let _ = school::school_at(&mut read, moment);
@@ -192,9 +226,9 @@ fn play(input: &mut Input<'_>, doc: &mut AutoCommit) {
             (ObjType::Map | ObjType::Table, 3) => doc.put_object(&obj, key, object_type(arg)).map(drop),
             (ObjType::Map | ObjType::Table, 4) => doc.delete(&obj, key),
             (ObjType::Map | ObjType::Table, 5) => doc.increment(&obj, key, i64::from(arg)),
-            (ObjType::Map | ObjType::Table, _) => {
-                doc.put_object(&obj, key, ObjType::Text).and_then(|t| doc.splice_text(&t, 0, 0, &"я".repeat(usize::from(arg))))
-            }
+            (ObjType::Map | ObjType::Table, _) => doc
+                .put_object(&obj, key, ObjType::Text)
+                .and_then(|t| doc.splice_text(&t, 0, 0, &"я".repeat(usize::from(arg)))),
             (ObjType::Text, 0..=3) => {
                 let at = index(doc);
                 doc.splice_text(&obj, at, 0, &"ё".repeat(usize::from(arg % 8) + 1))
@@ -264,7 +298,9 @@ fn object_type(b: u8) -> ObjType {
 fn scalar(kind: u8, b: u8) -> ScalarValue {
     match kind % 10 {
         0 => ScalarValue::Str(KEYS[usize::from(b) % KEYS.len()].into()),
-        1 => ScalarValue::Str(["medk/roadmap", "done", "planned", "school", "number", "", "80"][usize::from(b) % 7].into()),
+        1 => ScalarValue::Str(
+            ["medk/roadmap", "done", "planned", "school", "number", "", "80"][usize::from(b) % 7].into(),
+        ),
         2 => ScalarValue::Int(i64::from(b) - 128),
         3 => ScalarValue::Uint(u64::from(b)),
         4 => ScalarValue::Boolean(b % 2 == 0),

@@ -528,7 +528,11 @@ async fn sync_out(
 
 /// Creates the documents on the server: done when the server says it has
 /// our heads for every one of them.
-async fn seed_documents(plan: &Plan, made: Vec<(DocumentId, AutoCommit)>, stats: &Stats) -> anyhow::Result<()> {
+async fn seed_documents(
+    plan: &Plan,
+    made: Vec<(DocumentId, AutoCommit)>,
+    stats: &Stats,
+) -> anyhow::Result<()> {
     let (mut socket, mut client) = connect(plan, "seeder", stats).await?;
     let mut docs = std::collections::HashMap::new();
     let count = made.len();

@@ -464,7 +464,10 @@ impl Writer {
     /// called, not when the future is first polled: writes are committed in
     /// the order of the calls (a deletion after the write before it).
     /// Dropping the future does not cancel the write.
-    pub fn commit(&self, writes: Vec<Write>) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+    pub fn commit(
+        &self,
+        writes: Vec<Write>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
         let (reply, answer) = oneshot::channel();
         let queued = match self.queue.as_ref() {
             Some(queue) => queue.send(Request { writes, reply }).map_err(|_| StoreError::WriterStopped),

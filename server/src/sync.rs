@@ -40,7 +40,9 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 use medk_shared::access::Right;
 use medk_shared::ids::DocumentId;
 use medk_shared::sync::message::MAX_MESSAGE_BYTES;
-use medk_shared::sync::relay::{Access, ConnId, Effect, MAX_DOCS_PER_CONNECTION, Refusal, Relay, StorageWrite, close};
+use medk_shared::sync::relay::{
+    Access, ConnId, Effect, MAX_DOCS_PER_CONNECTION, Refusal, Relay, StorageWrite, close,
+};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
 
 use crate::accounts::{AccessEvent, Accounts, DocKind};
@@ -121,16 +123,42 @@ const READ_BUFFER_BYTES: usize = 8 * 1024;
 
 /// The hub's mailbox.
 enum Input {
-    Open { conn: ConnId, out: Outbox, user: String },
+    Open {
+        conn: ConnId,
+        out: Outbox,
+        user: String,
+    },
     /// The permit holds the frame's bytes against its connection's
     /// [`IN_FLIGHT_BYTES`] until the relay has taken it.
-    Frame { conn: ConnId, bytes: Bytes, _permit: Option<OwnedSemaphorePermit> },
-    Claimed { doc: DocumentId, result: Result<(), String> },
-    Closed { conn: ConnId },
-    Loaded { doc: DocumentId, chunks: Result<Vec<Vec<u8>>, String> },
-    SyncStateLoaded { doc: DocumentId, storage_id: String, state: Option<Vec<u8>> },
-    Written { doc: DocumentId, batch: u64, result: Result<(), String> },
-    Shutdown { done: oneshot::Sender<()> },
+    Frame {
+        conn: ConnId,
+        bytes: Bytes,
+        _permit: Option<OwnedSemaphorePermit>,
+    },
+    Claimed {
+        doc: DocumentId,
+        result: Result<(), String>,
+    },
+    Closed {
+        conn: ConnId,
+    },
+    Loaded {
+        doc: DocumentId,
+        chunks: Result<Vec<Vec<u8>>, String>,
+    },
+    SyncStateLoaded {
+        doc: DocumentId,
+        storage_id: String,
+        state: Option<Vec<u8>>,
+    },
+    Written {
+        doc: DocumentId,
+        batch: u64,
+        result: Result<(), String>,
+    },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
 }
 
 /// What a connection's writer task sends.
@@ -209,9 +237,9 @@ impl Access for AccountsAccess {
             }
             DocKind::Roadmap => {
                 let origin = if claim { medk_shared::layout::check_origin(after, doc, user) } else { Ok(()) };
-                origin.and_then(|()| medk_shared::layout::vet_changes(before, after, changes)).map_err(
-                    |breach| Refusal { message: breach.kind.message_ru(), detail: breach.detail },
-                )
+                origin
+                    .and_then(|()| medk_shared::layout::vet_changes(before, after, changes))
+                    .map_err(|breach| Refusal { message: breach.kind.message_ru(), detail: breach.detail })
             }
         };
         verdict.inspect_err(|refusal| {

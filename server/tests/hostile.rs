@@ -168,7 +168,10 @@ async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
     let refusals = attacker.await.unwrap();
     let slowest = acks.iter().max().unwrap();
     let health_slowest = health.iter().max().unwrap();
-    println!("{} acknowledgements during the attacks, slowest {slowest:?}; /api/health slowest {health_slowest:?}", acks.len());
+    println!(
+        "{} acknowledgements during the attacks, slowest {slowest:?}; /api/health slowest {health_slowest:?}",
+        acks.len()
+    );
     assert!(acks.len() >= 5, "the attacks took some time");
     assert!(*slowest < Duration::from_millis(1_500), "acknowledgements: {acks:?}");
     assert!(*health_slowest < Duration::from_millis(1_500), "health: {health:?}");
@@ -177,7 +180,10 @@ async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
     assert!(peak < 400, "the relay's peak memory was {peak} MiB");
     for (what, why) in refusals {
         let why = why.unwrap_or_else(|| panic!("{what}: not refused"));
-        assert!(why.starts_with("изменение слишком большое") || why.starts_with("текст одного поля"), "{what}: {why}");
+        assert!(
+            why.starts_with("изменение слишком большое") || why.starts_with("текст одного поля"),
+            "{what}: {why}"
+        );
     }
 }
 
@@ -272,7 +278,8 @@ async fn knowing_a_documents_id_is_not_owning_it() {
     tablet.sync().await;
     assert!(!tablet.unavailable.contains(&id));
     assert!(!tablet.client.relay_read_only(&id), "the curator writes it");
-    let (status, body) = server.call(&cur, "GET", &format!("/api/roadmaps/{id}/access"), serde_json::Value::Null).await;
+    let (status, body) =
+        server.call(&cur, "GET", &format!("/api/roadmaps/{id}/access"), serde_json::Value::Null).await;
     assert_eq!((status, body["unit"].as_str()), (200, Some("s1")), "{body}");
 
     // A school file before its school exists (created later with a chosen id).
@@ -283,7 +290,11 @@ async fn knowing_a_documents_id_is_not_owning_it() {
     early.sync().await;
     assert!(early.unavailable.contains(&file));
     drop(server);
-    admin(data.path(), &["create-unit", "--parent", "m3", "--level", "school", "--name", "Школа 9", "--id", "s9"], "");
+    admin(
+        data.path(),
+        &["create-unit", "--parent", "m3", "--level", "school", "--name", "Школа 9", "--id", "s9"],
+        "",
+    );
     create_user(data.path(), "team9", "school-team", "s9", &[]);
     server = Server::start(data.path());
     let team9 = server.login("team9").await;
@@ -365,7 +376,8 @@ async fn a_coordinator_deletes_a_roadmap_for_everyone() {
     assert_eq!(call(&reg, "DELETE").await, 204, "the regional coordinator manages m1");
 
     // The live device is told at once.
-    let event = tokio::time::timeout(Duration::from_secs(3), live.next_event()).await.expect("within seconds");
+    let event =
+        tokio::time::timeout(Duration::from_secs(3), live.next_event()).await.expect("within seconds");
     assert!(matches!(event, medk_shared::sync::client::Event::Unavailable { doc } if doc == id), "{event:?}");
     // The API says it was deleted to whoever could read it, and nothing to others.
     let access = format!("{path}/access");

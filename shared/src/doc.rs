@@ -722,7 +722,8 @@ impl RoadmapDoc {
         let text = |value: &str| {
             if value.chars().count() > MAX_TEXT_CHARS { Err(DocError::TextTooLong) } else { Ok(()) }
         };
-        let value = |value: &str| if value.len() > MAX_VALUE_BYTES { Err(DocError::ValueTooLong) } else { Ok(()) };
+        let value =
+            |value: &str| if value.len() > MAX_VALUE_BYTES { Err(DocError::ValueTooLong) } else { Ok(()) };
         let new_row = |rows: &str, id: &RowId, pos: &str| {
             value(pos)?;
             if id.as_str().is_empty() || id.as_str().len() > MAX_ID_BYTES {

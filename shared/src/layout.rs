@@ -122,7 +122,8 @@ impl Known {
 }
 
 /// The root keys a roadmap must have.
-const REQUIRED_ROOT_KEYS: [&str; 7] = ["kind", "schema", "header", "columns", "sections", "activities", "members"];
+const REQUIRED_ROOT_KEYS: [&str; 7] =
+    ["kind", "schema", "header", "columns", "sections", "activities", "members"];
 
 /// What `key` of a map at `place` holds; `None`: the key does not belong.
 fn slot(place: Place, key: &str) -> Option<Slot> {
@@ -244,7 +245,14 @@ fn check_map(doc: &impl ReadDoc, obj: &ObjId, place: Place, path: &str, found: &
     }
 }
 
-fn check_value(doc: &impl ReadDoc, slot: Slot, value: Value<'_>, id: &ObjId, at: &str, found: &mut Vec<Breach>) {
+fn check_value(
+    doc: &impl ReadDoc,
+    slot: Slot,
+    value: Value<'_>,
+    id: &ObjId,
+    at: &str,
+    found: &mut Vec<Breach>,
+) {
     let wrong = |found: &mut Vec<Breach>, what: &str| {
         found.push(breach(BreachKind::Layout, format!("{at}: {what}")));
     };
@@ -267,7 +275,9 @@ fn check_value(doc: &impl ReadDoc, slot: Slot, value: Value<'_>, id: &ObjId, at:
         (Slot::Bool, Value::Scalar(s)) if matches!(s.as_ref(), ScalarValue::Boolean(_)) => {}
         (Slot::Year, Value::Scalar(s)) if year(s.as_ref()) => {}
         (Slot::Schema, Value::Scalar(s)) if schema(s.as_ref()).is_some() => {}
-        (Slot::Map(place), Value::Object(ObjType::Map)) => check_map(doc, id, place, &format!("{at}/"), found),
+        (Slot::Map(place), Value::Object(ObjType::Map)) => {
+            check_map(doc, id, place, &format!("{at}/"), found)
+        }
         (Slot::List(Place::Columns), Value::Object(ObjType::List)) => {
             let length = doc.length(id);
             if length > MAX_COLUMNS {
@@ -351,7 +361,11 @@ pub fn check_origin(doc: &impl ReadDoc, id: &DocumentId, claimant: &str) -> Resu
 /// without them, `after` with them (see the module doc for the rules).
 /// A document that was empty is being created: then `after` as a whole
 /// must have no [`problems`].
-pub fn vet_changes(before: &Automerge, after: &Automerge, changes: &[automerge::Change]) -> Result<(), Breach> {
+pub fn vet_changes(
+    before: &Automerge,
+    after: &Automerge,
+    changes: &[automerge::Change],
+) -> Result<(), Breach> {
     if before.get_heads().is_empty() {
         return match problems(after).into_iter().next() {
             Some(problem) => Err(problem),
@@ -379,9 +393,9 @@ pub fn vet_changes(before: &Automerge, after: &Automerge, changes: &[automerge::
             let fail = |what: &str| breach(BreachKind::Layout, format!("change {hash}: {what}"));
             let place = match &op.obj {
                 ObjectId::Root => Place::Root,
-                ObjectId::Id(obj) => places
-                    .of(obj)
-                    .ok_or_else(|| fail("writes into an object the roadmap does not show"))?,
+                ObjectId::Id(obj) => {
+                    places.of(obj).ok_or_else(|| fail("writes into an object the roadmap does not show"))?
+                }
             };
             let key = match &op.key {
                 Key::Map(key) => Some(key.as_str()),
@@ -407,7 +421,8 @@ pub fn vet_changes(before: &Automerge, after: &Automerge, changes: &[automerge::
                     removed.push((None, key.to_owned(), slot));
                 }
                 (Place::Root, Some("schema")) if !op.insert => match &op.action {
-                    OpType::Put(v) if schema(v).is_some_and(|s| s > current_schema && s <= SCHEMA_VERSION) => {}
+                    OpType::Put(v)
+                        if schema(v).is_some_and(|s| s > current_schema && s <= SCHEMA_VERSION) => {}
                     _ => return Err(fail("changes the schema version other than by a known migration")),
                 },
                 (Place::Root, key) => {
@@ -434,7 +449,8 @@ pub fn vet_changes(before: &Automerge, after: &Automerge, changes: &[automerge::
                     grown.insert(rows);
                 }
                 (Place::Header | Place::Column | Place::Row(_), Some(key)) if !op.insert => {
-                    let slot = slot(place, key).ok_or_else(|| fail(&format!("writes `{key}`, which is not a field")))?;
+                    let slot = slot(place, key)
+                        .ok_or_else(|| fail(&format!("writes `{key}`, which is not a field")))?;
                     if let (OpType::Delete, ObjectId::Id(obj)) = (&op.action, &op.obj) {
                         removed.push((Some(obj.clone()), key.to_owned(), slot));
                         continue;
@@ -456,7 +472,10 @@ pub fn vet_changes(before: &Automerge, after: &Automerge, changes: &[automerge::
             Some(obj) => exid(after, obj).and_then(|obj| after.get(&obj, &key).ok().flatten()),
         };
         if !held.is_some_and(|(value, _)| holds(slot, &value)) {
-            return Err(breach(BreachKind::Layout, format!("`{key}` is removed or left without a valid value")));
+            return Err(breach(
+                BreachKind::Layout,
+                format!("`{key}` is removed or left without a valid value"),
+            ));
         }
     }
     for obj in &texts {

@@ -511,7 +511,8 @@ fn check_school(doc: View<'_>) -> Result<(), FileError> {
 }
 
 /// The maps a school file holds, and whether each holds rows (maps by id).
-const SCHOOL_PARTS: [(&str, bool); 4] = [("assignment", false), ("visits", true), ("risks", true), ("documents", true)];
+const SCHOOL_PARTS: [(&str, bool); 4] =
+    [("assignment", false), ("visits", true), ("risks", true), ("documents", true)];
 
 fn read_school(doc: View<'_>) -> School {
     // The root in one pass too: the monitoring dashboard reads five hundred

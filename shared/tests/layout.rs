@@ -110,7 +110,13 @@ fn a_roadmap_a_js_client_broke_still_opens_and_says_what_it_could_not_read() {
     assert!(read.columns.is_empty());
     assert!(read.sections.is_empty(), "no sections to show activities in");
     let problems: Vec<String> = broken.problems().iter().map(|p| p.detail.clone()).collect();
-    for expected in ["header: missing", "sections: not a map", "status: not a string", "description: not text", "columns: not a list"] {
+    for expected in [
+        "header: missing",
+        "sections: not a map",
+        "status: not a string",
+        "description: not text",
+        "columns: not a list",
+    ] {
         assert!(problems.iter().any(|p| p.contains(expected)), "{expected:?} not in {problems:?}");
     }
     // Every reader of it answers; none panics.
@@ -144,7 +150,10 @@ fn school_files_and_the_catalogue_with_missing_parts_open_and_say_so() {
     let school = SchoolDoc::from_automerge(school).expect("a school file without visits opens");
     let read = school.read();
     assert!(read.visits.is_empty() && read.documents.is_empty() && read.risks.is_empty());
-    assert_eq!(school.problems(), ["visits: missing or not a map", "risks/f01: not a map", "documents: missing or not a map"]);
+    assert_eq!(
+        school.problems(),
+        ["visits: missing or not a map", "risks/f01: not a map", "documents: missing or not a map"]
+    );
 
     let mut catalogue = CatalogueDoc::genesis().automerge().fork();
     catalogue.put_object(ROOT, "stages", ObjType::List).unwrap();
@@ -189,14 +198,25 @@ fn the_changes_that_broke_a_roadmap_are_refused() {
         ("a number in a text", Box::new(move |d| d.insert(&text(d), 0, 5).unwrap())),
         ("an unknown level", Box::new(|d| d.put(&obj(d, &["header"]), "level", "galactic").unwrap())),
         ("a row removed", Box::new(|d| d.delete(&obj(d, &["activities"]), id(1).as_str()).unwrap())),
-        ("a row replaced", Box::new(|d| drop(d.put_object(&obj(d, &["activities"]), id(1).as_str(), ObjType::Map).unwrap()))),
+        (
+            "a row replaced",
+            Box::new(|d| drop(d.put_object(&obj(d, &["activities"]), id(1).as_str(), ObjType::Map).unwrap())),
+        ),
         ("a row that is not a map", Box::new(|d| d.put(&obj(d, &["activities"]), "new", 1).unwrap())),
-        ("a row id of 100 bytes", Box::new(|d| drop(d.put_object(&obj(d, &["activities"]), "x".repeat(100), ObjType::Map).unwrap()))),
+        (
+            "a row id of 100 bytes",
+            Box::new(|d| {
+                drop(d.put_object(&obj(d, &["activities"]), "x".repeat(100), ObjType::Map).unwrap())
+            }),
+        ),
         ("a string in the columns", Box::new(|d| d.insert(&obj(d, &["columns"]), 0, "column").unwrap())),
-        ("a column of an unknown field", Box::new(|d| {
-            let column = d.insert_object(&obj(d, &["columns"]), 0, ObjType::Map).unwrap();
-            d.put(&column, "field", "salary").unwrap();
-        })),
+        (
+            "a column of an unknown field",
+            Box::new(|d| {
+                let column = d.insert_object(&obj(d, &["columns"]), 0, ObjType::Map).unwrap();
+                d.put(&column, "field", "salary").unwrap();
+            }),
+        ),
     ];
     for (what, case) in cases {
         refused(attack(&*case), BreachKind::Layout, what);
@@ -299,7 +319,15 @@ fn the_apps_edits_stop_at_the_limits_with_a_clear_error() {
     let before = doc.read();
     let section = doc.row_positions(RowKind::Section)[0].0.clone();
     let err = doc
-        .apply(vec![Edit::Create(Box::new(NewRow::Section { id: section, pos: "80".into(), title: String::new() }))], 0, "x")
+        .apply(
+            vec![Edit::Create(Box::new(NewRow::Section {
+                id: section,
+                pos: "80".into(),
+                title: String::new(),
+            }))],
+            0,
+            "x",
+        )
         .unwrap_err();
     assert!(matches!(err, DocError::RowExists(_)));
     assert_eq!(doc.read(), before, "nothing changed");
@@ -307,7 +335,8 @@ fn the_apps_edits_stop_at_the_limits_with_a_clear_error() {
         let _ = n;
         doc.apply(vec![Edit::AddColumn(Column::standard(ActivityField::Comments))], 0, "col").unwrap();
     }
-    let err = doc.apply(vec![Edit::AddColumn(Column::standard(ActivityField::Comments))], 0, "col").unwrap_err();
+    let err =
+        doc.apply(vec![Edit::AddColumn(Column::standard(ActivityField::Comments))], 0, "col").unwrap_err();
     assert!(matches!(err, DocError::TooManyColumns));
 }
 
@@ -317,7 +346,9 @@ fn the_apps_edits_stop_at_the_limits_with_a_clear_error() {
 /// refusal would leave a device unable to sync the roadmap.
 #[test]
 fn the_apps_own_edits_are_never_refused_in_any_order() {
-    let fixture = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sakhalin-regional-2021.docx")).unwrap();
+    let fixture =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sakhalin-regional-2021.docx"))
+            .unwrap();
     let parsed = medk_shared::office::import::parse_docx(&fixture).unwrap();
     for seed in 0..30u64 {
         let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -342,14 +373,19 @@ fn the_apps_own_edits_are_never_refused_in_any_order() {
         };
         let mut relay = Automerge::new();
         assert_eq!(sync(&mut relay, &mut origin), Ok(()), "seed {seed}: the new roadmap");
-        let mut devices: Vec<(RoadmapDoc, UndoStack)> = (0..3).map(|_| (origin.fork(), UndoStack::new())).collect();
+        let mut devices: Vec<(RoadmapDoc, UndoStack)> =
+            (0..3).map(|_| (origin.fork(), UndoStack::new())).collect();
         for step in 0..80 {
             let who = next(3) as usize;
             let (doc, undo) = &mut devices[who];
             let time = 1_700_000_000_000 + step * 60_000;
             match next(12) {
                 0 | 1 => {
-                    assert_eq!(sync(&mut relay, doc), Ok(()), "seed {seed}, step {step}: device {who} refused");
+                    assert_eq!(
+                        sync(&mut relay, doc),
+                        Ok(()),
+                        "seed {seed}, step {step}: device {who} refused"
+                    );
                     let mut from_relay = AutoCommit::load(&relay.save()).unwrap();
                     doc.automerge().merge(&mut from_relay).unwrap();
                     continue;
@@ -366,35 +402,52 @@ fn the_apps_own_edits_are_never_refused_in_any_order() {
             }
             let read = doc.read();
             let sections: Vec<RowId> = read.sections.iter().map(|s| s.id.clone()).collect();
-            let activities: Vec<RowId> = read.sections.iter().flat_map(|s| s.activities.iter().map(|a| a.id.clone())).collect();
+            let activities: Vec<RowId> =
+                read.sections.iter().flat_map(|s| s.activities.iter().map(|a| a.id.clone())).collect();
             let members: Vec<RowId> = read.working_group.iter().map(|m| m.id.clone()).collect();
             let pick = |rows: &[RowId], n: u64| rows.get(n as usize % rows.len().max(1)).cloned();
-            let (a, s, m) = (pick(&activities, next(100)), pick(&sections, next(100)), pick(&members, next(100)));
+            let (a, s, m) =
+                (pick(&activities, next(100)), pick(&sections, next(100)), pick(&members, next(100)));
             let field = ActivityField::ALL[next(ActivityField::ALL.len() as u64) as usize];
             let edits: Vec<Edit> = match (next(14), a, s, m) {
                 (0, Some(a), _, _) => vec![Edit::SetText {
                     target: TextTarget::Activity(a, field),
                     value: format!("текст {step} «{}»", "ё".repeat(next(30) as usize)),
                 }],
-                (1, Some(a), _, _) => vec![Edit::SetStatus { activity: a, status: Status::ALL[next(5) as usize] }],
+                (1, Some(a), _, _) => {
+                    vec![Edit::SetStatus { activity: a, status: Status::ALL[next(5) as usize] }]
+                }
                 (2, Some(a), _, _) => vec![Edit::SetCompletedOn { activity: a, date: "2022-03-01".into() }],
-                (3, Some(a), _, _) => actions::move_activity(doc, &a, if next(2) == 0 { Direction::Up } else { Direction::Down })
-                    .into_iter()
-                    .collect(),
+                (3, Some(a), _, _) => actions::move_activity(
+                    doc,
+                    &a,
+                    if next(2) == 0 { Direction::Up } else { Direction::Down },
+                )
+                .into_iter()
+                .collect(),
                 (4, _, Some(s), _) => vec![actions::insert_activity(doc, &s, None, new_id())],
-                (5, _, Some(s), _) => vec![actions::insert_section(doc, Some(&s), new_id(), format!("Раздел {step}"))],
+                (5, _, Some(s), _) => {
+                    vec![actions::insert_section(doc, Some(&s), new_id(), format!("Раздел {step}"))]
+                }
                 (6, Some(a), _, _) => vec![actions::delete(RowRef::Activity(a))],
                 (7, _, Some(s), _) if sections.len() > 1 => vec![actions::delete(RowRef::Section(s))],
                 (8, _, _, _) => vec![actions::insert_member(
                     doc,
                     None,
-                    Member { id: new_id(), name: "Иванова И. И.".into(), workplace: "ОО".into(), position: "учитель".into() },
+                    Member {
+                        id: new_id(),
+                        name: "Иванова И. И.".into(),
+                        workplace: "ОО".into(),
+                        position: "учитель".into(),
+                    },
                 )],
                 (9, _, _, Some(m)) => vec![Edit::SetText {
                     target: TextTarget::Member(m, MemberField::ALL[next(3) as usize]),
                     value: format!("участник {step}"),
                 }],
-                (10, _, Some(s), _) => actions::move_row(doc, RowKind::Section, &s, Direction::Down).into_iter().collect(),
+                (10, _, Some(s), _) => {
+                    actions::move_row(doc, RowKind::Section, &s, Direction::Down).into_iter().collect()
+                }
                 (11, _, _, _) => vec![
                     Edit::SetLevel(Level::ALL[next(4) as usize]),
                     Edit::SetYear((next(2) == 0).then_some(2021 + next(3) as i32)),
@@ -403,20 +456,29 @@ fn the_apps_own_edits_are_never_refused_in_any_order() {
                         value: format!("заголовок {step}"),
                     },
                 ],
-                (12, _, _, _) if read.columns.len() > 1 && next(2) == 0 => vec![Edit::RemoveColumn(next(read.columns.len() as u64) as usize)],
+                (12, _, _, _) if read.columns.len() > 1 && next(2) == 0 => {
+                    vec![Edit::RemoveColumn(next(read.columns.len() as u64) as usize)]
+                }
                 (12, _, _, _) => vec![Edit::AddColumn(Column::standard(field))],
                 (_, _, _, _) if next(2) == 0 && step % 20 == 0 => {
                     // A duplicate: a roadmap of its own, synced as a new one.
                     let mut copy = doc.fork();
                     copy.apply(
-                        vec![Edit::SetText { target: TextTarget::Header(HeaderField::Title), value: "копия".into() }],
+                        vec![Edit::SetText {
+                            target: TextTarget::Header(HeaderField::Title),
+                            value: "копия".into(),
+                        }],
                         time,
                         "duplicate",
                     )
                     .unwrap();
                     copy.stamp_origin("person", [step as u8; 16], time);
                     let mut copy_relay = Automerge::new();
-                    assert_eq!(sync(&mut copy_relay, &mut copy), Ok(()), "seed {seed}, step {step}: a duplicate refused");
+                    assert_eq!(
+                        sync(&mut copy_relay, &mut copy),
+                        Ok(()),
+                        "seed {seed}, step {step}: a duplicate refused"
+                    );
                     continue;
                 }
                 _ => vec![Edit::SetText {
@@ -427,10 +489,13 @@ fn the_apps_own_edits_are_never_refused_in_any_order() {
             if edits.is_empty() {
                 continue;
             }
-            if next(3) == 0 && let [Edit::SetText { target, value }] = edits.as_slice() {
+            if next(3) == 0
+                && let [Edit::SetText { target, value }] = edits.as_slice()
+            {
                 undo.type_text(doc, target.clone(), value.clone(), time).unwrap();
             } else {
-                undo.apply(doc, edits, time, "edit").unwrap_or_else(|e| panic!("seed {seed}, step {step}: {e}"));
+                undo.apply(doc, edits, time, "edit")
+                    .unwrap_or_else(|e| panic!("seed {seed}, step {step}: {e}"));
             }
         }
         // Everyone syncs at the end, in a random order.
@@ -443,4 +508,3 @@ fn the_apps_own_edits_are_never_refused_in_any_order() {
         assert_eq!(merged.problems(), vec![], "seed {seed}: the merged roadmap reads as the layout says");
     }
 }
-

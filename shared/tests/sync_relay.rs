@@ -176,7 +176,10 @@ impl Harness {
                             p.docs.remove(&doc);
                             p.client.forget(&doc);
                         }
-                        Event::Connected | Event::None | Event::Ephemeral { .. } | Event::ChangesRefused { .. } => {}
+                        Event::Connected
+                        | Event::None
+                        | Event::Ephemeral { .. }
+                        | Event::ChangesRefused { .. } => {}
                         Event::Refused { message } => panic!("refused: {message}"),
                     }
                 }
@@ -614,7 +617,8 @@ fn unavailable(m: &Message) -> bool {
 /// document; others sync on.
 #[test]
 fn a_message_over_the_limit_is_refused_before_it_is_applied() {
-    let mut h = Harness::over(Relay::new("relay".into(), None, Box::new(OpenAccess)).with_limits(small_limits()));
+    let mut h =
+        Harness::over(Relay::new("relay".into(), None, Box::new(OpenAccess)).with_limits(small_limits()));
     let (a, b) = (h.join("a", None), h.join("b", None));
     h.open(a, doc_id(1), text_doc(1_200));
     let conn = h.peers[a].conn;
@@ -671,7 +675,8 @@ fn a_document_stops_growing_at_its_limit() {
 /// other people's messages do not wait with it.
 #[test]
 fn a_persons_rate_holds_back_what_is_over_and_applies_it_later() {
-    let mut h = Harness::over(Relay::new("relay".into(), None, Box::new(OpenAccess)).with_limits(small_limits()));
+    let mut h =
+        Harness::over(Relay::new("relay".into(), None, Box::new(OpenAccess)).with_limits(small_limits()));
     h.relay.tick(1_000);
     h.user = "busy".into();
     let a = h.join("a", None);
@@ -691,7 +696,10 @@ fn a_persons_rate_holds_back_what_is_over_and_applies_it_later() {
     assert_eq!(h.writes, 3, "applied once the rate allowed");
     assert_eq!(h.sent_to(h.peers[a].conn, refused), 0, "never refused");
     let mut fresh = h.peers[a].docs[&doc_id(2)].clone();
-    assert_eq!(automerge::Automerge::load(&h.disk[&doc_id(2)].concat()).unwrap().get_heads(), fresh.get_heads());
+    assert_eq!(
+        automerge::Automerge::load(&h.disk[&doc_id(2)].concat()).unwrap().get_heads(),
+        fresh.get_heads()
+    );
 }
 
 #[test]
@@ -715,7 +723,9 @@ fn messages_waiting_for_a_connection_are_capped() {
     let mut closed = None;
     for _ in 0..20 {
         relay.receive(1, &sync_frame("a", doc_id(1), data.clone()));
-        if let Some(Effect::Close { code, .. }) = drain(&mut relay).into_iter().find(|e| matches!(e, Effect::Close { .. })) {
+        if let Some(Effect::Close { code, .. }) =
+            drain(&mut relay).into_iter().find(|e| matches!(e, Effect::Close { .. }))
+        {
             closed = Some(code);
             break;
         }
@@ -751,7 +761,8 @@ fn ephemeral_frame(peer: &str, doc: DocumentId, count: u64, bytes: usize) -> Vec
 #[test]
 fn presence_floods_reach_nobody() {
     use medk_shared::access::Right;
-    let rights = Rights(HashMap::from([("writer", Right::Write), ("reader", Right::Read), ("viewer", Right::Read)]));
+    let rights =
+        Rights(HashMap::from([("writer", Right::Write), ("reader", Right::Read), ("viewer", Right::Read)]));
     let mut h = Harness::over(Relay::new("relay".into(), None, Box::new(rights)));
     h.disk.insert(doc_id(1), vec![small_doc().save()]);
     let mut peers = HashMap::new();
@@ -798,7 +809,11 @@ struct Registry(std::sync::Arc<std::sync::Mutex<HashMap<DocumentId, String>>>);
 impl Access for Registry {
     fn right(&mut self, user: &str, doc: &DocumentId) -> medk_shared::access::Right {
         let owner = self.0.lock().unwrap().get(doc).cloned();
-        if owner.as_deref() == Some(user) { medk_shared::access::Right::Write } else { medk_shared::access::Right::None }
+        if owner.as_deref() == Some(user) {
+            medk_shared::access::Right::Write
+        } else {
+            medk_shared::access::Right::None
+        }
     }
 
     fn may_claim(&mut self, _: &str, doc: &DocumentId) -> bool {
@@ -873,7 +888,10 @@ fn a_new_roadmap_is_registered_to_its_creator_only_and_stored_after() {
     h.relay.claimed(doc, Ok(()));
     h.settle();
     assert_eq!(h.writes, 1);
-    assert_eq!(automerge::Automerge::load(&h.disk[&id].concat()).unwrap().get_heads(), h.peers[a].docs.get_mut(&id).unwrap().get_heads());
+    assert_eq!(
+        automerge::Automerge::load(&h.disk[&id].concat()).unwrap().get_heads(),
+        h.peers[a].docs.get_mut(&id).unwrap().get_heads()
+    );
     assert!(!h.peers[a].client.relay_read_only(&id));
 }
 

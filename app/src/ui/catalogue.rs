@@ -88,8 +88,13 @@ pub fn CataloguePage() -> impl IntoView {
     let right = Memo::new(move |_| {
         account.org().map(|(org, person)| org.catalogue_right(&person)).unwrap_or(Right::None)
     });
-    let screen =
-        Screen { catalogue: RwSignal::new(None), problems: RwSignal::new(Vec::new()), file: FileSlot::new(), right, app };
+    let screen = Screen {
+        catalogue: RwSignal::new(None),
+        problems: RwSignal::new(Vec::new()),
+        file: FileSlot::new(),
+        right,
+        app,
+    };
     let failed: RwSignal<Option<String>> = RwSignal::new(None);
     {
         let sync = sync.clone();

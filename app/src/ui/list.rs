@@ -368,8 +368,9 @@ async fn duplicate_roadmap(app: AppCtx, id: &str) -> Result<(), String> {
         "duplicate",
     )
     .map_err(|e| e.to_string())?;
-    let copy =
-        OpenRoadmap::store_copy(&storage, &mut copy, &app.account.person_id()).await.map_err(|e| e.to_string())?;
+    let copy = OpenRoadmap::store_copy(&storage, &mut copy, &app.account.person_id())
+        .await
+        .map_err(|e| e.to_string())?;
     app.sync().track(copy);
     Ok(())
 }

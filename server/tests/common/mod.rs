@@ -406,4 +406,3 @@ pub fn set_up(data: &Path) {
         assert!(listed.contains(login), "{listed}");
     }
 }
-

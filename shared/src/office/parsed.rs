@@ -110,7 +110,11 @@ impl ParsedRoadmap {
     /// row ids; the first call names the first section. Refused (with the
     /// reason in Russian) when the document holds more than a roadmap may
     /// ([`crate::layout`]: a cell over the text limit, too many rows).
-    pub fn to_document(&self, new_id: &mut dyn FnMut() -> RowId, time_ms: i64) -> Result<RoadmapDoc, DocError> {
+    pub fn to_document(
+        &self,
+        new_id: &mut dyn FnMut() -> RowId,
+        time_ms: i64,
+    ) -> Result<RoadmapDoc, DocError> {
         let new = NewRoadmap {
             title: self.title.clone(),
             level: self.level.unwrap_or(DEFAULT_LEVEL),

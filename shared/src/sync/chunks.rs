@@ -101,7 +101,11 @@ fn document_ops(body: &[u8], inflate_budget: &mut usize) -> Result<u64, ChunkErr
     let mut most = 0;
     for (spec, len) in op_columns {
         let data = input.take(len)?;
-        let rows = if spec & DEFLATE != 0 { rows(spec, &inflate(data, inflate_budget)?)? } else { rows(spec, data)? };
+        let rows = if spec & DEFLATE != 0 {
+            rows(spec, &inflate(data, inflate_budget)?)?
+        } else {
+            rows(spec, data)?
+        };
         most = most.max(rows);
     }
     Ok(most)

@@ -54,7 +54,13 @@ pub enum Message {
     /// says why for the person, in Russian; `detail` for a details line.
     /// Other automerge-repo peers ignore it, as they do any type they do
     /// not know.
-    DocRefused { sender_id: PeerId, target_id: PeerId, document_id: DocumentId, message: String, detail: String },
+    DocRefused {
+        sender_id: PeerId,
+        target_id: PeerId,
+        document_id: DocumentId,
+        message: String,
+        detail: String,
+    },
     /// Data for whoever has the document open right now (presence); never stored.
     Ephemeral {
         sender_id: PeerId,

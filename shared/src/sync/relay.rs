@@ -473,7 +473,10 @@ impl Relay {
     /// A connection opened for `user` (as authenticated by the I/O layer).
     pub fn connect(&mut self, conn: ConnId, user: impl Into<String>) {
         let ephemeral = Bucket::full(2 * self.limits.ephemeral_per_second, self.now);
-        self.conns.insert(conn, Conn { user: user.into(), peer: None, docs: HashSet::new(), pending: 0, ephemeral });
+        self.conns.insert(
+            conn,
+            Conn { user: user.into(), peer: None, docs: HashSet::new(), pending: 0, ephemeral },
+        );
     }
 
     /// `doc` was deleted for everyone: every peer that has it open is told
@@ -489,7 +492,11 @@ impl Relay {
         for (conn, peer) in doc.peers {
             let Some(c) = self.conns.get_mut(&conn) else { continue };
             c.docs.remove(&id);
-            let m = Message::DocUnavailable { sender_id: self.peer_id.clone(), target_id: peer.peer_id, document_id: id };
+            let m = Message::DocUnavailable {
+                sender_id: self.peer_id.clone(),
+                target_id: peer.peer_id,
+                document_id: id,
+            };
             self.effects.push_back(Effect::Send { conn, frame: m.encode() });
         }
     }
@@ -866,7 +873,8 @@ impl Relay {
     ) {
         let right = self.access.right(user, &id);
         let limits = self.limits;
-        let largest = if right < Right::Write { limits.reader_ephemeral_bytes } else { limits.ephemeral_bytes };
+        let largest =
+            if right < Right::Write { limits.reader_ephemeral_bytes } else { limits.ephemeral_bytes };
         if right == Right::None || data.len() > largest {
             return;
         }
@@ -959,10 +967,11 @@ impl Relay {
             if !peer.read_only && !message.changes.is_empty() {
                 // What it would add, before anything is applied.
                 let mut inflate = MAX_INFLATED_BYTES;
-                let ops = message
-                    .changes
-                    .iter()
-                    .try_fold(0u64, |sum, chunk| Ok::<_, super::chunks::ChunkError>(sum.saturating_add(super::chunks::count_ops(chunk, &mut inflate)?)));
+                let ops = message.changes.iter().try_fold(0u64, |sum, chunk| {
+                    Ok::<_, super::chunks::ChunkError>(
+                        sum.saturating_add(super::chunks::count_ops(chunk, &mut inflate)?),
+                    )
+                });
                 let ops = match ops {
                     Ok(ops) => ops,
                     Err(e) => {
@@ -973,9 +982,15 @@ impl Relay {
                 let held_ops = doc.am.stats().num_ops;
                 let limits = self.limits;
                 let refusal = if ops > limits.ops_per_message {
-                    Some(too_big(format!("{ops} operations in one message, over {}", limits.ops_per_message), &limits))
+                    Some(too_big(
+                        format!("{ops} operations in one message, over {}", limits.ops_per_message),
+                        &limits,
+                    ))
                 } else if held_ops.saturating_add(ops) > limits.doc_ops {
-                    Some(too_big(format!("{held_ops} + {ops} operations, over {} in a document", limits.doc_ops), &limits))
+                    Some(too_big(
+                        format!("{held_ops} + {ops} operations, over {} in a document", limits.doc_ops),
+                        &limits,
+                    ))
                 } else {
                     None
                 };
@@ -983,8 +998,10 @@ impl Relay {
                     refusals.push((m.conn, refusal, peer.claimant));
                     refuse_changes(peer);
                 } else {
-                    let budget =
-                        self.budgets.entry(conn.user.clone()).or_insert_with(|| Bucket::full(limits.ops_per_message, self.now));
+                    let budget = self
+                        .budgets
+                        .entry(conn.user.clone())
+                        .or_insert_with(|| Bucket::full(limits.ops_per_message, self.now));
                     if !budget.take(ops, limits.ops_per_second, limits.ops_per_message, self.now) {
                         // Over its person's rate: it waits, and so does
                         // everything after it from the same connection.
