@@ -249,5 +249,18 @@ fn sessions() -> Vec<(String, Vec<u8>)> {
     s.join(w, 0, 0).edit(W, 0, 1).sync(w, 0, false).flush().sync(w, 0, false);
     s.complete(0, 0).set_right(W, 0, 1).tick(60).flush();
     seeds.push(("write-fails-then-rights-change".into(), s.into_bytes()));
+
+    // A raw frame that holds the reader's actor id (the check of what
+    // reaches storage used to be off for such inputs), between honest
+    // edits of both users.
+    let mut s = Script::new([stored::SEED, stored::EMPTY, stored::EMPTY], [0; 3]);
+    let w = s.connect(W);
+    s.join(w, 0, 1).sync(w, 0, true).flush().converse(w);
+    let r = s.connect(R);
+    s.join(r, 1, 2).sync(r, 0, true).flush().converse(r);
+    s.raw(w, b"medk-fuzz-user-r medk-fuzz-user-n");
+    s.edit(R, 0, 3).sync(r, 0, false).flush().converse(r);
+    s.edit(W, 0, 4).sync(w, 0, false).flush().converse(w);
+    seeds.push(("frames-naming-the-reader".into(), s.into_bytes()));
     seeds
 }
