@@ -544,73 +544,99 @@ fn fits(slot: Slot, op: &Op) -> Result<Option<Place>, &'static str> {
 }
 
 /// Where the objects changes write into are: the ones `before` shows (found
-/// when first asked: a change that only types text needs none of it), and
-/// the ones made by the changes themselves.
+/// when first asked, the root's parts first and the rows only if needed: a
+/// change that types text or adds rows needs none of them), and the ones
+/// made by the changes themselves.
 struct Places<'a> {
     before: &'a Automerge,
-    shown: Option<HashMap<OpId, Place>>,
-    /// Rows each row map has, by id (filled with `shown`).
-    rows: HashMap<Rows, HashSet<String>>,
+    /// The header, the columns and the row maps.
+    parts: Option<HashMap<OpId, Place>>,
+    /// Columns and rows.
+    rows: Option<HashMap<OpId, Place>>,
+    /// Rows the changes added, by row map and id.
+    added: HashSet<(Rows, String)>,
     made: HashMap<OpId, Place>,
 }
 
 impl<'a> Places<'a> {
     fn new(before: &'a Automerge) -> Self {
-        Places { before, shown: None, rows: HashMap::new(), made: HashMap::new() }
+        Places { before, parts: None, rows: None, added: HashSet::new(), made: HashMap::new() }
     }
 
     fn of(&mut self, obj: &OpId) -> Option<Place> {
         if let Some(place) = self.made.get(obj) {
             return Some(*place);
         }
-        if let Some(place) = self.shown().get(obj) {
+        if let Some(place) = self.parts().get(obj) {
             return Some(*place);
         }
         // Texts are not indexed: any text the document has is a field's.
         let id = exid(self.before, obj)?;
-        matches!(self.before.object_type(&id), Ok(ObjType::Text)).then_some(Place::Text)
+        match self.before.object_type(&id) {
+            Ok(ObjType::Text) => Some(Place::Text),
+            Ok(ObjType::Map) => self.rows().get(obj).copied(),
+            _ => None,
+        }
     }
 
-    /// Whether `id` is a new row of `rows` (not in the document nor made
+    /// Whether `id` is a new row of `rows` (not in the document nor added
     /// already); remembers it.
     fn new_row(&mut self, rows: Rows, id: &str) -> bool {
-        self.shown();
-        self.rows.entry(rows).or_default().insert(id.to_owned())
+        let shown = match self.before.get(ROOT, rows.key()) {
+            Ok(Some((Value::Object(ObjType::Map), map))) => matches!(self.before.get(&map, id), Ok(Some(_))),
+            _ => false,
+        };
+        !shown && self.added.insert((rows, id.to_owned()))
     }
 
-    fn shown(&mut self) -> &HashMap<OpId, Place> {
-        if self.shown.is_none() {
-            let mut shown = HashMap::new();
-            let doc = self.before;
-            let child = |key: &str| match doc.get(ROOT, key) {
-                Ok(Some((Value::Object(_), id))) => Some(id),
-                _ => None,
-            };
-            if let Some(header) = child("header") {
-                insert(&mut shown, &header, Place::Header);
+    fn child(&self, key: &str) -> Option<ObjId> {
+        match self.before.get(ROOT, key) {
+            Ok(Some((Value::Object(_), id))) => Some(id),
+            _ => None,
+        }
+    }
+
+    fn parts(&mut self) -> &HashMap<OpId, Place> {
+        if self.parts.is_none() {
+            let mut parts = HashMap::new();
+            if let Some(header) = self.child("header") {
+                insert(&mut parts, &header, Place::Header);
             }
-            if let Some(columns) = child("columns") {
-                insert(&mut shown, &columns, Place::Columns);
+            if let Some(columns) = self.child("columns") {
+                insert(&mut parts, &columns, Place::Columns);
+            }
+            for rows in Rows::ALL {
+                if let Some(map) = self.child(rows.key()) {
+                    insert(&mut parts, &map, Place::Rows(rows));
+                }
+            }
+            self.parts = Some(parts);
+        }
+        self.parts.get_or_insert_with(HashMap::new)
+    }
+
+    fn rows(&mut self) -> &HashMap<OpId, Place> {
+        if self.rows.is_none() {
+            let doc = self.before;
+            let mut found = HashMap::new();
+            if let Some(columns) = self.child("columns") {
                 for item in doc.list_range(&columns, ..) {
                     if matches!(item.value, automerge::ValueRef::Object(ObjType::Map)) {
-                        insert(&mut shown, &item.id(), Place::Column);
+                        insert(&mut found, &item.id(), Place::Column);
                     }
                 }
             }
             for rows in Rows::ALL {
-                let Some(map) = child(rows.key()) else { continue };
-                insert(&mut shown, &map, Place::Rows(rows));
-                let ids = self.rows.entry(rows).or_default();
+                let Some(map) = self.child(rows.key()) else { continue };
                 for item in doc.map_range(&map, ..) {
-                    ids.insert(item.key.to_string());
                     if matches!(item.value, automerge::ValueRef::Object(ObjType::Map)) {
-                        insert(&mut shown, &item.id(), Place::Row(rows));
+                        insert(&mut found, &item.id(), Place::Row(rows));
                     }
                 }
             }
-            self.shown = Some(shown);
+            self.rows = Some(found);
         }
-        self.shown.get_or_insert_with(HashMap::new)
+        self.rows.get_or_insert_with(HashMap::new)
     }
 }
 
