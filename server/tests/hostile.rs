@@ -95,7 +95,8 @@ fn peak_mib(pid: u32) -> u64 {
 }
 
 /// The measurements, against one relay: a change of a million
-/// characters, a list of 700,000 items, and a text over the per-field limit,
+/// characters, a list of 700,000 items, and a text over the per-field limit
+/// (200,000 characters),
 /// each sent by a school team member on a roadmap of their own (each a few
 /// seconds of the relay's only task and hundreds of megabytes before). They
 /// are refused from their counted size, and a coordinator editing another
@@ -123,9 +124,9 @@ async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
             let text = with_activity(doc);
             doc.splice_text(&text, 0, 0, &"a".repeat(1_000_000)).unwrap();
         }),
-        ("a description of 30,000 characters", |doc| {
+        ("a description of 250,000 characters", |doc| {
             let text = with_activity(doc);
-            doc.splice_text(&text, 0, 0, &"ж".repeat(30_000)).unwrap();
+            doc.splice_text(&text, 0, 0, &"ж".repeat(250_000)).unwrap();
         }),
     ];
     let addr = server.addr;
@@ -173,7 +174,10 @@ async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
         acks.len()
     );
     assert!(acks.len() >= 5, "the attacks took some time");
-    assert!(*slowest < Duration::from_millis(1_500), "acknowledgements: {acks:?}");
+    // The one attack within the operation limits (250,000 characters) is
+    // applied to a copy and vetted on the relay's task: up to a second here.
+    // Before the limits the slowest was 5.7 s on this machine.
+    assert!(*slowest < Duration::from_millis(2_500), "acknowledgements: {acks:?}");
     assert!(*health_slowest < Duration::from_millis(1_500), "health: {health:?}");
     let peak = peak_mib(server.child.id());
     println!("relay peak memory: {peak} MiB");

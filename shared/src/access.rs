@@ -475,7 +475,7 @@ mod tests {
     }
 
     fn roadmap(unit: &str, published: bool) -> RoadmapAccess {
-        RoadmapAccess { unit: unit.into(), published, grants: BTreeMap::new() }
+        RoadmapAccess { unit: unit.into(), published, grants: BTreeMap::new(), registered_by: None }
     }
 
     #[test]

@@ -21,11 +21,14 @@
 //!   known values; nothing is removed from a map;
 //! - text objects take characters only, columns are maps appended to or
 //!   removed from the list;
-//! - nothing grows past [`MAX_TEXT_CHARS`] per field, [`MAX_ROWS`] per row
-//!   map, [`MAX_COLUMNS`] columns.
+//! - nothing grows past [`MERGED`] times [`MAX_TEXT_CHARS`] per field,
+//!   [`MAX_ROWS`] per row map, [`MAX_COLUMNS`] columns.
 //!
-//! The app's own edits ([`crate::doc::RoadmapDoc::apply`]) keep to the same
-//! limits before they are made, so the relay never refuses them.
+//! Two kinds of limits, so the relay never refuses this app's edits: a
+//! device's own edits ([`crate::doc::RoadmapDoc::apply`]) stop at
+//! [`MAX_TEXT_CHARS`], [`MAX_ROWS`] and [`MAX_COLUMNS`]; the relay takes
+//! [`MERGED`] times as much, because devices that each filled the same field
+//! or row map offline merge into more than any of them made.
 
 use std::collections::{HashMap, HashSet};
 
@@ -45,6 +48,11 @@ pub const MAX_TEXT_CHARS: usize = 20_000;
 pub const MAX_ROWS: usize = 5_000;
 /// Most columns.
 pub const MAX_COLUMNS: usize = 32;
+/// How many times a device's limits a roadmap may hold, merged from several
+/// devices: the relay's limits. Ten devices filling one field offline at
+/// once is far past anything people do; a hostile change past it is
+/// refused (and a document's size is bounded by the relay anyway).
+pub const MERGED: usize = 10;
 /// Longest row id, in bytes (the app's are 11 characters).
 pub const MAX_ID_BYTES: usize = 64;
 /// Longest plain value (position keys, statuses, dates, ids), in bytes.
@@ -179,9 +187,13 @@ impl BreachKind {
     pub fn message_ru(self) -> String {
         match self {
             BreachKind::Layout => "изменение нарушает устройство дорожной карты".to_owned(),
-            BreachKind::TextTooLong => format!("текст одного поля длиннее {MAX_TEXT_CHARS} знаков"),
-            BreachKind::TooManyRows => format!("в дорожной карте больше {MAX_ROWS} строк одного вида"),
-            BreachKind::TooManyColumns => format!("в дорожной карте больше {MAX_COLUMNS} колонок"),
+            BreachKind::TextTooLong => {
+                format!("текст одного поля длиннее {} знаков", MERGED * MAX_TEXT_CHARS)
+            }
+            BreachKind::TooManyRows => {
+                format!("в дорожной карте больше {} строк одного вида", MERGED * MAX_ROWS)
+            }
+            BreachKind::TooManyColumns => format!("в дорожной карте больше {} колонок", MERGED * MAX_COLUMNS),
         }
     }
 }
@@ -239,7 +251,7 @@ fn check_map(doc: &impl ReadDoc, obj: &ObjId, place: Place, path: &str, found: &
         }
     }
     if let Place::Rows(rows) = place
-        && count > MAX_ROWS
+        && count > MERGED * MAX_ROWS
     {
         found.push(breach(BreachKind::TooManyRows, format!("{}: {count} rows", rows.key())));
     }
@@ -259,7 +271,7 @@ fn check_value(
     match (slot, value) {
         (Slot::Text, Value::Object(ObjType::Text)) => {
             let chars = doc.length(id);
-            if chars > MAX_TEXT_CHARS {
+            if chars > MERGED * MAX_TEXT_CHARS {
                 found.push(breach(BreachKind::TextTooLong, format!("{at}: {chars} characters")));
             }
         }
@@ -280,7 +292,7 @@ fn check_value(
         }
         (Slot::List(Place::Columns), Value::Object(ObjType::List)) => {
             let length = doc.length(id);
-            if length > MAX_COLUMNS {
+            if length > MERGED * MAX_COLUMNS {
                 found.push(breach(BreachKind::TooManyColumns, format!("{at}: {length} columns")));
             }
             for (i, item) in doc.list_range(id, ..).enumerate() {
@@ -480,7 +492,7 @@ pub fn vet_changes(
     }
     for obj in &texts {
         let chars = exid(after, obj).map_or(0, |text| after.length(&text));
-        if chars > MAX_TEXT_CHARS {
+        if chars > MERGED * MAX_TEXT_CHARS {
             return Err(breach(BreachKind::TextTooLong, format!("a text of {chars} characters")));
         }
     }
@@ -489,7 +501,7 @@ pub fn vet_changes(
             Ok(Some((Value::Object(ObjType::Map), map))) => after.length(&map),
             _ => 0,
         };
-        if count > MAX_ROWS {
+        if count > MERGED * MAX_ROWS {
             return Err(breach(BreachKind::TooManyRows, format!("{}: {count} rows", rows.key())));
         }
     }
@@ -498,7 +510,7 @@ pub fn vet_changes(
             Ok(Some((Value::Object(ObjType::List), list))) => after.length(&list),
             _ => 0,
         };
-        if count > MAX_COLUMNS {
+        if count > MERGED * MAX_COLUMNS {
             return Err(breach(BreachKind::TooManyColumns, format!("{count} columns")));
         }
     }

@@ -10,7 +10,7 @@ use medk_shared::actions::{self, Direction};
 use medk_shared::catalogue::CatalogueDoc;
 use medk_shared::doc::{DocError, Edit, NewRoadmap, NewRow, RoadmapDoc, RowKind, RowRef, TextTarget};
 use medk_shared::ids::{DocumentId, RowId};
-use medk_shared::layout::{self, BreachKind, MAX_COLUMNS, MAX_ROWS, MAX_TEXT_CHARS};
+use medk_shared::layout::{self, BreachKind, MAX_COLUMNS, MAX_ROWS, MAX_TEXT_CHARS, MERGED};
 use medk_shared::model::{ActivityField, Column, HeaderField, Level, Member, MemberField, Status};
 use medk_shared::school::SchoolDoc;
 use medk_shared::undo::UndoStack;
@@ -223,14 +223,14 @@ fn the_changes_that_broke_a_roadmap_are_refused() {
     }
     // Limits.
     refused(
-        attack(&|d| d.splice_text(&text(d), 0, 0, &"а".repeat(MAX_TEXT_CHARS)).unwrap()),
+        attack(&|d| d.splice_text(&text(d), 0, 0, &"а".repeat(MERGED * MAX_TEXT_CHARS)).unwrap()),
         BreachKind::TextTooLong,
         "a text over the limit",
     );
     refused(
         attack(&|d| {
             let activities = obj(d, &["activities"]);
-            for n in 0..MAX_ROWS as u64 {
+            for n in 0..(MERGED * MAX_ROWS) as u64 {
                 d.put_object(&activities, format!("r{n}"), ObjType::Map).unwrap();
             }
         }),
@@ -239,7 +239,7 @@ fn the_changes_that_broke_a_roadmap_are_refused() {
     );
     refused(
         attack(&|d| {
-            for _ in 0..MAX_COLUMNS {
+            for _ in 0..MERGED * MAX_COLUMNS {
                 let column = d.insert_object(&obj(d, &["columns"]), 0, ObjType::Map).unwrap();
                 d.put(&column, "field", "number").unwrap();
             }
@@ -261,6 +261,34 @@ fn the_changes_that_broke_a_roadmap_are_refused() {
         }),
         Ok(())
     );
+}
+
+/// Devices that each filled one field up to the app's limit offline merge
+/// into more than that: the relay takes it (its limits are `MERGED` times
+/// the app's), in either order.
+#[test]
+fn devices_that_filled_one_field_offline_are_all_taken() {
+    let (mut base, _) = roadmap(1, "");
+    let mut relay = Automerge::load(&base.save()).unwrap();
+    let mut devices: Vec<RoadmapDoc> = (0..3).map(|_| base.fork()).collect();
+    for (n, device) in devices.iter_mut().enumerate() {
+        let value = char::from(b'a' + n as u8).to_string().repeat(MAX_TEXT_CHARS);
+        let edit = Edit::SetText { target: TextTarget::Activity(id(0), ActivityField::Comments), value };
+        device.apply(vec![edit], 0, "type").unwrap();
+        let row = Edit::Create(Box::new(NewRow::Section {
+            id: id(500 + n as u64),
+            pos: "90".into(),
+            title: "р".repeat(MAX_TEXT_CHARS),
+        }));
+        device.apply(vec![row], 0, "add").unwrap();
+    }
+    for device in devices.iter_mut().rev() {
+        assert_eq!(sync(&mut relay, device), Ok(()));
+    }
+    let merged = RoadmapDoc::from_automerge(AutoCommit::load(&relay.save()).unwrap()).unwrap();
+    assert_eq!(merged.problems(), vec![]);
+    let text = merged.text(&TextTarget::Activity(id(0), ActivityField::Comments)).unwrap();
+    assert!(text.chars().count() > MAX_TEXT_CHARS, "the merge holds more than one device may write");
 }
 
 #[test]

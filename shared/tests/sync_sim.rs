@@ -923,6 +923,9 @@ impl Sim {
                 self.stats.ephemeral_delivered += 1;
             }
             Event::Refused { message } => panic!("the relay refused tab {t}: {message}"),
+            Event::ChangesRefused { doc, detail, .. } => {
+                panic!("the relay refused tab {t}'s changes to {doc:?}: {detail}")
+            }
         }
         self.flush_outgoing(t);
     }
