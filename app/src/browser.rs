@@ -2,7 +2,7 @@
 //! randomness for ids, file download, the service worker and persistent
 //! storage.
 
-use medk_shared::ids::{DocumentId, RowId};
+use medk_shared::ids::RowId;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -11,7 +11,7 @@ pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
+pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     // The Web Crypto API is always there in browsers that run wasm; if it
     // ever failed, Math.random is still good enough for row ids.
@@ -25,10 +25,6 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 
 pub fn new_row_id() -> RowId {
     RowId::from_random(random_bytes())
-}
-
-pub fn new_document_id() -> DocumentId {
-    DocumentId::from_bytes(random_bytes())
 }
 
 /// Today's date on this device's clock and in its time zone.

@@ -42,15 +42,28 @@ impl Kept for RoadmapDoc {
 }
 
 impl OpenRoadmap {
-    /// Creates and stores a new roadmap.
-    pub async fn create(storage: &Storage, new: &NewRoadmap) -> Result<DocumentId, StorageError> {
+    /// Creates and stores a new roadmap made by `creator` (see
+    /// [`Self::store_copy`]).
+    pub async fn create(
+        storage: &Storage,
+        new: &NewRoadmap,
+        creator: &str,
+    ) -> Result<DocumentId, StorageError> {
         let mut doc = RoadmapDoc::create(new, crate::browser::new_row_id());
-        Self::store_copy(storage, &mut doc).await
+        Self::store_copy(storage, &mut doc, creator).await
     }
 
-    /// Stores an existing document (a duplicate, an imported file) under a new id.
-    pub async fn store_copy(storage: &Storage, doc: &mut RoadmapDoc) -> Result<DocumentId, StorageError> {
-        let id = crate::browser::new_document_id();
+    /// Stores a roadmap made on this device (a new one, a duplicate, an
+    /// imported file) as a roadmap of its own: names its maker (the
+    /// signed-in person's id; empty when nobody is) and a random nonce, from
+    /// which its id follows. The relay registers it only to that person
+    /// ([`medk_shared::layout::check_origin`]).
+    pub async fn store_copy(
+        storage: &Storage,
+        doc: &mut RoadmapDoc,
+        creator: &str,
+    ) -> Result<DocumentId, StorageError> {
+        let id = doc.stamp_origin(creator, crate::browser::random_bytes(), now_ms());
         Replica::create(storage, id, doc, true).await?;
         Ok(id)
     }

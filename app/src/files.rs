@@ -153,6 +153,15 @@ impl OpenFile {
         }
     }
 
+    /// What of the file is missing or not of its type, so reads as empty
+    /// (another program wrote it): details for a warning.
+    pub fn problems(&self) -> Vec<String> {
+        match &self.doc {
+            FileDoc::School(doc) => doc.problems(),
+            FileDoc::Catalogue(doc) => doc.problems(),
+        }
+    }
+
     /// The school document itself, for reading it on a date.
     pub fn school_doc(&mut self) -> Option<&mut SchoolDoc> {
         match &mut self.doc {

@@ -11,6 +11,7 @@ mod blobs;
 mod browser;
 mod document;
 mod files;
+mod gone;
 mod journal;
 mod office;
 mod placing;

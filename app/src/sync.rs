@@ -82,7 +82,7 @@ pub struct SyncStatus {
 }
 
 /// One roadmap's sync, for its editor.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DocState {
     /// Local changes the relay does not have.
     pub unsynced: usize,
@@ -90,6 +90,12 @@ pub struct DocState {
     pub read_only: bool,
     /// The relay answered `doc-unavailable`: no access to it there.
     pub unavailable: bool,
+    /// The relay refused this device's changes to it: why (in Russian), and
+    /// the technical detail.
+    pub refused: Option<(String, String)>,
+    /// It was deleted for everyone (a coordinator did): only this device
+    /// still has it.
+    pub gone: bool,
 }
 
 /// Why a roadmap could not be fetched by its link.
@@ -129,6 +135,12 @@ struct Inner {
     checking: Cell<bool>,
     /// Roadmaps the relay said `doc-unavailable` for.
     unavailable: RefCell<HashSet<DocumentId>>,
+    /// Roadmaps whose changes from this device the relay refused, and why.
+    refused: RefCell<HashMap<DocumentId, (String, String)>>,
+    /// Roadmaps the relay took whole that `/api/roadmaps` did not list yet:
+    /// asked for again once each (a new roadmap is registered only when its
+    /// first changes reach the relay).
+    listed_after_sync: RefCell<HashSet<DocumentId>>,
     doc_states: RwSignal<HashMap<DocumentId, DocState>>,
     on_error: Rc<dyn Fn(String)>,
     /// Shows a notice that is not an error (a document recovered).
@@ -242,6 +254,8 @@ impl SyncService {
             account,
             checking: Cell::new(false),
             unavailable: RefCell::new(HashSet::new()),
+            refused: RefCell::new(HashMap::new()),
+            listed_after_sync: RefCell::new(HashSet::new()),
             doc_states: RwSignal::new(HashMap::new()),
             on_error,
             on_info,
@@ -335,7 +349,7 @@ impl SyncService {
     /// How one roadmap's sync stands (for its editor).
     pub fn doc_state(&self, id: DocumentId) -> Signal<DocState> {
         let states = self.0.doc_states;
-        Signal::derive(move || states.with(|s| s.get(&id).copied().unwrap_or_default()))
+        Signal::derive(move || states.with(|s| s.get(&id).cloned().unwrap_or_default()))
     }
 
     /// Bumps whenever the roadmap changed from elsewhere.
@@ -501,6 +515,8 @@ impl SyncService {
         self.0.docs.borrow_mut().remove(&id);
         self.0.kept.borrow_mut().remove(&id);
         self.0.unavailable.borrow_mut().remove(&id);
+        self.0.refused.borrow_mut().remove(&id);
+        crate::gone::forget(&id);
         self.0.client.borrow_mut().forget(&id);
         self.schedule_status();
     }
@@ -833,8 +849,14 @@ impl SyncService {
                 if self.0.docs.borrow().contains_key(&doc) {
                     self.0.unavailable.borrow_mut().insert(doc);
                     self.schedule_status();
+                    self.check_gone(doc);
                 }
                 self.finish_fetch(doc, Err(FetchError::Unavailable));
+            }
+            Ok(Event::ChangesRefused { doc, message, detail }) => {
+                web_sys::console::warn_1(&format!("the relay refused our changes to {doc}: {detail}").into());
+                self.0.refused.borrow_mut().insert(doc, (message, detail));
+                self.schedule_status();
             }
             Ok(Event::Ephemeral { doc, sender, data, .. }) => {
                 if let Some(p) = Presence::decode(&data) {
@@ -1041,8 +1063,13 @@ impl SyncService {
     }
 
     fn recount(&self) {
-        let docs: Vec<(DocumentId, Rc<RefCell<dyn Synced>>)> =
-            self.0.docs.borrow().iter().map(|(id, d)| (*id, d.synced())).collect();
+        let docs: Vec<(DocumentId, Rc<RefCell<dyn Synced>>, bool)> = self
+            .0
+            .docs
+            .borrow()
+            .iter()
+            .map(|(id, d)| (*id, d.synced(), matches!(d, Opened::Roadmap(_))))
+            .collect();
         let (mut unsynced, mut rejected, mut broken, mut uncounted) = (0, 0, 0, 0);
         if !self.0.kept_read.get() {
             uncounted += 1;
@@ -1059,8 +1086,9 @@ impl SyncService {
             }
         }
         let mut states = HashMap::with_capacity(docs.len());
+        let mut newly_stored = false;
         let previous = self.0.doc_states.get_untracked();
-        for (id, doc) in docs {
+        for (id, doc, roadmap) in docs {
             let Ok(mut open) = doc.try_borrow_mut() else {
                 // In use right now: its last count stands (or, never
                 // counted yet, it keeps the indicator from saying all is saved).
@@ -1071,7 +1099,7 @@ impl SyncService {
                         } else {
                             unsynced += state.unsynced;
                         }
-                        states.insert(id, *state);
+                        states.insert(id, state.clone());
                     }
                     None => uncounted += 1,
                 }
@@ -1079,17 +1107,32 @@ impl SyncService {
             };
             let client = self.0.client.borrow();
             let shared = client.shared_heads(&id).map(<[_]>::to_vec);
+            let stored = shared.is_some();
             let state = DocState {
                 unsynced: open.unsynced(shared),
                 read_only: client.relay_read_only(&id),
                 unavailable: self.0.unavailable.borrow().contains(&id),
+                refused: self.0.refused.borrow().get(&id).cloned(),
+                gone: crate::gone::is_gone(&id),
             };
             if state.read_only || state.unavailable {
                 rejected += state.unsynced;
             } else {
                 unsynced += state.unsynced;
             }
+            if roadmap
+                && stored
+                && state.unsynced == 0
+                && !state.unavailable
+                && self.0.account.roadmap(&id.to_string()).is_none()
+                && self.0.listed_after_sync.borrow_mut().insert(id)
+            {
+                newly_stored = true;
+            }
             states.insert(id, state);
+        }
+        if newly_stored {
+            self.0.account.refresh_roadmaps();
         }
         let counts = (unsynced, rejected, broken, uncounted);
         if self.0.status.with_untracked(|s| (s.unsynced, s.rejected, s.broken, s.uncounted) != counts) {
@@ -1260,6 +1303,23 @@ impl SyncService {
                     Ok(mut open) => open.maintain(),
                     Err(_) => s.schedule_maintenance(id),
                 }
+            }
+        });
+    }
+
+    /// The relay has nothing of a roadmap this device holds: asks the API
+    /// whether it was deleted for everyone (410), and if so remembers it.
+    fn check_gone(&self, id: DocumentId) {
+        if crate::gone::is_gone(&id) {
+            return;
+        }
+        let service = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = crate::api::send("GET", &format!("/api/roadmaps/{id}/access"), None::<&()>).await;
+            if matches!(answer, Err(e) if e.is_status(410)) {
+                crate::gone::remember(&id);
+                service.0.list_version.update(|v| *v += 1);
+                service.schedule_status();
             }
         });
     }

@@ -3,17 +3,30 @@
 // through isomorphic-ws), does one thing, prints one JSON line on stdout
 // and exits.
 //
-//   node js-client.mjs create --url ws://127.0.0.1:P/sync --text T
-//        -> {"url":"automerge:...","heads":[...],"ms":N}   doc is { note: T }
+//   node js-client.mjs create --url ws://127.0.0.1:P/sync --text T [--activity D] [--creator ID]
+//        -> {"url":"automerge:...","heads":[...],"storageId":S,"syncHeads":[...],"ms":N}
+//           a roadmap in medk's document layout (shared/src/doc.rs) titled T,
+//           with one section `s1` and one activity `a1` described D, its id
+//           derived from its origin as medk-server requires (a random nonce;
+//           ID names its maker, default none). storageId: the one the server
+//           announced; syncHeads: what handle.getSyncInfo(storageId) says the
+//           server has (the server's heads by automerge-repo's own account).
 //   node js-client.mjs find   --url U --doc automerge:... [--expect-key K --expect-value V]
 //        -> {"doc":{...},"heads":[...],"ms":N}
 //   node js-client.mjs edit   --url U --doc automerge:... --key K --value V
 //        -> {"heads":[...],"ms":N}
 //   node js-client.mjs wait   --url U --doc automerge:... --key K --value V
 //        -> {"doc":{...},"heads":[...],"ms":N}
-//   node js-client.mjs create-roadmap --url U --text TITLE --activity DESCRIPTION
-//        -> {"url":"automerge:...",...}   a roadmap in medk's document layout
-//           (shared/src/doc.rs): one section `s1`, one activity `a1`
+//   node js-client.mjs create-roadmap ...: the same as create
+//   node js-client.mjs vandalize --url U --doc automerge:...
+//        -> {"acknowledged":false,...}  what a hostile writer's client did to
+//           its own roadmap (`delete d.header; d.sections = "not a map";
+//           d.schema = 999`); acknowledged: whether the server said within
+//           3 s that it has the change (medk-server refuses it)
+//   node js-client.mjs send-big --url U --megabytes N
+//        -> {"code":C,"reason":R}   one N MiB binary frame on a signed-in
+//           socket (the ws package directly), and the close code the server
+//           answered with
 //   Keys of find/edit/wait may be dotted paths: activities.a1.description
 //   node js-client.mjs listen --url U --doc automerge:...
 //        -> {"listening":true} once the doc is found, then, on the first
@@ -46,7 +59,7 @@
 // upgrade was answered with an HTTP error such as medk-server's 401 without
 // a session, signing in failed, or no `peer` message before the timeout).
 import { parseArgs } from 'node:util';
-import { Repo, encodeHeads, isValidAutomergeUrl } from '@automerge/automerge-repo';
+import { Repo, encodeHeads, isValidAutomergeUrl, stringifyAutomergeUrl } from '@automerge/automerge-repo';
 import { ImmutableString } from '@automerge/automerge';
 import { sendCookieOnWebSockets, sessionCookie } from './session.mjs';
 
@@ -70,6 +83,8 @@ try {
       message: { type: 'string' },
       'linger-ms': { type: 'string', default: '0' },
       activity: { type: 'string' },
+      creator: { type: 'string', default: '' },
+      megabytes: { type: 'string' },
       cookie: { type: 'string' },
       login: { type: 'string' },
       password: { type: 'string' },
@@ -84,11 +99,11 @@ function usage(msg) {
   process.exit(1);
 }
 const need = (...names) => names.forEach((n) => opts[n] === undefined && usage(`${command} needs --${n}`));
-if (!['create', 'create-roadmap', 'find', 'edit', 'wait', 'listen', 'broadcast'].includes(command)) usage(`unknown command ${command ?? '(none)'}`);
+if (!['create', 'create-roadmap', 'find', 'edit', 'wait', 'listen', 'broadcast', 'vandalize', 'send-big'].includes(command)) usage(`unknown command ${command ?? '(none)'}`);
 need('url');
-if (command === 'create') need('text');
-if (command === 'create-roadmap') need('text', 'activity');
-if (!command.startsWith('create')) need('doc');
+if (command.startsWith('create')) need('text');
+if (command === 'send-big') need('megabytes');
+if (!command.startsWith('create') && command !== 'send-big') need('doc');
 if (opts.doc !== undefined && !isValidAutomergeUrl(opts.doc)) usage(`--doc ${opts.doc} is not an automerge: URL`);
 if (command === 'edit' || command === 'wait') need('key', 'value');
 if (command === 'broadcast') need('message');
@@ -96,6 +111,25 @@ if ((opts['expect-key'] === undefined) !== (opts['expect-value'] === undefined))
 if ((opts.login === undefined) !== (opts.password === undefined)) usage('--login and --password go together');
 if (opts.cookie !== undefined && opts.login !== undefined) usage('--cookie or --login/--password, not both');
 const timeoutMs = Number(opts['timeout-ms']);
+
+if (command === 'send-big') {
+  // Not through the repo: one oversized frame, then the close it gets.
+  const cookie = await sessionCookie(opts.url, { ...opts, timeoutMs }).catch((e) => {
+    process.stderr.write(`js-client send-big: cannot connect: ${e.message}\n`);
+    process.exit(3);
+  });
+  const { default: RawWebSocket } = await import('ws');
+  const ws = new RawWebSocket(opts.url, cookie ? { headers: { cookie } } : {});
+  const timer = setTimeout(() => { process.stderr.write('js-client send-big: no close\n'); process.exit(2); }, timeoutMs);
+  ws.on('open', () => ws.send(Buffer.alloc(Number(opts.megabytes) * 1024 * 1024)));
+  ws.on('error', () => {}); // the close event follows
+  ws.on('close', (code, reason) => {
+    clearTimeout(timer);
+    process.stdout.write(JSON.stringify({ code, reason: reason.toString(), ms: Math.round(performance.now() - started) }) + '\n');
+    process.exit(0);
+  });
+  await new Promise(() => {});
+}
 
 let phase = 'connecting';
 let cookie;
@@ -205,8 +239,9 @@ function set(doc, key, value) {
 
 /** A roadmap as medk's RoadmapDoc::create lays it out: Text for what people
  * type (plain strings are Text in Automerge 3), scalar strings for ids,
- * positions (fractional_index hex; "80" is its first index) and enums. */
-function roadmap(title, description) {
+ * positions (fractional_index hex; "80" is its first index) and enums; with
+ * its origin (`creator`, `nonce`), from which its id follows (originId). */
+function roadmap(title, description, creator, nonce) {
   const s = (v) => new ImmutableString(v);
   const text = { title, territory: '', approval: '', abbreviations: '', footnotes: '' };
   const activity = {
@@ -217,6 +252,8 @@ function roadmap(title, description) {
   return {
     kind: s('medk/roadmap'),
     schema: 1,
+    creator: s(creator),
+    nonce: s(nonce),
     header: { ...text, level: s('school'), year: null },
     columns: [
       { field: s('number'), title: '№' },
@@ -230,19 +267,48 @@ function roadmap(title, description) {
   };
 }
 
+/** The id medk gives a roadmap of this origin (shared/src/layout.rs
+ * origin_id): the first 16 bytes of SHA-256 over "medk/roadmap", a zero byte
+ * and "creator/nonce". */
+async function originUrl(creator, nonce) {
+  const { createHash } = await import('node:crypto');
+  const digest = createHash('sha256').update('medk/roadmap').update(Buffer.from([0])).update(`${creator}/${nonce}`).digest();
+  return stringifyAutomergeUrl(new Uint8Array(digest.subarray(0, 16)));
+}
+
+/** What the server has of the document, by automerge-repo's account of it
+ * under the storageId the server announced. */
+function syncInfo(handle) {
+  const storageId = repo.peerMetadataByPeerId[serverPeerId]?.storageId;
+  return { storageId, syncHeads: storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined };
+}
+
 switch (command) {
-  case 'create': {
-    const handle = repo.create({ note: opts.text });
+  case 'create':
+  case 'create-roadmap': {
+    const A = await import('@automerge/automerge');
+    const { randomBytes } = await import('node:crypto');
+    const nonce = randomBytes(16).toString('hex');
+    const url = await originUrl(opts.creator, nonce);
+    const made = A.from(roadmap(opts.text, opts.activity ?? '', opts.creator, nonce));
+    const handle = repo.import(A.save(made), { docId: url.slice('automerge:'.length) });
     await connect();
     await reachedServer(handle);
-    await finish(0, { url: handle.url, heads: handle.heads() });
+    await finish(0, { url: handle.url, heads: handle.heads(), ...syncInfo(handle) });
     break;
   }
-  case 'create-roadmap': {
-    const handle = repo.create(roadmap(opts.text, opts.activity));
-    await connect();
-    await reachedServer(handle);
-    await finish(0, { url: handle.url, heads: handle.heads() });
+  case 'vandalize': {
+    const handle = await find();
+    handle.change((d) => {
+      delete d.header;
+      d.sections = 'not a map';
+      d.schema = 999;
+    });
+    const acknowledged = await Promise.race([
+      reachedServer(handle).then(() => true),
+      new Promise((r) => setTimeout(() => r(false), 3000)),
+    ]);
+    await finish(0, { acknowledged, heads: handle.heads() });
     break;
   }
   case 'find': {
@@ -259,7 +325,7 @@ switch (command) {
     const handle = await find();
     handle.change((d) => set(d, opts.key, opts.value));
     await reachedServer(handle);
-    await finish(0, { heads: handle.heads() });
+    await finish(0, { heads: handle.heads(), ...syncInfo(handle) });
     break;
   }
   case 'wait': {

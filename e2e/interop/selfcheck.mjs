@@ -195,26 +195,26 @@ try {
   });
 
   await step('find: a second process reads the doc after the restart', async () => {
-    const r = await client(['find', '--url', wsUrl, '--doc', docUrl, '--expect-key', 'note', '--expect-value', text]);
+    const r = await client(['find', '--url', wsUrl, '--doc', docUrl, '--expect-key', 'header.title', '--expect-value', text]);
     expectCode(r, 0, 'find');
     return `doc ${JSON.stringify(r.last.doc)} (client says ${r.last.ms} ms)`;
   });
 
   await step('edit in one process, wait sees it in another', async () => {
-    const waiting = client(['wait', '--url', wsUrl, '--doc', docUrl, '--key', 'note', '--value', edited, '--timeout-ms', '15000']);
+    const waiting = client(['wait', '--url', wsUrl, '--doc', docUrl, '--key', 'activities.a1.description', '--value', edited, '--timeout-ms', '15000']);
     // Give `wait` time to connect and find the doc, so the edit arrives as a live change.
     await new Promise((r) => setTimeout(r, 1500));
-    const e = await client(['edit', '--url', wsUrl, '--doc', docUrl, '--key', 'note', '--value', edited]);
+    const e = await client(['edit', '--url', wsUrl, '--doc', docUrl, '--key', 'activities.a1.description', '--value', edited]);
     expectCode(e, 0, 'edit');
     const w = await waiting;
     expectCode(w, 0, 'wait');
-    if (w.last?.doc?.note !== edited) throw new Error(`wait printed ${JSON.stringify(w.out)}`);
+    if (w.last?.doc?.activities?.a1?.description !== edited) throw new Error(`wait printed ${JSON.stringify(w.out)}`);
     if (JSON.stringify(w.last.heads) !== JSON.stringify(e.last.heads)) throw new Error(`heads differ: edit ${JSON.stringify(e.last.heads)}, wait ${JSON.stringify(w.last.heads)}`);
     return `edit ${e.last.ms} ms, wait ${w.last.ms} ms`;
   });
 
   await step('find after the edit sees it', async () => {
-    const r = await client(['find', '--url', wsUrl, '--doc', docUrl, '--expect-key', 'note', '--expect-value', edited]);
+    const r = await client(['find', '--url', wsUrl, '--doc', docUrl, '--expect-key', 'activities.a1.description', '--expect-value', edited]);
     expectCode(r, 0, 'find');
     return `(client says ${r.last.ms} ms)`;
   });

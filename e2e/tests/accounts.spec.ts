@@ -277,3 +277,50 @@ test('a session ended elsewhere shows at once; signing out stops the sync and ke
   await desk.goto('/');
   await expect(desk.locator('.roadmap-item', { hasText: 'Федеральная дорожная карта' })).toBeVisible();
 });
+
+test('a coordinator deletes a roadmap for everyone: other devices say so and keep only their copy', async ({ browser, serve }) => {
+  const server = await serve({
+    units: [
+      { id: 'r1', parent: 'rf', level: 'region', name: 'Каменская область' },
+      { id: 'm1', parent: 'r1', level: 'municipality', name: 'Каменский район' },
+      { id: 's1', parent: 'm1', level: 'school', name: 'Школа № 1' },
+    ],
+    people: [
+      { login: 'team1', password: 'team1-secret', role: 'school-team', unit: 's1', name: 'Учитель Первый' },
+      { login: 'muni', password: 'muni-secret-1', role: 'municipal-coordinator', unit: 'm1', name: 'Координатор Района' },
+    ],
+  });
+  const team = await device(browser, server.url);
+  await signInByForm(team, 'team1', 'team1-secret', 'Учитель Первый');
+  const path = await createRoadmap(team, 'Удаляемая карта');
+  await addActivity(team, 0, 'Мероприятие');
+  await expectSynced(team);
+  await expect(team.getByRole('button', { name: 'Доступ' })).toBeHidden();
+
+  const muni = await device(browser, server.url);
+  await signInByForm(muni, 'muni', 'muni-secret-1', 'Координатор Района');
+  await muni.goto(path);
+  expect(await descriptions(muni)).toEqual(['Мероприятие']);
+  await muni.getByRole('button', { name: 'Доступ' }).click();
+  const panel = muni.locator('section.access');
+  await panel.getByRole('button', { name: 'Удалить для всех…' }).click();
+  const confirm = panel.getByRole('alertdialog', { name: 'Подтверждение удаления для всех' });
+  await expect(confirm).toContainText('Это нельзя отменить.');
+  await confirm.getByRole('button', { name: 'Да, удалить для всех' }).click();
+  await expect(muni).toHaveURL(`${server.url}/`);
+  await expect(muni.locator('.roadmap-item')).toHaveCount(0);
+
+  // The school's device has it open: it learns the roadmap is gone for
+  // everyone (not "no access"), keeps its copy, and may remove it.
+  await expect(team.locator('.note.gone')).toBeVisible({ timeout: 15_000 });
+  await expect(team.locator('.note.gone')).toHaveText(/^Эта дорожная карта удалена для всех координатором\./);
+  expect(await descriptions(team)).toEqual(['Мероприятие']);
+  await team.goto('/');
+  const item = team.locator('.roadmap-item', { hasText: 'Удаляемая карта' });
+  await expect(item.locator('.gone')).toHaveText('Удалена для всех координатором: копия осталась только на этом устройстве.');
+  await team.reload();
+  await expect(item.locator('.gone')).toBeVisible();
+  await item.getByRole('button', { name: 'Удалить' }).click();
+  await item.getByRole('button', { name: 'Да, удалить' }).click();
+  await expect(team.locator('.roadmap-item', { hasText: 'Удаляемая карта' })).toHaveCount(0, { timeout: 15_000 });
+});

@@ -72,24 +72,27 @@ test('a JS client creates a document through medk-server; another JS process fin
   expect(wrong.code, wrong.stderr).toBe(3);
 
   // The client signs in itself (POST /api/login) and syncs with the cookie.
+  // What it creates is a roadmap in medk's layout, under the id its origin
+  // gives (the relay registers nothing else).
   const { url } = ok(
     await jsWith(server, { MEDK_LOGIN: TESTER.login, MEDK_PASSWORD: TESTER.password }, 'create', '--text', 'создано в JS'),
   );
   expect(url).toMatch(/^automerge:/);
 
-  const found = ok(await js(server, 'find', '--doc', url, '--expect-key', 'note', '--expect-value', 'создано в JS'));
-  expect(found.doc.note).toBe('создано в JS');
+  const found = ok(await js(server, 'find', '--doc', url, '--expect-key', 'header.title', '--expect-value', 'создано в JS'));
+  expect(found.doc.header.title).toBe('создано в JS');
 
   // A live edit: one process waits, another edits.
-  const waiting = js(server, 'wait', '--doc', url, '--key', 'status', '--value', 'правка', '--timeout-ms', '15000');
-  ok(await js(server, 'edit', '--doc', url, '--key', 'status', '--value', 'правка'));
-  expect(ok(await waiting).doc.status).toBe('правка');
+  const key = 'activities.a1.description';
+  const waiting = js(server, 'wait', '--doc', url, '--key', key, '--value', 'правка', '--timeout-ms', '15000');
+  ok(await js(server, 'edit', '--doc', url, '--key', key, '--value', 'правка'));
+  expect(ok(await waiting).doc.activities.a1.description).toBe('правка');
 
   // Stored, not just relayed: it survives a restart of the relay (and so
   // does the session).
   await server.kill('SIGKILL');
   await server.restart();
-  ok(await js(server, 'find', '--doc', url, '--expect-key', 'status', '--expect-value', 'правка'));
+  ok(await js(server, 'find', '--doc', url, '--expect-key', key, '--expect-value', 'правка'));
 
   // A document nobody has is unavailable (exit code 2), not a hang.
   const missing = await js(server, 'find', '--doc', 'automerge:2j9knpCseyhnK8izDmLpGP5WMdZQ', '--timeout-ms', '5000');
@@ -107,7 +110,7 @@ test('presence (ephemeral messages) reaches the other JS client once and not its
 });
 
 test('the app opens a roadmap a JS client created, and the JS client sees the app edit', async ({ page, server }) => {
-  const { url } = ok(await js(server, 'create-roadmap', '--text', 'Карта из JS', '--activity', 'Создано клиентом JS'));
+  const { url } = ok(await js(server, 'create', '--text', 'Карта из JS', '--activity', 'Создано клиентом JS'));
   const id = url.replace('automerge:', '');
 
   await signIn(page.context(), server);
@@ -124,4 +127,39 @@ test('the app opens a roadmap a JS client created, and the JS client sees the ap
   // And the other way: the JS client's edit shows in the open app.
   ok(await js(server, 'edit', '--doc', url, '--key', 'activities.a1.responsible', '--value', 'Иванова И. И.'));
   await expect(activities(page).nth(0).locator('textarea.f-responsible')).toHaveValue('Иванова И. И.', { timeout: 5_000 });
+});
+
+test('a JS client that breaks its roadmap is refused: everyone, the app too, keeps it whole', async ({ page, server }) => {
+  const { url } = ok(await js(server, 'create', '--text', 'Целая карта', '--activity', 'Мероприятие'));
+  // What a school-team member's client sent on their own roadmap.
+  const vandal = ok(await js(server, 'vandalize', '--doc', url));
+  expect(vandal.acknowledged).toBe(false);
+  const found = ok(await js(server, 'find', '--doc', url, '--expect-key', 'header.title', '--expect-value', 'Целая карта'));
+  expect(found.doc.schema).toBe(1);
+  expect(found.doc.sections.s1.title).toBe('1. Раздел');
+
+  await signIn(page.context(), server);
+  await page.goto(`/r/${url.replace('automerge:', '')}`);
+  await expect(page.getByLabel('Название дорожной карты')).toHaveValue('Целая карта');
+  expect(await descriptions(page)).toEqual(['Мероприятие']);
+  await expect(page.locator('.note.problems')).toBeHidden();
+});
+
+test('the relay announces a storageId: getSyncInfo tells a JS client what the relay stored', async ({ server }) => {
+  const made = ok(await js(server, 'create', '--text', 'sync info', '--activity', 'x'));
+  expect(made.storageId).toMatch(/^medk-relay-/);
+  expect(made.syncHeads).toEqual(made.heads);
+  // The same storage after a restart: a new client's edit is recorded under it.
+  await server.kill('SIGTERM');
+  await server.restart();
+  const edited = ok(await js(server, 'edit', '--doc', made.url, '--key', 'activities.a1.description', '--value', 'y'));
+  expect(edited.storageId).toBe(made.storageId);
+  expect(edited.syncHeads).toEqual(edited.heads);
+});
+
+test('a frame over 16 MiB from a JS client is closed with 1009', async ({ server }) => {
+  for (const megabytes of ['17', '40']) {
+    const closed = ok(await js(server, 'send-big', '--megabytes', megabytes));
+    expect(closed.code, `${megabytes} MiB`).toBe(1009);
+  }
 });

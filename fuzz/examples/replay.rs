@@ -8,8 +8,9 @@ fn main() {
     let run: fn(&[u8]) = match target.as_str() {
         "message_decode" => medk_fuzz::decode::run,
         "relay" => medk_fuzz::relay::run,
+        "documents" => medk_fuzz::documents::run,
         _ => {
-            eprintln!("usage: replay message_decode|relay FILE...");
+            eprintln!("usage: replay message_decode|relay|documents FILE...");
             std::process::exit(2);
         }
     };

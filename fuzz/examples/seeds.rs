@@ -12,7 +12,7 @@ use medk_shared::sync::message::{Message, PeerMetadata};
 
 fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
-    for (target, seeds) in [("message_decode", frames()), ("relay", sessions())] {
+    for (target, seeds) in [("message_decode", frames()), ("relay", sessions()), ("documents", documents())] {
         // Overwrites its own seeds, and leaves others (crashes kept as
         // regression inputs) alone.
         let dir = root.join(target);
@@ -23,6 +23,29 @@ fn main() -> std::io::Result<()> {
         println!("{}: {} seeds", dir.display(), seeds.len());
     }
     Ok(())
+}
+
+/// For `documents`: per kind of document, a few scripts of the hostile
+/// peer (pseudo-random bytes, then targeted ones).
+fn documents() -> Vec<(String, Vec<u8>)> {
+    let mut seeds = Vec::new();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for kind in 0..3u8 {
+        for n in 0..4 {
+            let mut bytes = vec![kind];
+            for _ in 0..(16 + 40 * n) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                bytes.push(state as u8);
+            }
+            seeds.push((format!("{}-{n}", ["roadmap", "school", "catalogue"][usize::from(kind)]), bytes));
+        }
+    }
+    // On the root of a roadmap: delete `header` (key 2), put a string on
+    // `sections` (key 4), put 999 on `schema` (key 1).
+    seeds.push(("roadmap-broken-root".into(), vec![0, 0, 4, 2, 0, 0, 0, 4, 0, 0, 0x20, 1, 0x7f]));
+    seeds
 }
 
 fn frames() -> Vec<(String, Vec<u8>)> {
@@ -226,5 +249,18 @@ fn sessions() -> Vec<(String, Vec<u8>)> {
     s.join(w, 0, 0).edit(W, 0, 1).sync(w, 0, false).flush().sync(w, 0, false);
     s.complete(0, 0).set_right(W, 0, 1).tick(60).flush();
     seeds.push(("write-fails-then-rights-change".into(), s.into_bytes()));
+
+    // A raw frame that holds the reader's actor id (the check of what
+    // reaches storage used to be off for such inputs), between honest
+    // edits of both users.
+    let mut s = Script::new([stored::SEED, stored::EMPTY, stored::EMPTY], [0; 3]);
+    let w = s.connect(W);
+    s.join(w, 0, 1).sync(w, 0, true).flush().converse(w);
+    let r = s.connect(R);
+    s.join(r, 1, 2).sync(r, 0, true).flush().converse(r);
+    s.raw(w, b"medk-fuzz-user-r medk-fuzz-user-n");
+    s.edit(R, 0, 3).sync(r, 0, false).flush().converse(r);
+    s.edit(W, 0, 4).sync(w, 0, false).flush().converse(w);
+    seeds.push(("frames-naming-the-reader".into(), s.into_bytes()));
     seeds
 }

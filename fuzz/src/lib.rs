@@ -4,4 +4,5 @@
 //! invariant is a crash libFuzzer saves like any panic.
 
 pub mod decode;
+pub mod documents;
 pub mod relay;

@@ -10,15 +10,19 @@
 //! with nothing). Each user's documents are edited by one actor id of its
 //! own, so a change's actor says which user made it.
 //!
-//! Every writer's changes also go through the school-file vetting
-//! ([`vet_changes`]), for panics only.
+//! Every writer's changes also go through the vetting of school files
+//! ([`vet_changes`]) and of roadmaps ([`medk_shared::layout::vet_changes`]),
+//! for panics only.
 //!
 //! Checked after every effect, besides "no panic":
 //! - the heads the relay announces in a `sync` are stored: nothing is
 //!   acknowledged before it is durable;
-//! - no change made by `r` or `n` ever reaches storage, and what is stored
-//!   always loads, with every dependency (one write per document at a time);
-//!   a stored document that does not load is never written over;
+//! - no change reaches storage that only `r` or `n` ever sent: every stored
+//!   change was in a frame from a connection of `w` (or was stored from the
+//!   start). This holds whatever the frames carry, changes hand-made in the
+//!   name of `r` or `n` included, so it is checked on every input. What is
+//!   stored always loads, with every dependency (one write per document at
+//!   a time); a stored document that does not load is never written over;
 //! - a connection that got `Close` (or that the I/O layer closed) is sent
 //!   nothing more, and the relay counts the same open connections;
 //! - every frame decodes, names the peer that joined on that connection, and
@@ -46,12 +50,12 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use automerge::sync::{self, SyncDoc as _};
 use automerge::transaction::Transactable as _;
-use automerge::{ActorId, AutoCommit, Automerge, ChangeHash, ROOT};
+use automerge::{ActorId, AutoCommit, Automerge, ChangeHash, ROOT, ReadDoc as _};
 use medk_shared::access::{Right, SchoolPowers};
 use medk_shared::ids::DocumentId;
 use medk_shared::school::{Sender, vet_changes};
 use medk_shared::sync::message::{Message, PeerMetadata};
-use medk_shared::sync::relay::{Access, ConnId, EVICT_AFTER_MS, Effect, Relay, StorageWrite};
+use medk_shared::sync::relay::{Access, ConnId, EVICT_AFTER_MS, Effect, Refusal, Relay, StorageWrite};
 
 /// `MEDK_FUZZ_TRACE=1` prints every step and effect to stderr: what to
 /// read when replaying a crash.
@@ -327,15 +331,15 @@ type Rights = Arc<Mutex<HashMap<(u8, DocumentId), Right>>>;
 struct FakeAccess(Rights);
 
 impl Access for FakeAccess {
-    fn right(&mut self, user: &str, doc: &DocumentId, _claim: bool) -> Right {
+    fn right(&mut self, user: &str, doc: &DocumentId) -> Right {
         right_of(&self.0, user_index(user), doc)
     }
 
-    /// Every writer's changes go through the school-file vetting, as a
-    /// school team's would: it must not panic on whatever Automerge data
-    /// the relay takes. Its verdict is ignored, so the checks above about
-    /// what `w` stores still hold (the harness's documents are not school
-    /// files).
+    /// Every writer's changes go through the vetting of school files (as a
+    /// school team's would) and of roadmaps: neither may panic on whatever
+    /// Automerge data the relay takes. Their verdicts are ignored, so the
+    /// checks above about what `w` stores still hold (the harness's
+    /// documents are neither).
     fn vets(&mut self, _user: &str, _doc: &DocumentId) -> bool {
         true
     }
@@ -343,13 +347,16 @@ impl Access for FakeAccess {
     fn vet(
         &mut self,
         user: &str,
-        _doc: &DocumentId,
+        doc: &DocumentId,
         before: &Automerge,
         after: &Automerge,
         changes: &[automerge::Change],
-    ) -> Result<(), String> {
+        _claim: bool,
+    ) -> Result<(), Refusal> {
         let sender = Sender { id: user, powers: SchoolPowers::default(), now_ms: 0 };
         let _verdict = vet_changes("s", before, after, changes, &sender);
+        let _verdict = medk_shared::layout::vet_changes(before, after, changes);
+        let _verdict = medk_shared::layout::check_origin(after, doc, user);
         Ok(())
     }
 }
@@ -445,18 +452,15 @@ struct World {
     pending: Vec<Pending>,
     /// Edits so far: no two big edits write the same text.
     edits: u32,
-    /// The input itself holds the actor id of `r` or `n`, so raw frames may
-    /// carry a hand-made change in their name from a writer: the "never
-    /// stored" check is off. (A change compressed so that the id does not
-    /// appear verbatim would also need a valid SHA-256 checksum: not a
-    /// thing a fuzzer stumbles on.)
-    forged: bool,
+    /// Per document, every change a connection of `w` sent in a frame (and
+    /// what was stored from the start): the only changes storage may hold.
+    from_writer: HashMap<DocumentId, Automerge>,
 }
 
 impl World {
     fn new(input: &mut Input<'_>) -> World {
-        let forged = [R, N].iter().any(|&u| input.data.windows(16).any(|w| w == actor_bytes(u)));
         let mut disk = HashMap::new();
+        let mut from_writer = HashMap::new();
         for d in 0..DOCS {
             let chunks = match input.byte() % 3 {
                 stored::EMPTY => continue,
@@ -464,6 +468,7 @@ impl World {
                     let mut seed = AutoCommit::new().with_actor(ActorId::from(&SEED_ACTOR[..]));
                     seed.put(ROOT, "title", "Дорожная карта").expect("put");
                     seed.put(ROOT, "year", 2026).expect("put");
+                    from_writer.insert(doc_id(d), Automerge::load(&seed.save()).expect("loads"));
                     Disk::new(vec![seed.save()])
                 }
                 _ => Disk { chunks: vec![GARBAGE.to_vec()], broken: true, durable: HashSet::new() },
@@ -482,7 +487,7 @@ impl World {
         }
         let rights = Arc::new(Mutex::new(table));
         World {
-            relay: Relay::new("relay".into(), Box::new(FakeAccess(rights.clone()))),
+            relay: Relay::new("relay".into(), None, Box::new(FakeAccess(rights.clone()))),
             rights,
             now: 0,
             conns: Vec::new(),
@@ -492,7 +497,7 @@ impl World {
             sync_states: HashMap::new(),
             pending: Vec::new(),
             edits: 0,
-            forged,
+            from_writer,
         }
     }
 
@@ -764,7 +769,25 @@ impl World {
             if self.conns[c].open { "" } else { " (closed, dropped)" }
         );
         if self.conns[c].open {
+            if self.conns[c].user == W {
+                self.note_from_writer(frame);
+            }
             self.relay.receive(self.conns[c].id, frame);
+        }
+    }
+
+    /// Adds the changes a frame from `w` carries to what `w` sent, loaded as
+    /// the relay would load them.
+    fn note_from_writer(&mut self, frame: &[u8]) {
+        let Ok(Message::Sync { document_id, data, .. } | Message::Request { document_id, data, .. }) =
+            Message::decode(frame)
+        else {
+            return;
+        };
+        let Ok(message) = sync::Message::decode(&data) else { return };
+        let sent = self.from_writer.entry(document_id).or_default();
+        for chunk in message.changes.iter() {
+            let _ = sent.load_incremental(chunk);
         }
     }
 
@@ -857,6 +880,7 @@ impl World {
                 assert!(sync::State::decode(&state).is_ok(), "a saved sync state that does not decode");
                 self.sync_states.insert((doc, storage_id), state);
             }
+            Effect::Claim { doc, .. } => panic!("a claim of {doc}, which no user may make"),
         }
     }
 
@@ -876,6 +900,10 @@ impl World {
                 self.conns[c].peer = Some(target_id.clone());
             }
             Message::Error { .. } => {}
+            // Only for what a connection sent itself (frames this harness
+            // makes from real edits stay far within the limits): its device
+            // keeps its changes, the relay takes no more of them.
+            Message::DocRefused { target_id, .. } => expect_target(target_id),
             Message::DocUnavailable { target_id, document_id, .. } => {
                 expect_target(target_id);
                 let disk = self.disk.get(document_id);
@@ -935,16 +963,14 @@ impl World {
             Err(e) => panic!("after this write {doc} in storage does not load: {e}"),
         };
         let changes = stored.get_changes_meta(&[]);
-        if !self.forged {
-            for change in &changes {
-                for user in [R, N] {
-                    assert!(
-                        change.actor.to_bytes() != actor_bytes(user),
-                        "a change by user {} (who may not write {doc}) reached storage",
-                        USERS[usize::from(user)]
-                    );
-                }
-            }
+        let sent = self.from_writer.get(&doc);
+        for change in &changes {
+            assert!(
+                sent.is_some_and(|sent| sent.get_change_by_hash(&change.hash).is_some()),
+                "change {} of {doc} reached storage, but no connection of `w` sent it (actor {})",
+                change.hash,
+                change.actor
+            );
         }
         changes.iter().map(|c| c.hash).collect()
     }

@@ -35,3 +35,29 @@ fn relay_seeds_run() {
         medk_fuzz::relay::run(&bytes);
     }
 }
+
+#[test]
+fn document_seeds_run() {
+    for (name, bytes) in seeds("documents") {
+        println!("{name}");
+        medk_fuzz::documents::run(&bytes);
+    }
+}
+
+/// A few thousand pseudo-random scripts, without libFuzzer: a quick check
+/// that the target itself holds before a fuzzing run.
+#[test]
+fn random_document_scripts_run() {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for _ in 0..60 {
+        let bytes: Vec<u8> = (0..200)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        medk_fuzz::documents::run(&bytes);
+    }
+}

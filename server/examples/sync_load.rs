@@ -66,8 +66,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// The map every client writes its keys into.
-const EDITS: &str = "edits";
+/// The map every client writes its keys into: the documents are roadmaps
+/// (medk-server takes nothing else), and each change adds a section row.
+const EDITS: &str = "sections";
 
 /// Sockets opened at once: more would overflow the server's accept backlog
 /// (node's is 511) with 2,000 clients and turn into SYN retries of a second.
@@ -249,8 +250,25 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
 
     let mut seed = fastrand::Rng::new();
     let run_id = format!("load-{}-{:08x}", std::process::id(), seed.u32(..));
-    let docs: Vec<DocumentId> =
-        (0..args.docs).map(|_| DocumentId::from_bytes(seed.u128(..).to_le_bytes())).collect();
+    // Roadmaps as the app makes them (made signed out: the relay registers
+    // each to whoever first syncs it, the seeder), ids from their origin.
+    let made: Vec<(DocumentId, AutoCommit)> = (0..args.docs)
+        .map(|n| {
+            let mut doc = medk_shared::doc::RoadmapDoc::create(
+                &medk_shared::doc::NewRoadmap {
+                    title: format!("load test document {n}"),
+                    level: medk_shared::model::Level::School,
+                    territory: String::new(),
+                    year: None,
+                    columns: Vec::new(),
+                },
+                medk_shared::ids::RowId::new("s0"),
+            );
+            let id = doc.stamp_origin("", seed.u128(..).to_le_bytes(), 0);
+            (id, doc.automerge().clone())
+        })
+        .collect();
+    let docs: Vec<DocumentId> = made.iter().map(|(id, _)| *id).collect();
     let cookie = match session_cookie(args).await {
         Ok(cookie) => cookie,
         Err(e) => {
@@ -270,7 +288,7 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
     });
 
     // 1. Setup: seed, then connect and fetch.
-    match tokio::time::timeout(timeout, seed_documents(&plan, &docs, &stats)).await {
+    match tokio::time::timeout(timeout, seed_documents(&plan, made, &stats)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
             report.problem = Some(format!("seeding failed: {e:#}"));
@@ -510,17 +528,19 @@ async fn sync_out(
 
 /// Creates the documents on the server: done when the server says it has
 /// our heads for every one of them.
-async fn seed_documents(plan: &Plan, ids: &[DocumentId], stats: &Stats) -> anyhow::Result<()> {
+async fn seed_documents(
+    plan: &Plan,
+    made: Vec<(DocumentId, AutoCommit)>,
+    stats: &Stats,
+) -> anyhow::Result<()> {
     let (mut socket, mut client) = connect(plan, "seeder", stats).await?;
     let mut docs = std::collections::HashMap::new();
-    for (n, id) in ids.iter().enumerate() {
-        let mut doc = AutoCommit::new();
-        doc.put(ROOT, "title", format!("load test document {n}"))?;
-        doc.put_object(ROOT, EDITS, ObjType::Map)?;
-        sync_out(&mut socket, &mut client, *id, &mut doc, stats).await?;
-        docs.insert(*id, doc);
+    let count = made.len();
+    for (id, mut doc) in made {
+        sync_out(&mut socket, &mut client, id, &mut doc, stats).await?;
+        docs.insert(id, doc);
     }
-    let mut pending = ids.len();
+    let mut pending = count;
     while pending > 0 {
         let bytes = next_binary(&mut socket, stats).await?;
         match client.receive(&bytes)? {
@@ -625,7 +645,7 @@ async fn run_client(
                 match plan.mode {
                     Mode::Burst => {
                         for k in 0..plan.changes {
-                            doc.put(edits, format!("c{i}-{k}"), k as i64)?;
+                            add_row(&mut doc, edits, &format!("c{i}-{k}"))?;
                             sync_out(&mut socket, &mut client, id, &mut doc, stats).await?;
                         }
                         made = plan.changes;
@@ -639,7 +659,7 @@ async fn run_client(
             }
             () = tokio::time::sleep_until(sleep_until), if due.is_some() => {
                 let edits = edits.as_ref().expect("changing means the map is there");
-                doc.put(edits, format!("c{i}-{made}"), made as i64)?;
+                add_row(&mut doc, edits, &format!("c{i}-{made}"))?;
                 sync_out(&mut socket, &mut client, id, &mut doc, stats).await?;
                 made += 1;
                 due = (made < plan.changes).then(|| sleep_until + plan.pace);
@@ -647,7 +667,8 @@ async fn run_client(
         }
         if phase == Phase::Changing
             && made == plan.changes
-            && edits.as_ref().is_some_and(|edits| doc.length(edits) == expected)
+            // Every client's rows, and the roadmap's own first section.
+            && edits.as_ref().is_some_and(|edits| doc.length(edits) == expected + 1)
         {
             phase = Phase::Converged;
             stats.converged_at.lock().unwrap().push(t0.elapsed());
@@ -655,6 +676,15 @@ async fn run_client(
             stats.progress.notify_one();
         }
     }
+}
+
+/// One change: a section row under `key` (as the roadmap layout has it).
+fn add_row(doc: &mut AutoCommit, rows: &ObjId, key: &str) -> anyhow::Result<()> {
+    let row = doc.put_object(rows, key, ObjType::Map)?;
+    doc.put(&row, "pos", "80")?;
+    doc.put(&row, "deleted", false)?;
+    doc.commit();
+    Ok(())
 }
 
 /// Raises the soft open-files limit to `wanted` (at most the hard limit);

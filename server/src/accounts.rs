@@ -48,6 +48,14 @@ const ROADMAPS: TableDefinition<&str, &[u8]> = TableDefinition::new("roadmaps");
 /// The server's own secrets, by name: today the key that signs device
 /// cookies ([`crate::throttle::DeviceCookie`]).
 const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
+/// Roadmaps deleted for everyone: id → [`Tombstone`]. They are never
+/// registered again, so a device that still has one cannot bring it back.
+const DELETED: TableDefinition<&str, &[u8]> = TableDefinition::new("deleted_roadmaps");
+
+/// Most roadmaps one person may register by syncing them (imports and
+/// moves do not count): far more than anyone makes, few enough that one
+/// account cannot fill the registry.
+pub const MAX_REGISTRATIONS_PER_PERSON: usize = 500;
 
 /// Why an accounts operation failed. The Russian text is what the person
 /// sees; [`AccountsError::Storage`] details go to the log only.
@@ -69,6 +77,8 @@ pub enum AccountsError {
     Forbidden,
     #[error("не найдено")]
     NotFound,
+    #[error("дорожная карта удалена для всех")]
+    Gone,
     #[error("{0}")]
     Invalid(#[from] AccessError),
     #[error("{0}")]
@@ -144,6 +154,14 @@ pub struct Invitation {
     pub expires_at: u64,
 }
 
+/// What a document is, to the relay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocKind {
+    Roadmap,
+    School,
+    Catalogue,
+}
+
 /// What changed, for live connections.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AccessEvent {
@@ -151,6 +169,8 @@ pub enum AccessEvent {
     RightsChanged,
     /// These sessions (by key) ended: close their connections.
     SessionsEnded(Vec<String>),
+    /// A roadmap was deleted for everyone: forget it, delete what is stored.
+    RoadmapDeleted(DocumentId),
 }
 
 /// Everything, in memory.
@@ -171,6 +191,10 @@ struct Directory {
     /// A school's file id → the school (the ids are derived from the unit
     /// ids: kept here so a sync message does not derive one per school).
     school_files: HashMap<DocumentId, UnitId>,
+    /// Roadmaps deleted for everyone.
+    deleted: HashMap<DocumentId, Tombstone>,
+    /// Roadmaps each person registered by syncing them.
+    registrations: HashMap<UserId, usize>,
 }
 
 /// One change to the database, applied in memory after it is durable.
@@ -180,6 +204,19 @@ enum Op {
     Session(String, Option<Session>),
     Invitation(String, Option<Invitation>),
     Roadmap(DocumentId, RoadmapAccess),
+    /// Deleted for everyone.
+    Deleted(DocumentId, Tombstone),
+}
+
+/// What is kept of a roadmap deleted for everyone: who could see it (so
+/// they, and only they, learn that it was deleted) and when.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Tombstone {
+    pub access: RoadmapAccess,
+    /// Unix seconds.
+    pub at: u64,
+    /// The person who deleted it.
+    pub by: UserId,
 }
 
 /// The accounts store; cheap to clone.
@@ -749,42 +786,60 @@ impl Accounts {
 
     // ---- roadmaps ----
 
-    /// What `user` may do with `doc`. With `claim`, a document nobody owns
-    /// yet is registered to the person's home unit (durably, before the
-    /// answer) and they may write it.
-    pub fn right(&self, user: &str, doc: &DocumentId, claim: bool) -> Right {
-        let known = self.read(|d| {
-            let person = &d.people.get(user)?.person;
-            Some(match d.roadmaps.get(doc) {
-                Some(roadmap) => Ok(d.org.right(person, roadmap)),
-                // The well-known files are never claimed as roadmaps.
-                None if *doc == catalogue_id() => Ok(d.org.catalogue_right(person)),
-                None => match school_of_file(d, doc) {
-                    Some(school) => Ok(d.org.school_file_right(person, &school)),
-                    None => Err(d.org.home_unit(person)),
-                },
-            })
-        });
-        match known {
-            None => Right::None,
-            Some(Ok(right)) => right,
-            Some(Err(Some(home))) if claim => {
-                let claimed = self.write(|d| {
-                    if d.roadmaps.contains_key(doc) {
-                        return Ok((vec![], ())); // claimed meanwhile: ask again below
-                    }
-                    Ok((vec![Op::Roadmap(*doc, RoadmapAccess { unit: home, ..Default::default() })], ()))
-                });
-                match claimed {
-                    Ok(()) => self.right(user, doc, false),
-                    Err(e) => {
-                        tracing::error!(%doc, "registering a new roadmap failed: {e:?}");
-                        Right::None
-                    }
-                }
+    /// What `user` may do with `doc`.
+    pub fn right(&self, user: &str, doc: &DocumentId) -> Right {
+        self.read(|d| {
+            let Some(person) = d.people.get(user).map(|a| &a.person) else { return Right::None };
+            // The well-known files first: they are never roadmaps, whatever
+            // the registry says (a school's file belongs to its school even
+            // if someone registered its id before the school existed).
+            if *doc == catalogue_id() {
+                return d.org.catalogue_right(person);
             }
-            Some(Err(_)) => Right::None,
-        }
+            if let Some(school) = school_of_file(d, doc) {
+                return d.org.school_file_right(person, &school);
+            }
+            d.roadmaps.get(doc).map_or(Right::None, |roadmap| d.org.right(person, roadmap))
+        })
+    }
+
+    /// Whether `user` may register `doc` as a roadmap of their home unit
+    /// (see [`medk_shared::sync::relay::Access::may_claim`]): nobody has,
+    /// it is not a school's file, the catalogue or a deleted roadmap, and
+    /// they have fewer than [`MAX_REGISTRATIONS_PER_PERSON`]. (Whether the
+    /// document is theirs to claim is for the relay's vetting:
+    /// [`medk_shared::layout::check_origin`].)
+    pub fn may_claim(&self, user: &str, doc: &DocumentId) -> bool {
+        self.read(|d| claimable(d, user, doc).is_ok())
+    }
+
+    /// Registers `doc` to `user`'s home unit, durably (blocking: call off
+    /// the relay's task). Refused when it is no longer claimable (another
+    /// claim came first).
+    pub fn claim(&self, user: &str, doc: &DocumentId) -> Result<(), AccountsError> {
+        self.write(|d| {
+            let unit = claimable(d, user, doc)?;
+            let access = RoadmapAccess { unit, registered_by: Some(user.to_owned()), ..Default::default() };
+            Ok((vec![Op::Roadmap(*doc, access)], ()))
+        })
+    }
+
+    /// Deletes a roadmap for everyone: its registration goes, and it is
+    /// never registered again. Live connections hear of it through
+    /// [`AccessEvent::RightsChanged`]; the caller deletes what is stored.
+    pub fn delete_roadmap(&self, doc: &DocumentId, by: &str) -> Result<(), AccountsError> {
+        self.write(|d| {
+            let access = d.roadmaps.get(doc).cloned().ok_or(AccountsError::NotFound)?;
+            Ok((vec![Op::Deleted(*doc, Tombstone { access, at: now(), by: by.to_owned() })], ()))
+        })?;
+        self.announce(AccessEvent::RoadmapDeleted(*doc));
+        self.announce(AccessEvent::RightsChanged);
+        Ok(())
+    }
+
+    /// The roadmap `doc` if it was deleted for everyone.
+    pub fn deleted(&self, doc: &DocumentId) -> Option<Tombstone> {
+        self.read(|d| d.deleted.get(doc).cloned())
     }
 
     /// When `doc` is the school file of a school `user` writes but some of
@@ -797,6 +852,20 @@ impl Accounts {
             let powers = d.org.school_powers(person, &school);
             let writes = d.org.school_file_right(person, &school) == Right::Write;
             (writes && !(powers.curate && powers.assign)).then_some((school, powers))
+        })
+    }
+
+    /// What `doc` is: the catalogue, a school's file, or (anything else) a
+    /// roadmap.
+    pub fn kind_of(&self, doc: &DocumentId) -> DocKind {
+        self.read(|d| {
+            if *doc == catalogue_id() {
+                DocKind::Catalogue
+            } else if school_of_file(d, doc).is_some() {
+                DocKind::School
+            } else {
+                DocKind::Roadmap
+            }
         })
     }
 
@@ -878,7 +947,7 @@ fn device_key(db: &Database) -> Result<[u8; 32], StorageError> {
 
 fn load(db: &Database) -> Result<Directory, StorageError> {
     let txn = db.begin_write()?;
-    for table in [UNITS, PEOPLE, SESSIONS, INVITATIONS, ROADMAPS, SECRETS] {
+    for table in [UNITS, PEOPLE, SESSIONS, INVITATIONS, ROADMAPS, SECRETS, DELETED] {
         txn.open_table(table)?;
     }
     txn.commit()?;
@@ -939,10 +1008,16 @@ fn load(db: &Database) -> Result<Directory, StorageError> {
     for (k, v) in rows(ROADMAPS)? {
         if let Some(r) = parse("roadmap", &k, &v).and_then(|v| serde_json::from_value(v).ok()) {
             match DocumentId::parse(&k) {
-                Ok(id) => {
-                    dir.roadmaps.insert(id, r);
-                }
+                Ok(id) => apply(&mut dir, Op::Roadmap(id, r)),
                 Err(e) => tracing::error!("skipping a roadmap record with a bad id {k:?}: {e}"),
+            }
+        }
+    }
+    for (k, v) in rows(DELETED)? {
+        if let Some(t) = parse("deleted roadmap", &k, &v).and_then(|v| serde_json::from_value(v).ok()) {
+            match DocumentId::parse(&k) {
+                Ok(id) => apply(&mut dir, Op::Deleted(id, t)),
+                Err(e) => tracing::error!("skipping a deleted roadmap with a bad id {k:?}: {e}"),
             }
         }
     }
@@ -989,6 +1064,10 @@ fn commit(db: &Database, ops: &[Op]) -> Result<(), StorageError> {
                 Op::Roadmap(k, r) => {
                     txn.open_table(ROADMAPS)?.insert(k.to_string().as_str(), json(r).as_slice())?;
                 }
+                Op::Deleted(k, t) => {
+                    txn.open_table(ROADMAPS)?.remove(k.to_string().as_str())?;
+                    txn.open_table(DELETED)?.insert(k.to_string().as_str(), json(t).as_slice())?;
+                }
             }
         }
     }
@@ -1008,6 +1087,24 @@ fn first_admin_links(dir: &Directory) -> impl Iterator<Item = Op> + '_ {
         .iter()
         .filter(|(_, i)| i.created_by == FIRST_ADMIN_CREATOR)
         .map(|(key, _)| Op::Invitation(key.clone(), None))
+}
+
+/// The unit `user` may register `doc` to, or why not.
+fn claimable(d: &Directory, user: &str, doc: &DocumentId) -> Result<UnitId, AccountsError> {
+    let person = &d.people.get(user).ok_or(AccountsError::NoSuchPerson)?.person;
+    let known = d.roadmaps.contains_key(doc)
+        || d.deleted.contains_key(doc)
+        || *doc == catalogue_id()
+        || d.school_files.contains_key(doc);
+    if known {
+        return Err(AccountsError::Forbidden);
+    }
+    if d.registrations.get(user).copied().unwrap_or(0) >= MAX_REGISTRATIONS_PER_PERSON {
+        return Err(AccountsError::BadInput(format!(
+            "не больше {MAX_REGISTRATIONS_PER_PERSON} дорожных карт на человека"
+        )));
+    }
+    d.org.home_unit(person).ok_or(AccountsError::Forbidden)
 }
 
 /// The school whose file `doc` is, if it is one (and still a school).
@@ -1050,7 +1147,20 @@ fn apply(dir: &mut Directory, op: Op) {
             dir.invitations.remove(&key);
         }
         Op::Roadmap(key, r) => {
+            if let Some(by) = &r.registered_by
+                && !dir.roadmaps.contains_key(&key)
+            {
+                *dir.registrations.entry(by.clone()).or_default() += 1;
+            }
             dir.roadmaps.insert(key, r);
+        }
+        Op::Deleted(key, tombstone) => {
+            if let Some(by) = dir.roadmaps.remove(&key).and_then(|r| r.registered_by)
+                && let Some(n) = dir.registrations.get_mut(&by)
+            {
+                *n = n.saturating_sub(1);
+            }
+            dir.deleted.insert(key, tombstone);
         }
     }
 }
@@ -1132,7 +1242,8 @@ mod tests {
             let p =
                 a.create_person("reg", "Рег", "password1", Role::RegionalCoordinator, &r.id, vec![]).unwrap();
             token = a.start_session(&p.id).unwrap();
-            assert_eq!(a.right(&p.id, &doc, true), Right::Write);
+            a.claim(&p.id, &doc).unwrap();
+            assert_eq!(a.right(&p.id, &doc), Right::Write);
         }
         let a = Accounts::open(dir.path()).unwrap();
         let (p, _) = a.session(&token).expect("the session is kept");
@@ -1156,10 +1267,10 @@ mod tests {
         }
         let a = Accounts::open(dir.path()).unwrap();
         let file = school_file_id("s1");
-        assert_eq!(a.right(&team.id, &file, true), Right::Write);
-        assert!(a.roadmap(&file).is_none(), "not claimed as a roadmap");
+        assert_eq!(a.right(&team.id, &file), Right::Write);
+        assert!(!a.may_claim(&team.id, &file), "never claimed as a roadmap");
         let other = school_file_id("s2");
-        assert_eq!(a.right(&team.id, &other, false), Right::None, "no such school");
+        assert_eq!(a.right(&team.id, &other), Right::None, "no such school");
     }
 
     #[test]
@@ -1170,11 +1281,37 @@ mod tests {
         let one = a.create_person("one", "", "password1", Role::RegionalCoordinator, "r1", vec![]).unwrap();
         let two = a.create_person("two", "", "password1", Role::RegionalCoordinator, "r2", vec![]).unwrap();
         let doc = DocumentId::from_bytes([1; 16]);
-        assert_eq!(a.right(&two.id, &doc, false), Right::None, "a request does not claim");
+        assert_eq!(a.right(&two.id, &doc), Right::None, "nobody's yet");
         assert!(a.roadmap(&doc).is_none());
-        assert_eq!(a.right(&one.id, &doc, true), Right::Write);
-        assert_eq!(a.right(&two.id, &doc, true), Right::None, "already someone else's");
-        assert_eq!(a.right("ghost", &doc, true), Right::None);
+        assert!(a.may_claim(&one.id, &doc) && a.may_claim(&two.id, &doc));
+        a.claim(&one.id, &doc).unwrap();
+        assert_eq!(a.right(&one.id, &doc), Right::Write);
+        assert_eq!(a.right(&two.id, &doc), Right::None, "someone else's");
+        assert!(!a.may_claim(&two.id, &doc) && a.claim(&two.id, &doc).is_err(), "claimed once");
+        assert!(!a.may_claim("ghost", &DocumentId::from_bytes([2; 16])));
+    }
+
+    /// What counts against a person's registrations, and deletions, are
+    /// kept across restarts.
+    #[test]
+    fn registrations_and_deletions_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let (doc, other) = (DocumentId::from_bytes([3; 16]), DocumentId::from_bytes([4; 16]));
+        let p;
+        {
+            let a = Accounts::open(dir.path()).unwrap();
+            a.add_unit("rf", Level::Region, "Р", Some("r1")).unwrap();
+            p = a.create_person("person", "", "password1", Role::RegionalCoordinator, "r1", vec![]).unwrap();
+            a.claim(&p.id, &doc).unwrap();
+            a.claim(&p.id, &other).unwrap();
+            a.delete_roadmap(&other, &p.id).unwrap();
+        }
+        let a = Accounts::open(dir.path()).unwrap();
+        assert_eq!(a.read(|d| d.registrations.get(&p.id).copied()), Some(1));
+        assert_eq!(a.right(&p.id, &doc), Right::Write);
+        assert_eq!(a.right(&p.id, &other), Right::None);
+        assert!(!a.may_claim(&p.id, &other), "a deleted roadmap is never registered again");
+        assert_eq!(a.deleted(&other).map(|t| t.access.unit), Some("r1".to_owned()));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use medk_shared::access::{Level, Org, Person, Right, RoadmapAccess, Role, Unit, UnitId};
 use medk_shared::ids::DocumentId;
@@ -98,6 +98,7 @@ impl From<AccountsError> for ApiError {
                 StatusCode::NOT_FOUND
             }
             AccountsError::Forbidden => StatusCode::FORBIDDEN,
+            AccountsError::Gone => StatusCode::GONE,
             AccountsError::Storage(detail) => {
                 tracing::error!("accounts storage failed: {detail}");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -217,6 +218,7 @@ pub fn routes(state: ApiState) -> Router {
         .route("/people/{id}", put(update_person))
         .route("/units", post(add_unit))
         .route("/roadmaps", get(roadmaps))
+        .route("/roadmaps/{id}", delete(delete_roadmap))
         .route("/roadmaps/{id}/access", get(roadmap_access).put(update_access))
         .route("/roadmaps/{id}/grants/{user}", put(set_grant).delete(clear_grant))
         .layer(middleware::from_fn(guard))
@@ -522,9 +524,14 @@ async fn roadmaps(State(state): State<ApiState>, who: SignedIn) -> Json<serde_js
 }
 
 /// The roadmap named by `id` and the caller's right on it; 404 when they may
-/// not read it (so its existence is not revealed) or `id` names nothing.
+/// not read it (so its existence is not revealed) or `id` names nothing; 410
+/// when it was deleted for everyone and they could read it.
 fn readable(state: &ApiState, who: &SignedIn, id: &str) -> ApiResult<(DocumentId, RoadmapAccess, Right)> {
     let doc = DocumentId::parse(id).map_err(|_| AccountsError::NotFound)?;
+    if let Some(tombstone) = state.accounts.deleted(&doc) {
+        let could_read = state.accounts.org().right(&who.person, &tombstone.access) > Right::None;
+        return Err(if could_read { AccountsError::Gone } else { AccountsError::NotFound }.into());
+    }
     let roadmap = state.accounts.roadmap(&doc).ok_or(AccountsError::NotFound)?;
     let right = state.accounts.org().right(&who.person, &roadmap);
     if right == Right::None {
@@ -556,6 +563,25 @@ async fn roadmap_access(
 ) -> ApiResult<Json<serde_json::Value>> {
     let (_, roadmap, _) = readable(&state, &who, &id)?;
     Ok(Json(access_json(&state, &who, &id, &roadmap)))
+}
+
+/// Deletes a roadmap for everyone (a coordinator who manages its unit):
+/// the relay forgets it and deletes what it stored, devices that sync it are
+/// told `doc-unavailable`, and this API answers 410 for it from then on.
+async fn delete_roadmap(
+    State(state): State<ApiState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let (doc, roadmap, _) = readable(&state, &who, &id)?;
+    if !state.accounts.org().manages(&who.person, &roadmap.unit) {
+        return Err(forbidden());
+    }
+    let (accounts, by) = (state.accounts.clone(), who.person.id.clone());
+    tokio::task::spawn_blocking(move || accounts.delete_roadmap(&doc, &by))
+        .await
+        .map_err(|e| AccountsError::Storage(e.to_string()))??;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

@@ -56,8 +56,12 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         parsed.level = Some(unit_level.roadmap_level());
     }
     let time_ms = i64::try_from(crate::accounts::now()).unwrap_or(0) * 1000;
-    let mut document = parsed.to_document(&mut random_row_id, time_ms);
-    let id = DocumentId::from_bytes(random_bytes());
+    let mut document = parsed
+        .to_document(&mut random_row_id, time_ms)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    // Registered here, so nobody need claim it; its id follows its origin
+    // like every roadmap's.
+    let id = document.stamp_origin("", random_bytes(), time_ms);
     let db = args.data_dir.join(DATABASE_FILE);
     let store =
         RedbStore::open(&db).with_context(|| format!("opening the document store {}", db.display()))?;

@@ -70,7 +70,7 @@ struct ServeArgs {
     max_connections_per_address: usize,
     /// Sync connections one person may hold at once; a new one past it
     /// closes their oldest.
-    #[arg(long, value_name = "N", default_value_t = medk_server::sync::MAX_CONNECTIONS_PER_USER, help_heading = "Limits")]
+    #[arg(long, value_name = "N", default_value_t = medk_server::sync::CONNECTIONS_PER_USER, help_heading = "Limits")]
     max_sync_connections_per_user: usize,
     /// MiB of attached files one unit (a school) may keep.
     #[arg(long, value_name = "MIB", default_value_t = 512, help_heading = "Limits")]

@@ -13,7 +13,7 @@ use crate::blobs::{self, BlobLimits, BlobStore};
 use crate::connections::{self, ConnectionLimits};
 use crate::http;
 use crate::store::{RedbStore, Store, Writer};
-use crate::sync::SyncHub;
+use crate::sync::{HubOptions, SyncHub};
 
 /// The documents' database inside the data dir.
 pub const DATABASE_FILE: &str = "medk.redb";
@@ -84,9 +84,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         BlobStore::open_with(&config.data_dir, config.blobs)
             .with_context(|| format!("opening the blob store in {}", config.data_dir.display()))?,
     );
+    let storage_id = store.storage_id().context("reading the document store's id")?;
     let store: Arc<dyn Store> = Arc::new(store);
     tokio::spawn(collect_blobs(store.clone(), accounts.clone(), blob_store.clone()));
-    let hub = SyncHub::start_with(Writer::start(store), accounts.clone(), config.sync_connections_per_user);
+    let options =
+        HubOptions { storage_id: Some(storage_id), connections_per_user: config.sync_connections_per_user };
+    let hub = SyncHub::start(Writer::start(store), accounts.clone(), options);
     let api = ApiState::new(accounts, config.secure_cookies).behind(config.trusted_proxies.clone());
 
     let stop = {

@@ -61,13 +61,18 @@ pub enum Write {
     /// Stores (or overwrites) the sync state of `doc` with the peer whose
     /// storage id is `storage_id`. Chunks are left alone.
     SyncState { doc: DocumentId, storage_id: String, bytes: Vec<u8> },
+    /// Deletes every chunk and sync state of `doc` (deleted for everyone).
+    Delete { doc: DocumentId },
 }
 
 impl Write {
     /// The document the write is about, for logs and routing.
     pub fn doc(&self) -> &DocumentId {
         match self {
-            Write::Append { doc, .. } | Write::Replace { doc, .. } | Write::SyncState { doc, .. } => doc,
+            Write::Append { doc, .. }
+            | Write::Replace { doc, .. }
+            | Write::SyncState { doc, .. }
+            | Write::Delete { doc } => doc,
         }
     }
 }
@@ -81,6 +86,7 @@ impl fmt::Debug for Write {
             Write::SyncState { doc, storage_id, bytes } => {
                 write!(f, "SyncState({doc}, {storage_id:?}, {} bytes)", bytes.len())
             }
+            Write::Delete { doc } => write!(f, "Delete({doc})"),
         }
     }
 }
@@ -148,7 +154,8 @@ const CHUNKS: TableDefinition<([u8; 16], u64), &[u8]> = TableDefinition::new("ch
 const DOCUMENTS: TableDefinition<[u8; 16], u64> = TableDefinition::new("documents");
 /// Sync states, keyed by (document, peer storage id).
 const SYNC_STATES: TableDefinition<([u8; 16], &str), &[u8]> = TableDefinition::new("sync_states");
-/// Store-wide facts; today only `schema_version`.
+/// Store-wide facts: `schema_version`, and `storage_id` (a random number
+/// made once: the relay names its storage by it to peers).
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// The layout described by the tables above. A change to it that old code
@@ -326,11 +333,44 @@ impl RedbStore {
                     Write::SyncState { doc, storage_id, bytes } => {
                         sync_states.insert((*doc.as_bytes(), storage_id.as_str()), bytes.as_slice())?;
                     }
+                    Write::Delete { doc } => {
+                        chunks.retain_in(chunk_range(doc), |_, _| false)?;
+                        documents.remove(doc.as_bytes())?;
+                        let states = (*doc.as_bytes(), "")..=(*doc.as_bytes(), "\u{10ffff}");
+                        sync_states.retain_in(states, |_, _| false)?;
+                    }
                 }
             }
         }
         txn.commit()?;
         Ok(())
+    }
+
+    /// The id the relay gives its storage to peers (automerge-repo's
+    /// `storageId`): made once, kept in the file, so it is the same after a
+    /// restart and changes only with the data.
+    pub fn storage_id(&self) -> Result<String, StoreError> {
+        self.with_db(|db| {
+            guarded(|| {
+                let txn = db.begin_write()?;
+                let id = {
+                    let mut meta = txn.open_table(META)?;
+                    let found = meta.get("storage_id")?.map(|id| id.value());
+                    match found {
+                        Some(id) => id,
+                        None => {
+                            let mut bytes = [0u8; 8];
+                            getrandom::fill(&mut bytes).map_err(|e| StoreError::Corrupted(e.to_string()))?;
+                            let id = u64::from_le_bytes(bytes);
+                            meta.insert("storage_id", id)?;
+                            id
+                        }
+                    }
+                };
+                txn.commit()?;
+                Ok(format!("medk-relay-{id:016x}"))
+            })
+        })
     }
 
     fn get_sync_state(
@@ -468,6 +508,10 @@ impl Store for MemoryStore {
                 Write::SyncState { doc, storage_id, bytes } => {
                     state.sync_states.insert((doc, storage_id), bytes);
                 }
+                Write::Delete { doc } => {
+                    state.chunks.remove(&doc);
+                    state.sync_states.retain(|(d, _), _| *d != doc);
+                }
             }
         }
         Ok(())
@@ -521,13 +565,23 @@ impl Writer {
     }
 
     /// Commits `writes` (in order, all or none, durably; see [`Store::commit`])
-    /// and returns once they are on disk. Dropping the future after it was
-    /// first polled does not cancel the write.
-    pub async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+    /// and resolves once they are on disk. They are queued when this is
+    /// called, not when the future is first polled: writes are committed in
+    /// the order of the calls (a deletion after the write before it).
+    /// Dropping the future does not cancel the write.
+    pub fn commit(
+        &self,
+        writes: Vec<Write>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
         let (reply, answer) = oneshot::channel();
-        let queue = self.queue.as_ref().ok_or(StoreError::WriterStopped)?;
-        queue.send(Request { writes, reply }).map_err(|_| StoreError::WriterStopped)?;
-        answer.await.map_err(|_| StoreError::WriterStopped)?
+        let queued = match self.queue.as_ref() {
+            Some(queue) => queue.send(Request { writes, reply }).map_err(|_| StoreError::WriterStopped),
+            None => Err(StoreError::WriterStopped),
+        };
+        async move {
+            queued?;
+            answer.await.map_err(|_| StoreError::WriterStopped)?
+        }
     }
 
     /// [`Store::load`] on the blocking pool: reads run beside the writer

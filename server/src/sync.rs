@@ -8,10 +8,20 @@
 //! results come back to it as messages, like frames do.
 //!
 //! Only a signed-in person gets a socket: the upgrade checks the session
-//! cookie (401) and a browser's `Origin` (403). The relay asks
-//! [`Accounts`] for a right on every message; changes to rights and ended
-//! sessions reach the hub as [`AccessEvent`]s and take effect on live
-//! connections at once. Each connection is rate-limited.
+//! cookie (401) and a browser's `Origin` (403), and a person has at most
+//! [`HubOptions::connections_per_user`] of them (a new one closes their
+//! oldest). The relay asks [`Accounts`] for a right on every message and
+//! vets what writers send (roadmaps against their layout and limits, school
+//! files against who may make which edit); registering a new roadmap is done off the hub, and its
+//! answer comes back like storage's. Changes to rights, deleted roadmaps and
+//! ended sessions reach the hub as [`AccessEvent`]s and take effect on live
+//! connections at once.
+//!
+//! What one connection may cost is bounded: frames per second, bytes per
+//! second per person (its reader waits, so the socket backs up rather than
+//! the relay's memory), bytes in flight to the hub, bytes queued for a slow
+//! reader; the relay core bounds the rest (operations applied, messages
+//! waiting, presence).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,14 +35,16 @@ use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use futures_util::{SinkExt as _, StreamExt as _};
-use governor::{DefaultDirectRateLimiter, Quota};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 use medk_shared::access::Right;
 use medk_shared::ids::DocumentId;
 use medk_shared::sync::message::MAX_MESSAGE_BYTES;
-use medk_shared::sync::relay::{Access, ConnId, Effect, MAX_DOCS_PER_CONNECTION, Relay, StorageWrite, close};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use medk_shared::sync::relay::{
+    Access, ConnId, Effect, MAX_DOCS_PER_CONNECTION, Refusal, Relay, StorageWrite, close,
+};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
 
-use crate::accounts::{AccessEvent, Accounts};
+use crate::accounts::{AccessEvent, Accounts, DocKind};
 use crate::api::session_token;
 use crate::client::Client;
 use crate::store::{Write, Writer};
@@ -60,13 +72,43 @@ const SILENCE_LIMIT: Duration = Duration::from_secs(120);
 /// How long one side of a closing connection waits for the other.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-/// Sync connections one person may hold at once (devices and tabs); a new
-/// one past this closes their oldest, most likely a socket a device left
-/// behind on a dead link.
-pub const MAX_CONNECTIONS_PER_USER: usize = 32;
+/// How long a connection closed for a frame over the limit stays open
+/// after its close frame, so the peer reads it (see its use).
+const TOO_BIG_LINGER: Duration = Duration::from_secs(1);
 
-/// How often the hub's clock ticks (eviction, write retries).
-const TICK_EVERY: Duration = Duration::from_secs(5);
+/// How often the hub's clock ticks (eviction, write retries, messages a
+/// person's rate held back).
+const TICK_EVERY: Duration = Duration::from_secs(1);
+
+/// Bytes a person's connections may send per second, together, after a
+/// burst of [`BYTES_BURST`]; past it their readers wait. A device's first
+/// sync of a 1,000-activity roadmap is under 1 MB.
+const BYTES_PER_SECOND: u32 = 4 * 1024 * 1024;
+const BYTES_BURST: u32 = 2 * MAX_MESSAGE_BYTES as u32;
+
+/// Bytes of one connection's frames on their way to the hub (read, not yet
+/// handed to the relay): its reader waits beyond this.
+const IN_FLIGHT_BYTES: usize = 2 * MAX_MESSAGE_BYTES;
+
+/// Sync connections one person may hold at once by default (every tab of
+/// every device is one); a new one past it closes their oldest, most likely
+/// a socket a device left behind on a dead link.
+pub const CONNECTIONS_PER_USER: usize = 32;
+
+/// How the hub is set up.
+#[derive(Clone, Debug)]
+pub struct HubOptions {
+    /// What the relay calls its storage to peers (stable across restarts).
+    pub storage_id: Option<String>,
+    /// Sync connections one person may have open at once.
+    pub connections_per_user: usize,
+}
+
+impl Default for HubOptions {
+    fn default() -> Self {
+        HubOptions { storage_id: None, connections_per_user: CONNECTIONS_PER_USER }
+    }
+}
 
 /// Frames queued for one slow client beyond this many bytes close it rather
 /// than grow the relay's memory without bound; it resyncs on reconnect.
@@ -82,13 +124,42 @@ const READ_BUFFER_BYTES: usize = 8 * 1024;
 
 /// The hub's mailbox.
 enum Input {
-    Open { conn: ConnId, out: Outbox, user: String },
-    Frame { conn: ConnId, bytes: Bytes },
-    Closed { conn: ConnId },
-    Loaded { doc: DocumentId, chunks: Result<Vec<Vec<u8>>, String> },
-    SyncStateLoaded { doc: DocumentId, storage_id: String, state: Option<Vec<u8>> },
-    Written { doc: DocumentId, batch: u64, result: Result<(), String> },
-    Shutdown { done: oneshot::Sender<()> },
+    Open {
+        conn: ConnId,
+        out: Outbox,
+        user: String,
+    },
+    /// The permit holds the frame's bytes against its connection's
+    /// [`IN_FLIGHT_BYTES`] until the relay has taken it.
+    Frame {
+        conn: ConnId,
+        bytes: Bytes,
+        _permit: Option<OwnedSemaphorePermit>,
+    },
+    Claimed {
+        doc: DocumentId,
+        result: Result<(), String>,
+    },
+    Closed {
+        conn: ConnId,
+    },
+    Loaded {
+        doc: DocumentId,
+        chunks: Result<Vec<Vec<u8>>, String>,
+    },
+    SyncStateLoaded {
+        doc: DocumentId,
+        storage_id: String,
+        state: Option<Vec<u8>>,
+    },
+    Written {
+        doc: DocumentId,
+        batch: u64,
+        result: Result<(), String>,
+    },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
 }
 
 /// What a connection's writer task sends.
@@ -113,18 +184,29 @@ pub struct SyncHub {
     inputs: mpsc::UnboundedSender<Input>,
     next_conn: Arc<AtomicU64>,
     accounts: Accounts,
+    /// Bytes per second per person ([`BYTES_PER_SECOND`]).
+    bytes: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
-/// The relay's [`Access`]: the accounts' rights.
+/// The relay's [`Access`]: the accounts' rights, and the vetting of what a
+/// writer sends to a roadmap or a school file.
 struct AccountsAccess(Accounts);
 
 impl Access for AccountsAccess {
-    fn right(&mut self, user: &str, doc: &DocumentId, claim: bool) -> Right {
-        self.0.right(user, doc, claim)
+    fn right(&mut self, user: &str, doc: &DocumentId) -> Right {
+        self.0.right(user, doc)
+    }
+
+    fn may_claim(&mut self, user: &str, doc: &DocumentId) -> bool {
+        self.0.may_claim(user, doc)
     }
 
     fn vets(&mut self, user: &str, doc: &DocumentId) -> bool {
-        self.0.school_powers(user, doc).is_some()
+        match self.0.kind_of(doc) {
+            DocKind::Roadmap => true,
+            DocKind::School => self.0.school_powers(user, doc).is_some(),
+            DocKind::Catalogue => false,
+        }
     }
 
     fn vet(
@@ -134,35 +216,59 @@ impl Access for AccountsAccess {
         before: &automerge::Automerge,
         after: &automerge::Automerge,
         changes: &[automerge::Change],
-    ) -> Result<(), String> {
-        let Some((school, powers)) = self.0.school_powers(user, doc) else { return Ok(()) };
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        let sender = medk_shared::school::Sender { id: user, powers, now_ms };
-        medk_shared::school::vet_changes(&school, before, after, changes, &sender).inspect_err(|reason| {
-            tracing::warn!(%doc, user, "refused changes to a school file: {reason}");
+        claim: bool,
+    ) -> Result<(), Refusal> {
+        let verdict = match self.0.kind_of(doc) {
+            DocKind::Catalogue => Ok(()),
+            DocKind::School => {
+                let Some((school, powers)) = self.0.school_powers(user, doc) else { return Ok(()) };
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                let sender = medk_shared::school::Sender { id: user, powers, now_ms };
+                medk_shared::school::vet_changes(&school, before, after, changes, &sender).map_err(|detail| {
+                    Refusal {
+                        message: "изменение файла школы не принято: его может сделать только куратор или \
+                                  координатор"
+                            .into(),
+                        detail,
+                    }
+                })
+            }
+            DocKind::Roadmap => {
+                let origin = if claim { medk_shared::layout::check_origin(after, doc, user) } else { Ok(()) };
+                origin
+                    .and_then(|()| medk_shared::layout::vet_changes(before, after, changes))
+                    .map_err(|breach| Refusal { message: breach.kind.message_ru(), detail: breach.detail })
+            }
+        };
+        verdict.inspect_err(|refusal| {
+            tracing::warn!(%doc, user, claim, "refused changes: {}", refusal.detail);
         })
     }
 }
 
 impl SyncHub {
     /// Starts the hub task over the storage writer and the accounts.
-    pub fn start(writer: Writer, accounts: Accounts) -> SyncHub {
-        SyncHub::start_with(writer, accounts, MAX_CONNECTIONS_PER_USER)
-    }
-
-    /// [`SyncHub::start`] with another cap on one person's connections
-    /// (a load generator signs every client in as one person).
-    pub fn start_with(writer: Writer, accounts: Accounts, per_user: usize) -> SyncHub {
+    pub fn start(writer: Writer, accounts: Accounts, options: HubOptions) -> SyncHub {
         let (tx, rx) = mpsc::unbounded_channel();
         let peer_id = format!("medk-relay-{}", std::process::id());
-        let relay = Relay::new(peer_id, Box::new(AccountsAccess(accounts.clone())));
+        let relay = Relay::new(peer_id, options.storage_id, Box::new(AccountsAccess(accounts.clone())));
         let events = accounts.events();
-        let state =
-            HubState { writer: Arc::new(writer), accounts: accounts.clone(), per_user: per_user.max(1) };
+        let state = HubState {
+            writer: Arc::new(writer),
+            accounts: accounts.clone(),
+            per_user: options.connections_per_user.max(1),
+        };
         tokio::spawn(hub(relay, state, rx, events, tx.clone()));
-        SyncHub { inputs: tx, next_conn: Arc::new(AtomicU64::new(1)), accounts }
+        let quota = Quota::per_second(BYTES_PER_SECOND.try_into().expect("non-zero"))
+            .allow_burst(BYTES_BURST.try_into().expect("non-zero"));
+        SyncHub {
+            inputs: tx,
+            next_conn: Arc::new(AtomicU64::new(1)),
+            accounts,
+            bytes: Arc::new(DefaultKeyedRateLimiter::keyed(quota)),
+        }
     }
 
     /// Saves every live sync state and waits for the writes; call before exit.
@@ -195,16 +301,20 @@ async fn upgrade(
     // The connection holds only the hub's mailbox, not the hub (with the
     // accounts), so nothing outlives a shutdown for long.
     let inputs = hub.inputs.clone();
+    let bytes = hub.bytes.clone();
     let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| connection(inputs, conn, socket, person.id, session))
+        .on_upgrade(move |socket| async move {
+            connection(inputs, bytes, conn, socket, person.id, session).await;
+        })
 }
 
 /// Moves bytes between one socket and the hub until either side ends it.
 async fn connection(
     inputs: mpsc::UnboundedSender<Input>,
+    bytes_rate: Arc<DefaultKeyedRateLimiter<String>>,
     conn: ConnId,
     socket: WebSocket,
     user: String,
@@ -213,9 +323,10 @@ async fn connection(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let queued = Arc::new(AtomicUsize::new(0));
     let out = Outbox { tx: tx.clone(), queued: queued.clone(), session, user: user.clone() };
-    if inputs.send(Input::Open { conn, out, user }).is_err() {
+    if inputs.send(Input::Open { conn, out, user: user.clone() }).is_err() {
         return;
     }
+    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT_BYTES));
     let limit = DefaultDirectRateLimiter::direct(
         Quota::per_second(FRAMES_PER_SECOND.try_into().expect("non-zero"))
             .allow_burst(FRAME_BURST.try_into().expect("non-zero")),
@@ -270,7 +381,15 @@ async fn connection(
                         let _ = tx.send(Outbound::Close(close::LIMIT, reason));
                         break;
                     }
-                    if inputs.send(Input::Frame { conn, bytes }).is_err() {
+                    // Its person's bytes per second, and this connection's
+                    // bytes not yet taken by the relay: past either, the
+                    // reader waits (and the socket backs up).
+                    let size = u32::try_from(bytes.len().max(1)).unwrap_or(u32::MAX);
+                    if let Some(n) = std::num::NonZeroU32::new(size) {
+                        let _ = bytes_rate.until_key_n_ready(&user, n).await;
+                    }
+                    let permit = in_flight.clone().acquire_many_owned(size).await.ok();
+                    if inputs.send(Input::Frame { conn, bytes, _permit: permit }).is_err() {
                         break;
                     }
                 }
@@ -280,12 +399,18 @@ async fn connection(
                 }
                 Ok(Some(Ok(_))) => {} // ping/pong: the timeout above already restarted
                 Ok(Some(Err(e))) => {
-                    let (code, reason) = if is_too_big(&e) {
-                        (close::TOO_BIG, format!("frame over {MAX_MESSAGE_BYTES} bytes"))
+                    if is_too_big(&e) {
+                        let reason = format!("frame over {MAX_MESSAGE_BYTES} bytes");
+                        let _ = tx.send(Outbound::Close(close::TOO_BIG, reason));
+                        // The rest of the frame is still arriving, unread:
+                        // closing the socket now would reset it, and the
+                        // peer's system would drop our close frame unread
+                        // (the peer would see 1006). Give it time to read it.
+                        tokio::time::sleep(TOO_BIG_LINGER).await;
                     } else {
-                        (close::PROTOCOL_ERROR, "broken WebSocket stream".to_string())
-                    };
-                    let _ = tx.send(Outbound::Close(code, reason));
+                        let reason = "broken WebSocket stream".to_string();
+                        let _ = tx.send(Outbound::Close(close::PROTOCOL_ERROR, reason));
+                    }
                     break;
                 }
             }
@@ -343,14 +468,26 @@ async fn hub(
             },
             _ = tick.tick() => {
                 relay.tick(started.elapsed().as_millis() as u64);
-                run_effects(&mut relay, &mut conns, &writer, &tx, &mut shutting_down);
+                run_effects(&mut relay, &mut conns, &writer, &accounts, &tx, &mut shutting_down);
                 continue;
             }
             event = events.recv() => {
+                relay.advance(started.elapsed().as_millis() as u64);
                 // Whatever changed (or if events were missed), check again:
                 // sessions still live, rights on every open document.
-                if let Err(broadcast::error::RecvError::Closed) = event {
-                    continue;
+                match event {
+                    Err(broadcast::error::RecvError::Closed) => continue,
+                    Ok(AccessEvent::RoadmapDeleted(doc)) => {
+                        relay.forget_document(doc);
+                        // Queued after any write of it the relay asked for.
+                        let deleting = writer.commit(vec![Write::Delete { doc }]);
+                        tokio::spawn(async move {
+                            if let Err(e) = deleting.await {
+                                tracing::error!(%doc, "deleting a deleted roadmap's data failed: {e}");
+                            }
+                        });
+                    }
+                    _ => {}
                 }
                 conns.retain(|conn, out| {
                     let live = accounts.session_live(&out.session);
@@ -361,10 +498,11 @@ async fn hub(
                     live
                 });
                 relay.access_changed();
-                run_effects(&mut relay, &mut conns, &writer, &tx, &mut shutting_down);
+                run_effects(&mut relay, &mut conns, &writer, &accounts, &tx, &mut shutting_down);
                 continue;
             }
         };
+        relay.advance(started.elapsed().as_millis() as u64);
         match input {
             Input::Open { conn, out, user } => {
                 let theirs: Vec<ConnId> =
@@ -380,7 +518,13 @@ async fn hub(
                 relay.connect(conn, user);
                 conns.insert(conn, out);
             }
-            Input::Frame { conn, bytes } => relay.receive(conn, &bytes),
+            Input::Frame { conn, bytes, _permit } => relay.receive(conn, &bytes),
+            Input::Claimed { doc, result } => {
+                if let Err(e) = &result {
+                    tracing::info!(%doc, "a roadmap was not registered: {e}");
+                }
+                relay.claimed(doc, result);
+            }
             Input::Closed { conn } => {
                 if conns.remove(&conn).is_some() {
                     relay.disconnect(conn);
@@ -405,10 +549,10 @@ async fn hub(
                 shutting_down = Some(done);
                 // Once the sync states are saved the writer's last handle
                 // goes, and with it the database.
-                return run_effects(&mut relay, &mut conns, &writer, &tx, &mut shutting_down);
+                return run_effects(&mut relay, &mut conns, &writer, &accounts, &tx, &mut shutting_down);
             }
         }
-        run_effects(&mut relay, &mut conns, &writer, &tx, &mut shutting_down);
+        run_effects(&mut relay, &mut conns, &writer, &accounts, &tx, &mut shutting_down);
     }
 }
 
@@ -417,6 +561,7 @@ fn run_effects(
     relay: &mut Relay,
     conns: &mut std::collections::HashMap<ConnId, Outbox>,
     writer: &Arc<Writer>,
+    accounts: &Accounts,
     tx: &mpsc::UnboundedSender<Input>,
     shutting_down: &mut Option<oneshot::Sender<()>>,
 ) {
@@ -468,10 +613,22 @@ fn run_effects(
                         StorageWrite::Replace(snapshot) => Write::Replace { doc, snapshot },
                     })
                     .collect();
-                let (writer, tx) = (writer.clone(), tx.clone());
+                let committing = writer.commit(writes);
+                let tx = tx.clone();
                 tokio::spawn(async move {
-                    let result = writer.commit(writes).await.map_err(|e| e.to_string());
+                    let result = committing.await.map_err(|e| e.to_string());
                     let _ = tx.send(Input::Written { doc, batch, result });
+                });
+            }
+            Effect::Claim { doc, user } => {
+                // A durable write to the accounts: off the hub.
+                let (accounts, tx) = (accounts.clone(), tx.clone());
+                tokio::task::spawn_blocking(move || {
+                    let result = accounts.claim(&user, &doc).map_err(|e| e.to_string());
+                    if result.is_ok() {
+                        tracing::info!(%doc, user, "registered a new roadmap");
+                    }
+                    let _ = tx.send(Input::Claimed { doc, result });
                 });
             }
             Effect::SaveSyncState { doc, storage_id, state } => {

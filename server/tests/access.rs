@@ -13,11 +13,9 @@
 //!   serving others, and stores nothing from them.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
-use automerge::transaction::Transactable as _;
-use automerge::{AutoCommit, ROOT, ReadDoc as _};
+use automerge::AutoCommit;
 use futures_util::SinkExt as _;
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::sync::message::Message;
@@ -26,66 +24,7 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 mod common;
-use common::{Device, PASSWORD, Server, admin, close_code, new_doc, try_socket};
-
-fn create_user(data: &Path, login: &str, role: &str, unit: &str, schools: &[&str]) {
-    let mut args = vec!["create-user", "--login", login, "--password-stdin", "--role", role, "--unit", unit];
-    for school in schools {
-        args.extend(["--school", school]);
-    }
-    admin(data, &args, PASSWORD);
-}
-
-impl Server {
-    /// The id of the person signed in with `token`.
-    async fn person_id(&self, token: &str) -> String {
-        let (status, me) = self.call(token, "GET", "/api/me", serde_json::Value::Null).await;
-        assert_eq!(status, 200, "{me}");
-        me["person"]["id"].as_str().expect("`Me` names the person").to_owned()
-    }
-
-    async fn device(&self, token: &str, name: &str) -> Device {
-        Device::connect(self.addr, token, name).await
-    }
-
-    /// Moves a roadmap to `unit` and sets whether it is published.
-    async fn place(&self, admin: &str, doc: DocumentId, unit: &str, published: bool) {
-        let path = format!("/api/roadmaps/{doc}/access");
-        let (status, body) =
-            self.call(admin, "PUT", &path, serde_json::json!({ "unit": unit, "published": published })).await;
-        assert_eq!(status, 200, "{body}");
-    }
-}
-
-/// The tree of the tests: rf → r1 → m1 → {s1, s2}; r1 → m2; rf → r2 → m3 → s4.
-fn set_up(data: &Path) {
-    for (parent, level, id) in [
-        ("rf", "region", "r1"),
-        ("rf", "region", "r2"),
-        ("r1", "municipality", "m1"),
-        ("r1", "municipality", "m2"),
-        ("r2", "municipality", "m3"),
-        ("m1", "school", "s1"),
-        ("m1", "school", "s2"),
-        ("m3", "school", "s4"),
-    ] {
-        assert_eq!(
-            admin(data, &["create-unit", "--parent", parent, "--level", level, "--name", id, "--id", id], "")
-                .trim(),
-            id
-        );
-    }
-    create_user(data, "fed", "federal-coordinator", "rf", &[]);
-    create_user(data, "reg", "regional-coordinator", "r1", &[]);
-    create_user(data, "mun", "municipal-coordinator", "m1", &[]);
-    create_user(data, "cur", "curator", "m1", &["s1"]);
-    create_user(data, "sch", "school-team", "s1", &[]);
-    create_user(data, "obs", "observer", "r1", &[]);
-    let listed = admin(data, &["list-users"], "");
-    for login in ["fed", "reg", "mun", "cur", "sch", "obs"] {
-        assert!(listed.contains(login), "{listed}");
-    }
-}
+use common::{Device, PASSWORD, Server, close_code, create_user, mark, roadmap, set_up, try_socket};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Expect {
@@ -153,10 +92,10 @@ async fn every_role_reads_and_writes_exactly_what_the_rules_say() {
     // federal coordinator and moved to its unit.
     let mut roadmaps: HashMap<(&str, bool), DocumentId> = HashMap::new();
     let mut maker = server.device(&fed, "maker").await;
-    for (i, (_, _, unit, published, _)) in MATRIX.iter().enumerate() {
+    for (_, _, unit, published, _) in MATRIX {
         roadmaps.entry((unit, *published)).or_insert_with(|| {
-            let id = DocumentId::from_bytes([i as u8 + 1; 16]);
-            maker.docs.insert(id, new_doc(&format!("{unit} published={published}")));
+            let (id, doc) = roadmap(&format!("{unit} published={published}"));
+            maker.docs.insert(id, doc);
             id
         });
     }
@@ -177,13 +116,13 @@ async fn every_role_reads_and_writes_exactly_what_the_rules_say() {
         device.sync().await;
         for (_, relation, unit, published, expect) in &cases {
             let id = roadmaps[&(*unit, *published)];
-            let title = device.text(id, "title");
+            let title = device.title(id);
             let readable = title.is_some();
             if readable != (*expect != N) || device.unavailable.contains(&id) == readable {
                 failures.push(format!("{login} / {relation} ({unit}, published={published}): read {title:?}, expected {expect:?}"));
             }
             if let Some(doc) = device.docs.get_mut(&id) {
-                doc.put(ROOT, key_of(login), "changed").unwrap();
+                mark(doc, &key_of(login), "changed");
             }
             let flagged = device.client.relay_read_only(&id);
             if readable && flagged != (*expect == R) {
@@ -204,7 +143,7 @@ async fn every_role_reads_and_writes_exactly_what_the_rules_say() {
     check.sync().await;
     for (login, relation, unit, published, expect) in MATRIX {
         let id = roadmaps[&(*unit, *published)];
-        let stored = check.text(id, &key_of(login)).is_some();
+        let stored = check.mark(id, &key_of(login)).is_some();
         if stored != (*expect == W) {
             failures.push(format!("{login} / {relation} ({unit}, published={published}): change stored: {stored}, expected {expect:?}"));
         }
@@ -232,14 +171,14 @@ async fn rights_changed_in_the_app_reach_live_connections() {
         .to_owned();
 
     // The school team makes its roadmap; it is theirs (school s1).
-    let id = DocumentId::from_bytes([42; 16]);
+    let (id, doc) = roadmap("Школа s1");
     let mut team = server.device(&sch, "team").await;
-    team.docs.insert(id, new_doc("Школа s1"));
+    team.docs.insert(id, doc);
     team.sync().await;
     let mut coordinator = server.device(&mun, "coordinator").await;
     coordinator.docs.insert(id, AutoCommit::new());
     coordinator.sync().await;
-    assert_eq!(coordinator.text(id, "title").as_deref(), Some("Школа s1"));
+    assert_eq!(coordinator.title(id).as_deref(), Some("Школа s1"));
 
     // Limited to reading while connected: the next change is not taken.
     let grant = format!("/api/roadmaps/{id}/grants/{sch_id}");
@@ -248,10 +187,10 @@ async fn rights_changed_in_the_app_reach_live_connections() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     team.sync().await;
     assert!(team.client.relay_read_only(&id), "the relay told the device it only reads now");
-    team.docs.get_mut(&id).unwrap().put(ROOT, "while-read-only", "x").unwrap();
+    mark(team.docs.get_mut(&id).unwrap(), "while-read-only", "x");
     team.sync().await;
     coordinator.sync().await;
-    assert_eq!(coordinator.text(id, "while-read-only"), None, "not stored, not relayed");
+    assert_eq!(coordinator.mark(id, "while-read-only"), None, "not stored, not relayed");
 
     // Writing again: the relay asks for what it ignored, and gets it.
     let (status, _) = server.call(&mun, "DELETE", &grant, serde_json::Value::Null).await;
@@ -259,7 +198,7 @@ async fn rights_changed_in_the_app_reach_live_connections() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     team.sync().await;
     coordinator.sync().await;
-    assert_eq!(coordinator.text(id, "while-read-only").as_deref(), Some("x"), "resent once allowed");
+    assert_eq!(coordinator.mark(id, "while-read-only").as_deref(), Some("x"), "resent once allowed");
 
     // Revoked: the live device is told the roadmap is unavailable.
     let (status, _) = server.call(&mun, "PUT", &grant, serde_json::json!({ "right": "none" })).await;
@@ -335,8 +274,8 @@ fn hostile_frames(
     };
     // A real sync message carrying a change (after the opening exchange an
     // empty peer would have had).
-    let mut other = AutoCommit::new();
-    other.put(ROOT, "injected", "yes").unwrap();
+    let (_, mut other) = roadmap("injected");
+    mark(&mut other, "injected", "yes");
     let real = {
         use automerge::sync::{State, SyncDoc as _};
         let (mut theirs, mut ours, mut empty) = (State::new(), State::new(), AutoCommit::new());
@@ -375,9 +314,9 @@ async fn hostile_frames_close_their_sender_and_store_nothing() {
     let fed = server.login("fed").await;
     let sch = server.login("sch").await;
     // The federal coordinator's roadmap (rf: the school team has no access).
-    let foreign = DocumentId::from_bytes([9; 16]);
+    let (foreign, doc) = roadmap("federal");
     let mut good = server.device(&fed, "good").await;
-    good.docs.insert(foreign, new_doc("federal"));
+    good.docs.insert(foreign, doc);
     good.sync().await;
     let doc = DocumentId::from_bytes([10; 16]);
 
@@ -397,7 +336,7 @@ async fn hostile_frames_close_their_sender_and_store_nothing() {
             }
         }
         // Meanwhile the well-behaved device keeps syncing.
-        good.docs.get_mut(&foreign).unwrap().put(ROOT, "still", what).unwrap();
+        mark(good.docs.get_mut(&foreign).unwrap(), "still", what);
         good.sync().await;
     }
 
@@ -424,10 +363,10 @@ async fn hostile_frames_close_their_sender_and_store_nothing() {
     check.docs.insert(foreign, AutoCommit::new());
     check.docs.insert(doc, AutoCommit::new());
     check.sync().await;
-    assert_eq!(check.text(foreign, "title").as_deref(), Some("federal"));
-    assert_eq!(check.text(foreign, "injected"), None);
+    assert_eq!(check.title(foreign).as_deref(), Some("federal"));
+    assert_eq!(check.mark(foreign, "injected"), None);
     assert!(check.unavailable.contains(&doc), "nothing was stored under the garbage's id");
-    let still = check.docs[&foreign].get(ROOT, "still").unwrap().map(|(v, _)| v.into_string().unwrap());
+    let still = check.mark(foreign, "still");
     assert_eq!(
         still.as_deref(),
         Some("a change to a roadmap it may not write"),
@@ -676,9 +615,9 @@ async fn a_write_grant_does_not_let_the_grantee_move_the_roadmap() {
     let sch4_id = server.person_id(&sch4).await;
 
     // The municipality's roadmap, with a write grant for the other region's school team.
-    let id = DocumentId::from_bytes([77; 16]);
+    let (id, doc) = roadmap("Муниципальная дорожная карта");
     let mut device = server.device(&mun, "municipality").await;
-    device.docs.insert(id, new_doc("Муниципальная дорожная карта"));
+    device.docs.insert(id, doc);
     device.sync().await;
     let grant = format!("/api/roadmaps/{id}/grants/{sch4_id}");
     let (status, body) = server.call(&mun, "PUT", &grant, json!({ "right": "write" })).await;
@@ -774,13 +713,13 @@ async fn a_person_holds_at_most_32_sync_connections() {
     let mut newest = server.device(&sch, "newest").await;
     assert_eq!(close_code(&mut sockets[0]).await, Some(CloseCode::Library(4008)), "the oldest goes");
     // The others and the newest stay: the newest still syncs.
-    let id = DocumentId::from_bytes([33; 16]);
-    newest.docs.insert(id, new_doc("Школа s1"));
+    let (id, doc) = roadmap("Школа s1");
+    newest.docs.insert(id, doc);
     newest.sync().await;
     let mut check = server.device(&server.login("mun").await, "check").await;
     check.docs.insert(id, AutoCommit::new());
     check.sync().await;
-    assert_eq!(check.text(id, "title").as_deref(), Some("Школа s1"));
+    assert_eq!(check.title(id).as_deref(), Some("Школа s1"));
     // Each one past the cap closes the next oldest.
     let mut second = try_socket(server.addr, Some(&sch), None).await.unwrap();
     assert_eq!(close_code(&mut sockets[1]).await, Some(CloseCode::Library(4008)));

@@ -10,13 +10,11 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use automerge::transaction::Transactable as _;
-use medk_shared::ids::DocumentId;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 mod common;
-use common::{Device, PASSWORD, Server, admin, new_doc};
+use common::{Device, PASSWORD, Server, admin, mark, roadmap};
 
 /// A tmpfs of `mib` MiB mounted on a fresh directory, unmounted when dropped.
 struct Tmpfs {
@@ -108,9 +106,9 @@ async fn a_full_disk_refuses_writes_clearly_and_recovers_by_itself() {
     );
     let server = Server::start_with(&data, &["--min-free-mib", "0"]);
     let token = server.login("fed").await;
-    let id = DocumentId::from_bytes([9; 16]);
+    let (id, doc) = roadmap("Дорожная карта");
     let mut device = Device::connect(server.addr, &token, "tablet").await;
-    device.docs.insert(id, new_doc("Дорожная карта"));
+    device.docs.insert(id, doc);
     device.sync().await;
     let stored = device.docs.get_mut(&id).unwrap().get_heads();
     assert_eq!(device.client.relay_heads(&id), Some(stored.as_slice()));
@@ -118,8 +116,11 @@ async fn a_full_disk_refuses_writes_clearly_and_recovers_by_itself() {
     let filler = disk.fill();
 
     // A change made now: written nowhere, so not acknowledged.
-    let text: String = (0..400_000u32).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
-    device.docs.get_mut(&id).unwrap().put(automerge::ROOT, "notes", text.as_str()).unwrap();
+    // 400,000 letters in sections of 20,000 (a field's limit).
+    let text: String = (0..20_000u32).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+    for section in 0..20 {
+        mark(device.docs.get_mut(&id).unwrap(), &format!("notes{section}"), &text);
+    }
     let wanted = device.docs.get_mut(&id).unwrap().get_heads();
     device.sync().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -175,5 +176,7 @@ async fn a_full_disk_refuses_writes_clearly_and_recovers_by_itself() {
     let mut other = Device::connect(server.addr, &token, "laptop").await;
     other.docs.insert(id, automerge::AutoCommit::new());
     other.sync().await;
-    assert_eq!(other.text(id, "notes").map(|n| n.len()), Some(text.len()));
+    for section in 0..20 {
+        assert_eq!(other.mark(id, &format!("notes{section}")).as_deref(), Some(text.as_str()));
+    }
 }

@@ -28,7 +28,8 @@ async fn serve(static_dir: &Path) -> String {
     let accounts = Accounts::open(data.path()).unwrap();
     let blobs = Arc::new(BlobStore::open(data.path()).unwrap());
     std::mem::forget(data); // lives as long as the server, to the end of the test
-    let hub = SyncHub::start(Writer::start(Arc::new(MemoryStore::new())), accounts.clone());
+    let hub =
+        SyncHub::start(Writer::start(Arc::new(MemoryStore::new())), accounts.clone(), Default::default());
     let app = router(static_dir, hub, ApiState::new(accounts, false), blobs);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")

@@ -7,8 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use automerge::transaction::Transactable as _;
-use automerge::{AutoCommit, ROOT};
+use automerge::AutoCommit;
 use futures_util::SinkExt as _;
 use medk_server::accounts::Accounts;
 use medk_server::api::ApiState;
@@ -24,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as Ws;
 
 mod common;
-use common::{Device, Socket, close_code, new_doc, socket};
+use common::{Device, Socket, close_code, mark, roadmap, set_title, socket};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 /// A relay on an ephemeral port over a database in `data`, with one
@@ -55,7 +54,7 @@ impl Relay {
             accounts.create_person("tester", "", "password1", Role::FederalCoordinator, "rf", vec![]).unwrap()
         });
         let token = accounts.start_session(&person.id).unwrap();
-        let hub = SyncHub::start(Writer::start(Arc::new(store)), accounts.clone());
+        let hub = SyncHub::start(Writer::start(Arc::new(store)), accounts.clone(), Default::default());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let blobs = Arc::new(BlobStore::open(data).unwrap());
@@ -83,23 +82,23 @@ impl Relay {
 async fn a_document_reaches_another_device_and_survives_a_relay_restart() {
     let data = tempfile::tempdir().unwrap();
     let relay = Relay::start(data.path()).await;
-    let id = DocumentId::from_bytes([3; 16]);
+    let (id, doc) = roadmap("Школа № 1");
 
     let mut tablet = Device::connect(relay.addr, &relay.token, "tablet").await;
-    tablet.docs.insert(id, new_doc("Школа № 1"));
+    tablet.docs.insert(id, doc);
     tablet.sync().await;
 
     let mut staff_room = Device::connect(relay.addr, &relay.token, "staff").await;
     staff_room.docs.insert(id, AutoCommit::new());
     staff_room.sync().await;
-    assert_eq!(staff_room.text(id, "title").as_deref(), Some("Школа № 1"));
+    assert_eq!(staff_room.title(id).as_deref(), Some("Школа № 1"));
 
     relay.stop().await;
     let relay = Relay::start(data.path()).await;
     let mut laptop = Device::connect(relay.addr, &relay.token, "laptop").await;
     laptop.docs.insert(id, AutoCommit::new());
     laptop.sync().await;
-    assert_eq!(laptop.text(id, "title").as_deref(), Some("Школа № 1"), "stored durably");
+    assert_eq!(laptop.title(id).as_deref(), Some("Школа № 1"), "stored durably");
     relay.stop().await;
 }
 
@@ -107,18 +106,18 @@ async fn a_document_reaches_another_device_and_survives_a_relay_restart() {
 async fn live_edits_reach_every_connected_device() {
     let data = tempfile::tempdir().unwrap();
     let relay = Relay::start(data.path()).await;
-    let id = DocumentId::from_bytes([4; 16]);
+    let (id, doc) = roadmap("old");
     let mut a = Device::connect(relay.addr, &relay.token, "a").await;
     let mut b = Device::connect(relay.addr, &relay.token, "b").await;
-    a.docs.insert(id, new_doc("old"));
+    a.docs.insert(id, doc);
     a.sync().await;
     b.docs.insert(id, AutoCommit::new());
     b.sync().await;
 
-    a.docs.get_mut(&id).unwrap().put(ROOT, "title", "new").unwrap();
+    set_title(a.docs.get_mut(&id).unwrap(), "new");
     a.sync().await;
     b.sync().await;
-    assert_eq!(b.text(id, "title").as_deref(), Some("new"));
+    assert_eq!(b.title(id).as_deref(), Some("new"));
     relay.stop().await;
 }
 
@@ -139,9 +138,9 @@ async fn an_unknown_document_is_unavailable() {
 async fn bad_frames_close_only_their_connection() {
     let data = tempfile::tempdir().unwrap();
     let relay = Relay::start(data.path()).await;
-    let id = DocumentId::from_bytes([6; 16]);
+    let (id, doc) = roadmap("kept");
     let mut good = Device::connect(relay.addr, &relay.token, "good").await;
-    good.docs.insert(id, new_doc("kept"));
+    good.docs.insert(id, doc);
     good.sync().await;
 
     // Not CBOR.
@@ -173,12 +172,12 @@ async fn bad_frames_close_only_their_connection() {
     assert_eq!(close_code(&mut huge).await, Some(CloseCode::Size));
 
     // The well-behaved device still syncs, and the document is intact.
-    good.docs.get_mut(&id).unwrap().put(ROOT, "after", "yes").unwrap();
+    mark(good.docs.get_mut(&id).unwrap(), "after", "yes");
     good.sync().await;
     let mut other = Device::connect(relay.addr, &relay.token, "other").await;
     other.docs.insert(id, AutoCommit::new());
     other.sync().await;
-    assert_eq!(other.text(id, "title").as_deref(), Some("kept"));
-    assert_eq!(other.text(id, "after").as_deref(), Some("yes"));
+    assert_eq!(other.title(id).as_deref(), Some("kept"));
+    assert_eq!(other.mark(id, "after").as_deref(), Some("yes"));
     relay.stop().await;
 }

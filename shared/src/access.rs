@@ -215,6 +215,10 @@ pub struct RoadmapAccess {
     /// Explicit rights that replace the defaults, per person.
     #[serde(default)]
     pub grants: BTreeMap<UserId, Right>,
+    /// Who registered it by syncing it first (none: an import, or before
+    /// this was kept); counts against their limit of registrations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_by: Option<UserId>,
 }
 
 impl RoadmapAccess {
@@ -521,7 +525,7 @@ mod tests {
     }
 
     fn roadmap(unit: &str, published: bool) -> RoadmapAccess {
-        RoadmapAccess { unit: unit.into(), published, grants: BTreeMap::new() }
+        RoadmapAccess { unit: unit.into(), published, grants: BTreeMap::new(), registered_by: None }
     }
 
     #[test]

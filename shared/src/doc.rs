@@ -7,9 +7,10 @@
 //! 1,000-activity roadmap is a full walk per keystroke, and it would hide the
 //! layout decisions below that merging depends on.
 //!
-//! Layout (schema 1):
+//! Layout (schema 1; [`crate::layout`] holds it as data, with its limits,
+//! and checks documents and changes against it):
 //! ```text
-//! ROOT { kind: "medk/roadmap", schema: 1,
+//! ROOT { kind: "medk/roadmap", schema: 1, creator: str, nonce: str,
 //!   header:  { title: Text, territory: Text, approval: Text, abbreviations: Text,
 //!              footnotes: Text, level: str, year: int|null },
 //!   columns: [ { field: str, title: Text } ],
@@ -18,6 +19,11 @@
 //!                         completed_on: str, number: Text, description: Text, … } },
 //!   members:    { <id>: { name: Text, workplace: Text, position: Text, pos: str, deleted: bool } } }
 //! ```
+//! `creator` (a person's id, or empty) and `nonce` (random hex) are written
+//! once, before the roadmap is first stored ([`RoadmapDoc::stamp_origin`]):
+//! its id is derived from them, so the relay registers it only to whoever
+//! holds it and is its creator (roadmaps made before that have neither).
+//!
 //! Merge properties this buys:
 //! - Rows live in maps keyed by stable ids, ordered by a fractional index
 //!   `pos` (ties broken by id). Concurrent inserts both survive; a row moved
@@ -32,7 +38,7 @@
 //!   `update_text`, so two people typing in one description merge by
 //!   character.
 
-use crate::ids::RowId;
+use crate::ids::{DocumentId, RowId};
 use crate::indicators::Progress;
 use crate::model::{
     Activity, ActivityField, Column, Header, HeaderField, Level, Member, MemberField, Roadmap, Section,
@@ -66,6 +72,16 @@ pub enum DocError {
     NewerSchema(u64),
     #[error("строка {0} не найдена")]
     NoSuchRow(RowId),
+    #[error("текст длиннее {max} знаков: сократите его", max = crate::layout::MAX_TEXT_CHARS)]
+    TextTooLong,
+    #[error("в дорожной карте уже {max} строк этого вида", max = crate::layout::MAX_ROWS)]
+    TooManyRows,
+    #[error("в дорожной карте уже {max} колонок", max = crate::layout::MAX_COLUMNS)]
+    TooManyColumns,
+    #[error("слишком длинное значение (положение строки, дата или номер строки)")]
+    ValueTooLong,
+    #[error("строка {0} уже есть")]
+    RowExists(RowId),
     /// Automerge refused an operation (its message is technical).
     #[error("внутренняя ошибка документа")]
     Automerge(#[from] AutomergeError),
@@ -214,37 +230,52 @@ impl RoadmapDoc {
         Self::from_automerge(doc)
     }
 
-    /// Wraps a document that came from elsewhere (storage, sync).
+    /// Wraps a document that came from elsewhere (storage, sync). It must
+    /// say it is a roadmap of a schema this code knows; anything else in it
+    /// that is not as the layout says reads as empty ([`Self::problems`]
+    /// lists it), so the rest still opens.
     pub fn from_automerge(mut doc: AutoCommit) -> Result<Self, DocError> {
         if doc.get(ROOT, "kind")?.and_then(|(v, _)| v.into_string().ok()).as_deref() != Some(DOC_KIND) {
             return Err(DocError::NotARoadmap);
         }
+        // A missing or unreadable version is taken as the first one.
         let schema = match doc.get(ROOT, "schema")? {
-            Some((Value::Scalar(s), _)) => match s.as_ref() {
-                ScalarValue::Uint(n) if *n > 0 => *n,
-                ScalarValue::Int(n) if *n > 0 => *n as u64,
-                ScalarValue::F64(n) if *n >= 1.0 => *n as u64,
-                _ => return Err(DocError::NotARoadmap),
-            },
-            _ => return Err(DocError::NotARoadmap),
+            Some((Value::Scalar(s), _)) => crate::layout::schema(s.as_ref()).unwrap_or(1),
+            _ => 1,
         };
         if schema > SCHEMA_VERSION {
             return Err(DocError::NewerSchema(schema));
         }
         if schema < SCHEMA_VERSION {
-            for migrate in &MIGRATIONS[(schema as usize - 1)..] {
+            for migrate in MIGRATIONS.get((schema as usize).saturating_sub(1)..).unwrap_or_default() {
                 migrate(&mut doc)?;
             }
             doc.put(ROOT, "schema", SCHEMA_VERSION)?;
             doc.commit_with(CommitOptions::default().with_message("migrate schema"));
         }
-        let me = Self { doc };
-        for key in ["header", "columns", "sections", "activities", "members"] {
-            if me.child(&ROOT, key).is_none() {
-                return Err(DocError::NotARoadmap);
-            }
-        }
-        Ok(me)
+        Ok(Self { doc })
+    }
+
+    /// What of the document is not as the layout says (another program
+    /// wrote it): it reads as empty. Empty for every roadmap this code
+    /// writes. Walks the whole document.
+    pub fn problems(&self) -> Vec<crate::layout::Breach> {
+        crate::layout::problems(&self.doc)
+    }
+
+    /// Names the roadmap's maker and gives it a random `nonce` (16 random
+    /// bytes), in a change of its own; returns the id it must be stored and
+    /// synced under ([`crate::layout::origin_id`]). `creator` is the
+    /// signed-in person's id, empty when nobody is signed in. Called once,
+    /// before the roadmap is first stored (also on a copy, which thereby
+    /// becomes a roadmap of its own).
+    pub fn stamp_origin(&mut self, creator: &str, nonce: [u8; 16], time: i64) -> DocumentId {
+        let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        // Writing two strings into the root of a loaded document cannot fail.
+        let _ = self.doc.put(ROOT, "creator", creator);
+        let _ = self.doc.put(ROOT, "nonce", nonce.as_str());
+        self.doc.commit_with(CommitOptions::default().with_time(time).with_message("origin"));
+        crate::layout::origin_id(creator, &nonce)
     }
 
     /// Applies saved changes from storage or another replica.
@@ -312,13 +343,23 @@ impl RoadmapDoc {
         .ok()
     }
 
+    /// The map under `key` of `parent` (a roadmap's maps: the header, the
+    /// row maps, the rows themselves); `None` when it is absent or not a map.
     fn child(&self, parent: &ObjId, key: &str) -> Option<ObjId> {
         self.child_in(None, parent, key)
     }
 
     fn child_in(&self, at: At<'_>, parent: &ObjId, key: &str) -> Option<ObjId> {
         match self.get_in(at, parent, key) {
-            Some((Value::Object(_), id)) => Some(id),
+            Some((Value::Object(ObjType::Map), id)) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The list of columns, if the document has one.
+    fn columns_list(&self) -> Option<ObjId> {
+        match self.doc.get(ROOT, "columns") {
+            Ok(Some((Value::Object(ObjType::List), id))) => Some(id),
             _ => None,
         }
     }
@@ -348,8 +389,11 @@ impl RoadmapDoc {
         matches!(self.doc.get(parent, key), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
     }
 
-    fn header_obj(&self) -> ObjId {
-        self.child(&ROOT, "header").expect("checked on load")
+    fn header_obj(&self) -> Option<ObjId> {
+        match self.doc.get(ROOT, "header") {
+            Ok(Some((Value::Object(ObjType::Map), id))) => Some(id),
+            _ => None,
+        }
     }
 
     fn year_in(&self, at: At<'_>) -> Option<i32> {
@@ -366,7 +410,17 @@ impl RoadmapDoc {
     }
 
     pub fn header(&self) -> Header {
-        let h = self.header_obj();
+        let Some(h) = self.header_obj() else {
+            return Header {
+                title: String::new(),
+                level: Level::School,
+                territory: String::new(),
+                year: None,
+                approval: String::new(),
+                abbreviations: String::new(),
+                footnotes: String::new(),
+            };
+        };
         let year = self.year_in(None);
         Header {
             title: self.text_at(&h, HeaderField::Title.key()),
@@ -380,7 +434,7 @@ impl RoadmapDoc {
     }
 
     pub fn columns(&self) -> Vec<Column> {
-        let Some(list) = self.child(&ROOT, "columns") else {
+        let Some(list) = self.columns_list() else {
             return Vec::new();
         };
         (0..self.doc.length(&list))
@@ -659,9 +713,9 @@ impl RoadmapDoc {
 
     fn text_location(&self, target: &TextTarget) -> Result<(ObjId, &'static str), DocError> {
         Ok(match target {
-            TextTarget::Header(field) => (self.header_obj(), field.key()),
+            TextTarget::Header(field) => (self.header_obj().ok_or(DocError::NotARoadmap)?, field.key()),
             TextTarget::Column(index) => {
-                let list = self.child(&ROOT, "columns").ok_or(DocError::NotARoadmap)?;
+                let list = self.columns_list().ok_or(DocError::NotARoadmap)?;
                 match self.doc.get(&list, *index)? {
                     Some((Value::Object(ObjType::Map), obj)) => (obj, "title"),
                     _ => return Err(DocError::NoSuchRow(RowId::new(format!("column {index}")))),
@@ -673,7 +727,62 @@ impl RoadmapDoc {
         })
     }
 
+    /// Refuses an edit that would take the roadmap past the limits the
+    /// relay holds every writer to ([`crate::layout`]), so that the relay
+    /// never refuses this app's changes.
+    fn check_limits(&self, edit: &Edit) -> Result<(), DocError> {
+        use crate::layout::{MAX_COLUMNS, MAX_ID_BYTES, MAX_ROWS, MAX_TEXT_CHARS, MAX_VALUE_BYTES};
+        let text = |value: &str| {
+            if value.chars().count() > MAX_TEXT_CHARS { Err(DocError::TextTooLong) } else { Ok(()) }
+        };
+        let value =
+            |value: &str| if value.len() > MAX_VALUE_BYTES { Err(DocError::ValueTooLong) } else { Ok(()) };
+        let new_row = |rows: &str, id: &RowId, pos: &str| {
+            value(pos)?;
+            if id.as_str().is_empty() || id.as_str().len() > MAX_ID_BYTES {
+                return Err(DocError::ValueTooLong);
+            }
+            let map = self.child(&ROOT, rows).ok_or(DocError::NotARoadmap)?;
+            if self.doc.get(&map, id.as_str())?.is_some() {
+                return Err(DocError::RowExists(id.clone()));
+            }
+            if self.doc.length(&map) >= MAX_ROWS { Err(DocError::TooManyRows) } else { Ok(()) }
+        };
+        match edit {
+            Edit::SetText { value, .. } => text(value),
+            Edit::SetCompletedOn { date, .. } => value(date),
+            Edit::PlaceActivity { pos, section, .. } => value(pos).and(value(section.as_str())),
+            Edit::PlaceSection { pos, .. } | Edit::PlaceMember { pos, .. } => value(pos),
+            Edit::Create(row) => match &**row {
+                NewRow::Section { id, pos, title } => new_row("sections", id, pos).and(text(title)),
+                NewRow::Activity { section, pos, activity } => {
+                    new_row("activities", &activity.id, pos)?;
+                    value(section.as_str())?;
+                    value(&activity.completed_on)?;
+                    ActivityField::ALL.iter().try_for_each(|f| text(activity.text(*f)))
+                }
+                NewRow::Member { pos, member } => {
+                    new_row("members", &member.id, pos)?;
+                    MemberField::ALL.iter().try_for_each(|f| text(member.text(*f)))
+                }
+            },
+            Edit::AddColumn(column) => {
+                let list = self.columns_list().ok_or(DocError::NotARoadmap)?;
+                if self.doc.length(&list) >= MAX_COLUMNS {
+                    return Err(DocError::TooManyColumns);
+                }
+                text(&column.title)
+            }
+            Edit::SetStatus { .. }
+            | Edit::SetLevel(_)
+            | Edit::SetYear(_)
+            | Edit::SetDeleted { .. }
+            | Edit::RemoveColumn(_) => Ok(()),
+        }
+    }
+
     fn apply_one(&mut self, edit: Edit) -> Result<Edit, DocError> {
+        self.check_limits(&edit)?;
         Ok(match edit {
             Edit::SetText { target, value } => {
                 let (obj, key) = self.text_location(&target)?;
@@ -700,13 +809,13 @@ impl RoadmapDoc {
                 Edit::SetCompletedOn { activity, date: before }
             }
             Edit::SetLevel(level) => {
-                let h = self.header_obj();
+                let h = self.header_obj().ok_or(DocError::NotARoadmap)?;
                 let before = self.header().level;
                 self.doc.put(&h, "level", level.as_str())?;
                 Edit::SetLevel(before)
             }
             Edit::SetYear(year) => {
-                let h = self.header_obj();
+                let h = self.header_obj().ok_or(DocError::NotARoadmap)?;
                 let before = self.header().year;
                 put_year(&mut self.doc, &h, year)?;
                 Edit::SetYear(before)
@@ -741,13 +850,13 @@ impl RoadmapDoc {
             }
             Edit::Create(row) => self.create_row(*row)?,
             Edit::AddColumn(column) => {
-                let list = self.child(&ROOT, "columns").ok_or(DocError::NotARoadmap)?;
+                let list = self.columns_list().ok_or(DocError::NotARoadmap)?;
                 let index = self.doc.length(&list);
                 insert_column(&mut self.doc, &list, index, &column)?;
                 Edit::RemoveColumn(index)
             }
             Edit::RemoveColumn(index) => {
-                let list = self.child(&ROOT, "columns").ok_or(DocError::NotARoadmap)?;
+                let list = self.columns_list().ok_or(DocError::NotARoadmap)?;
                 let column = self
                     .columns()
                     .get(index)

@@ -13,6 +13,7 @@ pub mod filters;
 pub mod history;
 pub mod ids;
 pub mod indicators;
+pub mod layout;
 pub mod model;
 pub mod monitoring;
 pub mod office;

@@ -508,16 +508,24 @@ impl SchoolDoc {
     pub fn read(&self) -> School {
         read_school(View::now(&self.doc))
     }
+
+    /// What of the file is missing or not of its type, so reads as empty
+    /// (another program wrote it); empty for every file this code writes.
+    pub fn problems(&self) -> Vec<String> {
+        part_problems(View::now(&self.doc), &SCHOOL_PARTS)
+    }
 }
 
-/// Checks that `doc` holds a school file.
+/// Checks that `doc` says it is a school file of a schema this code knows.
+/// Its parts are not required: a missing or mistyped one reads as empty
+/// ([`SchoolDoc::problems`] names it).
 fn check_school(doc: View<'_>) -> Result<(), FileError> {
-    check_kind(doc, SCHOOL_KIND, SCHOOL_SCHEMA, "файлом школы")?;
-    for key in ["assignment", "visits", "risks", "documents"] {
-        map_obj(doc, &ROOT, key).ok_or(FileError::WrongKind("файлом школы"))?;
-    }
-    Ok(())
+    check_kind(doc, SCHOOL_KIND, SCHOOL_SCHEMA, "файлом школы")
 }
+
+/// The maps a school file holds, and whether each holds rows (maps by id).
+const SCHOOL_PARTS: [(&str, bool); 4] =
+    [("assignment", false), ("visits", true), ("risks", true), ("documents", true)];
 
 fn read_school(doc: View<'_>) -> School {
     // The root in one pass too: the monitoring dashboard reads five hundred
@@ -1132,6 +1140,26 @@ pub(crate) fn check_kind(
         Some(found) if found >= 1 => Ok(()),
         _ => Err(FileError::WrongKind(what)),
     }
+}
+
+/// The parts (`(key, holds rows)`) under the root of a typed file that are
+/// missing or not maps, and the rows in them that are not maps.
+pub(crate) fn part_problems(doc: View<'_>, parts: &[(&str, bool)]) -> Vec<String> {
+    let mut found = Vec::new();
+    for &(key, holds_rows) in parts {
+        let Some(map) = map_obj(doc, &ROOT, key) else {
+            found.push(format!("{key}: missing or not a map"));
+            continue;
+        };
+        if holds_rows {
+            let bad = doc
+                .map_range(&map)
+                .filter(|item| !matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
+                .map(|item| format!("{key}/{}: not a map", item.key));
+            found.extend(bad);
+        }
+    }
+    found
 }
 
 pub(crate) fn map_obj(doc: View<'_>, parent: &ObjId, key: &str) -> Option<ObjId> {

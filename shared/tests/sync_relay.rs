@@ -14,7 +14,9 @@ use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::{ActivityField, Level};
 use medk_shared::sync::client::{Client, Event};
 use medk_shared::sync::message::{Message, PeerMetadata};
-use medk_shared::sync::relay::{ConnId, EVICT_AFTER_MS, Effect, OpenAccess, Relay, StorageWrite, close};
+use medk_shared::sync::relay::{
+    Access, ConnId, EVICT_AFTER_MS, Effect, Limits, OpenAccess, Refusal, Relay, StorageWrite, close,
+};
 
 fn doc_id(n: u8) -> DocumentId {
     DocumentId::from_bytes([n; 16])
@@ -78,12 +80,22 @@ struct Harness {
     /// Storage ids whose saved sync state was asked for, and whether one was found.
     state_loads: Vec<(String, bool)>,
     next_conn: ConnId,
+    /// Who the next peer that joins is signed in as.
+    user: String,
+    /// Registrations asked for ([`Effect::Claim`]) and not answered yet,
+    /// when `answer_claims` is off.
+    claims: Vec<(DocumentId, String)>,
+    answer_claims: bool,
 }
 
 impl Harness {
     fn new() -> Harness {
+        Harness::over(Relay::new("relay".into(), None, Box::new(OpenAccess)))
+    }
+
+    fn over(relay: Relay) -> Harness {
         Harness {
-            relay: Relay::new("relay".into(), Box::new(OpenAccess)),
+            relay,
             disk: HashMap::new(),
             sync_states: HashMap::new(),
             peers: Vec::new(),
@@ -93,7 +105,15 @@ impl Harness {
             replaces: 0,
             state_loads: Vec::new(),
             next_conn: 1,
+            user: "anyone".into(),
+            claims: Vec::new(),
+            answer_claims: true,
         }
+    }
+
+    /// Frames of one kind the relay sent to `conn`.
+    fn sent_to(&self, conn: ConnId, kind: fn(&Message) -> bool) -> usize {
+        self.sent.iter().filter(|(c, m, _)| *c == conn && kind(m)).count()
     }
 
     /// Connects a new peer and completes the handshake; returns its index.
@@ -101,7 +121,7 @@ impl Harness {
         let conn = self.next_conn;
         self.next_conn += 1;
         let mut client = Client::new(peer_id.into(), storage_id.map(Into::into));
-        self.relay.connect(conn, "anyone");
+        self.relay.connect(conn, self.user.clone());
         self.relay.receive(conn, &client.join());
         self.peers.push(Peer { client, conn, docs: HashMap::new() });
         self.settle();
@@ -152,10 +172,14 @@ impl Harness {
                             let d = p.docs.entry(doc).or_default();
                             p.client.apply(doc, &mut d.sync(), message).unwrap();
                         }
+                        Event::Unavailable { doc } => {
+                            p.docs.remove(&doc);
+                            p.client.forget(&doc);
+                        }
                         Event::Connected
                         | Event::None
-                        | Event::Unavailable { .. }
-                        | Event::Ephemeral { .. } => {}
+                        | Event::Ephemeral { .. }
+                        | Event::ChangesRefused { .. } => {}
                         Event::Refused { message } => panic!("refused: {message}"),
                     }
                 }
@@ -163,6 +187,13 @@ impl Harness {
             Effect::Close { conn, code, .. } => {
                 self.closed.push((conn, code));
                 self.peers.retain(|p| p.conn != conn);
+            }
+            Effect::Claim { doc, user } => {
+                if self.answer_claims {
+                    self.relay.claimed(doc, Ok(()));
+                } else {
+                    self.claims.push((doc, user));
+                }
             }
             Effect::Load { doc } => {
                 let chunks = self.disk.get(&doc).cloned().unwrap_or_default();
@@ -275,7 +306,7 @@ fn a_request_for_an_unknown_document_is_answered_doc_unavailable() {
 
 #[test]
 fn a_message_before_join_closes_with_protocol_error() {
-    let mut relay = Relay::new("relay".into(), Box::new(OpenAccess));
+    let mut relay = Relay::new("relay".into(), None, Box::new(OpenAccess));
     relay.connect(1, "anyone");
     relay.receive(
         1,
@@ -296,7 +327,7 @@ fn a_message_before_join_closes_with_protocol_error() {
 
 #[test]
 fn an_unsupported_protocol_version_gets_an_error_then_a_close() {
-    let mut relay = Relay::new("relay".into(), Box::new(OpenAccess));
+    let mut relay = Relay::new("relay".into(), None, Box::new(OpenAccess));
     relay.connect(1, "anyone");
     relay.receive(1, &join_frame("a", &["0", "2"]));
     let effects = drain(&mut relay);
@@ -330,10 +361,11 @@ fn malformed_sync_data_closes_with_invalid_data_and_stores_nothing() {
     }
 }
 
-/// A well-formed sync message whose change chunk is not a change: Automerge
-/// drops chunks that do not parse, so nothing is stored and the peer stays.
+/// A well-formed sync message whose change chunk is not a change: what it
+/// would add cannot be counted before it is applied, so it is malformed
+/// Automerge data (1007) and nothing is stored.
 #[test]
-fn a_change_that_does_not_parse_is_dropped() {
+fn a_change_that_does_not_parse_closes_its_connection() {
     let stored = small_doc().save();
     let bogus_change = sync::Message {
         heads: vec![],
@@ -350,7 +382,7 @@ fn a_change_that_does_not_parse_is_dropped() {
     let conn = h.peers[a].conn;
     h.relay.receive(conn, &sync_frame("a", doc_id(1), bogus_change));
     h.settle();
-    assert_eq!(h.closed, vec![]);
+    assert_eq!(h.closed, vec![(conn, close::INVALID_DATA)]);
     assert_eq!(h.writes, 0);
     assert_eq!(h.disk[&doc_id(1)], vec![stored]);
 }
@@ -553,4 +585,354 @@ fn appended_changes_are_compacted_into_one_snapshot() {
     let b = h.join("b", None);
     h.open(b, doc_id(1), AutoCommit::new());
     assert_eq!(h.peers[b].docs.get_mut(&doc_id(1)).unwrap().get_heads(), mine.get_heads());
+}
+
+// ---- limits, claims, deletion --------------------------------------------
+
+/// A document whose one change holds `chars` characters of text (that many
+/// operations).
+fn text_doc(chars: usize) -> AutoCommit {
+    let mut doc = AutoCommit::new();
+    let text = doc.put_object(ROOT, "t", automerge::ObjType::Text).unwrap();
+    doc.splice_text(&text, 0, 0, &"я".repeat(chars)).unwrap();
+    doc.commit();
+    doc
+}
+
+fn small_limits() -> Limits {
+    Limits { ops_per_message: 1_000, doc_ops: 2_500, ops_per_second: 100, ..Limits::default() }
+}
+
+fn refused(m: &Message) -> bool {
+    matches!(m, Message::DocRefused { .. })
+}
+
+fn unavailable(m: &Message) -> bool {
+    matches!(m, Message::DocUnavailable { .. })
+}
+
+/// A message over the relay's size limits is refused from its counted
+/// operations, before anything is applied: nothing stored, the device told
+/// why (in Russian) and that the relay takes nothing more from it for the
+/// document; others sync on.
+#[test]
+fn a_message_over_the_limit_is_refused_before_it_is_applied() {
+    let mut h =
+        Harness::over(Relay::new("relay".into(), None, Box::new(OpenAccess)).with_limits(small_limits()));
+    let (a, b) = (h.join("a", None), h.join("b", None));
+    h.open(a, doc_id(1), text_doc(1_200));
+    let conn = h.peers[a].conn;
+    assert_eq!(h.sent_to(conn, refused), 1);
+    let why = h.sent.iter().find_map(|(_, m, _)| match m {
+        Message::DocRefused { message, detail, .. } => Some((message.clone(), detail.clone())),
+        _ => None,
+    });
+    let (message, detail) = why.unwrap();
+    assert!(message.starts_with("изменение слишком большое"), "{message}");
+    assert!(detail.contains("1201 operations"), "{detail}");
+    assert!(h.peers[a].client.relay_read_only(&doc_id(1)));
+    assert!(h.disk.get(&doc_id(1)).is_none_or(|chunks| chunks.is_empty()), "nothing stored");
+    assert!(h.closed.is_empty(), "the connection stays");
+    h.open(b, doc_id(2), text_doc(500));
+    assert_eq!(h.disk.get(&doc_id(2)).map(Vec::len), Some(1), "another document syncs on");
+}
+
+#[test]
+fn a_document_stops_growing_at_its_limit() {
+    let mut h = Harness::over(
+        Relay::new("relay".into(), None, Box::new(OpenAccess))
+            .with_limits(Limits { ops_per_second: 1_000_000, ..small_limits() }),
+    );
+    let a = h.join("a", None);
+    // Ten changes first, so that one more is sent as a change (a device
+    // sends its whole document, counted whole, when it has more than a
+    // third of the changes the relay lacks).
+    let mut doc = text_doc(90);
+    let text = doc.get(ROOT, "t").unwrap().unwrap().1;
+    for _ in 1..10 {
+        doc.splice_text(&text, 0, 0, &"ю".repeat(90)).unwrap();
+        doc.commit();
+    }
+    h.open(a, doc_id(1), doc.clone());
+    for round in 0..3 {
+        doc.splice_text(&text, 0, 0, &"ё".repeat(700)).unwrap();
+        doc.commit();
+        h.peers[a].docs.insert(doc_id(1), doc.clone());
+        // A second for the person's rate to refill.
+        h.relay.tick((round + 1) * 1_000);
+        h.settle();
+        let refusals = h.sent_to(h.peers[a].conn, refused);
+        // 901 + 700 + 700 fits in 2,500; 700 more does not.
+        assert_eq!(refusals, usize::from(round >= 2), "round {round}");
+    }
+    let stored = automerge::Automerge::load(&h.disk[&doc_id(1)].concat()).unwrap();
+    use automerge::ReadDoc as _;
+    assert_eq!(stored.stats().num_ops, 2_301, "what came before the limit is kept");
+}
+
+/// A person's operations are applied at their rate after a burst of one
+/// big message: what is over waits for the clock (it is not refused), and
+/// other people's messages do not wait with it.
+#[test]
+fn a_persons_rate_holds_back_what_is_over_and_applies_it_later() {
+    let mut h =
+        Harness::over(Relay::new("relay".into(), None, Box::new(OpenAccess)).with_limits(small_limits()));
+    h.relay.tick(1_000);
+    h.user = "busy".into();
+    let a = h.join("a", None);
+    h.user = "other".into();
+    let b = h.join("b", None);
+    h.open(a, doc_id(1), text_doc(900));
+    assert_eq!(h.writes, 1, "the burst");
+    h.open(a, doc_id(2), text_doc(900));
+    assert_eq!(h.writes, 1, "over the rate: waits");
+    h.open(b, doc_id(3), text_doc(50));
+    assert_eq!(h.writes, 2, "another person's message does not wait");
+    // 100 operations a second: 900 are there after 9 s (ticks apply them).
+    for s in 2..=10 {
+        h.relay.tick(s * 1_000);
+        h.settle();
+    }
+    assert_eq!(h.writes, 3, "applied once the rate allowed");
+    assert_eq!(h.sent_to(h.peers[a].conn, refused), 0, "never refused");
+    let mut fresh = h.peers[a].docs[&doc_id(2)].clone();
+    assert_eq!(
+        automerge::Automerge::load(&h.disk[&doc_id(2)].concat()).unwrap().get_heads(),
+        fresh.get_heads()
+    );
+}
+
+#[test]
+fn messages_waiting_for_a_connection_are_capped() {
+    let limits = Limits { pending_bytes: 4_000, ..Limits::default() };
+    let mut relay = Relay::new("relay".into(), None, Box::new(OpenAccess)).with_limits(limits);
+    relay.connect(1, "anyone");
+    relay.receive(1, &join_frame("a", &["1"]));
+    drain(&mut relay);
+    // The document's storage never answers: messages wait in its inbox.
+    let mut doc = text_doc(2_000);
+    let data = sync::Message {
+        heads: doc.get_heads(),
+        need: vec![],
+        have: vec![],
+        changes: vec![doc.save()].into(),
+        flags: None,
+        version: MessageVersion::V1,
+    }
+    .encode();
+    let mut closed = None;
+    for _ in 0..20 {
+        relay.receive(1, &sync_frame("a", doc_id(1), data.clone()));
+        if let Some(Effect::Close { code, .. }) =
+            drain(&mut relay).into_iter().find(|e| matches!(e, Effect::Close { .. }))
+        {
+            closed = Some(code);
+            break;
+        }
+    }
+    assert_eq!(closed, Some(close::LIMIT));
+    assert_eq!(relay.connections(), 0);
+}
+
+/// Rights by user, for tests that need readers.
+struct Rights(HashMap<&'static str, medk_shared::access::Right>);
+
+impl Access for Rights {
+    fn right(&mut self, user: &str, _: &DocumentId) -> medk_shared::access::Right {
+        self.0.get(user).copied().unwrap_or(medk_shared::access::Right::None)
+    }
+}
+
+fn ephemeral_frame(peer: &str, doc: DocumentId, count: u64, bytes: usize) -> Vec<u8> {
+    Message::Ephemeral {
+        sender_id: peer.into(),
+        target_id: "relay".into(),
+        document_id: doc,
+        session_id: "s".into(),
+        count,
+        data: vec![0xa0; bytes],
+    }
+    .encode()
+}
+
+/// Presence is small and rare: larger messages and those past a
+/// connection's rate reach nobody, and a reader sends at most its own
+/// small presence.
+#[test]
+fn presence_floods_reach_nobody() {
+    use medk_shared::access::Right;
+    let rights =
+        Rights(HashMap::from([("writer", Right::Write), ("reader", Right::Read), ("viewer", Right::Read)]));
+    let mut h = Harness::over(Relay::new("relay".into(), None, Box::new(rights)));
+    h.disk.insert(doc_id(1), vec![small_doc().save()]);
+    let mut peers = HashMap::new();
+    for user in ["writer", "reader", "viewer"] {
+        h.user = user.into();
+        let p = h.join(user, None);
+        h.open(p, doc_id(1), AutoCommit::new());
+        peers.insert(user, h.peers[p].conn);
+    }
+    let viewer = peers["viewer"];
+    let received = |h: &Harness| {
+        h.sent
+            .iter()
+            .filter(|(c, m, _)| *c == viewer && matches!(m, Message::Ephemeral { .. }))
+            .map(|(_, _, len)| *len)
+            .collect::<Vec<_>>()
+    };
+    let send = |h: &mut Harness, user: &str, count: u64, bytes: usize| {
+        h.relay.receive(peers[user], &ephemeral_frame(user, doc_id(1), count, bytes));
+        h.settle();
+    };
+    send(&mut h, "reader", 1, 15 << 20);
+    send(&mut h, "reader", 2, 2_000);
+    send(&mut h, "writer", 1, 20_000);
+    assert_eq!(received(&h), Vec::<usize>::new(), "too big: dropped");
+    send(&mut h, "reader", 3, 300);
+    send(&mut h, "writer", 2, 10_000);
+    assert_eq!(received(&h).len(), 2, "a reader's small presence and a writer's 10 KB are relayed");
+    // A burst: twice the rate per second goes through, the rest is dropped;
+    // a second later there is room again.
+    for n in 0..100 {
+        send(&mut h, "writer", 10 + n, 50);
+    }
+    assert_eq!(received(&h).len(), 2 + 19, "a burst of 20 (the writer used one)");
+    h.relay.advance(1_000);
+    send(&mut h, "writer", 500, 50);
+    assert_eq!(received(&h).len(), 22, "ten more a second");
+}
+
+/// Who registered what, as the server's accounts would.
+#[derive(Clone, Default)]
+struct Registry(std::sync::Arc<std::sync::Mutex<HashMap<DocumentId, String>>>);
+
+impl Access for Registry {
+    fn right(&mut self, user: &str, doc: &DocumentId) -> medk_shared::access::Right {
+        let owner = self.0.lock().unwrap().get(doc).cloned();
+        if owner.as_deref() == Some(user) {
+            medk_shared::access::Right::Write
+        } else {
+            medk_shared::access::Right::None
+        }
+    }
+
+    fn may_claim(&mut self, _: &str, doc: &DocumentId) -> bool {
+        !self.0.lock().unwrap().contains_key(doc)
+    }
+
+    fn vets(&mut self, _: &str, _: &DocumentId) -> bool {
+        true
+    }
+
+    fn vet(
+        &mut self,
+        user: &str,
+        doc: &DocumentId,
+        before: &automerge::Automerge,
+        after: &automerge::Automerge,
+        changes: &[automerge::Change],
+        claim: bool,
+    ) -> Result<(), Refusal> {
+        let origin = if claim { medk_shared::layout::check_origin(after, doc, user) } else { Ok(()) };
+        origin
+            .and_then(|()| medk_shared::layout::vet_changes(before, after, changes))
+            .map_err(|b| Refusal { message: b.to_string(), detail: b.detail })
+    }
+}
+
+/// A new roadmap by `creator`, as the app stamps it, and its id.
+fn new_roadmap(creator: &str, nonce: u8) -> (DocumentId, AutoCommit) {
+    let mut doc = RoadmapDoc::create(
+        &NewRoadmap {
+            title: "Новая".into(),
+            level: Level::School,
+            territory: String::new(),
+            year: None,
+            columns: Vec::new(),
+        },
+        RowId::new("s"),
+    );
+    let id = doc.stamp_origin(creator, [nonce; 16], 0);
+    (id, doc.automerge().clone())
+}
+
+/// A document nobody registered is registered to whoever sends the changes
+/// that create it, if it is theirs (its origin names them): as an effect,
+/// before anything of it is stored or answered. Whoever only knows its id
+/// cannot take it, before or after.
+#[test]
+fn a_new_roadmap_is_registered_to_its_creator_only_and_stored_after() {
+    let registry = Registry::default();
+    let mut h = Harness::over(Relay::new("relay".into(), None, Box::new(registry.clone())));
+    h.answer_claims = false;
+    let (id, doc) = new_roadmap("alice", 1);
+    // Mallory knows the id first and sends a roadmap of her own under it.
+    h.user = "mallory".into();
+    let m = h.join("m", None);
+    let (_, hers) = new_roadmap("mallory", 2);
+    h.open(m, id, hers);
+    assert!(h.claims.is_empty(), "her roadmap's origin does not give this id");
+    assert_eq!(h.sent_to(h.peers[m].conn, unavailable), 1);
+    // Then she has a copy of Alice's (a shared file) and sends that.
+    let m2 = h.join("m2", None);
+    h.open(m2, id, doc.clone());
+    assert!(h.claims.is_empty(), "it names Alice as its maker");
+    // Alice's device: registered, then stored and answered.
+    h.user = "alice".into();
+    let a = h.join("a", None);
+    h.open(a, id, doc);
+    assert_eq!(h.claims, vec![(id, "alice".to_owned())]);
+    assert_eq!(h.writes, 0, "nothing stored before it is registered");
+    let (doc, user) = h.claims.remove(0);
+    registry.0.lock().unwrap().insert(doc, user);
+    h.relay.claimed(doc, Ok(()));
+    h.settle();
+    assert_eq!(h.writes, 1);
+    assert_eq!(
+        automerge::Automerge::load(&h.disk[&id].concat()).unwrap().get_heads(),
+        h.peers[a].docs.get_mut(&id).unwrap().get_heads()
+    );
+    assert!(!h.peers[a].client.relay_read_only(&id));
+}
+
+#[test]
+fn a_refused_registration_leaves_nothing_stored() {
+    let mut h = Harness::over(Relay::new("relay".into(), None, Box::new(Registry::default())));
+    h.answer_claims = false;
+    h.user = "alice".into();
+    let a = h.join("a", None);
+    let (id, doc) = new_roadmap("", 3);
+    h.open(a, id, doc);
+    assert_eq!(h.claims.len(), 1);
+    h.relay.claimed(id, Err("someone else registered it first".into()));
+    h.settle();
+    assert_eq!(h.writes, 0);
+    assert_eq!(h.sent_to(h.peers[a].conn, unavailable), 1);
+}
+
+#[test]
+fn a_document_deleted_for_everyone_is_forgotten_and_its_peers_told() {
+    let mut h = Harness::new();
+    let (a, b) = (h.join("a", None), h.join("b", None));
+    h.open(a, doc_id(1), small_doc());
+    h.open(b, doc_id(1), AutoCommit::new());
+    h.relay.forget_document(doc_id(1));
+    h.settle();
+    for p in [a, b] {
+        assert_eq!(h.sent_to(h.peers[p].conn, unavailable), 1);
+    }
+    // A write the relay asked for before is answered after: nothing happens.
+    h.relay.written(doc_id(1), 1, Ok(()));
+    h.settle();
+}
+
+#[test]
+fn the_relay_names_its_storage_to_peers() {
+    let mut relay = Relay::new("relay".into(), Some("medk-relay-0123".into()), Box::new(OpenAccess));
+    relay.connect(1, "anyone");
+    relay.receive(1, &join_frame("a", &["1"]));
+    let effects = drain(&mut relay);
+    let [Effect::Send { frame, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+    let Ok(Message::Peer { metadata, .. }) = Message::decode(frame) else { panic!() };
+    assert_eq!(metadata.storage_id.as_deref(), Some("medk-relay-0123"));
 }

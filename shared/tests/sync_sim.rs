@@ -519,7 +519,8 @@ fn effect_doc(e: &Effect) -> Option<DocumentId> {
         Effect::Load { doc }
         | Effect::LoadSyncState { doc, .. }
         | Effect::Write { doc, .. }
-        | Effect::SaveSyncState { doc, .. } => Some(*doc),
+        | Effect::SaveSyncState { doc, .. }
+        | Effect::Claim { doc, .. } => Some(*doc),
     }
 }
 
@@ -558,7 +559,7 @@ impl Sim {
             now: 0,
             faults: true,
             trace: std::env::var_os("MEDK_SIM_TRACE").is_some(),
-            relay: Relay::new("relay0".into(), Box::new(OpenAccess)),
+            relay: Relay::new("relay0".into(), None, Box::new(OpenAccess)),
             relay_generation: 0,
             disk: Disk::default(),
             storage: Vec::new(),
@@ -922,6 +923,9 @@ impl Sim {
                 self.stats.ephemeral_delivered += 1;
             }
             Event::Refused { message } => panic!("the relay refused tab {t}: {message}"),
+            Event::ChangesRefused { doc, detail, .. } => {
+                panic!("the relay refused tab {t}'s changes to {doc:?}: {detail}")
+            }
         }
         self.flush_outgoing(t);
     }
@@ -1210,7 +1214,7 @@ impl Sim {
         }
         self.unnoticed.clear();
         self.relay_generation += 1;
-        self.relay = Relay::new(format!("relay{}", self.relay_generation), Box::new(OpenAccess));
+        self.relay = Relay::new(format!("relay{}", self.relay_generation), None, Box::new(OpenAccess));
         self.relay.tick(self.now);
     }
 

@@ -63,7 +63,7 @@ enum Verb {
     /// Fuzz the sync protocol (fuzz/README.md): one target or all, new
     /// inputs kept in fuzz/corpus/.
     Fuzz {
-        /// message_decode or relay (default: both, one after the other).
+        /// message_decode, relay or documents (default: all, one after the other).
         target: Option<String>,
         /// Seconds per target.
         #[arg(long, default_value_t = 60)]

@@ -1,6 +1,6 @@
 //! The editor's «Доступ» panel, for people who manage the roadmap's unit:
-//! which unit it belongs to, whether it is published, and explicit rights
-//! of single people that replace the defaults.
+//! which unit it belongs to, whether it is published, explicit rights of
+//! single people that replace the defaults, and deleting it for everyone.
 
 use super::session::say;
 use super::{ctx, text};
@@ -87,7 +87,29 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
             }
         });
     };
-    let (b1, b2, b3, b4) = (base.clone(), base.clone(), base.clone(), base);
+    let (b1, b2, b3, b4) = (base.clone(), base.clone(), base.clone(), base.clone());
+    // Deleting for everyone: asked once more, then the relay forgets it,
+    // and so does this device.
+    let confirming = RwSignal::new(false);
+    let router = super::route::router();
+    let delete_for_everyone = move |_| {
+        confirming.set(false);
+        let path = base.clone();
+        leptos::task::spawn_local(async move {
+            match api::send("DELETE", &path, None::<&()>).await {
+                Ok(_) => {
+                    app.sync().forget(id);
+                    if let Err(e) = app.storage().delete(&id).await {
+                        app.error(format!("Удалена для всех, но не с этого устройства: {e}"));
+                    }
+                    account.refresh_roadmaps();
+                    app.info("Дорожная карта удалена для всех");
+                    router.navigate("/");
+                }
+                Err(e) => app.error(format!("Дорожная карта не удалена: {}", say(e))),
+            }
+        });
+    };
     let new_person = RwSignal::new(String::new());
     let new_right = RwSignal::new(Right::Read);
     let loaded = move |f: fn(&Access) -> String| {
@@ -189,6 +211,16 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
                     </label>
                     <button type="submit">"Добавить"</button>
                 </form>
+                <h3>"Удаление"</h3>
+                <p class="hint">"Удалить для всех: дорожная карта пропадёт с сервера, у тех, кто её видит, она останется только копией на их устройствах. Вернуть её будет нельзя."</p>
+                <button class="danger" on:click=move |_| confirming.set(true) hidden=move || confirming.get()>"Удалить для всех…"</button>
+                <Show when=move || confirming.get()>
+                    <div class="confirm" role="alertdialog" aria-label="Подтверждение удаления для всех">
+                        <p>"Удалить эту дорожную карту для всех? Это нельзя отменить."</p>
+                        <button class="danger" on:click=delete_for_everyone.clone()>"Да, удалить для всех"</button>
+                        <button on:click=move |_| confirming.set(false)>"Отмена"</button>
+                    </div>
+                </Show>
             </div>
             <p class="hint"><a href="/people">"Люди и доступ"</a>" — приглашения и люди ваших организаций."</p>
         </section>

@@ -20,6 +20,8 @@ use medk_shared::school::{DocumentKind, Stage};
 #[derive(Clone, Copy)]
 struct Screen {
     catalogue: RwSignal<Option<Catalogue>>,
+    /// What of the catalogue could not be read (see [`OpenFile::problems`]).
+    problems: RwSignal<Vec<String>>,
     file: FileSlot,
     /// What the person may do with the catalogue.
     right: Memo<Right>,
@@ -33,6 +35,7 @@ impl Screen {
 
     fn reread(&self) {
         self.file.show(self.catalogue, OpenFile::catalogue);
+        self.file.show(self.problems, OpenFile::problems);
     }
 
     /// One user action on the catalogue; its error is shown.
@@ -85,7 +88,13 @@ pub fn CataloguePage() -> impl IntoView {
     let right = Memo::new(move |_| {
         account.org().map(|(org, person)| org.catalogue_right(&person)).unwrap_or(Right::None)
     });
-    let screen = Screen { catalogue: RwSignal::new(None), file: FileSlot::new(), right, app };
+    let screen = Screen {
+        catalogue: RwSignal::new(None),
+        problems: RwSignal::new(Vec::new()),
+        file: FileSlot::new(),
+        right,
+        app,
+    };
     let failed: RwSignal<Option<String>> = RwSignal::new(None);
     let broken: RwSignal<Option<medk_shared::ids::DocumentId>> = RwSignal::new(None);
     {
@@ -122,6 +131,10 @@ pub fn CataloguePage() -> impl IntoView {
             {move || failed.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || broken.get().map(|id| view! { <super::recovery::ReloadFromServer id /> })}
             <p class="empty" hidden=move || loaded() || failed.with(Option::is_some)>"Загрузка…"</p>
+            <p class="note warn problems" role="status" hidden=move || screen.problems.with(Vec::is_empty)>
+                "Часть данных каталога не прочитана: её записала другая программа не так, как ожидает приложение. Остальное открыто как обычно."
+                <small class="details">{super::text(move || screen.problems.with(|p| p.join("; ")))}</small>
+            </p>
             <div class="catalogue-body" hidden=move || !loaded()>
                 <Factors screen />
                 <StageList screen />

@@ -76,6 +76,9 @@ pub struct Editor {
     pub loaded: RwSignal<bool>,
     /// The person may only read this roadmap: the page takes no edits.
     pub read_only: RwSignal<bool>,
+    /// What of the document is not as the layout says (another program
+    /// wrote it), so it shows as empty: details for the warning.
+    pub problems: RwSignal<Vec<String>>,
     pub drag: super::drag::Drag,
     pub app: AppCtx,
     /// The filters in the toolbar (all off: every activity is shown).
@@ -110,6 +113,7 @@ impl Editor {
             can_redo: RwSignal::new(false),
             loaded: RwSignal::new(false),
             read_only: RwSignal::new(false),
+            problems: RwSignal::new(Vec::new()),
             drag: super::drag::Drag::new(),
             app,
             filter: RwSignal::new(Filter::default()),
@@ -131,6 +135,8 @@ impl Editor {
         if stale {
             self.refresh();
             self.schedule_view_write();
+        } else {
+            self.check_problems();
         }
         for (target, value) in self.early_typing.try_update_value(std::mem::take).unwrap_or_default() {
             self.type_text(target, value);
@@ -237,6 +243,17 @@ impl Editor {
     pub fn refresh(&self) {
         if let Some(roadmap) = self.with_open(|o| o.doc().read()) {
             self.show(roadmap);
+        }
+        self.check_problems();
+    }
+
+    /// Looks again at what of the document does not read as the layout says.
+    fn check_problems(&self) {
+        if let Some(problems) = self.with_open(|o| o.doc().problems()) {
+            let details: Vec<String> = problems.into_iter().map(|p| p.detail).collect();
+            if self.problems.with_untracked(|p| *p != details) {
+                self.problems.set(details);
+            }
         }
     }
 
@@ -770,6 +787,10 @@ fn EditorView(editor: Editor) -> impl IntoView {
     });
     // Changes the relay refused: shown while the person may only read.
     let refused = move || if read_only() { doc_state.get().unsynced } else { 0 };
+    // The relay refused this device's changes for what they were (too big,
+    // off the layout): why, instead of the notices about rights.
+    let refusal = move || doc_state.get().refused;
+    let gone = move || doc_state.get().gone;
     view! {
         <div class="editor" data-loaded=move || editor.loaded.get().to_string()>
             <div class="toolbar" role="toolbar" aria-label="Действия с дорожной картой">
@@ -800,14 +821,27 @@ fn EditorView(editor: Editor) -> impl IntoView {
                 <super::export::ExportPanel id=editor.id />
             </Show>
             <p class="doc-unit" hidden=move || unit().is_none()>"Организация: " {super::text(move || unit().unwrap_or_default())}</p>
-            <p class="note" role="status" hidden=move || !read_only()><strong>"Только просмотр."</strong>
+            <p class="note" role="status" hidden=move || !read_only() || refusal().is_some()><strong>"Только просмотр."</strong>
                 " У вас нет права изменять эту дорожную карту, её можно читать и скачать."</p>
-            <p class="note warn refused" role="alert" hidden=move || refused() == 0>{super::text(move || format!(
+            <p class="note warn refused" role="alert" hidden=move || refused() == 0 || refusal().is_some()>{super::text(move || format!(
                 "Сервер не принял {}: у вас только просмотр этой дорожной карты. Изменения сохранены на этом устройстве.",
                 changes(refused()),
             ))}</p>
-            <p class="note warn" role="alert" hidden=move || !doc_state.get().unavailable>
+            <p class="note warn refused-why" role="alert" hidden=move || refusal().is_none()>
+                {super::text(move || format!(
+                    "Сервер не принял изменения этой дорожной карты: {}. Они сохранены только на этом устройстве; до перезапуска приложения изменения не принимаются.",
+                    refusal().map(|r| r.0).unwrap_or_default(),
+                ))}
+                <small class="details">{super::text(move || refusal().map(|r| r.1).unwrap_or_default())}</small>
+            </p>
+            <p class="note warn" role="alert" hidden=move || !doc_state.get().unavailable || gone()>
                 "Нет доступа к этой дорожной карте на сервере (или она там удалена); она есть только на этом устройстве."</p>
+            <p class="note warn gone" role="alert" hidden=move || !gone()>
+                "Эта дорожная карта удалена для всех координатором. Её копия осталась только на этом устройстве: её можно прочитать, скачать или удалить в списке."</p>
+            <p class="note warn problems" role="status" hidden=move || editor.problems.with(Vec::is_empty)>
+                "Часть данных этой дорожной карты не прочитана: её записала другая программа не так, как ожидает приложение. Остальное открыто как обычно."
+                <small class="details">{super::text(move || editor.problems.with(|p| p.join("; ")))}</small>
+            </p>
             <Show when=move || !others.get().is_empty()>
                 <p class="presence" role="status">"Сейчас открыта также у: " {move || others.get().join(", ")}</p>
             </Show>

@@ -27,6 +27,7 @@ pub fn TextField(
             aria-label=label
             placeholder=placeholder
             spellcheck="true"
+            maxlength=medk_shared::layout::MAX_TEXT_CHARS.to_string()
             prop:value=value
             on:input=on_input
             on:blur=move |_| editor.seal()

@@ -53,8 +53,16 @@ pub fn ImportButton(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl I
                 }
                 return;
             }
+            // A file another program wrote is taken only as the relay would
+            // take it: as a roadmap in the layout, within its limits.
             let stored = match RoadmapDoc::load(&bytes) {
-                Ok(mut doc) => OpenRoadmap::store_copy(&storage, &mut doc).await.map_err(|e| e.to_string()),
+                Ok(doc) if !doc.problems().is_empty() => Err(format!(
+                    "часть данных в нём записана не так, как ожидает приложение ({})",
+                    doc.problems()[0].detail
+                )),
+                Ok(mut doc) => OpenRoadmap::store_copy(&storage, &mut doc, &app.account.person_id())
+                    .await
+                    .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             match stored {
@@ -100,8 +108,13 @@ fn ImportPreview(
         let storage = app.storage();
         let roadmap = parsed.get_untracked();
         leptos::task::spawn_local(async move {
-            let mut doc = roadmap.to_document(&mut browser::new_row_id, browser::now_ms());
-            match OpenRoadmap::store_copy(&storage, &mut doc).await {
+            let stored = match roadmap.to_document(&mut browser::new_row_id, browser::now_ms()) {
+                Ok(mut doc) => OpenRoadmap::store_copy(&storage, &mut doc, &app.account.person_id())
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match stored {
                 Ok(id) => {
                     app.sync().track(id);
                     on_close();

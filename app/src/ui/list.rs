@@ -7,6 +7,7 @@ use crate::storage::RoadmapMeta;
 use leptos::prelude::*;
 use medk_shared::doc::{Edit, NewRoadmap, TextTarget};
 use medk_shared::ids::DocumentId;
+use medk_shared::layout::MAX_TEXT_CHARS;
 use medk_shared::model::{ActivityField, Column, HeaderField, Level};
 
 /// How long a deleted roadmap can be brought back before it is erased.
@@ -109,6 +110,7 @@ fn RoadmapItem(
         let live = DocumentId::parse(&meta.id).ok().map(|id| app.sync().doc_state(id));
         move || live.map_or(kept, |s| s.get().unsynced.max(kept))
     };
+    let gone = DocumentId::parse(&meta.id).is_ok_and(|id| crate::gone::is_gone(&id));
 
     let rename = {
         let id = id.clone();
@@ -201,6 +203,9 @@ fn RoadmapItem(
                         <p class="detail">"Подробности: " {reason}</p>
                     }
                 })}
+                {gone.then(|| view! {
+                    <p class="error gone" role="status">"Удалена для всех координатором: копия осталась только на этом устройстве."</p>
+                })}
             </div>
             <div class="item-actions">
                 <button on:click=move |_| renaming.set(true)>"Переименовать"</button>
@@ -245,7 +250,7 @@ fn RenameInput(
             ev.prevent_default();
             done(value.get_untracked());
         }>
-            <input node_ref=input aria-label="Новое название" prop:value=value
+            <input node_ref=input aria-label="Новое название" prop:value=value maxlength=MAX_TEXT_CHARS.to_string()
                 on:input=move |ev| value.set(event_target_value(&ev))
                 on:keydown=move |ev| if ev.key() == "Escape" { on_cancel() } />
             <button type="submit" class="primary">"Сохранить"</button>
@@ -294,7 +299,7 @@ fn CreateForm(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
         saving.set(true);
         let storage = app.storage();
         leptos::task::spawn_local(async move {
-            match OpenRoadmap::create(&storage, &new).await {
+            match OpenRoadmap::create(&storage, &new, &app.account.person_id()).await {
                 Ok(id) => router.navigate(&format!("/r/{id}")),
                 Err(e) => {
                     saving.set(false);
@@ -320,11 +325,11 @@ fn CreateForm(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
                 </select>
             </label>
             <label>"Название"
-                <input node_ref=title_input name="title" prop:value=title placeholder="Дорожная карта реализации проекта 500+"
+                <input node_ref=title_input name="title" prop:value=title placeholder="Дорожная карта реализации проекта 500+" maxlength=MAX_TEXT_CHARS.to_string()
                     on:input=move |ev| title.set(event_target_value(&ev)) />
             </label>
             <label>"Территория или школа"
-                <input name="territory" prop:value=territory on:input=move |ev| territory.set(event_target_value(&ev)) />
+                <input name="territory" prop:value=territory maxlength=MAX_TEXT_CHARS.to_string() on:input=move |ev| territory.set(event_target_value(&ev)) />
             </label>
             <label>"Год"
                 <input name="year" inputmode="numeric" prop:value=year on:input=move |ev| year.set(event_target_value(&ev)) />
@@ -386,7 +391,9 @@ async fn duplicate_roadmap(app: AppCtx, id: &str) -> Result<(), String> {
         "duplicate",
     )
     .map_err(|e| e.to_string())?;
-    let copy = OpenRoadmap::store_copy(&storage, &mut copy).await.map_err(|e| e.to_string())?;
+    let copy = OpenRoadmap::store_copy(&storage, &mut copy, &app.account.person_id())
+        .await
+        .map_err(|e| e.to_string())?;
     app.sync().track(copy);
     Ok(())
 }

@@ -112,6 +112,8 @@ struct Screen {
     person: Memo<Option<Person>>,
     /// Roadmaps on the device or listed by the server: (id, title).
     roadmaps: RwSignal<Vec<(String, String)>>,
+    /// What of the school's file could not be read (see [`OpenFile::problems`]).
+    problems: RwSignal<Vec<String>>,
     app: AppCtx,
 }
 
@@ -139,6 +141,7 @@ impl Screen {
     fn reread(&self) {
         self.file.show(self.school, OpenFile::school);
         self.catalogue_file.show(self.catalogue, OpenFile::catalogue);
+        self.file.show(self.problems, OpenFile::problems);
     }
 
     /// One user action on the school's file; its error is shown.
@@ -220,6 +223,7 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
         powers,
         person,
         roadmaps: RwSignal::new(Vec::new()),
+        problems: RwSignal::new(Vec::new()),
         app,
     };
     let failed: RwSignal<Option<String>> = RwSignal::new(None);
@@ -289,6 +293,10 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
             {move || failed.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || broken.get().map(|id| view! { <super::recovery::ReloadFromServer id /> })}
             <p class="empty" hidden=move || loaded() || failed.with(Option::is_some)>"Загрузка…"</p>
+            <p class="note warn problems" role="status" hidden=move || screen.problems.with(Vec::is_empty)>
+                "Часть данных файла школы не прочитана: её записала другая программа не так, как ожидает приложение. Остальное открыто как обычно."
+                <small class="details">{text(move || screen.problems.with(|p| p.join("; ")))}</small>
+            </p>
             <div hidden=move || !loaded()>
                 <SchoolHead screen />
                 <Participants screen />
@@ -804,7 +812,7 @@ fn RiskFactor(screen: Screen, id: String, title: String, retired: bool) -> impl 
             };
             let storage = app.storage();
             leptos::task::spawn_local(async move {
-                match crate::document::OpenRoadmap::create(&storage, &new).await {
+                match crate::document::OpenRoadmap::create(&storage, &new, &app.account.person_id()).await {
                     Ok(id) => {
                         // The school's programme belongs to the school, not
                         // to the unit of whoever made it.

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses a part
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use automerge::transaction::Transactable as _;
@@ -153,6 +154,8 @@ pub struct Device {
     /// Documents the relay answered `doc-unavailable` for (and that were
     /// dropped from `docs`).
     pub unavailable: std::collections::HashSet<DocumentId>,
+    /// Documents the relay refused this device's changes to, with why.
+    pub refused: std::collections::HashMap<DocumentId, String>,
 }
 
 impl Device {
@@ -161,7 +164,13 @@ impl Device {
         let mut socket = socket(addr, Some(token), None).await;
         let mut client = Client::new(format!("{name}-{}", rand_suffix()), Some(format!("{name}-storage")));
         socket.send(Ws::binary(client.join())).await.unwrap();
-        let mut device = Device { client, socket, docs: Default::default(), unavailable: Default::default() };
+        let mut device = Device {
+            client,
+            socket,
+            docs: Default::default(),
+            unavailable: Default::default(),
+            refused: Default::default(),
+        };
         let event = device.next_event().await;
         assert!(matches!(event, Event::Connected), "{event:?}");
         device
@@ -205,14 +214,56 @@ impl Device {
                     self.docs.remove(&doc);
                     self.unavailable.insert(doc);
                 }
+                Event::ChangesRefused { doc, message, .. } => {
+                    self.refused.insert(doc, message);
+                }
                 _ => {}
             }
         }
     }
 
-    pub fn text(&self, id: DocumentId, key: &str) -> Option<String> {
+    /// Sends what the device has of `id` and waits until the relay says it
+    /// has all of it (its answer comes only once it is stored); returns how
+    /// long that took. Panics after `within`.
+    pub async fn acknowledged(&mut self, id: DocumentId, within: Duration) -> Duration {
+        let started = std::time::Instant::now();
+        loop {
+            let doc = self.docs.get_mut(&id).expect("the device has the document");
+            let heads = doc.get_heads();
+            if self.client.relay_heads(&id) == Some(heads.as_slice()) {
+                return started.elapsed();
+            }
+            if let Some(frame) = self.client.outgoing(id, &mut doc.sync(), &heads) {
+                self.socket.send(Ws::binary(frame)).await.unwrap();
+            }
+            let left = within.checked_sub(started.elapsed()).expect("acknowledged in time");
+            let Ok(Some(Ok(frame))) = tokio::time::timeout(left, self.socket.next()).await else {
+                panic!("no acknowledgement of {id} within {within:?}");
+            };
+            if let Ws::Binary(bytes) = frame
+                && let Ok(Event::Sync { doc, message }) = self.client.receive(&bytes)
+                && let Some(d) = self.docs.get_mut(&doc)
+            {
+                self.client.apply(doc, &mut d.sync(), message).unwrap();
+            }
+        }
+    }
+
+    /// The title of the roadmap `id`, if the device has it.
+    pub fn title(&self, id: DocumentId) -> Option<String> {
         let doc = self.docs.get(&id)?;
-        doc.get(ROOT, key).unwrap().and_then(|(v, _)| v.into_string().ok())
+        let header = doc.get(ROOT, "header").ok()??.1;
+        let title = doc.get(&header, "title").ok()??.1;
+        doc.text(&title).ok()
+    }
+
+    /// What [`mark`] wrote under `key` in the roadmap `id`.
+    pub fn mark(&self, id: DocumentId, key: &str) -> Option<String> {
+        let doc = self.docs.get(&id)?;
+        let sections = doc.get(ROOT, "sections").ok()??.1;
+        let row = doc.get(&sections, key).ok()??.1;
+        let title = doc.get(&row, "title").ok()??.1;
+        doc.text(&title).ok()
     }
 }
 
@@ -245,10 +296,58 @@ pub fn rand_suffix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
 }
 
-pub fn new_doc(title: &str) -> AutoCommit {
-    let mut doc = AutoCommit::new();
-    doc.put(ROOT, "title", title).unwrap();
-    doc
+/// A new roadmap titled `title`, made signed out (anyone who holds it may
+/// register it), and the id it syncs under.
+pub fn roadmap(title: &str) -> (DocumentId, AutoCommit) {
+    roadmap_by(title, "")
+}
+
+/// A new roadmap made by the person `creator` (their id; only they may
+/// register it), and its id.
+pub fn roadmap_by(title: &str, creator: &str) -> (DocumentId, AutoCommit) {
+    use medk_shared::doc::{NewRoadmap, RoadmapDoc};
+    use medk_shared::model::Level;
+    let mut doc = RoadmapDoc::create(
+        &NewRoadmap {
+            title: title.into(),
+            level: Level::School,
+            territory: String::new(),
+            year: Some(2026),
+            columns: Level::School.default_columns(),
+        },
+        medk_shared::ids::RowId::new("s0"),
+    );
+    static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let made = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nonce: [u8; 16] = [rand_suffix().to_le_bytes(), made.to_le_bytes()].concat().try_into().unwrap();
+    let id = doc.stamp_origin(creator, nonce, 0);
+    (id, doc.automerge().clone())
+}
+
+/// A change to a roadmap anyone may make and tests can read back: the
+/// section `key` titled `value` (made when missing).
+pub fn mark(doc: &mut AutoCommit, key: &str, value: &str) {
+    use automerge::ObjType;
+    let sections = doc.get(ROOT, "sections").unwrap().unwrap().1;
+    let title = match doc.get(&sections, key).unwrap() {
+        Some((_, row)) => doc.get(&row, "title").unwrap().unwrap().1,
+        None => {
+            let row = doc.put_object(&sections, key, ObjType::Map).unwrap();
+            doc.put(&row, "pos", "80").unwrap();
+            doc.put(&row, "deleted", false).unwrap();
+            doc.put_object(&row, "title", ObjType::Text).unwrap()
+        }
+    };
+    doc.update_text(&title, value).unwrap();
+    doc.commit();
+}
+
+/// Sets the title of a roadmap.
+pub fn set_title(doc: &mut AutoCommit, value: &str) {
+    let header = doc.get(ROOT, "header").unwrap().unwrap().1;
+    let title = doc.get(&header, "title").unwrap().unwrap().1;
+    doc.update_text(&title, value).unwrap();
+    doc.commit();
 }
 
 pub async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
@@ -258,5 +357,64 @@ pub async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
             Ok(_) => continue,
             Err(_) => return None,
         }
+    }
+}
+
+pub fn create_user(data: &Path, login: &str, role: &str, unit: &str, schools: &[&str]) {
+    let mut args = vec!["create-user", "--login", login, "--password-stdin", "--role", role, "--unit", unit];
+    for school in schools {
+        args.extend(["--school", school]);
+    }
+    admin(data, &args, PASSWORD);
+}
+
+impl Server {
+    /// The id of the person signed in with `token`.
+    pub async fn person_id(&self, token: &str) -> String {
+        let (status, me) = self.call(token, "GET", "/api/me", serde_json::Value::Null).await;
+        assert_eq!(status, 200, "{me}");
+        me["person"]["id"].as_str().expect("`Me` names the person").to_owned()
+    }
+
+    pub async fn device(&self, token: &str, name: &str) -> Device {
+        Device::connect(self.addr, token, name).await
+    }
+
+    /// Moves a roadmap to `unit` and sets whether it is published.
+    pub async fn place(&self, admin: &str, doc: DocumentId, unit: &str, published: bool) {
+        let path = format!("/api/roadmaps/{doc}/access");
+        let (status, body) =
+            self.call(admin, "PUT", &path, serde_json::json!({ "unit": unit, "published": published })).await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// The tree of the tests: rf → r1 → m1 → {s1, s2}; r1 → m2; rf → r2 → m3 → s4.
+pub fn set_up(data: &Path) {
+    for (parent, level, id) in [
+        ("rf", "region", "r1"),
+        ("rf", "region", "r2"),
+        ("r1", "municipality", "m1"),
+        ("r1", "municipality", "m2"),
+        ("r2", "municipality", "m3"),
+        ("m1", "school", "s1"),
+        ("m1", "school", "s2"),
+        ("m3", "school", "s4"),
+    ] {
+        assert_eq!(
+            admin(data, &["create-unit", "--parent", parent, "--level", level, "--name", id, "--id", id], "")
+                .trim(),
+            id
+        );
+    }
+    create_user(data, "fed", "federal-coordinator", "rf", &[]);
+    create_user(data, "reg", "regional-coordinator", "r1", &[]);
+    create_user(data, "mun", "municipal-coordinator", "m1", &[]);
+    create_user(data, "cur", "curator", "m1", &["s1"]);
+    create_user(data, "sch", "school-team", "s1", &[]);
+    create_user(data, "obs", "observer", "r1", &[]);
+    let listed = admin(data, &["list-users"], "");
+    for login in ["fed", "reg", "mun", "cur", "sch", "obs"] {
+        assert!(listed.contains(login), "{listed}");
     }
 }

@@ -6,7 +6,7 @@
 //! this part is.
 
 use crate::deadline::{self, Deadline};
-use crate::doc::{self, Edit, NewRoadmap, NewRow, RoadmapDoc, TextTarget, blank_activity};
+use crate::doc::{self, DocError, Edit, NewRoadmap, NewRow, RoadmapDoc, TextTarget, blank_activity};
 use crate::ids::RowId;
 use crate::model::{ActivityField, Column, HeaderField, Level, Member};
 use serde::{Deserialize, Serialize};
@@ -107,8 +107,14 @@ impl ParsedRoadmap {
 
     /// A new roadmap document holding all of it, created as two changes (the
     /// empty roadmap, then the import at `time_ms`). `new_id` supplies random
-    /// row ids; the first call names the first section.
-    pub fn to_document(&self, new_id: &mut dyn FnMut() -> RowId, time_ms: i64) -> RoadmapDoc {
+    /// row ids; the first call names the first section. Refused (with the
+    /// reason in Russian) when the document holds more than a roadmap may
+    /// ([`crate::layout`]: a cell over the text limit, too many rows).
+    pub fn to_document(
+        &self,
+        new_id: &mut dyn FnMut() -> RowId,
+        time_ms: i64,
+    ) -> Result<RoadmapDoc, DocError> {
         let new = NewRoadmap {
             title: self.title.clone(),
             level: self.level.unwrap_or(DEFAULT_LEVEL),
@@ -116,6 +122,9 @@ impl ParsedRoadmap {
             year: self.year,
             columns: self.document_columns(),
         };
+        if [&new.title, &new.territory].iter().any(|t| t.chars().count() > crate::layout::MAX_TEXT_CHARS) {
+            return Err(DocError::TextTooLong);
+        }
         let first_section = new_id();
         let mut doc = RoadmapDoc::create(&new, first_section.clone());
         let mut edits = self.header_edits();
@@ -143,8 +152,8 @@ impl ParsedRoadmap {
             self.activity_edits(section, &id, new_id, &mut edits);
         }
         self.member_edits(new_id, &mut edits);
-        doc.apply(edits, time_ms, "import .docx").expect("creating rows in a fresh document cannot fail");
-        doc
+        doc.apply(edits, time_ms, "import .docx")?;
+        Ok(doc)
     }
 
     fn header_edits(&self) -> Vec<Edit> {

@@ -20,6 +20,10 @@ pub enum Event {
     Sync { doc: DocumentId, message: sync::Message },
     /// The relay does not have the document (or will not show it).
     Unavailable { doc: DocumentId },
+    /// The relay did not take this device's changes to the document, and
+    /// takes none for the rest of the connection: `message` says why (in
+    /// Russian), `detail` for a details line.
+    ChangesRefused { doc: DocumentId, message: String, detail: String },
     /// Someone else's presence data for a document.
     Ephemeral { doc: DocumentId, sender: PeerId, session: String, data: Vec<u8> },
     /// The relay refused us; it closes the connection after this.
@@ -128,6 +132,9 @@ impl Client {
                     d.requested = false;
                 }
                 Ok(Event::Unavailable { doc: document_id })
+            }
+            Message::DocRefused { document_id, message, detail, .. } => {
+                Ok(Event::ChangesRefused { doc: document_id, message, detail })
             }
             Message::Ephemeral { document_id, sender_id, session_id, data, .. } => {
                 Ok(Event::Ephemeral { doc: document_id, sender: sender_id, session: session_id, data })

@@ -48,6 +48,19 @@ pub enum Message {
     Sync { sender_id: PeerId, target_id: PeerId, document_id: DocumentId, data: Vec<u8> },
     /// The document does not exist here, or the peer may not see it.
     DocUnavailable { sender_id: PeerId, target_id: PeerId, document_id: DocumentId },
+    /// medk's own (`doc-refused`): the relay did not take the peer's changes
+    /// to the document and takes none from it for the rest of the session
+    /// (Automerge's read-only flag says the same to Automerge). `message`
+    /// says why for the person, in Russian; `detail` for a details line.
+    /// Other automerge-repo peers ignore it, as they do any type they do
+    /// not know.
+    DocRefused {
+        sender_id: PeerId,
+        target_id: PeerId,
+        document_id: DocumentId,
+        message: String,
+        detail: String,
+    },
     /// Data for whoever has the document open right now (presence); never stored.
     Ephemeral {
         sender_id: PeerId,
@@ -105,6 +118,11 @@ impl Message {
             Message::DocUnavailable { sender_id, target_id, document_id } => {
                 e.map(4)?.str("type")?.str("doc-unavailable")?.str("senderId")?.str(sender_id)?;
                 e.str("targetId")?.str(target_id)?.str("documentId")?.str(&document_id.to_string())?;
+            }
+            Message::DocRefused { sender_id, target_id, document_id, message, detail } => {
+                e.map(6)?.str("type")?.str("doc-refused")?.str("senderId")?.str(sender_id)?;
+                e.str("targetId")?.str(target_id)?.str("documentId")?.str(&document_id.to_string())?;
+                e.str("message")?.str(message)?.str("detail")?.str(detail)?;
             }
             Message::Ephemeral { sender_id, target_id, document_id, session_id, count, data } => {
                 e.map(7)?.str("type")?.str("ephemeral")?.str("senderId")?.str(sender_id)?;
@@ -170,6 +188,13 @@ impl Message {
                 count: fields.count.ok_or(DecodeError::Missing("count"))?,
                 data: fields.data.take().ok_or(DecodeError::Missing("data"))?,
             },
+            "doc-refused" => Message::DocRefused {
+                sender_id: fields.sender()?,
+                target_id: fields.target()?,
+                document_id: fields.document()?,
+                message: fields.message.take().unwrap_or_default(),
+                detail: fields.detail.take().unwrap_or_default(),
+            },
             "leave" => Message::Leave { sender_id: fields.sender()? },
             "error" => Message::Error { message: fields.message.take().unwrap_or_default() },
             _ => Message::Other { kind },
@@ -231,6 +256,7 @@ struct Fields {
     session_id: Option<String>,
     count: Option<u64>,
     message: Option<String>,
+    detail: Option<String>,
 }
 
 impl Fields {
@@ -255,6 +281,7 @@ impl Fields {
                 "sessionId" => f.session_id = opt_string(&mut d, "sessionId")?,
                 "count" => f.count = opt_count(&mut d)?,
                 "message" => f.message = opt_string(&mut d, "message")?,
+                "detail" => f.detail = opt_string(&mut d, "detail")?,
                 _ => d.skip()?,
             }
         }
@@ -479,6 +506,13 @@ mod tests {
             },
             Message::Sync { sender_id: "a".into(), target_id: "r".into(), document_id: doc(), data: vec![] },
             Message::DocUnavailable { sender_id: "r".into(), target_id: "a".into(), document_id: doc() },
+            Message::DocRefused {
+                sender_id: "r".into(),
+                target_id: "a".into(),
+                document_id: doc(),
+                message: "изменение слишком большое".into(),
+                detail: "600001 operations".into(),
+            },
             Message::Ephemeral {
                 sender_id: "a".into(),
                 target_id: "r".into(),

@@ -1,10 +1,12 @@
 //! Sync with automerge-repo peers (protocol v1), without I/O.
 //!
 //! [`message`] is the wire format; [`relay`] is the server's state machine
-//! and [`client`] a device's. Both take frames and storage results in and
+//! and [`client`] a device's; [`chunks`] counts what a message would add
+//! before the relay applies it. Both take frames and storage results in and
 //! hand back what to send or store, so `medk-server` (tokio), the app
 //! (browser WebSocket) and the simulation tests drive the same code.
 
+pub mod chunks;
 pub mod client;
 pub mod message;
 pub mod presence;

@@ -15,9 +15,23 @@
 //! - A document nobody has open and nothing pending for is dropped from
 //!   memory after [`EVICT_AFTER_MS`].
 //! - What a writer sends may be vetted ([`Access::vet`]; the server checks
-//!   school files): the changes are applied to a copy first, and a peer
-//!   whose changes fail is treated as a reader of that document for the
-//!   rest of its session, so nothing of it is stored or passed on.
+//!   roadmaps and school files): the changes are applied to a copy first,
+//!   and a peer whose changes fail is treated as a reader of that document
+//!   for the rest of its session, so nothing of it is stored or passed on;
+//!   it is told why (`doc-refused`).
+//! - Before anything is applied, its size is known ([`super::chunks`]): a
+//!   message over [`MAX_OPS_PER_MESSAGE`] operations, or one that would take
+//!   a document past [`MAX_DOC_OPS`], is refused the same way without being
+//!   applied, and each person's changes are applied at most at
+//!   [`OPS_PER_SECOND`] after a burst of one big message (what is over
+//!   waits; other people's messages do not). Messages waiting per connection
+//!   are capped at [`MAX_PENDING_BYTES`], presence at [`MAX_EPHEMERAL_BYTES`]
+//!   ([`MAX_READER_EPHEMERAL_BYTES`] from a reader) and
+//!   [`EPHEMERAL_PER_SECOND`] per connection.
+//! - A document nobody has registered is registered to the first person
+//!   whose changes create it and pass [`Access::vet`] as a claim; the
+//!   registration is an effect ([`Effect::Claim`]), done off the relay's
+//!   task, and the document waits for its answer ([`Relay::claimed`]).
 //! - `doc-unavailable` means the relay has nothing and neither has the peer:
 //!   a failed read is retried (peers wait), and a `request` is refused only
 //!   after the whole batch it came with is applied.
@@ -25,9 +39,9 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use automerge::sync::{self, SyncDoc as _};
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash, ReadDoc as _};
 
-use super::message::{Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
+use super::message::{MAX_MESSAGE_BYTES, Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
 use crate::access::Right;
 use crate::ids::DocumentId;
 
@@ -52,6 +66,70 @@ const COMPACT_MIN_BYTES: usize = 64 * 1024;
 /// A peer may have at most this many documents open on one connection.
 pub const MAX_DOCS_PER_CONNECTION: usize = 10_000;
 
+/// Most operations one sync message may add. A 1,000-activity roadmap
+/// (the app benchmark's) holds about 220,000 with its whole history, and a
+/// device that made it offline sends all of them at once. Applying this many
+/// takes the relay about a second.
+pub const MAX_OPS_PER_MESSAGE: u64 = 600_000;
+
+/// Most operations a document may hold, history included: about ten times
+/// the 1,000-activity roadmap, some hundred megabytes in the relay's memory.
+pub const MAX_DOC_OPS: u64 = 2_000_000;
+
+/// The operations of one person's changes applied per second, after a
+/// burst of [`MAX_OPS_PER_MESSAGE`] (so one message of any allowed size
+/// goes through at once). Typing is a few a second; what is over waits.
+pub const OPS_PER_SECOND: u64 = 20_000;
+
+/// Bytes of messages one connection may have waiting (for a document to
+/// load or be written, or for its person's rate) before it is closed.
+pub const MAX_PENDING_BYTES: usize = 4 * MAX_MESSAGE_BYTES;
+
+/// Largest ephemeral (presence) message relayed from a writer; larger ones
+/// are dropped.
+pub const MAX_EPHEMERAL_BYTES: usize = 16 * 1024;
+
+/// Largest ephemeral message relayed from a reader: their own presence (a
+/// name), nothing more.
+pub const MAX_READER_EPHEMERAL_BYTES: usize = 1024;
+
+/// Ephemeral messages relayed per connection and second, after a burst of
+/// twice as many; the rest are dropped. Presence is one per document every
+/// ten seconds.
+pub const EPHEMERAL_PER_SECOND: u64 = 10;
+
+/// Deflated data in one message is inflated only this far to count it.
+const MAX_INFLATED_BYTES: usize = 4 * MAX_MESSAGE_BYTES;
+
+/// What one peer may cost the relay; [`Limits::default`] holds the
+/// constants above (tests make them small).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub ops_per_message: u64,
+    pub doc_ops: u64,
+    /// Per person; the burst is `ops_per_message`.
+    pub ops_per_second: u64,
+    pub pending_bytes: usize,
+    pub ephemeral_bytes: usize,
+    pub reader_ephemeral_bytes: usize,
+    /// Per connection; the burst is twice as many.
+    pub ephemeral_per_second: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            ops_per_message: MAX_OPS_PER_MESSAGE,
+            doc_ops: MAX_DOC_OPS,
+            ops_per_second: OPS_PER_SECOND,
+            pending_bytes: MAX_PENDING_BYTES,
+            ephemeral_bytes: MAX_EPHEMERAL_BYTES,
+            reader_ephemeral_bytes: MAX_READER_EPHEMERAL_BYTES,
+            ephemeral_per_second: EPHEMERAL_PER_SECOND,
+        }
+    }
+}
+
 /// WebSocket close codes the relay uses.
 pub mod close {
     /// The peer broke the protocol (message before `join`, bad frame).
@@ -70,23 +148,32 @@ pub mod close {
 /// passed to [`Relay::connect`] (the signed-in account), never the peer id a
 /// client picks for itself.
 pub trait Access {
-    /// What `user` may do with `doc`. `claim` is true when the peer holds the
-    /// document (it sent `sync`, not `request`): an access layer may then
-    /// register a document it has never seen to the user and answer
-    /// [`Right::Write`], which is how a roadmap made offline reaches the relay.
-    fn right(&mut self, user: &str, doc: &DocumentId, claim: bool) -> Right;
+    /// What `user` may do with `doc`.
+    fn right(&mut self, user: &str, doc: &DocumentId) -> Right;
+
+    /// Whether `user`, who holds `doc` (they sent `sync`, not `request`)
+    /// and may not read it, may register it: nobody has, it is no
+    /// well-known or deleted document, they are within their limit. The
+    /// relay then takes their changes as a claim: they must create the
+    /// document and pass [`Access::vet`] with `claim`, and the registration
+    /// itself is an [`Effect::Claim`]. This is how a roadmap made offline
+    /// reaches the relay. By default nothing is claimed.
+    fn may_claim(&mut self, _user: &str, _doc: &DocumentId) -> bool {
+        false
+    }
 
     /// Whether what `user` writes into `doc` must pass [`Access::vet`]
     /// first. Asked for every sync message that carries changes, so it
-    /// should be cheap; by default nothing is vetted.
+    /// should be cheap; by default nothing is vetted (claims always are).
     fn vets(&mut self, _user: &str, _doc: &DocumentId) -> bool {
         false
     }
 
     /// Checks `changes` that `user` sent for `doc`: `before` is the relay's
-    /// document, `after` a copy of it with them applied. On `Err` the relay
-    /// takes nothing from that peer for the document any more in this
-    /// session and tells it the relay is read-only for it, as for a reader.
+    /// document, `after` a copy of it with them applied; `claim` when they
+    /// would register the document to `user`. On `Err` the relay takes
+    /// nothing from that peer for the document any more in this session and
+    /// tells it why (`doc-refused`), and that the relay is read-only for it.
     fn vet(
         &mut self,
         _user: &str,
@@ -94,16 +181,26 @@ pub trait Access {
         _before: &Automerge,
         _after: &Automerge,
         _changes: &[automerge::Change],
-    ) -> Result<(), String> {
+        _claim: bool,
+    ) -> Result<(), Refusal> {
         Ok(())
     }
+}
+
+/// Why the relay did not take a peer's changes (see [`Access::vet`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// For the person, in Russian.
+    pub message: String,
+    /// What exactly, for logs and a details line.
+    pub detail: String,
 }
 
 /// Everyone may read and write (tests and the simulation).
 pub struct OpenAccess;
 
 impl Access for OpenAccess {
-    fn right(&mut self, _: &str, _: &DocumentId, _: bool) -> Right {
+    fn right(&mut self, _: &str, _: &DocumentId) -> Right {
         Right::Write
     }
 }
@@ -151,17 +248,29 @@ pub enum Effect {
         storage_id: String,
         state: Vec<u8>,
     },
+    /// Register `doc` to `user` (durably), then call [`Relay::claimed`].
+    /// The document waits meanwhile.
+    Claim {
+        doc: DocumentId,
+        user: String,
+    },
 }
 
 /// The relay protocol machine.
 pub struct Relay {
     peer_id: PeerId,
+    /// Announced in the `peer` answer, so automerge-repo clients can ask
+    /// what the relay has stored (`handle.getSyncInfo(storageId)`).
+    storage_id: Option<String>,
     access: Box<dyn Access + Send>,
     conns: HashMap<ConnId, Conn>,
     docs: HashMap<DocumentId, Doc>,
     effects: VecDeque<Effect>,
     next_batch: u64,
     now: u64,
+    /// Each person's rate of operations applied ([`OPS_PER_SECOND`]).
+    budgets: HashMap<String, Bucket>,
+    limits: Limits,
 }
 
 /// A connection, before and after its `join`.
@@ -170,6 +279,10 @@ struct Conn {
     user: String,
     peer: Option<(PeerId, PeerMetadata)>,
     docs: HashSet<DocumentId>,
+    /// Bytes of its messages waiting in documents' inboxes.
+    pending: usize,
+    /// Its rate of ephemeral messages ([`EPHEMERAL_PER_SECOND`]).
+    ephemeral: Bucket,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -198,6 +311,11 @@ struct Doc {
     retry_load_at: Option<u64>,
     /// Messages were applied whose answers wait for a write to finish.
     owes_answers: bool,
+    /// A claim is being registered ([`Effect::Claim`]): the connection that
+    /// made it and the document as it was before its changes.
+    claiming: Option<(ConnId, Automerge)>,
+    /// A sender's rate held messages back: look again at this time.
+    retry_pump_at: Option<u64>,
     last_active: u64,
     /// Highest ephemeral count seen per (sender, session): duplicates and
     /// stale repeats are not relayed again.
@@ -214,6 +332,9 @@ struct DocPeer {
     /// It sent changes [`Access::vet`] refused: read-only for the rest of
     /// the session, whatever its right.
     refused: bool,
+    /// It may not read the document, but may register it
+    /// ([`Access::may_claim`]): its changes are taken as a claim.
+    claimant: bool,
 }
 
 struct Inbound {
@@ -222,17 +343,71 @@ struct Inbound {
     request: bool,
 }
 
+/// A token bucket: `rate` a second, up to `burst`, in whole units.
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: u64,
+    at_ms: u64,
+}
+
+impl Bucket {
+    fn full(burst: u64, now: u64) -> Bucket {
+        Bucket { tokens: burst, at_ms: now }
+    }
+
+    fn refill(&mut self, rate: u64, burst: u64, now: u64) {
+        let elapsed = now.saturating_sub(self.at_ms);
+        let gained = elapsed.saturating_mul(rate) / 1000;
+        if gained > 0 {
+            self.tokens = self.tokens.saturating_add(gained).min(burst);
+            // Keep the remainder of a partial token.
+            self.at_ms += gained.saturating_mul(1000) / rate.max(1);
+        }
+        if self.tokens == burst {
+            self.at_ms = now;
+        }
+    }
+
+    /// Takes `n` if there are that many.
+    fn take(&mut self, n: u64, rate: u64, burst: u64, now: u64) -> bool {
+        self.refill(rate, burst, now);
+        if self.tokens >= n {
+            self.tokens -= n;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// When `n` will be there.
+    fn ready_at(&self, n: u64, rate: u64) -> u64 {
+        let missing = n.saturating_sub(self.tokens);
+        self.at_ms + missing.saturating_mul(1000).div_ceil(rate.max(1))
+    }
+}
+
 impl Relay {
-    pub fn new(peer_id: PeerId, access: Box<dyn Access + Send>) -> Self {
+    /// `storage_id` names the relay's storage for peers (stable across
+    /// restarts), if it has one.
+    pub fn new(peer_id: PeerId, storage_id: Option<String>, access: Box<dyn Access + Send>) -> Self {
         Relay {
             peer_id,
+            storage_id,
             access,
             conns: HashMap::new(),
             docs: HashMap::new(),
             effects: VecDeque::new(),
             next_batch: 1,
             now: 0,
+            budgets: HashMap::new(),
+            limits: Limits::default(),
         }
+    }
+
+    /// The same relay with other limits than [`Limits::default`].
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     pub fn peer_id(&self) -> &str {
@@ -253,14 +428,27 @@ impl Relay {
         self.conns.len()
     }
 
-    /// The clock moved: evict idle documents, retry failed writes.
+    /// The clock moved without anything else happening (the I/O layer says
+    /// so before each input, cheaply): rates refill by it.
+    pub fn advance(&mut self, now_ms: u64) {
+        self.now = self.now.max(now_ms);
+    }
+
+    /// The clock moved: evict idle documents, retry failed writes, apply
+    /// what a rate held back.
     pub fn tick(&mut self, now_ms: u64) {
-        self.now = now_ms;
+        self.advance(now_ms);
+        let now_ms = self.now;
         let ids: Vec<DocumentId> = self.docs.keys().copied().collect();
         for id in ids {
             let Some(doc) = self.docs.get_mut(&id) else { continue };
             if doc.retry_write_at.is_some_and(|at| at <= now_ms) {
                 doc.retry_write_at = None;
+                self.pump(id);
+                continue;
+            }
+            if doc.retry_pump_at.is_some_and(|at| at <= now_ms) {
+                doc.retry_pump_at = None;
                 self.pump(id);
                 continue;
             }
@@ -272,6 +460,7 @@ impl Relay {
             let idle = doc.peers.is_empty()
                 && doc.inbox.is_empty()
                 && doc.writing.is_none()
+                && doc.claiming.is_none()
                 && doc.phase != Phase::Loading
                 && doc.am.get_heads() == doc.saved_heads
                 && now_ms.saturating_sub(doc.last_active) >= EVICT_AFTER_MS;
@@ -283,7 +472,33 @@ impl Relay {
 
     /// A connection opened for `user` (as authenticated by the I/O layer).
     pub fn connect(&mut self, conn: ConnId, user: impl Into<String>) {
-        self.conns.insert(conn, Conn { user: user.into(), peer: None, docs: HashSet::new() });
+        let ephemeral = Bucket::full(2 * self.limits.ephemeral_per_second, self.now);
+        self.conns.insert(
+            conn,
+            Conn { user: user.into(), peer: None, docs: HashSet::new(), pending: 0, ephemeral },
+        );
+    }
+
+    /// `doc` was deleted for everyone: every peer that has it open is told
+    /// `doc-unavailable`, and the relay forgets it (a write under way ends
+    /// unheard). The I/O layer deletes what is stored.
+    pub fn forget_document(&mut self, id: DocumentId) {
+        let Some(doc) = self.docs.remove(&id) else { return };
+        for m in &doc.inbox {
+            if let Some(c) = self.conns.get_mut(&m.conn) {
+                c.pending = c.pending.saturating_sub(m.data.len());
+            }
+        }
+        for (conn, peer) in doc.peers {
+            let Some(c) = self.conns.get_mut(&conn) else { continue };
+            c.docs.remove(&id);
+            let m = Message::DocUnavailable {
+                sender_id: self.peer_id.clone(),
+                target_id: peer.peer_id,
+                document_id: id,
+            };
+            self.effects.push_back(Effect::Send { conn, frame: m.encode() });
+        }
     }
 
     /// Closes every connection of `user` (signed out, disabled).
@@ -309,14 +524,18 @@ impl Relay {
             .collect();
         let mut touched = HashSet::new();
         for (conn, user, id) in open {
-            let right = self.access.right(&user, &id, false);
-            if right == Right::None {
+            let right = self.access.right(&user, &id);
+            let claimant = self.docs.get(&id).and_then(|d| d.peers.get(&conn)).is_some_and(|p| p.claimant);
+            if right == Right::None && !(claimant && self.access.may_claim(&user, &id)) {
                 self.refuse(conn, id);
                 continue;
             }
             let Some(doc) = self.docs.get_mut(&id) else { continue };
             let Some(peer) = doc.peers.get_mut(&conn) else { continue };
-            let read_only = right < Right::Write || peer.refused;
+            if right > Right::None {
+                peer.claimant = false;
+            }
+            let read_only = (right < Right::Write && !peer.claimant) || peer.refused;
             if peer.read_only != read_only {
                 peer.read_only = read_only;
                 peer.sync.set_read_only(read_only);
@@ -330,6 +549,7 @@ impl Relay {
             if let Some(doc) = self.docs.get_mut(&id)
                 && doc.phase == Phase::Ready
                 && doc.writing.is_none()
+                && doc.claiming.is_none()
                 && doc.retry_write_at.is_none()
                 && doc.am.get_heads() == doc.saved_heads
             {
@@ -479,6 +699,49 @@ impl Relay {
         self.pump(id);
     }
 
+    /// A registration ([`Effect::Claim`]) finished. On `Ok` the document is
+    /// the claimant's and goes on; on `Err` (another claim came first, or
+    /// the registry could not be written) the claimant is told
+    /// `doc-unavailable` and its changes are dropped.
+    pub fn claimed(&mut self, id: DocumentId, result: Result<(), String>) {
+        let Some(doc) = self.docs.get_mut(&id) else { return };
+        let Some((conn, before)) = doc.claiming.take() else { return };
+        match result {
+            Ok(()) => {
+                if let Some(peer) = doc.peers.get_mut(&conn) {
+                    peer.claimant = false;
+                }
+                // The document now belongs to someone: every other peer's
+                // right follows from that.
+                let others: Vec<(ConnId, String)> = doc
+                    .peers
+                    .keys()
+                    .filter(|c| **c != conn)
+                    .filter_map(|c| Some((*c, self.conns.get(c)?.user.clone())))
+                    .collect();
+                for (other, user) in others {
+                    let right = self.access.right(&user, &id);
+                    if right == Right::None {
+                        self.refuse(other, id);
+                        continue;
+                    }
+                    let Some(peer) = self.docs.get_mut(&id).and_then(|d| d.peers.get_mut(&other)) else {
+                        continue;
+                    };
+                    peer.claimant = false;
+                    let read_only = right < Right::Write || peer.refused;
+                    peer.read_only = read_only;
+                    peer.sync.set_read_only(read_only);
+                }
+            }
+            Err(_) => {
+                doc.am = before;
+                self.refuse(conn, id);
+            }
+        }
+        self.pump(id);
+    }
+
     fn join(&mut self, conn: ConnId, peer_id: PeerId, metadata: PeerMetadata, versions: Vec<String>) {
         if !versions.iter().any(|v| v == PROTOCOL_VERSION) {
             let error = Message::Error {
@@ -499,7 +762,7 @@ impl Relay {
         let reply = Message::Peer {
             sender_id: self.peer_id.clone(),
             target_id: peer_id.clone(),
-            metadata: PeerMetadata { storage_id: None, is_ephemeral: false },
+            metadata: PeerMetadata { storage_id: self.storage_id.clone(), is_ephemeral: false },
             selected_protocol_version: PROTOCOL_VERSION.into(),
         };
         self.effects.push_back(Effect::Send { conn, frame: reply.encode() });
@@ -524,8 +787,9 @@ impl Relay {
         data: Vec<u8>,
         request: bool,
     ) {
-        let right = self.access.right(user, &id, !request);
-        if right == Right::None {
+        let right = self.access.right(user, &id);
+        let claimant = right == Right::None && !request && self.access.may_claim(user, &id);
+        if right == Right::None && !claimant {
             // Rights may also have gone since the document was opened here.
             return self.refuse(conn, id);
         }
@@ -536,6 +800,10 @@ impl Relay {
             }
             c.docs.insert(id);
         }
+        c.pending += data.len();
+        if c.pending > self.limits.pending_bytes {
+            return self.close(conn, close::LIMIT, "too much waiting to be applied".into());
+        }
         let now = self.now;
         let doc = self.docs.entry(id).or_insert_with(|| {
             self.effects.push_back(Effect::Load { doc: id });
@@ -543,7 +811,7 @@ impl Relay {
         });
         doc.last_active = now;
         if let std::collections::hash_map::Entry::Vacant(slot) = doc.peers.entry(conn) {
-            let read_only = right < Right::Write;
+            let read_only = right < Right::Write && !claimant;
             let storage_id = metadata.storage_id.clone().filter(|_| !metadata.is_ephemeral);
             let mut state = sync::State::new();
             state.read_only = read_only;
@@ -557,6 +825,7 @@ impl Relay {
                 sync: state,
                 read_only,
                 refused: false,
+                claimant,
             });
         }
         doc.inbox.push_back(Inbound { conn, data, request });
@@ -567,11 +836,19 @@ impl Relay {
     /// waiting messages for it and tells it `doc-unavailable`, as if the
     /// relay had no such document.
     fn refuse(&mut self, conn: ConnId, id: DocumentId) {
+        let mut released = 0;
         if let Some(doc) = self.docs.get_mut(&id) {
             doc.peers.remove(&conn);
-            doc.inbox.retain(|m| m.conn != conn);
+            doc.inbox.retain(|m| {
+                let keep = m.conn != conn;
+                if !keep {
+                    released += m.data.len();
+                }
+                keep
+            });
         }
         let Some(c) = self.conns.get_mut(&conn) else { return };
+        c.pending = c.pending.saturating_sub(released);
         c.docs.remove(&id);
         if let Some((peer_id, _)) = c.peer.clone() {
             let m = Message::DocUnavailable {
@@ -594,7 +871,16 @@ impl Relay {
         count: u64,
         data: Vec<u8>,
     ) {
-        if self.access.right(user, &id, false) == Right::None {
+        let right = self.access.right(user, &id);
+        let limits = self.limits;
+        let largest =
+            if right < Right::Write { limits.reader_ephemeral_bytes } else { limits.ephemeral_bytes };
+        if right == Right::None || data.len() > largest {
+            return;
+        }
+        let now = self.now;
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        if !c.ephemeral.take(1, limits.ephemeral_per_second, 2 * limits.ephemeral_per_second, now) {
             return;
         }
         let Some(doc) = self.docs.get_mut(&id) else { return };
@@ -641,7 +927,7 @@ impl Relay {
             }
             Phase::Ready => {}
         }
-        if doc.writing.is_some() || doc.retry_write_at.is_some() {
+        if doc.writing.is_some() || doc.retry_write_at.is_some() || doc.claiming.is_some() {
             return;
         }
         // Answers held back by the write that just finished go out before
@@ -651,17 +937,25 @@ impl Relay {
             answer(&self.peer_id, id, doc, None, &mut self.effects);
         }
         // Apply what is waiting (in order per peer; peers whose sync state is
-        // still loading keep their messages).
+        // still loading, or whose person's rate is spent, keep their
+        // messages).
         let mut bad: Vec<(ConnId, String)> = Vec::new();
         let mut requested: Vec<ConnId> = Vec::new();
         let mut senders: Vec<ConnId> = Vec::new();
+        // With whether the peer was claiming the document (it may not read
+        // it: it is told the relay has nothing).
+        let mut refusals: Vec<(ConnId, Refusal, bool)> = Vec::new();
+        let mut held: HashSet<ConnId> = HashSet::new();
         let mut keep = VecDeque::new();
         while let Some(m) = doc.inbox.pop_front() {
             let Some(peer) = doc.peers.get_mut(&m.conn) else { continue };
-            if !peer.ready {
+            if !peer.ready || held.contains(&m.conn) {
                 keep.push_back(m);
                 continue;
             }
+            // A connection's messages leave with it; one left over is dropped.
+            let Some(conn) = self.conns.get_mut(&m.conn) else { continue };
+            conn.pending = conn.pending.saturating_sub(m.data.len());
             let message = match sync::Message::decode(&m.data) {
                 Ok(message) => message,
                 Err(e) => {
@@ -669,27 +963,91 @@ impl Relay {
                     continue;
                 }
             };
-            // A connection's messages leave with it; one left over is dropped.
-            let Some(conn) = self.conns.get(&m.conn) else { continue };
             let mut applied = false;
-            if !peer.read_only && !message.changes.is_empty() && self.access.vets(&conn.user, &id) {
-                // Applied to a copy first: the relay's document becomes the
-                // copy when the changes pass.
-                let mut scratch = doc.am.clone();
-                let mut state = peer.sync.clone();
-                if let Err(e) = scratch.receive_sync_message(&mut state, message.clone()) {
-                    bad.push((m.conn, format!("invalid Automerge data: {e}")));
-                    continue;
-                }
-                let changes = scratch.get_changes(&doc.am.get_heads());
-                if self.access.vet(&conn.user, &id, &doc.am, &scratch, &changes).is_ok() {
-                    doc.am = scratch;
-                    peer.sync = state;
-                    applied = true;
+            if !peer.read_only && !message.changes.is_empty() {
+                // What it would add, before anything is applied.
+                let mut inflate = MAX_INFLATED_BYTES;
+                let ops = message.changes.iter().try_fold(0u64, |sum, chunk| {
+                    Ok::<_, super::chunks::ChunkError>(
+                        sum.saturating_add(super::chunks::count_ops(chunk, &mut inflate)?),
+                    )
+                });
+                let ops = match ops {
+                    Ok(ops) => ops,
+                    Err(e) => {
+                        bad.push((m.conn, format!("invalid Automerge data: {e}")));
+                        continue;
+                    }
+                };
+                let held_ops = doc.am.stats().num_ops;
+                let limits = self.limits;
+                let refusal = if ops > limits.ops_per_message {
+                    Some(too_big(
+                        format!("{ops} operations in one message, over {}", limits.ops_per_message),
+                        &limits,
+                    ))
+                } else if held_ops.saturating_add(ops) > limits.doc_ops {
+                    Some(too_big(
+                        format!("{held_ops} + {ops} operations, over {} in a document", limits.doc_ops),
+                        &limits,
+                    ))
                 } else {
-                    peer.refused = true;
-                    peer.read_only = true;
-                    peer.sync.set_read_only(true);
+                    None
+                };
+                if let Some(refusal) = refusal {
+                    refusals.push((m.conn, refusal, peer.claimant));
+                    refuse_changes(peer);
+                } else {
+                    let budget = self
+                        .budgets
+                        .entry(conn.user.clone())
+                        .or_insert_with(|| Bucket::full(limits.ops_per_message, self.now));
+                    if !budget.take(ops, limits.ops_per_second, limits.ops_per_message, self.now) {
+                        // Over its person's rate: it waits, and so does
+                        // everything after it from the same connection.
+                        let at = budget.ready_at(ops, limits.ops_per_second);
+                        doc.retry_pump_at = Some(doc.retry_pump_at.map_or(at, |t| t.min(at)));
+                        conn.pending += m.data.len();
+                        held.insert(m.conn);
+                        keep.push_back(m);
+                        continue;
+                    }
+                    let claim = peer.claimant;
+                    if claim || self.access.vets(&conn.user, &id) {
+                        // Applied to a copy first: the relay's document becomes
+                        // the copy when the changes pass.
+                        let mut scratch = doc.am.clone();
+                        let mut state = peer.sync.clone();
+                        if let Err(e) = scratch.receive_sync_message(&mut state, message.clone()) {
+                            bad.push((m.conn, format!("invalid Automerge data: {e}")));
+                            continue;
+                        }
+                        let changes = scratch.get_changes(&doc.am.get_heads());
+                        match self.access.vet(&conn.user, &id, &doc.am, &scratch, &changes, claim) {
+                            Ok(()) if claim && !changes.is_empty() => {
+                                // Registered before anything is stored or
+                                // answered; the rest waits for it.
+                                let before = std::mem::replace(&mut doc.am, scratch);
+                                peer.sync = state;
+                                doc.claiming = Some((m.conn, before));
+                                self.effects.push_back(Effect::Claim { doc: id, user: conn.user.clone() });
+                                keep.extend(doc.inbox.drain(..));
+                                if !senders.contains(&m.conn) {
+                                    senders.push(m.conn);
+                                }
+                                break;
+                            }
+                            Ok(()) => {
+                                doc.am = scratch;
+                                peer.sync = state;
+                                applied = true;
+                            }
+                            Err(refusal) => {
+                                refusals.push((m.conn, refusal, claim));
+                                refuse_changes(peer);
+                            }
+                        }
+                    }
                 }
             }
             if !applied && let Err(e) = doc.am.receive_sync_message(&mut peer.sync, message) {
@@ -704,6 +1062,46 @@ impl Relay {
             }
         }
         doc.inbox = keep;
+        for (conn, refusal, claimed) in refusals {
+            let (Some(peer), Some(c)) = (doc.peers.get(&conn), self.conns.get_mut(&conn)) else { continue };
+            let m = Message::DocRefused {
+                sender_id: self.peer_id.clone(),
+                target_id: peer.peer_id.clone(),
+                document_id: id,
+                message: refusal.message,
+                detail: refusal.detail,
+            };
+            self.effects.push_back(Effect::Send { conn, frame: m.encode() });
+            if claimed {
+                // It may not read the document: as far as it knows, the
+                // relay has nothing.
+                let m = Message::DocUnavailable {
+                    sender_id: self.peer_id.clone(),
+                    target_id: peer.peer_id.clone(),
+                    document_id: id,
+                };
+                self.effects.push_back(Effect::Send { conn, frame: m.encode() });
+                doc.peers.remove(&conn);
+                c.docs.remove(&id);
+                requested.retain(|r| *r != conn);
+                senders.retain(|r| *r != conn);
+                doc.inbox.retain(|m| {
+                    let keep = m.conn != conn;
+                    if !keep {
+                        c.pending = c.pending.saturating_sub(m.data.len());
+                    }
+                    keep
+                });
+            }
+        }
+        if doc.claiming.is_some() {
+            for (conn, reason) in bad {
+                if self.conns.contains_key(&conn) {
+                    self.close(conn, close::INVALID_DATA, reason);
+                }
+            }
+            return;
+        }
         // A `request` is answered `doc-unavailable` only once the whole batch
         // is applied and the document is still empty, and only if the peer has
         // nothing either: another peer's changes may come later in the batch,
@@ -761,6 +1159,38 @@ impl Relay {
     }
 }
 
+/// The peer's changes to a document are not taken any more this session.
+fn refuse_changes(peer: &mut DocPeer) {
+    peer.refused = true;
+    peer.read_only = true;
+    peer.claimant = false;
+    peer.sync.set_read_only(true);
+}
+
+/// A message over the relay's size limits.
+fn too_big(detail: String, limits: &Limits) -> Refusal {
+    // Thousands apart, as Russian writes numbers: 600 000.
+    let spaced = |n: u64| {
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push('\u{a0}');
+            }
+            out.push(c);
+        }
+        out
+    };
+    Refusal {
+        message: format!(
+            "изменение слишком большое: сервер принимает не больше {} операций за раз и {} в одном документе",
+            spaced(limits.ops_per_message),
+            spaced(limits.doc_ops)
+        ),
+        detail,
+    }
+}
+
 /// Sends the document's peers (all, or `only` these) what they are missing, if anything.
 fn answer(
     relay: &PeerId,
@@ -799,6 +1229,8 @@ impl Doc {
             retry_write_at: None,
             retry_load_at: None,
             owes_answers: false,
+            claiming: None,
+            retry_pump_at: None,
             last_active: now,
             ephemeral_seen: HashMap::new(),
         }
