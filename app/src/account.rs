@@ -129,14 +129,14 @@ impl Account {
         self.session.with(|s| s.me().cloned())
     }
 
-    /// The name that signs the changes this person makes (empty when
-    /// signed out: the change is then unsigned).
     /// The signed-in person's id; empty when nobody is (it names the maker
     /// of the roadmaps made now).
     pub fn person_id(&self) -> String {
         self.session.with_untracked(|s| s.me().map(|me| me.person.id.clone()).unwrap_or_default())
     }
 
+    /// The name that signs the changes this person makes (empty when
+    /// signed out: the change is then unsigned).
     pub fn author(&self) -> String {
         self.session.with_untracked(|s| s.me().map(|me| me.person.name.clone()).unwrap_or_default())
     }

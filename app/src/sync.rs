@@ -1004,6 +1004,12 @@ impl SyncService {
     }
 
     fn local_change(&self, id: DocumentId) {
+        // A change just made is not on the relay yet: the indicator stops
+        // saying «всё сохранено» at once (the recount after it, a moment
+        // later, gives the exact number).
+        if self.0.status.with_untracked(|s| s.unsynced == 0) {
+            self.0.status.update(|s| s.unsynced = 1);
+        }
         self.pump(id);
         self.schedule_status();
     }

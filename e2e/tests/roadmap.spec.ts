@@ -126,6 +126,8 @@ test('the list renames, duplicates and deletes with confirmation and undo', asyn
   await expect(page.locator('.roadmap-item')).toHaveCount(2);
   const original = page.locator('.roadmap-item', { hasText: 'Переименованная карта' }).filter({ hasNotText: 'копия' });
   await original.getByRole('button', { name: 'Удалить' }).click();
+  // Signed out, the roadmap is on this device alone, and the dialog says so.
+  await expect(original.getByRole('alertdialog')).toContainText('есть только на этом устройстве');
   await original.getByRole('button', { name: 'Да, удалить' }).click();
   await expect(page.locator('.roadmap-item')).toHaveCount(1);
   await page.getByRole('status').getByRole('button', { name: 'Отменить' }).click();

@@ -111,6 +111,8 @@ fn RoadmapItem(
         move || live.map_or(kept, |s| s.get().unsynced.max(kept))
     };
     let gone = DocumentId::parse(&meta.id).is_ok_and(|id| crate::gone::is_gone(&id));
+    // Signed out, a roadmap is on this device alone (nothing is ever sent).
+    let signed_out = move || app.account.me().is_none();
 
     let rename = {
         let id = id.clone();
@@ -215,13 +217,19 @@ fn RoadmapItem(
             <Show when=move || confirming.get()>
                 <div class="confirm" role="alertdialog" aria-label="Подтверждение удаления">
                     <p>"Удалить дорожную карту с этого устройства?"</p>
-                    <p class="warn" hidden=move || unsent() == 0>{move || format!(
+                    <p class="warn" hidden=move || signed_out() || unsent() == 0>{move || format!(
                         "На этом устройстве есть изменения, которые ещё не отправлены на сервер: {}. \
                          После удаления они пропадут. Чтобы их сохранить, дождитесь связи с сервером.",
                         unsent()
                     )}</p>
+                    <p class="warn" hidden=move || !signed_out()>
+                        "Вход не выполнен: эта дорожная карта есть только на этом устройстве. \
+                         Вернуть её можно будет лишь кнопкой «Отменить» сразу после удаления."
+                    </p>
                     <button class="danger" on:click=delete.clone()>
-                        {move || if unsent() == 0 { "Да, удалить" } else { "Удалить вместе с неотправленными" }}
+                        {move || {
+                            if signed_out() || unsent() == 0 { "Да, удалить" } else { "Удалить вместе с неотправленными" }
+                        }}
                     </button>
                     <button on:click=move |_| confirming.set(false)>"Отмена"</button>
                 </div>
