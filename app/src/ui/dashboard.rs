@@ -371,54 +371,36 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
         });
     });
 
-    // Roadmaps the server lists but this device lacks: fetched when online.
+    // Online, roadmaps the server lists but this device lacks are fetched,
+    // and copies on this device that could not be read are replaced by the
+    // server's (keeping what can still be read); then the figures are read
+    // again.
     let connection = Memo::new(move |_| app.sync().status().with(|s| s.connection));
     Effect::new(move |_| {
         generation.track();
         if connection.get() != Connection::Online {
             return;
         }
-        let missing = loaded.with_value(|l| l.as_ref().map(|l| l.missing.clone())).unwrap_or_default();
-        let todo: Vec<DocumentId> = missing
-            .into_iter()
-            .filter(|id| tried.try_update_value(|t| t.insert(*id)).unwrap_or(false))
-            .collect();
-        if todo.is_empty() {
+        let (missing, broken) = loaded
+            .with_value(|l| l.as_ref().map(|l| (l.missing.clone(), l.broken.clone())))
+            .unwrap_or_default();
+        let untried = |ids: Vec<DocumentId>| -> Vec<DocumentId> {
+            ids.into_iter().filter(|id| tried.try_update_value(|t| t.insert(*id)).unwrap_or(false)).collect()
+        };
+        let (missing, broken) = (untried(missing), untried(broken));
+        let count = missing.len() + broken.len();
+        if count == 0 {
             return;
         }
-        fetching.update(|n| *n += todo.len());
+        fetching.update(|n| *n += count);
         leptos::task::spawn_local(async move {
             let sync = app.sync();
-            let results = futures::future::join_all(todo.iter().map(|id| sync.fetch(*id))).await;
-            fetching.update(|n| *n = n.saturating_sub(todo.len()));
-            if results.iter().any(Result::is_ok) {
-                reload.update(|r| *r += 1);
-            }
-        });
-    });
-
-    // Copies on this device that could not be read: online, the server's
-    // copies replace them (keeping what can still be read), and the
-    // figures are read again.
-    Effect::new(move |_| {
-        generation.track();
-        if connection.get() != Connection::Online {
-            return;
-        }
-        let broken = loaded.with_value(|l| l.as_ref().map(|l| l.broken.clone())).unwrap_or_default();
-        let todo: Vec<DocumentId> = broken
-            .into_iter()
-            .filter(|id| tried.try_update_value(|t| t.insert(*id)).unwrap_or(false))
-            .collect();
-        if todo.is_empty() {
-            return;
-        }
-        fetching.update(|n| *n += todo.len());
-        leptos::task::spawn_local(async move {
-            let sync = app.sync();
-            let results = futures::future::join_all(todo.iter().map(|id| sync.reload_from_server(*id))).await;
-            fetching.update(|n| *n = n.saturating_sub(todo.len()));
-            if results.iter().any(Result::is_ok) {
+            let (fetched, reloaded) = futures::join!(
+                futures::future::join_all(missing.iter().map(|id| sync.fetch(*id))),
+                futures::future::join_all(broken.iter().map(|id| sync.reload_from_server(*id))),
+            );
+            fetching.update(|n| *n = n.saturating_sub(count));
+            if fetched.iter().any(Result::is_ok) || reloaded.iter().any(Result::is_ok) {
                 reload.update(|r| *r += 1);
             }
         });
