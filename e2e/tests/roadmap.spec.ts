@@ -50,6 +50,20 @@ test('an edit is stored at once: a reload right after typing keeps it', async ({
   expect(await descriptions(page)).toEqual(['Первое и второе']);
 });
 
+test('a paste longer than a field holds is cut at the limit, and the person is told', async ({ page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await createRoadmap(page, 'Длинная вставка');
+  const row = await addActivity(page, 0, '');
+  const field = row.locator('textarea.f-description');
+  const long = 'Описание мероприятия. '.repeat(1_300); // 28,600 characters
+  await page.evaluate((text) => navigator.clipboard.writeText(text), long);
+  await field.focus();
+  await page.keyboard.press('Control+V');
+  await expect(page.locator('.notices')).toContainText('В поле помещается не больше 20000 знаков: вставлено только начало текста.');
+  await page.reload();
+  expect(await descriptions(page)).toEqual([long.slice(0, 20_000)]);
+});
+
 test('rows are inserted, reordered, deleted and restored; undo and redo work from the keyboard', async ({ page }) => {
   await createRoadmap(page, 'Порядок строк');
   await addActivity(page, 0, 'А');

@@ -262,6 +262,8 @@ test("a file past the school's quota is kept on the device, and the server's rea
   await expect(state).toHaveAttribute('data-state', 'refused', { timeout: 15_000 });
   await expect(state).toContainText('Сервер не принял файл: превышен объём файлов организации «Школа № 1» на сервере: занято 0,0 МБ из 1,0 МБ');
   await expect(state.getByRole('button', { name: 'Повторить' })).toBeVisible();
+  // The top bar does not say all is saved while the file is not on the server.
+  await expect(syncStatus(team)).toHaveText('Сервер не принял файлов: 1');
 });
 
 test('the participants table lists the school with the curator a coordinator assigned', async ({ browser, serve }) => {

@@ -20,8 +20,27 @@ pub fn TextField(
         let target = target.clone();
         move |ev: leptos::ev::Event| editor.type_text(target.clone(), event_target_value(&ev))
     };
+    // The browser stops a paste at the field's limit without a word: once
+    // the pasted text is in, the person is told if the field is full.
+    let field = NodeRef::<leptos::html::Textarea>::new();
+    let app = super::ctx();
+    let on_paste = move |_| {
+        leptos::task::spawn_local(async move {
+            crate::browser::sleep(0).await;
+            let full = field
+                .get_untracked()
+                .is_some_and(|el| el.value().chars().count() >= medk_shared::layout::MAX_TEXT_CHARS);
+            if full {
+                app.info(format!(
+                    "В поле помещается не больше {} знаков: вставлено только начало текста.",
+                    medk_shared::layout::MAX_TEXT_CHARS
+                ));
+            }
+        });
+    };
     view! {
         <textarea
+            node_ref=field
             rows="1"
             class=format!("field {class}")
             aria-label=label
@@ -30,6 +49,7 @@ pub fn TextField(
             maxlength=medk_shared::layout::MAX_TEXT_CHARS.to_string()
             prop:value=value
             on:input=on_input
+            on:paste=on_paste
             on:blur=move |_| editor.seal()
         ></textarea>
     }

@@ -1,18 +1,31 @@
 //! The always-visible sync indicator: signed out / session expired /
-//! offline / connecting / syncing / synced, with the count of changes not
-//! on the server yet, and a panel with the name other people see.
+//! offline / connecting / syncing / synced, with the count of changes and
+//! attached files not on the server yet, and a panel with the name other
+//! people see.
 
 use super::ctx;
 use crate::account::Session;
 use crate::sync::{Connection, SyncStatus};
 use leptos::prelude::*;
 
+/// Files attached on this device that the server does not have.
+#[derive(Clone, Copy, Default)]
+struct Files {
+    /// Waiting to be sent.
+    queued: usize,
+    /// The server refused them (the school screen says why).
+    refused: usize,
+}
+
 /// What the indicator says, and its style.
-fn describe(session: &Session, status: &SyncStatus) -> (&'static str, String) {
+fn describe(session: &Session, status: &SyncStatus, files: Files) -> (&'static str, String) {
     let mut pending = match status.unsynced + status.rejected {
         0 => String::new(),
         n => format!(" · не отправлено: {n}"),
     };
+    if files.queued + files.refused > 0 {
+        pending.push_str(&format!(" · файлов не на сервере: {}", files.queued + files.refused));
+    }
     if status.broken > 0 {
         pending.push_str(&format!(" · не читаются на устройстве: {}", status.broken));
     }
@@ -33,6 +46,12 @@ fn describe(session: &Session, status: &SyncStatus) -> (&'static str, String) {
         (_, Connection::Online) if status.rejected > 0 => {
             ("rejected", format!("Сервер не принял изменений: {}", status.rejected))
         }
+        (_, Connection::Online) if files.refused > 0 => {
+            ("rejected", format!("Сервер не принял файлов: {}", files.refused))
+        }
+        (_, Connection::Online) if files.queued > 0 => {
+            ("syncing", format!("Отправка файлов: {}", files.queued))
+        }
         (_, Connection::Online) => ("synced", "Всё сохранено на сервере".to_owned()),
     }
 }
@@ -44,7 +63,21 @@ pub fn SyncIndicator() -> impl IntoView {
     let status = sync.status();
     let name = sync.name();
     let open = RwSignal::new(false);
-    let described = move || session.with(|session| describe(session, &status.get()));
+    let blobs = use_context::<crate::blobs::Blobs>();
+    let files = move || {
+        blobs
+            .map(|b| {
+                b.uploads.with(|u| {
+                    let refused =
+                        u.values().filter(|s| matches!(s, crate::blobs::UploadState::Refused(_))).count();
+                    let queued =
+                        u.values().filter(|s| matches!(s, crate::blobs::UploadState::Queued)).count();
+                    Files { queued, refused }
+                })
+            })
+            .unwrap_or_default()
+    };
+    let described = move || session.with(|session| describe(session, &status.get(), files()));
     let text = move || described().1;
     let state = move || described().0;
     view! {
@@ -59,7 +92,7 @@ pub fn SyncIndicator() -> impl IntoView {
                     <p>{move || match (state(), status.get().connection) {
                         ("signed-out", _) => "Вы не вошли: дорожные карты хранятся только на этом устройстве. Войдите, чтобы они синхронизировались с сервером.",
                         ("expired", _) => "Сеанс истёк: войдите снова. Изменения, не отправленные на сервер, сохранены на этом устройстве.",
-                        ("rejected", _) => "Часть изменений сервер не принял: у вас только просмотр этих дорожных карт. Изменения сохранены на этом устройстве.",
+                        ("rejected", _) => "Часть изменений или файлов сервер не принял; почему — сказано на экране документа (или школы). Они сохранены на этом устройстве.",
                         ("broken", _) => "Копию части документов на этом устройстве не удалось прочитать; её данные отложены. При связи с сервером они загружаются заново, а всё, что удаётся прочитать из повреждённой копии, добавляется к ним. Есть ли там неотправленные изменения, неизвестно.",
                         (_, Connection::Offline) => "Сети нет. Все изменения сохраняются на этом устройстве и уйдут на сервер, когда связь появится.",
                         (_, Connection::Connecting) if status.get().failed_attempts >= 3 => "Сервер не отвечает. Все изменения сохраняются на этом устройстве и уйдут на сервер, когда он снова будет доступен.",
