@@ -14,7 +14,9 @@
 //!   them and closes the silent ones itself.
 //! - **Per address** ([`ConnectionLimits::per_address`]): more connections
 //!   from one address are closed as soon as accepted. Trusted proxies are
-//!   exempt: all their clients come from their address.
+//!   exempt: all their clients come from their address. Whatever is
+//!   configured, one address holds at most a quarter of the slots (at a
+//!   low file limit the configured cap could otherwise be all of them).
 //! - **In all** ([`capacity`]): never more connections than the file limit
 //!   minus what the server needs besides (databases, blob files), so those
 //!   never fail for want of a file descriptor. At the limit the server
@@ -123,6 +125,13 @@ pub async fn serve(
     // Each connection task holds a receiver; `closed` resolves when all are gone.
     let (done_tx, done_rx) = watch::channel(());
     let slots = Arc::new(Semaphore::new(capacity));
+    let per_address = limits.per_address.min((capacity / 4).max(1));
+    if per_address < limits.per_address {
+        tracing::warn!(
+            "{per_address} connections per address, not {}: the file limit leaves room for {capacity} in all",
+            limits.per_address
+        );
+    }
     let addresses: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     let mut complaints = Complaints::default();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -146,10 +155,10 @@ pub async fn serve(
         let address = if proxies.is_trusted(ip) {
             None
         } else {
-            match AddressSlot::take(&addresses, ip, limits.per_address) {
+            match AddressSlot::take(&addresses, ip, per_address) {
                 Some(slot) => Some(slot),
                 None => {
-                    complaints.too_many(ip, limits.per_address);
+                    complaints.too_many(ip, per_address);
                     continue; // dropping the stream closes it
                 }
             }
