@@ -574,6 +574,31 @@ impl Accounts {
         Ok(person)
     }
 
+    /// Makes the curators' schools follow the file of `school` naming
+    /// `curator` ([`Org::schools_following`]): the named curator gets the
+    /// school, any other curator who had it loses it. Called by the relay
+    /// when a change it accepts alters the file's assignment.
+    pub fn follow_assignment(&self, school: &str, curator: Option<&str>) -> Result<(), AccountsError> {
+        let changed = self.write(|d| {
+            let ops: Vec<Op> = d
+                .people
+                .values()
+                .filter_map(|account| {
+                    let schools = Org::schools_following(&account.person, school, curator)?;
+                    let mut account = account.clone();
+                    account.person.schools = schools;
+                    Some(Op::Account(account))
+                })
+                .collect();
+            let changed = !ops.is_empty();
+            Ok((ops, changed))
+        })?;
+        if changed {
+            self.announce(AccessEvent::RightsChanged);
+        }
+        Ok(())
+    }
+
     // ---- sessions ----
 
     /// Starts a session; returns the token for the cookie.
@@ -853,6 +878,11 @@ impl Accounts {
             let writes = d.org.school_file_right(person, &school) == Right::Write;
             (writes && !(powers.curate && powers.assign)).then_some((school, powers))
         })
+    }
+
+    /// The school whose file `doc` is.
+    pub fn school_of(&self, doc: &DocumentId) -> Option<UnitId> {
+        self.read(|d| school_of_file(d, doc))
     }
 
     /// What `doc` is: the catalogue, a school's file, or (anything else) a

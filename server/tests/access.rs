@@ -601,6 +601,47 @@ async fn only_curators_and_coordinators_confirm_a_schools_documents() {
     );
 }
 
+/// One curator assignment: the coordinator names the curator in the
+/// school's file («Участники»), and the rights follow it once the relay
+/// takes the change: the new curator writes the school's file, the one it
+/// replaced no longer does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_curators_rights_follow_the_school_files_assignment() {
+    use medk_shared::school::{PersonRef, SchoolDoc, SchoolEdit, school_file_id};
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    create_user(data.path(), "cur2", "curator", "m1", &[]);
+    let server = Server::start(data.path());
+    let id = school_file_id("s1");
+    let mun = server.login("mun").await;
+    let cur2 = server.login("cur2").await;
+    let cur2_id = server.person_id(&cur2).await;
+    let schools_of = |people: &serde_json::Value, login: &str| {
+        people["people"].as_array().unwrap().iter().find(|p| p["login"] == login).unwrap()["schools"].clone()
+    };
+    let (_, people) = server.call(&mun, "GET", "/api/people", serde_json::Value::Null).await;
+    assert_eq!(schools_of(&people, "cur"), json!(["s1"]));
+    assert_eq!(schools_of(&people, "cur2"), json!([]));
+
+    let mut coordinator = server.device(&mun, "coordinator").await;
+    coordinator.docs.insert(id, SchoolDoc::genesis("s1").automerge().clone());
+    let mut file = SchoolDoc::from_automerge(coordinator.docs.remove(&id).unwrap()).unwrap();
+    let curator = PersonRef { id: cur2_id.clone(), name: "Второй куратор".into() };
+    file.apply(vec![SchoolEdit::SetAssignment { curator: Some(curator), coordinator: None }], 1, "assign")
+        .unwrap();
+    coordinator.docs.insert(id, file.automerge().clone());
+    coordinator.sync().await;
+
+    let (_, people) = server.call(&mun, "GET", "/api/people", serde_json::Value::Null).await;
+    assert_eq!(schools_of(&people, "cur2"), json!(["s1"]), "the named curator gets the school");
+    assert_eq!(schools_of(&people, "cur"), json!([]), "the one replaced loses it");
+    let mut device = server.device(&cur2, "new curator").await;
+    device.docs.insert(id, AutoCommit::new());
+    device.sync().await;
+    let read = SchoolDoc::from_automerge(device.docs[&id].clone()).expect("the new curator reads the file");
+    assert_eq!(read.read().assignment.curator.map(|p| p.id), Some(cur2_id));
+}
+
 /// Moving a roadmap takes managing its unit (and the target): a write grant
 /// does not let a school team of another region carry a municipality's
 /// roadmap off to its school, out of the municipality's reach.

@@ -8,6 +8,7 @@ use super::{ctx, text};
 use crate::api;
 use leptos::prelude::*;
 use medk_shared::access::{Level, Person, Role, Unit};
+use medk_shared::school::{PersonRef, SchoolEdit};
 use serde::{Deserialize, Serialize};
 
 /// `GET /api/people`.
@@ -238,7 +239,6 @@ fn InvitationsCard(
             unit.set(first.id.clone());
         }
     });
-    let schools = RwSignal::new(Vec::<String>::new());
     let created = RwSignal::new(String::new());
     let submit = Submit::new();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -247,19 +247,13 @@ fn InvitationsCard(
         struct NewInvitation {
             role: Role,
             unit: String,
-            schools: Vec<String>,
         }
         let r = role.get_untracked();
-        let body = NewInvitation {
-            role: r,
-            unit: unit.get_untracked(),
-            schools: if r == Role::Curator { schools.get_untracked() } else { Vec::new() },
-        };
+        let body = NewInvitation { role: r, unit: unit.get_untracked() };
         submit.run(async move {
             let invitation: Invitation =
                 api::send_for("POST", "/api/invitations", Some(&body)).await.map_err(say)?;
             created.set(invitation_link(&invitation.code.unwrap_or_default()));
-            schools.set(Vec::new());
             reload();
             Ok(())
         });
@@ -290,9 +284,9 @@ fn InvitationsCard(
                         {unit_options(fitting, unit.into())}
                     </select>
                 </label>
-                <div class="wide" hidden=move || role.get() != Role::Curator>
-                    {school_picker("Школы куратора", schools)}
-                </div>
+                <p class="hint wide" hidden=move || role.get() != Role::Curator>
+                    "Школы куратору назначают, когда он примет приглашение: «Изменить школы» в списке людей или «Изменить участников» на странице школы."
+                </p>
                 {submit.view()}
                 <button type="submit" class="primary" disabled=move || submit.busy.get()>"Создать приглашение"</button>
             </form>
@@ -419,9 +413,69 @@ fn PersonItem(person: Person, data: RwSignal<Option<Result<People, String>>>) ->
         let update = update.clone();
         move |_| update(PersonChange { schools: None, disabled: Some(!disabled) })
     };
-    let save_schools = move |_| {
-        editing.set(false);
-        update(PersonChange { schools: Some(chosen.get_untracked()), disabled: None });
+    // A curator's schools are the schools whose files name them
+    // («Участники»): the one assignment the rights, the school screen and
+    // the dashboards follow. Written into each school's file (offline too);
+    // the relay gives the rights once it takes the change.
+    let save_schools = {
+        let curator = PersonRef { id: person.id.clone(), name: person.name.clone() };
+        let before = person.schools.clone();
+        move |_| {
+            editing.set(false);
+            let after = chosen.get_untracked();
+            let changed: Vec<(String, bool, String)> = after
+                .iter()
+                .filter(|s| !before.contains(s))
+                .map(|s| (s.clone(), true))
+                .chain(before.iter().filter(|s| !after.contains(s)).map(|s| (s.clone(), false)))
+                .map(|(s, named)| {
+                    let name = unit_name(&s);
+                    (s, named, name)
+                })
+                .collect();
+            let curator = curator.clone();
+            leptos::task::spawn_local(async move {
+                let sync = app.sync();
+                let mut failed = Vec::new();
+                for (school, named, name) in changed {
+                    let written = match sync.open_school(&school).await {
+                        Ok(file) => {
+                            let mut file = file.borrow_mut();
+                            let current = file.school().and_then(|s| s.assignment.curator);
+                            let edit = if named {
+                                Some(SchoolEdit::SetCurator(Some(curator.clone())))
+                            } else if current.is_some_and(|c| c.id == curator.id) {
+                                Some(SchoolEdit::SetCurator(None))
+                            } else {
+                                None
+                            };
+                            match edit {
+                                Some(edit) => {
+                                    file.apply_school(vec![edit], "set curator", &app.account.author())
+                                }
+                                None => Ok(()),
+                            }
+                        }
+                        Err(e) => Err(e.to_string()),
+                    };
+                    if let Err(e) = written {
+                        failed.push(format!("{name}: {e}"));
+                    }
+                }
+                if failed.is_empty() {
+                    data.update(|d| {
+                        if let Some(Ok(d)) = d
+                            && let Some(p) = d.people.iter_mut().find(|p| p.id == curator.id)
+                        {
+                            p.schools = after;
+                        }
+                    });
+                    app.info(format!("Школы куратора записаны: {}", curator.name));
+                } else {
+                    app.error(format!("Не записано в файлы школ: {}", failed.join("; ")));
+                }
+            });
+        }
     };
     let is_curator = person.role == Role::Curator;
     view! {

@@ -468,7 +468,6 @@ fn Participants(screen: Screen) -> impl IntoView {
         }
     };
     let save = {
-        let unit = unit.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             let find = |id: String| -> Option<Person> {
@@ -489,24 +488,10 @@ fn Participants(screen: Screen) -> impl IntoView {
                 return;
             }
             editing.set(false);
-            // The curator also needs the school among their own to open
-            // its file and roadmaps.
-            if let Some(curator) = chosen_curator.filter(|c| !c.schools.contains(&unit)) {
-                let mut schools = curator.schools.clone();
-                schools.push(unit.clone());
-                leptos::task::spawn_local(async move {
-                    #[derive(serde::Serialize)]
-                    struct Schools {
-                        schools: Vec<String>,
-                    }
-                    let path = format!("/api/people/{}", curator.id);
-                    match crate::api::send("PUT", &path, Some(&Schools { schools })).await {
-                        Ok(_) => app.info(format!("{} назначен(а) куратором школы", curator.name)),
-                        Err(e) => {
-                            app.error(format!("Куратор записан, но доступ к школе ему не выдан: {}", say(e)))
-                        }
-                    }
-                });
+            // The curator's rights follow the file: the relay gives them
+            // the school once it takes this change.
+            if let Some(curator) = chosen_curator {
+                app.info(format!("{} назначен(а) куратором школы", curator.name));
             }
         }
     };
