@@ -242,7 +242,14 @@ struct Shared {
     /// Serialises writers: read, decide, commit, apply.
     write: Mutex<()>,
     events: broadcast::Sender<AccessEvent>,
+    /// Titles of roadmaps being claimed (read while vetting the changes
+    /// that create them), for their registration.
+    claim_titles: Mutex<HashMap<DocumentId, String>>,
 }
+
+/// Titles kept for claims in flight; more are dropped (a claim then
+/// registers the roadmap untitled until its next change).
+const MAX_CLAIM_TITLES: usize = 1_000;
 
 /// Seconds since the Unix epoch.
 pub fn now() -> u64 {
@@ -350,6 +357,7 @@ impl Accounts {
                 dir: RwLock::new(dir),
                 write: Mutex::new(()),
                 events,
+                claim_titles: Mutex::default(),
             }),
         })
     }
@@ -844,9 +852,43 @@ impl Accounts {
     pub fn claim(&self, user: &str, doc: &DocumentId) -> Result<(), AccountsError> {
         self.write(|d| {
             let unit = claimable(d, user, doc)?;
-            let access = RoadmapAccess { unit, registered_by: Some(user.to_owned()), ..Default::default() };
+            let title = self
+                .shared
+                .claim_titles
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(doc)
+                .unwrap_or_default();
+            let access =
+                RoadmapAccess { unit, registered_by: Some(user.to_owned()), title, ..Default::default() };
             Ok((vec![Op::Roadmap(*doc, access)], ()))
         })
+    }
+
+    /// Keeps `title` as the registered roadmap `doc`'s (read from a change
+    /// the relay took), or for its registration when it is being claimed.
+    pub fn note_title(&self, doc: &DocumentId, title: String) {
+        let registered = self.read(|d| d.roadmaps.get(doc).map(|r| r.title == title));
+        match registered {
+            Some(true) => {}
+            Some(false) => {
+                let written = self.write(|d| {
+                    let mut access = d.roadmaps.get(doc).cloned().ok_or(AccountsError::NotFound)?;
+                    access.title = title;
+                    Ok((vec![Op::Roadmap(*doc, access)], ()))
+                });
+                if let Err(e) = written {
+                    tracing::warn!(%doc, "the roadmap's title was not kept: {e}");
+                }
+            }
+            None => {
+                let mut pending = self.shared.claim_titles.lock().unwrap_or_else(PoisonError::into_inner);
+                if pending.len() >= MAX_CLAIM_TITLES {
+                    pending.clear();
+                }
+                pending.insert(*doc, title);
+            }
+        }
     }
 
     /// Deletes a roadmap for everyone: its registration goes, and it is

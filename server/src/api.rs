@@ -517,7 +517,7 @@ async fn roadmaps(State(state): State<ApiState>, who: SignedIn) -> Json<serde_js
         .readable_roadmaps(&who.person)
         .into_iter()
         .map(|(id, r, right)| {
-            json!({ "id": id.to_string(), "unit": r.unit, "published": r.published, "right": right })
+            json!({ "id": id.to_string(), "unit": r.unit, "published": r.published, "right": right, "title": r.title })
         })
         .collect();
     Json(serde_json::Value::Array(list))

@@ -231,9 +231,16 @@ impl Access for AccountsAccess {
             }
             DocKind::Roadmap => {
                 let origin = if claim { medk_shared::layout::check_origin(after, doc, user) } else { Ok(()) };
-                origin
+                let verdict = origin
                     .and_then(|()| medk_shared::layout::vet_changes(before, after, changes))
-                    .map_err(|breach| Refusal { message: breach.kind.message_ru(), detail: breach.detail })
+                    .map_err(|breach| Refusal { message: breach.kind.message_ru(), detail: breach.detail });
+                if verdict.is_ok() {
+                    let title = medk_shared::doc::title_of(after);
+                    if claim || title != medk_shared::doc::title_of(before) {
+                        self.0.note_title(doc, title);
+                    }
+                }
+                verdict
             }
         };
         verdict.inspect_err(|refusal| {

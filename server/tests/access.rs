@@ -24,7 +24,7 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 mod common;
-use common::{Device, PASSWORD, Server, close_code, create_user, mark, roadmap, set_up, try_socket};
+use common::{Device, PASSWORD, Server, close_code, create_user, mark, roadmap, roadmap_by, set_up, try_socket};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Expect {
@@ -640,6 +640,38 @@ async fn a_curators_rights_follow_the_school_files_assignment() {
     device.sync().await;
     let read = SchoolDoc::from_automerge(device.docs[&id].clone()).expect("the new curator reads the file");
     assert_eq!(read.read().assignment.curator.map(|p| p.id), Some(cur2_id));
+}
+
+/// A roadmap is listed by its title before it is on a device: the relay
+/// keeps the title it reads from the changes it takes, from the first one
+/// that registers it to a rename.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roadmaps_are_listed_by_the_title_the_relay_read() {
+    use medk_shared::doc::{Edit, RoadmapDoc, TextTarget};
+    use medk_shared::model::HeaderField;
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    let server = Server::start(data.path());
+    let sch = server.login("sch").await;
+    let sch_id = server.person_id(&sch).await;
+    let mun = server.login("mun").await;
+    let (id, doc) = roadmap_by("Дорожная карта школы № 1", &sch_id);
+    let mut device = server.device(&sch, "team").await;
+    device.docs.insert(id, doc);
+    device.sync().await;
+    let title_for = |list: &serde_json::Value| {
+        list.as_array().unwrap().iter().find(|r| r["id"] == id.to_string()).map(|r| r["title"].clone())
+    };
+    let (_, list) = server.call(&mun, "GET", "/api/roadmaps", serde_json::Value::Null).await;
+    assert_eq!(title_for(&list), Some(json!("Дорожная карта школы № 1")), "{list}");
+
+    let mut file = RoadmapDoc::from_automerge(device.docs.remove(&id).unwrap()).unwrap();
+    let rename = Edit::SetText { target: TextTarget::Header(HeaderField::Title), value: "Новое название".into() };
+    file.apply(vec![rename], 1, "rename").unwrap();
+    device.docs.insert(id, file.automerge().clone());
+    device.sync().await;
+    let (_, list) = server.call(&sch, "GET", "/api/roadmaps", serde_json::Value::Null).await;
+    assert_eq!(title_for(&list), Some(json!("Новое название")), "{list}");
 }
 
 /// Moving a roadmap takes managing its unit (and the target): a write grant

@@ -219,6 +219,10 @@ pub struct RoadmapAccess {
     /// this was kept); counts against their limit of registrations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_by: Option<UserId>,
+    /// Its title as the relay last read it ([`crate::doc::title_of`]), so
+    /// people find it by name before it is on their device.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
 }
 
 impl RoadmapAccess {
@@ -544,7 +548,13 @@ mod tests {
     }
 
     fn roadmap(unit: &str, published: bool) -> RoadmapAccess {
-        RoadmapAccess { unit: unit.into(), published, grants: BTreeMap::new(), registered_by: None }
+        RoadmapAccess {
+            unit: unit.into(),
+            published,
+            grants: BTreeMap::new(),
+            registered_by: None,
+            title: String::new(),
+        }
     }
 
     #[test]

@@ -1050,6 +1050,28 @@ fn insert_column(
 }
 
 /// An empty activity with the given id (the starting point for a new row).
+/// Most characters of a title the relay keeps in its registry.
+pub const REGISTRY_TITLE_CHARS: usize = 300;
+
+/// A roadmap's title read from a document as the relay holds it (the
+/// header's «Название»; empty when there is none), cut to
+/// [`REGISTRY_TITLE_CHARS`]: what lists show before the roadmap is on a
+/// device.
+pub fn title_of(doc: &impl ReadDoc) -> String {
+    let Ok(Some((Value::Object(ObjType::Map), header))) = doc.get(ROOT, "header") else {
+        return String::new();
+    };
+    let title = match doc.get(&header, HeaderField::Title.key()) {
+        Ok(Some((Value::Object(ObjType::Text), text))) => doc.text(&text).unwrap_or_default(),
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Str(s) => s.to_string(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    title.trim().chars().take(REGISTRY_TITLE_CHARS).collect()
+}
+
 pub fn blank_activity(id: RowId) -> Activity {
     Activity {
         id,

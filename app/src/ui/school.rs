@@ -173,12 +173,14 @@ impl Screen {
                     (m.id, title)
                 })
                 .collect();
-            let listed: Vec<String> =
-                screen.app.account.roadmaps.with_untracked(|r| r.keys().cloned().collect());
-            for id in listed {
+            let listed: Vec<(String, String)> = screen
+                .app
+                .account
+                .roadmaps
+                .with_untracked(|r| r.values().map(|r| (r.id.clone(), r.shown_title())).collect());
+            for (id, title) in listed {
                 if !list.iter().any(|(known, _)| *known == id) {
-                    let short: String = id.chars().take(8).collect();
-                    list.push((id, format!("Дорожная карта {short}… (на сервере)")));
+                    list.push((id, format!("{title} (на сервере)")));
                 }
             }
             screen.roadmaps.set(list);
@@ -187,10 +189,10 @@ impl Screen {
 
     fn roadmap_title(&self, id: &str) -> String {
         self.roadmaps.with(|r| {
-            r.iter().find(|(known, _)| known == id).map(|(_, t)| t.clone()).unwrap_or_else(|| {
-                let short: String = id.chars().take(8).collect();
-                format!("Дорожная карта {short}…")
-            })
+            r.iter()
+                .find(|(known, _)| known == id)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_else(|| "Дорожная карта, которой нет на этом устройстве".to_owned())
         })
     }
 }
