@@ -261,6 +261,8 @@ pub fn field_label_ru(key: &str) -> &str {
     match key {
         "status" => "Статус",
         "completed_on" => "Дата исполнения",
+        "status_note" => "Комментарий к статусу",
+        "status_evidence" => "Подтверждение исполнения",
         _ => match ActivityField::from_key(key) {
             Some(ActivityField::Number) => "Номер",
             Some(ActivityField::Description) => "Содержание",
