@@ -24,7 +24,9 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 mod common;
-use common::{Device, PASSWORD, Server, close_code, create_user, mark, roadmap, roadmap_by, set_up, try_socket};
+use common::{
+    Device, PASSWORD, Server, close_code, create_user, mark, roadmap, roadmap_by, set_up, try_socket,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Expect {
@@ -666,7 +668,10 @@ async fn roadmaps_are_listed_by_the_title_the_relay_read() {
     assert_eq!(title_for(&list), Some(json!("Дорожная карта школы № 1")), "{list}");
 
     let mut file = RoadmapDoc::from_automerge(device.docs.remove(&id).unwrap()).unwrap();
-    let rename = Edit::SetText { target: TextTarget::Header(HeaderField::Title), value: "Новое название".into() };
+    let rename = Edit::SetText {
+        target: TextTarget::Header(HeaderField::Title),
+        value: "Новое название".into(),
+    };
     file.apply(vec![rename], 1, "rename").unwrap();
     device.docs.insert(id, file.automerge().clone());
     device.sync().await;
