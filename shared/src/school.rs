@@ -324,6 +324,23 @@ pub struct School {
 
 impl School {
     /// Whether a document of `kind` is confirmed now (its last decision).
+    /// Where the school's documents of `kind` stand, as the dashboard
+    /// shows them per school: confirmed if one is, else on review if one
+    /// waits (filed and not yet judged counts as waiting), else returned;
+    /// `None` when none is filed.
+    pub fn document_state(&self, kind: DocumentKind) -> Option<Decision> {
+        let states = self
+            .documents
+            .iter()
+            .filter(|d| d.kind == kind)
+            .map(|d| d.state().unwrap_or(Decision::Submitted));
+        states.min_by_key(|d| match d {
+            Decision::Confirmed => 0,
+            Decision::Submitted => 1,
+            Decision::Returned => 2,
+        })
+    }
+
     pub fn confirmed(&self, kind: DocumentKind) -> bool {
         self.documents.iter().any(|d| d.kind == kind && d.state() == Some(Decision::Confirmed))
     }
