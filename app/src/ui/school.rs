@@ -275,7 +275,8 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
 
     let name = {
         let unit = unit.clone();
-        move || account.unit_name(&unit).unwrap_or_else(|| format!("Школа {unit}"))
+        // Never the unit's id: a school the person cannot see is «Школа».
+        move || account.unit_name(&unit).unwrap_or_else(|| "Школа".to_owned())
     };
     document_title(&name());
     let municipality = {
@@ -286,20 +287,27 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
     };
     let loaded = move || screen.school.with(Option::is_some) && screen.catalogue.with(Option::is_some);
     let signed_out = move || account.session.with(|s| s.me().is_none());
+    // Signed in without a right to the school's file (another school's
+    // link): said in words, as roadmap links do, instead of an empty file.
+    let no_access = move || !signed_out() && right.get() == Right::None;
     view! {
         <section class="school-page" data-loaded=move || loaded().to_string()>
             <p class="crumbs"><a href="/schools">"← Все школы"</a></p>
             <h1>{text(name)}</h1>
             <p class="school-municipality hint">{text(municipality)}</p>
             <p class="note" hidden=move || !signed_out()>"Войдите, чтобы работать со школой: файл школы доступен её команде, кураторам и координаторам."</p>
+            <p class="note warn no-access" role="alert" hidden=move || !no_access()>
+                "Нет доступа к этой школе: её файл доступен её команде, кураторам и координаторам. "
+                <a href="/">"К списку дорожных карт"</a>
+            </p>
             {move || failed.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || broken.get().map(|id| view! { <super::recovery::ReloadFromServer id /> })}
-            <p class="empty" hidden=move || loaded() || failed.with(Option::is_some)>"Загрузка…"</p>
+            <p class="empty" hidden=move || loaded() || failed.with(Option::is_some) || no_access()>"Загрузка…"</p>
             <p class="note warn problems" role="status" hidden=move || screen.problems.with(Vec::is_empty)>
                 "Часть данных файла школы не прочитана: её записала другая программа не так, как ожидает приложение. Остальное открыто как обычно."
                 <small class="details">{text(move || screen.problems.with(|p| p.join("; ")))}</small>
             </p>
-            <div hidden=move || !loaded()>
+            <div hidden=move || !loaded() || no_access()>
                 <SchoolHead screen />
                 <Participants screen />
                 <Visits screen />
