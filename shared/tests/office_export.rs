@@ -318,7 +318,7 @@ fn exported_fixtures_import_back_unchanged() {
         let original = parse_docx(&std::fs::read(path).unwrap()).unwrap();
         let mut next = 0u8..;
         let roadmap =
-            original.to_document(&mut || id(next.next().unwrap()), 1_700_000_000_000).unwrap().read();
+            original.to_document(&mut || id(next.next().unwrap()), 1_700_000_000_000, "", "").unwrap().read();
         let again = parse_docx(&roadmap_docx(&roadmap)).unwrap();
 
         assert_eq!(again.title, roadmap.header.title, "{name}");
