@@ -152,7 +152,27 @@ pub struct Invitation {
     pub schools: Vec<UnitId>,
     pub created_by: UserId,
     pub expires_at: u64,
+    /// Whom it is for, as the coordinator wrote it: two invitations to
+    /// one school's team are told apart by it.
+    #[serde(default)]
+    pub name: String,
+    /// Who accepted it: kept (and listed) until it would have expired, so
+    /// the coordinator sees who came in by it. An accepted invitation
+    /// opens nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_by: Option<Accepted>,
 }
+
+/// Who accepted an invitation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    pub id: UserId,
+    pub login: String,
+    pub name: String,
+}
+
+/// Longest name an invitation keeps for its invitee.
+const MAX_INVITEE_NAME_CHARS: usize = 200;
 
 /// What a document is, to the relay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -713,7 +733,12 @@ impl Accounts {
         role: Role,
         unit: &str,
         schools: Vec<UnitId>,
+        name: &str,
     ) -> Result<Invitation, AccountsError> {
+        let name: String = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        if name.chars().count() > MAX_INVITEE_NAME_CHARS || name.chars().any(char::is_control) {
+            return Err(AccountsError::BadInput("имя приглашаемого слишком длинное".into()));
+        }
         let code = new_secret();
         let key = secret_key(&code);
         self.write(|d| {
@@ -726,6 +751,8 @@ impl Accounts {
                 schools,
                 created_by: by.into(),
                 expires_at: now() + INVITATION_SECONDS,
+                name,
+                accepted_by: None,
             };
             let mut ops = vec![Op::Invitation(key, Some(invitation.clone()))];
             if by == FIRST_ADMIN_CREATOR {
@@ -736,9 +763,9 @@ impl Accounts {
         })
     }
 
-    /// A live invitation by its code.
+    /// A live invitation by its code (not yet accepted).
     pub fn invitation(&self, code: &str) -> Option<Invitation> {
-        self.invitation_by_id(&secret_key(code))
+        self.invitation_by_id(&secret_key(code)).filter(|i| i.accepted_by.is_none())
     }
 
     /// A live invitation by its id (see [`Invitation::id`]).
@@ -780,7 +807,10 @@ impl Accounts {
         // What can be refused is refused before Argon2 runs: anyone may
         // send a made-up code, and a hash costs tens of ms of a core.
         self.read(|d| {
-            d.invitations.get(&key).filter(|i| i.expires_at > now).ok_or(AccountsError::NoSuchInvitation)?;
+            d.invitations
+                .get(&key)
+                .filter(|i| i.expires_at > now && i.accepted_by.is_none())
+                .ok_or(AccountsError::NoSuchInvitation)?;
             match d.logins.contains_key(&login) {
                 true => Err(AccountsError::LoginTaken(login.clone())),
                 false => Ok(()),
@@ -791,17 +821,22 @@ impl Accounts {
             let invitation = d
                 .invitations
                 .get(&key)
-                .filter(|i| i.expires_at > now)
+                .filter(|i| i.expires_at > now && i.accepted_by.is_none())
                 .ok_or(AccountsError::NoSuchInvitation)?;
             if d.logins.contains_key(&login) {
                 return Err(AccountsError::LoginTaken(login.clone()));
             }
             d.org.check_person(invitation.role, &invitation.unit, &invitation.schools)?;
             let name = name.trim();
+            let name = match (name.is_empty(), invitation.name.is_empty()) {
+                (false, _) => name.to_owned(),
+                (true, false) => invitation.name.clone(),
+                (true, true) => login.clone(),
+            };
             let person = Person {
                 id: short_id(),
                 login: login.clone(),
-                name: if name.is_empty() { login.clone() } else { name.to_owned() },
+                name,
                 role: invitation.role,
                 unit: invitation.unit.clone(),
                 schools: invitation.schools.clone(),
@@ -809,7 +844,17 @@ impl Accounts {
             };
             let mut ops = vec![
                 Op::Account(Account { person: person.clone(), password: hash }),
-                Op::Invitation(key.clone(), None),
+                Op::Invitation(
+                    key.clone(),
+                    Some(Invitation {
+                        accepted_by: Some(Accepted {
+                            id: person.id.clone(),
+                            login: person.login.clone(),
+                            name: person.name.clone(),
+                        }),
+                        ..invitation.clone()
+                    }),
+                ),
             ];
             ops.extend(first_admin_links(d).filter(|op| !matches!(op, Op::Invitation(k, _) if *k == key)));
             Ok((ops, person))
@@ -1261,7 +1306,7 @@ mod tests {
         let (_dir, a) = accounts();
         let admin =
             a.create_person("admin", "", "password1", Role::FederalCoordinator, "rf", vec![]).unwrap();
-        let inv = a.create_invitation(&admin.id, Role::Observer, "rf", vec![]).unwrap();
+        let inv = a.create_invitation(&admin.id, Role::Observer, "rf", vec![], "").unwrap();
         let code = inv.code.clone().expect("the code, to whoever made it");
         let before = hashes();
         assert!(matches!(
@@ -1391,7 +1436,7 @@ mod tests {
         let (_dir, a) = accounts();
         let admin =
             a.create_person("admin", "", "password1", Role::FederalCoordinator, "rf", vec![]).unwrap();
-        let inv = a.create_invitation(&admin.id, Role::Observer, "rf", vec![]).unwrap();
+        let inv = a.create_invitation(&admin.id, Role::Observer, "rf", vec![], "").unwrap();
         let code = inv.code.clone().expect("the code, to whoever made it");
         assert!(a.invitation(&code).is_some());
         let p = a.accept_invitation(&code, "obs", "Наблюдатель", "password1").unwrap();

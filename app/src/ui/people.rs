@@ -32,6 +32,18 @@ struct Invitation {
     #[serde(default)]
     schools: Vec<String>,
     expires_at: f64,
+    /// Whom it is for.
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    accepted_by: Option<Accepted>,
+}
+
+/// Who accepted an invitation.
+#[derive(Clone, Deserialize)]
+struct Accepted {
+    login: String,
+    name: String,
 }
 
 fn invitation_link(code: &str) -> String {
@@ -240,6 +252,7 @@ fn InvitationsCard(
         }
     });
     let created = RwSignal::new(String::new());
+    let invitee = RwSignal::new(String::new());
     let submit = Submit::new();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -247,13 +260,15 @@ fn InvitationsCard(
         struct NewInvitation {
             role: Role,
             unit: String,
+            name: String,
         }
         let r = role.get_untracked();
-        let body = NewInvitation { role: r, unit: unit.get_untracked() };
+        let body = NewInvitation { role: r, unit: unit.get_untracked(), name: invitee.get_untracked() };
         submit.run(async move {
             let invitation: Invitation =
                 api::send_for("POST", "/api/invitations", Some(&body)).await.map_err(say)?;
             created.set(invitation_link(&invitation.code.unwrap_or_default()));
+            invitee.set(String::new());
             reload();
             Ok(())
         });
@@ -284,6 +299,10 @@ fn InvitationsCard(
                         {unit_options(fitting, unit.into())}
                     </select>
                 </label>
+                <label>"Кого приглашаете (ФИО)"
+                    <input type="text" maxlength="200" autocomplete="off" prop:value=move || invitee.get()
+                        on:input=move |ev| invitee.set(event_target_value(&ev)) />
+                </label>
                 <p class="hint wide" hidden=move || role.get() != Role::Curator>
                     "Школы куратору назначают, когда он примет приглашение: «Изменить школы» в списке людей или «Изменить участников» на странице школы."
                 </p>
@@ -294,7 +313,7 @@ fn InvitationsCard(
                 <p>"Приглашение создано. Отправьте эту ссылку человеку, которого приглашаете (действует 14 дней):"</p>
                 <CopyLink link=created />
             </div>
-            <h3>"Действующие приглашения"</h3>
+            <h3>"Приглашения за 14 дней"</h3>
             <p class="hint" hidden=move || !list().is_empty()>"Нет действующих приглашений."</p>
             <p class="hint" hidden=move || list().is_empty()>
                 "Ссылку показывают один раз, при создании: сервер хранит не её саму, а только отпечаток. Потерянную ссылку отзовите и создайте приглашение заново."
@@ -350,14 +369,22 @@ fn InvitationItem(invitation: Invitation, reload: impl Fn() + Copy + Send + Sync
             }
         });
     };
+    let accepted = invitation.accepted_by.clone();
+    let is_accepted = accepted.is_some();
+    let invitee =
+        if invitation.name.is_empty() { "Без имени".to_owned() } else { invitation.name.clone() };
     view! {
-        <li class="entry">
+        <li class="entry invitation" class:accepted=is_accepted>
             <p>
-                <strong>{invitation.role.label()}</strong>", "{unit_name(&invitation.unit)}
+                <strong class="invitee">{invitee}</strong>" — "{invitation.role.label()}", "{unit_name(&invitation.unit)}
                 {(!schools.is_empty()).then(|| format!("; школы: {schools}"))}
-                <br /><span class="hint">"действует до " {format_time(invitation.expires_at * 1000.0)}</span>
+                <br />
+                {match accepted {
+                    Some(a) => view! { <span class="accepted-by">{format!("Принято: {} ({})", a.name, a.login)}</span> }.into_any(),
+                    None => view! { <span class="hint">"действует до " {format_time(invitation.expires_at * 1000.0)}</span> }.into_any(),
+                }}
             </p>
-            <button class="danger" on:click=revoke>"Отозвать"</button>
+            <button class="danger" hidden=is_accepted on:click=revoke>"Отозвать"</button>
         </li>
     }
 }
