@@ -1100,6 +1100,18 @@ pub fn title_of(doc: &impl ReadDoc) -> String {
         return String::new();
     };
     let title = match doc.get(&header, HeaderField::Title.key()) {
+        // The relay reads this for every change it takes: a long title is
+        // read up to what is kept, character by character, never whole.
+        Ok(Some((Value::Object(ObjType::Text), text))) if doc.length(&text) > REGISTRY_TITLE_CHARS * 2 => (0
+            ..REGISTRY_TITLE_CHARS * 2)
+            .filter_map(|i| match doc.get(&text, i) {
+                Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+                    ScalarValue::Str(c) => Some(c.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect(),
         Ok(Some((Value::Object(ObjType::Text), text))) => doc.text(&text).unwrap_or_default(),
         Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
             ScalarValue::Str(s) => s.to_string(),

@@ -477,3 +477,19 @@ mod activity_history {
         );
     }
 }
+
+/// The relay reads a roadmap's title for its registry from every change it
+/// takes: a long one is cut to what is kept, read without the rest.
+#[test]
+fn the_registry_title_is_cut_to_what_is_kept() {
+    use medk_shared::doc::{REGISTRY_TITLE_CHARS, title_of};
+    use medk_shared::model::HeaderField;
+    let (mut doc, _) = roadmap();
+    assert_eq!(title_of(doc.automerge()), "Дорожная карта");
+    let long: String = "Дорожная карта школы ".repeat(100);
+    let rename = Edit::SetText { target: TextTarget::Header(HeaderField::Title), value: long.clone() };
+    doc.apply(vec![rename], at(1), "rename").unwrap();
+    let kept = title_of(doc.automerge());
+    assert_eq!(kept.chars().count(), REGISTRY_TITLE_CHARS);
+    assert!(long.starts_with(&kept));
+}
