@@ -75,6 +75,16 @@ pub struct RoadmapRight {
     #[serde(default)]
     pub published: bool,
     pub right: Right,
+    /// As the relay last read it; empty before it has.
+    #[serde(default)]
+    pub title: String,
+}
+
+impl RoadmapRight {
+    /// Its title as lists show it (never its id).
+    pub fn shown_title(&self) -> String {
+        if self.title.trim().is_empty() { "Без названия".to_owned() } else { self.title.clone() }
+    }
 }
 
 type Listener = Rc<dyn Fn(&Session)>;

@@ -81,8 +81,11 @@ test('a federal coordinator adds a region and invites its coordinator, who regis
   await third.goto(link);
   await expect(third.getByRole('alert')).toContainText('Приглашение не найдено');
   await fed.reload();
-  await expect(fed.locator('.entry', { hasText: 'petrova' })).toContainText('Региональный координатор, Каменская область');
-  await expect(fed.locator('.entry', { hasText: 'Региональный координатор' })).toHaveCount(1);
+  const people = fed.locator('li.entry:not(.invitation)');
+  await expect(people.filter({ hasText: 'petrova' })).toContainText('Региональный координатор, Каменская область');
+  await expect(people.filter({ hasText: 'Региональный координатор' })).toHaveCount(1);
+  // The used invitation stays listed, saying who accepted it.
+  await expect(fed.locator('li.invitation .accepted-by')).toHaveText('Принято: Петрова Анна Сергеевна (petrova)');
 });
 
 test('a person who may only read sees so, and the server keeps none of their edits', async ({ browser, serve }) => {

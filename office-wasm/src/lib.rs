@@ -60,7 +60,7 @@ mod tests {
         let parsed: import::ParsedRoadmap = postcard::from_bytes(&parse_docx(&bytes).unwrap()).unwrap();
         assert_eq!(parsed.sections.len(), 3);
         let roadmap = parsed
-            .to_document(&mut || medk_shared::ids::RowId::new(format!("r{}", fastish())), 0)
+            .to_document(&mut || medk_shared::ids::RowId::new(format!("r{}", fastish())), 0, "", "")
             .unwrap()
             .read();
         let encoded = postcard::to_allocvec(&roadmap).unwrap();

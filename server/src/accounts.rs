@@ -152,7 +152,27 @@ pub struct Invitation {
     pub schools: Vec<UnitId>,
     pub created_by: UserId,
     pub expires_at: u64,
+    /// Whom it is for, as the coordinator wrote it: two invitations to
+    /// one school's team are told apart by it.
+    #[serde(default)]
+    pub name: String,
+    /// Who accepted it: kept (and listed) until it would have expired, so
+    /// the coordinator sees who came in by it. An accepted invitation
+    /// opens nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_by: Option<Accepted>,
 }
+
+/// Who accepted an invitation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    pub id: UserId,
+    pub login: String,
+    pub name: String,
+}
+
+/// Longest name an invitation keeps for its invitee.
+const MAX_INVITEE_NAME_CHARS: usize = 200;
 
 /// What a document is, to the relay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -242,7 +262,14 @@ struct Shared {
     /// Serialises writers: read, decide, commit, apply.
     write: Mutex<()>,
     events: broadcast::Sender<AccessEvent>,
+    /// Titles of roadmaps being claimed (read while vetting the changes
+    /// that create them), for their registration.
+    claim_titles: Mutex<HashMap<DocumentId, String>>,
 }
+
+/// Titles kept for claims in flight; more are dropped (a claim then
+/// registers the roadmap untitled until its next change).
+const MAX_CLAIM_TITLES: usize = 1_000;
 
 /// Seconds since the Unix epoch.
 pub fn now() -> u64 {
@@ -350,6 +377,7 @@ impl Accounts {
                 dir: RwLock::new(dir),
                 write: Mutex::new(()),
                 events,
+                claim_titles: Mutex::default(),
             }),
         })
     }
@@ -574,6 +602,31 @@ impl Accounts {
         Ok(person)
     }
 
+    /// Makes the curators' schools follow the file of `school` naming
+    /// `curator` ([`Org::schools_following`]): the named curator gets the
+    /// school, any other curator who had it loses it. Called by the relay
+    /// when a change it accepts alters the file's assignment.
+    pub fn follow_assignment(&self, school: &str, curator: Option<&str>) -> Result<(), AccountsError> {
+        let changed = self.write(|d| {
+            let ops: Vec<Op> = d
+                .people
+                .values()
+                .filter_map(|account| {
+                    let schools = Org::schools_following(&account.person, school, curator)?;
+                    let mut account = account.clone();
+                    account.person.schools = schools;
+                    Some(Op::Account(account))
+                })
+                .collect();
+            let changed = !ops.is_empty();
+            Ok((ops, changed))
+        })?;
+        if changed {
+            self.announce(AccessEvent::RightsChanged);
+        }
+        Ok(())
+    }
+
     // ---- sessions ----
 
     /// Starts a session; returns the token for the cookie.
@@ -680,7 +733,12 @@ impl Accounts {
         role: Role,
         unit: &str,
         schools: Vec<UnitId>,
+        name: &str,
     ) -> Result<Invitation, AccountsError> {
+        let name: String = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        if name.chars().count() > MAX_INVITEE_NAME_CHARS || name.chars().any(char::is_control) {
+            return Err(AccountsError::BadInput("имя приглашаемого слишком длинное".into()));
+        }
         let code = new_secret();
         let key = secret_key(&code);
         self.write(|d| {
@@ -693,6 +751,8 @@ impl Accounts {
                 schools,
                 created_by: by.into(),
                 expires_at: now() + INVITATION_SECONDS,
+                name,
+                accepted_by: None,
             };
             let mut ops = vec![Op::Invitation(key, Some(invitation.clone()))];
             if by == FIRST_ADMIN_CREATOR {
@@ -703,9 +763,9 @@ impl Accounts {
         })
     }
 
-    /// A live invitation by its code.
+    /// A live invitation by its code (not yet accepted).
     pub fn invitation(&self, code: &str) -> Option<Invitation> {
-        self.invitation_by_id(&secret_key(code))
+        self.invitation_by_id(&secret_key(code)).filter(|i| i.accepted_by.is_none())
     }
 
     /// A live invitation by its id (see [`Invitation::id`]).
@@ -747,7 +807,10 @@ impl Accounts {
         // What can be refused is refused before Argon2 runs: anyone may
         // send a made-up code, and a hash costs tens of ms of a core.
         self.read(|d| {
-            d.invitations.get(&key).filter(|i| i.expires_at > now).ok_or(AccountsError::NoSuchInvitation)?;
+            d.invitations
+                .get(&key)
+                .filter(|i| i.expires_at > now && i.accepted_by.is_none())
+                .ok_or(AccountsError::NoSuchInvitation)?;
             match d.logins.contains_key(&login) {
                 true => Err(AccountsError::LoginTaken(login.clone())),
                 false => Ok(()),
@@ -758,17 +821,22 @@ impl Accounts {
             let invitation = d
                 .invitations
                 .get(&key)
-                .filter(|i| i.expires_at > now)
+                .filter(|i| i.expires_at > now && i.accepted_by.is_none())
                 .ok_or(AccountsError::NoSuchInvitation)?;
             if d.logins.contains_key(&login) {
                 return Err(AccountsError::LoginTaken(login.clone()));
             }
             d.org.check_person(invitation.role, &invitation.unit, &invitation.schools)?;
             let name = name.trim();
+            let name = match (name.is_empty(), invitation.name.is_empty()) {
+                (false, _) => name.to_owned(),
+                (true, false) => invitation.name.clone(),
+                (true, true) => login.clone(),
+            };
             let person = Person {
                 id: short_id(),
                 login: login.clone(),
-                name: if name.is_empty() { login.clone() } else { name.to_owned() },
+                name,
                 role: invitation.role,
                 unit: invitation.unit.clone(),
                 schools: invitation.schools.clone(),
@@ -776,7 +844,17 @@ impl Accounts {
             };
             let mut ops = vec![
                 Op::Account(Account { person: person.clone(), password: hash }),
-                Op::Invitation(key.clone(), None),
+                Op::Invitation(
+                    key.clone(),
+                    Some(Invitation {
+                        accepted_by: Some(Accepted {
+                            id: person.id.clone(),
+                            login: person.login.clone(),
+                            name: person.name.clone(),
+                        }),
+                        ..invitation.clone()
+                    }),
+                ),
             ];
             ops.extend(first_admin_links(d).filter(|op| !matches!(op, Op::Invitation(k, _) if *k == key)));
             Ok((ops, person))
@@ -819,9 +897,43 @@ impl Accounts {
     pub fn claim(&self, user: &str, doc: &DocumentId) -> Result<(), AccountsError> {
         self.write(|d| {
             let unit = claimable(d, user, doc)?;
-            let access = RoadmapAccess { unit, registered_by: Some(user.to_owned()), ..Default::default() };
+            let title = self
+                .shared
+                .claim_titles
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(doc)
+                .unwrap_or_default();
+            let access =
+                RoadmapAccess { unit, registered_by: Some(user.to_owned()), title, ..Default::default() };
             Ok((vec![Op::Roadmap(*doc, access)], ()))
         })
+    }
+
+    /// Keeps `title` as the registered roadmap `doc`'s (read from a change
+    /// the relay took), or for its registration when it is being claimed.
+    pub fn note_title(&self, doc: &DocumentId, title: String) {
+        let registered = self.read(|d| d.roadmaps.get(doc).map(|r| r.title == title));
+        match registered {
+            Some(true) => {}
+            Some(false) => {
+                let written = self.write(|d| {
+                    let mut access = d.roadmaps.get(doc).cloned().ok_or(AccountsError::NotFound)?;
+                    access.title = title;
+                    Ok((vec![Op::Roadmap(*doc, access)], ()))
+                });
+                if let Err(e) = written {
+                    tracing::warn!(%doc, "the roadmap's title was not kept: {e}");
+                }
+            }
+            None => {
+                let mut pending = self.shared.claim_titles.lock().unwrap_or_else(PoisonError::into_inner);
+                if pending.len() >= MAX_CLAIM_TITLES {
+                    pending.clear();
+                }
+                pending.insert(*doc, title);
+            }
+        }
     }
 
     /// Deletes a roadmap for everyone: its registration goes, and it is
@@ -853,6 +965,11 @@ impl Accounts {
             let writes = d.org.school_file_right(person, &school) == Right::Write;
             (writes && !(powers.curate && powers.assign)).then_some((school, powers))
         })
+    }
+
+    /// The school whose file `doc` is.
+    pub fn school_of(&self, doc: &DocumentId) -> Option<UnitId> {
+        self.read(|d| school_of_file(d, doc))
     }
 
     /// What `doc` is: the catalogue, a school's file, or (anything else) a
@@ -1189,7 +1306,7 @@ mod tests {
         let (_dir, a) = accounts();
         let admin =
             a.create_person("admin", "", "password1", Role::FederalCoordinator, "rf", vec![]).unwrap();
-        let inv = a.create_invitation(&admin.id, Role::Observer, "rf", vec![]).unwrap();
+        let inv = a.create_invitation(&admin.id, Role::Observer, "rf", vec![], "").unwrap();
         let code = inv.code.clone().expect("the code, to whoever made it");
         let before = hashes();
         assert!(matches!(
@@ -1319,7 +1436,7 @@ mod tests {
         let (_dir, a) = accounts();
         let admin =
             a.create_person("admin", "", "password1", Role::FederalCoordinator, "rf", vec![]).unwrap();
-        let inv = a.create_invitation(&admin.id, Role::Observer, "rf", vec![]).unwrap();
+        let inv = a.create_invitation(&admin.id, Role::Observer, "rf", vec![], "").unwrap();
         let code = inv.code.clone().expect("the code, to whoever made it");
         assert!(a.invitation(&code).is_some());
         let p = a.accept_invitation(&code, "obs", "Наблюдатель", "password1").unwrap();

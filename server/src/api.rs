@@ -358,6 +358,9 @@ struct NewInvitation {
     unit: UnitId,
     #[serde(default)]
     schools: Vec<UnitId>,
+    /// Whom it is for (optional).
+    #[serde(default)]
+    name: String,
 }
 
 fn manages_all(org: &Org, person: &Person, unit: &str, schools: &[UnitId]) -> bool {
@@ -372,7 +375,8 @@ async fn create_invitation(
     if !manages_all(&state.accounts.org(), &who.person, &new.unit, &new.schools) {
         return Err(forbidden());
     }
-    let invitation = state.accounts.create_invitation(&who.person.id, new.role, &new.unit, new.schools)?;
+    let invitation =
+        state.accounts.create_invitation(&who.person.id, new.role, &new.unit, new.schools, &new.name)?;
     Ok((StatusCode::CREATED, Json(invitation)))
 }
 
@@ -387,6 +391,7 @@ async fn show_invitation(
         "role": invitation.role,
         "unit_name": unit_name,
         "expires_at": invitation.expires_at,
+        "name": invitation.name,
     })))
 }
 
@@ -517,7 +522,7 @@ async fn roadmaps(State(state): State<ApiState>, who: SignedIn) -> Json<serde_js
         .readable_roadmaps(&who.person)
         .into_iter()
         .map(|(id, r, right)| {
-            json!({ "id": id.to_string(), "unit": r.unit, "published": r.published, "right": right })
+            json!({ "id": id.to_string(), "unit": r.unit, "published": r.published, "right": right, "title": r.title })
         })
         .collect();
     Json(serde_json::Value::Array(list))

@@ -57,7 +57,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     }
     let time_ms = i64::try_from(crate::accounts::now()).unwrap_or(0) * 1000;
     let mut document = parsed
-        .to_document(&mut random_row_id, time_ms)
+        .to_document(&mut random_row_id, time_ms, "", &file_name(&args.file))
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
     // Registered here, so nobody need claim it; its id follows its origin
     // like every roadmap's.
@@ -101,4 +101,9 @@ fn print(parsed: &ParsedRoadmap, json: bool, stored: Option<&DocumentId>) -> any
 
 fn random_row_id() -> RowId {
     RowId::from_random(random_bytes())
+}
+
+/// The name of the imported file, as the roadmap's history names it.
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }

@@ -123,7 +123,7 @@ fn first_admin_invitation(
     use crate::accounts::FIRST_ADMIN_CREATOR;
     use medk_shared::access::{ROOT_UNIT, Role};
     let invitation = accounts
-        .create_invitation(FIRST_ADMIN_CREATOR, Role::FederalCoordinator, ROOT_UNIT, vec![])
+        .create_invitation(FIRST_ADMIN_CREATOR, Role::FederalCoordinator, ROOT_UNIT, vec![], "")
         .context("creating the first administrator's invitation")?;
     let path = data_dir.join(FIRST_ADMIN_FILE);
     let text = format!(

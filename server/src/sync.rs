@@ -201,10 +201,12 @@ impl Access for AccountsAccess {
         self.0.may_claim(user, doc)
     }
 
-    fn vets(&mut self, user: &str, doc: &DocumentId) -> bool {
+    fn vets(&mut self, _user: &str, doc: &DocumentId) -> bool {
         match self.0.kind_of(doc) {
             DocKind::Roadmap => true,
-            DocKind::School => self.0.school_powers(user, doc).is_some(),
+            // Every writer: a change of who serves the school moves the
+            // curator's rights with it.
+            DocKind::School => true,
             DocKind::Catalogue => false,
         }
     }
@@ -221,30 +223,74 @@ impl Access for AccountsAccess {
         let verdict = match self.0.kind_of(doc) {
             DocKind::Catalogue => Ok(()),
             DocKind::School => {
-                let Some((school, powers)) = self.0.school_powers(user, doc) else { return Ok(()) };
-                let now_ms = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-                let sender = medk_shared::school::Sender { id: user, powers, now_ms };
-                medk_shared::school::vet_changes(&school, before, after, changes, &sender).map_err(|detail| {
-                    Refusal {
-                        message: "изменение файла школы не принято: его может сделать только куратор или \
-                                  координатор"
-                            .into(),
-                        detail,
-                    }
-                })
+                let verdict = self.vet_school(user, doc, before, after, changes);
+                if verdict.is_ok() {
+                    self.follow_assignment(doc, before, after);
+                }
+                verdict
             }
             DocKind::Roadmap => {
                 let origin = if claim { medk_shared::layout::check_origin(after, doc, user) } else { Ok(()) };
-                origin
+                let verdict = origin
                     .and_then(|()| medk_shared::layout::vet_changes(before, after, changes))
-                    .map_err(|breach| Refusal { message: breach.kind.message_ru(), detail: breach.detail })
+                    .map_err(|breach| Refusal { message: breach.kind.message_ru(), detail: breach.detail });
+                if verdict.is_ok() {
+                    let title = medk_shared::doc::title_of(after);
+                    if claim || title != medk_shared::doc::title_of(before) {
+                        self.0.note_title(doc, title);
+                    }
+                }
+                verdict
             }
         };
         verdict.inspect_err(|refusal| {
             tracing::warn!(%doc, user, claim, "refused changes: {}", refusal.detail);
         })
+    }
+}
+
+impl AccountsAccess {
+    /// What a school file's writer may change ([`medk_shared::school::vet_changes`]);
+    /// coordinators who both curate and assign may change anything.
+    fn vet_school(
+        &mut self,
+        user: &str,
+        doc: &DocumentId,
+        before: &automerge::Automerge,
+        after: &automerge::Automerge,
+        changes: &[automerge::Change],
+    ) -> Result<(), Refusal> {
+        let Some((school, powers)) = self.0.school_powers(user, doc) else { return Ok(()) };
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let sender = medk_shared::school::Sender { id: user, powers, now_ms };
+        medk_shared::school::vet_changes(&school, before, after, changes, &sender).map_err(|detail| Refusal {
+            message: "изменение файла школы не принято: его может сделать только куратор или \
+                                  координатор"
+                .into(),
+            detail,
+        })
+    }
+
+    /// The one curator assignment: once an accepted change names another
+    /// curator in the school's file, the curators' schools (their rights)
+    /// follow it.
+    fn follow_assignment(
+        &mut self,
+        doc: &DocumentId,
+        before: &automerge::Automerge,
+        after: &automerge::Automerge,
+    ) {
+        use medk_shared::school::assigned_curator;
+        let curator = assigned_curator(after);
+        if curator == assigned_curator(before) {
+            return;
+        }
+        let Some(school) = self.0.school_of(doc) else { return };
+        if let Err(e) = self.0.follow_assignment(&school, curator.as_deref()) {
+            tracing::warn!(%doc, "the curator's rights did not follow the school file: {e}");
+        }
     }
 }
 

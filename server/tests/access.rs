@@ -24,7 +24,9 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 mod common;
-use common::{Device, PASSWORD, Server, close_code, create_user, mark, roadmap, set_up, try_socket};
+use common::{
+    Device, PASSWORD, Server, close_code, create_user, mark, roadmap, roadmap_by, set_up, try_socket,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Expect {
@@ -599,6 +601,82 @@ async fn only_curators_and_coordinators_confirm_a_schools_documents() {
         reviews(&check),
         vec![(Decision::Submitted, sch_id.clone()), (Decision::Confirmed, cur_id.clone())]
     );
+}
+
+/// One curator assignment: the coordinator names the curator in the
+/// school's file («Участники»), and the rights follow it once the relay
+/// takes the change: the new curator writes the school's file, the one it
+/// replaced no longer does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_curators_rights_follow_the_school_files_assignment() {
+    use medk_shared::school::{PersonRef, SchoolDoc, SchoolEdit, school_file_id};
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    create_user(data.path(), "cur2", "curator", "m1", &[]);
+    let server = Server::start(data.path());
+    let id = school_file_id("s1");
+    let mun = server.login("mun").await;
+    let cur2 = server.login("cur2").await;
+    let cur2_id = server.person_id(&cur2).await;
+    let schools_of = |people: &serde_json::Value, login: &str| {
+        people["people"].as_array().unwrap().iter().find(|p| p["login"] == login).unwrap()["schools"].clone()
+    };
+    let (_, people) = server.call(&mun, "GET", "/api/people", serde_json::Value::Null).await;
+    assert_eq!(schools_of(&people, "cur"), json!(["s1"]));
+    assert_eq!(schools_of(&people, "cur2"), json!([]));
+
+    let mut coordinator = server.device(&mun, "coordinator").await;
+    coordinator.docs.insert(id, SchoolDoc::genesis("s1").automerge().clone());
+    let mut file = SchoolDoc::from_automerge(coordinator.docs.remove(&id).unwrap()).unwrap();
+    let curator = PersonRef { id: cur2_id.clone(), name: "Второй куратор".into() };
+    file.apply(vec![SchoolEdit::SetAssignment { curator: Some(curator), coordinator: None }], 1, "assign")
+        .unwrap();
+    coordinator.docs.insert(id, file.automerge().clone());
+    coordinator.sync().await;
+
+    let (_, people) = server.call(&mun, "GET", "/api/people", serde_json::Value::Null).await;
+    assert_eq!(schools_of(&people, "cur2"), json!(["s1"]), "the named curator gets the school");
+    assert_eq!(schools_of(&people, "cur"), json!([]), "the one replaced loses it");
+    let mut device = server.device(&cur2, "new curator").await;
+    device.docs.insert(id, AutoCommit::new());
+    device.sync().await;
+    let read = SchoolDoc::from_automerge(device.docs[&id].clone()).expect("the new curator reads the file");
+    assert_eq!(read.read().assignment.curator.map(|p| p.id), Some(cur2_id));
+}
+
+/// A roadmap is listed by its title before it is on a device: the relay
+/// keeps the title it reads from the changes it takes, from the first one
+/// that registers it to a rename.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roadmaps_are_listed_by_the_title_the_relay_read() {
+    use medk_shared::doc::{Edit, RoadmapDoc, TextTarget};
+    use medk_shared::model::HeaderField;
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    let server = Server::start(data.path());
+    let sch = server.login("sch").await;
+    let sch_id = server.person_id(&sch).await;
+    let mun = server.login("mun").await;
+    let (id, doc) = roadmap_by("Дорожная карта школы № 1", &sch_id);
+    let mut device = server.device(&sch, "team").await;
+    device.docs.insert(id, doc);
+    device.sync().await;
+    let title_for = |list: &serde_json::Value| {
+        list.as_array().unwrap().iter().find(|r| r["id"] == id.to_string()).map(|r| r["title"].clone())
+    };
+    let (_, list) = server.call(&mun, "GET", "/api/roadmaps", serde_json::Value::Null).await;
+    assert_eq!(title_for(&list), Some(json!("Дорожная карта школы № 1")), "{list}");
+
+    let mut file = RoadmapDoc::from_automerge(device.docs.remove(&id).unwrap()).unwrap();
+    let rename = Edit::SetText {
+        target: TextTarget::Header(HeaderField::Title),
+        value: "Новое название".into(),
+    };
+    file.apply(vec![rename], 1, "rename").unwrap();
+    device.docs.insert(id, file.automerge().clone());
+    device.sync().await;
+    let (_, list) = server.call(&sch, "GET", "/api/roadmaps", serde_json::Value::Null).await;
+    assert_eq!(title_for(&list), Some(json!("Новое название")), "{list}");
 }
 
 /// Moving a roadmap takes managing its unit (and the target): a write grant

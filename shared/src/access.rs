@@ -219,6 +219,10 @@ pub struct RoadmapAccess {
     /// this was kept); counts against their limit of registrations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_by: Option<UserId>,
+    /// Its title as the relay last read it ([`crate::doc::title_of`]), so
+    /// people find it by name before it is on their device.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
 }
 
 impl RoadmapAccess {
@@ -359,6 +363,25 @@ impl Org {
             }
         }
         Ok(())
+    }
+
+    /// The one curator assignment: the school file's «Куратор»
+    /// ([`crate::school::Assignment`]) says who serves `school`, and a
+    /// curator's `schools` (which give the rights) follow it. What
+    /// `person`'s schools become once `curator` is the school's curator:
+    /// `None` when they stay as they are (not a curator, or nothing to
+    /// change).
+    pub fn schools_following(person: &Person, school: &str, curator: Option<&str>) -> Option<Vec<UnitId>> {
+        if person.role != Role::Curator {
+            return None;
+        }
+        let has = person.schools.iter().any(|s| s == school);
+        let should = curator == Some(person.id.as_str());
+        match (has, should) {
+            (false, true) => Some(person.schools.iter().cloned().chain([school.to_owned()]).collect()),
+            (true, false) => Some(person.schools.iter().filter(|s| *s != school).cloned().collect()),
+            _ => None,
+        }
     }
 
     /// What `person` may do with a roadmap, before explicit grants.
@@ -525,7 +548,13 @@ mod tests {
     }
 
     fn roadmap(unit: &str, published: bool) -> RoadmapAccess {
-        RoadmapAccess { unit: unit.into(), published, grants: BTreeMap::new(), registered_by: None }
+        RoadmapAccess {
+            unit: unit.into(),
+            published,
+            grants: BTreeMap::new(),
+            registered_by: None,
+            title: String::new(),
+        }
     }
 
     #[test]
@@ -565,6 +594,24 @@ mod tests {
         let f = person(Role::FederalCoordinator, "rf");
         assert_eq!(org.right(&f, &roadmap("s3", false)), Right::Read);
         assert_eq!(org.right(&f, &roadmap("rf", false)), Right::Write);
+    }
+
+    #[test]
+    fn a_curators_schools_follow_the_school_files_assignment() {
+        let mut c = person(Role::Curator, "m1");
+        c.id = "c".into();
+        c.schools = vec!["s2".into()];
+        assert_eq!(Org::schools_following(&c, "s1", Some("c")), Some(vec!["s2".into(), "s1".into()]));
+        assert_eq!(Org::schools_following(&c, "s2", Some("c")), None, "already theirs");
+        assert_eq!(
+            Org::schools_following(&c, "s2", Some("other")),
+            Some(vec![]),
+            "someone else serves it now"
+        );
+        assert_eq!(Org::schools_following(&c, "s2", None), Some(vec![]), "nobody serves it now");
+        assert_eq!(Org::schools_following(&c, "s1", None), None);
+        let coordinator = person(Role::MunicipalCoordinator, "m1");
+        assert_eq!(Org::schools_following(&coordinator, "s1", Some(&coordinator.id)), None);
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //!   columns: [ { field: str, title: Text } ],
 //!   sections:   { <id>: { title: Text, pos: str, deleted: bool } },
 //!   activities: { <id>: { section: str, pos: str, deleted: bool, status: str,
-//!                         completed_on: str, number: Text, description: Text, … } },
+//!                         completed_on: str, status_note?: str, status_evidence?: str,
+//!                         number: Text, description: Text, … } },
 //!   members:    { <id>: { name: Text, workplace: Text, position: Text, pos: str, deleted: bool } } }
 //! ```
 //! `creator` (a person's id, or empty) and `nonce` (random hex) are written
@@ -138,6 +139,13 @@ pub enum Edit {
     SetStatus {
         activity: RowId,
         status: Status,
+    },
+    /// The comment and evidence given with the activity's status (empty
+    /// clears them).
+    SetStatusNote {
+        activity: RowId,
+        note: String,
+        evidence: String,
     },
     /// ISO date or empty.
     SetCompletedOn {
@@ -480,6 +488,8 @@ impl RoadmapDoc {
             deleted: false,
             status: String::new(),
             completed_on: String::new(),
+            status_note: String::new(),
+            status_evidence: String::new(),
             texts: Vec::new(),
             obj,
         };
@@ -496,6 +506,10 @@ impl RoadmapDoc {
                 ("deleted", automerge::ValueRef::Scalar(S::Boolean(v))) => row.deleted = *v,
                 ("status", automerge::ValueRef::Scalar(S::Str(v))) => row.status = v.to_string(),
                 ("completed_on", automerge::ValueRef::Scalar(S::Str(v))) => row.completed_on = v.to_string(),
+                ("status_note", automerge::ValueRef::Scalar(S::Str(v))) => row.status_note = v.to_string(),
+                ("status_evidence", automerge::ValueRef::Scalar(S::Str(v))) => {
+                    row.status_evidence = v.to_string()
+                }
                 _ => {}
             }
         }
@@ -525,6 +539,8 @@ impl RoadmapDoc {
             comments: String::new(),
             status: Status::parse(&row.status),
             completed_on: row.completed_on.clone(),
+            status_note: row.status_note.clone(),
+            status_evidence: row.status_evidence.clone(),
         };
         for (key, text) in &row.texts {
             if let Some(field) = ActivityField::from_key(key) {
@@ -751,6 +767,7 @@ impl RoadmapDoc {
         match edit {
             Edit::SetText { value, .. } => text(value),
             Edit::SetCompletedOn { date, .. } => value(date),
+            Edit::SetStatusNote { note, evidence, .. } => value(note).and(value(evidence)),
             Edit::PlaceActivity { pos, section, .. } => value(pos).and(value(section.as_str())),
             Edit::PlaceSection { pos, .. } | Edit::PlaceMember { pos, .. } => value(pos),
             Edit::Create(row) => match &**row {
@@ -759,6 +776,8 @@ impl RoadmapDoc {
                     new_row("activities", &activity.id, pos)?;
                     value(section.as_str())?;
                     value(&activity.completed_on)?;
+                    value(&activity.status_note)?;
+                    value(&activity.status_evidence)?;
                     ActivityField::ALL.iter().try_for_each(|f| text(activity.text(*f)))
                 }
                 NewRow::Member { pos, member } => {
@@ -807,6 +826,16 @@ impl RoadmapDoc {
                 let before = self.str_at(&obj, "completed_on").unwrap_or_default();
                 self.doc.put(&obj, "completed_on", date)?;
                 Edit::SetCompletedOn { activity, date: before }
+            }
+            Edit::SetStatusNote { activity, note, evidence } => {
+                let obj = self.row_obj("activities", &activity)?;
+                let before = (
+                    self.str_at(&obj, "status_note").unwrap_or_default(),
+                    self.str_at(&obj, "status_evidence").unwrap_or_default(),
+                );
+                self.doc.put(&obj, "status_note", note)?;
+                self.doc.put(&obj, "status_evidence", evidence)?;
+                Edit::SetStatusNote { activity, note: before.0, evidence: before.1 }
             }
             Edit::SetLevel(level) => {
                 let h = self.header_obj().ok_or(DocError::NotARoadmap)?;
@@ -892,6 +921,13 @@ impl RoadmapDoc {
                 doc.put(&obj, "deleted", false)?;
                 doc.put(&obj, "status", activity.status.as_str())?;
                 doc.put(&obj, "completed_on", activity.completed_on.as_str())?;
+                for (key, value) in
+                    [("status_note", &activity.status_note), ("status_evidence", &activity.status_evidence)]
+                {
+                    if !value.is_empty() {
+                        doc.put(&obj, key, value.as_str())?;
+                    }
+                }
                 for field in ActivityField::ALL {
                     let text = doc.put_object(&obj, field.key(), ObjType::Text)?;
                     let value = activity.text(field);
@@ -1002,6 +1038,8 @@ struct RowFields {
     deleted: bool,
     status: String,
     completed_on: String,
+    status_note: String,
+    status_evidence: String,
     /// Text fields by key, as object ids (read only when needed).
     texts: Vec<(String, ObjId)>,
 }
@@ -1050,6 +1088,40 @@ fn insert_column(
 }
 
 /// An empty activity with the given id (the starting point for a new row).
+/// Most characters of a title the relay keeps in its registry.
+pub const REGISTRY_TITLE_CHARS: usize = 300;
+
+/// A roadmap's title read from a document as the relay holds it (the
+/// header's «Название»; empty when there is none), cut to
+/// [`REGISTRY_TITLE_CHARS`]: what lists show before the roadmap is on a
+/// device.
+pub fn title_of(doc: &impl ReadDoc) -> String {
+    let Ok(Some((Value::Object(ObjType::Map), header))) = doc.get(ROOT, "header") else {
+        return String::new();
+    };
+    let title = match doc.get(&header, HeaderField::Title.key()) {
+        // The relay reads this for every change it takes: a long title is
+        // read up to what is kept, character by character, never whole.
+        Ok(Some((Value::Object(ObjType::Text), text))) if doc.length(&text) > REGISTRY_TITLE_CHARS * 2 => (0
+            ..REGISTRY_TITLE_CHARS * 2)
+            .filter_map(|i| match doc.get(&text, i) {
+                Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+                    ScalarValue::Str(c) => Some(c.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect(),
+        Ok(Some((Value::Object(ObjType::Text), text))) => doc.text(&text).unwrap_or_default(),
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Str(s) => s.to_string(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    title.trim().chars().take(REGISTRY_TITLE_CHARS).collect()
+}
+
 pub fn blank_activity(id: RowId) -> Activity {
     Activity {
         id,
@@ -1064,5 +1136,7 @@ pub fn blank_activity(id: RowId) -> Activity {
         comments: String::new(),
         status: Status::Planned,
         completed_on: String::new(),
+        status_note: String::new(),
+        status_evidence: String::new(),
     }
 }

@@ -161,6 +161,15 @@ pub fn signed(message: &str, author: &str) -> String {
     if author.is_empty() { message.to_owned() } else { format!("{message}{SIGNATURE}{author}") }
 }
 
+/// The action of the change that imports a roadmap from `file_name`.
+pub fn import_action(file_name: &str) -> String {
+    let name: String = file_name.chars().filter(|c| !c.is_control()).take(200).collect();
+    format!("{IMPORT_ACTION} {name}")
+}
+
+/// How an import's action starts (older imports wrote it alone).
+const IMPORT_ACTION: &str = "import .docx";
+
 /// A change message read back: the action, and the author when signed.
 pub fn signature(message: &str) -> (String, Option<String>) {
     match message.rsplit_once(SIGNATURE) {
@@ -228,6 +237,14 @@ impl ActivityChange {
     pub fn describe_ru(&self) -> String {
         let parts: Vec<String> = self.what.iter().map(WhatChanged::describe_ru).collect();
         let text = if parts.is_empty() { "Изменено".to_owned() } else { parts.join("; ") };
+        if let Some(rest) = self.action.strip_prefix(IMPORT_ACTION) {
+            let file = rest.trim();
+            return if file.is_empty() {
+                "Импортировано из файла .docx".to_owned()
+            } else {
+                format!("Импортировано из файла «{file}»")
+            };
+        }
         match self.action.as_str() {
             "undo" => format!("Отмена: {text}"),
             "redo" => format!("Повтор: {text}"),
@@ -261,6 +278,8 @@ pub fn field_label_ru(key: &str) -> &str {
     match key {
         "status" => "Статус",
         "completed_on" => "Дата исполнения",
+        "status_note" => "Комментарий к статусу",
+        "status_evidence" => "Подтверждение исполнения",
         _ => match ActivityField::from_key(key) {
             Some(ActivityField::Number) => "Номер",
             Some(ActivityField::Description) => "Содержание",

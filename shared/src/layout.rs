@@ -160,7 +160,9 @@ fn slot(place: Place, key: &str) -> Option<Slot> {
             (_, "pos") => Some(Slot::Str(Known::Any)),
             (_, "deleted") => Some(Slot::Bool),
             (Rows::Sections, "title") => Some(Slot::Text),
-            (Rows::Activities, "section" | "completed_on") => Some(Slot::Str(Known::Any)),
+            (Rows::Activities, "section" | "completed_on" | "status_note" | "status_evidence") => {
+                Some(Slot::Str(Known::Any))
+            }
             (Rows::Activities, "status") => Some(Slot::Str(Known::Status)),
             (Rows::Activities, _) => text(&ActivityField::ALL.map(ActivityField::key)),
             (Rows::Members, _) => text(&MemberField::ALL.map(MemberField::key)),

@@ -286,9 +286,29 @@ pub struct Activity {
     pub status: Status,
     /// ISO date (`YYYY-MM-DD`) the activity was done, or empty.
     pub completed_on: String,
+    /// What the person who last changed the status said about it (why it
+    /// is not done, what was done), or empty. Earlier notes are in the
+    /// activity's history.
+    #[serde(default)]
+    pub status_note: String,
+    /// The evidence given with that status (a link, a document's name).
+    #[serde(default)]
+    pub status_evidence: String,
 }
 
 impl Activity {
+    /// The comment and evidence given with the status, as the editor, the
+    /// printed report and the .docx report show them; empty when none.
+    pub fn status_note_ru(&self) -> String {
+        let evidence =
+            (!self.status_evidence.is_empty()).then(|| format!("Подтверждение: {}", self.status_evidence));
+        [(!self.status_note.is_empty()).then(|| self.status_note.clone()), evidence]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+
     pub fn text(&self, field: ActivityField) -> &str {
         match field {
             ActivityField::Number => &self.number,

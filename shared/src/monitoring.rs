@@ -206,6 +206,19 @@ pub fn rollup(
     Rollup { date, total, regions, municipalities }
 }
 
+/// The kinds of documents the dashboard shows per school: those every
+/// school files while forming its roadmap (the catalogue's), then the two
+/// stages of monitoring.
+pub fn monitored_kinds(catalogue: &Catalogue) -> Vec<DocumentKind> {
+    let required = &catalogue.rules(Stage::Forming).required;
+    DocumentKind::ALL
+        .into_iter()
+        .filter(|k| {
+            required.contains(k) || matches!(k, DocumentKind::Monitoring1 | DocumentKind::Monitoring2)
+        })
+        .collect()
+}
+
 /// What one school contributes to a roll-up.
 struct SchoolFacts {
     due: usize,

@@ -324,6 +324,23 @@ pub struct School {
 
 impl School {
     /// Whether a document of `kind` is confirmed now (its last decision).
+    /// Where the school's documents of `kind` stand, as the dashboard
+    /// shows them per school: confirmed if one is, else on review if one
+    /// waits (filed and not yet judged counts as waiting), else returned;
+    /// `None` when none is filed.
+    pub fn document_state(&self, kind: DocumentKind) -> Option<Decision> {
+        let states = self
+            .documents
+            .iter()
+            .filter(|d| d.kind == kind)
+            .map(|d| d.state().unwrap_or(Decision::Submitted));
+        states.min_by_key(|d| match d {
+            Decision::Confirmed => 0,
+            Decision::Submitted => 1,
+            Decision::Returned => 2,
+        })
+    }
+
     pub fn confirmed(&self, kind: DocumentKind) -> bool {
         self.documents.iter().any(|d| d.kind == kind && d.state() == Some(Decision::Confirmed))
     }
@@ -352,6 +369,9 @@ pub enum SchoolEdit {
         curator: Option<PersonRef>,
         coordinator: Option<PersonRef>,
     },
+    /// Names the school's curator only (a curator's schools chosen in
+    /// «Люди и доступ»), leaving the coordinator as it is.
+    SetCurator(Option<PersonRef>),
     /// Records a visit or rewrites one (only the fields that differ are
     /// written).
     PutVisit(Visit),
@@ -611,6 +631,10 @@ impl SchoolDoc {
                 self.put_person(&obj, "curator", curator.as_ref())?;
                 self.put_person(&obj, "coordinator", coordinator.as_ref())?;
             }
+            SchoolEdit::SetCurator(curator) => {
+                let obj = self.root_map("assignment")?;
+                self.put_person(&obj, "curator", curator.as_ref())?;
+            }
             SchoolEdit::PutVisit(visit) => {
                 crate::deadline::parse_iso(&visit.date)
                     .ok_or_else(|| FileError::BadDate(visit.date.clone()))?;
@@ -738,6 +762,22 @@ const SUBMITTED_AHEAD_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// The parts of the root only the file's creation (its genesis change)
 /// writes: what the file is, and the maps every edit writes into.
 const FIXED_ROOT_KEYS: [&str; 7] = ["kind", "schema", "school", "assignment", "visits", "risks", "documents"];
+
+/// The id of the curator a school file names («Участники»), read from a
+/// document as the relay holds it: the one assignment a curator's rights
+/// follow ([`crate::access::Org::schools_following`]).
+pub fn assigned_curator(doc: &automerge::Automerge) -> Option<String> {
+    let Ok(Some((Value::Object(ObjType::Map), assignment))) = doc.get(ROOT, "assignment") else {
+        return None;
+    };
+    match doc.get(&assignment, "curator_id") {
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Str(id) if !id.is_empty() => Some(id.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
 
 /// Checks `changes` that `sender` sent for the school file of `school`:
 /// `before` is the relay's copy without them, `after` with them. `Err`

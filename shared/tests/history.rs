@@ -433,4 +433,63 @@ mod activity_history {
         let last = doc.automerge().get_changes(&[]).last().and_then(|c| c.message().map(str::to_owned));
         assert_eq!(last.as_deref(), Some("undo\n— Смирнова Анна Игоревна"));
     }
+
+    /// A status change carries a comment and evidence: the activity holds
+    /// the latest, the history keeps each with who gave it, and the roadmap
+    /// on an earlier date has the note given by then.
+    #[test]
+    fn a_status_change_keeps_its_comment_and_evidence() {
+        let (mut doc, section) = roadmap();
+        let a = id(1);
+        add(&mut doc, &section, &a, at(1));
+        let note = |note: &str, evidence: &str| Edit::SetStatusNote {
+            activity: a.clone(),
+            note: note.into(),
+            evidence: evidence.into(),
+        };
+        let status = |status: Status| Edit::SetStatus { activity: a.clone(), status };
+        edit(&mut doc, vec![status(Status::NotDone)], at(2), "set status", ANNA);
+        edit(&mut doc, vec![note("Перенесено: нет помещения", "")], at(2), "status note", ANNA);
+        edit(&mut doc, vec![status(Status::Done), note("", "")], at(5), "set status", BORIS);
+        edit(&mut doc, vec![note("Проведено в актовом зале", "Протокол № 3")], at(5), "status note", BORIS);
+
+        let now = doc.read();
+        let activity = super::find(&now, &a).unwrap();
+        assert_eq!(
+            (activity.status_note.as_str(), activity.status_evidence.as_str()),
+            ("Проведено в актовом зале", "Протокол № 3")
+        );
+        let then = medk_shared::history::roadmap_at(&mut doc, at(3)).unwrap();
+        assert_eq!(super::find(&then, &a).unwrap().status_note, "Перенесено: нет помещения");
+
+        let described: Vec<(String, String)> = activity_history(&mut doc, &a)
+            .iter()
+            .map(|c| (c.author_ru().to_owned(), c.describe_ru()))
+            .filter(|(_, d)| d.contains("Комментарий к статусу") || d.contains("Подтверждение исполнения"))
+            .collect();
+        assert_eq!(
+            described,
+            vec![
+                (ANNA.to_owned(), "Комментарий к статусу: «Перенесено: нет помещения»".to_owned()),
+                (BORIS.to_owned(), "Статус: «Не выполнено» → «Выполнено»; Комментарий к статусу: очищено (было «Перенесено: нет помещения»)".to_owned()),
+                (BORIS.to_owned(), "Комментарий к статусу: «Проведено в актовом зале»; Подтверждение исполнения: «Протокол № 3»".to_owned()),
+            ]
+        );
+    }
+}
+
+/// The relay reads a roadmap's title for its registry from every change it
+/// takes: a long one is cut to what is kept, read without the rest.
+#[test]
+fn the_registry_title_is_cut_to_what_is_kept() {
+    use medk_shared::doc::{REGISTRY_TITLE_CHARS, title_of};
+    use medk_shared::model::HeaderField;
+    let (mut doc, _) = roadmap();
+    assert_eq!(title_of(doc.automerge()), "Дорожная карта");
+    let long: String = "Дорожная карта школы ".repeat(100);
+    let rename = Edit::SetText { target: TextTarget::Header(HeaderField::Title), value: long.clone() };
+    doc.apply(vec![rename], at(1), "rename").unwrap();
+    let kept = title_of(doc.automerge());
+    assert_eq!(kept.chars().count(), REGISTRY_TITLE_CHARS);
+    assert!(long.starts_with(&kept));
 }

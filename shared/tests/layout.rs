@@ -393,7 +393,7 @@ fn the_apps_own_edits_are_never_refused_in_any_order() {
         };
         // The roadmap: made in the app, or imported from Word.
         let (mut origin, _) = if seed % 3 == 0 {
-            let mut doc = parsed.to_document(&mut new_id, 1_700_000_000_000).unwrap();
+            let mut doc = parsed.to_document(&mut new_id, 1_700_000_000_000, "", "").unwrap();
             let id = doc.stamp_origin("person", [seed as u8; 16], 0);
             (doc, id)
         } else {

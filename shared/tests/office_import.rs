@@ -181,7 +181,7 @@ fn myshkin_fixture_reads_as_its_json_lists() {
 fn fixtures_become_documents_holding_the_same_rows() {
     for name in ["sakhalin-regional-2021", "myshkin-municipal-2022"] {
         let parsed = parse(&fixture(&format!("{name}.docx")));
-        let doc = parsed.to_document(&mut ids(), 1_700_000_000_000).unwrap();
+        let doc = parsed.to_document(&mut ids(), 1_700_000_000_000, "", "").unwrap();
         let roadmap = doc.read();
         assert_eq!(roadmap.header.title, parsed.title);
         assert_eq!(Some(roadmap.header.level), parsed.level);
@@ -455,7 +455,7 @@ fn duplicate_and_unknown_columns_are_left_unmapped_with_a_warning() {
         columns,
         [(Number, "№".into()), (Description, "Мероприятие".into()), (Deadline, "Срок".into())]
     );
-    let doc = remapped.to_document(&mut ids(), 0).unwrap().read();
+    let doc = remapped.to_document(&mut ids(), 0, "", "").unwrap().read();
     assert_eq!(doc.sections[0].activities[0].description, "Семинар\nДля учителей");
     assert_eq!(doc.header.level, Level::Regional, "unknown level defaults to regional");
 }

@@ -12,7 +12,7 @@ use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::Level;
 use medk_shared::school::{
     Blob, Decision, DocumentKind, FileError, FiledDocument, PersonRef, SchoolDoc, SchoolEdit, Sender, Stage,
-    Visit, school_at, vet_changes,
+    Visit, assigned_curator, school_at, vet_changes,
 };
 use time::Date;
 use time::macros::{date, offset};
@@ -594,6 +594,20 @@ fn the_school_team_files_and_submits_but_cannot_record_visits_judge_or_assign() 
         refused(vet(&mut school, who, assign.clone()), "who serves");
     }
     assert_eq!(vet(&mut school, &as_coordinator, assign), Ok(()));
+}
+
+/// The relay reads who the file names as curator (a curator's rights
+/// follow it), from the document as it holds it.
+#[test]
+fn the_relay_reads_the_assigned_curator() {
+    let mut school = SchoolDoc::create("s1", Stage::Forming, noon(date!(2021 - 03 - 01)));
+    let read = |school: &mut SchoolDoc| assigned_curator(school.automerge().document());
+    assert_eq!(read(&mut school), None);
+    let assign = |curator: Option<PersonRef>| vec![SchoolEdit::SetAssignment { curator, coordinator: None }];
+    school.apply(assign(Some(person("c1", "Петров П. П."))), noon(date!(2021 - 03 - 02)), "assign").unwrap();
+    assert_eq!(read(&mut school).as_deref(), Some("c1"));
+    school.apply(assign(None), noon(date!(2021 - 03 - 03)), "unassign").unwrap();
+    assert_eq!(read(&mut school), None);
 }
 
 /// What a client that writes Automerge by hand could try, past the app's

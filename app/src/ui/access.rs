@@ -70,11 +70,13 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
         leptos::task::spawn_local(async move {
             match api::send_for::<Access>(method, &path, body.as_ref()).await {
                 Ok(a) => {
+                    let title = account.roadmap(&id.to_string()).map(|r| r.title).unwrap_or_default();
                     account.update_roadmap(RoadmapRight {
                         id: id.to_string(),
                         unit: a.unit.clone(),
                         published: a.published,
                         right: a.right,
+                        title,
                     });
                     access.set(Some(Ok(a)));
                 }

@@ -24,7 +24,7 @@ use medk_shared::catalogue::{Catalogue, catalogue_id};
 use medk_shared::deadline::{iso, parse_iso, ru_date};
 use medk_shared::ids::DocumentId;
 use medk_shared::monitoring::{SchoolSnapshot, Totals, UnitTotals, VisitWarning};
-use medk_shared::school::school_file_id;
+use medk_shared::school::{Decision, school_file_id};
 use time::Date;
 
 use super::chart::{Bar, BarChart};
@@ -609,6 +609,9 @@ fn report(m: Monitoring, level: Level, unread: &HashSet<String>) -> impl IntoVie
             view! { <BarChart label=format!("Доля исполненных мероприятий по школам на {day}") bars /> }
         });
     let no_schools = m.schools.is_empty();
+    let csv = schools_csv(&m.schools, unread, show_municipality);
+    let csv_name = format!("Мониторинг школ на {day}.csv");
+    let download_csv = move |_| browser::download(&csv_name, "text/csv;charset=utf-8", csv.as_bytes());
     let school_rows = m
         .schools
         .into_iter()
@@ -652,6 +655,9 @@ fn report(m: Monitoring, level: Level, unread: &HashSet<String>) -> impl IntoVie
             <h2 id="dash-schools">"Школы"</h2>
             {school_chart}
             <p class="empty" hidden=!no_schools>"Школ в этой организации нет."</p>
+            <p class="actions" hidden=no_schools>
+                <button type="button" on:click=download_csv>"Скачать таблицу школ (.csv)"</button>
+            </p>
             <div class="dash-scroll" hidden=no_schools>
                 <table class="dash-table dash-schools">
                     <thead><tr>
@@ -661,6 +667,7 @@ fn report(m: Monitoring, level: Level, unread: &HashSet<String>) -> impl IntoVie
                         <th scope="col">"Исполнено"</th>
                         <th scope="col">"Доля"</th>
                         <th scope="col">"Посещения куратора"</th>
+                        <th scope="col">"Документы"</th>
                     </tr></thead>
                     <tbody>{school_rows}</tbody>
                 </table>
@@ -762,8 +769,78 @@ fn school_row(s: SchoolLine, show_municipality: bool, read: bool) -> impl IntoVi
             <td class="num">{done}</td>
             <td class="num">{share}</td>
             <td class:warn=late || !read>{if late && read { format!("⚠ {visits}") } else { visits }}</td>
+            <td class="dash-documents">
+                {if read && s.documents.is_empty() {
+                    "нет данных".into_any()
+                } else if read {
+                    view! {
+                        <ul class="doc-states">
+                            {s.documents.iter().map(|(kind, state)| view! {
+                                <li data-kind=kind.key() data-state=state.map_or("none", |d| d.key())>
+                                    {format!("{}: {}", kind.label_ru(), document_state_ru(*state))}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                } else {
+                    "⚠ не прочитано на устройстве".into_any()
+                }}
+            </td>
         </tr>
     }
+}
+
+/// A kind's state in a school, as the dashboard and its table say it.
+fn document_state_ru(state: Option<Decision>) -> &'static str {
+    state.map_or("не подан", Decision::label_ru)
+}
+
+/// The schools' table as a CSV file (semicolons and a BOM, as a Russian
+/// spreadsheet opens it): the same columns as on screen, one per kind of
+/// document.
+fn schools_csv(schools: &[SchoolLine], unread: &HashSet<String>, show_municipality: bool) -> String {
+    let cell = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+    let kinds: Vec<_> = schools
+        .iter()
+        .find(|s| !s.documents.is_empty())
+        .map(|s| s.documents.iter().map(|(k, _)| *k).collect())
+        .unwrap_or_default();
+    let mut head = vec!["Школа".to_owned()];
+    if show_municipality {
+        head.push("Муниципалитет".into());
+    }
+    head.extend(["Дорожных карт", "Исполнено", "Доля", "Посещения куратора"].map(str::to_owned));
+    head.extend(kinds.iter().map(|k| k.label_ru().to_owned()));
+    let mut out = String::from("\u{feff}");
+    out.push_str(&head.iter().map(|h| cell(h)).collect::<Vec<_>>().join(";"));
+    out.push_str("\r\n");
+    for s in schools {
+        let read = !unread.contains(&s.unit);
+        let t = &s.totals;
+        let mut row = vec![s.name.clone()];
+        if show_municipality {
+            row.push(s.municipality.clone());
+        }
+        row.push(s.roadmaps.to_string());
+        if read {
+            row.push(format!("{} из {}", t.done_of_due, t.due));
+            row.push(percent(t.done_share()));
+            row.push(visit_text(s.warning.clone(), s.stage.is_some()));
+            row.extend(kinds.iter().map(|k| {
+                let state = s.documents.iter().find(|(kind, _)| kind == k).and_then(|(_, d)| *d);
+                if s.stage.is_some() {
+                    document_state_ru(state).to_owned()
+                } else {
+                    "нет данных".to_owned()
+                }
+            }));
+        } else {
+            row.extend(std::iter::repeat_n("не прочитано на устройстве".to_owned(), 3 + kinds.len()));
+        }
+        out.push_str(&row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(";"));
+        out.push_str("\r\n");
+    }
+    out
 }
 
 #[cfg(test)]

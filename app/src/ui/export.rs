@@ -159,7 +159,11 @@ fn PrintView(id: DocumentId, roadmap: Roadmap, date: Option<Date>) -> impl IntoV
                             Status::Done => indicators::completed_on(&a).map(ru_date).unwrap_or_default(),
                             _ => String::new(),
                         };
-                        view! { <td>{label}</td><td>{done}</td> }
+                        let note = a.status_note_ru();
+                        view! {
+                            <td>{label}{(!note.is_empty()).then(|| view! { <br /><small class="status-note">{note}</small> })}</td>
+                            <td>{done}</td>
+                        }
                     });
                     view! { <tr>{cells}{state}</tr> }
                 })

@@ -102,18 +102,22 @@ fn ImportPreview(
     let Pending { file_name, parsed } = pending;
     let parsed = RwSignal::new(parsed);
     let saving = RwSignal::new(false);
+    let imported_from = file_name.clone();
     let import = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         saving.set(true);
         let storage = app.storage();
         let roadmap = parsed.get_untracked();
+        let file_name = imported_from.clone();
         leptos::task::spawn_local(async move {
-            let stored = match roadmap.to_document(&mut browser::new_row_id, browser::now_ms()) {
-                Ok(mut doc) => OpenRoadmap::store_copy(&storage, &mut doc, &app.account.person_id())
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
+            let author = app.account.author();
+            let stored =
+                match roadmap.to_document(&mut browser::new_row_id, browser::now_ms(), &author, &file_name) {
+                    Ok(mut doc) => OpenRoadmap::store_copy(&storage, &mut doc, &app.account.person_id())
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
             match stored {
                 Ok(id) => {
                     app.sync().track(id);

@@ -47,6 +47,27 @@ pub fn ListPage() -> impl IntoView {
         })
     };
 
+    // The roadmaps of the person's own unit (and a curator's schools) the
+    // server has and this device does not yet: by title, never by id.
+    let on_server = move || {
+        let local: Vec<String> = list
+            .with(|l| {
+                l.as_ref().and_then(|l| l.as_ref().ok()).map(|l| l.iter().map(|m| m.id.clone()).collect())
+            })
+            .unwrap_or_default();
+        let Some(me) = app.account.session.with(|s| s.me().map(|me| me.person.clone())) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(String, String, String)> = app.account.roadmaps.with(|r| {
+            r.values()
+                .filter(|r| r.unit == me.unit || me.schools.contains(&r.unit))
+                .filter(|r| !local.contains(&r.id))
+                .map(|r| (r.id.clone(), r.shown_title(), app.account.unit_name(&r.unit).unwrap_or_default()))
+                .collect()
+        });
+        found.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.1.cmp(&b.1)));
+        found
+    };
     view! {
         <section class="list-page">
             <div class="page-head">
@@ -62,6 +83,7 @@ pub fn ListPage() -> impl IntoView {
             {move || match visible() {
                 None => view! { <p class="empty">"Загрузка…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error" role="alert">"Не удалось прочитать список: " {e}</p> }.into_any(),
+                Some(Ok(items)) if items.is_empty() && !on_server().is_empty() => ().into_any(),
                 Some(Ok(items)) if items.is_empty() => view! {
                     <p class="empty">"На этом устройстве пока нет дорожных карт. Создайте новую или импортируйте файл."</p>
                 }.into_any(),
@@ -73,6 +95,20 @@ pub fn ListPage() -> impl IntoView {
                     </ul>
                 }.into_any(),
             }}
+            <section class="on-server" aria-labelledby="on-server-title" hidden=move || on_server().is_empty()>
+                <h2 id="on-server-title">"Дорожные карты на сервере"</h2>
+                <p class="hint">"Карты вашей организации, которых ещё нет на этом устройстве: откройте, чтобы загрузить и работать с ними без сети."</p>
+                <ul class="roadmaps">
+                    {move || on_server().into_iter().map(|(id, title, unit)| view! {
+                        <li class="roadmap-item on-server-item">
+                            <div class="item-main">
+                                <a class="item-title" href=format!("/r/{id}")>{title}</a>
+                                <p class="item-details">{unit}" · на сервере"</p>
+                            </div>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
         </section>
     }
 }

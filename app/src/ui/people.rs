@@ -8,6 +8,7 @@ use super::{ctx, text};
 use crate::api;
 use leptos::prelude::*;
 use medk_shared::access::{Level, Person, Role, Unit};
+use medk_shared::school::{PersonRef, SchoolEdit};
 use serde::{Deserialize, Serialize};
 
 /// `GET /api/people`.
@@ -31,6 +32,18 @@ struct Invitation {
     #[serde(default)]
     schools: Vec<String>,
     expires_at: f64,
+    /// Whom it is for.
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    accepted_by: Option<Accepted>,
+}
+
+/// Who accepted an invitation.
+#[derive(Clone, Deserialize)]
+struct Accepted {
+    login: String,
+    name: String,
 }
 
 fn invitation_link(code: &str) -> String {
@@ -238,8 +251,8 @@ fn InvitationsCard(
             unit.set(first.id.clone());
         }
     });
-    let schools = RwSignal::new(Vec::<String>::new());
     let created = RwSignal::new(String::new());
+    let invitee = RwSignal::new(String::new());
     let submit = Submit::new();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -247,19 +260,15 @@ fn InvitationsCard(
         struct NewInvitation {
             role: Role,
             unit: String,
-            schools: Vec<String>,
+            name: String,
         }
         let r = role.get_untracked();
-        let body = NewInvitation {
-            role: r,
-            unit: unit.get_untracked(),
-            schools: if r == Role::Curator { schools.get_untracked() } else { Vec::new() },
-        };
+        let body = NewInvitation { role: r, unit: unit.get_untracked(), name: invitee.get_untracked() };
         submit.run(async move {
             let invitation: Invitation =
                 api::send_for("POST", "/api/invitations", Some(&body)).await.map_err(say)?;
             created.set(invitation_link(&invitation.code.unwrap_or_default()));
-            schools.set(Vec::new());
+            invitee.set(String::new());
             reload();
             Ok(())
         });
@@ -290,9 +299,13 @@ fn InvitationsCard(
                         {unit_options(fitting, unit.into())}
                     </select>
                 </label>
-                <div class="wide" hidden=move || role.get() != Role::Curator>
-                    {school_picker("Школы куратора", schools)}
-                </div>
+                <label>"Кого приглашаете (ФИО)"
+                    <input type="text" maxlength="200" autocomplete="off" prop:value=move || invitee.get()
+                        on:input=move |ev| invitee.set(event_target_value(&ev)) />
+                </label>
+                <p class="hint wide" hidden=move || role.get() != Role::Curator>
+                    "Школы куратору назначают, когда он примет приглашение: «Изменить школы» в списке людей или «Изменить участников» на странице школы."
+                </p>
                 {submit.view()}
                 <button type="submit" class="primary" disabled=move || submit.busy.get()>"Создать приглашение"</button>
             </form>
@@ -300,7 +313,7 @@ fn InvitationsCard(
                 <p>"Приглашение создано. Отправьте эту ссылку человеку, которого приглашаете (действует 14 дней):"</p>
                 <CopyLink link=created />
             </div>
-            <h3>"Действующие приглашения"</h3>
+            <h3>"Приглашения за 14 дней"</h3>
             <p class="hint" hidden=move || !list().is_empty()>"Нет действующих приглашений."</p>
             <p class="hint" hidden=move || list().is_empty()>
                 "Ссылку показывают один раз, при создании: сервер хранит не её саму, а только отпечаток. Потерянную ссылку отзовите и создайте приглашение заново."
@@ -356,14 +369,22 @@ fn InvitationItem(invitation: Invitation, reload: impl Fn() + Copy + Send + Sync
             }
         });
     };
+    let accepted = invitation.accepted_by.clone();
+    let is_accepted = accepted.is_some();
+    let invitee =
+        if invitation.name.is_empty() { "Без имени".to_owned() } else { invitation.name.clone() };
     view! {
-        <li class="entry">
+        <li class="entry invitation" class:accepted=is_accepted>
             <p>
-                <strong>{invitation.role.label()}</strong>", "{unit_name(&invitation.unit)}
+                <strong class="invitee">{invitee}</strong>" — "{invitation.role.label()}", "{unit_name(&invitation.unit)}
                 {(!schools.is_empty()).then(|| format!("; школы: {schools}"))}
-                <br /><span class="hint">"действует до " {format_time(invitation.expires_at * 1000.0)}</span>
+                <br />
+                {match accepted {
+                    Some(a) => view! { <span class="accepted-by">{format!("Принято: {} ({})", a.name, a.login)}</span> }.into_any(),
+                    None => view! { <span class="hint">"действует до " {format_time(invitation.expires_at * 1000.0)}</span> }.into_any(),
+                }}
             </p>
-            <button class="danger" on:click=revoke>"Отозвать"</button>
+            <button class="danger" hidden=is_accepted on:click=revoke>"Отозвать"</button>
         </li>
     }
 }
@@ -419,9 +440,69 @@ fn PersonItem(person: Person, data: RwSignal<Option<Result<People, String>>>) ->
         let update = update.clone();
         move |_| update(PersonChange { schools: None, disabled: Some(!disabled) })
     };
-    let save_schools = move |_| {
-        editing.set(false);
-        update(PersonChange { schools: Some(chosen.get_untracked()), disabled: None });
+    // A curator's schools are the schools whose files name them
+    // («Участники»): the one assignment the rights, the school screen and
+    // the dashboards follow. Written into each school's file (offline too);
+    // the relay gives the rights once it takes the change.
+    let save_schools = {
+        let curator = PersonRef { id: person.id.clone(), name: person.name.clone() };
+        let before = person.schools.clone();
+        move |_| {
+            editing.set(false);
+            let after = chosen.get_untracked();
+            let changed: Vec<(String, bool, String)> = after
+                .iter()
+                .filter(|s| !before.contains(s))
+                .map(|s| (s.clone(), true))
+                .chain(before.iter().filter(|s| !after.contains(s)).map(|s| (s.clone(), false)))
+                .map(|(s, named)| {
+                    let name = unit_name(&s);
+                    (s, named, name)
+                })
+                .collect();
+            let curator = curator.clone();
+            leptos::task::spawn_local(async move {
+                let sync = app.sync();
+                let mut failed = Vec::new();
+                for (school, named, name) in changed {
+                    let written = match sync.open_school(&school).await {
+                        Ok(file) => {
+                            let mut file = file.borrow_mut();
+                            let current = file.school().and_then(|s| s.assignment.curator);
+                            let edit = if named {
+                                Some(SchoolEdit::SetCurator(Some(curator.clone())))
+                            } else if current.is_some_and(|c| c.id == curator.id) {
+                                Some(SchoolEdit::SetCurator(None))
+                            } else {
+                                None
+                            };
+                            match edit {
+                                Some(edit) => {
+                                    file.apply_school(vec![edit], "set curator", &app.account.author())
+                                }
+                                None => Ok(()),
+                            }
+                        }
+                        Err(e) => Err(e.to_string()),
+                    };
+                    if let Err(e) = written {
+                        failed.push(format!("{name}: {e}"));
+                    }
+                }
+                if failed.is_empty() {
+                    data.update(|d| {
+                        if let Some(Ok(d)) = d
+                            && let Some(p) = d.people.iter_mut().find(|p| p.id == curator.id)
+                        {
+                            p.schools = after;
+                        }
+                    });
+                    app.info(format!("Школы куратора записаны: {}", curator.name));
+                } else {
+                    app.error(format!("Не записано в файлы школ: {}", failed.join("; ")));
+                }
+            });
+        }
     };
     let is_curator = person.role == Role::Curator;
     view! {

@@ -114,6 +114,19 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
             select.set_value(value);
         }
     });
+    // A status change (done, not done, cancelled) may take a comment and
+    // evidence: the form opens under the select, and what is given is kept
+    // in the activity (its history keeps every earlier one).
+    let noting = RwSignal::new(false);
+    let note_text = RwSignal::new(String::new());
+    let note_evidence = RwSignal::new(String::new());
+    let open_note = move || {
+        activity.with_untracked(|a| {
+            note_text.set(a.status_note.clone());
+            note_evidence.set(a.status_evidence.clone());
+        });
+        noting.set(true);
+    };
     let set_status = {
         let id = id.clone();
         move |ev: leptos::ev::Event| {
@@ -122,9 +135,33 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
             if status == Status::Done && activity.with_untracked(|a| a.completed_on.is_empty()) {
                 edits.push(Edit::SetCompletedOn { activity: id.clone(), date: today_iso() });
             }
+            // The last status's note does not speak for the new one.
+            if activity.with_untracked(|a| !a.status_note.is_empty() || !a.status_evidence.is_empty()) {
+                edits.push(Edit::SetStatusNote {
+                    activity: id.clone(),
+                    note: String::new(),
+                    evidence: String::new(),
+                });
+            }
             editor.act("set status", |_| edits);
+            if matches!(status, Status::Done | Status::NotDone | Status::Cancelled) {
+                open_note();
+            } else {
+                noting.set(false);
+            }
         }
     };
+    let save_note = {
+        let id = id.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let note = note_text.get_untracked().trim().to_owned();
+            let evidence = note_evidence.get_untracked().trim().to_owned();
+            editor.act("status note", |_| vec![Edit::SetStatusNote { activity: id.clone(), note, evidence }]);
+            noting.set(false);
+        }
+    };
+    let shown_note = move || activity.with(|a| a.status_note_ru());
     let set_date = {
         let id = id.clone();
         move |ev: leptos::ev::Event| {
@@ -174,6 +211,25 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
                     prop:value=move || activity.with(|a| a.completed_on.clone()) on:change=set_date />
                 <span class=move || format!("deadline-badge state-{}", state.get().key())
                     hidden=move || badge().is_none()>{move || badge().unwrap_or_default()}</span>
+                <p class="status-note" hidden=move || shown_note().is_empty() || noting.get()>
+                    {move || shown_note()}
+                    " "<button type="button" class="link-button" on:click=move |_| open_note()>"Изменить"</button>
+                </p>
+                <form class="status-note-form" aria-label="Пояснение к отметке" hidden=move || !noting.get()
+                    on:submit=save_note>
+                    <label>"Пояснение: что сделано или почему нет"
+                        <textarea maxlength="400" rows="2" prop:value=move || note_text.get()
+                            on:input=move |ev| note_text.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <label>"Подтверждение (ссылка, документ)"
+                        <input type="text" maxlength="400" prop:value=move || note_evidence.get()
+                            on:input=move |ev| note_evidence.set(event_target_value(&ev)) />
+                    </label>
+                    <div class="form-actions">
+                        <button type="submit" class="primary">"Сохранить пояснение"</button>
+                        <button type="button" on:click=move |_| noting.set(false)>"Без пояснения"</button>
+                    </div>
+                </form>
                 // Reading history is not editing: a link, which the disabled
                 // fieldset of a read-only roadmap leaves working (a button
                 // there would be disabled).

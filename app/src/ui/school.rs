@@ -173,12 +173,14 @@ impl Screen {
                     (m.id, title)
                 })
                 .collect();
-            let listed: Vec<String> =
-                screen.app.account.roadmaps.with_untracked(|r| r.keys().cloned().collect());
-            for id in listed {
+            let listed: Vec<(String, String)> = screen
+                .app
+                .account
+                .roadmaps
+                .with_untracked(|r| r.values().map(|r| (r.id.clone(), r.shown_title())).collect());
+            for (id, title) in listed {
                 if !list.iter().any(|(known, _)| *known == id) {
-                    let short: String = id.chars().take(8).collect();
-                    list.push((id, format!("Дорожная карта {short}… (на сервере)")));
+                    list.push((id, format!("{title} (на сервере)")));
                 }
             }
             screen.roadmaps.set(list);
@@ -187,10 +189,10 @@ impl Screen {
 
     fn roadmap_title(&self, id: &str) -> String {
         self.roadmaps.with(|r| {
-            r.iter().find(|(known, _)| known == id).map(|(_, t)| t.clone()).unwrap_or_else(|| {
-                let short: String = id.chars().take(8).collect();
-                format!("Дорожная карта {short}…")
-            })
+            r.iter()
+                .find(|(known, _)| known == id)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_else(|| "Дорожная карта, которой нет на этом устройстве".to_owned())
         })
     }
 }
@@ -273,7 +275,8 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
 
     let name = {
         let unit = unit.clone();
-        move || account.unit_name(&unit).unwrap_or_else(|| format!("Школа {unit}"))
+        // Never the unit's id: a school the person cannot see is «Школа».
+        move || account.unit_name(&unit).unwrap_or_else(|| "Школа".to_owned())
     };
     document_title(&name());
     let municipality = {
@@ -284,20 +287,27 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
     };
     let loaded = move || screen.school.with(Option::is_some) && screen.catalogue.with(Option::is_some);
     let signed_out = move || account.session.with(|s| s.me().is_none());
+    // Signed in without a right to the school's file (another school's
+    // link): said in words, as roadmap links do, instead of an empty file.
+    let no_access = move || !signed_out() && right.get() == Right::None;
     view! {
         <section class="school-page" data-loaded=move || loaded().to_string()>
             <p class="crumbs"><a href="/schools">"← Все школы"</a></p>
             <h1>{text(name)}</h1>
             <p class="school-municipality hint">{text(municipality)}</p>
             <p class="note" hidden=move || !signed_out()>"Войдите, чтобы работать со школой: файл школы доступен её команде, кураторам и координаторам."</p>
+            <p class="note warn no-access" role="alert" hidden=move || !no_access()>
+                "Нет доступа к этой школе: её файл доступен её команде, кураторам и координаторам. "
+                <a href="/">"К списку дорожных карт"</a>
+            </p>
             {move || failed.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || broken.get().map(|id| view! { <super::recovery::ReloadFromServer id /> })}
-            <p class="empty" hidden=move || loaded() || failed.with(Option::is_some)>"Загрузка…"</p>
+            <p class="empty" hidden=move || loaded() || failed.with(Option::is_some) || no_access()>"Загрузка…"</p>
             <p class="note warn problems" role="status" hidden=move || screen.problems.with(Vec::is_empty)>
                 "Часть данных файла школы не прочитана: её записала другая программа не так, как ожидает приложение. Остальное открыто как обычно."
                 <small class="details">{text(move || screen.problems.with(|p| p.join("; ")))}</small>
             </p>
-            <div hidden=move || !loaded()>
+            <div hidden=move || !loaded() || no_access()>
                 <SchoolHead screen />
                 <Participants screen />
                 <Visits screen />
@@ -468,7 +478,6 @@ fn Participants(screen: Screen) -> impl IntoView {
         }
     };
     let save = {
-        let unit = unit.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             let find = |id: String| -> Option<Person> {
@@ -489,24 +498,10 @@ fn Participants(screen: Screen) -> impl IntoView {
                 return;
             }
             editing.set(false);
-            // The curator also needs the school among their own to open
-            // its file and roadmaps.
-            if let Some(curator) = chosen_curator.filter(|c| !c.schools.contains(&unit)) {
-                let mut schools = curator.schools.clone();
-                schools.push(unit.clone());
-                leptos::task::spawn_local(async move {
-                    #[derive(serde::Serialize)]
-                    struct Schools {
-                        schools: Vec<String>,
-                    }
-                    let path = format!("/api/people/{}", curator.id);
-                    match crate::api::send("PUT", &path, Some(&Schools { schools })).await {
-                        Ok(_) => app.info(format!("{} назначен(а) куратором школы", curator.name)),
-                        Err(e) => {
-                            app.error(format!("Куратор записан, но доступ к школе ему не выдан: {}", say(e)))
-                        }
-                    }
-                });
+            // The curator's rights follow the file: the relay gives them
+            // the school once it takes this change.
+            if let Some(curator) = chosen_curator {
+                app.info(format!("{} назначен(а) куратором школы", curator.name));
             }
         }
     };

@@ -234,6 +234,9 @@ struct InvitationInfo {
     role: Role,
     unit_name: String,
     expires_at: f64,
+    /// Whom the coordinator invited (the form's «ФИО» starts with it).
+    #[serde(default)]
+    name: String,
 }
 
 #[component]
@@ -242,6 +245,7 @@ pub fn InvitePage(code: String) -> impl IntoView {
     let account = app.account;
     let router = router();
     let info: RwSignal<Option<Result<InvitationInfo, String>>> = RwSignal::new(None);
+    let name = RwSignal::new(String::new());
     {
         let path = format!("/api/invitations/{code}");
         leptos::task::spawn_local(async move {
@@ -253,10 +257,14 @@ pub fn InvitePage(code: String) -> impl IntoView {
                 }
                 e => say(e),
             });
+            if let Ok(invited) = &answer
+                && name.with_untracked(String::is_empty)
+            {
+                name.set(invited.name.clone());
+            }
             info.set(Some(answer));
         });
     }
-    let name = RwSignal::new(String::new());
     let login = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());

@@ -274,12 +274,18 @@ fn report_table(section: &Section, year: Option<i32>, date: Date) -> Table {
     for activity in &section.activities {
         let state = indicators::activity_state(activity, year, date);
         let completed = indicators::completed_on(activity).map(ru_date).unwrap_or_default();
+        let note = activity.status_note_ru();
+        let status = if note.is_empty() {
+            state.label_ru().to_owned()
+        } else {
+            format!("{} ({note})", state.label_ru())
+        };
         let texts: [&str; 6] = [
             activity.number.as_str(),
             &activity.description,
             &activity.deadline,
             &activity.responsible,
-            state.label_ru(),
+            &status,
             &completed,
         ];
         rows.push(row(&widths, texts, false));

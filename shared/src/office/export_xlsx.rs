@@ -32,7 +32,7 @@ pub fn roadmap_xlsx(roadmap: &Roadmap, today: Date) -> Result<Vec<u8>, ExportErr
     }
     workbook.set_properties(&properties);
     let formats = Formats::new();
-    write_activities(workbook.add_worksheet(), roadmap, &formats)?;
+    write_activities(workbook.add_worksheet(), roadmap, today, &formats)?;
     if !roadmap.working_group.is_empty() {
         write_working_group(workbook.add_worksheet(), &roadmap.working_group, &formats)?;
     }
@@ -124,26 +124,40 @@ enum Value<'a> {
     Date(Option<Date>),
 }
 
-fn value<'a>(source: Source, section: &'a str, activity: &'a Activity, deadline: &Deadline) -> Value<'a> {
+fn value<'a>(
+    source: Source,
+    section: &'a str,
+    activity: &'a Activity,
+    deadline: &Deadline,
+    state: &'a str,
+) -> Value<'a> {
     match source {
         Source::Section => Value::Text(section),
         Source::Field(field) => Value::Text(activity.text(field)),
         Source::DeadlineStart => Value::Date(deadline.start),
         Source::DeadlineEnd => Value::Date(deadline.end),
-        Source::Status => Value::Text(activity.status.label_ru()),
+        Source::Status => Value::Text(state),
         Source::CompletedOn => Value::Date(indicators::completed_on(activity)),
     }
 }
 
-fn write_activities(sheet: &mut Worksheet, roadmap: &Roadmap, formats: &Formats) -> Result<(), XlsxError> {
+/// The status column says what the screen and the report say on `today`
+/// ([`indicators::ActivityState::label_ru`]: «Просрочено» when overdue).
+fn write_activities(
+    sheet: &mut Worksheet,
+    roadmap: &Roadmap,
+    today: Date,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
     sheet.set_name("Дорожная карта")?;
     let columns = sheet_columns(&roadmap.columns);
     write_header(sheet, columns.iter().map(|c| (c.title.as_str(), c.width)), formats)?;
     let activities = roadmap.sections.iter().flat_map(|s| s.activities.iter().map(move |a| (s, a)));
     for (row, (section, activity)) in (1..).zip(activities) {
         let deadline = deadline::parse(&activity.deadline, roadmap.header.year);
+        let state = indicators::activity_state(activity, roadmap.header.year, today).label_ru();
         for (col, column) in (0..).zip(&columns) {
-            let value = value(column.source, &section.title, activity, &deadline);
+            let value = value(column.source, &section.title, activity, &deadline, state);
             write_value(sheet, (row, col), value, formats)?;
         }
     }

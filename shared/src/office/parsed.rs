@@ -106,7 +106,9 @@ impl ParsedRoadmap {
     }
 
     /// A new roadmap document holding all of it, created as two changes (the
-    /// empty roadmap, then the import at `time_ms`). `new_id` supplies random
+    /// empty roadmap, then the import at `time_ms`, signed by `author` and
+    /// naming `file_name`: the activities' history says who imported them
+    /// and from which file, see [`crate::history::import_action`]). `new_id` supplies random
     /// row ids; the first call names the first section. Refused (with the
     /// reason in Russian) when the document holds more than a roadmap may
     /// ([`crate::layout`]: a cell over the text limit, too many rows).
@@ -114,6 +116,8 @@ impl ParsedRoadmap {
         &self,
         new_id: &mut dyn FnMut() -> RowId,
         time_ms: i64,
+        author: &str,
+        file_name: &str,
     ) -> Result<RoadmapDoc, DocError> {
         let new = NewRoadmap {
             title: self.title.clone(),
@@ -152,7 +156,8 @@ impl ParsedRoadmap {
             self.activity_edits(section, &id, new_id, &mut edits);
         }
         self.member_edits(new_id, &mut edits);
-        doc.apply(edits, time_ms, "import .docx")?;
+        let message = crate::history::signed(&crate::history::import_action(file_name), author);
+        doc.apply(edits, time_ms, &message)?;
         Ok(doc)
     }
 

@@ -16,7 +16,7 @@ use medk_shared::doc::RoadmapDoc;
 use medk_shared::history::{Window, heads_window, progress_at_heads};
 use medk_shared::indicators::Progress;
 use medk_shared::monitoring::{self, Rollup, SchoolSnapshot, Totals, VisitWarning, visit_warning};
-use medk_shared::school::{School, SchoolDoc, Stage, school_at_heads};
+use medk_shared::school::{Decision, DocumentKind, School, SchoolDoc, Stage, school_at_heads};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -218,6 +218,10 @@ pub struct SchoolLine {
     /// Its stage on the date (`None` without a school file then).
     pub stage: Option<Stage>,
     pub warning: Option<VisitWarning>,
+    /// Per kind the dashboard shows ([`monitoring::monitored_kinds`]),
+    /// where the school's documents stood on the date (empty without a
+    /// school file then).
+    pub documents: Vec<(DocumentKind, Option<Decision>)>,
 }
 
 /// Everything the dashboard shows for one unit on one date.
@@ -291,6 +295,13 @@ fn line(org: &Org, catalogue: &Catalogue, snapshot: &SchoolSnapshot, date: Date)
             .total,
         stage: snapshot.school.as_ref().map(|s| s.stage),
         warning: snapshot.school.as_ref().and_then(|s| visit_warning(s, catalogue, date)),
+        documents: snapshot
+            .school
+            .as_ref()
+            .map(|s| {
+                monitoring::monitored_kinds(catalogue).into_iter().map(|k| (k, s.document_state(k))).collect()
+            })
+            .unwrap_or_default(),
     }
 }
 
