@@ -265,6 +265,10 @@ struct Shared {
     /// Titles of roadmaps being claimed (read while vetting the changes
     /// that create them), for their registration.
     claim_titles: Mutex<HashMap<DocumentId, String>>,
+    /// Titles of registered roadmaps on their way to the database (the
+    /// latest per roadmap): written off the relay's task, one writer per
+    /// roadmap at a time.
+    titles: Mutex<HashMap<DocumentId, String>>,
 }
 
 /// Titles kept for claims in flight; more are dropped (a claim then
@@ -378,6 +382,7 @@ impl Accounts {
                 write: Mutex::new(()),
                 events,
                 claim_titles: Mutex::default(),
+                titles: Mutex::default(),
             }),
         })
     }
@@ -917,13 +922,22 @@ impl Accounts {
         match registered {
             Some(true) => {}
             Some(false) => {
-                let written = self.write(|d| {
-                    let mut access = d.roadmaps.get(doc).cloned().ok_or(AccountsError::NotFound)?;
-                    access.title = title;
-                    Ok((vec![Op::Roadmap(*doc, access)], ()))
-                });
-                if let Err(e) = written {
-                    tracing::warn!(%doc, "the roadmap's title was not kept: {e}");
+                // A durable write: never on the caller (the relay's task
+                // must not wait for the disk while someone types a title).
+                // A writer already on its way picks the newest title up.
+                let first = self
+                    .shared
+                    .titles
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(*doc, title)
+                    .is_none();
+                if first {
+                    let (accounts, doc) = (self.clone(), *doc);
+                    match tokio::runtime::Handle::try_current() {
+                        Ok(runtime) => drop(runtime.spawn_blocking(move || accounts.write_titles(doc))),
+                        Err(_) => accounts.write_titles(doc),
+                    }
                 }
             }
             None => {
@@ -932,6 +946,27 @@ impl Accounts {
                     pending.clear();
                 }
                 pending.insert(*doc, title);
+            }
+        }
+    }
+
+    /// Writes the newest title [`Accounts::note_title`] left for `doc`
+    /// until none newer is waiting.
+    fn write_titles(&self, doc: DocumentId) {
+        let titles = || self.shared.titles.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some(title) = titles().get(&doc).cloned() {
+            let written = self.write(|d| {
+                let mut access = d.roadmaps.get(&doc).cloned().ok_or(AccountsError::NotFound)?;
+                access.title = title.clone();
+                Ok((vec![Op::Roadmap(doc, access)], ()))
+            });
+            if let Err(e) = written {
+                tracing::warn!(%doc, "the roadmap's title was not kept: {e}");
+            }
+            let mut waiting = titles();
+            if waiting.get(&doc) == Some(&title) {
+                waiting.remove(&doc);
+                return;
             }
         }
     }
