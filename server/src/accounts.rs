@@ -954,7 +954,9 @@ impl Accounts {
     /// until none newer is waiting.
     fn write_titles(&self, doc: DocumentId) {
         let titles = || self.shared.titles.lock().unwrap_or_else(PoisonError::into_inner);
-        while let Some(title) = titles().get(&doc).cloned() {
+        loop {
+            // (`while let` would hold the lock through the body.)
+            let Some(title) = titles().get(&doc).cloned() else { return };
             let written = self.write(|d| {
                 let mut access = d.roadmaps.get(&doc).cloned().ok_or(AccountsError::NotFound)?;
                 access.title = title.clone();
