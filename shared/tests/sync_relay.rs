@@ -936,3 +936,84 @@ fn the_relay_names_its_storage_to_peers() {
     let Ok(Message::Peer { metadata, .. }) = Message::decode(frame) else { panic!() };
     assert_eq!(metadata.storage_id.as_deref(), Some("medk-relay-0123"));
 }
+
+/// The relay answers only once a write is durable. A device that meanwhile
+/// sends the heads it has (as the app does after every answer) must still be
+/// told, once the write is done, that the relay holds them: automerge takes
+/// heads the peer sent as heads it was told, and the browser showed «не
+/// отправлено: 1» for ever after a new roadmap's first quick edits.
+#[test]
+fn a_device_is_told_its_last_change_is_stored_though_it_sent_its_heads_first() {
+    let mut relay = Relay::new("relay".into(), None, Box::new(OpenAccess));
+    let mut client = Client::new("tab".into(), None);
+    let id = doc_id(7);
+    let mut doc = small_doc();
+    let mut held: Vec<u64> = Vec::new();
+    let mut to_client: Vec<Vec<u8>> = Vec::new();
+    // The relay's effects: frames wait in `to_client`, loads find nothing,
+    // writes wait in `held` until the test lets them finish.
+    let run = |relay: &mut Relay, held: &mut Vec<u64>, to_client: &mut Vec<Vec<u8>>| {
+        while let Some(effect) = relay.poll() {
+            match effect {
+                Effect::Send { frame, .. } => to_client.push(frame),
+                Effect::Load { doc } => relay.loaded(doc, Ok(Vec::new())),
+                Effect::Write { batch, .. } => held.push(batch),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    };
+    let deliver = |client: &mut Client, doc: &mut AutoCommit, to_client: &mut Vec<Vec<u8>>| {
+        for frame in to_client.drain(..) {
+            if let Event::Sync { message, .. } = client.receive(&frame).unwrap() {
+                client.apply(id, &mut doc.sync(), message).unwrap();
+            }
+        }
+    };
+    let send = |relay: &mut Relay, client: &mut Client, doc: &mut AutoCommit| {
+        let heads = doc.get_heads();
+        if let Some(frame) = client.outgoing(id, &mut doc.sync(), &heads) {
+            relay.receive(1, &frame);
+        }
+    };
+    let edit = |doc: &mut AutoCommit, title: &str| {
+        doc.put(ROOT, "title", title).unwrap();
+        doc.commit();
+    };
+    relay.connect(1, "anyone");
+    relay.receive(1, &client.join());
+    run(&mut relay, &mut held, &mut to_client);
+    deliver(&mut client, &mut doc, &mut to_client);
+    // Heads first, then the first change once the relay says it lacks it.
+    send(&mut relay, &mut client, &mut doc);
+    run(&mut relay, &mut held, &mut to_client);
+    deliver(&mut client, &mut doc, &mut to_client);
+    send(&mut relay, &mut client, &mut doc);
+    run(&mut relay, &mut held, &mut to_client);
+    assert_eq!(held.len(), 1, "the first change is being written");
+    // Quick edits: the second goes out during the first write, the third
+    // during the second, before the device hears that the first is stored.
+    edit(&mut doc, "Дорожная карта школы");
+    send(&mut relay, &mut client, &mut doc);
+    relay.written(id, held.remove(0), Ok(()));
+    run(&mut relay, &mut held, &mut to_client);
+    assert_eq!(held.len(), 1, "the second change is being written");
+    edit(&mut doc, "Дорожная карта школы № 1");
+    send(&mut relay, &mut client, &mut doc);
+    // Now it hears of the first, and answers with its heads: the third's.
+    deliver(&mut client, &mut doc, &mut to_client);
+    send(&mut relay, &mut client, &mut doc);
+    relay.written(id, held.remove(0), Ok(()));
+    run(&mut relay, &mut held, &mut to_client);
+    deliver(&mut client, &mut doc, &mut to_client);
+    send(&mut relay, &mut client, &mut doc);
+    assert_eq!(held.len(), 1, "the third change is being written");
+    assert_ne!(client.shared_heads(&id), Some(&doc.get_heads()[..]), "not stored yet, not told yet");
+    relay.written(id, held.remove(0), Ok(()));
+    run(&mut relay, &mut held, &mut to_client);
+    deliver(&mut client, &mut doc, &mut to_client);
+    assert_eq!(
+        client.shared_heads(&id),
+        Some(&doc.get_heads()[..]),
+        "once stored, the device is told the relay holds its last change"
+    );
+}

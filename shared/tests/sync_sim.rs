@@ -15,6 +15,10 @@
 //!   marker typed into a description is in the final documents, through
 //!   connection drops, relay crashes before or after fsync, client restarts,
 //!   failed writes and reads, and storage completing in any order.
+//! - **Told when saved.** After it goes quiet, every connected client's
+//!   `shared_heads` are the stored heads: its indicator says «всё сохранено»
+//!   (a relay that answered only before its write finished left clients
+//!   showing one unsent change forever).
 //! - **Acknowledged means durable.** No sync message leaves the relay
 //!   advertising a head its disk does not hold at that moment, so what a
 //!   client's `relay_heads` and `shared_heads` say is saved on the server (the
@@ -1282,6 +1286,16 @@ impl Sim {
                     heads,
                     "tab {t} has document {d} at other heads than the relay's disk"
                 );
+                // What its indicator says: a connected tab knows the relay
+                // holds everything (else it shows «не отправлено» forever).
+                if tab.conn.is_some() {
+                    let shared = tab.client.shared_heads(id).map(|h| sorted(h.to_vec()));
+                    assert_eq!(
+                        shared.as_ref(),
+                        Some(&heads),
+                        "tab {t} is not told the relay holds all of document {d}: its indicator would say unsent"
+                    );
+                }
             }
         }
         // Tab 3 created nothing: it found every document through the relay.

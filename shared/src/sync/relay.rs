@@ -335,6 +335,12 @@ struct DocPeer {
     /// It may not read the document, but may register it
     /// ([`Access::may_claim`]): its changes are taken as a claim.
     claimant: bool,
+    /// The heads the relay last told it it holds (durably). Automerge stops
+    /// answering a peer that already sent the same heads, but the relay
+    /// answers only after its write, so a peer can send its heads before the
+    /// relay has said it stored them; it is told anyway (its «всё
+    /// сохранено» depends on it).
+    announced: Vec<ChangeHash>,
 }
 
 struct Inbound {
@@ -826,6 +832,7 @@ impl Relay {
                 read_only,
                 refused: false,
                 claimant,
+                announced: Vec::new(),
             });
         }
         doc.inbox.push_back(Inbound { conn, data, request });
@@ -1203,7 +1210,14 @@ fn answer(
         if !peer.ready || only.is_some_and(|only| !only.contains(conn)) {
             continue;
         }
+        let heads = doc.am.get_heads();
+        if peer.announced != heads && peer.sync.last_sent_heads == heads {
+            // It sent these heads before the relay said it stored them
+            // (automerge then takes them as told): say so now.
+            peer.sync.last_sent_heads.clone_from(&peer.announced);
+        }
         if let Some(message) = doc.am.generate_sync_message(&mut peer.sync) {
+            peer.announced.clone_from(&message.heads);
             let m = Message::Sync {
                 sender_id: relay.clone(),
                 target_id: peer.peer_id.clone(),
