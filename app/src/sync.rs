@@ -1093,11 +1093,14 @@ impl SyncService {
         }
         let mut states = HashMap::with_capacity(docs.len());
         let mut newly_stored = false;
+        let mut busy = false;
         let previous = self.0.doc_states.get_untracked();
         for (id, doc, roadmap) in docs {
             let Ok(mut open) = doc.try_borrow_mut() else {
                 // In use right now: its last count stands (or, never
-                // counted yet, it keeps the indicator from saying all is saved).
+                // counted yet, it keeps the indicator from saying all is
+                // saved) until the count is taken again, soon.
+                busy = true;
                 match previous.get(&id) {
                     Some(state) => {
                         if state.read_only || state.unavailable {
@@ -1147,6 +1150,9 @@ impl SyncService {
         self.place_pending(&states);
         if self.0.doc_states.with_untracked(|s| *s != states) {
             self.0.doc_states.set(states);
+        }
+        if busy {
+            self.schedule_status();
         }
     }
 
