@@ -3,7 +3,7 @@
 // the way a person does, through the app's form.
 import { rmSync } from 'node:fs';
 import { test as base, expect, type Browser, type Page } from '@playwright/test';
-import { startServer, type MedkServer, type OrgUnit, type Person } from './server';
+import { attachLogOnFailure, browserLog, startServer, type MedkServer, type OrgUnit, type Person } from './server';
 
 /**
  * `test` with `serve({units, people})`: a server on a fresh data dir holding
@@ -11,8 +11,10 @@ import { startServer, type MedkServer, type OrgUnit, type Person } from './serve
  */
 export const test = base.extend<{
   serve: (setup: { units?: OrgUnit[]; people: Person[]; args?: string[] }) => Promise<MedkServer>;
+  browserLog: void;
 }>({
-  serve: async ({}, use) => {
+  browserLog: browserLog as any,
+  serve: async ({}, use, testInfo) => {
     const started: MedkServer[] = [];
     await use(async (setup) => {
       const server = await startServer(setup);
@@ -20,6 +22,7 @@ export const test = base.extend<{
       return server;
     });
     for (const server of started) {
+      await attachLogOnFailure(server, testInfo);
       await server.kill('SIGKILL');
       rmSync(server.dataDir, { recursive: true, force: true });
     }

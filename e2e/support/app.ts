@@ -68,9 +68,14 @@ export async function waitForOfflineReady(page: Page) {
   if (failure) throw new Error(`the service worker does not control the page: ${failure}`);
 }
 
-/** Waits until the editor has its document (not just the cached view). */
+/**
+ * Waits until the editor has its document (not just the cached view). Up to
+ * 15 s, like the sync waits: a device opening a large roadmap by its link
+ * fetches it first, and on a loaded 2-core machine that took over 5 s (how
+ * fast it opens is measured by `cargo xtask bench app`, not here).
+ */
 export async function editorLoaded(page: Page) {
-  await expect(page.locator('.editor[data-loaded=true]')).toBeVisible();
+  await expect(page.locator('.editor[data-loaded=true]')).toBeVisible({ timeout: 15_000 });
 }
 
 /** The descriptions of all activities, once the editor has opened. */

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test as base, type BrowserContext } from '@playwright/test';
+import { test as base, type Browser, type BrowserContext, type TestInfo } from '@playwright/test';
 
 /** An account made before the server starts. */
 export interface Person {
@@ -236,13 +236,56 @@ export async function startServer(opts: ServerOptions = {}): Promise<MedkServer>
  * `test.use({ serverOptions: { people, units } })` says otherwise; nobody is
  * signed in until a spec calls `signIn`.
  */
-export const test = base.extend<{ server: MedkServer; serverOptions: ServerOptions }>({
+/** A failed test keeps its server's log (CI prints attachments' paths). */
+export async function attachLogOnFailure(server: MedkServer, testInfo: TestInfo) {
+  if (testInfo.status !== testInfo.expectedStatus) {
+    await testInfo.attach(`server-${server.url.split(':').pop()}.log`, { body: server.output(), contentType: 'text/plain' });
+  }
+}
+
+/**
+ * Every page's console warnings and errors, kept and attached when a test
+ * fails (an auto fixture: it wraps `browser.newContext`, so devices made by
+ * any helper are covered).
+ */
+export const browserLog = [
+  async ({ browser }: { browser: Browser }, use: () => Promise<void>, testInfo: TestInfo) => {
+    const lines: string[] = [];
+    const started = Date.now();
+    const newContext = browser.newContext.bind(browser);
+    let n = 0;
+    browser.newContext = async (...args: Parameters<Browser['newContext']>) => {
+      const context = await newContext(...args);
+      const device = ++n;
+      context.on('console', (m) => {
+        if (m.type() === 'warning' || m.type() === 'error') {
+          lines.push(`${Date.now() - started} ms device ${device} ${m.type()}: ${m.text()}`);
+        }
+      });
+      context.on('weberror', (e) => lines.push(`${Date.now() - started} ms device ${device} uncaught: ${e.error()}`));
+      return context;
+    };
+    try {
+      await use();
+    } finally {
+      browser.newContext = newContext;
+      if (testInfo.status !== testInfo.expectedStatus && lines.length > 0) {
+        await testInfo.attach('browser-console.log', { body: lines.join('\n'), contentType: 'text/plain' });
+      }
+    }
+  },
+  { auto: true },
+] as const;
+
+export const test = base.extend<{ server: MedkServer; serverOptions: ServerOptions; browserLog: void }>({
   serverOptions: [{}, { option: true }],
-  server: async ({ serverOptions }, use) => {
+  browserLog: browserLog as any,
+  server: async ({ serverOptions }, use, testInfo) => {
     const server = await startServer(serverOptions);
     try {
       await use(server);
     } finally {
+      await attachLogOnFailure(server, testInfo);
       await server.kill('SIGKILL');
       rmSync(server.dataDir, { recursive: true, force: true });
     }
