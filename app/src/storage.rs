@@ -153,6 +153,8 @@ type Result<T> = std::result::Result<T, StorageError>;
 #[derive(Clone)]
 pub struct Storage {
     db: std::rc::Rc<Rexie>,
+    /// Told of every document this tab stores anew (see [`Self::on_created`]).
+    created: std::rc::Rc<std::cell::RefCell<Option<std::rc::Rc<dyn Fn(&RoadmapMeta)>>>>,
 }
 
 impl Storage {
@@ -168,7 +170,7 @@ impl Storage {
             .add_object_store(ObjectStore::new(READINGS).key_path("id"))
             .build()
             .await?;
-        Ok(Self { db: std::rc::Rc::new(db) })
+        Ok(Self { db: std::rc::Rc::new(db), created: std::rc::Rc::default() })
     }
 
     /// The roadmaps on the device (for the list screen), newest first.
@@ -231,7 +233,17 @@ impl Storage {
         let chunk = Chunk { doc: meta.id.clone(), kind: "snapshot".into(), bytes: snapshot };
         let key = tx.store(CHUNKS)?.add(&to_js(&chunk)?, None).await?;
         tx.done().await?;
+        let created = self.created.borrow().clone();
+        if let Some(created) = created {
+            created(meta);
+        }
         Ok(piece_key(&key))
+    }
+
+    /// Registers who is told when this tab stores a new document (the sync
+    /// indicator must count a roadmap made here before any page opens it).
+    pub fn on_created(&self, f: std::rc::Rc<dyn Fn(&RoadmapMeta)>) {
+        self.created.replace(Some(f));
     }
 
     /// All chunks of a document, oldest first (the replica reads them in

@@ -306,6 +306,12 @@ impl SyncService {
                 s.connect();
             }
         }));
+        let weak = Rc::downgrade(&service.0);
+        service.0.storage.on_created(Rc::new(move |meta| {
+            if let Some(inner) = weak.upgrade() {
+                SyncService(inner).created(meta);
+            }
+        }));
         service.listen_to_network();
         service.every(HEARTBEAT_EVERY_MS, |s| s.heartbeat());
         service.every(presence::ANNOUNCE_EVERY_MS, |s| {
@@ -1001,6 +1007,19 @@ impl SyncService {
         for waiter in fetch.waiters {
             let _ = waiter.send(result.clone());
         }
+    }
+
+    /// This tab stored a new document (made here, imported, copied, or
+    /// fetched): the indicator counts it before any page opens it, so it
+    /// never says «всё сохранено» while a roadmap made here is not on the
+    /// server.
+    fn created(&self, meta: &crate::storage::RoadmapMeta) {
+        let Ok(id) = DocumentId::parse(&meta.id) else { return };
+        self.0.kept.borrow_mut().insert(id, KeptState { unsent: meta.unsent, broken: meta.broken.is_some() });
+        if meta.unsent.is_some_and(|n| n > 0) && self.0.status.with_untracked(|s| s.unsynced == 0) {
+            self.0.status.update(|s| s.unsynced = 1);
+        }
+        self.schedule_status();
     }
 
     fn local_change(&self, id: DocumentId) {

@@ -11,6 +11,7 @@ export async function createRoadmap(page: Page, title: string, level = 'school')
   await form.getByRole('button', { name: 'Создать' }).click();
   await expect(page).toHaveURL(/\/r\/[1-9A-HJ-NP-Za-km-z]+$/);
   await expect(page.getByLabel('Название дорожной карты')).toHaveValue(title);
+  await editorLoaded(page);
   return new URL(page.url()).pathname;
 }
 
@@ -24,6 +25,9 @@ export function activities(page: Page) {
 
 /** Adds an activity at the end of a section and types its description. */
 export async function addActivity(page: Page, sectionIndex: number, description: string) {
+  // Before the document is open a structural edit is refused with «ещё
+  // открывается» (the title shows earlier, from the cached view).
+  await editorLoaded(page);
   const s = section(page, sectionIndex);
   const before = await s.locator('.row[data-activity]').count();
   await s.getByRole('button', { name: '+ Мероприятие' }).click();

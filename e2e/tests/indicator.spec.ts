@@ -130,3 +130,39 @@ test('deleting a roadmap with changes the server does not have warns how many wi
   await dialog.getByRole('button', { name: 'Отмена' }).click();
   expect(path).toMatch(/^\/r\//);
 });
+
+test('a roadmap just made is never «всё сохранено» before the server has it', async ({ browser, serve }) => {
+  const server = await serve({ units: UNITS, people: [TEAM_A] });
+  const a = await signedIn(browser, server.url, TEAM_A);
+  // A slow link: while `hold` is on, what the device sends waits on the way.
+  let hold = false;
+  const held: (() => void)[] = [];
+  await a.context().routeWebSocket(/\/sync$/, (ws) => {
+    const relay = ws.connectToServer();
+    ws.onMessage((m) => (hold ? held.push(() => relay.send(m)) : relay.send(m)));
+  });
+  await a.goto('/');
+  await expectSynced(a);
+  // Every (page, indicator state) the device shows, polled in the page.
+  await a.evaluate(() => {
+    const seen: string[] = ((window as any).__states = []);
+    setInterval(() => {
+      const now = `${location.pathname} ${document.querySelector('.sync-status')?.getAttribute('data-state')}`;
+      if (seen[seen.length - 1] !== now) seen.push(now);
+    }, 10);
+  });
+  hold = true;
+  await a.getByRole('button', { name: 'Создать дорожную карту' }).click();
+  const form = a.getByRole('form', { name: 'Новая дорожная карта' });
+  await form.getByLabel('Название').fill('Только что создана');
+  await form.getByRole('button', { name: 'Создать' }).click();
+  await expect(a).toHaveURL(/\/r\//);
+  const path = new URL(a.url()).pathname;
+  await expect(syncStatus(a)).toContainText('не отправлено: 1');
+  const states: string[] = await a.evaluate(() => (window as any).__states);
+  expect(states.filter((s) => s.startsWith(path)), 'on the new roadmap the indicator never said all was saved').not.toContain(`${path} synced`);
+
+  hold = false;
+  for (const send of held.splice(0)) send();
+  await expectSynced(a);
+});
