@@ -175,9 +175,30 @@ async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
     );
     assert!(acks.len() >= 5, "the attacks took some time");
     // The one attack within the operation limits (250,000 characters) is
-    // applied to a copy and vetted on the relay's task: up to a second here.
-    // Before the limits the slowest was 5.7 s on this machine.
-    assert!(*slowest < Duration::from_millis(2_500), "acknowledgements: {acks:?}");
+    // applied to a copy and vetted on the relay's task, so a good device may
+    // wait about that long once. That work is measured here, in this run on
+    // this machine (a fixed bound failed at 2.6 s on a loaded machine). The
+    // relay does more than apply (copy, vet, encode, store): its wait was
+    // about 5 times the bare apply here; before the limits, about 11 times.
+    let work = tokio::task::spawn_blocking(|| {
+        let (_, mut base) = roadmap("мерка");
+        let mut edited = base.clone();
+        let text = with_activity(&mut edited);
+        edited.splice_text(&text, 0, 0, &"ж".repeat(250_000)).unwrap();
+        edited.commit();
+        let changes = edited.get_changes(&base.get_heads());
+        let started = Instant::now();
+        let mut copy = base.clone();
+        copy.apply_changes(changes).unwrap();
+        started.elapsed()
+    })
+    .await
+    .unwrap();
+    println!("applying the largest accepted attack here: {work:?}");
+    assert!(
+        *slowest < work * 8 + Duration::from_millis(1_000),
+        "applying it took {work:?}; acknowledgements: {acks:?}"
+    );
     assert!(*health_slowest < Duration::from_millis(1_500), "health: {health:?}");
     let peak = peak_mib(server.child.id());
     println!("relay peak memory: {peak} MiB");
@@ -281,6 +302,9 @@ async fn knowing_a_documents_id_is_not_owning_it() {
     tablet.docs.insert(id, made);
     tablet.sync().await;
     assert!(!tablet.unavailable.contains(&id));
+    // Registered before the relay answers (sync() stops at 300 ms of quiet,
+    // which a loaded machine's registration can outlast).
+    tablet.acknowledged(id, Duration::from_secs(60)).await;
     assert!(!tablet.client.relay_read_only(&id), "the curator writes it");
     let (status, body) =
         server.call(&cur, "GET", &format!("/api/roadmaps/{id}/access"), serde_json::Value::Null).await;
