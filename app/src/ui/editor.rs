@@ -35,6 +35,15 @@ const FIRST_RENDER: usize = 30;
 const RENDER_CHUNK: usize = 60;
 /// Quiet time after the last change before the cached view is rewritten.
 const VIEW_WRITE_DELAY: std::time::Duration = std::time::Duration::from_millis(1500);
+/// What cached views are stamped with (`app/build.rs`): a view written by
+/// a build whose roadmap model was laid out otherwise is not read.
+const VIEW_LAYOUT: &str = env!("MEDK_VIEW_LAYOUT");
+
+/// A cached view's roadmap, `None` unless this build's model wrote it.
+fn read_view(bytes: &[u8]) -> Option<Roadmap> {
+    let (stamp, roadmap): (String, Roadmap) = postcard::from_bytes(bytes).ok()?;
+    (stamp == VIEW_LAYOUT).then_some(roadmap)
+}
 
 /// The order of sections and of the activities in each.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,7 +181,7 @@ impl Editor {
         }
         let Some(heads) = self.with_open(|o| o.heads()) else { return };
         let roadmap = self.snapshot();
-        let Ok(bytes) = postcard::to_allocvec(&roadmap) else { return };
+        let Ok(bytes) = postcard::to_allocvec(&(VIEW_LAYOUT, &roadmap)) else { return };
         self.view_heads.set_value(Some(heads.clone()));
         let view = crate::storage::CachedView { id: self.id.to_string(), heads, roadmap: bytes };
         let storage = self.app.storage();
@@ -606,7 +615,7 @@ pub fn EditorPage(id: String) -> impl IntoView {
             _ => None,
         };
         let shown = cached
-            .and_then(|view| Some((postcard::from_bytes::<Roadmap>(&view.roadmap).ok()?, view.heads)))
+            .and_then(|view| Some((read_view(&view.roadmap)?, view.heads)))
             .map(|(roadmap, heads)| owner.with(|| Editor::from_view(id, roadmap, Some(heads), app)));
         if let Some(editor) = shown {
             state.set(Loaded::Ready(Box::new(editor)));
