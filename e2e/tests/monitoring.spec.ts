@@ -124,7 +124,7 @@ test('a municipal coordinator sees her schools on a monitoring date', async ({ b
   await expect(share).toHaveAttribute('data-share', '50 %');
   await expect(share).toContainText('исполнено 1 из 2 мероприятий');
   await expect(schools.nth(0)).toContainText('50 %');
-  await expect(schools.nth(1)).toContainText('нет данных');
+  await expect(schools.nth(1)).toContainText('нет дорожной карты');
   await expect(indicator(muni, 'назначены кураторы')).toContainText('1 из 2');
   await expect(indicator(muni, 'посещённых кураторами')).toContainText('1 из 2');
   await expect(indicator(muni, 'назначены кураторы')).toContainText('50 %');
@@ -141,7 +141,7 @@ test('a municipal coordinator sees her schools on a monitoring date', async ({ b
   await expect(federal.locator('text.chart-value').first()).toHaveText('50 % (1 из 2)');
   const bySchool = muni.locator('svg.chart[aria-label^="Доля исполненных мероприятий по школам"]');
   await expect(bySchool.locator('text.chart-label')).toHaveText(['Школа № 1', 'Школа № 2']);
-  await expect(bySchool.locator('text.chart-value')).toHaveText(['50 % (1 из 2)', 'нет данных']);
+  await expect(bySchool.locator('text.chart-value')).toHaveText(['50 % (1 из 2)', 'нет дорожной карты']);
 
   // 5 March: both were due, neither done; no curator or visit yet.
   await monitoringOn(muni, '2022-03-05');
@@ -151,10 +151,14 @@ test('a municipal coordinator sees her schools on a monitoring date', async ({ b
   await expect(indicator(muni, 'посещённых кураторами')).toContainText('0 из 2');
   // The survey was completed on 1 March, but marked in the file only on 10 March.
   await expect(indicator(muni, 'завершено анкетирование')).toContainText('0 из 2');
-  // 15 February: the roadmap did not exist yet.
+  // 15 February: the roadmap did not exist yet, which the figures say.
   await monitoringOn(muni, '2022-02-15');
-  await expect(share).toHaveAttribute('data-share', 'нет данных');
-  await expect(schools.nth(0)).toContainText('нет данных');
+  await expect(share).toHaveAttribute('data-share', 'нет сроков');
+  await expect(share).toHaveText(
+    'Нет мероприятий со сроком по 15.02.2022: нет дорожной карты — 1 школа; дорожная карта внесена позже — 1 школа.',
+  );
+  await expect(schools.nth(0).locator('td').first()).toHaveText('0');
+  await expect(schools.nth(0)).toContainText('дорожная карта внесена 01.03.2022 — позже даты мониторинга; дата принятия плана не указана');
 
   // The address keeps the date: a reload shows the same day, now from
   // what is on the device.
@@ -213,7 +217,8 @@ test('a regional coordinator sees municipalities side by side', async ({ browser
   await expect(rows.nth(1)).toContainText('Соседний район');
   const chart = page.locator('svg.chart[aria-label*="по муниципалитетам"]');
   await expect(chart.locator('text.chart-label')).toHaveText(['Каменский район', 'Соседний район']);
-  await expect(chart.locator('text.chart-value')).toHaveText(['нет данных', 'нет данных']);
+  await expect(chart.locator('text.chart-value')).toHaveText(['нет дорожной карты', 'нет дорожной карты']);
+  await expect(rows.nth(0)).toContainText('Нет мероприятий со сроком: нет дорожной карты — 2 школы');
   await expect(page.locator('table.dash-schools tbody tr')).toHaveCount(3);
   // A municipality's own dashboard, by its link.
   await rows.nth(1).getByRole('link', { name: 'Соседний район' }).click();

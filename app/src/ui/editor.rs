@@ -17,6 +17,7 @@ use crate::sync::FetchError;
 use leptos::prelude::*;
 use medk_shared::access::Right;
 use medk_shared::actions::{self, Direction};
+use medk_shared::deadline::{iso, parse_iso};
 use medk_shared::doc::{Edit, RowRef, TextTarget, Touched};
 use medk_shared::filters::{Filter, responsible_values};
 use medk_shared::history::ActivityChange;
@@ -85,6 +86,9 @@ pub struct Editor {
     pub loaded: RwSignal<bool>,
     /// The person may only read this roadmap: the page takes no edits.
     pub read_only: RwSignal<bool>,
+    /// Its plan came from a file, so the day it was adopted counts
+    /// ([`medk_shared::history::imported`]); known once loaded.
+    pub imported: RwSignal<bool>,
     /// What of the document is not as the layout says (another program
     /// wrote it), so it shows as empty: details for the warning.
     pub problems: RwSignal<Vec<String>>,
@@ -122,6 +126,7 @@ impl Editor {
             can_redo: RwSignal::new(false),
             loaded: RwSignal::new(false),
             read_only: RwSignal::new(false),
+            imported: RwSignal::new(false),
             problems: RwSignal::new(Vec::new()),
             drag: super::drag::Drag::new(),
             app,
@@ -147,6 +152,8 @@ impl Editor {
         } else {
             self.check_problems();
         }
+        let imported = self.with_open(|o| medk_shared::history::imported(o.automerge()));
+        self.imported.set(imported.unwrap_or(false));
         for (target, value) in self.early_typing.try_update_value(std::mem::take).unwrap_or_default() {
             self.type_text(target, value);
         }
@@ -1093,6 +1100,9 @@ fn HeaderBlock(editor: Editor) -> impl IntoView {
                             }
                         } />
                 </label>
+                <Show when=move || editor.imported.get() || editor.header.with(|h| !h.adopted_on.is_empty())>
+                    <AdoptedOn editor />
+                </Show>
                 <label class="wide">"Территория или школа"
                     <TextField editor target=TextTarget::Header(HeaderField::Territory) value=text(HeaderField::Territory)
                         label="Территория или школа" />
@@ -1114,6 +1124,27 @@ fn HeaderBlock(editor: Editor) -> impl IntoView {
                 </label>
             </details>
         </section>
+    }
+}
+
+/// «Дата принятия плана» of an imported roadmap: from that day the plan
+/// as imported counts on monitoring dates, also those before the import.
+#[component]
+fn AdoptedOn(editor: Editor) -> impl IntoView {
+    view! {
+        <label class="adopted-on">"Дата принятия плана"
+            <input type="date" aria-describedby="adopted-on-hint"
+                prop:value=move || editor.header.with(|h| h.adopted_on.clone())
+                on:change=move |ev| {
+                    let day = parse_iso(&event_target_value(&ev)).map(iso).unwrap_or_default();
+                    if editor.header.with_untracked(|h| h.adopted_on != day) {
+                        editor.act("set adoption date", |_| vec![Edit::SetAdoptedOn(day)]);
+                    }
+                } />
+            <span class="hint" id="adopted-on-hint">
+                "С этого дня план в том виде, в каком он импортирован, учитывается в мониторинге"
+            </span>
+        </label>
     }
 }
 
