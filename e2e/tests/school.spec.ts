@@ -352,7 +352,11 @@ for (const size of [
     await info.attach('screenshot', { path: shot, contentType: 'image/png' });
 
     // Nothing runs off the side, and what a curator reaches for first is on screen.
-    const overflow = await curator.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await curator.evaluate(() => {
+      // The screen scrolls inside `main` (style.css), the page never.
+      const main = document.getElementById('main')!;
+      return Math.max(main.scrollWidth - main.clientWidth, document.documentElement.scrollWidth - window.innerWidth);
+    });
     expect(overflow).toBeLessThanOrEqual(0);
     await expect(curator.getByRole('combobox', { name: 'Этап', exact: true })).toBeInViewport();
     await expect(survey.getByRole('button', { name: 'Снять отметку' })).toBeInViewport();

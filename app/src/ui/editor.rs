@@ -86,6 +86,10 @@ pub struct Editor {
     pub loaded: RwSignal<bool>,
     /// The person may only read this roadmap: the page takes no edits.
     pub read_only: RwSignal<bool>,
+    /// Per field ([`ActivityField::ALL`] order), the longest word any
+    /// activity has in it: the table's columns are at least that wide, so
+    /// no word is broken across lines ([`grid_template`]).
+    pub widest: RwSignal<[usize; 9]>,
     /// Its plan came from a file, so the day it was adopted counts
     /// ([`medk_shared::history::imported`]); known once loaded.
     pub imported: RwSignal<bool>,
@@ -127,6 +131,7 @@ impl Editor {
             loaded: RwSignal::new(false),
             read_only: RwSignal::new(false),
             imported: RwSignal::new(false),
+            widest: RwSignal::new([0; 9]),
             problems: RwSignal::new(Vec::new()),
             drag: super::drag::Drag::new(),
             app,
@@ -306,6 +311,15 @@ impl Editor {
 
     /// Updates the signals whose value differs from `roadmap`.
     fn show(&self, roadmap: Roadmap) {
+        let mut widest = [0; 9];
+        for activity in roadmap.sections.iter().flat_map(|s| &s.activities) {
+            for (i, field) in ActivityField::ALL.into_iter().enumerate() {
+                widest[i] = widest[i].max(longest_word(activity.text(field)));
+            }
+        }
+        if self.widest.get_untracked() != widest {
+            self.widest.set(widest);
+        }
         set_if_changed(self.header, roadmap.header);
         set_if_changed(self.columns, roadmap.columns);
         set_if_changed(self.members, roadmap.working_group);
@@ -439,6 +453,12 @@ impl Editor {
                 }
             }
             TextTarget::Activity(id, field) => {
+                let word = longest_word(&value);
+                if let Some(i) = ActivityField::ALL.iter().position(|f| *f == field)
+                    && self.widest.with_untracked(|w| w[i] < word)
+                {
+                    self.widest.update(|w| w[i] = word);
+                }
                 if let Some(a) = self.activity(&id) {
                     a.update(|a| *a.text_mut(field) = value);
                 }
@@ -768,7 +788,7 @@ fn EditorView(editor: Editor) -> impl IntoView {
         editor.write_view();
     });
     let show_keys = RwSignal::new(false);
-    let grid = move || grid_template(&editor.columns.get());
+    let grid = move || grid_template(&editor.columns.get(), &editor.widest.get());
     // What the server lets this person do with the roadmap: its word from
     // `/api/roadmaps` (kept across visits) and the relay's on this connection.
     let account = app.account;
@@ -875,8 +895,8 @@ fn EditorView(editor: Editor) -> impl IntoView {
                     {move || editor.columns.get().into_iter().map(|c| view! {
                         <div role="columnheader" class=format!("col-{}", c.field.key())>{c.title}</div>
                     }).collect_view()}
-                    <div role="columnheader">"Исполнение: статус, дата"</div>
-                    <div role="columnheader"><span class="visually-hidden">"Действия"</span></div>
+                    <div role="columnheader" class="head-exec">"Исполнение: статус, дата"</div>
+                    <div role="columnheader" class="head-actions"><span class="visually-hidden">"Действия"</span></div>
                 </div>
                 <For each=move || editor.layout.get() key=|s| s.id.clone() let:section>
                     <SectionBlock editor id=section.id />
@@ -979,19 +999,46 @@ fn FilterBar(editor: Editor) -> impl IntoView {
     }
 }
 
-/// The CSS grid columns of the table: narrow number, wide description.
-fn grid_template(columns: &[Column]) -> String {
-    let mut parts: Vec<&str> = columns
+/// The CSS grid columns of the table: narrow number, wide description,
+/// each at least as wide as the longest word in it (`widest`, in
+/// characters, per [`ActivityField::ALL`]): a word is never broken across
+/// lines; a table too wide for the screen scrolls sideways instead, its
+/// status and buttons held at the right edge (style.css).
+fn grid_template(columns: &[Column], widest: &[usize; 9]) -> String {
+    let mut parts: Vec<String> = columns
         .iter()
-        .map(|c| match c.field {
-            ActivityField::Number => "4rem",
-            ActivityField::Description => "minmax(11rem, 3fr)",
-            _ => "minmax(5.5rem, 2fr)",
+        .map(|c| {
+            let word = ActivityField::ALL.iter().position(|f| *f == c.field).map_or(0, |i| widest[i]);
+            // The column's title is set smaller (style.css: .78rem).
+            let word = word.max((longest_word(&c.title) * 4).div_ceil(5));
+            // A character of Cyrillic text in the cells is about a `ch` of
+            // the table's (larger) font; 18px is the field's padding and border.
+            let fits = format!("calc({word}ch + 18px)");
+            match c.field {
+                ActivityField::Number => format!("max(4rem, {fits})"),
+                ActivityField::Description => format!("minmax(max(11rem, {fits}), 3fr)"),
+                _ => format!("minmax(max(5.5rem, {fits}), 2fr)"),
+            }
         })
         .collect();
-    // Execution (status over date), then the row buttons (3 + 2).
-    parts.extend(["9.5rem", "7.5rem"]);
+    // Execution (status over date: «Запланировано» whole), then the row
+    // buttons (3 + 2).
+    parts.extend(["11.5rem".to_owned(), "7.5rem".to_owned()]);
     parts.join(" ")
+}
+
+/// Words longer than this (links, mostly) may break: a column as wide as
+/// a whole address would push the rest of the table off the screen.
+const LONGEST_WORD: usize = 30;
+
+/// The longest run of characters a line cannot break inside, up to
+/// [`LONGEST_WORD`]: lines break at spaces and after dashes.
+fn longest_word(text: &str) -> usize {
+    text.split(|c: char| c.is_whitespace() || matches!(c, '-' | '‐' | '–' | '—'))
+        .map(|word| word.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(LONGEST_WORD)
 }
 
 fn on_key(editor: Editor, ev: leptos::ev::KeyboardEvent) {
