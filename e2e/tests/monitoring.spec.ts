@@ -10,31 +10,7 @@
 import type { Page } from '@playwright/test';
 import { activities, addActivity, createRoadmap } from '../support/app';
 import { device, expect, expectSynced, signInByForm, test } from '../support/accounts';
-
-const UNITS = [
-  { id: 'r1', parent: 'rf', level: 'region' as const, name: 'Каменская область' },
-  { id: 'm1', parent: 'r1', level: 'municipality' as const, name: 'Каменский район' },
-  { id: 's1', parent: 'm1', level: 'school' as const, name: 'Школа № 1' },
-  { id: 's2', parent: 'm1', level: 'school' as const, name: 'Школа № 2' },
-  { id: 'm2', parent: 'r1', level: 'municipality' as const, name: 'Соседний район' },
-  { id: 's3', parent: 'm2', level: 'school' as const, name: 'Школа № 3' },
-];
-const TEAM = { login: 'team1', password: 'team1-secret', role: 'school-team', unit: 's1', name: 'Учитель Первый' };
-const MUNI = {
-  login: 'muni',
-  password: 'muni-secret-1',
-  role: 'municipal-coordinator',
-  unit: 'm1',
-  name: 'Смирнова Анна Петровна',
-};
-const CURATOR = {
-  login: 'curator',
-  password: 'curator-secret',
-  role: 'curator',
-  unit: 'm1',
-  schools: ['s1'],
-  name: 'Петров Пётр Петрович',
-};
+import { CURATOR, MUNI, TEAM, UNITS } from '../support/people';
 
 /** Moscow time on a day of 2022. */
 const moment = (iso: string, time = '10:00') => new Date(`${iso}T${time}:00+03:00`);
