@@ -126,7 +126,7 @@ fn import_stores_a_roadmap_for_a_unit() {
     // document, so lists show it before anyone changes the roadmap.
     let accounts = Accounts::open(&data).unwrap();
     assert_eq!(accounts.roadmap(&id).unwrap().title, "");
-    medk_server::server::fill_titles(&store, &accounts);
+    medk_server::server::fill_titles(&store, &accounts, accounts.untitled_roadmaps());
     assert_eq!(accounts.roadmap(&id).unwrap().title, roadmap.header.title);
     drop(accounts);
     let out = medk(&[&args[..], &["--adopted-on", "15.01.2021"]].concat());
