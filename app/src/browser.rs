@@ -38,10 +38,14 @@ pub fn today() -> time::Date {
 /// The last millisecond of `date` in this device's time zone: changes made
 /// up to then count as made on that date.
 pub fn end_of_day_ms(date: time::Date) -> i64 {
+    medk_shared::history::end_of_day_ms(date, utc_offset())
+}
+
+/// This device's time zone, as it stands now.
+pub fn utc_offset() -> time::UtcOffset {
     // getTimezoneOffset is UTC minus local time, in minutes.
     let minutes = -(js_sys::Date::new_0().get_timezone_offset() as i32);
-    let offset = time::UtcOffset::from_whole_seconds(minutes * 60).unwrap_or(time::UtcOffset::UTC);
-    medk_shared::history::end_of_day_ms(date, offset)
+    time::UtcOffset::from_whole_seconds(minutes * 60).unwrap_or(time::UtcOffset::UTC)
 }
 
 /// A file name made of a roadmap's title: letters, digits and spaces kept,
