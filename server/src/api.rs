@@ -27,7 +27,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::accounts::{self, Accounts, AccountsError, Invitation, SESSION_SECONDS};
+use crate::assignment;
 use crate::client::{self, Client, Proxies};
+use crate::sync::SyncHub;
 use crate::throttle::{Attempt, DEVICE_COOKIE, DEVICE_SECONDS, DeviceCookie, Rules, Throttle};
 
 /// The session cookie's name.
@@ -43,6 +45,9 @@ pub struct ApiState {
     /// this many run at once, whatever arrives.
     hashing: Arc<tokio::sync::Semaphore>,
     secure_cookies: bool,
+    /// The relay, through which the server writes what it assigns into
+    /// school files ([`crate::assignment`]); set by the router.
+    hub: Option<SyncHub>,
     /// Whose forwarding headers say who the client is.
     proxies: Proxies,
 }
@@ -59,7 +64,14 @@ impl ApiState {
             hashing: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_HASHES)),
             secure_cookies,
             proxies: Proxies::new(Vec::new(), secure_cookies),
+            hub: None,
         }
+    }
+
+    /// Writes through `hub` what the API assigns.
+    pub fn with_hub(mut self, hub: SyncHub) -> ApiState {
+        self.hub = Some(hub);
+        self
     }
 
     /// Behind these reverse proxies: their `X-Forwarded-For` and
@@ -428,10 +440,20 @@ async fn accept_invitation(
     Json(reg): Json<Registration>,
 ) -> ApiResult<Response> {
     let accounts = state.accounts.clone();
-    let person =
+    let (mut person, invited) =
         hashing(&state, move || accounts.accept_invitation(&code, &reg.login, &reg.name, &reg.password))
             .await??;
     tracing::info!(login = %person.login, role = person.role.as_str(), "registered by invitation");
+    // The schools the invitation names: written into their files, which
+    // give the rights. The person is registered whatever happens here; a
+    // school not written stays unassigned, as its screen says.
+    if !invited.schools.is_empty() && person.role == Role::Curator {
+        let changes = assignment::changes(&person, &invited.schools);
+        if let Err(e) = write_assignment(&state, &person, &changes, &invited.invited_by).await {
+            tracing::error!(login = %person.login, "an invited curator's schools were not assigned: {}", e.1);
+        }
+        person = state.accounts.person(&person.id).unwrap_or(person);
+    }
     signed_in_response(&state, &headers, person).await
 }
 
@@ -493,7 +515,41 @@ async fn update_person(
     if change.disabled.is_some() && !org.may_disable(&who.person, &person) {
         return Err(forbidden());
     }
-    Ok(Json(state.accounts.update_person(&id, change.schools, change.disabled)?))
+    // A curator's schools are written into the schools' files, and the
+    // rights follow the files, as when the app assigns them.
+    let mut schools = change.schools;
+    if person.role == Role::Curator
+        && let Some(new) = schools.take()
+    {
+        org.check_person(person.role, &person.unit, &new).map_err(AccountsError::from)?;
+        let changes = assignment::changes(&person, &new);
+        write_assignment(&state, &person, &changes, &who.person.name).await?;
+    }
+    Ok(Json(state.accounts.update_person(&id, schools, change.disabled)?))
+}
+
+/// Writes a curator's assignment ([`assignment::write_through_relay`]);
+/// an error names the schools whose files were not written.
+async fn write_assignment(
+    state: &ApiState,
+    curator: &Person,
+    changes: &[(UnitId, bool)],
+    by: &str,
+) -> ApiResult<()> {
+    let Some(hub) = &state.hub else {
+        return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, "синхронизация на сервере не запущена".into()));
+    };
+    assignment::write_through_relay(hub, &state.accounts, curator, changes, by).await.map_err(|failed| {
+        let org = state.accounts.org();
+        let schools: Vec<String> = failed
+            .iter()
+            .map(|(s, why)| format!("«{}»: {why}", org.get(s).map_or(s.as_str(), |u| u.name.as_str())))
+            .collect();
+        ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("куратор не записан в файлы школ: {}", schools.join("; ")),
+        )
+    })
 }
 
 #[derive(Deserialize)]

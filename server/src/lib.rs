@@ -9,11 +9,13 @@
 pub mod accounts;
 pub mod admin;
 pub mod api;
+pub mod assignment;
 pub mod blobs;
 pub mod client;
 pub mod connections;
 pub mod http;
 pub mod import;
+pub mod peer;
 pub mod private;
 pub mod server;
 pub mod store;

@@ -8,7 +8,7 @@ use super::{ctx, text};
 use crate::api;
 use leptos::prelude::*;
 use medk_shared::access::{Level, Person, Role, Unit};
-use medk_shared::school::{PersonRef, SchoolEdit};
+use medk_shared::school::{PersonRef, curator_edit};
 use serde::{Deserialize, Serialize};
 
 /// `GET /api/people`.
@@ -468,14 +468,7 @@ fn PersonItem(person: Person, data: RwSignal<Option<Result<People, String>>>) ->
                     let written = match sync.open_school(&school).await {
                         Ok(file) => {
                             let mut file = file.borrow_mut();
-                            let current = file.school().and_then(|s| s.assignment.curator);
-                            let edit = if named {
-                                Some(SchoolEdit::SetCurator(Some(curator.clone())))
-                            } else if current.is_some_and(|c| c.id == curator.id) {
-                                Some(SchoolEdit::SetCurator(None))
-                            } else {
-                                None
-                            };
+                            let edit = file.school().and_then(|s| curator_edit(&s, &curator, named));
                             match edit {
                                 Some(edit) => {
                                     file.apply_school(vec![edit], "set curator", &app.account.author())
