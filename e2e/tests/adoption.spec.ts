@@ -38,6 +38,18 @@ test('a 2021 plan imported today counts from the day it was adopted, and an empt
     'Нет мероприятий со сроком по 01.06.2021: нет дорожной карты — 1 школа; дорожная карта внесена позже — 1 школа.',
   );
 
+  // The roadmap's execution report on that date says why in words too.
+  const roadmapPath = new URL(team.url()).pathname;
+  const reportOn = async (day: string) => {
+    await team.goto(`${roadmapPath}/report/${day}`);
+    return team.locator('.report-summary');
+  };
+  await expect(await reportOn('2021-06-01')).toHaveText(
+    /^Нет мероприятий со сроком до 01\.06\.2021: дорожная карта внесена \d\d\.\d\d\.20\d\d — позже даты отчёта; дата принятия плана не указана\.$/,
+  );
+  await team.goto(roadmapPath);
+  await editorLoaded(team);
+
   // The team says when the plan was adopted.
   const adopted = team.getByLabel('Дата принятия плана');
   await adopted.fill('2021-01-15');
@@ -54,4 +66,8 @@ test('a 2021 plan imported today counts from the day it was adopted, and an empt
   await expect(school(muni, 's1')).toContainText('сроки мероприятий ещё не наступили (ближайший — 22.01.2021)');
   await muni.getByLabel('Дата мониторинга').fill('2021-01-10');
   await expect(school(muni, 's1')).toContainText('план принят 15.01.2021 — позже даты мониторинга');
+  await expect(await reportOn('2021-01-10')).toHaveText(
+    'Нет мероприятий со сроком до 10.01.2021: план принят 15.01.2021 — позже даты отчёта.',
+  );
+  await expect(await reportOn('2021-06-01')).toContainText('выполнено 0 из 20 мероприятий со сроком по эту дату');
 });

@@ -858,7 +858,8 @@ impl Accounts {
                 schools: Vec::new(),
                 disabled: false,
             };
-            let invited_by = d.people.get(&invitation.created_by).map(|a| a.person.name.clone()).unwrap_or_default();
+            let invited_by =
+                d.people.get(&invitation.created_by).map(|a| a.person.name.clone()).unwrap_or_default();
             let schools = InvitedSchools { schools: invitation.schools.clone(), invited_by };
             let mut ops = vec![
                 Op::Account(Account { person: person.clone(), password: hash }),

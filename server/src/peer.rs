@@ -59,12 +59,7 @@ impl SyncHub {
         let (conn, inputs) = (self.next_conn(), self.inputs());
         let (tx, frames) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
-        let out = Outbox {
-            tx,
-            queued: queued.clone(),
-            session: String::new(),
-            user: SERVER_USER.into(),
-        };
+        let out = Outbox { tx, queued: queued.clone(), session: String::new(), user: SERVER_USER.into() };
         inputs.send(Input::Open { conn, out, user: SERVER_USER.into() }).map_err(|_| PeerError::Gone)?;
         let client = Client::new(format!("{SERVER_USER}-{}-{conn}", std::process::id()), None);
         let mut peer = ServerPeer { conn, inputs, frames, queued, client };
@@ -93,7 +88,9 @@ impl ServerPeer {
     pub async fn catch_up(&mut self, id: DocumentId, doc: &mut AutoCommit) -> Result<(), PeerError> {
         self.exchange(id, doc, |client, doc| {
             // Everything the relay said it has is here.
-            client.relay_heads(&id).is_some_and(|heads| heads.iter().all(|h| doc.get_change_by_hash(h).is_some()))
+            client
+                .relay_heads(&id)
+                .is_some_and(|heads| heads.iter().all(|h| doc.get_change_by_hash(h).is_some()))
         })
         .await
     }
@@ -123,7 +120,9 @@ impl ServerPeer {
             loop {
                 match self.next_event().await? {
                     Event::Sync { doc: d, message } if d == id => {
-                        self.client.apply(id, &mut doc.sync(), message).map_err(|e| PeerError::Protocol(e.to_string()))?;
+                        self.client
+                            .apply(id, &mut doc.sync(), message)
+                            .map_err(|e| PeerError::Protocol(e.to_string()))?;
                         self.send_outgoing(id, doc)?;
                         if done(&self.client, doc) {
                             return Ok(());

@@ -694,7 +694,12 @@ async fn every_way_of_assigning_a_curator_writes_the_school_file() {
     // A curator invited for s1 is s1's curator from the moment they register;
     // the one who served it no longer is.
     let (status, invitation) = server
-        .call(&mun, "POST", "/api/invitations", json!({"role": "curator", "unit": "m1", "schools": ["s1", "s2"]}))
+        .call(
+            &mun,
+            "POST",
+            "/api/invitations",
+            json!({"role": "curator", "unit": "m1", "schools": ["s1", "s2"]}),
+        )
         .await;
     assert_eq!(status, 201, "{invitation}");
     let code = invitation["code"].as_str().unwrap();

@@ -242,6 +242,28 @@ impl NoneDue {
     }
 }
 
+impl NoneDue {
+    /// Why one roadmap had nothing due on `date` (read as it stood at the
+    /// end of that day in the time zone `offset`): what its execution
+    /// report says instead of «0 из 0». `None` when something was due.
+    pub fn of_roadmap(doc: &mut RoadmapDoc, date: Date, offset: UtcOffset) -> Option<NoneDue> {
+        let until_ms = end_of_day_ms(date, offset);
+        let snapshot = SchoolSnapshot {
+            unit: UnitId::new(),
+            roadmaps: vec![RoadmapOnDate::read(doc, until_ms, offset)],
+            school: None,
+        };
+        snapshot.none_due(date)
+    }
+
+    /// What a report on `date` says instead of «0 из 0»: «Нет мероприятий
+    /// со сроком до DD.MM.YYYY: <why>.»
+    pub fn report_line(self, date: Date) -> String {
+        let why = self.detail_ru().replace("даты мониторинга", "даты отчёта");
+        format!("Нет мероприятий со сроком до {}: {why}.", ru_date(date))
+    }
+}
+
 /// [`NoneDue::short_ru`], by [`NoneDue::index`].
 const SHORT_RU: [&str; NoneDue::KINDS] = [
     "нет дорожной карты",

@@ -16,15 +16,25 @@ use crate::{browser, office};
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-/// The roadmap on this device, now or as it stood at the end of `date`.
-async fn roadmap(app: AppCtx, id: DocumentId, date: Option<Date>) -> Result<Roadmap, String> {
+/// The roadmap on this device, now or as it stood at the end of `date`;
+/// with a date, also why nothing of it was due then, in words
+/// ([`medk_shared::monitoring::NoneDue::report_line`]), when nothing was.
+async fn roadmap(
+    app: AppCtx,
+    id: DocumentId,
+    date: Option<Date>,
+) -> Result<(Roadmap, Option<String>), String> {
     let open = app.sync().open(id).await.map_err(|e| e.to_string())?;
     let mut open = open.borrow_mut();
     match date {
-        None => Ok(open.doc().read()),
-        Some(date) => open
-            .roadmap_on(date)
-            .ok_or_else(|| format!("на {} этой дорожной карты ещё не было", ru_date(date))),
+        None => Ok((open.doc().read(), None)),
+        Some(date) => {
+            let then = open
+                .roadmap_on(date)
+                .ok_or_else(|| format!("на {} этой дорожной карты ещё не было", ru_date(date)))?;
+            let why = open.none_due_on(date).map(|why| why.report_line(date));
+            Ok((then, why))
+        }
     }
 }
 
@@ -42,7 +52,7 @@ fn download(app: AppCtx, id: DocumentId, file: File) {
             _ => None,
         };
         let made: Result<(String, &str, Vec<u8>), String> = async {
-            let roadmap = roadmap(app, id, date).await?;
+            let (roadmap, why) = roadmap(app, id, date).await?;
             let title = roadmap.header.title.clone();
             Ok(match file {
                 File::Docx => {
@@ -56,7 +66,7 @@ fn download(app: AppCtx, id: DocumentId, file: File) {
                 File::Report(date) => (
                     browser::file_name(&format!("Отчет о выполнении на {} {title}", ru_date(date)), "docx"),
                     DOCX,
-                    office::report_docx(&roadmap, date).await?,
+                    office::report_docx(&roadmap, date, why.as_deref()).await?,
                 ),
             })
         }
@@ -110,15 +120,17 @@ pub fn PrintPage(id: String, report: Option<String>) -> impl IntoView {
             let id = DocumentId::parse(&id).map_err(|e| e.to_string())?;
             match date {
                 Some(None) => Err("дата отчёта должна быть в виде ГГГГ-ММ-ДД".to_owned()),
-                Some(Some(date)) => roadmap(app, id, Some(date)).await.map(|r| (id, r, Some(date))),
-                None => roadmap(app, id, None).await.map(|r| (id, r, None)),
+                Some(Some(date)) => {
+                    roadmap(app, id, Some(date)).await.map(|(r, why)| (id, r, Some(date), why))
+                }
+                None => roadmap(app, id, None).await.map(|(r, _)| (id, r, None, None)),
             }
         }
     });
     view! {
         <Suspense fallback=|| view! { <p class="empty">"Открываю…"</p> }>
             {move || loaded.get().map(|result| match result {
-                Ok((id, roadmap, date)) => view! { <PrintView id roadmap date /> }.into_any(),
+                Ok((id, roadmap, date, why)) => view! { <PrintView id roadmap date why /> }.into_any(),
                 Err(e) => view! { <p class="empty" role="alert">"Не удалось открыть: " {e}</p> }.into_any(),
             })}
         </Suspense>
@@ -126,12 +138,15 @@ pub fn PrintPage(id: String, report: Option<String>) -> impl IntoView {
 }
 
 #[component]
-fn PrintView(id: DocumentId, roadmap: Roadmap, date: Option<Date>) -> impl IntoView {
+fn PrintView(id: DocumentId, roadmap: Roadmap, date: Option<Date>, why: Option<String>) -> impl IntoView {
     let header = roadmap.header.clone();
     let columns = roadmap.columns.clone();
     let span = columns.len() + usize::from(date.is_some()) * 2;
     let summary = date.map(|date| {
         let e = indicators::execution(&roadmap, date);
+        if let Some(why) = why.as_deref().filter(|_| e.due == 0) {
+            return view! { <p class="report-summary">{why.to_owned()}</p> };
+        }
         view! {
             <p class="report-summary">{format!(
                 "На {}: выполнено {} из {} мероприятий со сроком по эту дату ({} %), просрочено {}.",

@@ -57,13 +57,20 @@ pub fn roadmap_docx(roadmap: &Roadmap) -> Vec<u8> {
 /// [`indicators::execution`] and, per section, each activity's status on
 /// `date`. `roadmap_then` is the roadmap as it stood on that date (see
 /// [`crate::history::roadmap_at`]).
-pub fn report_docx(roadmap_then: &Roadmap, date: Date) -> Vec<u8> {
+///
+/// `none_due` says in words why nothing was due then
+/// ([`crate::monitoring::NoneDue::report_line`]); it replaces «0 из 0».
+pub fn report_docx(roadmap_then: &Roadmap, date: Date, none_due: Option<&str>) -> Vec<u8> {
     let header = &roadmap_then.header;
     let execution = indicators::execution(roadmap_then, date);
     let mut docx = page();
     docx = docx.add_paragraph(heading(&format!("Отчет о выполнении дорожной карты на {}", ru_date(date))));
+    let summary = match none_due {
+        Some(line) if execution.due == 0 => line.to_owned(),
+        _ => summary(&execution, date),
+    };
     docx = title(docx, &header.title, header)
-        .add_paragraph(paragraph(&summary(&execution, date)).bold())
+        .add_paragraph(paragraph(&summary).bold())
         .add_paragraph(paragraph(&details(&execution)));
     for section in roadmap_then.sections.iter().filter(|s| !s.activities.is_empty()) {
         docx =
