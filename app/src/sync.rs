@@ -1475,5 +1475,5 @@ fn random_hex(bytes: usize) -> String {
             *b = (js_sys::Math::random() * 256.0) as u8;
         }
     }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(buf)
 }

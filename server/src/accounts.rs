@@ -297,16 +297,12 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// A new 256-bit secret as 64 hex characters.
 pub fn new_secret() -> String {
-    hex(&random_bytes::<32>())
+    hex::encode(random_bytes::<32>())
 }
 
 /// The key under which a secret (session token, invitation code) is stored.
 pub fn secret_key(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 fn short_id() -> String {

@@ -1208,11 +1208,9 @@ fn rows(doc: View<'_>, map: &ObjId) -> Vec<(String, ObjId)> {
 }
 
 fn check_address(address: &str) -> Result<(), FileError> {
-    let hex = address.strip_prefix("sha256:").unwrap_or("");
-    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        Ok(())
-    } else {
-        Err(FileError::BadFileAddress(address.to_owned()))
+    match crate::address::BlobAddress::parse(address) {
+        Some(_) => Ok(()),
+        None => Err(FileError::BadFileAddress(address.to_owned())),
     }
 }
 

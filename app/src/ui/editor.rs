@@ -138,7 +138,7 @@ impl Editor {
             filter: RwSignal::new(Filter::default()),
             timeline: RwSignal::new(false),
             history_of: RwSignal::new(None),
-            today: today(),
+            today: crate::browser::today(),
         };
         editor.show(roadmap);
         editor
@@ -540,7 +540,7 @@ impl Editor {
 
     /// Copies the roadmap's link; on another device it opens the same roadmap.
     pub fn copy_link(&self) {
-        let link = crate::browser::link(&format!("/r/{}", self.id));
+        let link = crate::browser::link(&super::route::Route::roadmap(self.id));
         let app = self.app;
         leptos::task::spawn_local(async move {
             match crate::browser::copy(&link).await {
@@ -559,14 +559,6 @@ impl Editor {
             &bytes,
         );
     }
-}
-
-/// The device's date today.
-pub fn today() -> time::Date {
-    let d = js_sys::Date::new_0();
-    let month = time::Month::try_from(d.get_month() as u8 + 1).unwrap_or(time::Month::January);
-    time::Date::from_calendar_date(d.get_full_year() as i32, month, d.get_date() as u8)
-        .unwrap_or(time::Date::MIN)
 }
 
 fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
@@ -740,16 +732,6 @@ fn whole_year(text: &str) -> Option<i32> {
     (text.len() == 4 && (1900..=2100).contains(&year)).then_some(year)
 }
 
-/// «N изменений» with the right Russian plural.
-fn changes(n: usize) -> String {
-    let word = match (n % 10, n % 100) {
-        (1, r) if r != 11 => "изменение",
-        (2..=4, r) if !(12..=14).contains(&r) => "изменения",
-        _ => "изменений",
-    };
-    format!("{n} {word}")
-}
-
 fn fetch_failure(e: &FetchError) -> String {
     format!("Дорожной карты нет на этом устройстве, и получить её не удалось: {e}.")
 }
@@ -861,7 +843,7 @@ fn EditorView(editor: Editor) -> impl IntoView {
                 " У вас нет права изменять эту дорожную карту, её можно читать и скачать."</p>
             <p class="note warn refused" role="alert" hidden=move || refused() == 0 || refusal().is_some()>{super::text(move || format!(
                 "Сервер не принял {}: у вас только просмотр этой дорожной карты. Изменения сохранены на этом устройстве.",
-                changes(refused()),
+                medk_shared::ru::CHANGES.count(refused() as i64),
             ))}</p>
             <p class="note warn refused-why" role="alert" hidden=move || refusal().is_none()>
                 {super::text(move || format!(

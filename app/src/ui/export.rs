@@ -4,10 +4,11 @@
 //! offline: files are made in the browser from the replica on this device.
 
 use leptos::prelude::*;
-use medk_shared::deadline::{iso, parse_iso, ru_date};
+use medk_shared::deadline::{iso, parse_iso};
 use medk_shared::ids::DocumentId;
 use medk_shared::indicators;
 use medk_shared::model::{Roadmap, Status};
+use medk_shared::ru;
 use time::Date;
 
 use super::{AppCtx, ctx};
@@ -31,7 +32,7 @@ async fn roadmap(
         Some(date) => {
             let then = open
                 .roadmap_on(date)
-                .ok_or_else(|| format!("на {} этой дорожной карты ещё не было", ru_date(date)))?;
+                .ok_or_else(|| format!("на {} этой дорожной карты ещё не было", ru::date(date)))?;
             let why = open.none_due_on(date).map(|why| why.report_line(date));
             Ok((then, why))
         }
@@ -64,7 +65,7 @@ fn download(app: AppCtx, id: DocumentId, file: File) {
                     office::roadmap_xlsx(&roadmap, browser::today()).await?,
                 ),
                 File::Report(date) => (
-                    browser::file_name(&format!("Отчет о выполнении на {} {title}", ru_date(date)), "docx"),
+                    browser::file_name(&format!("Отчет о выполнении на {} {title}", ru::date(date)), "docx"),
                     DOCX,
                     office::report_docx(&roadmap, date, why.as_deref()).await?,
                 ),
@@ -84,15 +85,18 @@ pub fn ExportPanel(id: DocumentId) -> impl IntoView {
     let app = ctx();
     let date = RwSignal::new(iso(browser::today()));
     let report_date = move || parse_iso(&date.get());
-    let print_report =
-        move || report_date().map(|d| format!("/r/{id}/report/{}", iso(d))).unwrap_or_default();
+    let print_report = move || {
+        report_date()
+            .map(|d| super::route::Route::Print { id: id.to_string(), report: Some(iso(d)) }.href())
+            .unwrap_or_default()
+    };
     view! {
         <section class="card export-panel" aria-label="Экспорт">
             <h2>"Экспорт"</h2>
             <div class="export-row">
                 <button on:click=move |_| download(app, id, File::Docx)>"Word (.docx)"</button>
                 <button on:click=move |_| download(app, id, File::Xlsx)>"Excel (.xlsx)"</button>
-                <a class="button" href=format!("/r/{id}/print")>"Версия для печати"</a>
+                <a class="button" href=super::route::Route::Print { id: id.to_string(), report: None }.href()>"Версия для печати"</a>
             </div>
             <h3>"Отчёт о выполнении"</h3>
             <div class="export-row">
@@ -150,7 +154,7 @@ fn PrintView(id: DocumentId, roadmap: Roadmap, date: Option<Date>, why: Option<S
         view! {
             <p class="report-summary">{format!(
                 "На {}: выполнено {} из {} мероприятий со сроком по эту дату ({} %), просрочено {}.",
-                ru_date(date), e.done_of_due, e.due, e.percent_done_of_due().unwrap_or(0), e.overdue,
+                ru::date(date), e.done_of_due, e.due, e.percent_done_of_due().unwrap_or(0), e.overdue,
             )}</p>
         }
     });
@@ -171,7 +175,7 @@ fn PrintView(id: DocumentId, roadmap: Roadmap, date: Option<Date>, why: Option<S
                     let state = date.map(|date| {
                         let label = indicators::activity_state(&a, year, date).label_ru();
                         let done = match a.status {
-                            Status::Done => indicators::completed_on(&a).map(ru_date).unwrap_or_default(),
+                            Status::Done => indicators::completed_on(&a).map(ru::date).unwrap_or_default(),
                             _ => String::new(),
                         };
                         let note = a.status_note_ru();
@@ -192,14 +196,14 @@ fn PrintView(id: DocumentId, roadmap: Roadmap, date: Option<Date>, why: Option<S
     let members = roadmap.working_group;
     let no_members = members.is_empty();
     let title = match date {
-        Some(date) => format!("Отчёт о выполнении на {}", ru_date(date)),
+        Some(date) => format!("Отчёт о выполнении на {}", ru::date(date)),
         None => String::new(),
     };
     let no_title = title.is_empty();
     view! {
         <article class="print-page">
             <p class="print-actions no-print">
-                <a class="button" href=format!("/r/{id}")>"← К дорожной карте"</a>
+                <a class="button" href=super::route::Route::roadmap(&id)>"← К дорожной карте"</a>
                 <button class="primary" on:click=move |_| { if let Some(w) = web_sys::window() { let _ = w.print(); } }>"Печать"</button>
             </p>
             <p class="print-approval" hidden=header.approval.is_empty()>{header.approval.clone()}</p>

@@ -2,7 +2,7 @@
 //! one), invitations (create, copy the link, revoke), and the people in
 //! those units (a curator's schools, disabling an account).
 
-use super::list::{document_title, format_time};
+use super::list::document_title;
 use super::session::{Submit, input, say};
 use super::{ctx, text};
 use crate::api;
@@ -47,7 +47,7 @@ struct Accepted {
 }
 
 fn invitation_link(code: &str) -> String {
-    crate::browser::link(&format!("/invite/{code}"))
+    crate::browser::link(&super::route::Route::Invite(code.to_string()).href())
 }
 
 #[component]
@@ -381,7 +381,7 @@ fn InvitationItem(invitation: Invitation, reload: impl Fn() + Copy + Send + Sync
                 <br />
                 {match accepted {
                     Some(a) => view! { <span class="accepted-by">{format!("Принято: {} ({})", a.name, a.login)}</span> }.into_any(),
-                    None => view! { <span class="hint">"действует до " {format_time(invitation.expires_at * 1000.0)}</span> }.into_any(),
+                    None => view! { <span class="hint">"действует до " {crate::browser::local_time(invitation.expires_at * 1000.0)}</span> }.into_any(),
                 }}
             </p>
             <button class="danger" hidden=is_accepted on:click=revoke>"Отозвать"</button>

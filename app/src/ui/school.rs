@@ -7,7 +7,7 @@
 //! [`crate::blobs`].
 
 use super::file_slot::FileSlot;
-use super::list::{document_title, format_time};
+use super::list::document_title;
 use super::session::say;
 use super::{AppCtx, ctx, text};
 use crate::blobs::{Blobs, UploadState, check_size, size_label};
@@ -19,43 +19,26 @@ use medk_shared::access::{Level, Person, Right, Role, SchoolPowers};
 use medk_shared::catalogue::{Catalogue, catalogue_id};
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::monitoring::{VisitWarning, visit_warning};
+use medk_shared::ru;
 use medk_shared::school::{
     Blob, Decision, DocumentKind, FiledDocument, PersonRef, Risk, School, SchoolEdit, Stage, Visit,
     school_file_id,
 };
-use time::Date;
 use wasm_bindgen::JsCast;
-
-/// «1 день», «3 дня», «11 дней».
-pub fn days_ru(n: i64) -> String {
-    let (tens, ones) = (n.abs() % 100, n.abs() % 10);
-    let word = match (tens, ones) {
-        (11..=14, _) => "дней",
-        (_, 1) => "день",
-        (_, 2..=4) => "дня",
-        _ => "дней",
-    };
-    format!("{n} {word}")
-}
 
 /// The warning as every screen says it (the school, the list of schools,
 /// the monitoring dashboard).
 pub fn warning_text(w: &VisitWarning) -> String {
-    let schedule = days_ru(i64::from(w.allowed_days));
+    let schedule = ru::DAYS.count(i64::from(w.allowed_days));
     match w.days_since {
-        Some(days) => format!("Школу не посещали {} (по графику — раз в {schedule})", days_ru(days)),
+        Some(days) => format!("Школу не посещали {} (по графику — раз в {schedule})", ru::DAYS.count(days)),
         None => format!("Ещё не посещали (по графику — раз в {schedule})"),
     }
 }
 
-/// `2021-03-10` as «10.03.2021».
-pub fn date_ru(date: Date) -> String {
-    format!("{:02}.{:02}.{}", date.day(), u8::from(date.month()), date.year())
-}
-
 /// An ISO date as «10.03.2021», or as written when it is not one.
 fn iso_ru(iso: &str) -> String {
-    medk_shared::deadline::parse_iso(iso).map(date_ru).unwrap_or_else(|| iso.to_owned())
+    medk_shared::deadline::parse_iso(iso).map(ru::date).unwrap_or_else(|| iso.to_owned())
 }
 
 /// A decision as the review log and the state say it.
@@ -338,7 +321,7 @@ fn SchoolHead(screen: Screen) -> impl IntoView {
     };
     let last_visit = move || {
         screen.school.with(|s| {
-            s.as_ref().and_then(|s| s.last_visit_by(browser::today())).map(date_ru).unwrap_or_default()
+            s.as_ref().and_then(|s| s.last_visit_by(browser::today())).map(ru::date).unwrap_or_default()
         })
     };
     let unit = screen.unit();
@@ -380,7 +363,7 @@ fn SchoolHead(screen: Screen) -> impl IntoView {
                 <ul>
                     {move || roadmaps.get().into_iter().map(|id| {
                         let title = screen.roadmap_title(&id);
-                        view! { <li><a href=format!("/r/{id}")>{title}</a></li> }
+                        view! { <li><a href=super::route::Route::roadmap(&id)>{title}</a></li> }
                     }).collect_view()}
                 </ul>
             </div>
@@ -907,7 +890,7 @@ fn RiskFactor(screen: Screen, id: String, title: String, retired: bool) -> impl 
                 {move || programme().map(|p| {
                     let id = p.to_string();
                     let title = screen.roadmap_title(&id);
-                    view! { <a class="button" href=format!("/r/{id}")>"Открыть программу: " {title}</a> }
+                    view! { <a class="button" href=super::route::Route::roadmap(&id)>"Открыть программу: " {title}</a> }
                 })}
                 <button hidden=move || !screen.can_write() || programme().is_some() disabled=creating
                     on:click=create>"Создать программу"</button>
@@ -1103,7 +1086,7 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
                         let current = current_address();
                         reviews().into_iter().map(|r| {
                             let older = !r.file.is_empty() && r.file != current;
-                            let when = format_time(r.at_ms as f64);
+                            let when = crate::browser::local_time(r.at_ms as f64);
                             let judged = logged(&r.file).map(|blob| {
                                 let label = format!("Скачать «{}» ({}, {when})", blob.name, decision_ru(r.decision));
                                 view! {
@@ -1158,18 +1141,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn days_take_the_russian_plural() {
-        assert_eq!(days_ru(1), "1 день");
-        assert_eq!(days_ru(3), "3 дня");
-        assert_eq!(days_ru(5), "5 дней");
-        assert_eq!(days_ru(11), "11 дней");
-        assert_eq!(days_ru(12), "12 дней");
-        assert_eq!(days_ru(21), "21 день");
-        assert_eq!(days_ru(28), "28 дней");
-        assert_eq!(days_ru(104), "104 дня");
-    }
-
-    #[test]
     fn the_visit_warning_reads_as_the_project_says_it() {
         let late = VisitWarning { last_visit: None, days_since: Some(9), allowed_days: 7 };
         assert_eq!(warning_text(&late), "Школу не посещали 9 дней (по графику — раз в 7 дней)");
@@ -1198,7 +1169,6 @@ mod tests {
 
     #[test]
     fn dates_read_day_first() {
-        assert_eq!(date_ru(time::macros::date!(2021 - 03 - 10)), "10.03.2021");
         assert_eq!(iso_ru("2021-03-10"), "10.03.2021");
         assert_eq!(iso_ru("вчера"), "вчера");
     }

@@ -12,9 +12,9 @@
 //!
 //! A4 landscape, Times New Roman 12: what the authorities expect to print.
 
-use crate::deadline::ru_date;
 use crate::indicators::{self, Execution};
 use crate::model::{ActivityField, Column, Header, Member, MemberField, Roadmap, Section};
+use crate::ru;
 use docx_rs::{
     AlignmentType, Docx, PageMargin, PageOrientationType, Paragraph, Run, RunFonts, Table, TableCell,
     TableLayoutType, TableRow, WidthType,
@@ -64,7 +64,7 @@ pub fn report_docx(roadmap_then: &Roadmap, date: Date, none_due: Option<&str>) -
     let header = &roadmap_then.header;
     let execution = indicators::execution(roadmap_then, date);
     let mut docx = page();
-    docx = docx.add_paragraph(heading(&format!("Отчет о выполнении дорожной карты на {}", ru_date(date))));
+    docx = docx.add_paragraph(heading(&format!("Отчет о выполнении дорожной карты на {}", ru::date(date))));
     let summary = match none_due {
         Some(line) if execution.due == 0 => line.to_owned(),
         _ => summary(&execution, date),
@@ -85,8 +85,8 @@ fn summary(execution: &Execution, date: Date) -> String {
         "Выполнено {} из {} {} со сроком до {}",
         execution.done_of_due,
         execution.due,
-        activities_after_iz(execution.due),
-        ru_date(date)
+        ru::ACTIVITIES_GENITIVE.after(execution.due as i64),
+        ru::date(date)
     );
     if let Some(percent) = execution.percent_done_of_due() {
         text.push_str(&format!(" ({percent} %)"));
@@ -103,12 +103,6 @@ fn details(execution: &Execution) -> String {
         execution.cancelled,
         execution.without_deadline
     )
-}
-
-/// «мероприятие» in the genitive after «из N»: «из 1 (21, 31…) мероприятия»,
-/// otherwise «мероприятий».
-fn activities_after_iz(n: usize) -> &'static str {
-    if n % 10 == 1 && n % 100 != 11 { "мероприятия" } else { "мероприятий" }
 }
 
 // ---- the document ---------------------------------------------------------
@@ -280,7 +274,7 @@ fn report_table(section: &Section, year: Option<i32>, date: Date) -> Table {
     let mut rows = vec![row(&widths, REPORT_COLUMNS, true)];
     for activity in &section.activities {
         let state = indicators::activity_state(activity, year, date);
-        let completed = indicators::completed_on(activity).map(ru_date).unwrap_or_default();
+        let completed = indicators::completed_on(activity).map(ru::date).unwrap_or_default();
         let note = activity.status_note_ru();
         let status = if note.is_empty() {
             state.label_ru().to_owned()
@@ -307,7 +301,7 @@ mod tests {
 
     #[test]
     fn genitive_after_iz() {
-        let words: Vec<_> = [0, 1, 2, 5, 11, 21, 101, 111].map(activities_after_iz).into();
+        let words: Vec<_> = [0, 1, 2, 5, 11, 21, 101, 111].map(|n| ru::ACTIVITIES_GENITIVE.after(n)).into();
         assert_eq!(
             words,
             [
