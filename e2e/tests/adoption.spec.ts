@@ -71,3 +71,31 @@ test('a 2021 plan imported today counts from the day it was adopted, and an empt
   );
   await expect(await reportOn('2021-06-01')).toContainText('выполнено 0 из 20 мероприятий со сроком по эту дату');
 });
+
+test('the municipal coordinator states when a school\'s imported plan was adopted, though she only reads the roadmap', async ({ browser, serve }) => {
+  const server = await serve({ units: UNITS, people: [TEAM, MUNI] });
+  const team = await signedIn(browser, server.url, TEAM);
+  await team.locator('label.file-button input[type=file]').setInputFiles(PLAN);
+  await team.locator('form.import-preview').getByRole('button', { name: 'Импортировать' }).click();
+  await editorLoaded(team);
+  await expectSynced(team);
+  const roadmapPath = new URL(team.url()).pathname;
+
+  // She opens the school's roadmap: read-only, but the adoption date is hers to state.
+  const muni = await signedIn(browser, server.url, MUNI);
+  await muni.goto(roadmapPath);
+  await editorLoaded(muni);
+  await expect(muni.getByText('Только просмотр.')).toBeVisible();
+  const hers = muni.locator('.adopted-on-coordinator').getByLabel('Дата принятия плана');
+  await expect(hers).toBeEnabled();
+  await hers.fill('2021-01-15');
+  await hers.blur();
+  await expect(muni.getByText('Дата принятия плана записана: 15.01.2021')).toBeVisible({ timeout: 15_000 });
+
+  // The school's open roadmap shows it without a reload, and her dashboard counts from it.
+  await expect(team.locator('.doc-body').getByLabel('Дата принятия плана')).toHaveValue('2021-01-15', { timeout: 15_000 });
+  await muni.goto('/monitoring?date=2021-06-01');
+  await expect(school(muni, 's1')).toContainText('0 из 20', { timeout: 20_000 });
+  await muni.getByLabel('Дата мониторинга').fill('2021-01-10');
+  await expect(school(muni, 's1')).toContainText('план принят 15.01.2021 — позже даты мониторинга');
+});

@@ -232,6 +232,7 @@ pub fn routes(state: ApiState) -> Router {
         .route("/roadmaps", get(roadmaps))
         .route("/roadmaps/{id}", delete(delete_roadmap))
         .route("/roadmaps/{id}/access", get(roadmap_access).put(update_access))
+        .route("/roadmaps/{id}/adopted-on", put(set_adopted_on))
         .route("/roadmaps/{id}/grants/{user}", put(set_grant).delete(clear_grant))
         .layer(middleware::from_fn(guard))
         .with_state(state)
@@ -643,6 +644,42 @@ async fn delete_roadmap(
         .await
         .map_err(|e| AccountsError::Storage(e.to_string()))??;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct AdoptedOn {
+    /// `YYYY-MM-DD`, or empty: not stated.
+    adopted_on: String,
+}
+
+/// States the day a roadmap's plan was adopted ([`crate::adoption`]): a
+/// coordinator who manages the roadmap's unit, although they only read the
+/// roadmap itself.
+async fn set_adopted_on(
+    State(state): State<ApiState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+    Json(change): Json<AdoptedOn>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let (doc, roadmap, _) = readable(&state, &who, &id)?;
+    if !state.accounts.org().manages(&who.person, &roadmap.unit) {
+        return Err(forbidden());
+    }
+    let day = change.adopted_on.trim();
+    let day = match day {
+        "" => String::new(),
+        text => medk_shared::deadline::parse_iso(text).map(medk_shared::deadline::iso).ok_or_else(|| {
+            ApiError(StatusCode::BAD_REQUEST, "дата принятия плана — это дата вида ГГГГ-ММ-ДД".into())
+        })?,
+    };
+    let Some(hub) = &state.hub else {
+        return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, "синхронизация на сервере не запущена".into()));
+    };
+    crate::adoption::write(hub, doc, &day, &who.person.name).await.map_err(|e| match e {
+        crate::peer::PeerError::Unavailable => AccountsError::NotFound.into(),
+        e => ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("дата принятия плана не записана: {e}")),
+    })?;
+    Ok(Json(json!({ "id": id, "adopted_on": day })))
 }
 
 #[derive(Deserialize)]

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod adoption;
 pub mod api;
 pub mod assignment;
 pub mod blobs;

@@ -753,6 +753,62 @@ async fn roadmaps_are_listed_by_the_title_the_relay_read() {
     assert_eq!(title_for(&list), Some(json!("Новое название")), "{list}");
 }
 
+/// «Дата принятия плана» of a school's roadmap is the coordinator's to
+/// state, though they only read the roadmap: the server writes it into the
+/// roadmap through its relay, signed with her name, and the school's device
+/// with the roadmap open hears it. Writers who manage nothing, people who
+/// cannot read it, and text that is not a date are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coordinator_states_when_a_school_plan_was_adopted() {
+    use medk_shared::doc::RoadmapDoc;
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    let server = Server::start(data.path());
+    let sch = server.login("sch").await;
+    let sch_id = server.person_id(&sch).await;
+    let (id, doc) = roadmap_by("Дорожная карта школы № 1", &sch_id);
+    let mut device = server.device(&sch, "team").await;
+    device.docs.insert(id, doc);
+    device.sync().await;
+    let path = format!("/api/roadmaps/{id}/adopted-on");
+    let adopted_on = |device: &Device| {
+        RoadmapDoc::from_automerge(device.docs[&id].clone()).unwrap().read().header.adopted_on
+    };
+
+    for (login, status) in [("sch", 403), ("cur", 403), ("obs", 404)] {
+        let cookie = server.login(login).await;
+        let (got, answer) = server.call(&cookie, "PUT", &path, json!({"adopted_on": "2021-01-15"})).await;
+        assert_eq!(got, status, "{login}: {answer}");
+    }
+    let mun = server.login("mun").await;
+    let (status, answer) = server.call(&mun, "PUT", &path, json!({"adopted_on": "15.01.2021"})).await;
+    assert_eq!(status, 400, "{answer}");
+    device.sync().await;
+    assert_eq!(adopted_on(&device), "", "nothing refused was written");
+
+    let (status, answer) = server.call(&mun, "PUT", &path, json!({"adopted_on": "2021-01-15"})).await;
+    assert_eq!(status, 200, "{answer}");
+    device.sync().await;
+    assert_eq!(adopted_on(&device), "2021-01-15");
+    let last = device
+        .docs
+        .get_mut(&id)
+        .unwrap()
+        .get_changes(&[])
+        .last()
+        .and_then(|c| c.message().map(str::to_owned));
+    let (_, me) = server.call(&mun, "GET", "/api/me", serde_json::Value::Null).await;
+    let name = me["person"]["name"].as_str().unwrap().to_owned();
+    assert!(last.as_deref().is_some_and(|m| m.contains(&name)), "signed by the coordinator: {last:?}");
+
+    // Cleared again by the regional coordinator above her.
+    let reg = server.login("reg").await;
+    let (status, answer) = server.call(&reg, "PUT", &path, json!({"adopted_on": ""})).await;
+    assert_eq!(status, 200, "{answer}");
+    device.sync().await;
+    assert_eq!(adopted_on(&device), "");
+}
+
 /// Moving a roadmap takes managing its unit (and the target): a write grant
 /// does not let a school team of another region carry a municipality's
 /// roadmap off to its school, out of the municipality's reach.

@@ -362,18 +362,29 @@ async fn registrations_are_limited_per_person() {
     });
     let mut acks = Vec::new();
     let mut n = 0;
+    let attack = std::time::Instant::now();
     while !many.is_finished() {
         n += 1;
         mark(good.docs.get_mut(&good_id).unwrap(), "pace", &format!("правка {n}"));
         acks.push(good.acknowledged(good_id, Duration::from_secs(60)).await);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let attack = attack.elapsed();
     assert_eq!(many.await.unwrap(), 1, "all but one registered");
     let (_, list) = server.call(&fed, "GET", "/api/roadmaps", serde_json::Value::Null).await;
     assert_eq!(list.as_array().unwrap().len(), limit + 1, "the person's {limit} and the coordinator's own");
     let slowest = acks.iter().max().copied().unwrap_or_default();
-    println!("{} acknowledgements during {limit} registrations, slowest {slowest:?}", acks.len());
-    assert!(slowest < Duration::from_millis(2_000), "{acks:?}");
+    println!(
+        "{} acknowledgements during {limit} registrations ({attack:?}), slowest {slowest:?}",
+        acks.len()
+    );
+    // The good device kept being answered while the registrations went on:
+    // no wait took a good part of the attack (a relay whose task wrote each
+    // registration before answering anyone held the device for nearly all
+    // of it). A ratio of the same run, not a time: on a loaded 2-core
+    // machine one answer took 2.3 s of a 40 s attack.
+    assert!(acks.len() >= 4, "the device was answered only {} times during the attack", acks.len());
+    assert!(slowest < attack / 4, "{acks:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -866,6 +866,9 @@ fn EditorView(editor: Editor) -> impl IntoView {
             <Show when=move || show_keys.get()>
                 <KeysHelp />
             </Show>
+            <Show when=move || read_only() && manages() && (editor.imported.get() || editor.header.with(|h| !h.adopted_on.is_empty()))>
+                <AdoptedOnByCoordinator editor />
+            </Show>
             // A disabled fieldset keeps every field and button of the roadmap
             // from taking edits (and says so to screen readers).
             <fieldset class="doc-body" disabled=read_only>
@@ -1174,6 +1177,59 @@ fn AdoptedOn(editor: Editor) -> impl IntoView {
                 "С этого дня план в том виде, в каком он импортирован, учитывается в мониторинге"
             </span>
         </label>
+    }
+}
+
+/// «Дата принятия плана» for a coordinator who manages the roadmap's
+/// unit but only reads the roadmap: the server writes the date into it
+/// (`PUT /api/roadmaps/{id}/adopted-on`), and it arrives here, like on every
+/// other device, by sync. Needs the server, so it is not offered offline.
+#[component]
+fn AdoptedOnByCoordinator(editor: Editor) -> impl IntoView {
+    let app = editor.app;
+    let busy = RwSignal::new(false);
+    let offline = move || app.sync().status().with(|s| s.connection != crate::sync::Connection::Online);
+    let save = move |day: String| {
+        let path = format!("/api/roadmaps/{}/adopted-on", editor.id);
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            #[derive(serde::Serialize)]
+            struct Body {
+                adopted_on: String,
+            }
+            let answer = crate::api::send("PUT", &path, Some(&Body { adopted_on: day.clone() })).await;
+            busy.set(false);
+            match answer {
+                Ok(_) if day.is_empty() => app.info("Дата принятия плана убрана"),
+                Ok(_) => app.info(format!(
+                    "Дата принятия плана записана: {}",
+                    medk_shared::ru::date(parse_iso(&day).unwrap_or(time::Date::MIN))
+                )),
+                Err(e) => app.error(format!("Дата принятия плана не записана: {e}")),
+            }
+        });
+    };
+    view! {
+        <section class="card adopted-on-coordinator" aria-label="Дата принятия плана">
+            <label class="adopted-on">"Дата принятия плана"
+                <input type="date" aria-describedby="adopted-on-coordinator-hint"
+                    disabled=move || busy.get() || offline()
+                    prop:value=move || editor.header.with(|h| h.adopted_on.clone())
+                    on:change=move |ev| {
+                        let day = parse_iso(&event_target_value(&ev)).map(iso).unwrap_or_default();
+                        if editor.header.with_untracked(|h| h.adopted_on != day) {
+                            save(day);
+                        }
+                    } />
+                <span class="hint" id="adopted-on-coordinator-hint">
+                    {move || if offline() {
+                        "Указать дату принятия плана можно, когда есть связь с сервером."
+                    } else {
+                        "Дорожную карту ведёт школа; дату принятия плана указывает координатор. С этого дня план учитывается в мониторинге."
+                    }}
+                </span>
+            </label>
+        </section>
     }
 }
 
