@@ -625,9 +625,13 @@ async fn a_curators_rights_follow_the_school_files_assignment() {
     assert_eq!(schools_of(&people, "cur"), json!(["s1"]));
     assert_eq!(schools_of(&people, "cur2"), json!([]));
 
+    // Her device has the file as the server does (it names `cur`, whom
+    // `admin create-user --school` assigned), then she names another.
     let mut coordinator = server.device(&mun, "coordinator").await;
     coordinator.docs.insert(id, SchoolDoc::genesis("s1").automerge().clone());
+    coordinator.sync().await;
     let mut file = SchoolDoc::from_automerge(coordinator.docs.remove(&id).unwrap()).unwrap();
+    assert!(file.read().assignment.curator.is_some(), "the server's file names the first curator");
     let curator = PersonRef { id: cur2_id.clone(), name: "Второй куратор".into() };
     file.apply(vec![SchoolEdit::SetAssignment { curator: Some(curator), coordinator: None }], 1, "assign")
         .unwrap();

@@ -211,6 +211,57 @@ fn concurrent_decisions_are_both_kept_in_time_order() {
     assert_eq!(a.read().documents[0].state(), Some(Decision::Returned));
 }
 
+/// Two devices each file the school's concept offline: one is confirmed,
+/// the other returned later. The school screen shows the document decided
+/// on last, and monitoring counts that same one: it is not confirmed.
+#[test]
+fn the_screen_and_monitoring_read_the_same_current_document() {
+    let curator = person("c1", "Новикова Е. В.");
+    let mut a = new_school();
+    let mut b = a.fork();
+    a.apply(vec![attach("d1", 'a')], noon(date!(2021 - 04 - 01)), "file").unwrap();
+    b.apply(vec![attach("d2", 'b')], noon(date!(2021 - 04 - 01)), "file").unwrap();
+    a.merge(&mut b).unwrap();
+    a.apply(vec![decide("d1", Decision::Confirmed, "", &curator)], noon(date!(2021 - 04 - 02)), "confirm")
+        .unwrap();
+    a.apply(
+        vec![decide("d2", Decision::Returned, "Не та редакция", &curator)],
+        noon(date!(2021 - 04 - 03)),
+        "return",
+    )
+    .unwrap();
+    let school = a.read();
+    let current = school.current_document(DocumentKind::Concept).expect("filed");
+    assert_eq!(current.id.as_str(), "d2");
+    assert_eq!(school.document_state(DocumentKind::Concept), Some(Decision::Returned));
+    assert!(!school.confirmed(DocumentKind::Concept));
+    assert_eq!(school.document_state(DocumentKind::Roadmap), None);
+
+    // Confirmed again: both say so.
+    a.apply(vec![decide("d2", Decision::Confirmed, "", &curator)], noon(date!(2021 - 04 - 04)), "confirm")
+        .unwrap();
+    assert!(a.read().confirmed(DocumentKind::Concept));
+}
+
+#[test]
+fn monitoring_documents_are_always_filed_and_the_rest_by_stage() {
+    let catalogue = medk_shared::catalogue::Catalogue::seed_2021();
+    assert_eq!(
+        catalogue.document_kinds(Stage::Forming),
+        vec![
+            DocumentKind::Concept,
+            DocumentKind::Roadmap,
+            DocumentKind::MediumTermProgramme,
+            DocumentKind::Monitoring1,
+            DocumentKind::Monitoring2
+        ]
+    );
+    assert_eq!(
+        catalogue.document_kinds(Stage::Finished),
+        vec![DocumentKind::Monitoring1, DocumentKind::Monitoring2]
+    );
+}
+
 #[test]
 fn returned_fixed_and_confirmed_reads_right_on_every_date() {
     let director = person("s1", "Директор школы");

@@ -50,29 +50,6 @@ pub fn decision_ru(decision: Decision) -> &'static str {
     }
 }
 
-/// The document kinds a school files at `stage`: what the catalogue
-/// requires, and the two monitoring stages always.
-pub fn document_kinds(catalogue: &Catalogue, stage: Stage) -> Vec<DocumentKind> {
-    let required = &catalogue.rules(stage).required;
-    DocumentKind::ALL
-        .into_iter()
-        .filter(|k| {
-            required.contains(k) || matches!(k, DocumentKind::Monitoring1 | DocumentKind::Monitoring2)
-        })
-        .collect()
-}
-
-/// The school's document of `kind`: the one decided on last when two were
-/// filed concurrently.
-pub fn filed(school: &School, kind: DocumentKind) -> Option<FiledDocument> {
-    school
-        .documents
-        .iter()
-        .filter(|d| d.kind == kind)
-        .max_by_key(|d| (d.reviews.last().map_or(i64::MIN, |r| r.at_ms), d.id.as_str().to_owned()))
-        .cloned()
-}
-
 /// The name of the unit above `unit`, when the person sees it.
 pub fn parent_name(units: &[medk_shared::access::Unit], unit: &str) -> Option<String> {
     let parent = units.iter().find(|u| u.id == unit)?.parent.as_deref()?;
@@ -908,7 +885,7 @@ fn Documents(screen: Screen) -> impl IntoView {
     let kinds = move || {
         screen.school.with(|s| {
             screen.catalogue.with(|c| match (s, c) {
-                (Some(s), Some(c)) => document_kinds(c, s.stage),
+                (Some(s), Some(c)) => c.document_kinds(s.stage),
                 _ => Vec::new(),
             })
         })
@@ -929,7 +906,9 @@ fn Documents(screen: Screen) -> impl IntoView {
 fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
     let app = screen.app;
     let blobs = expect_context::<Blobs>();
-    let doc = Memo::new(move |_| screen.school.with(|s| s.as_ref().and_then(|s| filed(s, kind))));
+    let doc = Memo::new(move |_| {
+        screen.school.with(|s| s.as_ref().and_then(|s| s.current_document(kind).cloned()))
+    });
     let state = move || doc.with(|d| d.as_ref().and_then(FiledDocument::state));
     let file = move || doc.with(|d| d.as_ref().and_then(|d| d.file.clone()));
     let busy = RwSignal::new(false);
@@ -1146,25 +1125,6 @@ mod tests {
         assert_eq!(warning_text(&late), "Школу не посещали 9 дней (по графику — раз в 7 дней)");
         let never = VisitWarning { last_visit: None, days_since: None, allowed_days: 7 };
         assert_eq!(warning_text(&never), "Ещё не посещали (по графику — раз в 7 дней)");
-    }
-
-    #[test]
-    fn monitoring_documents_are_always_filed_and_the_rest_by_stage() {
-        let catalogue = Catalogue::seed_2021();
-        assert_eq!(
-            document_kinds(&catalogue, Stage::Forming),
-            vec![
-                DocumentKind::Concept,
-                DocumentKind::Roadmap,
-                DocumentKind::MediumTermProgramme,
-                DocumentKind::Monitoring1,
-                DocumentKind::Monitoring2
-            ]
-        );
-        assert_eq!(
-            document_kinds(&catalogue, Stage::Finished),
-            vec![DocumentKind::Monitoring1, DocumentKind::Monitoring2]
-        );
     }
 
     #[test]
