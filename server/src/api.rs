@@ -248,12 +248,7 @@ struct Me {
 }
 
 fn me_of(org: &Org, person: Person) -> Me {
-    let related = |u: &Unit| {
-        org.within(&u.id, &person.unit)
-            || org.within(&person.unit, &u.id)
-            || person.schools.iter().any(|s| org.within(s, &u.id) || org.within(&u.id, s))
-    };
-    let units = org.units().filter(|u| related(u)).cloned().collect();
+    let units = org.visible_units(&person);
     let manages = person.role.is_coordinator() && !person.disabled;
     Me { person, units, manages }
 }
@@ -376,16 +371,12 @@ struct NewInvitation {
     name: String,
 }
 
-fn manages_all(org: &Org, person: &Person, unit: &str, schools: &[UnitId]) -> bool {
-    org.manages(person, unit) && schools.iter().all(|s| org.manages(person, s))
-}
-
 async fn create_invitation(
     State(state): State<ApiState>,
     who: SignedIn,
     Json(new): Json<NewInvitation>,
 ) -> ApiResult<(StatusCode, Json<Invitation>)> {
-    if !manages_all(&state.accounts.org(), &who.person, &new.unit, &new.schools) {
+    if !state.accounts.org().manages_all(&who.person, &new.unit, &new.schools) {
         return Err(forbidden());
     }
     let invitation =
@@ -460,19 +451,13 @@ async fn accept_invitation(
 
 // ---- people and units ----
 
-/// Whom `manager` manages: people in units they manage, and curators
-/// assigned to their schools.
-fn managed(org: &Org, manager: &Person, person: &Person) -> bool {
-    org.manages(manager, &person.unit) || person.schools.iter().any(|s| org.manages(manager, s))
-}
-
 async fn people(State(state): State<ApiState>, who: SignedIn) -> ApiResult<Json<serde_json::Value>> {
     if !who.person.role.is_coordinator() {
         return Err(forbidden());
     }
     let org = state.accounts.org();
     let people: Vec<Person> =
-        state.accounts.people().into_iter().filter(|p| managed(&org, &who.person, p)).collect();
+        state.accounts.people().into_iter().filter(|p| org.manages_person(&who.person, p)).collect();
     let invitations: Vec<Invitation> =
         state.accounts.invitations().into_iter().filter(|i| org.manages(&who.person, &i.unit)).collect();
     Ok(Json(json!({ "people": people, "invitations": invitations })))

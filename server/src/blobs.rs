@@ -54,7 +54,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt as _;
-use medk_shared::access::{Org, Person, Right, RoadmapAccess, UnitId, UserId};
+use medk_shared::access::{Org, Right, UnitId, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -528,18 +528,6 @@ fn sanitise_mime(text: Option<&str>) -> String {
     }
 }
 
-/// The rights on a unit's files: those on a roadmap of `unit` with nothing
-/// published or granted, and for a school those on its school file (whose
-/// coordinators attach and judge documents there).
-fn unit_right(org: &Org, person: &Person, unit: &str) -> Right {
-    let roadmap = org.right(person, &RoadmapAccess { unit: unit.to_owned(), ..Default::default() });
-    let school = match org.get(unit) {
-        Some(u) if u.level == medk_shared::access::Level::School => org.school_file_right(person, unit),
-        _ => Right::None,
-    };
-    roadmap.max(school)
-}
-
 // ---- HTTP ----
 
 #[derive(Clone)]
@@ -662,7 +650,7 @@ async fn admit(
         .unit
         .filter(|u| !u.is_empty())
         .ok_or_else(|| error(StatusCode::BAD_REQUEST, "укажите организацию, для которой загружается файл"))?;
-    if unit_right(&state.api.accounts.org(), &who.person, &unit) != Right::Write {
+    if state.api.accounts.org().file_right(&who.person, &unit) != Right::Write {
         return Err(error(StatusCode::FORBIDDEN, "нет прав добавлять файлы этой организации"));
     }
     let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -813,7 +801,7 @@ async fn try_download(
     .ok_or_else(not_found)?;
     let org = state.api.accounts.org();
     let readable: Vec<(&UnitId, &Upload)> =
-        meta.uploads.iter().filter(|(unit, _)| unit_right(&org, &who.person, unit) >= Right::Read).collect();
+        meta.uploads.iter().filter(|(unit, _)| org.file_right(&who.person, unit) >= Right::Read).collect();
     let chosen = readable.iter().find(|(u, _)| Some(*u) == unit.as_ref()).or(readable.first());
     let Some((_, upload)) = chosen else { return Err(not_found()) };
     let mime = HeaderValue::from_str(&sanitise_mime(Some(&upload.mime)))
