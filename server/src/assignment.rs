@@ -11,8 +11,9 @@
 //! with the server stopped, writes the store directly.
 
 use medk_shared::access::{Person, UnitId};
+use medk_shared::actions::school::name_curator;
 use medk_shared::history::signed;
-use medk_shared::school::{PersonRef, SchoolDoc, curator_edit, school_file_id};
+use medk_shared::school::{PersonRef, SchoolDoc, school_file_id};
 
 use crate::accounts::{Accounts, AccountsError};
 use crate::peer::{PeerError, ServerPeer};
@@ -72,7 +73,7 @@ async fn write_one(
     let id = school_file_id(school);
     let mut file = SchoolDoc::genesis(school);
     peer.catch_up(id, file.automerge()).await?;
-    if let Some(edit) = curator_edit(&file.read(), curator, serves) {
+    if let Some(edit) = name_curator(&file.read(), curator, serves) {
         file.apply(vec![edit], now_ms(), &signed(ACTION, by))
             .map_err(|e| PeerError::Protocol(format!("{e}: {:?}", e.detail())))?;
         peer.push(id, file.automerge()).await?;
@@ -101,7 +102,7 @@ pub fn write_to_store(
             SchoolDoc::load(&chunks.concat())
                 .map_err(|e| anyhow::anyhow!("the file of school {school} does not load: {e}"))?
         };
-        if let Some(edit) = curator_edit(&file.read(), &who, *serves) {
+        if let Some(edit) = name_curator(&file.read(), &who, *serves) {
             file.apply(vec![edit], now_ms(), &signed(ACTION, by))
                 .map_err(|e| anyhow::anyhow!("writing the file of school {school}: {e}"))?;
             store.commit(vec![Write::Replace { doc: id, snapshot: file.save() }])?;

@@ -802,21 +802,6 @@ const SUBMITTED_AHEAD_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// writes: what the file is, and the maps every edit writes into.
 const FIXED_ROOT_KEYS: [&str; 7] = ["kind", "schema", "school", "assignment", "visits", "risks", "documents"];
 
-/// The edit that makes `curator` serve the school (`serves`) or stop
-/// serving it: naming them, or clearing the curator only if it is them (a
-/// school another curator took over stays theirs). `None` when the file
-/// already says so.
-pub fn curator_edit(school: &School, curator: &PersonRef, serves: bool) -> Option<SchoolEdit> {
-    let current = school.assignment.curator.as_ref();
-    let named = current.is_some_and(|c| c.id == curator.id);
-    match (serves, named) {
-        (true, true) if current.is_some_and(|c| c.name == curator.name) => None,
-        (true, _) => Some(SchoolEdit::SetCurator(Some(curator.clone()))),
-        (false, true) => Some(SchoolEdit::SetCurator(None)),
-        (false, false) => None,
-    }
-}
-
 /// The id of the curator a school file names («Участники»), read from a
 /// document as the relay holds it: the one assignment a curator's rights
 /// follow ([`crate::access::Org::schools_following`]).

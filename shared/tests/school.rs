@@ -243,6 +243,27 @@ fn the_screen_and_monitoring_read_the_same_current_document() {
     assert!(a.read().confirmed(DocumentKind::Concept));
 }
 
+/// Filing a kind again is a new version of the same document, put up for
+/// review again; its log keeps the earlier decisions.
+#[test]
+fn a_document_filed_again_is_a_new_version_of_the_same_one() {
+    use medk_shared::actions::school::{decide, file_document};
+    let team = person("s1", "Директор");
+    let curator = person("c1", "Новикова Е. В.");
+    let mut doc = new_school();
+    let edits = file_document(&doc.read(), DocumentKind::Concept, blob('a'), &team, RowId::new("d1"));
+    doc.apply(edits, noon(date!(2021 - 04 - 01)), "file").unwrap();
+    let edit = decide(RowId::new("d1"), Decision::Returned, "Нет целевых показателей".into(), &curator);
+    doc.apply(vec![edit], noon(date!(2021 - 04 - 02)), "return").unwrap();
+    let edits = file_document(&doc.read(), DocumentKind::Concept, blob('b'), &team, RowId::new("d2"));
+    doc.apply(edits, noon(date!(2021 - 04 - 03)), "file").unwrap();
+    let school = doc.read();
+    assert_eq!(school.documents.len(), 1, "one document, two versions");
+    let log: Vec<_> = school.documents[0].reviews.iter().map(|r| r.decision).collect();
+    assert_eq!(log, [Decision::Submitted, Decision::Returned, Decision::Submitted]);
+    assert_eq!(school.document_state(DocumentKind::Concept), Some(Decision::Submitted));
+}
+
 #[test]
 fn monitoring_documents_are_always_filed_and_the_rest_by_stage() {
     let catalogue = medk_shared::catalogue::Catalogue::seed_2021();

@@ -8,7 +8,8 @@ use super::{ctx, text};
 use crate::api;
 use leptos::prelude::*;
 use medk_shared::access::{Level, Person, Role, Unit};
-use medk_shared::school::{PersonRef, curator_edit};
+use medk_shared::actions::school::name_curator;
+use medk_shared::school::PersonRef;
 use serde::{Deserialize, Serialize};
 
 /// `GET /api/people`.
@@ -468,7 +469,7 @@ fn PersonItem(person: Person, data: RwSignal<Option<Result<People, String>>>) ->
                     let written = match sync.open_school(&school).await {
                         Ok(file) => {
                             let mut file = file.borrow_mut();
-                            let edit = file.school().and_then(|s| curator_edit(&s, &curator, named));
+                            let edit = file.school().and_then(|s| name_curator(&s, &curator, named));
                             match edit {
                                 Some(edit) => {
                                     file.apply_school(vec![edit], "set curator", &app.account.author())

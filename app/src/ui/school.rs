@@ -16,6 +16,7 @@ use crate::files::OpenFile;
 use crate::storage::DocKind;
 use leptos::prelude::*;
 use medk_shared::access::{Level, Person, Right, Role, SchoolPowers};
+use medk_shared::actions::school as school_actions;
 use medk_shared::catalogue::{Catalogue, catalogue_id};
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::monitoring::{VisitWarning, visit_warning};
@@ -941,22 +942,13 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
                     .put(bytes, &picked.name(), &picked.type_(), &unit)
                     .await
                     .map_err(|e| e.to_string())?;
-                let id = doc.get_untracked().map(|d| d.id).unwrap_or_else(browser::new_row_id);
-                let edits = vec![
-                    SchoolEdit::AttachDocument {
-                        id: id.clone(),
-                        kind,
-                        title: kind.label_ru().to_owned(),
-                        blob,
-                    },
-                    SchoolEdit::Decide {
-                        document: id,
-                        decision: Decision::Submitted,
-                        remarks: String::new(),
-                        by: me.id,
-                        by_name: me.name,
-                    },
-                ];
+                let edits = screen
+                    .school
+                    .with_untracked(|s| {
+                        s.as_ref()
+                            .map(|s| school_actions::file_document(s, kind, blob, &me, browser::new_row_id()))
+                    })
+                    .ok_or_else(|| "Файл школы ещё не открыт.".to_owned())?;
                 if screen.apply(edits, "file document") {
                     Ok(())
                 } else {
@@ -973,9 +965,7 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
     };
     let decide = move |decision: Decision, text: String| {
         let (Some(d), Some(me)) = (doc.get_untracked(), screen.me()) else { return false };
-        let edit =
-            SchoolEdit::Decide { document: d.id, decision, remarks: text, by: me.id, by_name: me.name };
-        screen.apply(vec![edit], "review document")
+        screen.apply(vec![school_actions::decide(d.id, decision, text, &me)], "review document")
     };
     let confirm = move |_| {
         if decide(Decision::Confirmed, String::new()) {
