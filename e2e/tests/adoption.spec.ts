@@ -13,6 +13,14 @@ import { MUNI, TEAM, UNITS } from '../support/people';
 
 const PLAN = fileURLToPath(new URL('../../shared/tests/fixtures/sakhalin-regional-2021.docx', import.meta.url));
 
+/** The school team imports the 2021 plan without saying when it was adopted. */
+async function importPlan(team: Page) {
+  await team.locator('label.file-button input[type=file]').setInputFiles(PLAN);
+  await team.locator('form.import-preview').getByRole('button', { name: 'Импортировать' }).click();
+  await editorLoaded(team);
+  await expectSynced(team);
+}
+
 function school(page: Page, unit: string) {
   return page.locator(`table.dash-schools tr[data-school=${unit}]`);
 }
@@ -20,10 +28,7 @@ function school(page: Page, unit: string) {
 test('a 2021 plan imported today counts from the day it was adopted, and an empty figure says why', async ({ browser, serve }) => {
   const server = await serve({ units: UNITS, people: [TEAM, MUNI] });
   const team = await signedIn(browser, server.url, TEAM);
-  await team.locator('label.file-button input[type=file]').setInputFiles(PLAN);
-  await team.locator('form.import-preview').getByRole('button', { name: 'Импортировать' }).click();
-  await editorLoaded(team);
-  await expectSynced(team);
+  await importPlan(team);
 
   const muni = await signedIn(browser, server.url, MUNI);
   await muni.goto('/monitoring?date=2021-06-01');
@@ -75,10 +80,7 @@ test('a 2021 plan imported today counts from the day it was adopted, and an empt
 test('the municipal coordinator states when a school\'s imported plan was adopted, though she only reads the roadmap', async ({ browser, serve }) => {
   const server = await serve({ units: UNITS, people: [TEAM, MUNI] });
   const team = await signedIn(browser, server.url, TEAM);
-  await team.locator('label.file-button input[type=file]').setInputFiles(PLAN);
-  await team.locator('form.import-preview').getByRole('button', { name: 'Импортировать' }).click();
-  await editorLoaded(team);
-  await expectSynced(team);
+  await importPlan(team);
   const roadmapPath = new URL(team.url()).pathname;
 
   // She opens the school's roadmap: read-only, but the adoption date is hers to state.
