@@ -620,6 +620,11 @@ pub fn EditorPage(id: String) -> impl IntoView {
     let app = ctx();
     let state = RwSignal::new_local(Loaded::Loading);
     let owner = Owner::current().unwrap_or_default();
+    let page_open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    on_cleanup({
+        let page_open = page_open.clone();
+        move || page_open.store(false, std::sync::atomic::Ordering::Relaxed)
+    });
     leptos::task::spawn_local(async move {
         crate::browser::mark("medk:open");
         let Ok(id) = DocumentId::parse(&id) else {
@@ -644,13 +649,28 @@ pub fn EditorPage(id: String) -> impl IntoView {
         let sync = app.sync();
         let mut opened = sync.open(id).await;
         if matches!(opened, Err(OpenError::NotFound)) {
-            // Not on this device: a link from someone else. Ask the relay.
+            // Not on this device: a link from someone else. Ask the relay;
+            // while it has none yet (the author's device may not have been
+            // online since making it) or cannot be reached, ask again now
+            // and then for as long as the page is open.
             state.set(Loaded::Fetching);
-            opened = match sync.fetch(id).await {
-                Ok(()) => sync.open(id).await,
-                Err(e) => {
-                    state.set(Loaded::Failed(Failure::text(&fetch_failure(&e))));
-                    return;
+            opened = loop {
+                match sync.fetch(id).await {
+                    Ok(()) => break sync.open(id).await,
+                    Err(e @ (FetchError::Unavailable | FetchError::Offline | FetchError::Timeout)) => {
+                        state.set(Loaded::Failed(Failure::text(&format!(
+                            "{} Страница откроет её сама, как только она появится на сервере.",
+                            fetch_failure(&e)
+                        ))));
+                        crate::browser::sleep(FETCH_AGAIN_MS).await;
+                        if !page_open.load(std::sync::atomic::Ordering::Relaxed) {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        state.set(Loaded::Failed(Failure::text(&fetch_failure(&e))));
+                        return;
+                    }
                 }
             };
         }
@@ -731,6 +751,9 @@ fn whole_year(text: &str) -> Option<i32> {
     let year: i32 = text.parse().ok()?;
     (text.len() == 4 && (1900..=2100).contains(&year)).then_some(year)
 }
+
+/// How often a link the relay has no roadmap for yet is asked again.
+const FETCH_AGAIN_MS: i32 = 5_000;
 
 fn fetch_failure(e: &FetchError) -> String {
     format!("Дорожной карты нет на этом устройстве, и получить её не удалось: {e}.")
