@@ -29,11 +29,7 @@ pub async fn write(hub: &SyncHub, id: DocumentId, day: &str, by: &str) -> Result
         return Ok(());
     }
     roadmap
-        .apply(vec![Edit::SetAdoptedOn(day.to_owned())], now_ms(), &signed(ACTION, by))
+        .apply(vec![Edit::SetAdoptedOn(day.to_owned())], crate::peer::now_ms(), &signed(ACTION, by))
         .map_err(|e| PeerError::Protocol(e.to_string()))?;
     peer.push(id, roadmap.automerge()).await
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(crate::accounts::now()).unwrap_or(0).saturating_mul(1000)
 }

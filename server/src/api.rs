@@ -84,6 +84,13 @@ impl ApiState {
     pub fn proxies(&self) -> &Proxies {
         &self.proxies
     }
+
+    /// The relay the server writes its own changes through.
+    fn hub(&self) -> ApiResult<&SyncHub> {
+        self.hub.as_ref().ok_or_else(|| {
+            ApiError(StatusCode::SERVICE_UNAVAILABLE, "синхронизация на сервере не запущена".into())
+        })
+    }
 }
 
 /// An API error: status and a message for the person.
@@ -522,9 +529,7 @@ async fn write_assignment(
     changes: &[(UnitId, bool)],
     by: &str,
 ) -> ApiResult<()> {
-    let Some(hub) = &state.hub else {
-        return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, "синхронизация на сервере не запущена".into()));
-    };
+    let hub = state.hub()?;
     assignment::write_through_relay(hub, &state.accounts, curator, changes, by).await.map_err(|failed| {
         let org = state.accounts.org();
         let schools: Vec<String> = failed
@@ -657,9 +662,7 @@ async fn set_adopted_on(
             ApiError(StatusCode::BAD_REQUEST, "дата принятия плана — это дата вида ГГГГ-ММ-ДД".into())
         })?,
     };
-    let Some(hub) = &state.hub else {
-        return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, "синхронизация на сервере не запущена".into()));
-    };
+    let hub = state.hub()?;
     crate::adoption::write(hub, doc, &day, &who.person.name).await.map_err(|e| match e {
         crate::peer::PeerError::Unavailable => AccountsError::NotFound.into(),
         e => ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("дата принятия плана не записана: {e}")),

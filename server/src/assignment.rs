@@ -74,7 +74,7 @@ async fn write_one(
     let mut file = SchoolDoc::genesis(school);
     peer.catch_up(id, file.automerge()).await?;
     if let Some(edit) = name_curator(&file.read(), curator, serves) {
-        file.apply(vec![edit], now_ms(), &signed(ACTION, by))
+        file.apply(vec![edit], crate::peer::now_ms(), &signed(ACTION, by))
             .map_err(|e| PeerError::Protocol(format!("{e}: {:?}", e.detail())))?;
         peer.push(id, file.automerge()).await?;
     }
@@ -103,7 +103,7 @@ pub fn write_to_store(
                 .map_err(|e| anyhow::anyhow!("the file of school {school} does not load: {e}"))?
         };
         if let Some(edit) = name_curator(&file.read(), &who, *serves) {
-            file.apply(vec![edit], now_ms(), &signed(ACTION, by))
+            file.apply(vec![edit], crate::peer::now_ms(), &signed(ACTION, by))
                 .map_err(|e| anyhow::anyhow!("writing the file of school {school}: {e}"))?;
             store.commit(vec![Write::Replace { doc: id, snapshot: file.save() }])?;
         }
@@ -115,8 +115,4 @@ pub fn write_to_store(
 fn follow(accounts: &Accounts, school: &str, file: &SchoolDoc) -> Result<(), AccountsError> {
     let curator = file.read().assignment.curator.map(|c| c.id);
     accounts.follow_assignment(school, curator.as_deref())
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(crate::accounts::now()).unwrap_or(0).saturating_mul(1000)
 }

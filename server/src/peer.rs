@@ -29,6 +29,11 @@ pub const SERVER_USER: &str = "medk-server";
 /// How long one step (a catch-up, a push) may wait for the relay.
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The time (Unix ms) the server stamps its own changes with.
+pub fn now_ms() -> i64 {
+    i64::try_from(crate::accounts::now()).unwrap_or(0).saturating_mul(1000)
+}
+
 /// Why a server-made change did not reach a document.
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
