@@ -852,10 +852,17 @@ impl SyncService {
             }
             Ok(Event::Sync { doc, message }) => self.remote(doc, message),
             Ok(Event::Unavailable { doc }) => {
-                if self.0.docs.borrow().contains_key(&doc) {
+                let held = self.0.docs.borrow().get(&doc).map(|d| matches!(d, Opened::Roadmap(_)));
+                if let Some(roadmap) = held {
                     self.0.unavailable.borrow_mut().insert(doc);
                     self.schedule_status();
-                    self.check_gone(doc);
+                    if roadmap {
+                        self.check_gone(doc);
+                    }
+                    // A document this device held is no longer readable:
+                    // the person's rights changed (a curator moved to
+                    // another school), so what they are shown follows.
+                    self.refresh_account();
                 }
                 self.finish_fetch(doc, Err(FetchError::Unavailable));
             }
@@ -1340,6 +1347,17 @@ impl SyncService {
 
     /// The relay has nothing of a roadmap this device holds: asks the API
     /// whether it was deleted for everyone (410), and if so remembers it.
+    /// Asks the server again who is signed in (the units they see) and
+    /// what they may do with each roadmap.
+    fn refresh_account(&self) {
+        let account = self.0.account;
+        wasm_bindgen_futures::spawn_local(async move {
+            if account.check().await.is_ok() {
+                account.refresh_roadmaps();
+            }
+        });
+    }
+
     fn check_gone(&self, id: DocumentId) {
         if crate::gone::is_gone(&id) {
             return;

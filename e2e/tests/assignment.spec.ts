@@ -51,6 +51,11 @@ test('a curator given a school in «Люди и доступ» is its curator on
   await openSchool(curator);
   await expect(curator.locator('section.participants .curator')).toHaveText(FIRST.name);
   await expect(curator.getByRole('button', { name: 'Новое посещение' })).toBeVisible();
+  // Her schools table shows her school, not the other school of the
+  // municipality, which she may not read (it would read as unassigned).
+  await curator.goto('/schools');
+  await expect(curator.locator('.participants-table tr[data-unit=s1]')).toBeVisible();
+  await expect(curator.locator('.participants-table tr[data-unit=s2]')).toHaveCount(0);
 
   // On the school screen the coordinator names the second curator instead.
   await openSchool(muni);
@@ -61,6 +66,12 @@ test('a curator given a school in «Люди и доступ» is its curator on
   await expect(muni.locator('section.participants .curator')).toHaveText(SECOND.name);
   await expect.poll(() => schoolsOnServer(muni, SECOND.login, server.url), { timeout: 15_000 }).toEqual(['s1']);
   await expect.poll(() => schoolsOnServer(muni, FIRST.login, server.url)).toEqual([]);
+  // The first curator's device, open all along, follows: the school is no
+  // longer in her table. The second curator's dashboard counts hers.
+  await expect(curator.locator('.participants-table tr[data-unit=s1]')).toHaveCount(0, { timeout: 15_000 });
+  const next = await signedIn(browser, server.url, SECOND);
+  await next.goto('/monitoring');
+  await expect(next.locator('table.dash-federal tr', { hasText: 'назначены кураторы' })).toContainText('1 из 1');
   await muni.goto('/people');
   await expect(muni.locator('li.entry', { hasText: FIRST.login })).toContainText('школы: не назначены');
   await expect(muni.locator('li.entry', { hasText: SECOND.login })).toContainText('школы: Школа № 1');

@@ -1,6 +1,7 @@
 // One status vocabulary in every output (issue 18, item 11): an activity
 // past its deadline and not done is «Просрочено» on the screen, and so in
-// the .xlsx the roadmap downloads as.
+// the .xlsx the roadmap downloads as; one a curator marked «Не выполнено»
+// stays so there, not an untouched overdue row.
 import { inflateRawSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { addActivity, createRoadmap } from '../support/app';
@@ -34,10 +35,16 @@ test('an overdue activity is «Просрочено» on screen and in the .xlsx
   const row = await addActivity(page, 0, 'Входная диагностика');
   await row.getByLabel('Сроки').fill('январь 2020');
   await expect(row.locator('.deadline-badge')).toHaveText('Просрочено');
+  const marked = await addActivity(page, 0, 'Педагогический совет');
+  await marked.getByLabel('Сроки').fill('февраль 2020');
+  await marked.getByLabel('Статус', { exact: true }).selectOption('not-done');
+  await marked.getByRole('button', { name: 'Без пояснения' }).click();
+  await expect(marked.locator('.deadline-badge')).toHaveText('Просрочено');
 
   await page.getByRole('button', { name: 'Экспорт' }).click();
   const [excel] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Excel (.xlsx)' }).click()]);
   const strings = unzipEntry(readFileSync((await excel.path())!), 'xl/sharedStrings.xml');
   expect(strings).toContain('>Просрочено<');
   expect(strings).not.toContain('>Запланировано<');
+  expect(strings).toContain('>Не выполнено (просрочено)<');
 });

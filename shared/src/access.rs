@@ -489,11 +489,16 @@ impl Org {
         self.manages(manager, &person.unit) || person.schools.iter().any(|s| self.manages(manager, s))
     }
 
-    /// The units `person` is shown (names in lists, pickers, breadcrumbs):
-    /// the units above and below their own and their schools'.
+    /// The units `person` is shown (names in lists, pickers, breadcrumbs,
+    /// the schools table, monitoring): the units above their own and their
+    /// schools', their schools, and the units below their own — except for
+    /// a curator, who sees only the schools she is assigned to (the others
+    /// of her municipality she may not read: shown, they would read as
+    /// unassigned and unvisited).
     pub fn visible_units(&self, person: &Person) -> Vec<Unit> {
+        let below_own = person.role != Role::Curator;
         let related = |u: &Unit| {
-            self.within(&u.id, &person.unit)
+            (below_own && self.within(&u.id, &person.unit))
                 || self.within(&person.unit, &u.id)
                 || person.schools.iter().any(|s| self.within(s, &u.id) || self.within(&u.id, s))
         };
@@ -578,7 +583,7 @@ mod tests {
         curator.schools = vec!["s1".into()];
         let mut seen = ids(&curator);
         seen.sort();
-        assert_eq!(seen, ["m1", "m2", "r1", "rf", "s1", "s3"]);
+        assert_eq!(seen, ["m1", "m2", "r1", "rf", "s1"], "not s3, a school of her unit she is not assigned to");
         let team = person(Role::SchoolTeam, "s2");
         let mut seen = ids(&team);
         seen.sort();

@@ -39,10 +39,17 @@ pub struct ActivityState {
 }
 
 impl ActivityState {
-    /// The status to show on the date: «Просрочено» when overdue, else the
-    /// status's own label.
-    pub fn label_ru(&self) -> &'static str {
-        if self.overdue { "Просрочено" } else { self.status.label_ru() }
+    /// The status to show on the date, the words the screen shows (its
+    /// status and its «Просрочено» badge): «Просрочено» for a planned
+    /// activity past its deadline, «Не выполнено (просрочено)» or
+    /// «Выполняется (просрочено)» for one marked so, else the status's own
+    /// label.
+    pub fn label_ru(&self) -> std::borrow::Cow<'static, str> {
+        match self.status {
+            Status::Planned if self.overdue => "Просрочено".into(),
+            status if self.overdue => format!("{} (просрочено)", status.label_ru()).into(),
+            status => status.label_ru().into(),
+        }
     }
 }
 
@@ -256,9 +263,14 @@ mod tests {
 
     #[test]
     fn overdue_is_due_and_not_done() {
-        let planned = activity_state(&activity("февраль", Status::InProgress), Some(2022), DAY);
+        let planned = activity_state(&activity("февраль", Status::Planned), Some(2022), DAY);
         assert!(planned.overdue);
         assert_eq!(planned.label_ru(), "Просрочено");
+        let going = activity_state(&activity("февраль", Status::InProgress), Some(2022), DAY);
+        assert!(going.overdue);
+        assert_eq!(going.label_ru(), "Выполняется (просрочено)");
+        let not_done = activity_state(&activity("февраль", Status::NotDone), Some(2022), DAY);
+        assert_eq!(not_done.label_ru(), "Не выполнено (просрочено)", "a final «not done» is not an untouched row");
         let done = activity_state(&activity("февраль", Status::Done), Some(2022), DAY);
         assert!(!done.overdue && done.done);
         assert_eq!(done.label_ru(), "Выполнено");

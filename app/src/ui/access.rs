@@ -224,7 +224,9 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
                     </div>
                 </Show>
             </div>
-            <p class="hint"><a href="/people">"Люди и доступ"</a>" — приглашения и люди ваших организаций."</p>
+            <p class="hint" hidden=move || !account.session.with(|s| s.me().is_some_and(|me| me.manages))>
+                <a href="/people">"Люди и доступ"</a>" — приглашения и люди ваших организаций."
+            </p>
         </section>
     }
 }

@@ -593,6 +593,8 @@ pub fn focus_row(id: &RowId, selectors: &'static [&'static str]) {
     });
 }
 
+/// Focuses a new section's title with its default text selected, so what
+/// the person types replaces it rather than joining it.
 fn focus_section(id: &RowId) {
     let query = format!("[data-section=\"{id}\"] .section-title");
     request_animation_frame(move || {
@@ -600,9 +602,10 @@ fn focus_section(id: &RowId) {
             return;
         };
         if let Ok(Some(el)) = doc.query_selector(&query)
-            && let Ok(el) = el.dyn_into::<web_sys::HtmlElement>()
+            && let Ok(el) = el.dyn_into::<web_sys::HtmlTextAreaElement>()
         {
             let _ = el.focus();
+            el.select();
         }
     });
 }

@@ -86,6 +86,10 @@ pub fn ListPage() -> impl IntoView {
                 Some(Ok(items)) if items.is_empty() && !on_server().is_empty() => ().into_any(),
                 Some(Ok(items)) if items.is_empty() => view! {
                     <p class="empty">"На этом устройстве пока нет дорожных карт. Создайте новую или импортируйте файл."</p>
+                    <p class="hint" hidden=move || !app.account.session.with(|s| s.me().is_some_and(|me| me.manages))>
+                        "Дорожные карты школ вашей территории — в разделах "
+                        <a href="/schools">"«Школы»"</a>" и "<a href="/monitoring">"«Мониторинг»"</a>"."
+                    </p>
                 }.into_any(),
                 Some(Ok(items)) => view! {
                     <ul class="roadmaps">

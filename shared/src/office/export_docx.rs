@@ -277,7 +277,7 @@ fn report_table(section: &Section, year: Option<i32>, date: Date) -> Table {
         let completed = indicators::completed_on(activity).map(ru::date).unwrap_or_default();
         let note = activity.status_note_ru();
         let status = if note.is_empty() {
-            state.label_ru().to_owned()
+            state.label_ru().into_owned()
         } else {
             format!("{} ({note})", state.label_ru())
         };

@@ -157,7 +157,7 @@ fn write_activities(
         let deadline = deadline::parse(&activity.deadline, roadmap.header.year);
         let state = indicators::activity_state(activity, roadmap.header.year, today).label_ru();
         for (col, column) in (0..).zip(&columns) {
-            let value = value(column.source, &section.title, activity, &deadline, state);
+            let value = value(column.source, &section.title, activity, &deadline, &state);
             write_value(sheet, (row, col), value, formats)?;
         }
     }
