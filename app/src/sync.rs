@@ -1039,11 +1039,10 @@ impl SyncService {
             return;
         }
         let doc = self.0.docs.borrow().get(&id).map(Opened::synced);
-        let frame = match doc {
+        let frames = match doc {
             Some(doc) => {
                 let mut open = doc.borrow_mut();
-                let heads = open.automerge().get_heads();
-                self.0.client.borrow_mut().outgoing(id, &mut open.automerge().sync(), &heads)
+                self.0.client.borrow_mut().outgoing(id, open.automerge())
             }
             None => {
                 let mut fetching = self.0.fetching.borrow_mut();
@@ -1051,11 +1050,11 @@ impl SyncService {
                 if fetch.storing {
                     return;
                 }
-                let heads = fetch.doc.get_heads();
-                self.0.client.borrow_mut().outgoing(id, &mut fetch.doc.sync(), &heads)
+                self.0.client.borrow_mut().outgoing(id, &mut fetch.doc)
             }
         };
-        if let Some(frame) = frame {
+        // More than the relay takes in one message comes in pieces.
+        for frame in frames {
             self.send(&frame);
         }
     }

@@ -269,6 +269,10 @@ struct Shared {
     /// latest per roadmap): written off the relay's task, one writer per
     /// roadmap at a time.
     titles: Mutex<HashMap<DocumentId, String>>,
+    /// Curators named in school files, on their way to the curators'
+    /// rights (the latest per school): written off the relay's task, one
+    /// writer per school at a time, so the last assignment wins.
+    assignments: Mutex<HashMap<UnitId, Option<String>>>,
 }
 
 /// Titles kept for claims in flight; more are dropped (a claim then
@@ -383,6 +387,7 @@ impl Accounts {
                 events,
                 claim_titles: Mutex::default(),
                 titles: Mutex::default(),
+                assignments: Mutex::default(),
             }),
         })
     }
@@ -607,10 +612,48 @@ impl Accounts {
         Ok(person)
     }
 
+    /// [`Accounts::follow_assignment`] without waiting for it: the relay's
+    /// task calls it when it takes a school file's change that names
+    /// another curator. The write runs on a blocking thread; a newer
+    /// assignment of the same school made meanwhile is the one written.
+    pub fn note_assignment(&self, school: &UnitId, curator: Option<String>) {
+        let first = self
+            .shared
+            .assignments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(school.clone(), curator)
+            .is_none();
+        if first {
+            let (accounts, school) = (self.clone(), school.clone());
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => drop(runtime.spawn_blocking(move || accounts.write_assignments(&school))),
+                Err(_) => accounts.write_assignments(&school),
+            }
+        }
+    }
+
+    /// Writes the newest assignment [`Accounts::note_assignment`] left for
+    /// `school` until none newer is waiting.
+    fn write_assignments(&self, school: &UnitId) {
+        let waiting = || self.shared.assignments.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let Some(curator) = waiting().get(school).cloned() else { return };
+            if let Err(e) = self.follow_assignment(school, curator.as_deref()) {
+                tracing::warn!(%school, "the curator's rights did not follow the school file: {e}");
+            }
+            let mut waiting = waiting();
+            if waiting.get(school) == Some(&curator) {
+                waiting.remove(school);
+                return;
+            }
+        }
+    }
+
     /// Makes the curators' schools follow the file of `school` naming
     /// `curator` ([`Org::schools_following`]): the named curator gets the
-    /// school, any other curator who had it loses it. Called by the relay
-    /// when a change it accepts alters the file's assignment.
+    /// school, any other curator who had it loses it. Blocking: the relay
+    /// calls [`Accounts::note_assignment`].
     pub fn follow_assignment(&self, school: &str, curator: Option<&str>) -> Result<(), AccountsError> {
         let changed = self.write(|d| {
             let ops: Vec<Op> = d

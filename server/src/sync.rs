@@ -12,8 +12,11 @@
 //! [`HubOptions::connections_per_user`] of them (a new one closes their
 //! oldest). The relay asks [`Accounts`] for a right on every message and
 //! vets what writers send (roadmaps against their layout and limits, school
-//! files against who may make which edit); registering a new roadmap is done off the hub, and its
-//! answer comes back like storage's. Changes to rights, deleted roadmaps and
+//! files against who may make which edit). What takes time is done off the
+//! hub and its answer comes back like storage's: applying a big message
+//! ([`Effect::Apply`], seconds of CPU), registering a new roadmap, writing
+//! a roadmap's title or the rights a school file's curator assignment
+//! gives. Changes to rights, deleted roadmaps and
 //! ended sessions reach the hub as [`AccessEvent`]s and take effect on live
 //! connections at once.
 //!
@@ -40,7 +43,7 @@ use medk_shared::access::Right;
 use medk_shared::ids::DocumentId;
 use medk_shared::sync::message::MAX_MESSAGE_BYTES;
 use medk_shared::sync::relay::{
-    Access, ConnId, Effect, MAX_DOCS_PER_CONNECTION, Refusal, Relay, StorageWrite, close,
+    Access, Applied, ConnId, Effect, MAX_DOCS_PER_CONNECTION, Refusal, Relay, StorageWrite, Vetter, close,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
 
@@ -140,6 +143,10 @@ enum Input {
         doc: DocumentId,
         result: Result<(), String>,
     },
+    Applied {
+        doc: DocumentId,
+        applied: Applied,
+    },
     Closed {
         conn: ConnId,
     },
@@ -201,97 +208,61 @@ impl Access for AccountsAccess {
         self.0.may_claim(user, doc)
     }
 
-    fn vets(&mut self, _user: &str, doc: &DocumentId) -> bool {
-        match self.0.kind_of(doc) {
-            DocKind::Roadmap => true,
+    fn vetter(&mut self, user: &str, doc: &DocumentId, claim: bool) -> Option<Vetter> {
+        let (accounts, doc, user) = (self.0.clone(), *doc, user.to_owned());
+        match self.0.kind_of(&doc) {
+            DocKind::Catalogue => None,
+            DocKind::Roadmap => Some(Box::new(move |before, after, changes| {
+                let claimant = claim.then_some(user.as_str());
+                medk_shared::layout::vet_roadmap(&doc, claimant, before, after, changes)
+                    .map_err(Refusal::from)
+                    .inspect_err(|refusal| refused(&doc, &user, claim, refusal))?;
+                let title = medk_shared::doc::title_of(after);
+                if claim || title != medk_shared::doc::title_of(before) {
+                    accounts.note_title(&doc, title);
+                }
+                Ok(())
+            })),
             // Every writer: a change of who serves the school moves the
             // curator's rights with it.
-            DocKind::School => true,
-            DocKind::Catalogue => false,
-        }
-    }
-
-    fn vet(
-        &mut self,
-        user: &str,
-        doc: &DocumentId,
-        before: &automerge::Automerge,
-        after: &automerge::Automerge,
-        changes: &[automerge::Change],
-        claim: bool,
-    ) -> Result<(), Refusal> {
-        let verdict = match self.0.kind_of(doc) {
-            DocKind::Catalogue => Ok(()),
             DocKind::School => {
-                let verdict = self.vet_school(user, doc, before, after, changes);
-                if verdict.is_ok() {
-                    self.follow_assignment(doc, before, after);
-                }
-                verdict
-            }
-            DocKind::Roadmap => {
-                let origin = if claim { medk_shared::layout::check_origin(after, doc, user) } else { Ok(()) };
-                let verdict = origin
-                    .and_then(|()| medk_shared::layout::vet_changes(before, after, changes))
-                    .map_err(|breach| Refusal { message: breach.kind.message_ru(), detail: breach.detail });
-                if verdict.is_ok() {
-                    let title = medk_shared::doc::title_of(after);
-                    if claim || title != medk_shared::doc::title_of(before) {
-                        self.0.note_title(doc, title);
+                // Coordinators who both curate and assign may change anything.
+                let rules = self.0.school_powers(&user, &doc);
+                Some(Box::new(move |before, after, changes| {
+                    if let Some((school, powers)) = &rules {
+                        let now_ms = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                        let sender = medk_shared::school::Sender { id: &user, powers: *powers, now_ms };
+                        medk_shared::school::vet_changes(school, before, after, changes, &sender)
+                            .map_err(|detail| Refusal {
+                                message:
+                                    "изменение файла школы не принято: его может сделать только куратор \
+                                          или координатор"
+                                        .into(),
+                                detail,
+                            })
+                            .inspect_err(|refusal| refused(&doc, &user, claim, refusal))?;
                     }
-                }
-                verdict
+                    // The one curator assignment: once a change names another
+                    // curator in the school's file, the curators' schools
+                    // (their rights) follow it.
+                    use medk_shared::school::assigned_curator;
+                    let curator = assigned_curator(after);
+                    if curator != assigned_curator(before)
+                        && let Some(school) = accounts.school_of(&doc)
+                    {
+                        accounts.note_assignment(&school, curator);
+                    }
+                    Ok(())
+                }))
             }
-        };
-        verdict.inspect_err(|refusal| {
-            tracing::warn!(%doc, user, claim, "refused changes: {}", refusal.detail);
-        })
+        }
     }
 }
 
-impl AccountsAccess {
-    /// What a school file's writer may change ([`medk_shared::school::vet_changes`]);
-    /// coordinators who both curate and assign may change anything.
-    fn vet_school(
-        &mut self,
-        user: &str,
-        doc: &DocumentId,
-        before: &automerge::Automerge,
-        after: &automerge::Automerge,
-        changes: &[automerge::Change],
-    ) -> Result<(), Refusal> {
-        let Some((school, powers)) = self.0.school_powers(user, doc) else { return Ok(()) };
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        let sender = medk_shared::school::Sender { id: user, powers, now_ms };
-        medk_shared::school::vet_changes(&school, before, after, changes, &sender).map_err(|detail| Refusal {
-            message: "изменение файла школы не принято: его может сделать только куратор или \
-                                  координатор"
-                .into(),
-            detail,
-        })
-    }
-
-    /// The one curator assignment: once an accepted change names another
-    /// curator in the school's file, the curators' schools (their rights)
-    /// follow it.
-    fn follow_assignment(
-        &mut self,
-        doc: &DocumentId,
-        before: &automerge::Automerge,
-        after: &automerge::Automerge,
-    ) {
-        use medk_shared::school::assigned_curator;
-        let curator = assigned_curator(after);
-        if curator == assigned_curator(before) {
-            return;
-        }
-        let Some(school) = self.0.school_of(doc) else { return };
-        if let Err(e) = self.0.follow_assignment(&school, curator.as_deref()) {
-            tracing::warn!(%doc, "the curator's rights did not follow the school file: {e}");
-        }
-    }
+fn refused(doc: &DocumentId, user: &str, claim: bool, refusal: &Refusal) {
+    tracing::warn!(%doc, user, claim, "refused changes: {}", refusal.detail);
 }
 
 impl SyncHub {
@@ -571,6 +542,7 @@ async fn hub(
                 }
                 relay.claimed(doc, result);
             }
+            Input::Applied { doc, applied } => relay.applied(doc, applied),
             Input::Closed { conn } => {
                 if conns.remove(&conn).is_some() {
                     relay.disconnect(conn);
@@ -675,6 +647,17 @@ fn run_effects(
                         tracing::info!(%doc, user, "registered a new roadmap");
                     }
                     let _ = tx.send(Input::Claimed { doc, result });
+                });
+            }
+            Effect::Apply { doc, job } => {
+                // Seconds of CPU for the biggest messages: off the hub, so
+                // that everyone else's messages go on meanwhile.
+                let tx = tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let (cost, started) = (job.cost(), Instant::now());
+                    let applied = job.run();
+                    tracing::debug!(%doc, cost, "applied a big message in {:?}", started.elapsed());
+                    let _ = tx.send(Input::Applied { doc, applied });
                 });
             }
             Effect::SaveSyncState { doc, storage_id, state } => {

@@ -128,7 +128,7 @@ async fn an_unknown_document_is_unavailable() {
     let mut a = Device::connect(relay.addr, &relay.token, "a").await;
     let id = DocumentId::from_bytes([5; 16]);
     let mut empty = AutoCommit::new();
-    let frame = a.client.outgoing(id, &mut empty.sync(), &[]).unwrap();
+    let [frame] = <[_; 1]>::try_from(a.client.outgoing(id, &mut empty)).unwrap();
     a.socket.send(Ws::binary(frame)).await.unwrap();
     assert!(matches!(a.next_event().await, Event::Unavailable { doc } if doc == id));
     relay.stop().await;
