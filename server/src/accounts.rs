@@ -52,10 +52,11 @@ const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 /// registered again, so a device that still has one cannot bring it back.
 const DELETED: TableDefinition<&str, &[u8]> = TableDefinition::new("deleted_roadmaps");
 
-/// Most roadmaps one person may register by syncing them (imports and
-/// moves do not count): far more than anyone makes, few enough that one
-/// account cannot fill the registry.
-pub const MAX_REGISTRATIONS_PER_PERSON: usize = 500;
+/// Most roadmaps registered to one unit (a school, a municipality...) by
+/// syncing them: far more than a school makes, few enough that one
+/// account cannot fill the registry. Roadmaps moved there count too;
+/// imported ones do not.
+pub const MAX_REGISTRATIONS_PER_UNIT: usize = 500;
 
 /// Why an accounts operation failed. The Russian text is what the person
 /// sees; [`AccountsError::Storage`] details go to the log only.
@@ -79,6 +80,11 @@ pub enum AccountsError {
     NotFound,
     #[error("дорожная карта удалена для всех")]
     Gone,
+    #[error(
+        "у организации «{0}» уже {MAX_REGISTRATIONS_PER_UNIT} дорожных карт на сервере: новые он не \
+         принимает, пока координатор не удалит ненужные"
+    )]
+    TooManyRoadmaps(String),
     #[error("{0}")]
     Invalid(#[from] AccessError),
     #[error("{0}")]
@@ -213,8 +219,8 @@ struct Directory {
     school_files: HashMap<DocumentId, UnitId>,
     /// Roadmaps deleted for everyone.
     deleted: HashMap<DocumentId, Tombstone>,
-    /// Roadmaps each person registered by syncing them.
-    registrations: HashMap<UserId, usize>,
+    /// Roadmaps registered by syncing them, by the unit they belong to now.
+    registrations: HashMap<UnitId, usize>,
 }
 
 /// One change to the database, applied in memory after it is durable.
@@ -932,11 +938,12 @@ impl Accounts {
     /// Whether `user` may register `doc` as a roadmap of their home unit
     /// (see [`medk_shared::sync::relay::Access::may_claim`]): nobody has,
     /// it is not a school's file, the catalogue or a deleted roadmap, and
-    /// they have fewer than [`MAX_REGISTRATIONS_PER_PERSON`]. (Whether the
-    /// document is theirs to claim is for the relay's vetting:
+    /// the unit has fewer than [`MAX_REGISTRATIONS_PER_UNIT`]
+    /// ([`AccountsError::TooManyRoadmaps`], said to the person). (Whether
+    /// the document is theirs to claim is for the relay's vetting:
     /// [`medk_shared::layout::check_origin`].)
-    pub fn may_claim(&self, user: &str, doc: &DocumentId) -> bool {
-        self.read(|d| claimable(d, user, doc).is_ok())
+    pub fn may_claim(&self, user: &str, doc: &DocumentId) -> Result<(), AccountsError> {
+        self.read(|d| claimable(d, user, doc).map(drop))
     }
 
     /// Registers `doc` to `user`'s home unit, durably (blocking: call off
@@ -1296,12 +1303,12 @@ fn claimable(d: &Directory, user: &str, doc: &DocumentId) -> Result<UnitId, Acco
     if known {
         return Err(AccountsError::Forbidden);
     }
-    if d.registrations.get(user).copied().unwrap_or(0) >= MAX_REGISTRATIONS_PER_PERSON {
-        return Err(AccountsError::BadInput(format!(
-            "не больше {MAX_REGISTRATIONS_PER_PERSON} дорожных карт на человека"
-        )));
+    let unit = d.org.home_unit(person).ok_or(AccountsError::Forbidden)?;
+    if d.registrations.get(&unit).copied().unwrap_or(0) >= MAX_REGISTRATIONS_PER_UNIT {
+        let name = d.org.get(&unit).map_or_else(|| unit.clone(), |u| u.name.clone());
+        return Err(AccountsError::TooManyRoadmaps(name));
     }
-    d.org.home_unit(person).ok_or(AccountsError::Forbidden)
+    Ok(unit)
 }
 
 /// The school whose file `doc` is, if it is one (and still a school).
@@ -1344,21 +1351,30 @@ fn apply(dir: &mut Directory, op: Op) {
             dir.invitations.remove(&key);
         }
         Op::Roadmap(key, r) => {
-            if let Some(by) = &r.registered_by
-                && !dir.roadmaps.contains_key(&key)
-            {
-                *dir.registrations.entry(by.clone()).or_default() += 1;
+            // A move takes a registered roadmap's count with it.
+            if let Some(old) = dir.roadmaps.get(&key) {
+                uncount(&mut dir.registrations, old);
+            }
+            if r.registered_by.is_some() {
+                *dir.registrations.entry(r.unit.clone()).or_default() += 1;
             }
             dir.roadmaps.insert(key, r);
         }
         Op::Deleted(key, tombstone) => {
-            if let Some(by) = dir.roadmaps.remove(&key).and_then(|r| r.registered_by)
-                && let Some(n) = dir.registrations.get_mut(&by)
-            {
-                *n = n.saturating_sub(1);
+            if let Some(old) = dir.roadmaps.remove(&key) {
+                uncount(&mut dir.registrations, &old);
             }
             dir.deleted.insert(key, tombstone);
         }
+    }
+}
+
+/// A roadmap registered by syncing no longer counts for its unit.
+fn uncount(registrations: &mut HashMap<UnitId, usize>, roadmap: &RoadmapAccess) {
+    if roadmap.registered_by.is_some()
+        && let Some(n) = registrations.get_mut(&roadmap.unit)
+    {
+        *n = n.saturating_sub(1);
     }
 }
 
@@ -1465,7 +1481,7 @@ mod tests {
         let a = Accounts::open(dir.path()).unwrap();
         let file = school_file_id("s1");
         assert_eq!(a.right(&team.id, &file), Right::Write);
-        assert!(!a.may_claim(&team.id, &file), "never claimed as a roadmap");
+        assert!(a.may_claim(&team.id, &file).is_err(), "never claimed as a roadmap");
         let other = school_file_id("s2");
         assert_eq!(a.right(&team.id, &other), Right::None, "no such school");
     }
@@ -1480,12 +1496,12 @@ mod tests {
         let doc = DocumentId::from_bytes([1; 16]);
         assert_eq!(a.right(&two.id, &doc), Right::None, "nobody's yet");
         assert!(a.roadmap(&doc).is_none());
-        assert!(a.may_claim(&one.id, &doc) && a.may_claim(&two.id, &doc));
+        assert!(a.may_claim(&one.id, &doc).is_ok() && a.may_claim(&two.id, &doc).is_ok());
         a.claim(&one.id, &doc).unwrap();
         assert_eq!(a.right(&one.id, &doc), Right::Write);
         assert_eq!(a.right(&two.id, &doc), Right::None, "someone else's");
-        assert!(!a.may_claim(&two.id, &doc) && a.claim(&two.id, &doc).is_err(), "claimed once");
-        assert!(!a.may_claim("ghost", &DocumentId::from_bytes([2; 16])));
+        assert!(a.may_claim(&two.id, &doc).is_err() && a.claim(&two.id, &doc).is_err(), "claimed once");
+        assert!(a.may_claim("ghost", &DocumentId::from_bytes([2; 16])).is_err());
     }
 
     /// What counts against a person's registrations, and deletions, are
@@ -1504,10 +1520,10 @@ mod tests {
             a.delete_roadmap(&other, &p.id).unwrap();
         }
         let a = Accounts::open(dir.path()).unwrap();
-        assert_eq!(a.read(|d| d.registrations.get(&p.id).copied()), Some(1));
+        assert_eq!(a.read(|d| d.registrations.get("r1").copied()), Some(1));
         assert_eq!(a.right(&p.id, &doc), Right::Write);
         assert_eq!(a.right(&p.id, &other), Right::None);
-        assert!(!a.may_claim(&p.id, &other), "a deleted roadmap is never registered again");
+        assert!(a.may_claim(&p.id, &other).is_err(), "a deleted roadmap is never registered again");
         assert_eq!(a.deleted(&other).map(|t| t.access.unit), Some("r1".to_owned()));
     }
 

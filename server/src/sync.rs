@@ -47,7 +47,7 @@ use medk_shared::sync::relay::{
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
 
-use crate::accounts::{AccessEvent, Accounts, DocKind};
+use crate::accounts::{AccessEvent, Accounts, AccountsError, DocKind};
 use crate::api::session_token;
 use crate::client::Client;
 use crate::store::{Write, Writer};
@@ -141,7 +141,7 @@ enum Input {
     },
     Claimed {
         doc: DocumentId,
-        result: Result<(), String>,
+        result: Result<(), AccountsError>,
     },
     Applied {
         doc: DocumentId,
@@ -204,8 +204,8 @@ impl Access for AccountsAccess {
         self.0.right(user, doc)
     }
 
-    fn may_claim(&mut self, user: &str, doc: &DocumentId) -> bool {
-        self.0.may_claim(user, doc)
+    fn may_claim(&mut self, user: &str, doc: &DocumentId) -> Result<(), Option<Refusal>> {
+        self.0.may_claim(user, doc).map_err(|e| claim_refusal(e, user))
     }
 
     fn vetter(&mut self, user: &str, doc: &DocumentId, claim: bool) -> Option<Vetter> {
@@ -258,6 +258,17 @@ impl Access for AccountsAccess {
                 }))
             }
         }
+    }
+}
+
+/// What a person is told when a roadmap of theirs is not registered: why,
+/// if it is a limit of theirs (else only that the relay has nothing).
+fn claim_refusal(e: AccountsError, whose: &str) -> Option<Refusal> {
+    match e {
+        AccountsError::TooManyRoadmaps(_) => {
+            Some(Refusal { message: e.to_string(), detail: format!("{whose}: no more roadmaps registered") })
+        }
+        _ => None,
     }
 }
 
@@ -540,7 +551,7 @@ async fn hub(
                 if let Err(e) = &result {
                     tracing::info!(%doc, "a roadmap was not registered: {e}");
                 }
-                relay.claimed(doc, result);
+                relay.claimed(doc, result.map_err(|e| claim_refusal(e, &doc.to_string())));
             }
             Input::Applied { doc, applied } => relay.applied(doc, applied),
             Input::Closed { conn } => {
@@ -642,7 +653,7 @@ fn run_effects(
                 // A durable write to the accounts: off the hub.
                 let (accounts, tx) = (accounts.clone(), tx.clone());
                 tokio::task::spawn_blocking(move || {
-                    let result = accounts.claim(&user, &doc).map_err(|e| e.to_string());
+                    let result = accounts.claim(&user, &doc);
                     if result.is_ok() {
                         tracing::info!(%doc, user, "registered a new roadmap");
                     }

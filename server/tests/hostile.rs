@@ -7,11 +7,15 @@
 //!   everyone, and its device told why.
 //! - Changes too big for the relay are refused before they are applied:
 //!   the relay's memory stays small and another person's acknowledgements
-//!   keep their pace meanwhile.
+//!   keep their pace meanwhile; the biggest it takes is applied off its
+//!   task, and others keep their pace too.
 //! - Presence floods reach nobody.
 //! - Knowing a roadmap's (or a future school file's) id is not owning it.
-//! - Registrations are limited per person, and a coordinator deletes a
+//! - Registrations are limited per school, and a coordinator deletes a
 //!   roadmap for everyone.
+//!
+//! Timings are ratios to a baseline measured in the same run ([`Pacer`]),
+//! never absolute.
 //! - A person has a bounded number of sync connections; the relay names
 //!   its storage to peers.
 
@@ -27,6 +31,7 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 
 mod common;
 use common::{Device, Server, admin, create_user, mark, roadmap, roadmap_by, set_up, socket};
+use medk_shared::sync::relay::MAX_OPS_PER_MESSAGE;
 
 /// The activity of a fresh roadmap from [`roadmap`]: none; this adds one
 /// (`a1`) and returns its description's text object.
@@ -51,11 +56,131 @@ async fn synced_roadmap(device: &mut Device, title: &str) -> DocumentId {
     id
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_that_breaks_a_roadmap_is_refused_kept_from_everyone_and_explained() {
+/// A relay over the test tree ([`set_up`]), and its data dir.
+fn scene() -> (tempfile::TempDir, Server) {
+    scene_with(|_| {})
+}
+
+/// [`scene`] with more made in the data dir (accounts, units) first.
+fn scene_with(more: impl FnOnce(&std::path::Path)) -> (tempfile::TempDir, Server) {
     let data = tempfile::tempdir().unwrap();
     set_up(data.path());
+    more(data.path());
     let server = Server::start(data.path());
+    (data, server)
+}
+
+/// An attacker's device signed in as `token`, with a roadmap of its own
+/// synced (the relay took it).
+async fn attacker(addr: std::net::SocketAddr, token: &str, name: &str) -> (Device, DocumentId) {
+    let mut device = Device::connect(addr, token, name).await;
+    let id = synced_roadmap(&mut device, name).await;
+    (device, id)
+}
+
+/// Makes `attack` on the roadmap `id` of `device` (off the async threads:
+/// it may take seconds) and leaves it to be sent.
+async fn prepare(device: &mut Device, id: DocumentId, attack: fn(&mut AutoCommit)) {
+    let mut doc = device.docs.remove(&id).unwrap();
+    let doc = tokio::task::spawn_blocking(move || {
+        attack(&mut doc);
+        doc.commit();
+        doc
+    })
+    .await
+    .unwrap();
+    device.docs.insert(id, doc);
+}
+
+/// A well-behaved person at work while others attack: their device edits a
+/// roadmap of their own every 100 ms and waits for each change to be
+/// acknowledged, and asks `/api/health`. How long those take, against
+/// the same measured before the attack, says whether others kept their
+/// pace (timings here are ratios to a baseline of the same run, never
+/// absolute: the machine may be busy).
+struct Pacer<'a> {
+    server: &'a Server,
+    device: Device,
+    id: DocumentId,
+    edits: usize,
+}
+
+/// Acknowledgement and `/api/health` times.
+#[derive(Default)]
+struct Pace {
+    acks: Vec<Duration>,
+    health: Vec<Duration>,
+}
+
+impl Pace {
+    fn slowest(&self) -> (Duration, Duration) {
+        (slowest(&self.acks), slowest(&self.health))
+    }
+
+    fn median(&self) -> (Duration, Duration) {
+        (median(&self.acks), median(&self.health))
+    }
+}
+
+fn slowest(times: &[Duration]) -> Duration {
+    times.iter().max().copied().unwrap_or_default()
+}
+
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
+
+/// The longest a time may take while others attack, from the same time
+/// measured without an attack: the slower of ten times its median and three
+/// times its slowest. A relay that stops for anyone's message for seconds
+/// is far past it.
+fn bound(baseline: &[Duration]) -> Duration {
+    (median(baseline) * 10).max(slowest(baseline) * 3)
+}
+
+impl<'a> Pacer<'a> {
+    async fn new(server: &'a Server, token: &str) -> Pacer<'a> {
+        let mut device = server.device(token, "good").await;
+        let id = synced_roadmap(&mut device, "Хорошая").await;
+        Pacer { server, device, id, edits: 0 }
+    }
+
+    /// One small change, acknowledged; one health check.
+    async fn step(&mut self, pace: &mut Pace) {
+        self.edits += 1;
+        mark(self.device.docs.get_mut(&self.id).unwrap(), "pace", &format!("правка {}", self.edits));
+        pace.acks.push(self.device.acknowledged(self.id, Duration::from_secs(300)).await);
+        let asked = Instant::now();
+        let res = self.server.http.get(self.server.url("/api/health")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        pace.health.push(asked.elapsed());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    /// `n` steps with nothing else going on.
+    async fn baseline(&mut self, n: usize) -> Pace {
+        let mut pace = Pace::default();
+        for _ in 0..n {
+            self.step(&mut pace).await;
+        }
+        pace
+    }
+
+    /// Steps until `task` is done; its result.
+    async fn during<T>(&mut self, task: tokio::task::JoinHandle<T>) -> (Pace, T) {
+        let mut pace = Pace::default();
+        while !task.is_finished() {
+            self.step(&mut pace).await;
+        }
+        (pace, task.await.unwrap())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_breaks_a_roadmap_is_refused_kept_from_everyone_and_explained() {
+    let (_data, server) = scene();
     let sch = server.login("sch").await;
     let mun = server.login("mun").await;
     let mut team = server.device(&sch, "team").await;
@@ -95,22 +220,17 @@ fn peak_mib(pid: u32) -> u64 {
 }
 
 /// The issue's measurements, against one relay: a change of a million
-/// characters, a list of 700,000 items, and a text over the per-field limit
-/// (200,000 characters),
-/// each sent by a school team member on a roadmap of their own (each a few
-/// seconds of the relay's only task and hundreds of megabytes before). They
-/// are refused from their counted size, and a coordinator editing another
-/// roadmap every 100 ms meanwhile is acknowledged at its usual pace.
+/// characters, a list of 700,000 items, and a description over what one
+/// message may add (250,000 characters), each sent by a school team member
+/// on a roadmap of their own (each a few seconds of the relay's only task
+/// and hundreds of megabytes before). They are refused from their counted
+/// size, and a coordinator editing another roadmap meanwhile keeps the pace
+/// they had before the attacks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
-    let data = tempfile::tempdir().unwrap();
-    set_up(data.path());
-    let server = Server::start(data.path());
+    let (_data, server) = scene();
     let fed = server.login("fed").await;
     let sch = server.login("sch").await;
-    let mut good = server.device(&fed, "good").await;
-    let good_id = synced_roadmap(&mut good, "Федеральная").await;
-
     let attacks: [(&str, fn(&mut AutoCommit)); 4] = [
         ("a million characters in one change", |doc| {
             let text = with_activity(doc);
@@ -129,21 +249,19 @@ async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
             doc.splice_text(&text, 0, 0, &"ж".repeat(250_000)).unwrap();
         }),
     ];
-    let addr = server.addr;
+    // Made before anything is timed: building them is the attacker's work,
+    // not the relay's.
+    let mut prepared = Vec::new();
+    for (what, attack) in attacks {
+        let (mut evil, id) = attacker(server.addr, &sch, what).await;
+        prepare(&mut evil, id, attack).await;
+        prepared.push((what, evil, id));
+    }
+    let mut pacer = Pacer::new(&server, &fed).await;
+    let baseline = pacer.baseline(10).await;
     let attacker = tokio::spawn(async move {
         let mut refused = Vec::new();
-        for (what, attack) in attacks {
-            let mut evil = Device::connect(addr, &sch, "evil").await;
-            let id = synced_roadmap(&mut evil, what).await;
-            let mut doc = evil.docs.remove(&id).unwrap();
-            let doc = tokio::task::spawn_blocking(move || {
-                attack(&mut doc);
-                doc.commit();
-                doc
-            })
-            .await
-            .unwrap();
-            evil.docs.insert(id, doc);
+        for (what, mut evil, id) in prepared {
             let sent = Instant::now();
             while !evil.refused.contains_key(&id) && sent.elapsed() < Duration::from_secs(60) {
                 evil.sync().await;
@@ -152,64 +270,81 @@ async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
         }
         refused
     });
-
-    let mut acks = Vec::new();
-    let mut health = Vec::new();
-    let mut n = 0;
-    while !attacker.is_finished() {
-        n += 1;
-        mark(good.docs.get_mut(&good_id).unwrap(), "pace", &format!("правка {n}"));
-        acks.push(good.acknowledged(good_id, Duration::from_secs(120)).await);
-        let asked = Instant::now();
-        let res = server.http.get(server.url("/api/health")).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        health.push(asked.elapsed());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let refusals = attacker.await.unwrap();
-    let slowest = acks.iter().max().unwrap();
-    let health_slowest = health.iter().max().unwrap();
+    let (during, refusals) = pacer.during(attacker).await;
     println!(
-        "{} acknowledgements during the attacks, slowest {slowest:?}; /api/health slowest {health_slowest:?}",
-        acks.len()
+        "before the attacks: acknowledged in {:?} (median) .. {:?}, /api/health {:?} .. {:?}",
+        baseline.median().0,
+        baseline.slowest().0,
+        baseline.median().1,
+        baseline.slowest().1
     );
-    assert!(acks.len() >= 5, "the attacks took some time");
-    // The one attack within the operation limits (250,000 characters) is
-    // applied to a copy and vetted on the relay's task, so a good device may
-    // wait about that long once. That work is measured here, in this run on
-    // this machine (a fixed bound failed at 2.6 s on a loaded machine). The
-    // relay does more than apply (copy, vet, encode, store): its wait was
-    // about 5 times the bare apply here; before the limits, about 11 times.
-    let work = tokio::task::spawn_blocking(|| {
-        let (_, mut base) = roadmap("мерка");
-        let mut edited = base.clone();
-        let text = with_activity(&mut edited);
-        edited.splice_text(&text, 0, 0, &"ж".repeat(250_000)).unwrap();
-        edited.commit();
-        let changes = edited.get_changes(&base.get_heads());
-        let started = Instant::now();
-        let mut copy = base.clone();
-        copy.apply_changes(changes).unwrap();
-        started.elapsed()
-    })
-    .await
-    .unwrap();
-    println!("applying the largest accepted attack here: {work:?}");
-    assert!(
-        *slowest < work * 8 + Duration::from_millis(1_000),
-        "applying it took {work:?}; acknowledgements: {acks:?}"
+    println!(
+        "{} acknowledgements during them: median {:?}, slowest {:?}; /api/health slowest {:?}",
+        during.acks.len(),
+        during.median().0,
+        during.slowest().0,
+        during.slowest().1
     );
-    assert!(*health_slowest < Duration::from_millis(1_500), "health: {health:?}");
+    assert!(during.acks.len() >= 5, "the attacks took some time");
+    // Before the limits the slowest was 5.7 s on this machine; before big
+    // messages went off the relay's task, over a second.
+    assert!(during.slowest().0 < bound(&baseline.acks), "acknowledgements: {:?}", during.acks);
+    // `/api/health` answers in a millisecond or so: held to what an
+    // acknowledgement (a durable write) takes, not to ten of its own.
+    assert!(during.slowest().1 < bound(&baseline.acks), "health: {:?}", during.health);
     let peak = peak_mib(server.child.id());
     println!("relay peak memory: {peak} MiB");
     assert!(peak < 400, "the relay's peak memory was {peak} MiB");
     for (what, why) in refusals {
         let why = why.unwrap_or_else(|| panic!("{what}: not refused"));
-        assert!(
-            why.starts_with("изменение слишком большое") || why.starts_with("текст одного поля"),
-            "{what}: {why}"
-        );
+        assert!(why.starts_with("изменение слишком большое"), "{what}: {why}");
     }
+}
+
+/// The largest message the relay takes (a description of almost 200,000
+/// characters, in one change) costs seconds to apply: it is applied off the
+/// relay's task, so another person's changes keep being acknowledged at
+/// their usual pace meanwhile. (Before, the relay's only task applied it:
+/// a message just under the old limit stopped every other connection for
+/// 9–15 s, and the other person's slowest acknowledgement was as long as the
+/// attack's own.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_largest_message_the_relay_takes_keeps_nobody_waiting() {
+    let (_data, server) = scene();
+    let fed = server.login("fed").await;
+    let sch = server.login("sch").await;
+    let (mut evil, id) = attacker(server.addr, &sch, "Большая").await;
+    prepare(&mut evil, id, |doc| {
+        let text = with_activity(doc);
+        let chars = MAX_OPS_PER_MESSAGE as usize - 100;
+        doc.splice_text(&text, 0, 0, &"ж".repeat(chars)).unwrap();
+    })
+    .await;
+    let mut pacer = Pacer::new(&server, &fed).await;
+    let baseline = pacer.baseline(10).await;
+    let attack = tokio::spawn(async move {
+        // Taken and stored: the relay acknowledges it.
+        let took = evil.acknowledged(id, Duration::from_secs(600)).await;
+        assert!(evil.refused.is_empty(), "{:?}", evil.refused);
+        took
+    });
+    let (during, took) = pacer.during(attack).await;
+    println!(
+        "the largest message took {took:?} to be acknowledged; meanwhile {} of another person's: median {:?}, \
+         slowest {:?} (before: median {:?}, slowest {:?})",
+        during.acks.len(),
+        during.median().0,
+        during.slowest().0,
+        baseline.median().0,
+        baseline.slowest().0
+    );
+    assert!(during.acks.len() >= 3, "the attack took some time");
+    assert!(
+        during.slowest().0 * 3 < took,
+        "another person's slowest acknowledgement ({:?}) is no small part of the attack's {took:?}",
+        during.slowest().0
+    );
+    assert!(during.median().0 < baseline.median().0 * 5, "{:?} against {:?}", during.acks, baseline.acks);
 }
 
 /// An observer (who may only read) sends a 15 MB ephemeral message and a
@@ -219,9 +354,7 @@ async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_floods_reach_nobody() {
     use futures_util::StreamExt as _;
-    let data = tempfile::tempdir().unwrap();
-    set_up(data.path());
-    let server = Server::start(data.path());
+    let (_data, server) = scene();
     let reg = server.login("reg").await;
     let obs = server.login("obs").await;
     let mut maker = server.device(&reg, "maker").await;
@@ -279,10 +412,7 @@ async fn presence_floods_reach_nobody() {
 /// school exists.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn knowing_a_documents_id_is_not_owning_it() {
-    let data = tempfile::tempdir().unwrap();
-    set_up(data.path());
-    create_user(data.path(), "sch4", "school-team", "s4", &[]);
-    let mut server = Server::start(data.path());
+    let (data, mut server) = scene_with(|data| create_user(data, "sch4", "school-team", "s4", &[]));
     let cur = server.login("cur").await;
     let sch4 = server.login("sch4").await;
     let cur_id = server.person_id(&cur).await;
@@ -333,55 +463,75 @@ async fn knowing_a_documents_id_is_not_owning_it() {
     assert!(!school.client.relay_read_only(&file));
 }
 
-/// One person registers roadmaps up to the limit; the next is refused, and
-/// a coordinator's acknowledgements keep their pace meanwhile (the
-/// registering writes are not in the relay's task).
+/// Roadmaps registered by syncing are limited per school, not per person:
+/// two members of one school register up to the limit together; the next
+/// (by either) is refused and its device told why, in Russian; a member of
+/// another school still registers. A coordinator's acknowledgements keep
+/// their pace meanwhile (the registering writes are not in the relay's
+/// task).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn registrations_are_limited_per_person() {
-    let data = tempfile::tempdir().unwrap();
-    set_up(data.path());
-    let server = Server::start(data.path());
+async fn registrations_are_limited_per_school() {
+    let (_data, server) = scene_with(|data| {
+        create_user(data, "sch-b", "school-team", "s1", &[]);
+        create_user(data, "sch2", "school-team", "s2", &[]);
+    });
     let fed = server.login("fed").await;
-    let sch = server.login("sch").await;
-    let mut good = server.device(&fed, "good").await;
-    let good_id = synced_roadmap(&mut good, "Федеральная").await;
+    let mut pacer = Pacer::new(&server, &fed).await;
+    let baseline = pacer.baseline(10).await;
 
-    let limit = medk_server::accounts::MAX_REGISTRATIONS_PER_PERSON;
+    let limit = medk_server::accounts::MAX_REGISTRATIONS_PER_UNIT;
+    let tokens = [server.login("sch").await, server.login("sch-b").await];
     let addr = server.addr;
     let many = tokio::spawn(async move {
-        let mut device = Device::connect(addr, &sch, "many").await;
-        let ids: Vec<DocumentId> = (0..=limit)
-            .map(|n| {
-                let (id, doc) = roadmap(&format!("карта {n}"));
-                device.docs.insert(id, doc);
-                id
-            })
-            .collect();
-        device.sync().await;
-        ids.iter().filter(|id| device.unavailable.contains(id)).count()
+        // The first member registers all but 50, the second the rest and
+        // then one more; the first tries one more too.
+        let mut refused = Vec::new();
+        for (token, count) in [(&tokens[0], limit - 50), (&tokens[1], 51), (&tokens[0], 1)] {
+            let mut device = Device::connect(addr, token, "many").await;
+            let ids: Vec<DocumentId> = (0..count)
+                .map(|n| {
+                    let (id, doc) = roadmap(&format!("карта {n}"));
+                    device.docs.insert(id, doc);
+                    id
+                })
+                .collect();
+            device.sync().await;
+            for id in ids.iter().filter(|id| device.unavailable.contains(id)) {
+                refused.push(device.refused.get(id).cloned());
+            }
+        }
+        refused
     });
-    let mut acks = Vec::new();
-    let mut n = 0;
-    while !many.is_finished() {
-        n += 1;
-        mark(good.docs.get_mut(&good_id).unwrap(), "pace", &format!("правка {n}"));
-        acks.push(good.acknowledged(good_id, Duration::from_secs(60)).await);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let (during, refused) = pacer.during(many).await;
+    assert_eq!(refused.len(), 2, "one over the limit from each member");
+    for why in refused {
+        let why = why.expect("the device is told why");
+        assert!(why.contains(&format!("уже {limit} дорожных карт")), "{why}");
     }
-    assert_eq!(many.await.unwrap(), 1, "all but one registered");
     let (_, list) = server.call(&fed, "GET", "/api/roadmaps", serde_json::Value::Null).await;
-    assert_eq!(list.as_array().unwrap().len(), limit + 1, "the person's {limit} and the coordinator's own");
-    let slowest = acks.iter().max().copied().unwrap_or_default();
-    println!("{} acknowledgements during {limit} registrations, slowest {slowest:?}", acks.len());
-    assert!(slowest < Duration::from_millis(2_000), "{acks:?}");
+    assert_eq!(list.as_array().unwrap().len(), limit + 1, "the school's {limit} and the coordinator's own");
+    // Another school is not held by it.
+    let other = server.login("sch2").await;
+    let mut device = server.device(&other, "other-school").await;
+    synced_roadmap(&mut device, "Другая школа").await;
+    println!(
+        "{} acknowledgements during {limit} registrations: median {:?}, slowest {:?} (before: median {:?}, \
+         slowest {:?})",
+        during.acks.len(),
+        during.median().0,
+        during.slowest().0,
+        baseline.median().0,
+        baseline.slowest().0
+    );
+    // A thousand durable writes (registrations and the roadmaps) share the
+    // disk with the coordinator's: some of theirs wait for it, but the
+    // relay's task does not, so most keep their pace.
+    assert!(during.median().0 < baseline.median().0 * 5, "{:?}", during.acks);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_coordinator_deletes_a_roadmap_for_everyone() {
-    let data = tempfile::tempdir().unwrap();
-    set_up(data.path());
-    create_user(data.path(), "reg2", "regional-coordinator", "r2", &[]);
-    let mut server = Server::start(data.path());
+    let (data, mut server) = scene_with(|data| create_user(data, "reg2", "regional-coordinator", "r2", &[]));
     let mun = server.login("mun").await;
     let reg = server.login("reg").await;
     let cur = server.login("cur").await;
@@ -407,9 +557,13 @@ async fn a_coordinator_deletes_a_roadmap_for_everyone() {
     let event =
         tokio::time::timeout(Duration::from_secs(3), live.next_event()).await.expect("within seconds");
     assert!(matches!(event, medk_shared::sync::client::Event::Unavailable { doc } if doc == id), "{event:?}");
-    // The API says it was deleted to whoever could read it, and nothing to others.
+    // The API says it was deleted, when and by whom, to whoever could read
+    // it, and nothing to others.
     let access = format!("{path}/access");
-    assert_eq!(server.call(&cur, "GET", &access, serde_json::Value::Null).await.0, 410);
+    let (status, body) = server.call(&cur, "GET", &access, serde_json::Value::Null).await;
+    assert_eq!(status, 410);
+    let said = body["error"].as_str().unwrap();
+    assert!(said.starts_with("дорожная карта удалена для всех") && said.contains("удалил(а): reg"), "{said}");
     assert_eq!(server.call(&mun, "GET", &access, serde_json::Value::Null).await.0, 410);
     let stranger = server.login("reg2").await;
     assert_eq!(server.call(&stranger, "GET", &access, serde_json::Value::Null).await.0, 404);

@@ -856,8 +856,8 @@ impl Access for Registry {
         }
     }
 
-    fn may_claim(&mut self, _: &str, doc: &DocumentId) -> bool {
-        !self.0.lock().unwrap().contains_key(doc)
+    fn may_claim(&mut self, _: &str, doc: &DocumentId) -> Result<(), Option<Refusal>> {
+        if self.0.lock().unwrap().contains_key(doc) { Err(None) } else { Ok(()) }
     }
 
     fn vetter(&mut self, user: &str, doc: &DocumentId, claim: bool) -> Option<Vetter> {
@@ -933,7 +933,7 @@ fn a_refused_registration_leaves_nothing_stored() {
     let (id, doc) = new_roadmap("", 3);
     h.open(a, id, doc);
     assert_eq!(h.claims.len(), 1);
-    h.relay.claimed(id, Err("someone else registered it first".into()));
+    h.relay.claimed(id, Err(None));
     h.settle();
     assert_eq!(h.writes, 0);
     assert_eq!(h.sent_to(h.peers[a].conn, unavailable), 1);

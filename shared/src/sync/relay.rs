@@ -180,9 +180,11 @@ pub trait Access {
     /// relay then takes their changes as a claim: they must create the
     /// document and pass the [`Access::vetter`] for a claim, and the
     /// registration itself is an [`Effect::Claim`]. This is how a roadmap
-    /// made offline reaches the relay. By default nothing is claimed.
-    fn may_claim(&mut self, _user: &str, _doc: &DocumentId) -> bool {
-        false
+    /// made offline reaches the relay. `Err(Some(why))` when they would
+    /// but are past a limit: they are told why (`doc-refused`) as well as
+    /// that the relay has nothing for them. By default nothing is claimed.
+    fn may_claim(&mut self, _user: &str, _doc: &DocumentId) -> Result<(), Option<Refusal>> {
+        Err(None)
     }
 
     /// How what `user` writes into `doc` is checked before the relay takes
@@ -351,6 +353,9 @@ struct Doc {
     /// unless it is a claimant's, the document itself is in the job, and
     /// `am` is empty meanwhile.
     applying: Option<Applying>,
+    /// What to store for what a job applied, encoded by the job (for a big
+    /// message, seconds on the relay's task otherwise): the next write.
+    prepared: Option<Prepared>,
     last_active: u64,
     /// Highest ephemeral count seen per (sender, session): duplicates and
     /// stale repeats are not relayed again.
@@ -379,6 +384,45 @@ struct DocPeer {
     /// A claimant's new document so far, while it comes in pieces; its sync
     /// state is about this copy, so it is answered nothing meanwhile.
     gathered: Option<Gathered>,
+}
+
+/// What is stored of a document: the write that follows is an increment
+/// or, once increments outweigh the snapshot, a new snapshot.
+#[derive(Clone)]
+struct Stored {
+    heads: Vec<ChangeHash>,
+    snapshot_bytes: usize,
+    incremental_bytes: usize,
+}
+
+impl Stored {
+    fn empty() -> Stored {
+        Stored { heads: Vec::new(), snapshot_bytes: 0, incremental_bytes: 0 }
+    }
+
+    /// The write that stores `doc` after this, and what is stored then.
+    fn next_write(&self, doc: &Automerge) -> (StorageWrite, Stored) {
+        let increment = doc.save_after(&self.heads);
+        let heads = doc.get_heads();
+        if self.incremental_bytes + increment.len() > self.snapshot_bytes.max(COMPACT_MIN_BYTES) {
+            let snapshot = doc.save();
+            let stored = Stored { heads, snapshot_bytes: snapshot.len(), incremental_bytes: 0 };
+            (StorageWrite::Replace(snapshot), stored)
+        } else {
+            let stored = Stored {
+                heads,
+                snapshot_bytes: self.snapshot_bytes,
+                incremental_bytes: self.incremental_bytes + increment.len(),
+            };
+            (StorageWrite::Append(increment), stored)
+        }
+    }
+}
+
+/// A write a [`Job`] encoded, and what is stored after it.
+struct Prepared {
+    write: StorageWrite,
+    stored: Stored,
 }
 
 /// What a claimant sent of a new document that is not complete yet.
@@ -617,7 +661,7 @@ impl Relay {
         for (conn, user, id) in open {
             let right = self.access.right(&user, &id);
             let claimant = self.docs.get(&id).and_then(|d| d.peers.get(&conn)).is_some_and(|p| p.claimant);
-            if right == Right::None && !(claimant && self.access.may_claim(&user, &id)) {
+            if right == Right::None && !(claimant && self.access.may_claim(&user, &id).is_ok()) {
                 self.refuse(conn, id);
                 continue;
             }
@@ -793,10 +837,11 @@ impl Relay {
     }
 
     /// A registration ([`Effect::Claim`]) finished. On `Ok` the document is
-    /// the claimant's and goes on; on `Err` (another claim came first, or
-    /// the registry could not be written) the claimant is told
-    /// `doc-unavailable` and its changes are dropped.
-    pub fn claimed(&mut self, id: DocumentId, result: Result<(), String>) {
+    /// the claimant's and goes on; on `Err` (another claim came first, the
+    /// registry could not be written, a limit) the claimant is told
+    /// `doc-unavailable`, and why when there is something to tell
+    /// (`doc-refused`), and its changes are dropped.
+    pub fn claimed(&mut self, id: DocumentId, result: Result<(), Option<Refusal>>) {
         let Some(doc) = self.docs.get_mut(&id) else { return };
         let Some((conn, before)) = doc.claiming.take() else { return };
         match result {
@@ -829,8 +874,12 @@ impl Relay {
                     peer.sync.set_read_only(read_only);
                 }
             }
-            Err(_) => {
+            Err(why) => {
                 doc.am = before;
+                doc.prepared = None;
+                if let Some(why) = why {
+                    self.tell_refused(conn, id, why);
+                }
                 self.refuse(conn, id);
             }
         }
@@ -883,8 +932,13 @@ impl Relay {
         request: bool,
     ) {
         let right = self.access.right(user, &id);
-        let claimant = right == Right::None && !request && self.access.may_claim(user, &id);
+        let claim =
+            if right == Right::None && !request { self.access.may_claim(user, &id) } else { Err(None) };
+        let claimant = claim.is_ok();
         if right == Right::None && !claimant {
+            if let Err(Some(why)) = claim {
+                self.tell_refused(conn, id, why);
+            }
             // Rights may also have gone since the document was opened here.
             return self.refuse(conn, id);
         }
@@ -927,6 +981,19 @@ impl Relay {
         }
         doc.inbox.push_back(Inbound { conn, data, request });
         self.pump(id);
+    }
+
+    /// Tells `conn` why the relay does not take its changes to `id`.
+    fn tell_refused(&mut self, conn: ConnId, id: DocumentId, why: Refusal) {
+        let Some((peer_id, _)) = self.conns.get(&conn).and_then(|c| c.peer.clone()) else { return };
+        let m = Message::DocRefused {
+            sender_id: self.peer_id.clone(),
+            target_id: peer_id,
+            document_id: id,
+            message: why.message,
+            detail: why.detail,
+        };
+        self.effects.push_back(Effect::Send { conn, frame: m.encode() });
     }
 
     /// `conn` may not read `id` (any more): forgets its sync state and
@@ -1039,7 +1106,9 @@ impl Relay {
             }
             Phase::Ready => {}
         }
-        if doc.busy() {
+        // A write a job prepared goes first (what else is applied would
+        // make it stale).
+        if doc.busy() || doc.prepared.is_some() {
             return;
         }
         // Answers held back by the write that just finished go out before
@@ -1102,11 +1171,13 @@ impl Relay {
                         "{} operations in {} changes in one message, over {}",
                         size.ops, size.changes, limits.ops_per_message
                     ),
+                    true,
                     &limits,
                 ))
             } else if held_ops.saturating_add(size.ops) > limits.doc_ops {
                 Some(too_big(
                     format!("{held_ops} + {} operations, over {} in a document", size.ops, limits.doc_ops),
+                    false,
                     &limits,
                 ))
             } else {
@@ -1166,6 +1237,8 @@ impl Relay {
             } else {
                 self.access.vetter(&user, &id, false)
             };
+            // Off the relay's task, the job also encodes what to store.
+            let stored = (!inline).then(|| if claim { Stored::empty() } else { doc.stored() });
             let Some(peer) = doc.peers.get_mut(&m.conn) else { continue };
             // A claimant's changes go to its own copy, the others' to the
             // document itself (moved into the job and back).
@@ -1174,7 +1247,8 @@ impl Relay {
             } else {
                 std::mem::take(&mut doc.am)
             };
-            let job = Job(Box::new(Work { base, state: peer.sync.clone(), message, vetter, claim, cost }));
+            let job =
+                Job(Box::new(Work { base, state: peer.sync.clone(), message, vetter, claim, cost, stored }));
             if inline {
                 let applied = job.run();
                 if self.settle(id, doc, m.conn, m.request, &user, claim, applied, round) {
@@ -1251,12 +1325,13 @@ impl Relay {
                     peer.sync = state;
                 }
             }
-            Outcome::Taken { doc: after, state, changed } if claim => {
+            Outcome::Taken { doc: after, state, changed, write } if claim => {
                 let Some(peer) = doc.peers.get_mut(&conn).filter(|p| p.claimant) else { return false };
                 peer.sync = state;
                 if !changed {
                     return false;
                 }
+                doc.prepared = write;
                 // Registered before anything is stored or answered; the
                 // rest waits for it.
                 let before = std::mem::replace(&mut doc.am, after);
@@ -1265,10 +1340,11 @@ impl Relay {
                 round.answers.spoke(conn, false);
                 return true;
             }
-            Outcome::Taken { doc: after, state, .. } => {
+            Outcome::Taken { doc: after, state, write, .. } => {
                 // Taken even if its peer left meanwhile: it was vetted and
                 // sent while the peer could write.
                 doc.am = after;
+                doc.prepared = write;
                 if let Some(peer) = doc.peers.get_mut(&conn) {
                     peer.sync = state;
                     round.answers.spoke(conn, request);
@@ -1365,20 +1441,19 @@ impl Relay {
             return self.close_bad(bad);
         }
         let heads = doc.am.get_heads();
+        let prepared = doc.prepared.take();
         if heads != doc.saved_heads {
             let batch = self.next_batch;
             self.next_batch += 1;
-            let increment = doc.am.save_after(&doc.saved_heads);
-            let write = if doc.incremental_bytes + increment.len() > doc.snapshot_bytes.max(COMPACT_MIN_BYTES)
-            {
-                let snapshot = doc.am.save();
-                doc.snapshot_bytes = snapshot.len();
-                doc.incremental_bytes = 0;
-                StorageWrite::Replace(snapshot)
-            } else {
-                doc.incremental_bytes += increment.len();
-                StorageWrite::Append(increment)
+            let Prepared { write, stored } = match prepared {
+                Some(prepared) if prepared.stored.heads == heads => prepared,
+                _ => {
+                    let (write, stored) = doc.stored().next_write(&doc.am);
+                    Prepared { write, stored }
+                }
             };
+            doc.snapshot_bytes = stored.snapshot_bytes;
+            doc.incremental_bytes = stored.incremental_bytes;
             doc.writing = Some((batch, heads));
             self.effects.push_back(Effect::Write { doc: id, batch, writes: vec![write] });
             doc.owes_answers = true;
@@ -1422,11 +1497,17 @@ struct Work {
     claim: bool,
     /// What it adds ([`chunks::Size::cost`]), for logs.
     cost: u64,
+    /// What is stored of the document, when the job also encodes the write
+    /// that follows (a job off the relay's task does).
+    stored: Option<Stored>,
 }
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job").field("cost", &self.0.cost).field("claim", &self.0.claim).finish_non_exhaustive()
+        f.debug_struct("Job")
+            .field("cost", &self.0.cost)
+            .field("claim", &self.0.claim)
+            .finish_non_exhaustive()
     }
 }
 
@@ -1441,8 +1522,9 @@ enum Outcome {
     Refused { doc: Automerge, refusal: Refusal },
     /// A piece of a new document that is not whole yet.
     Gathering { doc: Automerge, state: sync::State },
-    /// Applied (and vetted, if it is).
-    Taken { doc: Automerge, state: sync::State, changed: bool },
+    /// Applied (and vetted, if it is), with the write that stores it when
+    /// the job encoded one.
+    Taken { doc: Automerge, state: sync::State, changed: bool, write: Option<Prepared> },
 }
 
 impl Job {
@@ -1452,13 +1534,18 @@ impl Job {
     }
 
     pub fn run(self) -> Applied {
-        let Work { mut base, mut state, message, vetter, claim, .. } = *self.0;
+        let Work { mut base, mut state, message, vetter, claim, stored, .. } = *self.0;
+        let prepare = |doc: &Automerge, changed: bool| {
+            let (write, stored) = stored.as_ref().filter(|_| changed)?.next_write(doc);
+            Some(Prepared { write, stored })
+        };
         let Some(vet) = vetter else {
             let before = base.get_heads();
             return Applied(match base.receive_sync_message(&mut state, message) {
                 Ok(()) => {
                     let changed = base.get_heads() != before;
-                    Outcome::Taken { doc: base, state, changed }
+                    let write = prepare(&base, changed);
+                    Outcome::Taken { doc: base, state, changed, write }
                 }
                 Err(e) => Outcome::Invalid { doc: base, error: format!("invalid Automerge data: {e}") },
             });
@@ -1478,7 +1565,10 @@ impl Job {
         let changes = after.get_changes(&before.get_heads());
         let changed = !changes.is_empty();
         Applied(match vet(&before, &after, &changes) {
-            Ok(()) => Outcome::Taken { doc: after, state, changed },
+            Ok(()) => {
+                let write = prepare(&after, changed);
+                Outcome::Taken { doc: after, state, changed, write }
+            }
             Err(refusal) => Outcome::Refused { doc: before, refusal },
         })
     }
@@ -1504,9 +1594,10 @@ fn refuse_changes(peer: &mut DocPeer) {
     peer.sync.set_read_only(true);
 }
 
-/// A message over the relay's size limits.
-fn too_big(detail: String, limits: &Limits) -> Refusal {
-    // Thousands apart, as Russian writes numbers: 600 000.
+/// A message over the relay's size limits: what it would add to one
+/// message (`per_message`) or to the document.
+fn too_big(detail: String, per_message: bool, limits: &Limits) -> Refusal {
+    // Thousands apart, as Russian writes numbers: 200 000.
     let spaced = |n: u64| {
         let digits = n.to_string();
         let mut out = String::new();
@@ -1518,14 +1609,18 @@ fn too_big(detail: String, limits: &Limits) -> Refusal {
         }
         out
     };
-    Refusal {
-        message: format!(
-            "изменение слишком большое: сервер принимает не больше {} операций за раз и {} в одном документе",
-            spaced(limits.ops_per_message),
+    let message = if per_message {
+        format!(
+            "изменение слишком большое: сервер принимает за раз не больше {} операций, а в нём одном больше",
+            spaced(limits.ops_per_message)
+        )
+    } else {
+        format!(
+            "изменение слишком большое: с ним в документе было бы больше {} операций, сколько сервер хранит в одном",
             spaced(limits.doc_ops)
-        ),
-        detail,
-    }
+        )
+    };
+    Refusal { message, detail }
 }
 
 /// Sends the document's peers (all, or `only` these) what they are missing, if anything.
@@ -1560,6 +1655,14 @@ fn answer(
 }
 
 impl Doc {
+    fn stored(&self) -> Stored {
+        Stored {
+            heads: self.saved_heads.clone(),
+            snapshot_bytes: self.snapshot_bytes,
+            incremental_bytes: self.incremental_bytes,
+        }
+    }
+
     /// Writing, registering or applying: nothing else is applied meanwhile.
     fn busy(&self) -> bool {
         self.writing.is_some()
@@ -1584,6 +1687,7 @@ impl Doc {
             claiming: None,
             retry_pump_at: None,
             applying: None,
+            prepared: None,
             last_active: now,
             ephemeral_seen: HashMap::new(),
         }
