@@ -81,10 +81,10 @@ pub enum AccountsError {
     #[error("дорожная карта удалена для всех")]
     Gone,
     #[error(
-        "у организации «{0}» уже {MAX_REGISTRATIONS_PER_UNIT} дорожных карт на сервере: новые он не \
-         принимает, пока координатор не удалит ненужные"
+        "у организации «{0}» на сервере уже столько дорожных карт, сколько он принимает ({1}): новую он не \
+         примет, пока координатор не удалит ненужные"
     )]
-    TooManyRoadmaps(String),
+    TooManyRoadmaps(String, usize),
     #[error("{0}")]
     Invalid(#[from] AccessError),
     #[error("{0}")]
@@ -279,6 +279,9 @@ struct Shared {
     /// rights (the latest per school): written off the relay's task, one
     /// writer per school at a time, so the last assignment wins.
     assignments: Mutex<HashMap<UnitId, Option<String>>>,
+    /// Roadmaps one unit may have registered by syncing them
+    /// ([`MAX_REGISTRATIONS_PER_UNIT`] unless set otherwise).
+    registrations_per_unit: std::sync::atomic::AtomicUsize,
 }
 
 /// Titles kept for claims in flight; more are dropped (a claim then
@@ -394,6 +397,7 @@ impl Accounts {
                 claim_titles: Mutex::default(),
                 titles: Mutex::default(),
                 assignments: Mutex::default(),
+                registrations_per_unit: MAX_REGISTRATIONS_PER_UNIT.into(),
             }),
         })
     }
@@ -943,7 +947,18 @@ impl Accounts {
     /// the document is theirs to claim is for the relay's vetting:
     /// [`medk_shared::layout::check_origin`].)
     pub fn may_claim(&self, user: &str, doc: &DocumentId) -> Result<(), AccountsError> {
-        self.read(|d| claimable(d, user, doc).map(drop))
+        let most = self.registrations_per_unit();
+        self.read(|d| claimable(d, user, doc, most).map(drop))
+    }
+
+    /// Roadmaps one unit may have registered by syncing them.
+    pub fn registrations_per_unit(&self) -> usize {
+        self.shared.registrations_per_unit.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets [`Accounts::registrations_per_unit`] (at least one).
+    pub fn set_registrations_per_unit(&self, most: usize) {
+        self.shared.registrations_per_unit.store(most.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Registers `doc` to `user`'s home unit, durably (blocking: call off
@@ -951,7 +966,7 @@ impl Accounts {
     /// claim came first).
     pub fn claim(&self, user: &str, doc: &DocumentId) -> Result<(), AccountsError> {
         self.write(|d| {
-            let unit = claimable(d, user, doc)?;
+            let unit = claimable(d, user, doc, self.registrations_per_unit())?;
             let title = self
                 .shared
                 .claim_titles
@@ -1294,7 +1309,7 @@ fn first_admin_links(dir: &Directory) -> impl Iterator<Item = Op> + '_ {
 }
 
 /// The unit `user` may register `doc` to, or why not.
-fn claimable(d: &Directory, user: &str, doc: &DocumentId) -> Result<UnitId, AccountsError> {
+fn claimable(d: &Directory, user: &str, doc: &DocumentId, most: usize) -> Result<UnitId, AccountsError> {
     let person = &d.people.get(user).ok_or(AccountsError::NoSuchPerson)?.person;
     let known = d.roadmaps.contains_key(doc)
         || d.deleted.contains_key(doc)
@@ -1304,9 +1319,9 @@ fn claimable(d: &Directory, user: &str, doc: &DocumentId) -> Result<UnitId, Acco
         return Err(AccountsError::Forbidden);
     }
     let unit = d.org.home_unit(person).ok_or(AccountsError::Forbidden)?;
-    if d.registrations.get(&unit).copied().unwrap_or(0) >= MAX_REGISTRATIONS_PER_UNIT {
+    if d.registrations.get(&unit).copied().unwrap_or(0) >= most {
         let name = d.org.get(&unit).map_or_else(|| unit.clone(), |u| u.name.clone());
-        return Err(AccountsError::TooManyRoadmaps(name));
+        return Err(AccountsError::TooManyRoadmaps(name, most));
     }
     Ok(unit)
 }

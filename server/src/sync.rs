@@ -265,7 +265,7 @@ impl Access for AccountsAccess {
 /// if it is a limit of theirs (else only that the relay has nothing).
 fn claim_refusal(e: AccountsError, whose: &str) -> Option<Refusal> {
     match e {
-        AccountsError::TooManyRoadmaps(_) => {
+        AccountsError::TooManyRoadmaps(..) => {
             Some(Refusal { message: e.to_string(), detail: format!("{whose}: no more roadmaps registered") })
         }
         _ => None,
@@ -484,6 +484,12 @@ async fn hub(
     tx: mpsc::UnboundedSender<Input>,
 ) {
     let HubState { writer, accounts, per_user } = state;
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let io = Io {
+        writer: writer.clone(),
+        accounts: accounts.clone(),
+        jobs: Arc::new(Semaphore::new((cores - 1).max(1))),
+    };
     let started = Instant::now();
     let mut conns: std::collections::HashMap<ConnId, Outbox> = std::collections::HashMap::new();
     let mut tick = tokio::time::interval(TICK_EVERY);
@@ -496,7 +502,7 @@ async fn hub(
             },
             _ = tick.tick() => {
                 relay.tick(started.elapsed().as_millis() as u64);
-                run_effects(&mut relay, &mut conns, &writer, &accounts, &tx, &mut shutting_down);
+                run_effects(&mut relay, &mut conns, &io, &tx, &mut shutting_down);
                 continue;
             }
             event = events.recv() => {
@@ -526,7 +532,7 @@ async fn hub(
                     live
                 });
                 relay.access_changed();
-                run_effects(&mut relay, &mut conns, &writer, &accounts, &tx, &mut shutting_down);
+                run_effects(&mut relay, &mut conns, &io, &tx, &mut shutting_down);
                 continue;
             }
         };
@@ -578,22 +584,31 @@ async fn hub(
                 shutting_down = Some(done);
                 // Once the sync states are saved the writer's last handle
                 // goes, and with it the database.
-                return run_effects(&mut relay, &mut conns, &writer, &accounts, &tx, &mut shutting_down);
+                return run_effects(&mut relay, &mut conns, &io, &tx, &mut shutting_down);
             }
         }
-        run_effects(&mut relay, &mut conns, &writer, &accounts, &tx, &mut shutting_down);
+        run_effects(&mut relay, &mut conns, &io, &tx, &mut shutting_down);
     }
+}
+
+/// What the hub's effects run on.
+struct Io {
+    writer: Arc<Writer>,
+    accounts: Accounts,
+    /// Jobs ([`Effect::Apply`]) running at once: one core fewer than the
+    /// machine has (at least one), so the hub always has one.
+    jobs: Arc<Semaphore>,
 }
 
 /// Carries out what the relay asked for.
 fn run_effects(
     relay: &mut Relay,
     conns: &mut std::collections::HashMap<ConnId, Outbox>,
-    writer: &Arc<Writer>,
-    accounts: &Accounts,
+    io: &Io,
     tx: &mpsc::UnboundedSender<Input>,
     shutting_down: &mut Option<oneshot::Sender<()>>,
 ) {
+    let Io { writer, accounts, jobs } = io;
     let mut sync_states = Vec::new();
     while let Some(effect) = relay.poll() {
         match effect {
@@ -663,12 +678,19 @@ fn run_effects(
             Effect::Apply { doc, job } => {
                 // Seconds of CPU for the biggest messages: off the hub, so
                 // that everyone else's messages go on meanwhile.
-                let tx = tx.clone();
-                tokio::task::spawn_blocking(move || {
-                    let (cost, started) = (job.cost(), Instant::now());
-                    let applied = job.run();
-                    tracing::debug!(%doc, cost, "applied a big message in {:?}", started.elapsed());
-                    let _ = tx.send(Input::Applied { doc, applied });
+                let (tx, jobs) = (tx.clone(), jobs.clone());
+                tokio::spawn(async move {
+                    let Ok(_permit) = jobs.acquire_owned().await else { return };
+                    let applied = tokio::task::spawn_blocking(move || {
+                        let (cost, started) = (job.cost(), Instant::now());
+                        let applied = job.run();
+                        tracing::debug!(%doc, cost, "applied a big message in {:?}", started.elapsed());
+                        applied
+                    })
+                    .await;
+                    if let Ok(applied) = applied {
+                        let _ = tx.send(Input::Applied { doc, applied });
+                    }
                 });
             }
             Effect::SaveSyncState { doc, storage_id, state } => {

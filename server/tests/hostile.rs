@@ -506,7 +506,7 @@ async fn registrations_are_limited_per_school() {
     assert_eq!(refused.len(), 2, "one over the limit from each member");
     for why in refused {
         let why = why.expect("the device is told why");
-        assert!(why.contains(&format!("уже {limit} дорожных карт")), "{why}");
+        assert!(why.contains(&format!("уже столько дорожных карт, сколько он принимает ({limit})")), "{why}");
     }
     let (_, list) = server.call(&fed, "GET", "/api/roadmaps", serde_json::Value::Null).await;
     assert_eq!(list.as_array().unwrap().len(), limit + 1, "the school's {limit} and the coordinator's own");

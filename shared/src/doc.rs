@@ -749,7 +749,8 @@ impl RoadmapDoc {
     /// [`Self::written_afresh`] (without its history) when one of its
     /// changes is bigger than the relay takes in one message.
     pub fn fit_to_sync(mut self, time: i64, message: &str) -> Result<RoadmapDoc, DocError> {
-        if self.largest_change() as u64 + 1 <= crate::sync::relay::MAX_OPS_PER_MESSAGE {
+        let largest = crate::sync::chunks::Size::change(self.largest_change());
+        if largest.cost() <= crate::sync::relay::MAX_OPS_PER_MESSAGE {
             Ok(self)
         } else {
             self.written_afresh(time, message)

@@ -678,6 +678,7 @@ fn corrupted_bytes_never_panic() {
 #[test]
 fn a_big_import_is_written_in_changes_the_relay_takes() {
     use medk_shared::office::import::{ParsedActivity, ParsedColumn, ParsedSection};
+    use medk_shared::sync::chunks::Size;
     use medk_shared::sync::relay::MAX_OPS_PER_MESSAGE;
     let description =
         "Проведение методического семинара для педагогов по вопросам функциональной грамотности. "
@@ -713,7 +714,7 @@ fn a_big_import_is_written_in_changes_the_relay_takes() {
     let changes = doc.automerge().get_changes(&[]);
     let ops: usize = changes.iter().map(|c| c.len()).sum();
     assert!(ops > 680_000, "{ops} operations");
-    let largest = changes.iter().map(|c| c.len() as u64 + 1).max().unwrap();
+    let largest = changes.iter().map(|c| Size::change(c.len()).cost()).max().unwrap();
     assert!(largest <= MAX_OPS_PER_MESSAGE, "a change of {largest}");
     assert_eq!(doc.read().activity_count(), 1_100);
     // Every part is signed as the import.
@@ -727,6 +728,7 @@ fn a_big_import_is_written_in_changes_the_relay_takes() {
 #[test]
 fn a_file_in_one_huge_change_is_written_afresh_in_parts() {
     use medk_shared::doc::{Edit, NewRoadmap, NewRow, RoadmapDoc, blank_activity};
+    use medk_shared::sync::chunks::Size;
     use medk_shared::sync::relay::MAX_OPS_PER_MESSAGE;
     let mut doc = RoadmapDoc::create(
         &NewRoadmap {
@@ -753,7 +755,7 @@ fn a_file_in_one_huge_change_is_written_afresh_in_parts() {
     doc.apply(edits, 0, "all at once").unwrap();
     assert!(doc.largest_change() as u64 > MAX_OPS_PER_MESSAGE);
     let mut afresh = doc.written_afresh(1, "imported").unwrap();
-    assert!(afresh.largest_change() as u64 + 1 <= MAX_OPS_PER_MESSAGE);
+    assert!(Size::change(afresh.largest_change()).cost() <= MAX_OPS_PER_MESSAGE);
     assert_eq!(afresh.read(), doc.read());
     assert!(afresh.automerge().get_changes(&[]).len() > 2);
 }

@@ -1233,11 +1233,12 @@ fn piece_frames(peer: &str, id: DocumentId, doc: &mut AutoCommit, limit: u64) ->
     let mut pieces: Vec<Vec<Vec<u8>>> = vec![Vec::new()];
     let mut cost = 0;
     for change in doc.get_changes(&[]) {
-        if cost + change.len() as u64 + 1 > limit {
+        let this = chunks::Size::change(change.len()).cost();
+        if cost + this > limit {
             pieces.push(Vec::new());
             cost = 0;
         }
-        cost += change.len() as u64 + 1;
+        cost += this;
         pieces.last_mut().unwrap().push(change.raw_bytes().to_vec());
     }
     let heads = doc.get_heads();

@@ -279,7 +279,7 @@ fn pieces(
     let mut pieces: Vec<Vec<Vec<u8>>> = Vec::new();
     let mut cost = 0;
     for change in doc.get_changes(&known).into_iter().filter(|c| !in_flight.contains(&c.hash())) {
-        let this = change.len() as u64 + 1;
+        let this = super::chunks::Size::change(change.len()).cost();
         if pieces.is_empty() || cost + this > limit {
             pieces.push(Vec::new());
             cost = 0;

@@ -87,10 +87,10 @@ pub const MAX_OPS_PER_MESSAGE: u64 = 200_000;
 
 /// Messages that add up to this much ([`chunks::Size::cost`]) are applied
 /// on the relay's own task; bigger ones are handed out as a [`Job`]. Typing
-/// sends a few operations a message, a pasted paragraph a thousand; the
-/// worst of this many (deletions, or one-operation changes) takes the relay
-/// a few milliseconds (`cargo xtask bench relay`).
-pub const INLINE_OPS: u64 = 2_000;
+/// sends a few operations a message; the worst message of this size
+/// (deletions spread over many texts, or one-character changes) takes the
+/// relay's task a few milliseconds (`cargo xtask bench relay`).
+pub const INLINE_OPS: u64 = 500;
 
 /// Most operations a document may hold, history included: about ten times
 /// the 1,000-activity roadmap, some hundred megabytes in the relay's memory.
