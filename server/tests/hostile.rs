@@ -495,7 +495,19 @@ async fn registrations_are_limited_per_school() {
                     id
                 })
                 .collect();
-            device.sync().await;
+            // Until the relay has answered for each: stored, or not.
+            let started = Instant::now();
+            loop {
+                device.sync().await;
+                let waiting = ids.iter().any(|id| {
+                    !device.unavailable.contains(id)
+                        && device.client.relay_heads(id)
+                            != Some(device.docs.get_mut(id).unwrap().get_heads().as_slice())
+                });
+                if !waiting || started.elapsed() > Duration::from_secs(300) {
+                    break;
+                }
+            }
             for id in ids.iter().filter(|id| device.unavailable.contains(id)) {
                 refused.push(device.refused.get(id).cloned());
             }
