@@ -56,7 +56,7 @@ use medk_shared::ids::DocumentId;
 use medk_shared::school::{Sender, vet_changes};
 use medk_shared::sync::message::{Message, PeerMetadata};
 use medk_shared::sync::relay::{
-    Access, ConnId, EVICT_AFTER_MS, Effect, Job, Limits, Refusal, Relay, StorageWrite, Vetter,
+    Access, ConnId, EVICT_AFTER_MS, Effect, Job, Limits, Loaded, Refusal, Relay, StorageWrite, Vetter,
 };
 
 /// `MEDK_FUZZ_TRACE=1` prints every step and effect to stderr: what to
@@ -1002,7 +1002,7 @@ impl World {
                 0 => self.relay.loaded(doc, Err("disk on fire".into())),
                 _ => {
                     let chunks = self.disk.get(&doc).map(|d| d.chunks.clone()).unwrap_or_default();
-                    self.relay.loaded(doc, Ok(chunks));
+                    self.relay.loaded(doc, Ok(Loaded::parse(chunks)));
                 }
             },
             Pending::SyncState(doc, storage_id) => {

@@ -43,7 +43,8 @@ use medk_shared::access::Right;
 use medk_shared::ids::DocumentId;
 use medk_shared::sync::message::MAX_MESSAGE_BYTES;
 use medk_shared::sync::relay::{
-    Access, Applied, ConnId, Effect, MAX_DOCS_PER_CONNECTION, Refusal, Relay, StorageWrite, Vetter, close,
+    Access, Applied, ConnId, Effect, Loaded, MAX_DOCS_PER_CONNECTION, Refusal, Relay, StorageWrite, Vetter,
+    close,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
 
@@ -152,7 +153,7 @@ enum Input {
     },
     Loaded {
         doc: DocumentId,
-        chunks: Result<Vec<Vec<u8>>, String>,
+        read: Result<Loaded, String>,
     },
     SyncStateLoaded {
         doc: DocumentId,
@@ -565,7 +566,7 @@ async fn hub(
                     relay.disconnect(conn);
                 }
             }
-            Input::Loaded { doc, chunks } => relay.loaded(doc, chunks),
+            Input::Loaded { doc, read } => relay.loaded(doc, read),
             Input::SyncStateLoaded { doc, storage_id, state } => {
                 relay.sync_state_loaded(doc, &storage_id, state)
             }
@@ -636,7 +637,14 @@ fn run_effects(
                         tracing::error!(%doc, "reading a document failed: {e}");
                         e.to_string()
                     });
-                    let _ = tx.send(Input::Loaded { doc, chunks });
+                    // Parsing the biggest document takes seconds: off the hub.
+                    let read = match chunks {
+                        Ok(chunks) => tokio::task::spawn_blocking(move || Loaded::parse(chunks))
+                            .await
+                            .map_err(|e| e.to_string()),
+                        Err(e) => Err(e),
+                    };
+                    let _ = tx.send(Input::Loaded { doc, read });
                 });
             }
             Effect::LoadSyncState { doc, storage_id } => {

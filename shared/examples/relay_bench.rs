@@ -22,7 +22,7 @@ use medk_shared::model::{ActivityField, Level};
 use medk_shared::sync::chunks::{CHANGE_COST, count_all};
 use medk_shared::sync::message::{Message, PeerMetadata};
 use medk_shared::sync::relay::{
-    Access, Effect, INLINE_OPS, Limits, MAX_OPS_PER_MESSAGE, Refusal, Relay, Vetter,
+    Access, Effect, INLINE_OPS, Limits, Loaded, MAX_OPS_PER_MESSAGE, Refusal, Relay, Vetter,
 };
 
 /// Vets roadmaps as the server does.
@@ -213,7 +213,7 @@ fn run(relay: &mut Relay, all: bool) {
         }
         for effect in effects {
             match effect {
-                Effect::Load { doc } => relay.loaded(doc, Ok(Vec::new())),
+                Effect::Load { doc } => relay.loaded(doc, Ok(Loaded::parse(Vec::new()))),
                 Effect::Write { doc, batch, .. } => relay.written(doc, batch, Ok(())),
                 Effect::Apply { doc, job } if all => relay.applied(doc, job.run()),
                 _ => {}

@@ -16,7 +16,8 @@ use medk_shared::sync::chunks;
 use medk_shared::sync::client::{Client, Event};
 use medk_shared::sync::message::{Message, PeerMetadata};
 use medk_shared::sync::relay::{
-    Access, ConnId, EVICT_AFTER_MS, Effect, Limits, OpenAccess, Refusal, Relay, StorageWrite, Vetter, close,
+    Access, ConnId, EVICT_AFTER_MS, Effect, Limits, Loaded, OpenAccess, Refusal, Relay, StorageWrite, Vetter,
+    close,
 };
 
 fn doc_id(n: u8) -> DocumentId {
@@ -210,7 +211,7 @@ impl Harness {
             }
             Effect::Load { doc } => {
                 let chunks = self.disk.get(&doc).cloned().unwrap_or_default();
-                self.relay.loaded(doc, Ok(chunks));
+                self.relay.loaded(doc, Ok(Loaded::parse(chunks)));
             }
             Effect::LoadSyncState { doc, storage_id } => {
                 let state = self.sync_states.get(&(doc, storage_id.clone())).cloned();
@@ -985,7 +986,7 @@ fn a_device_is_told_its_last_change_is_stored_though_it_sent_its_heads_first() {
         while let Some(effect) = relay.poll() {
             match effect {
                 Effect::Send { frame, .. } => to_client.push(frame),
-                Effect::Load { doc } => relay.loaded(doc, Ok(Vec::new())),
+                Effect::Load { doc } => relay.loaded(doc, Ok(Loaded::parse(Vec::new()))),
                 Effect::Write { batch, .. } => held.push(batch),
                 other => panic!("unexpected {other:?}"),
             }

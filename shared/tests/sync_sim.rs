@@ -54,7 +54,7 @@ use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::{ActivityField, HeaderField, Level, Status};
 use medk_shared::sync::client::{Client, Event};
 use medk_shared::sync::message::Message;
-use medk_shared::sync::relay::{ConnId, Effect, Limits, OpenAccess, Relay, StorageWrite, close};
+use medk_shared::sync::relay::{ConnId, Effect, Limits, Loaded, OpenAccess, Relay, StorageWrite, close};
 
 /// Tab `i` runs on device `TAB_DEVICE[i]`: tabs 1 and 5 are two tabs of one
 /// browser, sharing its storage and storage id.
@@ -793,7 +793,7 @@ impl Sim {
                 } else {
                     let chunks = self.disk.docs.get(&doc).map(|s| s.chunks.clone()).unwrap_or_default();
                     self.trace(|| format!("load {doc:?}: {} chunks", chunks.len()));
-                    self.relay.loaded(doc, Ok(chunks));
+                    self.relay.loaded(doc, Ok(Loaded::parse(chunks)));
                 }
             }
             Effect::LoadSyncState { doc, storage_id } => {

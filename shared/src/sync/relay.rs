@@ -254,7 +254,8 @@ pub enum Effect {
         code: u16,
         reason: String,
     },
-    /// Read every chunk of the document, then call [`Relay::loaded`].
+    /// Read every chunk of the document, parse them ([`Loaded::parse`],
+    /// off the relay's task), then call [`Relay::loaded`].
     Load {
         doc: DocumentId,
     },
@@ -773,21 +774,18 @@ impl Relay {
         }
     }
 
-    /// The document's stored chunks, or why they could not be read (then the
-    /// read is retried by [`Relay::tick`] after [`LOAD_RETRY_MS`]; waiting
-    /// messages keep waiting). Chunks that do not load leave the document
-    /// unavailable and untouched.
-    pub fn loaded(&mut self, id: DocumentId, chunks: Result<Vec<Vec<u8>>, String>) {
+    /// The document as read from storage ([`Loaded::parse`], done off the
+    /// relay's task: seconds for the biggest document), or why it could not
+    /// be read (then the read is retried by [`Relay::tick`] after
+    /// [`LOAD_RETRY_MS`]; waiting messages keep waiting). Chunks that do not
+    /// load leave the document unavailable and untouched.
+    pub fn loaded(&mut self, id: DocumentId, read: Result<Loaded, String>) {
         let Some(doc) = self.docs.get_mut(&id) else { return };
         if doc.phase != Phase::Loading {
             return;
         }
-        let bytes: Vec<u8> = match chunks {
-            Ok(chunks) => {
-                doc.snapshot_bytes = chunks.first().map_or(0, Vec::len);
-                doc.incremental_bytes = chunks.iter().skip(1).map(Vec::len).sum();
-                chunks.concat()
-            }
+        let loaded = match read {
+            Ok(loaded) => loaded,
             Err(_) => {
                 // Storage could not be read (an I/O error, not bad bytes):
                 // keep the document loading and try again.
@@ -795,15 +793,17 @@ impl Relay {
                 return;
             }
         };
-        match Automerge::load(&bytes) {
-            Ok(am) => {
+        match loaded.doc {
+            Some(am) => {
                 // Changes that arrived while loading were applied to an empty
                 // document; there are none, because messages wait in the inbox.
+                doc.snapshot_bytes = loaded.snapshot_bytes;
+                doc.incremental_bytes = loaded.incremental_bytes;
                 doc.saved_heads = am.get_heads();
                 doc.am = am;
                 doc.phase = Phase::Ready;
             }
-            Err(_) => doc.phase = Phase::Broken,
+            None => doc.phase = Phase::Broken,
         }
         self.pump(id);
     }
@@ -1475,6 +1475,24 @@ impl Relay {
                 self.close(conn, close::INVALID_DATA, reason);
             }
         }
+    }
+}
+
+/// A document's stored chunks, parsed: what the I/O layer gives
+/// [`Relay::loaded`] for an [`Effect::Load`].
+pub struct Loaded {
+    /// None: the bytes do not load.
+    doc: Option<Automerge>,
+    snapshot_bytes: usize,
+    incremental_bytes: usize,
+}
+
+impl Loaded {
+    /// Parses the chunks storage read (a snapshot, then increments).
+    pub fn parse(chunks: Vec<Vec<u8>>) -> Loaded {
+        let snapshot_bytes = chunks.first().map_or(0, Vec::len);
+        let incremental_bytes = chunks.iter().skip(1).map(Vec::len).sum();
+        Loaded { doc: Automerge::load(&chunks.concat()).ok(), snapshot_bytes, incremental_bytes }
     }
 }
 
