@@ -1310,3 +1310,44 @@ fn unfinished_pieces_of_a_new_document_block_nobody() {
     h.settle_for(2);
     assert_eq!(h.claims, vec![(own, "mallory".to_owned())]);
 }
+
+/// Two devices of one person hold the same new roadmap (a file copied
+/// between them) and both send it in pieces: the first to finish registers
+/// it; what the relay gathered from the second is dropped, and that device
+/// is asked to send again, to the roadmap itself, and ends in sync.
+#[test]
+fn a_second_device_sending_the_same_new_roadmap_ends_in_sync() {
+    let registry = Registry::default();
+    let mut h = Harness::over(
+        Relay::new("relay".into(), None, Box::new(registry.clone())).with_limits(piece_limits()),
+    );
+    h.answer_claims = false;
+    h.user = "alice".into();
+    let (id, doc) = offline_roadmap("alice", 12, 40, 80);
+    let b = h.join("b", None);
+    let conn_b = h.peers[b].conn;
+    for frame in &piece_frames("b", id, &mut doc.clone(), 1_000)[..2] {
+        h.relay.receive(conn_b, frame);
+    }
+    h.settle_for(3);
+    let a = h.join("a", None);
+    h.peers[a].client =
+        std::mem::replace(&mut h.peers[a].client, Client::new("a".into(), None)).with_piece_limit(1_000);
+    h.peers[a].docs.insert(id, doc.clone());
+    h.settle_for(10);
+    assert_eq!(h.claims, vec![(id, "alice".to_owned())]);
+    registry.0.lock().unwrap().insert(id, "alice".into());
+    h.claims.clear();
+    h.relay.claimed(id, Ok(()));
+    // The second device now syncs the roadmap with the relay as usual.
+    h.peers[b].client =
+        std::mem::replace(&mut h.peers[b].client, Client::new("b".into(), None)).with_piece_limit(1_000);
+    h.peers[b].docs.insert(id, doc.clone());
+    h.settle_for(10);
+    let mut doc = doc;
+    let heads = doc.get_heads();
+    for p in [a, b] {
+        assert_eq!(h.peers[p].client.relay_heads(&id), Some(heads.as_slice()), "device {p}");
+    }
+    assert!(h.claims.is_empty(), "registered once");
+}

@@ -69,6 +69,10 @@ const WRITE_RETRY_MS: u64 = 1_000;
 /// inbox) rather than being told `doc-unavailable`.
 const LOAD_RETRY_MS: u64 = 1_000;
 
+/// A claimant's piece held back because its person gathers too much at once
+/// is looked at again after this long.
+const GATHER_RETRY_MS: u64 = 1_000;
+
 /// Incremental chunks are compacted into a snapshot once they add up to more
 /// than the snapshot (and at least this much), as automerge-repo does.
 const COMPACT_MIN_BYTES: usize = 64 * 1024;
@@ -1211,7 +1215,7 @@ impl Relay {
             } else if claim
                 && self.gathered_by(&user).saturating_add(held_ops).saturating_add(size.ops) > limits.doc_ops
             {
-                wait = Some(Some(self.now + LOAD_RETRY_MS));
+                wait = Some(Some(self.now + GATHER_RETRY_MS));
             } else {
                 let now = self.now;
                 let budget = self
@@ -1319,14 +1323,27 @@ impl Relay {
             }
             Outcome::Gathering { doc: copy, state } => {
                 // Kept only while it still claims the document.
-                if let Some(peer) = doc.peers.get_mut(&conn).filter(|p| p.claimant) {
-                    let ops = copy.stats().num_ops;
-                    peer.gathered = Some(Gathered { doc: copy, ops });
-                    peer.sync = state;
+                match doc.peers.get_mut(&conn) {
+                    Some(peer) if peer.claimant => {
+                        let ops = copy.stats().num_ops;
+                        peer.gathered = Some(Gathered { doc: copy, ops });
+                        peer.sync = state;
+                    }
+                    Some(peer) => resend_everything(peer),
+                    None => {}
                 }
             }
             Outcome::Taken { doc: after, state, changed, write } if claim => {
-                let Some(peer) = doc.peers.get_mut(&conn).filter(|p| p.claimant) else { return false };
+                // Someone registered the document meanwhile: what it gathered
+                // is dropped, and it sends all again (to the document itself).
+                let peer = match doc.peers.get_mut(&conn) {
+                    Some(peer) if peer.claimant => peer,
+                    Some(peer) => {
+                        resend_everything(peer);
+                        return false;
+                    }
+                    None => return false,
+                };
                 peer.sync = state;
                 if !changed {
                     return false;
@@ -1597,11 +1614,17 @@ impl Job {
 /// again, on the document itself.
 fn stop_gathering(peer: &mut DocPeer) {
     if peer.gathered.take().is_some() {
-        let read_only = peer.sync.read_only;
-        peer.sync = sync::State::new();
-        peer.sync.read_only = read_only;
-        peer.sync.needs_reset = true;
+        resend_everything(peer);
     }
+}
+
+/// The peer's sync state was about a copy the relay dropped: it starts
+/// afresh, and the peer is asked to forget what it sent (a sync reset).
+fn resend_everything(peer: &mut DocPeer) {
+    let read_only = peer.sync.read_only;
+    peer.sync = sync::State::new();
+    peer.sync.read_only = read_only;
+    peer.sync.needs_reset = true;
 }
 
 /// The peer's changes to a document are not taken any more this session.
