@@ -78,9 +78,12 @@ async fn attacker(addr: std::net::SocketAddr, token: &str, name: &str) -> (Devic
     (device, id)
 }
 
+/// What an attacker does to a roadmap of their own.
+type Attack = fn(&mut AutoCommit);
+
 /// Makes `attack` on the roadmap `id` of `device` (off the async threads:
 /// it may take seconds) and leaves it to be sent.
-async fn prepare(device: &mut Device, id: DocumentId, attack: fn(&mut AutoCommit)) {
+async fn prepare(device: &mut Device, id: DocumentId, attack: Attack) {
     let mut doc = device.docs.remove(&id).unwrap();
     let doc = tokio::task::spawn_blocking(move || {
         attack(&mut doc);
@@ -231,7 +234,7 @@ async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
     let (_data, server) = scene();
     let fed = server.login("fed").await;
     let sch = server.login("sch").await;
-    let attacks: [(&str, fn(&mut AutoCommit)); 4] = [
+    let attacks: [(&str, Attack); 4] = [
         ("a million characters in one change", |doc| {
             let text = with_activity(doc);
             doc.splice_text(&text, 0, 0, &"я".repeat(1_000_000)).unwrap();

@@ -78,9 +78,12 @@ fn description(doc: &AutoCommit, n: usize) -> automerge::ObjId {
     doc.get(&row, "description").unwrap().unwrap().1
 }
 
+/// Adds to a roadmap what costs the relay at most this much.
+type Make = fn(&mut AutoCommit, u64);
+
 /// The kinds of message that cost the relay the most per operation, each
 /// made to cost at most `n` as the relay counts (`Size::cost`).
-fn kinds() -> Vec<(&'static str, fn(&mut AutoCommit, u64))> {
+fn kinds() -> Vec<(&'static str, Make)> {
     vec![
         ("characters typed into one text, one change", |doc, n| {
             let text = description(doc, 0);
@@ -131,7 +134,7 @@ struct Times {
     job: Option<Duration>,
 }
 
-fn measure(base: &AutoCommit, make: fn(&mut AutoCommit, u64), cost: u64) -> Times {
+fn measure(base: &AutoCommit, make: Make, cost: u64) -> Times {
     let id = DocumentId::from_bytes([1; 16]);
     let limits = Limits { ops_per_second: u64::MAX / 2, ops_per_message: u64::MAX / 2, ..Limits::default() };
     let mut relay = Relay::new("relay".into(), None, Box::new(Roadmaps)).with_limits(limits);

@@ -804,7 +804,7 @@ impl Relay {
                 doc.snapshot_bytes = loaded.snapshot_bytes;
                 doc.incremental_bytes = loaded.incremental_bytes;
                 doc.saved_heads = am.get_heads();
-                doc.am = am;
+                doc.am = *am;
                 doc.phase = Phase::Ready;
             }
             None => doc.phase = Phase::Broken,
@@ -1302,7 +1302,7 @@ impl Relay {
         applied: Applied,
         round: &mut Round,
     ) -> bool {
-        match applied.0 {
+        match *applied.0 {
             Outcome::Invalid { doc: base, error } => {
                 if !claim {
                     doc.am = base;
@@ -1499,7 +1499,7 @@ impl Relay {
 /// [`Relay::loaded`] for an [`Effect::Load`].
 pub struct Loaded {
     /// None: the bytes do not load.
-    doc: Option<Automerge>,
+    doc: Option<Box<Automerge>>,
     snapshot_bytes: usize,
     incremental_bytes: usize,
 }
@@ -1509,7 +1509,11 @@ impl Loaded {
     pub fn parse(chunks: Vec<Vec<u8>>) -> Loaded {
         let snapshot_bytes = chunks.first().map_or(0, Vec::len);
         let incremental_bytes = chunks.iter().skip(1).map(Vec::len).sum();
-        Loaded { doc: Automerge::load(&chunks.concat()).ok(), snapshot_bytes, incremental_bytes }
+        Loaded {
+            doc: Automerge::load(&chunks.concat()).ok().map(Box::new),
+            snapshot_bytes,
+            incremental_bytes,
+        }
     }
 }
 
@@ -1547,7 +1551,13 @@ impl std::fmt::Debug for Job {
 }
 
 /// What a [`Job`] came to.
-pub struct Applied(Outcome);
+pub struct Applied(Box<Outcome>);
+
+impl From<Outcome> for Applied {
+    fn from(outcome: Outcome) -> Self {
+        Applied(Box::new(outcome))
+    }
+}
 
 enum Outcome {
     /// The data does not apply; `doc` is the document it was given (as far
@@ -1576,7 +1586,7 @@ impl Job {
         };
         let Some(vet) = vetter else {
             let before = base.get_heads();
-            return Applied(match base.receive_sync_message(&mut state, message) {
+            return Applied::from(match base.receive_sync_message(&mut state, message) {
                 Ok(()) => {
                     let changed = base.get_heads() != before;
                     let write = prepare(&base, changed);
@@ -1590,16 +1600,19 @@ impl Job {
         // changes are refused.
         let mut after = base.clone();
         if let Err(e) = after.receive_sync_message(&mut state, message) {
-            return Applied(Outcome::Invalid { doc: base, error: format!("invalid Automerge data: {e}") });
+            return Applied::from(Outcome::Invalid {
+                doc: base,
+                error: format!("invalid Automerge data: {e}"),
+            });
         }
         if claim && !announced.iter().all(|head| after.get_change_meta_by_hash(head).is_some()) {
-            return Applied(Outcome::Gathering { doc: after, state });
+            return Applied::from(Outcome::Gathering { doc: after, state });
         }
         // A claim creates the document: it is checked whole.
         let before = if claim { Automerge::new() } else { base };
         let changes = after.get_changes(&before.get_heads());
         let changed = !changes.is_empty();
-        Applied(match vet(&before, &after, &changes) {
+        Applied::from(match vet(&before, &after, &changes) {
             Ok(()) => {
                 let write = prepare(&after, changed);
                 Outcome::Taken { doc: after, state, changed, write }
