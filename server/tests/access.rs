@@ -675,8 +675,16 @@ async fn roadmaps_are_listed_by_the_title_the_relay_read() {
     file.apply(vec![rename], 1, "rename").unwrap();
     device.docs.insert(id, file.automerge().clone());
     device.sync().await;
-    let (_, list) = server.call(&sch, "GET", "/api/roadmaps", serde_json::Value::Null).await;
-    assert_eq!(title_for(&list), Some(json!("Новое название")), "{list}");
+    // The title is written off the relay's task, maybe after its answer.
+    let started = std::time::Instant::now();
+    loop {
+        let (_, list) = server.call(&sch, "GET", "/api/roadmaps", serde_json::Value::Null).await;
+        if title_for(&list) == Some(json!("Новое название")) {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{list}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// Moving a roadmap takes managing its unit (and the target): a write grant
