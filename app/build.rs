@@ -6,6 +6,12 @@
 //! the same way keeps using them, and one that might read them otherwise
 //! reads the documents again. Hashed by hand (FNV-1a): std's hasher is not
 //! stable across Rust releases, and this needs no dependency.
+//!
+//! And with `MEDK_VIEW_LAYOUT`, a hash of the roadmap's plain-data model
+//! (`shared/src/model.rs`) and of `Cargo.lock` (postcard): the editor's
+//! cached views are postcard, which does not describe itself, so a view
+//! written before a field was added would be read misaligned; the stamp
+//! makes the editor pass over such a view instead.
 
 use std::path::PathBuf;
 
@@ -21,15 +27,24 @@ fn main() {
     model.sort();
     files.extend(model);
     println!("cargo:rerun-if-changed={}", shared.display());
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
-        let name = file.strip_prefix(&root).unwrap_or(file);
+    }
+    println!("cargo:rustc-env=MEDK_READING_RULES={:016x}", fnv(&root, &files));
+    let view = [root.join("Cargo.lock"), shared.join("model.rs")];
+    println!("cargo:rustc-env=MEDK_VIEW_LAYOUT={:016x}", fnv(&root, &view));
+}
+
+/// FNV-1a over each file's name (relative to `root`) and contents.
+fn fnv(root: &std::path::Path, files: &[PathBuf]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in files {
+        let name = file.strip_prefix(root).unwrap_or(file);
         let contents = std::fs::read(file).unwrap_or_default();
         for byte in name.to_string_lossy().bytes().chain([0]).chain(contents) {
             hash ^= u64::from(byte);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
     }
-    println!("cargo:rustc-env=MEDK_READING_RULES={hash:016x}");
+    hash
 }

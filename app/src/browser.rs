@@ -38,10 +38,14 @@ pub fn today() -> time::Date {
 /// The last millisecond of `date` in this device's time zone: changes made
 /// up to then count as made on that date.
 pub fn end_of_day_ms(date: time::Date) -> i64 {
+    medk_shared::history::end_of_day_ms(date, utc_offset())
+}
+
+/// This device's time zone, as it stands now.
+pub fn utc_offset() -> time::UtcOffset {
     // getTimezoneOffset is UTC minus local time, in minutes.
     let minutes = -(js_sys::Date::new_0().get_timezone_offset() as i32);
-    let offset = time::UtcOffset::from_whole_seconds(minutes * 60).unwrap_or(time::UtcOffset::UTC);
-    medk_shared::history::end_of_day_ms(date, offset)
+    time::UtcOffset::from_whole_seconds(minutes * 60).unwrap_or(time::UtcOffset::UTC)
 }
 
 /// A file name made of a roadmap's title: letters, digits and spaces kept,
@@ -85,7 +89,25 @@ pub fn register_offline_support() {
     };
     let navigator = window.navigator();
     if js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
-        let _ = navigator.service_worker().register("/sw.js");
+        let container = navigator.service_worker();
+        let _ = container.register("/sw.js");
+        // A page whose load began before the worker was active, and whose
+        // document appeared after the worker claimed its clients, stays
+        // uncontrolled until the next load: offline, its on-demand modules
+        // would not come from the cache. Ask the active worker to claim again.
+        if let Ok(ready) = container.ready() {
+            wasm_bindgen_futures::spawn_local(async move {
+                let Ok(registration) = JsFuture::from(ready).await else {
+                    return;
+                };
+                let registration: web_sys::ServiceWorkerRegistration = registration.unchecked_into();
+                if container.controller().is_none()
+                    && let Some(active) = registration.active()
+                {
+                    let _ = active.post_message(&"claim".into());
+                }
+            });
+        }
     }
     if let Ok(storage) = js_sys::Reflect::get(&navigator, &"storage".into())
         && !storage.is_undefined()

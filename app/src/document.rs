@@ -95,10 +95,11 @@ impl OpenRoadmap {
         &self.doc
     }
 
-    /// The roadmap as it stood at `until_ms` (None if it did not exist yet).
-    /// Reads history only; the replica is not changed.
-    pub fn roadmap_at(&mut self, until_ms: i64) -> Option<medk_shared::model::Roadmap> {
-        medk_shared::history::roadmap_at(&mut self.doc, until_ms)
+    /// The roadmap as it stood at the end of `date` on this device, an
+    /// imported plan counted from its adoption date (None if nothing of it
+    /// counts then). Reads history only; the replica is not changed.
+    pub fn roadmap_on(&mut self, date: time::Date) -> Option<medk_shared::model::Roadmap> {
+        medk_shared::history::roadmap_on(&mut self.doc, date, crate::browser::utc_offset())
     }
 
     /// The name that signs the changes made from now on.

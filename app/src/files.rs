@@ -145,6 +145,15 @@ impl OpenFile {
         }
     }
 
+    /// Every file the school file's review logs name, as each was attached
+    /// ([`SchoolDoc::logged_files`]); empty for the catalogue.
+    pub fn logged_files(&self) -> Vec<(medk_shared::ids::RowId, Vec<medk_shared::school::Blob>)> {
+        match &self.doc {
+            FileDoc::School(doc) => doc.logged_files(),
+            FileDoc::Catalogue(_) => Vec::new(),
+        }
+    }
+
     /// The catalogue as it is now (`None` for a school file).
     pub fn catalogue(&self) -> Option<Catalogue> {
         match &self.doc {

@@ -22,6 +22,12 @@ self.addEventListener('activate', (event) => {
   );
 });
 
+// A page that loaded while this worker was activating may have missed the
+// claim above; the app asks again once it sees no controller.
+self.addEventListener('message', (event) => {
+  if (event.data === 'claim') event.waitUntil(self.clients.claim());
+});
+
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;

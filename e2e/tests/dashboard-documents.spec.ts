@@ -5,15 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { expect, signedIn, test } from '../support/accounts';
-
-const UNITS = [
-  { id: 'r1', parent: 'rf', level: 'region' as const, name: 'Каменская область' },
-  { id: 'm1', parent: 'r1', level: 'municipality' as const, name: 'Каменский район' },
-  { id: 's1', parent: 'm1', level: 'school' as const, name: 'Школа № 1' },
-  { id: 's2', parent: 'm1', level: 'school' as const, name: 'Школа № 2' },
-];
-const TEAM = { login: 'team', password: 'team-secret-1', role: 'school-team', unit: 's1', name: 'Учитель Школы' };
-const MUNI = { login: 'muni', password: 'muni-secret-1', role: 'municipal-coordinator', unit: 'm1', name: 'Координатор Петрова' };
+import { MUNI, TEAM, UNITS } from '../support/people';
 
 function filed(page: Page, kind: string) {
   return page.locator(`article.filed[data-kind=${kind}]`);

@@ -1,6 +1,8 @@
 // History names who imported activities and from which file (issue 18,
 // item 8): a coordinator imports a Word roadmap, and an imported activity's
 // history says «Импортировано из файла «…»» with her name, not «неизвестно».
+// The preview takes the date the plan was adopted (item 5), which the
+// roadmap then shows.
 import { fileURLToPath } from 'node:url';
 import { activities, editorLoaded } from '../support/app';
 import { expect, signIn, test, type Person } from '../support/server';
@@ -16,8 +18,10 @@ test('an imported activity’s history names who imported it and from which file
   await expect(page.locator('.account-name')).toHaveText(ANNA.name!);
   await page.locator('label.file-button input[type=file]').setInputFiles(FILE);
   const preview = page.locator('form.import-preview');
+  await preview.getByLabel('Дата принятия плана').fill('2022-01-20');
   await preview.getByRole('button', { name: 'Импортировать' }).click();
   await editorLoaded(page);
+  await expect(page.getByLabel('Дата принятия плана')).toHaveValue('2022-01-20');
 
   await activities(page).first().getByRole('button', { name: 'История' }).click();
   const dialog = page.getByRole('dialog', { name: /История/ });

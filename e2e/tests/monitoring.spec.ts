@@ -10,31 +10,7 @@
 import type { Page } from '@playwright/test';
 import { activities, addActivity, createRoadmap } from '../support/app';
 import { device, expect, expectSynced, signInByForm, test } from '../support/accounts';
-
-const UNITS = [
-  { id: 'r1', parent: 'rf', level: 'region' as const, name: 'Каменская область' },
-  { id: 'm1', parent: 'r1', level: 'municipality' as const, name: 'Каменский район' },
-  { id: 's1', parent: 'm1', level: 'school' as const, name: 'Школа № 1' },
-  { id: 's2', parent: 'm1', level: 'school' as const, name: 'Школа № 2' },
-  { id: 'm2', parent: 'r1', level: 'municipality' as const, name: 'Соседний район' },
-  { id: 's3', parent: 'm2', level: 'school' as const, name: 'Школа № 3' },
-];
-const TEAM = { login: 'team1', password: 'team1-secret', role: 'school-team', unit: 's1', name: 'Учитель Первый' };
-const MUNI = {
-  login: 'muni',
-  password: 'muni-secret-1',
-  role: 'municipal-coordinator',
-  unit: 'm1',
-  name: 'Смирнова Анна Петровна',
-};
-const CURATOR = {
-  login: 'curator',
-  password: 'curator-secret',
-  role: 'curator',
-  unit: 'm1',
-  schools: ['s1'],
-  name: 'Петров Пётр Петрович',
-};
+import { CURATOR, MUNI, TEAM, UNITS } from '../support/people';
 
 /** Moscow time on a day of 2022. */
 const moment = (iso: string, time = '10:00') => new Date(`${iso}T${time}:00+03:00`);
@@ -124,7 +100,7 @@ test('a municipal coordinator sees her schools on a monitoring date', async ({ b
   await expect(share).toHaveAttribute('data-share', '50 %');
   await expect(share).toContainText('исполнено 1 из 2 мероприятий');
   await expect(schools.nth(0)).toContainText('50 %');
-  await expect(schools.nth(1)).toContainText('нет данных');
+  await expect(schools.nth(1)).toContainText('нет дорожной карты');
   await expect(indicator(muni, 'назначены кураторы')).toContainText('1 из 2');
   await expect(indicator(muni, 'посещённых кураторами')).toContainText('1 из 2');
   await expect(indicator(muni, 'назначены кураторы')).toContainText('50 %');
@@ -141,7 +117,7 @@ test('a municipal coordinator sees her schools on a monitoring date', async ({ b
   await expect(federal.locator('text.chart-value').first()).toHaveText('50 % (1 из 2)');
   const bySchool = muni.locator('svg.chart[aria-label^="Доля исполненных мероприятий по школам"]');
   await expect(bySchool.locator('text.chart-label')).toHaveText(['Школа № 1', 'Школа № 2']);
-  await expect(bySchool.locator('text.chart-value')).toHaveText(['50 % (1 из 2)', 'нет данных']);
+  await expect(bySchool.locator('text.chart-value')).toHaveText(['50 % (1 из 2)', 'нет дорожной карты']);
 
   // 5 March: both were due, neither done; no curator or visit yet.
   await monitoringOn(muni, '2022-03-05');
@@ -151,10 +127,14 @@ test('a municipal coordinator sees her schools on a monitoring date', async ({ b
   await expect(indicator(muni, 'посещённых кураторами')).toContainText('0 из 2');
   // The survey was completed on 1 March, but marked in the file only on 10 March.
   await expect(indicator(muni, 'завершено анкетирование')).toContainText('0 из 2');
-  // 15 February: the roadmap did not exist yet.
+  // 15 February: the roadmap did not exist yet, which the figures say.
   await monitoringOn(muni, '2022-02-15');
-  await expect(share).toHaveAttribute('data-share', 'нет данных');
-  await expect(schools.nth(0)).toContainText('нет данных');
+  await expect(share).toHaveAttribute('data-share', 'нет сроков');
+  await expect(share).toHaveText(
+    'Нет мероприятий со сроком по 15.02.2022: нет дорожной карты — 1 школа; дорожная карта внесена позже — 1 школа.',
+  );
+  await expect(schools.nth(0).locator('td').first()).toHaveText('0');
+  await expect(schools.nth(0)).toContainText('дорожная карта внесена 01.03.2022 — позже даты мониторинга; дата принятия плана не указана');
 
   // The address keeps the date: a reload shows the same day, now from
   // what is on the device.
@@ -213,7 +193,8 @@ test('a regional coordinator sees municipalities side by side', async ({ browser
   await expect(rows.nth(1)).toContainText('Соседний район');
   const chart = page.locator('svg.chart[aria-label*="по муниципалитетам"]');
   await expect(chart.locator('text.chart-label')).toHaveText(['Каменский район', 'Соседний район']);
-  await expect(chart.locator('text.chart-value')).toHaveText(['нет данных', 'нет данных']);
+  await expect(chart.locator('text.chart-value')).toHaveText(['нет дорожной карты', 'нет дорожной карты']);
+  await expect(rows.nth(0)).toContainText('Нет мероприятий со сроком: нет дорожной карты — 2 школы');
   await expect(page.locator('table.dash-schools tbody tr')).toHaveCount(3);
   // A municipality's own dashboard, by its link.
   await rows.nth(1).getByRole('link', { name: 'Соседний район' }).click();

@@ -1,9 +1,11 @@
 // The school screen (`/s/<unit>`) against a real medk-server: a document
 // filed by the school, returned with remarks by its curator, fixed and
-// confirmed; a curator's visit recorded offline, seen on another device
+// confirmed, its first version still downloadable from the review log (by
+// those who read the school only); a curator's visit recorded offline, seen on another device
 // and on the municipal coordinator's dashboard; a file over 25 MiB
 // refused; the participants table after a coordinator assigns people; and
 // the screen at the two tablet sizes (screenshots kept in test-results/).
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { waitForOfflineReady } from '../support/app';
@@ -94,10 +96,29 @@ test('a document returned with remarks is fixed by the school and confirmed by t
 
   // The curator gets the confirmed file's bytes from the server.
   const download = curator.waitForEvent('download');
-  await concept(curator).getByRole('button', { name: 'Скачать' }).click();
+  await concept(curator).getByRole('button', { name: 'Скачать', exact: true }).click();
   const file = await download;
   expect(file.suggestedFilename()).toBe('Концепция-2.txt');
   expect(readFileSync((await file.path())!).toString()).toBe('Концепция развития, версия 2 с целями на 2022 год');
+
+  // The log names the first version, and its entries download it (issue
+  // 18, item 9), on the school's device as on the curator's.
+  for (const page of [team, curator]) {
+    const returned = concept(page).locator('.review-log tbody tr').nth(1);
+    await expect(returned.locator('td[data-label="Файл"]')).toContainText('Концепция.txt');
+    const earlier = page.waitForEvent('download');
+    await returned.getByRole('button', { name: /^Скачать «Концепция\.txt» \(Возвращён на доработку/ }).click();
+    const old = await earlier;
+    expect(old.suggestedFilename()).toBe('Концепция.txt');
+    expect(readFileSync((await old.path())!).toString()).toBe('Концепция развития, версия 1');
+  }
+  await expect(concept(curator).locator('.review-log tbody tr').nth(3).locator('td[data-label="Файл"]')).toContainText('Концепция-2.txt');
+  // The same rights as for the current file: a curator of other schools
+  // is not given the earlier version by the server.
+  const address = `sha256:${createHash('sha256').update('Концепция развития, версия 1').digest('hex')}`;
+  const outsider = await signedIn(browser, server.url, NEW_CURATOR);
+  expect((await outsider.request.get(`/api/blobs/${address}?unit=s1`)).status()).toBe(404);
+  expect((await curator.request.get(`/api/blobs/${address}?unit=s1`)).status()).toBe(200);
 });
 
 test('a visit recorded offline survives a reload and reaches another device once online', async ({ browser, serve }) => {
@@ -331,7 +352,11 @@ for (const size of [
     await info.attach('screenshot', { path: shot, contentType: 'image/png' });
 
     // Nothing runs off the side, and what a curator reaches for first is on screen.
-    const overflow = await curator.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await curator.evaluate(() => {
+      // The screen scrolls inside `main` (style.css), the page never.
+      const main = document.getElementById('main')!;
+      return Math.max(main.scrollWidth - main.clientWidth, document.documentElement.scrollWidth - window.innerWidth);
+    });
     expect(overflow).toBeLessThanOrEqual(0);
     await expect(curator.getByRole('combobox', { name: 'Этап', exact: true })).toBeInViewport();
     await expect(survey.getByRole('button', { name: 'Снять отметку' })).toBeInViewport();

@@ -1015,6 +1015,30 @@ impl Accounts {
         }
     }
 
+    /// The registered roadmaps with no title kept yet: registered before
+    /// the relay kept titles, by `medk-server import`, or untitled.
+    pub fn untitled_roadmaps(&self) -> Vec<DocumentId> {
+        self.read(|d| d.roadmaps.iter().filter(|(_, r)| r.title.is_empty()).map(|(id, _)| *id).collect())
+    }
+
+    /// Keeps titles read from the stored documents for roadmaps that still
+    /// have none (a title the relay noted meanwhile wins), in one write;
+    /// how many were kept.
+    pub fn fill_titles(&self, found: Vec<(DocumentId, String)>) -> Result<usize, AccountsError> {
+        self.write(|d| {
+            let ops: Vec<Op> = found
+                .into_iter()
+                .filter(|(_, title)| !title.is_empty())
+                .filter_map(|(doc, title)| {
+                    let access = d.roadmaps.get(&doc).filter(|a| a.title.is_empty())?;
+                    Some(Op::Roadmap(doc, RoadmapAccess { title, ..access.clone() }))
+                })
+                .collect();
+            let kept = ops.len();
+            Ok((ops, kept))
+        })
+    }
+
     /// Writes the newest title [`Accounts::note_title`] left for `doc`
     /// until none newer is waiting.
     fn write_titles(&self, doc: DocumentId) {

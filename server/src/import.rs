@@ -32,6 +32,10 @@ pub struct ImportArgs {
     /// Visible to observers and to units below.
     #[arg(long)]
     published: bool,
+    /// The day the plan was adopted: monitoring counts it from then, also
+    /// on dates before the import.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    adopted_on: Option<String>,
     /// The server's data dir.
     #[arg(long, value_name = "DIR", default_value = "./data")]
     data_dir: PathBuf,
@@ -52,6 +56,12 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     let Some(unit_level) = org.get(unit).map(|u| u.level) else {
         bail!("no unit {unit:?} (see `medk-server admin list-units`)")
     };
+    if let Some(day) = &args.adopted_on {
+        if medk_shared::deadline::parse_iso(day).is_none() {
+            bail!("--adopted-on {day:?} is not a date as YYYY-MM-DD");
+        }
+        parsed.adopted_on = day.trim().to_owned();
+    }
     if parsed.level.is_none() {
         parsed.level = Some(unit_level.roadmap_level());
     }

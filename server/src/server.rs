@@ -14,6 +14,7 @@ use crate::connections::{self, ConnectionLimits};
 use crate::http;
 use crate::store::{RedbStore, Store, Writer};
 use crate::sync::{HubOptions, SyncHub};
+use medk_shared::ids::DocumentId;
 
 /// The documents' database inside the data dir.
 pub const DATABASE_FILE: &str = "medk.redb";
@@ -90,6 +91,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let storage_id = store.storage_id().context("reading the document store's id")?;
     let store: Arc<dyn Store> = Arc::new(store);
     tokio::spawn(collect_blobs(store.clone(), accounts.clone(), blob_store.clone()));
+    // Only those registered before this start: a roadmap registered from
+    // now on is titled by the relay as its changes arrive.
+    let untitled = accounts.untitled_roadmaps();
+    if !untitled.is_empty() {
+        let (titled, titles_from) = (accounts.clone(), store.clone());
+        tokio::task::spawn_blocking(move || fill_titles(&*titles_from, &titled, untitled));
+    }
     let options =
         HubOptions { storage_id: Some(storage_id), connections_per_user: config.sync_connections_per_user };
     let hub = SyncHub::start(Writer::start(store), accounts.clone(), options);
@@ -148,6 +156,31 @@ fn first_admin_invitation(
 /// Collects attached files no school file names ([`BlobStore::collect`]):
 /// at start, then every hour. A run that cannot read the school files
 /// collects nothing.
+/// Gives the registered roadmaps `untitled` (those with no title yet,
+/// [`Accounts::untitled_roadmaps`]) the title their stored document holds
+/// (`doc::title_of`): lists show roadmaps by title before they are on a
+/// device, also those registered before the relay kept titles or by
+/// `medk-server import`, without waiting for their next change. A
+/// document that does not load is left untitled.
+pub fn fill_titles(store: &dyn Store, accounts: &Accounts, untitled: Vec<DocumentId>) {
+    let found: Vec<_> = untitled
+        .into_iter()
+        .filter_map(|doc| {
+            let chunks = store.load(&doc).ok()?;
+            let stored = automerge::Automerge::load(&chunks.concat()).ok()?;
+            Some((doc, medk_shared::doc::title_of(&stored)))
+        })
+        .collect();
+    if found.is_empty() {
+        return;
+    }
+    match accounts.fill_titles(found) {
+        Ok(0) => {}
+        Ok(kept) => tracing::info!("titles of {kept} roadmaps read from their documents"),
+        Err(e) => tracing::warn!("the titles of untitled roadmaps were not kept: {e}"),
+    }
+}
+
 async fn collect_blobs(store: Arc<dyn Store>, accounts: Accounts, blobs: Arc<BlobStore>) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {

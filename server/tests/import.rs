@@ -103,8 +103,8 @@ fn import_stores_a_roadmap_for_a_unit() {
     .trim()
     .to_owned();
     let docx = fixture("sakhalin-regional-2021.docx");
-    let out =
-        stdout(&medk(&["import", docx.to_str().unwrap(), "--unit", &unit, "--json", "--data-dir", data_arg]));
+    let args = ["import", docx.to_str().unwrap(), "--unit", &unit, "--json", "--data-dir", data_arg];
+    let out = stdout(&medk(&[&args[..], &["--adopted-on", "2021-01-15"]].concat()));
     let json: Value = serde_json::from_str(&out).unwrap();
     let id = DocumentId::parse(json["url"].as_str().unwrap()).unwrap();
 
@@ -120,6 +120,17 @@ fn import_stores_a_roadmap_for_a_unit() {
     assert_eq!(roadmap.header.title, json["title"].as_str().unwrap());
     assert_eq!(roadmap.activity_count(), 28);
     assert_eq!(roadmap.sections.len(), 3);
+    assert_eq!(roadmap.header.adopted_on, "2021-01-15");
+
+    // Registered untitled; the server's start reads the title from the
+    // document, so lists show it before anyone changes the roadmap.
+    let accounts = Accounts::open(&data).unwrap();
+    assert_eq!(accounts.roadmap(&id).unwrap().title, "");
+    medk_server::server::fill_titles(&store, &accounts, accounts.untitled_roadmaps());
+    assert_eq!(accounts.roadmap(&id).unwrap().title, roadmap.header.title);
+    drop(accounts);
+    let out = medk(&[&args[..], &["--adopted-on", "15.01.2021"]].concat());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("YYYY-MM-DD"), "a date not as ISO is refused");
 
     // An unknown unit stores nothing.
     let out = medk(&["import", docx.to_str().unwrap(), "--unit", "nowhere", "--data-dir", data_arg]);

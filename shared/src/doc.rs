@@ -12,7 +12,7 @@
 //! ```text
 //! ROOT { kind: "medk/roadmap", schema: 1, creator: str, nonce: str,
 //!   header:  { title: Text, territory: Text, approval: Text, abbreviations: Text,
-//!              footnotes: Text, level: str, year: int|null },
+//!              footnotes: Text, level: str, year: int|null, adopted_on?: str },
 //!   columns: [ { field: str, title: Text } ],
 //!   sections:   { <id>: { title: Text, pos: str, deleted: bool } },
 //!   activities: { <id>: { section: str, pos: str, deleted: bool, status: str,
@@ -163,6 +163,8 @@ pub enum Edit {
     },
     SetLevel(Level),
     SetYear(Option<i32>),
+    /// The day the plan was adopted, ISO, or empty: not stated.
+    SetAdoptedOn(String),
     SetDeleted {
         row: RowRef,
         deleted: bool,
@@ -436,6 +438,7 @@ impl RoadmapDoc {
                 approval: String::new(),
                 abbreviations: String::new(),
                 footnotes: String::new(),
+                adopted_on: String::new(),
             };
         };
         let year = self.year_in(None);
@@ -447,7 +450,14 @@ impl RoadmapDoc {
             approval: self.text_at(&h, HeaderField::Approval.key()),
             abbreviations: self.text_at(&h, HeaderField::Abbreviations.key()),
             footnotes: self.text_at(&h, HeaderField::Footnotes.key()),
+            adopted_on: self.str_at(&h, "adopted_on").unwrap_or_default(),
         }
+    }
+
+    /// The day the plan was adopted ([`Header::adopted_on`]), read alone:
+    /// monitoring asks it of every roadmap on every date.
+    pub fn adopted_on(&self) -> Option<time::Date> {
+        crate::deadline::parse_iso(&self.str_at(&self.header_obj()?, "adopted_on")?)
     }
 
     pub fn columns(&self) -> Vec<Column> {
@@ -876,7 +886,7 @@ impl RoadmapDoc {
         };
         match edit {
             Edit::SetText { value, .. } => text(value),
-            Edit::SetCompletedOn { date, .. } => value(date),
+            Edit::SetCompletedOn { date, .. } | Edit::SetAdoptedOn(date) => value(date),
             Edit::SetStatusNote { note, evidence, .. } => value(note).and(value(evidence)),
             Edit::PlaceActivity { pos, section, .. } => value(pos).and(value(section.as_str())),
             Edit::PlaceSection { pos, .. } | Edit::PlaceMember { pos, .. } => value(pos),
@@ -958,6 +968,12 @@ impl RoadmapDoc {
                 let before = self.header().year;
                 put_year(&mut self.doc, &h, year)?;
                 Edit::SetYear(before)
+            }
+            Edit::SetAdoptedOn(date) => {
+                let h = self.header_obj().ok_or(DocError::NotARoadmap)?;
+                let before = self.str_at(&h, "adopted_on").unwrap_or_default();
+                self.doc.put(&h, "adopted_on", date)?;
+                Edit::SetAdoptedOn(before)
             }
             Edit::SetDeleted { row, deleted } => {
                 let (map, id) = row_key(&row);

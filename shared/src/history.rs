@@ -20,6 +20,17 @@
 //!   Excluding it instead would hide every change built on it, i.e. the
 //!   whole roadmap.
 //!
+//! A plan imported from a file with the date it was adopted
+//! ([`crate::model::Header::adopted_on`]) counts from that day, not only
+//! from the import: importing a plan records what it was. On a moment on
+//! or after the start of the adoption day ([`plan_heads_window`]), the
+//! import change and everything it depends on count whatever their time;
+//! what was recorded after the import still counts from its own time (a
+//! status marked today does not move into 2021). The adoption date is read
+//! from the document as it is now: stating or correcting it later moves
+//! the past too. A roadmap typed in by hand has no import, so its
+//! adoption date changes nothing: its plan counts from when it was typed.
+//!
 //! Who made a change: Automerge records an actor (a random id per device and
 //! session), not a person, so our clients sign each change's message with the
 //! author's name ([`signed`]): the action, then a last line «— Имя Фамилия»
@@ -87,21 +98,67 @@ impl Window {
 
 /// [`heads_at`], and the [`Window`] of moments with those same heads.
 pub fn heads_window(doc: &mut AutoCommit, until_ms: i64) -> (Vec<ChangeHash>, Window) {
+    let plan = plan_heads_window(doc, until_ms, None);
+    (plan.heads, plan.window)
+}
+
+/// What [`plan_heads_window`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanHeads {
+    /// The heads of what counts at the moment (empty: nothing yet).
+    pub heads: Vec<ChangeHash>,
+    /// The moments with those same heads, for this same adoption day.
+    pub window: Window,
+    /// When the roadmap was first recorded here: the earliest recorded
+    /// time of its changes (an import's time, a new roadmap's first
+    /// stamp); `None` when none has a time.
+    pub recorded_ms: Option<i64>,
+    /// Whether its plan came from a file: only then does an adoption
+    /// date count (see the module doc).
+    pub imported: bool,
+}
+
+/// [`heads_window`] for a roadmap whose plan was adopted on the day
+/// starting at `adopted_from_ms` (`None`: not stated): on a moment from
+/// then on, the first import and everything it depends on count whatever
+/// their recorded time (see the module doc).
+pub fn plan_heads_window(doc: &mut AutoCommit, until_ms: i64, adopted_from_ms: Option<i64>) -> PlanHeads {
+    let changes = doc.get_changes_meta(&[]);
+    let import = changes.iter().position(|c| c.message.as_deref().is_some_and(is_import));
+    let recorded_ms = changes.iter().filter_map(|c| change_time_ms(c.timestamp)).min();
+    // The import and what it depends on, when they count before their time.
+    let mut plan: HashSet<ChangeHash> = HashSet::new();
+    let mut window = Window { from_ms: i64::MIN, to_ms: i64::MAX };
+    if let (Some(import), Some(from)) = (import, adopted_from_ms) {
+        if until_ms >= from {
+            window.from_ms = from;
+            let deps: HashMap<ChangeHash, &[ChangeHash]> =
+                changes[..=import].iter().map(|c| (c.hash, c.deps.as_slice())).collect();
+            let mut next = vec![changes[import].hash];
+            while let Some(hash) = next.pop() {
+                if plan.insert(hash) {
+                    next.extend(deps.get(&hash).copied().unwrap_or_default());
+                }
+            }
+        } else {
+            window.to_ms = from;
+        }
+    }
     let mut counted: HashSet<ChangeHash> = HashSet::new();
     let mut heads: BTreeSet<ChangeHash> = BTreeSet::new();
-    let mut window = Window { from_ms: i64::MIN, to_ms: i64::MAX };
-    for change in doc.get_changes_meta(&[]) {
+    for change in &changes {
         let time = change_time_ms(change.timestamp);
         let in_time = time.is_none_or(|t| t <= until_ms);
+        let in_plan = plan.contains(&change.hash);
         // Changes come in causal order, so a dependency not counted by now
         // never will be.
-        if in_time && change.deps.iter().all(|dep| counted.contains(dep)) {
+        if (in_time || in_plan) && change.deps.iter().all(|dep| counted.contains(dep)) {
             for dep in &change.deps {
                 heads.remove(dep);
             }
             heads.insert(change.hash);
             counted.insert(change.hash);
-            if let Some(t) = time {
+            if let Some(t) = time.filter(|_| in_time) {
                 window.from_ms = window.from_ms.max(t);
             }
         } else if let Some(t) = time.filter(|t| *t > until_ms) {
@@ -111,22 +168,44 @@ pub fn heads_window(doc: &mut AutoCommit, until_ms: i64) -> (Vec<ChangeHash>, Wi
             window.to_ms = window.to_ms.min(t);
         }
     }
-    (heads.into_iter().collect(), window)
+    PlanHeads { heads: heads.into_iter().collect(), window, recorded_ms, imported: import.is_some() }
+}
+
+/// The first millisecond of `date` in the time zone `offset`: where an
+/// adoption day starts for [`plan_heads_window`].
+pub fn start_of_day_ms(date: Date, offset: UtcOffset) -> i64 {
+    match date.previous_day() {
+        Some(before) => end_of_day_ms(before, offset) + 1,
+        None => i64::MIN,
+    }
+}
+
+/// The roadmap as it stood at the end of `date` in the time zone `offset`,
+/// its plan counted from its adoption date (see the module doc): what a
+/// report on a date shows. `None` if nothing of it counts then.
+pub fn roadmap_on(doc: &mut RoadmapDoc, date: Date, offset: UtcOffset) -> Option<Roadmap> {
+    let adopted = doc.adopted_on().map(|day| start_of_day_ms(day, offset));
+    let heads = plan_heads_window(doc.automerge(), end_of_day_ms(date, offset), adopted).heads;
+    roadmap_at_heads(doc, &heads)
 }
 
 /// The roadmap as it stood at `until_ms`, or `None` if it did not exist yet.
 /// Takes `&mut` only because Automerge closes any open transaction before
 /// reading history; nothing is changed.
 pub fn roadmap_at(doc: &mut RoadmapDoc, until_ms: i64) -> Option<Roadmap> {
+    let heads = heads_at(doc.automerge(), until_ms);
+    roadmap_at_heads(doc, &heads)
+}
+
+fn roadmap_at_heads(doc: &mut RoadmapDoc, heads: &[ChangeHash]) -> Option<Roadmap> {
     let automerge = doc.automerge();
-    let heads = heads_at(automerge, until_ms);
     if heads.is_empty() {
         return None;
     }
     if heads == automerge.get_heads() {
         return Some(doc.read());
     }
-    let past = automerge.fork_at(&heads).expect("heads_at returns changes of this document");
+    let past = automerge.fork_at(heads).ok()?;
     // Before the change that made it a roadmap, the document is not one.
     RoadmapDoc::from_automerge(past).ok().map(|past| past.read())
 }
@@ -169,6 +248,17 @@ pub fn import_action(file_name: &str) -> String {
 
 /// How an import's action starts (older imports wrote it alone).
 const IMPORT_ACTION: &str = "import .docx";
+
+/// Whether `doc`'s plan came from a file (it has an import change): only
+/// then does its adoption date count (see the module doc).
+pub fn imported(doc: &mut AutoCommit) -> bool {
+    doc.get_changes_meta(&[]).iter().any(|c| c.message.as_deref().is_some_and(is_import))
+}
+
+/// Whether a change `message` is an import's ([`import_action`], signed or not).
+fn is_import(message: &str) -> bool {
+    message.starts_with(IMPORT_ACTION)
+}
 
 /// A change message read back: the action, and the author when signed.
 pub fn signature(message: &str) -> (String, Option<String>) {

@@ -234,6 +234,7 @@ mod tests {
                 approval: String::new(),
                 abbreviations: String::new(),
                 footnotes: String::new(),
+                adopted_on: String::new(),
             },
             columns: Vec::new(),
             sections: vec![Section { id: RowId::new("s"), title: String::new(), activities }],

@@ -148,6 +148,7 @@ fn slot(place: Place, key: &str) -> Option<Slot> {
         Place::Header => match key {
             "level" => Some(Slot::Str(Known::Level)),
             "year" => Some(Slot::Year),
+            "adopted_on" => Some(Slot::Str(Known::Any)),
             _ => text(&HeaderField::ALL.map(HeaderField::key)),
         },
         Place::Column => match key {

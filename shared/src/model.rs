@@ -247,9 +247,19 @@ pub struct Header {
     pub approval: String,
     pub abbreviations: String,
     pub footnotes: String,
+    /// The day the plan was adopted (`YYYY-MM-DD`), or empty when nobody
+    /// said. An imported plan counts on monitoring dates from that day,
+    /// also before the import (see [`crate::history`]).
+    #[serde(default)]
+    pub adopted_on: String,
 }
 
 impl Header {
+    /// [`Header::adopted_on`] read as a date.
+    pub fn adopted(&self) -> Option<time::Date> {
+        crate::deadline::parse_iso(&self.adopted_on)
+    }
+
     pub fn text(&self, field: HeaderField) -> &str {
         match field {
             HeaderField::Title => &self.title,

@@ -21,15 +21,21 @@
 //! - A visit is late when more days than the stage allows have passed since
 //!   the last visit; a school never visited is late as soon as its stage has
 //!   a schedule.
+//! - A roadmap counts on the date once it was recorded here, or, for an
+//!   imported plan, from the day it was adopted ([`RoadmapOnDate`]); a
+//!   school with nothing due says why ([`NoneDue`]) rather than «0 из 0».
 
 use crate::access::{Level, Org, UnitId};
 use crate::catalogue::Catalogue;
+use crate::deadline::ru_date;
 use crate::doc::RoadmapDoc;
-use crate::history::progress_at;
+use crate::history::{PlanHeads, end_of_day_ms, plan_heads_window, progress_at_heads, start_of_day_ms};
 use crate::indicators::Progress;
+use crate::model::Status;
 use crate::school::{DocumentKind, School, SchoolDoc, Stage, school_at};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use time::Date;
+use time::{Date, OffsetDateTime, UtcOffset};
 
 /// A school is overdue for a curator visit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,34 +58,210 @@ pub fn visit_warning(school: &School, rules: &Catalogue, today: Date) -> Option<
     late.then_some(VisitWarning { last_visit, days_since, allowed_days })
 }
 
+/// One of a school's roadmaps on the monitoring date: what of it counts
+/// then, and the two days that say why little or nothing does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoadmapOnDate {
+    /// As much of it as the counts need, as it stood at the end of the day
+    /// ([`plan_heads_window`]); `None` when nothing of it counts then.
+    pub progress: Option<Progress>,
+    /// The day it was recorded here (its import, or its first change with
+    /// a time), in the time zone of the reading; `None` when not known.
+    pub recorded_on: Option<Date>,
+    /// The day its plan was adopted, when stated for an imported plan (for
+    /// one typed in by hand the date counts for nothing, so it is `None`).
+    pub adopted_on: Option<Date>,
+}
+
+impl RoadmapOnDate {
+    /// Which heads of `doc` count at `until_ms` (the end of a day in the
+    /// time zone `offset`) and the days that go with them, the progress
+    /// left to read at those heads ([`progress_at_heads`]; a caller that
+    /// keeps readings by heads answers from those it holds).
+    pub fn heads(doc: &mut RoadmapDoc, until_ms: i64, offset: UtcOffset) -> (PlanHeads, RoadmapOnDate) {
+        let adopted_on = doc.adopted_on();
+        let plan =
+            plan_heads_window(doc.automerge(), until_ms, adopted_on.map(|d| start_of_day_ms(d, offset)));
+        let recorded_on = plan.recorded_ms.and_then(|ms| day_of(ms, offset));
+        let adopted_on = adopted_on.filter(|_| plan.imported);
+        (plan, RoadmapOnDate { progress: None, recorded_on, adopted_on })
+    }
+
+    /// [`RoadmapOnDate::heads`] with the progress read at them.
+    pub fn read(doc: &mut RoadmapDoc, until_ms: i64, offset: UtcOffset) -> RoadmapOnDate {
+        let (plan, mut on_date) = Self::heads(doc, until_ms, offset);
+        on_date.progress = progress_at_heads(doc, &plan.heads);
+        on_date
+    }
+
+    /// Whether it counts as a roadmap of the school on `date`: something
+    /// of it counts, and it was recorded (or its plan adopted) by then. A
+    /// roadmap made later still has a creation without a time, which
+    /// counts at every moment, but is no roadmap of that date.
+    pub fn existed_on(&self, date: Date) -> bool {
+        self.progress.is_some()
+            && (self.recorded_on.is_none_or(|day| day <= date)
+                || self.adopted_on.is_some_and(|day| day <= date))
+    }
+}
+
+/// The day of `ms` (Unix milliseconds) in the time zone `offset`.
+fn day_of(ms: i64, offset: UtcOffset) -> Option<Date> {
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()?;
+    Some(at.to_offset(offset).date())
+}
+
 /// One school as it stood on the monitoring date.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SchoolSnapshot {
     pub unit: UnitId,
-    /// The school's roadmaps as of the date (those that existed then), as
-    /// much of them as the counts need; a school's activities are counted
-    /// over all of them.
-    pub roadmaps: Vec<Progress>,
+    /// The school's roadmaps (all listed for it, also those that did not
+    /// exist yet); a school's activities are counted over all of them.
+    pub roadmaps: Vec<RoadmapOnDate>,
     /// The school file as of the date, if it had one.
     pub school: Option<School>,
 }
 
 impl SchoolSnapshot {
-    /// Reads a school's documents as they stood at `until_ms` (the end of
-    /// the monitoring day): the one way the dashboard and its benchmark
-    /// build snapshots.
-    pub fn at(
+    /// Reads a school's documents as they stood at the end of `date` in
+    /// the time zone `offset`: the way tests and tools build snapshots
+    /// (the dashboard reads the same through its held readings).
+    pub fn on(
         unit: &str,
         roadmaps: &mut [RoadmapDoc],
         school: Option<&mut SchoolDoc>,
-        until_ms: i64,
+        date: Date,
+        offset: UtcOffset,
     ) -> SchoolSnapshot {
+        let until_ms = end_of_day_ms(date, offset);
         SchoolSnapshot {
             unit: unit.to_owned(),
-            roadmaps: roadmaps.iter_mut().filter_map(|doc| progress_at(doc, until_ms)).collect(),
+            roadmaps: roadmaps.iter_mut().map(|doc| RoadmapOnDate::read(doc, until_ms, offset)).collect(),
             school: school.and_then(|doc| school_at(doc, until_ms)),
         }
     }
+
+    /// Its roadmaps that existed on `date` ([`RoadmapOnDate::existed_on`]).
+    pub fn roadmaps_on(&self, date: Date) -> usize {
+        self.roadmaps.iter().filter(|r| r.existed_on(date)).count()
+    }
+
+    /// Why nothing of the school was due on `date`; `None` when something was.
+    pub fn none_due(&self, date: Date) -> Option<NoneDue> {
+        let progress = |r: &RoadmapOnDate| r.progress.as_ref().map(|p| p.execution(date));
+        if self.roadmaps.iter().filter_map(progress).any(|e| e.due > 0) {
+            return None;
+        }
+        if self.roadmaps.is_empty() {
+            return Some(NoneDue::NoRoadmap);
+        }
+        let existed: Vec<&Progress> =
+            self.roadmaps.iter().filter(|r| r.existed_on(date)).filter_map(|r| r.progress.as_ref()).collect();
+        if existed.is_empty() {
+            // Every roadmap came later: the earliest it would count from.
+            let adopted = self.roadmaps.iter().filter_map(|r| r.adopted_on).filter(|d| *d > date).min();
+            return Some(match adopted {
+                Some(day) => NoneDue::AdoptedLater(day),
+                None => NoneDue::RecordedLater(self.roadmaps.iter().filter_map(|r| r.recorded_on).min()),
+            });
+        }
+        let activities: Vec<_> = existed.iter().flat_map(|p| &p.activities).collect();
+        let active: Vec<_> = activities.iter().filter(|(status, _)| *status != Status::Cancelled).collect();
+        Some(if activities.is_empty() {
+            NoneDue::NoActivities
+        } else if active.is_empty() {
+            NoneDue::AllCancelled
+        } else {
+            match active.iter().filter_map(|(_, due_by)| *due_by).min() {
+                Some(first) => NoneDue::NotYetDue(first),
+                None => NoneDue::NoDeadlines,
+            }
+        })
+    }
+}
+
+/// Why a school had no activity due on the monitoring date: what the
+/// dashboard says instead of «0 из 0».
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoneDue {
+    /// The school has no roadmap.
+    NoRoadmap,
+    /// Its (earliest) plan was adopted after the date.
+    AdoptedLater(Date),
+    /// Its roadmaps were recorded here after the date (the earliest
+    /// then), and no adoption date makes a plan count before.
+    RecordedLater(Option<Date>),
+    /// Its roadmaps had no activities then.
+    NoActivities,
+    /// All of them were cancelled.
+    AllCancelled,
+    /// None of their deadlines is understood.
+    NoDeadlines,
+    /// The deadlines are all later: the earliest.
+    NotYetDue(Date),
+}
+
+impl NoneDue {
+    const KINDS: usize = 7;
+
+    fn index(self) -> usize {
+        match self {
+            NoneDue::NoRoadmap => 0,
+            NoneDue::AdoptedLater(_) => 1,
+            NoneDue::RecordedLater(_) => 2,
+            NoneDue::NoActivities => 3,
+            NoneDue::AllCancelled => 4,
+            NoneDue::NoDeadlines => 5,
+            NoneDue::NotYetDue(_) => 6,
+        }
+    }
+
+    /// In a few words (a chart's bar, a list of reasons).
+    pub fn short_ru(self) -> &'static str {
+        SHORT_RU[self.index()]
+    }
+
+    /// In full, with its day: a school's line.
+    pub fn detail_ru(self) -> String {
+        match self {
+            NoneDue::AdoptedLater(day) => format!("план принят {} — позже даты мониторинга", ru_date(day)),
+            NoneDue::RecordedLater(Some(day)) => format!(
+                "дорожная карта внесена {} — позже даты мониторинга; дата принятия плана не указана",
+                ru_date(day)
+            ),
+            NoneDue::RecordedLater(None) => {
+                "дорожная карта внесена позже даты мониторинга; дата принятия плана не указана".to_owned()
+            }
+            NoneDue::NotYetDue(day) => {
+                format!("сроки мероприятий ещё не наступили (ближайший — {})", ru_date(day))
+            }
+            NoneDue::NoRoadmap | NoneDue::NoActivities | NoneDue::AllCancelled | NoneDue::NoDeadlines => {
+                self.short_ru().to_owned()
+            }
+        }
+    }
+}
+
+/// [`NoneDue::short_ru`], by [`NoneDue::index`].
+const SHORT_RU: [&str; NoneDue::KINDS] = [
+    "нет дорожной карты",
+    "план принят позже",
+    "дорожная карта внесена позже",
+    "в дорожной карте нет мероприятий",
+    "все мероприятия отменены",
+    "сроки мероприятий не распознаны",
+    "сроки мероприятий ещё не наступили",
+];
+
+/// «1 школа», «3 школы», «5 школ».
+fn schools_ru(n: usize) -> String {
+    let word = match (n % 10, n % 100) {
+        (_, 11..=14) => "школ",
+        (1, _) => "школа",
+        (2..=4, _) => "школы",
+        _ => "школ",
+    };
+    format!("{n} {word}")
 }
 
 /// Counts over a set of schools. Shares are `None` when there is nothing
@@ -110,6 +292,8 @@ pub struct Totals {
     pub monitoring_1_confirmed: usize,
     /// The same, stage 2.
     pub monitoring_2_confirmed: usize,
+    /// Schools with nothing due, by why ([`NoneDue::index`]).
+    pub none_due: [usize; NoneDue::KINDS],
 }
 
 impl Totals {
@@ -128,8 +312,43 @@ impl Totals {
         ratio(count, self.schools)
     }
 
+    /// Why nothing was due under the unit, in words: each reason with the
+    /// schools it holds for («сроки мероприятий ещё не наступили — 2
+    /// школы; нет дорожной карты — 1 школа»); `None` when something was.
+    pub fn none_due_ru(&self) -> Option<String> {
+        if self.due > 0 {
+            return None;
+        }
+        if self.schools == 0 {
+            return Some("школ нет".to_owned());
+        }
+        let reasons: Vec<String> = self
+            .none_due
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| format!("{} — {}", SHORT_RU[i], schools_ru(*n)))
+            .collect();
+        Some(reasons.join("; "))
+    }
+
+    /// [`Totals::none_due_ru`] in a few words, for a chart's bar: the one
+    /// reason when all schools share it, else that nothing was due.
+    pub fn none_due_short_ru(&self) -> Option<String> {
+        self.none_due_ru()?;
+        let mut reasons = self.none_due.iter().enumerate().filter(|(_, n)| **n > 0);
+        Some(match (reasons.next(), reasons.next()) {
+            (Some((i, _)), None) => SHORT_RU[i].to_owned(),
+            (None, _) => "школ нет".to_owned(),
+            _ => "нет мероприятий со сроком".to_owned(),
+        })
+    }
+
     fn add(&mut self, facts: &SchoolFacts) {
         self.schools += 1;
+        if let Some(why) = facts.none_due {
+            self.none_due[why.index()] += 1;
+        }
         self.due += facts.due;
         self.done_of_due += facts.done_of_due;
         if let Some(share) = ratio(facts.done_of_due, facts.due) {
@@ -221,6 +440,7 @@ pub fn monitored_kinds(catalogue: &Catalogue) -> Vec<DocumentKind> {
 
 /// What one school contributes to a roll-up.
 struct SchoolFacts {
+    none_due: Option<NoneDue>,
     due: usize,
     done_of_due: usize,
     curator_assigned: bool,
@@ -237,11 +457,13 @@ impl SchoolFacts {
         let (due, done_of_due) = snapshot
             .roadmaps
             .iter()
+            .filter_map(|r| r.progress.as_ref())
             .map(|r| r.execution(date))
             .fold((0, 0), |acc, e| (acc.0 + e.due, acc.1 + e.done_of_due));
         let school = snapshot.school.as_ref();
         let has = |test: &dyn Fn(&School) -> bool| school.is_some_and(test);
         SchoolFacts {
+            none_due: snapshot.none_due(date),
             due,
             done_of_due,
             curator_assigned: has(&|s| s.assignment.curator.is_some()),

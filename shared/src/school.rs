@@ -529,6 +529,46 @@ impl SchoolDoc {
         read_school(View::now(&self.doc))
     }
 
+    /// Every file a filed document's review log names, each as it was
+    /// attached (its name, size and type then), oldest entry first, per
+    /// document: how the log names an earlier version and offers it for
+    /// download. Read from history: an entry is written by a change that
+    /// saw the file it names, so the document's file as of that change is
+    /// the one (an entry whose change saw another file, which this app
+    /// never writes, is left without one).
+    pub fn logged_files(&self) -> Vec<(RowId, Vec<Blob>)> {
+        let now = View::now(&self.doc);
+        let Some(documents) = map_obj(now, &ROOT, "documents") else { return Vec::new() };
+        let mut out = Vec::new();
+        for id in now.keys(&documents) {
+            let Some(document) = map_obj(now, &documents, &id) else { continue };
+            let reviews = match now.get(&document, "reviews") {
+                Ok(Some((Value::Object(ObjType::List), list))) => list,
+                _ => continue,
+            };
+            let mut files: Vec<Blob> = Vec::new();
+            for item in now.list_range(&reviews) {
+                let entry = item.id();
+                let address = str_at(now, &entry, "file");
+                if address.is_empty() || files.iter().any(|f| f.address == address) {
+                    continue;
+                }
+                let Some(made_in) = self.doc.hash_for_opid(&entry) else { continue };
+                let heads = [made_in];
+                let then = View::at(&self.doc, &heads);
+                if let Some(file) = map_obj(then, &document, "file").map(|f| read_blob(then, &f))
+                    && file.address == address
+                {
+                    files.push(file);
+                }
+            }
+            if !files.is_empty() {
+                out.push((RowId::new(id), files));
+            }
+        }
+        out
+    }
+
     /// What of the file is missing or not of its type, so reads as empty
     /// (another program wrote it); empty for every file this code writes.
     pub fn problems(&self) -> Vec<String> {
@@ -1068,15 +1108,7 @@ fn read_risk(factor: String, fields: &Fields) -> Risk {
 fn read_document(doc: View<'_>, id: String, obj: &ObjId) -> Option<FiledDocument> {
     let fields = Fields::of(doc, obj);
     let kind = DocumentKind::from_key(&fields.str("kind"))?;
-    let file = fields.object("file", ObjType::Map).map(|f| {
-        let f = Fields::of(doc, &f);
-        Blob {
-            address: f.str("address"),
-            name: f.str("name"),
-            size: f.i64("size").and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
-            mime: f.str("mime"),
-        }
-    });
+    let file = fields.object("file", ObjType::Map).map(|f| read_blob(doc, &f));
     let mut reviews: Vec<Review> = match fields.object("reviews", ObjType::List) {
         Some(list) => doc
             .list_range(&list)
@@ -1090,6 +1122,16 @@ fn read_document(doc: View<'_>, id: String, obj: &ObjId) -> Option<FiledDocument
             .cmp(&(b.at_ms, &b.by.id, b.decision, &b.remarks, &b.file))
     });
     Some(FiledDocument { id: RowId::new(id), kind, title: fields.str("title"), file, reviews })
+}
+
+fn read_blob(doc: View<'_>, obj: &ObjId) -> Blob {
+    let f = Fields::of(doc, obj);
+    Blob {
+        address: f.str("address"),
+        name: f.str("name"),
+        size: f.i64("size").and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+        mime: f.str("mime"),
+    }
 }
 
 fn read_review(fields: &Fields) -> Option<Review> {

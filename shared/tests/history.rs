@@ -493,3 +493,53 @@ fn the_registry_title_is_cut_to_what_is_kept() {
     assert_eq!(kept.chars().count(), REGISTRY_TITLE_CHARS);
     assert!(long.starts_with(&kept));
 }
+
+/// An import adopted at hour 1 and recorded at hour 5, a status marked at
+/// hour 7: from hour 1 the import counts, the status only from hour 7, and
+/// every window says truly where the same heads hold (a reading kept for
+/// one moment is right for all of them).
+#[test]
+fn an_adopted_import_counts_from_its_adoption_and_its_windows_hold() {
+    use medk_shared::history::{import_action, plan_heads_window};
+    let (mut doc, section) = roadmap();
+    let row = id(1);
+    let edit = actions::insert_activity(&doc, &section, None, row.clone());
+    doc.apply(vec![edit], at(5), &import_action("plan.docx")).unwrap();
+    let import = doc.heads();
+    set_status(&mut doc, &row, Status::Done, at(7));
+    let adopted = Some(at(1));
+    let plan = |doc: &mut RoadmapDoc, moment| plan_heads_window(doc.automerge(), moment, adopted);
+
+    assert!(plan(&mut doc, at(1) - 1).heads != import, "before the adoption");
+    assert_eq!(plan(&mut doc, at(1)).heads, import);
+    assert_eq!(plan(&mut doc, at(6)).heads, import);
+    assert_eq!(plan(&mut doc, at(7)).heads, doc.heads());
+    let found = plan(&mut doc, at(3));
+    assert!(found.imported);
+    assert_eq!(found.recorded_ms, Some(at(5)));
+    assert_eq!(found.window, Window { from_ms: at(1), to_ms: at(7) });
+    // Without the adoption date, the hours before the import read the
+    // creation alone.
+    assert_eq!(
+        plan_heads_window(doc.automerge(), at(3), None).window,
+        Window { from_ms: i64::MIN, to_ms: at(5) }
+    );
+
+    for hour in -2..10 {
+        for moment in [at(hour) - 1, at(hour), at(hour) + 1] {
+            let found = plan(&mut doc, moment);
+            assert!(found.window.contains(moment), "hour {hour}");
+            for other in [found.window.from_ms, found.window.to_ms.saturating_sub(1)] {
+                if (at(-3)..at(11)).contains(&other) {
+                    assert_eq!(plan(&mut doc, other).heads, found.heads, "hour {hour}, moment {other}");
+                }
+            }
+        }
+    }
+    // A roadmap without an import: the date changes nothing.
+    let (mut typed, section) = roadmap();
+    add(&mut typed, &section, &row, at(5));
+    let found = plan_heads_window(typed.automerge(), at(3), adopted);
+    assert!(!found.imported);
+    assert_eq!(found.heads, heads_at(typed.automerge(), at(3)));
+}

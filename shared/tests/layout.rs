@@ -479,6 +479,11 @@ fn the_apps_own_edits_are_never_refused_in_any_order() {
                 (11, _, _, _) => vec![
                     Edit::SetLevel(Level::ALL[next(4) as usize]),
                     Edit::SetYear((next(2) == 0).then_some(2021 + next(3) as i32)),
+                    Edit::SetAdoptedOn(if next(2) == 0 {
+                        String::new()
+                    } else {
+                        format!("2021-0{}-15", 1 + next(9))
+                    }),
                     Edit::SetText {
                         target: TextTarget::Header(HeaderField::ALL[next(5) as usize]),
                         value: format!("заголовок {step}"),

@@ -4,14 +4,16 @@
 use medk_shared::access::{Level as OrgLevel, Org, Unit};
 use medk_shared::catalogue::{Catalogue, CatalogueDoc, CatalogueEdit};
 use medk_shared::doc::{Edit, NewRoadmap, NewRow, RoadmapDoc, blank_activity};
-use medk_shared::history::{end_of_day_ms, progress_at};
+use medk_shared::history::end_of_day_ms;
 use medk_shared::ids::RowId;
 use medk_shared::indicators::Progress;
 use medk_shared::model::{Header, Level, Roadmap, Section, Status};
-use medk_shared::monitoring::{Rollup, SchoolSnapshot, VisitWarning, rollup, visit_warning};
+use medk_shared::monitoring::{
+    NoneDue, RoadmapOnDate, Rollup, SchoolSnapshot, VisitWarning, rollup, visit_warning,
+};
 use medk_shared::school::{
     Blob, Decision, DocumentKind, FiledDocument, PersonRef, Review, Risk, School, SchoolDoc, SchoolEdit,
-    Stage, Survey, Visit, school_at,
+    Stage, Survey, Visit,
 };
 use time::Date;
 use time::macros::{date, offset};
@@ -134,7 +136,7 @@ fn org() -> Org {
 /// A roadmap of 2021 whose activities are (deadline, status).
 /// A roadmap of `activities` (deadline, status) in a 2021 roadmap, as
 /// monitoring counts it.
-fn roadmap(activities: &[(&str, Status)]) -> Progress {
+fn roadmap(activities: &[(&str, Status)]) -> RoadmapOnDate {
     let activities = activities
         .iter()
         .enumerate()
@@ -154,12 +156,13 @@ fn roadmap(activities: &[(&str, Status)]) -> Progress {
             approval: String::new(),
             abbreviations: String::new(),
             footnotes: String::new(),
+            adopted_on: String::new(),
         },
         columns: Vec::new(),
         sections: vec![Section { id: RowId::new("s"), title: String::new(), activities }],
         working_group: Vec::new(),
     };
-    Progress::of(&roadmap)
+    RoadmapOnDate { progress: Some(Progress::of(&roadmap)), recorded_on: None, adopted_on: None }
 }
 
 fn document(kind: DocumentKind, decisions: &[Decision]) -> FiledDocument {
@@ -385,11 +388,7 @@ fn the_state_on_the_date_counts_not_the_state_now() {
     .unwrap();
 
     let on = |doc: &mut RoadmapDoc, file: &mut SchoolDoc, day: Date| {
-        let snapshot = SchoolSnapshot {
-            unit: "s1".into(),
-            roadmaps: progress_at(doc, eod(day)).into_iter().collect(),
-            school: school_at(file, eod(day)),
-        };
+        let snapshot = SchoolSnapshot::on("s1", std::slice::from_mut(doc), Some(file), day, offset!(+3));
         rollup(&org(), "rf", &Catalogue::seed_2021(), &[snapshot], day).total
     };
     let then = on(&mut doc, &mut file, DAY);
@@ -459,4 +458,119 @@ fn five_hundred_schools_of_fifty_activities_roll_up() {
     assert_eq!((r.total.curator_assigned, r.total.visited), (100, 100));
     assert_eq!(r.municipalities.len(), 10);
     assert!(r.municipalities.iter().all(|m| m.totals.schools == 50 && m.totals.curator_assigned == 10));
+}
+
+/// A 2021 plan imported years later: «0 из 0» on a 2021 date until someone
+/// states when the plan was adopted; from then on the plan as imported
+/// counts from that day, and what was marked after the import still only
+/// from its own time.
+#[test]
+fn an_imported_plan_counts_from_its_adoption_date() {
+    use medk_shared::history::{import_action, signed};
+    let section = RowId::new("sec");
+    let new = NewRoadmap {
+        title: "ДК 2021".into(),
+        level: Level::School,
+        territory: String::new(),
+        year: Some(2021),
+        columns: Level::School.default_columns(),
+    };
+    let mut doc = RoadmapDoc::create(&new, section.clone());
+    let create = |n: usize, deadline: &str| {
+        let mut a = blank_activity(RowId::new(format!("a{n}")));
+        a.deadline = deadline.into();
+        Edit::Create(Box::new(NewRow::Activity {
+            section: section.clone(),
+            pos: format!("a{n}"),
+            activity: a,
+        }))
+    };
+    let import = signed(&import_action("plan.docx"), "Анна");
+    let imported = date!(2026 - 11 - 20);
+    doc.apply(vec![create(1, "март"), create(2, "май"), create(3, "сентябрь")], noon(imported), &import)
+        .unwrap();
+    let done = Edit::SetStatus { activity: RowId::new("a1"), status: Done };
+    doc.apply(vec![done], noon(date!(2026 - 11 - 21)), "set status").unwrap();
+
+    let june = date!(2021 - 06 - 01);
+    let on = |doc: &mut RoadmapDoc, day: Date| {
+        SchoolSnapshot::on("s1", std::slice::from_mut(doc), None, day, offset!(+3))
+    };
+    let before = on(&mut doc, june);
+    assert_eq!(before.roadmaps_on(june), 0, "recorded only in 2026");
+    assert_eq!(before.none_due(june), Some(NoneDue::RecordedLater(Some(imported))));
+    assert_eq!(
+        before.none_due(june).unwrap().detail_ru(),
+        "дорожная карта внесена 20.11.2026 — позже даты мониторинга; дата принятия плана не указана"
+    );
+
+    let adopt = Edit::SetAdoptedOn("2021-01-15".into());
+    doc.apply(vec![adopt], noon(date!(2026 - 11 - 22)), "set adoption date").unwrap();
+    let adopted = on(&mut doc, june);
+    assert_eq!(adopted.roadmaps_on(june), 1);
+    assert_eq!(adopted.none_due(june), None);
+    let total = |s: SchoolSnapshot, day| rollup(&org(), "rf", &Catalogue::seed_2021(), &[s], day).total;
+    let t = total(adopted, june);
+    assert_eq!((t.due, t.done_of_due), (2, 0), "March and May due; done only in 2026");
+    let feb = on(&mut doc, date!(2021 - 02 - 01));
+    assert_eq!(feb.none_due(date!(2021 - 02 - 01)), Some(NoneDue::NotYetDue(date!(2021 - 03 - 31))));
+    let jan = on(&mut doc, date!(2021 - 01 - 14));
+    assert_eq!(jan.none_due(date!(2021 - 01 - 14)), Some(NoneDue::AdoptedLater(date!(2021 - 01 - 15))));
+    assert_eq!(
+        NoneDue::AdoptedLater(date!(2021 - 01 - 15)).detail_ru(),
+        "план принят 15.01.2021 — позже даты мониторинга"
+    );
+    assert_eq!(
+        on(&mut doc, date!(2021 - 01 - 15)).roadmaps_on(date!(2021 - 01 - 15)),
+        1,
+        "from that very day"
+    );
+    let now = date!(2026 - 11 - 21);
+    let t = total(on(&mut doc, now), now);
+    assert_eq!((t.due, t.done_of_due), (3, 1));
+
+    // The same plan typed in by hand: an adoption date changes nothing.
+    let mut typed = RoadmapDoc::create(&new, section.clone());
+    typed.apply(vec![create(1, "март")], noon(imported), "add activity").unwrap();
+    typed.apply(vec![Edit::SetAdoptedOn("2021-01-15".into())], noon(imported), "set adoption date").unwrap();
+    let s = on(&mut typed, june);
+    assert_eq!(s.roadmaps[0].adopted_on, None);
+    assert_eq!(s.none_due(june), Some(NoneDue::RecordedLater(Some(imported))));
+}
+
+#[test]
+fn an_empty_figure_says_why_for_each_school_and_for_the_unit() {
+    let on = |roadmaps: Vec<RoadmapOnDate>| SchoolSnapshot { unit: "s1".into(), roadmaps, school: None };
+    assert_eq!(on(vec![]).none_due(DAY), Some(NoneDue::NoRoadmap));
+    assert_eq!(on(vec![roadmap(&[])]).none_due(DAY), Some(NoneDue::NoActivities));
+    assert_eq!(on(vec![roadmap(&[("март", Status::Cancelled)])]).none_due(DAY), Some(NoneDue::AllCancelled));
+    assert_eq!(on(vec![roadmap(&[("когда-нибудь", Planned)])]).none_due(DAY), Some(NoneDue::NoDeadlines));
+    assert_eq!(
+        on(vec![roadmap(&[("декабрь", Planned), ("", Planned), ("сентябрь", Planned)])]).none_due(DAY),
+        Some(NoneDue::NotYetDue(date!(2021 - 09 - 30)))
+    );
+    assert_eq!(on(vec![roadmap(&[("март", Planned)])]).none_due(DAY), None);
+
+    let mut org = org();
+    for id in ["s6", "s7", "s8"] {
+        org.add(Unit { id: id.into(), parent: Some("m3".into()), level: OrgLevel::School, name: id.into() })
+            .unwrap();
+    }
+    let school = |unit: &str, roadmaps| SchoolSnapshot { unit: unit.into(), roadmaps, school: None };
+    let m3_schools = [
+        school("s6", vec![roadmap(&[("декабрь", Planned)])]),
+        school("s7", vec![roadmap(&[("ноябрь", Done)])]),
+        school("s8", vec![]),
+    ];
+    let m3 = rollup(&org, "m3", &Catalogue::seed_2021(), &m3_schools, DAY).total;
+    assert_eq!(
+        m3.none_due_ru().as_deref(),
+        Some("нет дорожной карты — 1 школа; сроки мероприятий ещё не наступили — 2 школы")
+    );
+    let with_due = rollup(&org, "r1", &Catalogue::seed_2021(), &snapshots(), DAY).total;
+    assert_eq!(with_due.none_due_ru(), None);
+    assert_eq!(
+        rollup(&org, "m3", &Catalogue::seed_2021(), &[], DAY).total.none_due_ru().as_deref(),
+        Some("школ нет")
+    );
 }

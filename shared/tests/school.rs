@@ -71,6 +71,15 @@ fn attach(id: &str, file: char) -> SchoolEdit {
     }
 }
 
+fn attach_blob(id: &str, blob: Blob) -> SchoolEdit {
+    SchoolEdit::AttachDocument {
+        id: RowId::new(id),
+        kind: DocumentKind::Concept,
+        title: "Концепция".into(),
+        blob,
+    }
+}
+
 fn new_school() -> SchoolDoc {
     SchoolDoc::create("merlino", Stage::Forming, noon(date!(2021 - 02 - 15)))
 }
@@ -249,6 +258,26 @@ fn returned_fixed_and_confirmed_reads_right_on_every_date() {
     assert_eq!(log[3].file, blob('b').address, "the confirmation judged the fixed file");
     assert_eq!(log[3].by, curator);
     assert_eq!(log[3].at_ms, noon(date!(2021 - 04 - 28)));
+
+    // The log names both versions as they were attached, the first one
+    // with its own name although the document now holds the second.
+    let mut first = blob('a');
+    first.name = "концепция, первая версия.docx".into();
+    let mut renamed = new_school();
+    renamed
+        .apply(
+            vec![attach_blob("d1", first.clone()), decide("d1", Decision::Submitted, "", &director)],
+            1,
+            "file",
+        )
+        .unwrap();
+    renamed.apply(vec![decide("d1", Decision::Returned, "Доработать", &curator)], 2, "return").unwrap();
+    renamed
+        .apply(vec![attach("d1", 'b'), decide("d1", Decision::Submitted, "", &director)], 3, "fix")
+        .unwrap();
+    assert_eq!(renamed.logged_files(), vec![(RowId::new("d1"), vec![first, blob('b')])]);
+    assert_eq!(doc.logged_files(), vec![(RowId::new("d1"), vec![blob('a'), blob('b')])]);
+    assert_eq!(new_school().logged_files(), vec![]);
 }
 
 #[test]

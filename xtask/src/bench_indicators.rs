@@ -756,7 +756,7 @@ fn school_file(rng: &mut Rng, unit: &str, counts: &mut Counts) -> anyhow::Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use medk_shared::indicators::Progress;
+    use medk_shared::monitoring::RoadmapOnDate;
 
     /// What reopening the dashboard shows (kept readings alone) is what
     /// the documents show; a reading made after the last change holds on
@@ -810,7 +810,7 @@ mod tests {
             // of the year, which did not count then), but the device
             // forgot it when it wrote the change.
             assert_eq!(again.iter().map(|(key, _)| key.as_str()).collect::<Vec<_>>(), ["r/0/0"]);
-            let decode = |build| compute::Reading::<Progress>::decode(&again[0].1, build);
+            let decode = |build| compute::Reading::<RoadmapOnDate>::decode(&again[0].1, build);
             let reading = decode(compute::BENCH_BUILD).unwrap();
             assert_eq!(reading.seen, docs.schools[0].1[0].automerge().get_heads());
             // Another build of the app reads documents its own way.

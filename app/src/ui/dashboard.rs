@@ -23,7 +23,7 @@ use medk_shared::access::{Level, Org};
 use medk_shared::catalogue::{Catalogue, catalogue_id};
 use medk_shared::deadline::{iso, parse_iso, ru_date};
 use medk_shared::ids::DocumentId;
-use medk_shared::monitoring::{SchoolSnapshot, Totals, UnitTotals, VisitWarning};
+use medk_shared::monitoring::{NoneDue, SchoolSnapshot, Totals, UnitTotals, VisitWarning};
 use medk_shared::school::{Decision, school_file_id};
 use time::Date;
 
@@ -61,6 +61,9 @@ struct Loaded {
     /// schools they belong to: shown as not read, never as «нет данных».
     broken: Vec<DocumentId>,
     unread: HashSet<String>,
+    /// Schools with a roadmap the server lists that is not on this device:
+    /// nothing of it counts yet, which their lines say.
+    not_here: HashSet<String>,
     /// Roadmaps listed for these schools.
     listed: usize,
     read: RefCell<Reads<DocumentId>>,
@@ -85,6 +88,7 @@ impl Loaded {
             .and_then(|c| c.try_borrow().ok()?.catalogue())
             .unwrap_or_else(Catalogue::seed_2021);
         let until = browser::end_of_day_ms(day);
+        let offset = browser::utc_offset();
         let mut read = self.read.borrow_mut();
         // A document borrowed elsewhere right now (it cannot be, between
         // turns of the event loop) is left out rather than panic.
@@ -98,7 +102,7 @@ impl Loaded {
                     .filter_map(|open| {
                         let mut open = open.try_borrow_mut().ok()?;
                         let id = open.id;
-                        read.roadmap(id, open.doc_mut(), until)
+                        Some(read.roadmap(id, open.doc_mut(), until, offset))
                     })
                     .collect();
                 let file = school.file.as_ref().and_then(|f| f.try_borrow_mut().ok());
@@ -223,6 +227,7 @@ async fn load(
         futures::future::join_all(units.iter().map(|unit| counted(sync.open_school(unit), progress))).await;
     let catalogue = sync.open_catalogue().await.ok();
     let (mut missing, mut broken, mut unread) = (Vec::new(), Vec::new(), HashSet::new());
+    let mut not_here = HashSet::new();
     let mut schools: Vec<LoadedSchool> = Vec::with_capacity(units.len());
     for (unit, file) in units.into_iter().zip(files) {
         let file = match file {
@@ -244,7 +249,10 @@ async fn load(
                     school.roadmaps.push(doc);
                 }
             }
-            Err(OpenError::NotFound) => missing.push(*id),
+            Err(OpenError::NotFound) => {
+                missing.push(*id);
+                not_here.insert(unit.clone());
+            }
             Err(_) => {
                 broken.push(*id);
                 unread.insert(unit.clone());
@@ -252,7 +260,18 @@ async fn load(
         }
     }
     let listed = listed.len();
-    Loaded { org, under, schools, catalogue, missing, broken, unread, listed, read: RefCell::new(read) }
+    Loaded {
+        org,
+        under,
+        schools,
+        catalogue,
+        missing,
+        broken,
+        unread,
+        not_here,
+        listed,
+        read: RefCell::new(read),
+    }
 }
 
 /// `open`, counted in `progress` once it is done.
@@ -512,8 +531,10 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
                     let level = loaded.with_value(|l| {
                         l.as_ref().and_then(|l| l.org.get(&l.under).map(|u| u.level))
                     });
-                    let unread = loaded.with_value(|l| l.as_ref().map(|l| l.unread.clone())).unwrap_or_default();
-                    report(*m, level.unwrap_or(Level::School), &unread).into_any()
+                    let (unread, not_here) = loaded
+                        .with_value(|l| l.as_ref().map(|l| (l.unread.clone(), l.not_here.clone())))
+                        .unwrap_or_default();
+                    report(*m, level.unwrap_or(Level::School), &unread, &not_here).into_any()
                 }
             }}
         </section>
@@ -565,12 +586,28 @@ fn done_bar(label: &str, t: &Totals) -> Bar {
     let share = t.done_share();
     let value = match share {
         Some(_) => format!("{} ({} из {})", percent(share), t.done_of_due, t.due),
-        None => "нет данных".to_owned(),
+        None => t.none_due_short_ru().unwrap_or_default(),
     };
     Bar { label: label.to_owned(), share, value }
 }
 
-fn report(m: Monitoring, level: Level, unread: &HashSet<String>) -> impl IntoView {
+/// What a school's line says instead of «0 из 0»: why nothing of it was
+/// due, or that its roadmap is not on this device yet.
+fn school_why(s: &SchoolLine, not_here: bool) -> Option<String> {
+    let why = s.none_due?;
+    Some(if not_here && matches!(why, NoneDue::NoRoadmap | NoneDue::RecordedLater(_)) {
+        "дорожная карта ещё не загружена на это устройство".to_owned()
+    } else {
+        why.detail_ru()
+    })
+}
+
+fn report(
+    m: Monitoring,
+    level: Level,
+    unread: &HashSet<String>,
+    not_here: &HashSet<String>,
+) -> impl IntoView {
     let date = m.rollup.date;
     let total = m.rollup.total.clone();
     let day = ru_date(date);
@@ -609,7 +646,7 @@ fn report(m: Monitoring, level: Level, unread: &HashSet<String>) -> impl IntoVie
             view! { <BarChart label=format!("Доля исполненных мероприятий по школам на {day}") bars /> }
         });
     let no_schools = m.schools.is_empty();
-    let csv = schools_csv(&m.schools, unread, show_municipality);
+    let csv = schools_csv(&m.schools, unread, not_here, show_municipality);
     let csv_name = format!("Мониторинг школ на {day}.csv");
     let download_csv = move |_| browser::download(&csv_name, "text/csv;charset=utf-8", csv.as_bytes());
     let school_rows = m
@@ -617,26 +654,43 @@ fn report(m: Monitoring, level: Level, unread: &HashSet<String>) -> impl IntoVie
         .into_iter()
         .map(|s| {
             let read = !unread.contains(&s.unit);
-            school_row(s, show_municipality, read)
+            let here = !not_here.contains(&s.unit);
+            school_row(s, show_municipality, read, here)
         })
         .collect_view();
-    let done = percent(total.done_share());
-    let done_attr = done.clone();
     let mean = percent(total.mean_school_share());
+    // Nothing due: the figure says why instead of a share of nothing.
+    let done_figure = match total.none_due_ru() {
+        None => {
+            let done = percent(total.done_share());
+            let share = done.clone();
+            view! {
+                <p class="dash-figure" data-share=share>
+                    <strong class="dash-big">{done}</strong>
+                    <span>{format!(
+                        " — исполнено {} из {} мероприятий со сроком по {} во всех дорожных картах школ",
+                        total.done_of_due, total.due, day
+                    )}</span>
+                </p>
+                <p class="dash-figure">
+                    "Среднее по школам: " <strong class="dash-mean">{mean}</strong>
+                    {format!(" (школ, у которых наступили сроки мероприятий: {} из {})", total.schools_with_due, total.schools)}
+                </p>
+            }
+            .into_any()
+        }
+        Some(why) => view! {
+            <p class="dash-figure" data-share="нет сроков">
+                <strong class="dash-none">{format!("Нет мероприятий со сроком по {day}")}</strong>
+                <span class="dash-why">{format!(": {why}.")}</span>
+            </p>
+        }
+        .into_any(),
+    };
     view! {
         <section class="card dash-block" aria-labelledby="dash-done">
             <h2 id="dash-done">"Доля исполненных мероприятий на дату мониторинга"</h2>
-            <p class="dash-figure" data-share=done_attr>
-                <strong class="dash-big">{done}</strong>
-                <span>{format!(
-                    " — исполнено {} из {} мероприятий со сроком по {} во всех дорожных картах школ",
-                    total.done_of_due, total.due, day
-                )}</span>
-            </p>
-            <p class="dash-figure">
-                "Среднее по школам: " <strong class="dash-mean">{mean}</strong>
-                {format!(" (школ, у которых наступили сроки мероприятий: {} из {})", total.schools_with_due, total.schools)}
-            </p>
+            {done_figure}
         </section>
         <section class="card dash-block" aria-labelledby="dash-federal">
             <h2 id="dash-federal">"Федеральные показатели"</h2>
@@ -690,13 +744,21 @@ fn units_section(
         .map(|u| {
             let t = &u.totals;
             let count = |n: usize| format!("{n} из {}", t.schools);
+            let done = match t.none_due_ru() {
+                None => view! {
+                    <td class="num">{format!("{} из {}", t.done_of_due, t.due)}</td>
+                    <td class="num">{percent(t.done_share())}</td>
+                    <td class="num">{percent(t.mean_school_share())}</td>
+                }
+                .into_any(),
+                Some(why) => view! { <td class="dash-why" colspan="3">{format!("Нет мероприятий со сроком: {why}")}</td> }
+                    .into_any(),
+            };
             view! {
                 <tr>
                     <th scope="row"><a href=format!("/monitoring/{}?date={}", u.unit, iso(date))>{u.name.clone()}</a></th>
                     <td class="num">{t.schools}</td>
-                    <td class="num">{format!("{} из {}", t.done_of_due, t.due)}</td>
-                    <td class="num">{percent(t.done_share())}</td>
-                    <td class="num">{percent(t.mean_school_share())}</td>
+                    {done}
                     <td class="num">{count(t.curator_assigned)}</td>
                     <td class="num">{count(t.surveyed)}</td>
                     <td class="num">{count(t.visited)}</td>
@@ -751,23 +813,29 @@ fn visit_text(warning: Option<VisitWarning>, has_file: bool) -> String {
 /// A school's line; `read` is false when a copy of one of its documents
 /// on this device could not be read (its figures would be wrong, so it
 /// says so instead of showing them).
-fn school_row(s: SchoolLine, show_municipality: bool, read: bool) -> impl IntoView {
+fn school_row(s: SchoolLine, show_municipality: bool, read: bool, here: bool) -> impl IntoView {
     let t = &s.totals;
     let late = s.warning.is_some();
     let visits = visit_text(s.warning, s.stage.is_some());
     let unread = "⚠ не прочитано на устройстве".to_owned();
-    let (done, share, visits) = if read {
-        (format!("{} из {}", t.done_of_due, t.due), percent(t.done_share()), visits)
-    } else {
-        (unread.clone(), unread.clone(), unread)
+    let done = match (read, school_why(&s, !here)) {
+        (false, _) => {
+            view! { <td class="num">{unread.clone()}</td><td class="num">{unread.clone()}</td> }.into_any()
+        }
+        (true, Some(why)) => view! { <td class="dash-why" colspan="2">{why}</td> }.into_any(),
+        (true, None) => view! {
+            <td class="num">{format!("{} из {}", t.done_of_due, t.due)}</td>
+            <td class="num">{percent(t.done_share())}</td>
+        }
+        .into_any(),
     };
+    let visits = if read { visits } else { unread };
     view! {
         <tr data-school=s.unit.clone() class:unread=!read>
             <th scope="row"><a href=format!("/s/{}", s.unit)>{s.name.clone()}</a></th>
             {show_municipality.then(|| view! { <td>{s.municipality.clone()}</td> })}
             <td class="num">{s.roadmaps}</td>
-            <td class="num">{done}</td>
-            <td class="num">{share}</td>
+            {done}
             <td class:warn=late || !read>{if late && read { format!("⚠ {visits}") } else { visits }}</td>
             <td class="dash-documents">
                 {if read && s.documents.is_empty() {
@@ -798,7 +866,12 @@ fn document_state_ru(state: Option<Decision>) -> &'static str {
 /// The schools' table as a CSV file (semicolons and a BOM, as a Russian
 /// spreadsheet opens it): the same columns as on screen, one per kind of
 /// document.
-fn schools_csv(schools: &[SchoolLine], unread: &HashSet<String>, show_municipality: bool) -> String {
+fn schools_csv(
+    schools: &[SchoolLine],
+    unread: &HashSet<String>,
+    not_here: &HashSet<String>,
+    show_municipality: bool,
+) -> String {
     let cell = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
     let kinds: Vec<_> = schools
         .iter()
@@ -823,8 +896,10 @@ fn schools_csv(schools: &[SchoolLine], unread: &HashSet<String>, show_municipali
         }
         row.push(s.roadmaps.to_string());
         if read {
-            row.push(format!("{} из {}", t.done_of_due, t.due));
-            row.push(percent(t.done_share()));
+            match school_why(s, not_here.contains(&s.unit)) {
+                Some(why) => row.extend([why, String::new()]),
+                None => row.extend([format!("{} из {}", t.done_of_due, t.due), percent(t.done_share())]),
+            }
             row.push(visit_text(s.warning.clone(), s.stage.is_some()));
             row.extend(kinds.iter().map(|k| {
                 let state = s.documents.iter().find(|(kind, _)| kind == k).and_then(|(_, d)| *d);

@@ -17,6 +17,7 @@ use crate::sync::FetchError;
 use leptos::prelude::*;
 use medk_shared::access::Right;
 use medk_shared::actions::{self, Direction};
+use medk_shared::deadline::{iso, parse_iso};
 use medk_shared::doc::{Edit, RowRef, TextTarget, Touched};
 use medk_shared::filters::{Filter, responsible_values};
 use medk_shared::history::ActivityChange;
@@ -35,6 +36,15 @@ const FIRST_RENDER: usize = 30;
 const RENDER_CHUNK: usize = 60;
 /// Quiet time after the last change before the cached view is rewritten.
 const VIEW_WRITE_DELAY: std::time::Duration = std::time::Duration::from_millis(1500);
+/// What cached views are stamped with (`app/build.rs`): a view written by
+/// a build whose roadmap model was laid out otherwise is not read.
+const VIEW_LAYOUT: &str = env!("MEDK_VIEW_LAYOUT");
+
+/// A cached view's roadmap, `None` unless this build's model wrote it.
+fn read_view(bytes: &[u8]) -> Option<Roadmap> {
+    let (stamp, roadmap): (String, Roadmap) = postcard::from_bytes(bytes).ok()?;
+    (stamp == VIEW_LAYOUT).then_some(roadmap)
+}
 
 /// The order of sections and of the activities in each.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +86,13 @@ pub struct Editor {
     pub loaded: RwSignal<bool>,
     /// The person may only read this roadmap: the page takes no edits.
     pub read_only: RwSignal<bool>,
+    /// Per field ([`ActivityField::ALL`] order), the longest word any
+    /// activity has in it: the table's columns are at least that wide, so
+    /// no word is broken across lines ([`grid_template`]).
+    pub widest: RwSignal<[usize; 9]>,
+    /// Its plan came from a file, so the day it was adopted counts
+    /// ([`medk_shared::history::imported`]); known once loaded.
+    pub imported: RwSignal<bool>,
     /// What of the document is not as the layout says (another program
     /// wrote it), so it shows as empty: details for the warning.
     pub problems: RwSignal<Vec<String>>,
@@ -113,6 +130,8 @@ impl Editor {
             can_redo: RwSignal::new(false),
             loaded: RwSignal::new(false),
             read_only: RwSignal::new(false),
+            imported: RwSignal::new(false),
+            widest: RwSignal::new([0; 9]),
             problems: RwSignal::new(Vec::new()),
             drag: super::drag::Drag::new(),
             app,
@@ -138,6 +157,8 @@ impl Editor {
         } else {
             self.check_problems();
         }
+        let imported = self.with_open(|o| medk_shared::history::imported(o.automerge()));
+        self.imported.set(imported.unwrap_or(false));
         for (target, value) in self.early_typing.try_update_value(std::mem::take).unwrap_or_default() {
             self.type_text(target, value);
         }
@@ -172,7 +193,7 @@ impl Editor {
         }
         let Some(heads) = self.with_open(|o| o.heads()) else { return };
         let roadmap = self.snapshot();
-        let Ok(bytes) = postcard::to_allocvec(&roadmap) else { return };
+        let Ok(bytes) = postcard::to_allocvec(&(VIEW_LAYOUT, &roadmap)) else { return };
         self.view_heads.set_value(Some(heads.clone()));
         let view = crate::storage::CachedView { id: self.id.to_string(), heads, roadmap: bytes };
         let storage = self.app.storage();
@@ -290,6 +311,15 @@ impl Editor {
 
     /// Updates the signals whose value differs from `roadmap`.
     fn show(&self, roadmap: Roadmap) {
+        let mut widest = [0; 9];
+        for activity in roadmap.sections.iter().flat_map(|s| &s.activities) {
+            for (i, field) in ActivityField::ALL.into_iter().enumerate() {
+                widest[i] = widest[i].max(longest_word(activity.text(field)));
+            }
+        }
+        if self.widest.get_untracked() != widest {
+            self.widest.set(widest);
+        }
         set_if_changed(self.header, roadmap.header);
         set_if_changed(self.columns, roadmap.columns);
         set_if_changed(self.members, roadmap.working_group);
@@ -423,6 +453,12 @@ impl Editor {
                 }
             }
             TextTarget::Activity(id, field) => {
+                let word = longest_word(&value);
+                if let Some(i) = ActivityField::ALL.iter().position(|f| *f == field)
+                    && self.widest.with_untracked(|w| w[i] < word)
+                {
+                    self.widest.update(|w| w[i] = word);
+                }
                 if let Some(a) = self.activity(&id) {
                     a.update(|a| *a.text_mut(field) = value);
                 }
@@ -606,7 +642,7 @@ pub fn EditorPage(id: String) -> impl IntoView {
             _ => None,
         };
         let shown = cached
-            .and_then(|view| Some((postcard::from_bytes::<Roadmap>(&view.roadmap).ok()?, view.heads)))
+            .and_then(|view| Some((read_view(&view.roadmap)?, view.heads)))
             .map(|(roadmap, heads)| owner.with(|| Editor::from_view(id, roadmap, Some(heads), app)));
         if let Some(editor) = shown {
             state.set(Loaded::Ready(Box::new(editor)));
@@ -759,7 +795,7 @@ fn EditorView(editor: Editor) -> impl IntoView {
         editor.write_view();
     });
     let show_keys = RwSignal::new(false);
-    let grid = move || grid_template(&editor.columns.get());
+    let grid = move || grid_template(&editor.columns.get(), &editor.widest.get());
     // What the server lets this person do with the roadmap: its word from
     // `/api/roadmaps` (kept across visits) and the relay's on this connection.
     let account = app.account;
@@ -866,8 +902,8 @@ fn EditorView(editor: Editor) -> impl IntoView {
                     {move || editor.columns.get().into_iter().map(|c| view! {
                         <div role="columnheader" class=format!("col-{}", c.field.key())>{c.title}</div>
                     }).collect_view()}
-                    <div role="columnheader">"Исполнение: статус, дата"</div>
-                    <div role="columnheader"><span class="visually-hidden">"Действия"</span></div>
+                    <div role="columnheader" class="head-exec">"Исполнение: статус, дата"</div>
+                    <div role="columnheader" class="head-actions"><span class="visually-hidden">"Действия"</span></div>
                 </div>
                 <For each=move || editor.layout.get() key=|s| s.id.clone() let:section>
                     <SectionBlock editor id=section.id />
@@ -970,19 +1006,46 @@ fn FilterBar(editor: Editor) -> impl IntoView {
     }
 }
 
-/// The CSS grid columns of the table: narrow number, wide description.
-fn grid_template(columns: &[Column]) -> String {
-    let mut parts: Vec<&str> = columns
+/// The CSS grid columns of the table: narrow number, wide description,
+/// each at least as wide as the longest word in it (`widest`, in
+/// characters, per [`ActivityField::ALL`]): a word is never broken across
+/// lines; a table too wide for the screen scrolls sideways instead, its
+/// status and buttons held at the right edge (style.css).
+fn grid_template(columns: &[Column], widest: &[usize; 9]) -> String {
+    let mut parts: Vec<String> = columns
         .iter()
-        .map(|c| match c.field {
-            ActivityField::Number => "4rem",
-            ActivityField::Description => "minmax(11rem, 3fr)",
-            _ => "minmax(5.5rem, 2fr)",
+        .map(|c| {
+            let word = ActivityField::ALL.iter().position(|f| *f == c.field).map_or(0, |i| widest[i]);
+            // The column's title is set smaller (style.css: .78rem).
+            let word = word.max((longest_word(&c.title) * 4).div_ceil(5));
+            // A character of Cyrillic text in the cells is about a `ch` of
+            // the table's (larger) font; 18px is the field's padding and border.
+            let fits = format!("calc({word}ch + 18px)");
+            match c.field {
+                ActivityField::Number => format!("max(4rem, {fits})"),
+                ActivityField::Description => format!("minmax(max(11rem, {fits}), 3fr)"),
+                _ => format!("minmax(max(5.5rem, {fits}), 2fr)"),
+            }
         })
         .collect();
-    // Execution (status over date), then the row buttons (3 + 2).
-    parts.extend(["9.5rem", "7.5rem"]);
+    // Execution (status over date: «Запланировано» whole), then the row
+    // buttons (3 + 2).
+    parts.extend(["11.5rem".to_owned(), "7.5rem".to_owned()]);
     parts.join(" ")
+}
+
+/// Words longer than this (links, mostly) may break: a column as wide as
+/// a whole address would push the rest of the table off the screen.
+const LONGEST_WORD: usize = 30;
+
+/// The longest run of characters a line cannot break inside, up to
+/// [`LONGEST_WORD`]: lines break at spaces and after dashes.
+fn longest_word(text: &str) -> usize {
+    text.split(|c: char| c.is_whitespace() || matches!(c, '-' | '‐' | '–' | '—'))
+        .map(|word| word.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(LONGEST_WORD)
 }
 
 fn on_key(editor: Editor, ev: leptos::ev::KeyboardEvent) {
@@ -1091,6 +1154,9 @@ fn HeaderBlock(editor: Editor) -> impl IntoView {
                             }
                         } />
                 </label>
+                <Show when=move || editor.imported.get() || editor.header.with(|h| !h.adopted_on.is_empty())>
+                    <AdoptedOn editor />
+                </Show>
                 <label class="wide">"Территория или школа"
                     <TextField editor target=TextTarget::Header(HeaderField::Territory) value=text(HeaderField::Territory)
                         label="Территория или школа" />
@@ -1112,6 +1178,27 @@ fn HeaderBlock(editor: Editor) -> impl IntoView {
                 </label>
             </details>
         </section>
+    }
+}
+
+/// «Дата принятия плана» of an imported roadmap: from that day the plan
+/// as imported counts on monitoring dates, also those before the import.
+#[component]
+fn AdoptedOn(editor: Editor) -> impl IntoView {
+    view! {
+        <label class="adopted-on">"Дата принятия плана"
+            <input type="date" aria-describedby="adopted-on-hint"
+                prop:value=move || editor.header.with(|h| h.adopted_on.clone())
+                on:change=move |ev| {
+                    let day = parse_iso(&event_target_value(&ev)).map(iso).unwrap_or_default();
+                    if editor.header.with_untracked(|h| h.adopted_on != day) {
+                        editor.act("set adoption date", |_| vec![Edit::SetAdoptedOn(day)]);
+                    }
+                } />
+            <span class="hint" id="adopted-on-hint">
+                "С этого дня план в том виде, в каком он импортирован, учитывается в мониторинге"
+            </span>
+        </label>
     }
 }
 

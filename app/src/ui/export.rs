@@ -23,7 +23,7 @@ async fn roadmap(app: AppCtx, id: DocumentId, date: Option<Date>) -> Result<Road
     match date {
         None => Ok(open.doc().read()),
         Some(date) => open
-            .roadmap_at(browser::end_of_day_ms(date))
+            .roadmap_on(date)
             .ok_or_else(|| format!("на {} этой дорожной карты ещё не было", ru_date(date))),
     }
 }

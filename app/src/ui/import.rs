@@ -5,7 +5,7 @@
 //! saves it) is imported as is.
 
 use leptos::prelude::*;
-use medk_shared::deadline::ru_date;
+use medk_shared::deadline::{iso, parse_iso, ru_date};
 use medk_shared::doc::RoadmapDoc;
 use medk_shared::model::{ActivityField, Level};
 use medk_shared::office::parsed::{DEFAULT_LEVEL, ParsedRoadmap};
@@ -164,6 +164,16 @@ fn ImportPreview(
                             {level.label_ru()}</option>
                     }).collect_view()}
                 </select>
+            </label>
+            <label class="field">"Дата принятия плана"
+                <input type="date" aria-describedby="import-adopted-hint"
+                    prop:value=move || parsed.with(|p| p.adopted_on.clone())
+                    on:change=move |ev| parsed.update(|p| {
+                        p.adopted_on = parse_iso(&event_target_value(&ev)).map(iso).unwrap_or_default()
+                    }) />
+                <span class="hint" id="import-adopted-hint">
+                    "Если план принят раньше, чем импортируется, укажите дату: мониторинг на прошедшие даты будет учитывать его с этого дня."
+                </span>
             </label>
             <h3>"Столбцы"</h3>
             <p class="hint">"Проверьте, какой столбец документа куда переносится; «не переносить» оставит его за бортом."</p>

@@ -119,8 +119,9 @@ impl Router {
         if self.route.with_untracked(|r| *r != route) {
             self.route.set(route);
         }
-        if let Some(w) = web_sys::window() {
-            w.scroll_to_with_x_and_y(0.0, 0.0);
+        // The screen scrolls inside `main` (see style.css), not the window.
+        if let Some(main) = web_sys::window().and_then(|w| w.document()?.get_element_by_id("main")) {
+            main.scroll_to_with_x_and_y(0.0, 0.0);
         }
     }
 

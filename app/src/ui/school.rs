@@ -17,10 +17,11 @@ use crate::storage::DocKind;
 use leptos::prelude::*;
 use medk_shared::access::{Level, Person, Right, Role, SchoolPowers};
 use medk_shared::catalogue::{Catalogue, catalogue_id};
-use medk_shared::ids::DocumentId;
+use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::monitoring::{VisitWarning, visit_warning};
 use medk_shared::school::{
-    Decision, DocumentKind, FiledDocument, PersonRef, Risk, School, SchoolEdit, Stage, Visit, school_file_id,
+    Blob, Decision, DocumentKind, FiledDocument, PersonRef, Risk, School, SchoolEdit, Stage, Visit,
+    school_file_id,
 };
 use time::Date;
 use wasm_bindgen::JsCast;
@@ -114,6 +115,9 @@ struct Screen {
     roadmaps: RwSignal<Vec<(String, String)>>,
     /// What of the school's file could not be read (see [`OpenFile::problems`]).
     problems: RwSignal<Vec<String>>,
+    /// The files each document's review log names, as attached
+    /// ([`OpenFile::logged_files`]).
+    logged: RwSignal<Vec<(RowId, Vec<Blob>)>>,
     app: AppCtx,
 }
 
@@ -142,6 +146,7 @@ impl Screen {
         self.file.show(self.school, OpenFile::school);
         self.catalogue_file.show(self.catalogue, OpenFile::catalogue);
         self.file.show(self.problems, OpenFile::problems);
+        self.file.show(self.logged, OpenFile::logged_files);
     }
 
     /// One user action on the school's file; its error is shown.
@@ -226,6 +231,7 @@ pub fn SchoolPage(unit: String) -> impl IntoView {
         person,
         roadmaps: RwSignal::new(Vec::new()),
         problems: RwSignal::new(Vec::new()),
+        logged: RwSignal::new(Vec::new()),
         app,
     };
     let failed: RwSignal<Option<String>> = RwSignal::new(None);
@@ -1028,8 +1034,9 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
             app.info("Документ возвращён на доработку");
         }
     };
-    let download = move |_| {
-        let Some(blob) = file() else { return };
+    // A file the page names (the current one, or an earlier version from
+    // the log): fetched as the current one is, under the same rights.
+    let fetch = move |blob: Blob| {
         let unit = screen.unit();
         leptos::task::spawn_local(async move {
             match blobs.get(&blob.address, &unit).await {
@@ -1037,6 +1044,18 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
                 Err(e) => app.error(e.to_string()),
             }
         });
+    };
+    let download = move |_| {
+        if let Some(blob) = file() {
+            fetch(blob);
+        }
+    };
+    let logged = move |address: &str| {
+        let id = doc.with_untracked(|d| d.as_ref().map(|d| d.id.clone()))?;
+        screen.logged.with(|all| {
+            let (_, files) = all.iter().find(|(document, _)| *document == id)?;
+            files.iter().find(|f| f.address == address).cloned()
+        })
     };
     let upload = move || file().and_then(|f| blobs.state(&f.address));
     let can_judge = move || screen.can_curate() && state() == Some(Decision::Submitted);
@@ -1075,18 +1094,32 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
             })}
             <table class="review-log" hidden=move || reviews().is_empty()>
                 <caption>"Журнал проверки"</caption>
-                <thead><tr><th scope="col">"Решение"</th><th scope="col">"Замечания"</th><th scope="col">"Кто"</th><th scope="col">"Когда"</th></tr></thead>
+                <thead><tr>
+                    <th scope="col">"Решение"</th><th scope="col">"Файл"</th><th scope="col">"Замечания"</th>
+                    <th scope="col">"Кто"</th><th scope="col">"Когда"</th>
+                </tr></thead>
                 <tbody>
                     {move || {
                         let current = current_address();
                         reviews().into_iter().map(|r| {
                             let older = !r.file.is_empty() && r.file != current;
+                            let when = format_time(r.at_ms as f64);
+                            let judged = logged(&r.file).map(|blob| {
+                                let label = format!("Скачать «{}» ({}, {when})", blob.name, decision_ru(r.decision));
+                                view! {
+                                    <span class="logged-name">{blob.name.clone()}</span>" "
+                                    <button class="log-download" aria-label=label on:click=move |_| fetch(blob.clone())>
+                                        "Скачать"
+                                    </button>
+                                }
+                            });
                             view! {
-                                <tr data-decision=r.decision.key()>
+                                <tr data-decision=r.decision.key() class:older=older>
                                     <td data-label="Решение">{decision_ru(r.decision)}{older.then_some(" (предыдущая версия файла)")}</td>
+                                    <td data-label="Файл" class="log-file">{judged}</td>
                                     <td data-label="Замечания">{r.remarks}</td>
                                     <td data-label="Кто">{r.by.name}</td>
-                                    <td data-label="Когда">{format_time(r.at_ms as f64)}</td>
+                                    <td data-label="Когда">{when.clone()}</td>
                                 </tr>
                             }
                         }).collect_view()

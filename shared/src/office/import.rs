@@ -619,6 +619,7 @@ fn read_roadmap(blocks: Vec<Block>) -> Result<ParsedRoadmap, ImportError> {
         sections: reader.sections,
         working_group,
         warnings,
+        adopted_on: String::new(),
     };
     let other_text: Vec<String> = before.iter().chain(after.iter().copied()).map(Para::text).collect();
     let texts = [roadmap.title.as_str(), roadmap.approval.as_str(), &other_text.join("\n")];

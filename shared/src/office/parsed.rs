@@ -37,6 +37,11 @@ pub struct ParsedRoadmap {
     pub working_group: Vec<ParsedMember>,
     /// Russian, for the person importing («Строка 14: …»).
     pub warnings: Vec<String>,
+    /// The day the plan was adopted (`YYYY-MM-DD`), as the person
+    /// importing states it; empty when not stated. Files do not say it in
+    /// a form worth guessing from.
+    #[serde(default)]
+    pub adopted_on: String,
 }
 
 /// One column of the activities table and the field it is mapped to.
@@ -109,7 +114,9 @@ impl ParsedRoadmap {
     /// import at `time_ms` (in parts a sync message takes,
     /// [`RoadmapDoc::apply_in_parts`]), signed by `author` and
     /// naming `file_name`: the activities' history says who imported them
-    /// and from which file, see [`crate::history::import_action`]). `new_id` supplies random
+    /// and from which file, see [`crate::history::import_action`]; with
+    /// the adoption date, when stated, which makes the plan count from
+    /// then on monitoring dates). `new_id` supplies random
     /// row ids; the first call names the first section. Refused (with the
     /// reason in Russian) when the document holds more than a roadmap may
     /// ([`crate::layout`]: a cell over the text limit, too many rows).
@@ -133,6 +140,9 @@ impl ParsedRoadmap {
         let first_section = new_id();
         let mut doc = RoadmapDoc::create(&new, first_section.clone());
         let mut edits = self.header_edits();
+        if let Some(day) = crate::deadline::parse_iso(&self.adopted_on) {
+            edits.push(Edit::SetAdoptedOn(crate::deadline::iso(day)));
+        }
         let mut section_pos = doc.row_positions(doc::RowKind::Section).first().map(|(_, pos)| pos.clone());
         for (index, section) in self.sections.iter().enumerate() {
             let id = if index == 0 {

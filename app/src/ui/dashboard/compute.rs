@@ -14,13 +14,14 @@ use medk_shared::access::{Level, Org, Unit};
 use medk_shared::catalogue::{Catalogue, CatalogueDoc};
 use medk_shared::doc::RoadmapDoc;
 use medk_shared::history::{Window, heads_window, progress_at_heads};
-use medk_shared::indicators::Progress;
-use medk_shared::monitoring::{self, Rollup, SchoolSnapshot, Totals, VisitWarning, visit_warning};
+use medk_shared::monitoring::{
+    self, NoneDue, RoadmapOnDate, Rollup, SchoolSnapshot, Totals, VisitWarning, visit_warning,
+};
 use medk_shared::school::{Decision, DocumentKind, School, SchoolDoc, Stage, school_at_heads};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
-use time::Date;
+use time::{Date, UtcOffset};
 
 /// One document read as it stood at a moment: what was read (`None`: it
 /// did not exist then), the heads it was read at and the [`Window`] of
@@ -67,7 +68,7 @@ impl<T: serde::de::DeserializeOwned> Reading<T> {
 /// nothing again. Roadmaps are kept by `K` (their id), school files by unit.
 pub struct Reads<K> {
     /// Per document, the most recently used last.
-    roadmaps: HashMap<K, Vec<Reading<Progress>>>,
+    roadmaps: HashMap<K, Vec<Reading<RoadmapOnDate>>>,
     files: HashMap<String, Vec<Reading<School>>>,
     /// Read (or moved to another window) since the last [`Reads::take_new`].
     new_roadmaps: HashSet<K>,
@@ -91,9 +92,11 @@ impl<K> Default for Reads<K> {
 /// Readings held per document: the dates a coordinator moves between.
 const HELD_PER_DOCUMENT: usize = 6;
 
-/// The held reading of `key` made at the heads in `at`, else a new one by
-/// `read`; either becomes the most recent, and is marked `new` if the
-/// device should keep it anew. `seen` is the document's own heads now.
+/// The held reading of `key` made at the heads in `at` (and of which
+/// `holds` is true), else a new one by `read`; either becomes the most
+/// recent, and is marked `new` if the device should keep it anew. `seen`
+/// is the document's own heads now.
+#[allow(clippy::too_many_arguments)]
 fn read_through<Q: Hash + Eq + Clone, T: Clone>(
     held: &mut HashMap<Q, Vec<Reading<T>>>,
     new: &mut HashSet<Q>,
@@ -101,10 +104,11 @@ fn read_through<Q: Hash + Eq + Clone, T: Clone>(
     key: Q,
     (heads, window): (Vec<ChangeHash>, Window),
     seen: Vec<ChangeHash>,
+    holds: impl Fn(&Option<T>) -> bool,
     read: impl FnOnce(&[ChangeHash]) -> Option<T>,
 ) -> Option<T> {
     let readings = held.entry(key.clone()).or_default();
-    let reading = match readings.iter().position(|r| r.heads == heads) {
+    let reading = match readings.iter().position(|r| r.heads == heads && holds(&r.value)) {
         Some(i) => {
             let mut reading = readings.remove(i);
             // The device keeps the most recent: one brought back to the
@@ -133,13 +137,36 @@ fn read_through<Q: Hash + Eq + Clone, T: Clone>(
 }
 
 impl<K: Hash + Eq + Clone> Reads<K> {
-    /// The roadmap `key` as it stood at `until_ms` ([`progress_at_heads`]).
-    pub fn roadmap(&mut self, key: K, doc: &mut RoadmapDoc, until_ms: i64) -> Option<Progress> {
-        let at = heads_window(doc.automerge(), until_ms);
+    /// The roadmap `key` as it stood at `until_ms`, the end of a day in
+    /// the time zone `offset` ([`RoadmapOnDate::heads`]).
+    pub fn roadmap(
+        &mut self,
+        key: K,
+        doc: &mut RoadmapDoc,
+        until_ms: i64,
+        offset: UtcOffset,
+    ) -> RoadmapOnDate {
+        let (plan, dates) = RoadmapOnDate::heads(doc, until_ms, offset);
         let seen = doc.automerge().get_heads();
-        read_through(&mut self.roadmaps, &mut self.new_roadmaps, &mut self.made, key, at, seen, |heads| {
-            progress_at_heads(doc, heads)
-        })
+        // A reading at the same heads holds unless the days it says why by
+        // moved (an adoption date stated later).
+        let same_days = |held: &Option<RoadmapOnDate>| {
+            held.as_ref()
+                .is_some_and(|r| r.recorded_on == dates.recorded_on && r.adopted_on == dates.adopted_on)
+        };
+        let at = (plan.heads, plan.window);
+        let fallback = dates.clone();
+        read_through(
+            &mut self.roadmaps,
+            &mut self.new_roadmaps,
+            &mut self.made,
+            key,
+            at,
+            seen,
+            same_days,
+            |heads| Some(RoadmapOnDate { progress: progress_at_heads(doc, heads), ..dates.clone() }),
+        )
+        .unwrap_or(fallback)
     }
 
     /// The school file of `unit` as it stood at `until_ms` ([`school_at_heads`]).
@@ -153,6 +180,7 @@ impl<K: Hash + Eq + Clone> Reads<K> {
             unit.to_owned(),
             at,
             seen,
+            |_| true,
             |heads| school_at_heads(doc, heads),
         )
     }
@@ -164,8 +192,8 @@ impl<K: Hash + Eq + Clone> Reads<K> {
 
     /// What the roadmap `key` read at `until_ms`, if a reading holds then,
     /// without the document.
-    pub fn known_roadmap(&self, key: &K, until_ms: i64) -> Option<Option<Progress>> {
-        known(self.roadmaps.get(key)?, until_ms)
+    pub fn known_roadmap(&self, key: &K, until_ms: i64) -> Option<RoadmapOnDate> {
+        known(self.roadmaps.get(key)?, until_ms)?
     }
 
     /// What the school file of `unit` read at `until_ms`, if a reading holds then.
@@ -175,7 +203,7 @@ impl<K: Hash + Eq + Clone> Reads<K> {
 
     /// A reading kept from before (on the device), checked against the
     /// document's heads when it is read.
-    pub fn keep_roadmap(&mut self, key: K, reading: Reading<Progress>) {
+    pub fn keep_roadmap(&mut self, key: K, reading: Reading<RoadmapOnDate>) {
         self.roadmaps.entry(key).or_default().push(reading);
     }
 
@@ -186,7 +214,7 @@ impl<K: Hash + Eq + Clone> Reads<K> {
     /// The readings made since the last call, to keep on the device: the
     /// most recent of each document that has one.
     #[allow(clippy::type_complexity)]
-    pub fn take_new(&mut self) -> (Vec<(K, Reading<Progress>)>, Vec<(String, Reading<School>)>) {
+    pub fn take_new(&mut self) -> (Vec<(K, Reading<RoadmapOnDate>)>, Vec<(String, Reading<School>)>) {
         (latest(&mut self.new_roadmaps, &self.roadmaps), latest(&mut self.new_files, &self.files))
     }
 }
@@ -211,8 +239,10 @@ pub struct SchoolLine {
     pub name: String,
     /// The name of its municipality (empty if not visible).
     pub municipality: String,
-    /// Roadmaps that existed on the date.
+    /// Roadmaps that existed on the date ([`RoadmapOnDate::existed_on`]).
     pub roadmaps: usize,
+    /// Why nothing was due, when nothing was.
+    pub none_due: Option<NoneDue>,
     /// The school alone, counted by the same roll-up.
     pub totals: Totals,
     /// Its stage on the date (`None` without a school file then).
@@ -271,11 +301,11 @@ pub fn compute_known<K: Hash + Eq + Clone>(
     let snapshots = schools
         .iter()
         .map(|(unit, keys)| {
-            let roadmaps: Option<Vec<Option<Progress>>> =
+            let roadmaps: Option<Vec<RoadmapOnDate>> =
                 keys.iter().map(|key| reads.known_roadmap(key, until_ms)).collect();
             Some(SchoolSnapshot {
                 unit: unit.clone(),
-                roadmaps: roadmaps?.into_iter().flatten().collect(),
+                roadmaps: roadmaps?,
                 school: reads.known_school(unit, until_ms)?,
             })
         })
@@ -290,7 +320,8 @@ fn line(org: &Org, catalogue: &Catalogue, snapshot: &SchoolSnapshot, date: Date)
         unit: snapshot.unit.clone(),
         name: path.first().map(|u| u.name.clone()).unwrap_or_default(),
         municipality: municipality.unwrap_or_default(),
-        roadmaps: snapshot.roadmaps.len(),
+        roadmaps: snapshot.roadmaps_on(date),
+        none_due: snapshot.none_due(date),
         totals: monitoring::rollup(org, &snapshot.unit, catalogue, std::slice::from_ref(snapshot), date)
             .total,
         stage: snapshot.school.as_ref().map(|s| s.stage),
@@ -339,6 +370,8 @@ pub struct BenchDocs {
     pub under: String,
     pub date: Date,
     pub until_ms: i64,
+    /// The time zone of `date`.
+    pub offset: UtcOffset,
     pub catalogue: Catalogue,
     /// Per school: its unit, roadmaps and school file.
     pub schools: Vec<(String, Vec<RoadmapDoc>, SchoolDoc)>,
@@ -374,6 +407,7 @@ pub fn bench_load(data: &BenchData, date: Option<&str>) -> Result<BenchDocs, Str
         under: data.under.clone(),
         date,
         until_ms: medk_shared::history::end_of_day_ms(date, offset),
+        offset,
         catalogue,
         schools,
     })
@@ -383,7 +417,7 @@ pub fn bench_load(data: &BenchData, date: Option<&str>) -> Result<BenchDocs, Str
 /// through `reads` (fresh: the dashboard's first computation; kept: a
 /// recomputation, which reads only what changed).
 pub fn bench_compute(docs: &mut BenchDocs, reads: &mut Reads<(usize, usize)>) -> Monitoring {
-    let BenchDocs { org, under, date, until_ms, catalogue, schools } = docs;
+    let BenchDocs { org, under, date, until_ms, offset, catalogue, schools } = docs;
     let snapshots = schools
         .iter_mut()
         .enumerate()
@@ -391,7 +425,7 @@ pub fn bench_compute(docs: &mut BenchDocs, reads: &mut Reads<(usize, usize)>) ->
             roadmaps: roadmaps
                 .iter_mut()
                 .enumerate()
-                .filter_map(|(j, doc)| reads.roadmap((i, j), doc, *until_ms))
+                .map(|(j, doc)| reads.roadmap((i, j), doc, *until_ms, *offset))
                 .collect(),
             school: reads.school(unit, file, *until_ms),
             unit: unit.clone(),
