@@ -694,6 +694,7 @@ fn a_big_import_is_written_in_changes_the_relay_takes() {
         approval: String::new(),
         abbreviations: String::new(),
         footnotes: String::new(),
+        adopted_on: String::new(),
         columns: vec![
             ParsedColumn { title: "№".into(), field: Some(ActivityField::Number) },
             ParsedColumn { title: "Мероприятие".into(), field: Some(ActivityField::Description) },
