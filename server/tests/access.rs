@@ -103,6 +103,9 @@ async fn every_role_reads_and_writes_exactly_what_the_rules_say() {
     }
     maker.sync().await;
     for ((unit, published), id) in &roadmaps {
+        // Registered before the relay acknowledges it (a sync that stops at
+        // 300 ms of quiet may return first under load).
+        maker.acknowledged(*id, Duration::from_secs(60)).await;
         server.place(&fed, *id, unit, *published).await;
     }
 
@@ -641,9 +644,17 @@ async fn a_curators_rights_follow_the_school_files_assignment() {
     file.apply(vec![SchoolEdit::SetAssignment { curator: Some(curator), coordinator: None }], 1, "assign")
         .unwrap();
     coordinator.docs.insert(id, file.automerge().clone());
-    coordinator.sync().await;
+    coordinator.acknowledged(id, Duration::from_secs(60)).await;
 
-    let (_, people) = server.call(&mun, "GET", "/api/people", serde_json::Value::Null).await;
+    // The rights follow the file off the relay's task, after it is stored.
+    let asked = std::time::Instant::now();
+    let people = loop {
+        let (_, people) = server.call(&mun, "GET", "/api/people", serde_json::Value::Null).await;
+        if schools_of(&people, "cur2") != json!([]) || asked.elapsed() > Duration::from_secs(30) {
+            break people;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(schools_of(&people, "cur2"), json!(["s1"]), "the named curator gets the school");
     assert_eq!(schools_of(&people, "cur"), json!([]), "the one replaced loses it");
     let mut device = server.device(&cur2, "new curator").await;
@@ -713,7 +724,7 @@ async fn a_write_grant_does_not_let_the_grantee_move_the_roadmap() {
     let (id, doc) = roadmap("Муниципальная дорожная карта");
     let mut device = server.device(&mun, "municipality").await;
     device.docs.insert(id, doc);
-    device.sync().await;
+    device.acknowledged(id, Duration::from_secs(60)).await;
     let grant = format!("/api/roadmaps/{id}/grants/{sch4_id}");
     let (status, body) = server.call(&mun, "PUT", &grant, json!({ "right": "write" })).await;
     assert_eq!(status, 200, "{body}");

@@ -53,6 +53,9 @@ async fn synced_roadmap(device: &mut Device, title: &str) -> DocumentId {
     device.docs.insert(id, doc);
     device.sync().await;
     assert!(!device.unavailable.contains(&id), "{title} registered");
+    // Registered before the relay acknowledges it (a sync that stops at
+    // 300 ms of quiet may return first under load).
+    device.acknowledged(id, Duration::from_secs(60)).await;
     id
 }
 
