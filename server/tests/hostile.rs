@@ -129,11 +129,39 @@ struct Pacer<'a> {
     edits: usize,
 }
 
-/// Acknowledgement and `/api/health` times.
+/// Acknowledgement and `/api/health` times, and what the machine itself
+/// took meanwhile ([`probe`]).
 #[derive(Default)]
 struct Pace {
     acks: Vec<Duration>,
     health: Vec<Duration>,
+    machine: Vec<Duration>,
+}
+
+/// Times the machine itself while a test runs, on a thread of the test: a
+/// small write made durable (as each acknowledgement's is) every 50 ms,
+/// with how late the thread woke for it. Another program's writes or
+/// builds on this machine can stall every durable write, the relay's too,
+/// for seconds; the relay's own stalls do not show here. Stop it by
+/// setting the flag; its times.
+fn probe() -> (std::sync::Arc<std::sync::atomic::AtomicBool>, std::thread::JoinHandle<Vec<Duration>>) {
+    use std::io::Write as _;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let thread = std::thread::spawn(move || {
+        let mut file = tempfile::tempfile().unwrap();
+        let mut times = Vec::new();
+        while !stopped.load(Ordering::Relaxed) {
+            let asked = Instant::now();
+            std::thread::sleep(Duration::from_millis(50));
+            file.write_all(&[0; 4096]).unwrap();
+            file.sync_all().unwrap();
+            times.push(asked.elapsed().saturating_sub(Duration::from_millis(50)));
+        }
+        times
+    });
+    (stop, thread)
 }
 
 impl Pace {
@@ -194,10 +222,13 @@ impl<'a> Pacer<'a> {
 
     /// Steps until `task` is done; its result.
     async fn during<T>(&mut self, task: tokio::task::JoinHandle<T>) -> (Pace, T) {
+        let (stop, machine) = probe();
         let mut pace = Pace::default();
         while !task.is_finished() {
             self.step(&mut pace).await;
         }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        pace.machine = tokio::task::spawn_blocking(move || machine.join().unwrap()).await.unwrap();
         (pace, task.await.unwrap())
     }
 }
@@ -314,10 +345,16 @@ async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
     assert!(during.acks.len() >= 5, "the attacks took some time");
     // Before the limits the slowest was 5.7 s on this machine; before big
     // messages went off the relay's task, over a second.
-    assert!(during.slowest().0 < bound(&baseline.acks), "acknowledgements: {:?}", during.acks);
+    // A machine that stalls durable writes for seconds meanwhile (another
+    // program's build) stalls the relay's too: the bound is then three
+    // times the machine's own slowest, measured alongside.
+    let machine = slowest(&during.machine);
+    println!("the machine's slowest durable write meanwhile: {machine:?} ({} taken)", during.machine.len());
+    let bound = bound(&baseline.acks).max(machine * 3);
+    assert!(during.slowest().0 < bound, "acknowledgements: {:?}; machine: {machine:?}", during.acks);
     // `/api/health` answers in a millisecond or so: held to what an
     // acknowledgement (a durable write) takes, not to ten of its own.
-    assert!(during.slowest().1 < bound(&baseline.acks), "health: {:?}", during.health);
+    assert!(during.slowest().1 < bound, "health: {:?}; machine: {machine:?}", during.health);
     let peak = peak_mib(server.child.id());
     println!("relay peak memory: {peak} MiB");
     assert!(peak < 400, "the relay's peak memory was {peak} MiB");
