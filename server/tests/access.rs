@@ -179,7 +179,7 @@ async fn rights_changed_in_the_app_reach_live_connections() {
     let (id, doc) = roadmap("Школа s1");
     let mut team = server.device(&sch, "team").await;
     team.docs.insert(id, doc);
-    team.sync().await;
+    team.acknowledged(id, Duration::from_secs(60)).await;
     let mut coordinator = server.device(&mun, "coordinator").await;
     coordinator.docs.insert(id, AutoCommit::new());
     coordinator.sync().await;
@@ -680,7 +680,7 @@ async fn roadmaps_are_listed_by_the_title_the_relay_read() {
     let (id, doc) = roadmap_by("Дорожная карта школы № 1", &sch_id);
     let mut device = server.device(&sch, "team").await;
     device.docs.insert(id, doc);
-    device.sync().await;
+    device.acknowledged(id, Duration::from_secs(60)).await;
     let title_for = |list: &serde_json::Value| {
         list.as_array().unwrap().iter().find(|r| r["id"] == id.to_string()).map(|r| r["title"].clone())
     };
@@ -821,7 +821,7 @@ async fn a_person_holds_at_most_32_sync_connections() {
     // The others and the newest stay: the newest still syncs.
     let (id, doc) = roadmap("Школа s1");
     newest.docs.insert(id, doc);
-    newest.sync().await;
+    newest.acknowledged(id, Duration::from_secs(60)).await;
     let mut check = server.device(&server.login("mun").await, "check").await;
     check.docs.insert(id, AutoCommit::new());
     check.sync().await;
