@@ -20,10 +20,10 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use leptos::prelude::*;
+use medk_shared::address::BlobAddress;
 use medk_shared::school::Blob;
 use rexie::{ObjectStore, Rexie, TransactionMode};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -83,18 +83,6 @@ pub enum UploadState {
     Uploaded,
     /// The server refused it; its reason.
     Refused(String),
-}
-
-/// `sha256:<64 lowercase hex digits>` of `bytes`.
-pub fn address_of(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut address = String::with_capacity(7 + 64);
-    address.push_str("sha256:");
-    for b in digest {
-        address.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
-        address.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
-    }
-    address
 }
 
 /// The API path of a blob, for `unit`.
@@ -232,7 +220,7 @@ impl Blobs {
     pub async fn put(&self, bytes: Vec<u8>, name: &str, mime: &str, unit: &str) -> Result<Blob, BlobError> {
         check_size(bytes.len() as u64)?;
         let inner = self.inner()?;
-        let address = address_of(&bytes);
+        let address = BlobAddress::of(&bytes).to_string();
         let size = bytes.len() as u64;
         let mime = if mime.is_empty() { "application/octet-stream" } else { mime };
         let record = StoredBlob {
@@ -295,7 +283,7 @@ impl Blobs {
             Err(Failure::Status(404, _)) => return Err(BlobError::NotFound),
             Err(Failure::Status(_, message)) => return Err(BlobError::Server(message)),
         };
-        if address_of(&bytes) != address {
+        if BlobAddress::of(&bytes).to_string() != address {
             return Err(BlobError::Mismatch);
         }
         let record = StoredBlob {
@@ -510,18 +498,6 @@ async fn fetch_bytes(path: &str) -> Result<(Vec<u8>, String), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn addresses_are_sha256_in_lowercase_hex() {
-        assert_eq!(
-            address_of(b""),
-            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        assert_eq!(
-            address_of(b"hello"),
-            "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-        );
-    }
 
     #[test]
     fn the_unit_is_encoded_in_the_path() {

@@ -29,10 +29,19 @@ pub fn new_row_id() -> RowId {
 
 /// Today's date on this device's clock and in its time zone.
 pub fn today() -> time::Date {
-    let now = js_sys::Date::new_0();
-    let month = time::Month::try_from(now.get_month() as u8 + 1).unwrap_or(time::Month::January);
-    time::Date::from_calendar_date(now.get_full_year() as i32, month, now.get_date() as u8)
+    local_date(&js_sys::Date::new_0())
+}
+
+fn local_date(d: &js_sys::Date) -> time::Date {
+    let month = time::Month::try_from(d.get_month() as u8 + 1).unwrap_or(time::Month::January);
+    time::Date::from_calendar_date(d.get_full_year() as i32, month, d.get_date() as u8)
         .unwrap_or(time::Date::MIN)
+}
+
+/// Unix milliseconds as «ДД.ММ.ГГГГ ЧЧ:ММ» in this device's time zone.
+pub fn local_time(ms: f64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    medk_shared::ru::date_time(local_date(&d), d.get_hours() as u8, d.get_minutes() as u8)
 }
 
 /// The last millisecond of `date` in this device's time zone: changes made

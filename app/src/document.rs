@@ -102,6 +102,11 @@ impl OpenRoadmap {
         medk_shared::history::roadmap_on(&mut self.doc, date, crate::browser::utc_offset())
     }
 
+    /// Why nothing of it was due on `date` ([`NoneDue::of_roadmap`]).
+    pub fn none_due_on(&mut self, date: time::Date) -> Option<medk_shared::monitoring::NoneDue> {
+        medk_shared::monitoring::NoneDue::of_roadmap(&mut self.doc, date, crate::browser::utc_offset())
+    }
+
     /// The name that signs the changes made from now on.
     pub fn set_author(&mut self, author: String) {
         self.undo.set_author(&author);

@@ -25,7 +25,7 @@ fn key(doc: &DocumentId, entry: &str) -> String {
 /// unique per tab). False when localStorage is unavailable or full; the
 /// write then counts only once IndexedDB commits it.
 pub fn put(doc: &DocumentId, entry: &str, bytes: &[u8]) -> bool {
-    storage().is_some_and(|s| s.set_item(&key(doc, entry), &hex(bytes)).is_ok())
+    storage().is_some_and(|s| s.set_item(&key(doc, entry), &hex::encode(bytes)).is_ok())
 }
 
 /// Forgets an entry once IndexedDB holds its bytes.
@@ -47,7 +47,7 @@ pub fn pending(doc: &DocumentId) -> Vec<JournalEntry> {
             // Text that is not hex is kept as its bytes, so the replica
             // reports it unreadable and moves it aside instead of it being lost.
             let text = s.get_item(&k).ok().flatten()?;
-            let bytes = unhex(&text).unwrap_or_else(|| text.into_bytes());
+            let bytes = hex::decode(&text).ok().unwrap_or_else(|| text.into_bytes());
             Some(JournalEntry { name, bytes })
         })
         .collect();
@@ -59,31 +59,5 @@ pub fn pending(doc: &DocumentId) -> Vec<JournalEntry> {
 pub fn remove_all(doc: &DocumentId) {
     for entry in pending(doc) {
         remove(doc, &entry.name);
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hex_round_trips_and_rejects_garbage() {
-        let bytes = [0u8, 1, 0x7f, 0x80, 0xff];
-        assert_eq!(hex(&bytes), "00017f80ff");
-        assert_eq!(unhex("00017f80ff"), Some(bytes.to_vec()));
-        assert_eq!(unhex("abc"), None);
-        assert_eq!(unhex("zz"), None);
-        assert_eq!(unhex("ффф"), None);
     }
 }

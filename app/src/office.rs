@@ -22,8 +22,12 @@ pub async fn roadmap_docx(roadmap: &Roadmap) -> Result<Vec<u8>, String> {
 }
 
 /// The execution report on `date` of the roadmap as it stood then.
-pub async fn report_docx(roadmap_then: &Roadmap, date: Date) -> Result<Vec<u8>, String> {
-    call("report_docx", &[encode(roadmap_then)?, iso(date)]).await
+pub async fn report_docx(
+    roadmap_then: &Roadmap,
+    date: Date,
+    none_due: Option<&str>,
+) -> Result<Vec<u8>, String> {
+    call("report_docx", &[encode(roadmap_then)?, iso(date), none_due.unwrap_or_default().into()]).await
 }
 
 /// The roadmap as .xlsx.

@@ -15,7 +15,7 @@
 //!   loads the Automerge document right after; if the heads differ, the
 //!   view is corrected from the document. Losing it costs only speed.
 //! - `readings`: what the monitoring dashboard last read from each document
-//!   (postcard, see `ui::dashboard::compute::Reading`), so that reopening
+//!   (postcard, see `medk_shared::dashboard::Reading`), so that reopening
 //!   it shows the figures before loading five hundred documents. Writing a
 //!   document's changes deletes its reading in the same transaction, so a
 //!   reading found here normally shows what is stored (a dashboard open in

@@ -103,7 +103,7 @@ pub struct DocState {
 pub enum FetchError {
     #[error("нет связи с сервером: откройте ссылку, когда появится сеть")]
     Offline,
-    #[error("на сервере нет такой дорожной карты (или к ней нет доступа)")]
+    #[error("на сервере нет такой дорожной карты (или к ней нет доступа), по крайней мере пока")]
     Unavailable,
     /// It was deleted for everyone: the server's words (when, by whom).
     #[error("{0}")]
@@ -1488,5 +1488,5 @@ fn random_hex(bytes: usize) -> String {
             *b = (js_sys::Math::random() * 256.0) as u8;
         }
     }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(buf)
 }

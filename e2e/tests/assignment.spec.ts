@@ -4,7 +4,7 @@
 // school screen moves the school (and its rights) from the first to the
 // second, as «Люди и доступ» then shows.
 import type { Page } from '@playwright/test';
-import { expect, signedIn, test } from '../support/accounts';
+import { device, expect, signedIn, test } from '../support/accounts';
 
 const UNITS = [
   { id: 'r1', parent: 'rf', level: 'region' as const, name: 'Каменская область' },
@@ -66,4 +66,58 @@ test('a curator given a school in «Люди и доступ» is its curator on
   await expect(muni.locator('li.entry', { hasText: SECOND.login })).toContainText('школы: Школа № 1');
   await muni.goto('/monitoring');
   await expect(muni.locator('table.dash-federal tr', { hasText: 'назначены кураторы' })).toContainText('1 из 2');
+});
+
+// The same one assignment when it is made outside «Люди и доступ»: by the
+// administrator's `create-user --school`, by a script through
+// `PUT /api/people/{id}`, by an invitation that names the schools. Each is
+// written into the school's file, so the school screen (live, on a device
+// that has it open), the dashboard and the rights agree.
+test('a curator assigned by the administrator, the API or an invitation is the curator on every screen', async ({ browser, serve }) => {
+  const server = await serve({ units: UNITS, people: [MUNI, { ...FIRST, schools: ['s1'] }, SECOND] });
+  const muni = await signedIn(browser, server.url, MUNI);
+
+  // The administrator made the first curator with `--school s1`.
+  await openSchool(muni);
+  await expect(muni.locator('section.participants .curator')).toHaveText(FIRST.name);
+  await muni.goto('/monitoring');
+  await expect(muni.locator('table.dash-federal tr', { hasText: 'назначены кураторы' })).toContainText('1 из 2');
+
+  // A script gives the second curator school 2 while the coordinator has
+  // its screen open: it says so without a reload.
+  await muni.goto('/s/s2');
+  await expect(muni.locator('.school-page[data-loaded=true]')).toBeVisible();
+  await expect(muni.locator('section.participants .curator')).toHaveText('не назначен');
+  const people = (await (await muni.context().request.get(`${server.url}/api/people`)).json()).people as { id: string; login: string }[];
+  const second = people.find((p) => p.login === SECOND.login)!.id;
+  const put = await muni.context().request.put(`${server.url}/api/people/${second}`, { data: { schools: ['s2'] } });
+  expect(put.status()).toBe(200);
+  await expect(muni.locator('section.participants .curator')).toHaveText(SECOND.name, { timeout: 15_000 });
+  await muni.goto('/monitoring');
+  await expect(muni.locator('table.dash-federal tr', { hasText: 'назначены кураторы' })).toContainText('2 из 2');
+  await muni.goto('/schools');
+  await expect(muni.locator('.participants-table tr[data-unit=s2] td[data-label="Куратор"]')).toHaveText(SECOND.name);
+
+  // An invitation naming school 1: the invitee is its curator once they
+  // register, and the first curator no longer is.
+  const created = await muni.context().request.post(`${server.url}/api/invitations`, {
+    data: { role: 'curator', unit: 'm1', schools: ['s1'], name: 'Куратор Третьякова' },
+  });
+  expect(created.status()).toBe(201);
+  const code = (await created.json()).code as string;
+  const invitee = await device(browser, server.url);
+  await invitee.goto(`/invite/${code}`);
+  await invitee.getByLabel('Логин').fill('curator3');
+  await invitee.getByLabel('Пароль', { exact: true }).fill('curator-secret-3');
+  await invitee.getByLabel('Пароль ещё раз').fill('curator-secret-3');
+  await invitee.getByRole('button', { name: 'Принять приглашение' }).click();
+  await expect(invitee.locator('.account-name')).toHaveText('Куратор Третьякова');
+  await openSchool(invitee);
+  await expect(invitee.locator('section.participants .curator')).toHaveText('Куратор Третьякова');
+  await expect(invitee.getByRole('button', { name: 'Новое посещение' })).toBeVisible();
+  await openSchool(muni);
+  await expect(muni.locator('section.participants .curator')).toHaveText('Куратор Третьякова');
+  await muni.goto('/people');
+  await expect(muni.locator('li.entry', { hasText: FIRST.login })).toContainText('школы: не назначены');
+  await expect(muni.locator('li.entry:not(.invitation)', { hasText: 'curator3' })).toContainText('школы: Школа № 1');
 });

@@ -25,7 +25,8 @@ function indicator(page: Page, name: string) {
 }
 
 test('a municipal coordinator sees her schools on a monitoring date', async ({ browser, serve }) => {
-  const server = await serve({ units: UNITS, people: [TEAM, MUNI, CURATOR] });
+  // The curator serves no school until the coordinator assigns her on 10 March.
+  const server = await serve({ units: UNITS, people: [TEAM, MUNI, { ...CURATOR, schools: [] }] });
 
   // 1 March: the school team writes its roadmap.
   const team = await device(browser, server.url);

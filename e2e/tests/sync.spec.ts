@@ -107,6 +107,21 @@ test('a link to a roadmap the server does not have says so', async ({ page, serv
   await expect(page.getByRole('alert')).toContainText('на сервере нет такой дорожной карты');
 });
 
+test('a link opened before its roadmap reached the server opens by itself once the author is online', async ({ browser, server }) => {
+  const author = await person(browser, server.url, 'Куратор в дороге');
+  const reader = await person(browser, server.url, 'Завуч');
+  // The curator makes the roadmap with no signal and sends its link by SMS.
+  await waitForOfflineReady(author);
+  await author.context().setOffline(true);
+  const path = await createRoadmap(author, 'Сделана без связи');
+  await reader.goto(path);
+  await expect(reader.getByRole('alert')).toContainText('по крайней мере пока');
+  await expect(reader.getByRole('alert')).toContainText('откроет её сама');
+  // Back in signal: the open page shows the roadmap without a reload.
+  await author.context().setOffline(false);
+  await expect(reader.getByLabel('Название дорожной карты')).toHaveValue('Сделана без связи', { timeout: 30_000 });
+});
+
 test('kill -9 of the relay in the middle of syncing loses nothing, across a reload while it is down', async ({ browser, server }) => {
   const writer = await person(browser, server.url, 'Автор');
   const path = await createRoadmap(writer, 'Перед сбоем');

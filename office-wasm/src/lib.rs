@@ -26,10 +26,12 @@ pub fn roadmap_docx(roadmap: &[u8]) -> Result<Vec<u8>, String> {
     Ok(export_docx::roadmap_docx(&decode(roadmap)?))
 }
 
-/// The execution report on `date` (ISO) of a roadmap as it stood then.
+/// The execution report on `date` (ISO) of a roadmap as it stood then;
+/// `none_due` (empty: none) says why nothing was due then.
 #[wasm_bindgen]
-pub fn report_docx(roadmap: &[u8], date: &str) -> Result<Vec<u8>, String> {
-    Ok(export_docx::report_docx(&decode(roadmap)?, iso_date(date)?))
+pub fn report_docx(roadmap: &[u8], date: &str, none_due: &str) -> Result<Vec<u8>, String> {
+    let why = Some(none_due).filter(|w| !w.is_empty());
+    Ok(export_docx::report_docx(&decode(roadmap)?, iso_date(date)?, why))
 }
 
 /// A roadmap → .xlsx, stamped as made on `today` (ISO).
@@ -68,14 +70,14 @@ mod tests {
         let again = import::parse_docx(&docx).unwrap();
         assert_eq!(again.sections.len(), 3);
         assert!(roadmap_xlsx(&encoded, "2021-05-01").unwrap().starts_with(b"PK"));
-        assert!(report_docx(&encoded, "2021-05-01").unwrap().starts_with(b"PK"));
+        assert!(report_docx(&encoded, "2021-05-01", "").unwrap().starts_with(b"PK"));
     }
 
     #[test]
     fn bad_input_is_a_message() {
         assert!(parse_docx(b"not a zip").unwrap_err().contains("повреждён"));
         assert!(roadmap_docx(&[1, 2, 3]).unwrap_err().contains("не прочитана"));
-        assert!(report_docx(&[], "вчера").is_err());
+        assert!(report_docx(&[], "вчера", "").is_err());
     }
 
     fn fastish() -> u64 {

@@ -169,6 +169,14 @@ pub struct Invitation {
     pub accepted_by: Option<Accepted>,
 }
 
+/// The schools an accepted invitation names for its curator, and the name
+/// of who invited them (who assigns them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvitedSchools {
+    pub schools: Vec<UnitId>,
+    pub invited_by: String,
+}
+
 /// Who accepted an invitation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accepted {
@@ -302,16 +310,12 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// A new 256-bit secret as 64 hex characters.
 pub fn new_secret() -> String {
-    hex(&random_bytes::<32>())
+    hex::encode(random_bytes::<32>())
 }
 
 /// The key under which a secret (session token, invitation code) is stored.
 pub fn secret_key(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 fn short_id() -> String {
@@ -850,14 +854,17 @@ impl Accounts {
         })
     }
 
-    /// Registers a person from an invitation (blocking: Argon2) and uses it up.
+    /// Registers a person from an invitation (blocking: Argon2) and uses it
+    /// up. A curator's schools the invitation names come back beside the
+    /// person, who does not have them yet: they are the schools' files' to
+    /// give ([`crate::assignment`]), with who invited them.
     pub fn accept_invitation(
         &self,
         code: &str,
         login: &str,
         name: &str,
         password: &str,
-    ) -> Result<Person, AccountsError> {
+    ) -> Result<(Person, InvitedSchools), AccountsError> {
         let login = check_login(login)?;
         check_password(password)?;
         let key = secret_key(code);
@@ -897,9 +904,12 @@ impl Accounts {
                 name,
                 role: invitation.role,
                 unit: invitation.unit.clone(),
-                schools: invitation.schools.clone(),
+                schools: Vec::new(),
                 disabled: false,
             };
+            let invited_by =
+                d.people.get(&invitation.created_by).map(|a| a.person.name.clone()).unwrap_or_default();
+            let schools = InvitedSchools { schools: invitation.schools.clone(), invited_by };
             let mut ops = vec![
                 Op::Account(Account { person: person.clone(), password: hash }),
                 Op::Invitation(
@@ -915,7 +925,7 @@ impl Accounts {
                 ),
             ];
             ops.extend(first_admin_links(d).filter(|op| !matches!(op, Op::Invitation(k, _) if *k == key)));
-            Ok((ops, person))
+            Ok((ops, (person, schools)))
         })
         .inspect(|_| self.first_admin_link_used())
     }
@@ -1574,7 +1584,7 @@ mod tests {
         let inv = a.create_invitation(&admin.id, Role::Observer, "rf", vec![], "").unwrap();
         let code = inv.code.clone().expect("the code, to whoever made it");
         assert!(a.invitation(&code).is_some());
-        let p = a.accept_invitation(&code, "obs", "Наблюдатель", "password1").unwrap();
+        let (p, _) = a.accept_invitation(&code, "obs", "Наблюдатель", "password1").unwrap();
         assert_eq!(p.role, Role::Observer);
         assert!(matches!(
             a.accept_invitation(&code, "obs2", "", "password1"),

@@ -12,6 +12,8 @@ use medk_shared::access::{Level, Right, Role};
 use medk_shared::ids::DocumentId;
 
 use crate::accounts::Accounts;
+use crate::server::DATABASE_FILE;
+use crate::store::RedbStore;
 
 #[derive(Args)]
 pub struct AdminArgs {
@@ -117,8 +119,22 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
     match args.command {
         AdminCommand::CreateUser { login, password_stdin: _, role, unit, name, schools } => {
             let password = read_password()?;
-            let person = accounts.create_person(&login, &name, &password, role, &unit, schools)?;
+            if !schools.is_empty() && role != Role::Curator {
+                bail!("--school is for curators only (the curator of a school is who serves it)");
+            }
+            accounts.org().check_person(role, &unit, &schools)?;
+            let person = accounts.create_person(&login, &name, &password, role, &unit, Vec::new())?;
             println!("created {} ({}, {})", person.login, person.role.as_str(), person.unit);
+            if !schools.is_empty() {
+                // Written into the schools' files, which give the rights,
+                // as when a coordinator assigns the curator in the app.
+                let db = args.data_dir.join(DATABASE_FILE);
+                let store = RedbStore::open(&db)
+                    .with_context(|| format!("opening the document store {}", db.display()))?;
+                let changes = crate::assignment::changes(&person, &schools);
+                crate::assignment::write_to_store(&store, &accounts, &person, &changes, "")?;
+                println!("assigned as the curator of {}", schools.join(", "));
+            }
         }
         AdminCommand::ListUsers => {
             for p in accounts.people() {

@@ -28,7 +28,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::accounts::{self, Accounts, AccountsError, Invitation, SESSION_SECONDS};
+use crate::assignment;
 use crate::client::{self, Client, Proxies};
+use crate::sync::SyncHub;
 use crate::throttle::{Attempt, DEVICE_COOKIE, DEVICE_SECONDS, DeviceCookie, Rules, Throttle};
 
 /// The session cookie's name.
@@ -44,6 +46,9 @@ pub struct ApiState {
     /// this many run at once, whatever arrives.
     hashing: Arc<tokio::sync::Semaphore>,
     secure_cookies: bool,
+    /// The relay, through which the server writes what it assigns into
+    /// school files ([`crate::assignment`]); set by the router.
+    hub: Option<SyncHub>,
     /// Whose forwarding headers say who the client is.
     proxies: Proxies,
 }
@@ -60,7 +65,14 @@ impl ApiState {
             hashing: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_HASHES)),
             secure_cookies,
             proxies: Proxies::new(Vec::new(), secure_cookies),
+            hub: None,
         }
+    }
+
+    /// Writes through `hub` what the API assigns.
+    pub fn with_hub(mut self, hub: SyncHub) -> ApiState {
+        self.hub = Some(hub);
+        self
     }
 
     /// Behind these reverse proxies: their `X-Forwarded-For` and
@@ -72,6 +84,13 @@ impl ApiState {
 
     pub fn proxies(&self) -> &Proxies {
         &self.proxies
+    }
+
+    /// The relay the server writes its own changes through.
+    fn hub(&self) -> ApiResult<&SyncHub> {
+        self.hub.as_ref().ok_or_else(|| {
+            ApiError(StatusCode::SERVICE_UNAVAILABLE, "синхронизация на сервере не запущена".into())
+        })
     }
 }
 
@@ -221,6 +240,7 @@ pub fn routes(state: ApiState) -> Router {
         .route("/roadmaps", get(roadmaps))
         .route("/roadmaps/{id}", delete(delete_roadmap))
         .route("/roadmaps/{id}/access", get(roadmap_access).put(update_access))
+        .route("/roadmaps/{id}/adopted-on", put(set_adopted_on))
         .route("/roadmaps/{id}/grants/{user}", put(set_grant).delete(clear_grant))
         .layer(middleware::from_fn(guard))
         .with_state(state)
@@ -236,12 +256,7 @@ struct Me {
 }
 
 fn me_of(org: &Org, person: Person) -> Me {
-    let related = |u: &Unit| {
-        org.within(&u.id, &person.unit)
-            || org.within(&person.unit, &u.id)
-            || person.schools.iter().any(|s| org.within(s, &u.id) || org.within(&u.id, s))
-    };
-    let units = org.units().filter(|u| related(u)).cloned().collect();
+    let units = org.visible_units(&person);
     let manages = person.role.is_coordinator() && !person.disabled;
     Me { person, units, manages }
 }
@@ -364,16 +379,12 @@ struct NewInvitation {
     name: String,
 }
 
-fn manages_all(org: &Org, person: &Person, unit: &str, schools: &[UnitId]) -> bool {
-    org.manages(person, unit) && schools.iter().all(|s| org.manages(person, s))
-}
-
 async fn create_invitation(
     State(state): State<ApiState>,
     who: SignedIn,
     Json(new): Json<NewInvitation>,
 ) -> ApiResult<(StatusCode, Json<Invitation>)> {
-    if !manages_all(&state.accounts.org(), &who.person, &new.unit, &new.schools) {
+    if !state.accounts.org().manages_all(&who.person, &new.unit, &new.schools) {
         return Err(forbidden());
     }
     let invitation =
@@ -429,20 +440,24 @@ async fn accept_invitation(
     Json(reg): Json<Registration>,
 ) -> ApiResult<Response> {
     let accounts = state.accounts.clone();
-    let person =
+    let (mut person, invited) =
         hashing(&state, move || accounts.accept_invitation(&code, &reg.login, &reg.name, &reg.password))
             .await??;
     tracing::info!(login = %person.login, role = person.role.as_str(), "registered by invitation");
+    // The schools the invitation names: written into their files, which
+    // give the rights. The person is registered whatever happens here; a
+    // school not written stays unassigned, as its screen says.
+    if !invited.schools.is_empty() && person.role == Role::Curator {
+        let changes = assignment::changes(&person, &invited.schools);
+        if let Err(e) = write_assignment(&state, &person, &changes, &invited.invited_by).await {
+            tracing::error!(login = %person.login, "an invited curator's schools were not assigned: {}", e.1);
+        }
+        person = state.accounts.person(&person.id).unwrap_or(person);
+    }
     signed_in_response(&state, &headers, person).await
 }
 
 // ---- people and units ----
-
-/// Whom `manager` manages: people in units they manage, and curators
-/// assigned to their schools.
-fn managed(org: &Org, manager: &Person, person: &Person) -> bool {
-    org.manages(manager, &person.unit) || person.schools.iter().any(|s| org.manages(manager, s))
-}
 
 async fn people(State(state): State<ApiState>, who: SignedIn) -> ApiResult<Json<serde_json::Value>> {
     if !who.person.role.is_coordinator() {
@@ -450,7 +465,7 @@ async fn people(State(state): State<ApiState>, who: SignedIn) -> ApiResult<Json<
     }
     let org = state.accounts.org();
     let people: Vec<Person> =
-        state.accounts.people().into_iter().filter(|p| managed(&org, &who.person, p)).collect();
+        state.accounts.people().into_iter().filter(|p| org.manages_person(&who.person, p)).collect();
     let invitations: Vec<Invitation> =
         state.accounts.invitations().into_iter().filter(|i| org.manages(&who.person, &i.unit)).collect();
     Ok(Json(json!({ "people": people, "invitations": invitations })))
@@ -494,7 +509,39 @@ async fn update_person(
     if change.disabled.is_some() && !org.may_disable(&who.person, &person) {
         return Err(forbidden());
     }
-    Ok(Json(state.accounts.update_person(&id, change.schools, change.disabled)?))
+    // A curator's schools are written into the schools' files, and the
+    // rights follow the files, as when the app assigns them.
+    let mut schools = change.schools;
+    if person.role == Role::Curator
+        && let Some(new) = schools.take()
+    {
+        org.check_person(person.role, &person.unit, &new).map_err(AccountsError::from)?;
+        let changes = assignment::changes(&person, &new);
+        write_assignment(&state, &person, &changes, &who.person.name).await?;
+    }
+    Ok(Json(state.accounts.update_person(&id, schools, change.disabled)?))
+}
+
+/// Writes a curator's assignment ([`assignment::write_through_relay`]);
+/// an error names the schools whose files were not written.
+async fn write_assignment(
+    state: &ApiState,
+    curator: &Person,
+    changes: &[(UnitId, bool)],
+    by: &str,
+) -> ApiResult<()> {
+    let hub = state.hub()?;
+    assignment::write_through_relay(hub, &state.accounts, curator, changes, by).await.map_err(|failed| {
+        let org = state.accounts.org();
+        let schools: Vec<String> = failed
+            .iter()
+            .map(|(s, why)| format!("«{}»: {why}", org.get(s).map_or(s.as_str(), |u| u.name.as_str())))
+            .collect();
+        ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("куратор не записан в файлы школ: {}", schools.join("; ")),
+        )
+    })
 }
 
 #[derive(Deserialize)]
@@ -614,6 +661,40 @@ async fn delete_roadmap(
         .await
         .map_err(|e| AccountsError::Storage(e.to_string()))??;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct AdoptedOn {
+    /// `YYYY-MM-DD`, or empty: not stated.
+    adopted_on: String,
+}
+
+/// States the day a roadmap's plan was adopted ([`crate::adoption`]): a
+/// coordinator who manages the roadmap's unit, although they only read the
+/// roadmap itself.
+async fn set_adopted_on(
+    State(state): State<ApiState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+    Json(change): Json<AdoptedOn>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let (doc, roadmap, _) = readable(&state, &who, &id)?;
+    if !state.accounts.org().manages(&who.person, &roadmap.unit) {
+        return Err(forbidden());
+    }
+    let day = change.adopted_on.trim();
+    let day = match day {
+        "" => String::new(),
+        text => medk_shared::deadline::parse_iso(text).map(medk_shared::deadline::iso).ok_or_else(|| {
+            ApiError(StatusCode::BAD_REQUEST, "дата принятия плана — это дата вида ГГГГ-ММ-ДД".into())
+        })?,
+    };
+    let hub = state.hub()?;
+    crate::adoption::write(hub, doc, &day, &who.person.name).await.map_err(|e| match e {
+        crate::peer::PeerError::Unavailable => AccountsError::NotFound.into(),
+        e => ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("дата принятия плана не записана: {e}")),
+    })?;
+    Ok(Json(json!({ "id": id, "adopted_on": day })))
 }
 
 #[derive(Deserialize)]

@@ -54,7 +54,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt as _;
-use medk_shared::access::{Org, Person, Right, RoadmapAccess, UnitId, UserId};
+use medk_shared::access::{Org, Right, UnitId, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -72,31 +72,8 @@ pub const BLOBS_DIR: &str = "blobs";
 /// What a blob is recorded as when its uploader named no usable type.
 const DEFAULT_MIME: &str = "application/octet-stream";
 
-/// A blob's address: `sha256:` and 64 lowercase hex digits. Holds the hex.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Address(String);
-
-impl Address {
-    pub fn parse(text: &str) -> Option<Address> {
-        let hex = text.strip_prefix("sha256:")?;
-        let valid = hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        valid.then(|| Address(hex.to_owned()))
-    }
-
-    pub fn hex(&self) -> &str {
-        &self.0
-    }
-
-    fn of_digest(digest: &[u8]) -> Address {
-        Address(digest.iter().map(|b| format!("{b:02x}")).collect())
-    }
-}
-
-impl std::fmt::Display for Address {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "sha256:{}", self.0)
-    }
-}
+/// A blob's address (`sha256:` and 64 lowercase hex digits).
+pub use medk_shared::address::BlobAddress as Address;
 
 /// The sidecar: what is known about a stored blob besides its bytes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,7 +227,7 @@ pub fn references(
                         let files = document.file.map(|f| f.address).into_iter();
                         for address in files.chain(document.reviews.into_iter().map(|r| r.file)) {
                             if let Some(address) = Address::parse(&address) {
-                                named.insert(address.0);
+                                named.insert(address.hex().to_owned());
                             }
                         }
                     }
@@ -551,18 +528,6 @@ fn sanitise_mime(text: Option<&str>) -> String {
     }
 }
 
-/// The rights on a unit's files: those on a roadmap of `unit` with nothing
-/// published or granted, and for a school those on its school file (whose
-/// coordinators attach and judge documents there).
-fn unit_right(org: &Org, person: &Person, unit: &str) -> Right {
-    let roadmap = org.right(person, &RoadmapAccess { unit: unit.to_owned(), ..Default::default() });
-    let school = match org.get(unit) {
-        Some(u) if u.level == medk_shared::access::Level::School => org.school_file_right(person, unit),
-        _ => Right::None,
-    };
-    roadmap.max(school)
-}
-
 // ---- HTTP ----
 
 #[derive(Clone)]
@@ -685,7 +650,7 @@ async fn admit(
         .unit
         .filter(|u| !u.is_empty())
         .ok_or_else(|| error(StatusCode::BAD_REQUEST, "укажите организацию, для которой загружается файл"))?;
-    if unit_right(&state.api.accounts.org(), &who.person, &unit) != Right::Write {
+    if state.api.accounts.org().file_right(&who.person, &unit) != Right::Write {
         return Err(error(StatusCode::FORBIDDEN, "нет прав добавлять файлы этой организации"));
     }
     let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -836,7 +801,7 @@ async fn try_download(
     .ok_or_else(not_found)?;
     let org = state.api.accounts.org();
     let readable: Vec<(&UnitId, &Upload)> =
-        meta.uploads.iter().filter(|(unit, _)| unit_right(&org, &who.person, unit) >= Right::Read).collect();
+        meta.uploads.iter().filter(|(unit, _)| org.file_right(&who.person, unit) >= Right::Read).collect();
     let chosen = readable.iter().find(|(u, _)| Some(*u) == unit.as_ref()).or(readable.first());
     let Some((_, upload)) = chosen else { return Err(not_found()) };
     let mime = HeaderValue::from_str(&sanitise_mime(Some(&upload.mime)))
@@ -876,25 +841,6 @@ fn file_chunks(file: File) -> impl futures_util::Stream<Item = io::Result<Bytes>
 mod tests {
     use super::*;
 
-    const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-    #[test]
-    fn addresses_are_sha256_and_64_lowercase_hex_digits() {
-        assert_eq!(Address::parse(&format!("sha256:{EMPTY}")).unwrap().hex(), EMPTY);
-        assert_eq!(Address::of_digest(&Sha256::digest(b"")).hex(), EMPTY);
-        for bad in [
-            EMPTY.to_owned(),
-            format!("sha256:{}", EMPTY.to_uppercase()),
-            format!("sha1:{EMPTY}"),
-            format!("sha256:{}", &EMPTY[1..]),
-            format!("sha256:{EMPTY}0"),
-            format!("sha256:../{}", &EMPTY[3..]),
-            String::new(),
-        ] {
-            assert_eq!(Address::parse(&bad), None, "{bad}");
-        }
-    }
-
     #[test]
     fn mime_types_are_cut_to_their_essence_or_defaulted() {
         assert_eq!(sanitise_mime(Some("application/PDF; charset=x")), "application/pdf");
@@ -905,7 +851,7 @@ mod tests {
     }
 
     fn put_by(store: &BlobStore, bytes: &'static [u8], unit: &str, by: &str) -> Result<(), NotKept> {
-        let address = Address::of_digest(&Sha256::digest(bytes));
+        let address = Address::of(bytes);
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         tx.try_send(Bytes::from_static(bytes)).unwrap();
         drop(tx);
@@ -926,7 +872,7 @@ mod tests {
     fn a_blob_is_stored_once_and_remembers_every_unit() {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).unwrap();
-        let address = Address::of_digest(&Sha256::digest(b"hello"));
+        let address = Address::of(b"hello");
         put(&store, b"hello", "s1").unwrap();
         put(&store, b"hello", "s1").unwrap();
         put(&store, b"hello", "s2").unwrap();
@@ -952,7 +898,7 @@ mod tests {
     fn an_older_sidecar_reads_as_one_upload_per_unit() {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).unwrap();
-        let address = Address::of_digest(&Sha256::digest(b"old"));
+        let address = Address::of(b"old");
         put(&store, b"old", "s9").unwrap();
         let old = r#"{"mime":"application/pdf","units":["s1","s2"],"size":3}"#;
         fs::write(store.sidecar(&address), old).unwrap();
@@ -986,14 +932,10 @@ mod tests {
         // Counted again from the sidecars on open.
         let store = BlobStore::open_with(dir.path(), limits).unwrap();
         assert!(matches!(
-            store.check_quota(&Address::of_digest(&Sha256::digest(b"x")), "s1", "gleb", 1),
+            store.check_quota(&Address::of(b"x"), "s1", "gleb", 1),
             Err(Over::Unit { used: 10, .. })
         ));
-        assert_eq!(
-            store.check_quota(&Address::of_digest(&Sha256::digest(b"12345")), "s1", "anna", 5),
-            Ok(()),
-            "held"
-        );
+        assert_eq!(store.check_quota(&Address::of(b"12345"), "s1", "anna", 5), Ok(()), "held");
     }
 
     #[test]
@@ -1009,7 +951,7 @@ mod tests {
         put(&store, b"named", "s2").unwrap();
         put(&store, b"loose", "s1").unwrap();
         put(&store, b"other", "s3").unwrap();
-        let hex = |b: &[u8]| Address::of_digest(&Sha256::digest(b)).0;
+        let hex = |b: &[u8]| Address::of(b).hex().to_owned();
         let mut references = References::default();
         references.named.insert("s1".into(), HashSet::from([hex(b"named")]));
         references.named.insert("s2".into(), HashSet::new());
@@ -1017,14 +959,11 @@ mod tests {
         let now = crate::accounts::now();
         assert_eq!(store.collect(&references, now).unwrap(), (0, 0), "all within the grace");
         assert_eq!(store.collect(&references, now + 100).unwrap(), (1, 2));
-        let named = store.meta(&Address::of_digest(&Sha256::digest(b"named"))).unwrap();
+        let named = store.meta(&Address::of(b"named")).unwrap();
         assert_eq!(units(&named), BTreeSet::from(["s1"]), "s2's file does not name it");
-        assert!(store.meta(&Address::of_digest(&Sha256::digest(b"loose"))).is_none());
-        assert!(!store.path(&Address::of_digest(&Sha256::digest(b"loose"))).exists());
-        assert!(
-            store.meta(&Address::of_digest(&Sha256::digest(b"other"))).is_some(),
-            "s3's file is unreadable: kept"
-        );
+        assert!(store.meta(&Address::of(b"loose")).is_none());
+        assert!(!store.path(&Address::of(b"loose")).exists());
+        assert!(store.meta(&Address::of(b"other")).is_some(), "s3's file is unreadable: kept");
         // s1's room came back.
         put(&store, b"12345", "s1").unwrap();
     }

@@ -58,6 +58,7 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
 /// The whole HTTP app.
 pub fn router(static_dir: &Path, hub: SyncHub, api: ApiState, blobs: Arc<BlobStore>) -> Router {
     let proxies = api.proxies().clone();
+    let api = api.with_hub(hub.clone());
     let mut router = Router::new()
         .nest("/api", api::routes(api.clone()).route("/health", get(health)))
         .merge(blobs::routes(api, blobs))

@@ -8,12 +8,15 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod adoption;
 pub mod api;
+pub mod assignment;
 pub mod blobs;
 pub mod client;
 pub mod connections;
 pub mod http;
 pub mod import;
+pub mod peer;
 pub mod private;
 pub mod server;
 pub mod store;

@@ -240,7 +240,7 @@ impl DeviceCookie {
         mac.update(user.as_bytes());
         mac.update(b".");
         mac.update(issued.to_string().as_bytes());
-        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// The id of the entry for `user` in `value` if it is genuine and not

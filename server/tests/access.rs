@@ -637,9 +637,13 @@ async fn a_curators_rights_follow_the_school_files_assignment() {
     assert_eq!(schools_of(&people, "cur"), json!(["s1"]));
     assert_eq!(schools_of(&people, "cur2"), json!([]));
 
+    // Her device has the file as the server does (it names `cur`, whom
+    // `admin create-user --school` assigned), then she names another.
     let mut coordinator = server.device(&mun, "coordinator").await;
     coordinator.docs.insert(id, SchoolDoc::genesis("s1").automerge().clone());
+    coordinator.sync().await;
     let mut file = SchoolDoc::from_automerge(coordinator.docs.remove(&id).unwrap()).unwrap();
+    assert!(file.read().assignment.curator.is_some(), "the server's file names the first curator");
     let curator = PersonRef { id: cur2_id.clone(), name: "Второй куратор".into() };
     file.apply(vec![SchoolEdit::SetAssignment { curator: Some(curator), coordinator: None }], 1, "assign")
         .unwrap();
@@ -662,6 +666,80 @@ async fn a_curators_rights_follow_the_school_files_assignment() {
     device.sync().await;
     let read = SchoolDoc::from_automerge(device.docs[&id].clone()).expect("the new curator reads the file");
     assert_eq!(read.read().assignment.curator.map(|p| p.id), Some(cur2_id));
+}
+
+/// Every path that assigns a curator outside the app ends in the school's
+/// file, as the app's does: `admin create-user --school`, `PUT
+/// /api/people/{id}` with `schools`, and a curator's invitation naming
+/// schools. The file names the curator (a device with it open gets the
+/// change at once), and the rights follow the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_way_of_assigning_a_curator_writes_the_school_file() {
+    use medk_shared::school::{SchoolDoc, school_file_id};
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path()); // `cur` is created with `--school s1`
+    let server = Server::start(data.path());
+    let (s1, s2) = (school_file_id("s1"), school_file_id("s2"));
+    let mun = server.login("mun").await;
+    let cur = server.login("cur").await;
+    let cur_id = server.person_id(&cur).await;
+    let curator_of = |device: &common::Device, id: DocumentId| {
+        SchoolDoc::from_automerge(device.docs[&id].clone()).unwrap().read().assignment.curator
+    };
+    let schools_of = |people: &serde_json::Value, login: &str| {
+        people["people"].as_array().unwrap().iter().find(|p| p["login"] == login).unwrap()["schools"].clone()
+    };
+
+    // The admin command wrote the file.
+    let mut watcher = server.device(&mun, "coordinator's tablet").await;
+    watcher.docs.insert(s1, SchoolDoc::genesis("s1").automerge().clone());
+    watcher.docs.insert(s2, SchoolDoc::genesis("s2").automerge().clone());
+    watcher.sync().await;
+    let named = curator_of(&watcher, s1).expect("the admin command named the curator in s1's file");
+    assert_eq!(named.id, cur_id);
+    assert_eq!(curator_of(&watcher, s2), None);
+
+    // The API moves the curator from s1 to s2: both files say so, and the
+    // device that has them open hears it without asking.
+    let (status, person) =
+        server.call(&mun, "PUT", &format!("/api/people/{cur_id}"), json!({"schools": ["s2"]})).await;
+    assert_eq!(status, 200, "{person}");
+    assert_eq!(person["schools"], json!(["s2"]));
+    watcher.sync().await;
+    assert_eq!(curator_of(&watcher, s2).map(|c| c.id), Some(cur_id.clone()), "s2's file names the curator");
+    assert_eq!(curator_of(&watcher, s1), None, "s1's file no longer does");
+    let mut curator = server.device(&cur, "curator").await;
+    curator.docs.insert(s2, AutoCommit::new());
+    curator.docs.insert(s1, AutoCommit::new());
+    curator.sync().await;
+    assert!(curator.docs.contains_key(&s2), "the curator reads s2's file");
+    assert!(curator.unavailable.contains(&s1), "and no longer s1's");
+
+    // A curator invited for s1 is s1's curator from the moment they register;
+    // the one who served it no longer is.
+    let (status, invitation) = server
+        .call(
+            &mun,
+            "POST",
+            "/api/invitations",
+            json!({"role": "curator", "unit": "m1", "schools": ["s1", "s2"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{invitation}");
+    let code = invitation["code"].as_str().unwrap();
+    let accept = format!("/api/invitations/{code}/accept");
+    let (status, me) = server
+        .call("", "POST", &accept, json!({"login": "newcur", "name": "Новый куратор", "password": PASSWORD}))
+        .await;
+    assert_eq!(status, 200, "{me}");
+    watcher.sync().await;
+    for id in [s1, s2] {
+        let named = curator_of(&watcher, id).expect("the invited curator is named");
+        assert_eq!(named.name, "Новый куратор");
+    }
+    let (_, people) = server.call(&mun, "GET", "/api/people", serde_json::Value::Null).await;
+    assert_eq!(schools_of(&people, "newcur"), json!(["s1", "s2"]));
+    assert_eq!(schools_of(&people, "cur"), json!([]), "replaced in s2's file");
 }
 
 /// A roadmap is listed by its title before it is on a device: the relay
@@ -705,6 +783,62 @@ async fn roadmaps_are_listed_by_the_title_the_relay_read() {
         assert!(started.elapsed() < std::time::Duration::from_secs(30), "{list}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// «Дата принятия плана» of a school's roadmap is the coordinator's to
+/// state, though they only read the roadmap: the server writes it into the
+/// roadmap through its relay, signed with her name, and the school's device
+/// with the roadmap open hears it. Writers who manage nothing, people who
+/// cannot read it, and text that is not a date are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coordinator_states_when_a_school_plan_was_adopted() {
+    use medk_shared::doc::RoadmapDoc;
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    let server = Server::start(data.path());
+    let sch = server.login("sch").await;
+    let sch_id = server.person_id(&sch).await;
+    let (id, doc) = roadmap_by("Дорожная карта школы № 1", &sch_id);
+    let mut device = server.device(&sch, "team").await;
+    device.docs.insert(id, doc);
+    device.sync().await;
+    let path = format!("/api/roadmaps/{id}/adopted-on");
+    let adopted_on = |device: &Device| {
+        RoadmapDoc::from_automerge(device.docs[&id].clone()).unwrap().read().header.adopted_on
+    };
+
+    for (login, status) in [("sch", 403), ("cur", 403), ("obs", 404)] {
+        let cookie = server.login(login).await;
+        let (got, answer) = server.call(&cookie, "PUT", &path, json!({"adopted_on": "2021-01-15"})).await;
+        assert_eq!(got, status, "{login}: {answer}");
+    }
+    let mun = server.login("mun").await;
+    let (status, answer) = server.call(&mun, "PUT", &path, json!({"adopted_on": "15.01.2021"})).await;
+    assert_eq!(status, 400, "{answer}");
+    device.sync().await;
+    assert_eq!(adopted_on(&device), "", "nothing refused was written");
+
+    let (status, answer) = server.call(&mun, "PUT", &path, json!({"adopted_on": "2021-01-15"})).await;
+    assert_eq!(status, 200, "{answer}");
+    device.sync().await;
+    assert_eq!(adopted_on(&device), "2021-01-15");
+    let last = device
+        .docs
+        .get_mut(&id)
+        .unwrap()
+        .get_changes(&[])
+        .last()
+        .and_then(|c| c.message().map(str::to_owned));
+    let (_, me) = server.call(&mun, "GET", "/api/me", serde_json::Value::Null).await;
+    let name = me["person"]["name"].as_str().unwrap().to_owned();
+    assert!(last.as_deref().is_some_and(|m| m.contains(&name)), "signed by the coordinator: {last:?}");
+
+    // Cleared again by the regional coordinator above her.
+    let reg = server.login("reg").await;
+    let (status, answer) = server.call(&reg, "PUT", &path, json!({"adopted_on": ""})).await;
+    assert_eq!(status, 200, "{answer}");
+    device.sync().await;
+    assert_eq!(adopted_on(&device), "");
 }
 
 /// Moving a roadmap takes managing its unit (and the target): a write grant

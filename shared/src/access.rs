@@ -477,6 +477,41 @@ impl Org {
         self.manages(person, &roadmap.unit) && self.manages(person, to)
     }
 
+    /// Whether `person` manages `unit` and every one of `schools`: what
+    /// inviting someone there takes.
+    pub fn manages_all(&self, person: &Person, unit: &str, schools: &[UnitId]) -> bool {
+        self.manages(person, unit) && schools.iter().all(|s| self.manages(person, s))
+    }
+
+    /// Whether `manager` sees `person` among «Люди и доступ»: people of the
+    /// units they manage, and curators assigned to their schools.
+    pub fn manages_person(&self, manager: &Person, person: &Person) -> bool {
+        self.manages(manager, &person.unit) || person.schools.iter().any(|s| self.manages(manager, s))
+    }
+
+    /// The units `person` is shown (names in lists, pickers, breadcrumbs):
+    /// the units above and below their own and their schools'.
+    pub fn visible_units(&self, person: &Person) -> Vec<Unit> {
+        let related = |u: &Unit| {
+            self.within(&u.id, &person.unit)
+                || self.within(&person.unit, &u.id)
+                || person.schools.iter().any(|s| self.within(s, &u.id) || self.within(&u.id, s))
+        };
+        self.units().filter(|u| related(u)).cloned().collect()
+    }
+
+    /// What `person` may do with a file attached for `unit`: as with the
+    /// unit's own roadmaps, or, for a school, as with its school file,
+    /// whichever is more.
+    pub fn file_right(&self, person: &Person, unit: &str) -> Right {
+        let roadmap = self.right(person, &RoadmapAccess { unit: unit.to_owned(), ..Default::default() });
+        let school = match self.get(unit) {
+            Some(u) if u.level == Level::School => self.school_file_right(person, unit),
+            _ => Right::None,
+        };
+        roadmap.max(school)
+    }
+
     /// Whether `manager` may disable `person`'s account (or enable it again):
     /// a coordinator may for the people of the units they manage, except
     /// coordinators of their own unit, whom only a coordinator above may
@@ -533,6 +568,30 @@ mod tests {
             org.add(u).unwrap();
         }
         org
+    }
+
+    #[test]
+    fn people_see_their_branch_of_the_tree_and_their_schools() {
+        let org = org();
+        let ids = |p: &Person| org.visible_units(p).into_iter().map(|u| u.id).collect::<Vec<_>>();
+        let mut curator = person(Role::Curator, "m2");
+        curator.schools = vec!["s1".into()];
+        let mut seen = ids(&curator);
+        seen.sort();
+        assert_eq!(seen, ["m1", "m2", "r1", "rf", "s1", "s3"]);
+        let team = person(Role::SchoolTeam, "s2");
+        let mut seen = ids(&team);
+        seen.sort();
+        assert_eq!(seen, ["m1", "r1", "rf", "s2"]);
+
+        let muni = person(Role::MunicipalCoordinator, "m1");
+        assert!(org.manages_person(&muni, &team));
+        assert!(org.manages_person(&muni, &curator), "a curator of one of her schools");
+        assert!(!org.manages_person(&muni, &person(Role::SchoolTeam, "s3")));
+        assert!(org.manages_all(&muni, "m1", &["s1".into(), "s2".into()]));
+        assert!(!org.manages_all(&muni, "m1", &["s3".into()]));
+        assert_eq!(org.file_right(&team, "s2"), Right::Write);
+        assert_eq!(org.file_right(&team, "s1"), Right::None);
     }
 
     fn person(role: Role, unit: &str) -> Person {

@@ -4,6 +4,8 @@
 //! The UI calls these and hands the edits to [`RoadmapDoc::apply`]; undo and
 //! sync see only edits.
 
+pub mod school;
+
 use crate::doc::{Edit, NewRow, RoadmapDoc, RowKind, RowRef, blank_activity};
 use crate::ids::RowId;
 use crate::model::{Activity, Member};

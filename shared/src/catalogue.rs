@@ -73,6 +73,19 @@ impl Catalogue {
         &self.stages[stage_index(stage)]
     }
 
+    /// The kinds of document a school at `stage` files: those the stage
+    /// requires, and the two monitoring reports always. The school screen
+    /// offers these; monitoring reads the same.
+    pub fn document_kinds(&self, stage: Stage) -> Vec<DocumentKind> {
+        let required = &self.rules(stage).required;
+        DocumentKind::ALL
+            .into_iter()
+            .filter(|k| {
+                required.contains(k) || matches!(k, DocumentKind::Monitoring1 | DocumentKind::Monitoring2)
+            })
+            .collect()
+    }
+
     /// The 2021 project catalogue (see the module doc for what it lacks).
     pub fn seed_2021() -> Catalogue {
         let factor = |n: usize, title: &str| RiskFactor {

@@ -35,11 +35,6 @@
 use serde::{Deserialize, Serialize};
 use time::{Date, Month};
 
-/// A date as Russian documents write it: `DD.MM.YYYY`.
-pub fn ru_date(date: Date) -> String {
-    format!("{:02}.{:02}.{}", date.day(), u8::from(date.month()), date.year())
-}
-
 /// A date as documents store it and files exchange it: `YYYY-MM-DD`.
 pub fn iso(date: Date) -> String {
     format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())

@@ -289,7 +289,7 @@ impl RoadmapDoc {
     /// before the roadmap is first stored (also on a copy, which thereby
     /// becomes a roadmap of its own).
     pub fn stamp_origin(&mut self, creator: &str, nonce: [u8; 16], time: i64) -> DocumentId {
-        let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        let nonce = hex::encode(nonce);
         // Writing two strings into the root of a loaded document cannot fail.
         let _ = self.doc.put(ROOT, "creator", creator);
         let _ = self.doc.put(ROOT, "nonce", nonce.as_str());

@@ -390,9 +390,7 @@ pub fn field_label_ru(key: &str) -> &str {
 fn shown_value(key: &str, value: &str) -> String {
     match key {
         "status" if !value.is_empty() => Status::parse(value).label_ru().to_owned(),
-        "completed_on" => {
-            crate::deadline::parse_iso(value).map_or_else(|| value.to_owned(), crate::deadline::ru_date)
-        }
+        "completed_on" => crate::deadline::parse_iso(value).map_or_else(|| value.to_owned(), crate::ru::date),
         _ => {
             let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
             if value.chars().count() > VALUE_CHARS {

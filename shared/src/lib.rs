@@ -6,7 +6,9 @@
 
 pub mod access;
 pub mod actions;
+pub mod address;
 pub mod catalogue;
+pub mod dashboard;
 pub mod deadline;
 pub mod doc;
 pub mod filters;
@@ -18,6 +20,7 @@ pub mod model;
 pub mod monitoring;
 pub mod office;
 pub mod replica;
+pub mod ru;
 pub mod school;
 pub mod sync;
 pub mod undo;

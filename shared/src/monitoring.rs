@@ -27,11 +27,11 @@
 
 use crate::access::{Level, Org, UnitId};
 use crate::catalogue::Catalogue;
-use crate::deadline::ru_date;
 use crate::doc::RoadmapDoc;
 use crate::history::{PlanHeads, end_of_day_ms, plan_heads_window, progress_at_heads, start_of_day_ms};
 use crate::indicators::Progress;
 use crate::model::Status;
+use crate::ru;
 use crate::school::{DocumentKind, School, SchoolDoc, Stage, school_at};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -224,21 +224,43 @@ impl NoneDue {
     /// In full, with its day: a school's line.
     pub fn detail_ru(self) -> String {
         match self {
-            NoneDue::AdoptedLater(day) => format!("план принят {} — позже даты мониторинга", ru_date(day)),
+            NoneDue::AdoptedLater(day) => format!("план принят {} — позже даты мониторинга", ru::date(day)),
             NoneDue::RecordedLater(Some(day)) => format!(
                 "дорожная карта внесена {} — позже даты мониторинга; дата принятия плана не указана",
-                ru_date(day)
+                ru::date(day)
             ),
             NoneDue::RecordedLater(None) => {
                 "дорожная карта внесена позже даты мониторинга; дата принятия плана не указана".to_owned()
             }
             NoneDue::NotYetDue(day) => {
-                format!("сроки мероприятий ещё не наступили (ближайший — {})", ru_date(day))
+                format!("сроки мероприятий ещё не наступили (ближайший — {})", ru::date(day))
             }
             NoneDue::NoRoadmap | NoneDue::NoActivities | NoneDue::AllCancelled | NoneDue::NoDeadlines => {
                 self.short_ru().to_owned()
             }
         }
+    }
+}
+
+impl NoneDue {
+    /// Why one roadmap had nothing due on `date` (read as it stood at the
+    /// end of that day in the time zone `offset`): what its execution
+    /// report says instead of «0 из 0». `None` when something was due.
+    pub fn of_roadmap(doc: &mut RoadmapDoc, date: Date, offset: UtcOffset) -> Option<NoneDue> {
+        let until_ms = end_of_day_ms(date, offset);
+        let snapshot = SchoolSnapshot {
+            unit: UnitId::new(),
+            roadmaps: vec![RoadmapOnDate::read(doc, until_ms, offset)],
+            school: None,
+        };
+        snapshot.none_due(date)
+    }
+
+    /// What a report on `date` says instead of «0 из 0»: «Нет мероприятий
+    /// со сроком до DD.MM.YYYY: <why>.»
+    pub fn report_line(self, date: Date) -> String {
+        let why = self.detail_ru().replace("даты мониторинга", "даты отчёта");
+        format!("Нет мероприятий со сроком до {}: {why}.", ru::date(date))
     }
 }
 
@@ -252,17 +274,6 @@ const SHORT_RU: [&str; NoneDue::KINDS] = [
     "сроки мероприятий не распознаны",
     "сроки мероприятий ещё не наступили",
 ];
-
-/// «1 школа», «3 школы», «5 школ».
-fn schools_ru(n: usize) -> String {
-    let word = match (n % 10, n % 100) {
-        (_, 11..=14) => "школ",
-        (1, _) => "школа",
-        (2..=4, _) => "школы",
-        _ => "школ",
-    };
-    format!("{n} {word}")
-}
 
 /// Counts over a set of schools. Shares are `None` when there is nothing
 /// to divide by.
@@ -327,7 +338,7 @@ impl Totals {
             .iter()
             .enumerate()
             .filter(|(_, n)| **n > 0)
-            .map(|(i, n)| format!("{} — {}", SHORT_RU[i], schools_ru(*n)))
+            .map(|(i, n)| format!("{} — {}", SHORT_RU[i], ru::SCHOOLS.count(*n as i64)))
             .collect();
         Some(reasons.join("; "))
     }

@@ -323,26 +323,25 @@ pub struct School {
 }
 
 impl School {
-    /// Whether a document of `kind` is confirmed now (its last decision).
-    /// Where the school's documents of `kind` stand, as the dashboard
-    /// shows them per school: confirmed if one is, else on review if one
-    /// waits (filed and not yet judged counts as waiting), else returned;
-    /// `None` when none is filed.
-    pub fn document_state(&self, kind: DocumentKind) -> Option<Decision> {
-        let states = self
-            .documents
+    /// The school's document of `kind` now: the one decided on last when
+    /// two were filed concurrently (the later-filed id on a tie). The
+    /// school screen shows it, and monitoring counts it: the two agree.
+    pub fn current_document(&self, kind: DocumentKind) -> Option<&FiledDocument> {
+        self.documents
             .iter()
             .filter(|d| d.kind == kind)
-            .map(|d| d.state().unwrap_or(Decision::Submitted));
-        states.min_by_key(|d| match d {
-            Decision::Confirmed => 0,
-            Decision::Submitted => 1,
-            Decision::Returned => 2,
-        })
+            .max_by_key(|d| (d.reviews.last().map_or(i64::MIN, |r| r.at_ms), d.id.as_str()))
     }
 
+    /// Where the school's document of `kind` stands ([`Self::current_document`]):
+    /// filed and not yet judged counts as on review; `None` when none is filed.
+    pub fn document_state(&self, kind: DocumentKind) -> Option<Decision> {
+        self.current_document(kind).map(|d| d.state().unwrap_or(Decision::Submitted))
+    }
+
+    /// Whether the school's document of `kind` is confirmed now.
     pub fn confirmed(&self, kind: DocumentKind) -> bool {
-        self.documents.iter().any(|d| d.kind == kind && d.state() == Some(Decision::Confirmed))
+        self.document_state(kind) == Some(Decision::Confirmed)
     }
 
     /// Whether the survey was completed on or before `day`.
@@ -1193,11 +1192,9 @@ fn rows(doc: View<'_>, map: &ObjId) -> Vec<(String, ObjId)> {
 }
 
 fn check_address(address: &str) -> Result<(), FileError> {
-    let hex = address.strip_prefix("sha256:").unwrap_or("");
-    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        Ok(())
-    } else {
-        Err(FileError::BadFileAddress(address.to_owned()))
+    match crate::address::BlobAddress::parse(address) {
+        Some(_) => Ok(()),
+        None => Err(FileError::BadFileAddress(address.to_owned())),
     }
 }
 

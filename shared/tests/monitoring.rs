@@ -504,8 +504,23 @@ fn an_imported_plan_counts_from_its_adoption_date() {
         "дорожная карта внесена 20.11.2026 — позже даты мониторинга; дата принятия плана не указана"
     );
 
+    // The roadmap's own execution report says the same in words.
+    assert_eq!(
+        NoneDue::of_roadmap(&mut doc, june, offset!(+3)).map(|why| why.report_line(june)).as_deref(),
+        Some(
+            "Нет мероприятий со сроком до 01.06.2021: дорожная карта внесена 20.11.2026 — позже даты \
+             отчёта; дата принятия плана не указана."
+        )
+    );
+
     let adopt = Edit::SetAdoptedOn("2021-01-15".into());
     doc.apply(vec![adopt], noon(date!(2026 - 11 - 22)), "set adoption date").unwrap();
+    assert_eq!(NoneDue::of_roadmap(&mut doc, june, offset!(+3)), None, "due by then: counted, not explained");
+    let jan14 = date!(2021 - 01 - 14);
+    assert_eq!(
+        NoneDue::of_roadmap(&mut doc, jan14, offset!(+3)).map(|why| why.report_line(jan14)).as_deref(),
+        Some("Нет мероприятий со сроком до 14.01.2021: план принят 15.01.2021 — позже даты отчёта.")
+    );
     let adopted = on(&mut doc, june);
     assert_eq!(adopted.roadmaps_on(june), 1);
     assert_eq!(adopted.none_due(june), None);

@@ -283,7 +283,7 @@ fn report_counts_what_was_done_by_the_date() {
     mark_done(&mut doc, &rows[1], date!(2022 - 04 - 10));
     let day = date!(2022 - 03 - 31);
     let then = roadmap_at(&mut doc, end_of_day_ms(day, MOSCOW)).unwrap();
-    let docx = docx_rs::read_docx(&report_docx(&then, day)).unwrap();
+    let docx = docx_rs::read_docx(&report_docx(&then, day, None)).unwrap();
 
     let paragraphs = paragraphs(&docx);
     assert_eq!(paragraphs[0], "Отчет о выполнении дорожной карты на 31.03.2022");

@@ -211,6 +211,78 @@ fn concurrent_decisions_are_both_kept_in_time_order() {
     assert_eq!(a.read().documents[0].state(), Some(Decision::Returned));
 }
 
+/// Two devices each file the school's concept offline: one is confirmed,
+/// the other returned later. The school screen shows the document decided
+/// on last, and monitoring counts that same one: it is not confirmed.
+#[test]
+fn the_screen_and_monitoring_read_the_same_current_document() {
+    let curator = person("c1", "Новикова Е. В.");
+    let mut a = new_school();
+    let mut b = a.fork();
+    a.apply(vec![attach("d1", 'a')], noon(date!(2021 - 04 - 01)), "file").unwrap();
+    b.apply(vec![attach("d2", 'b')], noon(date!(2021 - 04 - 01)), "file").unwrap();
+    a.merge(&mut b).unwrap();
+    a.apply(vec![decide("d1", Decision::Confirmed, "", &curator)], noon(date!(2021 - 04 - 02)), "confirm")
+        .unwrap();
+    a.apply(
+        vec![decide("d2", Decision::Returned, "Не та редакция", &curator)],
+        noon(date!(2021 - 04 - 03)),
+        "return",
+    )
+    .unwrap();
+    let school = a.read();
+    let current = school.current_document(DocumentKind::Concept).expect("filed");
+    assert_eq!(current.id.as_str(), "d2");
+    assert_eq!(school.document_state(DocumentKind::Concept), Some(Decision::Returned));
+    assert!(!school.confirmed(DocumentKind::Concept));
+    assert_eq!(school.document_state(DocumentKind::Roadmap), None);
+
+    // Confirmed again: both say so.
+    a.apply(vec![decide("d2", Decision::Confirmed, "", &curator)], noon(date!(2021 - 04 - 04)), "confirm")
+        .unwrap();
+    assert!(a.read().confirmed(DocumentKind::Concept));
+}
+
+/// Filing a kind again is a new version of the same document, put up for
+/// review again; its log keeps the earlier decisions.
+#[test]
+fn a_document_filed_again_is_a_new_version_of_the_same_one() {
+    use medk_shared::actions::school::{decide, file_document};
+    let team = person("s1", "Директор");
+    let curator = person("c1", "Новикова Е. В.");
+    let mut doc = new_school();
+    let edits = file_document(&doc.read(), DocumentKind::Concept, blob('a'), &team, RowId::new("d1"));
+    doc.apply(edits, noon(date!(2021 - 04 - 01)), "file").unwrap();
+    let edit = decide(RowId::new("d1"), Decision::Returned, "Нет целевых показателей".into(), &curator);
+    doc.apply(vec![edit], noon(date!(2021 - 04 - 02)), "return").unwrap();
+    let edits = file_document(&doc.read(), DocumentKind::Concept, blob('b'), &team, RowId::new("d2"));
+    doc.apply(edits, noon(date!(2021 - 04 - 03)), "file").unwrap();
+    let school = doc.read();
+    assert_eq!(school.documents.len(), 1, "one document, two versions");
+    let log: Vec<_> = school.documents[0].reviews.iter().map(|r| r.decision).collect();
+    assert_eq!(log, [Decision::Submitted, Decision::Returned, Decision::Submitted]);
+    assert_eq!(school.document_state(DocumentKind::Concept), Some(Decision::Submitted));
+}
+
+#[test]
+fn monitoring_documents_are_always_filed_and_the_rest_by_stage() {
+    let catalogue = medk_shared::catalogue::Catalogue::seed_2021();
+    assert_eq!(
+        catalogue.document_kinds(Stage::Forming),
+        vec![
+            DocumentKind::Concept,
+            DocumentKind::Roadmap,
+            DocumentKind::MediumTermProgramme,
+            DocumentKind::Monitoring1,
+            DocumentKind::Monitoring2
+        ]
+    );
+    assert_eq!(
+        catalogue.document_kinds(Stage::Finished),
+        vec![DocumentKind::Monitoring1, DocumentKind::Monitoring2]
+    );
+}
+
 #[test]
 fn returned_fixed_and_confirmed_reads_right_on_every_date() {
     let director = person("s1", "Директор школы");

@@ -17,18 +17,15 @@
 //! - The browser side (`e2e/bench/indicators.mjs`) opens the real app from
 //!   a release `medk-server` in headless chromium and calls the function
 //!   the app's wasm exports for this (`app/src/ui/dashboard/bench.rs`).
-//! - Both sides run the very same code: `app/src/ui/dashboard/compute.rs`
-//!   is compiled into xtask below (`#[path]`) and into the app, where the
-//!   dashboard calls it. Each run loads every document from its bytes
+//! - Both sides run the very same code: `medk_shared::dashboard`, which
+//!   the app's dashboard calls. Each run loads every document from its bytes
 //!   (what opening them on a device does), computes the roll-up (reading
 //!   every document at the date), then changes one roadmap and computes
 //!   again with what the first computation read (the open dashboard when a
 //!   change syncs in: only what moved is read again); the median of 5 runs
 //!   after 1 warm-up is reported.
 
-#[path = "../../app/src/ui/dashboard/compute.rs"]
-#[allow(dead_code)]
-mod compute;
+use medk_shared::dashboard as compute;
 
 use std::path::Path;
 use std::time::Instant;
@@ -106,7 +103,9 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
     )?;
 
     let tools = ensure_build_tools(project, Profile::Release)?;
-    crate::dist::build_app(project, Profile::Release, &tools)?.print();
+    // With the `bench` feature: the hook this benchmark calls. The next
+    // `cargo xtask build` or `run` builds dist/ without it again.
+    crate::dist::build_app_with(project, Profile::Release, &tools, &["bench"])?.print();
     tools::ensure_chromium()?;
     tools::ensure_e2e_packages(project)?;
     let server = build_server(project, ServerProfile::Release)?;

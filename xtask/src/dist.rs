@@ -99,10 +99,21 @@ impl WasmSize {
 /// Builds the app into `dist/` (replacing what was there) and returns the
 /// size of its wasm.
 pub fn build_app(project: &Project, profile: Profile, tools: &Toolchain) -> anyhow::Result<WasmSize> {
+    build_app_with(project, profile, tools, &[])
+}
+
+/// [`build_app`] with cargo features of the app turned on (`bench`: the
+/// hooks benchmarks call, left out of every other build).
+pub fn build_app_with(
+    project: &Project,
+    profile: Profile,
+    tools: &Toolchain,
+    app_features: &[&str],
+) -> anyhow::Result<WasmSize> {
     // One cargo run per module: together, cargo would build the app's
     // medk-shared with the office feature the office module needs.
-    let app_wasm = compile(project, profile, &APP)?;
-    let office_wasm = compile(project, profile, &OFFICE)?;
+    let app_wasm = compile(project, profile, &APP, app_features)?;
+    let office_wasm = compile(project, profile, &OFFICE, &[])?;
     let dist = project.dist_dir();
     if dist.exists() {
         std::fs::remove_dir_all(&dist).with_context(|| format!("clearing {}", dist.display()))?;
@@ -157,9 +168,15 @@ fn bind(tools: &Toolchain, module: &Module, wasm: &Path, dist: &Path) -> anyhow:
 }
 
 /// `cargo build` of one module for the browser; returns the `.wasm` cargo wrote.
-fn compile(project: &Project, profile: Profile, module: &Module) -> anyhow::Result<PathBuf> {
+fn compile(
+    project: &Project,
+    profile: Profile,
+    module: &Module,
+    features: &[&str],
+) -> anyhow::Result<PathBuf> {
     let cargo_profile = profile.cargo_profile();
-    shell::run(project.cargo().args([
+    let mut cargo = project.cargo();
+    cargo.args([
         "build",
         "-p",
         module.package,
@@ -167,7 +184,11 @@ fn compile(project: &Project, profile: Profile, module: &Module) -> anyhow::Resu
         "wasm32-unknown-unknown",
         "--profile",
         cargo_profile,
-    ]))?;
+    ]);
+    if !features.is_empty() {
+        cargo.args(["--features", &features.join(",")]);
+    }
+    shell::run(&mut cargo)?;
     let out_dir = project.target_dir().join("wasm32-unknown-unknown").join(cargo_profile);
     // A bin target keeps its hyphen (`medk-app.wasm`); a cdylib gets underscores.
     let names = [format!("{}.wasm", module.package), format!("{}.wasm", module.package.replace('-', "_"))];

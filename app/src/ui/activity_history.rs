@@ -102,7 +102,9 @@ pub fn HistoryPanel(editor: Editor) -> impl IntoView {
 
 #[component]
 fn HistoryEntry(change: ActivityChange) -> impl IntoView {
-    let when = change.time_ms.map_or_else(|| "время не записано".to_owned(), local_time);
+    let when = change
+        .time_ms
+        .map_or_else(|| "время не записано".to_owned(), |ms| crate::browser::local_time(ms as f64));
     let who = change.author_ru().to_owned();
     let what = change.describe_ru();
     let typing = (change.changes > 1).then(|| format!(" (правок: {})", change.changes));
@@ -113,17 +115,4 @@ fn HistoryEntry(change: ActivityChange) -> impl IntoView {
             <span class="history-what">{what}{typing}</span>
         </li>
     }
-}
-
-/// Unix milliseconds as «ДД.ММ.ГГГГ ЧЧ:ММ» in the device's time zone.
-fn local_time(ms: i64) -> String {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-    format!(
-        "{:02}.{:02}.{} {:02}:{:02}",
-        d.get_date(),
-        d.get_month() + 1,
-        d.get_full_year(),
-        d.get_hours(),
-        d.get_minutes()
-    )
 }

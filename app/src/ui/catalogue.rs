@@ -321,7 +321,7 @@ fn StageRules(screen: Screen, stage: Stage) -> impl IntoView {
                         Some(d) => format!(
                             "Посещения на этапе «{}»: раз в {}",
                             stage.label_ru(),
-                            super::school::days_ru(i64::from(d))
+                            medk_shared::ru::DAYS.count(i64::from(d))
                         ),
                         None => format!("На этапе «{}» графика посещений нет", stage.label_ru()),
                     });
@@ -346,7 +346,7 @@ fn StageRules(screen: Screen, stage: Stage) -> impl IntoView {
             </label>
             <p id=hint_id class="hint">
                 {text(move || match days() {
-                    Some(d) => format!("Сейчас: раз в {}. Пусто — без графика посещений.", super::school::days_ru(i64::from(d))),
+                    Some(d) => format!("Сейчас: раз в {}. Пусто — без графика посещений.", medk_shared::ru::DAYS.count(i64::from(d))),
                     None => "Сейчас графика посещений нет. Пусто — без графика.".to_owned(),
                 })}
             </p>

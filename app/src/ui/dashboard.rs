@@ -11,8 +11,9 @@
 //! changes or any document it read changes from elsewhere. The computation
 //! itself is [`compute::compute`], which the benchmark times too.
 
+#[cfg(feature = "bench")]
 mod bench;
-pub mod compute;
+use medk_shared::dashboard as compute;
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -21,9 +22,10 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use medk_shared::access::{Level, Org};
 use medk_shared::catalogue::{Catalogue, catalogue_id};
-use medk_shared::deadline::{iso, parse_iso, ru_date};
+use medk_shared::deadline::{iso, parse_iso};
 use medk_shared::ids::DocumentId;
 use medk_shared::monitoring::{NoneDue, SchoolSnapshot, Totals, UnitTotals, VisitWarning};
+use medk_shared::ru;
 use medk_shared::school::{Decision, school_file_id};
 use time::Date;
 
@@ -479,7 +481,7 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
             view! {
                 <nav class="crumbs" aria-label="Выше по структуре">
                     {path.into_iter().map(|(id, name)| view! {
-                        <a href=format!("/monitoring/{id}?date={}", date.get())>{name}</a>" › "
+                        <a href=super::route::Route::monitoring_on(&id, date.get())>{name}</a>" › "
                     }).collect_view()}
                 </nav>
             }
@@ -610,7 +612,7 @@ fn report(
 ) -> impl IntoView {
     let date = m.rollup.date;
     let total = m.rollup.total.clone();
-    let day = ru_date(date);
+    let day = ru::date(date);
     let indicators = federal(&total);
     let federal_bars: Vec<Bar> = indicators
         .iter()
@@ -737,7 +739,7 @@ fn units_section(
     units: Vec<UnitTotals>,
     date: Date,
 ) -> impl IntoView {
-    let day = ru_date(date);
+    let day = ru::date(date);
     let bars = units.iter().map(|u| done_bar(&u.name, &u.totals)).collect();
     let rows = units
         .iter()
@@ -756,7 +758,7 @@ fn units_section(
             };
             view! {
                 <tr>
-                    <th scope="row"><a href=format!("/monitoring/{}?date={}", u.unit, iso(date))>{u.name.clone()}</a></th>
+                    <th scope="row"><a href=super::route::Route::monitoring_on(&u.unit, iso(date))>{u.name.clone()}</a></th>
                     <td class="num">{t.schools}</td>
                     {done}
                     <td class="num">{count(t.curator_assigned)}</td>
@@ -804,7 +806,7 @@ fn visit_text(warning: Option<VisitWarning>, has_file: bool) -> String {
         _ if !has_file => "нет данных".to_owned(),
         None => "по графику".to_owned(),
         Some(w) => match w.last_visit {
-            Some(last) => format!("{}; последнее посещение {}", warning_text(&w), ru_date(last)),
+            Some(last) => format!("{}; последнее посещение {}", warning_text(&w), ru::date(last)),
             None => warning_text(&w),
         },
     }
@@ -832,7 +834,7 @@ fn school_row(s: SchoolLine, show_municipality: bool, read: bool, here: bool) ->
     let visits = if read { visits } else { unread };
     view! {
         <tr data-school=s.unit.clone() class:unread=!read>
-            <th scope="row"><a href=format!("/s/{}", s.unit)>{s.name.clone()}</a></th>
+            <th scope="row"><a href=super::route::Route::school(&s.unit)>{s.name.clone()}</a></th>
             {show_municipality.then(|| view! { <td>{s.municipality.clone()}</td> })}
             <td class="num">{s.roadmaps}</td>
             {done}

@@ -138,7 +138,7 @@ impl Editor {
             filter: RwSignal::new(Filter::default()),
             timeline: RwSignal::new(false),
             history_of: RwSignal::new(None),
-            today: today(),
+            today: crate::browser::today(),
         };
         editor.show(roadmap);
         editor
@@ -540,7 +540,7 @@ impl Editor {
 
     /// Copies the roadmap's link; on another device it opens the same roadmap.
     pub fn copy_link(&self) {
-        let link = crate::browser::link(&format!("/r/{}", self.id));
+        let link = crate::browser::link(&super::route::Route::roadmap(self.id));
         let app = self.app;
         leptos::task::spawn_local(async move {
             match crate::browser::copy(&link).await {
@@ -559,14 +559,6 @@ impl Editor {
             &bytes,
         );
     }
-}
-
-/// The device's date today.
-pub fn today() -> time::Date {
-    let d = js_sys::Date::new_0();
-    let month = time::Month::try_from(d.get_month() as u8 + 1).unwrap_or(time::Month::January);
-    time::Date::from_calendar_date(d.get_full_year() as i32, month, d.get_date() as u8)
-        .unwrap_or(time::Date::MIN)
 }
 
 fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
@@ -628,6 +620,11 @@ pub fn EditorPage(id: String) -> impl IntoView {
     let app = ctx();
     let state = RwSignal::new_local(Loaded::Loading);
     let owner = Owner::current().unwrap_or_default();
+    let page_open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    on_cleanup({
+        let page_open = page_open.clone();
+        move || page_open.store(false, std::sync::atomic::Ordering::Relaxed)
+    });
     leptos::task::spawn_local(async move {
         crate::browser::mark("medk:open");
         let Ok(id) = DocumentId::parse(&id) else {
@@ -652,13 +649,28 @@ pub fn EditorPage(id: String) -> impl IntoView {
         let sync = app.sync();
         let mut opened = sync.open(id).await;
         if matches!(opened, Err(OpenError::NotFound)) {
-            // Not on this device: a link from someone else. Ask the relay.
+            // Not on this device: a link from someone else. Ask the relay;
+            // while it has none yet (the author's device may not have been
+            // online since making it) or cannot be reached, ask again now
+            // and then for as long as the page is open.
             state.set(Loaded::Fetching);
-            opened = match sync.fetch(id).await {
-                Ok(()) => sync.open(id).await,
-                Err(e) => {
-                    state.set(Loaded::Failed(Failure::text(&fetch_failure(&e))));
-                    return;
+            opened = loop {
+                match sync.fetch(id).await {
+                    Ok(()) => break sync.open(id).await,
+                    Err(e @ (FetchError::Unavailable | FetchError::Offline | FetchError::Timeout)) => {
+                        state.set(Loaded::Failed(Failure::text(&format!(
+                            "{} Страница откроет её сама, как только она появится на сервере.",
+                            fetch_failure(&e)
+                        ))));
+                        crate::browser::sleep(FETCH_AGAIN_MS).await;
+                        if !page_open.load(std::sync::atomic::Ordering::Relaxed) {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        state.set(Loaded::Failed(Failure::text(&fetch_failure(&e))));
+                        return;
+                    }
                 }
             };
         }
@@ -740,15 +752,8 @@ fn whole_year(text: &str) -> Option<i32> {
     (text.len() == 4 && (1900..=2100).contains(&year)).then_some(year)
 }
 
-/// «N изменений» with the right Russian plural.
-fn changes(n: usize) -> String {
-    let word = match (n % 10, n % 100) {
-        (1, r) if r != 11 => "изменение",
-        (2..=4, r) if !(12..=14).contains(&r) => "изменения",
-        _ => "изменений",
-    };
-    format!("{n} {word}")
-}
+/// How often a link the relay has no roadmap for yet is asked again.
+const FETCH_AGAIN_MS: i32 = 5_000;
 
 fn fetch_failure(e: &FetchError) -> String {
     match e {
@@ -868,7 +873,7 @@ fn EditorView(editor: Editor) -> impl IntoView {
                 " У вас нет права изменять эту дорожную карту, её можно читать и скачать."</p>
             <p class="note warn refused" role="alert" hidden=move || refused() == 0 || refusal().is_some()>{super::text(move || format!(
                 "Сервер не принял {}: у вас только просмотр этой дорожной карты. Изменения сохранены на этом устройстве.",
-                changes(refused()),
+                medk_shared::ru::CHANGES.count(refused() as i64),
             ))}</p>
             <p class="note warn refused-why" role="alert" hidden=move || refusal().is_none()>
                 {super::text(move || format!(
@@ -890,6 +895,9 @@ fn EditorView(editor: Editor) -> impl IntoView {
             </Show>
             <Show when=move || show_keys.get()>
                 <KeysHelp />
+            </Show>
+            <Show when=move || read_only() && manages() && (editor.imported.get() || editor.header.with(|h| !h.adopted_on.is_empty()))>
+                <AdoptedOnByCoordinator editor />
             </Show>
             // A disabled fieldset keeps every field and button of the roadmap
             // from taking edits (and says so to screen readers).
@@ -1199,6 +1207,59 @@ fn AdoptedOn(editor: Editor) -> impl IntoView {
                 "С этого дня план в том виде, в каком он импортирован, учитывается в мониторинге"
             </span>
         </label>
+    }
+}
+
+/// «Дата принятия плана» for a coordinator who manages the roadmap's
+/// unit but only reads the roadmap: the server writes the date into it
+/// (`PUT /api/roadmaps/{id}/adopted-on`), and it arrives here, like on every
+/// other device, by sync. Needs the server, so it is not offered offline.
+#[component]
+fn AdoptedOnByCoordinator(editor: Editor) -> impl IntoView {
+    let app = editor.app;
+    let busy = RwSignal::new(false);
+    let offline = move || app.sync().status().with(|s| s.connection != crate::sync::Connection::Online);
+    let save = move |day: String| {
+        let path = format!("/api/roadmaps/{}/adopted-on", editor.id);
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            #[derive(serde::Serialize)]
+            struct Body {
+                adopted_on: String,
+            }
+            let answer = crate::api::send("PUT", &path, Some(&Body { adopted_on: day.clone() })).await;
+            busy.set(false);
+            match answer {
+                Ok(_) if day.is_empty() => app.info("Дата принятия плана убрана"),
+                Ok(_) => app.info(format!(
+                    "Дата принятия плана записана: {}",
+                    medk_shared::ru::date(parse_iso(&day).unwrap_or(time::Date::MIN))
+                )),
+                Err(e) => app.error(format!("Дата принятия плана не записана: {e}")),
+            }
+        });
+    };
+    view! {
+        <section class="card adopted-on-coordinator" aria-label="Дата принятия плана">
+            <label class="adopted-on">"Дата принятия плана"
+                <input type="date" aria-describedby="adopted-on-coordinator-hint"
+                    disabled=move || busy.get() || offline()
+                    prop:value=move || editor.header.with(|h| h.adopted_on.clone())
+                    on:change=move |ev| {
+                        let day = parse_iso(&event_target_value(&ev)).map(iso).unwrap_or_default();
+                        if editor.header.with_untracked(|h| h.adopted_on != day) {
+                            save(day);
+                        }
+                    } />
+                <span class="hint" id="adopted-on-coordinator-hint">
+                    {move || if offline() {
+                        "Указать дату принятия плана можно, когда есть связь с сервером."
+                    } else {
+                        "Дорожную карту ведёт школа; дату принятия плана указывает координатор. С этого дня план учитывается в мониторинге."
+                    }}
+                </span>
+            </label>
+        </section>
     }
 }
 

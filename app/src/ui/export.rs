@@ -4,10 +4,11 @@
 //! offline: files are made in the browser from the replica on this device.
 
 use leptos::prelude::*;
-use medk_shared::deadline::{iso, parse_iso, ru_date};
+use medk_shared::deadline::{iso, parse_iso};
 use medk_shared::ids::DocumentId;
 use medk_shared::indicators;
 use medk_shared::model::{Roadmap, Status};
+use medk_shared::ru;
 use time::Date;
 
 use super::{AppCtx, ctx};
@@ -16,15 +17,25 @@ use crate::{browser, office};
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-/// The roadmap on this device, now or as it stood at the end of `date`.
-async fn roadmap(app: AppCtx, id: DocumentId, date: Option<Date>) -> Result<Roadmap, String> {
+/// The roadmap on this device, now or as it stood at the end of `date`;
+/// with a date, also why nothing of it was due then, in words
+/// ([`medk_shared::monitoring::NoneDue::report_line`]), when nothing was.
+async fn roadmap(
+    app: AppCtx,
+    id: DocumentId,
+    date: Option<Date>,
+) -> Result<(Roadmap, Option<String>), String> {
     let open = app.sync().open(id).await.map_err(|e| e.to_string())?;
     let mut open = open.borrow_mut();
     match date {
-        None => Ok(open.doc().read()),
-        Some(date) => open
-            .roadmap_on(date)
-            .ok_or_else(|| format!("на {} этой дорожной карты ещё не было", ru_date(date))),
+        None => Ok((open.doc().read(), None)),
+        Some(date) => {
+            let then = open
+                .roadmap_on(date)
+                .ok_or_else(|| format!("на {} этой дорожной карты ещё не было", ru::date(date)))?;
+            let why = open.none_due_on(date).map(|why| why.report_line(date));
+            Ok((then, why))
+        }
     }
 }
 
@@ -42,7 +53,7 @@ fn download(app: AppCtx, id: DocumentId, file: File) {
             _ => None,
         };
         let made: Result<(String, &str, Vec<u8>), String> = async {
-            let roadmap = roadmap(app, id, date).await?;
+            let (roadmap, why) = roadmap(app, id, date).await?;
             let title = roadmap.header.title.clone();
             Ok(match file {
                 File::Docx => {
@@ -54,9 +65,9 @@ fn download(app: AppCtx, id: DocumentId, file: File) {
                     office::roadmap_xlsx(&roadmap, browser::today()).await?,
                 ),
                 File::Report(date) => (
-                    browser::file_name(&format!("Отчет о выполнении на {} {title}", ru_date(date)), "docx"),
+                    browser::file_name(&format!("Отчет о выполнении на {} {title}", ru::date(date)), "docx"),
                     DOCX,
-                    office::report_docx(&roadmap, date).await?,
+                    office::report_docx(&roadmap, date, why.as_deref()).await?,
                 ),
             })
         }
@@ -74,15 +85,18 @@ pub fn ExportPanel(id: DocumentId) -> impl IntoView {
     let app = ctx();
     let date = RwSignal::new(iso(browser::today()));
     let report_date = move || parse_iso(&date.get());
-    let print_report =
-        move || report_date().map(|d| format!("/r/{id}/report/{}", iso(d))).unwrap_or_default();
+    let print_report = move || {
+        report_date()
+            .map(|d| super::route::Route::Print { id: id.to_string(), report: Some(iso(d)) }.href())
+            .unwrap_or_default()
+    };
     view! {
         <section class="card export-panel" aria-label="Экспорт">
             <h2>"Экспорт"</h2>
             <div class="export-row">
                 <button on:click=move |_| download(app, id, File::Docx)>"Word (.docx)"</button>
                 <button on:click=move |_| download(app, id, File::Xlsx)>"Excel (.xlsx)"</button>
-                <a class="button" href=format!("/r/{id}/print")>"Версия для печати"</a>
+                <a class="button" href=super::route::Route::Print { id: id.to_string(), report: None }.href()>"Версия для печати"</a>
             </div>
             <h3>"Отчёт о выполнении"</h3>
             <div class="export-row">
@@ -110,15 +124,17 @@ pub fn PrintPage(id: String, report: Option<String>) -> impl IntoView {
             let id = DocumentId::parse(&id).map_err(|e| e.to_string())?;
             match date {
                 Some(None) => Err("дата отчёта должна быть в виде ГГГГ-ММ-ДД".to_owned()),
-                Some(Some(date)) => roadmap(app, id, Some(date)).await.map(|r| (id, r, Some(date))),
-                None => roadmap(app, id, None).await.map(|r| (id, r, None)),
+                Some(Some(date)) => {
+                    roadmap(app, id, Some(date)).await.map(|(r, why)| (id, r, Some(date), why))
+                }
+                None => roadmap(app, id, None).await.map(|(r, _)| (id, r, None, None)),
             }
         }
     });
     view! {
         <Suspense fallback=|| view! { <p class="empty">"Открываю…"</p> }>
             {move || loaded.get().map(|result| match result {
-                Ok((id, roadmap, date)) => view! { <PrintView id roadmap date /> }.into_any(),
+                Ok((id, roadmap, date, why)) => view! { <PrintView id roadmap date why /> }.into_any(),
                 Err(e) => view! { <p class="empty" role="alert">"Не удалось открыть: " {e}</p> }.into_any(),
             })}
         </Suspense>
@@ -126,16 +142,19 @@ pub fn PrintPage(id: String, report: Option<String>) -> impl IntoView {
 }
 
 #[component]
-fn PrintView(id: DocumentId, roadmap: Roadmap, date: Option<Date>) -> impl IntoView {
+fn PrintView(id: DocumentId, roadmap: Roadmap, date: Option<Date>, why: Option<String>) -> impl IntoView {
     let header = roadmap.header.clone();
     let columns = roadmap.columns.clone();
     let span = columns.len() + usize::from(date.is_some()) * 2;
     let summary = date.map(|date| {
         let e = indicators::execution(&roadmap, date);
+        if let Some(why) = why.as_deref().filter(|_| e.due == 0) {
+            return view! { <p class="report-summary">{why.to_owned()}</p> };
+        }
         view! {
             <p class="report-summary">{format!(
                 "На {}: выполнено {} из {} мероприятий со сроком по эту дату ({} %), просрочено {}.",
-                ru_date(date), e.done_of_due, e.due, e.percent_done_of_due().unwrap_or(0), e.overdue,
+                ru::date(date), e.done_of_due, e.due, e.percent_done_of_due().unwrap_or(0), e.overdue,
             )}</p>
         }
     });
@@ -156,7 +175,7 @@ fn PrintView(id: DocumentId, roadmap: Roadmap, date: Option<Date>) -> impl IntoV
                     let state = date.map(|date| {
                         let label = indicators::activity_state(&a, year, date).label_ru();
                         let done = match a.status {
-                            Status::Done => indicators::completed_on(&a).map(ru_date).unwrap_or_default(),
+                            Status::Done => indicators::completed_on(&a).map(ru::date).unwrap_or_default(),
                             _ => String::new(),
                         };
                         let note = a.status_note_ru();
@@ -177,14 +196,14 @@ fn PrintView(id: DocumentId, roadmap: Roadmap, date: Option<Date>) -> impl IntoV
     let members = roadmap.working_group;
     let no_members = members.is_empty();
     let title = match date {
-        Some(date) => format!("Отчёт о выполнении на {}", ru_date(date)),
+        Some(date) => format!("Отчёт о выполнении на {}", ru::date(date)),
         None => String::new(),
     };
     let no_title = title.is_empty();
     view! {
         <article class="print-page">
             <p class="print-actions no-print">
-                <a class="button" href=format!("/r/{id}")>"← К дорожной карте"</a>
+                <a class="button" href=super::route::Route::roadmap(&id)>"← К дорожной карте"</a>
                 <button class="primary" on:click=move |_| { if let Some(w) = web_sys::window() { let _ = w.print(); } }>"Печать"</button>
             </p>
             <p class="print-approval" hidden=header.approval.is_empty()>{header.approval.clone()}</p>

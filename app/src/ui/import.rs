@@ -5,10 +5,11 @@
 //! saves it) is imported as is.
 
 use leptos::prelude::*;
-use medk_shared::deadline::{iso, parse_iso, ru_date};
+use medk_shared::deadline::{iso, parse_iso};
 use medk_shared::doc::RoadmapDoc;
 use medk_shared::model::{ActivityField, Level};
 use medk_shared::office::parsed::{DEFAULT_LEVEL, ParsedRoadmap};
+use medk_shared::ru;
 use wasm_bindgen::JsCast;
 
 use super::ctx;
@@ -75,7 +76,7 @@ pub fn ImportButton(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl I
                 Ok(id) => {
                     app.sync().track(id);
                     on_done();
-                    router.navigate(&format!("/r/{id}"));
+                    router.navigate(&super::route::Route::roadmap(id));
                 }
                 Err(e) => app.error(format!("Файл «{file_name}» не импортирован: {e}")),
             }
@@ -129,7 +130,7 @@ fn ImportPreview(
                     app.sync().track(id);
                     on_close();
                     on_done();
-                    router.navigate(&format!("/r/{id}"));
+                    router.navigate(&super::route::Route::roadmap(id));
                 }
                 Err(e) => {
                     saving.set(false);
@@ -253,7 +254,7 @@ fn PreviewTable(parsed: RwSignal<ParsedRoadmap>) -> impl IntoView {
                     shown += 1;
                     let deadline = p.deadline(activity);
                     let dates = match (deadline.start, deadline.end) {
-                        (Some(start), Some(end)) => format!("{} – {}", ru_date(start), ru_date(end)),
+                        (Some(start), Some(end)) => format!("{} – {}", ru::date(start), ru::date(end)),
                         _ if deadline.text.trim().is_empty() => String::new(),
                         _ => "не распознан".to_owned(),
                     };

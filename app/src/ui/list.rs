@@ -102,7 +102,7 @@ pub fn ListPage() -> impl IntoView {
                     {move || on_server().into_iter().map(|(id, title, unit)| view! {
                         <li class="roadmap-item on-server-item">
                             <div class="item-main">
-                                <a class="item-title" href=format!("/r/{id}")>{title}</a>
+                                <a class="item-title" href=super::route::Route::roadmap(&id)>{title}</a>
                                 <p class="item-details">{unit}" · на сервере"</p>
                             </div>
                         </li>
@@ -122,7 +122,7 @@ fn RoadmapItem(
     let app = ctx();
     let renaming = RwSignal::new(false);
     let confirming = RwSignal::new(false);
-    let href = format!("/r/{}", meta.id);
+    let href = super::route::Route::roadmap(&meta.id);
     let id = meta.id.clone();
     let title =
         if meta.title.trim().is_empty() { "Без названия".to_owned() } else { meta.title.clone() };
@@ -131,7 +131,7 @@ fn RoadmapItem(
         meta.year.map(|y| format!("{y} год")),
         (!meta.territory.is_empty()).then(|| meta.territory.clone()),
         Some(format!("мероприятий: {}", meta.activities)),
-        Some(format!("изменена {}", format_time(meta.updated))),
+        Some(format!("изменена {}", crate::browser::local_time(meta.updated))),
     ]
     .into_iter()
     .flatten()
@@ -344,7 +344,7 @@ fn CreateForm(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
         let storage = app.storage();
         leptos::task::spawn_local(async move {
             match OpenRoadmap::create(&storage, &new, &app.account.person_id()).await {
-                Ok(id) => router.navigate(&format!("/r/{id}")),
+                Ok(id) => router.navigate(&super::route::Route::roadmap(id)),
                 Err(e) => {
                     saving.set(false);
                     app.error(format!("Не удалось создать: {e}"));
@@ -446,16 +446,4 @@ pub fn document_title(title: &str) {
     if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
         doc.set_title(&format!("{title} — МЭДК"));
     }
-}
-
-pub fn format_time(ms: f64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
-    format!(
-        "{:02}.{:02}.{} {:02}:{:02}",
-        date.get_date(),
-        date.get_month() + 1,
-        date.get_full_year(),
-        date.get_hours(),
-        date.get_minutes()
-    )
 }

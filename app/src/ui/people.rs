@@ -2,13 +2,14 @@
 //! one), invitations (create, copy the link, revoke), and the people in
 //! those units (a curator's schools, disabling an account).
 
-use super::list::{document_title, format_time};
+use super::list::document_title;
 use super::session::{Submit, input, say};
 use super::{ctx, text};
 use crate::api;
 use leptos::prelude::*;
 use medk_shared::access::{Level, Person, Role, Unit};
-use medk_shared::school::{PersonRef, SchoolEdit};
+use medk_shared::actions::school::name_curator;
+use medk_shared::school::PersonRef;
 use serde::{Deserialize, Serialize};
 
 /// `GET /api/people`.
@@ -47,7 +48,7 @@ struct Accepted {
 }
 
 fn invitation_link(code: &str) -> String {
-    crate::browser::link(&format!("/invite/{code}"))
+    crate::browser::link(&super::route::Route::Invite(code.to_string()).href())
 }
 
 #[component]
@@ -381,7 +382,7 @@ fn InvitationItem(invitation: Invitation, reload: impl Fn() + Copy + Send + Sync
                 <br />
                 {match accepted {
                     Some(a) => view! { <span class="accepted-by">{format!("Принято: {} ({})", a.name, a.login)}</span> }.into_any(),
-                    None => view! { <span class="hint">"действует до " {format_time(invitation.expires_at * 1000.0)}</span> }.into_any(),
+                    None => view! { <span class="hint">"действует до " {crate::browser::local_time(invitation.expires_at * 1000.0)}</span> }.into_any(),
                 }}
             </p>
             <button class="danger" hidden=is_accepted on:click=revoke>"Отозвать"</button>
@@ -468,14 +469,7 @@ fn PersonItem(person: Person, data: RwSignal<Option<Result<People, String>>>) ->
                     let written = match sync.open_school(&school).await {
                         Ok(file) => {
                             let mut file = file.borrow_mut();
-                            let current = file.school().and_then(|s| s.assignment.curator);
-                            let edit = if named {
-                                Some(SchoolEdit::SetCurator(Some(curator.clone())))
-                            } else if current.is_some_and(|c| c.id == curator.id) {
-                                Some(SchoolEdit::SetCurator(None))
-                            } else {
-                                None
-                            };
+                            let edit = file.school().and_then(|s| name_curator(&s, &curator, named));
                             match edit {
                                 Some(edit) => {
                                     file.apply_school(vec![edit], "set curator", &app.account.author())

@@ -65,6 +65,44 @@ impl Route {
 }
 
 impl Route {
+    /// The path that names this screen: the one way links and navigation
+    /// are built, so [`Route::parse`] always reads back what was written.
+    pub fn href(&self) -> String {
+        match self {
+            Route::List => "/".into(),
+            Route::Roadmap(id) => format!("/r/{id}"),
+            Route::Print { id, report: None } => format!("/r/{id}/print"),
+            Route::Print { id, report: Some(date) } => format!("/r/{id}/report/{date}"),
+            Route::Login => "/login".into(),
+            Route::Invite(code) => format!("/invite/{code}"),
+            Route::People => "/people".into(),
+            Route::School(unit) => format!("/s/{unit}"),
+            Route::Schools => "/schools".into(),
+            Route::Catalogue => "/catalogue".into(),
+            Route::Monitoring { unit: None } => "/monitoring".into(),
+            Route::Monitoring { unit: Some(unit) } => format!("/monitoring/{unit}"),
+            Route::Password => "/password".into(),
+            Route::NotFound => "/not-found".into(),
+        }
+    }
+
+    /// A roadmap's path.
+    pub fn roadmap(id: impl std::fmt::Display) -> String {
+        Route::Roadmap(id.to_string()).href()
+    }
+
+    /// A school screen's path.
+    pub fn school(unit: impl std::fmt::Display) -> String {
+        Route::School(unit.to_string()).href()
+    }
+
+    /// The monitoring dashboard of `unit` on `date` (`YYYY-MM-DD`).
+    pub fn monitoring_on(unit: impl std::fmt::Display, date: impl std::fmt::Display) -> String {
+        format!("{}?date={date}", Route::Monitoring { unit: Some(unit.to_string()) }.href())
+    }
+}
+
+impl Route {
     fn printable(path: &str) -> Option<Route> {
         let mut parts = path.strip_prefix("/r/")?.split('/');
         let id = parts.next().filter(|id| !id.is_empty())?.to_owned();
@@ -214,5 +252,32 @@ mod tests {
         );
         assert_eq!(Route::parse("/r/abc/report/"), Route::NotFound);
         assert_eq!(Route::parse("/r/abc/print/x"), Route::NotFound);
+    }
+
+    #[test]
+    fn every_screen_reads_back_from_its_path() {
+        let screens = [
+            Route::List,
+            Route::Roadmap("2SdRNaMK".into()),
+            Route::Print { id: "abc".into(), report: None },
+            Route::Print { id: "abc".into(), report: Some("2022-05-31".into()) },
+            Route::Login,
+            Route::Invite("Xy7".into()),
+            Route::People,
+            Route::School("s1".into()),
+            Route::Schools,
+            Route::Catalogue,
+            Route::Monitoring { unit: None },
+            Route::Monitoring { unit: Some("m1".into()) },
+            Route::Password,
+            Route::NotFound,
+        ];
+        for screen in screens {
+            assert_eq!(Route::parse(&screen.href()), screen, "{}", screen.href());
+        }
+        assert_eq!(
+            Route::parse(&Route::monitoring_on("m1", "2022-04-01")),
+            Route::Monitoring { unit: Some("m1".into()) }
+        );
     }
 }

@@ -133,7 +133,10 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
             let status = Status::parse(&event_target_value(&ev));
             let mut edits = vec![Edit::SetStatus { activity: id.clone(), status }];
             if status == Status::Done && activity.with_untracked(|a| a.completed_on.is_empty()) {
-                edits.push(Edit::SetCompletedOn { activity: id.clone(), date: today_iso() });
+                edits.push(Edit::SetCompletedOn {
+                    activity: id.clone(),
+                    date: medk_shared::deadline::iso(crate::browser::today()),
+                });
             }
             // The last status's note does not speak for the new one.
             if activity.with_untracked(|a| !a.status_note.is_empty() || !a.status_evidence.is_empty()) {
@@ -266,11 +269,6 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
         </div>
     }
     .into_any()
-}
-
-fn today_iso() -> String {
-    let d = js_sys::Date::new_0();
-    format!("{:04}-{:02}-{:02}", d.get_full_year(), d.get_month() + 1, d.get_date())
 }
 
 /// «Состав рабочей группы»: name, workplace, position.

@@ -7,7 +7,7 @@
 //! [`crate::blobs`].
 
 use super::file_slot::FileSlot;
-use super::list::{document_title, format_time};
+use super::list::document_title;
 use super::session::say;
 use super::{AppCtx, ctx, text};
 use crate::blobs::{Blobs, UploadState, check_size, size_label};
@@ -16,46 +16,30 @@ use crate::files::OpenFile;
 use crate::storage::DocKind;
 use leptos::prelude::*;
 use medk_shared::access::{Level, Person, Right, Role, SchoolPowers};
+use medk_shared::actions::school as school_actions;
 use medk_shared::catalogue::{Catalogue, catalogue_id};
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::monitoring::{VisitWarning, visit_warning};
+use medk_shared::ru;
 use medk_shared::school::{
     Blob, Decision, DocumentKind, FiledDocument, PersonRef, Risk, School, SchoolEdit, Stage, Visit,
     school_file_id,
 };
-use time::Date;
 use wasm_bindgen::JsCast;
-
-/// «1 день», «3 дня», «11 дней».
-pub fn days_ru(n: i64) -> String {
-    let (tens, ones) = (n.abs() % 100, n.abs() % 10);
-    let word = match (tens, ones) {
-        (11..=14, _) => "дней",
-        (_, 1) => "день",
-        (_, 2..=4) => "дня",
-        _ => "дней",
-    };
-    format!("{n} {word}")
-}
 
 /// The warning as every screen says it (the school, the list of schools,
 /// the monitoring dashboard).
 pub fn warning_text(w: &VisitWarning) -> String {
-    let schedule = days_ru(i64::from(w.allowed_days));
+    let schedule = ru::DAYS.count(i64::from(w.allowed_days));
     match w.days_since {
-        Some(days) => format!("Школу не посещали {} (по графику — раз в {schedule})", days_ru(days)),
+        Some(days) => format!("Школу не посещали {} (по графику — раз в {schedule})", ru::DAYS.count(days)),
         None => format!("Ещё не посещали (по графику — раз в {schedule})"),
     }
 }
 
-/// `2021-03-10` as «10.03.2021».
-pub fn date_ru(date: Date) -> String {
-    format!("{:02}.{:02}.{}", date.day(), u8::from(date.month()), date.year())
-}
-
 /// An ISO date as «10.03.2021», or as written when it is not one.
 fn iso_ru(iso: &str) -> String {
-    medk_shared::deadline::parse_iso(iso).map(date_ru).unwrap_or_else(|| iso.to_owned())
+    medk_shared::deadline::parse_iso(iso).map(ru::date).unwrap_or_else(|| iso.to_owned())
 }
 
 /// A decision as the review log and the state say it.
@@ -65,29 +49,6 @@ pub fn decision_ru(decision: Decision) -> &'static str {
         Decision::Returned => "Возвращён на доработку",
         Decision::Confirmed => "Подтверждён",
     }
-}
-
-/// The document kinds a school files at `stage`: what the catalogue
-/// requires, and the two monitoring stages always.
-pub fn document_kinds(catalogue: &Catalogue, stage: Stage) -> Vec<DocumentKind> {
-    let required = &catalogue.rules(stage).required;
-    DocumentKind::ALL
-        .into_iter()
-        .filter(|k| {
-            required.contains(k) || matches!(k, DocumentKind::Monitoring1 | DocumentKind::Monitoring2)
-        })
-        .collect()
-}
-
-/// The school's document of `kind`: the one decided on last when two were
-/// filed concurrently.
-pub fn filed(school: &School, kind: DocumentKind) -> Option<FiledDocument> {
-    school
-        .documents
-        .iter()
-        .filter(|d| d.kind == kind)
-        .max_by_key(|d| (d.reviews.last().map_or(i64::MIN, |r| r.at_ms), d.id.as_str().to_owned()))
-        .cloned()
 }
 
 /// The name of the unit above `unit`, when the person sees it.
@@ -338,7 +299,7 @@ fn SchoolHead(screen: Screen) -> impl IntoView {
     };
     let last_visit = move || {
         screen.school.with(|s| {
-            s.as_ref().and_then(|s| s.last_visit_by(browser::today())).map(date_ru).unwrap_or_default()
+            s.as_ref().and_then(|s| s.last_visit_by(browser::today())).map(ru::date).unwrap_or_default()
         })
     };
     let unit = screen.unit();
@@ -380,7 +341,7 @@ fn SchoolHead(screen: Screen) -> impl IntoView {
                 <ul>
                     {move || roadmaps.get().into_iter().map(|id| {
                         let title = screen.roadmap_title(&id);
-                        view! { <li><a href=format!("/r/{id}")>{title}</a></li> }
+                        view! { <li><a href=super::route::Route::roadmap(&id)>{title}</a></li> }
                     }).collect_view()}
                 </ul>
             </div>
@@ -907,7 +868,7 @@ fn RiskFactor(screen: Screen, id: String, title: String, retired: bool) -> impl 
                 {move || programme().map(|p| {
                     let id = p.to_string();
                     let title = screen.roadmap_title(&id);
-                    view! { <a class="button" href=format!("/r/{id}")>"Открыть программу: " {title}</a> }
+                    view! { <a class="button" href=super::route::Route::roadmap(&id)>"Открыть программу: " {title}</a> }
                 })}
                 <button hidden=move || !screen.can_write() || programme().is_some() disabled=creating
                     on:click=create>"Создать программу"</button>
@@ -925,7 +886,7 @@ fn Documents(screen: Screen) -> impl IntoView {
     let kinds = move || {
         screen.school.with(|s| {
             screen.catalogue.with(|c| match (s, c) {
-                (Some(s), Some(c)) => document_kinds(c, s.stage),
+                (Some(s), Some(c)) => c.document_kinds(s.stage),
                 _ => Vec::new(),
             })
         })
@@ -946,7 +907,9 @@ fn Documents(screen: Screen) -> impl IntoView {
 fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
     let app = screen.app;
     let blobs = expect_context::<Blobs>();
-    let doc = Memo::new(move |_| screen.school.with(|s| s.as_ref().and_then(|s| filed(s, kind))));
+    let doc = Memo::new(move |_| {
+        screen.school.with(|s| s.as_ref().and_then(|s| s.current_document(kind).cloned()))
+    });
     let state = move || doc.with(|d| d.as_ref().and_then(FiledDocument::state));
     let file = move || doc.with(|d| d.as_ref().and_then(|d| d.file.clone()));
     let busy = RwSignal::new(false);
@@ -979,22 +942,13 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
                     .put(bytes, &picked.name(), &picked.type_(), &unit)
                     .await
                     .map_err(|e| e.to_string())?;
-                let id = doc.get_untracked().map(|d| d.id).unwrap_or_else(browser::new_row_id);
-                let edits = vec![
-                    SchoolEdit::AttachDocument {
-                        id: id.clone(),
-                        kind,
-                        title: kind.label_ru().to_owned(),
-                        blob,
-                    },
-                    SchoolEdit::Decide {
-                        document: id,
-                        decision: Decision::Submitted,
-                        remarks: String::new(),
-                        by: me.id,
-                        by_name: me.name,
-                    },
-                ];
+                let edits = screen
+                    .school
+                    .with_untracked(|s| {
+                        s.as_ref()
+                            .map(|s| school_actions::file_document(s, kind, blob, &me, browser::new_row_id()))
+                    })
+                    .ok_or_else(|| "Файл школы ещё не открыт.".to_owned())?;
                 if screen.apply(edits, "file document") {
                     Ok(())
                 } else {
@@ -1011,9 +965,7 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
     };
     let decide = move |decision: Decision, text: String| {
         let (Some(d), Some(me)) = (doc.get_untracked(), screen.me()) else { return false };
-        let edit =
-            SchoolEdit::Decide { document: d.id, decision, remarks: text, by: me.id, by_name: me.name };
-        screen.apply(vec![edit], "review document")
+        screen.apply(vec![school_actions::decide(d.id, decision, text, &me)], "review document")
     };
     let confirm = move |_| {
         if decide(Decision::Confirmed, String::new()) {
@@ -1103,7 +1055,7 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
                         let current = current_address();
                         reviews().into_iter().map(|r| {
                             let older = !r.file.is_empty() && r.file != current;
-                            let when = format_time(r.at_ms as f64);
+                            let when = crate::browser::local_time(r.at_ms as f64);
                             let judged = logged(&r.file).map(|blob| {
                                 let label = format!("Скачать «{}» ({}, {when})", blob.name, decision_ru(r.decision));
                                 view! {
@@ -1158,18 +1110,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn days_take_the_russian_plural() {
-        assert_eq!(days_ru(1), "1 день");
-        assert_eq!(days_ru(3), "3 дня");
-        assert_eq!(days_ru(5), "5 дней");
-        assert_eq!(days_ru(11), "11 дней");
-        assert_eq!(days_ru(12), "12 дней");
-        assert_eq!(days_ru(21), "21 день");
-        assert_eq!(days_ru(28), "28 дней");
-        assert_eq!(days_ru(104), "104 дня");
-    }
-
-    #[test]
     fn the_visit_warning_reads_as_the_project_says_it() {
         let late = VisitWarning { last_visit: None, days_since: Some(9), allowed_days: 7 };
         assert_eq!(warning_text(&late), "Школу не посещали 9 дней (по графику — раз в 7 дней)");
@@ -1178,27 +1118,7 @@ mod tests {
     }
 
     #[test]
-    fn monitoring_documents_are_always_filed_and_the_rest_by_stage() {
-        let catalogue = Catalogue::seed_2021();
-        assert_eq!(
-            document_kinds(&catalogue, Stage::Forming),
-            vec![
-                DocumentKind::Concept,
-                DocumentKind::Roadmap,
-                DocumentKind::MediumTermProgramme,
-                DocumentKind::Monitoring1,
-                DocumentKind::Monitoring2
-            ]
-        );
-        assert_eq!(
-            document_kinds(&catalogue, Stage::Finished),
-            vec![DocumentKind::Monitoring1, DocumentKind::Monitoring2]
-        );
-    }
-
-    #[test]
     fn dates_read_day_first() {
-        assert_eq!(date_ru(time::macros::date!(2021 - 03 - 10)), "10.03.2021");
         assert_eq!(iso_ru("2021-03-10"), "10.03.2021");
         assert_eq!(iso_ru("вчера"), "вчера");
     }

@@ -4,7 +4,7 @@
 //! schools' files (opened, and so synced, as the table is shown).
 
 use super::list::document_title;
-use super::school::{date_ru, parent_name, warning_text};
+use super::school::{parent_name, warning_text};
 use super::{ctx, text};
 use crate::files::OpenFile;
 use leptos::prelude::*;
@@ -44,7 +44,10 @@ fn row(unit: &Unit, units: &[Unit], school: Option<&School>, catalogue: Option<&
         curator: school.map(|s| name_of(&s.assignment.curator)).unwrap_or_default(),
         coordinator: school.map(|s| name_of(&s.assignment.coordinator)).unwrap_or_default(),
         stage: school.map(|s| s.stage.label_ru().to_owned()).unwrap_or_default(),
-        last_visit: school.and_then(|s| s.last_visit_by(today)).map(date_ru).unwrap_or_default(),
+        last_visit: school
+            .and_then(|s| s.last_visit_by(today))
+            .map(medk_shared::ru::date)
+            .unwrap_or_default(),
         warning: match (school, catalogue) {
             (Some(s), Some(c)) => visit_warning(s, c, today).map(|w| warning_text(&w)),
             _ => None,
@@ -162,7 +165,7 @@ pub fn SchoolsPage() -> impl IntoView {
                                 let nobody = if r.loaded { "не назначен" } else { "" };
                             view! {
                                 <tr data-unit=r.unit.clone() class:late=late>
-                                    <th scope="row" data-label="Школа"><a href=format!("/s/{}", r.unit)>{r.name}</a></th>
+                                    <th scope="row" data-label="Школа"><a href=super::route::Route::school(&r.unit)>{r.name}</a></th>
                                     {cell("Муниципалитет", r.municipality)}
                                     {cell("Куратор", if r.curator.is_empty() { nobody.into() } else { r.curator })}
                                     {cell("Муниципальный координатор", if r.coordinator.is_empty() { nobody.into() } else { r.coordinator })}

@@ -3,7 +3,7 @@
 //! change the password. The forms here and in `people` share [`Submit`]
 //! and [`input`].
 
-use super::list::{document_title, format_time};
+use super::list::document_title;
 use super::route::{Route, router};
 use super::{ctx, text};
 use crate::account::{Me, Session};
@@ -300,7 +300,7 @@ pub fn InvitePage(code: String) -> impl IntoView {
                 <strong>{text(move || invitation(|i| i.role.label().to_owned()))}</strong>", "
                 <strong>{text(move || invitation(|i| i.unit_name.clone()))}</strong>"."</p>
             <p class="hint">"Приглашение действует до "
-                {text(move || invitation(|i| format_time(i.expires_at * 1000.0)))} "."</p>
+                {text(move || invitation(|i| crate::browser::local_time(i.expires_at * 1000.0)))} "."</p>
             <p class="hint" hidden=move || signed_in_as().is_none()>
                 "Сейчас на этом устройстве выполнен вход: " {text(move || signed_in_as().unwrap_or_default())}
                 ". Новая учётная запись войдёт вместо неё."</p>

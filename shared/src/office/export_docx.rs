@@ -12,9 +12,9 @@
 //!
 //! A4 landscape, Times New Roman 12: what the authorities expect to print.
 
-use crate::deadline::ru_date;
 use crate::indicators::{self, Execution};
 use crate::model::{ActivityField, Column, Header, Member, MemberField, Roadmap, Section};
+use crate::ru;
 use docx_rs::{
     AlignmentType, Docx, PageMargin, PageOrientationType, Paragraph, Run, RunFonts, Table, TableCell,
     TableLayoutType, TableRow, WidthType,
@@ -57,13 +57,20 @@ pub fn roadmap_docx(roadmap: &Roadmap) -> Vec<u8> {
 /// [`indicators::execution`] and, per section, each activity's status on
 /// `date`. `roadmap_then` is the roadmap as it stood on that date (see
 /// [`crate::history::roadmap_at`]).
-pub fn report_docx(roadmap_then: &Roadmap, date: Date) -> Vec<u8> {
+///
+/// `none_due` says in words why nothing was due then
+/// ([`crate::monitoring::NoneDue::report_line`]); it replaces «0 из 0».
+pub fn report_docx(roadmap_then: &Roadmap, date: Date, none_due: Option<&str>) -> Vec<u8> {
     let header = &roadmap_then.header;
     let execution = indicators::execution(roadmap_then, date);
     let mut docx = page();
-    docx = docx.add_paragraph(heading(&format!("Отчет о выполнении дорожной карты на {}", ru_date(date))));
+    docx = docx.add_paragraph(heading(&format!("Отчет о выполнении дорожной карты на {}", ru::date(date))));
+    let summary = match none_due {
+        Some(line) if execution.due == 0 => line.to_owned(),
+        _ => summary(&execution, date),
+    };
     docx = title(docx, &header.title, header)
-        .add_paragraph(paragraph(&summary(&execution, date)).bold())
+        .add_paragraph(paragraph(&summary).bold())
         .add_paragraph(paragraph(&details(&execution)));
     for section in roadmap_then.sections.iter().filter(|s| !s.activities.is_empty()) {
         docx =
@@ -78,8 +85,8 @@ fn summary(execution: &Execution, date: Date) -> String {
         "Выполнено {} из {} {} со сроком до {}",
         execution.done_of_due,
         execution.due,
-        activities_after_iz(execution.due),
-        ru_date(date)
+        ru::ACTIVITIES_GENITIVE.after(execution.due as i64),
+        ru::date(date)
     );
     if let Some(percent) = execution.percent_done_of_due() {
         text.push_str(&format!(" ({percent} %)"));
@@ -96,12 +103,6 @@ fn details(execution: &Execution) -> String {
         execution.cancelled,
         execution.without_deadline
     )
-}
-
-/// «мероприятие» in the genitive after «из N»: «из 1 (21, 31…) мероприятия»,
-/// otherwise «мероприятий».
-fn activities_after_iz(n: usize) -> &'static str {
-    if n % 10 == 1 && n % 100 != 11 { "мероприятия" } else { "мероприятий" }
 }
 
 // ---- the document ---------------------------------------------------------
@@ -273,7 +274,7 @@ fn report_table(section: &Section, year: Option<i32>, date: Date) -> Table {
     let mut rows = vec![row(&widths, REPORT_COLUMNS, true)];
     for activity in &section.activities {
         let state = indicators::activity_state(activity, year, date);
-        let completed = indicators::completed_on(activity).map(ru_date).unwrap_or_default();
+        let completed = indicators::completed_on(activity).map(ru::date).unwrap_or_default();
         let note = activity.status_note_ru();
         let status = if note.is_empty() {
             state.label_ru().to_owned()
@@ -300,7 +301,7 @@ mod tests {
 
     #[test]
     fn genitive_after_iz() {
-        let words: Vec<_> = [0, 1, 2, 5, 11, 21, 101, 111].map(activities_after_iz).into();
+        let words: Vec<_> = [0, 1, 2, 5, 11, 21, 101, 111].map(|n| ru::ACTIVITIES_GENITIVE.after(n)).into();
         assert_eq!(
             words,
             [

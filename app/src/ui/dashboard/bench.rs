@@ -1,11 +1,13 @@
 //! The hook `cargo xtask bench indicators` times the dashboard's
 //! computation through: one function the app's wasm exports, called from
-//! the page by `e2e/bench/indicators.mjs`. Nothing in the app calls it.
+//! the page by `e2e/bench/indicators.mjs`. Nothing in the app calls it, and
+//! only a build with the `bench` feature (`cargo xtask bench indicators`)
+//! has it.
 
-use super::compute::{
+use crate::storage::Storage;
+use medk_shared::dashboard::{
     BenchData, Reads, bench_compute, bench_fingerprint, bench_kept, bench_load, bench_reopen, bench_touch,
 };
-use crate::storage::Storage;
 use wasm_bindgen::prelude::*;
 
 fn now() -> f64 {

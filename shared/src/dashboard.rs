@@ -1,23 +1,23 @@
 //! What the monitoring dashboard computes, from the schools' documents read
 //! as they stood at the end of the monitoring day ([`SchoolSnapshot`]) to
 //! the figures it shows, rolled up over the organisation tree by
-//! [`medk_shared::monitoring`].
+//! [`crate::monitoring`].
 //!
-//! Pure (no browser I/O), so that `cargo xtask bench indicators` can time
-//! exactly this: it calls [`bench_load`] and [`bench_compute`] in the app's
-//! wasm (through `super::bench`) and compiles this same file natively
-//! (`#[path]` in `xtask/src/bench_indicators.rs`) for its baseline. The
+//! The app's dashboard (`app/src/ui/dashboard.rs`) calls it on the
+//! documents the device holds. `cargo xtask bench indicators` times exactly
+//! this: it calls [`bench_load`] and [`bench_compute`] in the app's wasm
+//! (through the app's `bench` feature) and natively for its baseline. The
 //! benchmark's data format ([`BenchData`]) lives here for the same reason.
 
-use automerge::ChangeHash;
-use medk_shared::access::{Level, Org, Unit};
-use medk_shared::catalogue::{Catalogue, CatalogueDoc};
-use medk_shared::doc::RoadmapDoc;
-use medk_shared::history::{Window, heads_window, progress_at_heads};
-use medk_shared::monitoring::{
+use crate::access::{Level, Org, Unit};
+use crate::catalogue::{Catalogue, CatalogueDoc};
+use crate::doc::RoadmapDoc;
+use crate::history::{Window, heads_window, progress_at_heads};
+use crate::monitoring::{
     self, NoneDue, RoadmapOnDate, Rollup, SchoolSnapshot, Totals, VisitWarning, visit_warning,
 };
-use medk_shared::school::{Decision, DocumentKind, School, SchoolDoc, Stage, school_at_heads};
+use crate::school::{Decision, DocumentKind, School, SchoolDoc, Stage, school_at_heads};
+use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -385,7 +385,7 @@ pub fn bench_load(data: &BenchData, date: Option<&str>) -> Result<BenchDocs, Str
     for unit in &data.units {
         org.add(unit.clone()).map_err(|e| e.to_string())?;
     }
-    let date = medk_shared::deadline::parse_iso(date.unwrap_or(&data.date)).ok_or("bad monitoring date")?;
+    let date = crate::deadline::parse_iso(date.unwrap_or(&data.date)).ok_or("bad monitoring date")?;
     let offset = time::UtcOffset::from_whole_seconds(i32::from(data.utc_offset_minutes) * 60)
         .map_err(|e| e.to_string())?;
     let catalogue = CatalogueDoc::load(&data.catalogue).map_err(|e| e.to_string())?.read();
@@ -406,7 +406,7 @@ pub fn bench_load(data: &BenchData, date: Option<&str>) -> Result<BenchDocs, Str
         org,
         under: data.under.clone(),
         date,
-        until_ms: medk_shared::history::end_of_day_ms(date, offset),
+        until_ms: crate::history::end_of_day_ms(date, offset),
         offset,
         catalogue,
         schools,
@@ -478,13 +478,13 @@ pub fn bench_reopen(docs: &BenchDocs, kept: &[(String, Vec<u8>)]) -> Result<Moni
 /// before the end of the monitoring day: one change synced in while the
 /// dashboard is open, before [`bench_compute`] runs again.
 pub fn bench_touch(docs: &mut BenchDocs) -> Result<(), String> {
-    use medk_shared::model::Status;
+    use crate::model::Status;
     let until = docs.until_ms;
     let doc = docs.schools.first_mut().and_then(|s| s.1.first_mut()).ok_or("no roadmap")?;
     let roadmap = doc.read();
     let activity = roadmap.sections.iter().flat_map(|s| &s.activities).next().ok_or("no activity")?;
     let status = if activity.status == Status::Done { Status::InProgress } else { Status::Done };
-    let edit = medk_shared::doc::Edit::SetStatus { activity: activity.id.clone(), status };
+    let edit = crate::doc::Edit::SetStatus { activity: activity.id.clone(), status };
     doc.apply(vec![edit], until - 60_000, "set status").map(drop).map_err(|e| e.to_string())
 }
 
