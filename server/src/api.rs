@@ -22,7 +22,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use medk_shared::access::{Level, Org, Person, Right, RoadmapAccess, Role, Unit, UnitId};
-use medk_shared::deadline::ru_date;
 use medk_shared::ids::DocumentId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -585,7 +584,7 @@ fn deleted_text(accounts: &Accounts, tombstone: &accounts::Tombstone) -> String 
         .and_then(|at| time::OffsetDateTime::from_unix_timestamp(at).ok())
         .map(|at| at.to_offset(moscow))
         .map(|at| {
-            format!("{} в {:02}:{:02} по московскому времени", ru_date(at.date()), at.hour(), at.minute())
+            format!("{} в {:02}:{:02} по московскому времени", medk_shared::ru::date(at.date()), at.hour(), at.minute())
         });
     let who = accounts.person(&tombstone.by).map(|p| if p.name.trim().is_empty() { p.login } else { p.name });
     let mut text = String::from("дорожная карта удалена для всех");
