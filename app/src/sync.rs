@@ -105,6 +105,9 @@ pub enum FetchError {
     Offline,
     #[error("на сервере нет такой дорожной карты (или к ней нет доступа), по крайней мере пока")]
     Unavailable,
+    /// It was deleted for everyone: the server's words (when, by whom).
+    #[error("{0}")]
+    Deleted(String),
     #[error("сервер не ответил вовремя, попробуйте ещё раз")]
     Timeout,
     #[error("войдите, чтобы загрузить её с сервера")]
@@ -120,6 +123,8 @@ pub enum FetchError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Peer {
     pub name: String,
+    /// Their person id: one person's tabs are named once.
+    person: String,
     seen: u64,
 }
 
@@ -377,12 +382,8 @@ impl SyncService {
         let presence = self.0.presence;
         Signal::derive(move || {
             presence.with(|p| {
-                let mut names: Vec<String> = p
-                    .get(&id)
-                    .map(|peers| peers.values().map(|p| p.name.clone()).collect())
-                    .unwrap_or_default();
-                names.sort();
-                names
+                let peers = p.get(&id).into_iter().flat_map(|peers| peers.values());
+                presence::people(peers.map(|p| (p.person.as_str(), p.name.as_str(), p.seen)))
             })
         })
     }
@@ -530,7 +531,19 @@ impl SyncService {
     /// Gets a roadmap this device does not have from the relay, by its
     /// link, and stores it. Waits for a connection being made.
     pub async fn fetch(&self, id: DocumentId) -> Result<(), FetchError> {
-        self.fetch_for(id, false).await
+        match self.fetch_for(id, false).await {
+            // The relay says the same of a roadmap deleted for everyone as
+            // of one the person may not read; the API tells them apart.
+            Err(FetchError::Unavailable) => {
+                match crate::api::send("GET", &format!("/api/roadmaps/{id}/access"), None::<&()>).await {
+                    Err(crate::api::ApiError::Status { status: 410, message }) => {
+                        Err(FetchError::Deleted(message))
+                    }
+                    _ => Err(FetchError::Unavailable),
+                }
+            }
+            other => other,
+        }
     }
 
     /// Gets the server's copy of a document, to open a link (`recover`
@@ -566,7 +579,8 @@ impl SyncService {
 
     /// Tells others this device has the roadmap open (`Some`) or closed it.
     pub fn announce(&self, id: DocumentId, open: bool) {
-        let presence = Presence { name: self.display_name(), open };
+        let person = self.0.account.person_id();
+        let presence = Presence { name: self.display_name(), open, person };
         let previous = self.0.announce.replace(open.then(|| (id, presence.clone())));
         if open || previous.is_some_and(|(p, _)| p == id) {
             self.send_ephemeral(id, presence);
@@ -877,7 +891,7 @@ impl SyncService {
                     self.0.presence.update(|all| {
                         let peers = all.entry(doc).or_default();
                         if p.open {
-                            peers.insert(sender, Peer { name: p.name, seen });
+                            peers.insert(sender, Peer { name: p.name, person: p.person, seen });
                         } else {
                             peers.remove(&sender);
                         }
@@ -1046,11 +1060,10 @@ impl SyncService {
             return;
         }
         let doc = self.0.docs.borrow().get(&id).map(Opened::synced);
-        let frame = match doc {
+        let frames = match doc {
             Some(doc) => {
                 let mut open = doc.borrow_mut();
-                let heads = open.automerge().get_heads();
-                self.0.client.borrow_mut().outgoing(id, &mut open.automerge().sync(), &heads)
+                self.0.client.borrow_mut().outgoing(id, open.automerge())
             }
             None => {
                 let mut fetching = self.0.fetching.borrow_mut();
@@ -1058,11 +1071,11 @@ impl SyncService {
                 if fetch.storing {
                     return;
                 }
-                let heads = fetch.doc.get_heads();
-                self.0.client.borrow_mut().outgoing(id, &mut fetch.doc.sync(), &heads)
+                self.0.client.borrow_mut().outgoing(id, &mut fetch.doc)
             }
         };
-        if let Some(frame) = frame {
+        // More than the relay takes in one message comes in pieces.
+        for frame in frames {
             self.send(&frame);
         }
     }

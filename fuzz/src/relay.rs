@@ -55,7 +55,9 @@ use medk_shared::access::{Right, SchoolPowers};
 use medk_shared::ids::DocumentId;
 use medk_shared::school::{Sender, vet_changes};
 use medk_shared::sync::message::{Message, PeerMetadata};
-use medk_shared::sync::relay::{Access, ConnId, EVICT_AFTER_MS, Effect, Refusal, Relay, StorageWrite};
+use medk_shared::sync::relay::{
+    Access, ConnId, EVICT_AFTER_MS, Effect, Job, Limits, Loaded, Refusal, Relay, StorageWrite, Vetter,
+};
 
 /// `MEDK_FUZZ_TRACE=1` prints every step and effect to stderr: what to
 /// read when replaying a crash.
@@ -340,25 +342,21 @@ impl Access for FakeAccess {
     /// Automerge data the relay takes. Their verdicts are ignored, so the
     /// checks above about what `w` stores still hold (the harness's
     /// documents are neither).
-    fn vets(&mut self, _user: &str, _doc: &DocumentId) -> bool {
-        true
+    fn vetter(&mut self, user: &str, doc: &DocumentId, _claim: bool) -> Option<Vetter> {
+        let (user, doc) = (user.to_owned(), *doc);
+        Some(Box::new(move |before: &Automerge, after: &Automerge, changes: &[automerge::Change]| {
+            let sender = Sender { id: &user, powers: SchoolPowers::default(), now_ms: 0 };
+            let _verdict = vet_changes("s", before, after, changes, &sender);
+            let _verdict = medk_shared::layout::vet_roadmap(&doc, Some(&user), before, after, changes);
+            Ok::<(), Refusal>(())
+        }))
     }
+}
 
-    fn vet(
-        &mut self,
-        user: &str,
-        doc: &DocumentId,
-        before: &Automerge,
-        after: &Automerge,
-        changes: &[automerge::Change],
-        _claim: bool,
-    ) -> Result<(), Refusal> {
-        let sender = Sender { id: user, powers: SchoolPowers::default(), now_ms: 0 };
-        let _verdict = vet_changes("s", before, after, changes, &sender);
-        let _verdict = medk_shared::layout::vet_changes(before, after, changes);
-        let _verdict = medk_shared::layout::check_origin(after, doc, user);
-        Ok(())
-    }
+/// Every message with changes handed out as a job (finished whenever the
+/// input says, like storage), or the relay's own choice.
+fn inline_ops(b: u8) -> u64 {
+    if b & 1 == 0 { 0 } else { medk_shared::sync::relay::INLINE_OPS }
 }
 
 fn user_index(user: &str) -> u8 {
@@ -405,6 +403,8 @@ enum Pending {
     SyncState(DocumentId, String),
     /// With the changes storage holds once it is done.
     Write(DocumentId, u64, Vec<StorageWrite>, HashSet<ChangeHash>),
+    /// A message applied off the relay's task ([`Effect::Apply`]).
+    Apply(DocumentId, Job),
 }
 
 #[derive(Default)]
@@ -487,7 +487,10 @@ impl World {
         }
         let rights = Arc::new(Mutex::new(table));
         World {
-            relay: Relay::new("relay".into(), None, Box::new(FakeAccess(rights.clone()))),
+            // Messages with changes are applied here or handed out as jobs,
+            // as the input says.
+            relay: Relay::new("relay".into(), None, Box::new(FakeAccess(rights.clone())))
+                .with_limits(Limits { inline_ops: inline_ops(input.byte()), ..Limits::default() }),
             rights,
             now: 0,
             conns: Vec::new(),
@@ -881,6 +884,13 @@ impl World {
                 self.sync_states.insert((doc, storage_id), state);
             }
             Effect::Claim { doc, .. } => panic!("a claim of {doc}, which no user may make"),
+            Effect::Apply { doc, job } => {
+                assert!(
+                    !self.pending.iter().any(|p| matches!(p, Pending::Apply(d, _) if *d == doc)),
+                    "two jobs of {doc} at once"
+                );
+                self.pending.push(Pending::Apply(doc, job));
+            }
         }
     }
 
@@ -983,6 +993,7 @@ impl World {
                 Pending::Load(doc) => format!("load {doc}"),
                 Pending::SyncState(doc, id) => format!("load sync state {doc} {id}"),
                 Pending::Write(doc, batch, ..) => format!("write {doc} batch {batch}"),
+                Pending::Apply(doc, job) => format!("apply to {doc}: {job:?}"),
             },
             outcome % 3
         );
@@ -991,7 +1002,7 @@ impl World {
                 0 => self.relay.loaded(doc, Err("disk on fire".into())),
                 _ => {
                     let chunks = self.disk.get(&doc).map(|d| d.chunks.clone()).unwrap_or_default();
-                    self.relay.loaded(doc, Ok(chunks));
+                    self.relay.loaded(doc, Ok(Loaded::parse(chunks)));
                 }
             },
             Pending::SyncState(doc, storage_id) => {
@@ -1017,6 +1028,7 @@ impl World {
                 };
                 self.relay.written(doc, batch, result);
             }
+            Pending::Apply(doc, job) => self.relay.applied(doc, job.run()),
         }
     }
 

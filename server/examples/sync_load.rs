@@ -519,8 +519,7 @@ async fn sync_out(
     doc: &mut AutoCommit,
     stats: &Stats,
 ) -> anyhow::Result<()> {
-    let heads = doc.get_heads();
-    if let Some(frame) = client.outgoing(id, &mut doc.sync(), &heads) {
+    for frame in client.outgoing(id, doc) {
         send(socket, frame, stats).await?;
     }
     Ok(())

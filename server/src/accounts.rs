@@ -52,10 +52,11 @@ const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 /// registered again, so a device that still has one cannot bring it back.
 const DELETED: TableDefinition<&str, &[u8]> = TableDefinition::new("deleted_roadmaps");
 
-/// Most roadmaps one person may register by syncing them (imports and
-/// moves do not count): far more than anyone makes, few enough that one
-/// account cannot fill the registry.
-pub const MAX_REGISTRATIONS_PER_PERSON: usize = 500;
+/// Most roadmaps registered to one unit (a school, a municipality...) by
+/// syncing them: far more than a school makes, few enough that one
+/// account cannot fill the registry. Roadmaps moved there count too;
+/// imported ones do not.
+pub const MAX_REGISTRATIONS_PER_UNIT: usize = 500;
 
 /// Why an accounts operation failed. The Russian text is what the person
 /// sees; [`AccountsError::Storage`] details go to the log only.
@@ -79,6 +80,11 @@ pub enum AccountsError {
     NotFound,
     #[error("дорожная карта удалена для всех")]
     Gone,
+    #[error(
+        "у организации «{0}» на сервере уже столько дорожных карт, сколько он принимает ({1}): новую он не \
+         примет, пока координатор не удалит ненужные"
+    )]
+    TooManyRoadmaps(String, usize),
     #[error("{0}")]
     Invalid(#[from] AccessError),
     #[error("{0}")]
@@ -221,8 +227,8 @@ struct Directory {
     school_files: HashMap<DocumentId, UnitId>,
     /// Roadmaps deleted for everyone.
     deleted: HashMap<DocumentId, Tombstone>,
-    /// Roadmaps each person registered by syncing them.
-    registrations: HashMap<UserId, usize>,
+    /// Roadmaps registered by syncing them, by the unit they belong to now.
+    registrations: HashMap<UnitId, usize>,
 }
 
 /// One change to the database, applied in memory after it is durable.
@@ -277,6 +283,13 @@ struct Shared {
     /// latest per roadmap): written off the relay's task, one writer per
     /// roadmap at a time.
     titles: Mutex<HashMap<DocumentId, String>>,
+    /// Curators named in school files, on their way to the curators'
+    /// rights (the latest per school): written off the relay's task, one
+    /// writer per school at a time, so the last assignment wins.
+    assignments: Mutex<HashMap<UnitId, Option<String>>>,
+    /// Roadmaps one unit may have registered by syncing them
+    /// ([`MAX_REGISTRATIONS_PER_UNIT`] unless set otherwise).
+    registrations_per_unit: std::sync::atomic::AtomicUsize,
 }
 
 /// Titles kept for claims in flight; more are dropped (a claim then
@@ -387,6 +400,8 @@ impl Accounts {
                 events,
                 claim_titles: Mutex::default(),
                 titles: Mutex::default(),
+                assignments: Mutex::default(),
+                registrations_per_unit: MAX_REGISTRATIONS_PER_UNIT.into(),
             }),
         })
     }
@@ -611,10 +626,48 @@ impl Accounts {
         Ok(person)
     }
 
+    /// [`Accounts::follow_assignment`] without waiting for it: the relay's
+    /// task calls it when it takes a school file's change that names
+    /// another curator. The write runs on a blocking thread; a newer
+    /// assignment of the same school made meanwhile is the one written.
+    pub fn note_assignment(&self, school: &UnitId, curator: Option<String>) {
+        let first = self
+            .shared
+            .assignments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(school.clone(), curator)
+            .is_none();
+        if first {
+            let (accounts, school) = (self.clone(), school.clone());
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => drop(runtime.spawn_blocking(move || accounts.write_assignments(&school))),
+                Err(_) => accounts.write_assignments(&school),
+            }
+        }
+    }
+
+    /// Writes the newest assignment [`Accounts::note_assignment`] left for
+    /// `school` until none newer is waiting.
+    fn write_assignments(&self, school: &UnitId) {
+        let waiting = || self.shared.assignments.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let Some(curator) = waiting().get(school).cloned() else { return };
+            if let Err(e) = self.follow_assignment(school, curator.as_deref()) {
+                tracing::warn!(%school, "the curator's rights did not follow the school file: {e}");
+            }
+            let mut waiting = waiting();
+            if waiting.get(school) == Some(&curator) {
+                waiting.remove(school);
+                return;
+            }
+        }
+    }
+
     /// Makes the curators' schools follow the file of `school` naming
     /// `curator` ([`Org::schools_following`]): the named curator gets the
-    /// school, any other curator who had it loses it. Called by the relay
-    /// when a change it accepts alters the file's assignment.
+    /// school, any other curator who had it loses it. Blocking: the relay
+    /// calls [`Accounts::note_assignment`].
     pub fn follow_assignment(&self, school: &str, curator: Option<&str>) -> Result<(), AccountsError> {
         let changed = self.write(|d| {
             let ops: Vec<Op> = d
@@ -899,11 +952,23 @@ impl Accounts {
     /// Whether `user` may register `doc` as a roadmap of their home unit
     /// (see [`medk_shared::sync::relay::Access::may_claim`]): nobody has,
     /// it is not a school's file, the catalogue or a deleted roadmap, and
-    /// they have fewer than [`MAX_REGISTRATIONS_PER_PERSON`]. (Whether the
-    /// document is theirs to claim is for the relay's vetting:
+    /// the unit has fewer than [`MAX_REGISTRATIONS_PER_UNIT`]
+    /// ([`AccountsError::TooManyRoadmaps`], said to the person). (Whether
+    /// the document is theirs to claim is for the relay's vetting:
     /// [`medk_shared::layout::check_origin`].)
-    pub fn may_claim(&self, user: &str, doc: &DocumentId) -> bool {
-        self.read(|d| claimable(d, user, doc).is_ok())
+    pub fn may_claim(&self, user: &str, doc: &DocumentId) -> Result<(), AccountsError> {
+        let most = self.registrations_per_unit();
+        self.read(|d| claimable(d, user, doc, most).map(drop))
+    }
+
+    /// Roadmaps one unit may have registered by syncing them.
+    pub fn registrations_per_unit(&self) -> usize {
+        self.shared.registrations_per_unit.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets [`Accounts::registrations_per_unit`] (at least one).
+    pub fn set_registrations_per_unit(&self, most: usize) {
+        self.shared.registrations_per_unit.store(most.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Registers `doc` to `user`'s home unit, durably (blocking: call off
@@ -911,7 +976,7 @@ impl Accounts {
     /// claim came first).
     pub fn claim(&self, user: &str, doc: &DocumentId) -> Result<(), AccountsError> {
         self.write(|d| {
-            let unit = claimable(d, user, doc)?;
+            let unit = claimable(d, user, doc, self.registrations_per_unit())?;
             let title = self
                 .shared
                 .claim_titles
@@ -1278,7 +1343,7 @@ fn first_admin_links(dir: &Directory) -> impl Iterator<Item = Op> + '_ {
 }
 
 /// The unit `user` may register `doc` to, or why not.
-fn claimable(d: &Directory, user: &str, doc: &DocumentId) -> Result<UnitId, AccountsError> {
+fn claimable(d: &Directory, user: &str, doc: &DocumentId, most: usize) -> Result<UnitId, AccountsError> {
     let person = &d.people.get(user).ok_or(AccountsError::NoSuchPerson)?.person;
     let known = d.roadmaps.contains_key(doc)
         || d.deleted.contains_key(doc)
@@ -1287,12 +1352,12 @@ fn claimable(d: &Directory, user: &str, doc: &DocumentId) -> Result<UnitId, Acco
     if known {
         return Err(AccountsError::Forbidden);
     }
-    if d.registrations.get(user).copied().unwrap_or(0) >= MAX_REGISTRATIONS_PER_PERSON {
-        return Err(AccountsError::BadInput(format!(
-            "не больше {MAX_REGISTRATIONS_PER_PERSON} дорожных карт на человека"
-        )));
+    let unit = d.org.home_unit(person).ok_or(AccountsError::Forbidden)?;
+    if d.registrations.get(&unit).copied().unwrap_or(0) >= most {
+        let name = d.org.get(&unit).map_or_else(|| unit.clone(), |u| u.name.clone());
+        return Err(AccountsError::TooManyRoadmaps(name, most));
     }
-    d.org.home_unit(person).ok_or(AccountsError::Forbidden)
+    Ok(unit)
 }
 
 /// The school whose file `doc` is, if it is one (and still a school).
@@ -1335,21 +1400,30 @@ fn apply(dir: &mut Directory, op: Op) {
             dir.invitations.remove(&key);
         }
         Op::Roadmap(key, r) => {
-            if let Some(by) = &r.registered_by
-                && !dir.roadmaps.contains_key(&key)
-            {
-                *dir.registrations.entry(by.clone()).or_default() += 1;
+            // A move takes a registered roadmap's count with it.
+            if let Some(old) = dir.roadmaps.get(&key) {
+                uncount(&mut dir.registrations, old);
+            }
+            if r.registered_by.is_some() {
+                *dir.registrations.entry(r.unit.clone()).or_default() += 1;
             }
             dir.roadmaps.insert(key, r);
         }
         Op::Deleted(key, tombstone) => {
-            if let Some(by) = dir.roadmaps.remove(&key).and_then(|r| r.registered_by)
-                && let Some(n) = dir.registrations.get_mut(&by)
-            {
-                *n = n.saturating_sub(1);
+            if let Some(old) = dir.roadmaps.remove(&key) {
+                uncount(&mut dir.registrations, &old);
             }
             dir.deleted.insert(key, tombstone);
         }
+    }
+}
+
+/// A roadmap registered by syncing no longer counts for its unit.
+fn uncount(registrations: &mut HashMap<UnitId, usize>, roadmap: &RoadmapAccess) {
+    if roadmap.registered_by.is_some()
+        && let Some(n) = registrations.get_mut(&roadmap.unit)
+    {
+        *n = n.saturating_sub(1);
     }
 }
 
@@ -1456,7 +1530,7 @@ mod tests {
         let a = Accounts::open(dir.path()).unwrap();
         let file = school_file_id("s1");
         assert_eq!(a.right(&team.id, &file), Right::Write);
-        assert!(!a.may_claim(&team.id, &file), "never claimed as a roadmap");
+        assert!(a.may_claim(&team.id, &file).is_err(), "never claimed as a roadmap");
         let other = school_file_id("s2");
         assert_eq!(a.right(&team.id, &other), Right::None, "no such school");
     }
@@ -1471,12 +1545,12 @@ mod tests {
         let doc = DocumentId::from_bytes([1; 16]);
         assert_eq!(a.right(&two.id, &doc), Right::None, "nobody's yet");
         assert!(a.roadmap(&doc).is_none());
-        assert!(a.may_claim(&one.id, &doc) && a.may_claim(&two.id, &doc));
+        assert!(a.may_claim(&one.id, &doc).is_ok() && a.may_claim(&two.id, &doc).is_ok());
         a.claim(&one.id, &doc).unwrap();
         assert_eq!(a.right(&one.id, &doc), Right::Write);
         assert_eq!(a.right(&two.id, &doc), Right::None, "someone else's");
-        assert!(!a.may_claim(&two.id, &doc) && a.claim(&two.id, &doc).is_err(), "claimed once");
-        assert!(!a.may_claim("ghost", &DocumentId::from_bytes([2; 16])));
+        assert!(a.may_claim(&two.id, &doc).is_err() && a.claim(&two.id, &doc).is_err(), "claimed once");
+        assert!(a.may_claim("ghost", &DocumentId::from_bytes([2; 16])).is_err());
     }
 
     /// What counts against a person's registrations, and deletions, are
@@ -1495,10 +1569,10 @@ mod tests {
             a.delete_roadmap(&other, &p.id).unwrap();
         }
         let a = Accounts::open(dir.path()).unwrap();
-        assert_eq!(a.read(|d| d.registrations.get(&p.id).copied()), Some(1));
+        assert_eq!(a.read(|d| d.registrations.get("r1").copied()), Some(1));
         assert_eq!(a.right(&p.id, &doc), Right::Write);
         assert_eq!(a.right(&p.id, &other), Right::None);
-        assert!(!a.may_claim(&p.id, &other), "a deleted roadmap is never registered again");
+        assert!(a.may_claim(&p.id, &other).is_err(), "a deleted roadmap is never registered again");
         assert_eq!(a.deleted(&other).map(|t| t.access.unit), Some("r1".to_owned()));
     }
 

@@ -575,6 +575,29 @@ async fn roadmaps(State(state): State<ApiState>, who: SignedIn) -> Json<serde_js
     Json(serde_json::Value::Array(list))
 }
 
+/// What a 410 says about a roadmap deleted for everyone: when (Moscow
+/// time, as official papers date things) and by whom.
+fn deleted_text(accounts: &Accounts, tombstone: &accounts::Tombstone) -> String {
+    let moscow = time::UtcOffset::from_hms(3, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let when = i64::try_from(tombstone.at)
+        .ok()
+        .and_then(|at| time::OffsetDateTime::from_unix_timestamp(at).ok())
+        .map(|at| at.to_offset(moscow))
+        .map(|at| {
+            format!("{} в {:02}:{:02} по московскому времени", medk_shared::ru::date(at.date()), at.hour(), at.minute())
+        });
+    let who = accounts.person(&tombstone.by).map(|p| if p.name.trim().is_empty() { p.login } else { p.name });
+    let mut text = String::from("дорожная карта удалена для всех");
+    if let Some(when) = when {
+        text.push(' ');
+        text.push_str(&when);
+    }
+    if let Some(who) = who {
+        text.push_str(&format!(", удалил(а): {who}"));
+    }
+    text
+}
+
 /// The roadmap named by `id` and the caller's right on it; 404 when they may
 /// not read it (so its existence is not revealed) or `id` names nothing; 410
 /// when it was deleted for everyone and they could read it.
@@ -582,7 +605,10 @@ fn readable(state: &ApiState, who: &SignedIn, id: &str) -> ApiResult<(DocumentId
     let doc = DocumentId::parse(id).map_err(|_| AccountsError::NotFound)?;
     if let Some(tombstone) = state.accounts.deleted(&doc) {
         let could_read = state.accounts.org().right(&who.person, &tombstone.access) > Right::None;
-        return Err(if could_read { AccountsError::Gone } else { AccountsError::NotFound }.into());
+        if !could_read {
+            return Err(AccountsError::NotFound.into());
+        }
+        return Err(ApiError(StatusCode::GONE, deleted_text(&state.accounts, &tombstone)));
     }
     let roadmap = state.accounts.roadmap(&doc).ok_or(AccountsError::NotFound)?;
     let right = state.accounts.org().right(&who.person, &roadmap);

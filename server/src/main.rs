@@ -72,6 +72,10 @@ struct ServeArgs {
     /// closes their oldest.
     #[arg(long, value_name = "N", default_value_t = medk_server::sync::CONNECTIONS_PER_USER, help_heading = "Limits")]
     max_sync_connections_per_user: usize,
+    /// Roadmaps one unit (a school...) may have registered by syncing them;
+    /// past it a new one is refused, and its device told why.
+    #[arg(long, value_name = "N", default_value_t = medk_server::accounts::MAX_REGISTRATIONS_PER_UNIT, help_heading = "Limits")]
+    max_roadmaps_per_unit: usize,
     /// MiB of attached files one unit (a school) may keep.
     #[arg(long, value_name = "MIB", default_value_t = 512, help_heading = "Limits")]
     unit_quota_mib: u64,
@@ -100,6 +104,7 @@ impl From<ServeArgs> for Config {
                 per_address: args.max_connections_per_address.max(1),
             },
             sync_connections_per_user: args.max_sync_connections_per_user,
+            roadmaps_per_unit: args.max_roadmaps_per_unit,
             blobs: BlobLimits {
                 unit_quota: args.unit_quota_mib.saturating_mul(MIB),
                 person_quota: args.person_quota_mib.saturating_mul(MIB),

@@ -147,11 +147,7 @@ impl ServerPeer {
     }
 
     fn send_outgoing(&mut self, id: DocumentId, doc: &mut AutoCommit) -> Result<(), PeerError> {
-        let heads = doc.get_heads();
-        match self.client.outgoing(id, &mut doc.sync(), &heads) {
-            Some(frame) => self.send(frame),
-            None => Ok(()),
-        }
+        self.client.outgoing(id, doc).into_iter().try_for_each(|frame| self.send(frame))
     }
 
     fn send(&self, frame: Vec<u8>) -> Result<(), PeerError> {

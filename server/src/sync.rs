@@ -12,8 +12,11 @@
 //! [`HubOptions::connections_per_user`] of them (a new one closes their
 //! oldest). The relay asks [`Accounts`] for a right on every message and
 //! vets what writers send (roadmaps against their layout and limits, school
-//! files against who may make which edit); registering a new roadmap is done off the hub, and its
-//! answer comes back like storage's. Changes to rights, deleted roadmaps and
+//! files against who may make which edit). What takes time is done off the
+//! hub and its answer comes back like storage's: applying a big message
+//! ([`Effect::Apply`], seconds of CPU), registering a new roadmap, writing
+//! a roadmap's title or the rights a school file's curator assignment
+//! gives. Changes to rights, deleted roadmaps and
 //! ended sessions reach the hub as [`AccessEvent`]s and take effect on live
 //! connections at once.
 //!
@@ -40,11 +43,12 @@ use medk_shared::access::Right;
 use medk_shared::ids::DocumentId;
 use medk_shared::sync::message::MAX_MESSAGE_BYTES;
 use medk_shared::sync::relay::{
-    Access, ConnId, Effect, MAX_DOCS_PER_CONNECTION, Refusal, Relay, StorageWrite, close,
+    Access, Applied, ConnId, Effect, Loaded, MAX_DOCS_PER_CONNECTION, Refusal, Relay, StorageWrite, Vetter,
+    close,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
 
-use crate::accounts::{AccessEvent, Accounts, DocKind};
+use crate::accounts::{AccessEvent, Accounts, AccountsError, DocKind};
 use crate::api::session_token;
 use crate::client::Client;
 use crate::peer::SERVER_USER;
@@ -139,14 +143,18 @@ pub(crate) enum Input {
     },
     Claimed {
         doc: DocumentId,
-        result: Result<(), String>,
+        result: Result<(), AccountsError>,
+    },
+    Applied {
+        doc: DocumentId,
+        applied: Applied,
     },
     Closed {
         conn: ConnId,
     },
     Loaded {
         doc: DocumentId,
-        chunks: Result<Vec<Vec<u8>>, String>,
+        read: Result<Loaded, String>,
     },
     SyncStateLoaded {
         doc: DocumentId,
@@ -206,101 +214,76 @@ impl Access for AccountsAccess {
         self.0.right(user, doc)
     }
 
-    fn may_claim(&mut self, user: &str, doc: &DocumentId) -> bool {
-        self.0.may_claim(user, doc)
+    fn may_claim(&mut self, user: &str, doc: &DocumentId) -> Result<(), Option<Refusal>> {
+        self.0.may_claim(user, doc).map_err(|e| claim_refusal(e, user))
     }
 
-    fn vets(&mut self, _user: &str, doc: &DocumentId) -> bool {
-        match self.0.kind_of(doc) {
-            DocKind::Roadmap => true,
+    fn vetter(&mut self, user: &str, doc: &DocumentId, claim: bool) -> Option<Vetter> {
+        let (accounts, doc, user) = (self.0.clone(), *doc, user.to_owned());
+        match self.0.kind_of(&doc) {
+            DocKind::Catalogue => None,
+            DocKind::Roadmap => Some(Box::new(move |before, after, changes| {
+                let claimant = claim.then_some(user.as_str());
+                medk_shared::layout::vet_roadmap(&doc, claimant, before, after, changes)
+                    .map_err(Refusal::from)
+                    .inspect_err(|refusal| refused(&doc, &user, claim, refusal))?;
+                let title = medk_shared::doc::title_of(after);
+                if claim || title != medk_shared::doc::title_of(before) {
+                    accounts.note_title(&doc, title);
+                }
+                Ok(())
+            })),
             // Every writer: a change of who serves the school moves the
             // curator's rights with it.
-            DocKind::School => true,
-            DocKind::Catalogue => false,
-        }
-    }
-
-    fn vet(
-        &mut self,
-        user: &str,
-        doc: &DocumentId,
-        before: &automerge::Automerge,
-        after: &automerge::Automerge,
-        changes: &[automerge::Change],
-        claim: bool,
-    ) -> Result<(), Refusal> {
-        let verdict = match self.0.kind_of(doc) {
-            DocKind::Catalogue => Ok(()),
             DocKind::School => {
-                let verdict = self.vet_school(user, doc, before, after, changes);
-                if verdict.is_ok() {
-                    self.follow_assignment(doc, before, after);
-                }
-                verdict
-            }
-            DocKind::Roadmap => {
-                let origin = if claim { medk_shared::layout::check_origin(after, doc, user) } else { Ok(()) };
-                let verdict = origin
-                    .and_then(|()| medk_shared::layout::vet_changes(before, after, changes))
-                    .map_err(|breach| Refusal { message: breach.kind.message_ru(), detail: breach.detail });
-                if verdict.is_ok() {
-                    let title = medk_shared::doc::title_of(after);
-                    if claim || title != medk_shared::doc::title_of(before) {
-                        self.0.note_title(doc, title);
+                // Coordinators who both curate and assign may change anything.
+                let rules = self.0.school_powers(&user, &doc);
+                Some(Box::new(move |before, after, changes| {
+                    if let Some((school, powers)) = &rules {
+                        let now_ms = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                        let sender = medk_shared::school::Sender { id: &user, powers: *powers, now_ms };
+                        medk_shared::school::vet_changes(school, before, after, changes, &sender)
+                            .map_err(|detail| Refusal {
+                                message:
+                                    "изменение файла школы не принято: его может сделать только куратор \
+                                          или координатор"
+                                        .into(),
+                                detail,
+                            })
+                            .inspect_err(|refusal| refused(&doc, &user, claim, refusal))?;
                     }
-                }
-                verdict
+                    // The one curator assignment: once a change names another
+                    // curator in the school's file, the curators' schools
+                    // (their rights) follow it.
+                    use medk_shared::school::assigned_curator;
+                    let curator = assigned_curator(after);
+                    if curator != assigned_curator(before)
+                        && let Some(school) = accounts.school_of(&doc)
+                    {
+                        accounts.note_assignment(&school, curator);
+                    }
+                    Ok(())
+                }))
             }
-        };
-        verdict.inspect_err(|refusal| {
-            tracing::warn!(%doc, user, claim, "refused changes: {}", refusal.detail);
-        })
+        }
     }
 }
 
-impl AccountsAccess {
-    /// What a school file's writer may change ([`medk_shared::school::vet_changes`]);
-    /// coordinators who both curate and assign may change anything.
-    fn vet_school(
-        &mut self,
-        user: &str,
-        doc: &DocumentId,
-        before: &automerge::Automerge,
-        after: &automerge::Automerge,
-        changes: &[automerge::Change],
-    ) -> Result<(), Refusal> {
-        let Some((school, powers)) = self.0.school_powers(user, doc) else { return Ok(()) };
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        let sender = medk_shared::school::Sender { id: user, powers, now_ms };
-        medk_shared::school::vet_changes(&school, before, after, changes, &sender).map_err(|detail| Refusal {
-            message: "изменение файла школы не принято: его может сделать только куратор или \
-                                  координатор"
-                .into(),
-            detail,
-        })
+/// What a person is told when a roadmap of theirs is not registered: why,
+/// if it is a limit of theirs (else only that the relay has nothing).
+fn claim_refusal(e: AccountsError, whose: &str) -> Option<Refusal> {
+    match e {
+        AccountsError::TooManyRoadmaps(..) => {
+            Some(Refusal { message: e.to_string(), detail: format!("{whose}: no more roadmaps registered") })
+        }
+        _ => None,
     }
+}
 
-    /// The one curator assignment: once an accepted change names another
-    /// curator in the school's file, the curators' schools (their rights)
-    /// follow it.
-    fn follow_assignment(
-        &mut self,
-        doc: &DocumentId,
-        before: &automerge::Automerge,
-        after: &automerge::Automerge,
-    ) {
-        use medk_shared::school::assigned_curator;
-        let curator = assigned_curator(after);
-        if curator == assigned_curator(before) {
-            return;
-        }
-        let Some(school) = self.0.school_of(doc) else { return };
-        if let Err(e) = self.0.follow_assignment(&school, curator.as_deref()) {
-            tracing::warn!(%doc, "the curator's rights did not follow the school file: {e}");
-        }
-    }
+fn refused(doc: &DocumentId, user: &str, claim: bool, refusal: &Refusal) {
+    tracing::warn!(%doc, user, claim, "refused changes: {}", refusal.detail);
 }
 
 impl SyncHub {
@@ -519,6 +502,12 @@ async fn hub(
     tx: mpsc::UnboundedSender<Input>,
 ) {
     let HubState { writer, accounts, per_user } = state;
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let io = Io {
+        writer: writer.clone(),
+        accounts: accounts.clone(),
+        jobs: Arc::new(Semaphore::new((cores - 1).max(1))),
+    };
     let started = Instant::now();
     let mut conns: std::collections::HashMap<ConnId, Outbox> = std::collections::HashMap::new();
     let mut tick = tokio::time::interval(TICK_EVERY);
@@ -531,7 +520,7 @@ async fn hub(
             },
             _ = tick.tick() => {
                 relay.tick(started.elapsed().as_millis() as u64);
-                run_effects(&mut relay, &mut conns, &writer, &accounts, &tx, &mut shutting_down);
+                run_effects(&mut relay, &mut conns, &io, &tx, &mut shutting_down);
                 continue;
             }
             event = events.recv() => {
@@ -561,7 +550,7 @@ async fn hub(
                     live
                 });
                 relay.access_changed();
-                run_effects(&mut relay, &mut conns, &writer, &accounts, &tx, &mut shutting_down);
+                run_effects(&mut relay, &mut conns, &io, &tx, &mut shutting_down);
                 continue;
             }
         };
@@ -586,14 +575,15 @@ async fn hub(
                 if let Err(e) = &result {
                     tracing::info!(%doc, "a roadmap was not registered: {e}");
                 }
-                relay.claimed(doc, result);
+                relay.claimed(doc, result.map_err(|e| claim_refusal(e, &doc.to_string())));
             }
+            Input::Applied { doc, applied } => relay.applied(doc, applied),
             Input::Closed { conn } => {
                 if conns.remove(&conn).is_some() {
                     relay.disconnect(conn);
                 }
             }
-            Input::Loaded { doc, chunks } => relay.loaded(doc, chunks),
+            Input::Loaded { doc, read } => relay.loaded(doc, read),
             Input::SyncStateLoaded { doc, storage_id, state } => {
                 relay.sync_state_loaded(doc, &storage_id, state)
             }
@@ -612,22 +602,31 @@ async fn hub(
                 shutting_down = Some(done);
                 // Once the sync states are saved the writer's last handle
                 // goes, and with it the database.
-                return run_effects(&mut relay, &mut conns, &writer, &accounts, &tx, &mut shutting_down);
+                return run_effects(&mut relay, &mut conns, &io, &tx, &mut shutting_down);
             }
         }
-        run_effects(&mut relay, &mut conns, &writer, &accounts, &tx, &mut shutting_down);
+        run_effects(&mut relay, &mut conns, &io, &tx, &mut shutting_down);
     }
+}
+
+/// What the hub's effects run on.
+struct Io {
+    writer: Arc<Writer>,
+    accounts: Accounts,
+    /// Jobs ([`Effect::Apply`]) running at once: one core fewer than the
+    /// machine has (at least one), so the hub always has one.
+    jobs: Arc<Semaphore>,
 }
 
 /// Carries out what the relay asked for.
 fn run_effects(
     relay: &mut Relay,
     conns: &mut std::collections::HashMap<ConnId, Outbox>,
-    writer: &Arc<Writer>,
-    accounts: &Accounts,
+    io: &Io,
     tx: &mpsc::UnboundedSender<Input>,
     shutting_down: &mut Option<oneshot::Sender<()>>,
 ) {
+    let Io { writer, accounts, jobs } = io;
     let mut sync_states = Vec::new();
     while let Some(effect) = relay.poll() {
         match effect {
@@ -655,7 +654,14 @@ fn run_effects(
                         tracing::error!(%doc, "reading a document failed: {e}");
                         e.to_string()
                     });
-                    let _ = tx.send(Input::Loaded { doc, chunks });
+                    // Parsing the biggest document takes seconds: off the hub.
+                    let read = match chunks {
+                        Ok(chunks) => tokio::task::spawn_blocking(move || Loaded::parse(chunks))
+                            .await
+                            .map_err(|e| e.to_string()),
+                        Err(e) => Err(e),
+                    };
+                    let _ = tx.send(Input::Loaded { doc, read });
                 });
             }
             Effect::LoadSyncState { doc, storage_id } => {
@@ -687,11 +693,29 @@ fn run_effects(
                 // A durable write to the accounts: off the hub.
                 let (accounts, tx) = (accounts.clone(), tx.clone());
                 tokio::task::spawn_blocking(move || {
-                    let result = accounts.claim(&user, &doc).map_err(|e| e.to_string());
+                    let result = accounts.claim(&user, &doc);
                     if result.is_ok() {
                         tracing::info!(%doc, user, "registered a new roadmap");
                     }
                     let _ = tx.send(Input::Claimed { doc, result });
+                });
+            }
+            Effect::Apply { doc, job } => {
+                // Seconds of CPU for the biggest messages: off the hub, so
+                // that everyone else's messages go on meanwhile.
+                let (tx, jobs) = (tx.clone(), jobs.clone());
+                tokio::spawn(async move {
+                    let Ok(_permit) = jobs.acquire_owned().await else { return };
+                    let applied = tokio::task::spawn_blocking(move || {
+                        let (cost, started) = (job.cost(), Instant::now());
+                        let applied = job.run();
+                        tracing::debug!(%doc, cost, "applied a big message in {:?}", started.elapsed());
+                        applied
+                    })
+                    .await;
+                    if let Ok(applied) = applied {
+                        let _ = tx.send(Input::Applied { doc, applied });
+                    }
                 });
             }
             Effect::SaveSyncState { doc, storage_id, state } => {

@@ -7,19 +7,24 @@
 //!   everyone, and its device told why.
 //! - Changes too big for the relay are refused before they are applied:
 //!   the relay's memory stays small and another person's acknowledgements
-//!   keep their pace meanwhile.
+//!   keep their pace meanwhile; the biggest it takes is applied off its
+//!   task, and others keep their pace too.
 //! - Presence floods reach nobody.
 //! - Knowing a roadmap's (or a future school file's) id is not owning it.
-//! - Registrations are limited per person, and a coordinator deletes a
+//! - Registrations are limited per school, and a coordinator deletes a
 //!   roadmap for everyone.
 //! - A person has a bounded number of sync connections; the relay names
 //!   its storage to peers.
+//!
+//! Timings are ratios to a baseline measured in the same run ([`Pacer`]),
+//! never absolute, and a test that times runs alone ([`alone`]).
 
 use std::time::{Duration, Instant};
 
 use automerge::transaction::Transactable as _;
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc as _};
-use futures_util::SinkExt as _;
+use futures_util::{SinkExt as _, StreamExt as _};
+use medk_shared::sync::client::Event;
 use medk_shared::doc::RoadmapDoc;
 use medk_shared::ids::DocumentId;
 use medk_shared::sync::message::Message;
@@ -27,6 +32,7 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 
 mod common;
 use common::{Device, Server, admin, create_user, mark, roadmap, roadmap_by, set_up, socket};
+use medk_shared::sync::relay::MAX_OPS_PER_MESSAGE;
 
 /// The activity of a fresh roadmap from [`roadmap`]: none; this adds one
 /// (`a1`) and returns its description's text object.
@@ -48,14 +54,190 @@ async fn synced_roadmap(device: &mut Device, title: &str) -> DocumentId {
     device.docs.insert(id, doc);
     device.sync().await;
     assert!(!device.unavailable.contains(&id), "{title} registered");
+    // Registered before the relay acknowledges it (a sync that stops at
+    // 300 ms of quiet may return first under load).
+    device.acknowledged(id, Duration::from_secs(60)).await;
     id
+}
+
+/// Tests of this file run at once, each with its relay; one that times a
+/// relay ([`Pacer`]) must not share the machine with the others' attacks
+/// (a 200,000-operation message applied, 500 registrations written by
+/// another relay stalled a good device's acknowledgement for 3.3 s: the
+/// disk and the cores, not its relay). Timing tests hold this for writing,
+/// the others for reading.
+static MACHINE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Waits until no other test of this file runs: for a test that times.
+async fn alone() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    MACHINE.write().await
+}
+
+/// Waits until no test that times runs: for one that does not.
+async fn beside_others() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    MACHINE.read().await
+}
+
+/// A relay over the test tree ([`set_up`]), and its data dir.
+fn scene() -> (tempfile::TempDir, Server) {
+    scene_with(|_| {})
+}
+
+/// [`scene`] with more made in the data dir (accounts, units) first.
+fn scene_with(more: impl FnOnce(&std::path::Path)) -> (tempfile::TempDir, Server) {
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    more(data.path());
+    let server = Server::start(data.path());
+    (data, server)
+}
+
+/// An attacker's device signed in as `token`, with a roadmap of its own
+/// synced (the relay took it).
+async fn attacker(addr: std::net::SocketAddr, token: &str, name: &str) -> (Device, DocumentId) {
+    let mut device = Device::connect(addr, token, name).await;
+    let id = synced_roadmap(&mut device, name).await;
+    (device, id)
+}
+
+/// What an attacker does to a roadmap of their own.
+type Attack = fn(&mut AutoCommit);
+
+/// Makes `attack` on the roadmap `id` of `device` (off the async threads:
+/// it may take seconds) and leaves it to be sent.
+async fn prepare(device: &mut Device, id: DocumentId, attack: Attack) {
+    let mut doc = device.docs.remove(&id).unwrap();
+    let doc = tokio::task::spawn_blocking(move || {
+        attack(&mut doc);
+        doc.commit();
+        doc
+    })
+    .await
+    .unwrap();
+    device.docs.insert(id, doc);
+}
+
+/// A well-behaved person at work while others attack: their device edits a
+/// roadmap of their own every 100 ms and waits for each change to be
+/// acknowledged, and asks `/api/health`. How long those take, against
+/// the same measured before the attack, says whether others kept their
+/// pace (timings here are ratios to a baseline of the same run, never
+/// absolute: the machine may be busy).
+struct Pacer<'a> {
+    server: &'a Server,
+    device: Device,
+    id: DocumentId,
+    edits: usize,
+}
+
+/// Acknowledgement and `/api/health` times, and what the machine itself
+/// took meanwhile ([`probe`]).
+#[derive(Default)]
+struct Pace {
+    acks: Vec<Duration>,
+    health: Vec<Duration>,
+    machine: Vec<Duration>,
+}
+
+/// Times the machine itself while a test runs, on a thread of the test: a
+/// small write made durable (as each acknowledgement's is) every 50 ms,
+/// with how late the thread woke for it. Another program's writes or
+/// builds on this machine can stall every durable write, the relay's too,
+/// for seconds; the relay's own stalls do not show here. Stop it by
+/// setting the flag; its times.
+fn probe() -> (std::sync::Arc<std::sync::atomic::AtomicBool>, std::thread::JoinHandle<Vec<Duration>>) {
+    use std::io::Write as _;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let thread = std::thread::spawn(move || {
+        let mut file = tempfile::tempfile().unwrap();
+        let mut times = Vec::new();
+        while !stopped.load(Ordering::Relaxed) {
+            let asked = Instant::now();
+            std::thread::sleep(Duration::from_millis(50));
+            file.write_all(&[0; 4096]).unwrap();
+            file.sync_all().unwrap();
+            times.push(asked.elapsed().saturating_sub(Duration::from_millis(50)));
+        }
+        times
+    });
+    (stop, thread)
+}
+
+impl Pace {
+    fn slowest(&self) -> (Duration, Duration) {
+        (slowest(&self.acks), slowest(&self.health))
+    }
+
+    fn median(&self) -> (Duration, Duration) {
+        (median(&self.acks), median(&self.health))
+    }
+}
+
+fn slowest(times: &[Duration]) -> Duration {
+    times.iter().max().copied().unwrap_or_default()
+}
+
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
+
+/// The longest a time may take while others attack, from the same time
+/// measured without an attack: the slower of ten times its median and three
+/// times its slowest. A relay that stops for anyone's message for seconds
+/// is far past it.
+fn bound(baseline: &[Duration]) -> Duration {
+    (median(baseline) * 10).max(slowest(baseline) * 3)
+}
+
+impl<'a> Pacer<'a> {
+    async fn new(server: &'a Server, token: &str) -> Pacer<'a> {
+        let mut device = server.device(token, "good").await;
+        let id = synced_roadmap(&mut device, "Хорошая").await;
+        Pacer { server, device, id, edits: 0 }
+    }
+
+    /// One small change, acknowledged; one health check.
+    async fn step(&mut self, pace: &mut Pace) {
+        self.edits += 1;
+        mark(self.device.docs.get_mut(&self.id).unwrap(), "pace", &format!("правка {}", self.edits));
+        pace.acks.push(self.device.acknowledged(self.id, Duration::from_secs(300)).await);
+        let asked = Instant::now();
+        let res = self.server.http.get(self.server.url("/api/health")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        pace.health.push(asked.elapsed());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    /// `n` steps with nothing else going on.
+    async fn baseline(&mut self, n: usize) -> Pace {
+        let mut pace = Pace::default();
+        for _ in 0..n {
+            self.step(&mut pace).await;
+        }
+        pace
+    }
+
+    /// Steps until `task` is done; its result.
+    async fn during<T>(&mut self, task: tokio::task::JoinHandle<T>) -> (Pace, T) {
+        let (stop, machine) = probe();
+        let mut pace = Pace::default();
+        while !task.is_finished() {
+            self.step(&mut pace).await;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        pace.machine = tokio::task::spawn_blocking(move || machine.join().unwrap()).await.unwrap();
+        (pace, task.await.unwrap())
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_that_breaks_a_roadmap_is_refused_kept_from_everyone_and_explained() {
-    let data = tempfile::tempdir().unwrap();
-    set_up(data.path());
-    let server = Server::start(data.path());
+    let _machine = beside_others().await;
+    let (_data, server) = scene();
     let sch = server.login("sch").await;
     let mun = server.login("mun").await;
     let mut team = server.device(&sch, "team").await;
@@ -95,23 +277,19 @@ fn peak_mib(pid: u32) -> u64 {
 }
 
 /// The issue's measurements, against one relay: a change of a million
-/// characters, a list of 700,000 items, and a text over the per-field limit
-/// (200,000 characters),
-/// each sent by a school team member on a roadmap of their own (each a few
-/// seconds of the relay's only task and hundreds of megabytes before). They
-/// are refused from their counted size, and a coordinator editing another
-/// roadmap every 100 ms meanwhile is acknowledged at its usual pace.
+/// characters, a list of 700,000 items, and a description over what one
+/// message may add (250,000 characters), each sent by a school team member
+/// on a roadmap of their own (each a few seconds of the relay's only task
+/// and hundreds of megabytes before). They are refused from their counted
+/// size, and a coordinator editing another roadmap meanwhile keeps the pace
+/// they had before the attacks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
-    let data = tempfile::tempdir().unwrap();
-    set_up(data.path());
-    let server = Server::start(data.path());
+    let _machine = alone().await;
+    let (_data, server) = scene();
     let fed = server.login("fed").await;
     let sch = server.login("sch").await;
-    let mut good = server.device(&fed, "good").await;
-    let good_id = synced_roadmap(&mut good, "Федеральная").await;
-
-    let attacks: [(&str, fn(&mut AutoCommit)); 4] = [
+    let attacks: [(&str, Attack); 4] = [
         ("a million characters in one change", |doc| {
             let text = with_activity(doc);
             doc.splice_text(&text, 0, 0, &"я".repeat(1_000_000)).unwrap();
@@ -129,87 +307,135 @@ async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
             doc.splice_text(&text, 0, 0, &"ж".repeat(250_000)).unwrap();
         }),
     ];
-    let addr = server.addr;
+    // Made and encoded before anything is timed: building the messages is
+    // the attacker's work, not the relay's, and on a busy 2-core machine
+    // it would take the CPU from the relay being timed.
+    let mut prepared = Vec::new();
+    for (what, attack) in attacks {
+        let (mut evil, id) = attacker(server.addr, &sch, what).await;
+        prepare(&mut evil, id, attack).await;
+        let mut doc = evil.docs.remove(&id).unwrap();
+        let frames = evil.client.outgoing(id, &mut doc);
+        assert!(!frames.is_empty(), "{what}: nothing to send");
+        prepared.push((what, evil, id, frames));
+    }
+    let mut pacer = Pacer::new(&server, &fed).await;
+    let baseline = pacer.baseline(10).await;
     let attacker = tokio::spawn(async move {
         let mut refused = Vec::new();
-        for (what, attack) in attacks {
-            let mut evil = Device::connect(addr, &sch, "evil").await;
-            let id = synced_roadmap(&mut evil, what).await;
-            let mut doc = evil.docs.remove(&id).unwrap();
-            let doc = tokio::task::spawn_blocking(move || {
-                attack(&mut doc);
-                doc.commit();
-                doc
-            })
-            .await
-            .unwrap();
-            evil.docs.insert(id, doc);
+        for (what, mut evil, id, frames) in prepared {
+            // One attack after another, as people's edits come: the good
+            // device works through all of them.
+            tokio::time::sleep(Duration::from_millis(400)).await;
             let sent = Instant::now();
-            while !evil.refused.contains_key(&id) && sent.elapsed() < Duration::from_secs(60) {
-                evil.sync().await;
+            for frame in frames {
+                if evil.socket.send(Ws::binary(frame)).await.is_err() {
+                    break;
+                }
             }
-            refused.push((what, evil.refused.get(&id).cloned()));
+            // Until the relay says it refused them (or a minute passed).
+            let answer = async {
+                while let Some(Ok(frame)) = evil.socket.next().await {
+                    if let Ws::Binary(bytes) = frame
+                        && let Ok(Event::ChangesRefused { doc, message, .. }) = evil.client.receive(&bytes)
+                        && doc == id
+                    {
+                        return Some(message);
+                    }
+                }
+                None
+            };
+            let why = tokio::time::timeout(Duration::from_secs(60), answer).await.ok().flatten();
+            refused.push((what, why, sent.elapsed()));
         }
         refused
     });
-
-    let mut acks = Vec::new();
-    let mut health = Vec::new();
-    let mut n = 0;
-    while !attacker.is_finished() {
-        n += 1;
-        mark(good.docs.get_mut(&good_id).unwrap(), "pace", &format!("правка {n}"));
-        acks.push(good.acknowledged(good_id, Duration::from_secs(120)).await);
-        let asked = Instant::now();
-        let res = server.http.get(server.url("/api/health")).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        health.push(asked.elapsed());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let refusals = attacker.await.unwrap();
-    let slowest = acks.iter().max().unwrap();
-    let health_slowest = health.iter().max().unwrap();
+    let (during, refusals) = pacer.during(attacker).await;
     println!(
-        "{} acknowledgements during the attacks, slowest {slowest:?}; /api/health slowest {health_slowest:?}",
-        acks.len()
+        "before the attacks: acknowledged in {:?} (median) .. {:?}, /api/health {:?} .. {:?}",
+        baseline.median().0,
+        baseline.slowest().0,
+        baseline.median().1,
+        baseline.slowest().1
     );
-    assert!(acks.len() >= 5, "the attacks took some time");
-    // The one attack within the operation limits (250,000 characters) is
-    // applied to a copy and vetted on the relay's task, so a good device may
-    // wait about that long once. That work is measured here, in this run on
-    // this machine (a fixed bound failed at 2.6 s on a loaded machine). The
-    // relay does more than apply (copy, vet, encode, store): its wait was
-    // about 5 times the bare apply here; before the limits, about 11 times.
-    let work = tokio::task::spawn_blocking(|| {
-        let (_, mut base) = roadmap("мерка");
-        let mut edited = base.clone();
-        let text = with_activity(&mut edited);
-        edited.splice_text(&text, 0, 0, &"ж".repeat(250_000)).unwrap();
-        edited.commit();
-        let changes = edited.get_changes(&base.get_heads());
-        let started = Instant::now();
-        let mut copy = base.clone();
-        copy.apply_changes(changes).unwrap();
-        started.elapsed()
-    })
-    .await
-    .unwrap();
-    println!("applying the largest accepted attack here: {work:?}");
-    assert!(
-        *slowest < work * 8 + Duration::from_millis(1_000),
-        "applying it took {work:?}; acknowledgements: {acks:?}"
+    println!(
+        "{} acknowledgements during them: median {:?}, slowest {:?}; /api/health slowest {:?}",
+        during.acks.len(),
+        during.median().0,
+        during.slowest().0,
+        during.slowest().1
     );
-    assert!(*health_slowest < Duration::from_millis(1_500), "health: {health:?}");
+    assert!(during.acks.len() >= 5, "the good device kept working through the attacks");
+    // Before the limits the slowest was 5.7 s on this machine; before big
+    // messages went off the relay's task, over a second.
+    // A machine that stalls durable writes for seconds meanwhile (another
+    // program's build) stalls the relay's too: the bound is then three
+    // times the machine's own slowest, measured alongside.
+    let machine = slowest(&during.machine);
+    println!("the machine's slowest durable write meanwhile: {machine:?} ({} taken)", during.machine.len());
+    let bound = bound(&baseline.acks).max(machine * 3);
+    assert!(during.slowest().0 < bound, "acknowledgements: {:?}; machine: {machine:?}", during.acks);
+    // `/api/health` answers in a millisecond or so: held to what an
+    // acknowledgement (a durable write) takes, not to ten of its own.
+    assert!(during.slowest().1 < bound, "health: {:?}; machine: {machine:?}", during.health);
     let peak = peak_mib(server.child.id());
     println!("relay peak memory: {peak} MiB");
     assert!(peak < 400, "the relay's peak memory was {peak} MiB");
-    for (what, why) in refusals {
+    for (what, why, took) in refusals {
         let why = why.unwrap_or_else(|| panic!("{what}: not refused"));
-        assert!(
-            why.starts_with("изменение слишком большое") || why.starts_with("текст одного поля"),
-            "{what}: {why}"
-        );
+        println!("{what}: refused in {took:?}");
+        assert!(why.starts_with("изменение слишком большое"), "{what}: {why}");
+        // Refused from its counted size, not after applying it (which took
+        // seconds): as quickly as a small change is stored.
+        assert!(took < bound, "{what}: refused after {took:?}");
     }
+}
+
+/// The largest message the relay takes (a description of almost 200,000
+/// characters, in one change) costs seconds to apply: it is applied off the
+/// relay's task, so another person's changes keep being acknowledged at
+/// their usual pace meanwhile. (Before, the relay's only task applied it:
+/// a message just under the old limit stopped every other connection for
+/// 9–15 s, and the other person's slowest acknowledgement was as long as the
+/// attack's own.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_largest_message_the_relay_takes_keeps_nobody_waiting() {
+    let _machine = alone().await;
+    let (_data, server) = scene();
+    let fed = server.login("fed").await;
+    let sch = server.login("sch").await;
+    let (mut evil, id) = attacker(server.addr, &sch, "Большая").await;
+    prepare(&mut evil, id, |doc| {
+        let text = with_activity(doc);
+        let chars = MAX_OPS_PER_MESSAGE as usize - 100;
+        doc.splice_text(&text, 0, 0, &"ж".repeat(chars)).unwrap();
+    })
+    .await;
+    let mut pacer = Pacer::new(&server, &fed).await;
+    let baseline = pacer.baseline(10).await;
+    let attack = tokio::spawn(async move {
+        // Taken and stored: the relay acknowledges it.
+        let took = evil.acknowledged(id, Duration::from_secs(600)).await;
+        assert!(evil.refused.is_empty(), "{:?}", evil.refused);
+        took
+    });
+    let (during, took) = pacer.during(attack).await;
+    println!(
+        "the largest message took {took:?} to be acknowledged; meanwhile {} of another person's: median {:?}, \
+         slowest {:?} (before: median {:?}, slowest {:?})",
+        during.acks.len(),
+        during.median().0,
+        during.slowest().0,
+        baseline.median().0,
+        baseline.slowest().0
+    );
+    assert!(during.acks.len() >= 3, "the attack took some time");
+    assert!(
+        during.slowest().0 * 3 < took,
+        "another person's slowest acknowledgement ({:?}) is no small part of the attack's {took:?}",
+        during.slowest().0
+    );
+    assert!(during.median().0 < baseline.median().0 * 5, "{:?} against {:?}", during.acks, baseline.acks);
 }
 
 /// An observer (who may only read) sends a 15 MB ephemeral message and a
@@ -218,10 +444,9 @@ async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
 /// still reaches them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_floods_reach_nobody() {
+    let _machine = beside_others().await;
     use futures_util::StreamExt as _;
-    let data = tempfile::tempdir().unwrap();
-    set_up(data.path());
-    let server = Server::start(data.path());
+    let (_data, server) = scene();
     let reg = server.login("reg").await;
     let obs = server.login("obs").await;
     let mut maker = server.device(&reg, "maker").await;
@@ -279,10 +504,8 @@ async fn presence_floods_reach_nobody() {
 /// school exists.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn knowing_a_documents_id_is_not_owning_it() {
-    let data = tempfile::tempdir().unwrap();
-    set_up(data.path());
-    create_user(data.path(), "sch4", "school-team", "s4", &[]);
-    let mut server = Server::start(data.path());
+    let _machine = beside_others().await;
+    let (data, mut server) = scene_with(|data| create_user(data, "sch4", "school-team", "s4", &[]));
     let cur = server.login("cur").await;
     let sch4 = server.login("sch4").await;
     let cur_id = server.person_id(&cur).await;
@@ -333,66 +556,89 @@ async fn knowing_a_documents_id_is_not_owning_it() {
     assert!(!school.client.relay_read_only(&file));
 }
 
-/// One person registers roadmaps up to the limit; the next is refused, and
-/// a coordinator's acknowledgements keep their pace meanwhile (the
-/// registering writes are not in the relay's task).
+/// Roadmaps registered by syncing are limited per school, not per person:
+/// two members of one school register up to the limit together; the next
+/// (by either) is refused and its device told why, in Russian; a member of
+/// another school still registers. A coordinator's acknowledgements keep
+/// their pace meanwhile (the registering writes are not in the relay's
+/// task).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn registrations_are_limited_per_person() {
-    let data = tempfile::tempdir().unwrap();
-    set_up(data.path());
-    let server = Server::start(data.path());
+async fn registrations_are_limited_per_school() {
+    let _machine = alone().await;
+    let (_data, server) = scene_with(|data| {
+        create_user(data, "sch-b", "school-team", "s1", &[]);
+        create_user(data, "sch2", "school-team", "s2", &[]);
+    });
     let fed = server.login("fed").await;
-    let sch = server.login("sch").await;
-    let mut good = server.device(&fed, "good").await;
-    let good_id = synced_roadmap(&mut good, "Федеральная").await;
+    let mut pacer = Pacer::new(&server, &fed).await;
+    let baseline = pacer.baseline(10).await;
 
-    let limit = medk_server::accounts::MAX_REGISTRATIONS_PER_PERSON;
+    let limit = medk_server::accounts::MAX_REGISTRATIONS_PER_UNIT;
+    let tokens = [server.login("sch").await, server.login("sch-b").await];
     let addr = server.addr;
     let many = tokio::spawn(async move {
-        let mut device = Device::connect(addr, &sch, "many").await;
-        let ids: Vec<DocumentId> = (0..=limit)
-            .map(|n| {
-                let (id, doc) = roadmap(&format!("карта {n}"));
-                device.docs.insert(id, doc);
-                id
-            })
-            .collect();
-        device.sync().await;
-        ids.iter().filter(|id| device.unavailable.contains(id)).count()
+        // The first member registers all but 50, the second the rest and
+        // then one more; the first tries one more too.
+        let mut refused = Vec::new();
+        for (token, count) in [(&tokens[0], limit - 50), (&tokens[1], 51), (&tokens[0], 1)] {
+            let mut device = Device::connect(addr, token, "many").await;
+            let ids: Vec<DocumentId> = (0..count)
+                .map(|n| {
+                    let (id, doc) = roadmap(&format!("карта {n}"));
+                    device.docs.insert(id, doc);
+                    id
+                })
+                .collect();
+            // Until the relay has answered for each: stored, or not.
+            let started = Instant::now();
+            loop {
+                device.sync().await;
+                let waiting = ids.iter().any(|id| {
+                    !device.unavailable.contains(id)
+                        && device.client.relay_heads(id)
+                            != Some(device.docs.get_mut(id).unwrap().get_heads().as_slice())
+                });
+                if !waiting || started.elapsed() > Duration::from_secs(300) {
+                    break;
+                }
+            }
+            for id in ids.iter().filter(|id| device.unavailable.contains(id)) {
+                refused.push(device.refused.get(id).cloned());
+            }
+        }
+        refused
     });
-    let mut acks = Vec::new();
-    let mut n = 0;
-    let attack = std::time::Instant::now();
-    while !many.is_finished() {
-        n += 1;
-        mark(good.docs.get_mut(&good_id).unwrap(), "pace", &format!("правка {n}"));
-        acks.push(good.acknowledged(good_id, Duration::from_secs(60)).await);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let (during, refused) = pacer.during(many).await;
+    assert_eq!(refused.len(), 2, "one over the limit from each member");
+    for why in refused {
+        let why = why.expect("the device is told why");
+        assert!(why.contains(&format!("уже столько дорожных карт, сколько он принимает ({limit})")), "{why}");
     }
-    let attack = attack.elapsed();
-    assert_eq!(many.await.unwrap(), 1, "all but one registered");
     let (_, list) = server.call(&fed, "GET", "/api/roadmaps", serde_json::Value::Null).await;
-    assert_eq!(list.as_array().unwrap().len(), limit + 1, "the person's {limit} and the coordinator's own");
-    let slowest = acks.iter().max().copied().unwrap_or_default();
+    assert_eq!(list.as_array().unwrap().len(), limit + 1, "the school's {limit} and the coordinator's own");
+    // Another school is not held by it.
+    let other = server.login("sch2").await;
+    let mut device = server.device(&other, "other-school").await;
+    synced_roadmap(&mut device, "Другая школа").await;
     println!(
-        "{} acknowledgements during {limit} registrations ({attack:?}), slowest {slowest:?}",
-        acks.len()
+        "{} acknowledgements during {limit} registrations: median {:?}, slowest {:?} (before: median {:?}, \
+         slowest {:?})",
+        during.acks.len(),
+        during.median().0,
+        during.slowest().0,
+        baseline.median().0,
+        baseline.slowest().0
     );
-    // The good device kept being answered while the registrations went on:
-    // no wait took a good part of the attack (a relay whose task wrote each
-    // registration before answering anyone held the device for nearly all
-    // of it). A ratio of the same run, not a time: on a loaded 2-core
-    // machine one answer took 2.3 s of a 40 s attack.
-    assert!(acks.len() >= 4, "the device was answered only {} times during the attack", acks.len());
-    assert!(slowest < attack / 4, "{acks:?}");
+    // A thousand durable writes (registrations and the roadmaps) share the
+    // disk with the coordinator's: some of theirs wait for it, but the
+    // relay's task does not, so most keep their pace.
+    assert!(during.median().0 < baseline.median().0 * 5, "{:?}", during.acks);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_coordinator_deletes_a_roadmap_for_everyone() {
-    let data = tempfile::tempdir().unwrap();
-    set_up(data.path());
-    create_user(data.path(), "reg2", "regional-coordinator", "r2", &[]);
-    let mut server = Server::start(data.path());
+    let _machine = beside_others().await;
+    let (data, mut server) = scene_with(|data| create_user(data, "reg2", "regional-coordinator", "r2", &[]));
     let mun = server.login("mun").await;
     let reg = server.login("reg").await;
     let cur = server.login("cur").await;
@@ -418,9 +664,13 @@ async fn a_coordinator_deletes_a_roadmap_for_everyone() {
     let event =
         tokio::time::timeout(Duration::from_secs(3), live.next_event()).await.expect("within seconds");
     assert!(matches!(event, medk_shared::sync::client::Event::Unavailable { doc } if doc == id), "{event:?}");
-    // The API says it was deleted to whoever could read it, and nothing to others.
+    // The API says it was deleted, when and by whom, to whoever could read
+    // it, and nothing to others.
     let access = format!("{path}/access");
-    assert_eq!(server.call(&cur, "GET", &access, serde_json::Value::Null).await.0, 410);
+    let (status, body) = server.call(&cur, "GET", &access, serde_json::Value::Null).await;
+    assert_eq!(status, 410);
+    let said = body["error"].as_str().unwrap();
+    assert!(said.starts_with("дорожная карта удалена для всех") && said.contains("удалил(а): reg"), "{said}");
     assert_eq!(server.call(&mun, "GET", &access, serde_json::Value::Null).await.0, 410);
     let stranger = server.login("reg2").await;
     assert_eq!(server.call(&stranger, "GET", &access, serde_json::Value::Null).await.0, 404);
@@ -449,6 +699,7 @@ async fn a_coordinator_deletes_a_roadmap_for_everyone() {
 /// the relay announces one, the same after a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_relay_announces_a_stable_storage_id() {
+    let _machine = beside_others().await;
     use futures_util::StreamExt as _;
     let data = tempfile::tempdir().unwrap();
     set_up(data.path());

@@ -86,7 +86,7 @@ async fn a_document_reaches_another_device_and_survives_a_relay_restart() {
 
     let mut tablet = Device::connect(relay.addr, &relay.token, "tablet").await;
     tablet.docs.insert(id, doc);
-    tablet.sync().await;
+    tablet.acknowledged(id, Duration::from_secs(60)).await;
 
     let mut staff_room = Device::connect(relay.addr, &relay.token, "staff").await;
     staff_room.docs.insert(id, AutoCommit::new());
@@ -110,7 +110,7 @@ async fn live_edits_reach_every_connected_device() {
     let mut a = Device::connect(relay.addr, &relay.token, "a").await;
     let mut b = Device::connect(relay.addr, &relay.token, "b").await;
     a.docs.insert(id, doc);
-    a.sync().await;
+    a.acknowledged(id, Duration::from_secs(60)).await;
     b.docs.insert(id, AutoCommit::new());
     b.sync().await;
 
@@ -128,7 +128,7 @@ async fn an_unknown_document_is_unavailable() {
     let mut a = Device::connect(relay.addr, &relay.token, "a").await;
     let id = DocumentId::from_bytes([5; 16]);
     let mut empty = AutoCommit::new();
-    let frame = a.client.outgoing(id, &mut empty.sync(), &[]).unwrap();
+    let [frame] = <[_; 1]>::try_from(a.client.outgoing(id, &mut empty)).unwrap();
     a.socket.send(Ws::binary(frame)).await.unwrap();
     assert!(matches!(a.next_event().await, Event::Unavailable { doc } if doc == id));
     relay.stop().await;
@@ -141,7 +141,7 @@ async fn bad_frames_close_only_their_connection() {
     let (id, doc) = roadmap("kept");
     let mut good = Device::connect(relay.addr, &relay.token, "good").await;
     good.docs.insert(id, doc);
-    good.sync().await;
+    good.acknowledged(id, Duration::from_secs(60)).await;
 
     // Not CBOR.
     let mut bad = relay.socket().await;

@@ -59,6 +59,15 @@ pub const SCHEMA_VERSION: u64 = 1;
 /// `i + 2`. Empty while schema 1 is the only one.
 const MIGRATIONS: &[Migration] = &[];
 
+/// Most operations a change this app writes for a whole document (an
+/// import, a roadmap written afresh) holds before the rest goes into the
+/// next one ([`RoadmapDoc::apply_in_parts`]), plus at most one edit (an
+/// activity with every field full is 9 × [`crate::layout::MAX_TEXT_CHARS`]).
+/// Every change then fits in one sync message
+/// ([`crate::sync::relay::MAX_OPS_PER_MESSAGE`]), and a device sends a
+/// roadmap of any size in pieces.
+pub const PART_OPS: usize = 20_000;
+
 /// Rewrites a document of one schema into the next, in place.
 type Migration = fn(&mut AutoCommit) -> Result<(), AutomergeError>;
 
@@ -717,6 +726,107 @@ impl RoadmapDoc {
     }
 
     // ---- writing -------------------------------------------------------
+
+    /// Applies the edits that build a document (an import) as changes of
+    /// about [`PART_OPS`] operations each, signed alike: the relay takes a
+    /// change only whole, and at most
+    /// [`crate::sync::relay::MAX_OPS_PER_MESSAGE`] at a time. Not for one
+    /// person's action (that is one change, [`Self::apply`]): on an error,
+    /// what came before it stays, and the caller drops the document.
+    pub fn apply_in_parts(&mut self, edits: Vec<Edit>, time: i64, message: &str) -> Result<(), DocError> {
+        let commit = |doc: &mut AutoCommit| {
+            doc.commit_with(CommitOptions::default().with_time(time).with_message(message));
+        };
+        for edit in edits {
+            if let Err(e) = self.apply_one(edit) {
+                self.doc.rollback();
+                return Err(e);
+            }
+            if self.doc.pending_ops() >= PART_OPS {
+                commit(&mut self.doc);
+            }
+        }
+        commit(&mut self.doc);
+        Ok(())
+    }
+
+    /// The most operations any one change of the document holds.
+    pub fn largest_change(&mut self) -> usize {
+        self.doc.get_changes(&[]).iter().map(|c| c.len()).max().unwrap_or(0)
+    }
+
+    /// A roadmap from a file, as this device may sync it: itself, or
+    /// [`Self::written_afresh`] (without its history) when one of its
+    /// changes is bigger than the relay takes in one message.
+    pub fn fit_to_sync(mut self, time: i64, message: &str) -> Result<RoadmapDoc, DocError> {
+        let largest = crate::sync::chunks::Size::change(self.largest_change());
+        if largest.cost() <= crate::sync::relay::MAX_OPS_PER_MESSAGE {
+            Ok(self)
+        } else {
+            self.written_afresh(time, message)
+        }
+    }
+
+    /// The same roadmap (what [`Self::read`] shows: no deleted rows, no
+    /// history) written into a new document in parts ([`Self::apply_in_parts`]):
+    /// for a file another program wrote in changes too big for the relay.
+    pub fn written_afresh(&self, time: i64, message: &str) -> Result<RoadmapDoc, DocError> {
+        let roadmap = self.read();
+        let header = &roadmap.header;
+        let new = NewRoadmap {
+            title: header.title.clone(),
+            level: header.level,
+            territory: header.territory.clone(),
+            year: header.year,
+            columns: roadmap.columns.clone(),
+        };
+        let first = roadmap.sections.first().map_or_else(|| RowId::new("s0"), |s| s.id.clone());
+        let mut doc = RoadmapDoc::create(&new, first);
+        let mut edits: Vec<Edit> =
+            [HeaderField::Approval, HeaderField::Abbreviations, HeaderField::Footnotes]
+                .into_iter()
+                .filter(|field| !header.text(*field).is_empty())
+                .map(|field| Edit::SetText {
+                    target: TextTarget::Header(field),
+                    value: header.text(field).to_owned(),
+                })
+                .collect();
+        let mut section_pos = doc.row_positions(RowKind::Section).first().map(|(_, pos)| pos.clone());
+        for (index, section) in roadmap.sections.iter().enumerate() {
+            if index == 0 {
+                edits.push(Edit::SetText {
+                    target: TextTarget::Section(section.id.clone()),
+                    value: section.title.clone(),
+                });
+            } else {
+                let pos = Self::pos_between(section_pos.as_deref(), None);
+                edits.push(Edit::Create(Box::new(NewRow::Section {
+                    id: section.id.clone(),
+                    pos: pos.clone(),
+                    title: section.title.clone(),
+                })));
+                section_pos = Some(pos);
+            }
+            let mut activity_pos: Option<String> = None;
+            for activity in &section.activities {
+                let pos = Self::pos_between(activity_pos.as_deref(), None);
+                edits.push(Edit::Create(Box::new(NewRow::Activity {
+                    section: section.id.clone(),
+                    pos: pos.clone(),
+                    activity: activity.clone(),
+                })));
+                activity_pos = Some(pos);
+            }
+        }
+        let mut member_pos: Option<String> = None;
+        for member in &roadmap.working_group {
+            let pos = Self::pos_between(member_pos.as_deref(), None);
+            edits.push(Edit::Create(Box::new(NewRow::Member { pos: pos.clone(), member: member.clone() })));
+            member_pos = Some(pos);
+        }
+        doc.apply_in_parts(edits, time, message)?;
+        Ok(doc)
+    }
 
     /// Applies the edits of one user action as one Automerge change and
     /// returns the edits that undo it (in the order to apply them).

@@ -372,6 +372,24 @@ pub fn check_origin(doc: &impl ReadDoc, id: &DocumentId, claimant: &str) -> Resu
 
 // ---- changes to it -----------------------------------------------------------
 
+/// Whether the relay takes `changes` to the roadmap `id`: `before` is its
+/// document (empty when the changes create it), `after` with them. With a
+/// `claimant`, the changes would register it to them: it must be theirs
+/// ([`check_origin`]). The one check of a roadmap's changes, for the relay
+/// and for anything that stands in for it.
+pub fn vet_roadmap(
+    id: &DocumentId,
+    claimant: Option<&str>,
+    before: &Automerge,
+    after: &Automerge,
+    changes: &[automerge::Change],
+) -> Result<(), Breach> {
+    if let Some(claimant) = claimant {
+        check_origin(after, id, claimant)?;
+    }
+    vet_changes(before, after, changes)
+}
+
 /// Checks `changes` sent for a roadmap: `before` is the relay's document
 /// without them, `after` with them (see the module doc for the rules).
 /// A document that was empty is being created: then `after` as a whole

@@ -670,3 +670,93 @@ fn corrupted_bytes_never_panic() {
         assert!(panics.is_empty(), "{name}: a flipped byte at these offsets panicked: {panics:?}");
     }
 }
+
+/// The tester's roadmap: 1,100 activities with 600-character descriptions,
+/// about 700,000 operations. Imported, it is written in changes each of
+/// which the relay takes in one message (before, the import was one change
+/// of 700,000 operations, which no device could ever send).
+#[test]
+fn a_big_import_is_written_in_changes_the_relay_takes() {
+    use medk_shared::office::import::{ParsedActivity, ParsedColumn, ParsedSection};
+    use medk_shared::sync::chunks::Size;
+    use medk_shared::sync::relay::MAX_OPS_PER_MESSAGE;
+    let description =
+        "Проведение методического семинара для педагогов по вопросам функциональной грамотности. "
+            .repeat(8)
+            .chars()
+            .take(600)
+            .collect::<String>();
+    let parsed = ParsedRoadmap {
+        title: "Большая карта".into(),
+        level: Some(Level::Regional),
+        territory: String::new(),
+        year: Some(2026),
+        approval: String::new(),
+        abbreviations: String::new(),
+        footnotes: String::new(),
+        adopted_on: String::new(),
+        columns: vec![
+            ParsedColumn { title: "№".into(), field: Some(ActivityField::Number) },
+            ParsedColumn { title: "Мероприятие".into(), field: Some(ActivityField::Description) },
+        ],
+        sections: vec![ParsedSection {
+            title: "1. Раздел".into(),
+            activities: (0..1_100)
+                .map(|i| ParsedActivity {
+                    number: format!("1.{i}"),
+                    cells: vec![format!("1.{i}"), description.clone()],
+                })
+                .collect(),
+        }],
+        working_group: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut doc = parsed.to_document(&mut ids(), 1_700_000_000_000, "Иванова", "карта.docx").unwrap();
+    let changes = doc.automerge().get_changes(&[]);
+    let ops: usize = changes.iter().map(|c| c.len()).sum();
+    assert!(ops > 680_000, "{ops} operations");
+    let largest = changes.iter().map(|c| Size::change(c.len()).cost()).max().unwrap();
+    assert!(largest <= MAX_OPS_PER_MESSAGE, "a change of {largest}");
+    assert_eq!(doc.read().activity_count(), 1_100);
+    // Every part is signed as the import.
+    let last = doc.read().sections[0].activities[1_099].id.clone();
+    let history = medk_shared::history::activity_history(&mut doc, &last);
+    assert!(history.iter().any(|entry| entry.author.as_deref() == Some("Иванова")), "{history:?}");
+}
+
+/// A file another program wrote as one change too big for the relay is
+/// written afresh in parts: the same roadmap, every change within a message.
+#[test]
+fn a_file_in_one_huge_change_is_written_afresh_in_parts() {
+    use medk_shared::doc::{Edit, NewRoadmap, NewRow, RoadmapDoc, blank_activity};
+    use medk_shared::sync::chunks::Size;
+    use medk_shared::sync::relay::MAX_OPS_PER_MESSAGE;
+    let mut doc = RoadmapDoc::create(
+        &NewRoadmap {
+            title: "Чужая программа".into(),
+            level: Level::School,
+            territory: String::new(),
+            year: None,
+            columns: Level::School.default_columns(),
+        },
+        RowId::new("s0"),
+    );
+    let edits = (0..400)
+        .map(|i| {
+            let mut activity = blank_activity(RowId::new(format!("a{i:04}")));
+            activity.description = "д".repeat(600);
+            activity.status = medk_shared::model::Status::Done;
+            Edit::Create(Box::new(NewRow::Activity {
+                section: RowId::new("s0"),
+                pos: format!("8{i:04}"),
+                activity,
+            }))
+        })
+        .collect();
+    doc.apply(edits, 0, "all at once").unwrap();
+    assert!(doc.largest_change() as u64 > MAX_OPS_PER_MESSAGE);
+    let mut afresh = doc.written_afresh(1, "imported").unwrap();
+    assert!(Size::change(afresh.largest_change()).cost() <= MAX_OPS_PER_MESSAGE);
+    assert_eq!(afresh.read(), doc.read());
+    assert!(afresh.automerge().get_changes(&[]).len() > 2);
+}

@@ -12,10 +12,12 @@ use medk_shared::actions;
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget};
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::{ActivityField, Level};
+use medk_shared::sync::chunks;
 use medk_shared::sync::client::{Client, Event};
 use medk_shared::sync::message::{Message, PeerMetadata};
 use medk_shared::sync::relay::{
-    Access, ConnId, EVICT_AFTER_MS, Effect, Limits, OpenAccess, Refusal, Relay, StorageWrite, close,
+    Access, ConnId, EVICT_AFTER_MS, Effect, Limits, Loaded, OpenAccess, Refusal, Relay, StorageWrite, Vetter,
+    close,
 };
 
 fn doc_id(n: u8) -> DocumentId {
@@ -86,6 +88,14 @@ struct Harness {
     /// when `answer_claims` is off.
     claims: Vec<(DocumentId, String)>,
     answer_claims: bool,
+    /// Jobs handed out ([`Effect::Apply`]) and not run yet, when `run_jobs`
+    /// is off.
+    jobs: Vec<(DocumentId, medk_shared::sync::relay::Job)>,
+    run_jobs: bool,
+    /// What each sync frame a peer sent adds ([`chunks::Size::cost`]), by connection.
+    uploads: Vec<(ConnId, u64)>,
+    /// The relay's clock, as [`Harness::settle_for`] moves it.
+    now: u64,
 }
 
 impl Harness {
@@ -108,6 +118,10 @@ impl Harness {
             user: "anyone".into(),
             claims: Vec::new(),
             answer_claims: true,
+            jobs: Vec::new(),
+            run_jobs: true,
+            uploads: Vec::new(),
+            now: 0,
         }
     }
 
@@ -147,9 +161,9 @@ impl Harness {
                 let ids: Vec<DocumentId> = p.docs.keys().copied().collect();
                 for id in ids {
                     let d = p.docs.get_mut(&id).unwrap();
-                    let heads = d.get_heads();
-                    if let Some(frame) = p.client.outgoing(id, &mut d.sync(), &heads) {
+                    for frame in p.client.outgoing(id, d) {
                         busy = true;
+                        self.uploads.push((p.conn, cost_of(&frame)));
                         self.relay.receive(p.conn, &frame);
                     }
                 }
@@ -197,7 +211,7 @@ impl Harness {
             }
             Effect::Load { doc } => {
                 let chunks = self.disk.get(&doc).cloned().unwrap_or_default();
-                self.relay.loaded(doc, Ok(chunks));
+                self.relay.loaded(doc, Ok(Loaded::parse(chunks)));
             }
             Effect::LoadSyncState { doc, storage_id } => {
                 let state = self.sync_states.get(&(doc, storage_id.clone())).cloned();
@@ -221,6 +235,13 @@ impl Harness {
             Effect::SaveSyncState { doc, storage_id, state } => {
                 self.sync_states.insert((doc, storage_id), state);
             }
+            Effect::Apply { doc, job } => {
+                if self.run_jobs {
+                    self.relay.applied(doc, job.run());
+                } else {
+                    self.jobs.push((doc, job));
+                }
+            }
         }
     }
 
@@ -233,6 +254,16 @@ impl Harness {
             })
             .map(|(_, _, len)| len)
             .sum()
+    }
+
+    /// [`Harness::settle`] over `seconds` of the relay's clock, a second at
+    /// a time (a person's rate holds back what is over).
+    fn settle_for(&mut self, seconds: u64) {
+        for _ in 0..seconds {
+            self.now += 1_000;
+            self.relay.tick(self.now);
+            self.settle();
+        }
     }
 
     fn open(&mut self, peer: usize, doc: DocumentId, content: AutoCommit) {
@@ -252,6 +283,17 @@ fn join_frame(peer: &str, versions: &[&str]) -> Vec<u8> {
 
 fn sync_frame(peer: &str, doc: DocumentId, data: Vec<u8>) -> Vec<u8> {
     Message::Sync { sender_id: peer.into(), target_id: "relay".into(), document_id: doc, data }.encode()
+}
+
+/// What a frame's changes add ([`chunks::Size::cost`]; 0 for other frames).
+fn cost_of(frame: &[u8]) -> u64 {
+    match Message::decode(frame) {
+        Ok(Message::Sync { data, .. } | Message::Request { data, .. }) => {
+            let message = sync::Message::decode(&data).unwrap();
+            chunks::count_all(message.changes.iter(), &mut { usize::MAX }).unwrap().cost()
+        }
+        _ => 0,
+    }
 }
 
 fn drain(relay: &mut Relay) -> Vec<Effect> {
@@ -506,8 +548,7 @@ fn a_returning_device_resumes_from_its_saved_sync_state() {
     // The same device (new tab, new peer id) comes back with the document.
     let again = h.join("tab-2", Some("laptop"));
     let conn = h.peers[again].conn;
-    let heads = synced.get_heads();
-    let frame = h.peers[again].client.outgoing(doc_id(1), &mut synced.sync(), &heads).unwrap();
+    let [frame] = <[_; 1]>::try_from(h.peers[again].client.outgoing(doc_id(1), &mut synced)).unwrap();
     h.peers[again].docs.insert(doc_id(1), synced);
     h.relay.receive(conn, &frame);
     // The saved state is read before the message is handled: nothing is
@@ -816,27 +857,16 @@ impl Access for Registry {
         }
     }
 
-    fn may_claim(&mut self, _: &str, doc: &DocumentId) -> bool {
-        !self.0.lock().unwrap().contains_key(doc)
+    fn may_claim(&mut self, _: &str, doc: &DocumentId) -> Result<(), Option<Refusal>> {
+        if self.0.lock().unwrap().contains_key(doc) { Err(None) } else { Ok(()) }
     }
 
-    fn vets(&mut self, _: &str, _: &DocumentId) -> bool {
-        true
-    }
-
-    fn vet(
-        &mut self,
-        user: &str,
-        doc: &DocumentId,
-        before: &automerge::Automerge,
-        after: &automerge::Automerge,
-        changes: &[automerge::Change],
-        claim: bool,
-    ) -> Result<(), Refusal> {
-        let origin = if claim { medk_shared::layout::check_origin(after, doc, user) } else { Ok(()) };
-        origin
-            .and_then(|()| medk_shared::layout::vet_changes(before, after, changes))
-            .map_err(|b| Refusal { message: b.to_string(), detail: b.detail })
+    fn vetter(&mut self, user: &str, doc: &DocumentId, claim: bool) -> Option<Vetter> {
+        let (doc, user) = (*doc, user.to_owned());
+        Some(Box::new(move |before, after, changes| {
+            let claimant = claim.then_some(user.as_str());
+            medk_shared::layout::vet_roadmap(&doc, claimant, before, after, changes).map_err(Refusal::from)
+        }))
     }
 }
 
@@ -904,7 +934,7 @@ fn a_refused_registration_leaves_nothing_stored() {
     let (id, doc) = new_roadmap("", 3);
     h.open(a, id, doc);
     assert_eq!(h.claims.len(), 1);
-    h.relay.claimed(id, Err("someone else registered it first".into()));
+    h.relay.claimed(id, Err(None));
     h.settle();
     assert_eq!(h.writes, 0);
     assert_eq!(h.sent_to(h.peers[a].conn, unavailable), 1);
@@ -956,7 +986,7 @@ fn a_device_is_told_its_last_change_is_stored_though_it_sent_its_heads_first() {
         while let Some(effect) = relay.poll() {
             match effect {
                 Effect::Send { frame, .. } => to_client.push(frame),
-                Effect::Load { doc } => relay.loaded(doc, Ok(Vec::new())),
+                Effect::Load { doc } => relay.loaded(doc, Ok(Loaded::parse(Vec::new()))),
                 Effect::Write { batch, .. } => held.push(batch),
                 other => panic!("unexpected {other:?}"),
             }
@@ -970,8 +1000,7 @@ fn a_device_is_told_its_last_change_is_stored_though_it_sent_its_heads_first() {
         }
     };
     let send = |relay: &mut Relay, client: &mut Client, doc: &mut AutoCommit| {
-        let heads = doc.get_heads();
-        if let Some(frame) = client.outgoing(id, &mut doc.sync(), &heads) {
+        for frame in client.outgoing(id, doc) {
             relay.receive(1, &frame);
         }
     };
@@ -1016,4 +1045,309 @@ fn a_device_is_told_its_last_change_is_stored_though_it_sent_its_heads_first() {
         Some(&doc.get_heads()[..]),
         "once stored, the device is told the relay holds its last change"
     );
+}
+
+/// A roadmap made offline by `creator`, as the app makes one: created,
+/// `activities` added one action at a time with descriptions of `chars`
+/// characters, and its origin stamped last (when it is stored as the
+/// person's own).
+fn offline_roadmap(creator: &str, nonce: u8, activities: usize, chars: usize) -> (DocumentId, AutoCommit) {
+    let section = RowId::new("s");
+    let mut doc = RoadmapDoc::create(
+        &NewRoadmap {
+            title: "Сделана без сети".into(),
+            level: Level::School,
+            territory: String::new(),
+            year: Some(2026),
+            columns: Level::School.default_columns(),
+        },
+        section.clone(),
+    );
+    let mut after: Option<RowId> = None;
+    for i in 0..activities {
+        let row = RowId::new(format!("a{i}"));
+        let insert = actions::insert_activity(&doc, &section, after.as_ref(), row.clone());
+        let text = Edit::SetText {
+            target: TextTarget::Activity(row.clone(), ActivityField::Description),
+            value: "м".repeat(chars),
+        };
+        doc.apply(vec![insert, text], i as i64, "add").unwrap();
+        after = Some(row);
+    }
+    let id = doc.stamp_origin(creator, [nonce; 16], 0);
+    (id, doc.automerge().clone())
+}
+
+/// Limits with room for pieces of a thousand: every test below is about
+/// the size of a message, not about a person's rate.
+fn piece_limits() -> Limits {
+    Limits { ops_per_message: 1_000, inline_ops: 1_000, ops_per_second: 1_000_000, ..Limits::default() }
+}
+
+/// A roadmap made offline, bigger than the relay takes in one message, is
+/// sent in pieces within the limit, gathered until it is whole, registered
+/// to its maker and stored whole; nothing is refused. (Before, the device
+/// sent it in one message over the limit, which was refused: the roadmap
+/// could never sync.)
+#[test]
+fn a_new_roadmap_bigger_than_one_message_comes_in_pieces_and_is_registered_whole() {
+    let registry = Registry::default();
+    let mut h = Harness::over(
+        Relay::new("relay".into(), None, Box::new(registry.clone())).with_limits(piece_limits()),
+    );
+    h.answer_claims = false;
+    h.user = "alice".into();
+    let a = h.join("a", None);
+    h.peers[a].client =
+        std::mem::replace(&mut h.peers[a].client, Client::new("x".into(), None)).with_piece_limit(1_000);
+    let (id, doc) = offline_roadmap("alice", 7, 40, 120);
+    let total = chunks::count(&doc.clone().save(), &mut { usize::MAX }).unwrap();
+    assert!(total.cost() > 4_000, "{total:?}: several messages' worth");
+    h.peers[a].docs.insert(id, doc.clone());
+    h.settle_for(10);
+    let conn = h.peers[a].conn;
+    let pieces: Vec<u64> =
+        h.uploads.iter().filter(|(c, cost)| *c == conn && *cost > 0).map(|(_, c)| *c).collect();
+    assert!(pieces.len() >= 4, "{pieces:?}");
+    assert!(pieces.iter().all(|cost| *cost <= 1_000), "{pieces:?}");
+    assert_eq!(h.sent_to(conn, refused), 0);
+    assert_eq!(h.claims, vec![(id, "alice".to_owned())], "registered once, when whole");
+    assert_eq!(h.writes, 0, "nothing stored before it is registered");
+    registry.0.lock().unwrap().insert(id, "alice".into());
+    h.relay.claimed(id, Ok(()));
+    h.settle();
+    let mut doc = doc;
+    assert_eq!(automerge::Automerge::load(&h.disk[&id].concat()).unwrap().get_heads(), doc.get_heads());
+    assert_eq!(h.peers[a].client.relay_heads(&id), Some(doc.get_heads().as_slice()), "acknowledged");
+}
+
+/// A device that has a roadmap the relay has, plus a day of edits made
+/// offline over the limit, sends the edits in pieces; each is applied.
+#[test]
+fn a_backlog_of_edits_bigger_than_one_message_comes_in_pieces() {
+    let mut h =
+        Harness::over(Relay::new("relay".into(), None, Box::new(OpenAccess)).with_limits(piece_limits()));
+    let a = h.join("a", None);
+    h.peers[a].client =
+        std::mem::replace(&mut h.peers[a].client, Client::new("x".into(), None)).with_piece_limit(1_000);
+    let (_, mut doc) = offline_roadmap("", 8, 2, 10);
+    h.open(a, doc_id(1), doc.clone());
+    h.uploads.clear();
+    let text = doc.put_object(ROOT, "notes", automerge::ObjType::Text).unwrap();
+    for i in 0..30 {
+        doc.splice_text(&text, 0, 0, &format!("{i}").repeat(150)).unwrap();
+        doc.commit();
+    }
+    h.peers[a].docs.insert(doc_id(1), doc.clone());
+    h.settle_for(10);
+    let pieces: Vec<u64> = h.uploads.iter().map(|(_, c)| *c).filter(|c| *c > 0).collect();
+    assert!(pieces.len() >= 4 && pieces.iter().all(|c| *c <= 1_000), "{pieces:?}");
+    assert_eq!(h.sent_to(h.peers[a].conn, refused), 0);
+    assert_eq!(
+        automerge::Automerge::load(&h.disk[&doc_id(1)].concat()).unwrap().get_heads(),
+        doc.get_heads()
+    );
+}
+
+/// Pieces come in causal order: each applies whole to what came before.
+#[test]
+fn pieces_apply_in_order_with_nothing_left_waiting() {
+    use automerge::ReadDoc as _;
+    let (id, mut doc) = offline_roadmap("", 9, 30, 100);
+    let mut client = Client::new("a".into(), None).with_piece_limit(700);
+    client
+        .receive(
+            &Message::Peer {
+                sender_id: "relay".into(),
+                target_id: "a".into(),
+                metadata: PeerMetadata::default(),
+                selected_protocol_version: "1".into(),
+            }
+            .encode(),
+        )
+        .unwrap();
+    // The relay says it has nothing: the device sends everything.
+    let mut relay_doc = automerge::Automerge::new();
+    let mut relay_state = sync::State::new();
+    for frame in client.outgoing(id, &mut doc) {
+        let Ok(Message::Sync { data, .. }) = Message::decode(&frame) else { panic!("a sync frame") };
+        relay_doc.receive_sync_message(&mut relay_state, sync::Message::decode(&data).unwrap()).unwrap();
+    }
+    let reply = relay_doc.generate_sync_message(&mut relay_state).unwrap();
+    client.apply(id, &mut doc.sync(), reply).unwrap();
+    let mut sent = 0;
+    for frame in client.outgoing(id, &mut doc) {
+        let Ok(Message::Sync { data, .. }) = Message::decode(&frame) else { panic!("a sync frame") };
+        let message = sync::Message::decode(&data).unwrap();
+        let cost = chunks::count_all(message.changes.iter(), &mut { usize::MAX }).unwrap().cost();
+        assert!(cost <= 700, "{cost}");
+        relay_doc.receive_sync_message(&mut relay_state, message).unwrap();
+        assert!(relay_doc.get_missing_deps(&[]).is_empty(), "a piece depends on a later one");
+        sent += 1;
+    }
+    assert!(sent > 3, "{sent} pieces");
+    assert_eq!(relay_doc.get_heads(), doc.get_heads());
+}
+
+/// A message too big to apply on the relay's own task is handed out as a
+/// job: while it runs, another person's document is applied, stored and
+/// answered; the big one is stored once the job is done.
+#[test]
+fn a_big_message_is_applied_off_the_relays_task_while_others_go_on() {
+    let mut h = Harness::over(
+        Relay::new("relay".into(), None, Box::new(OpenAccess))
+            .with_limits(Limits { inline_ops: 100, ..Limits::default() }),
+    );
+    h.run_jobs = false;
+    let (a, b) = (h.join("a", None), h.join("b", None));
+    h.open(a, doc_id(1), text_doc(5_000));
+    assert_eq!(h.jobs.len(), 1, "handed out");
+    assert_eq!(h.writes, 0);
+    h.open(b, doc_id(2), text_doc(50));
+    assert_eq!(h.disk.get(&doc_id(2)).map(Vec::len), Some(1), "the small one is stored meanwhile");
+    let mut small = h.peers[b].docs[&doc_id(2)].clone();
+    assert_eq!(
+        h.peers[b].client.relay_heads(&doc_id(2)),
+        Some(small.get_heads().as_slice()),
+        "and acknowledged"
+    );
+    // More from the big document's device waits for its job.
+    let doc = h.peers[a].docs.get_mut(&doc_id(1)).unwrap();
+    doc.put(ROOT, "after", "ещё").unwrap();
+    doc.commit();
+    h.settle();
+    assert_eq!(h.jobs.len(), 1);
+    let (doc, job) = h.jobs.remove(0);
+    h.relay.applied(doc, job.run());
+    h.settle();
+    let mut big = h.peers[a].docs[&doc_id(1)].clone();
+    assert_eq!(
+        automerge::Automerge::load(&h.disk[&doc_id(1)].concat()).unwrap().get_heads(),
+        big.get_heads()
+    );
+    assert_eq!(h.peers[a].client.relay_heads(&doc_id(1)), Some(big.get_heads().as_slice()));
+}
+
+/// The changes of `doc` in pieces of at most `limit`, as a device sends
+/// them to a relay that has nothing: sync frames from `peer`.
+fn piece_frames(peer: &str, id: DocumentId, doc: &mut AutoCommit, limit: u64) -> Vec<Vec<u8>> {
+    let mut pieces: Vec<Vec<Vec<u8>>> = vec![Vec::new()];
+    let mut cost = 0;
+    for change in doc.get_changes(&[]) {
+        let this = chunks::Size::change(change.len()).cost();
+        if cost + this > limit {
+            pieces.push(Vec::new());
+            cost = 0;
+        }
+        cost += this;
+        pieces.last_mut().unwrap().push(change.raw_bytes().to_vec());
+    }
+    let heads = doc.get_heads();
+    pieces
+        .into_iter()
+        .map(|changes| {
+            let message = sync::Message {
+                heads: heads.clone(),
+                need: vec![],
+                have: vec![],
+                changes: changes.into(),
+                flags: None,
+                version: MessageVersion::V1,
+            };
+            sync_frame(peer, id, message.encode())
+        })
+        .collect()
+}
+
+/// Someone who knows a new roadmap's id sends the first pieces of a copy
+/// and stops: they are kept in a copy of her own (stored nowhere,
+/// registered to nobody), and the maker's device registers and stores the
+/// roadmap meanwhile. A person's unfinished new documents are capped: her
+/// own new roadmap, over the cap, waits until the copy is dropped, then
+/// is registered.
+#[test]
+fn unfinished_pieces_of_a_new_document_block_nobody() {
+    let registry = Registry::default();
+    let mut h = Harness::over(
+        Relay::new("relay".into(), None, Box::new(registry.clone()))
+            .with_limits(Limits { doc_ops: 5_000, ..piece_limits() }),
+    );
+    h.answer_claims = false;
+    let (id, doc) = offline_roadmap("alice", 10, 40, 80);
+    h.user = "mallory".into();
+    let m = h.join("m", None);
+    let conn_m = h.peers[m].conn;
+    let frames = piece_frames("m", id, &mut doc.clone(), 1_000);
+    assert!(frames.len() >= 5, "{}", frames.len());
+    for frame in &frames[..3] {
+        h.relay.receive(conn_m, frame);
+    }
+    h.settle_for(5);
+    assert!(h.claims.is_empty() && h.writes == 0, "nothing of it registered or stored");
+    // Her own new roadmap: with the copy, past what one person may gather.
+    let (own, mut hers) = offline_roadmap("mallory", 11, 30, 80);
+    for frame in piece_frames("m", own, &mut hers, 1_000) {
+        h.relay.receive(conn_m, &frame);
+    }
+    h.settle_for(10);
+    assert!(h.claims.is_empty(), "her second new document waits");
+    // Alice's device registers the roadmap: Mallory's copy goes.
+    h.user = "alice".into();
+    let a = h.join("a", None);
+    h.peers[a].client =
+        std::mem::replace(&mut h.peers[a].client, Client::new("a".into(), None)).with_piece_limit(1_000);
+    h.peers[a].docs.insert(id, doc);
+    h.settle_for(10);
+    assert_eq!(h.claims, vec![(id, "alice".to_owned())]);
+    registry.0.lock().unwrap().insert(id, "alice".into());
+    h.claims.clear();
+    h.relay.claimed(id, Ok(()));
+    h.settle();
+    assert_eq!(h.writes, 1, "stored");
+    assert!(!h.peers[a].client.relay_read_only(&id));
+    assert_eq!(h.sent_to(conn_m, unavailable), 1, "she is told the relay has nothing for her");
+    // Her own one goes on now.
+    h.settle_for(2);
+    assert_eq!(h.claims, vec![(own, "mallory".to_owned())]);
+}
+
+/// Two devices of one person hold the same new roadmap (a file copied
+/// between them) and both send it in pieces: the first to finish registers
+/// it; what the relay gathered from the second is dropped, and that device
+/// is asked to send again, to the roadmap itself, and ends in sync.
+#[test]
+fn a_second_device_sending_the_same_new_roadmap_ends_in_sync() {
+    let registry = Registry::default();
+    let mut h = Harness::over(
+        Relay::new("relay".into(), None, Box::new(registry.clone())).with_limits(piece_limits()),
+    );
+    h.answer_claims = false;
+    h.user = "alice".into();
+    let (id, doc) = offline_roadmap("alice", 12, 40, 80);
+    let b = h.join("b", None);
+    let conn_b = h.peers[b].conn;
+    for frame in &piece_frames("b", id, &mut doc.clone(), 1_000)[..2] {
+        h.relay.receive(conn_b, frame);
+    }
+    h.settle_for(3);
+    let a = h.join("a", None);
+    h.peers[a].client =
+        std::mem::replace(&mut h.peers[a].client, Client::new("a".into(), None)).with_piece_limit(1_000);
+    h.peers[a].docs.insert(id, doc.clone());
+    h.settle_for(10);
+    assert_eq!(h.claims, vec![(id, "alice".to_owned())]);
+    registry.0.lock().unwrap().insert(id, "alice".into());
+    h.claims.clear();
+    h.relay.claimed(id, Ok(()));
+    // The second device now syncs the roadmap with the relay as usual.
+    h.peers[b].client =
+        std::mem::replace(&mut h.peers[b].client, Client::new("b".into(), None)).with_piece_limit(1_000);
+    h.peers[b].docs.insert(id, doc.clone());
+    h.settle_for(10);
+    let mut doc = doc;
+    let heads = doc.get_heads();
+    for p in [a, b] {
+        assert_eq!(h.peers[p].client.relay_heads(&id), Some(heads.as_slice()), "device {p}");
+    }
+    assert!(h.claims.is_empty(), "registered once");
 }

@@ -54,7 +54,7 @@ use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::{ActivityField, HeaderField, Level, Status};
 use medk_shared::sync::client::{Client, Event};
 use medk_shared::sync::message::Message;
-use medk_shared::sync::relay::{ConnId, Effect, OpenAccess, Relay, StorageWrite, close};
+use medk_shared::sync::relay::{ConnId, Effect, Limits, Loaded, OpenAccess, Relay, StorageWrite, close};
 
 /// Tab `i` runs on device `TAB_DEVICE[i]`: tabs 1 and 5 are two tabs of one
 /// browser, sharing its storage and storage id.
@@ -420,6 +420,8 @@ impl Stats {
 
 struct Sim {
     rng: fastrand::Rng,
+    /// The run's seed (the relay's limits follow it, also after a restart).
+    seed: u64,
     now: u64,
     faults: bool,
     trace: bool,
@@ -524,7 +526,8 @@ fn effect_doc(e: &Effect) -> Option<DocumentId> {
         | Effect::LoadSyncState { doc, .. }
         | Effect::Write { doc, .. }
         | Effect::SaveSyncState { doc, .. }
-        | Effect::Claim { doc, .. } => Some(*doc),
+        | Effect::Claim { doc, .. }
+        | Effect::Apply { doc, .. } => Some(*doc),
     }
 }
 
@@ -537,8 +540,16 @@ fn storage_key(e: &Effect) -> (Option<DocumentId>, u8, String, Vec<u8>) {
         Effect::SaveSyncState { doc, storage_id, state } => {
             (Some(*doc), 3, storage_id.clone(), state.clone())
         }
+        Effect::Apply { doc, .. } => (Some(*doc), 4, String::new(), Vec::new()),
         _ => (None, 9, String::new(), Vec::new()),
     }
+}
+
+/// The relay's limits for a run: every other seed hands every message with
+/// changes out as a job ([`Effect::Apply`]), finished whenever storage
+/// would be, so that path meets every fault too.
+fn limits(seed: u64) -> Limits {
+    if seed.is_multiple_of(2) { Limits { inline_ops: 0, ..Limits::default() } } else { Limits::default() }
 }
 
 impl Sim {
@@ -563,7 +574,8 @@ impl Sim {
             now: 0,
             faults: true,
             trace: std::env::var_os("MEDK_SIM_TRACE").is_some(),
-            relay: Relay::new("relay0".into(), None, Box::new(OpenAccess)),
+            relay: Relay::new("relay0".into(), None, Box::new(OpenAccess)).with_limits(limits(seed)),
+            seed,
             relay_generation: 0,
             disk: Disk::default(),
             storage: Vec::new(),
@@ -781,7 +793,7 @@ impl Sim {
                 } else {
                     let chunks = self.disk.docs.get(&doc).map(|s| s.chunks.clone()).unwrap_or_default();
                     self.trace(|| format!("load {doc:?}: {} chunks", chunks.len()));
-                    self.relay.loaded(doc, Ok(chunks));
+                    self.relay.loaded(doc, Ok(Loaded::parse(chunks)));
                 }
             }
             Effect::LoadSyncState { doc, storage_id } => {
@@ -803,6 +815,12 @@ impl Sim {
             }
             Effect::SaveSyncState { doc, storage_id, state } => {
                 self.disk.sync_states.insert((doc, storage_id), state);
+            }
+            // Applying a message off the relay's task: it finishes whenever,
+            // like storage.
+            Effect::Apply { doc, job } => {
+                self.trace(|| format!("job for {doc:?} done"));
+                self.relay.applied(doc, job.run());
             }
             other => unreachable!("not a storage effect: {other:?}"),
         }
@@ -943,11 +961,7 @@ impl Sim {
         }
         let mut frames = Vec::new();
         for (id, d) in tab.docs.iter_mut() {
-            let am = d.local.am();
-            let heads = am.get_heads();
-            if let Some(frame) = tab.client.outgoing(*id, &mut am.sync(), &heads) {
-                frames.push(frame);
-            }
+            frames.extend(tab.client.outgoing(*id, d.local.am()));
         }
         self.conns.get_mut(&conn).expect("a tab's connection").up.extend(frames);
     }
@@ -1218,7 +1232,8 @@ impl Sim {
         }
         self.unnoticed.clear();
         self.relay_generation += 1;
-        self.relay = Relay::new(format!("relay{}", self.relay_generation), None, Box::new(OpenAccess));
+        self.relay = Relay::new(format!("relay{}", self.relay_generation), None, Box::new(OpenAccess))
+            .with_limits(limits(self.seed));
         self.relay.tick(self.now);
     }
 

@@ -107,6 +107,9 @@ enum Bench {
     /// The monitoring dashboard's indicators over 500 school roadmaps in
     /// chromium (e2e/bench/indicators.mjs), against the same code natively.
     Indicators,
+    /// What one sync message costs the relay's own task, against what
+    /// applying it costs (shared/examples/relay_bench.rs, optimized).
+    Relay,
     /// Internal to `bench indicators` (run in an optimized build): writes
     /// the data and times the native baseline.
     #[command(hide = true)]
@@ -151,6 +154,14 @@ fn try_main() -> anyhow::Result<()> {
             bench_sync::run(&project, &bench_sync::Options { timeout_s, servers, scenarios: scenario, runs })
         }
         Verb::Bench { what: Bench::Indicators } => bench_indicators::run(&project),
+        Verb::Bench { what: Bench::Relay } => shell::run(std::process::Command::new("cargo").args([
+            "run",
+            "--release",
+            "-p",
+            "medk-shared",
+            "--example",
+            "relay_bench",
+        ])),
         Verb::Bench { what: Bench::IndicatorsNative { data, result } } => {
             bench_indicators::native(&data, &result)
         }

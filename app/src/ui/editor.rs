@@ -759,7 +759,14 @@ fn whole_year(text: &str) -> Option<i32> {
 const FETCH_AGAIN_MS: i32 = 5_000;
 
 fn fetch_failure(e: &FetchError) -> String {
-    format!("Дорожной карты нет на этом устройстве, и получить её не удалось: {e}.")
+    match e {
+        FetchError::Deleted(said) => {
+            let mut chars = said.chars();
+            let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+            format!("{first}{}. Её копии на этом устройстве нет.", chars.as_str())
+        }
+        e => format!("Дорожной карты нет на этом устройстве, и получить её не удалось: {e}."),
+    }
 }
 
 #[component]
@@ -873,12 +880,12 @@ fn EditorView(editor: Editor) -> impl IntoView {
             ))}</p>
             <p class="note warn refused-why" role="alert" hidden=move || refusal().is_none()>
                 {super::text(move || format!(
-                    "Сервер не принял изменения этой дорожной карты: {}. Они сохранены только на этом устройстве; до перезапуска приложения изменения не принимаются.",
+                    "Сервер не принял изменения этой дорожной карты: {}. Они сохранены только на этом устройстве, другие их не видят; при следующем подключении устройство отправит их снова, и сервер примет их, только если причины уже нет. Чтобы их не потерять, скачайте файл дорожной карты («Скачать файл»).",
                     refusal().map(|r| r.0).unwrap_or_default(),
                 ))}
                 <small class="details">{super::text(move || refusal().map(|r| r.1).unwrap_or_default())}</small>
             </p>
-            <p class="note warn" role="alert" hidden=move || !doc_state.get().unavailable || gone()>
+            <p class="note warn" role="alert" hidden=move || !doc_state.get().unavailable || gone() || refusal().is_some()>
                 "Нет доступа к этой дорожной карте на сервере (или она там удалена); она есть только на этом устройстве."</p>
             <p class="note warn gone" role="alert" hidden=move || !gone()>
                 "Эта дорожная карта удалена для всех координатором. Её копия осталась только на этом устройстве: её можно прочитать, скачать или удалить в списке."</p>

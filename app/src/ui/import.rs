@@ -61,9 +61,15 @@ pub fn ImportButton(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl I
                     "часть данных в нём записана не так, как ожидает приложение ({})",
                     doc.problems()[0].detail
                 )),
-                Ok(mut doc) => OpenRoadmap::store_copy(&storage, &mut doc, &app.account.person_id())
-                    .await
-                    .map_err(|e| e.to_string()),
+                // Written in changes too big for the relay (by another
+                // program): written afresh, so that it can sync.
+                Ok(doc) => match doc.fit_to_sync(crate::browser::now_ms(), &format!("import «{file_name}»"))
+                {
+                    Ok(mut doc) => OpenRoadmap::store_copy(&storage, &mut doc, &app.account.person_id())
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                },
                 Err(e) => Err(e.to_string()),
             };
             match stored {

@@ -196,8 +196,7 @@ impl Device {
             let ids: Vec<DocumentId> = self.docs.keys().copied().collect();
             for id in ids {
                 let doc = self.docs.get_mut(&id).unwrap();
-                let heads = doc.get_heads();
-                if let Some(frame) = self.client.outgoing(id, &mut doc.sync(), &heads) {
+                for frame in self.client.outgoing(id, doc) {
                     self.socket.send(Ws::binary(frame)).await.unwrap();
                 }
             }
@@ -233,7 +232,7 @@ impl Device {
             if self.client.relay_heads(&id) == Some(heads.as_slice()) {
                 return started.elapsed();
             }
-            if let Some(frame) = self.client.outgoing(id, &mut doc.sync(), &heads) {
+            for frame in self.client.outgoing(id, doc) {
                 self.socket.send(Ws::binary(frame)).await.unwrap();
             }
             let left = within.checked_sub(started.elapsed()).expect("acknowledged in time");

@@ -110,8 +110,9 @@ impl ParsedRoadmap {
         columns
     }
 
-    /// A new roadmap document holding all of it, created as two changes (the
-    /// empty roadmap, then the import at `time_ms`, signed by `author` and
+    /// A new roadmap document holding all of it: the empty roadmap, then the
+    /// import at `time_ms` (in parts a sync message takes,
+    /// [`RoadmapDoc::apply_in_parts`]), signed by `author` and
     /// naming `file_name`: the activities' history says who imported them
     /// and from which file, see [`crate::history::import_action`]; with
     /// the adoption date, when stated, which makes the plan count from
@@ -167,7 +168,7 @@ impl ParsedRoadmap {
         }
         self.member_edits(new_id, &mut edits);
         let message = crate::history::signed(&crate::history::import_action(file_name), author);
-        doc.apply(edits, time_ms, &message)?;
+        doc.apply_in_parts(edits, time_ms, &message)?;
         Ok(doc)
     }
 

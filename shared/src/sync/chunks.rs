@@ -1,4 +1,4 @@
-//! How many operations the changes in a sync message hold, found before
+//! How many operations and changes a sync message holds, found before
 //! anything is applied: Automerge's binary chunks are read only as far as
 //! their column headers and run lengths. Applying is where a hostile message
 //! costs: five million identical characters are a few kilobytes of
@@ -32,13 +32,46 @@ pub enum ChunkError {
     Inflates(usize),
 }
 
-/// The operations in `data` (the bytes of one entry of a sync message's
-/// changes: one or more chunks back to back). Deflated parts are inflated
-/// only while the total stays within `inflate_budget` bytes (it is spent as
-/// they are: pass the same budget for every entry of a message).
-pub fn count_ops(data: &[u8], inflate_budget: &mut usize) -> Result<u64, ChunkError> {
+/// What some Automerge data would add to a document.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Size {
+    pub ops: u64,
+    pub changes: u64,
+}
+
+/// What applying a change costs beyond its operations (its hash, its place
+/// in the history), in operations: measured with `cargo xtask bench relay`,
+/// a change of one character costs the relay about five characters typed in
+/// one change. A message of a hundred thousand empty changes is not free.
+pub const CHANGE_COST: u64 = 4;
+
+impl Size {
+    /// The size of one change of `ops` operations.
+    pub fn change(ops: usize) -> Size {
+        Size { ops: ops as u64, changes: 1 }
+    }
+
+    /// What applying it costs, in operations ([`CHANGE_COST`] for each
+    /// change).
+    pub fn cost(self) -> u64 {
+        self.ops.saturating_add(self.changes.saturating_mul(CHANGE_COST))
+    }
+}
+
+impl std::ops::Add for Size {
+    type Output = Size;
+    fn add(self, other: Size) -> Size {
+        Size { ops: self.ops.saturating_add(other.ops), changes: self.changes.saturating_add(other.changes) }
+    }
+}
+
+/// The operations and changes in `data` (the bytes of one entry of a sync
+/// message's changes: one or more chunks back to back). Deflated parts are
+/// inflated only while the total stays within `inflate_budget` bytes (it is
+/// spent as they are: pass the same budget for every entry of a message).
+pub fn count(data: &[u8], inflate_budget: &mut usize) -> Result<Size, ChunkError> {
     let mut input = Bytes(data);
-    let mut ops: u64 = 0;
+    let mut size = Size::default();
     while !input.0.is_empty() {
         if input.take(4)? != MAGIC {
             return Err(ChunkError::Malformed);
@@ -47,15 +80,23 @@ pub fn count_ops(data: &[u8], inflate_budget: &mut usize) -> Result<u64, ChunkEr
         let kind = input.byte()?;
         let len = usize::try_from(input.uleb()?).map_err(|_| ChunkError::Malformed)?;
         let body = input.take(len)?;
-        let rows = match kind {
-            0 => document_ops(body, inflate_budget)?,
-            1 => change_ops(body)?,
-            2 => change_ops(&inflate(body, inflate_budget)?)?,
+        let chunk = match kind {
+            0 => document_size(body, inflate_budget)?,
+            1 => Size { ops: change_ops(body)?, changes: 1 },
+            2 => Size { ops: change_ops(&inflate(body, inflate_budget)?)?, changes: 1 },
             other => return Err(ChunkError::UnsupportedType(other)),
         };
-        ops = ops.saturating_add(rows);
+        size = size + chunk;
     }
-    Ok(ops)
+    Ok(size)
+}
+
+/// [`count`] for every entry of a sync message's changes, with one budget.
+pub fn count_all<'a>(
+    entries: impl IntoIterator<Item = &'a [u8]>,
+    inflate_budget: &mut usize,
+) -> Result<Size, ChunkError> {
+    entries.into_iter().try_fold(Size::default(), |sum, entry| Ok(sum + count(entry, inflate_budget)?))
 }
 
 /// A change chunk's body: its header fields, then its operation columns.
@@ -85,8 +126,10 @@ fn change_ops(body: &[u8]) -> Result<u64, ChunkError> {
 }
 
 /// A document chunk's body: actors, heads, the change and operation column
-/// headers, then their data (columns may be deflated one by one).
-fn document_ops(body: &[u8], inflate_budget: &mut usize) -> Result<u64, ChunkError> {
+/// headers, then their data (columns may be deflated one by one). Its
+/// changes are counted like its operations, as the most rows of any change
+/// column.
+fn document_size(body: &[u8], inflate_budget: &mut usize) -> Result<Size, ChunkError> {
     let mut input = Bytes(body);
     for _ in 0..input.count()? {
         input.prefixed()?; // actors
@@ -95,20 +138,22 @@ fn document_ops(body: &[u8], inflate_budget: &mut usize) -> Result<u64, ChunkErr
     input.take(heads.checked_mul(32).ok_or(ChunkError::Malformed)?)?;
     let change_columns = input.columns()?;
     let op_columns = input.columns()?;
-    for (_, len) in change_columns {
-        input.take(len)?;
-    }
-    let mut most = 0;
-    for (spec, len) in op_columns {
-        let data = input.take(len)?;
-        let rows = if spec & DEFLATE != 0 {
-            rows(spec, &inflate(data, inflate_budget)?)?
-        } else {
-            rows(spec, data)?
-        };
-        most = most.max(rows);
-    }
-    Ok(most)
+    let mut most_rows = |columns: Vec<(u32, usize)>| -> Result<u64, ChunkError> {
+        let mut most = 0;
+        for (spec, len) in columns {
+            let data = input.take(len)?;
+            let rows = if spec & DEFLATE != 0 {
+                rows(spec, &inflate(data, inflate_budget)?)?
+            } else {
+                rows(spec, data)?
+            };
+            most = most.max(rows);
+        }
+        Ok(most)
+    };
+    let changes = most_rows(change_columns)?;
+    let ops = most_rows(op_columns)?;
+    Ok(Size { ops, changes })
 }
 
 /// The column specification bit that says its data is deflated.
@@ -158,7 +203,7 @@ fn inflate(data: &[u8], budget: &mut usize) -> Result<Vec<u8>, ChunkError> {
     let mut out = Vec::new();
     let limit = *budget as u64;
     flate2::read::DeflateDecoder::new(data)
-        .take(limit + 1)
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|_| ChunkError::Malformed)?;
     if out.len() as u64 > limit {
@@ -251,6 +296,10 @@ mod tests {
         64 << 20
     }
 
+    fn count_ops(data: &[u8], budget: &mut usize) -> Result<u64, ChunkError> {
+        count(data, budget).map(|size| size.ops)
+    }
+
     #[test]
     fn counts_what_automerge_writes_however_it_packs_it() {
         let mut doc = AutoCommit::new();
@@ -272,6 +321,33 @@ mod tests {
         // Two chunks back to back.
         let both = [change.raw_bytes(), &saved].concat();
         assert_eq!(count_ops(&both, &mut budget()), Ok(200_004));
+    }
+
+    /// Changes are counted too, however they come: one chunk each, or the
+    /// rows of a document's change columns.
+    #[test]
+    fn counts_changes_as_well() {
+        let mut doc = AutoCommit::new();
+        let text = doc.put_object(ROOT, "t", ObjType::Text).unwrap();
+        doc.commit();
+        for i in 0..1_000 {
+            doc.splice_text(&text, i, 0, "я").unwrap();
+            doc.commit();
+        }
+        let changes = doc.get_changes(&[]);
+        let raw: Vec<&[u8]> = changes.iter().map(|c| c.raw_bytes()).collect();
+        assert_eq!(count_all(raw, &mut budget()), Ok(Size { ops: 1_001, changes: 1_001 }));
+        let saved = doc.save();
+        assert_eq!(count(&saved, &mut budget()), Ok(Size { ops: 1_001, changes: 1_001 }));
+        assert_eq!(Size { ops: 1_001, changes: 1_001 }.cost(), 1_001 + 4 * 1_001);
+        // Changes with no operations at all still count.
+        let mut empty = AutoCommit::new();
+        for _ in 0..100 {
+            empty.empty_change(automerge::transaction::CommitOptions::default().with_message("nothing"));
+        }
+        let saved = empty.save();
+        let size = count(&saved, &mut budget()).unwrap();
+        assert_eq!(size, Size { ops: 0, changes: 100 });
     }
 
     #[test]

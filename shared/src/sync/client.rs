@@ -2,11 +2,18 @@
 //! state per document, with the relay as the only peer. It owns no
 //! document: callers pass the document in each call, so the app can sync
 //! the roadmap on screen and the ones only in IndexedDB alike.
+//!
+//! What the relay takes in one message is bounded
+//! ([`super::relay::MAX_OPS_PER_MESSAGE`]); a device with more to send (a
+//! roadmap made or imported offline, a long day's edits) sends it in
+//! pieces, each within the bound, in causal order, all at once: the relay
+//! applies them in turn at its pace, and gathers a new document's pieces
+//! until it is whole.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
-use automerge::ChangeHash;
 use automerge::sync::{self, SyncDoc};
+use automerge::{AutoCommit, Automerge, ChangeHash};
 
 use super::message::{DecodeError, Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
 use crate::ids::DocumentId;
@@ -54,6 +61,8 @@ struct DocSync {
 /// The client protocol machine for one connection's lifetime (reuse it
 /// across reconnects: call [`Client::join`] on each new socket).
 pub struct Client {
+    /// Most a message may add ([`super::chunks::Size::cost`]).
+    piece: u64,
     peer_id: PeerId,
     metadata: PeerMetadata,
     relay: Option<PeerId>,
@@ -68,6 +77,7 @@ impl Client {
     pub fn new(peer_id: PeerId, storage_id: Option<String>) -> Self {
         let session = format!("{peer_id}-session");
         Client {
+            piece: super::relay::MAX_OPS_PER_MESSAGE,
             peer_id,
             metadata: PeerMetadata { storage_id, is_ephemeral: false },
             relay: None,
@@ -75,6 +85,13 @@ impl Client {
             ephemeral_count: 0,
             session,
         }
+    }
+
+    /// The same client, sending at most `cost` in one message (tests use a
+    /// small one; the relay's is [`super::relay::MAX_OPS_PER_MESSAGE`]).
+    pub fn with_piece_limit(mut self, cost: u64) -> Self {
+        self.piece = cost.max(1);
+        self
     }
 
     pub fn peer_id(&self) -> &str {
@@ -155,26 +172,32 @@ impl Client {
         doc.receive_sync_message(&mut d.state, message)
     }
 
-    /// The next frame to send for a document, if it has anything to say.
-    /// `heads` are the document's current heads; an empty document asks with
-    /// `request` (the relay answers `doc-unavailable` if it has nothing).
-    pub fn outgoing(
-        &mut self,
-        id: DocumentId,
-        doc: &mut impl SyncDoc,
-        heads: &[ChangeHash],
-    ) -> Option<Vec<u8>> {
-        let relay = self.relay.clone()?;
+    /// The frames to send for a document, if it has anything to say: one,
+    /// or the pieces of a backlog too big for one message. An empty
+    /// document asks with `request` (the relay answers `doc-unavailable` if
+    /// it has nothing).
+    pub fn outgoing(&mut self, id: DocumentId, doc: &mut AutoCommit) -> Vec<Vec<u8>> {
+        let Some(relay) = self.relay.clone() else { return Vec::new() };
+        let heads = doc.get_heads();
         let d = self.docs.entry(id).or_default();
-        let message = doc.generate_sync_message(&mut d.state)?;
-        let data = message.encode();
-        let frame = if heads.is_empty() && d.state.their_heads.is_none() {
+        let sent_before = d.state.sent_hashes.clone();
+        let Some(message) = doc.sync().generate_sync_message(&mut d.state) else { return Vec::new() };
+        let request = heads.is_empty() && d.state.their_heads.is_none();
+        if request {
             d.requested = true;
-            Message::Request { sender_id: self.peer_id.clone(), target_id: relay, document_id: id, data }
-        } else {
-            Message::Sync { sender_id: self.peer_id.clone(), target_id: relay, document_id: id, data }
-        };
-        Some(frame.encode())
+        }
+        let relay_heads = d.state.their_heads.clone();
+        pieces(doc.document(), message, &sent_before, relay_heads.as_deref(), self.piece)
+            .into_iter()
+            .map(|message| {
+                let (sender_id, target_id, data) = (self.peer_id.clone(), relay.clone(), message.encode());
+                if request {
+                    Message::Request { sender_id, target_id, document_id: id, data }.encode()
+                } else {
+                    Message::Sync { sender_id, target_id, document_id: id, data }.encode()
+                }
+            })
+            .collect()
     }
 
     /// The heads the relay last said it has: everything in them is durable
@@ -217,4 +240,66 @@ impl Client {
         };
         Some(m.encode())
     }
+}
+
+/// What to send for `message`: itself, if it adds at most `limit`
+/// ([`super::chunks::Size::cost`]) and is not a whole document the relay
+/// mostly has; else the changes the relay lacks (as far as its heads say,
+/// less those `in_flight`) in pieces of at most `limit` each, in the
+/// document's order (causal: every change after those it depends on),
+/// each with the message's heads, needs and summary of what this side has.
+/// A change bigger than `limit` goes alone (and is refused).
+///
+/// Automerge sends the whole document when the peer lacks more than a
+/// third of its changes: for a roadmap made of a few big changes (an
+/// import) that would be every edit, counted by the relay as the whole
+/// roadmap again.
+fn pieces(
+    doc: &Automerge,
+    message: sync::Message,
+    in_flight: &BTreeSet<ChangeHash>,
+    relay_heads: Option<&[ChangeHash]>,
+    limit: u64,
+) -> Vec<sync::Message> {
+    // A whole document is the cheapest first sync, when the relay has
+    // nothing and nothing is on its way to it yet.
+    let whole_document = message.changes.iter().any(|chunk| chunk.get(8) == Some(&0));
+    let first = relay_heads.is_none_or(<[ChangeHash]>::is_empty) && in_flight.is_empty();
+    let mut inflate = 4 * super::message::MAX_MESSAGE_BYTES;
+    let size = super::chunks::count_all(message.changes.iter(), &mut inflate);
+    if size.is_ok_and(|size| size.cost() <= limit) && (!whole_document || first) {
+        return vec![message];
+    }
+    let known: Vec<ChangeHash> = relay_heads
+        .unwrap_or_default()
+        .iter()
+        .filter(|head| doc.get_change_meta_by_hash(head).is_some())
+        .copied()
+        .collect();
+    let mut pieces: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut cost = 0;
+    for change in doc.get_changes(&known).into_iter().filter(|c| !in_flight.contains(&c.hash())) {
+        let this = super::chunks::Size::change(change.len()).cost();
+        if pieces.is_empty() || cost + this > limit {
+            pieces.push(Vec::new());
+            cost = 0;
+        }
+        cost += this;
+        if let Some(piece) = pieces.last_mut() {
+            piece.push(change.raw_bytes().to_vec());
+        }
+    }
+    let with = |changes: Vec<Vec<u8>>| sync::Message {
+        heads: message.heads.clone(),
+        need: message.need.clone(),
+        have: message.have.clone(),
+        changes: changes.into(),
+        flags: message.flags,
+        version: sync::MessageVersion::V1,
+    };
+    if pieces.is_empty() {
+        // Nothing the relay lacks after all: what the message says but its changes.
+        return vec![with(Vec::new())];
+    }
+    pieces.into_iter().map(with).collect()
 }

@@ -14,24 +14,33 @@
 //!   round rather than one per change (group commit per document).
 //! - A document nobody has open and nothing pending for is dropped from
 //!   memory after [`EVICT_AFTER_MS`].
-//! - What a writer sends may be vetted ([`Access::vet`]; the server checks
+//! - What a writer sends may be vetted ([`Access::vetter`]; the server checks
 //!   roadmaps and school files): the changes are applied to a copy first,
 //!   and a peer whose changes fail is treated as a reader of that document
 //!   for the rest of its session, so nothing of it is stored or passed on;
 //!   it is told why (`doc-refused`).
 //! - Before anything is applied, its size is known ([`super::chunks`]): a
-//!   message over [`MAX_OPS_PER_MESSAGE`] operations, or one that would take
-//!   a document past [`MAX_DOC_OPS`], is refused the same way without being
-//!   applied, and each person's changes are applied at most at
-//!   [`OPS_PER_SECOND`] after a burst of one big message (what is over
-//!   waits; other people's messages do not). Messages waiting per connection
-//!   are capped at [`MAX_PENDING_BYTES`], presence at [`MAX_EPHEMERAL_BYTES`]
-//!   ([`MAX_READER_EPHEMERAL_BYTES`] from a reader) and
-//!   [`EPHEMERAL_PER_SECOND`] per connection.
+//!   message over [`MAX_OPS_PER_MESSAGE`] (operations and changes), or one
+//!   that would take a document past [`MAX_DOC_OPS`], is refused the same
+//!   way without being applied, and each person's changes are applied at
+//!   most at [`OPS_PER_SECOND`] after a burst of one big message (what is
+//!   over waits; other people's messages do not). Messages waiting per
+//!   connection are capped at [`MAX_PENDING_BYTES`], presence at
+//!   [`MAX_EPHEMERAL_BYTES`] ([`MAX_READER_EPHEMERAL_BYTES`] from a reader)
+//!   and [`EPHEMERAL_PER_SECOND`] per connection.
+//! - Applying a message is the relay's heaviest work (seconds for the
+//!   biggest it takes): only small ones (up to [`INLINE_OPS`]) are applied
+//!   on the caller's task; a bigger one is handed out as a [`Job`]
+//!   ([`Effect::Apply`]), its document waits for [`Relay::applied`], and
+//!   every other document and person goes on meanwhile.
 //! - A document nobody has registered is registered to the first person
-//!   whose changes create it and pass [`Access::vet`] as a claim; the
+//!   whose changes create it and pass their vetting as a claim; the
 //!   registration is an effect ([`Effect::Claim`]), done off the relay's
-//!   task, and the document waits for its answer ([`Relay::claimed`]).
+//!   task, and the document waits for its answer ([`Relay::claimed`]). A new
+//!   document too big for one message comes in pieces: they are gathered in
+//!   a copy of the claimant's own (stored nowhere, shown to nobody; a
+//!   person's copies together at most [`MAX_DOC_OPS`]), and the claim is
+//!   vetted once the copy holds every head the claimant announced.
 //! - `doc-unavailable` means the relay has nothing and neither has the peer:
 //!   a failed read is retried (peers wait), and a `request` is refused only
 //!   after the whole batch it came with is applied.
@@ -41,6 +50,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use automerge::sync::{self, SyncDoc as _};
 use automerge::{Automerge, ChangeHash, ReadDoc as _};
 
+use super::chunks;
 use super::message::{MAX_MESSAGE_BYTES, Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
 use crate::access::Right;
 use crate::ids::DocumentId;
@@ -59,6 +69,10 @@ const WRITE_RETRY_MS: u64 = 1_000;
 /// inbox) rather than being told `doc-unavailable`.
 const LOAD_RETRY_MS: u64 = 1_000;
 
+/// A claimant's piece held back because its person gathers too much at once
+/// is looked at again after this long.
+const GATHER_RETRY_MS: u64 = 1_000;
+
 /// Incremental chunks are compacted into a snapshot once they add up to more
 /// than the snapshot (and at least this much), as automerge-repo does.
 const COMPACT_MIN_BYTES: usize = 64 * 1024;
@@ -66,11 +80,21 @@ const COMPACT_MIN_BYTES: usize = 64 * 1024;
 /// A peer may have at most this many documents open on one connection.
 pub const MAX_DOCS_PER_CONNECTION: usize = 10_000;
 
-/// Most operations one sync message may add. A 1,000-activity roadmap
-/// (the app benchmark's) holds about 220,000 with its whole history, and a
-/// device that made it offline sends all of them at once. Applying this many
-/// takes the relay about a second.
-pub const MAX_OPS_PER_MESSAGE: u64 = 600_000;
+/// Most one sync message may add, in operations plus changes
+/// ([`chunks::Size::cost`]). The biggest change the app makes is one
+/// activity with every field full (9 × 20,000 characters, only an import
+/// makes it); a device sends a bigger backlog in pieces
+/// ([`super::client::Client::outgoing`]). Applying this many takes a
+/// second or more, off the relay's task ([`Job`]): `cargo xtask bench relay`
+/// prints the figures.
+pub const MAX_OPS_PER_MESSAGE: u64 = 200_000;
+
+/// Messages that add up to this much ([`chunks::Size::cost`]) are applied
+/// on the relay's own task; bigger ones are handed out as a [`Job`]. Typing
+/// sends a few operations a message; the worst message of this size
+/// (deletions spread over many texts, or one-character changes) takes the
+/// relay's task a few milliseconds (`cargo xtask bench relay`).
+pub const INLINE_OPS: u64 = 500;
 
 /// Most operations a document may hold, history included: about ten times
 /// the 1,000-activity roadmap, some hundred megabytes in the relay's memory.
@@ -105,7 +129,9 @@ const MAX_INFLATED_BYTES: usize = 4 * MAX_MESSAGE_BYTES;
 /// constants above (tests make them small).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
+    /// In operations plus changes, like `inline_ops`.
     pub ops_per_message: u64,
+    pub inline_ops: u64,
     pub doc_ops: u64,
     /// Per person; the burst is `ops_per_message`.
     pub ops_per_second: u64,
@@ -120,6 +146,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             ops_per_message: MAX_OPS_PER_MESSAGE,
+            inline_ops: INLINE_OPS,
             doc_ops: MAX_DOC_OPS,
             ops_per_second: OPS_PER_SECOND,
             pending_bytes: MAX_PENDING_BYTES,
@@ -155,45 +182,49 @@ pub trait Access {
     /// and may not read it, may register it: nobody has, it is no
     /// well-known or deleted document, they are within their limit. The
     /// relay then takes their changes as a claim: they must create the
-    /// document and pass [`Access::vet`] with `claim`, and the registration
-    /// itself is an [`Effect::Claim`]. This is how a roadmap made offline
-    /// reaches the relay. By default nothing is claimed.
-    fn may_claim(&mut self, _user: &str, _doc: &DocumentId) -> bool {
-        false
+    /// document and pass the [`Access::vetter`] for a claim, and the
+    /// registration itself is an [`Effect::Claim`]. This is how a roadmap
+    /// made offline reaches the relay. `Err(Some(why))` when they would
+    /// but are past a limit: they are told why (`doc-refused`) as well as
+    /// that the relay has nothing for them. By default nothing is claimed.
+    fn may_claim(&mut self, _user: &str, _doc: &DocumentId) -> Result<(), Option<Refusal>> {
+        Err(None)
     }
 
-    /// Whether what `user` writes into `doc` must pass [`Access::vet`]
-    /// first. Asked for every sync message that carries changes, so it
-    /// should be cheap; by default nothing is vetted (claims always are).
-    fn vets(&mut self, _user: &str, _doc: &DocumentId) -> bool {
-        false
-    }
-
-    /// Checks `changes` that `user` sent for `doc`: `before` is the relay's
-    /// document, `after` a copy of it with them applied; `claim` when they
-    /// would register the document to `user`. On `Err` the relay takes
-    /// nothing from that peer for the document any more in this session and
-    /// tells it why (`doc-refused`), and that the relay is read-only for it.
-    fn vet(
-        &mut self,
-        _user: &str,
-        _doc: &DocumentId,
-        _before: &Automerge,
-        _after: &Automerge,
-        _changes: &[automerge::Change],
-        _claim: bool,
-    ) -> Result<(), Refusal> {
-        Ok(())
+    /// How what `user` writes into `doc` is checked before the relay takes
+    /// it, if it is; `claim` when the changes would register the document
+    /// to `user`. Asked for every sync message that carries changes, so it
+    /// should only pick the rules; the check itself runs wherever the
+    /// message is applied (maybe another thread, see [`Job`]). By default
+    /// nothing is vetted (claims are, by a check that takes anything).
+    fn vetter(&mut self, _user: &str, _doc: &DocumentId, _claim: bool) -> Option<Vetter> {
+        None
     }
 }
 
-/// Why the relay did not take a peer's changes (see [`Access::vet`]).
+/// Checks changes a peer sent: `before` is the relay's document (empty for
+/// a claim: a new document is checked whole), `after` a copy of it with
+/// them applied, `changes` what they added. On `Err` the relay takes
+/// nothing from that peer for the document any more in this session and
+/// tells it why (`doc-refused`), and that the relay is read-only for it.
+/// Whatever taking the changes implies beyond the document (a roadmap's
+/// title in the registry, a curator's rights) the vetter starts itself,
+/// without waiting for it: it may run on the relay's task.
+pub type Vetter = Box<dyn FnOnce(&Automerge, &Automerge, &[automerge::Change]) -> Result<(), Refusal> + Send>;
+
+/// Why the relay did not take a peer's changes (see [`Vetter`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
     /// For the person, in Russian.
     pub message: String,
     /// What exactly, for logs and a details line.
     pub detail: String,
+}
+
+impl From<crate::layout::Breach> for Refusal {
+    fn from(breach: crate::layout::Breach) -> Self {
+        Refusal { message: breach.kind.message_ru(), detail: breach.detail }
+    }
 }
 
 /// Everyone may read and write (tests and the simulation).
@@ -215,7 +246,7 @@ pub enum StorageWrite {
 }
 
 /// Something the I/O layer must do.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Effect {
     Send {
         conn: ConnId,
@@ -227,7 +258,8 @@ pub enum Effect {
         code: u16,
         reason: String,
     },
-    /// Read every chunk of the document, then call [`Relay::loaded`].
+    /// Read every chunk of the document, parse them ([`Loaded::parse`],
+    /// off the relay's task), then call [`Relay::loaded`].
     Load {
         doc: DocumentId,
     },
@@ -253,6 +285,12 @@ pub enum Effect {
     Claim {
         doc: DocumentId,
         user: String,
+    },
+    /// Run the job (on another thread: it may take seconds), then give its
+    /// result to [`Relay::applied`]. The document waits meanwhile.
+    Apply {
+        doc: DocumentId,
+        job: Job,
     },
 }
 
@@ -316,6 +354,13 @@ struct Doc {
     claiming: Option<(ConnId, Automerge)>,
     /// A sender's rate held messages back: look again at this time.
     retry_pump_at: Option<u64>,
+    /// A message is being applied off the relay's task ([`Effect::Apply`]);
+    /// unless it is a claimant's, the document itself is in the job, and
+    /// `am` is empty meanwhile.
+    applying: Option<Applying>,
+    /// What to store for what a job applied, encoded by the job (for a big
+    /// message, seconds on the relay's task otherwise): the next write.
+    prepared: Option<Prepared>,
     last_active: u64,
     /// Highest ephemeral count seen per (sender, session): duplicates and
     /// stale repeats are not relayed again.
@@ -341,6 +386,94 @@ struct DocPeer {
     /// relay has said it stored them; it is told anyway (its «всё
     /// сохранено» depends on it).
     announced: Vec<ChangeHash>,
+    /// A claimant's new document so far, while it comes in pieces; its sync
+    /// state is about this copy, so it is answered nothing meanwhile.
+    gathered: Option<Gathered>,
+}
+
+/// What is stored of a document: the write that follows is an increment
+/// or, once increments outweigh the snapshot, a new snapshot.
+#[derive(Clone)]
+struct Stored {
+    heads: Vec<ChangeHash>,
+    snapshot_bytes: usize,
+    incremental_bytes: usize,
+}
+
+impl Stored {
+    fn empty() -> Stored {
+        Stored { heads: Vec::new(), snapshot_bytes: 0, incremental_bytes: 0 }
+    }
+
+    /// The write that stores `doc` after this, and what is stored then.
+    fn next_write(&self, doc: &Automerge) -> (StorageWrite, Stored) {
+        let increment = doc.save_after(&self.heads);
+        let heads = doc.get_heads();
+        if self.incremental_bytes + increment.len() > self.snapshot_bytes.max(COMPACT_MIN_BYTES) {
+            let snapshot = doc.save();
+            let stored = Stored { heads, snapshot_bytes: snapshot.len(), incremental_bytes: 0 };
+            (StorageWrite::Replace(snapshot), stored)
+        } else {
+            let stored = Stored {
+                heads,
+                snapshot_bytes: self.snapshot_bytes,
+                incremental_bytes: self.incremental_bytes + increment.len(),
+            };
+            (StorageWrite::Append(increment), stored)
+        }
+    }
+}
+
+/// A write a [`Job`] encoded, and what is stored after it.
+struct Prepared {
+    write: StorageWrite,
+    stored: Stored,
+}
+
+/// What a claimant sent of a new document that is not complete yet.
+struct Gathered {
+    doc: Automerge,
+    ops: u64,
+}
+
+/// The message a [`Job`] is applying, and what its round still owes.
+struct Applying {
+    conn: ConnId,
+    request: bool,
+    claim: bool,
+    user: String,
+    answers: Answers,
+}
+
+/// What applying a document's inbox leaves to be done.
+#[derive(Default)]
+struct Round {
+    answers: Answers,
+    /// Connections whose data did not parse, and why: closed at the end.
+    bad: Vec<(ConnId, String)>,
+    /// Connections whose changes were refused, why, and whether they were
+    /// claiming the document.
+    refusals: Vec<(ConnId, Refusal, bool)>,
+}
+
+/// Who may need an answer after a round.
+#[derive(Default)]
+struct Answers {
+    /// Those who spoke.
+    senders: Vec<ConnId>,
+    /// Those who asked with `request`.
+    requested: Vec<ConnId>,
+}
+
+impl Answers {
+    fn spoke(&mut self, conn: ConnId, request: bool) {
+        if request && !self.requested.contains(&conn) {
+            self.requested.push(conn);
+        }
+        if !self.senders.contains(&conn) {
+            self.senders.push(conn);
+        }
+    }
 }
 
 struct Inbound {
@@ -467,6 +600,7 @@ impl Relay {
                 && doc.inbox.is_empty()
                 && doc.writing.is_none()
                 && doc.claiming.is_none()
+                && doc.applying.is_none()
                 && doc.phase != Phase::Loading
                 && doc.am.get_heads() == doc.saved_heads
                 && now_ms.saturating_sub(doc.last_active) >= EVICT_AFTER_MS;
@@ -532,7 +666,7 @@ impl Relay {
         for (conn, user, id) in open {
             let right = self.access.right(&user, &id);
             let claimant = self.docs.get(&id).and_then(|d| d.peers.get(&conn)).is_some_and(|p| p.claimant);
-            if right == Right::None && !(claimant && self.access.may_claim(&user, &id)) {
+            if right == Right::None && !(claimant && self.access.may_claim(&user, &id).is_ok()) {
                 self.refuse(conn, id);
                 continue;
             }
@@ -540,6 +674,7 @@ impl Relay {
             let Some(peer) = doc.peers.get_mut(&conn) else { continue };
             if right > Right::None {
                 peer.claimant = false;
+                stop_gathering(peer);
             }
             let read_only = (right < Right::Write && !peer.claimant) || peer.refused;
             if peer.read_only != read_only {
@@ -554,9 +689,7 @@ impl Relay {
             // the answers wait for the retry, through `owes_answers`).
             if let Some(doc) = self.docs.get_mut(&id)
                 && doc.phase == Phase::Ready
-                && doc.writing.is_none()
-                && doc.claiming.is_none()
-                && doc.retry_write_at.is_none()
+                && !doc.busy()
                 && doc.am.get_heads() == doc.saved_heads
             {
                 answer(&self.peer_id, id, doc, None, &mut self.effects);
@@ -572,8 +705,11 @@ impl Relay {
             let Some(doc) = self.docs.get_mut(&id) else { continue };
             doc.last_active = self.now;
             doc.inbox.retain(|m| m.conn != conn);
+            // A claimant's state is about its gathered copy, which goes
+            // with it: nothing worth keeping.
             if let Some(peer) = doc.peers.remove(&conn)
                 && peer.ready
+                && peer.gathered.is_none()
                 && let Some(storage_id) = peer.storage_id
             {
                 self.effects.push_back(Effect::SaveSyncState {
@@ -589,7 +725,7 @@ impl Relay {
     pub fn save_sync_states(&mut self) {
         for (id, doc) in &self.docs {
             for peer in doc.peers.values() {
-                if let (true, Some(storage_id)) = (peer.ready, &peer.storage_id) {
+                if let (true, None, Some(storage_id)) = (peer.ready, &peer.gathered, &peer.storage_id) {
                     self.effects.push_back(Effect::SaveSyncState {
                         doc: *id,
                         storage_id: storage_id.clone(),
@@ -642,21 +778,18 @@ impl Relay {
         }
     }
 
-    /// The document's stored chunks, or why they could not be read (then the
-    /// read is retried by [`Relay::tick`] after [`LOAD_RETRY_MS`]; waiting
-    /// messages keep waiting). Chunks that do not load leave the document
-    /// unavailable and untouched.
-    pub fn loaded(&mut self, id: DocumentId, chunks: Result<Vec<Vec<u8>>, String>) {
+    /// The document as read from storage ([`Loaded::parse`], done off the
+    /// relay's task: seconds for the biggest document), or why it could not
+    /// be read (then the read is retried by [`Relay::tick`] after
+    /// [`LOAD_RETRY_MS`]; waiting messages keep waiting). Chunks that do not
+    /// load leave the document unavailable and untouched.
+    pub fn loaded(&mut self, id: DocumentId, read: Result<Loaded, String>) {
         let Some(doc) = self.docs.get_mut(&id) else { return };
         if doc.phase != Phase::Loading {
             return;
         }
-        let bytes: Vec<u8> = match chunks {
-            Ok(chunks) => {
-                doc.snapshot_bytes = chunks.first().map_or(0, Vec::len);
-                doc.incremental_bytes = chunks.iter().skip(1).map(Vec::len).sum();
-                chunks.concat()
-            }
+        let loaded = match read {
+            Ok(loaded) => loaded,
             Err(_) => {
                 // Storage could not be read (an I/O error, not bad bytes):
                 // keep the document loading and try again.
@@ -664,15 +797,17 @@ impl Relay {
                 return;
             }
         };
-        match Automerge::load(&bytes) {
-            Ok(am) => {
+        match loaded.doc {
+            Some(am) => {
                 // Changes that arrived while loading were applied to an empty
                 // document; there are none, because messages wait in the inbox.
+                doc.snapshot_bytes = loaded.snapshot_bytes;
+                doc.incremental_bytes = loaded.incremental_bytes;
                 doc.saved_heads = am.get_heads();
-                doc.am = am;
+                doc.am = *am;
                 doc.phase = Phase::Ready;
             }
-            Err(_) => doc.phase = Phase::Broken,
+            None => doc.phase = Phase::Broken,
         }
         self.pump(id);
     }
@@ -706,16 +841,18 @@ impl Relay {
     }
 
     /// A registration ([`Effect::Claim`]) finished. On `Ok` the document is
-    /// the claimant's and goes on; on `Err` (another claim came first, or
-    /// the registry could not be written) the claimant is told
-    /// `doc-unavailable` and its changes are dropped.
-    pub fn claimed(&mut self, id: DocumentId, result: Result<(), String>) {
+    /// the claimant's and goes on; on `Err` (another claim came first, the
+    /// registry could not be written, a limit) the claimant is told
+    /// `doc-unavailable`, and why when there is something to tell
+    /// (`doc-refused`), and its changes are dropped.
+    pub fn claimed(&mut self, id: DocumentId, result: Result<(), Option<Refusal>>) {
         let Some(doc) = self.docs.get_mut(&id) else { return };
         let Some((conn, before)) = doc.claiming.take() else { return };
         match result {
             Ok(()) => {
                 if let Some(peer) = doc.peers.get_mut(&conn) {
                     peer.claimant = false;
+                    peer.gathered = None;
                 }
                 // The document now belongs to someone: every other peer's
                 // right follows from that.
@@ -735,13 +872,18 @@ impl Relay {
                         continue;
                     };
                     peer.claimant = false;
+                    stop_gathering(peer);
                     let read_only = right < Right::Write || peer.refused;
                     peer.read_only = read_only;
                     peer.sync.set_read_only(read_only);
                 }
             }
-            Err(_) => {
+            Err(why) => {
                 doc.am = before;
+                doc.prepared = None;
+                if let Some(why) = why {
+                    self.tell_refused(conn, id, why);
+                }
                 self.refuse(conn, id);
             }
         }
@@ -794,8 +936,13 @@ impl Relay {
         request: bool,
     ) {
         let right = self.access.right(user, &id);
-        let claimant = right == Right::None && !request && self.access.may_claim(user, &id);
+        let claim =
+            if right == Right::None && !request { self.access.may_claim(user, &id) } else { Err(None) };
+        let claimant = claim.is_ok();
         if right == Right::None && !claimant {
+            if let Err(Some(why)) = claim {
+                self.tell_refused(conn, id, why);
+            }
             // Rights may also have gone since the document was opened here.
             return self.refuse(conn, id);
         }
@@ -833,10 +980,24 @@ impl Relay {
                 refused: false,
                 claimant,
                 announced: Vec::new(),
+                gathered: None,
             });
         }
         doc.inbox.push_back(Inbound { conn, data, request });
         self.pump(id);
+    }
+
+    /// Tells `conn` why the relay does not take its changes to `id`.
+    fn tell_refused(&mut self, conn: ConnId, id: DocumentId, why: Refusal) {
+        let Some((peer_id, _)) = self.conns.get(&conn).and_then(|c| c.peer.clone()) else { return };
+        let m = Message::DocRefused {
+            sender_id: self.peer_id.clone(),
+            target_id: peer_id,
+            document_id: id,
+            message: why.message,
+            detail: why.detail,
+        };
+        self.effects.push_back(Effect::Send { conn, frame: m.encode() });
     }
 
     /// `conn` may not read `id` (any more): forgets its sync state and
@@ -915,7 +1076,22 @@ impl Relay {
     /// Moves a document forward as far as it can: apply waiting messages,
     /// write what they changed, and once durable, answer every peer.
     fn pump(&mut self, id: DocumentId) {
-        let Some(doc) = self.docs.get_mut(&id) else { return };
+        self.pump_round(id, Round::default());
+    }
+
+    fn pump_round(&mut self, id: DocumentId, mut round: Round) {
+        // Out of the map while its inbox is applied, so that the sender's
+        // other documents can be looked at (what they gather).
+        let Some(mut doc) = self.docs.remove(&id) else { return };
+        self.apply_inbox(id, &mut doc, &mut round);
+        self.docs.insert(id, doc);
+        self.finish_round(id, round);
+    }
+
+    /// Applies what waits in the inbox, in order per peer (peers whose sync
+    /// state is still loading, or whose person's rate is spent, keep their
+    /// messages), until it is empty or a message is handed out as a job.
+    fn apply_inbox(&mut self, id: DocumentId, doc: &mut Doc, round: &mut Round) {
         match doc.phase {
             Phase::Loading => return,
             Phase::Broken => {
@@ -934,7 +1110,9 @@ impl Relay {
             }
             Phase::Ready => {}
         }
-        if doc.writing.is_some() || doc.retry_write_at.is_some() || doc.claiming.is_some() {
+        // A write a job prepared goes first (what else is applied would
+        // make it stale).
+        if doc.busy() || doc.prepared.is_some() {
             return;
         }
         // Answers held back by the write that just finished go out before
@@ -943,132 +1121,281 @@ impl Relay {
             doc.owes_answers = false;
             answer(&self.peer_id, id, doc, None, &mut self.effects);
         }
-        // Apply what is waiting (in order per peer; peers whose sync state is
-        // still loading, or whose person's rate is spent, keep their
-        // messages).
-        let mut bad: Vec<(ConnId, String)> = Vec::new();
-        let mut requested: Vec<ConnId> = Vec::new();
-        let mut senders: Vec<ConnId> = Vec::new();
-        // With whether the peer was claiming the document (it may not read
-        // it: it is told the relay has nothing).
-        let mut refusals: Vec<(ConnId, Refusal, bool)> = Vec::new();
+        let limits = self.limits;
         let mut held: HashSet<ConnId> = HashSet::new();
         let mut keep = VecDeque::new();
         while let Some(m) = doc.inbox.pop_front() {
-            let Some(peer) = doc.peers.get_mut(&m.conn) else { continue };
+            let (Some(peer), Some(conn)) = (doc.peers.get(&m.conn), self.conns.get(&m.conn)) else {
+                // A connection's messages leave with it; one left over is dropped.
+                continue;
+            };
             if !peer.ready || held.contains(&m.conn) {
                 keep.push_back(m);
                 continue;
             }
-            // A connection's messages leave with it; one left over is dropped.
-            let Some(conn) = self.conns.get_mut(&m.conn) else { continue };
-            conn.pending = conn.pending.saturating_sub(m.data.len());
+            let (user, claim) = (conn.user.clone(), peer.claimant);
             let message = match sync::Message::decode(&m.data) {
                 Ok(message) => message,
                 Err(e) => {
-                    bad.push((m.conn, format!("malformed sync message: {e}")));
+                    self.release(m.conn, m.data.len());
+                    round.bad.push((m.conn, format!("malformed sync message: {e}")));
                     continue;
                 }
             };
-            let mut applied = false;
-            if !peer.read_only && !message.changes.is_empty() {
-                // What it would add, before anything is applied.
-                let mut inflate = MAX_INFLATED_BYTES;
-                let ops = message.changes.iter().try_fold(0u64, |sum, chunk| {
-                    Ok::<_, super::chunks::ChunkError>(
-                        sum.saturating_add(super::chunks::count_ops(chunk, &mut inflate)?),
-                    )
-                });
-                let ops = match ops {
-                    Ok(ops) => ops,
-                    Err(e) => {
-                        bad.push((m.conn, format!("invalid Automerge data: {e}")));
-                        continue;
-                    }
+            if peer.read_only || message.changes.is_empty() {
+                // Heads, needs and what it has: cheap, taken here. A
+                // claimant's go with its own copy.
+                self.release(m.conn, m.data.len());
+                let Some(peer) = doc.peers.get_mut(&m.conn) else { continue };
+                let target = match &mut peer.gathered {
+                    Some(copy) => &mut copy.doc,
+                    None => &mut doc.am,
                 };
-                let held_ops = doc.am.stats().num_ops;
-                let limits = self.limits;
-                let refusal = if ops > limits.ops_per_message {
-                    Some(too_big(
-                        format!("{ops} operations in one message, over {}", limits.ops_per_message),
-                        &limits,
-                    ))
-                } else if held_ops.saturating_add(ops) > limits.doc_ops {
-                    Some(too_big(
-                        format!("{held_ops} + {ops} operations, over {} in a document", limits.doc_ops),
-                        &limits,
-                    ))
-                } else {
-                    None
-                };
-                if let Some(refusal) = refusal {
-                    refusals.push((m.conn, refusal, peer.claimant));
-                    refuse_changes(peer);
-                } else {
-                    let budget = self
-                        .budgets
-                        .entry(conn.user.clone())
-                        .or_insert_with(|| Bucket::full(limits.ops_per_message, self.now));
-                    if !budget.take(ops, limits.ops_per_second, limits.ops_per_message, self.now) {
-                        // Over its person's rate: it waits, and so does
-                        // everything after it from the same connection.
-                        let at = budget.ready_at(ops, limits.ops_per_second);
-                        doc.retry_pump_at = Some(doc.retry_pump_at.map_or(at, |t| t.min(at)));
-                        conn.pending += m.data.len();
-                        held.insert(m.conn);
-                        keep.push_back(m);
-                        continue;
-                    }
-                    let claim = peer.claimant;
-                    if claim || self.access.vets(&conn.user, &id) {
-                        // Applied to a copy first: the relay's document becomes
-                        // the copy when the changes pass.
-                        let mut scratch = doc.am.clone();
-                        let mut state = peer.sync.clone();
-                        if let Err(e) = scratch.receive_sync_message(&mut state, message.clone()) {
-                            bad.push((m.conn, format!("invalid Automerge data: {e}")));
-                            continue;
-                        }
-                        let changes = scratch.get_changes(&doc.am.get_heads());
-                        match self.access.vet(&conn.user, &id, &doc.am, &scratch, &changes, claim) {
-                            Ok(()) if claim && !changes.is_empty() => {
-                                // Registered before anything is stored or
-                                // answered; the rest waits for it.
-                                let before = std::mem::replace(&mut doc.am, scratch);
-                                peer.sync = state;
-                                doc.claiming = Some((m.conn, before));
-                                self.effects.push_back(Effect::Claim { doc: id, user: conn.user.clone() });
-                                keep.extend(doc.inbox.drain(..));
-                                if !senders.contains(&m.conn) {
-                                    senders.push(m.conn);
-                                }
-                                break;
-                            }
-                            Ok(()) => {
-                                doc.am = scratch;
-                                peer.sync = state;
-                                applied = true;
-                            }
-                            Err(refusal) => {
-                                refusals.push((m.conn, refusal, claim));
-                                refuse_changes(peer);
-                            }
-                        }
-                    }
+                match target.receive_sync_message(&mut peer.sync, message) {
+                    Ok(()) => round.answers.spoke(m.conn, m.request),
+                    Err(e) => round.bad.push((m.conn, format!("invalid Automerge data: {e}"))),
                 }
-            }
-            if !applied && let Err(e) = doc.am.receive_sync_message(&mut peer.sync, message) {
-                bad.push((m.conn, format!("invalid Automerge data: {e}")));
                 continue;
             }
-            if m.request && !requested.contains(&m.conn) {
-                requested.push(m.conn);
+            // What it would add, before anything is applied.
+            let mut inflate = MAX_INFLATED_BYTES;
+            let size = match chunks::count_all(message.changes.iter(), &mut inflate) {
+                Ok(size) => size,
+                Err(e) => {
+                    self.release(m.conn, m.data.len());
+                    round.bad.push((m.conn, format!("invalid Automerge data: {e}")));
+                    continue;
+                }
+            };
+            let cost = size.cost();
+            let held_ops = peer.gathered.as_ref().map_or_else(|| doc.am.stats().num_ops, |copy| copy.ops);
+            let refusal = if cost > limits.ops_per_message {
+                Some(too_big(
+                    format!(
+                        "{} operations in {} changes in one message, over {}",
+                        size.ops, size.changes, limits.ops_per_message
+                    ),
+                    true,
+                    &limits,
+                ))
+            } else if held_ops.saturating_add(size.ops) > limits.doc_ops {
+                Some(too_big(
+                    format!("{held_ops} + {} operations, over {} in a document", size.ops, limits.doc_ops),
+                    false,
+                    &limits,
+                ))
+            } else {
+                None
+            };
+            if let Some(refusal) = refusal {
+                self.release(m.conn, m.data.len());
+                round.refusals.push((m.conn, refusal, claim));
+                let Some(peer) = doc.peers.get_mut(&m.conn) else { continue };
+                refuse_changes(peer);
+                // The rest of the message (its heads, what it has) is taken
+                // as a reader's, and the answer says the relay is read-only.
+                let target = match &mut peer.gathered {
+                    Some(copy) => &mut copy.doc,
+                    None => &mut doc.am,
+                };
+                match target.receive_sync_message(&mut peer.sync, message) {
+                    Ok(()) => round.answers.spoke(m.conn, m.request),
+                    Err(e) => round.bad.push((m.conn, format!("invalid Automerge data: {e}"))),
+                }
+                continue;
             }
-            if !senders.contains(&m.conn) {
-                senders.push(m.conn);
+            let inline = cost <= limits.inline_ops;
+            // When it may go on: a big message waits for what this round
+            // applied to be written first (one thing at a time per
+            // document); a claimant's for its person's other new documents
+            // to come whole; anything for its person's rate.
+            let mut wait = None;
+            if !inline && doc.am.get_heads() != doc.saved_heads {
+                wait = Some(None);
+            } else if claim
+                && self.gathered_by(&user).saturating_add(held_ops).saturating_add(size.ops) > limits.doc_ops
+            {
+                wait = Some(Some(self.now + GATHER_RETRY_MS));
+            } else {
+                let now = self.now;
+                let budget = self
+                    .budgets
+                    .entry(user.clone())
+                    .or_insert_with(|| Bucket::full(limits.ops_per_message, now));
+                if !budget.take(cost, limits.ops_per_second, limits.ops_per_message, now) {
+                    wait = Some(Some(budget.ready_at(cost, limits.ops_per_second)));
+                }
+            }
+            if let Some(until) = wait {
+                // Everything after it from the same connection waits too.
+                if let Some(at) = until {
+                    doc.retry_pump_at = Some(doc.retry_pump_at.map_or(at, |t: u64| t.min(at)));
+                }
+                held.insert(m.conn);
+                keep.push_back(m);
+                continue;
+            }
+            self.release(m.conn, m.data.len());
+            let vetter = if claim {
+                Some(self.access.vetter(&user, &id, true).unwrap_or_else(|| Box::new(|_, _, _| Ok(()))))
+            } else {
+                self.access.vetter(&user, &id, false)
+            };
+            // Off the relay's task, the job also encodes what to store.
+            let stored = (!inline).then(|| if claim { Stored::empty() } else { doc.stored() });
+            let Some(peer) = doc.peers.get_mut(&m.conn) else { continue };
+            // A claimant's changes go to its own copy, the others' to the
+            // document itself (moved into the job and back).
+            let base = if claim {
+                peer.gathered.take().map_or_else(|| doc.am.clone(), |copy| copy.doc)
+            } else {
+                std::mem::take(&mut doc.am)
+            };
+            let job =
+                Job(Box::new(Work { base, state: peer.sync.clone(), message, vetter, claim, cost, stored }));
+            if inline {
+                let applied = job.run();
+                if self.settle(id, doc, m.conn, m.request, &user, claim, applied, round) {
+                    break;
+                }
+            } else {
+                let answers = std::mem::take(&mut round.answers);
+                doc.applying = Some(Applying { conn: m.conn, request: m.request, claim, user, answers });
+                self.effects.push_back(Effect::Apply { doc: id, job });
+                break;
             }
         }
+        keep.extend(doc.inbox.drain(..));
         doc.inbox = keep;
+    }
+
+    /// A connection's message of `bytes` left the inbox.
+    fn release(&mut self, conn: ConnId, bytes: usize) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.pending = c.pending.saturating_sub(bytes);
+        }
+    }
+
+    /// Operations in the new documents `user` is sending in pieces, in
+    /// every document but the one being applied (out of the map).
+    fn gathered_by(&self, user: &str) -> u64 {
+        self.docs
+            .values()
+            .flat_map(|d| d.peers.iter())
+            .filter(|(conn, _)| self.conns.get(conn).is_some_and(|c| c.user == user))
+            .filter_map(|(_, p)| p.gathered.as_ref().map(|copy| copy.ops))
+            .sum()
+    }
+
+    /// Takes what applying one message came to (here or in a job). Returns
+    /// whether the document is now being registered (a claim), when
+    /// nothing more of it is applied until [`Relay::claimed`].
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &mut self,
+        id: DocumentId,
+        doc: &mut Doc,
+        conn: ConnId,
+        request: bool,
+        user: &str,
+        claim: bool,
+        applied: Applied,
+        round: &mut Round,
+    ) -> bool {
+        match *applied.0 {
+            Outcome::Invalid { doc: base, error } => {
+                if !claim {
+                    doc.am = base;
+                }
+                round.bad.push((conn, error));
+            }
+            Outcome::Refused { doc: base, refusal } => {
+                if !claim {
+                    doc.am = base;
+                }
+                if let Some(peer) = doc.peers.get_mut(&conn) {
+                    round.refusals.push((conn, refusal, claim));
+                    refuse_changes(peer);
+                    // Answered as a reader: the answer says the relay is
+                    // read-only for it.
+                    round.answers.spoke(conn, request);
+                }
+            }
+            Outcome::Gathering { doc: copy, state } => {
+                // Kept only while it still claims the document.
+                match doc.peers.get_mut(&conn) {
+                    Some(peer) if peer.claimant => {
+                        let ops = copy.stats().num_ops;
+                        peer.gathered = Some(Gathered { doc: copy, ops });
+                        peer.sync = state;
+                    }
+                    Some(peer) => resend_everything(peer),
+                    None => {}
+                }
+            }
+            Outcome::Taken { doc: after, state, changed, write } if claim => {
+                // Someone registered the document meanwhile: what it gathered
+                // is dropped, and it sends all again (to the document itself).
+                let peer = match doc.peers.get_mut(&conn) {
+                    Some(peer) if peer.claimant => peer,
+                    Some(peer) => {
+                        resend_everything(peer);
+                        return false;
+                    }
+                    None => return false,
+                };
+                peer.sync = state;
+                if !changed {
+                    return false;
+                }
+                doc.prepared = write;
+                // Registered before anything is stored or answered; the
+                // rest waits for it.
+                let before = std::mem::replace(&mut doc.am, after);
+                doc.claiming = Some((conn, before));
+                self.effects.push_back(Effect::Claim { doc: id, user: user.to_owned() });
+                round.answers.spoke(conn, false);
+                return true;
+            }
+            Outcome::Taken { doc: after, state, write, .. } => {
+                // Taken even if its peer left meanwhile: it was vetted and
+                // sent while the peer could write.
+                doc.am = after;
+                doc.prepared = write;
+                if let Some(peer) = doc.peers.get_mut(&conn) {
+                    peer.sync = state;
+                    round.answers.spoke(conn, request);
+                }
+            }
+        }
+        false
+    }
+
+    /// A [`Job`] finished: its result is taken as if the message had been
+    /// applied here, and the document goes on.
+    pub fn applied(&mut self, id: DocumentId, applied: Applied) {
+        let Some(mut doc) = self.docs.remove(&id) else { return };
+        let Some(Applying { conn, request, claim, user, answers }) = doc.applying.take() else {
+            // Not the job this document waits for (it was forgotten and
+            // opened again meanwhile): its result is dropped.
+            self.docs.insert(id, doc);
+            return;
+        };
+        let mut round = Round { answers, ..Round::default() };
+        self.settle(id, &mut doc, conn, request, &user, claim, applied, &mut round);
+        self.apply_inbox(id, &mut doc, &mut round);
+        self.docs.insert(id, doc);
+        self.finish_round(id, round);
+    }
+
+    /// After applying: tells refused peers why, closes those that sent what
+    /// does not parse, and writes what changed (or answers those who spoke).
+    fn finish_round(&mut self, id: DocumentId, round: Round) {
+        let Round { answers, bad, refusals } = round;
+        let Answers { mut senders, mut requested } = answers;
+        let Some(doc) = self.docs.get_mut(&id) else {
+            return self.close_bad(bad);
+        };
         for (conn, refusal, claimed) in refusals {
             let (Some(peer), Some(c)) = (doc.peers.get(&conn), self.conns.get_mut(&conn)) else { continue };
             let m = Message::DocRefused {
@@ -1101,13 +1428,8 @@ impl Relay {
                 });
             }
         }
-        if doc.claiming.is_some() {
-            for (conn, reason) in bad {
-                if self.conns.contains_key(&conn) {
-                    self.close(conn, close::INVALID_DATA, reason);
-                }
-            }
-            return;
+        if doc.claiming.is_some() || doc.applying.is_some() || doc.phase != Phase::Ready {
+            return self.close_bad(bad);
         }
         // A `request` is answered `doc-unavailable` only once the whole batch
         // is applied and the document is still empty, and only if the peer has
@@ -1132,21 +1454,23 @@ impl Relay {
                 self.effects.push_back(Effect::Send { conn, frame: reply.encode() });
             }
         }
+        if doc.busy() {
+            return self.close_bad(bad);
+        }
         let heads = doc.am.get_heads();
+        let prepared = doc.prepared.take();
         if heads != doc.saved_heads {
             let batch = self.next_batch;
             self.next_batch += 1;
-            let increment = doc.am.save_after(&doc.saved_heads);
-            let write = if doc.incremental_bytes + increment.len() > doc.snapshot_bytes.max(COMPACT_MIN_BYTES)
-            {
-                let snapshot = doc.am.save();
-                doc.snapshot_bytes = snapshot.len();
-                doc.incremental_bytes = 0;
-                StorageWrite::Replace(snapshot)
-            } else {
-                doc.incremental_bytes += increment.len();
-                StorageWrite::Append(increment)
+            let Prepared { write, stored } = match prepared {
+                Some(prepared) if prepared.stored.heads == heads => prepared,
+                _ => {
+                    let (write, stored) = doc.stored().next_write(&doc.am);
+                    Prepared { write, stored }
+                }
             };
+            doc.snapshot_bytes = stored.snapshot_bytes;
+            doc.incremental_bytes = stored.incremental_bytes;
             doc.writing = Some((batch, heads));
             self.effects.push_back(Effect::Write { doc: id, batch, writes: vec![write] });
             doc.owes_answers = true;
@@ -1157,13 +1481,163 @@ impl Relay {
             // CPU under paced load, for nothing.
             answer(&self.peer_id, id, doc, Some(&senders), &mut self.effects);
         }
+        self.close_bad(bad);
+    }
+
+    /// Closes connections that sent what does not parse (two bad messages
+    /// from one connection close it once).
+    fn close_bad(&mut self, bad: Vec<(ConnId, String)>) {
         for (conn, reason) in bad {
-            // Two bad messages from one connection close it once.
             if self.conns.contains_key(&conn) {
                 self.close(conn, close::INVALID_DATA, reason);
             }
         }
     }
+}
+
+/// A document's stored chunks, parsed: what the I/O layer gives
+/// [`Relay::loaded`] for an [`Effect::Load`].
+pub struct Loaded {
+    /// None: the bytes do not load.
+    doc: Option<Box<Automerge>>,
+    snapshot_bytes: usize,
+    incremental_bytes: usize,
+}
+
+impl Loaded {
+    /// Parses the chunks storage read (a snapshot, then increments).
+    pub fn parse(chunks: Vec<Vec<u8>>) -> Loaded {
+        let snapshot_bytes = chunks.first().map_or(0, Vec::len);
+        let incremental_bytes = chunks.iter().skip(1).map(Vec::len).sum();
+        Loaded {
+            doc: Automerge::load(&chunks.concat()).ok().map(Box::new),
+            snapshot_bytes,
+            incremental_bytes,
+        }
+    }
+}
+
+/// Applying one sync message to a document and vetting what it adds: the
+/// relay's heaviest work. It runs on the relay's own task only for small
+/// messages ([`Limits::inline_ops`]); a bigger one is handed out
+/// ([`Effect::Apply`]) so that the relay stays free for everyone else: run
+/// it anywhere with [`Job::run`] and give the result to [`Relay::applied`].
+pub struct Job(Box<Work>);
+
+struct Work {
+    /// The document the message goes to: the relay's own (moved out of it
+    /// meanwhile), or a claimant's copy.
+    base: Automerge,
+    state: sync::State,
+    message: sync::Message,
+    vetter: Option<Vetter>,
+    /// The message claims a new document, maybe in pieces: until it holds
+    /// every head the claimant announced, it is kept as it is, unvetted.
+    claim: bool,
+    /// What it adds ([`chunks::Size::cost`]), for logs.
+    cost: u64,
+    /// What is stored of the document, when the job also encodes the write
+    /// that follows (a job off the relay's task does).
+    stored: Option<Stored>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("cost", &self.0.cost)
+            .field("claim", &self.0.claim)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a [`Job`] came to.
+pub struct Applied(Box<Outcome>);
+
+impl From<Outcome> for Applied {
+    fn from(outcome: Outcome) -> Self {
+        Applied(Box::new(outcome))
+    }
+}
+
+enum Outcome {
+    /// The data does not apply; `doc` is the document it was given (as far
+    /// as Automerge got with it, when nothing vetted it).
+    Invalid { doc: Automerge, error: String },
+    /// The vetting refused it; `doc` is the document it was given.
+    Refused { doc: Automerge, refusal: Refusal },
+    /// A piece of a new document that is not whole yet.
+    Gathering { doc: Automerge, state: sync::State },
+    /// Applied (and vetted, if it is), with the write that stores it when
+    /// the job encoded one.
+    Taken { doc: Automerge, state: sync::State, changed: bool, write: Option<Prepared> },
+}
+
+impl Job {
+    /// What the message adds ([`chunks::Size::cost`]).
+    pub fn cost(&self) -> u64 {
+        self.0.cost
+    }
+
+    pub fn run(self) -> Applied {
+        let Work { mut base, mut state, message, vetter, claim, stored, .. } = *self.0;
+        let prepare = |doc: &Automerge, changed: bool| {
+            let (write, stored) = stored.as_ref().filter(|_| changed)?.next_write(doc);
+            Some(Prepared { write, stored })
+        };
+        let Some(vet) = vetter else {
+            let before = base.get_heads();
+            return Applied::from(match base.receive_sync_message(&mut state, message) {
+                Ok(()) => {
+                    let changed = base.get_heads() != before;
+                    let write = prepare(&base, changed);
+                    Outcome::Taken { doc: base, state, changed, write }
+                }
+                Err(e) => Outcome::Invalid { doc: base, error: format!("invalid Automerge data: {e}") },
+            });
+        };
+        let announced = message.heads.clone();
+        // Applied to a copy: the document given stays as it was if the
+        // changes are refused.
+        let mut after = base.clone();
+        if let Err(e) = after.receive_sync_message(&mut state, message) {
+            return Applied::from(Outcome::Invalid {
+                doc: base,
+                error: format!("invalid Automerge data: {e}"),
+            });
+        }
+        if claim && !announced.iter().all(|head| after.get_change_meta_by_hash(head).is_some()) {
+            return Applied::from(Outcome::Gathering { doc: after, state });
+        }
+        // A claim creates the document: it is checked whole.
+        let before = if claim { Automerge::new() } else { base };
+        let changes = after.get_changes(&before.get_heads());
+        let changed = !changes.is_empty();
+        Applied::from(match vet(&before, &after, &changes) {
+            Ok(()) => {
+                let write = prepare(&after, changed);
+                Outcome::Taken { doc: after, state, changed, write }
+            }
+            Err(refusal) => Outcome::Refused { doc: before, refusal },
+        })
+    }
+}
+
+/// The relay gathered a claimant's new document in a copy that is dropped
+/// now (someone else registered it): the peer is asked to send everything
+/// again, on the document itself.
+fn stop_gathering(peer: &mut DocPeer) {
+    if peer.gathered.take().is_some() {
+        resend_everything(peer);
+    }
+}
+
+/// The peer's sync state was about a copy the relay dropped: it starts
+/// afresh, and the peer is asked to forget what it sent (a sync reset).
+fn resend_everything(peer: &mut DocPeer) {
+    let read_only = peer.sync.read_only;
+    peer.sync = sync::State::new();
+    peer.sync.read_only = read_only;
+    peer.sync.needs_reset = true;
 }
 
 /// The peer's changes to a document are not taken any more this session.
@@ -1174,28 +1648,33 @@ fn refuse_changes(peer: &mut DocPeer) {
     peer.sync.set_read_only(true);
 }
 
-/// A message over the relay's size limits.
-fn too_big(detail: String, limits: &Limits) -> Refusal {
-    // Thousands apart, as Russian writes numbers: 600 000.
+/// A message over the relay's size limits: what it would add to one
+/// message (`per_message`) or to the document.
+fn too_big(detail: String, per_message: bool, limits: &Limits) -> Refusal {
+    // Thousands apart, as Russian writes numbers: 200 000.
     let spaced = |n: u64| {
         let digits = n.to_string();
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push('\u{a0}');
             }
             out.push(c);
         }
         out
     };
-    Refusal {
-        message: format!(
-            "изменение слишком большое: сервер принимает не больше {} операций за раз и {} в одном документе",
-            spaced(limits.ops_per_message),
+    let message = if per_message {
+        format!(
+            "изменение слишком большое: сервер принимает за раз не больше {} операций, а в нём одном больше",
+            spaced(limits.ops_per_message)
+        )
+    } else {
+        format!(
+            "изменение слишком большое: с ним в документе было бы больше {} операций, сколько сервер хранит в одном",
             spaced(limits.doc_ops)
-        ),
-        detail,
-    }
+        )
+    };
+    Refusal { message, detail }
 }
 
 /// Sends the document's peers (all, or `only` these) what they are missing, if anything.
@@ -1207,7 +1686,7 @@ fn answer(
     effects: &mut VecDeque<Effect>,
 ) {
     for (conn, peer) in doc.peers.iter_mut() {
-        if !peer.ready || only.is_some_and(|only| !only.contains(conn)) {
+        if !peer.ready || peer.gathered.is_some() || only.is_some_and(|only| !only.contains(conn)) {
             continue;
         }
         let heads = doc.am.get_heads();
@@ -1230,6 +1709,22 @@ fn answer(
 }
 
 impl Doc {
+    fn stored(&self) -> Stored {
+        Stored {
+            heads: self.saved_heads.clone(),
+            snapshot_bytes: self.snapshot_bytes,
+            incremental_bytes: self.incremental_bytes,
+        }
+    }
+
+    /// Writing, registering or applying: nothing else is applied meanwhile.
+    fn busy(&self) -> bool {
+        self.writing.is_some()
+            || self.retry_write_at.is_some()
+            || self.claiming.is_some()
+            || self.applying.is_some()
+    }
+
     fn loading(now: u64) -> Doc {
         Doc {
             phase: Phase::Loading,
@@ -1245,6 +1740,8 @@ impl Doc {
             owes_answers: false,
             claiming: None,
             retry_pump_at: None,
+            applying: None,
+            prepared: None,
             last_active: now,
             ephemeral_seen: HashMap::new(),
         }
