@@ -57,15 +57,6 @@ pub fn utc_offset() -> time::UtcOffset {
     time::UtcOffset::from_whole_seconds(minutes * 60).unwrap_or(time::UtcOffset::UTC)
 }
 
-/// A file name made of a roadmap's title: letters, digits and spaces kept,
-/// at most 80 characters.
-pub fn file_name(title: &str, extension: &str) -> String {
-    let name: String =
-        title.chars().map(|c| if c.is_alphanumeric() || c == ' ' { c } else { '_' }).take(80).collect();
-    let name = name.trim();
-    format!("{}.{extension}", if name.is_empty() { "roadmap" } else { name })
-}
-
 /// Offers `bytes` to the user as a file download.
 pub fn download(file_name: &str, mime: &str, bytes: &[u8]) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {

@@ -95,7 +95,8 @@ test('an imported roadmap downloads as .docx and .xlsx, prints, and reports its 
   const panel = page.locator('.export-panel');
 
   const [word] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: 'Word (.docx)' }).click()]);
-  expect(word.suggestedFilename()).toMatch(/\.docx$/);
+  // Named as the roadmap is, «№» and dots kept.
+  expect(word.suggestedFilename()).toBe(`${expected.title.replace(/[\\/:*?"<>|]/g, ' ').replace(/\s+/g, ' ').trim()}.docx`);
   const wordPath = testInfo.outputPath('export.docx');
   await word.saveAs(wordPath);
   const back = dryRun(wordPath);
@@ -113,7 +114,7 @@ test('an imported roadmap downloads as .docx and .xlsx, prints, and reports its 
   expect(excelBytes.subarray(0, 2).toString()).toBe('PK');
 
   const [report] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: 'Отчёт (.docx)' }).click()]);
-  expect(report.suggestedFilename()).toMatch(/^Отчет о выполнении.*\.docx$/);
+  expect(report.suggestedFilename()).toMatch(/^Отчет о выполнении на \d\d\.\d\d\.\d{4} .*\.docx$/);
 
   // The page for the printer: the whole roadmap, no app around it.
   await panel.getByRole('link', { name: 'Версия для печати' }).click();

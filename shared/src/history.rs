@@ -352,7 +352,7 @@ impl WhatChanged {
             WhatChanged::Moved => "Перемещено".into(),
             WhatChanged::Field { key, before, after } => {
                 let label = field_label_ru(key);
-                let (before, after) = (shown_value(key, before), shown_value(key, after));
+                let (before, after) = shown_pair(key, before, after);
                 match (before.is_empty(), after.is_empty()) {
                     (true, _) => format!("{label}: «{after}»"),
                     (false, true) => format!("{label}: очищено (было «{before}»)"),
@@ -385,20 +385,54 @@ pub fn field_label_ru(key: &str) -> &str {
     }
 }
 
+/// A value before and after a change as people read them: a status by its
+/// label, a date as DD.MM.YYYY, long text cut — around where the two
+/// differ, so an edit near the end of a long text does not show as two
+/// equal beginnings.
+fn shown_pair(key: &str, before: &str, after: &str) -> (String, String) {
+    match key {
+        "status" | "completed_on" => (shown_value(key, before), shown_value(key, after)),
+        _ => {
+            let words = |v: &str| v.split_whitespace().collect::<Vec<_>>().join(" ").chars().collect::<Vec<_>>();
+            let (before, after) = (words(before), words(after));
+            let same = before.iter().zip(&after).take_while(|(a, b)| a == b).count();
+            // Up to a third of the excerpt before the first difference.
+            let from = same.saturating_sub(VALUE_CHARS / 3);
+            let from = if from <= 1 { 0 } else { from };
+            (excerpt(&before, from), excerpt(&after, from))
+        }
+    }
+}
+
+/// `VALUE_CHARS` of `chars` from `from`, with «…» where it was cut.
+fn excerpt(chars: &[char], from: usize) -> String {
+    if chars.is_empty() {
+        return String::new();
+    }
+    let from = from.min(chars.len().saturating_sub(1));
+    let mut out = String::new();
+    let mut room = VALUE_CHARS;
+    if from > 0 {
+        out.push('…');
+        room -= 1;
+    }
+    let rest = &chars[from..];
+    if rest.len() > room {
+        out.extend(&rest[..room - 1]);
+        out.push('…');
+    } else {
+        out.extend(rest);
+    }
+    out
+}
+
 /// A stored value as people read it: a status by its label, a date as
 /// DD.MM.YYYY, long text cut.
 fn shown_value(key: &str, value: &str) -> String {
     match key {
         "status" if !value.is_empty() => Status::parse(value).label_ru().to_owned(),
         "completed_on" => crate::deadline::parse_iso(value).map_or_else(|| value.to_owned(), crate::ru::date),
-        _ => {
-            let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
-            if value.chars().count() > VALUE_CHARS {
-                value.chars().take(VALUE_CHARS - 1).chain(['…']).collect()
-            } else {
-                value
-            }
-        }
+        _ => excerpt(&value.split_whitespace().collect::<Vec<_>>().join(" ").chars().collect::<Vec<_>>(), 0),
     }
 }
 
@@ -622,6 +656,12 @@ mod tests {
             field("description", "", &long).describe_ru().chars().count(),
             "Содержание: «»".chars().count() + 80
         );
+        // An edit near the end of a long text shows where it was made.
+        let text = format!("{} неуспевающих", "Индивидуальные планы работы ".repeat(6));
+        let edited = format!("{} неуспевающих обучающихся", "Индивидуальные планы работы ".repeat(6));
+        let said = field("description", &text, &edited).describe_ru();
+        assert!(said.contains("неуспевающих»") && said.contains("неуспевающих обучающихся»"), "{said}");
+        assert!(said.starts_with("Содержание: «…"), "{said}");
     }
 
     #[test]

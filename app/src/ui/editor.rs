@@ -554,7 +554,7 @@ impl Editor {
         let Some(bytes) = self.with_open(|o| o.save()) else { return };
         let title = self.header.with_untracked(|h| h.title.clone());
         crate::browser::download(
-            &crate::browser::file_name(&title, "automerge"),
+            &medk_shared::office::file_name(&title, "automerge"),
             "application/octet-stream",
             &bytes,
         );

@@ -57,15 +57,15 @@ fn download(app: AppCtx, id: DocumentId, file: File) {
             let title = roadmap.header.title.clone();
             Ok(match file {
                 File::Docx => {
-                    (browser::file_name(&title, "docx"), DOCX, office::roadmap_docx(&roadmap).await?)
+                    (medk_shared::office::file_name(&title, "docx"), DOCX, office::roadmap_docx(&roadmap).await?)
                 }
                 File::Xlsx => (
-                    browser::file_name(&title, "xlsx"),
+                    medk_shared::office::file_name(&title, "xlsx"),
                     XLSX,
                     office::roadmap_xlsx(&roadmap, browser::today()).await?,
                 ),
                 File::Report(date) => (
-                    browser::file_name(&format!("Отчет о выполнении на {} {title}", ru::date(date)), "docx"),
+                    medk_shared::office::file_name(&format!("Отчет о выполнении на {} {title}", ru::date(date)), "docx"),
                     DOCX,
                     office::report_docx(&roadmap, date, why.as_deref()).await?,
                 ),
