@@ -107,6 +107,15 @@ impl OpenRoadmap {
         medk_shared::monitoring::NoneDue::of_roadmap(&mut self.doc, date, crate::browser::utc_offset())
     }
 
+    /// When marks of execution start to count on `date`'s report, if the
+    /// plan counts then only by its adoption date
+    /// ([`medk_shared::monitoring::RoadmapOnDate::marks_from`]).
+    pub fn marks_from_on(&mut self, date: time::Date) -> Option<time::Date> {
+        let offset = crate::browser::utc_offset();
+        let until_ms = medk_shared::history::end_of_day_ms(date, offset);
+        medk_shared::monitoring::RoadmapOnDate::read(&mut self.doc, until_ms, offset).marks_from(date)
+    }
+
     /// The name that signs the changes made from now on.
     pub fn set_author(&mut self, author: String) {
         self.undo.set_author(&author);

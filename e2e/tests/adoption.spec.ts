@@ -65,6 +65,12 @@ test('a 2021 plan imported today counts from the day it was adopted, and an empt
   await expect(school(muni, 's1')).toContainText('0 из 20', { timeout: 20_000 });
   await expect(figure).toHaveAttribute('data-share', '0 %');
   await expect(figure).toContainText('исполнено 0 из 20 мероприятий со сроком по 01.06.2021');
+  // Marks made since the import are not in a 2021 figure, and it says so.
+  const today = new Date().toLocaleDateString('ru-RU', { day: '2-digit', month: '2-digit', year: 'numeric' });
+  await expect(school(muni, 's1')).toContainText(`отметки — с ${today}`);
+  await expect(muni.locator('.dash-marks-later')).toContainText(
+    'Школ, чьи дорожные карты внесены в систему позже 01.06.2021: 1. Для них план учтён с даты его принятия',
+  );
   await expect(school(muni, 's2')).toContainText('нет дорожной карты');
 
   await muni.getByLabel('Дата мониторинга').fill('2021-01-20');
@@ -75,6 +81,7 @@ test('a 2021 plan imported today counts from the day it was adopted, and an empt
     'Нет мероприятий со сроком до 10.01.2021: план принят 15.01.2021 — позже даты отчёта.',
   );
   await expect(await reportOn('2021-06-01')).toContainText('выполнено 0 из 20 мероприятий со сроком по эту дату');
+  await expect(team.locator('.report-summary')).toContainText(`отметки об исполнении — с ${today}, когда дорожная карта внесена в систему`);
 });
 
 test('the municipal coordinator states when a school\'s imported plan was adopted, though she only reads the roadmap', async ({ browser, serve }) => {

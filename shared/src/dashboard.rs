@@ -243,6 +243,9 @@ pub struct SchoolLine {
     pub roadmaps: usize,
     /// Why nothing was due, when nothing was.
     pub none_due: Option<NoneDue>,
+    /// When marks of execution start to count, if its plan counts on the
+    /// date only by its adoption date ([`SchoolSnapshot::marks_from`]).
+    pub marks_from: Option<Date>,
     /// The school alone, counted by the same roll-up.
     pub totals: Totals,
     /// Its stage on the date (`None` without a school file then).
@@ -322,6 +325,7 @@ fn line(org: &Org, catalogue: &Catalogue, snapshot: &SchoolSnapshot, date: Date)
         municipality: municipality.unwrap_or_default(),
         roadmaps: snapshot.roadmaps_on(date),
         none_due: snapshot.none_due(date),
+        marks_from: snapshot.marks_from(date),
         totals: monitoring::rollup(org, &snapshot.unit, catalogue, std::slice::from_ref(snapshot), date)
             .total,
         stage: snapshot.school.as_ref().map(|s| s.stage),

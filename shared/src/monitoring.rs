@@ -94,6 +94,14 @@ impl RoadmapOnDate {
         on_date
     }
 
+    /// When its marks of execution start to count, if it counts on `date`
+    /// only by its plan's adoption date (recorded here later: marks made
+    /// since count from when they were made, see [`crate::history`]).
+    pub fn marks_from(&self, date: Date) -> Option<Date> {
+        let by_adoption = self.existed_on(date) && self.adopted_on.is_some_and(|day| day <= date);
+        self.recorded_on.filter(|day| by_adoption && *day > date)
+    }
+
     /// Whether it counts as a roadmap of the school on `date`: something
     /// of it counts, and it was recorded (or its plan adopted) by then. A
     /// roadmap made later still has a creation without a time, which
@@ -144,6 +152,15 @@ impl SchoolSnapshot {
     /// Its roadmaps that existed on `date` ([`RoadmapOnDate::existed_on`]).
     pub fn roadmaps_on(&self, date: Date) -> usize {
         self.roadmaps.iter().filter(|r| r.existed_on(date)).count()
+    }
+
+    /// When marks of execution start to count, if a roadmap of the school
+    /// counts on `date` only by its plan's adoption date: it was recorded
+    /// here later, and marks made since count from when they were made
+    /// (see [`crate::history`]), so `date`'s figure holds none of them.
+    /// The earliest such day; `None` when no roadmap counts that way.
+    pub fn marks_from(&self, date: Date) -> Option<Date> {
+        self.roadmaps.iter().filter_map(|r| r.marks_from(date)).min()
     }
 
     /// Why nothing of the school was due on `date`; `None` when something was.

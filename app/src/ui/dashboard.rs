@@ -651,6 +651,18 @@ fn report(
     let csv = schools_csv(&m.schools, unread, not_here, show_municipality);
     let csv_name = format!("Мониторинг школ на {day}.csv");
     let download_csv = move |_| browser::download(&csv_name, "text/csv;charset=utf-8", csv.as_bytes());
+    // Plans that count on the date by their adoption date alone: marks
+    // made since they were recorded here are not in the figure.
+    let marks_later = m.schools.iter().filter(|s| s.marks_from.is_some()).count();
+    let marks_note = (marks_later > 0).then(|| {
+        view! {
+            <p class="hint dash-marks-later">{format!(
+                "Школ, чьи дорожные карты внесены в систему позже {day}: {marks_later}. Для них план учтён с \
+                 даты его принятия, а отметки об исполнении — со дня, когда их сделали в системе: сделанные \
+                 после {day} в эту долю не входят."
+            )}</p>
+        }
+    });
     let school_rows = m
         .schools
         .into_iter()
@@ -693,6 +705,7 @@ fn report(
         <section class="card dash-block" aria-labelledby="dash-done">
             <h2 id="dash-done">"Доля исполненных мероприятий на дату мониторинга"</h2>
             {done_figure}
+            {marks_note}
         </section>
         <section class="card dash-block" aria-labelledby="dash-federal">
             <h2 id="dash-federal">"Федеральные показатели"</h2>
@@ -826,7 +839,12 @@ fn school_row(s: SchoolLine, show_municipality: bool, read: bool, here: bool) ->
         }
         (true, Some(why)) => view! { <td class="dash-why" colspan="2">{why}</td> }.into_any(),
         (true, None) => view! {
-            <td class="num">{format!("{} из {}", t.done_of_due, t.due)}</td>
+            <td class="num">
+                {format!("{} из {}", t.done_of_due, t.due)}
+                {s.marks_from.map(|day| view! {
+                    <small class="dash-marks-from">{format!("отметки — с {}", ru::date(day))}</small>
+                })}
+            </td>
             <td class="num">{percent(t.done_share())}</td>
         }
         .into_any(),

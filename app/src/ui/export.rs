@@ -24,17 +24,24 @@ async fn roadmap(
     app: AppCtx,
     id: DocumentId,
     date: Option<Date>,
-) -> Result<(Roadmap, Option<String>), String> {
+) -> Result<(Roadmap, Option<String>, Option<String>), String> {
     let open = app.sync().open(id).await.map_err(|e| e.to_string())?;
     let mut open = open.borrow_mut();
     match date {
-        None => Ok((open.doc().read(), None)),
+        None => Ok((open.doc().read(), None, None)),
         Some(date) => {
             let then = open
                 .roadmap_on(date)
                 .ok_or_else(|| format!("на {} этой дорожной карты ещё не было", ru::date(date)))?;
             let why = open.none_due_on(date).map(|why| why.report_line(date));
-            Ok((then, why))
+            let marks = open.marks_from_on(date).map(|day| {
+                format!(
+                    " План учтён с даты его принятия; отметки об исполнении — с {}, когда дорожная карта \
+                     внесена в систему.",
+                    ru::date(day)
+                )
+            });
+            Ok((then, why, marks))
         }
     }
 }
@@ -53,7 +60,7 @@ fn download(app: AppCtx, id: DocumentId, file: File) {
             _ => None,
         };
         let made: Result<(String, &str, Vec<u8>), String> = async {
-            let (roadmap, why) = roadmap(app, id, date).await?;
+            let (roadmap, why, _) = roadmap(app, id, date).await?;
             let title = roadmap.header.title.clone();
             Ok(match file {
                 File::Docx => {
@@ -125,16 +132,16 @@ pub fn PrintPage(id: String, report: Option<String>) -> impl IntoView {
             match date {
                 Some(None) => Err("дата отчёта должна быть в виде ГГГГ-ММ-ДД".to_owned()),
                 Some(Some(date)) => {
-                    roadmap(app, id, Some(date)).await.map(|(r, why)| (id, r, Some(date), why))
+                    roadmap(app, id, Some(date)).await.map(|(r, why, marks)| (id, r, Some(date), why, marks))
                 }
-                None => roadmap(app, id, None).await.map(|(r, _)| (id, r, None, None)),
+                None => roadmap(app, id, None).await.map(|(r, _, _)| (id, r, None, None, None)),
             }
         }
     });
     view! {
         <Suspense fallback=|| view! { <p class="empty">"Открываю…"</p> }>
             {move || loaded.get().map(|result| match result {
-                Ok((id, roadmap, date, why)) => view! { <PrintView id roadmap date why /> }.into_any(),
+                Ok((id, roadmap, date, why, marks)) => view! { <PrintView id roadmap date why marks /> }.into_any(),
                 Err(e) => view! { <p class="empty" role="alert">"Не удалось открыть: " {e}</p> }.into_any(),
             })}
         </Suspense>
@@ -142,7 +149,13 @@ pub fn PrintPage(id: String, report: Option<String>) -> impl IntoView {
 }
 
 #[component]
-fn PrintView(id: DocumentId, roadmap: Roadmap, date: Option<Date>, why: Option<String>) -> impl IntoView {
+fn PrintView(
+    id: DocumentId,
+    roadmap: Roadmap,
+    date: Option<Date>,
+    why: Option<String>,
+    marks: Option<String>,
+) -> impl IntoView {
     let header = roadmap.header.clone();
     let columns = roadmap.columns.clone();
     let span = columns.len() + usize::from(date.is_some()) * 2;
@@ -153,8 +166,9 @@ fn PrintView(id: DocumentId, roadmap: Roadmap, date: Option<Date>, why: Option<S
         }
         view! {
             <p class="report-summary">{format!(
-                "На {}: выполнено {} из {} мероприятий со сроком по эту дату ({} %), просрочено {}.",
+                "На {}: выполнено {} из {} мероприятий со сроком по эту дату ({} %), просрочено {}.{}",
                 ru::date(date), e.done_of_due, e.due, e.percent_done_of_due().unwrap_or(0), e.overdue,
+                marks.clone().unwrap_or_default(),
             )}</p>
         }
     });
