@@ -78,7 +78,7 @@ test('a municipal coordinator sees her schools on a monitoring date', async ({ b
 
   // Her dashboard, from the menu: her municipality, today (10 March).
   await muni.locator('.account .topbar-button').click();
-  await muni.getByRole('link', { name: 'Мониторинг' }).click();
+  await muni.locator('#account-panel').getByRole('link', { name: 'Мониторинг' }).click();
   await expect(muni).toHaveURL(/\/monitoring$/);
   await expect(muni.getByRole('heading', { level: 1 })).toHaveText('Мониторинг: Каменский район');
   await expect(muni.getByLabel('Дата мониторинга')).toHaveValue('2022-03-10');
