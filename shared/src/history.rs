@@ -524,18 +524,21 @@ pub fn activity_changes(doc: &mut AutoCommit, activity: &RowId) -> Vec<ActivityC
             what,
             changes: 1,
         };
-        match entries.last_mut() {
-            Some(last) if joins_typing_run(last, &entry) => {
+        match typing_run_to_join(&entries, &entry) {
+            Some(i) => {
+                // Brought to the end: it is the latest entry now.
+                let mut run = entries.remove(i);
                 if let (Some(WhatChanged::Field { after, .. }), Some(WhatChanged::Field { after: new, .. })) =
-                    (last.what.first_mut(), entry.what.into_iter().next())
+                    (run.what.first_mut(), entry.what.into_iter().next())
                 {
                     *after = new;
                 }
-                last.hash = entry.hash;
-                last.time_ms = entry.time_ms;
-                last.changes += 1;
+                run.hash = entry.hash;
+                run.time_ms = entry.time_ms;
+                run.changes += 1;
+                entries.push(run);
             }
-            _ => entries.push(entry),
+            None => entries.push(entry),
         }
     }
     entries.retain(|e| {
@@ -596,17 +599,35 @@ fn value_at(doc: &AutoCommit, row: &ObjId, key: &str, heads: &[ChangeHash]) -> S
     }
 }
 
+/// The field `e` types in, if it is typing in one text field.
+fn typed_field(e: &ActivityChange) -> Option<&str> {
+    match e.what.as_slice() {
+        [WhatChanged::Field { key, .. }] if e.action == "edit text" => Some(key),
+        _ => None,
+    }
+}
+
 /// Whether `next` continues `last`'s typing in one field (see [`TYPING_RUN_MS`]).
 fn joins_typing_run(last: &ActivityChange, next: &ActivityChange) -> bool {
-    let one_text_field = |e: &ActivityChange| match e.what.as_slice() {
-        [WhatChanged::Field { key, .. }] if e.action == "edit text" => Some(key.clone()),
-        _ => None,
-    };
     let close = matches!((last.time_ms, next.time_ms), (Some(a), Some(b)) if (b - a).abs() <= TYPING_RUN_MS);
-    close
-        && last.author == next.author
-        && one_text_field(last).is_some()
-        && one_text_field(last) == one_text_field(next)
+    close && last.author == next.author && typed_field(last).is_some() && typed_field(last) == typed_field(next)
+}
+
+/// Which entry `next` continues, if any: the last one, or, while two people
+/// type in the same field at once, that author's own run behind the
+/// other's (keystrokes that alternate would otherwise be an entry each).
+fn typing_run_to_join(entries: &[ActivityChange], next: &ActivityChange) -> Option<usize> {
+    let field = typed_field(next)?;
+    for (i, entry) in entries.iter().enumerate().rev() {
+        if joins_typing_run(entry, next) {
+            return Some(i);
+        }
+        // Only others' typing in the same field may stand between.
+        if typed_field(entry) != Some(field) || entry.author == next.author {
+            return None;
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -368,6 +368,27 @@ mod activity_history {
         assert!(activity_history(&mut doc, &id(99)).is_empty());
     }
 
+    /// Two people typing in one field at once: each has one entry, not one
+    /// per alternation of their keystrokes.
+    #[test]
+    fn two_people_typing_in_one_field_at_once_are_an_entry_each() {
+        let (mut doc, section) = roadmap();
+        let a = id(1);
+        add(&mut doc, &section, &a, at(1));
+        let description = TextTarget::Activity(a.clone(), ActivityField::Description);
+        let (mut anna, mut boris) = (UndoStack::new(), UndoStack::new());
+        let mut text = String::new();
+        for i in 0..6 {
+            let (who, stack, letter) = if i % 2 == 0 { (ANNA, &mut anna, "а") } else { (BORIS, &mut boris, "б") };
+            text.push_str(letter);
+            type_text(&mut doc, stack, &description, &text, at(2) + i * 1000, who);
+        }
+        let history = activity_history(&mut doc, &a);
+        let rows: Vec<(&str, usize)> = history.iter().map(|c| (c.author_ru(), c.changes)).collect();
+        assert_eq!(rows, vec![("неизвестно", 1), (ANNA, 3), (BORIS, 3)]);
+        assert_eq!(history[2].describe_ru(), "Содержание: «а» → «абабаб»");
+    }
+
     #[test]
     fn delete_restore_move_and_undo() {
         let (mut doc, section) = roadmap();
