@@ -7,7 +7,10 @@
 import type { Page } from '@playwright/test';
 import { addActivity, createRoadmap } from '../support/app';
 import { device, expect, signedIn, test } from '../support/accounts';
+import { fileURLToPath } from 'node:url';
 import { MUNI, TEAM, UNITS } from '../support/people';
+
+const SAKHALIN = fileURLToPath(new URL('../../shared/tests/fixtures/sakhalin-regional-2021.docx', import.meta.url));
 
 const DESKTOPS = [
   { width: 1024, height: 768 },
@@ -108,5 +111,24 @@ test('checkboxes are 40 px targets on a tablet, and a notice never covers the sc
     expect(covered, `at ${size.width}×${size.height}`).toEqual({ screen: false, controls: 0 });
     await notice.getByRole('button', { name: 'Закрыть' }).click();
     await expect(notice).toBeHidden();
+  }
+});
+
+// A table wider than a 1024×768 screen (a regional roadmap's columns)
+// scrolls sideways in its frame; each section keeps its buttons on the
+// screen («Удалить раздел» was off it).
+test('a section keeps its buttons on the screen when its table is wider than it', async ({ browser, serve }) => {
+  const server = await serve({ units: UNITS, people: [TEAM] });
+  const team = await signedIn(browser, server.url, TEAM);
+  await team.setViewportSize({ width: 1024, height: 768 });
+  await team.goto('/');
+  await team.locator('label.file-button input[type=file]').setInputFiles(SAKHALIN);
+  await team.locator('form.import-preview').getByRole('button', { name: 'Импортировать' }).click();
+  await expect(team.locator('.row[data-activity]').first()).toBeVisible();
+  const sheet = (await team.locator('.sheet').boundingBox())!;
+  expect(sheet.width, 'the table is wider than the screen').toBeGreaterThan(1000);
+  for (const name of ['Раздел выше', 'Раздел ниже', 'Удалить раздел']) {
+    const box = (await team.getByRole('button', { name }).first().boundingBox())!;
+    expect(box.x + box.width, name).toBeLessThanOrEqual(1024);
   }
 });
