@@ -16,11 +16,7 @@
 /// route by `format!`, so a parameter without its field, or a field without
 /// its parameter, does not compile.
 macro_rules! endpoint {
-    ($(#[$doc:meta])* $name:ident => $method:ident $route:literal, $body:ty => $answer:ty) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-        pub struct $name;
-
+    (@impl $name:ident, $method:ident, $route:literal, $body:ty, $answer:ty, $($param:ident),*) => {
         impl $crate::api::Endpoint for $name {
             const METHOD: $crate::api::Method = $crate::api::Method::$method;
             const ROUTE: &'static str = $route;
@@ -28,9 +24,16 @@ macro_rules! endpoint {
             type Answer = $answer;
 
             fn path(&self) -> String {
-                $route.to_owned()
+                format!($route $(, $param = $crate::api::encode(&self.$param))*)
             }
         }
+    };
+    ($(#[$doc:meta])* $name:ident => $method:ident $route:literal, $body:ty => $answer:ty) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub struct $name;
+
+        endpoint!(@impl $name, $method, $route, $body, $answer,);
     };
     ($(#[$doc:meta])* $name:ident { $($param:ident),+ } => $method:ident $route:literal, $body:ty => $answer:ty) => {
         $(#[$doc])*
@@ -39,16 +42,7 @@ macro_rules! endpoint {
             $(pub $param: String),+
         }
 
-        impl $crate::api::Endpoint for $name {
-            const METHOD: $crate::api::Method = $crate::api::Method::$method;
-            const ROUTE: &'static str = $route;
-            type Body = $body;
-            type Answer = $answer;
-
-            fn path(&self) -> String {
-                format!($route, $($param = $crate::api::encode(&self.$param)),+)
-            }
-        }
+        endpoint!(@impl $name, $method, $route, $body, $answer, $($param),+);
     };
 }
 
