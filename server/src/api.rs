@@ -27,8 +27,7 @@ use medk_shared::ids::DocumentId;
 use crate::accounts::{self, Accounts, AccountsError, SESSION_SECONDS};
 use crate::assignment;
 use crate::client::{self, Client, Proxies};
-pub use crate::endpoint::ApiError;
-use crate::endpoint::{Call, Reply, Routes};
+use crate::endpoint::{ApiError, Call, Reply, Routes};
 use crate::sync::SyncHub;
 use crate::throttle::{Attempt, DEVICE_COOKIE, DEVICE_SECONDS, DeviceCookie, Rules, Throttle};
 
