@@ -10,24 +10,14 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use medk_shared::access::{Level, Org, Person, Right, Unit};
+use medk_shared::access::{Level, Org, Person, Unit};
+use medk_shared::api::{self as contract, Me, RoadmapRight};
 use serde::{Deserialize, Serialize};
 
 use crate::api::{self, ApiError};
 
 const ME_KEY: &str = "medk.me";
 const ROADMAPS_KEY: &str = "medk.roadmaps";
-
-/// `GET /api/me`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Me {
-    pub person: Person,
-    /// Every unit the person may see.
-    pub units: Vec<Unit>,
-    /// A coordinator: manages the units below their own.
-    #[serde(default)]
-    pub manages: bool,
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Session {
@@ -65,26 +55,6 @@ impl Session {
 struct Cached {
     me: Me,
     expired: bool,
-}
-
-/// `GET /api/roadmaps`: one roadmap the person may read.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoadmapRight {
-    pub id: String,
-    pub unit: String,
-    #[serde(default)]
-    pub published: bool,
-    pub right: Right,
-    /// As the relay last read it; empty before it has.
-    #[serde(default)]
-    pub title: String,
-}
-
-impl RoadmapRight {
-    /// Its title as lists show it (never its id).
-    pub fn shown_title(&self) -> String {
-        if self.title.trim().is_empty() { "Без названия".to_owned() } else { self.title.clone() }
-    }
 }
 
 type Listener = Rc<dyn Fn(&Session)>;
@@ -216,7 +186,7 @@ impl Account {
     /// it, no answer changes nothing. The answer is dropped if the person
     /// signed out meanwhile (it was asked with the old cookie).
     pub async fn check(&self) -> Result<(), ApiError> {
-        let answer = api::get::<Me>("/api/me").await;
+        let answer = api::call(&contract::GetMe, &()).await;
         if !self.is_signed_in() {
             return answer.map(|_| ());
         }
@@ -244,26 +214,20 @@ impl Account {
     }
 
     pub async fn login(&self, login: &str, password: &str) -> Result<(), ApiError> {
-        #[derive(Serialize)]
-        struct Login<'a> {
-            login: &'a str,
-            password: &'a str,
-        }
-        let me = api::send_for::<Me>("POST", "/api/login", Some(&Login { login, password })).await?;
+        let credentials = contract::Credentials { login: login.to_owned(), password: password.to_owned() };
+        let me = api::call(&contract::Login, &credentials).await?;
         self.signed_in(me);
         Ok(())
     }
 
     /// Accepts an invitation: the new person is signed in.
     pub async fn accept(&self, code: &str, login: &str, name: &str, password: &str) -> Result<(), ApiError> {
-        #[derive(Serialize)]
-        struct Accept<'a> {
-            login: &'a str,
-            name: &'a str,
-            password: &'a str,
-        }
-        let path = format!("/api/invitations/{code}/accept");
-        let me = api::send_for::<Me>("POST", &path, Some(&Accept { login, name, password })).await?;
+        let registration = contract::Registration {
+            login: login.to_owned(),
+            name: name.to_owned(),
+            password: password.to_owned(),
+        };
+        let me = api::call(&contract::AcceptInvitation { code: code.to_owned() }, &registration).await?;
         self.signed_in(me);
         Ok(())
     }
@@ -281,7 +245,7 @@ impl Account {
     /// Fails only if the server could not be told (the device is signed
     /// out all the same).
     pub async fn logout(&self) -> Result<(), ApiError> {
-        let told = api::send("POST", "/api/logout", None::<&()>).await.map(|_| ());
+        let told = api::call(&contract::Logout, &()).await;
         self.set(Session::SignedOut);
         self.set_roadmaps(Vec::new());
         // Nobody was signed in there any more: that is what was asked.
@@ -289,16 +253,12 @@ impl Account {
     }
 
     pub async fn change_password(&self, current: &str, new: &str) -> Result<(), ApiError> {
-        #[derive(Serialize)]
-        struct Password<'a> {
-            current: &'a str,
-            new: &'a str,
-        }
-        let result = api::send("POST", "/api/password", Some(&Password { current, new })).await;
+        let change = contract::PasswordChange { current: current.to_owned(), new: new.to_owned() };
+        let result = api::call(&contract::ChangePassword, &change).await;
         if result.as_ref().is_err_and(|e| e.is_status(401)) {
             self.expire();
         }
-        result.map(|_| ())
+        result
     }
 
     /// Fetches what the person may do with each roadmap (in the background).
@@ -308,7 +268,7 @@ impl Account {
             if !account.is_signed_in() {
                 return;
             }
-            match api::get::<Vec<RoadmapRight>>("/api/roadmaps").await {
+            match api::call(&contract::ListRoadmaps, &()).await {
                 Ok(list) => account.set_roadmaps(list),
                 Err(e) if e.is_status(401) => account.expire(),
                 Err(_) => {}

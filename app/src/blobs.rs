@@ -85,24 +85,6 @@ pub enum UploadState {
     Refused(String),
 }
 
-/// The API path of a blob, for `unit`.
-pub fn blob_path(address: &str, unit: &str) -> String {
-    format!("/api/blobs/{address}?unit={}", encode_component(unit))
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-fn encode_component(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// A size for people: «1,5 МБ», «12 КБ», «300 Б».
 pub fn size_label(bytes: u64) -> String {
     const KB: u64 = 1024;
@@ -273,7 +255,7 @@ impl Blobs {
         if !inner.account.is_signed_in() {
             return Err(BlobError::SignedOut);
         }
-        let (bytes, mime) = match fetch_bytes(&blob_path(address, unit)).await {
+        let (bytes, mime) = match fetch_bytes(&medk_shared::api::blobs::path(address, unit)).await {
             Ok(answer) => answer,
             Err(Failure::Retry) => return Err(BlobError::Offline),
             Err(Failure::Status(401, _)) => {
@@ -370,7 +352,7 @@ impl Blobs {
                     }
                 }
             };
-            let path = blob_path(&upload.address, &upload.unit);
+            let path = medk_shared::api::blobs::path(&upload.address, &upload.unit);
             match put_bytes(&path, &upload.mime, &bytes).await {
                 Ok(()) => set_upload_state(&inner.db, &upload.address, "done", "").await?,
                 Err(Failure::Status(401, _)) => {
@@ -464,11 +446,7 @@ async fn fetch(path: &str, init: &web_sys::RequestInit) -> Result<web_sys::Respo
         Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
         Err(_) => String::new(),
     };
-    let message = js_sys::JSON::parse(&text)
-        .ok()
-        .and_then(|json| js_sys::Reflect::get(&json, &"error".into()).ok())
-        .and_then(|e| e.as_string())
-        .unwrap_or_default();
+    let message = js_sys::JSON::parse(&text).ok().and_then(crate::api::error_message).unwrap_or_default();
     Err(Failure::Status(status, message))
 }
 
@@ -498,13 +476,6 @@ async fn fetch_bytes(path: &str) -> Result<(Vec<u8>, String), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_unit_is_encoded_in_the_path() {
-        assert_eq!(blob_path("sha256:ab", "s1"), "/api/blobs/sha256:ab?unit=s1");
-        assert_eq!(blob_path("sha256:ab", "a b&c"), "/api/blobs/sha256:ab?unit=a%20b%26c");
-        assert_eq!(blob_path("sha256:ab", "ш"), "/api/blobs/sha256:ab?unit=%D1%88");
-    }
 
     #[test]
     fn sizes_read_as_people_say_them() {

@@ -8,6 +8,7 @@
 //! person signed in on the same tablet could not move it).
 
 use crate::api;
+use medk_shared::api::{AccessChange, UpdateAccess};
 use medk_shared::ids::DocumentId;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
@@ -78,11 +79,6 @@ fn not_found_again(roadmap: &DocumentId) -> bool {
     again
 }
 
-#[derive(serde::Serialize)]
-struct Move<'a> {
-    unit: &'a str,
-}
-
 /// What came of one attempt.
 pub enum Placed {
     Done,
@@ -100,8 +96,8 @@ pub async fn place(roadmap: DocumentId, unit: String) -> Option<Placed> {
     if !SENDING.with(|s| s.borrow_mut().insert(roadmap)) {
         return None;
     }
-    let path = format!("/api/roadmaps/{roadmap}/access");
-    let result = api::send("PUT", &path, Some(&Move { unit: &unit })).await;
+    let moving = AccessChange { unit: Some(unit), published: None };
+    let result = api::call(&UpdateAccess { id: roadmap.to_string() }, &moving).await;
     SENDING.with(|s| s.borrow_mut().remove(&roadmap));
     let placed = match result {
         Ok(_) => Placed::Done,

@@ -140,34 +140,9 @@ pub struct Session {
     pub expires_at: u64,
 }
 
-/// An invitation to register with a role in a unit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Invitation {
-    /// What it is stored under, the SHA-256 of its code (hex): names it in
-    /// lists and for revoking, and opens nothing.
-    #[serde(default)]
-    pub id: String,
-    /// The code itself: only in the answer that created the invitation.
-    /// The server keeps none (records an older server wrote with one are
-    /// rewritten on open).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    pub role: Role,
-    pub unit: UnitId,
-    #[serde(default)]
-    pub schools: Vec<UnitId>,
-    pub created_by: UserId,
-    pub expires_at: u64,
-    /// Whom it is for, as the coordinator wrote it: two invitations to
-    /// one school's team are told apart by it.
-    #[serde(default)]
-    pub name: String,
-    /// Who accepted it: kept (and listed) until it would have expired, so
-    /// the coordinator sees who came in by it. An accepted invitation
-    /// opens nothing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accepted_by: Option<Accepted>,
-}
+/// An invitation to register with a role in a unit: kept as the API lists
+/// it.
+pub use medk_shared::api::{Accepted, Invitation};
 
 /// The schools an accepted invitation names for its curator, and the name
 /// of who invited them (who assigns them).
@@ -175,14 +150,6 @@ pub struct Invitation {
 pub struct InvitedSchools {
     pub schools: Vec<UnitId>,
     pub invited_by: String,
-}
-
-/// Who accepted an invitation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Accepted {
-    pub id: UserId,
-    pub login: String,
-    pub name: String,
 }
 
 /// Longest name an invitation keeps for its invitee.

@@ -131,7 +131,7 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
                 let db = args.data_dir.join(DATABASE_FILE);
                 let store = RedbStore::open(&db)
                     .with_context(|| format!("opening the document store {}", db.display()))?;
-                let changes = crate::assignment::changes(&person, &schools);
+                let changes = person.school_changes(&schools);
                 crate::assignment::write_to_store(&store, &accounts, &person, &changes, "")?;
                 println!("assigned as the curator of {}", schools.join(", "));
             }

@@ -13,22 +13,21 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, Path, Request, State};
-use axum::http::header::{CONTENT_TYPE, COOKIE, RETRY_AFTER, SET_COOKIE};
+use axum::Router;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::{CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
-use axum::{Json, Router};
-use medk_shared::access::{Level, Org, Person, Right, RoadmapAccess, Role, Unit, UnitId};
+use medk_shared::access::{Person, PersonChangeRefused, Right, RoadmapAccess, Role, UnitId};
+use medk_shared::api::{self as contract, Endpoint, Me};
 use medk_shared::ids::DocumentId;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::accounts::{self, Accounts, AccountsError, Invitation, SESSION_SECONDS};
+use crate::accounts::{self, Accounts, AccountsError, SESSION_SECONDS};
 use crate::assignment;
 use crate::client::{self, Client, Proxies};
+use crate::endpoint::{ApiError, Call, Reply, Routes};
 use crate::sync::SyncHub;
 use crate::throttle::{Attempt, DEVICE_COOKIE, DEVICE_SECONDS, DeviceCookie, Rules, Throttle};
 
@@ -88,23 +87,8 @@ impl ApiState {
     /// The relay the server writes its own changes through.
     fn hub(&self) -> ApiResult<&SyncHub> {
         self.hub.as_ref().ok_or_else(|| {
-            ApiError(StatusCode::SERVICE_UNAVAILABLE, "синхронизация на сервере не запущена".into())
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "синхронизация на сервере не запущена")
         })
-    }
-}
-
-/// An API error: status and a message for the person.
-pub struct ApiError(StatusCode, String);
-
-impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError(status, message.into())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
     }
 }
 
@@ -128,11 +112,14 @@ impl From<AccountsError> for ApiError {
             }
             _ => StatusCode::BAD_REQUEST,
         };
-        ApiError(status, e.to_string())
+        ApiError::new(status, e.to_string())
     }
 }
 
 type ApiResult<T> = Result<T, ApiError>;
+
+/// The answer of a handler for endpoint `E`.
+type Answer<E> = ApiResult<Reply<E>>;
 
 fn forbidden() -> ApiError {
     AccountsError::Forbidden.into()
@@ -145,7 +132,7 @@ async fn hashing<T: Send + 'static>(
     state: &ApiState,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> ApiResult<T> {
-    let internal = || ApiError(StatusCode::INTERNAL_SERVER_ERROR, "внутренняя ошибка сервера".into());
+    let internal = || ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "внутренняя ошибка сервера");
     let permit = state.hashing.clone().acquire_owned().await.map_err(|_| internal())?;
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -153,14 +140,6 @@ async fn hashing<T: Send + 'static>(
     })
     .await
     .map_err(|_| internal())
-}
-
-/// 429 with how long to wait, in the body and in `Retry-After`.
-fn too_many_attempts(wait: Duration) -> Response {
-    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-    let error = format!("слишком много попыток входа; попробуйте через {seconds} с");
-    let body = Json(json!({ "error": error, "retry_after_s": seconds }));
-    (StatusCode::TOO_MANY_REQUESTS, [(RETRY_AFTER, HeaderValue::from(seconds))], body).into_response()
 }
 
 /// The value of the cookie `name` in a request's `Cookie` headers.
@@ -196,11 +175,11 @@ impl FromRequestParts<ApiState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
         let token = session_token(&parts.headers)
-            .ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "войдите в систему".into()))?;
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "войдите в систему"))?;
         let (person, session) = state
             .accounts
             .session(token)
-            .ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "сеанс истёк, войдите снова".into()))?;
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "сеанс истёк, войдите снова"))?;
         Ok(SignedIn { person, session })
     }
 }
@@ -210,7 +189,7 @@ impl FromRequestParts<ApiState> for SignedIn {
 async fn guard(req: Request, next: Next) -> Response {
     let reads = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !client::of(req.extensions()).same_origin(req.headers()) {
-        return ApiError(StatusCode::FORBIDDEN, "запрос с чужого сайта".into()).into_response();
+        return ApiError::new(StatusCode::FORBIDDEN, "запрос с чужого сайта").into_response();
     }
     let json = req
         .headers()
@@ -218,47 +197,45 @@ async fn guard(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !reads && *req.method() != Method::DELETE && !json {
-        return ApiError(StatusCode::UNSUPPORTED_MEDIA_TYPE, "ожидается application/json".into())
+        return ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "ожидается application/json")
             .into_response();
     }
     next.run(req).await
 }
 
+/// Every endpoint of [`medk_shared::api`] but the files ([`crate::blobs`]),
+/// each at its own path (the handler's answer type names it).
 pub fn routes(state: ApiState) -> Router {
-    Router::new()
-        .route("/login", post(login))
-        .route("/logout", post(logout))
-        .route("/me", get(me))
-        .route("/password", post(change_password))
-        .route("/invitations", post(create_invitation))
-        .route("/invitations/{code}", get(show_invitation).delete(delete_invitation))
-        .route("/invitations/{code}/accept", post(accept_invitation))
-        .route("/people", get(people))
-        .route("/people/{id}", put(update_person))
-        .route("/units", post(add_unit))
-        .route("/roadmaps", get(roadmaps))
-        .route("/roadmaps/{id}", delete(delete_roadmap))
-        .route("/roadmaps/{id}/access", get(roadmap_access).put(update_access))
-        .route("/roadmaps/{id}/adopted-on", put(set_adopted_on))
-        .route("/roadmaps/{id}/grants/{user}", put(set_grant).delete(clear_grant))
-        .layer(middleware::from_fn(guard))
-        .with_state(state)
+    let guarded = Routes::new()
+        .at(login)
+        .at(logout)
+        .at(me)
+        .at(change_password)
+        .at(create_invitation)
+        .at(show_invitation)
+        .at(delete_invitation)
+        .at(accept_invitation)
+        .at(people)
+        .at(update_person)
+        .at(add_unit)
+        .at(roadmaps)
+        .at(delete_roadmap)
+        .at(roadmap_access)
+        .at(update_access)
+        .at(set_adopted_on)
+        .at(set_grant)
+        .at(clear_grant)
+        .into_router()
+        .layer(middleware::from_fn(guard));
+    guarded.merge(Routes::new().at(health).into_router()).with_state(state)
+}
+
+/// Liveness probe; the e2e harness polls it to know the server is up.
+async fn health() -> Answer<contract::Health> {
+    Ok(Reply::ok(contract::Alive { ok: true }))
 }
 
 // ---- session ----
-
-#[derive(Serialize)]
-struct Me {
-    person: Person,
-    units: Vec<Unit>,
-    manages: bool,
-}
-
-fn me_of(org: &Org, person: Person) -> Me {
-    let units = org.visible_units(&person);
-    let manages = person.role.is_coordinator() && !person.disabled;
-    Me { person, units, manages }
-}
 
 fn session_cookie(state: &ApiState, token: &str, max_age: u64) -> HeaderValue {
     let secure = if state.secure_cookies { "; Secure" } else { "" };
@@ -270,7 +247,11 @@ fn session_cookie(state: &ApiState, token: &str, max_age: u64) -> HeaderValue {
 
 /// The answer to a sign-in: a new session, and the device cookie with this
 /// person added (the browser sent `headers`).
-async fn signed_in_response(state: &ApiState, headers: &HeaderMap, person: Person) -> ApiResult<Response> {
+async fn signed_in<E: Endpoint<Answer = Me>>(
+    state: &ApiState,
+    headers: &HeaderMap,
+    person: Person,
+) -> Answer<E> {
     let token = state.accounts.start_session(&person.id)?;
     let device = state.devices.issue(cookie(headers, DEVICE_COOKIE), &person.id, accounts::now());
     let secure = if state.secure_cookies { "; Secure" } else { "" };
@@ -278,32 +259,24 @@ async fn signed_in_response(state: &ApiState, headers: &HeaderMap, person: Perso
         "{DEVICE_COOKIE}={device}; Path=/api; HttpOnly; SameSite=Strict; Max-Age={DEVICE_SECONDS}{secure}"
     ))
     .expect("ids and hex are valid header values");
-    let me = me_of(&state.accounts.org(), person);
-    let cookies = [(SET_COOKIE, session_cookie(state, &token, SESSION_SECONDS)), (SET_COOKIE, device)];
-    Ok((axum::response::AppendHeaders(cookies), Json(me)).into_response())
+    let me = Me::of(&state.accounts.org(), person);
+    Ok(Reply::ok(me).with_cookie(session_cookie(state, &token, SESSION_SECONDS)).with_cookie(device))
 }
 
-#[derive(Deserialize)]
-struct Credentials {
-    login: String,
-    password: String,
-}
-
-async fn login(State(state): State<ApiState>, req: Request) -> ApiResult<Response> {
+/// Reads its body itself: a sign-in's is small, and a malformed one is
+/// told what is missing.
+async fn login(State(state): State<ApiState>, req: Request) -> Answer<contract::Login> {
     let client = client::of(req.extensions());
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, 64 * 1024)
         .await
-        .map_err(|_| ApiError(StatusCode::BAD_REQUEST, "слишком большой запрос".into()))?;
-    let creds: Credentials = serde_json::from_slice(&body)
-        .map_err(|_| ApiError(StatusCode::BAD_REQUEST, "нужны логин и пароль".into()))?;
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "слишком большой запрос"))?;
+    let creds: <contract::Login as Endpoint>::Body = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "нужны логин и пароль"))?;
     let known = state.accounts.person_by_login(&creds.login);
     let device = known.as_ref().and_then(|p| known_device(&state, &parts.headers, &p.id));
     let attempt = Attempt { login: &creds.login, address: client.address, device };
-    let admitted = match state.throttle.admit(&attempt) {
-        Ok(admitted) => admitted,
-        Err(wait) => return Ok(too_many_attempts(wait)),
-    };
+    let admitted = state.throttle.admit(&attempt).map_err(ApiError::too_many_attempts)?;
     if admitted.exempted && known.is_none() {
         // An address over its limit trying a login nobody has: refused as
         // any wrong login is, after as long, but without running Argon2.
@@ -315,24 +288,18 @@ async fn login(State(state): State<ApiState>, req: Request) -> ApiResult<Respons
     let person = hashing(&state, move || accounts.verify(&creds.login, &creds.password)).await??;
     admitted.succeeded();
     tracing::info!(login = %person.login, "signed in");
-    signed_in_response(&state, &parts.headers, person).await
+    signed_in(&state, &parts.headers, person).await
 }
 
-async fn logout(State(state): State<ApiState>, headers: HeaderMap) -> ApiResult<Response> {
+async fn logout(State(state): State<ApiState>, headers: HeaderMap) -> Answer<contract::Logout> {
     if let Some((_, key)) = session_token(&headers).and_then(|t| state.accounts.session(t)) {
         state.accounts.end_session(&key)?;
     }
-    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, session_cookie(&state, "", 0))]).into_response())
+    Ok(Reply::done().with_cookie(session_cookie(&state, "", 0)))
 }
 
-async fn me(State(state): State<ApiState>, who: SignedIn) -> Json<Me> {
-    Json(me_of(&state.accounts.org(), who.person))
-}
-
-#[derive(Deserialize)]
-struct PasswordChange {
-    current: String,
-    new: String,
+async fn me(State(state): State<ApiState>, who: SignedIn) -> Answer<contract::GetMe> {
+    Ok(Reply::ok(Me::of(&state.accounts.org(), who.person)))
 }
 
 /// The current password is checked under the same limits as a sign-in
@@ -342,14 +309,11 @@ async fn change_password(
     who: SignedIn,
     client: Client,
     headers: HeaderMap,
-    Json(change): Json<PasswordChange>,
-) -> ApiResult<Response> {
+    Call { body: change, .. }: Call<contract::ChangePassword>,
+) -> Answer<contract::ChangePassword> {
     let device = known_device(&state, &headers, &who.person.id);
     let attempt = Attempt { login: &who.person.login, address: client.address, device };
-    let admitted = match state.throttle.admit(&attempt) {
-        Ok(admitted) => admitted,
-        Err(wait) => return Ok(too_many_attempts(wait)),
-    };
+    let admitted = state.throttle.admit(&attempt).map_err(ApiError::too_many_attempts)?;
     let accounts = state.accounts.clone();
     let login = who.person.login.clone();
     hashing(&state, move || {
@@ -359,59 +323,48 @@ async fn change_password(
     })
     .await?
     .map_err(|e| match e {
-        AccountsError::Forbidden => ApiError(StatusCode::FORBIDDEN, "текущий пароль неверен".into()),
+        AccountsError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "текущий пароль неверен"),
         other => other.into(),
     })?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(Reply::done())
 }
 
 // ---- invitations ----
 
-#[derive(Deserialize)]
-struct NewInvitation {
-    role: Role,
-    unit: UnitId,
-    #[serde(default)]
-    schools: Vec<UnitId>,
-    /// Whom it is for (optional).
-    #[serde(default)]
-    name: String,
-}
-
 async fn create_invitation(
     State(state): State<ApiState>,
     who: SignedIn,
-    Json(new): Json<NewInvitation>,
-) -> ApiResult<(StatusCode, Json<Invitation>)> {
+    Call { body: new, .. }: Call<contract::CreateInvitation>,
+) -> Answer<contract::CreateInvitation> {
     if !state.accounts.org().manages_all(&who.person, &new.unit, &new.schools) {
         return Err(forbidden());
     }
     let invitation =
         state.accounts.create_invitation(&who.person.id, new.role, &new.unit, new.schools, &new.name)?;
-    Ok((StatusCode::CREATED, Json(invitation)))
+    Ok(Reply::created(invitation))
 }
 
 async fn show_invitation(
     State(state): State<ApiState>,
-    Path(code): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let invitation = state.accounts.invitation(&code).ok_or(AccountsError::NoSuchInvitation)?;
+    Call { endpoint, .. }: Call<contract::ShowInvitation>,
+) -> Answer<contract::ShowInvitation> {
+    let invitation = state.accounts.invitation(&endpoint.code).ok_or(AccountsError::NoSuchInvitation)?;
     let org = state.accounts.org();
     let unit_name = org.path(&invitation.unit).iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", ");
-    Ok(Json(json!({
-        "role": invitation.role,
-        "unit_name": unit_name,
-        "expires_at": invitation.expires_at,
-        "name": invitation.name,
-    })))
+    Ok(Reply::ok(contract::InvitationInfo {
+        role: invitation.role,
+        unit_name,
+        expires_at: invitation.expires_at,
+        name: invitation.name,
+    }))
 }
 
 /// Revokes an invitation named by its id (as listed), or by its code.
 async fn delete_invitation(
     State(state): State<ApiState>,
     who: SignedIn,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+    Call { endpoint: contract::RevokeInvitation { code: id }, .. }: Call<contract::RevokeInvitation>,
+) -> Answer<contract::RevokeInvitation> {
     let invitation = state
         .accounts
         .invitation_by_id(&id)
@@ -421,23 +374,14 @@ async fn delete_invitation(
         return Err(forbidden());
     }
     state.accounts.delete_invitation(&invitation.id)?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-struct Registration {
-    login: String,
-    #[serde(default)]
-    name: String,
-    password: String,
+    Ok(Reply::done())
 }
 
 async fn accept_invitation(
     State(state): State<ApiState>,
-    Path(code): Path<String>,
     headers: HeaderMap,
-    Json(reg): Json<Registration>,
-) -> ApiResult<Response> {
+    Call { endpoint: contract::AcceptInvitation { code }, body: reg }: Call<contract::AcceptInvitation>,
+) -> Answer<contract::AcceptInvitation> {
     let accounts = state.accounts.clone();
     let (mut person, invited) =
         hashing(&state, move || accounts.accept_invitation(&code, &reg.login, &reg.name, &reg.password))
@@ -447,67 +391,46 @@ async fn accept_invitation(
     // give the rights. The person is registered whatever happens here; a
     // school not written stays unassigned, as its screen says.
     if !invited.schools.is_empty() && person.role == Role::Curator {
-        let changes = assignment::changes(&person, &invited.schools);
+        let changes = person.school_changes(&invited.schools);
         if let Err(e) = write_assignment(&state, &person, &changes, &invited.invited_by).await {
-            tracing::error!(login = %person.login, "an invited curator's schools were not assigned: {}", e.1);
+            tracing::error!(login = %person.login, "an invited curator's schools were not assigned: {}", e.message());
         }
         person = state.accounts.person(&person.id).unwrap_or(person);
     }
-    signed_in_response(&state, &headers, person).await
+    signed_in(&state, &headers, person).await
 }
 
 // ---- people and units ----
 
-async fn people(State(state): State<ApiState>, who: SignedIn) -> ApiResult<Json<serde_json::Value>> {
-    if !who.person.role.is_coordinator() {
+async fn people(State(state): State<ApiState>, who: SignedIn) -> Answer<contract::ListPeople> {
+    if !who.person.is_manager() {
         return Err(forbidden());
     }
     let org = state.accounts.org();
-    let people: Vec<Person> =
-        state.accounts.people().into_iter().filter(|p| org.manages_person(&who.person, p)).collect();
-    let invitations: Vec<Invitation> =
+    let people = state.accounts.people().into_iter().filter(|p| org.manages_person(&who.person, p)).collect();
+    let invitations =
         state.accounts.invitations().into_iter().filter(|i| org.manages(&who.person, &i.unit)).collect();
-    Ok(Json(json!({ "people": people, "invitations": invitations })))
-}
-
-#[derive(Deserialize)]
-struct PersonChange {
-    schools: Option<Vec<UnitId>>,
-    disabled: Option<bool>,
+    Ok(Reply::ok(contract::People { people, invitations }))
 }
 
 async fn update_person(
     State(state): State<ApiState>,
     who: SignedIn,
-    Path(id): Path<String>,
-    Json(change): Json<PersonChange>,
-) -> ApiResult<Json<Person>> {
-    if !who.person.role.is_coordinator() {
+    Call { endpoint: contract::UpdatePerson { id }, body: change }: Call<contract::UpdatePerson>,
+) -> Answer<contract::UpdatePerson> {
+    if !who.person.is_manager() {
         return Err(forbidden());
     }
     let org = state.accounts.org();
     let person = state.accounts.person(&id).ok_or(AccountsError::NoSuchPerson)?;
-    // Every school added or removed must be one the caller manages; a
-    // coordinator may assign a curator from elsewhere to their own schools.
-    let changed: Vec<&UnitId> = match &change.schools {
-        Some(new) => new
-            .iter()
-            .filter(|s| !person.schools.contains(s))
-            .chain(person.schools.iter().filter(|s| !new.contains(s)))
-            .collect(),
-        None => Vec::new(),
-    };
-    let schools_ok = changed.iter().all(|s| org.manages(&who.person, s));
-    let only_assigning = person.role == Role::Curator && change.disabled.is_none();
-    if !schools_ok || !(org.manages(&who.person, &person.unit) || only_assigning) {
-        return Err(forbidden());
-    }
-    if change.disabled == Some(true) && id == who.person.id {
-        return Err(ApiError(StatusCode::BAD_REQUEST, "нельзя отключить самого себя".into()));
-    }
-    if change.disabled.is_some() && !org.may_disable(&who.person, &person) {
-        return Err(forbidden());
-    }
+    org.may_change_person(&who.person, &person, change.schools.as_deref(), change.disabled).map_err(
+        |refused| match refused {
+            PersonChangeRefused::Forbidden => forbidden(),
+            PersonChangeRefused::DisablingOneself => {
+                ApiError::new(StatusCode::BAD_REQUEST, "нельзя отключить самого себя")
+            }
+        },
+    )?;
     // A curator's schools are written into the schools' files, and the
     // rights follow the files, as when the app assigns them.
     let mut schools = change.schools;
@@ -515,10 +438,10 @@ async fn update_person(
         && let Some(new) = schools.take()
     {
         org.check_person(person.role, &person.unit, &new).map_err(AccountsError::from)?;
-        let changes = assignment::changes(&person, &new);
+        let changes = person.school_changes(&new);
         write_assignment(&state, &person, &changes, &who.person.name).await?;
     }
-    Ok(Json(state.accounts.update_person(&id, schools, change.disabled)?))
+    Ok(Reply::ok(state.accounts.update_person(&id, schools, change.disabled)?))
 }
 
 /// Writes a curator's assignment ([`assignment::write_through_relay`]);
@@ -536,43 +459,40 @@ async fn write_assignment(
             .iter()
             .map(|(s, why)| format!("«{}»: {why}", org.get(s).map_or(s.as_str(), |u| u.name.as_str())))
             .collect();
-        ApiError(
+        ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("куратор не записан в файлы школ: {}", schools.join("; ")),
         )
     })
 }
 
-#[derive(Deserialize)]
-struct NewUnit {
-    parent: UnitId,
-    level: Level,
-    name: String,
-}
-
 async fn add_unit(
     State(state): State<ApiState>,
     who: SignedIn,
-    Json(new): Json<NewUnit>,
-) -> ApiResult<(StatusCode, Json<Unit>)> {
+    Call { body: new, .. }: Call<contract::AddUnit>,
+) -> Answer<contract::AddUnit> {
     if !state.accounts.org().manages(&who.person, &new.parent) {
         return Err(forbidden());
     }
-    Ok((StatusCode::CREATED, Json(state.accounts.add_unit(&new.parent, new.level, &new.name, None)?)))
+    Ok(Reply::created(state.accounts.add_unit(&new.parent, new.level, &new.name, None)?))
 }
 
 // ---- roadmaps ----
 
-async fn roadmaps(State(state): State<ApiState>, who: SignedIn) -> Json<serde_json::Value> {
-    let list: Vec<serde_json::Value> = state
+async fn roadmaps(State(state): State<ApiState>, who: SignedIn) -> Answer<contract::ListRoadmaps> {
+    let list = state
         .accounts
         .readable_roadmaps(&who.person)
         .into_iter()
-        .map(|(id, r, right)| {
-            json!({ "id": id.to_string(), "unit": r.unit, "published": r.published, "right": right, "title": r.title })
+        .map(|(id, r, right)| contract::RoadmapRight {
+            id: id.to_string(),
+            unit: r.unit,
+            published: r.published,
+            right,
+            title: r.title,
         })
         .collect();
-    Json(serde_json::Value::Array(list))
+    Ok(Reply::ok(list))
 }
 
 /// What a 410 says about a roadmap deleted for everyone: when (Moscow
@@ -584,7 +504,12 @@ fn deleted_text(accounts: &Accounts, tombstone: &accounts::Tombstone) -> String 
         .and_then(|at| time::OffsetDateTime::from_unix_timestamp(at).ok())
         .map(|at| at.to_offset(moscow))
         .map(|at| {
-            format!("{} в {:02}:{:02} по московскому времени", medk_shared::ru::date(at.date()), at.hour(), at.minute())
+            format!(
+                "{} в {:02}:{:02} по московскому времени",
+                medk_shared::ru::date(at.date()),
+                at.hour(),
+                at.minute()
+            )
         });
     let who = accounts.person(&tombstone.by).map(|p| if p.name.trim().is_empty() { p.login } else { p.name });
     let mut text = String::from("дорожная карта удалена для всех");
@@ -608,7 +533,7 @@ fn readable(state: &ApiState, who: &SignedIn, id: &str) -> ApiResult<(DocumentId
         if !could_read {
             return Err(AccountsError::NotFound.into());
         }
-        return Err(ApiError(StatusCode::GONE, deleted_text(&state.accounts, &tombstone)));
+        return Err(ApiError::new(StatusCode::GONE, deleted_text(&state.accounts, &tombstone)));
     }
     let roadmap = state.accounts.roadmap(&doc).ok_or(AccountsError::NotFound)?;
     let right = state.accounts.org().right(&who.person, &roadmap);
@@ -618,29 +543,30 @@ fn readable(state: &ApiState, who: &SignedIn, id: &str) -> ApiResult<(DocumentId
     Ok((doc, roadmap, right))
 }
 
-fn access_json(state: &ApiState, who: &SignedIn, id: &str, roadmap: &RoadmapAccess) -> serde_json::Value {
+/// A roadmap's access as `who` sees it.
+fn access_of(state: &ApiState, who: &SignedIn, id: String, roadmap: &RoadmapAccess) -> contract::Access {
     let org = state.accounts.org();
-    let grants: Vec<serde_json::Value> = accounts::named_grants(&state.accounts, roadmap)
+    let grants = accounts::named_grants(&state.accounts, roadmap)
         .into_iter()
-        .map(|(p, right)| json!({ "user": p.id, "login": p.login, "name": p.name, "right": right }))
+        .map(|(p, right)| contract::Grant { user: p.id, login: p.login, name: p.name, right })
         .collect();
-    json!({
-        "id": id,
-        "unit": roadmap.unit,
-        "published": roadmap.published,
-        "right": org.right(&who.person, roadmap),
-        "manages": org.manages(&who.person, &roadmap.unit),
-        "grants": grants,
-    })
+    contract::Access {
+        id,
+        unit: roadmap.unit.clone(),
+        published: roadmap.published,
+        right: org.right(&who.person, roadmap),
+        manages: org.manages_roadmap(&who.person, roadmap),
+        grants,
+    }
 }
 
 async fn roadmap_access(
     State(state): State<ApiState>,
     who: SignedIn,
-    Path(id): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+    Call { endpoint: contract::GetAccess { id }, .. }: Call<contract::GetAccess>,
+) -> Answer<contract::GetAccess> {
     let (_, roadmap, _) = readable(&state, &who, &id)?;
-    Ok(Json(access_json(&state, &who, &id, &roadmap)))
+    Ok(Reply::ok(access_of(&state, &who, id, &roadmap)))
 }
 
 /// Deletes a roadmap for everyone (a coordinator who manages its unit):
@@ -649,23 +575,17 @@ async fn roadmap_access(
 async fn delete_roadmap(
     State(state): State<ApiState>,
     who: SignedIn,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+    Call { endpoint: contract::DeleteRoadmap { id }, .. }: Call<contract::DeleteRoadmap>,
+) -> Answer<contract::DeleteRoadmap> {
     let (doc, roadmap, _) = readable(&state, &who, &id)?;
-    if !state.accounts.org().manages(&who.person, &roadmap.unit) {
+    if !state.accounts.org().manages_roadmap(&who.person, &roadmap) {
         return Err(forbidden());
     }
     let (accounts, by) = (state.accounts.clone(), who.person.id.clone());
     tokio::task::spawn_blocking(move || accounts.delete_roadmap(&doc, &by))
         .await
         .map_err(|e| AccountsError::Storage(e.to_string()))??;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-struct AdoptedOn {
-    /// `YYYY-MM-DD`, or empty: not stated.
-    adopted_on: String,
+    Ok(Reply::done())
 }
 
 /// States the day a roadmap's plan was adopted ([`crate::adoption`]): a
@@ -674,49 +594,40 @@ struct AdoptedOn {
 async fn set_adopted_on(
     State(state): State<ApiState>,
     who: SignedIn,
-    Path(id): Path<String>,
-    Json(change): Json<AdoptedOn>,
-) -> ApiResult<Json<serde_json::Value>> {
+    Call { endpoint: contract::SetAdoptedOn { id }, body: change }: Call<contract::SetAdoptedOn>,
+) -> Answer<contract::SetAdoptedOn> {
     let (doc, roadmap, _) = readable(&state, &who, &id)?;
-    if !state.accounts.org().manages(&who.person, &roadmap.unit) {
+    if !state.accounts.org().manages_roadmap(&who.person, &roadmap) {
         return Err(forbidden());
     }
     let day = change.adopted_on.trim();
     let day = match day {
         "" => String::new(),
         text => medk_shared::deadline::parse_iso(text).map(medk_shared::deadline::iso).ok_or_else(|| {
-            ApiError(StatusCode::BAD_REQUEST, "дата принятия плана — это дата вида ГГГГ-ММ-ДД".into())
+            ApiError::new(StatusCode::BAD_REQUEST, "дата принятия плана — это дата вида ГГГГ-ММ-ДД")
         })?,
     };
     let hub = state.hub()?;
     crate::adoption::write(hub, doc, &day, &who.person.name).await.map_err(|e| match e {
         crate::peer::PeerError::Unavailable => AccountsError::NotFound.into(),
-        e => ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("дата принятия плана не записана: {e}")),
+        e => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("дата принятия плана не записана: {e}")),
     })?;
-    Ok(Json(json!({ "id": id, "adopted_on": day })))
-}
-
-#[derive(Deserialize)]
-struct AccessChange {
-    unit: Option<UnitId>,
-    published: Option<bool>,
+    Ok(Reply::ok(contract::AdoptionStated { id, adopted_on: day }))
 }
 
 async fn update_access(
     State(state): State<ApiState>,
     who: SignedIn,
-    Path(id): Path<String>,
-    Json(change): Json<AccessChange>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let (doc, _, right) = readable(&state, &who, &id)?;
+    Call { endpoint: contract::UpdateAccess { id }, body: change }: Call<contract::UpdateAccess>,
+) -> Answer<contract::UpdateAccess> {
+    let (doc, _, _) = readable(&state, &who, &id)?;
     let me = who.person.clone();
     let updated = state.accounts.update_roadmap(&doc, |org, roadmap| {
-        let manages = org.manages(&me, &roadmap.unit);
-        if change.published.is_some() && !(manages || right == Right::Write) {
+        if change.published.is_some() && !org.may_publish(&me, roadmap) {
             return Err(AccountsError::Forbidden);
         }
         if let Some(unit) = &change.unit {
-            if !org.may_move(&me, roadmap, unit) {
+            if !org.may_move_roadmap(&me, roadmap, unit) {
                 return Err(AccountsError::Forbidden);
             }
             roadmap.unit = unit.clone();
@@ -726,57 +637,62 @@ async fn update_access(
         }
         Ok(())
     })?;
-    Ok(Json(access_json(&state, &who, &id, &updated)))
-}
-
-#[derive(Deserialize)]
-struct Grant {
-    right: Right,
+    Ok(Reply::ok(access_of(&state, &who, id, &updated)))
 }
 
 async fn set_grant(
     State(state): State<ApiState>,
     who: SignedIn,
-    Path((id, user)): Path<(String, String)>,
-    Json(grant): Json<Grant>,
-) -> ApiResult<Json<serde_json::Value>> {
-    change_grant(state, who, id, user, Some(grant.right)).await
+    Call { endpoint: contract::SetGrant { id, user }, body }: Call<contract::SetGrant>,
+) -> Answer<contract::SetGrant> {
+    Ok(Reply::ok(change_grant(state, who, id, user, Some(body.right)).await?))
 }
 
 async fn clear_grant(
     State(state): State<ApiState>,
     who: SignedIn,
-    Path((id, user)): Path<(String, String)>,
-) -> ApiResult<Json<serde_json::Value>> {
-    change_grant(state, who, id, user, None).await
+    Call { endpoint: contract::ClearGrant { id, user }, .. }: Call<contract::ClearGrant>,
+) -> Answer<contract::ClearGrant> {
+    Ok(Reply::ok(change_grant(state, who, id, user, None).await?))
 }
 
+/// Gives `user` an explicit right on roadmap `id`, or with `None` takes it
+/// back; the roadmap's access as it now is.
 async fn change_grant(
     state: ApiState,
     who: SignedIn,
     id: String,
     user: String,
     right: Option<Right>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<contract::Access> {
     let (doc, _, _) = readable(&state, &who, &id)?;
     if state.accounts.person(&user).is_none() {
         return Err(AccountsError::NoSuchPerson.into());
     }
     let me = who.person.clone();
     let updated = state.accounts.update_roadmap(&doc, |org, roadmap| {
-        if !org.manages(&me, &roadmap.unit) {
+        if !org.manages_roadmap(&me, roadmap) {
             return Err(AccountsError::Forbidden);
         }
         roadmap.set_grant(&user, right);
         Ok(())
     })?;
     tracing::info!(roadmap = %id, by = %who.person.login, "access changed");
-    Ok(Json(access_json(&state, &who, &id, &updated)))
+    Ok(access_of(&state, &who, id, &updated))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_endpoint_has_a_route_of_its_own() {
+        // The router refuses, when built, two routes that clash (the same
+        // method and path, or one path with its parameter named twice).
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = Accounts::open(dir.path()).unwrap();
+        let _ = routes(ApiState::new(accounts, false));
+    }
 
     #[test]
     fn the_session_cookie_is_found_among_others() {

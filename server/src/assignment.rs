@@ -23,17 +23,7 @@ use crate::sync::SyncHub;
 /// The action recorded in the school file's history.
 const ACTION: &str = "set curator";
 
-/// Which schools change for `curator` when their schools become `schools`:
-/// each with whether they serve it from now on.
-pub fn changes(curator: &Person, schools: &[UnitId]) -> Vec<(UnitId, bool)> {
-    let added = schools.iter().filter(|s| !curator.schools.contains(s)).map(|s| (s.clone(), true));
-    let removed = curator.schools.iter().filter(|s| !schools.contains(s)).map(|s| (s.clone(), false));
-    let mut all: Vec<(UnitId, bool)> = added.chain(removed).collect();
-    all.dedup();
-    all
-}
-
-/// Writes `changes` (from [`changes`]) into the schools' files through the
+/// Writes `changes` (from [`Person::school_changes`]) into the schools' files through the
 /// running relay, signed by `by` (a name), and makes the rights follow each
 /// file. The schools whose file could not be written are returned with why;
 /// their rights stay as they were.

@@ -55,11 +55,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt as _;
 use medk_shared::access::{Org, Right, UnitId, UserId};
+use medk_shared::api;
+use medk_shared::api::blobs::{BlobQuery, Stored};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use crate::api::{ApiError, ApiState, SignedIn};
+use crate::api::{ApiState, SignedIn};
+use crate::endpoint::ApiError;
 use crate::private;
 
 /// The largest file accepted, in bytes (25 MiB). Checked while the body
@@ -540,7 +542,7 @@ struct BlobState {
 /// guard demands JSON bodies, and a file is not one.
 pub fn routes(api: ApiState, store: Arc<BlobStore>) -> Router {
     Router::new()
-        .route("/api/blobs/{address}", get(download).put(upload))
+        .route(api::blobs::ROUTE, get(download).put(upload))
         .layer(middleware::from_fn(guard))
         .with_state(BlobState { api, store })
 }
@@ -605,11 +607,6 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.map_err(internal)
 }
 
-#[derive(Deserialize)]
-struct UploadQuery {
-    unit: Option<UnitId>,
-}
-
 /// An upload the checks before its body let through.
 struct Admitted {
     who: SignedIn,
@@ -621,7 +618,7 @@ struct Admitted {
 async fn upload(
     State(state): State<BlobState>,
     UrlPath(address): UrlPath<String>,
-    Query(query): Query<UploadQuery>,
+    Query(query): Query<BlobQuery>,
     req: Request,
 ) -> Response {
     let (mut parts, body) = req.into_parts();
@@ -642,7 +639,7 @@ async fn admit(
     state: &BlobState,
     parts: &mut axum::http::request::Parts,
     address: &str,
-    query: UploadQuery,
+    query: BlobQuery,
 ) -> Result<Admitted, Response> {
     let who = SignedIn::from_request_parts(parts, &state.api).await.map_err(IntoResponse::into_response)?;
     let claimed = Address::parse(address).ok_or_else(bad_address)?;
@@ -744,7 +741,7 @@ async fn store_body(state: BlobState, admitted: Admitted, body: Body) -> Result<
     })?;
     tracing::info!(blob = %claimed, size, %unit, by = %who.person.login, "blob uploaded");
     // The same answer whether the bytes were new or already here.
-    let body = json!({ "address": claimed.to_string(), "size": size });
+    let body = Stored { address: claimed.to_string(), size };
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
@@ -769,7 +766,7 @@ const MAX_REFUSED_BYTES: u64 = 2 * MAX_BLOB_BYTES;
 async fn download(
     State(state): State<BlobState>,
     UrlPath(address): UrlPath<String>,
-    Query(query): Query<UploadQuery>,
+    Query(query): Query<BlobQuery>,
     req: Request,
 ) -> Response {
     match try_download(state, address, query.unit, req).await {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, VARY};
+use axum::http::header::{CACHE_CONTROL, HeaderName, VARY};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -60,7 +60,7 @@ pub fn router(static_dir: &Path, hub: SyncHub, api: ApiState, blobs: Arc<BlobSto
     let proxies = api.proxies().clone();
     let api = api.with_hub(hub.clone());
     let mut router = Router::new()
-        .nest("/api", api::routes(api.clone()).route("/health", get(health)))
+        .merge(api::routes(api.clone()))
         .merge(blobs::routes(api, blobs))
         // Routes always win over the static files, which are only the
         // fallback; `/sync/...` paths that match no route get a 404, never
@@ -115,11 +115,6 @@ async fn no_dotfiles(req: Request, next: axum::middleware::Next) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     }
     next.run(req).await
-}
-
-/// Liveness probe; the e2e harness polls it to know the server is up.
-async fn health() -> impl IntoResponse {
-    ([(CONTENT_TYPE, "application/json")], r#"{"ok":true}"#)
 }
 
 /// `/sw.js` may control the whole origin even if it moves under a folder

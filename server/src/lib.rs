@@ -14,6 +14,7 @@ pub mod assignment;
 pub mod blobs;
 pub mod client;
 pub mod connections;
+pub mod endpoint;
 pub mod http;
 pub mod import;
 pub mod peer;

@@ -204,6 +204,34 @@ pub struct Person {
     pub disabled: bool,
 }
 
+impl Person {
+    /// Whether they manage units at all (a coordinator whose account is
+    /// on): their own unit and everything below it ([`Org::manages`]).
+    pub fn is_manager(&self) -> bool {
+        self.role.is_coordinator() && !self.disabled
+    }
+
+    /// Which schools change for this curator when their schools become
+    /// `schools`: each with whether they serve it from now on.
+    pub fn school_changes(&self, schools: &[UnitId]) -> Vec<(UnitId, bool)> {
+        let added = schools.iter().filter(|s| !self.schools.contains(s)).map(|s| (s.clone(), true));
+        let removed = self.schools.iter().filter(|s| !schools.contains(s)).map(|s| (s.clone(), false));
+        let mut all: Vec<(UnitId, bool)> = added.chain(removed).collect();
+        all.dedup();
+        all
+    }
+}
+
+/// Why a change to a person's account ([`Org::may_change_person`]) is
+/// refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PersonChangeRefused {
+    /// Not theirs to change.
+    Forbidden,
+    /// Nobody disables their own account.
+    DisablingOneself,
+}
+
 /// What the relay knows about a roadmap besides its content.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoadmapAccess {
@@ -464,7 +492,21 @@ impl Org {
     /// below it, assigns curators, grants access to its roadmaps.
     /// Coordinators manage their own unit and everything below it.
     pub fn manages(&self, person: &Person, unit: &str) -> bool {
-        !person.disabled && person.role.is_coordinator() && self.within(unit, &person.unit)
+        person.is_manager() && self.within(unit, &person.unit)
+    }
+
+    /// Whether `person` may grant rights on a roadmap, delete it for
+    /// everyone, or state the day its plan was adopted (the server writes
+    /// that date, so a coordinator who only reads the roadmap states it):
+    /// they manage the roadmap's unit.
+    pub fn manages_roadmap(&self, person: &Person, roadmap: &RoadmapAccess) -> bool {
+        self.manages(person, &roadmap.unit)
+    }
+
+    /// Whether `person` may publish a roadmap or take it back: whoever
+    /// manages its unit or writes it.
+    pub fn may_publish(&self, person: &Person, roadmap: &RoadmapAccess) -> bool {
+        self.manages_roadmap(person, roadmap) || self.right(person, roadmap) == Right::Write
     }
 
     /// Whether `person` may move a roadmap to the unit `to`: they must manage
@@ -473,8 +515,8 @@ impl Org {
     /// manages its grants, so a person with an explicit grant (or a school
     /// team, or a curator) could otherwise carry another unit's roadmap off
     /// to their own unit, out of the reach of the coordinators it belonged to.
-    pub fn may_move(&self, person: &Person, roadmap: &RoadmapAccess, to: &str) -> bool {
-        self.manages(person, &roadmap.unit) && self.manages(person, to)
+    pub fn may_move_roadmap(&self, person: &Person, roadmap: &RoadmapAccess, to: &str) -> bool {
+        self.manages_roadmap(person, roadmap) && self.manages(person, to)
     }
 
     /// Whether `person` manages `unit` and every one of `schools`: what
@@ -515,6 +557,34 @@ impl Org {
             _ => Right::None,
         };
         roadmap.max(school)
+    }
+
+    /// Whether `manager` may change `person`'s account: their schools (a
+    /// curator's: `schools`, what they become) and whether it is disabled.
+    /// Every school added or removed must be one `manager` manages, and so
+    /// must `person`'s unit, except that a coordinator may assign a curator
+    /// from elsewhere to their own schools; disabling follows
+    /// [`Org::may_disable`].
+    pub fn may_change_person(
+        &self,
+        manager: &Person,
+        person: &Person,
+        schools: Option<&[UnitId]>,
+        disabled: Option<bool>,
+    ) -> Result<(), PersonChangeRefused> {
+        let changed = schools.map(|new| person.school_changes(new)).unwrap_or_default();
+        let schools_ok = changed.iter().all(|(s, _)| self.manages(manager, s));
+        let only_assigning = person.role == Role::Curator && disabled.is_none();
+        if !schools_ok || !(self.manages(manager, &person.unit) || only_assigning) {
+            return Err(PersonChangeRefused::Forbidden);
+        }
+        if disabled == Some(true) && person.id == manager.id {
+            return Err(PersonChangeRefused::DisablingOneself);
+        }
+        if disabled.is_some() && !self.may_disable(manager, person) {
+            return Err(PersonChangeRefused::Forbidden);
+        }
+        Ok(())
     }
 
     /// Whether `manager` may disable `person`'s account (or enable it again):
@@ -583,7 +653,11 @@ mod tests {
         curator.schools = vec!["s1".into()];
         let mut seen = ids(&curator);
         seen.sort();
-        assert_eq!(seen, ["m1", "m2", "r1", "rf", "s1"], "not s3, a school of her unit she is not assigned to");
+        assert_eq!(
+            seen,
+            ["m1", "m2", "r1", "rf", "s1"],
+            "not s3, a school of her unit she is not assigned to"
+        );
         let team = person(Role::SchoolTeam, "s2");
         let mut seen = ids(&team);
         seen.sort();
@@ -749,25 +823,135 @@ mod tests {
     fn moving_a_roadmap_needs_managing_both_units() {
         let org = org();
         let mun = person(Role::MunicipalCoordinator, "m1");
-        assert!(org.may_move(&mun, &roadmap("m1", false), "s1"), "down to one of its schools");
-        assert!(org.may_move(&mun, &roadmap("s1", false), "s2"), "between its schools");
-        assert!(!org.may_move(&mun, &roadmap("s1", false), "s3"), "to another municipality's school");
-        assert!(!org.may_move(&mun, &roadmap("r1", true), "m1"), "its region's roadmap, though it reads it");
+        assert!(org.may_move_roadmap(&mun, &roadmap("m1", false), "s1"), "down to one of its schools");
+        assert!(org.may_move_roadmap(&mun, &roadmap("s1", false), "s2"), "between its schools");
+        assert!(!org.may_move_roadmap(&mun, &roadmap("s1", false), "s3"), "to another municipality's school");
+        assert!(
+            !org.may_move_roadmap(&mun, &roadmap("r1", true), "m1"),
+            "its region's roadmap, though it reads it"
+        );
         // A write grant on another unit's roadmap does not make it movable.
         let team = person(Role::SchoolTeam, "s3");
         let mut granted = roadmap("m1", false);
         granted.grants.insert(team.id.clone(), Right::Write);
         assert_eq!(org.right(&team, &granted), Right::Write);
-        assert!(!org.may_move(&team, &granted, "s3"));
+        assert!(!org.may_move_roadmap(&team, &granted, "s3"));
         // Nor does writing by default: a school team or a curator.
-        assert!(!org.may_move(&team, &roadmap("s3", false), "s3"));
+        assert!(!org.may_move_roadmap(&team, &roadmap("s3", false), "s3"));
         let mut curator = person(Role::Curator, "m1");
         curator.schools = vec!["s1".into(), "s2".into()];
-        assert!(!org.may_move(&curator, &roadmap("s1", false), "s2"));
+        assert!(!org.may_move_roadmap(&curator, &roadmap("s1", false), "s2"));
         let mut reg = person(Role::RegionalCoordinator, "r1");
-        assert!(org.may_move(&reg, &roadmap("s1", false), "s3"));
+        assert!(org.may_move_roadmap(&reg, &roadmap("s1", false), "s3"));
         reg.disabled = true;
-        assert!(!org.may_move(&reg, &roadmap("s1", false), "s3"), "a disabled account manages nothing");
+        assert!(
+            !org.may_move_roadmap(&reg, &roadmap("s1", false), "s3"),
+            "a disabled account manages nothing"
+        );
+    }
+
+    #[test]
+    fn managing_a_roadmap_is_managing_its_unit_and_publishing_needs_writing_or_managing() {
+        let org = org();
+        let mun = person(Role::MunicipalCoordinator, "m1");
+        assert!(
+            org.manages_roadmap(&mun, &roadmap("s1", false)),
+            "a school of hers, though she only reads it"
+        );
+        assert!(!org.manages_roadmap(&mun, &roadmap("r1", true)), "her region's, though she reads it");
+        assert!(!org.manages_roadmap(&mun, &roadmap("s3", false)));
+        let team = person(Role::SchoolTeam, "s1");
+        assert!(!org.manages_roadmap(&team, &roadmap("s1", false)), "writing is not managing");
+        assert!(org.may_publish(&team, &roadmap("s1", false)), "but writing publishes");
+        assert!(org.may_publish(&mun, &roadmap("s1", false)));
+        assert!(!org.may_publish(&mun, &roadmap("r1", true)), "reading does not");
+        let mut limited = roadmap("s1", false);
+        limited.grants.insert(team.id.clone(), Right::Read);
+        assert!(!org.may_publish(&team, &limited), "limited to reading by a grant");
+        let mut off = mun.clone();
+        off.disabled = true;
+        assert!(!org.manages_roadmap(&off, &roadmap("s1", false)));
+        assert!(!org.may_publish(&off, &roadmap("s1", false)));
+    }
+
+    #[test]
+    fn only_coordinators_whose_accounts_are_on_are_managers() {
+        for role in Role::ALL {
+            let mut p = person(role, "rf");
+            assert_eq!(p.is_manager(), role.is_coordinator(), "{role:?}");
+            p.disabled = true;
+            assert!(!p.is_manager(), "{role:?}, disabled");
+        }
+    }
+
+    #[test]
+    fn a_curators_school_changes_are_what_is_added_and_what_is_removed() {
+        let mut c = person(Role::Curator, "m1");
+        c.schools = vec!["s1".into(), "s2".into()];
+        assert_eq!(
+            c.school_changes(&["s2".into(), "s3".into()]),
+            [("s3".into(), true), ("s1".into(), false)]
+        );
+        assert_eq!(c.school_changes(&["s1".into(), "s2".into()]), []);
+        assert_eq!(c.school_changes(&[]), [("s1".into(), false), ("s2".into(), false)]);
+        assert_eq!(
+            c.school_changes(&["s3".into(), "s3".into()]),
+            [("s3".into(), true), ("s1".into(), false), ("s2".into(), false)]
+        );
+    }
+
+    #[test]
+    fn a_person_is_changed_by_who_manages_them_and_their_schools() {
+        use PersonChangeRefused::*;
+        let org = org();
+        let named = |id: &str, role, unit: &str| Person { id: id.into(), ..person(role, unit) };
+        let mun1 = named("mun1", Role::MunicipalCoordinator, "m1");
+        let mun2 = named("mun2", Role::MunicipalCoordinator, "m2");
+        let mut curator = named("c", Role::Curator, "m2");
+        curator.schools = vec!["s3".into()];
+        let schools = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+        // A curator from elsewhere assigned to one's own schools.
+        let mine = schools(&["s3", "s1"]);
+        assert_eq!(org.may_change_person(&mun1, &curator, Some(&mine), None), Ok(()));
+        let taken = schools(&["s1"]);
+        assert_eq!(
+            org.may_change_person(&mun1, &curator, Some(&taken), None),
+            Err(Forbidden),
+            "s3 is not hers to take away"
+        );
+        assert_eq!(
+            org.may_change_person(&mun2, &curator, Some(&taken), None),
+            Err(Forbidden),
+            "s1 is not hers to give"
+        );
+        assert_eq!(org.may_change_person(&mun2, &curator, Some(&[]), None), Ok(()));
+        assert_eq!(
+            org.may_change_person(&mun1, &curator, None, Some(true)),
+            Err(Forbidden),
+            "not her curator's account"
+        );
+        assert_eq!(org.may_change_person(&mun2, &curator, None, Some(true)), Ok(()));
+
+        let team = named("t", Role::SchoolTeam, "s1");
+        assert_eq!(org.may_change_person(&mun1, &team, None, Some(true)), Ok(()));
+        assert_eq!(org.may_change_person(&mun2, &team, None, None), Err(Forbidden), "another municipality's");
+        assert_eq!(org.may_change_person(&mun1, &mun1, None, Some(true)), Err(DisablingOneself));
+        assert_eq!(org.may_change_person(&mun1, &mun1, None, Some(false)), Err(Forbidden));
+        let peer = named("mun3", Role::MunicipalCoordinator, "m1");
+        assert_eq!(
+            org.may_change_person(&mun1, &peer, None, Some(true)),
+            Err(Forbidden),
+            "a peer of her unit"
+        );
+        assert_eq!(org.may_change_person(&mun1, &peer, None, None), Ok(()), "nothing asked");
+        let reg = named("reg", Role::RegionalCoordinator, "r1");
+        assert_eq!(org.may_change_person(&reg, &peer, None, Some(true)), Ok(()), "from above");
+        assert_eq!(
+            org.may_change_person(&curator, &team, None, Some(true)),
+            Err(Forbidden),
+            "curators manage nobody"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod actions;
 pub mod address;
+pub mod api;
 pub mod catalogue;
 pub mod dashboard;
 pub mod deadline;

@@ -4,40 +4,30 @@
 
 use super::session::say;
 use super::{ctx, text};
-use crate::account::RoadmapRight;
 use crate::api::{self, ApiError};
 use leptos::prelude::*;
 use medk_shared::access::{Level, Person, Right, Unit};
+use medk_shared::api::{
+    Access, AccessChange, ClearGrant, DeleteRoadmap, GetAccess, GrantRight, ListPeople, RoadmapRight,
+    SetGrant, UpdateAccess,
+};
 use medk_shared::ids::DocumentId;
-use serde::{Deserialize, Serialize};
 
-/// `GET /api/roadmaps/{id}/access`.
-#[derive(Clone, PartialEq, Deserialize)]
-struct Access {
-    unit: String,
-    #[serde(default)]
-    published: bool,
-    right: Right,
-    #[serde(default)]
-    grants: Vec<Grant>,
+/// A change made in the panel.
+enum Change {
+    Access(AccessChange),
+    Grant { user: String, right: Right },
+    Clear { user: String },
 }
 
-#[derive(Clone, PartialEq, Deserialize)]
-struct Grant {
-    user: String,
-    login: String,
-    name: String,
-    right: Right,
-}
-
-#[derive(Default, Serialize)]
-struct AccessChange {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    unit: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    published: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    right: Option<Right>,
+/// Sends a change; each answers with the roadmap's access as it now is.
+async fn send(id: DocumentId, change: Change) -> Result<Access, ApiError> {
+    let id = id.to_string();
+    match change {
+        Change::Access(body) => api::call(&UpdateAccess { id }, &body).await,
+        Change::Grant { user, right } => api::call(&SetGrant { id, user }, &GrantRight { right }).await,
+        Change::Clear { user } => api::call(&ClearGrant { id, user }, &()).await,
+    }
 }
 
 const RIGHTS: [Right; 3] = [Right::Read, Right::Write, Right::None];
@@ -48,11 +38,9 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
     let account = app.account;
     let access: RwSignal<Option<Result<Access, String>>> = RwSignal::new(None);
     let people = RwSignal::new(Vec::<Person>::new());
-    let base = format!("/api/roadmaps/{id}");
     {
-        let path = format!("{base}/access");
         leptos::task::spawn_local(async move {
-            let answer = api::get::<Access>(&path).await.map_err(|e| match e {
+            let answer = api::call(&GetAccess { id: id.to_string() }, &()).await.map_err(|e| match e {
                 e if e.is_status(404) => {
                     "Этой дорожной карты ещё нет на сервере: она появится там после первой синхронизации."
                         .to_owned()
@@ -60,15 +48,15 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
                 e => say(e),
             });
             access.set(Some(answer));
-            if let Ok(list) = api::get::<super::people::People>("/api/people").await {
+            if let Ok(list) = api::call(&ListPeople, &()).await {
                 people.set(list.people);
             }
         });
     }
     // Every change answers with the roadmap's access as it now is.
-    let change = move |method: &'static str, path: String, body: Option<AccessChange>| {
+    let change = move |change: Change| {
         leptos::task::spawn_local(async move {
-            match api::send_for::<Access>(method, &path, body.as_ref()).await {
+            match send(id, change).await {
                 Ok(a) => {
                     let title = account.roadmap(&id.to_string()).map(|r| r.title).unwrap_or_default();
                     account.update_roadmap(RoadmapRight {
@@ -89,16 +77,14 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
             }
         });
     };
-    let (b1, b2, b3, b4) = (base.clone(), base.clone(), base.clone(), base.clone());
     // Deleting for everyone: asked once more, then the relay forgets it,
     // and so does this device.
     let confirming = RwSignal::new(false);
     let router = super::route::router();
     let delete_for_everyone = move |_| {
         confirming.set(false);
-        let path = base.clone();
         leptos::task::spawn_local(async move {
-            match api::send("DELETE", &path, None::<&()>).await {
+            match api::call(&DeleteRoadmap { id: id.to_string() }, &()).await {
                 Ok(_) => {
                     app.sync().forget(id);
                     if let Err(e) = app.storage().delete(&id).await {
@@ -142,7 +128,7 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
                     <label>"Организация"
                         <select on:change=move |ev| {
                             let unit = Some(event_target_value(&ev));
-                            change("PUT", format!("{b1}/access"), Some(AccessChange { unit, ..Default::default() }));
+                            change(Change::Access(AccessChange { unit, ..Default::default() }));
                         }>
                             {super::people::unit_options(units, Signal::derive(move || loaded(|a| a.unit.clone())))}
                         </select>
@@ -151,7 +137,7 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
                         <input type="checkbox" prop:checked=move || access.with(|a| matches!(a, Some(Ok(a)) if a.published))
                             on:change=move |ev| {
                                 let published = Some(event_target_checked(&ev));
-                                change("PUT", format!("{b2}/access"), Some(AccessChange { published, ..Default::default() }));
+                                change(Change::Access(AccessChange { published, ..Default::default() }));
                             } />
                         "Опубликована"
                     </label>
@@ -163,19 +149,19 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
                 <p class="hint" hidden=move || !grants().is_empty()>"Нет: действуют права по умолчанию."</p>
                 <ul class="entries">
                     {move || grants().into_iter().map(|g| {
-                        let path = format!("{b3}/grants/{}", g.user);
-                        let path2 = path.clone();
+                        let (user, user2) = (g.user.clone(), g.user.clone());
                         let who = format!("{} ({})", g.name, g.login);
                         view! {
                             <li class="entry">
                                 <p>{who.clone()}</p>
                                 <select aria-label=format!("Право: {who}") on:change=move |ev| {
-                                    let right = Right::parse(&event_target_value(&ev));
-                                    change("PUT", path.clone(), Some(AccessChange { right, ..Default::default() }));
+                                    if let Some(right) = Right::parse(&event_target_value(&ev)) {
+                                        change(Change::Grant { user: user.clone(), right });
+                                    }
                                 }>
                                     {rights_options(g.right)}
                                 </select>
-                                <button on:click=move |_| change("DELETE", path2.clone(), None)>"Вернуть по умолчанию"</button>
+                                <button on:click=move |_| change(Change::Clear { user: user2.clone() })>"Вернуть по умолчанию"</button>
                             </li>
                         }
                     }).collect_view()}
@@ -184,8 +170,7 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
                     ev.prevent_default();
                     let user = new_person.get_untracked();
                     if !user.is_empty() {
-                        let right = Some(new_right.get_untracked());
-                        change("PUT", format!("{b4}/grants/{user}"), Some(AccessChange { right, ..Default::default() }));
+                        change(Change::Grant { user, right: new_right.get_untracked() });
                         new_person.set(String::new());
                     }
                 }>

@@ -1223,14 +1223,11 @@ fn AdoptedOnByCoordinator(editor: Editor) -> impl IntoView {
     let busy = RwSignal::new(false);
     let offline = move || app.sync().status().with(|s| s.connection != crate::sync::Connection::Online);
     let save = move |day: String| {
-        let path = format!("/api/roadmaps/{}/adopted-on", editor.id);
+        let setting = medk_shared::api::SetAdoptedOn { id: editor.id.to_string() };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            #[derive(serde::Serialize)]
-            struct Body {
-                adopted_on: String,
-            }
-            let answer = crate::api::send("PUT", &path, Some(&Body { adopted_on: day.clone() })).await;
+            let body = medk_shared::api::AdoptedOn { adopted_on: day.clone() };
+            let answer = crate::api::call(&setting, &body).await;
             busy.set(false);
             match answer {
                 Ok(_) if day.is_empty() => app.info("Дата принятия плана убрана"),

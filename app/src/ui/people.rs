@@ -9,43 +9,11 @@ use crate::api;
 use leptos::prelude::*;
 use medk_shared::access::{Level, Person, Role, Unit};
 use medk_shared::actions::school::name_curator;
+use medk_shared::api::{
+    AddUnit, CreateInvitation, Invitation, ListPeople, NewInvitation, NewUnit, People, PersonChange,
+    RevokeInvitation, UpdatePerson,
+};
 use medk_shared::school::PersonRef;
-use serde::{Deserialize, Serialize};
-
-/// `GET /api/people`.
-#[derive(Clone, Default, Deserialize)]
-pub struct People {
-    pub people: Vec<Person>,
-    #[serde(default)]
-    invitations: Vec<Invitation>,
-}
-
-/// An invitation as the server lists it: by its id, without its code,
-/// which the server does not keep (it is in the answer that created it, and
-/// in the link shown then).
-#[derive(Clone, Deserialize)]
-struct Invitation {
-    id: String,
-    #[serde(default)]
-    code: Option<String>,
-    role: Role,
-    unit: String,
-    #[serde(default)]
-    schools: Vec<String>,
-    expires_at: f64,
-    /// Whom it is for.
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    accepted_by: Option<Accepted>,
-}
-
-/// Who accepted an invitation.
-#[derive(Clone, Deserialize)]
-struct Accepted {
-    login: String,
-    name: String,
-}
 
 fn invitation_link(code: &str) -> String {
     crate::browser::link(&super::route::Route::Invite(code.to_string()).href())
@@ -57,7 +25,7 @@ pub fn PeoplePage() -> impl IntoView {
     let data: RwSignal<Option<Result<People, String>>> = RwSignal::new(None);
     let reload = move || {
         leptos::task::spawn_local(async move {
-            data.set(Some(api::get::<People>("/api/people").await.map_err(say)));
+            data.set(Some(api::call(&ListPeople, &()).await.map_err(say)));
         })
     };
     reload();
@@ -121,19 +89,13 @@ fn UnitsCard() -> impl IntoView {
     let submit = Submit::new();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        #[derive(Serialize)]
-        struct NewUnit {
-            parent: String,
-            level: Level,
-            name: String,
-        }
         let body = NewUnit {
             parent: parent.get_untracked(),
             level: level.get_untracked(),
             name: name.get_untracked(),
         };
         submit.run(async move {
-            let unit: Unit = api::send_for("POST", "/api/units", Some(&body)).await.map_err(say)?;
+            let unit = api::call(&AddUnit, &body).await.map_err(say)?;
             // The new unit is in the person's `units` from now on.
             let _ = account.check().await;
             app.info(format!("Добавлена организация «{}»", unit.name));
@@ -257,17 +219,14 @@ fn InvitationsCard(
     let submit = Submit::new();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        #[derive(Serialize)]
-        struct NewInvitation {
-            role: Role,
-            unit: String,
-            name: String,
-        }
-        let r = role.get_untracked();
-        let body = NewInvitation { role: r, unit: unit.get_untracked(), name: invitee.get_untracked() };
+        let body = NewInvitation {
+            role: role.get_untracked(),
+            unit: unit.get_untracked(),
+            schools: Vec::new(),
+            name: invitee.get_untracked(),
+        };
         submit.run(async move {
-            let invitation: Invitation =
-                api::send_for("POST", "/api/invitations", Some(&body)).await.map_err(say)?;
+            let invitation = api::call(&CreateInvitation, &body).await.map_err(say)?;
             created.set(invitation_link(&invitation.code.unwrap_or_default()));
             invitee.set(String::new());
             reload();
@@ -357,11 +316,11 @@ fn CopyLink(#[prop(into)] link: Signal<String>) -> impl IntoView {
 fn InvitationItem(invitation: Invitation, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let app = ctx();
     let schools = invitation.schools.iter().map(|s| unit_name(s)).collect::<Vec<_>>().join(", ");
-    let path = format!("/api/invitations/{}", invitation.id);
+    let revoking = RevokeInvitation { code: invitation.id.clone() };
     let revoke = move |_| {
-        let path = path.clone();
+        let revoking = revoking.clone();
         leptos::task::spawn_local(async move {
-            match api::send("DELETE", &path, None::<&()>).await {
+            match api::call(&revoking, &()).await {
                 Ok(_) => {
                     app.info("Приглашение отозвано");
                     reload();
@@ -382,7 +341,7 @@ fn InvitationItem(invitation: Invitation, reload: impl Fn() + Copy + Send + Sync
                 <br />
                 {match accepted {
                     Some(a) => view! { <span class="accepted-by">{format!("Принято: {} ({})", a.name, a.login)}</span> }.into_any(),
-                    None => view! { <span class="hint">"действует до " {crate::browser::local_time(invitation.expires_at * 1000.0)}</span> }.into_any(),
+                    None => view! { <span class="hint">"действует до " {crate::browser::local_time(invitation.expires_at as f64 * 1000.0)}</span> }.into_any(),
                 }}
             </p>
             <button class="danger" hidden=is_accepted on:click=revoke>"Отозвать"</button>
@@ -418,12 +377,12 @@ fn PersonItem(person: Person, data: RwSignal<Option<Result<People, String>>>) ->
     let may_disable = app.account.org().is_some_and(|(org, me)| org.may_disable(&me, &person));
     let editing = RwSignal::new(false);
     let chosen = RwSignal::new(person.schools.clone());
-    let id = person.id.clone();
-    // `PUT /api/people/{id}`; the answer replaces the person in the list.
+    let updating = UpdatePerson { id: person.id.clone() };
+    // The answer replaces the person in the list.
     let update = move |body: PersonChange| {
-        let id = id.clone();
+        let updating = updating.clone();
         leptos::task::spawn_local(async move {
-            match api::send_for::<Person>("PUT", &format!("/api/people/{id}"), Some(&body)).await {
+            match api::call(&updating, &body).await {
                 Ok(person) => data.update(|d| {
                     if let Some(Ok(d)) = d
                         && let Some(p) = d.people.iter_mut().find(|p| p.id == person.id)
@@ -447,15 +406,13 @@ fn PersonItem(person: Person, data: RwSignal<Option<Result<People, String>>>) ->
     // the relay gives the rights once it takes the change.
     let save_schools = {
         let curator = PersonRef { id: person.id.clone(), name: person.name.clone() };
-        let before = person.schools.clone();
+        let person = person.clone();
         move |_| {
             editing.set(false);
             let after = chosen.get_untracked();
-            let changed: Vec<(String, bool, String)> = after
-                .iter()
-                .filter(|s| !before.contains(s))
-                .map(|s| (s.clone(), true))
-                .chain(before.iter().filter(|s| !after.contains(s)).map(|s| (s.clone(), false)))
+            let changed: Vec<(String, bool, String)> = person
+                .school_changes(&after)
+                .into_iter()
                 .map(|(s, named)| {
                     let name = unit_name(&s);
                     (s, named, name)
@@ -519,12 +476,4 @@ fn PersonItem(person: Person, data: RwSignal<Option<Result<People, String>>>) ->
             </div>
         </li>
     }
-}
-
-#[derive(Serialize)]
-struct PersonChange {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    schools: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    disabled: Option<bool>,
 }

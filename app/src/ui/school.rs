@@ -419,7 +419,7 @@ fn Participants(screen: Screen) -> impl IntoView {
         editing.set(true);
         people.set(None);
         leptos::task::spawn_local(async move {
-            let answer = crate::api::get::<super::people::People>("/api/people").await;
+            let answer = crate::api::call(&medk_shared::api::ListPeople, &()).await;
             people.set(Some(answer.map(|p| p.people).map_err(say)));
         });
     };

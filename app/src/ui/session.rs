@@ -6,11 +6,10 @@
 use super::list::document_title;
 use super::route::{Route, router};
 use super::{ctx, text};
-use crate::account::{Me, Session};
+use crate::account::Session;
 use crate::api::{self, ApiError};
 use leptos::prelude::*;
-use medk_shared::access::Role;
-use serde::Deserialize;
+use medk_shared::api::{InvitationInfo, Me, ShowInvitation};
 use std::future::Future;
 
 /// Shortest password the server takes.
@@ -228,17 +227,6 @@ pub fn PasswordPage() -> impl IntoView {
     }
 }
 
-/// `GET /api/invitations/{code}`.
-#[derive(Clone, PartialEq, Deserialize)]
-struct InvitationInfo {
-    role: Role,
-    unit_name: String,
-    expires_at: f64,
-    /// Whom the coordinator invited (the form's «ФИО» starts with it).
-    #[serde(default)]
-    name: String,
-}
-
 #[component]
 pub fn InvitePage(code: String) -> impl IntoView {
     let app = ctx();
@@ -247,9 +235,9 @@ pub fn InvitePage(code: String) -> impl IntoView {
     let info: RwSignal<Option<Result<InvitationInfo, String>>> = RwSignal::new(None);
     let name = RwSignal::new(String::new());
     {
-        let path = format!("/api/invitations/{code}");
+        let invitation = ShowInvitation { code: code.clone() };
         leptos::task::spawn_local(async move {
-            let answer = api::get::<InvitationInfo>(&path).await.map_err(|e| match e {
+            let answer = api::call(&invitation, &()).await.map_err(|e| match e {
                 e if e.is_status(404) => {
                     "Приглашение не найдено: им уже воспользовались, его отозвали или срок его действия истёк. \
                      Попросите координатора прислать новое."
@@ -300,7 +288,7 @@ pub fn InvitePage(code: String) -> impl IntoView {
                 <strong>{text(move || invitation(|i| i.role.label().to_owned()))}</strong>", "
                 <strong>{text(move || invitation(|i| i.unit_name.clone()))}</strong>"."</p>
             <p class="hint">"Приглашение действует до "
-                {text(move || invitation(|i| crate::browser::local_time(i.expires_at * 1000.0)))} "."</p>
+                {text(move || invitation(|i| crate::browser::local_time(i.expires_at as f64 * 1000.0)))} "."</p>
             <p class="hint" hidden=move || signed_in_as().is_none()>
                 "Сейчас на этом устройстве выполнен вход: " {text(move || signed_in_as().unwrap_or_default())}
                 ". Новая учётная запись войдёт вместо неё."</p>
