@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 use automerge::transaction::Transactable as _;
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc as _};
 use futures_util::{SinkExt as _, StreamExt as _};
-use medk_shared::sync::client::Event;
 use medk_shared::doc::RoadmapDoc;
 use medk_shared::ids::DocumentId;
+use medk_shared::sync::client::Event;
 use medk_shared::sync::message::Message;
 use tokio_tungstenite::tungstenite::Message as Ws;
 

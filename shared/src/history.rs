@@ -393,7 +393,8 @@ fn shown_pair(key: &str, before: &str, after: &str) -> (String, String) {
     match key {
         "status" | "completed_on" => (shown_value(key, before), shown_value(key, after)),
         _ => {
-            let words = |v: &str| v.split_whitespace().collect::<Vec<_>>().join(" ").chars().collect::<Vec<_>>();
+            let words =
+                |v: &str| v.split_whitespace().collect::<Vec<_>>().join(" ").chars().collect::<Vec<_>>();
             let (before, after) = (words(before), words(after));
             let same = before.iter().zip(&after).take_while(|(a, b)| a == b).count();
             // Up to a third of the excerpt before the first difference.
@@ -610,7 +611,10 @@ fn typed_field(e: &ActivityChange) -> Option<&str> {
 /// Whether `next` continues `last`'s typing in one field (see [`TYPING_RUN_MS`]).
 fn joins_typing_run(last: &ActivityChange, next: &ActivityChange) -> bool {
     let close = matches!((last.time_ms, next.time_ms), (Some(a), Some(b)) if (b - a).abs() <= TYPING_RUN_MS);
-    close && last.author == next.author && typed_field(last).is_some() && typed_field(last) == typed_field(next)
+    close
+        && last.author == next.author
+        && typed_field(last).is_some()
+        && typed_field(last) == typed_field(next)
 }
 
 /// Which entry `next` continues, if any: the last one, or, while two people

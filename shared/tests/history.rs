@@ -379,7 +379,8 @@ mod activity_history {
         let (mut anna, mut boris) = (UndoStack::new(), UndoStack::new());
         let mut text = String::new();
         for i in 0..6 {
-            let (who, stack, letter) = if i % 2 == 0 { (ANNA, &mut anna, "а") } else { (BORIS, &mut boris, "б") };
+            let (who, stack, letter) =
+                if i % 2 == 0 { (ANNA, &mut anna, "а") } else { (BORIS, &mut boris, "б") };
             text.push_str(letter);
             type_text(&mut doc, stack, &description, &text, at(2) + i * 1000, who);
         }

@@ -529,7 +529,11 @@ fn an_imported_plan_counts_from_its_adoption_date() {
     assert_eq!((t.due, t.done_of_due), (2, 0), "March and May due; done only in 2026");
     // The figure says from when marks count.
     assert_eq!(on(&mut doc, june).marks_from(june), Some(imported));
-    assert_eq!(on(&mut doc, date!(2026 - 11 - 21)).marks_from(date!(2026 - 11 - 21)), None, "recorded by then");
+    assert_eq!(
+        on(&mut doc, date!(2026 - 11 - 21)).marks_from(date!(2026 - 11 - 21)),
+        None,
+        "recorded by then"
+    );
     let feb = on(&mut doc, date!(2021 - 02 - 01));
     assert_eq!(feb.none_due(date!(2021 - 02 - 01)), Some(NoneDue::NotYetDue(date!(2021 - 03 - 31))));
     let jan = on(&mut doc, date!(2021 - 01 - 14));

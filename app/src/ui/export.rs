@@ -63,16 +63,21 @@ fn download(app: AppCtx, id: DocumentId, file: File) {
             let (roadmap, why, _) = roadmap(app, id, date).await?;
             let title = roadmap.header.title.clone();
             Ok(match file {
-                File::Docx => {
-                    (medk_shared::office::file_name(&title, "docx"), DOCX, office::roadmap_docx(&roadmap).await?)
-                }
+                File::Docx => (
+                    medk_shared::office::file_name(&title, "docx"),
+                    DOCX,
+                    office::roadmap_docx(&roadmap).await?,
+                ),
                 File::Xlsx => (
                     medk_shared::office::file_name(&title, "xlsx"),
                     XLSX,
                     office::roadmap_xlsx(&roadmap, browser::today()).await?,
                 ),
                 File::Report(date) => (
-                    medk_shared::office::file_name(&format!("Отчет о выполнении на {} {title}", ru::date(date)), "docx"),
+                    medk_shared::office::file_name(
+                        &format!("Отчет о выполнении на {} {title}", ru::date(date)),
+                        "docx",
+                    ),
                     DOCX,
                     office::report_docx(&roadmap, date, why.as_deref()).await?,
                 ),

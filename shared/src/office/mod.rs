@@ -27,7 +27,13 @@ const FILE_NAME_CHARS: usize = 100;
 pub fn file_name(title: &str, extension: &str) -> String {
     let cleaned: String = title
         .chars()
-        .map(|c| if c.is_control() || matches!(c, '\\' | '/' | ':' | '*' | '?' | '"' | '<' | '>' | '|') { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || matches!(c, '\\' | '/' | ':' | '*' | '?' | '"' | '<' | '>' | '|') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     let mut name = String::new();
     for word in cleaned.split_whitespace() {
@@ -59,7 +65,10 @@ mod tests {
             file_name("Дорожная карта МБОУ СОШ № 1 г. Невельска на 2021 год", "xlsx"),
             "Дорожная карта МБОУ СОШ № 1 г. Невельска на 2021 год.xlsx"
         );
-        assert_eq!(file_name("Отчет на 07.12.2026: план/факт?", "docx"), "Отчет на 07.12.2026 план факт.docx");
+        assert_eq!(
+            file_name("Отчет на 07.12.2026: план/факт?", "docx"),
+            "Отчет на 07.12.2026 план факт.docx"
+        );
         let long = format!("{} Невельска на 2021 год", "Дорожная карта ".repeat(7));
         let name = file_name(&long, "docx");
         assert!(name.chars().count() <= 100 + ".docx".len(), "{name}");
