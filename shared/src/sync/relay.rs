@@ -456,6 +456,29 @@ struct Round {
     refusals: Vec<(ConnId, Refusal, bool)>,
 }
 
+impl Round {
+    /// Takes a message that brings no changes to apply (heads, needs, what
+    /// the peer has), against the peer's own copy if it is claiming the
+    /// document, else the document `am`.
+    fn take_without_changes(
+        &mut self,
+        peer: &mut DocPeer,
+        am: &mut Automerge,
+        message: sync::Message,
+        conn: ConnId,
+        request: bool,
+    ) {
+        let target = match &mut peer.gathered {
+            Some(copy) => &mut copy.doc,
+            None => am,
+        };
+        match target.receive_sync_message(&mut peer.sync, message) {
+            Ok(()) => self.answers.spoke(conn, request),
+            Err(e) => self.bad.push((conn, format!("invalid Automerge data: {e}"))),
+        }
+    }
+}
+
 /// Who may need an answer after a round.
 #[derive(Default)]
 struct Answers {
@@ -1147,14 +1170,7 @@ impl Relay {
                 // claimant's go with its own copy.
                 self.release(m.conn, m.data.len());
                 let Some(peer) = doc.peers.get_mut(&m.conn) else { continue };
-                let target = match &mut peer.gathered {
-                    Some(copy) => &mut copy.doc,
-                    None => &mut doc.am,
-                };
-                match target.receive_sync_message(&mut peer.sync, message) {
-                    Ok(()) => round.answers.spoke(m.conn, m.request),
-                    Err(e) => round.bad.push((m.conn, format!("invalid Automerge data: {e}"))),
-                }
+                round.take_without_changes(peer, &mut doc.am, message, m.conn, m.request);
                 continue;
             }
             // What it would add, before anything is applied.
@@ -1194,14 +1210,7 @@ impl Relay {
                 refuse_changes(peer);
                 // The rest of the message (its heads, what it has) is taken
                 // as a reader's, and the answer says the relay is read-only.
-                let target = match &mut peer.gathered {
-                    Some(copy) => &mut copy.doc,
-                    None => &mut doc.am,
-                };
-                match target.receive_sync_message(&mut peer.sync, message) {
-                    Ok(()) => round.answers.spoke(m.conn, m.request),
-                    Err(e) => round.bad.push((m.conn, format!("invalid Automerge data: {e}"))),
-                }
+                round.take_without_changes(peer, &mut doc.am, message, m.conn, m.request);
                 continue;
             }
             let inline = cost <= limits.inline_ops;
