@@ -102,18 +102,11 @@ impl OpenRoadmap {
         medk_shared::history::roadmap_on(&mut self.doc, date, crate::browser::utc_offset())
     }
 
-    /// Why nothing of it was due on `date` ([`NoneDue::of_roadmap`]).
-    pub fn none_due_on(&mut self, date: time::Date) -> Option<medk_shared::monitoring::NoneDue> {
-        medk_shared::monitoring::NoneDue::of_roadmap(&mut self.doc, date, crate::browser::utc_offset())
-    }
-
-    /// When marks of execution start to count on `date`'s report, if the
-    /// plan counts then only by its adoption date
-    /// ([`medk_shared::monitoring::RoadmapOnDate::marks_from`]).
-    pub fn marks_from_on(&mut self, date: time::Date) -> Option<time::Date> {
-        let offset = crate::browser::utc_offset();
-        let until_ms = medk_shared::history::end_of_day_ms(date, offset);
-        medk_shared::monitoring::RoadmapOnDate::read(&mut self.doc, until_ms, offset).marks_from(date)
+    /// What its execution stood on at the end of `date` (its progress, and
+    /// the days that say why a figure is empty or from when marks count),
+    /// read from history once. The replica is not changed.
+    pub fn on_date(&mut self, date: time::Date) -> medk_shared::monitoring::RoadmapOnDate {
+        medk_shared::monitoring::RoadmapOnDate::on(&mut self.doc, date, crate::browser::utc_offset())
     }
 
     /// The name that signs the changes made from now on.

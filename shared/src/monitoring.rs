@@ -94,6 +94,17 @@ impl RoadmapOnDate {
         on_date
     }
 
+    /// [`RoadmapOnDate::read`] at the end of `date` in the time zone `offset`.
+    pub fn on(doc: &mut RoadmapDoc, date: Date, offset: UtcOffset) -> RoadmapOnDate {
+        Self::read(doc, end_of_day_ms(date, offset), offset)
+    }
+
+    /// Why nothing of this roadmap alone was due on `date` ([`SchoolSnapshot::none_due`]).
+    pub fn none_due(&self, date: Date) -> Option<NoneDue> {
+        let snapshot = SchoolSnapshot { unit: UnitId::new(), roadmaps: vec![self.clone()], school: None };
+        snapshot.none_due(date)
+    }
+
     /// When its marks of execution start to count, if it counts on `date`
     /// only by its plan's adoption date (recorded here later: marks made
     /// since count from when they were made, see [`crate::history`]).
@@ -264,13 +275,7 @@ impl NoneDue {
     /// end of that day in the time zone `offset`): what its execution
     /// report says instead of «0 из 0». `None` when something was due.
     pub fn of_roadmap(doc: &mut RoadmapDoc, date: Date, offset: UtcOffset) -> Option<NoneDue> {
-        let until_ms = end_of_day_ms(date, offset);
-        let snapshot = SchoolSnapshot {
-            unit: UnitId::new(),
-            roadmaps: vec![RoadmapOnDate::read(doc, until_ms, offset)],
-            school: None,
-        };
-        snapshot.none_due(date)
+        RoadmapOnDate::on(doc, date, offset).none_due(date)
     }
 
     /// What a report on `date` says instead of «0 из 0»: «Нет мероприятий

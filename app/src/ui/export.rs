@@ -33,8 +33,9 @@ async fn roadmap(
             let then = open
                 .roadmap_on(date)
                 .ok_or_else(|| format!("на {} этой дорожной карты ещё не было", ru::date(date)))?;
-            let why = open.none_due_on(date).map(|why| why.report_line(date));
-            let marks = open.marks_from_on(date).map(|day| {
+            let on_date = open.on_date(date);
+            let why = on_date.none_due(date).map(|why| why.report_line(date));
+            let marks = on_date.marks_from(date).map(|day| {
                 format!(
                     " План учтён с даты его принятия; отметки об исполнении — с {}, когда дорожная карта \
                      внесена в систему.",
