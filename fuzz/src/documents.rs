@@ -19,12 +19,12 @@
 
 use automerge::transaction::Transactable as _;
 use automerge::{ActorId, AutoCommit, Automerge, ObjId, ObjType, ROOT, ReadDoc as _, ScalarValue};
-use medk_shared::access::SchoolPowers;
+use medk_shared::access::{Level, SchoolPowers};
 use medk_shared::catalogue::{self, CatalogueDoc};
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget};
 use medk_shared::ids::RowId;
 use medk_shared::layout;
-use medk_shared::model::{ActivityField, HeaderField, Level};
+use medk_shared::model::{ActivityField, HeaderField};
 use medk_shared::school::{self, SchoolDoc};
 
 /// Operations run per input.

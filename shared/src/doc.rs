@@ -39,11 +39,11 @@
 //!   `update_text`, so two people typing in one description merge by
 //!   character.
 
+use crate::access::Level;
 use crate::ids::{DocumentId, RowId};
 use crate::indicators::Progress;
 use crate::model::{
-    Activity, ActivityField, Column, Header, HeaderField, Level, Member, MemberField, Roadmap, Section,
-    Status,
+    Activity, ActivityField, Column, Header, HeaderField, Member, MemberField, Roadmap, Section, Status,
 };
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, AutomergeError, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
@@ -226,7 +226,7 @@ impl RoadmapDoc {
             };
             doc.update_text(&text, value)?;
         }
-        doc.put(&header, "level", new.level.as_str())?;
+        doc.put(&header, "level", new.level.roadmap_key())?;
         put_year(doc, &header, new.year)?;
         let columns = doc.put_object(ROOT, "columns", ObjType::List)?;
         for (i, column) in new.columns.iter().enumerate() {
@@ -444,7 +444,10 @@ impl RoadmapDoc {
         let year = self.year_in(None);
         Header {
             title: self.text_at(&h, HeaderField::Title.key()),
-            level: self.str_at(&h, "level").and_then(|l| Level::parse(&l)).unwrap_or(Level::School),
+            level: self
+                .str_at(&h, "level")
+                .and_then(|l| Level::from_roadmap_key(&l))
+                .unwrap_or(Level::School),
             territory: self.text_at(&h, HeaderField::Territory.key()),
             year,
             approval: self.text_at(&h, HeaderField::Approval.key()),
@@ -960,7 +963,7 @@ impl RoadmapDoc {
             Edit::SetLevel(level) => {
                 let h = self.header_obj().ok_or(DocError::NotARoadmap)?;
                 let before = self.header().level;
-                self.doc.put(&h, "level", level.as_str())?;
+                self.doc.put(&h, "level", level.roadmap_key())?;
                 Edit::SetLevel(before)
             }
             Edit::SetYear(year) => {

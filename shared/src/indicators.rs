@@ -219,9 +219,10 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::Level;
     use crate::doc::blank_activity;
     use crate::ids::RowId;
-    use crate::model::{Header, Level, Section};
+    use crate::model::{Header, Section};
     use time::macros::date;
 
     fn activity(deadline: &str, status: Status) -> Activity {
@@ -270,7 +271,11 @@ mod tests {
         assert!(going.overdue);
         assert_eq!(going.label_ru(), "Выполняется (просрочено)");
         let not_done = activity_state(&activity("февраль", Status::NotDone), Some(2022), DAY);
-        assert_eq!(not_done.label_ru(), "Не выполнено (просрочено)", "a final «not done» is not an untouched row");
+        assert_eq!(
+            not_done.label_ru(),
+            "Не выполнено (просрочено)",
+            "a final «not done» is not an untouched row"
+        );
         let done = activity_state(&activity("февраль", Status::Done), Some(2022), DAY);
         assert!(!done.overdue && done.done);
         assert_eq!(done.label_ru(), "Выполнено");

@@ -3,12 +3,13 @@
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, ObjType, ROOT};
+use medk_shared::access::Level;
 use medk_shared::actions;
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, RowRef, TextTarget};
 use medk_shared::history::{Window, heads_at, heads_window, progress_at, roadmap_at};
 use medk_shared::ids::RowId;
 use medk_shared::indicators::Progress;
-use medk_shared::model::{Activity, ActivityField, Level, Roadmap, Status};
+use medk_shared::model::{Activity, ActivityField, Roadmap, Status};
 
 /// Milliseconds: hour `h` of a day in March 2022.
 fn at(h: i64) -> i64 {

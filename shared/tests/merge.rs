@@ -2,10 +2,11 @@
 //! did, merging in either direction gives the same roadmap and keeps both
 //! sides' work.
 
+use medk_shared::access::Level;
 use medk_shared::actions::{self, Direction};
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, RowRef, TextTarget};
 use medk_shared::ids::RowId;
-use medk_shared::model::{ActivityField, Level, Roadmap, Status};
+use medk_shared::model::{ActivityField, Roadmap, Status};
 use medk_shared::undo::UndoStack;
 
 fn id(n: u8) -> RowId {

@@ -4,11 +4,12 @@
 use std::io::Read;
 
 use docx_rs::{DocumentChild, Docx, TableCellContent, TableChild, TableRowChild};
+use medk_shared::access::Level;
 use medk_shared::actions;
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget};
 use medk_shared::history::{end_of_day_ms, roadmap_at};
 use medk_shared::ids::RowId;
-use medk_shared::model::{ActivityField, HeaderField, Level, Member, Status};
+use medk_shared::model::{ActivityField, HeaderField, Member, Status};
 use medk_shared::office::export_docx::{report_docx, roadmap_docx};
 use medk_shared::office::export_xlsx::roadmap_xlsx;
 use time::macros::{date, offset};
@@ -42,10 +43,10 @@ fn sample() -> (RoadmapDoc, Vec<RowId>) {
     let mut doc = RoadmapDoc::create(
         &NewRoadmap {
             title: "Дорожная карта по реализации проекта «500+» в Сахалинской области".into(),
-            level: Level::Regional,
+            level: Level::Region,
             territory: "Сахалинская область".into(),
             year: Some(2022),
-            columns: Level::Regional.default_columns(),
+            columns: Level::Region.default_columns(),
         },
         first.clone(),
     );

@@ -4,12 +4,12 @@
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT, ReadDoc};
+use medk_shared::access::Level;
 use medk_shared::access::SchoolPowers;
 use medk_shared::catalogue::{CatalogueDoc, CatalogueEdit, catalogue_at};
 use medk_shared::doc::{NewRoadmap, RoadmapDoc};
 use medk_shared::history::end_of_day_ms;
 use medk_shared::ids::{DocumentId, RowId};
-use medk_shared::model::Level;
 use medk_shared::school::{
     Blob, Decision, DocumentKind, FileError, FiledDocument, PersonRef, SchoolDoc, SchoolEdit, Sender, Stage,
     Visit, assigned_curator, school_at, vet_changes,

@@ -31,14 +31,14 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
-use medk_shared::access::{Level as OrgLevel, ROOT_UNIT, Unit};
+use medk_shared::access::{Level, ROOT_UNIT, Unit};
 use medk_shared::actions;
 use medk_shared::catalogue::CatalogueDoc;
 use medk_shared::deadline::iso;
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget};
 use medk_shared::history::end_of_day_ms;
 use medk_shared::ids::RowId;
-use medk_shared::model::{ActivityField, Level, Status};
+use medk_shared::model::{ActivityField, Status};
 use medk_shared::school::{Blob, Decision, DocumentKind, PersonRef, SchoolDoc, SchoolEdit, Stage, Visit};
 use serde_json::{Value, json};
 use time::{Date, Duration, Month, UtcOffset};
@@ -479,7 +479,7 @@ fn generate_sized(municipalities: usize, schools_each: usize) -> anyhow::Result<
     let mut units = vec![Unit {
         id: "r1".into(),
         parent: Some(ROOT_UNIT.into()),
-        level: OrgLevel::Region,
+        level: Level::Region,
         name: "Каменская область".into(),
     }];
     let mut counts = Counts { schools: 0, activities: 0, changes: 0 };
@@ -489,7 +489,7 @@ fn generate_sized(municipalities: usize, schools_each: usize) -> anyhow::Result<
         units.push(Unit {
             id: municipality.clone(),
             parent: Some("r1".into()),
-            level: OrgLevel::Municipality,
+            level: Level::Municipality,
             name: (*name).into(),
         });
         for s in 0..schools_each {
@@ -498,7 +498,7 @@ fn generate_sized(municipalities: usize, schools_each: usize) -> anyhow::Result<
             units.push(Unit {
                 id: unit.clone(),
                 parent: Some(municipality.clone()),
-                level: OrgLevel::School,
+                level: Level::School,
                 name: format!("МБОУ «{kind} № {}» ({name})", s + 1),
             });
             let mut roadmap = school_roadmap(&mut rng, &unit, &mut counts)?;
