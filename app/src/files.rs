@@ -70,13 +70,7 @@ impl Kept for FileDoc {
             Some(CATALOGUE_KIND) => CatalogueDoc::from_automerge(doc).map(FileDoc::Catalogue),
             _ => return Err(Unfit::Wrong("это не файл школы и не каталог".into())),
         }
-        .map_err(|e| match e {
-            medk_shared::school::FileError::NewerSchema(_) => Unfit::Newer(e.to_string()),
-            other => Unfit::Wrong(match other.detail() {
-                Some(detail) => format!("{other}: {detail}"),
-                None => other.to_string(),
-            }),
-        })
+        .map_err(Unfit::from)
     }
 
     fn automerge(&mut self) -> &mut AutoCommit {

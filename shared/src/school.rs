@@ -46,14 +46,15 @@
 //!   refused with an error, never a panic.
 //! - Who may record visits, confirm documents and assign people is not
 //!   only the app's buttons: the relay checks every change a writer sends
-//!   ([`vet_changes`]) against their [`SchoolPowers`] and takes nothing
+//!   ([`vet_changes`]) against their
+//!   [`SchoolPowers`](crate::access::SchoolPowers) and takes nothing
 //!   from a device that breaks them.
 
 use crate::access::{SchoolPowers, UnitId};
-use crate::history::heads_at;
 use crate::ids::{DocumentId, RowId};
-use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{AutoCommit, AutomergeError, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use crate::typed_doc::{DocError, Fields, Kind, TypedDoc, View, genesis_actor, part_problems};
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -62,36 +63,71 @@ pub const SCHOOL_KIND: &str = "medk-school";
 /// The layout version this code writes.
 pub const SCHOOL_SCHEMA: u64 = 1;
 
-/// Why a school file or the catalogue could not be opened or changed.
-#[derive(Debug, thiserror::Error)]
-pub enum FileError {
-    /// The bytes are not an Automerge document (the detail is technical).
-    #[error("повреждённые данные: файл не читается как документ МЭДК")]
-    Corrupt(String),
-    #[error("документ не является {0}")]
-    WrongKind(&'static str),
-    #[error("документ создан более новой версией приложения (схема {0}); обновите приложение")]
-    NewerSchema(u64),
-    #[error("не найдено: {0}")]
-    NotFound(String),
-    #[error("неверный адрес файла «{0}»: ожидается sha256:<64 шестнадцатеричные цифры>")]
-    BadFileAddress(String),
-    #[error("неверная дата «{0}»: ожидается ГГГГ-ММ-ДД")]
-    BadDate(String),
-    /// Automerge refused an operation (its message is technical).
-    #[error("внутренняя ошибка документа")]
-    Automerge(#[from] AutomergeError),
+/// How errors name a school file.
+const WHAT: &str = "файлом школы";
+
+/// An Automerge document known to hold a school file of the current schema.
+pub type SchoolDoc = TypedDoc<School>;
+
+impl Kind for School {
+    const KIND: &'static str = SCHOOL_KIND;
+    const SCHEMA: u64 = SCHOOL_SCHEMA;
+    const WHAT: &'static str = WHAT;
+
+    fn read(doc: View<'_>) -> School {
+        read_school(doc)
+    }
 }
 
-impl FileError {
-    /// The technical detail behind the message, if any (not translated).
-    pub fn detail(&self) -> Option<String> {
-        match self {
-            FileError::Corrupt(d) => Some(d.clone()),
-            FileError::Automerge(e) => Some(e.to_string()),
-            _ => None,
-        }
+/// The maps a school file holds, and whether each holds rows (maps by id).
+const SCHOOL_PARTS: [(&str, bool); 4] =
+    [("assignment", false), ("visits", true), ("risks", true), ("documents", true)];
+
+/// The document id of a school's file, derived from the school's unit id:
+/// the app and the relay find it without a registry.
+pub fn school_file_id(school: &str) -> DocumentId {
+    DocumentId::derived(SCHOOL_KIND, school)
+}
+
+impl SchoolDoc {
+    /// Who made [`Self::genesis`]: its change is on every device already, so
+    /// it is never owed to the relay.
+    pub fn genesis_actor(school: &str) -> automerge::ActorId {
+        genesis_actor(SCHOOL_KIND, school)
     }
+
+    /// The first state of a school's file, byte for byte the same on every
+    /// device ([`TypedDoc::genesis_of`]).
+    pub fn genesis(school: &str) -> Self {
+        Self::genesis_of(school, "create school file", |doc| init_school(doc, school, Stage::Forming))
+    }
+
+    /// A new school file. `time_ms` is recorded in the creating change; 0
+    /// makes it count at every past moment (see [`crate::history`]).
+    pub fn create(school: &str, stage: Stage, time_ms: i64) -> Self {
+        Self::created(time_ms, "create school file", |doc| init_school(doc, school, stage))
+    }
+
+    /// What of the file is missing or not of its type, so reads as empty
+    /// (another program wrote it); empty for every file this code writes.
+    pub fn problems(&self) -> Vec<String> {
+        part_problems(self.now(), &SCHOOL_PARTS)
+    }
+}
+
+fn init_school(doc: &mut AutoCommit, school: &str, stage: Stage) -> Result<(), AutomergeError> {
+    doc.put(ROOT, "kind", SCHOOL_KIND)?;
+    doc.put(ROOT, "schema", SCHOOL_SCHEMA)?;
+    doc.put(ROOT, "school", school)?;
+    doc.put(ROOT, "stage", stage.key())?;
+    let assignment = doc.put_object(ROOT, "assignment", ObjType::Map)?;
+    for key in ["curator_id", "curator_name", "coordinator_id", "coordinator_name"] {
+        doc.put(&assignment, key, "")?;
+    }
+    for key in ["visits", "risks", "documents"] {
+        doc.put_object(ROOT, key, ObjType::Map)?;
+    }
+    Ok(())
 }
 
 /// Where a school is in the project.
@@ -355,6 +391,22 @@ impl School {
     }
 }
 
+/// Document ids cross the wire as their `automerge:` URL.
+mod document_url {
+    use crate::ids::DocumentId;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &Option<DocumentId>, s: S) -> Result<S::Ok, S::Error> {
+        id.map(|id| id.url()).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DocumentId>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|url| DocumentId::parse(&url).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
 /// One change to a school file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SchoolEdit {
@@ -399,135 +451,118 @@ pub enum SchoolEdit {
     },
 }
 
-/// Document ids cross the wire as their `automerge:` URL.
-mod document_url {
-    use crate::ids::DocumentId;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(id: &Option<DocumentId>, s: S) -> Result<S::Ok, S::Error> {
-        id.map(|id| id.url()).serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DocumentId>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|url| DocumentId::parse(&url).map_err(serde::de::Error::custom))
-            .transpose()
+fn read_school(doc: View<'_>) -> School {
+    // The root in one pass too: the monitoring dashboard reads five hundred
+    // files at a past date, where each read works out the date's clock.
+    let root = doc.fields(&ROOT);
+    let rows_of = |key: &str| root.object(key, ObjType::Map).map(|map| doc.rows(&map)).unwrap_or_default();
+    let mut visits: Vec<Visit> = rows_of("visits")
+        .into_iter()
+        .filter_map(|(id, obj)| {
+            let fields = doc.fields(&obj);
+            (!fields.bool("deleted")).then(|| read_visit(id, &fields))
+        })
+        .collect();
+    visits.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.id.cmp(&b.id)));
+    School {
+        unit: root.str("school"),
+        stage: Stage::from_key(&root.str("stage")).unwrap_or_default(),
+        assignment: root
+            .object("assignment", ObjType::Map)
+            .map(|obj| read_assignment(&doc.fields(&obj)))
+            .unwrap_or_default(),
+        survey: read_survey(&root),
+        visits,
+        risks: rows_of("risks")
+            .into_iter()
+            .map(|(factor, obj)| read_risk(factor, &doc.fields(&obj)))
+            .collect(),
+        documents: rows_of("documents")
+            .into_iter()
+            .filter_map(|(id, obj)| read_document(doc, id, &obj))
+            .collect(),
     }
 }
 
-/// An Automerge document known to hold a school file of the current schema.
-#[derive(Debug)]
-pub struct SchoolDoc {
-    doc: AutoCommit,
+/// From the root's fields.
+fn read_survey(root: &Fields) -> Option<Survey> {
+    let on = root.str("survey_on");
+    (!on.is_empty())
+        .then(|| Survey { on, by: PersonRef { id: root.str("survey_by"), name: root.str("survey_by_name") } })
 }
 
-/// The storage and sync methods every typed file shares, from `load` to
-/// `merge`; the type itself provides `from_automerge`, which checks the
-/// layout. (A macro rather than a trait, so callers need no trait import.)
-macro_rules! automerge_file {
-    ($file:ident) => {
-        impl $file {
-            /// Loads saved bytes (a full save, optionally followed by
-            /// incremental chunks) and checks the layout.
-            pub fn load(bytes: &[u8]) -> Result<Self, $crate::school::FileError> {
-                let doc = ::automerge::AutoCommit::load(bytes)
-                    .map_err(|e| $crate::school::FileError::Corrupt(e.to_string()))?;
-                Self::from_automerge(doc)
-            }
-
-            /// Applies saved changes from storage or another replica.
-            pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), $crate::school::FileError> {
-                self.doc
-                    .load_incremental(bytes)
-                    .map_err(|e| $crate::school::FileError::Corrupt(e.to_string()))?;
-                Ok(())
-            }
-
-            /// The underlying document, for sync and storage.
-            pub fn automerge(&mut self) -> &mut ::automerge::AutoCommit {
-                &mut self.doc
-            }
-
-            pub fn save(&mut self) -> Vec<u8> {
-                self.doc.save()
-            }
-
-            /// The changes since the last save or incremental save.
-            pub fn save_incremental(&mut self) -> Vec<u8> {
-                self.doc.save_incremental()
-            }
-
-            /// An independent replica (new actor), e.g. a second device.
-            pub fn fork(&mut self) -> Self {
-                Self { doc: self.doc.fork() }
-            }
-
-            /// Merges everything `other` has that this replica lacks.
-            pub fn merge(&mut self, other: &mut $file) -> Result<(), $crate::school::FileError> {
-                self.doc.merge(&mut other.doc)?;
-                Ok(())
-            }
-        }
+fn read_assignment(fields: &Fields) -> Assignment {
+    let person = |role: &str| {
+        let id = fields.str(&format!("{role}_id"));
+        (!id.is_empty()).then(|| PersonRef { id, name: fields.str(&format!("{role}_name")) })
     };
-}
-pub(crate) use automerge_file;
-
-automerge_file!(SchoolDoc);
-
-/// The document id of a school's file, derived from the school's unit id:
-/// the app and the relay find it without a registry.
-pub fn school_file_id(school: &str) -> DocumentId {
-    DocumentId::derived(SCHOOL_KIND, school)
+    Assignment { curator: person("curator"), coordinator: person("coordinator") }
 }
 
-/// The actor of the creating change of a well-known document: the same on
-/// every device, so that the change is too.
-pub(crate) fn genesis_actor(kind: &str, name: &str) -> automerge::ActorId {
-    automerge::ActorId::from(DocumentId::derived(&format!("{kind}/genesis"), name).as_bytes().as_slice())
+fn read_visit(id: String, fields: &Fields) -> Visit {
+    let s = |key: &str| fields.str(key);
+    Visit {
+        id: RowId::new(id),
+        date: s("date"),
+        purpose: s("purpose"),
+        people_met: s("people_met"),
+        findings: s("findings"),
+        recommendations: s("recommendations"),
+        evaluation: s("evaluation"),
+        author: PersonRef { id: s("author_id"), name: s("author_name") },
+    }
+}
+
+fn read_risk(factor: String, fields: &Fields) -> Risk {
+    Risk {
+        factor,
+        active: fields.bool("active"),
+        programme: DocumentId::parse(&fields.str("programme")).ok(),
+        note: fields.str("note"),
+    }
+}
+
+/// `None` for a document of a kind this version does not know.
+fn read_document(doc: View<'_>, id: String, obj: &ObjId) -> Option<FiledDocument> {
+    let fields = doc.fields(obj);
+    let kind = DocumentKind::from_key(&fields.str("kind"))?;
+    let file = fields.object("file", ObjType::Map).map(|f| read_blob(doc, &f));
+    let mut reviews: Vec<Review> = match fields.object("reviews", ObjType::List) {
+        Some(list) => doc
+            .list_range(&list)
+            .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
+            .filter_map(|item| read_review(&doc.fields(&item.id())))
+            .collect(),
+        None => Vec::new(),
+    };
+    reviews.sort_by(|a, b| {
+        (a.at_ms, &a.by.id, a.decision, &a.remarks, &a.file)
+            .cmp(&(b.at_ms, &b.by.id, b.decision, &b.remarks, &b.file))
+    });
+    Some(FiledDocument { id: RowId::new(id), kind, title: fields.str("title"), file, reviews })
+}
+
+fn read_blob(doc: View<'_>, obj: &ObjId) -> Blob {
+    let f = doc.fields(obj);
+    Blob {
+        address: f.str("address"),
+        name: f.str("name"),
+        size: f.i64("size").and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+        mime: f.str("mime"),
+    }
+}
+
+fn read_review(fields: &Fields) -> Option<Review> {
+    Some(Review {
+        decision: Decision::from_key(&fields.str("decision"))?,
+        remarks: fields.str("remarks"),
+        by: PersonRef { id: fields.str("by"), name: fields.str("by_name") },
+        at_ms: fields.i64("at").unwrap_or(0),
+        file: fields.str("file"),
+    })
 }
 
 impl SchoolDoc {
-    /// Who made [`Self::genesis`]: its change is on every device already, so
-    /// it is never owed to the relay.
-    pub fn genesis_actor(school: &str) -> automerge::ActorId {
-        genesis_actor(SCHOOL_KIND, school)
-    }
-
-    /// The first state of a school's file, byte for byte the same on every
-    /// device (fixed actor, time 0): two devices that open a school's file
-    /// before either has synced create the same change, and their later
-    /// edits merge into one document instead of hiding each other's maps.
-    pub fn genesis(school: &str) -> Self {
-        let mut doc = AutoCommit::new().with_actor(Self::genesis_actor(school));
-        init_school(&mut doc, school, Stage::Forming).expect("writing to a fresh document cannot fail");
-        doc.commit_with(CommitOptions::default().with_time(0).with_message("create school file"));
-        let mut file = Self { doc };
-        // Later changes on this replica must not reuse the genesis actor.
-        file.doc.set_actor(automerge::ActorId::random());
-        file
-    }
-
-    /// A new school file. `time_ms` is recorded in the creating change; 0
-    /// makes it count at every past moment (see [`crate::history`]).
-    pub fn create(school: &str, stage: Stage, time_ms: i64) -> Self {
-        let mut doc = AutoCommit::new();
-        init_school(&mut doc, school, stage).expect("writing to a fresh document cannot fail");
-        doc.commit_with(CommitOptions::default().with_time(time_ms).with_message("create school file"));
-        Self { doc }
-    }
-
-    /// Wraps a document that came from elsewhere (storage, sync).
-    pub fn from_automerge(doc: AutoCommit) -> Result<Self, FileError> {
-        check_school(View::now(&doc))?;
-        Ok(Self { doc })
-    }
-
-    // ---- reading -------------------------------------------------------
-
-    pub fn read(&self) -> School {
-        read_school(View::now(&self.doc))
-    }
-
     /// Every file a filed document's review log names, each as it was
     /// attached (its name, size and type then), oldest entry first, per
     /// document: how the log names an earlier version and offers it for
@@ -536,26 +571,23 @@ impl SchoolDoc {
     /// the one (an entry whose change saw another file, which this app
     /// never writes, is left without one).
     pub fn logged_files(&self) -> Vec<(RowId, Vec<Blob>)> {
-        let now = View::now(&self.doc);
-        let Some(documents) = map_obj(now, &ROOT, "documents") else { return Vec::new() };
+        let now = self.now();
+        let Some(documents) = now.map(&ROOT, "documents") else { return Vec::new() };
         let mut out = Vec::new();
         for id in now.keys(&documents) {
-            let Some(document) = map_obj(now, &documents, &id) else { continue };
-            let reviews = match now.get(&document, "reviews") {
-                Ok(Some((Value::Object(ObjType::List), list))) => list,
-                _ => continue,
-            };
+            let Some(document) = now.map(&documents, &id) else { continue };
+            let Some(reviews) = now.list(&document, "reviews") else { continue };
             let mut files: Vec<Blob> = Vec::new();
             for item in now.list_range(&reviews) {
                 let entry = item.id();
-                let address = str_at(now, &entry, "file");
+                let address = now.str(&entry, "file").unwrap_or_default();
                 if address.is_empty() || files.iter().any(|f| f.address == address) {
                     continue;
                 }
                 let Some(made_in) = self.doc.hash_for_opid(&entry) else { continue };
                 let heads = [made_in];
                 let then = View::at(&self.doc, &heads);
-                if let Some(file) = map_obj(then, &document, "file").map(|f| read_blob(then, &f))
+                if let Some(file) = then.map(&document, "file").map(|f| read_blob(then, &f))
                     && file.address == address
                 {
                     files.push(file);
@@ -567,99 +599,41 @@ impl SchoolDoc {
         }
         out
     }
-
-    /// What of the file is missing or not of its type, so reads as empty
-    /// (another program wrote it); empty for every file this code writes.
-    pub fn problems(&self) -> Vec<String> {
-        part_problems(View::now(&self.doc), &SCHOOL_PARTS)
-    }
-}
-
-/// Checks that `doc` says it is a school file of a schema this code knows.
-/// Its parts are not required: a missing or mistyped one reads as empty
-/// ([`SchoolDoc::problems`] names it).
-fn check_school(doc: View<'_>) -> Result<(), FileError> {
-    check_kind(doc, SCHOOL_KIND, SCHOOL_SCHEMA, "файлом школы")
-}
-
-/// The maps a school file holds, and whether each holds rows (maps by id).
-const SCHOOL_PARTS: [(&str, bool); 4] =
-    [("assignment", false), ("visits", true), ("risks", true), ("documents", true)];
-
-fn read_school(doc: View<'_>) -> School {
-    // The root in one pass too: the monitoring dashboard reads five hundred
-    // files at a past date, where each read works out the date's clock.
-    let root = Fields::of(doc, &ROOT);
-    let rows_of = |key: &str| root.object(key, ObjType::Map).map(|map| rows(doc, &map)).unwrap_or_default();
-    let mut visits: Vec<Visit> = rows_of("visits")
-        .into_iter()
-        .filter_map(|(id, obj)| {
-            let fields = Fields::of(doc, &obj);
-            (!fields.bool("deleted")).then(|| read_visit(id, &fields))
-        })
-        .collect();
-    visits.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.id.cmp(&b.id)));
-    School {
-        unit: root.str("school"),
-        stage: Stage::from_key(&root.str("stage")).unwrap_or_default(),
-        assignment: root
-            .object("assignment", ObjType::Map)
-            .map(|obj| read_assignment(&Fields::of(doc, &obj)))
-            .unwrap_or_default(),
-        survey: read_survey(&root),
-        visits,
-        risks: rows_of("risks")
-            .into_iter()
-            .map(|(factor, obj)| read_risk(factor, &Fields::of(doc, &obj)))
-            .collect(),
-        documents: rows_of("documents")
-            .into_iter()
-            .filter_map(|(id, obj)| read_document(doc, id, &obj))
-            .collect(),
-    }
 }
 
 impl SchoolDoc {
-    // ---- writing -------------------------------------------------------
-
     /// Applies the edits of one user action as one Automerge change stamped
     /// `time_ms` (also the time of any decision in it). All or nothing.
-    pub fn apply(&mut self, edits: Vec<SchoolEdit>, time_ms: i64, message: &str) -> Result<(), FileError> {
-        for edit in edits {
-            if let Err(e) = self.apply_one(edit, time_ms) {
-                self.doc.rollback();
-                return Err(e);
-            }
-        }
-        self.doc.commit_with(CommitOptions::default().with_time(time_ms).with_message(message));
-        Ok(())
+    pub fn apply(&mut self, edits: Vec<SchoolEdit>, time_ms: i64, message: &str) -> Result<(), DocError> {
+        self.change(time_ms, message, |file| {
+            edits.into_iter().try_for_each(|edit| file.apply_one(edit, time_ms))
+        })
     }
 
-    fn root_map(&self, key: &str) -> Result<ObjId, FileError> {
-        map_obj(View::now(&self.doc), &ROOT, key).ok_or(FileError::WrongKind("файлом школы"))
+    fn root_map(&self, key: &str) -> Result<ObjId, DocError> {
+        self.now().map(&ROOT, key).ok_or(DocError::WrongKind(WHAT))
     }
 
-    fn row(&self, map: &str, id: &str) -> Result<ObjId, FileError> {
-        map_obj(View::now(&self.doc), &self.root_map(map)?, id)
-            .ok_or_else(|| FileError::NotFound(id.to_owned()))
+    fn row(&self, map: &str, id: &str) -> Result<ObjId, DocError> {
+        self.now().map(&self.root_map(map)?, id).ok_or_else(|| DocError::NotFound(id.to_owned()))
     }
 
     /// The row `id` of `map`, created empty when absent.
-    fn row_or_new(&mut self, map: &str, id: &str) -> Result<ObjId, FileError> {
+    fn row_or_new(&mut self, map: &str, id: &str) -> Result<ObjId, DocError> {
         let parent = self.root_map(map)?;
-        match map_obj(View::now(&self.doc), &parent, id) {
+        match self.now().map(&parent, id) {
             Some(obj) => Ok(obj),
             None => Ok(self.doc.put_object(&parent, id, ObjType::Map)?),
         }
     }
 
-    fn apply_one(&mut self, edit: SchoolEdit, time_ms: i64) -> Result<(), FileError> {
+    fn apply_one(&mut self, edit: SchoolEdit, time_ms: i64) -> Result<(), DocError> {
         match edit {
             SchoolEdit::SetStage(stage) => self.doc.put(ROOT, "stage", stage.key())?,
             SchoolEdit::SetSurvey { on, by } => {
                 let on = on.unwrap_or_default();
                 if !on.is_empty() {
-                    crate::deadline::parse_iso(&on).ok_or_else(|| FileError::BadDate(on.clone()))?;
+                    crate::deadline::parse_iso(&on).ok_or_else(|| DocError::BadDate(on.clone()))?;
                 }
                 self.put_str_if_changed(&ROOT, "survey_on", &on)?;
                 self.put_str_if_changed(&ROOT, "survey_by", &by.id)?;
@@ -676,7 +650,7 @@ impl SchoolDoc {
             }
             SchoolEdit::PutVisit(visit) => {
                 crate::deadline::parse_iso(&visit.date)
-                    .ok_or_else(|| FileError::BadDate(visit.date.clone()))?;
+                    .ok_or_else(|| DocError::BadDate(visit.date.clone()))?;
                 let obj = self.row_or_new("visits", visit.id.as_str())?;
                 let fields = [
                     ("date", &visit.date),
@@ -691,8 +665,7 @@ impl SchoolDoc {
                 for (key, value) in fields {
                     self.put_str_if_changed(&obj, key, value)?;
                 }
-                if bool_at(View::now(&self.doc), &obj, "deleted") || self.doc.get(&obj, "deleted")?.is_none()
-                {
+                if self.now().bool(&obj, "deleted") || self.doc.get(&obj, "deleted")?.is_none() {
                     self.doc.put(&obj, "deleted", false)?;
                 }
             }
@@ -708,8 +681,7 @@ impl SchoolDoc {
             }
             SchoolEdit::AttachDocument { id, kind, title, blob } => {
                 check_address(&blob.address)?;
-                let is_new =
-                    map_obj(View::now(&self.doc), &self.root_map("documents")?, id.as_str()).is_none();
+                let is_new = self.now().map(&self.root_map("documents")?, id.as_str()).is_none();
                 let obj = self.row_or_new("documents", id.as_str())?;
                 if is_new {
                     self.doc.put_object(&obj, "reviews", ObjType::List)?;
@@ -726,12 +698,11 @@ impl SchoolDoc {
             }
             SchoolEdit::Decide { document, decision, remarks, by, by_name } => {
                 let obj = self.row("documents", document.as_str())?;
-                let file = map_obj(View::now(&self.doc), &obj, "file")
-                    .map(|f| str_at(View::now(&self.doc), &f, "address"))
-                    .unwrap_or_default();
+                let now = self.now();
+                let file = now.map(&obj, "file").and_then(|f| now.str(&f, "address")).unwrap_or_default();
                 let reviews = match self.doc.get(&obj, "reviews")? {
                     Some((Value::Object(ObjType::List), list)) => list,
-                    _ => return Err(FileError::NotFound(format!("{document}/reviews"))),
+                    _ => return Err(DocError::NotFound(format!("{document}/reviews"))),
                 };
                 let entry = self.doc.insert_object(&reviews, self.doc.length(&reviews), ObjType::Map)?;
                 self.doc.put(&entry, "decision", decision.key())?;
@@ -745,7 +716,7 @@ impl SchoolDoc {
         Ok(())
     }
 
-    fn put_person(&mut self, obj: &ObjId, role: &str, person: Option<&PersonRef>) -> Result<(), FileError> {
+    fn put_person(&mut self, obj: &ObjId, role: &str, person: Option<&PersonRef>) -> Result<(), DocError> {
         let (id, name) = person.map_or(("", ""), |p| (p.id.as_str(), p.name.as_str()));
         self.put_str_if_changed(obj, &format!("{role}_id"), id)?;
         self.put_str_if_changed(obj, &format!("{role}_name"), name)
@@ -753,30 +724,18 @@ impl SchoolDoc {
 
     /// Writes only real changes, so a rewrite of a whole visit on one
     /// device does not override a concurrent edit of another field.
-    fn put_str_if_changed(&mut self, obj: &ObjId, key: &str, value: &str) -> Result<(), FileError> {
-        if self.doc.get(obj, key)?.is_none() || str_at(View::now(&self.doc), obj, key) != value {
+    fn put_str_if_changed(&mut self, obj: &ObjId, key: &str, value: &str) -> Result<(), DocError> {
+        if self.doc.get(obj, key)?.is_none() || self.now().str(obj, key).unwrap_or_default() != value {
             self.doc.put(obj, key, value)?;
         }
         Ok(())
     }
 }
 
-/// The school file as it stood at `until_ms` (see [`crate::history`]), or
-/// `None` if it did not exist yet.
-pub fn school_at(doc: &mut SchoolDoc, until_ms: i64) -> Option<School> {
-    let heads = heads_at(doc.automerge(), until_ms);
-    school_at_heads(doc, &heads)
-}
-
-/// [`school_at`] for heads already found by [`heads_at`].
-pub fn school_at_heads(doc: &mut SchoolDoc, heads: &[ChangeHash]) -> Option<School> {
-    if heads.is_empty() {
-        None
-    } else if heads == doc.automerge().get_heads() {
-        Some(doc.read())
-    } else {
-        let then = View::at(&doc.doc, heads);
-        check_school(then).ok().map(|()| read_school(then))
+fn check_address(address: &str) -> Result<(), DocError> {
+    match crate::address::BlobAddress::parse(address) {
+        Some(_) => Ok(()),
+        None => Err(DocError::BadFileAddress(address.to_owned())),
     }
 }
 
@@ -806,16 +765,8 @@ const FIXED_ROOT_KEYS: [&str; 7] = ["kind", "schema", "school", "assignment", "v
 /// document as the relay holds it: the one assignment a curator's rights
 /// follow ([`crate::access::Org::schools_following`]).
 pub fn assigned_curator(doc: &automerge::Automerge) -> Option<String> {
-    let Ok(Some((Value::Object(ObjType::Map), assignment))) = doc.get(ROOT, "assignment") else {
-        return None;
-    };
-    match doc.get(&assignment, "curator_id") {
-        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
-            ScalarValue::Str(id) if !id.is_empty() => Some(id.to_string()),
-            _ => None,
-        },
-        _ => None,
-    }
+    let doc = View::now(doc);
+    doc.str(&doc.map(&ROOT, "assignment")?, "curator_id").filter(|id| !id.is_empty())
 }
 
 /// Checks `changes` that `sender` sent for the school file of `school`:
@@ -846,11 +797,10 @@ pub fn vet_changes(
         return Ok(());
     }
     let genesis = SchoolDoc::genesis(school).doc.get_heads();
-    let filed: BTreeSet<String> = match before.get(ROOT, "documents") {
-        Ok(Some((Value::Object(ObjType::Map), map))) => {
-            before.map_range(&map, ..).map(|i| i.key.to_string()).collect()
-        }
-        _ => BTreeSet::new(),
+    let before = View::now(before);
+    let filed: BTreeSet<String> = match before.map(&ROOT, "documents") {
+        Some(map) => before.keys(&map).collect(),
+        None => BTreeSet::new(),
     };
     let paths = object_paths(after);
     for change in changes {
@@ -973,317 +923,4 @@ fn object_paths(doc: &automerge::Automerge) -> ObjectPaths {
         }
     }
     objects
-}
-
-/// What part of a document's history counts at a moment.
-pub(crate) enum Past {
-    /// Nothing counts yet.
-    Nothing,
-    /// Everything counts: read the document itself.
-    Now,
-    /// The heads of what counts: read there, in place ([`View::at`]).
-    Then(Vec<ChangeHash>),
-}
-
-/// Splits any typed document's history at `until_ms`, by
-/// [`crate::history::heads_at`].
-pub(crate) fn past(doc: &mut AutoCommit, until_ms: i64) -> Past {
-    let heads = heads_at(doc, until_ms);
-    if heads.is_empty() {
-        Past::Nothing
-    } else if heads == doc.get_heads() {
-        Past::Now
-    } else {
-        Past::Then(heads)
-    }
-}
-
-/// A typed file's document, read as it is now or as it was at some past
-/// heads, in place (Automerge's `*_at` reads; no copy of the history). The
-/// readers below all go through it, so the present and the past are read
-/// by the same rules.
-#[derive(Clone, Copy)]
-pub(crate) struct View<'a> {
-    doc: &'a AutoCommit,
-    at: Option<&'a [ChangeHash]>,
-}
-
-impl<'a> View<'a> {
-    pub(crate) fn now(doc: &'a AutoCommit) -> Self {
-        View { doc, at: None }
-    }
-
-    pub(crate) fn at(doc: &'a AutoCommit, heads: &'a [ChangeHash]) -> Self {
-        View { doc, at: Some(heads) }
-    }
-
-    fn get<P: Into<automerge::Prop>>(
-        self,
-        obj: &ObjId,
-        prop: P,
-    ) -> Result<Option<(Value<'a>, ObjId)>, AutomergeError> {
-        match self.at {
-            None => self.doc.get(obj, prop),
-            Some(heads) => self.doc.get_at(obj, prop, heads),
-        }
-    }
-
-    fn map_range(self, obj: &ObjId) -> automerge::iter::MapRange<'a> {
-        match self.at {
-            None => self.doc.map_range(obj, ..),
-            Some(heads) => self.doc.map_range_at(obj, .., heads),
-        }
-    }
-
-    fn list_range(self, obj: &ObjId) -> automerge::iter::ListRange<'a> {
-        match self.at {
-            None => self.doc.list_range(obj, ..),
-            Some(heads) => self.doc.list_range_at(obj, .., heads),
-        }
-    }
-
-    pub(crate) fn keys(self, obj: &ObjId) -> automerge::iter::Keys<'a> {
-        match self.at {
-            None => self.doc.keys(obj),
-            Some(heads) => self.doc.keys_at(obj, heads),
-        }
-    }
-}
-
-fn init_school(doc: &mut AutoCommit, school: &str, stage: Stage) -> Result<(), AutomergeError> {
-    doc.put(ROOT, "kind", SCHOOL_KIND)?;
-    doc.put(ROOT, "schema", SCHOOL_SCHEMA)?;
-    doc.put(ROOT, "school", school)?;
-    doc.put(ROOT, "stage", stage.key())?;
-    let assignment = doc.put_object(ROOT, "assignment", ObjType::Map)?;
-    for key in ["curator_id", "curator_name", "coordinator_id", "coordinator_name"] {
-        doc.put(&assignment, key, "")?;
-    }
-    for key in ["visits", "risks", "documents"] {
-        doc.put_object(ROOT, key, ObjType::Map)?;
-    }
-    Ok(())
-}
-
-/// From the root's fields.
-fn read_survey(root: &Fields) -> Option<Survey> {
-    let on = root.str("survey_on");
-    (!on.is_empty())
-        .then(|| Survey { on, by: PersonRef { id: root.str("survey_by"), name: root.str("survey_by_name") } })
-}
-
-fn read_assignment(fields: &Fields) -> Assignment {
-    let person = |role: &str| {
-        let id = fields.str(&format!("{role}_id"));
-        (!id.is_empty()).then(|| PersonRef { id, name: fields.str(&format!("{role}_name")) })
-    };
-    Assignment { curator: person("curator"), coordinator: person("coordinator") }
-}
-
-fn read_visit(id: String, fields: &Fields) -> Visit {
-    let s = |key: &str| fields.str(key);
-    Visit {
-        id: RowId::new(id),
-        date: s("date"),
-        purpose: s("purpose"),
-        people_met: s("people_met"),
-        findings: s("findings"),
-        recommendations: s("recommendations"),
-        evaluation: s("evaluation"),
-        author: PersonRef { id: s("author_id"), name: s("author_name") },
-    }
-}
-
-fn read_risk(factor: String, fields: &Fields) -> Risk {
-    Risk {
-        factor,
-        active: fields.bool("active"),
-        programme: DocumentId::parse(&fields.str("programme")).ok(),
-        note: fields.str("note"),
-    }
-}
-
-/// `None` for a document of a kind this version does not know.
-fn read_document(doc: View<'_>, id: String, obj: &ObjId) -> Option<FiledDocument> {
-    let fields = Fields::of(doc, obj);
-    let kind = DocumentKind::from_key(&fields.str("kind"))?;
-    let file = fields.object("file", ObjType::Map).map(|f| read_blob(doc, &f));
-    let mut reviews: Vec<Review> = match fields.object("reviews", ObjType::List) {
-        Some(list) => doc
-            .list_range(&list)
-            .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
-            .filter_map(|item| read_review(&Fields::of(doc, &item.id())))
-            .collect(),
-        None => Vec::new(),
-    };
-    reviews.sort_by(|a, b| {
-        (a.at_ms, &a.by.id, a.decision, &a.remarks, &a.file)
-            .cmp(&(b.at_ms, &b.by.id, b.decision, &b.remarks, &b.file))
-    });
-    Some(FiledDocument { id: RowId::new(id), kind, title: fields.str("title"), file, reviews })
-}
-
-fn read_blob(doc: View<'_>, obj: &ObjId) -> Blob {
-    let f = Fields::of(doc, obj);
-    Blob {
-        address: f.str("address"),
-        name: f.str("name"),
-        size: f.i64("size").and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
-        mime: f.str("mime"),
-    }
-}
-
-fn read_review(fields: &Fields) -> Option<Review> {
-    Some(Review {
-        decision: Decision::from_key(&fields.str("decision"))?,
-        remarks: fields.str("remarks"),
-        by: PersonRef { id: fields.str("by"), name: fields.str("by_name") },
-        at_ms: fields.i64("at").unwrap_or(0),
-        file: fields.str("file"),
-    })
-}
-
-/// A map's entries, read in one pass over it: a `get` per key is a seek
-/// each, several times slower on a file with many visits.
-struct Fields(Vec<(String, Value<'static>, Option<ObjId>)>);
-
-impl Fields {
-    fn of(doc: View<'_>, obj: &ObjId) -> Self {
-        let entries = doc.map_range(obj).map(|item| {
-            let id = matches!(item.value, automerge::ValueRef::Object(_)).then(|| item.id());
-            (item.key.to_string(), item.value.into_value(), id)
-        });
-        Fields(entries.collect())
-    }
-
-    fn scalar(&self, key: &str) -> Option<&ScalarValue> {
-        match self.0.iter().find(|(k, ..)| k == key) {
-            Some((_, Value::Scalar(s), _)) => Some(s.as_ref()),
-            _ => None,
-        }
-    }
-
-    fn str(&self, key: &str) -> String {
-        as_string(self.scalar(key))
-    }
-
-    fn bool(&self, key: &str) -> bool {
-        matches!(self.scalar(key), Some(ScalarValue::Boolean(true)))
-    }
-
-    fn i64(&self, key: &str) -> Option<i64> {
-        as_i64(self.scalar(key)?)
-    }
-
-    fn object(&self, key: &str, kind: ObjType) -> Option<ObjId> {
-        match self.0.iter().find(|(k, ..)| k == key) {
-            Some((_, Value::Object(t), id)) if *t == kind => id.clone(),
-            _ => None,
-        }
-    }
-}
-
-/// The map entries of `map` that are maps themselves (a file's rows), by key.
-fn rows(doc: View<'_>, map: &ObjId) -> Vec<(String, ObjId)> {
-    doc.map_range(map)
-        .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
-        .map(|item| (item.key.to_string(), item.id()))
-        .collect()
-}
-
-fn check_address(address: &str) -> Result<(), FileError> {
-    match crate::address::BlobAddress::parse(address) {
-        Some(_) => Ok(()),
-        None => Err(FileError::BadFileAddress(address.to_owned())),
-    }
-}
-
-// ---- typed reads shared with the catalogue ------------------------------
-//
-// Tolerant: a missing or differently typed value reads as empty, so a file
-// touched by another program still opens.
-
-/// Checks the `kind` and `schema` keys of a typed document; `what` names the
-/// expected kind in the error («файлом школы»).
-pub(crate) fn check_kind(
-    doc: View<'_>,
-    kind: &str,
-    schema: u64,
-    what: &'static str,
-) -> Result<(), FileError> {
-    if str_at(doc, &ROOT, "kind") != kind {
-        return Err(FileError::WrongKind(what));
-    }
-    match u64_at(doc, &ROOT, "schema") {
-        Some(found) if found > schema => Err(FileError::NewerSchema(found)),
-        Some(found) if found >= 1 => Ok(()),
-        _ => Err(FileError::WrongKind(what)),
-    }
-}
-
-/// The parts (`(key, holds rows)`) under the root of a typed file that are
-/// missing or not maps, and the rows in them that are not maps.
-pub(crate) fn part_problems(doc: View<'_>, parts: &[(&str, bool)]) -> Vec<String> {
-    let mut found = Vec::new();
-    for &(key, holds_rows) in parts {
-        let Some(map) = map_obj(doc, &ROOT, key) else {
-            found.push(format!("{key}: missing or not a map"));
-            continue;
-        };
-        if holds_rows {
-            let bad = doc
-                .map_range(&map)
-                .filter(|item| !matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
-                .map(|item| format!("{key}/{}: not a map", item.key));
-            found.extend(bad);
-        }
-    }
-    found
-}
-
-pub(crate) fn map_obj(doc: View<'_>, parent: &ObjId, key: &str) -> Option<ObjId> {
-    match doc.get(parent, key) {
-        Ok(Some((Value::Object(ObjType::Map), id))) => Some(id),
-        _ => None,
-    }
-}
-
-fn scalar(doc: View<'_>, obj: &ObjId, key: &str) -> Option<ScalarValue> {
-    match doc.get(obj, key) {
-        Ok(Some((Value::Scalar(s), _))) => Some(s.into_owned()),
-        _ => None,
-    }
-}
-
-pub(crate) fn str_at(doc: View<'_>, obj: &ObjId, key: &str) -> String {
-    as_string(scalar(doc, obj, key).as_ref())
-}
-
-fn as_string(value: Option<&ScalarValue>) -> String {
-    match value {
-        Some(ScalarValue::Str(s)) => s.to_string(),
-        _ => String::new(),
-    }
-}
-
-pub(crate) fn bool_at(doc: View<'_>, obj: &ObjId, key: &str) -> bool {
-    matches!(scalar(doc, obj, key), Some(ScalarValue::Boolean(true)))
-}
-
-pub(crate) fn i64_at(doc: View<'_>, obj: &ObjId, key: &str) -> Option<i64> {
-    as_i64(&scalar(doc, obj, key)?)
-}
-
-fn as_i64(value: &ScalarValue) -> Option<i64> {
-    match *value {
-        ScalarValue::Int(n) => Some(n),
-        ScalarValue::Uint(n) => i64::try_from(n).ok(),
-        ScalarValue::F64(n) => Some(n as i64),
-        ScalarValue::Timestamp(n) => Some(n),
-        _ => None,
-    }
-}
-
-pub(crate) fn u64_at(doc: View<'_>, obj: &ObjId, key: &str) -> Option<u64> {
-    i64_at(doc, obj, key).and_then(|n| u64::try_from(n).ok())
 }

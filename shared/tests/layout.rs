@@ -9,11 +9,12 @@ use automerge::{AutoCommit, Automerge, ObjType, ROOT, ReadDoc as _};
 use medk_shared::access::Level;
 use medk_shared::actions::{self, Direction};
 use medk_shared::catalogue::CatalogueDoc;
-use medk_shared::doc::{DocError, Edit, NewRoadmap, NewRow, RoadmapDoc, RowKind, RowRef, TextTarget};
+use medk_shared::doc::{Edit, NewRoadmap, NewRow, RoadmapDoc, RowKind, RowRef, TextTarget};
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::layout::{self, BreachKind, MAX_COLUMNS, MAX_ROWS, MAX_TEXT_CHARS, MERGED};
 use medk_shared::model::{ActivityField, Column, HeaderField, Member, MemberField, Status};
 use medk_shared::school::SchoolDoc;
+use medk_shared::typed_doc::DocError;
 use medk_shared::undo::UndoStack;
 
 fn id(n: u64) -> RowId {
@@ -126,12 +127,12 @@ fn a_roadmap_a_js_client_broke_still_opens_and_says_what_it_could_not_read() {
     assert_eq!(broken.activity_count(), 0);
     assert!(broken.progress(None).is_some());
     assert!(broken.activity(&id(1)).is_some());
-    assert!(medk_shared::history::roadmap_at(&mut broken, i64::MAX).is_some());
+    assert!(broken.read_until(i64::MAX).is_some());
     assert!(medk_shared::history::progress_at(&mut broken, i64::MAX).is_some());
     let _ = medk_shared::history::activity_history(&mut broken, &id(1));
     // Edits of what is gone are refused with an error, not a panic.
     let edit = Edit::SetText { target: TextTarget::Header(HeaderField::Title), value: "x".into() };
-    assert!(matches!(broken.apply(vec![edit], 0, "edit"), Err(DocError::NotARoadmap)));
+    assert!(matches!(broken.apply(vec![edit], 0, "edit"), Err(DocError::WrongKind("дорожной картой"))));
     // A newer schema is a clear error.
     let mut am = doc.automerge().fork();
     am.put(ROOT, "schema", 999).unwrap();

@@ -226,7 +226,10 @@ fn saved_document_loads_back_identically_and_rejects_garbage() {
     let mut other = automerge::AutoCommit::new();
     use automerge::transaction::Transactable;
     other.put(automerge::ROOT, "hello", "world").unwrap();
-    assert!(matches!(RoadmapDoc::load(&other.save()), Err(medk_shared::doc::DocError::NotARoadmap)));
+    assert!(matches!(
+        RoadmapDoc::load(&other.save()),
+        Err(medk_shared::typed_doc::DocError::WrongKind("дорожной картой"))
+    ));
     // A roadmap's kind with a schema no version ever wrote (0, negative,
     // text) opens as the first version, nothing migrated, and the odd value
     // is reported as a problem of the document.

@@ -307,7 +307,7 @@ pub fn native(data_path: &Path, result_path: &Path) -> anyhow::Result<()> {
 /// Where the native compute time of a past date goes, phase by phase over
 /// every document: finding the heads of the date (`history::heads_at`),
 /// reading the roadmaps' statuses and deadlines there (`RoadmapDoc::progress`),
-/// reading the school files there (`school::school_at`), and the roll-up.
+/// reading the school files there (`SchoolDoc::read_until`), and the roll-up.
 fn phases(bytes: &[u8]) -> anyhow::Result<String> {
     let data: BenchData = postcard::from_bytes(bytes)?;
     let mut docs = compute::bench_load(&data, Some(PAST_DATE)).map_err(anyhow::Error::msg)?;
@@ -328,7 +328,7 @@ fn phases(bytes: &[u8]) -> anyhow::Result<String> {
     let t2 = Instant::now();
     let mut visits = 0;
     for (_, _, file) in &mut docs.schools {
-        visits += medk_shared::school::school_at(file, until).map_or(0, |s| s.visits.len());
+        visits += file.read_until(until).map_or(0, |s| s.visits.len());
     }
     let t3 = Instant::now();
     compute::bench_compute(&mut docs, &mut compute::Reads::default());

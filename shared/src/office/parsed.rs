@@ -7,9 +7,10 @@
 
 use crate::access::Level;
 use crate::deadline::{self, Deadline};
-use crate::doc::{self, DocError, Edit, NewRoadmap, NewRow, RoadmapDoc, TextTarget, blank_activity};
+use crate::doc::{self, Edit, NewRoadmap, NewRow, RoadmapDoc, TextTarget, blank_activity};
 use crate::ids::RowId;
 use crate::model::{ActivityField, Column, HeaderField, Member};
+use crate::typed_doc::DocError;
 use serde::{Deserialize, Serialize};
 
 /// The level a roadmap gets when nothing in the file names one. Imports are
