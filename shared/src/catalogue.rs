@@ -182,8 +182,9 @@ impl CatalogueDoc {
         genesis_actor(CATALOGUE_KIND, "500+")
     }
 
-    /// The catalogue's first state, the same bytes on every device
-    /// ([`TypedDoc::genesis_of`]): the 2021 seed.
+    /// The catalogue's first state, the same bytes on every device (fixed
+    /// actor, time 0; see [`crate::school::SchoolDoc::genesis`]): the 2021
+    /// seed.
     pub fn genesis() -> Self {
         Self::genesis_of("500+", "seed catalogue", |doc| init(doc, &Catalogue::seed_2021()))
     }

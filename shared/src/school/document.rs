@@ -48,7 +48,9 @@ impl SchoolDoc {
     }
 
     /// The first state of a school's file, byte for byte the same on every
-    /// device ([`TypedDoc::genesis_of`]).
+    /// device (fixed actor, time 0): two devices that open a school's file
+    /// before either has synced create the same change, and their later
+    /// edits merge into one document instead of hiding each other's maps.
     pub fn genesis(school: &str) -> Self {
         Self::genesis_of(school, "create school file", |doc| init_school(doc, school, Stage::Forming))
     }

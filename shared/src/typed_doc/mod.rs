@@ -40,7 +40,7 @@ pub trait Kind: Sized {
     /// Checks that `doc` says it is of this kind, in a layout version this
     /// code reads, and returns that version. Its parts are not required: a
     /// missing or mistyped one reads as empty. By default the root must
-    /// name a version from 1 to [`Self::SCHEMA`] ([`check_kind`]).
+    /// name a version from 1 to [`Self::SCHEMA`].
     fn check(doc: View<'_>) -> Result<u64, DocError> {
         check_kind(doc, Self::KIND, Self::SCHEMA, Self::WHAT)
     }
