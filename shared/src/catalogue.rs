@@ -167,7 +167,23 @@ impl Kind for Catalogue {
     const WHAT: &'static str = WHAT;
 
     fn read(doc: View<'_>) -> Catalogue {
-        read_catalogue(doc)
+        let factors = doc
+            .map(&ROOT, "factors")
+            .map(|map| {
+                doc.keys(&map)
+                    .filter_map(|id| {
+                        let obj = doc.map(&map, &id)?;
+                        Some(RiskFactor {
+                            title: doc.str(&obj, "title").unwrap_or_default(),
+                            description: doc.str(&obj, "description").unwrap_or_default(),
+                            retired: doc.bool(&obj, "retired"),
+                            id,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Catalogue { factors, stages: Stage::ALL.map(|stage| read_rules(doc, stage)) }
     }
 }
 
@@ -243,26 +259,6 @@ impl CatalogueDoc {
         }
         Ok(())
     }
-}
-
-fn read_catalogue(doc: View<'_>) -> Catalogue {
-    let factors = doc
-        .map(&ROOT, "factors")
-        .map(|map| {
-            doc.keys(&map)
-                .filter_map(|id| {
-                    let obj = doc.map(&map, &id)?;
-                    Some(RiskFactor {
-                        title: doc.str(&obj, "title").unwrap_or_default(),
-                        description: doc.str(&obj, "description").unwrap_or_default(),
-                        retired: doc.bool(&obj, "retired"),
-                        id,
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Catalogue { factors, stages: Stage::ALL.map(|stage| read_rules(doc, stage)) }
 }
 
 fn read_rules(doc: View<'_>, stage: Stage) -> StageRules {

@@ -608,25 +608,18 @@ impl RoadmapDoc {
             }
             Edit::SetStatus { activity, status } => {
                 let obj = self.row_obj("activities", &activity)?;
-                let before = Status::parse(&self.now().str(&obj, "status").unwrap_or_default());
-                self.doc.put(&obj, "status", status.as_str())?;
+                let before = Status::parse(&self.replace_str(&obj, "status", status.as_str())?);
                 Edit::SetStatus { activity, status: before }
             }
             Edit::SetCompletedOn { activity, date } => {
                 let obj = self.row_obj("activities", &activity)?;
-                let before = self.now().str(&obj, "completed_on").unwrap_or_default();
-                self.doc.put(&obj, "completed_on", date)?;
-                Edit::SetCompletedOn { activity, date: before }
+                Edit::SetCompletedOn { date: self.replace_str(&obj, "completed_on", &date)?, activity }
             }
             Edit::SetStatusNote { activity, note, evidence } => {
                 let obj = self.row_obj("activities", &activity)?;
-                let before = (
-                    self.now().str(&obj, "status_note").unwrap_or_default(),
-                    self.now().str(&obj, "status_evidence").unwrap_or_default(),
-                );
-                self.doc.put(&obj, "status_note", note)?;
-                self.doc.put(&obj, "status_evidence", evidence)?;
-                Edit::SetStatusNote { activity, note: before.0, evidence: before.1 }
+                let note = self.replace_str(&obj, "status_note", &note)?;
+                let evidence = self.replace_str(&obj, "status_evidence", &evidence)?;
+                Edit::SetStatusNote { activity, note, evidence }
             }
             Edit::SetLevel(level) => {
                 let h = self.header_obj()?;
@@ -642,9 +635,7 @@ impl RoadmapDoc {
             }
             Edit::SetAdoptedOn(date) => {
                 let h = self.header_obj()?;
-                let before = self.now().str(&h, "adopted_on").unwrap_or_default();
-                self.doc.put(&h, "adopted_on", date)?;
-                Edit::SetAdoptedOn(before)
+                Edit::SetAdoptedOn(self.replace_str(&h, "adopted_on", &date)?)
             }
             Edit::SetDeleted { row, deleted } => {
                 let (map, id) = row_key(&row);
@@ -656,23 +647,16 @@ impl RoadmapDoc {
             Edit::PlaceActivity { activity, section, pos } => {
                 let obj = self.row_obj("activities", &activity)?;
                 self.row_obj("sections", &section)?;
-                let before_section = self.now().str(&obj, "section").unwrap_or_default();
-                let before_pos = self.now().str(&obj, "pos").unwrap_or_default();
-                self.doc.put(&obj, "section", section.as_str())?;
-                self.doc.put(&obj, "pos", pos)?;
-                Edit::PlaceActivity { activity, section: RowId::new(before_section), pos: before_pos }
+                let section = RowId::new(self.replace_str(&obj, "section", section.as_str())?);
+                Edit::PlaceActivity { activity, section, pos: self.replace_str(&obj, "pos", &pos)? }
             }
             Edit::PlaceSection { section, pos } => {
                 let obj = self.row_obj("sections", &section)?;
-                let before = self.now().str(&obj, "pos").unwrap_or_default();
-                self.doc.put(&obj, "pos", pos)?;
-                Edit::PlaceSection { section, pos: before }
+                Edit::PlaceSection { section, pos: self.replace_str(&obj, "pos", &pos)? }
             }
             Edit::PlaceMember { member, pos } => {
                 let obj = self.row_obj("members", &member)?;
-                let before = self.now().str(&obj, "pos").unwrap_or_default();
-                self.doc.put(&obj, "pos", pos)?;
-                Edit::PlaceMember { member, pos: before }
+                Edit::PlaceMember { member, pos: self.replace_str(&obj, "pos", &pos)? }
             }
             Edit::Create(row) => self.create_row(*row)?,
             Edit::AddColumn(column) => {
@@ -692,6 +676,14 @@ impl RoadmapDoc {
                 Edit::AddColumn(column)
             }
         })
+    }
+
+    /// Writes the string `value` under `key` of `obj` and returns what was
+    /// there (empty when nothing or no string was): the inverse of the write.
+    fn replace_str(&mut self, obj: &ObjId, key: &str, value: &str) -> Result<String, DocError> {
+        let before = self.now().str(obj, key).unwrap_or_default();
+        self.doc.put(obj, key, value)?;
+        Ok(before)
     }
 
     fn create_row(&mut self, row: NewRow) -> Result<Edit, DocError> {
