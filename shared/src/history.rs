@@ -1,7 +1,8 @@
-//! Reading a roadmap's Automerge change history: the roadmap as it stood at
-//! a moment in the past ("the document on date X", for reports on a date and
-//! for monitoring indicators), and who changed an activity, what and when
-//! ([`activity_history`]).
+//! Reading a roadmap's Automerge change history: which part of it counts at
+//! a moment in the past ([`heads_at`]: "the document on date X", for
+//! reports on a date and for monitoring indicators; any typed document is
+//! then read there by [`crate::typed_doc::TypedDoc::read_until`]), and who
+//! changed an activity, what and when ([`activity_history`]).
 //!
 //! A change counts at a moment when its recorded time is at or before it and
 //! every change it depends on counts too. The second rule matters when a

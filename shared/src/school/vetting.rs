@@ -65,7 +65,7 @@ pub fn vet_changes(
     if powers.curate && powers.assign {
         return Ok(());
     }
-    let genesis = SchoolDoc::genesis(school).doc.get_heads();
+    let genesis = SchoolDoc::genesis(school).heads();
     let before = View::now(before);
     let filed: BTreeSet<String> = match before.map(&ROOT, "documents") {
         Some(map) => before.keys(&map).collect(),

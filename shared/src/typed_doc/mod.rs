@@ -6,10 +6,11 @@
 //!   Loading, saving, forking and merging are written here once, for
 //!   every kind; each kind's module adds its own writer (the one place
 //!   that changes that kind of document).
-//! - Reading goes through [`View`], now or at past heads, tolerantly (see
-//!   [`view`]). [`TypedDoc::read_until`] is a document as it stood at a
-//!   moment (the rule of what counts then is [`crate::history::heads_at`]),
-//!   read in place.
+//! - Reading goes through [`View`], now or at past heads, tolerantly: what
+//!   is missing or of another type than the layout says reads as empty.
+//!   [`TypedDoc::read_until`] is a document as it stood at a moment (the
+//!   rule of what counts then is [`crate::history::heads_at`]), read in
+//!   place: no copy of its history.
 //! - [`DocError`] is why a document could not be opened or changed.
 //!
 //! Why a generic type and not a trait the three types implement: callers
@@ -17,7 +18,7 @@
 //! kind cannot get storage or merging subtly different from the others.
 
 mod error;
-pub mod view;
+mod view;
 
 pub use error::DocError;
 pub use view::{Fields, View};

@@ -204,7 +204,7 @@ impl Fields {
 
 /// A scalar as a whole number: integers, floats (cut toward zero) and
 /// timestamps; `None` for anything else.
-pub fn as_i64(value: &ScalarValue) -> Option<i64> {
+fn as_i64(value: &ScalarValue) -> Option<i64> {
     match *value {
         ScalarValue::Int(n) => Some(n),
         ScalarValue::Uint(n) => i64::try_from(n).ok(),
