@@ -6,9 +6,10 @@ pub use crate::replica::OpenError;
 use crate::replica::{Kept, Replica, Synced, Unfit};
 use crate::storage::{DocKind, RoadmapMeta, Storage, StorageError};
 use automerge::{AutoCommit, AutomergeError};
-use medk_shared::doc::{DocError, Edit, NewRoadmap, RoadmapDoc, TextTarget, Touched};
+use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget, Touched};
 use medk_shared::ids::DocumentId;
 use medk_shared::replica::Origin;
+use medk_shared::typed_doc::DocError;
 use medk_shared::undo::UndoStack;
 use std::rc::Rc;
 
@@ -23,13 +24,7 @@ pub struct OpenRoadmap {
 
 impl Kept for RoadmapDoc {
     fn from_automerge(am: AutoCommit) -> Result<Self, Unfit> {
-        RoadmapDoc::from_automerge(am).map_err(|e| match e {
-            DocError::NewerSchema(_) => Unfit::Newer(e.to_string()),
-            other => Unfit::Wrong(match other.detail() {
-                Some(detail) => format!("{other}: {detail}"),
-                None => other.to_string(),
-            }),
-        })
+        Ok(RoadmapDoc::from_automerge(am)?)
     }
 
     fn automerge(&mut self) -> &mut AutoCommit {
@@ -179,7 +174,7 @@ impl OpenRoadmap {
     }
 
     /// The document for reading its history on a date (monitoring reads
-    /// many roadmaps at once through `history::roadmap_at`). Reads only:
+    /// many roadmaps at once through `RoadmapDoc::read_until`). Reads only:
     /// a change made through here would bypass storage and undo.
     pub fn doc_mut(&mut self) -> &mut RoadmapDoc {
         &mut self.doc

@@ -8,13 +8,14 @@
 use crate::browser::now_ms;
 use crate::replica::{Kept, OpenError, Replica, Synced, Unfit};
 use crate::storage::{DocKind, RoadmapMeta, Storage};
-use automerge::{ActorId, AutoCommit, AutomergeError, ReadDoc};
+use automerge::{ActorId, AutoCommit, AutomergeError};
+use medk_shared::access::Level;
 use medk_shared::catalogue::{CATALOGUE_KIND, Catalogue, CatalogueDoc, CatalogueEdit, catalogue_id};
 use medk_shared::doc::Touched;
 use medk_shared::ids::DocumentId;
-use medk_shared::model::Level;
 use medk_shared::replica::Origin;
 use medk_shared::school::{SCHOOL_KIND, School, SchoolDoc, SchoolEdit, school_file_id};
+use medk_shared::typed_doc::View;
 use std::rc::Rc;
 
 /// What a file holds.
@@ -64,19 +65,13 @@ impl Wanted {
 
 impl Kept for FileDoc {
     fn from_automerge(doc: AutoCommit) -> Result<Self, Unfit> {
-        let kind = doc.get(automerge::ROOT, "kind").ok().flatten().and_then(|(v, _)| v.into_string().ok());
+        let kind = View::now(&doc).str(&automerge::ROOT, "kind");
         match kind.as_deref() {
             Some(SCHOOL_KIND) => SchoolDoc::from_automerge(doc).map(FileDoc::School),
             Some(CATALOGUE_KIND) => CatalogueDoc::from_automerge(doc).map(FileDoc::Catalogue),
             _ => return Err(Unfit::Wrong("это не файл школы и не каталог".into())),
         }
-        .map_err(|e| match e {
-            medk_shared::school::FileError::NewerSchema(_) => Unfit::Newer(e.to_string()),
-            other => Unfit::Wrong(match other.detail() {
-                Some(detail) => format!("{other}: {detail}"),
-                None => other.to_string(),
-            }),
-        })
+        .map_err(Unfit::from)
     }
 
     fn automerge(&mut self) -> &mut AutoCommit {

@@ -15,6 +15,7 @@ use automerge::{AutoCommit, AutomergeError, ChangeHash};
 use medk_shared::doc::Touched;
 use medk_shared::ids::DocumentId;
 use medk_shared::replica::{self as core, Op, Origin, Policy, Unsent};
+use medk_shared::typed_doc::DocError;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -60,6 +61,18 @@ pub enum Unfit {
     Newer(String),
     /// Not this kind of document at all.
     Wrong(String),
+}
+
+impl From<DocError> for Unfit {
+    fn from(e: DocError) -> Self {
+        match e {
+            DocError::NewerSchema(_) => Unfit::Newer(e.to_string()),
+            other => Unfit::Wrong(match other.detail() {
+                Some(detail) => format!("{other}: {detail}"),
+                None => other.to_string(),
+            }),
+        }
+    }
 }
 
 /// What a document type must do to be kept on the device.

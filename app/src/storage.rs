@@ -27,8 +27,8 @@
 //!   again.
 
 use js_sys::{Array, Uint8Array};
+use medk_shared::access::Level;
 use medk_shared::ids::DocumentId;
-use medk_shared::model::Level;
 use medk_shared::replica::{Piece, PieceKey};
 use rexie::{Index, KeyRange, ObjectStore, Rexie, TransactionMode};
 use serde::{Deserialize, Serialize};

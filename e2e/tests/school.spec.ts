@@ -291,7 +291,7 @@ test('the participants table lists the school with the curator a coordinator ass
   const server = await serve({ units: UNITS, people: PEOPLE });
   const regional = await signedIn(browser, server.url, REGIONAL);
   await regional.locator('.account .topbar-button').click();
-  await regional.locator('#account-panel').getByRole('link', { name: 'Школы' }).click();
+  await regional.locator('#account-panel').getByRole('link', { name: 'Школы', exact: true }).click();
   await expect(regional).toHaveURL(/\/schools$/);
   const row = regional.locator('.participants-table tr[data-unit=s1]');
   await expect(row).toContainText('Школа № 1');

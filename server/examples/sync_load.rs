@@ -257,7 +257,7 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
             let mut doc = medk_shared::doc::RoadmapDoc::create(
                 &medk_shared::doc::NewRoadmap {
                     title: format!("load test document {n}"),
-                    level: medk_shared::model::Level::School,
+                    level: medk_shared::access::Level::School,
                     territory: String::new(),
                     year: None,
                     columns: Vec::new(),

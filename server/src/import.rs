@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
+use medk_shared::access::Level;
 use medk_shared::ids::{DocumentId, RowId};
-use medk_shared::model::Level;
 use medk_shared::office::import::{ParsedRoadmap, parse_docx};
 
 use crate::accounts::{Accounts, random_bytes};
@@ -63,7 +63,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         parsed.adopted_on = day.trim().to_owned();
     }
     if parsed.level.is_none() {
-        parsed.level = Some(unit_level.roadmap_level());
+        parsed.level = Some(unit_level);
     }
     let time_ms = i64::try_from(crate::accounts::now()).unwrap_or(0) * 1000;
     let mut document = parsed
@@ -90,7 +90,7 @@ fn print(parsed: &ParsedRoadmap, json: bool, stored: Option<&DocumentId>) -> any
         return Ok(());
     }
     println!("{}", parsed.title);
-    println!("уровень: {}", parsed.level.map_or("не определён", Level::label_ru));
+    println!("уровень: {}", parsed.level.map_or("не определён", Level::roadmap_label));
     println!("столбцы:");
     for column in &parsed.columns {
         let field = column.field.map_or("— не переносится", |f| f.label_ru());

@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 use automerge::sync::{self, MessageVersion};
 use automerge::transaction::Transactable as _;
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc as _};
+use medk_shared::access::Level;
 use medk_shared::doc::{Edit, NewRoadmap, NewRow, RoadmapDoc, blank_activity};
 use medk_shared::ids::{DocumentId, RowId};
-use medk_shared::model::{ActivityField, Level};
+use medk_shared::model::ActivityField;
 use medk_shared::sync::chunks::{CHANGE_COST, count_all};
 use medk_shared::sync::message::{Message, PeerMetadata};
 use medk_shared::sync::relay::{
@@ -46,10 +47,10 @@ fn roadmap(activities: usize) -> AutoCommit {
     let mut doc = RoadmapDoc::create(
         &NewRoadmap {
             title: "Бенчмарк".into(),
-            level: Level::Regional,
+            level: Level::Region,
             territory: String::new(),
             year: Some(2026),
-            columns: Level::Regional.default_columns(),
+            columns: Level::Region.default_columns(),
         },
         section.clone(),
     );

@@ -41,12 +41,23 @@ pub struct SchoolPowers {
     pub assign: bool,
 }
 
-/// Levels of the organisation tree, top down.
+/// The levels of the project, top down: of a unit in the organisation tree,
+/// and of the roadmaps that unit keeps (a region keeps «Региональная»
+/// roadmaps). One type for both, so a unit's roadmaps need no mapping.
+///
+/// Spellings, all stored somewhere and never to change: a level's name
+/// ([`Self::as_str`]: `region`) in the accounts store, the HTTP API and on
+/// the command line; a roadmap document's header keeps the adjective it was
+/// first written with ([`Self::roadmap_key`]: `regional`). Reading by serde
+/// takes both, so what the app stored under the roadmap's spelling (its
+/// list of roadmaps in IndexedDB) still reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Level {
     Federal,
+    #[serde(alias = "regional")]
     Region,
+    #[serde(alias = "municipal")]
     Municipality,
     School,
 }
@@ -54,7 +65,38 @@ pub enum Level {
 impl Level {
     pub const ALL: [Level; 4] = [Level::Federal, Level::Region, Level::Municipality, Level::School];
 
-    /// Russian name, for the UI.
+    /// The level's name, as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Federal => "federal",
+            Level::Region => "region",
+            Level::Municipality => "municipality",
+            Level::School => "school",
+        }
+    }
+
+    /// The level by its name ([`Self::as_str`]).
+    pub fn parse(text: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.as_str() == text)
+    }
+
+    /// The value a roadmap document's header stores (`regional`); never
+    /// change it.
+    pub fn roadmap_key(self) -> &'static str {
+        match self {
+            Level::Federal => "federal",
+            Level::Region => "regional",
+            Level::Municipality => "municipal",
+            Level::School => "school",
+        }
+    }
+
+    /// The level by its roadmap key ([`Self::roadmap_key`]).
+    pub fn from_roadmap_key(key: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.roadmap_key() == key)
+    }
+
+    /// Russian name of a unit's level, for the UI («Регион»).
     pub fn label(self) -> &'static str {
         match self {
             Level::Federal => "Федеральный уровень",
@@ -64,13 +106,13 @@ impl Level {
         }
     }
 
-    /// The level of the roadmaps a unit of this level keeps.
-    pub fn roadmap_level(self) -> crate::model::Level {
+    /// Russian name of a roadmap of this level, for the UI («Региональная»).
+    pub fn roadmap_label(self) -> &'static str {
         match self {
-            Level::Federal => crate::model::Level::Federal,
-            Level::Region => crate::model::Level::Regional,
-            Level::Municipality => crate::model::Level::Municipal,
-            Level::School => crate::model::Level::School,
+            Level::Federal => "Федеральная",
+            Level::Region => "Региональная",
+            Level::Municipality => "Муниципальная",
+            Level::School => "Школьная",
         }
     }
 }
@@ -619,9 +661,46 @@ mod tests {
 
     #[test]
     fn each_unit_level_keeps_roadmaps_of_its_own_level() {
-        use crate::model::Level as Roadmap;
-        let pairs: Vec<_> = Level::ALL.iter().map(|l| l.roadmap_level()).collect();
-        assert_eq!(pairs, [Roadmap::Federal, Roadmap::Regional, Roadmap::Municipal, Roadmap::School]);
+        // One type: a unit's level is its roadmaps' level; each keeps the
+        // roadmap spelling it was stored under.
+        let keys: Vec<_> = Level::ALL.iter().map(|l| l.roadmap_key()).collect();
+        assert_eq!(keys, ["federal", "regional", "municipal", "school"]);
+        let labels: Vec<_> = Level::ALL.iter().map(|l| l.roadmap_label()).collect();
+        assert_eq!(labels, ["Федеральная", "Региональная", "Муниципальная", "Школьная"]);
+    }
+
+    /// Every spelling a level was ever stored or sent in still reads: the
+    /// unit names (accounts store, API, command line) and the roadmap keys
+    /// (roadmap documents, the app's list of roadmaps in IndexedDB, the
+    /// import's dry run); each is still written where it was.
+    #[test]
+    fn old_level_spellings_still_read() {
+        let read = |text: &str| serde_json::from_value::<Level>(serde_json::json!(text)).ok();
+        for (name, key, level) in [
+            ("federal", "federal", Level::Federal),
+            ("region", "regional", Level::Region),
+            ("municipality", "municipal", Level::Municipality),
+            ("school", "school", Level::School),
+        ] {
+            assert_eq!(read(name), Some(level), "{name}");
+            assert_eq!(read(key), Some(level), "{key}");
+            assert_eq!(
+                serde_json::to_value(level).unwrap(),
+                serde_json::json!(name),
+                "serde writes the name"
+            );
+            assert_eq!((Level::parse(name), level.as_str()), (Some(level), name));
+            assert_eq!((Level::from_roadmap_key(key), level.roadmap_key()), (Some(level), key));
+        }
+        assert_eq!(read("Region"), None);
+        // A unit as the accounts store and the API hold it.
+        let unit: Unit =
+            serde_json::from_str(r#"{"id":"r1","parent":"rf","level":"region","name":"Р"}"#).unwrap();
+        assert_eq!(unit.level, Level::Region);
+        // Each document keeps only its own spelling: a roadmap header that
+        // says `region` is off the layout, as before.
+        assert_eq!(Level::from_roadmap_key("region"), None);
+        assert_eq!(Level::parse("regional"), None);
     }
 
     fn unit(id: &str, parent: &str, level: Level) -> Unit {

@@ -25,10 +25,9 @@
 //!   (7 days); «не реже 1 раза в 3–4 недели» while it is carried out (28
 //!   days, the lenient end); none once the school has finished.
 
-use crate::school::{
-    DocumentKind, FileError, Past, Stage, View, bool_at, check_kind, map_obj, past, str_at, u64_at,
-};
-use automerge::transaction::{CommitOptions, Transactable};
+use crate::school::{DocumentKind, Stage};
+use crate::typed_doc::{DocError, Kind, TypedDoc, View, genesis_actor, part_problems};
+use automerge::transaction::Transactable;
 use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ROOT};
 use serde::{Deserialize, Serialize};
 
@@ -160,12 +159,33 @@ pub enum CatalogueEdit {
 }
 
 /// An Automerge document known to hold the catalogue.
-#[derive(Debug)]
-pub struct CatalogueDoc {
-    doc: AutoCommit,
-}
+pub type CatalogueDoc = TypedDoc<Catalogue>;
 
-crate::school::automerge_file!(CatalogueDoc);
+impl Kind for Catalogue {
+    const KIND: &'static str = CATALOGUE_KIND;
+    const SCHEMA: u64 = CATALOGUE_SCHEMA;
+    const WHAT: &'static str = WHAT;
+
+    fn read(doc: View<'_>) -> Catalogue {
+        let factors = doc
+            .map(&ROOT, "factors")
+            .map(|map| {
+                doc.keys(&map)
+                    .filter_map(|id| {
+                        let obj = doc.map(&map, &id)?;
+                        Some(RiskFactor {
+                            title: doc.str(&obj, "title").unwrap_or_default(),
+                            description: doc.str(&obj, "description").unwrap_or_default(),
+                            retired: doc.bool(&obj, "retired"),
+                            id,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Catalogue { factors, stages: Stage::ALL.map(|stage| read_rules(doc, stage)) }
+    }
+}
 
 /// The project's one catalogue, by a well-known id.
 pub fn catalogue_id() -> crate::ids::DocumentId {
@@ -175,65 +195,43 @@ pub fn catalogue_id() -> crate::ids::DocumentId {
 impl CatalogueDoc {
     /// Who made [`Self::genesis`] (see [`crate::school::SchoolDoc::genesis_actor`]).
     pub fn genesis_actor() -> automerge::ActorId {
-        crate::school::genesis_actor(CATALOGUE_KIND, "500+")
+        genesis_actor(CATALOGUE_KIND, "500+")
     }
 
-    /// The catalogue's first state, the same bytes on every device (see
-    /// [`crate::school::SchoolDoc::genesis`]): the 2021 seed.
+    /// The catalogue's first state, the same bytes on every device (fixed
+    /// actor, time 0; see [`crate::school::SchoolDoc::genesis`]): the 2021
+    /// seed.
     pub fn genesis() -> Self {
-        let mut doc = AutoCommit::new().with_actor(Self::genesis_actor());
-        init(&mut doc, &Catalogue::seed_2021()).expect("writing to a fresh document cannot fail");
-        doc.commit_with(CommitOptions::default().with_time(0).with_message("seed catalogue"));
-        doc.set_actor(automerge::ActorId::random());
-        Self { doc }
+        Self::genesis_of("500+", "seed catalogue", |doc| init(doc, &Catalogue::seed_2021()))
     }
 
     /// A new catalogue holding [`Catalogue::seed_2021`], stamped `time_ms`.
     pub fn seeded(time_ms: i64) -> Self {
-        let mut doc = AutoCommit::new();
-        init(&mut doc, &Catalogue::seed_2021()).expect("writing to a fresh document cannot fail");
-        doc.commit_with(CommitOptions::default().with_time(time_ms).with_message("seed catalogue"));
-        Self { doc }
-    }
-
-    pub fn from_automerge(doc: AutoCommit) -> Result<Self, FileError> {
-        check_catalogue(View::now(&doc))?;
-        Ok(Self { doc })
-    }
-
-    pub fn read(&self) -> Catalogue {
-        read_catalogue(View::now(&self.doc))
+        Self::created(time_ms, "seed catalogue", |doc| init(doc, &Catalogue::seed_2021()))
     }
 
     /// What of the catalogue is missing or not of its type, so reads as
     /// empty; empty for every catalogue this code writes.
     pub fn problems(&self) -> Vec<String> {
-        crate::school::part_problems(View::now(&self.doc), &[("factors", true), ("stages", true)])
+        part_problems(self.now(), &[("factors", true), ("stages", true)])
     }
 
     fn stage_obj(&self, stage: Stage) -> Option<ObjId> {
-        stage_obj(View::now(&self.doc), stage)
+        stage_obj(self.now(), stage)
     }
 
     /// Applies the edits of one action as one change stamped `time_ms`.
     /// All or nothing.
-    pub fn apply(&mut self, edits: Vec<CatalogueEdit>, time_ms: i64, message: &str) -> Result<(), FileError> {
-        for edit in edits {
-            if let Err(e) = self.apply_one(edit) {
-                self.doc.rollback();
-                return Err(e);
-            }
-        }
-        self.doc.commit_with(CommitOptions::default().with_time(time_ms).with_message(message));
-        Ok(())
+    pub fn apply(&mut self, edits: Vec<CatalogueEdit>, time_ms: i64, message: &str) -> Result<(), DocError> {
+        self.change(time_ms, message, |file| edits.into_iter().try_for_each(|edit| file.apply_one(edit)))
     }
 
-    fn apply_one(&mut self, edit: CatalogueEdit) -> Result<(), FileError> {
-        let doc_error = || FileError::WrongKind(WHAT);
+    fn apply_one(&mut self, edit: CatalogueEdit) -> Result<(), DocError> {
+        let doc_error = || DocError::WrongKind(WHAT);
         match edit {
             CatalogueEdit::PutFactor { id, title, description } => {
-                let factors = map_obj(View::now(&self.doc), &ROOT, "factors").ok_or_else(doc_error)?;
-                let obj = match map_obj(View::now(&self.doc), &factors, &id) {
+                let factors = self.now().map(&ROOT, "factors").ok_or_else(doc_error)?;
+                let obj = match self.now().map(&factors, &id) {
                     Some(obj) => obj,
                     None => {
                         let obj = self.doc.put_object(&factors, &id, ObjType::Map)?;
@@ -245,8 +243,8 @@ impl CatalogueDoc {
                 self.doc.put(&obj, "description", description)?;
             }
             CatalogueEdit::SetRetired { id, retired } => {
-                let factors = map_obj(View::now(&self.doc), &ROOT, "factors").ok_or_else(doc_error)?;
-                let obj = map_obj(View::now(&self.doc), &factors, &id).ok_or(FileError::NotFound(id))?;
+                let factors = self.now().map(&ROOT, "factors").ok_or_else(doc_error)?;
+                let obj = self.now().map(&factors, &id).ok_or(DocError::NotFound(id))?;
                 self.doc.put(&obj, "retired", retired)?;
             }
             CatalogueEdit::SetVisitInterval { stage, days } => {
@@ -255,7 +253,7 @@ impl CatalogueDoc {
             }
             CatalogueEdit::SetRequired { stage, kind, required } => {
                 let obj = self.stage_obj(stage).ok_or_else(doc_error)?;
-                let map = map_obj(View::now(&self.doc), &obj, "required").ok_or_else(doc_error)?;
+                let map = self.now().map(&obj, "required").ok_or_else(doc_error)?;
                 self.doc.put(&map, kind.key(), required)?;
             }
         }
@@ -263,61 +261,25 @@ impl CatalogueDoc {
     }
 }
 
-/// The catalogue as it stood at `until_ms` (see [`crate::history`]).
-pub fn catalogue_at(doc: &mut CatalogueDoc, until_ms: i64) -> Option<Catalogue> {
-    match past(doc.automerge(), until_ms) {
-        Past::Nothing => None,
-        Past::Now => Some(doc.read()),
-        Past::Then(heads) => {
-            let then = View::at(&doc.doc, &heads);
-            check_catalogue(then).ok().map(|()| read_catalogue(then))
-        }
-    }
-}
-
-/// Checks that `doc` says it is the catalogue, of a schema this code
-/// knows; a missing part reads as empty ([`CatalogueDoc::problems`]).
-fn check_catalogue(doc: View<'_>) -> Result<(), FileError> {
-    check_kind(doc, CATALOGUE_KIND, CATALOGUE_SCHEMA, WHAT)
-}
-
-fn read_catalogue(doc: View<'_>) -> Catalogue {
-    let factors = map_obj(doc, &ROOT, "factors")
-        .map(|map| {
-            doc.keys(&map)
-                .filter_map(|id| {
-                    let obj = map_obj(doc, &map, &id)?;
-                    Some(RiskFactor {
-                        title: str_at(doc, &obj, "title"),
-                        description: str_at(doc, &obj, "description"),
-                        retired: bool_at(doc, &obj, "retired"),
-                        id,
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Catalogue { factors, stages: Stage::ALL.map(|stage| read_rules(doc, stage)) }
-}
-
 fn read_rules(doc: View<'_>, stage: Stage) -> StageRules {
     let Some(obj) = stage_obj(doc, stage) else {
         return StageRules::default();
     };
-    let required = map_obj(doc, &obj, "required");
+    let required = doc.map(&obj, "required");
     StageRules {
-        visit_every_days: u64_at(doc, &obj, "visit_every_days")
+        visit_every_days: doc
+            .u64(&obj, "visit_every_days")
             .filter(|d| *d > 0)
             .and_then(|d| u32::try_from(d).ok()),
         required: DocumentKind::ALL
             .into_iter()
-            .filter(|kind| required.as_ref().is_some_and(|r| bool_at(doc, r, kind.key())))
+            .filter(|kind| required.as_ref().is_some_and(|r| doc.bool(r, kind.key())))
             .collect(),
     }
 }
 
 fn stage_obj(doc: View<'_>, stage: Stage) -> Option<ObjId> {
-    map_obj(doc, &map_obj(doc, &ROOT, "stages")?, stage.key())
+    doc.map(&doc.map(&ROOT, "stages")?, stage.key())
 }
 
 fn init(doc: &mut AutoCommit, catalogue: &Catalogue) -> Result<(), AutomergeError> {

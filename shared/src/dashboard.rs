@@ -16,7 +16,7 @@ use crate::history::{Window, heads_window, progress_at_heads};
 use crate::monitoring::{
     self, NoneDue, RoadmapOnDate, Rollup, SchoolSnapshot, Totals, VisitWarning, visit_warning,
 };
-use crate::school::{Decision, DocumentKind, School, SchoolDoc, Stage, school_at_heads};
+use crate::school::{Decision, DocumentKind, School, SchoolDoc, Stage};
 use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -169,7 +169,7 @@ impl<K: Hash + Eq + Clone> Reads<K> {
         .unwrap_or(fallback)
     }
 
-    /// The school file of `unit` as it stood at `until_ms` ([`school_at_heads`]).
+    /// The school file of `unit` as it stood at `until_ms` ([`SchoolDoc::read_at`]).
     pub fn school(&mut self, unit: &str, doc: &mut SchoolDoc, until_ms: i64) -> Option<School> {
         let at = heads_window(doc.automerge(), until_ms);
         let seen = doc.automerge().get_heads();
@@ -181,7 +181,7 @@ impl<K: Hash + Eq + Clone> Reads<K> {
             at,
             seen,
             |_| true,
-            |heads| school_at_heads(doc, heads),
+            |heads| doc.read_at(heads),
         )
     }
 

@@ -39,12 +39,13 @@
 //!   `update_text`, so two people typing in one description merge by
 //!   character.
 
+use crate::access::Level;
 use crate::ids::{DocumentId, RowId};
 use crate::indicators::Progress;
 use crate::model::{
-    Activity, ActivityField, Column, Header, HeaderField, Level, Member, MemberField, Roadmap, Section,
-    Status,
+    Activity, ActivityField, Column, Header, HeaderField, Member, MemberField, Roadmap, Section, Status,
 };
+use crate::typed_doc::{DocError, Kind, TypedDoc, View};
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, AutomergeError, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use fractional_index::FractionalIndex;
@@ -56,7 +57,9 @@ pub const DOC_KIND: &str = "medk/roadmap";
 pub const SCHEMA_VERSION: u64 = 1;
 
 /// Migrations from older layouts: entry `i` upgrades schema `i + 1` to
-/// `i + 2`. Empty while schema 1 is the only one.
+/// `i + 2`. Empty while schema 1 is the only one. A roadmap's past is read
+/// in place by the current rules ([`TypedDoc::read_at`]), so the first
+/// migration must also teach the readers the layout it upgrades from.
 const MIGRATIONS: &[Migration] = &[];
 
 /// Most operations a change this app writes for a whole document (an
@@ -70,43 +73,6 @@ pub const PART_OPS: usize = 20_000;
 
 /// Rewrites a document of one schema into the next, in place.
 type Migration = fn(&mut AutoCommit) -> Result<(), AutomergeError>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum DocError {
-    /// The bytes are not an Automerge document (the detail is technical).
-    #[error("повреждённые данные: файл не читается как документ МЭДК")]
-    Corrupt(String),
-    #[error("документ не является дорожной картой")]
-    NotARoadmap,
-    #[error("дорожная карта создана более новой версией приложения (схема {0})")]
-    NewerSchema(u64),
-    #[error("строка {0} не найдена")]
-    NoSuchRow(RowId),
-    #[error("текст длиннее {max} знаков: сократите его", max = crate::layout::MAX_TEXT_CHARS)]
-    TextTooLong,
-    #[error("в дорожной карте уже {max} строк этого вида", max = crate::layout::MAX_ROWS)]
-    TooManyRows,
-    #[error("в дорожной карте уже {max} колонок", max = crate::layout::MAX_COLUMNS)]
-    TooManyColumns,
-    #[error("слишком длинное значение (положение строки, дата или номер строки)")]
-    ValueTooLong,
-    #[error("строка {0} уже есть")]
-    RowExists(RowId),
-    /// Automerge refused an operation (its message is technical).
-    #[error("внутренняя ошибка документа")]
-    Automerge(#[from] AutomergeError),
-}
-
-impl DocError {
-    /// The technical detail behind the message, if any (not translated).
-    pub fn detail(&self) -> Option<String> {
-        match self {
-            DocError::Corrupt(d) => Some(d.clone()),
-            DocError::Automerge(e) => Some(e.to_string()),
-            _ => None,
-        }
-    }
-}
 
 /// What a new roadmap starts with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -199,9 +165,58 @@ pub enum NewRow {
 }
 
 /// An Automerge document known to hold a roadmap of the current schema.
-#[derive(Debug)]
-pub struct RoadmapDoc {
-    doc: AutoCommit,
+pub type RoadmapDoc = TypedDoc<Roadmap>;
+
+/// How errors name a roadmap.
+const WHAT: &str = "дорожной картой";
+
+impl Kind for Roadmap {
+    const KIND: &'static str = DOC_KIND;
+    const SCHEMA: u64 = SCHEMA_VERSION;
+    const WHAT: &'static str = WHAT;
+
+    /// Unlike the other kinds, a missing or unreadable version is taken as
+    /// the first one: the first roadmaps were written before there was one.
+    fn check(doc: View<'_>) -> Result<u64, DocError> {
+        if doc.str(&ROOT, "kind").as_deref() != Some(DOC_KIND) {
+            return Err(DocError::WrongKind(WHAT));
+        }
+        let schema = doc.scalar(&ROOT, "schema").and_then(|s| crate::layout::schema(&s)).unwrap_or(1);
+        if schema > SCHEMA_VERSION { Err(DocError::NewerSchema(schema)) } else { Ok(schema) }
+    }
+
+    fn migrate(doc: &mut AutoCommit, from: u64) -> Result<(), DocError> {
+        for migrate in MIGRATIONS.get((from as usize).saturating_sub(1)..).unwrap_or_default() {
+            migrate(doc)?;
+        }
+        doc.put(ROOT, "schema", SCHEMA_VERSION)?;
+        doc.commit_with(CommitOptions::default().with_message("migrate schema"));
+        Ok(())
+    }
+
+    /// The whole roadmap in display order. Activities whose section was
+    /// deleted are hidden with it; ones whose section is unknown (a section
+    /// id from a newer client) go to the last section rather than vanish.
+    fn read(doc: View<'_>) -> Roadmap {
+        let (sections, activities) = placed_activities(doc, None);
+        let mut sections: Vec<Section> = sections
+            .into_iter()
+            .map(|row| Section { title: row_text(doc, &row, "title"), id: row.id, activities: Vec::new() })
+            .collect();
+        for (index, row) in activities {
+            sections[index].activities.push(read_activity_row(doc, &row));
+        }
+        let working_group = ordered_rows(doc, "members", None)
+            .into_iter()
+            .map(|row| Member {
+                name: row_text(doc, &row, MemberField::Name.key()),
+                workplace: row_text(doc, &row, MemberField::Workplace.key()),
+                position: row_text(doc, &row, MemberField::Position.key()),
+                id: row.id,
+            })
+            .collect();
+        Roadmap { header: read_header(doc), columns: read_columns(doc), sections, working_group }
+    }
 }
 
 impl RoadmapDoc {
@@ -210,7 +225,7 @@ impl RoadmapDoc {
         let mut doc = AutoCommit::new();
         Self::init(&mut doc, new, first_section).expect("writing to a fresh document cannot fail");
         doc.commit_with(CommitOptions::default().with_message("create roadmap"));
-        Self { doc }
+        Self::new(doc)
     }
 
     fn init(doc: &mut AutoCommit, new: &NewRoadmap, first_section: RowId) -> Result<(), AutomergeError> {
@@ -226,7 +241,7 @@ impl RoadmapDoc {
             };
             doc.update_text(&text, value)?;
         }
-        doc.put(&header, "level", new.level.as_str())?;
+        doc.put(&header, "level", new.level.roadmap_key())?;
         put_year(doc, &header, new.year)?;
         let columns = doc.put_object(ROOT, "columns", ObjType::List)?;
         for (i, column) in new.columns.iter().enumerate() {
@@ -240,39 +255,6 @@ impl RoadmapDoc {
         doc.put(&section, "pos", FractionalIndex::default().to_string())?;
         doc.put(&section, "deleted", false)?;
         Ok(())
-    }
-
-    /// Loads saved bytes (a full save, optionally followed by incremental
-    /// chunks), checks that they hold a roadmap and migrates old layouts.
-    pub fn load(bytes: &[u8]) -> Result<Self, DocError> {
-        let doc = AutoCommit::load(bytes).map_err(|e| DocError::Corrupt(e.to_string()))?;
-        Self::from_automerge(doc)
-    }
-
-    /// Wraps a document that came from elsewhere (storage, sync). It must
-    /// say it is a roadmap of a schema this code knows; anything else in it
-    /// that is not as the layout says reads as empty ([`Self::problems`]
-    /// lists it), so the rest still opens.
-    pub fn from_automerge(mut doc: AutoCommit) -> Result<Self, DocError> {
-        if doc.get(ROOT, "kind")?.and_then(|(v, _)| v.into_string().ok()).as_deref() != Some(DOC_KIND) {
-            return Err(DocError::NotARoadmap);
-        }
-        // A missing or unreadable version is taken as the first one.
-        let schema = match doc.get(ROOT, "schema")? {
-            Some((Value::Scalar(s), _)) => crate::layout::schema(s.as_ref()).unwrap_or(1),
-            _ => 1,
-        };
-        if schema > SCHEMA_VERSION {
-            return Err(DocError::NewerSchema(schema));
-        }
-        if schema < SCHEMA_VERSION {
-            for migrate in MIGRATIONS.get((schema as usize).saturating_sub(1)..).unwrap_or_default() {
-                migrate(&mut doc)?;
-            }
-            doc.put(ROOT, "schema", SCHEMA_VERSION)?;
-            doc.commit_with(CommitOptions::default().with_message("migrate schema"));
-        }
-        Ok(Self { doc })
     }
 
     /// What of the document is not as the layout says (another program
@@ -297,386 +279,68 @@ impl RoadmapDoc {
         crate::layout::origin_id(creator, &nonce)
     }
 
-    /// Applies saved changes from storage or another replica.
-    pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), DocError> {
-        self.doc.load_incremental(bytes).map_err(|e| DocError::Corrupt(e.to_string()))?;
-        Ok(())
-    }
-
-    /// The underlying document, for sync and storage.
-    pub fn automerge(&mut self) -> &mut AutoCommit {
-        &mut self.doc
-    }
-
-    pub fn save(&mut self) -> Vec<u8> {
-        self.doc.save()
-    }
-
-    /// The changes since the last save or incremental save.
-    pub fn save_incremental(&mut self) -> Vec<u8> {
-        self.doc.save_incremental()
-    }
-
-    pub fn heads(&mut self) -> Vec<ChangeHash> {
-        self.doc.get_heads()
-    }
-
-    /// A fully independent copy (new actor), e.g. to duplicate a roadmap.
-    pub fn fork(&mut self) -> Self {
-        Self { doc: self.doc.fork() }
-    }
-
-    /// Merges everything `other` has that this replica lacks.
-    pub fn merge(&mut self, other: &mut RoadmapDoc) -> Result<(), DocError> {
-        self.doc.merge(&mut other.doc)?;
-        Ok(())
-    }
-
-    // ---- reading -------------------------------------------------------
+    // ---- reading ----------------------------------------------------------
     //
-    // The readers taking `at` read the state at those heads in place
-    // (Automerge's `*_at` reads), or the current state for `None`: one set of
-    // rules for what a roadmap shows, now and on a past date.
-
-    fn get_in(&self, at: At<'_>, obj: &ObjId, key: &str) -> Option<(Value<'_>, ObjId)> {
-        match at {
-            None => self.doc.get(obj, key),
-            Some(heads) => self.doc.get_at(obj, key, heads),
-        }
-        .ok()
-        .flatten()
-    }
-
-    fn map_in(&self, at: At<'_>, obj: &ObjId) -> automerge::iter::MapRange<'_> {
-        match at {
-            None => self.doc.map_range(obj, ..),
-            Some(heads) => self.doc.map_range_at(obj, .., heads),
-        }
-    }
-
-    fn text_in(&self, at: At<'_>, obj: &ObjId) -> Option<String> {
-        match at {
-            None => self.doc.text(obj),
-            Some(heads) => self.doc.text_at(obj, heads),
-        }
-        .ok()
-    }
-
-    /// The map under `key` of `parent` (a roadmap's maps: the header, the
-    /// row maps, the rows themselves); `None` when it is absent or not a map.
-    fn child(&self, parent: &ObjId, key: &str) -> Option<ObjId> {
-        self.child_in(None, parent, key)
-    }
-
-    fn child_in(&self, at: At<'_>, parent: &ObjId, key: &str) -> Option<ObjId> {
-        match self.get_in(at, parent, key) {
-            Some((Value::Object(ObjType::Map), id)) => Some(id),
-            _ => None,
-        }
-    }
-
-    /// The list of columns, if the document has one.
-    fn columns_list(&self) -> Option<ObjId> {
-        match self.doc.get(ROOT, "columns") {
-            Ok(Some((Value::Object(ObjType::List), id))) => Some(id),
-            _ => None,
-        }
-    }
-
-    fn text_at(&self, parent: &ObjId, key: &str) -> String {
-        match self.doc.get(parent, key) {
-            Ok(Some((Value::Object(ObjType::Text), id))) => self.doc.text(&id).unwrap_or_default(),
-            Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
-                ScalarValue::Str(s) => s.to_string(),
-                _ => String::new(),
-            },
-            _ => String::new(),
-        }
-    }
-
-    fn str_at(&self, parent: &ObjId, key: &str) -> Option<String> {
-        match self.doc.get(parent, key) {
-            Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
-                ScalarValue::Str(s) => Some(s.to_string()),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    fn bool_at(&self, parent: &ObjId, key: &str) -> bool {
-        matches!(self.doc.get(parent, key), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Boolean(true)))
-    }
-
-    fn header_obj(&self) -> Option<ObjId> {
-        match self.doc.get(ROOT, "header") {
-            Ok(Some((Value::Object(ObjType::Map), id))) => Some(id),
-            _ => None,
-        }
-    }
-
-    fn year_in(&self, at: At<'_>) -> Option<i32> {
-        let header = self.child_in(at, &ROOT, "header")?;
-        match self.get_in(at, &header, "year") {
-            Some((Value::Scalar(s), _)) => match s.as_ref() {
-                ScalarValue::Int(n) => i32::try_from(*n).ok(),
-                ScalarValue::Uint(n) => i32::try_from(*n).ok(),
-                ScalarValue::F64(n) => Some(*n as i32),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
+    // The readers below take a `View`: the roadmap now, or as it stood at
+    // past heads, read in place. One set of rules for what a roadmap shows,
+    // now and on a past date. `read` is [`Kind::read`].
 
     pub fn header(&self) -> Header {
-        let Some(h) = self.header_obj() else {
-            return Header {
-                title: String::new(),
-                level: Level::School,
-                territory: String::new(),
-                year: None,
-                approval: String::new(),
-                abbreviations: String::new(),
-                footnotes: String::new(),
-                adopted_on: String::new(),
-            };
-        };
-        let year = self.year_in(None);
-        Header {
-            title: self.text_at(&h, HeaderField::Title.key()),
-            level: self.str_at(&h, "level").and_then(|l| Level::parse(&l)).unwrap_or(Level::School),
-            territory: self.text_at(&h, HeaderField::Territory.key()),
-            year,
-            approval: self.text_at(&h, HeaderField::Approval.key()),
-            abbreviations: self.text_at(&h, HeaderField::Abbreviations.key()),
-            footnotes: self.text_at(&h, HeaderField::Footnotes.key()),
-            adopted_on: self.str_at(&h, "adopted_on").unwrap_or_default(),
-        }
+        read_header(self.now())
     }
 
     /// The day the plan was adopted ([`Header::adopted_on`]), read alone:
     /// monitoring asks it of every roadmap on every date.
     pub fn adopted_on(&self) -> Option<time::Date> {
-        crate::deadline::parse_iso(&self.str_at(&self.header_obj()?, "adopted_on")?)
+        let now = self.now();
+        crate::deadline::parse_iso(&now.str(&now.map(&ROOT, "header")?, "adopted_on")?)
     }
 
     pub fn columns(&self) -> Vec<Column> {
-        let Some(list) = self.columns_list() else {
-            return Vec::new();
-        };
-        (0..self.doc.length(&list))
-            .filter_map(|i| match self.doc.get(&list, i) {
-                Ok(Some((Value::Object(ObjType::Map), obj))) => {
-                    let field = ActivityField::from_key(&self.str_at(&obj, "field")?)?;
-                    Some(Column { field, title: self.text_at(&obj, "title") })
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// Live rows of a map (`sections`, `activities`, `members`) with their
-    /// object ids, in display order.
-    /// Live rows of a map (`sections`, `activities`, `members`) in display
-    /// order, each with its fields read in one pass over the row's map (a
-    /// `get` per field is several times slower on big roadmaps).
-    fn ordered_rows(&self, key: &str) -> Vec<RowFields> {
-        self.ordered_rows_in(None, key, None)
-    }
-
-    /// `only_text`: the one text field whose object id is wanted (`None`: all).
-    fn ordered_rows_in(&self, at: At<'_>, key: &str, only_text: Option<&str>) -> Vec<RowFields> {
-        let Some(map) = self.child_in(at, &ROOT, key) else {
-            return Vec::new();
-        };
-        let mut rows: Vec<RowFields> = self
-            .map_in(at, &map)
-            .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
-            .map(|item| self.row_fields(at, RowId::new(item.key.to_string()), item.id(), only_text))
-            .filter(|row| !row.deleted)
-            .collect();
-        rows.sort_by(|a, b| a.pos.cmp(&b.pos).then_with(|| a.id.cmp(&b.id)));
-        rows
-    }
-
-    fn row_fields(&self, at: At<'_>, id: RowId, obj: ObjId, only_text: Option<&str>) -> RowFields {
-        let mut row = RowFields {
-            id,
-            pos: String::new(),
-            section: None,
-            deleted: false,
-            status: String::new(),
-            completed_on: String::new(),
-            status_note: String::new(),
-            status_evidence: String::new(),
-            texts: Vec::new(),
-            obj,
-        };
-        for item in self.map_in(at, &row.obj) {
-            use automerge::ScalarValueRef as S;
-            match (&*item.key, &item.value) {
-                (key, automerge::ValueRef::Object(ObjType::Text))
-                    if only_text.is_none_or(|only| only == key) =>
-                {
-                    row.texts.push((key.to_owned(), item.id()))
-                }
-                ("pos", automerge::ValueRef::Scalar(S::Str(v))) => row.pos = v.to_string(),
-                ("section", automerge::ValueRef::Scalar(S::Str(v))) => row.section = Some(v.to_string()),
-                ("deleted", automerge::ValueRef::Scalar(S::Boolean(v))) => row.deleted = *v,
-                ("status", automerge::ValueRef::Scalar(S::Str(v))) => row.status = v.to_string(),
-                ("completed_on", automerge::ValueRef::Scalar(S::Str(v))) => row.completed_on = v.to_string(),
-                ("status_note", automerge::ValueRef::Scalar(S::Str(v))) => row.status_note = v.to_string(),
-                ("status_evidence", automerge::ValueRef::Scalar(S::Str(v))) => {
-                    row.status_evidence = v.to_string()
-                }
-                _ => {}
-            }
-        }
-        row
-    }
-
-    /// The text of a row's field, read from the ids collected in `row_fields`.
-    fn row_text(&self, row: &RowFields, key: &str) -> String {
-        row.texts
-            .iter()
-            .find(|(k, _)| k == key)
-            .and_then(|(_, id)| self.doc.text(id).ok())
-            .unwrap_or_default()
-    }
-
-    fn read_activity_row(&self, row: &RowFields) -> Activity {
-        let mut activity = Activity {
-            id: row.id.clone(),
-            number: String::new(),
-            description: String::new(),
-            form: String::new(),
-            deadline: String::new(),
-            responsible: String::new(),
-            indicator: String::new(),
-            report_form: String::new(),
-            evidence: String::new(),
-            comments: String::new(),
-            status: Status::parse(&row.status),
-            completed_on: row.completed_on.clone(),
-            status_note: row.status_note.clone(),
-            status_evidence: row.status_evidence.clone(),
-        };
-        for (key, text) in &row.texts {
-            if let Some(field) = ActivityField::from_key(key) {
-                *activity.text_mut(field) = self.doc.text(text).unwrap_or_default();
-            }
-        }
-        activity
-    }
-
-    fn row_obj(&self, map: &str, id: &RowId) -> Result<ObjId, DocError> {
-        self.child(&ROOT, map)
-            .and_then(|m| self.child(&m, id.as_str()))
-            .ok_or_else(|| DocError::NoSuchRow(id.clone()))
+        read_columns(self.now())
     }
 
     /// One activity, also when deleted (for undo and history).
     pub fn activity(&self, id: &RowId) -> Option<Activity> {
-        let obj = self.row_obj("activities", id).ok()?;
-        Some(self.read_activity_row(&self.row_fields(None, id.clone(), obj, None)))
+        let now = self.now();
+        let obj = row_obj(now, "activities", id).ok()?;
+        Some(read_activity_row(now, &row_fields(now, id.clone(), obj, None)))
     }
 
     /// The section an activity is in, and its position key.
     pub fn activity_place(&self, id: &RowId) -> Option<(RowId, String)> {
-        let obj = self.row_obj("activities", id).ok()?;
-        Some((RowId::new(self.str_at(&obj, "section")?), self.str_at(&obj, "pos").unwrap_or_default()))
+        let now = self.now();
+        let obj = row_obj(now, "activities", id).ok()?;
+        Some((RowId::new(now.str(&obj, "section")?), now.str(&obj, "pos").unwrap_or_default()))
     }
 
     pub fn section_pos(&self, id: &RowId) -> Option<String> {
-        let obj = self.row_obj("sections", id).ok()?;
-        self.str_at(&obj, "pos")
+        let obj = row_obj(self.now(), "sections", id).ok()?;
+        self.now().str(&obj, "pos")
     }
 
     pub fn member_pos(&self, id: &RowId) -> Option<String> {
-        let obj = self.row_obj("members", id).ok()?;
-        self.str_at(&obj, "pos")
-    }
-
-    /// The whole roadmap in display order. Activities whose section was
-    /// deleted are hidden with it; ones whose section is unknown (a section
-    /// id from a newer client) go to the last section rather than vanish.
-    pub fn read(&self) -> Roadmap {
-        let (sections, activities) = self.placed_activities();
-        let mut sections: Vec<Section> = sections
-            .into_iter()
-            .map(|row| Section { title: self.row_text(&row, "title"), id: row.id, activities: Vec::new() })
-            .collect();
-        for (index, row) in activities {
-            sections[index].activities.push(self.read_activity_row(&row));
-        }
-        let working_group = self
-            .ordered_rows("members")
-            .into_iter()
-            .map(|row| Member {
-                name: self.row_text(&row, MemberField::Name.key()),
-                workplace: self.row_text(&row, MemberField::Workplace.key()),
-                position: self.row_text(&row, MemberField::Position.key()),
-                id: row.id,
-            })
-            .collect();
-        Roadmap { header: self.header(), columns: self.columns(), sections, working_group }
-    }
-
-    /// Live sections in order, and the live activities in order with the
-    /// index of the section each shows in. Activities of a deleted section
-    /// are hidden with it; ones whose section is unknown (an id from a newer
-    /// client) go to the last section rather than vanish.
-    fn placed_activities(&self) -> (Vec<RowFields>, Vec<(usize, RowFields)>) {
-        self.placed_activities_in(None, None)
-    }
-
-    fn placed_activities_in(
-        &self,
-        at: At<'_>,
-        only_text: Option<&str>,
-    ) -> (Vec<RowFields>, Vec<(usize, RowFields)>) {
-        let sections = self.ordered_rows_in(at, "sections", only_text);
-        let all_sections = self.child_in(at, &ROOT, "sections");
-        let mut placed = Vec::new();
-        for row in self.ordered_rows_in(at, "activities", only_text) {
-            let index = row.section.as_deref().and_then(|s| sections.iter().position(|x| x.id.as_str() == s));
-            let index = match index {
-                Some(i) => Some(i),
-                None => {
-                    let known = match (&all_sections, &row.section) {
-                        (Some(map), Some(s)) => self.child_in(at, map, s).is_some(),
-                        _ => false,
-                    };
-                    if known { None } else { sections.len().checked_sub(1) }
-                }
-            };
-            if let Some(index) = index {
-                placed.push((index, row));
-            }
-        }
-        (sections, placed)
+        let obj = row_obj(self.now(), "members", id).ok()?;
+        self.now().str(&obj, "pos")
     }
 
     /// What execution on a date depends on ([`Progress`]), read at `at`
     /// (`None`: now) without the rest of the roadmap. `None` when the
-    /// document was not a roadmap yet at those heads.
+    /// document was not a roadmap at those heads.
     pub fn progress(&self, at: Option<&[ChangeHash]>) -> Option<Progress> {
-        let kind = self.get_in(at, &ROOT, "kind").and_then(|(v, _)| v.into_string().ok());
-        if kind.as_deref() != Some(DOC_KIND) {
-            return None;
-        }
-        let year = self.year_in(at);
+        let doc = match at {
+            None => self.now(),
+            Some(heads) => View::at(&self.doc, heads),
+        };
+        Roadmap::check(doc).ok()?;
+        let year = read_year(doc);
         let deadline_key = ActivityField::Deadline.key();
-        let activities = self
-            .placed_activities_in(at, Some(deadline_key))
+        let activities = placed_activities(doc, Some(deadline_key))
             .1
             .into_iter()
             .map(|(_, row)| {
-                let text = row
-                    .texts
-                    .iter()
-                    .find(|(k, _)| k == deadline_key)
-                    .and_then(|(_, id)| self.text_in(at, id));
+                let text =
+                    row.texts.iter().find(|(k, _)| k == deadline_key).and_then(|(_, id)| doc.text_of(id));
                 let due_by = text.and_then(|t| crate::deadline::parse(&t, year).due_by());
                 (Status::parse(&row.status), due_by)
             })
@@ -684,16 +348,16 @@ impl RoadmapDoc {
         Some(Progress { activities })
     }
 
-    /// How many activities [`RoadmapDoc::read`] would show, without reading
+    /// How many activities [`TypedDoc::read`] would show, without reading
     /// their text.
     pub fn activity_count(&self) -> usize {
-        self.placed_activities().1.len()
+        placed_activities(self.now(), None).1.len()
     }
 
     /// The current value of a text field.
     pub fn text(&self, target: &TextTarget) -> Result<String, DocError> {
         let (obj, key) = self.text_location(target)?;
-        Ok(self.text_at(&obj, key))
+        Ok(self.now().text(&obj, key))
     }
 
     // ---- positions -----------------------------------------------------
@@ -713,7 +377,7 @@ impl RoadmapDoc {
 
     /// Position keys of the live activities of a section, in order.
     pub fn activity_positions(&self, section: &RowId) -> Vec<(RowId, String)> {
-        self.ordered_rows("activities")
+        ordered_rows(self.now(), "activities", None)
             .into_iter()
             .filter(|row| row.section.as_deref() == Some(section.as_str()))
             .map(|row| (row.id, row.pos))
@@ -722,7 +386,7 @@ impl RoadmapDoc {
 
     /// Position keys of the live sections (or members), in order.
     pub fn row_positions(&self, row_kind: RowKind) -> Vec<(RowId, String)> {
-        self.ordered_rows(row_kind.map_key()).into_iter().map(|row| (row.id, row.pos)).collect()
+        ordered_rows(self.now(), row_kind.map_key(), None).into_iter().map(|row| (row.id, row.pos)).collect()
     }
 
     // ---- writing -------------------------------------------------------
@@ -832,26 +496,33 @@ impl RoadmapDoc {
     /// returns the edits that undo it (in the order to apply them).
     /// `time` is the wall clock in milliseconds, recorded in the change.
     pub fn apply(&mut self, edits: Vec<Edit>, time: i64, message: &str) -> Result<Vec<Edit>, DocError> {
-        let mut inverse = Vec::with_capacity(edits.len());
-        for edit in edits {
-            match self.apply_one(edit) {
-                Ok(undo) => inverse.push(undo),
-                Err(e) => {
-                    self.doc.rollback();
-                    return Err(e);
-                }
-            }
-        }
-        self.doc.commit_with(CommitOptions::default().with_time(time).with_message(message));
-        inverse.reverse();
-        Ok(inverse)
+        self.change(time, message, |doc| {
+            let mut inverse =
+                edits.into_iter().map(|edit| doc.apply_one(edit)).collect::<Result<Vec<_>, _>>()?;
+            inverse.reverse();
+            Ok(inverse)
+        })
+    }
+
+    /// The header map, which every roadmap this code wrote has.
+    fn header_obj(&self) -> Result<ObjId, DocError> {
+        self.now().map(&ROOT, "header").ok_or(DocError::WrongKind(WHAT))
+    }
+
+    /// The list of columns, which every roadmap this code wrote has.
+    fn columns_list(&self) -> Result<ObjId, DocError> {
+        self.now().list(&ROOT, "columns").ok_or(DocError::WrongKind(WHAT))
+    }
+
+    fn row_obj(&self, map: &str, id: &RowId) -> Result<ObjId, DocError> {
+        row_obj(self.now(), map, id)
     }
 
     fn text_location(&self, target: &TextTarget) -> Result<(ObjId, &'static str), DocError> {
         Ok(match target {
-            TextTarget::Header(field) => (self.header_obj().ok_or(DocError::NotARoadmap)?, field.key()),
+            TextTarget::Header(field) => (self.header_obj()?, field.key()),
             TextTarget::Column(index) => {
-                let list = self.columns_list().ok_or(DocError::NotARoadmap)?;
+                let list = self.columns_list()?;
                 match self.doc.get(&list, *index)? {
                     Some((Value::Object(ObjType::Map), obj)) => (obj, "title"),
                     _ => return Err(DocError::NoSuchRow(RowId::new(format!("column {index}")))),
@@ -878,7 +549,7 @@ impl RoadmapDoc {
             if id.as_str().is_empty() || id.as_str().len() > MAX_ID_BYTES {
                 return Err(DocError::ValueTooLong);
             }
-            let map = self.child(&ROOT, rows).ok_or(DocError::NotARoadmap)?;
+            let map = self.now().map(&ROOT, rows).ok_or(DocError::WrongKind(WHAT))?;
             if self.doc.get(&map, id.as_str())?.is_some() {
                 return Err(DocError::RowExists(id.clone()));
             }
@@ -906,7 +577,7 @@ impl RoadmapDoc {
                 }
             },
             Edit::AddColumn(column) => {
-                let list = self.columns_list().ok_or(DocError::NotARoadmap)?;
+                let list = self.columns_list()?;
                 if self.doc.length(&list) >= MAX_COLUMNS {
                     return Err(DocError::TooManyColumns);
                 }
@@ -925,7 +596,7 @@ impl RoadmapDoc {
         Ok(match edit {
             Edit::SetText { target, value } => {
                 let (obj, key) = self.text_location(&target)?;
-                let before = self.text_at(&obj, key);
+                let before = self.now().text(&obj, key);
                 let text = match self.doc.get(&obj, key)? {
                     Some((Value::Object(ObjType::Text), id)) => id,
                     // Only a document written by another program lacks the
@@ -937,81 +608,65 @@ impl RoadmapDoc {
             }
             Edit::SetStatus { activity, status } => {
                 let obj = self.row_obj("activities", &activity)?;
-                let before = Status::parse(&self.str_at(&obj, "status").unwrap_or_default());
-                self.doc.put(&obj, "status", status.as_str())?;
+                let before = Status::parse(&self.replace_str(&obj, "status", status.as_str())?);
                 Edit::SetStatus { activity, status: before }
             }
             Edit::SetCompletedOn { activity, date } => {
                 let obj = self.row_obj("activities", &activity)?;
-                let before = self.str_at(&obj, "completed_on").unwrap_or_default();
-                self.doc.put(&obj, "completed_on", date)?;
-                Edit::SetCompletedOn { activity, date: before }
+                Edit::SetCompletedOn { date: self.replace_str(&obj, "completed_on", &date)?, activity }
             }
             Edit::SetStatusNote { activity, note, evidence } => {
                 let obj = self.row_obj("activities", &activity)?;
-                let before = (
-                    self.str_at(&obj, "status_note").unwrap_or_default(),
-                    self.str_at(&obj, "status_evidence").unwrap_or_default(),
-                );
-                self.doc.put(&obj, "status_note", note)?;
-                self.doc.put(&obj, "status_evidence", evidence)?;
-                Edit::SetStatusNote { activity, note: before.0, evidence: before.1 }
+                let note = self.replace_str(&obj, "status_note", &note)?;
+                let evidence = self.replace_str(&obj, "status_evidence", &evidence)?;
+                Edit::SetStatusNote { activity, note, evidence }
             }
             Edit::SetLevel(level) => {
-                let h = self.header_obj().ok_or(DocError::NotARoadmap)?;
+                let h = self.header_obj()?;
                 let before = self.header().level;
-                self.doc.put(&h, "level", level.as_str())?;
+                self.doc.put(&h, "level", level.roadmap_key())?;
                 Edit::SetLevel(before)
             }
             Edit::SetYear(year) => {
-                let h = self.header_obj().ok_or(DocError::NotARoadmap)?;
+                let h = self.header_obj()?;
                 let before = self.header().year;
                 put_year(&mut self.doc, &h, year)?;
                 Edit::SetYear(before)
             }
             Edit::SetAdoptedOn(date) => {
-                let h = self.header_obj().ok_or(DocError::NotARoadmap)?;
-                let before = self.str_at(&h, "adopted_on").unwrap_or_default();
-                self.doc.put(&h, "adopted_on", date)?;
-                Edit::SetAdoptedOn(before)
+                let h = self.header_obj()?;
+                Edit::SetAdoptedOn(self.replace_str(&h, "adopted_on", &date)?)
             }
             Edit::SetDeleted { row, deleted } => {
                 let (map, id) = row_key(&row);
                 let obj = self.row_obj(map, id)?;
-                let before = self.bool_at(&obj, "deleted");
+                let before = self.now().bool(&obj, "deleted");
                 self.doc.put(&obj, "deleted", deleted)?;
                 Edit::SetDeleted { row, deleted: before }
             }
             Edit::PlaceActivity { activity, section, pos } => {
                 let obj = self.row_obj("activities", &activity)?;
                 self.row_obj("sections", &section)?;
-                let before_section = self.str_at(&obj, "section").unwrap_or_default();
-                let before_pos = self.str_at(&obj, "pos").unwrap_or_default();
-                self.doc.put(&obj, "section", section.as_str())?;
-                self.doc.put(&obj, "pos", pos)?;
-                Edit::PlaceActivity { activity, section: RowId::new(before_section), pos: before_pos }
+                let section = RowId::new(self.replace_str(&obj, "section", section.as_str())?);
+                Edit::PlaceActivity { activity, section, pos: self.replace_str(&obj, "pos", &pos)? }
             }
             Edit::PlaceSection { section, pos } => {
                 let obj = self.row_obj("sections", &section)?;
-                let before = self.str_at(&obj, "pos").unwrap_or_default();
-                self.doc.put(&obj, "pos", pos)?;
-                Edit::PlaceSection { section, pos: before }
+                Edit::PlaceSection { section, pos: self.replace_str(&obj, "pos", &pos)? }
             }
             Edit::PlaceMember { member, pos } => {
                 let obj = self.row_obj("members", &member)?;
-                let before = self.str_at(&obj, "pos").unwrap_or_default();
-                self.doc.put(&obj, "pos", pos)?;
-                Edit::PlaceMember { member, pos: before }
+                Edit::PlaceMember { member, pos: self.replace_str(&obj, "pos", &pos)? }
             }
             Edit::Create(row) => self.create_row(*row)?,
             Edit::AddColumn(column) => {
-                let list = self.columns_list().ok_or(DocError::NotARoadmap)?;
+                let list = self.columns_list()?;
                 let index = self.doc.length(&list);
                 insert_column(&mut self.doc, &list, index, &column)?;
                 Edit::RemoveColumn(index)
             }
             Edit::RemoveColumn(index) => {
-                let list = self.columns_list().ok_or(DocError::NotARoadmap)?;
+                let list = self.columns_list()?;
                 let column = self
                     .columns()
                     .get(index)
@@ -1023,11 +678,19 @@ impl RoadmapDoc {
         })
     }
 
+    /// Writes the string `value` under `key` of `obj` and returns what was
+    /// there (empty when nothing or no string was): the inverse of the write.
+    fn replace_str(&mut self, obj: &ObjId, key: &str, value: &str) -> Result<String, DocError> {
+        let before = self.now().str(obj, key).unwrap_or_default();
+        self.doc.put(obj, key, value)?;
+        Ok(before)
+    }
+
     fn create_row(&mut self, row: NewRow) -> Result<Edit, DocError> {
         let doc = &mut self.doc;
         let map_of = |doc: &AutoCommit, key: &str| match doc.get(ROOT, key) {
             Ok(Some((Value::Object(ObjType::Map), id))) => Ok(id),
-            _ => Err(DocError::NotARoadmap),
+            _ => Err(DocError::WrongKind(WHAT)),
         };
         Ok(match row {
             NewRow::Section { id, pos, title } => {
@@ -1152,10 +815,160 @@ fn touched_by(patches: &[automerge::Patch]) -> Touched {
     Touched::Activities(rows)
 }
 
-/// What one pass over a row's map yields.
-/// Where the private readers read: the current state, or at these heads.
-type At<'a> = Option<&'a [ChangeHash]>;
+fn read_header(doc: View<'_>) -> Header {
+    let Some(h) = doc.map(&ROOT, "header") else {
+        return Header {
+            title: String::new(),
+            level: Level::School,
+            territory: String::new(),
+            year: None,
+            approval: String::new(),
+            abbreviations: String::new(),
+            footnotes: String::new(),
+            adopted_on: String::new(),
+        };
+    };
+    Header {
+        title: doc.text(&h, HeaderField::Title.key()),
+        level: doc.str(&h, "level").and_then(|l| Level::from_roadmap_key(&l)).unwrap_or(Level::School),
+        territory: doc.text(&h, HeaderField::Territory.key()),
+        year: read_year(doc),
+        approval: doc.text(&h, HeaderField::Approval.key()),
+        abbreviations: doc.text(&h, HeaderField::Abbreviations.key()),
+        footnotes: doc.text(&h, HeaderField::Footnotes.key()),
+        adopted_on: doc.str(&h, "adopted_on").unwrap_or_default(),
+    }
+}
 
+fn read_year(doc: View<'_>) -> Option<i32> {
+    match doc.scalar(&doc.map(&ROOT, "header")?, "year")? {
+        ScalarValue::Int(n) => i32::try_from(n).ok(),
+        ScalarValue::Uint(n) => i32::try_from(n).ok(),
+        ScalarValue::F64(n) => Some(n as i32),
+        _ => None,
+    }
+}
+
+fn read_columns(doc: View<'_>) -> Vec<Column> {
+    let Some(list) = doc.list(&ROOT, "columns") else {
+        return Vec::new();
+    };
+    (0..doc.length(&list))
+        .filter_map(|i| match doc.get(&list, i) {
+            Some((Value::Object(ObjType::Map), obj)) => {
+                let field = ActivityField::from_key(&doc.str(&obj, "field")?)?;
+                Some(Column { field, title: doc.text(&obj, "title") })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Live rows of a map (`sections`, `activities`, `members`) in display
+/// order, each with its fields read in one pass over the row's map (a `get`
+/// per field is several times slower on big roadmaps). `only_text`: the
+/// one text field whose object id is wanted (`None`: all).
+fn ordered_rows(doc: View<'_>, key: &str, only_text: Option<&str>) -> Vec<RowFields> {
+    let Some(map) = doc.map(&ROOT, key) else {
+        return Vec::new();
+    };
+    let mut rows: Vec<RowFields> = doc
+        .map_range(&map)
+        .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
+        .map(|item| row_fields(doc, RowId::new(item.key.to_string()), item.id(), only_text))
+        .filter(|row| !row.deleted)
+        .collect();
+    rows.sort_by(|a, b| a.pos.cmp(&b.pos).then_with(|| a.id.cmp(&b.id)));
+    rows
+}
+
+fn row_fields(doc: View<'_>, id: RowId, obj: ObjId, only_text: Option<&str>) -> RowFields {
+    let mut row = RowFields {
+        id,
+        pos: String::new(),
+        section: None,
+        deleted: false,
+        status: String::new(),
+        completed_on: String::new(),
+        status_note: String::new(),
+        status_evidence: String::new(),
+        texts: Vec::new(),
+        obj,
+    };
+    for item in doc.map_range(&row.obj) {
+        use automerge::ScalarValueRef as S;
+        match (&*item.key, &item.value) {
+            (key, automerge::ValueRef::Object(ObjType::Text)) if only_text.is_none_or(|only| only == key) => {
+                row.texts.push((key.to_owned(), item.id()))
+            }
+            ("pos", automerge::ValueRef::Scalar(S::Str(v))) => row.pos = v.to_string(),
+            ("section", automerge::ValueRef::Scalar(S::Str(v))) => row.section = Some(v.to_string()),
+            ("deleted", automerge::ValueRef::Scalar(S::Boolean(v))) => row.deleted = *v,
+            ("status", automerge::ValueRef::Scalar(S::Str(v))) => row.status = v.to_string(),
+            ("completed_on", automerge::ValueRef::Scalar(S::Str(v))) => row.completed_on = v.to_string(),
+            ("status_note", automerge::ValueRef::Scalar(S::Str(v))) => row.status_note = v.to_string(),
+            ("status_evidence", automerge::ValueRef::Scalar(S::Str(v))) => {
+                row.status_evidence = v.to_string()
+            }
+            _ => {}
+        }
+    }
+    row
+}
+
+/// The text of a row's field, read from the ids collected in `row_fields`.
+fn row_text(doc: View<'_>, row: &RowFields, key: &str) -> String {
+    row.texts.iter().find(|(k, _)| k == key).and_then(|(_, id)| doc.text_of(id)).unwrap_or_default()
+}
+
+fn read_activity_row(doc: View<'_>, row: &RowFields) -> Activity {
+    let mut activity = Activity {
+        status: Status::parse(&row.status),
+        completed_on: row.completed_on.clone(),
+        status_note: row.status_note.clone(),
+        status_evidence: row.status_evidence.clone(),
+        ..blank_activity(row.id.clone())
+    };
+    for (key, text) in &row.texts {
+        if let Some(field) = ActivityField::from_key(key) {
+            *activity.text_mut(field) = doc.text_of(text).unwrap_or_default();
+        }
+    }
+    activity
+}
+
+fn row_obj(doc: View<'_>, map: &str, id: &RowId) -> Result<ObjId, DocError> {
+    doc.map(&ROOT, map).and_then(|m| doc.map(&m, id.as_str())).ok_or_else(|| DocError::NoSuchRow(id.clone()))
+}
+
+/// Live sections in order, and the live activities in order with the
+/// index of the section each shows in. Activities of a deleted section
+/// are hidden with it; ones whose section is unknown (an id from a newer
+/// client) go to the last section rather than vanish.
+fn placed_activities(doc: View<'_>, only_text: Option<&str>) -> (Vec<RowFields>, Vec<(usize, RowFields)>) {
+    let sections = ordered_rows(doc, "sections", only_text);
+    let all_sections = doc.map(&ROOT, "sections");
+    let mut placed = Vec::new();
+    for row in ordered_rows(doc, "activities", only_text) {
+        let index = row.section.as_deref().and_then(|s| sections.iter().position(|x| x.id.as_str() == s));
+        let index = match index {
+            Some(i) => Some(i),
+            None => {
+                let known = match (&all_sections, &row.section) {
+                    (Some(map), Some(s)) => doc.map(map, s).is_some(),
+                    _ => false,
+                };
+                if known { None } else { sections.len().checked_sub(1) }
+            }
+        };
+        if let Some(index) = index {
+            placed.push((index, row));
+        }
+    }
+    (sections, placed)
+}
+
+/// What one pass over a row's map yields.
 struct RowFields {
     id: RowId,
     obj: ObjId,
@@ -1222,28 +1035,24 @@ pub const REGISTRY_TITLE_CHARS: usize = 300;
 /// [`REGISTRY_TITLE_CHARS`]: what lists show before the roadmap is on a
 /// device.
 pub fn title_of(doc: &impl ReadDoc) -> String {
-    let Ok(Some((Value::Object(ObjType::Map), header))) = doc.get(ROOT, "header") else {
+    let doc = View::now(doc);
+    let Some(header) = doc.map(&ROOT, "header") else {
         return String::new();
     };
     let title = match doc.get(&header, HeaderField::Title.key()) {
         // The relay reads this for every change it takes: a long title is
         // read up to what is kept, character by character, never whole.
-        Ok(Some((Value::Object(ObjType::Text), text))) if doc.length(&text) > REGISTRY_TITLE_CHARS * 2 => (0
+        Some((Value::Object(ObjType::Text), text)) if doc.length(&text) > REGISTRY_TITLE_CHARS * 2 => (0
             ..REGISTRY_TITLE_CHARS * 2)
             .filter_map(|i| match doc.get(&text, i) {
-                Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+                Some((Value::Scalar(s), _)) => match s.as_ref() {
                     ScalarValue::Str(c) => Some(c.to_string()),
                     _ => None,
                 },
                 _ => None,
             })
             .collect(),
-        Ok(Some((Value::Object(ObjType::Text), text))) => doc.text(&text).unwrap_or_default(),
-        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
-            ScalarValue::Str(s) => s.to_string(),
-            _ => String::new(),
-        },
-        _ => String::new(),
+        _ => doc.text(&header, HeaderField::Title.key()),
     };
     title.trim().chars().take(REGISTRY_TITLE_CHARS).collect()
 }

@@ -1,7 +1,8 @@
-//! Reading a roadmap's Automerge change history: the roadmap as it stood at
-//! a moment in the past ("the document on date X", for reports on a date and
-//! for monitoring indicators), and who changed an activity, what and when
-//! ([`activity_history`]).
+//! Reading a roadmap's Automerge change history: which part of it counts at
+//! a moment in the past ([`heads_at`]: "the document on date X", for
+//! reports on a date and for monitoring indicators; any typed document is
+//! then read there by [`crate::typed_doc::TypedDoc::read_until`]), and who
+//! changed an activity, what and when ([`activity_history`]).
 //!
 //! A change counts at a moment when its recorded time is at or before it and
 //! every change it depends on counts too. The second rule matters when a
@@ -43,8 +44,9 @@ use crate::doc::RoadmapDoc;
 use crate::ids::RowId;
 use crate::indicators::Progress;
 use crate::model::{ActivityField, Roadmap, Status};
+use crate::typed_doc::View;
 use automerge::legacy::{Key, ObjectId, OpId, OpType};
-use automerge::{AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{AutoCommit, ChangeHash, ObjId, ROOT};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 
@@ -182,38 +184,18 @@ pub fn start_of_day_ms(date: Date, offset: UtcOffset) -> i64 {
 
 /// The roadmap as it stood at the end of `date` in the time zone `offset`,
 /// its plan counted from its adoption date (see the module doc): what a
-/// report on a date shows. `None` if nothing of it counts then.
+/// report on a date shows. `None` if nothing of it counts then. (Without
+/// the adoption date, a roadmap, school file or catalogue as it stood at a
+/// moment is [`crate::typed_doc::TypedDoc::read_until`].)
 pub fn roadmap_on(doc: &mut RoadmapDoc, date: Date, offset: UtcOffset) -> Option<Roadmap> {
     let adopted = doc.adopted_on().map(|day| start_of_day_ms(day, offset));
     let heads = plan_heads_window(doc.automerge(), end_of_day_ms(date, offset), adopted).heads;
-    roadmap_at_heads(doc, &heads)
-}
-
-/// The roadmap as it stood at `until_ms`, or `None` if it did not exist yet.
-/// Takes `&mut` only because Automerge closes any open transaction before
-/// reading history; nothing is changed.
-pub fn roadmap_at(doc: &mut RoadmapDoc, until_ms: i64) -> Option<Roadmap> {
-    let heads = heads_at(doc.automerge(), until_ms);
-    roadmap_at_heads(doc, &heads)
-}
-
-fn roadmap_at_heads(doc: &mut RoadmapDoc, heads: &[ChangeHash]) -> Option<Roadmap> {
-    let automerge = doc.automerge();
-    if heads.is_empty() {
-        return None;
-    }
-    if heads == automerge.get_heads() {
-        return Some(doc.read());
-    }
-    let past = automerge.fork_at(heads).ok()?;
-    // Before the change that made it a roadmap, the document is not one.
-    RoadmapDoc::from_automerge(past).ok().map(|past| past.read())
+    doc.read_at(&heads)
 }
 
 /// What a roadmap's execution depended on at `until_ms` ([`Progress`]),
-/// or `None` if it did not exist yet: [`roadmap_at`]'s judgement of the
-/// past, read in place at the past heads (no copy of the history) and only
-/// the statuses and deadlines. The monitoring dashboard's hot path.
+/// or `None` if it did not exist yet: [`RoadmapDoc::read_until`]'s
+/// judgement of the past, reading only the statuses and deadlines. The monitoring dashboard's hot path.
 pub fn progress_at(doc: &mut RoadmapDoc, until_ms: i64) -> Option<Progress> {
     let heads = heads_at(doc.automerge(), until_ms);
     progress_at_heads(doc, &heads)
@@ -458,12 +440,9 @@ pub fn activity_history(doc: &mut RoadmapDoc, activity: &RowId) -> Vec<ActivityC
 /// are joined into one entry; an entry that changed nothing visible (text
 /// typed and erased) is left out. Empty for an unknown activity.
 pub fn activity_changes(doc: &mut AutoCommit, activity: &RowId) -> Vec<ActivityChange> {
-    let row = match doc.get(ROOT, "activities") {
-        Ok(Some((Value::Object(ObjType::Map), map))) => match doc.get(&map, activity.as_str()) {
-            Ok(Some((Value::Object(ObjType::Map), row))) => row,
-            _ => return Vec::new(),
-        },
-        _ => return Vec::new(),
+    let now = View::now(&*doc);
+    let Some(row) = now.map(&ROOT, "activities").and_then(|map| now.map(&map, activity.as_str())) else {
+        return Vec::new();
     };
     let ObjId::Id(counter, actor, _) = &row else { return Vec::new() };
     let row_op = OpId(*counter, actor.clone());
@@ -564,7 +543,7 @@ fn what_changed(
     for key in keys {
         match key.as_str() {
             "deleted" => {
-                let deleted = matches!(doc.get_at(row, "deleted", &after_heads), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Boolean(true)));
+                let deleted = View::at(doc, &after_heads).bool(row, "deleted");
                 what.push(if deleted { WhatChanged::Deleted } else { WhatChanged::Restored });
             }
             "pos" | "section" => {
@@ -590,14 +569,7 @@ fn value_at(doc: &AutoCommit, row: &ObjId, key: &str, heads: &[ChangeHash]) -> S
     if heads.is_empty() {
         return String::new();
     }
-    match doc.get_at(row, key, heads) {
-        Ok(Some((Value::Object(ObjType::Text), text))) => doc.text_at(&text, heads).unwrap_or_default(),
-        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
-            ScalarValue::Str(s) => s.to_string(),
-            _ => String::new(),
-        },
-        _ => String::new(),
-    }
+    View::at(doc, heads).text(row, key)
 }
 
 /// The field `e` types in, if it is typing in one text field.

@@ -1,7 +1,8 @@
 //! How far a roadmap is executed on a date: which activities were due by
 //! then, which of those are done, which are overdue. Used by the execution
-//! report and by dashboards; pair it with [`crate::history::roadmap_at`] to
-//! judge a date in the past by what the roadmap said then.
+//! report and by dashboards; pair it with
+//! [`crate::typed_doc::TypedDoc::read_until`] to judge a date in the past by
+//! what the roadmap said then.
 //!
 //! The rules:
 //! - An activity is due on a date when its deadline is understood and ends on
@@ -219,9 +220,10 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::Level;
     use crate::doc::blank_activity;
     use crate::ids::RowId;
-    use crate::model::{Header, Level, Section};
+    use crate::model::{Header, Section};
     use time::macros::date;
 
     fn activity(deadline: &str, status: Status) -> Activity {

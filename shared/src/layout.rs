@@ -35,9 +35,10 @@ use std::collections::{HashMap, HashSet};
 use automerge::legacy::{Key, ObjectId, Op, OpId, OpType};
 use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 
+use crate::access::Level;
 use crate::doc::{DOC_KIND, SCHEMA_VERSION};
 use crate::ids::DocumentId;
-use crate::model::{ActivityField, HeaderField, Level, MemberField, Status};
+use crate::model::{ActivityField, HeaderField, MemberField, Status};
 
 /// Longest text of one field, in characters: a long «Описание действий» is
 /// a few hundred; the header's approval block and footnotes a few thousand.
@@ -123,7 +124,7 @@ impl Known {
                 Known::Any => true,
                 Known::Kind => s == DOC_KIND,
                 Known::Status => Status::ALL.iter().any(|k| k.as_str() == s),
-                Known::Level => Level::parse(s).is_some(),
+                Known::Level => Level::from_roadmap_key(s).is_some(),
                 Known::Field => ActivityField::from_key(s).is_some(),
             }
     }

@@ -24,4 +24,5 @@ pub mod replica;
 pub mod ru;
 pub mod school;
 pub mod sync;
+pub mod typed_doc;
 pub mod undo;

@@ -7,48 +7,18 @@
 use crate::ids::RowId;
 use serde::{Deserialize, Serialize};
 
-/// Which level of the 500+ project a roadmap belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Level {
-    Federal,
-    Regional,
-    Municipal,
-    School,
-}
+use crate::access::Level;
 
+/// What a roadmap makes of its [`Level`] (the type itself is the
+/// organisation tree's, in [`crate::access`]).
 impl Level {
-    pub const ALL: [Level; 4] = [Level::Federal, Level::Regional, Level::Municipal, Level::School];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Federal => "federal",
-            Level::Regional => "regional",
-            Level::Municipal => "municipal",
-            Level::School => "school",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Level> {
-        Level::ALL.into_iter().find(|l| l.as_str() == text)
-    }
-
-    pub fn label_ru(self) -> &'static str {
-        match self {
-            Level::Federal => "Федеральная",
-            Level::Regional => "Региональная",
-            Level::Municipal => "Муниципальная",
-            Level::School => "Школьная",
-        }
-    }
-
     /// The columns a new roadmap of this level starts with: the layouts seen
     /// in real roadmaps of that level (see the fixtures).
     pub fn default_columns(self) -> Vec<Column> {
         use ActivityField::*;
         let kinds: &[ActivityField] = match self {
-            Level::Federal | Level::Regional => &[Number, Description, Responsible, Deadline, Indicator],
-            Level::Municipal => &[Number, Description, Deadline, Indicator],
+            Level::Federal | Level::Region => &[Number, Description, Responsible, Deadline, Indicator],
+            Level::Municipality => &[Number, Description, Deadline, Indicator],
             Level::School => &[Number, Description, Form, Deadline, Responsible, Indicator, ReportForm],
         };
         kinds.iter().map(|&field| Column::standard(field)).collect()

@@ -4,7 +4,7 @@
 //!
 //! Decisions:
 //! - Roll-ups take snapshots already read as of the date
-//!   ([`crate::history::progress_at`], [`crate::school::school_at`]): "as it
+//!   ([`crate::history::progress_at`], [`crate::typed_doc::TypedDoc::read_until`]): "as it
 //!   stood then" is decided in one place, and this module only counts.
 //! - Activities: the done share is given two ways — over all due
 //!   activities of the unit (big schools weigh more) and as the mean of the
@@ -32,7 +32,7 @@ use crate::history::{PlanHeads, end_of_day_ms, plan_heads_window, progress_at_he
 use crate::indicators::Progress;
 use crate::model::Status;
 use crate::ru;
-use crate::school::{DocumentKind, School, SchoolDoc, Stage, school_at};
+use crate::school::{DocumentKind, School, SchoolDoc, Stage};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::{Date, OffsetDateTime, UtcOffset};
@@ -156,7 +156,7 @@ impl SchoolSnapshot {
         SchoolSnapshot {
             unit: unit.to_owned(),
             roadmaps: roadmaps.iter_mut().map(|doc| RoadmapOnDate::read(doc, until_ms, offset)).collect(),
-            school: school.and_then(|doc| school_at(doc, until_ms)),
+            school: school.and_then(|doc| doc.read_until(until_ms)),
         }
     }
 

@@ -9,8 +9,9 @@
 //! author it is given ([`UndoStack::set_author`], see
 //! [`crate::history::signed`]), so the history names who undid what.
 
-use crate::doc::{DocError, Edit, RoadmapDoc, TextTarget};
+use crate::doc::{Edit, RoadmapDoc, TextTarget};
 use crate::history::signed;
+use crate::typed_doc::DocError;
 
 /// How many actions can be undone; older ones are dropped.
 const DEPTH: usize = 500;

@@ -3,12 +3,13 @@
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, ObjType, ROOT};
+use medk_shared::access::Level;
 use medk_shared::actions;
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, RowRef, TextTarget};
-use medk_shared::history::{Window, heads_at, heads_window, progress_at, roadmap_at};
+use medk_shared::history::{Window, heads_at, heads_window, progress_at};
 use medk_shared::ids::RowId;
 use medk_shared::indicators::Progress;
-use medk_shared::model::{Activity, ActivityField, Level, Roadmap, Status};
+use medk_shared::model::{Activity, ActivityField, Roadmap, Status};
 
 /// Milliseconds: hour `h` of a day in March 2022.
 fn at(h: i64) -> i64 {
@@ -58,7 +59,7 @@ fn find<'a>(roadmap: &'a Roadmap, row: &RowId) -> Option<&'a Activity> {
 }
 
 fn status_at(doc: &mut RoadmapDoc, row: &RowId, time: i64) -> Status {
-    let then = roadmap_at(doc, time).expect("the roadmap existed");
+    let then = doc.read_until(time).expect("the roadmap existed");
     find(&then, row).expect("the activity existed").status
 }
 
@@ -90,12 +91,12 @@ fn added_after_the_date_is_absent() {
     let (a, b) = (id(1), id(2));
     add(&mut doc, &section, &a, at(1));
     add(&mut doc, &section, &b, at(3));
-    let then = roadmap_at(&mut doc, at(2)).unwrap();
+    let then = doc.read_until(at(2)).unwrap();
     assert!(find(&then, &a).is_some());
     assert!(find(&then, &b).is_none());
     assert_eq!(then.activity_count(), 1);
     // After the last change: the current roadmap.
-    assert_eq!(roadmap_at(&mut doc, at(10)).unwrap(), doc.read());
+    assert_eq!(doc.read_until(at(10)).unwrap(), doc.read());
 }
 
 #[test]
@@ -110,15 +111,15 @@ fn concurrent_changes_from_two_replicas() {
     set_status(&mut other, &b, Status::Done, at(6));
     doc.merge(&mut other).unwrap();
 
-    let then = roadmap_at(&mut doc, at(3)).unwrap();
+    let then = doc.read_until(at(3)).unwrap();
     assert_eq!(find(&then, &a).unwrap().status, Status::Done);
     assert_eq!(find(&then, &b).unwrap().description, "Мероприятие");
 
-    let then = roadmap_at(&mut doc, at(5)).unwrap();
+    let then = doc.read_until(at(5)).unwrap();
     assert_eq!(find(&then, &b).unwrap().description, "Семинар для учителей");
     assert_eq!(find(&then, &b).unwrap().status, Status::Planned);
 
-    assert_eq!(roadmap_at(&mut doc, at(6)).unwrap(), doc.read());
+    assert_eq!(doc.read_until(at(6)).unwrap(), doc.read());
 }
 
 /// A device whose clock is behind records an early time on a change it made
@@ -131,11 +132,11 @@ fn a_change_counts_only_with_its_dependencies() {
     add(&mut doc, &section, &a, at(1));
     set_status(&mut doc, &a, Status::Done, at(5));
     set_description(&mut doc, &a, "Исправлено", at(2));
-    let then = roadmap_at(&mut doc, at(3)).unwrap();
+    let then = doc.read_until(at(3)).unwrap();
     let activity = find(&then, &a).unwrap();
     assert_eq!(activity.description, "Мероприятие");
     assert_eq!(activity.status, Status::Planned);
-    let then = roadmap_at(&mut doc, at(5)).unwrap();
+    let then = doc.read_until(at(5)).unwrap();
     assert_eq!(find(&then, &a).unwrap().description, "Исправлено");
 }
 
@@ -143,7 +144,7 @@ fn a_change_counts_only_with_its_dependencies() {
 fn creation_without_a_time_counts_always() {
     let (mut doc, section) = roadmap();
     add(&mut doc, &section, &id(1), at(1));
-    let then = roadmap_at(&mut doc, 1).unwrap();
+    let then = doc.read_until(1).unwrap();
     assert_eq!(then.header.title, "Дорожная карта");
     assert_eq!(then.activity_count(), 0);
 }
@@ -211,8 +212,8 @@ fn before_a_timed_creation_there_is_no_roadmap() {
     created.put_object(ROOT, "columns", ObjType::List).unwrap();
     created.commit_with(CommitOptions::default().with_time(at(2)));
     let mut doc = RoadmapDoc::from_automerge(created).unwrap();
-    assert_eq!(roadmap_at(&mut doc, at(1)), None);
-    assert_eq!(roadmap_at(&mut doc, at(2)), Some(doc.read()));
+    assert_eq!(doc.read_until(at(1)), None);
+    assert_eq!(doc.read_until(at(2)), Some(doc.read()));
 }
 
 /// Monitoring's in-place read of the past (statuses and deadlines at the
@@ -248,7 +249,7 @@ fn progress_read_in_place_matches_the_roadmap_of_the_time() {
 
     let mut seen = Vec::new();
     for hour in 0..=11 {
-        let expected = roadmap_at(&mut doc, at(hour)).map(|r| Progress::of(&r));
+        let expected = doc.read_until(at(hour)).map(|r| Progress::of(&r));
         assert_eq!(progress_at(&mut doc, at(hour)), expected, "hour {hour}");
         seen.push(expected.map_or(0, |p| p.activities.len()));
     }
@@ -481,7 +482,7 @@ mod activity_history {
             (activity.status_note.as_str(), activity.status_evidence.as_str()),
             ("Проведено в актовом зале", "Протокол № 3")
         );
-        let then = medk_shared::history::roadmap_at(&mut doc, at(3)).unwrap();
+        let then = doc.read_until(at(3)).unwrap();
         assert_eq!(super::find(&then, &a).unwrap().status_note, "Перенесено: нет помещения");
 
         let described: Vec<(String, String)> = activity_history(&mut doc, &a)

@@ -6,13 +6,15 @@
 
 use automerge::transaction::Transactable as _;
 use automerge::{AutoCommit, Automerge, ObjType, ROOT, ReadDoc as _};
+use medk_shared::access::Level;
 use medk_shared::actions::{self, Direction};
 use medk_shared::catalogue::CatalogueDoc;
-use medk_shared::doc::{DocError, Edit, NewRoadmap, NewRow, RoadmapDoc, RowKind, RowRef, TextTarget};
+use medk_shared::doc::{Edit, NewRoadmap, NewRow, RoadmapDoc, RowKind, RowRef, TextTarget};
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::layout::{self, BreachKind, MAX_COLUMNS, MAX_ROWS, MAX_TEXT_CHARS, MERGED};
-use medk_shared::model::{ActivityField, Column, HeaderField, Level, Member, MemberField, Status};
+use medk_shared::model::{ActivityField, Column, HeaderField, Member, MemberField, Status};
 use medk_shared::school::SchoolDoc;
+use medk_shared::typed_doc::DocError;
 use medk_shared::undo::UndoStack;
 
 fn id(n: u64) -> RowId {
@@ -125,12 +127,12 @@ fn a_roadmap_a_js_client_broke_still_opens_and_says_what_it_could_not_read() {
     assert_eq!(broken.activity_count(), 0);
     assert!(broken.progress(None).is_some());
     assert!(broken.activity(&id(1)).is_some());
-    assert!(medk_shared::history::roadmap_at(&mut broken, i64::MAX).is_some());
+    assert!(broken.read_until(i64::MAX).is_some());
     assert!(medk_shared::history::progress_at(&mut broken, i64::MAX).is_some());
     let _ = medk_shared::history::activity_history(&mut broken, &id(1));
     // Edits of what is gone are refused with an error, not a panic.
     let edit = Edit::SetText { target: TextTarget::Header(HeaderField::Title), value: "x".into() };
-    assert!(matches!(broken.apply(vec![edit], 0, "edit"), Err(DocError::NotARoadmap)));
+    assert!(matches!(broken.apply(vec![edit], 0, "edit"), Err(DocError::WrongKind("дорожной картой"))));
     // A newer schema is a clear error.
     let mut am = doc.automerge().fork();
     am.put(ROOT, "schema", 999).unwrap();
@@ -540,4 +542,39 @@ fn the_apps_own_edits_are_never_refused_in_any_order() {
         let merged = RoadmapDoc::from_automerge(AutoCommit::load(&relay.save()).unwrap()).unwrap();
         assert_eq!(merged.problems(), vec![], "seed {seed}: the merged roadmap reads as the layout says");
     }
+}
+
+/// Roadmap documents keep the level key they were first written with
+/// (`regional`, `municipal`), now that a roadmap's level and a unit's are
+/// one type: every stored key still reads, every edit still writes it, and
+/// the relay still takes only those keys.
+#[test]
+fn roadmap_level_keys_read_and_write_as_stored() {
+    let (mut doc, _) = roadmap(0, "creator");
+    let header = match doc.automerge().get(ROOT, "header").unwrap() {
+        Some((automerge::Value::Object(ObjType::Map), header)) => header,
+        other => panic!("no header: {other:?}"),
+    };
+    for (key, level) in [
+        ("federal", Level::Federal),
+        ("regional", Level::Region),
+        ("municipal", Level::Municipality),
+        ("school", Level::School),
+    ] {
+        // As an older version (or another device) stored it.
+        doc.automerge().put(&header, "level", key).unwrap();
+        doc.automerge().commit();
+        assert_eq!(doc.read().header.level, level, "{key}");
+        assert!(doc.problems().is_empty(), "{key} is a roadmap level key");
+        // As this version writes it.
+        doc.apply(vec![Edit::SetLevel(Level::School)], 0, "level").unwrap();
+        doc.apply(vec![Edit::SetLevel(level)], 0, "level").unwrap();
+        let stored = doc.automerge().get(&header, "level").unwrap().and_then(|(v, _)| v.into_string().ok());
+        assert_eq!(stored.as_deref(), Some(key));
+    }
+    // A unit's name for a level is not a roadmap key.
+    doc.automerge().put(&header, "level", "region").unwrap();
+    doc.automerge().commit();
+    assert_eq!(doc.read().header.level, Level::School, "unknown keys read as the default");
+    assert!(!doc.problems().is_empty(), "and are off the layout");
 }

@@ -1,13 +1,13 @@
 //! Monitoring on a date: visit warnings and roll-ups of roadmaps and school
 //! files over the organisation tree, checked by hand.
 
-use medk_shared::access::{Level as OrgLevel, Org, Unit};
+use medk_shared::access::{Level, Org, Unit};
 use medk_shared::catalogue::{Catalogue, CatalogueDoc, CatalogueEdit};
 use medk_shared::doc::{Edit, NewRoadmap, NewRow, RoadmapDoc, blank_activity};
 use medk_shared::history::end_of_day_ms;
 use medk_shared::ids::RowId;
 use medk_shared::indicators::Progress;
-use medk_shared::model::{Header, Level, Roadmap, Section, Status};
+use medk_shared::model::{Header, Roadmap, Section, Status};
 use medk_shared::monitoring::{
     NoneDue, RoadmapOnDate, Rollup, SchoolSnapshot, VisitWarning, rollup, visit_warning,
 };
@@ -122,13 +122,13 @@ fn org() -> Org {
         })
         .unwrap()
     };
-    add("r1", "rf", OrgLevel::Region);
-    add("r2", "rf", OrgLevel::Region);
-    add("m1", "r1", OrgLevel::Municipality);
-    add("m2", "r1", OrgLevel::Municipality);
-    add("m3", "r2", OrgLevel::Municipality);
+    add("r1", "rf", Level::Region);
+    add("r2", "rf", Level::Region);
+    add("m1", "r1", Level::Municipality);
+    add("m2", "r1", Level::Municipality);
+    add("m3", "r2", Level::Municipality);
     for (s, m) in [("s1", "m1"), ("s2", "m1"), ("s3", "m2"), ("s4", "m2"), ("s5", "m3")] {
-        add(s, m, OrgLevel::School);
+        add(s, m, Level::School);
     }
     org
 }
@@ -407,7 +407,7 @@ fn the_state_on_the_date_counts_not_the_state_now() {
 #[test]
 fn five_hundred_schools_of_fifty_activities_roll_up() {
     let mut org = Org::default();
-    org.add(Unit { id: "r".into(), parent: Some("rf".into()), level: OrgLevel::Region, name: "Р".into() })
+    org.add(Unit { id: "r".into(), parent: Some("rf".into()), level: Level::Region, name: "Р".into() })
         .unwrap();
     let mut snapshots = Vec::new();
     for m in 0..10 {
@@ -415,7 +415,7 @@ fn five_hundred_schools_of_fifty_activities_roll_up() {
         org.add(Unit {
             id: mid.clone(),
             parent: Some("r".into()),
-            level: OrgLevel::Municipality,
+            level: Level::Municipality,
             name: mid.clone(),
         })
         .unwrap();
@@ -424,7 +424,7 @@ fn five_hundred_schools_of_fifty_activities_roll_up() {
             org.add(Unit {
                 id: sid.clone(),
                 parent: Some(mid.clone()),
-                level: OrgLevel::School,
+                level: Level::School,
                 name: sid.clone(),
             })
             .unwrap();
@@ -575,7 +575,7 @@ fn an_empty_figure_says_why_for_each_school_and_for_the_unit() {
 
     let mut org = org();
     for id in ["s6", "s7", "s8"] {
-        org.add(Unit { id: id.into(), parent: Some("m3".into()), level: OrgLevel::School, name: id.into() })
+        org.add(Unit { id: id.into(), parent: Some("m3".into()), level: Level::School, name: id.into() })
             .unwrap();
     }
     let school = |unit: &str, roadmaps| SchoolSnapshot { unit: unit.into(), roadmaps, school: None };

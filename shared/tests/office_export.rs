@@ -4,11 +4,12 @@
 use std::io::Read;
 
 use docx_rs::{DocumentChild, Docx, TableCellContent, TableChild, TableRowChild};
+use medk_shared::access::Level;
 use medk_shared::actions;
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget};
-use medk_shared::history::{end_of_day_ms, roadmap_at};
+use medk_shared::history::end_of_day_ms;
 use medk_shared::ids::RowId;
-use medk_shared::model::{ActivityField, HeaderField, Level, Member, Status};
+use medk_shared::model::{ActivityField, HeaderField, Member, Status};
 use medk_shared::office::export_docx::{report_docx, roadmap_docx};
 use medk_shared::office::export_xlsx::roadmap_xlsx;
 use time::macros::{date, offset};
@@ -42,10 +43,10 @@ fn sample() -> (RoadmapDoc, Vec<RowId>) {
     let mut doc = RoadmapDoc::create(
         &NewRoadmap {
             title: "Дорожная карта по реализации проекта «500+» в Сахалинской области".into(),
-            level: Level::Regional,
+            level: Level::Region,
             territory: "Сахалинская область".into(),
             year: Some(2022),
-            columns: Level::Regional.default_columns(),
+            columns: Level::Region.default_columns(),
         },
         first.clone(),
     );
@@ -282,7 +283,7 @@ fn report_counts_what_was_done_by_the_date() {
     // Done after the report date: not done on it.
     mark_done(&mut doc, &rows[1], date!(2022 - 04 - 10));
     let day = date!(2022 - 03 - 31);
-    let then = roadmap_at(&mut doc, end_of_day_ms(day, MOSCOW)).unwrap();
+    let then = doc.read_until(end_of_day_ms(day, MOSCOW)).unwrap();
     let docx = docx_rs::read_docx(&report_docx(&then, day, None)).unwrap();
 
     let paragraphs = paragraphs(&docx);

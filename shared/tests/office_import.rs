@@ -3,8 +3,9 @@
 //! parsed roadmap to a document and to the dry-run JSON.
 
 use docx_rs::{Docx, Paragraph, Run, RunProperty, Table, TableCell, TableRow, VMergeType, VertAlignType};
+use medk_shared::access::Level;
 use medk_shared::ids::RowId;
-use medk_shared::model::{ActivityField, Level};
+use medk_shared::model::ActivityField;
 use medk_shared::office::import::{ImportError, MAX_DOCX_BYTES, ParsedRoadmap, guess_field, parse_docx};
 use serde_json::{Value, json};
 use std::io::Cursor;
@@ -94,7 +95,7 @@ fn check_fixture(name: &str) -> ParsedRoadmap {
     let parsed = parse(&fixture(&format!("{name}.docx")));
 
     assert_eq!(parsed.title, expected["title"].as_str().unwrap());
-    assert_eq!(parsed.level.map(Level::as_str), expected["level"].as_str());
+    assert_eq!(parsed.level.map(Level::roadmap_key), expected["level"].as_str());
 
     let titles: Vec<String> = parsed.columns.iter().map(|c| c.title.clone()).collect();
     let expected_titles: Vec<String> = expected["columns"]
@@ -328,7 +329,7 @@ fn awkward_layout_reads_sensibly() {
         parsed.approval, "УТВЕРЖДАЮ\nНачальник управления образования\nАдминистрации Энского района",
         "the document code before «УТВЕРЖДАЮ» is not part of the approval"
     );
-    assert_eq!(parsed.level, Some(Level::Municipal));
+    assert_eq!(parsed.level, Some(Level::Municipality));
     assert_eq!(parsed.territory, "Энском районе");
     assert_eq!(parsed.year, Some(2022));
     assert_eq!(
@@ -457,7 +458,7 @@ fn duplicate_and_unknown_columns_are_left_unmapped_with_a_warning() {
     );
     let doc = remapped.to_document(&mut ids(), 0, "", "").unwrap().read();
     assert_eq!(doc.sections[0].activities[0].description, "Семинар\nДля учителей");
-    assert_eq!(doc.header.level, Level::Regional, "unknown level defaults to regional");
+    assert_eq!(doc.header.level, Level::Region, "unknown level defaults to regional");
 }
 
 #[test]
@@ -688,7 +689,7 @@ fn a_big_import_is_written_in_changes_the_relay_takes() {
             .collect::<String>();
     let parsed = ParsedRoadmap {
         title: "Большая карта".into(),
-        level: Some(Level::Regional),
+        level: Some(Level::Region),
         territory: String::new(),
         year: Some(2026),
         approval: String::new(),

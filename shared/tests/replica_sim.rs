@@ -32,10 +32,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use automerge::transaction::{CommitOptions, Transactable as _};
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT, ScalarValue};
+use medk_shared::access::Level;
 use medk_shared::actions::{self, Direction};
 use medk_shared::doc::{Edit, RoadmapDoc, RowKind, RowRef, TextTarget};
 use medk_shared::ids::RowId;
-use medk_shared::model::{ActivityField, HeaderField, Level, Status};
+use medk_shared::model::{ActivityField, HeaderField, Status};
 use medk_shared::replica::{JournalEntry, Op, Origin, Piece, PieceKey, Policy, Replica, WriteId, has_change};
 
 const TABS: usize = 2;

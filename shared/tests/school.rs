@@ -4,16 +4,17 @@
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT, ReadDoc};
+use medk_shared::access::Level;
 use medk_shared::access::SchoolPowers;
-use medk_shared::catalogue::{CatalogueDoc, CatalogueEdit, catalogue_at};
+use medk_shared::catalogue::{CatalogueDoc, CatalogueEdit};
 use medk_shared::doc::{NewRoadmap, RoadmapDoc};
 use medk_shared::history::end_of_day_ms;
 use medk_shared::ids::{DocumentId, RowId};
-use medk_shared::model::Level;
 use medk_shared::school::{
-    Blob, Decision, DocumentKind, FileError, FiledDocument, PersonRef, SchoolDoc, SchoolEdit, Sender, Stage,
-    Visit, assigned_curator, school_at, vet_changes,
+    Blob, Decision, DocumentKind, FiledDocument, PersonRef, SchoolDoc, SchoolEdit, Sender, Stage, Visit,
+    assigned_curator, vet_changes,
 };
+use medk_shared::typed_doc::DocError;
 use time::Date;
 use time::macros::{date, offset};
 
@@ -309,7 +310,7 @@ fn returned_fixed_and_confirmed_reads_right_on_every_date() {
     doc.apply(vec![decide("d1", Decision::Confirmed, "", &curator)], noon(date!(2021 - 04 - 28)), "confirm")
         .unwrap();
 
-    let on = |doc: &mut SchoolDoc, day: Date| school_at(doc, eod(day)).map(|s| s.documents);
+    let on = |doc: &mut SchoolDoc, day: Date| doc.read_until(eod(day)).map(|s| s.documents);
     assert_eq!(on(&mut doc, date!(2021 - 02 - 14)), None, "before the file existed");
     assert_eq!(on(&mut doc, date!(2021 - 04 - 19)).unwrap(), []);
     let cases = [
@@ -364,18 +365,18 @@ fn bad_edits_are_refused_and_change_nothing() {
         noon(date!(2021 - 03 - 01)),
         "bad",
     );
-    assert!(matches!(result, Err(FileError::NotFound(_))), "{result:?}");
+    assert!(matches!(result, Err(DocError::NotFound(_))), "{result:?}");
     let mut bad_blob = attach("d1", 'a');
     if let SchoolEdit::AttachDocument { blob, .. } = &mut bad_blob {
         blob.address = "md5:abc".into();
     }
-    assert!(matches!(doc.apply(vec![bad_blob], 1, "x"), Err(FileError::BadFileAddress(_))));
+    assert!(matches!(doc.apply(vec![bad_blob], 1, "x"), Err(DocError::BadFileAddress(_))));
     let bad_date = SchoolEdit::PutVisit(visit("v1", "10.03.2021"));
     let err = doc.apply(vec![bad_date], 1, "x").unwrap_err();
     assert!(err.to_string().contains("ГГГГ-ММ-ДД"), "{err}");
     assert!(matches!(
         doc.apply(vec![SchoolEdit::DeleteVisit(RowId::new("v9"))], 1, "x"),
-        Err(FileError::NotFound(_))
+        Err(DocError::NotFound(_))
     ));
     assert_eq!(doc.read(), before);
 }
@@ -390,9 +391,9 @@ fn typed(kind: &str, schema: impl Into<automerge::ScalarValue>) -> Vec<u8> {
 #[test]
 fn newer_schemas_are_refused_with_a_clear_error() {
     let err = SchoolDoc::load(&typed("medk-school", 2u64)).unwrap_err();
-    assert!(matches!(err, FileError::NewerSchema(2)));
+    assert!(matches!(err, DocError::NewerSchema(2)));
     assert!(err.to_string().contains("более новой версией"), "{err}");
-    assert!(matches!(CatalogueDoc::load(&typed("medk-catalogue", 7u64)), Err(FileError::NewerSchema(7))));
+    assert!(matches!(CatalogueDoc::load(&typed("medk-catalogue", 7u64)), Err(DocError::NewerSchema(7))));
 }
 
 #[test]
@@ -412,23 +413,20 @@ fn other_documents_and_garbage_are_refused_never_a_panic() {
     let school_bytes = new_school().save();
     for bytes in [&roadmap_bytes, &catalogue_bytes] {
         let err = SchoolDoc::load(bytes).unwrap_err();
-        assert!(matches!(err, FileError::WrongKind(_)), "{err:?}");
+        assert!(matches!(err, DocError::WrongKind(_)), "{err:?}");
         assert_eq!(err.to_string(), "документ не является файлом школы");
     }
-    assert!(matches!(CatalogueDoc::load(&school_bytes), Err(FileError::WrongKind(_))));
+    assert!(matches!(CatalogueDoc::load(&school_bytes), Err(DocError::WrongKind(_))));
     // The right kind but none of its parts opens empty, saying so; a
     // nonsense schema is refused.
     let bare = SchoolDoc::load(&typed("medk-school", 1u64)).expect("opens");
     assert_eq!(bare.read().visits, vec![]);
     assert_eq!(bare.problems().len(), 4, "{:?}", bare.problems());
-    assert!(matches!(SchoolDoc::load(&typed("medk-school", "1")), Err(FileError::WrongKind(_))));
-    assert!(matches!(SchoolDoc::load(&typed("medk-school", -3i64)), Err(FileError::WrongKind(_))));
-    assert!(matches!(SchoolDoc::load(b"not automerge"), Err(FileError::Corrupt(_))));
+    assert!(matches!(SchoolDoc::load(&typed("medk-school", "1")), Err(DocError::WrongKind(_))));
+    assert!(matches!(SchoolDoc::load(&typed("medk-school", -3i64)), Err(DocError::WrongKind(_))));
+    assert!(matches!(SchoolDoc::load(b"not automerge"), Err(DocError::Corrupt(_))));
     assert!(SchoolDoc::load(&[]).is_err());
-    assert!(matches!(
-        CatalogueDoc::load(&school_bytes[..school_bytes.len() / 2]),
-        Err(FileError::Corrupt(_))
-    ));
+    assert!(matches!(CatalogueDoc::load(&school_bytes[..school_bytes.len() / 2]), Err(DocError::Corrupt(_))));
 }
 
 #[test]
@@ -515,13 +513,13 @@ fn coordinators_edit_the_catalogue_concurrently() {
     assert_eq!(catalogue.rules(Stage::Forming).required, [DocumentKind::Concept, DocumentKind::Roadmap]);
     assert!(matches!(
         a.apply(vec![CatalogueEdit::SetRetired { id: "f99".into(), retired: true }], 1, "x"),
-        Err(FileError::NotFound(_))
+        Err(DocError::NotFound(_))
     ));
 
-    let then = catalogue_at(&mut a, eod(date!(2021 - 03 - 01))).unwrap();
+    let then = a.read_until(eod(date!(2021 - 03 - 01))).unwrap();
     assert_eq!(then.factors.len(), 11);
     assert!(!then.factors[0].retired, "retired only on the 2nd");
-    assert_eq!(catalogue_at(&mut a, eod(date!(2021 - 01 - 09))), None);
+    assert_eq!(a.read_until(eod(date!(2021 - 01 - 09))), None);
 }
 
 #[test]
@@ -548,7 +546,7 @@ fn two_devices_that_open_a_school_file_before_syncing_end_with_one_file() {
     assert_eq!(ids, ["v1", "v2"]);
     assert_eq!(tablet.read().unit, "s-7");
     // The genesis counts at every past moment.
-    assert!(school_at(&mut SchoolDoc::genesis("s-7"), 1).is_some());
+    assert!(SchoolDoc::genesis("s-7").read_until(1).is_some());
 
     let mut a = CatalogueDoc::genesis();
     let mut b = CatalogueDoc::genesis();
@@ -798,14 +796,14 @@ fn the_survey_is_marked_unmarked_and_read_on_past_dates() {
     assert!(read.surveyed_by(date!(2021 - 02 - 20)) && !read.surveyed_by(date!(2021 - 02 - 19)));
 
     let bad = school.apply(vec![mark(Some("20.02.2021"))], noon(date!(2021 - 02 - 23)), "survey");
-    assert!(matches!(bad, Err(FileError::BadDate(_))), "{bad:?}");
+    assert!(matches!(bad, Err(DocError::BadDate(_))), "{bad:?}");
     assert_eq!(school.read(), read, "a bad date changes nothing");
 
     school.apply(vec![mark(None)], noon(date!(2021 - 03 - 01)), "unmark").unwrap();
     assert_eq!(school.read().survey, None);
-    let then = school_at(&mut school, eod(date!(2021 - 02 - 25))).unwrap();
+    let then = school.read_until(eod(date!(2021 - 02 - 25))).unwrap();
     assert_eq!(then.survey.map(|s| s.on), Some("2021-02-20".to_owned()), "marked on that date");
-    assert_eq!(school_at(&mut school, eod(date!(2021 - 02 - 21))).unwrap().survey, None, "not marked yet");
+    assert_eq!(school.read_until(eod(date!(2021 - 02 - 21))).unwrap().survey, None, "not marked yet");
 }
 
 /// The other side of vetting: whatever the app's own edits make, offline on

@@ -2,10 +2,11 @@
 //! the app uses, so the benchmark opens exactly what a real device stores.
 
 use anyhow::{Context, Result};
+use medk_shared::access::Level;
 use medk_shared::actions;
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget};
 use medk_shared::ids::RowId;
-use medk_shared::model::{ActivityField, Level, Status};
+use medk_shared::model::{ActivityField, Status};
 use std::path::Path;
 
 /// Activities per section, as in large regional roadmaps.
@@ -18,10 +19,10 @@ pub fn write_roadmap(path: &Path, activities: usize) -> Result<()> {
     let mut doc = RoadmapDoc::create(
         &NewRoadmap {
             title: format!("Региональная дорожная карта ({activities} мероприятий)"),
-            level: Level::Regional,
+            level: Level::Region,
             territory: "Сахалинская область".into(),
             year: Some(2022),
-            columns: Level::Regional.default_columns(),
+            columns: Level::Region.default_columns(),
         },
         first_section.clone(),
     );

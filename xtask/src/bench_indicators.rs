@@ -31,14 +31,14 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
-use medk_shared::access::{Level as OrgLevel, ROOT_UNIT, Unit};
+use medk_shared::access::{Level, ROOT_UNIT, Unit};
 use medk_shared::actions;
 use medk_shared::catalogue::CatalogueDoc;
 use medk_shared::deadline::iso;
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget};
 use medk_shared::history::end_of_day_ms;
 use medk_shared::ids::RowId;
-use medk_shared::model::{ActivityField, Level, Status};
+use medk_shared::model::{ActivityField, Status};
 use medk_shared::school::{Blob, Decision, DocumentKind, PersonRef, SchoolDoc, SchoolEdit, Stage, Visit};
 use serde_json::{Value, json};
 use time::{Date, Duration, Month, UtcOffset};
@@ -307,7 +307,7 @@ pub fn native(data_path: &Path, result_path: &Path) -> anyhow::Result<()> {
 /// Where the native compute time of a past date goes, phase by phase over
 /// every document: finding the heads of the date (`history::heads_at`),
 /// reading the roadmaps' statuses and deadlines there (`RoadmapDoc::progress`),
-/// reading the school files there (`school::school_at`), and the roll-up.
+/// reading the school files there (`SchoolDoc::read_until`), and the roll-up.
 fn phases(bytes: &[u8]) -> anyhow::Result<String> {
     let data: BenchData = postcard::from_bytes(bytes)?;
     let mut docs = compute::bench_load(&data, Some(PAST_DATE)).map_err(anyhow::Error::msg)?;
@@ -328,7 +328,7 @@ fn phases(bytes: &[u8]) -> anyhow::Result<String> {
     let t2 = Instant::now();
     let mut visits = 0;
     for (_, _, file) in &mut docs.schools {
-        visits += medk_shared::school::school_at(file, until).map_or(0, |s| s.visits.len());
+        visits += file.read_until(until).map_or(0, |s| s.visits.len());
     }
     let t3 = Instant::now();
     compute::bench_compute(&mut docs, &mut compute::Reads::default());
@@ -479,7 +479,7 @@ fn generate_sized(municipalities: usize, schools_each: usize) -> anyhow::Result<
     let mut units = vec![Unit {
         id: "r1".into(),
         parent: Some(ROOT_UNIT.into()),
-        level: OrgLevel::Region,
+        level: Level::Region,
         name: "Каменская область".into(),
     }];
     let mut counts = Counts { schools: 0, activities: 0, changes: 0 };
@@ -489,7 +489,7 @@ fn generate_sized(municipalities: usize, schools_each: usize) -> anyhow::Result<
         units.push(Unit {
             id: municipality.clone(),
             parent: Some("r1".into()),
-            level: OrgLevel::Municipality,
+            level: Level::Municipality,
             name: (*name).into(),
         });
         for s in 0..schools_each {
@@ -498,7 +498,7 @@ fn generate_sized(municipalities: usize, schools_each: usize) -> anyhow::Result<
             units.push(Unit {
                 id: unit.clone(),
                 parent: Some(municipality.clone()),
-                level: OrgLevel::School,
+                level: Level::School,
                 name: format!("МБОУ «{kind} № {}» ({name})", s + 1),
             });
             let mut roadmap = school_roadmap(&mut rng, &unit, &mut counts)?;

@@ -15,16 +15,14 @@ use crate::browser::new_row_id;
 use crate::document::{OpenError, OpenRoadmap};
 use crate::sync::FetchError;
 use leptos::prelude::*;
-use medk_shared::access::Right;
+use medk_shared::access::{Level, Right};
 use medk_shared::actions::{self, Direction};
 use medk_shared::deadline::{iso, parse_iso};
 use medk_shared::doc::{Edit, RowRef, TextTarget, Touched};
 use medk_shared::filters::{Filter, responsible_values};
 use medk_shared::history::ActivityChange;
 use medk_shared::ids::{DocumentId, RowId};
-use medk_shared::model::{
-    Activity, ActivityField, Column, Header, HeaderField, Level, Member, Roadmap, Section,
-};
+use medk_shared::model::{Activity, ActivityField, Column, Header, HeaderField, Member, Roadmap, Section};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -1135,12 +1133,12 @@ fn HeaderBlock(editor: Editor) -> impl IntoView {
             <div class="header-grid">
                 <label>"Уровень"
                     <select on:change=move |ev| {
-                        if let Some(level) = Level::parse(&event_target_value(&ev)) {
+                        if let Some(level) = Level::from_roadmap_key(&event_target_value(&ev)) {
                             editor.act("set level", |_| vec![Edit::SetLevel(level)]);
                         }
                     }>
                         {Level::ALL.into_iter().map(|l| view! {
-                            <option value=l.as_str() selected=move || editor.header.with(|h| h.level == l)>{l.label_ru()}</option>
+                            <option value=l.roadmap_key() selected=move || editor.header.with(|h| h.level == l)>{l.roadmap_label()}</option>
                         }).collect_view()}
                     </select>
                 </label>

@@ -5,9 +5,10 @@
 //! saves it) is imported as is.
 
 use leptos::prelude::*;
+use medk_shared::access::Level;
 use medk_shared::deadline::{iso, parse_iso};
 use medk_shared::doc::RoadmapDoc;
-use medk_shared::model::{ActivityField, Level};
+use medk_shared::model::ActivityField;
 use medk_shared::office::parsed::{DEFAULT_LEVEL, ParsedRoadmap};
 use medk_shared::ru;
 use wasm_bindgen::JsCast;
@@ -159,10 +160,10 @@ fn ImportPreview(
                     on:input=move |ev| parsed.update(|p| p.title = event_target_value(&ev)) />
             </label>
             <label class="field">"Уровень "
-                <select on:change=move |ev| parsed.update(|p| p.level = Level::parse(&event_target_value(&ev)))>
+                <select on:change=move |ev| parsed.update(|p| p.level = Level::from_roadmap_key(&event_target_value(&ev)))>
                     {Level::ALL.into_iter().map(|level| view! {
-                        <option value=level.as_str() selected=move || parsed.with(|p| p.level.unwrap_or(DEFAULT_LEVEL) == level)>
-                            {level.label_ru()}</option>
+                        <option value=level.roadmap_key() selected=move || parsed.with(|p| p.level.unwrap_or(DEFAULT_LEVEL) == level)>
+                            {level.roadmap_label()}</option>
                     }).collect_view()}
                 </select>
             </label>

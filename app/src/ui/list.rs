@@ -5,10 +5,11 @@ use super::{AppCtx, ctx};
 use crate::document::OpenRoadmap;
 use crate::storage::RoadmapMeta;
 use leptos::prelude::*;
+use medk_shared::access::Level;
 use medk_shared::doc::{Edit, NewRoadmap, TextTarget};
 use medk_shared::ids::DocumentId;
 use medk_shared::layout::MAX_TEXT_CHARS;
-use medk_shared::model::{ActivityField, Column, HeaderField, Level};
+use medk_shared::model::{ActivityField, Column, HeaderField};
 
 /// How long a deleted roadmap can be brought back before it is erased.
 const UNDO_DELETE_SECS: u64 = 8;
@@ -131,7 +132,7 @@ fn RoadmapItem(
     let title =
         if meta.title.trim().is_empty() { "Без названия".to_owned() } else { meta.title.clone() };
     let details = [
-        Some(meta.level.label_ru().to_owned()),
+        Some(meta.level.roadmap_label().to_owned()),
         meta.year.map(|y| format!("{y} год")),
         (!meta.territory.is_empty()).then(|| meta.territory.clone()),
         Some(format!("мероприятий: {}", meta.activities)),
@@ -334,7 +335,7 @@ fn CreateForm(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
             title: {
                 let t = title.get_untracked();
                 if t.trim().is_empty() {
-                    format!("{} дорожная карта", level.get_untracked().label_ru())
+                    format!("{} дорожная карта", level.get_untracked().roadmap_label())
                 } else {
                     t
                 }
@@ -362,13 +363,13 @@ fn CreateForm(on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoVi
             <h2>"Новая дорожная карта"</h2>
             <label>"Уровень"
                 <select on:change=move |ev| {
-                    if let Some(l) = Level::parse(&event_target_value(&ev)) {
+                    if let Some(l) = Level::from_roadmap_key(&event_target_value(&ev)) {
                         level.set(l);
                         columns.set(l.default_columns());
                     }
                 }>
                     {Level::ALL.into_iter().map(|l| view! {
-                        <option value=l.as_str() selected=move || level.get() == l>{l.label_ru()}</option>
+                        <option value=l.roadmap_key() selected=move || level.get() == l>{l.roadmap_label()}</option>
                     }).collect_view()}
                 </select>
             </label>

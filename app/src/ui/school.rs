@@ -764,7 +764,7 @@ fn RiskFactor(screen: Screen, id: String, title: String, retired: bool) -> impl 
             creating.set(true);
             let set = set.clone();
             let school_name = app.account.unit_name(&screen.unit()).unwrap_or_default();
-            let level = medk_shared::model::Level::School;
+            let level = medk_shared::access::Level::School;
             let new = medk_shared::doc::NewRoadmap {
                 title: format!("Антирисковая программа: {title}"),
                 level,

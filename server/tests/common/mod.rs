@@ -304,8 +304,8 @@ pub fn roadmap(title: &str) -> (DocumentId, AutoCommit) {
 /// A new roadmap made by the person `creator` (their id; only they may
 /// register it), and its id.
 pub fn roadmap_by(title: &str, creator: &str) -> (DocumentId, AutoCommit) {
+    use medk_shared::access::Level;
     use medk_shared::doc::{NewRoadmap, RoadmapDoc};
-    use medk_shared::model::Level;
     let mut doc = RoadmapDoc::create(
         &NewRoadmap {
             title: title.into(),

@@ -56,7 +56,7 @@ pub fn roadmap_docx(roadmap: &Roadmap) -> Vec<u8> {
 /// «Отчет о выполнении дорожной карты на DD.MM.YYYY»: the counts of
 /// [`indicators::execution`] and, per section, each activity's status on
 /// `date`. `roadmap_then` is the roadmap as it stood on that date (see
-/// [`crate::history::roadmap_at`]).
+/// [`crate::history::roadmap_on`]).
 ///
 /// `none_due` says in words why nothing was due then
 /// ([`crate::monitoring::NoneDue::report_line`]); it replaces «0 из 0».

@@ -59,8 +59,9 @@ pub use super::parsed::{
     DEFAULT_LEVEL, ParsedActivity, ParsedColumn, ParsedMember, ParsedRoadmap, ParsedSection,
 };
 use super::parsed::{is_activity_number, normalize_number, normalize_space};
+use crate::access::Level;
 use crate::deadline;
-use crate::model::{ActivityField, Level};
+use crate::model::ActivityField;
 use docx_rs::{
     Bold, DocumentChild, Hyperlink, InsertChild, MoveToChild, Paragraph, ParagraphChild, ReadDocxOptions,
     Run, RunChild, StructuredDataTag, StructuredDataTagChild, Table, TableCell, TableCellContent, TableChild,
@@ -188,7 +189,7 @@ impl ParsedRoadmap {
             .collect();
         json!({
             "title": self.title,
-            "level": self.level.map(Level::as_str),
+            "level": self.level.map(Level::roadmap_key),
             "columns": columns,
             "sections": sections,
             "working_group": members,
@@ -1190,9 +1191,9 @@ fn guess_level(texts: &[&str]) -> Option<Level> {
 fn level_in(text: &str) -> Option<Level> {
     let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
     if has(&["муниципальн"]) {
-        Some(Level::Municipal)
+        Some(Level::Municipality)
     } else if has(&["региональн"]) {
-        Some(Level::Regional)
+        Some(Level::Region)
     } else if has(&[
         "мбоу",
         "моу ",
@@ -1208,9 +1209,9 @@ fn level_in(text: &str) -> Option<Level> {
     ]) {
         Some(Level::School)
     } else if has(&[" район", " округ", "городск"]) {
-        Some(Level::Municipal)
+        Some(Level::Municipality)
     } else if has(&[" област", " края", " край", "республик"]) {
-        Some(Level::Regional)
+        Some(Level::Region)
     } else if has(&["федеральн"]) {
         Some(Level::Federal)
     } else {
@@ -1224,7 +1225,7 @@ fn guess_territory(texts: &[&str], level: Option<Level>) -> String {
     let district = ["район", "округ"];
     let region = ["област", "края", "крае", "край", "республик"];
     let order: [&[&str]; 2] =
-        if level == Some(Level::Regional) { [&region, &district] } else { [&district, &region] };
+        if level == Some(Level::Region) { [&region, &district] } else { [&district, &region] };
     for keys in order {
         for text in texts {
             if let Some(found) = territory_phrase(text, keys) {

@@ -5,16 +5,18 @@
 //! ([`super::import`]) is heavy and is not part of the app's own download;
 //! this part is.
 
+use crate::access::Level;
 use crate::deadline::{self, Deadline};
-use crate::doc::{self, DocError, Edit, NewRoadmap, NewRow, RoadmapDoc, TextTarget, blank_activity};
+use crate::doc::{self, Edit, NewRoadmap, NewRow, RoadmapDoc, TextTarget, blank_activity};
 use crate::ids::RowId;
-use crate::model::{ActivityField, Column, HeaderField, Level, Member};
+use crate::model::{ActivityField, Column, HeaderField, Member};
+use crate::typed_doc::DocError;
 use serde::{Deserialize, Serialize};
 
 /// The level a roadmap gets when nothing in the file names one. Imports are
 /// mostly coordinators bringing over existing regional plans; the preview
 /// lets the user pick another level before the document is created.
-pub const DEFAULT_LEVEL: Level = Level::Regional;
+pub const DEFAULT_LEVEL: Level = Level::Region;
 
 /// What a .docx roadmap holds, before it becomes a document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
