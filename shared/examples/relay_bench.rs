@@ -43,6 +43,11 @@ impl Access for Roadmaps {
 }
 
 fn roadmap(activities: usize) -> AutoCommit {
+    roadmap_of(activities, 200)
+}
+
+/// A roadmap of `activities` activities whose descriptions are `chars` long.
+fn roadmap_of(activities: usize, chars: usize) -> AutoCommit {
     let section = RowId::new("s0");
     let mut doc = RoadmapDoc::create(
         &NewRoadmap {
@@ -54,8 +59,11 @@ fn roadmap(activities: usize) -> AutoCommit {
         },
         section.clone(),
     );
-    let text: String =
-        "Проведение методического семинара для педагогов. ".repeat(5).chars().take(200).collect();
+    let text: String = "Проведение методического семинара для педагогов. "
+        .repeat(chars / 40 + 1)
+        .chars()
+        .take(chars)
+        .collect();
     let edits: Vec<Edit> = (0..activities)
         .map(|i| {
             let mut activity = blank_activity(RowId::new(format!("a{i:05}")));
@@ -226,7 +234,39 @@ fn run(relay: &mut Relay, all: bool) {
     }
 }
 
+/// One character typed, one change: what the relay's task spends on it
+/// (median of `n`), on a roadmap of `activities` activities of `chars`.
+fn one_character(activities: usize, chars: usize, n: usize) -> (u64, Duration) {
+    let mut base = roadmap_of(activities, chars);
+    let ops = base.document().stats().num_ops as u64;
+    let mut times: Vec<Duration> = (0..n)
+        .map(|_| {
+            measure(
+                &base,
+                |doc, _| {
+                    let text = description(doc, 0);
+                    doc.splice_text(&text, 5, 0, "ы").unwrap();
+                    doc.commit();
+                },
+                1 + CHANGE_COST,
+            )
+            .hub
+        })
+        .collect();
+    times.sort();
+    (ops, times[n / 2])
+}
+
 fn main() {
+    let (small_ops, small) = one_character(1, 600, 15);
+    for activities in [300, 1_100] {
+        let (ops, t) = one_character(activities, 600, 7);
+        println!(
+            "one character typed, one change: {t:>8.2?} on the relay's task for {activities} activities of 600 \
+             characters ({ops} operations) against {small:.2?} for 1 activity ({small_ops} operations): {:.1}x",
+            t.as_secs_f64() / small.as_secs_f64().max(1e-9)
+        );
+    }
     let mut base = roadmap(1_000);
     println!(
         "base: a roadmap of 1,000 activities, {} operations; INLINE_OPS {INLINE_OPS}, MAX_OPS_PER_MESSAGE {MAX_OPS_PER_MESSAGE}",
