@@ -238,6 +238,47 @@ impl Blobs {
         Ok(Blob { address, name: name.to_owned(), size, mime: mime.to_owned() })
     }
 
+    /// Sends the file `put` just stored for `unit` now, when the device is
+    /// online, so that a refusal (the school's space is full, a type the
+    /// server does not take) is known before anything is filed: `Ok(true)`
+    /// it is on the server, `Ok(false)` it waits in the queue (offline, or
+    /// the server could not be reached), `Err` the server refused it; then
+    /// it leaves the queue (nothing refers to it) and the reason is given.
+    pub async fn send_now(&self, address: &str, unit: &str) -> Result<bool, String> {
+        let Ok(inner) = self.inner() else { return Ok(false) };
+        if !online() || !inner.account.is_signed_in() {
+            return Ok(false);
+        }
+        let stored = async {
+            let tx = inner.db.transaction(&[BLOBS], TransactionMode::ReadOnly)?;
+            let value = tx.store(BLOBS)?.get(JsValue::from_str(address)).await?;
+            Ok::<_, BlobError>(value.and_then(|v| serde_wasm_bindgen::from_value::<StoredBlob>(v).ok()))
+        };
+        let Ok(Some(stored)) = stored.await else { return Ok(false) };
+        let path = medk_shared::api::blobs::path(address, unit);
+        let result = match put_bytes(&path, &stored.mime, &stored.bytes).await {
+            Ok(()) => {
+                let _ = set_upload_state(&inner.db, address, "done", "").await;
+                Ok(true)
+            }
+            Err(Failure::Status(status @ (400 | 403 | 413), message)) => {
+                let _ = forget_upload(&inner.db, address).await;
+                Err(if message.is_empty() {
+                    format!("сервер ответил кодом {status}")
+                } else {
+                    message
+                })
+            }
+            Err(Failure::Status(401, _)) => {
+                inner.account.expire();
+                Ok(false)
+            }
+            Err(_) => Ok(false),
+        };
+        self.reload_states().await;
+        result
+    }
+
     /// A file's bytes: from the device, else from the server (then kept
     /// here, so it opens offline from now on).
     pub async fn get(&self, address: &str, unit: &str) -> Result<Vec<u8>, BlobError> {
@@ -409,6 +450,14 @@ async fn set_upload_state(db: &Rexie, address: &str, state: &str, error: &str) -
         upload.error = error.to_owned();
         store.put(&to_js(&upload)?, None).await?;
     }
+    tx.done().await?;
+    Ok(())
+}
+
+/// Takes `address` out of the upload queue.
+async fn forget_upload(db: &Rexie, address: &str) -> Result<(), BlobError> {
+    let tx = db.transaction(&[UPLOADS], TransactionMode::ReadWrite)?;
+    tx.store(UPLOADS)?.delete(JsValue::from_str(address)).await?;
     tx.done().await?;
     Ok(())
 }

@@ -76,6 +76,9 @@ pub struct SyncStatus {
     /// Documents not counted yet (kept before counts were kept): until
     /// they are, the indicator does not say everything is saved.
     pub uncounted: usize,
+    /// Roadmaps deleted for everyone whose copy this device still holds
+    /// (their changes are counted nowhere else: no one will take them).
+    pub gone: usize,
     /// Connection attempts that failed in a row (the relay is unreachable
     /// though the device has a network).
     pub failed_attempts: u32,
@@ -94,8 +97,8 @@ pub struct DocState {
     /// the technical detail.
     pub refused: Option<(String, String)>,
     /// It was deleted for everyone (a coordinator did): only this device
-    /// still has it.
-    pub gone: bool,
+    /// still has it. What the server said (when, by whom).
+    pub gone: Option<String>,
 }
 
 /// Why a roadmap could not be fetched by its link.
@@ -275,6 +278,7 @@ impl SyncService {
                 rejected: 0,
                 broken: 0,
                 uncounted: 0,
+                gone: 0,
                 failed_attempts: 0,
             }),
             versions: RefCell::new(HashMap::new()),
@@ -1115,13 +1119,18 @@ impl SyncService {
             .iter()
             .map(|(id, d)| (*id, d.synced(), matches!(d, Opened::Roadmap(_))))
             .collect();
-        let (mut unsynced, mut rejected, mut broken, mut uncounted) = (0, 0, 0, 0);
+        let (mut unsynced, mut rejected, mut broken, mut uncounted, mut gone) = (0, 0, 0, 0, 0);
         if !self.0.kept_read.get() {
             uncounted += 1;
         }
+        let deleted = crate::gone::all();
         // Documents not open: what their list records say.
         for (id, kept) in self.0.kept.borrow().iter() {
             if self.0.docs.borrow().contains_key(id) {
+                continue;
+            }
+            if deleted.contains_key(&id.to_string()) {
+                gone += 1;
                 continue;
             }
             match (kept.broken, kept.unsent) {
@@ -1142,7 +1151,9 @@ impl SyncService {
                 busy = true;
                 match previous.get(&id) {
                     Some(state) => {
-                        if state.read_only || state.unavailable {
+                        if state.gone.is_some() {
+                            gone += 1;
+                        } else if state.read_only || state.unavailable {
                             rejected += state.unsynced;
                         } else {
                             unsynced += state.unsynced;
@@ -1161,9 +1172,11 @@ impl SyncService {
                 read_only: client.relay_read_only(&id),
                 unavailable: self.0.unavailable.borrow().contains(&id),
                 refused: self.0.refused.borrow().get(&id).cloned(),
-                gone: crate::gone::is_gone(&id),
+                gone: deleted.get(&id.to_string()).cloned(),
             };
-            if state.read_only || state.unavailable {
+            if state.gone.is_some() {
+                gone += 1;
+            } else if state.read_only || state.unavailable {
                 rejected += state.unsynced;
             } else {
                 unsynced += state.unsynced;
@@ -1182,9 +1195,10 @@ impl SyncService {
         if newly_stored {
             self.0.account.refresh_roadmaps();
         }
-        let counts = (unsynced, rejected, broken, uncounted);
-        if self.0.status.with_untracked(|s| (s.unsynced, s.rejected, s.broken, s.uncounted) != counts) {
-            self.0.status.update(|s| (s.unsynced, s.rejected, s.broken, s.uncounted) = counts);
+        let counts = (unsynced, rejected, broken, uncounted, gone);
+        if self.0.status.with_untracked(|s| (s.unsynced, s.rejected, s.broken, s.uncounted, s.gone) != counts)
+        {
+            self.0.status.update(|s| (s.unsynced, s.rejected, s.broken, s.uncounted, s.gone) = counts);
         }
         self.place_pending(&states);
         if self.0.doc_states.with_untracked(|s| *s != states) {
@@ -1378,8 +1392,8 @@ impl SyncService {
         let service = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let answer = crate::api::send("GET", &format!("/api/roadmaps/{id}/access"), None::<&()>).await;
-            if matches!(answer, Err(e) if e.is_status(410)) {
-                crate::gone::remember(&id);
+            if let Err(crate::api::ApiError::Status { status: 410, message }) = answer {
+                crate::gone::remember(&id, &message);
                 service.0.list_version.update(|v| *v += 1);
                 service.schedule_status();
             }

@@ -316,14 +316,22 @@ test('a coordinator deletes a roadmap for everyone: other devices say so and kee
   // The school's device has it open: it learns the roadmap is gone for
   // everyone (not "no access"), keeps its copy, and may remove it.
   await expect(team.locator('.note.gone')).toBeVisible({ timeout: 15_000 });
-  await expect(team.locator('.note.gone')).toHaveText(/^Эта дорожная карта удалена для всех координатором\./);
+  // When and by whom, in the server's words.
+  const said = /^Дорожная карта удалена для всех \d\d\.\d\d\.\d{4} в \d\d:\d\d по московскому времени, удалил\(а\): Координатор Района\./;
+  await expect(team.locator('.note.gone')).toHaveText(said);
+  await expect(team.locator('.note.gone')).toContainText('Её копия осталась только на этом устройстве');
   expect(await descriptions(team)).toEqual(['Мероприятие']);
+  // The top bar says what is left on the device, not that the server
+  // refuses changes.
+  await expect(syncStatus(team)).toHaveText('Удалены для всех, копии только на этом устройстве: 1');
   await team.goto('/');
   const item = team.locator('.roadmap-item', { hasText: 'Удаляемая карта' });
-  await expect(item.locator('.gone')).toHaveText('Удалена для всех координатором: копия осталась только на этом устройстве.');
+  await expect(item.locator('.gone')).toHaveText(said);
+  await expect(item.locator('.gone')).toContainText('Копия осталась только на этом устройстве.');
   await team.reload();
   await expect(item.locator('.gone')).toBeVisible();
   await item.getByRole('button', { name: 'Удалить' }).click();
   await item.getByRole('button', { name: 'Да, удалить' }).click();
   await expect(team.locator('.roadmap-item', { hasText: 'Удаляемая карта' })).toHaveCount(0, { timeout: 15_000 });
+  await expect(syncStatus(team)).toHaveText('Всё сохранено на сервере');
 });

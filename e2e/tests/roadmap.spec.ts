@@ -51,7 +51,7 @@ test('an edit is stored at once: a reload right after typing keeps it', async ({
   expect(await descriptions(page)).toEqual(['Первое и второе']);
 });
 
-test('a paste longer than a field holds is cut at the limit, and the person is told', async ({ page, context }) => {
+test('a paste longer than a field holds is cut at the limit, and the person is told; so is typing into a full field', async ({ page, context }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await createRoadmap(page, 'Длинная вставка');
   const row = await addActivity(page, 0, '');
@@ -60,7 +60,11 @@ test('a paste longer than a field holds is cut at the limit, and the person is t
   await page.evaluate((text) => navigator.clipboard.writeText(text), long);
   await field.focus();
   await page.keyboard.press('Control+V');
-  await expect(page.locator('.notices')).toContainText('В поле помещается не больше 20000 знаков: вставлено только начало текста.');
+  await expect(page.locator('.notices')).toContainText('В поле помещается не больше 20\u00a0000 знаков: вставлено только начало текста.');
+  // Typing on into the full field is not silently dropped either.
+  await page.keyboard.press('End');
+  await page.keyboard.type('я');
+  await expect(page.locator('.notices')).toContainText('оно заполнено, сократите текст, чтобы дописать');
   await page.reload();
   expect(await descriptions(page)).toEqual([long.slice(0, 20_000)]);
 });

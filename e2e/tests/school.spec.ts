@@ -269,16 +269,30 @@ test('a file over 25 MiB is refused and nothing is recorded', async ({ browser, 
   await expect(concept(team).getByRole('alert')).toHaveCount(0);
 });
 
-test("a file past the school's quota is kept on the device, and the server's reason is shown", async ({ browser, serve }) => {
+test("a file past the school's quota: online it is refused before anything is filed; attached offline, the server's reason is shown later", async ({ browser, serve }) => {
   // A school may keep 1 MiB of files here.
   const server = await serve({ units: UNITS, people: PEOPLE, args: ['--unit-quota-mib', '1'] });
   const team = await signedIn(browser, server.url, TEAM);
   await openSchool(team);
-  await concept(team)
-    .locator('input[type=file]')
-    .setInputFiles({ name: 'scan.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(1536 * 1024, 7) });
-  // Kept on the device and filed; the server refuses the bytes and says why.
+  const scan = { name: 'scan.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(1536 * 1024, 7) };
+  // Online: the server's refusal comes first; nothing is filed, nothing logged.
+  await concept(team).locator('input[type=file]').setInputFiles(scan);
+  const alert = concept(team).getByRole('alert');
+  await expect(alert).toContainText('Сервер не принял файл: превышен объём файлов организации «Школа № 1» на сервере: занято 0,0 МБ из 1,0 МБ');
+  await expect(alert).toHaveText(/[^.]\. Документ не подан\.$/);
+  await expect(concept(team).locator('.doc-state')).toHaveText('Не подан');
+  await expect(concept(team).locator('.file-name')).toHaveCount(0);
+  await expect(concept(team).locator('.review-log')).toBeHidden();
+  await expect(concept(team).locator('.upload-state')).toHaveCount(0);
+  await expect(team.locator('.notices')).not.toContainText('Файл приложен');
+  await expect(syncStatus(team)).toHaveText('Всё сохранено на сервере');
+  // Offline (at a school without signal): kept on the device and filed; once
+  // online the server refuses the bytes and says why.
+  await team.context().setOffline(true);
+  await concept(team).locator('input[type=file]').setInputFiles(scan);
+  await expect(team.locator('.notices')).toContainText('Он отправится на сервер, когда появится связь');
   await expect(concept(team).locator('.doc-state')).toHaveText('Подан на проверку');
+  await team.context().setOffline(false);
   const state = concept(team).locator('.upload-state');
   await expect(state).toHaveAttribute('data-state', 'refused', { timeout: 15_000 });
   await expect(state).toContainText('Сервер не принял файл: превышен объём файлов организации «Школа № 1» на сервере: занято 0,0 МБ из 1,0 МБ');

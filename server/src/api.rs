@@ -276,7 +276,8 @@ async fn login(State(state): State<ApiState>, req: Request) -> Answer<contract::
     let known = state.accounts.person_by_login(&creds.login);
     let device = known.as_ref().and_then(|p| known_device(&state, &parts.headers, &p.id));
     let attempt = Attempt { login: &creds.login, address: client.address, device };
-    let admitted = state.throttle.admit(&attempt).map_err(ApiError::too_many_attempts)?;
+    let admitted =
+        state.throttle.admit(&attempt).map_err(|wait| ApiError::too_many("попыток входа", wait))?;
     if admitted.exempted && known.is_none() {
         // An address over its limit trying a login nobody has: refused as
         // any wrong login is, after as long, but without running Argon2.
@@ -313,7 +314,11 @@ async fn change_password(
 ) -> Answer<contract::ChangePassword> {
     let device = known_device(&state, &headers, &who.person.id);
     let attempt = Attempt { login: &who.person.login, address: client.address, device };
-    let admitted = state.throttle.admit(&attempt).map_err(ApiError::too_many_attempts)?;
+    // Its attempts are counted with the sign-ins, but said as what they were.
+    let admitted = state
+        .throttle
+        .admit(&attempt)
+        .map_err(|wait| ApiError::too_many("попыток ввести текущий пароль", wait))?;
     let accounts = state.accounts.clone();
     let login = who.person.login.clone();
     hashing(&state, move || {

@@ -33,10 +33,13 @@ impl ApiError {
         ApiError { status, message: message.into(), retry_after: None }
     }
 
-    /// 429 with how long to wait, in the body and in `Retry-After`.
-    pub fn too_many_attempts(wait: Duration) -> ApiError {
+    /// 429 with how long to wait, in the body and in `Retry-After`: too
+    /// many `attempts` («попыток входа»).
+    pub fn too_many(attempts: &str, wait: Duration) -> ApiError {
         let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-        let message = format!("слишком много попыток входа; попробуйте через {seconds} с");
+        let when =
+            if seconds >= 120 { format!("{} мин", seconds.div_ceil(60)) } else { format!("{seconds} с") };
+        let message = format!("слишком много {attempts}; попробуйте через {when}");
         ApiError { retry_after: Some(seconds), ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, message) }
     }
 

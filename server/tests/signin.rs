@@ -181,6 +181,21 @@ async fn the_current_password_check_of_a_password_change_is_throttled() {
     assert_eq!(counts.get(&403), Some(&5), "{counts:?}");
     assert_eq!(counts.get(&429), Some(&15), "{counts:?}");
     assert_eq!(change(http.clone(), session.clone(), PASSWORD.into()).await, 429, "locked for that device");
+    // Said as what was tried, not as a sign-in.
+    let said: serde_json::Value = http
+        .post(format!("http://{addr}/api/password"))
+        .header("content-type", "application/json")
+        .header("cookie", session.clone())
+        .body(json!({ "current": "guess", "new": "a-new-password" }).to_string())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|text| serde_json::from_str(&text).unwrap())
+        .unwrap();
+    let said = said["error"].as_str().unwrap_or_default();
+    assert!(said.starts_with("слишком много попыток ввести текущий пароль; попробуйте через "), "{said}");
     // The owner, on the device they signed in from, changes it.
     let theirs = format!("{session}; {device}");
     assert_eq!(change(http.clone(), theirs, PASSWORD.into()).await, 204);

@@ -43,6 +43,26 @@ pub const CHANGES: Noun = Noun::new("изменение", "изменения", 
 /// «мероприятие» in the genitive, as after «из N»: «из 21 мероприятия».
 pub const ACTIVITIES_GENITIVE: Noun = Noun::new("мероприятия", "мероприятий", "мероприятий");
 
+/// A number with its thousands apart, as Russian writes them: «200 000»
+/// (a no-break space, so it never splits across lines).
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{a0}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `words` as a sentence: its first letter capital.
+pub fn sentence(words: &str) -> String {
+    let mut chars = words.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 /// A date as Russian documents write it: «10.03.2021».
 pub fn date(date: Date) -> String {
     format!("{:02}.{:02}.{}", date.day(), u8::from(date.month()), date.year())
@@ -57,6 +77,20 @@ pub fn date_time(day: Date, hour: u8, minute: u8) -> String {
 mod tests {
     use super::*;
     use time::Month;
+
+    #[test]
+    fn a_sentence_starts_with_a_capital() {
+        assert_eq!(sentence("дорожная карта удалена"), "Дорожная карта удалена");
+        assert_eq!(sentence(""), "");
+    }
+
+    #[test]
+    fn thousands_are_apart() {
+        assert_eq!(thousands(7), "7");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(20_000), "20\u{a0}000");
+        assert_eq!(thousands(2_000_000), "2\u{a0}000\u{a0}000");
+    }
 
     #[test]
     fn numbers_take_the_russian_plural() {

@@ -883,10 +883,15 @@ fn EditorView(editor: Editor) -> impl IntoView {
                 ))}
                 <small class="details">{super::text(move || refusal().map(|r| r.1).unwrap_or_default())}</small>
             </p>
-            <p class="note warn" role="alert" hidden=move || !doc_state.get().unavailable || gone() || refusal().is_some()>
+            <p class="note warn" role="alert" hidden=move || !doc_state.get().unavailable || gone().is_some() || refusal().is_some()>
                 "Нет доступа к этой дорожной карте на сервере (или она там удалена); она есть только на этом устройстве."</p>
-            <p class="note warn gone" role="alert" hidden=move || !gone()>
-                "Эта дорожная карта удалена для всех координатором. Её копия осталась только на этом устройстве: её можно прочитать, скачать или удалить в списке."</p>
+            <p class="note warn gone" role="alert" hidden=move || gone().is_none()>{super::text(move || {
+                let words = gone().filter(|w| !w.is_empty()).unwrap_or_else(|| "дорожная карта удалена для всех координатором".to_owned());
+                format!(
+                    "{}. Её копия осталась только на этом устройстве: её можно прочитать, скачать или удалить в списке.",
+                    medk_shared::ru::sentence(&words),
+                )
+            })}</p>
             <p class="note warn problems" role="status" hidden=move || editor.problems.with(Vec::is_empty)>
                 "Часть данных этой дорожной карты не прочитана: её записала другая программа не так, как ожидает приложение. Остальное открыто как обычно."
                 <small class="details">{super::text(move || editor.problems.with(|p| p.join("; ")))}</small>

@@ -151,7 +151,7 @@ fn RoadmapItem(
         let live = DocumentId::parse(&meta.id).ok().map(|id| app.sync().doc_state(id));
         move || live.map_or(kept, |s| s.get().unsynced.max(kept))
     };
-    let gone = DocumentId::parse(&meta.id).is_ok_and(|id| crate::gone::is_gone(&id));
+    let gone = DocumentId::parse(&meta.id).ok().and_then(|id| crate::gone::words(&id));
     // Signed out, a roadmap is on this device alone (nothing is ever sent).
     let signed_out = move || app.account.me().is_none();
 
@@ -246,8 +246,9 @@ fn RoadmapItem(
                         <p class="detail">"Подробности: " {reason}</p>
                     }
                 })}
-                {gone.then(|| view! {
-                    <p class="error gone" role="status">"Удалена для всех координатором: копия осталась только на этом устройстве."</p>
+                {gone.map(|words| {
+                    let words = if words.is_empty() { "Удалена для всех координатором".to_owned() } else { medk_shared::ru::sentence(&words) };
+                    view! { <p class="error gone" role="status">{words} ". Копия осталась только на этом устройстве."</p> }
                 })}
             </div>
             <div class="item-actions">

@@ -942,6 +942,10 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
                     .put(bytes, &picked.name(), &picked.type_(), &unit)
                     .await
                     .map_err(|e| e.to_string())?;
+                // Online, a refusal is known before the document is filed.
+                let sent = blobs.send_now(&blob.address, &unit).await.map_err(|why| {
+                    format!("Сервер не принял файл: {}. Документ не подан.", why.trim_end_matches('.'))
+                })?;
                 let edits = screen
                     .school
                     .with_untracked(|s| {
@@ -950,7 +954,7 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
                     })
                     .ok_or_else(|| "Файл школы ещё не открыт.".to_owned())?;
                 if screen.apply(edits, "file document") {
-                    Ok(())
+                    Ok(sent)
                 } else {
                     Err("Файл не записан.".to_owned())
                 }
@@ -958,7 +962,11 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
             .await;
             busy.set(false);
             match result {
-                Ok(()) => app.info(format!("Файл приложен: {}", kind.label_ru())),
+                Ok(true) => app.info(format!("Файл приложен и отправлен на сервер: {}", kind.label_ru())),
+                Ok(false) => app.info(format!(
+                    "Файл приложен: {}. Он отправится на сервер, когда появится связь.",
+                    kind.label_ru()
+                )),
                 Err(e) => error.set(Some(e)),
             }
         });

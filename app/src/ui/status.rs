@@ -46,6 +46,9 @@ fn describe(session: &Session, status: &SyncStatus, files: Files) -> (&'static s
         (_, Connection::Online) if status.rejected > 0 => {
             ("rejected", format!("Сервер не принял изменений: {}", status.rejected))
         }
+        (_, Connection::Online) if status.gone > 0 => {
+            ("rejected", format!("Удалены для всех, копии только на этом устройстве: {}", status.gone))
+        }
         (_, Connection::Online) if files.refused > 0 => {
             ("rejected", format!("Сервер не принял файлов: {}", files.refused))
         }

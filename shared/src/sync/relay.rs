@@ -1660,18 +1660,7 @@ fn refuse_changes(peer: &mut DocPeer) {
 /// A message over the relay's size limits: what it would add to one
 /// message (`per_message`) or to the document.
 fn too_big(detail: String, per_message: bool, limits: &Limits) -> Refusal {
-    // Thousands apart, as Russian writes numbers: 200 000.
-    let spaced = |n: u64| {
-        let digits = n.to_string();
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                out.push('\u{a0}');
-            }
-            out.push(c);
-        }
-        out
-    };
+    let spaced = crate::ru::thousands;
     let message = if per_message {
         format!(
             "изменение слишком большое: сервер принимает за раз не больше {} операций, а в нём одном больше",
