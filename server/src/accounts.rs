@@ -58,6 +58,25 @@ const DELETED: TableDefinition<&str, &[u8]> = TableDefinition::new("deleted_road
 /// imported ones do not.
 pub const MAX_REGISTRATIONS_PER_UNIT: usize = 500;
 
+/// Most of a unit's registered roadmaps one person may have registered:
+/// a fifth of [`MAX_REGISTRATIONS_PER_UNIT`], so that one member (or one
+/// stolen session) cannot use up the school's room for everyone else.
+pub const MAX_REGISTRATIONS_PER_PERSON: usize = 100;
+
+/// How many roadmaps may be registered by syncing them: to one unit, and
+/// by one person to one unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegistrationLimits {
+    pub per_unit: usize,
+    pub per_person: usize,
+}
+
+impl Default for RegistrationLimits {
+    fn default() -> Self {
+        RegistrationLimits { per_unit: MAX_REGISTRATIONS_PER_UNIT, per_person: MAX_REGISTRATIONS_PER_PERSON }
+    }
+}
+
 /// Why an accounts operation failed. The Russian text is what the person
 /// sees; [`AccountsError::Storage`] details go to the log only.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +104,11 @@ pub enum AccountsError {
          примет, пока координатор не удалит ненужные"
     )]
     TooManyRoadmaps(String, usize),
+    #[error(
+        "вы уже зарегистрировали на сервере столько дорожных карт организации «{0}», сколько он принимает от \
+         одного человека ({1}): новую он не примет, пока ненужные не будут удалены"
+    )]
+    TooManyRoadmapsOfYours(String, usize),
     #[error("{0}")]
     Invalid(#[from] AccessError),
     #[error("{0}")]
@@ -196,6 +220,8 @@ struct Directory {
     deleted: HashMap<DocumentId, Tombstone>,
     /// Roadmaps registered by syncing them, by the unit they belong to now.
     registrations: HashMap<UnitId, usize>,
+    /// The same by the unit and the person who registered them.
+    registrations_by: HashMap<(UnitId, UserId), usize>,
 }
 
 /// One change to the database, applied in memory after it is durable.
@@ -254,9 +280,9 @@ struct Shared {
     /// rights (the latest per school): written off the relay's task, one
     /// writer per school at a time, so the last assignment wins.
     assignments: Mutex<HashMap<UnitId, Option<String>>>,
-    /// Roadmaps one unit may have registered by syncing them
-    /// ([`MAX_REGISTRATIONS_PER_UNIT`] unless set otherwise).
-    registrations_per_unit: std::sync::atomic::AtomicUsize,
+    /// Roadmaps one unit, and one person in it, may have registered by
+    /// syncing them.
+    registration_limits: Mutex<RegistrationLimits>,
 }
 
 /// Titles kept for claims in flight; more are dropped (a claim then
@@ -368,7 +394,7 @@ impl Accounts {
                 claim_titles: Mutex::default(),
                 titles: Mutex::default(),
                 assignments: Mutex::default(),
-                registrations_per_unit: MAX_REGISTRATIONS_PER_UNIT.into(),
+                registration_limits: Mutex::default(),
             }),
         })
     }
@@ -919,23 +945,27 @@ impl Accounts {
     /// Whether `user` may register `doc` as a roadmap of their home unit
     /// (see [`medk_shared::sync::relay::Access::may_claim`]): nobody has,
     /// it is not a school's file, the catalogue or a deleted roadmap, and
-    /// the unit has fewer than [`MAX_REGISTRATIONS_PER_UNIT`]
-    /// ([`AccountsError::TooManyRoadmaps`], said to the person). (Whether
+    /// the unit has fewer than [`RegistrationLimits::per_unit`] and the
+    /// person fewer than [`RegistrationLimits::per_person`] there
+    /// ([`AccountsError::TooManyRoadmaps`], [`AccountsError::TooManyRoadmapsOfYours`],
+    /// said to the person). (Whether
     /// the document is theirs to claim is for the relay's vetting:
     /// [`medk_shared::layout::check_origin`].)
     pub fn may_claim(&self, user: &str, doc: &DocumentId) -> Result<(), AccountsError> {
-        let most = self.registrations_per_unit();
-        self.read(|d| claimable(d, user, doc, most).map(drop))
+        let limits = self.registration_limits();
+        self.read(|d| claimable(d, user, doc, limits).map(drop))
     }
 
-    /// Roadmaps one unit may have registered by syncing them.
-    pub fn registrations_per_unit(&self) -> usize {
-        self.shared.registrations_per_unit.load(std::sync::atomic::Ordering::Relaxed)
+    /// Roadmaps one unit, and one person in it, may have registered by
+    /// syncing them.
+    pub fn registration_limits(&self) -> RegistrationLimits {
+        *self.shared.registration_limits.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Sets [`Accounts::registrations_per_unit`] (at least one).
-    pub fn set_registrations_per_unit(&self, most: usize) {
-        self.shared.registrations_per_unit.store(most.max(1), std::sync::atomic::Ordering::Relaxed);
+    /// Sets [`Accounts::registration_limits`] (each at least one).
+    pub fn set_registration_limits(&self, limits: RegistrationLimits) {
+        *self.shared.registration_limits.lock().unwrap_or_else(PoisonError::into_inner) =
+            RegistrationLimits { per_unit: limits.per_unit.max(1), per_person: limits.per_person.max(1) };
     }
 
     /// Registers `doc` to `user`'s home unit, durably (blocking: call off
@@ -943,7 +973,7 @@ impl Accounts {
     /// claim came first).
     pub fn claim(&self, user: &str, doc: &DocumentId) -> Result<(), AccountsError> {
         self.write(|d| {
-            let unit = claimable(d, user, doc, self.registrations_per_unit())?;
+            let unit = claimable(d, user, doc, self.registration_limits())?;
             let title = self
                 .shared
                 .claim_titles
@@ -1310,7 +1340,12 @@ fn first_admin_links(dir: &Directory) -> impl Iterator<Item = Op> + '_ {
 }
 
 /// The unit `user` may register `doc` to, or why not.
-fn claimable(d: &Directory, user: &str, doc: &DocumentId, most: usize) -> Result<UnitId, AccountsError> {
+fn claimable(
+    d: &Directory,
+    user: &str,
+    doc: &DocumentId,
+    limits: RegistrationLimits,
+) -> Result<UnitId, AccountsError> {
     let person = &d.people.get(user).ok_or(AccountsError::NoSuchPerson)?.person;
     let known = d.roadmaps.contains_key(doc)
         || d.deleted.contains_key(doc)
@@ -1320,9 +1355,12 @@ fn claimable(d: &Directory, user: &str, doc: &DocumentId, most: usize) -> Result
         return Err(AccountsError::Forbidden);
     }
     let unit = d.org.home_unit(person).ok_or(AccountsError::Forbidden)?;
-    if d.registrations.get(&unit).copied().unwrap_or(0) >= most {
-        let name = d.org.get(&unit).map_or_else(|| unit.clone(), |u| u.name.clone());
-        return Err(AccountsError::TooManyRoadmaps(name, most));
+    let name = || d.org.get(&unit).map_or_else(|| unit.clone(), |u| u.name.clone());
+    if d.registrations.get(&unit).copied().unwrap_or(0) >= limits.per_unit {
+        return Err(AccountsError::TooManyRoadmaps(name(), limits.per_unit));
+    }
+    if d.registrations_by.get(&(unit.clone(), user.to_owned())).copied().unwrap_or(0) >= limits.per_person {
+        return Err(AccountsError::TooManyRoadmapsOfYours(name(), limits.per_person));
     }
     Ok(unit)
 }
@@ -1368,28 +1406,32 @@ fn apply(dir: &mut Directory, op: Op) {
         }
         Op::Roadmap(key, r) => {
             // A move takes a registered roadmap's count with it.
-            if let Some(old) = dir.roadmaps.get(&key) {
-                uncount(&mut dir.registrations, old);
+            if let Some(old) = dir.roadmaps.remove(&key) {
+                uncount(dir, &old);
             }
-            if r.registered_by.is_some() {
+            if let Some(by) = &r.registered_by {
                 *dir.registrations.entry(r.unit.clone()).or_default() += 1;
+                *dir.registrations_by.entry((r.unit.clone(), by.clone())).or_default() += 1;
             }
             dir.roadmaps.insert(key, r);
         }
         Op::Deleted(key, tombstone) => {
             if let Some(old) = dir.roadmaps.remove(&key) {
-                uncount(&mut dir.registrations, &old);
+                uncount(dir, &old);
             }
             dir.deleted.insert(key, tombstone);
         }
     }
 }
 
-/// A roadmap registered by syncing no longer counts for its unit.
-fn uncount(registrations: &mut HashMap<UnitId, usize>, roadmap: &RoadmapAccess) {
-    if roadmap.registered_by.is_some()
-        && let Some(n) = registrations.get_mut(&roadmap.unit)
-    {
+/// A roadmap registered by syncing no longer counts for its unit, nor for
+/// its person there.
+fn uncount(dir: &mut Directory, roadmap: &RoadmapAccess) {
+    let Some(by) = &roadmap.registered_by else { return };
+    if let Some(n) = dir.registrations.get_mut(&roadmap.unit) {
+        *n = n.saturating_sub(1);
+    }
+    if let Some(n) = dir.registrations_by.get_mut(&(roadmap.unit.clone(), by.clone())) {
         *n = n.saturating_sub(1);
     }
 }

@@ -76,6 +76,10 @@ struct ServeArgs {
     /// past it a new one is refused, and its device told why.
     #[arg(long, value_name = "N", default_value_t = medk_server::accounts::MAX_REGISTRATIONS_PER_UNIT, help_heading = "Limits")]
     max_roadmaps_per_unit: usize,
+    /// Of those, how many one person may have registered in one unit (so
+    /// that one member cannot use up the school's room).
+    #[arg(long, value_name = "N", default_value_t = medk_server::accounts::MAX_REGISTRATIONS_PER_PERSON, help_heading = "Limits")]
+    max_roadmaps_per_person: usize,
     /// MiB of attached files one unit (a school) may keep.
     #[arg(long, value_name = "MIB", default_value_t = 512, help_heading = "Limits")]
     unit_quota_mib: u64,
@@ -104,7 +108,10 @@ impl From<ServeArgs> for Config {
                 per_address: args.max_connections_per_address.max(1),
             },
             sync_connections_per_user: args.max_sync_connections_per_user,
-            roadmaps_per_unit: args.max_roadmaps_per_unit,
+            registrations: medk_server::accounts::RegistrationLimits {
+                per_unit: args.max_roadmaps_per_unit,
+                per_person: args.max_roadmaps_per_person,
+            },
             blobs: BlobLimits {
                 unit_quota: args.unit_quota_mib.saturating_mul(MIB),
                 person_quota: args.person_quota_mib.saturating_mul(MIB),

@@ -39,8 +39,9 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// Sync connections one person may hold.
     pub sync_connections_per_user: usize,
-    /// Roadmaps one unit may have registered by syncing them.
-    pub roadmaps_per_unit: usize,
+    /// Roadmaps one unit, and one person in it, may have registered by
+    /// syncing them.
+    pub registrations: crate::accounts::RegistrationLimits,
     /// Quotas and the free-space floor for attached files, and how long
     /// one no school file names is kept.
     pub blobs: BlobLimits,
@@ -66,7 +67,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let store =
         RedbStore::open(&db).with_context(|| format!("opening the document store {}", db.display()))?;
     let accounts = Accounts::open(&config.data_dir)?;
-    accounts.set_registrations_per_unit(config.roadmaps_per_unit);
+    accounts.set_registration_limits(config.registrations);
     if accounts.is_empty() {
         first_admin_invitation(&accounts, &config.data_dir, addr)?;
     } else {

@@ -275,7 +275,7 @@ impl Access for AccountsAccess {
 /// if it is a limit of theirs (else only that the relay has nothing).
 fn claim_refusal(e: AccountsError, whose: &str) -> Option<Refusal> {
     match e {
-        AccountsError::TooManyRoadmaps(..) => {
+        AccountsError::TooManyRoadmaps(..) | AccountsError::TooManyRoadmapsOfYours(..) => {
             Some(Refusal { message: e.to_string(), detail: format!("{whose}: no more roadmaps registered") })
         }
         _ => None,

@@ -657,32 +657,46 @@ async fn knowing_a_documents_id_is_not_owning_it() {
     assert!(!school.client.relay_read_only(&file));
 }
 
-/// Roadmaps registered by syncing are limited per school, not per person:
-/// two members of one school register up to the limit together; the next
-/// (by either) is refused and its device told why, in Russian; a member of
+/// Roadmaps registered by syncing are limited per school and per person in
+/// it: one member registers up to their share and the next is refused;
+/// other members register up to the school's limit together, and the next
+/// (by anyone) is refused; each device is told why, in Russian; a member of
 /// another school still registers. A coordinator's acknowledgements keep
 /// their pace meanwhile (the registering writes are not in the relay's
 /// task).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn registrations_are_limited_per_school() {
+async fn registrations_are_limited_per_school_and_per_person() {
+    use medk_server::accounts::{MAX_REGISTRATIONS_PER_PERSON, MAX_REGISTRATIONS_PER_UNIT};
+    let members = ["sch-b", "sch-c", "sch-d", "sch-e", "sch-f"];
     let _machine = alone().await;
     let (_data, server) = scene_with(|data| {
-        create_user(data, "sch-b", "school-team", "s1", &[]);
+        for login in members {
+            create_user(data, login, "school-team", "s1", &[]);
+        }
         create_user(data, "sch2", "school-team", "s2", &[]);
     });
     let fed = server.login("fed").await;
     let mut pacer = Pacer::new(&server, &fed).await;
     let baseline = pacer.baseline(10).await;
 
-    let limit = medk_server::accounts::MAX_REGISTRATIONS_PER_UNIT;
-    let tokens = [server.login("sch").await, server.login("sch-b").await];
+    let (limit, share) = (MAX_REGISTRATIONS_PER_UNIT, MAX_REGISTRATIONS_PER_PERSON);
+    assert_eq!(limit % share, 0, "the school's room is a whole number of shares");
+    let mut tokens = vec![server.login("sch").await];
+    for login in members {
+        tokens.push(server.login(login).await);
+    }
     let addr = server.addr;
     let many = tokio::spawn(async move {
-        // The first member registers all but 50, the second the rest and
-        // then one more; the first tries one more too.
+        // The first member tries one past their share; the others fill the
+        // school's room; the last member tries one more.
+        let mut plan = vec![(tokens[0].clone(), share + 1)];
+        for token in &tokens[1..limit / share] {
+            plan.push((token.clone(), share));
+        }
+        plan.push((tokens[limit / share].clone(), 1));
         let mut refused = Vec::new();
-        for (token, count) in [(&tokens[0], limit - 50), (&tokens[1], 51), (&tokens[0], 1)] {
-            let mut device = Device::connect(addr, token, "many").await;
+        for (token, count) in plan {
+            let mut device = Device::connect(addr, &token, "many").await;
             let ids: Vec<DocumentId> = (0..count)
                 .map(|n| {
                     let (id, doc) = roadmap(&format!("карта {n}"));
@@ -710,11 +724,22 @@ async fn registrations_are_limited_per_school() {
         refused
     });
     let (during, refused) = pacer.during(many).await;
-    assert_eq!(refused.len(), 2, "one over the limit from each member");
-    for why in refused {
-        let why = why.expect("the device is told why");
-        assert!(why.contains(&format!("уже столько дорожных карт, сколько он принимает ({limit})")), "{why}");
-    }
+    let refused: Vec<String> = refused.into_iter().map(|why| why.expect("the device is told why")).collect();
+    assert_eq!(
+        refused.len(),
+        2,
+        "one past the first member's share, one past the school's room: {refused:?}"
+    );
+    assert!(
+        refused[0].contains(&format!("сколько он принимает от одного человека ({share})")),
+        "{}",
+        refused[0]
+    );
+    assert!(
+        refused[1].contains(&format!("уже столько дорожных карт, сколько он принимает ({limit})")),
+        "{}",
+        refused[1]
+    );
     let (_, list) = server.call(&fed, "GET", "/api/roadmaps", serde_json::Value::Null).await;
     assert_eq!(list.as_array().unwrap().len(), limit + 1, "the school's {limit} and the coordinator's own");
     // Another school is not held by it.
