@@ -12,14 +12,16 @@ use medk_shared::access::{Level, Right, Role};
 use medk_shared::ids::DocumentId;
 
 use crate::accounts::Accounts;
-use crate::server::DATABASE_FILE;
-use crate::store::RedbStore;
 
 #[derive(Args)]
 pub struct AdminArgs {
     /// The server's data dir.
     #[arg(long, value_name = "DIR", default_value = "./data", global = true)]
     data_dir: PathBuf,
+    /// The PostgreSQL the server keeps its documents in, if it does
+    /// (`serve --database`).
+    #[arg(long, value_name = "URL", env = "MEDK_DATABASE_URL", hide_env_values = true, global = true)]
+    database: Option<String>,
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -128,11 +130,9 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
             if !schools.is_empty() {
                 // Written into the schools' files, which give the rights,
                 // as when a coordinator assigns the curator in the app.
-                let db = args.data_dir.join(DATABASE_FILE);
-                let store = RedbStore::open(&db)
-                    .with_context(|| format!("opening the document store {}", db.display()))?;
+                let store = crate::store::open(&args.data_dir, args.database.as_deref())?;
                 let changes = person.school_changes(&schools);
-                crate::assignment::write_to_store(&store, &accounts, &person, &changes, "")?;
+                crate::assignment::write_to_store(&*store, &accounts, &person, &changes, "")?;
                 println!("assigned as the curator of {}", schools.join(", "));
             }
         }

@@ -13,8 +13,7 @@ use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::office::import::{ParsedRoadmap, parse_docx};
 
 use crate::accounts::{Accounts, random_bytes};
-use crate::server::DATABASE_FILE;
-use crate::store::{RedbStore, Store as _, Write};
+use crate::store::Write;
 
 #[derive(Args)]
 pub struct ImportArgs {
@@ -39,6 +38,10 @@ pub struct ImportArgs {
     /// The server's data dir.
     #[arg(long, value_name = "DIR", default_value = "./data")]
     data_dir: PathBuf,
+    /// The PostgreSQL the server keeps its documents in, if it does
+    /// (`serve --database`).
+    #[arg(long, value_name = "URL", env = "MEDK_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
 }
 
 pub fn run(args: ImportArgs) -> anyhow::Result<()> {
@@ -72,9 +75,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     // Registered here, so nobody need claim it; its id follows its origin
     // like every roadmap's.
     let id = document.stamp_origin("", random_bytes(), time_ms);
-    let db = args.data_dir.join(DATABASE_FILE);
-    let store =
-        RedbStore::open(&db).with_context(|| format!("opening the document store {}", db.display()))?;
+    let store = crate::store::open(&args.data_dir, args.database.as_deref())?;
     store.commit(vec![Write::Replace { doc: id, snapshot: document.save() }])?;
     accounts.register_roadmap(&id, unit, args.published)?;
     print(&parsed, args.json, Some(&id))

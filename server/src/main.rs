@@ -46,6 +46,11 @@ struct ServeArgs {
     /// Directory for the relay's state; created when missing.
     #[arg(long, value_name = "DIR", default_value = "./data")]
     data_dir: PathBuf,
+    /// PostgreSQL to keep the documents in (`postgres://user:password@host:port/db`)
+    /// instead of the data dir's redb file; several relays may share one.
+    /// Accounts, access and attached files stay in the data dir for now.
+    #[arg(long, value_name = "URL", env = "MEDK_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
     /// The built app to serve (`cargo xtask build` writes `./dist`).
     #[arg(long, value_name = "DIR", default_value = "./dist")]
     static_dir: PathBuf,
@@ -99,6 +104,7 @@ impl From<ServeArgs> for Config {
         Config {
             listen: args.listen,
             data_dir: args.data_dir,
+            database: args.database,
             static_dir: args.static_dir,
             secure_cookies: args.secure_cookies,
             trusted_proxies: args.trusted_proxies,
@@ -130,8 +136,10 @@ async fn main() -> anyhow::Result<()> {
     init_tracing(matches!(command, Command::Serve(_)));
     match command {
         Command::Serve(args) => server::run(args.into()).await,
-        Command::Admin(args) => admin::run(args),
-        Command::Import(args) => import::run(args),
+        // Blocking (files, and PostgreSQL through a runtime of its own): off
+        // the async threads.
+        Command::Admin(args) => tokio::task::spawn_blocking(move || admin::run(args)).await?,
+        Command::Import(args) => tokio::task::spawn_blocking(move || import::run(args)).await?,
     }
 }
 

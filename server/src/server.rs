@@ -12,12 +12,12 @@ use crate::api::ApiState;
 use crate::blobs::{self, BlobLimits, BlobStore};
 use crate::connections::{self, ConnectionLimits};
 use crate::http;
-use crate::store::{RedbStore, Store, Writer};
+use crate::store::{Store, Writer};
 use crate::sync::{HubOptions, SyncHub};
 use medk_shared::ids::DocumentId;
 
 /// The documents' database inside the data dir.
-pub const DATABASE_FILE: &str = "medk.redb";
+pub use crate::store::DATABASE_FILE;
 
 /// Everything `medk-server serve` needs to know, already parsed.
 #[derive(Debug, Clone)]
@@ -27,6 +27,9 @@ pub struct Config {
     /// Where the relay keeps its state. Created when missing, so a fresh
     /// checkout can start without setup; documents are stored here.
     pub data_dir: PathBuf,
+    /// PostgreSQL to keep documents in instead of the data dir's redb file
+    /// ([`PgStore`]).
+    pub database: Option<String>,
     /// The built app (`cargo xtask build` writes it to `dist/`). May be missing:
     /// the server still starts and says how to build it.
     pub static_dir: PathBuf,
@@ -63,9 +66,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
 
-    let db = config.data_dir.join(DATABASE_FILE);
+    // Connecting, migrating and checking the file block: off the async threads.
+    let (data_dir, database) = (config.data_dir.clone(), config.database.clone());
     let store =
-        RedbStore::open(&db).with_context(|| format!("opening the document store {}", db.display()))?;
+        tokio::task::spawn_blocking(move || crate::store::open(&data_dir, database.as_deref())).await??;
     let accounts = Accounts::open(&config.data_dir)?;
     accounts.set_registration_limits(config.registrations);
     if accounts.is_empty() {
@@ -89,8 +93,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         BlobStore::open_with(&config.data_dir, config.blobs)
             .with_context(|| format!("opening the blob store in {}", config.data_dir.display()))?,
     );
-    let storage_id = store.storage_id().context("reading the document store's id")?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    let read_id = store.clone();
+    let storage_id = tokio::task::spawn_blocking(move || read_id.storage_id())
+        .await?
+        .context("reading the document store's id")?;
     tokio::spawn(collect_blobs(store.clone(), accounts.clone(), blob_store.clone()));
     // Only those registered before this start: a roadmap registered from
     // now on is titled by the relay as its changes arrive.

@@ -10,8 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use medk_server::store::postgres::PgStore;
 use medk_server::store::{MemoryStore, RedbStore, Store, StoreError, Write, Writer};
 use medk_shared::ids::DocumentId;
+
+mod common;
+use common::postgres::PgCluster;
 
 fn doc(n: u8) -> DocumentId {
     DocumentId::from_bytes([n; 16])
@@ -114,6 +118,68 @@ fn redb_store_follows_the_script_and_keeps_it_across_a_reopen() {
     // Sequence numbers go on after a reopen: appends still land last.
     store.commit(vec![append(doc(2), b"b2")]).unwrap();
     assert_eq!(store.load(&doc(2)).unwrap(), chunks(&[b"b1", b"b2"]));
+}
+
+#[test]
+fn postgres_store_follows_the_script_and_keeps_it_across_a_reopen() {
+    let cluster = PgCluster::start();
+    let url = cluster.url("medk");
+    let id = {
+        let store = PgStore::open(&url).unwrap();
+        store_script(&store);
+        assert_script_result(&store);
+        store.storage_id().unwrap()
+    };
+    let store = PgStore::open(&url).unwrap();
+    assert_script_result(&store);
+    store.commit(vec![append(doc(2), b"b2")]).unwrap();
+    assert_eq!(store.load(&doc(2)).unwrap(), chunks(&[b"b1", b"b2"]));
+    assert_eq!(store.storage_id().unwrap(), id, "the storage id is kept with the data");
+}
+
+/// Relays that start at once on a new database make its schema once, and
+/// name the same storage.
+#[test]
+fn relays_starting_together_on_one_database_share_its_schema_and_storage_id() {
+    let cluster = PgCluster::start();
+    let url = cluster.create("together");
+    let opened: Vec<PgStore> = std::thread::scope(|scope| {
+        let starts: Vec<_> = (0..4).map(|_| scope.spawn(|| PgStore::open(&url).unwrap())).collect();
+        starts.into_iter().map(|s| s.join().unwrap()).collect()
+    });
+    let ids: Vec<String> = opened.iter().map(|s| s.storage_id().unwrap()).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    // What one writes, another reads.
+    opened[0].commit(vec![append(doc(7), b"from one")]).unwrap();
+    opened[3].commit(vec![append(doc(7), b"from another")]).unwrap();
+    assert_eq!(opened[1].load(&doc(7)).unwrap(), chunks(&[b"from one", b"from another"]));
+}
+
+/// The database goes away: calls fail with an error (never a panic, never a
+/// commit said to be done), and once it is back the store carries on
+/// without being reopened, with everything committed before.
+#[test]
+fn a_lost_database_is_an_error_until_it_is_back() {
+    let cluster = PgCluster::start();
+    let store = PgStore::open(&cluster.url("medk")).unwrap();
+    store.commit(vec![append(doc(1), b"before")]).unwrap();
+    cluster.stop();
+    let lost = store.commit(vec![append(doc(1), b"while away")]);
+    assert!(matches!(lost, Err(StoreError::Unavailable { .. })), "{lost:?}");
+    assert!(store.load(&doc(1)).is_err());
+    cluster.start_server();
+    let started = Instant::now();
+    loop {
+        match store.commit(vec![append(doc(1), b"after")]) {
+            Ok(()) => break,
+            Err(e) if started.elapsed() < Duration::from_secs(30) => {
+                println!("not yet: {e}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("the store did not come back: {e}"),
+        }
+    }
+    assert_eq!(store.load(&doc(1)).unwrap(), chunks(&[b"before", b"after"]));
 }
 
 #[test]
@@ -231,6 +297,9 @@ impl<S: Store> Store for CountingStore<S> {
     fn documents(&self) -> Result<Vec<DocumentId>, StoreError> {
         self.inner.documents()
     }
+    fn storage_id(&self) -> Result<String, StoreError> {
+        self.inner.storage_id()
+    }
 }
 
 /// Runs `count` single-append commits through `writer`, all at once from
@@ -306,6 +375,9 @@ impl Store for FlakyStore {
     }
     fn documents(&self) -> Result<Vec<DocumentId>, StoreError> {
         self.inner.documents()
+    }
+    fn storage_id(&self) -> Result<String, StoreError> {
+        self.inner.storage_id()
     }
 }
 

@@ -204,6 +204,8 @@ fn test(project: &Project, cargo_tests: bool, e2e: bool, playwright_args: &[Stri
         None
     };
     if cargo_tests {
+        // The server's tests run throwaway PostgreSQL clusters.
+        tools::ensure_postgres()?;
         shell::run(project.cargo().args(["test", "--workspace"]))?;
         fuzz::test(project)?;
     }

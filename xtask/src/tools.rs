@@ -89,6 +89,36 @@ pub fn ensure_chromium() -> anyhow::Result<()> {
         return Ok(());
     }
     println!("chromium: installing with apt-get");
+    apt_install(&["chromium"])?;
+    if !Path::new(CHROMIUM).is_file() {
+        bail!("apt-get installed chromium but {CHROMIUM} is missing");
+    }
+    Ok(())
+}
+
+/// Debian's PostgreSQL, whose `initdb` and `pg_ctl` the server's tests use
+/// to make throwaway clusters (server/tests/common/postgres.rs); the
+/// packaged cluster itself is not used.
+pub fn ensure_postgres() -> anyhow::Result<()> {
+    let present = || {
+        std::fs::read_dir("/usr/lib/postgresql")
+            .map(|versions| versions.flatten().any(|v| v.path().join("bin").join("initdb").is_file()))
+            .unwrap_or(false)
+    };
+    if present() {
+        println!("postgresql: present (/usr/lib/postgresql)");
+        return Ok(());
+    }
+    println!("postgresql: installing with apt-get");
+    apt_install(&["postgresql"])?;
+    if !present() {
+        bail!("apt-get installed postgresql but no /usr/lib/postgresql/*/bin/initdb is there");
+    }
+    Ok(())
+}
+
+/// `apt-get install` of Debian packages (as root, or through sudo).
+fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
     let as_root = |args: &[&str]| {
         let mut cmd = if is_root()? {
             Command::new(args[0])
@@ -101,19 +131,10 @@ pub fn ensure_chromium() -> anyhow::Result<()> {
         shell::run(&mut cmd)
     };
     as_root(&["apt-get", "update"])?;
-    as_root(&[
-        "apt-get",
-        "install",
-        "-y",
-        "--no-install-recommends",
-        "-o",
-        "DPkg::Lock::Timeout=300",
-        "chromium",
-    ])?;
-    if !Path::new(CHROMIUM).is_file() {
-        bail!("apt-get installed chromium but {CHROMIUM} is missing");
-    }
-    Ok(())
+    let mut install =
+        vec!["apt-get", "install", "-y", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=300"];
+    install.extend_from_slice(packages);
+    as_root(&install)
 }
 
 /// `npm ci` in `e2e/` when `node_modules` is missing or was installed from a

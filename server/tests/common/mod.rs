@@ -3,6 +3,8 @@
 //! through the shared client core, and socket utilities.
 #![allow(dead_code)] // each test file uses a part
 
+pub mod postgres;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -39,6 +41,25 @@ pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_medk-server"))
 }
 
+/// Where the test notes that an installation keeps its documents in
+/// PostgreSQL ([`use_postgres`]).
+const TEST_DATABASE: &str = "test-database-url";
+
+/// Makes every server and `admin` run on `data` from now on keep their
+/// documents in the PostgreSQL at `url` (`--database`), as an operator's
+/// would.
+pub fn use_postgres(data: &Path, url: &str) {
+    std::fs::write(data.join(TEST_DATABASE), url).unwrap();
+}
+
+/// `--database URL` for the data dir, if it uses PostgreSQL.
+fn database_args(data: &Path) -> Vec<String> {
+    match std::fs::read_to_string(data.join(TEST_DATABASE)) {
+        Ok(url) => vec!["--database".into(), url],
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Runs `medk-server admin --data-dir DATA ARGS`, with `stdin` as input;
 /// returns what it printed.
 pub fn admin(data: &std::path::Path, args: &[&str], stdin: &str) -> String {
@@ -48,6 +69,7 @@ pub fn admin(data: &std::path::Path, args: &[&str], stdin: &str) -> String {
         .arg("admin")
         .arg("--data-dir")
         .arg(data)
+        .args(database_args(data))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -87,6 +109,7 @@ impl Server {
                 .arg(data.join("no-dist"))
                 .arg("--data-dir")
                 .arg(data)
+                .args(database_args(data))
                 .args(options),
         );
         let addr = url.strip_prefix("http://").expect("an http URL").parse().unwrap();

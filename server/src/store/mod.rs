@@ -5,7 +5,8 @@
 //! one sync state per (document, peer storage id) so a returning peer resumes
 //! where it left off. [`Store`] is that storage behind a trait, so the relay
 //! can be tested against [`MemoryStore`] and run on [`RedbStore`] (one crash-safe
-//! file). [`Writer`] is what the async relay talks to: it runs the store's
+//! file) or [`postgres::PgStore`] (PostgreSQL, for several relays on one
+//! database). [`Writer`] is what the async relay talks to: it runs the store's
 //! commits on a dedicated thread and groups the commits queued meanwhile into a
 //! single transaction, so one fsync acknowledges many writes.
 
@@ -21,6 +22,31 @@ use std::time::{Duration, Instant};
 use medk_shared::ids::DocumentId;
 use redb::{Database, Durability, ReadableDatabase as _, ReadableTable as _, TableDefinition};
 use tokio::sync::oneshot;
+
+pub mod postgres;
+
+/// The redb file of a data dir that keeps its documents itself.
+pub const DATABASE_FILE: &str = "medk.redb";
+
+/// The documents of an installation: in PostgreSQL at `database` when one is
+/// given (`--database`, `MEDK_DATABASE_URL`), else in the data dir's redb
+/// file. The server, `admin` and `import` all open it here, so they agree on
+/// where documents are. Blocking (connecting, migrating, checking the file).
+pub fn open(data_dir: &Path, database: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
+    use anyhow::Context as _;
+    Ok(match database {
+        Some(url) => {
+            Arc::new(postgres::PgStore::open(url).context("opening the document store in PostgreSQL")?)
+        }
+        None => {
+            let db = data_dir.join(DATABASE_FILE);
+            Arc::new(
+                RedbStore::open(&db)
+                    .with_context(|| format!("opening the document store {}", db.display()))?,
+            )
+        }
+    })
+}
 
 /// What the store keeps, as the relay sees it. Blocking: call it from a thread
 /// that may block (the [`Writer`] thread, `spawn_blocking`), never from an async
@@ -46,6 +72,12 @@ pub trait Store: Send + Sync + 'static {
     /// The ids of all documents with at least one stored chunk, in byte order,
     /// for administration and tests. Sync states alone do not make a document.
     fn documents(&self) -> Result<Vec<DocumentId>, StoreError>;
+
+    /// The id the relay gives its storage to peers (automerge-repo's
+    /// `storageId`): made once and kept with the data, so it is the same
+    /// after a restart (and on every relay sharing the store) and changes
+    /// only with the data.
+    fn storage_id(&self) -> Result<String, StoreError>;
 }
 
 /// One change to the store; a [`Store::commit`] batch applies them in order.
@@ -106,13 +138,16 @@ pub enum StoreError {
     /// A read or a commit failed in redb: I/O error, damaged data.
     #[error("document store: {0}")]
     Database(redb::Error),
+    /// PostgreSQL refused a statement (the connection itself worked).
+    #[error("document store (PostgreSQL): {0}")]
+    Postgres(String),
     /// Stored data contradicts the store's own invariants.
     #[error("document store data is damaged: {0}")]
     Corrupted(String),
     /// The file could not be used after an I/O error (a full disk, say)
-    /// and reopening it failed too, or was tried too recently; the store
-    /// tries again on a later call.
-    #[error("the document store {} is unavailable after an I/O error: {cause}", path.display())]
+    /// and reopening it failed too, or was tried too recently; or the
+    /// database could not be reached. The store tries again on a later call.
+    #[error("the document store {} is unavailable: {cause}", path.display())]
     Unavailable { path: PathBuf, cause: String },
     /// The [`Writer`] thread is gone (it panicked), so the write was not
     /// committed.
@@ -346,33 +381,6 @@ impl RedbStore {
         Ok(())
     }
 
-    /// The id the relay gives its storage to peers (automerge-repo's
-    /// `storageId`): made once, kept in the file, so it is the same after a
-    /// restart and changes only with the data.
-    pub fn storage_id(&self) -> Result<String, StoreError> {
-        self.with_db(|db| {
-            guarded(|| {
-                let txn = db.begin_write()?;
-                let id = {
-                    let mut meta = txn.open_table(META)?;
-                    let found = meta.get("storage_id")?.map(|id| id.value());
-                    match found {
-                        Some(id) => id,
-                        None => {
-                            let mut bytes = [0u8; 8];
-                            getrandom::fill(&mut bytes).map_err(|e| StoreError::Corrupted(e.to_string()))?;
-                            let id = u64::from_le_bytes(bytes);
-                            meta.insert("storage_id", id)?;
-                            id
-                        }
-                    }
-                };
-                txn.commit()?;
-                Ok(format!("medk-relay-{id:016x}"))
-            })
-        })
-    }
-
     fn get_sync_state(
         db: &Database,
         doc: &DocumentId,
@@ -438,6 +446,30 @@ impl Store for RedbStore {
 
     fn documents(&self) -> Result<Vec<DocumentId>, StoreError> {
         self.with_db(|db| guarded(|| Self::list_documents(db)))
+    }
+
+    fn storage_id(&self) -> Result<String, StoreError> {
+        self.with_db(|db| {
+            guarded(|| {
+                let txn = db.begin_write()?;
+                let id = {
+                    let mut meta = txn.open_table(META)?;
+                    let found = meta.get("storage_id")?.map(|id| id.value());
+                    match found {
+                        Some(id) => id,
+                        None => {
+                            let mut bytes = [0u8; 8];
+                            getrandom::fill(&mut bytes).map_err(|e| StoreError::Corrupted(e.to_string()))?;
+                            let id = u64::from_le_bytes(bytes);
+                            meta.insert("storage_id", id)?;
+                            id
+                        }
+                    }
+                };
+                txn.commit()?;
+                Ok(format!("medk-relay-{id:016x}"))
+            })
+        })
     }
 }
 
@@ -523,6 +555,10 @@ impl Store for MemoryStore {
 
     fn documents(&self) -> Result<Vec<DocumentId>, StoreError> {
         Ok(self.state().chunks.keys().copied().collect())
+    }
+
+    fn storage_id(&self) -> Result<String, StoreError> {
+        Ok("medk-relay-memory".to_owned())
     }
 }
 
