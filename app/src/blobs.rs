@@ -74,6 +74,15 @@ impl From<serde_wasm_bindgen::Error> for BlobError {
     }
 }
 
+/// Whether a file is on the server ([`Blobs::on_server`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnServer {
+    Yes,
+    No,
+    /// Offline (or the server did not answer), and never on this device.
+    Unknown,
+}
+
 /// Where an upload stands, as the screens show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UploadState {
@@ -234,7 +243,8 @@ impl Blobs {
             tx.done().await?;
         }
         self.reload_states().await;
-        self.flush();
+        // Not sent from here: the caller sends it at once ([`Blobs::send_now`]),
+        // which leaves it to the queue when it cannot (one upload, not two).
         Ok(Blob { address, name: name.to_owned(), size, mime: mime.to_owned() })
     }
 
@@ -247,6 +257,7 @@ impl Blobs {
     pub async fn send_now(&self, address: &str, unit: &str) -> Result<bool, String> {
         let Ok(inner) = self.inner() else { return Ok(false) };
         if !online() || !inner.account.is_signed_in() {
+            // The queue sends it once online and signed in.
             return Ok(false);
         }
         let stored = async {
@@ -276,7 +287,44 @@ impl Blobs {
             Err(_) => Ok(false),
         };
         self.reload_states().await;
+        if result == Ok(false) {
+            // Left queued: tried again with the rest of the queue.
+            self.flush();
+        }
         result
+    }
+
+    /// Whether others can download the file `address` of `unit` from the
+    /// server (a reviewer confirms only such a file): uploaded from here,
+    /// or downloaded here before, or the server says it has it. Not known
+    /// offline for a file this device never had.
+    pub async fn on_server(&self, address: &str, unit: &str) -> OnServer {
+        match self.state(address) {
+            Some(UploadState::Uploaded) => return OnServer::Yes,
+            // Attached here and not (yet) taken by the server.
+            Some(_) => return OnServer::No,
+            None => {}
+        }
+        let Ok(inner) = self.inner() else { return OnServer::Unknown };
+        let here = async {
+            let tx = inner.db.transaction(&[BLOBS], TransactionMode::ReadOnly).ok()?;
+            let store = tx.store(BLOBS).ok()?;
+            store.get(JsValue::from_str(address)).await.ok()
+        };
+        if here.await.flatten().is_some() {
+            return OnServer::Yes;
+        }
+        if !online() || !inner.account.is_signed_in() {
+            return OnServer::Unknown;
+        }
+        let init = web_sys::RequestInit::new();
+        init.set_method("HEAD");
+        init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(DOWNLOAD_TIMEOUT_MS)));
+        match fetch(&medk_shared::api::blobs::path(address, unit), &init).await {
+            Ok(_) => OnServer::Yes,
+            Err(Failure::Status(404, _)) => OnServer::No,
+            Err(_) => OnServer::Unknown,
+        }
     }
 
     /// A file's bytes: from the device, else from the server (then kept

@@ -299,6 +299,15 @@ test("a file past the school's quota: online it is refused before anything is fi
   await expect(state.getByRole('button', { name: 'Повторить' })).toBeVisible();
   // The top bar does not say all is saved while the file is not on the server.
   await expect(syncStatus(team)).toHaveText('Сервер не принял файлов: 1');
+  // The filing reaches the curator, but a file the server does not have
+  // cannot be confirmed: nobody can open it.
+  const curator = await signedIn(browser, server.url, CURATOR);
+  await openSchool(curator);
+  await expect(concept(curator).locator('.doc-state')).toHaveText('Подан на проверку', { timeout: 15_000 });
+  await expect(concept(curator).locator('.not-confirmable')).toHaveText(
+    'Файла нет на сервере: его нельзя скачать и подтвердить. Подтвердить можно, когда школа отправит его (или приложит снова).',
+  );
+  await expect(concept(curator).getByRole('button', { name: 'Подтвердить' })).toBeDisabled();
 });
 
 test('the participants table lists the school with the curator a coordinator assigned', async ({ browser, serve }) => {

@@ -707,6 +707,18 @@ fn a_document_stops_growing_at_its_limit() {
         // 901 + 700 + 700 fits in 2,500; 700 more does not.
         assert_eq!(refusals, usize::from(round >= 2), "round {round}");
     }
+    // Said as what it is: the document is full (not that this change is big).
+    let conn = h.peers[a].conn;
+    let why = h.sent.iter().find_map(|(c, m, _)| match m {
+        Message::DocRefused { message, .. } if *c == conn => Some(message.clone()),
+        _ => None,
+    });
+    let why = why.expect("the device is told why");
+    assert!(
+        why.starts_with("документ заполнен: сервер хранит в одном документе не больше 2\u{a0}500 операций"),
+        "{why}"
+    );
+    assert!(why.contains("«Дублировать»"), "{why}");
     let stored = automerge::Automerge::load(&h.disk[&doc_id(1)].concat()).unwrap();
     use automerge::ReadDoc as _;
     assert_eq!(stored.stats().num_ops, 2_301, "what came before the limit is kept");

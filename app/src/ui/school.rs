@@ -10,7 +10,7 @@ use super::file_slot::FileSlot;
 use super::list::document_title;
 use super::session::say;
 use super::{AppCtx, ctx, text};
-use crate::blobs::{Blobs, UploadState, check_size, size_label};
+use crate::blobs::{Blobs, OnServer, UploadState, check_size, size_label};
 use crate::browser;
 use crate::files::OpenFile;
 use crate::storage::DocKind;
@@ -1019,6 +1019,32 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
     };
     let upload = move || file().and_then(|f| blobs.state(&f.address));
     let can_judge = move || screen.can_curate() && state() == Some(Decision::Submitted);
+    // A reviewer confirms only a file others can download: one attached
+    // offline and then refused by the server (the school's space was full)
+    // is on the school's device alone.
+    let on_server = RwSignal::new(None::<OnServer>);
+    Effect::new(move |_| {
+        on_server.set(None);
+        let (true, Some(f)) = (can_judge(), file()) else { return };
+        let unit = screen.unit();
+        leptos::task::spawn_local(async move {
+            let found = blobs.on_server(&f.address, &unit).await;
+            // Still the same file when the answer comes.
+            if file().is_some_and(|now| now.address == f.address) {
+                on_server.set(Some(found));
+            }
+        });
+    });
+    let may_confirm = move || can_judge() && on_server.get() == Some(OnServer::Yes);
+    let not_confirmable = move || match (can_judge(), on_server.get()) {
+        (true, Some(OnServer::No)) => Some(
+            "Файла нет на сервере: его нельзя скачать и подтвердить. Подтвердить можно, когда школа отправит его (или приложит снова).",
+        ),
+        (true, Some(OnServer::Unknown)) => Some(
+            "Нет связи с сервером: подтвердить можно файл, открытый на этом устройстве, или когда связь появится.",
+        ),
+        _ => None,
+    };
     let reviews = move || doc.with(|d| d.as_ref().map(|d| d.reviews.clone()).unwrap_or_default());
     let current_address = move || file().map(|f| f.address).unwrap_or_default();
     let state_key = move || state().map(|s| s.key()).unwrap_or("none");
@@ -1087,6 +1113,7 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
                 </tbody>
             </table>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || not_confirmable().map(|why| view! { <p class="note warn not-confirmable" role="status">{why}</p> })}
             <div class="item-actions">
                 <label class="button file-button" class:busy=busy hidden=move || !screen.can_write()>
                     {text(move || match (busy.get(), file().is_some()) {
@@ -1096,7 +1123,7 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
                     })}
                     <input type="file" class="visually-hidden" disabled=busy on:change=attach />
                 </label>
-                <button class="primary" hidden=move || !can_judge() on:click=confirm>"Подтвердить"</button>
+                <button class="primary" hidden=move || !can_judge() disabled=move || !may_confirm() on:click=confirm>"Подтвердить"</button>
                 <button hidden=move || !can_judge() || returning.get() on:click=move |_| returning.set(true)>"Вернуть на доработку"</button>
             </div>
             <form class="inline-form return-form" aria-label="Вернуть на доработку" hidden=move || !returning.get() || !can_judge()

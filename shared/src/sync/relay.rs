@@ -1667,8 +1667,12 @@ fn too_big(detail: String, per_message: bool, limits: &Limits) -> Refusal {
             spaced(limits.ops_per_message)
         )
     } else {
+        // The document is full, whatever the size of this change: said so,
+        // with the way out (a copy starts without the history).
         format!(
-            "изменение слишком большое: с ним в документе было бы больше {} операций, сколько сервер хранит в одном",
+            "документ заполнен: сервер хранит в одном документе не больше {} операций вместе с историей правок \
+             и больше изменений в него не примет. Сделайте копию («Дублировать» в списке карт): копия \
+             начинается без истории",
             spaced(limits.doc_ops)
         )
     };
