@@ -206,28 +206,45 @@ pub enum Timer {
 pub enum Input {
     /// The service starts: `signed_in` someone is, the browser has a
     /// `network`, this device's presence `name`.
-    Start { signed_in: bool, network: bool, name: String },
+    Start {
+        signed_in: bool,
+        network: bool,
+        name: String,
+    },
     /// Someone signed in or out (or another person did).
-    SessionChanged { signed_in: bool },
+    SessionChanged {
+        signed_in: bool,
+    },
     /// The answer to [`Effect::CheckSession`].
     SessionChecked(Checked),
     /// The browser's `online` / `offline` events.
-    NetworkChanged { online: bool },
+    NetworkChanged {
+        online: bool,
+    },
     /// The name others see changed (given, or the signed-in person's).
     NameChanged(String),
     SocketOpened(SocketId),
     /// The socket could not even be made.
     SocketFailed(SocketId),
     /// It closed; `session_ended` when the relay said the session ended.
-    SocketClosed { socket: SocketId, session_ended: bool },
+    SocketClosed {
+        socket: SocketId,
+        session_ended: bool,
+    },
     /// Sending on it failed.
     SendFailed(SocketId),
-    Frame { socket: SocketId, bytes: Vec<u8> },
+    Frame {
+        socket: SocketId,
+        bytes: Vec<u8>,
+    },
     /// The health endpoint answered while this socket was open.
     HeartbeatAnswered(SocketId),
     TimerFired(Timer),
     /// A document is open on the page now (`roadmap`: not a well-known file).
-    Opened { doc: DocumentId, roadmap: bool },
+    Opened {
+        doc: DocumentId,
+        roadmap: bool,
+    },
     /// A document was deleted from this device.
     Forget(DocumentId),
     /// A change was made here.
@@ -236,21 +253,34 @@ pub enum Input {
     MaintenanceWanted(DocumentId),
     /// Get the server's copy of a document: to open a link, or (`recover`)
     /// to replace a broken copy on this device.
-    Fetch { doc: DocumentId, recover: bool },
+    Fetch {
+        doc: DocumentId,
+        recover: bool,
+    },
     /// The answer to [`Effect::StoreFetched`] (the document is open by now
     /// when it is `Ok`).
-    FetchStored { doc: DocumentId, result: Result<(), FetchError> },
+    FetchStored {
+        doc: DocumentId,
+        result: Result<(), FetchError>,
+    },
     /// The list records of every document on the device were read.
     Kept(HashMap<DocumentId, KeptState>),
     /// A document was just stored here (made, imported, copied or fetched).
-    Created { doc: DocumentId, kept: KeptState },
+    Created {
+        doc: DocumentId,
+        kept: KeptState,
+    },
     /// What was asked by [`Effect::LoadAll`] is loaded.
     LoadedAll,
     /// Something the counts depend on changed elsewhere (a document was
     /// found deleted for everyone, a broken one recovered).
     CountsChanged,
     /// This tab has a roadmap open (`open`) or closed it.
-    Announce { doc: DocumentId, open: bool, person: String },
+    Announce {
+        doc: DocumentId,
+        open: bool,
+        person: String,
+    },
 }
 
 /// What the device wants done, from [`Device::poll`].
@@ -458,6 +488,14 @@ impl Device {
     /// The socket open or being opened.
     pub fn socket(&self) -> Option<SocketId> {
         self.socket
+    }
+
+    /// Documents on the device whose list record says they are broken.
+    pub fn broken(&self) -> Vec<DocumentId> {
+        let mut broken: Vec<DocumentId> =
+            self.kept.iter().filter(|(_, k)| k.broken).map(|(id, _)| *id).collect();
+        broken.sort();
+        broken
     }
 
     /// Documents being fetched.
@@ -795,7 +833,8 @@ impl Device {
                 self.finish_fetch(doc, Err(FetchError::Unavailable));
             }
             Ok(Event::ChangesRefused { doc, message, detail }) => {
-                self.effects.push_back(Effect::Warn(format!("the relay refused our changes to {doc}: {detail}")));
+                self.effects
+                    .push_back(Effect::Warn(format!("the relay refused our changes to {doc}: {detail}")));
                 self.refused.insert(doc, (message, detail));
                 self.schedule_status();
             }
