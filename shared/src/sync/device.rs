@@ -498,6 +498,13 @@ impl Device {
         broken
     }
 
+    /// Open documents the relay said `doc-unavailable` for.
+    pub fn unavailable(&self) -> Vec<DocumentId> {
+        let mut ids: Vec<DocumentId> = self.unavailable.iter().copied().collect();
+        ids.sort();
+        ids
+    }
+
     /// Documents being fetched.
     pub fn fetching(&self) -> impl Iterator<Item = &DocumentId> {
         self.fetching.keys()
@@ -651,7 +658,8 @@ impl Device {
                 self.schedule_status();
             }
             Input::LoadedAll => {
-                let ids: Vec<DocumentId> = self.open.keys().copied().collect();
+                let mut ids: Vec<DocumentId> = self.open.keys().copied().collect();
+                ids.sort();
                 for doc in ids {
                     self.pump(doc, host);
                 }
