@@ -1140,3 +1140,157 @@ impl Device {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page with no document open.
+    struct NoDocs;
+
+    impl Host for NoDocs {
+        fn receive(
+            &mut self,
+            _: DocumentId,
+            _: &mut dyn FnMut(&mut AutoCommit) -> Result<(), AutomergeError>,
+        ) -> Option<Result<Touched, AutomergeError>> {
+            None
+        }
+        fn with_doc(
+            &mut self,
+            _: DocumentId,
+            _: &mut dyn FnMut(&mut AutoCommit) -> Vec<Vec<u8>>,
+        ) -> Option<Vec<Vec<u8>>> {
+            None
+        }
+        fn unsynced(&mut self, _: DocumentId, _: Option<Vec<ChangeHash>>) -> Option<usize> {
+            None
+        }
+        fn gone(&self) -> BTreeMap<DocumentId, String> {
+            BTreeMap::new()
+        }
+        fn knows_right(&self, _: &DocumentId) -> bool {
+            true
+        }
+    }
+
+    fn handle(device: &mut Device, input: Input) -> Vec<Effect> {
+        device.handle(0, input, &mut NoDocs);
+        device.drain()
+    }
+
+    /// A device that started signed in and has a socket being opened.
+    fn connecting() -> (Device, SocketId) {
+        let mut device = Device::new("tab".into(), None, 7);
+        let effects =
+            handle(&mut device, Input::Start { signed_in: true, network: true, name: "Анна".into() });
+        assert!(effects.iter().any(|e| matches!(e, Effect::CheckSession)), "{effects:?}");
+        let effects = handle(&mut device, Input::SessionChecked(Checked::SignedIn));
+        let socket = effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::OpenSocket(s) => Some(*s),
+                _ => None,
+            })
+            .expect("a socket is opened once the session is checked");
+        (device, socket)
+    }
+
+    fn reconnect_delay(effects: &[Effect]) -> Option<u64> {
+        effects.iter().find_map(|e| match e {
+            Effect::SetTimer { timer: Timer::Reconnect, ms } => Some(*ms),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_lost_connection_is_tried_again_later_each_time_and_at_once_when_the_network_returns() {
+        let (mut device, mut socket) = connecting();
+        let mut delays = Vec::new();
+        for attempt in 1..=8u32 {
+            let effects = handle(&mut device, Input::SocketClosed { socket, session_ended: false });
+            delays.push(reconnect_delay(&effects).expect("a retry is planned"));
+            assert_eq!(device.status().failed_attempts, attempt);
+            assert_eq!(device.status().connection, Connection::Connecting);
+            handle(&mut device, Input::TimerFired(Timer::Reconnect));
+            let effects = handle(&mut device, Input::SessionChecked(Checked::SignedIn));
+            socket = effects
+                .iter()
+                .find_map(|e| if let Effect::OpenSocket(s) = e { Some(*s) } else { None })
+                .unwrap();
+        }
+        // Backoff with jitter in the upper half: 250–500 ms, then doubling, at most 30 s.
+        assert!((250..=500).contains(&delays[0]), "{delays:?}");
+        assert!(delays[7] >= 15_000 && delays[7] <= 30_000, "{delays:?}");
+        assert!(delays.windows(2).take(5).all(|w| w[1] >= w[0]), "{delays:?}");
+
+        // The network goes: offline, no retry; it comes back: a check at once.
+        let effects = handle(&mut device, Input::NetworkChanged { online: false });
+        assert_eq!(device.status().connection, Connection::Offline);
+        assert!(reconnect_delay(&effects).is_none());
+        let effects = handle(&mut device, Input::NetworkChanged { online: true });
+        assert!(effects.iter().any(|e| matches!(e, Effect::CheckSession)), "{effects:?}");
+    }
+
+    #[test]
+    fn a_socket_whose_heartbeat_goes_unanswered_is_dropped() {
+        let (mut device, socket) = connecting();
+        handle(&mut device, Input::SocketOpened(socket));
+        // The relay's `peer` answer makes it online.
+        let peer = super::super::message::Message::Peer {
+            sender_id: "relay".into(),
+            target_id: "tab".into(),
+            metadata: Default::default(),
+            selected_protocol_version: "1".into(),
+        };
+        handle(&mut device, Input::Frame { socket, bytes: peer.encode() });
+        assert_eq!(device.status().connection, Connection::Online);
+        let effects = handle(&mut device, Input::TimerFired(Timer::Heartbeat));
+        assert!(effects.iter().any(|e| matches!(e, Effect::Heartbeat(s) if *s == socket)), "{effects:?}");
+        // Answered: the socket stays.
+        handle(&mut device, Input::HeartbeatAnswered(socket));
+        handle(&mut device, Input::TimerFired(Timer::HeartbeatTimeout(socket)));
+        assert_eq!(device.socket(), Some(socket));
+        // Not answered: it is closed and tried again.
+        handle(&mut device, Input::TimerFired(Timer::Heartbeat));
+        let effects = handle(&mut device, Input::TimerFired(Timer::HeartbeatTimeout(socket)));
+        assert!(effects.iter().any(|e| matches!(e, Effect::CloseSocket(s) if *s == socket)), "{effects:?}");
+        assert_eq!(device.socket(), None);
+        assert_eq!(device.status().connection, Connection::Connecting);
+    }
+
+    #[test]
+    fn a_fetch_ends_signed_out_offline_or_timed_out() {
+        let doc = DocumentId::from_bytes([9; 16]);
+        let done = |effects: &[Effect]| {
+            effects.iter().find_map(|e| match e {
+                Effect::FetchDone { doc: d, result } if *d == doc => Some(result.clone()),
+                _ => None,
+            })
+        };
+        let mut signed_out = Device::new("tab".into(), None, 1);
+        handle(&mut signed_out, Input::Start { signed_in: false, network: true, name: String::new() });
+        let effects = handle(&mut signed_out, Input::Fetch { doc, recover: false });
+        assert_eq!(done(&effects), Some(Err(FetchError::SignedOut)));
+
+        let (mut device, _) = connecting();
+        let effects = handle(&mut device, Input::Fetch { doc, recover: false });
+        let serial = effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::SetTimer { timer: Timer::Fetch(d, serial), ms: FETCH_TIMEOUT_MS } if *d == doc => {
+                    Some(*serial)
+                }
+                _ => None,
+            })
+            .expect("a fetch waits at most so long");
+        let effects = handle(&mut device, Input::TimerFired(Timer::Fetch(doc, serial)));
+        assert_eq!(done(&effects), Some(Err(FetchError::Offline)), "never online: offline");
+        assert!(device.fetching().next().is_none());
+
+        // The network goes while a fetch waits: it ends at once.
+        handle(&mut device, Input::Fetch { doc, recover: false });
+        let effects = handle(&mut device, Input::NetworkChanged { online: false });
+        assert_eq!(done(&effects), Some(Err(FetchError::Offline)));
+    }
+}
