@@ -35,11 +35,6 @@ pub fn all() -> BTreeMap<String, String> {
     load()
 }
 
-/// Whether `id` was deleted for everyone.
-pub fn is_gone(id: &DocumentId) -> bool {
-    load().contains_key(&id.to_string())
-}
-
 /// What the server said of `id`'s deletion (when and by whom: «дорожная
 /// карта удалена для всех 07.12.2026 в 09:05 по московскому времени,
 /// удалил(а): …»), if it was deleted for everyone.

@@ -466,16 +466,18 @@ impl Unsent {
                 .filter(|c| never_synced || local.contains(c.actor.as_ref()))
                 .count()
         };
-        let count = match self.counted.take() {
-            Some((counted, n)) if counted == heads => n,
-            Some((counted, n)) if known(&counted, am) => n + owed(&counted, am),
-            _ if known(&self.synced, am) => owed(&self.synced, am),
+        let (count, exact) = match self.counted.take() {
+            Some((counted, n)) if counted == heads => (n, true),
+            Some((counted, n)) if known(&counted, am) => (n + owed(&counted, am), true),
+            _ if known(&self.synced, am) => (owed(&self.synced, am), true),
             // The relay has heads this device lacks (it lost what it
-            // received): every change made here counts, which may be more
-            // than is owed, never less.
-            _ => owed(&[], am),
+            // received, or another tab kept heads this one has not had
+            // yet): every change made here counts, which may be more than
+            // is owed, never less. Not a base for later counts: once the
+            // heads arrive, the count is taken from them.
+            _ => (owed(&[], am), false),
         };
-        self.counted = Some((heads, count));
+        self.counted = exact.then_some((heads, count));
         count
     }
 }
@@ -596,5 +598,22 @@ mod tests {
         // The device does not know the relay's head: its own two changes
         // count (more than is owed, never less).
         assert_eq!(unsent.count(&mut doc), 2);
+    }
+
+    /// Found by the device simulation: a tab that learnt the relay's heads
+    /// (kept by another tab) before it had them counted its own changes as
+    /// owed, and kept that count as the base of later ones, so once the
+    /// heads arrived the top bar said «не отправлено» forever.
+    #[test]
+    fn an_over_count_ends_when_the_relay_heads_arrive() {
+        let mut doc = AutoCommit::new().with_actor(ActorId::from(b"this-device".as_slice()));
+        let mut unsent = Unsent::new(Vec::new(), [doc.get_actor().clone()]);
+        edit(&mut doc, "a");
+        let mut relay = doc.fork().with_actor(ActorId::from(b"colleague".as_slice()));
+        edit(&mut relay, "b");
+        unsent.relay_has(&relay.get_heads());
+        assert_eq!(unsent.count(&mut doc), 1, "the relay's head is unknown here: own changes count");
+        doc.merge(&mut relay).unwrap();
+        assert_eq!(unsent.count(&mut doc), 0, "the relay's head arrived: it has everything made here");
     }
 }

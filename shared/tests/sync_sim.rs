@@ -1,5 +1,8 @@
-//! A deterministic simulation of the sync core: one [`Relay`], six clients
-//! (five devices, one of them with two tabs), three roadmaps, and a scheduler
+//! A deterministic simulation of the sync core: one [`Relay`], six tabs
+//! (five devices, one of them with two tabs), each running the app's sync
+//! service ([`Device`]: connection, backoff and reconnects, heartbeat,
+//! which documents are open, presence, the top bar's counts) over the
+//! protocol client, three roadmaps, and a scheduler
 //! driven by one seeded PRNG. Which client edits what, which frame or storage
 //! completion is delivered next, when connections drop and who crashes are
 //! all drawn from the seed, so a failing seed replays exactly
@@ -18,7 +21,12 @@
 //! - **Told when saved.** After it goes quiet, every connected client's
 //!   `shared_heads` are the stored heads: its indicator says «всё сохранено»
 //!   (a relay that answered only before its write finished left clients
-//!   showing one unsent change forever).
+//!   showing one unsent change forever), and the device's own counts say
+//!   so: nothing unsynced, rejected or uncounted.
+//! - **The top bar is true.** Whenever a device recounts and says nothing
+//!   is unsent, every change its device made to a document it holds is on
+//!   the relay's disk (the unsent count of [`Unsent`], with the relay's
+//!   heads and the device's actors kept across reloads).
 //! - **Acknowledged means durable.** No sync message leaves the relay
 //!   advertising a head its disk does not hold at that moment, so what a
 //!   client's `relay_heads` and `shared_heads` say is saved on the server (the
@@ -50,10 +58,13 @@ use automerge::transaction::{CommitOptions, Transactable as _};
 use automerge::{ActorId, AutoCommit, Automerge, ChangeHash, ObjType, ROOT, ScalarValue};
 use medk_shared::access::Level;
 use medk_shared::actions::{self, Direction};
+use medk_shared::doc::Touched;
 use medk_shared::doc::{Edit, RoadmapDoc, RowKind, RowRef, TextTarget};
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::{ActivityField, HeaderField, Status};
-use medk_shared::sync::client::{Client, Event};
+use medk_shared::replica::Unsent;
+use medk_shared::sync::client::Client;
+use medk_shared::sync::device::{self, Checked, Device, Host, SocketId, Timer};
 use medk_shared::sync::message::Message;
 use medk_shared::sync::relay::{ConnId, Effect, Limits, Loaded, OpenAccess, Relay, StorageWrite, close};
 
@@ -174,10 +185,12 @@ enum Action {
     Connect {
         tab: usize,
     },
-    /// The connection drops; the relay notices now or only later.
+    /// The connection drops (or the network goes: `network_lost`, until
+    /// the next `Connect`); the relay notices now or only later.
     Drop {
         tab: usize,
         relay_notices_late: bool,
+        network_lost: bool,
     },
     /// The tab is closed and opened again (new peer id, same storage).
     RestartTab {
@@ -191,14 +204,16 @@ enum Action {
     Flush {
         tab: usize,
     },
-    /// The tab asks again for documents the relay said it did not have.
+    /// The tab asks again for documents the relay said it did not have
+    /// (as the editor does for a link it waits for).
     RetryUnavailable {
         tab: usize,
     },
-    /// Presence for everyone else who has the document open.
+    /// The tab announces it has the document open (or closed it).
     Ephemeral {
         tab: usize,
         doc: DocumentId,
+        open: bool,
     },
     /// Nothing happens for a while (idle documents get evicted, failed
     /// writes and reads are retried).
@@ -313,26 +328,82 @@ fn change_hashes(mut bytes: &[u8]) -> Vec<ChangeHash> {
     out
 }
 
-/// A device's own storage (IndexedDB): durable, shared by its tabs.
-struct Device {
+/// A device's own storage (IndexedDB, and `localStorage` for what the
+/// unsent count needs): durable, shared by its tabs.
+struct Storage {
     storage_id: String,
     docs: BTreeMap<DocumentId, Vec<Vec<u8>>>,
+    /// Heads the relay was known to have, per document.
+    synced: BTreeMap<DocumentId, Vec<ChangeHash>>,
+    /// The actors the device wrote each document with.
+    actors: BTreeMap<DocumentId, BTreeSet<ActorId>>,
 }
 
-/// A tab: the sync client and the documents it has open.
+/// A tab: the app's sync service (the device core), the documents it has
+/// open, and the timers the core asked for.
 struct Tab {
     device: usize,
     incarnation: u32,
-    client: Client,
+    core: Device,
     docs: BTreeMap<DocumentId, TabDoc>,
+    /// The socket the core opened, and the connection that carries it.
+    socket: Option<SocketId>,
     conn: Option<ConnId>,
-    unavailable: BTreeSet<DocumentId>,
+    /// (due, order set, timer).
+    timers: Vec<(u64, u64, Timer)>,
 }
 
 struct TabDoc {
     local: Local,
     /// Heads this tab has written to its device's storage.
     persisted: Vec<ChangeHash>,
+    /// The count the top bar shows.
+    unsent: Unsent,
+}
+
+/// What a tab's core sees of its documents.
+struct TabHost<'a> {
+    docs: &'a mut BTreeMap<DocumentId, TabDoc>,
+    synced: &'a mut BTreeMap<DocumentId, Vec<ChangeHash>>,
+}
+
+impl Host for TabHost<'_> {
+    fn receive(
+        &mut self,
+        doc: DocumentId,
+        apply: &mut dyn FnMut(&mut AutoCommit) -> Result<(), automerge::AutomergeError>,
+    ) -> Option<Result<Touched, automerge::AutomergeError>> {
+        let d = self.docs.get_mut(&doc)?;
+        let result = apply(d.local.am());
+        d.local.promote();
+        Some(result.map(|()| Touched::Nothing))
+    }
+
+    fn with_doc(
+        &mut self,
+        doc: DocumentId,
+        f: &mut dyn FnMut(&mut AutoCommit) -> Vec<Vec<u8>>,
+    ) -> Option<Vec<Vec<u8>>> {
+        Some(f(self.docs.get_mut(&doc)?.local.am()))
+    }
+
+    fn unsynced(&mut self, doc: DocumentId, shared: Option<Vec<ChangeHash>>) -> Option<usize> {
+        let d = self.docs.get_mut(&doc)?;
+        if let Some(shared) = shared
+            && d.unsent.relay_has(&shared)
+        {
+            self.synced.insert(doc, shared);
+        }
+        Some(d.unsent.count(d.local.am()))
+    }
+
+    fn gone(&self) -> BTreeMap<DocumentId, String> {
+        BTreeMap::new()
+    }
+
+    fn knows_right(&self, _doc: &DocumentId) -> bool {
+        true
+    }
 }
 
 /// A document before and after it holds a roadmap (an empty one waiting for
@@ -431,8 +502,9 @@ struct Sim {
     disk: Disk,
     /// Storage requests in flight, in a canonical order.
     storage: Vec<Effect>,
-    devices: Vec<Device>,
+    devices: Vec<Storage>,
     tabs: Vec<Tab>,
+    timer_order: u64,
     doc_ids: Vec<DocumentId>,
     created: Vec<bool>,
     conns: BTreeMap<ConnId, Conn>,
@@ -462,6 +534,15 @@ fn actor(tab: usize, incarnation: u32) -> ActorId {
 
 fn peer_id(tab: usize, incarnation: u32) -> String {
     format!("tab{tab}.{incarnation}")
+}
+
+/// A tab's sync service, its reconnect jitter drawn from the run's seed.
+fn new_core(seed: u64, tab: usize, incarnation: u32, storage_id: &str) -> Device {
+    let client = Client::new(peer_id(tab, incarnation), Some(storage_id.to_owned()));
+    Device::with_client(
+        client,
+        seed.wrapping_mul(31).wrapping_add((tab as u64) << 32 | u64::from(incarnation)),
+    )
 }
 
 fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
@@ -556,7 +637,12 @@ fn limits(seed: u64) -> Limits {
 impl Sim {
     fn new(seed: u64) -> Sim {
         let devices = (0..DEVICES)
-            .map(|d| Device { storage_id: format!("device{d}"), docs: BTreeMap::new() })
+            .map(|d| Storage {
+                storage_id: format!("device{d}"),
+                docs: BTreeMap::new(),
+                synced: BTreeMap::new(),
+                actors: BTreeMap::new(),
+            })
             .collect();
         let tabs = TAB_DEVICE
             .iter()
@@ -564,10 +650,11 @@ impl Sim {
             .map(|(t, &device)| Tab {
                 device,
                 incarnation: 0,
-                client: Client::new(peer_id(t, 0), Some(format!("device{device}"))),
+                core: new_core(seed, t, 0, &format!("device{device}")),
                 docs: BTreeMap::new(),
+                socket: None,
                 conn: None,
-                unavailable: BTreeSet::new(),
+                timers: Vec::new(),
             })
             .collect();
         Sim {
@@ -582,6 +669,7 @@ impl Sim {
             storage: Vec::new(),
             devices,
             tabs,
+            timer_order: 0,
             doc_ids: (0..DOC_CREATOR.len()).map(|i| DocumentId::from_bytes([i as u8 + 1; 16])).collect(),
             created: vec![false; DOC_CREATOR.len()],
             conns: BTreeMap::new(),
@@ -613,7 +701,7 @@ impl Sim {
     /// Every tab connects and opens some documents; some get created at once.
     fn start(&mut self) {
         for t in 0..self.tabs.len() {
-            self.perform(Action::Connect { tab: t });
+            self.start_core(t);
             for d in 0..self.doc_ids.len() {
                 // Tab 3 (a device that creates nothing) opens every document,
                 // so each is found through the relay by someone.
@@ -711,7 +799,11 @@ impl Sim {
                 Action::Open { tab, doc: *self.pick(&closed)? }
             }
             51..=62 if !connected => Action::Connect { tab },
-            51..=55 => Action::Drop { tab, relay_notices_late: self.rng.bool() },
+            51..=55 => Action::Drop {
+                tab,
+                relay_notices_late: self.rng.bool(),
+                network_lost: self.rng.u32(..100) < 30,
+            },
             63..=66 => {
                 let uncreated: Vec<usize> = (0..self.created.len()).filter(|d| !self.created[*d]).collect();
                 Action::Create { doc: *self.pick(&uncreated)? }
@@ -719,8 +811,8 @@ impl Sim {
             67..=68 => Action::RestartTab { tab },
             69 => Action::RestartRelay { graceful: self.rng.bool() },
             70..=79 => Action::Flush { tab },
-            80..=87 if !self.tabs[tab].unavailable.is_empty() => Action::RetryUnavailable { tab },
-            88..=92 => Action::Ephemeral { tab, doc: *self.pick(&open)? },
+            80..=87 if !self.tabs[tab].core.unavailable().is_empty() => Action::RetryUnavailable { tab },
+            88..=92 => Action::Ephemeral { tab, doc: *self.pick(&open)?, open: self.rng.u32(..100) < 80 },
             93..=94 => Action::Pause { ms: self.rng.u64(10_000..=90_000) },
             _ => return None,
         };
@@ -759,8 +851,9 @@ impl Sim {
                     Down::Close(code) => {
                         self.trace(|| format!("tab {tab} <- conn {conn}: close {code}"));
                         self.conns.remove(&conn);
-                        self.tabs[tab].client.disconnected();
                         self.tabs[tab].conn = None;
+                        let socket = self.tabs[tab].socket.take().expect("a connection carries a socket");
+                        self.feed(tab, device::Input::SocketClosed { socket, session_ended: false });
                     }
                     Down::Frame(frame) => {
                         self.mix(&frame);
@@ -834,6 +927,7 @@ impl Sim {
         self.relay.tick(self.now);
         self.stats.evictions += before.saturating_sub(self.relay.documents_in_memory()) as u64;
         self.drain_relay(true);
+        self.fire_timers();
     }
 
     /// Carries out what the relay asked for. After `tick` (which walks every
@@ -908,63 +1002,161 @@ impl Sim {
 
     // ---- tabs ------------------------------------------------------------
 
+    /// A frame from the relay reaches tab `t`'s core.
     fn tab_receive(&mut self, t: usize, frame: &[u8]) {
-        let tab = &mut self.tabs[t];
-        let event =
-            tab.client.receive(frame).unwrap_or_else(|e| panic!("tab {t} rejected a relay frame: {e}"));
-        match event {
-            Event::Connected | Event::None => {}
-            Event::Sync { doc, message } => {
-                if let Some(d) = tab.docs.get_mut(&doc) {
-                    tab.client
-                        .apply(doc, &mut d.local.am().sync(), message)
-                        .unwrap_or_else(|e| panic!("tab {t} could not apply a sync message: {e}"));
-                    d.local.promote();
-                    tab.unavailable.remove(&doc);
-                    // What the relay says it has, and what the client counts
-                    // as synced (the app's "saved on the server"), is on its disk.
-                    let relay_heads = tab.client.relay_heads(&doc).unwrap_or(&[]);
-                    let shared_heads = tab.client.shared_heads(&doc).unwrap_or(&[]);
-                    for head in relay_heads.iter().chain(shared_heads) {
-                        assert!(
-                            self.disk.has(&doc, head),
-                            "tab {t} was told {head} is on the relay, it is not"
-                        );
-                    }
-                }
-            }
-            Event::Unavailable { doc } => {
-                self.stats.unavailable += 1;
-                tab.unavailable.insert(doc);
-            }
-            Event::Ephemeral { doc, sender, session, .. } => {
-                let me = tab.client.peer_id().to_owned();
-                assert_ne!(sender, me, "tab {t} got its own presence back");
-                let Ok(Message::Ephemeral { count, .. }) = Message::decode(frame) else { unreachable!() };
-                let fresh = self.ephemeral_seen.insert((me, sender.clone(), session, count));
-                assert!(fresh, "tab {t} got presence {sender}#{count} for {doc:?} twice");
+        match Message::decode(frame) {
+            Ok(Message::DocUnavailable { .. }) => self.stats.unavailable += 1,
+            Ok(Message::Ephemeral { sender_id, session_id, count, document_id, .. }) => {
+                let me = self.tabs[t].core.client().peer_id().to_owned();
+                assert_ne!(sender_id, me, "tab {t} got its own presence back");
+                let fresh = self.ephemeral_seen.insert((me, sender_id.clone(), session_id, count));
+                assert!(fresh, "tab {t} got presence {sender_id}#{count} for {document_id:?} twice");
                 self.stats.ephemeral_delivered += 1;
             }
-            Event::Refused { message } => panic!("the relay refused tab {t}: {message}"),
-            Event::ChangesRefused { doc, detail, .. } => {
-                panic!("the relay refused tab {t}'s changes to {doc:?}: {detail}")
+            _ => {}
+        }
+        let socket = self.tabs[t].socket.expect("a frame comes on the tab's socket");
+        self.feed(t, device::Input::Frame { socket, bytes: frame.to_vec() });
+        // What the relay says it has, and what the client counts as synced
+        // (the app's "saved on the server"), is on its disk.
+        let client = self.tabs[t].core.client();
+        for doc in self.tabs[t].docs.keys() {
+            let relay_heads = client.relay_heads(doc).unwrap_or(&[]);
+            let shared_heads = client.shared_heads(doc).unwrap_or(&[]);
+            for head in relay_heads.iter().chain(shared_heads) {
+                assert!(self.disk.has(doc, head), "tab {t} was told {head} is on the relay, it is not");
             }
         }
-        self.flush_outgoing(t);
     }
 
-    /// Sends whatever each open document has to say to the relay.
-    fn flush_outgoing(&mut self, t: usize) {
+    /// Starts tab `t`'s sync service: someone is signed in, there is a
+    /// network, and the device's list records are read.
+    fn start_core(&mut self, t: usize) {
+        self.feed(t, device::Input::Start { signed_in: true, network: true, name: format!("tab {t}") });
+        self.feed(t, device::Input::Kept(HashMap::new()));
+    }
+
+    /// Hands tab `t`'s core an input and carries out what it asks, as
+    /// `app/src/sync.rs` does: answers come back as further inputs, in turn.
+    fn feed(&mut self, t: usize, input: device::Input) {
+        let mut inputs = VecDeque::from([input]);
+        while let Some(input) = inputs.pop_front() {
+            let tab = &mut self.tabs[t];
+            let storage = &mut self.devices[tab.device];
+            let mut host = TabHost { docs: &mut tab.docs, synced: &mut storage.synced };
+            let status_timer = matches!(input, device::Input::TimerFired(Timer::Status));
+            tab.core.handle(self.now, input, &mut host);
+            if status_timer {
+                self.check_status(t);
+            }
+            for effect in self.tabs[t].core.drain() {
+                match effect {
+                    device::Effect::CheckSession => {
+                        inputs.push_back(device::Input::SessionChecked(Checked::SignedIn))
+                    }
+                    device::Effect::OpenSocket(socket) => {
+                        let conn = self.next_conn;
+                        self.next_conn += 1;
+                        self.relay.connect(conn, "anyone");
+                        self.conns.insert(
+                            conn,
+                            Conn {
+                                tab: t,
+                                up: VecDeque::new(),
+                                down: VecDeque::new(),
+                                relay_open: true,
+                                client_open: true,
+                            },
+                        );
+                        self.tabs[t].conn = Some(conn);
+                        self.tabs[t].socket = Some(socket);
+                        inputs.push_back(device::Input::SocketOpened(socket));
+                    }
+                    device::Effect::CloseSocket(socket) => {
+                        if self.tabs[t].socket == Some(socket) {
+                            let late = self.rng.bool();
+                            self.drop_connection(t, late);
+                        }
+                    }
+                    device::Effect::Send { socket, frame } => {
+                        if let (Some(conn), true) = (self.tabs[t].conn, self.tabs[t].socket == Some(socket)) {
+                            self.conns.get_mut(&conn).expect("a tab's connection").up.push_back(frame);
+                        }
+                    }
+                    device::Effect::Heartbeat(socket) => {
+                        inputs.push_back(device::Input::HeartbeatAnswered(socket))
+                    }
+                    device::Effect::SetTimer { timer, ms } => {
+                        self.timer_order += 1;
+                        self.tabs[t].timers.push((self.now + ms, self.timer_order, timer));
+                    }
+                    device::Effect::LoadAll { uncounted_only: false } => {
+                        inputs.push_back(device::Input::LoadedAll)
+                    }
+                    device::Effect::LoadAll { uncounted_only: true } => {
+                        inputs.push_back(device::Input::CountsChanged)
+                    }
+                    device::Effect::Warn(text) => panic!("tab {t}: {text}"),
+                    device::Effect::StoreFetched { doc, .. } => {
+                        unreachable!("tab {t} fetched {doc:?}: it opens documents")
+                    }
+                    // Nothing of the account, the screen or recovery here.
+                    device::Effect::RefreshRoadmaps
+                    | device::Effect::RefreshAccount
+                    | device::Effect::CheckGone(_)
+                    | device::Effect::RecoverBroken { .. }
+                    | device::Effect::Maintain(_)
+                    | device::Effect::FetchDone { .. }
+                    | device::Effect::Touched { .. }
+                    | device::Effect::ListChanged
+                    | device::Effect::Status(_)
+                    | device::Effect::DocStates(_)
+                    | device::Effect::Presence(_)
+                    | device::Effect::Settled(_) => {}
+                }
+            }
+        }
+    }
+
+    /// Fires every tab's timers that are due, in the order they fall due.
+    fn fire_timers(&mut self) {
+        loop {
+            let due = (0..self.tabs.len())
+                .flat_map(|t| self.tabs[t].timers.iter().map(move |&(at, order, _)| (at, order, t)))
+                .filter(|&(at, _, _)| at <= self.now)
+                .min();
+            let Some((_, order, t)) = due else { return };
+            let i = self.tabs[t].timers.iter().position(|&(_, o, _)| o == order).expect("the timer");
+            let (_, _, timer) = self.tabs[t].timers.remove(i);
+            self.feed(t, device::Input::TimerFired(timer));
+        }
+    }
+
+    /// What tab `t`'s top bar says right after a recount is true: no
+    /// change is called saved that the relay's disk does not hold.
+    fn check_status(&mut self, t: usize) {
         let tab = &mut self.tabs[t];
-        let Some(conn) = tab.conn else { return };
-        if !tab.client.is_connected() {
+        let status = tab.core.status();
+        if status.unsynced > 0 || status.uncounted > 0 {
             return;
         }
-        let mut frames = Vec::new();
+        let actors = &self.devices[tab.device].actors;
         for (id, d) in tab.docs.iter_mut() {
-            frames.extend(tab.client.outgoing(*id, d.local.am()));
+            let state = tab.core.doc_states().get(id).cloned().unwrap_or_default();
+            if state.unavailable || state.read_only {
+                continue;
+            }
+            let ours = actors.get(id);
+            for change in d.local.am().get_changes(&[]) {
+                if ours.is_some_and(|a| a.contains(change.actor_id())) {
+                    assert!(
+                        self.disk.has(id, &change.hash()),
+                        "tab {t} says all is saved, but its change {} to {id:?} is not on the relay's disk",
+                        change.hash()
+                    );
+                }
+            }
         }
-        self.conns.get_mut(&conn).expect("a tab's connection").up.extend(frames);
     }
 
     /// Writes a document's new changes to the tab's device storage.
@@ -994,14 +1186,19 @@ impl Sim {
         let persisted = am.get_heads();
         let mut local = Local::Empty(am);
         local.promote();
-        self.tabs[t].docs.insert(id, TabDoc { local, persisted });
-        self.flush_outgoing(t);
+        let storage = &self.devices[tab.device];
+        let unsent = Unsent::new(
+            storage.synced.get(&id).cloned().unwrap_or_default(),
+            storage.actors.get(&id).into_iter().flatten().cloned(),
+        );
+        self.tabs[t].docs.insert(id, TabDoc { local, persisted, unsent });
+        self.feed(t, device::Input::Opened { doc: id, roadmap: true });
     }
 
     fn drop_connection(&mut self, t: usize, relay_notices_late: bool) {
+        self.tabs[t].socket = None;
         let Some(conn) = self.tabs[t].conn.take() else { return };
         self.stats.drops += 1;
-        self.tabs[t].client.disconnected();
         let c = self.conns.get_mut(&conn).expect("a tab's connection");
         c.client_open = false;
         c.up.clear();
@@ -1025,22 +1222,15 @@ impl Sim {
             Action::Edit { tab, doc, kind } => self.edit(tab, doc, kind),
             Action::Create { doc } => self.create(doc),
             Action::Open { tab, doc } => self.open(tab, doc),
-            Action::Connect { tab } => {
-                if self.tabs[tab].conn.is_some() {
-                    return;
+            Action::Connect { tab } => self.feed(tab, device::Input::NetworkChanged { online: true }),
+            Action::Drop { tab, relay_notices_late, network_lost } => {
+                if network_lost {
+                    return self.feed(tab, device::Input::NetworkChanged { online: false });
                 }
-                let conn = self.next_conn;
-                self.next_conn += 1;
-                self.relay.connect(conn, "anyone");
-                let join = self.tabs[tab].client.join();
-                let up = VecDeque::from([join]);
-                self.conns.insert(
-                    conn,
-                    Conn { tab, up, down: VecDeque::new(), relay_open: true, client_open: true },
-                );
-                self.tabs[tab].conn = Some(conn);
+                let Some(socket) = self.tabs[tab].socket else { return };
+                self.drop_connection(tab, relay_notices_late);
+                self.feed(tab, device::Input::SocketClosed { socket, session_ended: false });
             }
-            Action::Drop { tab, relay_notices_late } => self.drop_connection(tab, relay_notices_late),
             Action::RestartTab { tab } => {
                 self.stats.tab_restarts += 1;
                 let late = self.rng.bool();
@@ -1048,10 +1238,12 @@ impl Sim {
                 let open: Vec<DocumentId> = self.tabs[tab].docs.keys().copied().collect();
                 let tab_state = &mut self.tabs[tab];
                 tab_state.incarnation += 1;
-                let storage_id = self.devices[tab_state.device].storage_id.clone();
-                tab_state.client = Client::new(peer_id(tab, tab_state.incarnation), Some(storage_id));
+                let storage_id = &self.devices[tab_state.device].storage_id;
+                tab_state.core = new_core(self.seed, tab, tab_state.incarnation, storage_id);
                 tab_state.docs.clear();
-                tab_state.unavailable.clear();
+                tab_state.socket = None;
+                tab_state.timers.clear();
+                self.start_core(tab);
                 for id in open {
                     self.open(tab, id);
                 }
@@ -1064,22 +1256,18 @@ impl Sim {
                 }
             }
             Action::RetryUnavailable { tab } => {
-                let t = &mut self.tabs[tab];
-                for id in std::mem::take(&mut t.unavailable) {
-                    t.client.forget(&id);
+                for doc in self.tabs[tab].core.unavailable() {
+                    self.feed(tab, device::Input::Forget(doc));
+                    self.feed(tab, device::Input::Opened { doc, roadmap: true });
                 }
-                self.flush_outgoing(tab);
             }
             Action::Pause { ms } => {
                 self.now += ms;
                 self.tick();
             }
-            Action::Ephemeral { tab, doc } => {
-                let data = format!("cursor of {tab} at {}", self.now).into_bytes();
-                let t = &mut self.tabs[tab];
-                if let (Some(conn), Some(frame)) = (t.conn, t.client.ephemeral(doc, data)) {
-                    self.conns.get_mut(&conn).expect("a tab's connection").up.push_back(frame);
-                }
+            Action::Ephemeral { tab, doc, open } => {
+                let person = format!("person of device {}", self.tabs[tab].device);
+                self.feed(tab, device::Input::Announce { doc, open, person });
             }
         }
     }
@@ -1097,21 +1285,38 @@ impl Sim {
         let hash = roadmap.heads()[0];
         self.edits.push(Logged { tab: t, doc: id, hash });
         let tab = &mut self.tabs[t];
-        match tab.docs.get_mut(&id) {
+        let storage = &self.devices[tab.device];
+        let input = match tab.docs.get_mut(&id) {
             Some(existing) => {
                 assert!(
                     existing.local.am().get_heads().is_empty(),
                     "only the creator can have it before it exists"
                 );
                 existing.local = Local::Roadmap(roadmap);
+                device::Input::LocalChange(id)
             }
             None => {
-                tab.docs.insert(id, TabDoc { local: Local::Roadmap(roadmap), persisted: Vec::new() });
+                let unsent = Unsent::new(
+                    storage.synced.get(&id).cloned().unwrap_or_default(),
+                    storage.actors.get(&id).into_iter().flatten().cloned(),
+                );
+                tab.docs.insert(id, TabDoc { local: Local::Roadmap(roadmap), persisted: Vec::new(), unsent });
+                device::Input::Opened { doc: id, roadmap: true }
             }
-        }
-        tab.unavailable.remove(&id);
+        };
+        self.wrote(t, id);
         self.persist(t, id);
-        self.flush_outgoing(t);
+        self.feed(t, input);
+    }
+
+    /// Tab `t` wrote the document: its actor is the device's (kept, like
+    /// the app keeps it in `localStorage`, so a reload counts its changes).
+    fn wrote(&mut self, t: usize, id: DocumentId) {
+        let tab = &mut self.tabs[t];
+        let Some(d) = tab.docs.get_mut(&id) else { return };
+        let me = d.local.am().get_actor().clone();
+        d.unsent.wrote_as(&me);
+        self.devices[tab.device].actors.entry(id).or_default().insert(me);
     }
 
     fn edit(&mut self, t: usize, id: DocumentId, kind: EditKind) {
@@ -1191,8 +1396,9 @@ impl Sim {
             self.markers.push(Marker { doc: id, row, text });
         }
         // A person's own edit is durable on the device at once.
+        self.wrote(t, id);
         self.persist(t, id);
-        self.flush_outgoing(t);
+        self.feed(t, device::Input::LocalChange(id));
     }
 
     fn restart_relay(&mut self, graceful: bool) {
@@ -1224,11 +1430,12 @@ impl Sim {
                 _ => {}
             }
         }
+        let mut closed = Vec::new();
         for (_, c) in std::mem::take(&mut self.conns) {
             if c.client_open {
                 let tab = &mut self.tabs[c.tab];
-                tab.client.disconnected();
                 tab.conn = None;
+                closed.extend(tab.socket.take().map(|socket| (c.tab, socket)));
             }
         }
         self.unnoticed.clear();
@@ -1236,6 +1443,9 @@ impl Sim {
         self.relay = Relay::new(format!("relay{}", self.relay_generation), None, Box::new(OpenAccess))
             .with_limits(limits(self.seed));
         self.relay.tick(self.now);
+        for (t, socket) in closed {
+            self.feed(t, device::Input::SocketClosed { socket, session_ended: false });
+        }
     }
 
     // ---- healing and the final check --------------------------------------
@@ -1246,6 +1456,12 @@ impl Sim {
         self.faults = false;
         for d in 0..self.doc_ids.len() {
             self.create(d);
+        }
+        // Everyone leaves the roadmap they had open, so presence stops
+        // being announced and the system can go quiet.
+        for t in 0..self.tabs.len() {
+            let (doc, person) = (self.doc_ids[0], String::new());
+            self.feed(t, device::Input::Announce { doc, open: false, person });
         }
         let mut idle = 0;
         for _ in 0..HEAL_STEP_LIMIT {
@@ -1264,7 +1480,7 @@ impl Sim {
                 continue;
             }
             let waiting: Vec<usize> =
-                (0..self.tabs.len()).filter(|t| !self.tabs[*t].unavailable.is_empty()).collect();
+                (0..self.tabs.len()).filter(|t| !self.tabs[*t].core.unavailable().is_empty()).collect();
             if !waiting.is_empty() {
                 idle = 0;
                 for tab in waiting {
@@ -1305,7 +1521,7 @@ impl Sim {
                 // What its indicator says: a connected tab knows the relay
                 // holds everything (else it shows «не отправлено» forever).
                 if tab.conn.is_some() {
-                    let shared = tab.client.shared_heads(id).map(|h| sorted(h.to_vec()));
+                    let shared = tab.core.client().shared_heads(id).map(|h| sorted(h.to_vec()));
                     assert_eq!(
                         shared.as_ref(),
                         Some(&heads),
@@ -1316,6 +1532,25 @@ impl Sim {
         }
         // Tab 3 created nothing: it found every document through the relay.
         assert_eq!(self.tabs[3].docs.len(), self.doc_ids.len(), "tab 3 opens every document");
+        // What the top bar says once the device recounts: nothing unsent.
+        for t in 0..self.tabs.len() {
+            if self.tabs[t].conn.is_none() {
+                continue;
+            }
+            self.feed(t, device::Input::TimerFired(Timer::Status));
+            let core = &self.tabs[t].core;
+            let status = core.status();
+            assert_eq!(status.connection, device::Connection::Online, "tab {t} is connected but not online");
+            assert_eq!(
+                (status.unsynced, status.rejected, status.uncounted),
+                (0, 0, 0),
+                "tab {t}'s top bar does not say all is saved: {status:?} {:?}",
+                core.doc_states()
+            );
+            for (id, state) in core.doc_states() {
+                assert_eq!(state.unsynced, 0, "tab {t} counts unsent changes to {id:?}");
+            }
+        }
         for e in &self.edits {
             assert!(
                 self.disk.has(&e.doc, &e.hash),
