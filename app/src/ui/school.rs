@@ -7,35 +7,23 @@
 //! [`crate::blobs`].
 
 use super::file_slot::FileSlot;
-use super::list::document_title;
-use super::session::say;
-use super::{AppCtx, ctx, text};
+use super::kit::{AppCtx, ctx, document_title, parent_name, say, text, warning_text};
 use crate::blobs::{Blobs, UploadState, check_size, size_label};
 use crate::browser;
 use crate::files::OpenFile;
 use crate::storage::DocKind;
 use leptos::prelude::*;
-use medk_shared::access::{Level, Person, Right, Role, SchoolPowers};
+use medk_shared::access::{Person, Right, Role, SchoolPowers};
 use medk_shared::actions::school as school_actions;
 use medk_shared::catalogue::{Catalogue, catalogue_id};
 use medk_shared::ids::{DocumentId, RowId};
-use medk_shared::monitoring::{VisitWarning, visit_warning};
+use medk_shared::monitoring::visit_warning;
 use medk_shared::ru;
 use medk_shared::school::{
     Blob, Decision, DocumentKind, FiledDocument, PersonRef, Risk, School, SchoolEdit, Stage, Visit,
     school_file_id,
 };
 use wasm_bindgen::JsCast;
-
-/// The warning as every screen says it (the school, the list of schools,
-/// the monitoring dashboard).
-pub fn warning_text(w: &VisitWarning) -> String {
-    let schedule = ru::DAYS.count(i64::from(w.allowed_days));
-    match w.days_since {
-        Some(days) => format!("Школу не посещали {} (по графику — раз в {schedule})", ru::DAYS.count(days)),
-        None => format!("Ещё не посещали (по графику — раз в {schedule})"),
-    }
-}
 
 /// An ISO date as «10.03.2021», or as written when it is not one.
 fn iso_ru(iso: &str) -> String {
@@ -49,12 +37,6 @@ pub fn decision_ru(decision: Decision) -> &'static str {
         Decision::Returned => "Возвращён на доработку",
         Decision::Confirmed => "Подтверждён",
     }
-}
-
-/// The name of the unit above `unit`, when the person sees it.
-pub fn parent_name(units: &[medk_shared::access::Unit], unit: &str) -> Option<String> {
-    let parent = units.iter().find(|u| u.id == unit)?.parent.as_deref()?;
-    units.iter().find(|u| u.id == parent && u.level != Level::Federal).map(|u| u.name.clone())
 }
 
 /// The open school and what the page shows of it. Copy: every field is a
@@ -1116,14 +1098,6 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_visit_warning_reads_as_the_project_says_it() {
-        let late = VisitWarning { last_visit: None, days_since: Some(9), allowed_days: 7 };
-        assert_eq!(warning_text(&late), "Школу не посещали 9 дней (по графику — раз в 7 дней)");
-        let never = VisitWarning { last_visit: None, days_since: None, allowed_days: 7 };
-        assert_eq!(warning_text(&never), "Ещё не посещали (по графику — раз в 7 дней)");
-    }
 
     #[test]
     fn dates_read_day_first() {

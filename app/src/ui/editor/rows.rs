@@ -2,9 +2,10 @@
 //! screens, a card on narrow ones — the same markup, laid out by CSS; each
 //! with its deadline state and a way to its history), and the working group.
 
+use super::dom::focus_row;
 use super::drag::DragHandle;
-use super::editor::{Editor, focus_row};
 use super::fields::TextField;
+use super::state::Editor;
 use leptos::prelude::*;
 use medk_shared::actions::{self, Direction};
 use medk_shared::doc::{Edit, RowKind, RowRef, TextTarget};
