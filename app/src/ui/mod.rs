@@ -1,8 +1,9 @@
-//! The app's views. `list` is the roadmaps on this device, `editor` one
-//! roadmap, `import` and `export` files in and out, `session` signing in and
-//! out, `people` and `access` who may do what, `catalogue` the project's
-//! risk factors and stage rules; this module holds the shell
-//! around them and the notices bar.
+//! The app's views: this module is the shell (top bar, the route switch,
+//! the notices bar); the pages are `list`, `editor`, `print`, `session`,
+//! `people`, `school`, `schools`, `dashboard` and `catalogue`; components
+//! they embed sit beside them, and what they share is in `kit`. Only the
+//! shell imports a page, and no module imports in a circle
+//! (`app/tests/ui_tree.rs`; README, "The app's screens").
 
 mod access;
 mod catalogue;

@@ -79,7 +79,7 @@ pub struct Editor {
     pub read_only: RwSignal<bool>,
     /// Per field ([`ActivityField::ALL`] order), the longest word any
     /// activity has in it: the table's columns are at least that wide, so
-    /// no word is broken across lines ([`grid_template`]).
+    /// no word is broken across lines ([`super::columns::grid_template`]).
     pub widest: RwSignal<[usize; 9]>,
     /// Its plan came from a file, so the day it was adopted counts
     /// ([`medk_shared::history::imported`]); known once loaded.
@@ -172,7 +172,7 @@ impl Editor {
     }
 
     /// Writes the cached view a moment after the last change (and at once
-    /// when the page is hidden, see [`EditorView`]).
+    /// when the page is hidden, see [`super::page`]).
     pub(super) fn schedule_view_write(&self) {
         let editor = *self;
         if let Some(Some(handle)) = self.view_timer.try_update_value(|t| t.take()) {
