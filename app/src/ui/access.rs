@@ -2,8 +2,7 @@
 //! which unit it belongs to, whether it is published, explicit rights of
 //! single people that replace the defaults, and deleting it for everyone.
 
-use super::session::say;
-use super::{ctx, text};
+use super::kit::{ctx, say, text};
 use crate::api::{self, ApiError};
 use leptos::prelude::*;
 use medk_shared::access::{Level, Person, Right, Unit};
@@ -130,7 +129,7 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
                             let unit = Some(event_target_value(&ev));
                             change(Change::Access(AccessChange { unit, ..Default::default() }));
                         }>
-                            {super::people::unit_options(units, Signal::derive(move || loaded(|a| a.unit.clone())))}
+                            {super::kit::unit_options(units, Signal::derive(move || loaded(|a| a.unit.clone())))}
                         </select>
                     </label>
                     <label class="check">

@@ -6,8 +6,7 @@
 //! enforces the same rule).
 
 use super::file_slot::FileSlot;
-use super::list::document_title;
-use super::{AppCtx, ctx, text};
+use super::kit::{AppCtx, ctx, document_title, text};
 use crate::browser;
 use crate::files::OpenFile;
 use leptos::prelude::*;
@@ -133,7 +132,7 @@ pub fn CataloguePage() -> impl IntoView {
             <p class="empty" hidden=move || loaded() || failed.with(Option::is_some)>"Загрузка…"</p>
             <p class="note warn problems" role="status" hidden=move || screen.problems.with(Vec::is_empty)>
                 "Часть данных каталога не прочитана: её записала другая программа не так, как ожидает приложение. Остальное открыто как обычно."
-                <small class="details">{super::text(move || screen.problems.with(|p| p.join("; ")))}</small>
+                <small class="details">{super::kit::text(move || screen.problems.with(|p| p.join("; ")))}</small>
             </p>
             <div class="catalogue-body" hidden=move || !loaded()>
                 <Factors screen />

@@ -30,9 +30,7 @@ use medk_shared::school::{Decision, school_file_id};
 use time::Date;
 
 use super::chart::{Bar, BarChart};
-use super::list::document_title;
-use super::school::warning_text;
-use super::{AppCtx, ctx};
+use super::kit::{AppCtx, ctx, document_title, warning_text};
 use crate::browser;
 use crate::document::{OpenError, OpenRoadmap};
 use crate::files::OpenFile;
@@ -519,13 +517,13 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
         <section class="dashboard">
             {crumbs}
             <div class="page-head">
-                <h1>{super::text(heading)}</h1>
+                <h1>{super::kit::text(heading)}</h1>
                 <label class="dash-date">
                     <span>"Дата мониторинга"</span>
                     <input type="date" prop:value=move || date.get() on:change=on_date />
                 </label>
             </div>
-            <p class="dash-status" role="status" hidden=move || status().is_empty()>{super::text(status)}</p>
+            <p class="dash-status" role="status" hidden=move || status().is_empty()>{super::kit::text(status)}</p>
             {move || match shown.get() {
                 Shown::Loading => view! { <p class="empty">{move || loading_text(progress.get())}</p> }.into_any(),
                 Shown::Error(e) => view! { <p class="empty" role="alert">{e}</p> }.into_any(),

@@ -3,7 +3,7 @@
 //! with the error on screen. One place for what the school and catalogue
 //! screens both do with their files.
 
-use super::AppCtx;
+use super::kit::AppCtx;
 use crate::files::OpenFile;
 use leptos::prelude::*;
 use std::cell::RefCell;

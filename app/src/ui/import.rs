@@ -13,7 +13,7 @@ use medk_shared::office::parsed::{DEFAULT_LEVEL, ParsedRoadmap};
 use medk_shared::ru;
 use wasm_bindgen::JsCast;
 
-use super::ctx;
+use super::kit::ctx;
 use crate::browser;
 use crate::document::OpenRoadmap;
 
@@ -183,7 +183,7 @@ fn ImportPreview(
                 <thead><tr><th scope="col">"Столбец в документе"</th><th scope="col">"Поле дорожной карты"</th><th scope="col">"Пример"</th></tr></thead>
                 <tbody>{(0..column_count).map(|i| view! { <MappingRow parsed index=i /> }).collect_view()}</tbody>
             </table>
-            <p class="import-counts" role="status">{super::text(counts)}</p>
+            <p class="import-counts" role="status">{super::kit::text(counts)}</p>
             <Show when=move || parsed.with(|p| !p.warnings.is_empty())>
                 <h3>"Предупреждения"</h3>
                 <ul class="warnings">

@@ -1,7 +1,7 @@
 //! The roadmaps on this device: open, create, rename, duplicate, delete
 //! (with confirmation and undo), and import a roadmap file.
 
-use super::{AppCtx, ctx};
+use super::kit::{AppCtx, ctx, document_title};
 use crate::document::OpenRoadmap;
 use crate::storage::RoadmapMeta;
 use leptos::prelude::*;
@@ -446,10 +446,4 @@ async fn duplicate_roadmap(app: AppCtx, id: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     app.sync().track(copy);
     Ok(())
-}
-
-pub fn document_title(title: &str) {
-    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
-        doc.set_title(&format!("{title} — МЭДК"));
-    }
 }

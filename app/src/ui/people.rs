@@ -2,9 +2,7 @@
 //! one), invitations (create, copy the link, revoke), and the people in
 //! those units (a curator's schools, disabling an account).
 
-use super::list::document_title;
-use super::session::{Submit, input, say};
-use super::{ctx, text};
+use super::kit::{Submit, ctx, document_title, input, say, text, unit_options};
 use crate::api;
 use leptos::prelude::*;
 use medk_shared::access::{Level, Person, Role, Unit};
@@ -47,22 +45,6 @@ pub fn PeoplePage() -> impl IntoView {
 /// The names of units, for showing ids.
 fn unit_name(id: &str) -> String {
     ctx().account.unit_name(id).unwrap_or_else(|| id.to_owned())
-}
-
-/// Indented `<option>`s of `units`, `selected` chosen. One function for
-/// every unit select: each reactive view costs wasm.
-pub fn unit_options(units: Signal<Vec<(Unit, usize)>>, selected: Signal<String>) -> impl IntoView {
-    move || {
-        units
-            .get()
-            .into_iter()
-            .map(|(u, depth)| {
-                let label = format!("{}{} ({})", "\u{2003}".repeat(depth), u.name, u.level.label());
-                let id = u.id.clone();
-                view! { <option value=u.id selected=move || selected.with(|s| *s == id)>{label}</option> }
-            })
-            .collect_view()
-    }
 }
 
 #[component]

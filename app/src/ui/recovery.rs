@@ -3,8 +3,7 @@
 //! the screen again by itself once the copy was brought back in the
 //! background (on connecting, the sync replaces broken copies).
 
-use super::AppCtx;
-use super::ctx;
+use super::kit::{AppCtx, ctx};
 use leptos::prelude::*;
 use medk_shared::ids::DocumentId;
 

@@ -7,35 +7,23 @@
 //! [`crate::blobs`].
 
 use super::file_slot::FileSlot;
-use super::list::document_title;
-use super::session::say;
-use super::{AppCtx, ctx, text};
+use super::kit::{AppCtx, ctx, document_title, parent_name, say, text, warning_text};
 use crate::blobs::{Blobs, OnServer, UploadState, check_size, size_label};
 use crate::browser;
 use crate::files::OpenFile;
 use crate::storage::DocKind;
 use leptos::prelude::*;
-use medk_shared::access::{Level, Person, Right, Role, SchoolPowers};
+use medk_shared::access::{Person, Right, Role, SchoolPowers};
 use medk_shared::actions::school as school_actions;
 use medk_shared::catalogue::{Catalogue, catalogue_id};
 use medk_shared::ids::{DocumentId, RowId};
-use medk_shared::monitoring::{VisitWarning, visit_warning};
+use medk_shared::monitoring::visit_warning;
 use medk_shared::ru;
 use medk_shared::school::{
     Blob, Decision, DocumentKind, FiledDocument, PersonRef, Risk, School, SchoolEdit, Stage, Visit,
     school_file_id,
 };
 use wasm_bindgen::JsCast;
-
-/// The warning as every screen says it (the school, the list of schools,
-/// the monitoring dashboard).
-pub fn warning_text(w: &VisitWarning) -> String {
-    let schedule = ru::DAYS.count(i64::from(w.allowed_days));
-    match w.days_since {
-        Some(days) => format!("Школу не посещали {} (по графику — раз в {schedule})", ru::DAYS.count(days)),
-        None => format!("Ещё не посещали (по графику — раз в {schedule})"),
-    }
-}
 
 /// An ISO date as «10.03.2021», or as written when it is not one.
 fn iso_ru(iso: &str) -> String {
@@ -49,12 +37,6 @@ pub fn decision_ru(decision: Decision) -> &'static str {
         Decision::Returned => "Возвращён на доработку",
         Decision::Confirmed => "Подтверждён",
     }
-}
-
-/// The name of the unit above `unit`, when the person sees it.
-pub fn parent_name(units: &[medk_shared::access::Unit], unit: &str) -> Option<String> {
-    let parent = units.iter().find(|u| u.id == unit)?.parent.as_deref()?;
-    units.iter().find(|u| u.id == parent && u.level != Level::Federal).map(|u| u.name.clone())
 }
 
 /// The open school and what the page shows of it. Copy: every field is a
@@ -916,61 +898,7 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let returning = RwSignal::new(false);
     let remarks = RwSignal::new(String::new());
-    let attach = move |ev: leptos::ev::Event| {
-        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
-            return;
-        };
-        let Some(picked) = input.files().and_then(|f| f.get(0)) else { return };
-        input.set_value("");
-        error.set(None);
-        if let Err(e) = check_size(picked.size() as u64) {
-            error.set(Some(e.to_string()));
-            return;
-        }
-        let Some(me) = screen.me() else {
-            error.set(Some("Войдите, чтобы приложить файл.".to_owned()));
-            return;
-        };
-        busy.set(true);
-        let unit = screen.unit();
-        leptos::task::spawn_local(async move {
-            let result = async {
-                let bytes = browser::read_file(&picked)
-                    .await
-                    .map_err(|e| format!("Не удалось прочитать файл: {e}"))?;
-                let blob = blobs
-                    .put(bytes, &picked.name(), &picked.type_(), &unit)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                // Online, a refusal is known before the document is filed.
-                let sent = blobs.send_now(&blob.address, &unit).await.map_err(|why| {
-                    format!("Сервер не принял файл: {}. Документ не подан.", why.trim_end_matches('.'))
-                })?;
-                let edits = screen
-                    .school
-                    .with_untracked(|s| {
-                        s.as_ref()
-                            .map(|s| school_actions::file_document(s, kind, blob, &me, browser::new_row_id()))
-                    })
-                    .ok_or_else(|| "Файл школы ещё не открыт.".to_owned())?;
-                if screen.apply(edits, "file document") {
-                    Ok(sent)
-                } else {
-                    Err("Файл не записан.".to_owned())
-                }
-            }
-            .await;
-            busy.set(false);
-            match result {
-                Ok(true) => app.info(format!("Файл приложен и отправлен на сервер: {}", kind.label_ru())),
-                Ok(false) => app.info(format!(
-                    "Файл приложен: {}. Он отправится на сервер, когда появится связь.",
-                    kind.label_ru()
-                )),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
+    let attach = move |ev: leptos::ev::Event| attach_file(screen, blobs, kind, busy, error, ev);
     let decide = move |decision: Decision, text: String| {
         let (Some(d), Some(me)) = (doc.get_untracked(), screen.me()) else { return false };
         screen.apply(vec![school_actions::decide(d.id, decision, text, &me)], "review document")
@@ -994,47 +922,14 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
             app.info("Документ возвращён на доработку");
         }
     };
-    // A file the page names (the current one, or an earlier version from
-    // the log): fetched as the current one is, under the same rights.
-    let fetch = move |blob: Blob| {
-        let unit = screen.unit();
-        leptos::task::spawn_local(async move {
-            match blobs.get(&blob.address, &unit).await {
-                Ok(bytes) => browser::download(&blob.name, &blob.mime, &bytes),
-                Err(e) => app.error(e.to_string()),
-            }
-        });
-    };
+    let fetch = move |blob: Blob| fetch_file(screen, blobs, blob);
     let download = move |_| {
         if let Some(blob) = file() {
             fetch(blob);
         }
     };
-    let logged = move |address: &str| {
-        let id = doc.with_untracked(|d| d.as_ref().map(|d| d.id.clone()))?;
-        screen.logged.with(|all| {
-            let (_, files) = all.iter().find(|(document, _)| *document == id)?;
-            files.iter().find(|f| f.address == address).cloned()
-        })
-    };
-    let upload = move || file().and_then(|f| blobs.state(&f.address));
     let can_judge = move || screen.can_curate() && state() == Some(Decision::Submitted);
-    // A reviewer confirms only a file others can download: one attached
-    // offline and then refused by the server (the school's space was full)
-    // is on the school's device alone.
-    let on_server = RwSignal::new(None::<OnServer>);
-    Effect::new(move |_| {
-        on_server.set(None);
-        let (true, Some(f)) = (can_judge(), file()) else { return };
-        let unit = screen.unit();
-        leptos::task::spawn_local(async move {
-            let found = blobs.on_server(&f.address, &unit).await;
-            // Still the same file when the answer comes.
-            if file().is_some_and(|now| now.address == f.address) {
-                on_server.set(Some(found));
-            }
-        });
-    });
+    let on_server = watch_on_server(screen, blobs, can_judge, file);
     let may_confirm = move || can_judge() && on_server.get() == Some(OnServer::Yes);
     let not_confirmable = move || match (can_judge(), on_server.get()) {
         (true, Some(OnServer::No)) => Some(
@@ -1045,8 +940,6 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
         ),
         _ => None,
     };
-    let reviews = move || doc.with(|d| d.as_ref().map(|d| d.reviews.clone()).unwrap_or_default());
-    let current_address = move || file().map(|f| f.address).unwrap_or_default();
     let state_key = move || state().map(|s| s.key()).unwrap_or("none");
     let title_id = format!("doc-{}", kind.key());
     let labelled_by = title_id.clone();
@@ -1063,55 +956,8 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
                     <button on:click=download>"Скачать"</button>
                 </p>
             })}
-            {move || upload().map(|u| match u {
-                UploadState::Queued => view! {
-                    <p class="upload-state hint" data-state="queued">"В очереди на отправку на сервер"</p>
-                }.into_any(),
-                UploadState::Uploaded => view! {
-                    <p class="upload-state hint" data-state="uploaded">"Отправлен на сервер"</p>
-                }.into_any(),
-                UploadState::Refused(reason) => {
-                    let address = current_address();
-                    view! {
-                        <p class="upload-state error" data-state="refused">"Сервер не принял файл: " {reason}
-                            " " <button on:click=move |_| blobs.retry(&address)>"Повторить"</button></p>
-                    }.into_any()
-                }
-            })}
-            <table class="review-log" hidden=move || reviews().is_empty()>
-                <caption>"Журнал проверки"</caption>
-                <thead><tr>
-                    <th scope="col">"Решение"</th><th scope="col">"Файл"</th><th scope="col">"Замечания"</th>
-                    <th scope="col">"Кто"</th><th scope="col">"Когда"</th>
-                </tr></thead>
-                <tbody>
-                    {move || {
-                        let current = current_address();
-                        reviews().into_iter().map(|r| {
-                            let older = !r.file.is_empty() && r.file != current;
-                            let when = crate::browser::local_time(r.at_ms as f64);
-                            let judged = logged(&r.file).map(|blob| {
-                                let label = format!("Скачать «{}» ({}, {when})", blob.name, decision_ru(r.decision));
-                                view! {
-                                    <span class="logged-name">{blob.name.clone()}</span>" "
-                                    <button class="log-download" aria-label=label on:click=move |_| fetch(blob.clone())>
-                                        "Скачать"
-                                    </button>
-                                }
-                            });
-                            view! {
-                                <tr data-decision=r.decision.key() class:older=older>
-                                    <td data-label="Решение">{decision_ru(r.decision)}{older.then_some(" (предыдущая версия файла)")}</td>
-                                    <td data-label="Файл" class="log-file">{judged}</td>
-                                    <td data-label="Замечания">{r.remarks}</td>
-                                    <td data-label="Кто">{r.by.name}</td>
-                                    <td data-label="Когда">{when.clone()}</td>
-                                </tr>
-                            }
-                        }).collect_view()
-                    }}
-                </tbody>
-            </table>
+            <UploadNote blobs file=Signal::derive(file) />
+            <ReviewLog screen doc blobs />
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || not_confirmable().map(|why| view! { <p class="note warn not-confirmable" role="status">{why}</p> })}
             <div class="item-actions">
@@ -1140,17 +986,188 @@ fn DocumentBlock(screen: Screen, kind: DocumentKind) -> impl IntoView {
     }
 }
 
+/// Whether the file under review is on the server, asked again whenever it
+/// changes while it may be judged: a reviewer confirms only a file others
+/// can download (one attached offline and then refused by the server, the
+/// school's space being full, is on the school's device alone).
+fn watch_on_server(
+    screen: Screen,
+    blobs: Blobs,
+    can_judge: impl Fn() -> bool + Copy + 'static,
+    file: impl Fn() -> Option<Blob> + Copy + 'static,
+) -> RwSignal<Option<OnServer>> {
+    let on_server = RwSignal::new(None::<OnServer>);
+    Effect::new(move |_| {
+        on_server.set(None);
+        let (true, Some(f)) = (can_judge(), file()) else { return };
+        let unit = screen.unit();
+        leptos::task::spawn_local(async move {
+            let found = blobs.on_server(&f.address, &unit).await;
+            // Still the same file when the answer comes.
+            if file().is_some_and(|now| now.address == f.address) {
+                on_server.set(Some(found));
+            }
+        });
+    });
+    on_server
+}
+
+/// Files the file picked in `ev` as the school's new document of `kind`:
+/// kept on the device, sent to the server when online (a refusal then
+/// files nothing), and named in the school's file.
+fn attach_file(
+    screen: Screen,
+    blobs: Blobs,
+    kind: DocumentKind,
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    ev: leptos::ev::Event,
+) {
+    let app = screen.app;
+    let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+        return;
+    };
+    let Some(picked) = input.files().and_then(|f| f.get(0)) else { return };
+    input.set_value("");
+    error.set(None);
+    if let Err(e) = check_size(picked.size() as u64) {
+        error.set(Some(e.to_string()));
+        return;
+    }
+    let Some(me) = screen.me() else {
+        error.set(Some("Войдите, чтобы приложить файл.".to_owned()));
+        return;
+    };
+    busy.set(true);
+    let unit = screen.unit();
+    leptos::task::spawn_local(async move {
+        let result = async {
+            let bytes =
+                browser::read_file(&picked).await.map_err(|e| format!("Не удалось прочитать файл: {e}"))?;
+            let blob =
+                blobs.put(bytes, &picked.name(), &picked.type_(), &unit).await.map_err(|e| e.to_string())?;
+            // Online, a refusal is known before the document is filed.
+            let sent = blobs.send_now(&blob.address, &unit).await.map_err(|why| {
+                format!("Сервер не принял файл: {}. Документ не подан.", why.trim_end_matches('.'))
+            })?;
+            let edits = screen
+                .school
+                .with_untracked(|s| {
+                    s.as_ref()
+                        .map(|s| school_actions::file_document(s, kind, blob, &me, browser::new_row_id()))
+                })
+                .ok_or_else(|| "Файл школы ещё не открыт.".to_owned())?;
+            if screen.apply(edits, "file document") {
+                Ok(sent)
+            } else {
+                Err("Файл не записан.".to_owned())
+            }
+        }
+        .await;
+        busy.set(false);
+        match result {
+            Ok(true) => app.info(format!("Файл приложен и отправлен на сервер: {}", kind.label_ru())),
+            Ok(false) => app.info(format!(
+                "Файл приложен: {}. Он отправится на сервер, когда появится связь.",
+                kind.label_ru()
+            )),
+            Err(e) => error.set(Some(e)),
+        }
+    });
+}
+
+/// Downloads a file the page names (the current one, or an earlier version
+/// from the log): fetched as the current one is, under the same rights.
+fn fetch_file(screen: Screen, blobs: Blobs, blob: Blob) {
+    let app = screen.app;
+    let unit = screen.unit();
+    leptos::task::spawn_local(async move {
+        match blobs.get(&blob.address, &unit).await {
+            Ok(bytes) => browser::download(&blob.name, &blob.mime, &bytes),
+            Err(e) => app.error(e.to_string()),
+        }
+    });
+}
+
+/// Where the current file of a document is on its way to the server.
+#[component]
+fn UploadNote(blobs: Blobs, file: Signal<Option<Blob>>) -> impl IntoView {
+    let upload = move || file.get().and_then(|f| blobs.state(&f.address));
+    let current_address = move || file.get().map(|f| f.address).unwrap_or_default();
+    view! {
+        {move || upload().map(|u| match u {
+            UploadState::Queued => view! {
+                <p class="upload-state hint" data-state="queued">"В очереди на отправку на сервер"</p>
+            }.into_any(),
+            UploadState::Uploaded => view! {
+                <p class="upload-state hint" data-state="uploaded">"Отправлен на сервер"</p>
+            }.into_any(),
+            UploadState::Refused(reason) => {
+                let address = current_address();
+                view! {
+                    <p class="upload-state error" data-state="refused">"Сервер не принял файл: " {reason}
+                        " " <button on:click=move |_| blobs.retry(&address)>"Повторить"</button></p>
+                }.into_any()
+            }
+        })}
+    }
+}
+
+/// «Журнал проверки» of a document: every decision, with the file it was on.
+#[component]
+fn ReviewLog(screen: Screen, doc: Memo<Option<FiledDocument>>, blobs: Blobs) -> impl IntoView {
+    let file = move || doc.with(|d| d.as_ref().and_then(|d| d.file.clone()));
+    let current_address = move || file().map(|f| f.address).unwrap_or_default();
+    let fetch = move |blob: Blob| fetch_file(screen, blobs, blob);
+    let logged = move |address: &str| {
+        let id = doc.with_untracked(|d| d.as_ref().map(|d| d.id.clone()))?;
+        screen.logged.with(|all| {
+            let (_, files) = all.iter().find(|(document, _)| *document == id)?;
+            files.iter().find(|f| f.address == address).cloned()
+        })
+    };
+    let reviews = move || doc.with(|d| d.as_ref().map(|d| d.reviews.clone()).unwrap_or_default());
+    view! {
+        <table class="review-log" hidden=move || reviews().is_empty()>
+            <caption>"Журнал проверки"</caption>
+            <thead><tr>
+                <th scope="col">"Решение"</th><th scope="col">"Файл"</th><th scope="col">"Замечания"</th>
+                <th scope="col">"Кто"</th><th scope="col">"Когда"</th>
+            </tr></thead>
+            <tbody>
+                {move || {
+                    let current = current_address();
+                    reviews().into_iter().map(|r| {
+                        let older = !r.file.is_empty() && r.file != current;
+                        let when = crate::browser::local_time(r.at_ms as f64);
+                        let judged = logged(&r.file).map(|blob| {
+                            let label = format!("Скачать «{}» ({}, {when})", blob.name, decision_ru(r.decision));
+                            view! {
+                                <span class="logged-name">{blob.name.clone()}</span>" "
+                                <button class="log-download" aria-label=label on:click=move |_| fetch(blob.clone())>
+                                    "Скачать"
+                                </button>
+                            }
+                        });
+                        view! {
+                            <tr data-decision=r.decision.key() class:older=older>
+                                <td data-label="Решение">{decision_ru(r.decision)}{older.then_some(" (предыдущая версия файла)")}</td>
+                                <td data-label="Файл" class="log-file">{judged}</td>
+                                <td data-label="Замечания">{r.remarks}</td>
+                                <td data-label="Кто">{r.by.name}</td>
+                                <td data-label="Когда">{when.clone()}</td>
+                            </tr>
+                        }
+                    }).collect_view()
+                }}
+            </tbody>
+        </table>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_visit_warning_reads_as_the_project_says_it() {
-        let late = VisitWarning { last_visit: None, days_since: Some(9), allowed_days: 7 };
-        assert_eq!(warning_text(&late), "Школу не посещали 9 дней (по графику — раз в 7 дней)");
-        let never = VisitWarning { last_visit: None, days_since: None, allowed_days: 7 };
-        assert_eq!(warning_text(&never), "Ещё не посещали (по графику — раз в 7 дней)");
-    }
 
     #[test]
     fn dates_read_day_first() {

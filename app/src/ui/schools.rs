@@ -3,9 +3,7 @@
 //! coordinator, stage, last visit and visit warning — read from the
 //! schools' files (opened, and so synced, as the table is shown).
 
-use super::list::document_title;
-use super::school::{parent_name, warning_text};
-use super::{ctx, text};
+use super::kit::{ctx, document_title, parent_name, text, warning_text};
 use crate::files::OpenFile;
 use leptos::prelude::*;
 use medk_shared::access::{Level, Unit};

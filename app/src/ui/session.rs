@@ -3,77 +3,15 @@
 //! change the password. The forms here and in `people` share [`Submit`]
 //! and [`input`].
 
-use super::list::document_title;
+use super::kit::{Submit, ctx, document_title, input, say, text};
 use super::route::{Route, router};
-use super::{ctx, text};
 use crate::account::Session;
-use crate::api::{self, ApiError};
+use crate::api;
 use leptos::prelude::*;
 use medk_shared::api::{InvitationInfo, Me, ShowInvitation};
-use std::future::Future;
 
 /// Shortest password the server takes.
 const MIN_PASSWORD: usize = 8;
-
-/// What a failed request means for the person.
-pub fn say(e: ApiError) -> String {
-    match e {
-        ApiError::Offline => "Нет связи с сервером. Попробуйте, когда появится сеть.".to_owned(),
-        ApiError::Status { message, .. } => message,
-        ApiError::Malformed => "Сервер ответил непонятно. Попробуйте ещё раз.".to_owned(),
-    }
-}
-
-/// A form's submission: one at a time, its error shown in the form.
-#[derive(Clone, Copy)]
-pub struct Submit {
-    pub busy: RwSignal<bool>,
-    pub error: RwSignal<Option<String>>,
-}
-
-impl Submit {
-    pub fn new() -> Submit {
-        Submit { busy: RwSignal::new(false), error: RwSignal::new(None) }
-    }
-
-    pub fn run(self, work: impl Future<Output = Result<(), String>> + 'static) {
-        self.run_boxed(Box::pin(work));
-    }
-
-    /// One copy of the waiting in the wasm for every form.
-    fn run_boxed(self, work: std::pin::Pin<Box<dyn Future<Output = Result<(), String>>>>) {
-        if self.busy.get_untracked() {
-            return;
-        }
-        self.busy.set(true);
-        self.error.set(None);
-        leptos::task::spawn_local(async move {
-            let result = work.await;
-            self.busy.set(false);
-            self.error.set(result.err());
-        });
-    }
-
-    /// The error, where the form shows it.
-    pub fn view(self) -> impl IntoView {
-        move || self.error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })
-    }
-}
-
-/// A labelled text input bound to `value`.
-pub fn input(
-    label: &'static str,
-    kind: &'static str,
-    autocomplete: &'static str,
-    value: RwSignal<String>,
-) -> impl IntoView {
-    view! {
-        <label>{label}
-            <input type=kind autocomplete=autocomplete required=true prop:value=value
-                on:input=move |ev| value.set(event_target_value(&ev)) />
-        </label>
-    }
-}
 
 /// Checks a new password typed twice.
 fn new_password(password: &str, again: &str) -> Result<(), String> {

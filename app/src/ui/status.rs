@@ -3,7 +3,7 @@
 //! attached files not on the server yet, and a panel with the name other
 //! people see.
 
-use super::ctx;
+use super::kit::ctx;
 use crate::account::Session;
 use crate::sync::{Connection, SyncStatus};
 use leptos::prelude::*;

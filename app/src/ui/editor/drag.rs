@@ -2,31 +2,11 @@
 //! on a tablet, a pen and a mouse all work the same way. The ↑/↓ buttons
 //! and Alt+↑/↓ remain for keyboards and screen readers.
 
-use super::editor::Editor;
+use super::state::{DropTarget, Editor};
 use leptos::prelude::*;
 use medk_shared::actions;
 use medk_shared::ids::RowId;
 use wasm_bindgen::JsCast;
-
-/// Where a dragged row would land: before or after the row `id`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DropTarget {
-    pub id: RowId,
-    pub after: bool,
-}
-
-/// The drag in progress, if any (one at a time).
-#[derive(Clone, Copy)]
-pub struct Drag {
-    pub row: RwSignal<Option<RowId>>,
-    pub target: RwSignal<Option<DropTarget>>,
-}
-
-impl Drag {
-    pub fn new() -> Self {
-        Drag { row: RwSignal::new(None), target: RwSignal::new(None) }
-    }
-}
 
 /// The handle of one row.
 #[component]

@@ -2,7 +2,8 @@
 //! the roadmap's change history ([`medk_shared::history::activity_changes`]),
 //! oldest first, with times in the device's time zone.
 
-use super::editor::{Editor, focus_row};
+use super::dom::focus_row;
+use super::state::Editor;
 use leptos::prelude::*;
 use medk_shared::history::ActivityChange;
 use wasm_bindgen::JsCast;

@@ -2,15 +2,16 @@
 //! screens, a card on narrow ones — the same markup, laid out by CSS; each
 //! with its deadline state and a way to its history), and the working group.
 
+use super::dom::focus_row;
 use super::drag::DragHandle;
-use super::editor::{Editor, focus_row};
 use super::fields::TextField;
+use super::state::Editor;
 use leptos::prelude::*;
 use medk_shared::actions::{self, Direction};
 use medk_shared::doc::{Edit, RowKind, RowRef, TextTarget};
 use medk_shared::ids::RowId;
 use medk_shared::indicators::{DeadlineState, deadline_state};
-use medk_shared::model::{Member, MemberField, Status};
+use medk_shared::model::{Activity, Member, MemberField, Status};
 
 #[component]
 pub fn SectionBlock(editor: Editor, id: RowId) -> impl IntoView {
@@ -100,8 +101,50 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
         let year = editor.header.with(|h| h.year);
         activity.with(|a| deadline_state(a, year, editor.today))
     });
-    let badge = move || state.get().badge_ru();
     let shown = move || activity.with(|a| editor.passes(a));
+    let is_dragged = {
+        let id = id.clone();
+        move || editor.drag.row.with(|r| r.as_ref() == Some(&id))
+    };
+    let drop_here = {
+        let id = id.clone();
+        move |after: bool| {
+            editor.drag.target.with(|t| t.as_ref().is_some_and(|t| t.id == id && t.after == after))
+        }
+    };
+    view! {
+        <div class="row" role="row" data-activity=id.to_string()
+            class:dragging=is_dragged
+            class:drop-before={
+                let drop_here = drop_here.clone();
+                move || drop_here(false)
+            }
+            class:drop-after=move || drop_here(true)
+            hidden=move || !shown()
+            class:done=move || status() == Status::Done
+            class:overdue=move || status() == Status::NotDone || state.get() == DeadlineState::Overdue
+            class:due-soon=move || matches!(state.get(), DeadlineState::DueSoon { .. })
+            class:done-late=move || state.get() == DeadlineState::DoneLate>
+            {cells}
+            <ExecutionCell editor id=id.clone() activity state />
+            <RowActions editor id=id.clone() />
+        </div>
+    }
+    .into_any()
+}
+
+/// The «Исполнение» cell of an activity: its status, the date it was done,
+/// its deadline badge, the note on its status (and the form for it), and
+/// the way to its history.
+#[component]
+fn ExecutionCell(
+    editor: Editor,
+    id: RowId,
+    activity: RwSignal<Activity>,
+    state: Memo<DeadlineState>,
+) -> impl IntoView {
+    let status = move || activity.with(|a| a.status);
+    let badge = move || state.get().badge_ru();
     // One effect per row keeps the select in step with undo and other
     // people's edits (a reactive `selected` per option would be five).
     let initial_status = activity.with_untracked(|a| a.status);
@@ -172,103 +215,85 @@ fn ActivityRow(editor: Editor, id: RowId) -> impl IntoView {
             editor.act("set completion date", |_| vec![Edit::SetCompletedOn { activity: id.clone(), date }]);
         }
     };
-    let (up, down, insert, delete) = (id.clone(), id.clone(), id.clone(), id.clone());
     let history = id.clone();
     let history_key = id.clone();
     let history_open = {
         let id = id.clone();
         move || editor.history_of.with(|h| h.as_ref() == Some(&id)).to_string()
     };
-    let is_dragged = {
-        let id = id.clone();
-        move || editor.drag.row.with(|r| r.as_ref() == Some(&id))
-    };
-    let drop_here = {
-        let id = id.clone();
-        move |after: bool| {
-            editor.drag.target.with(|t| t.as_ref().is_some_and(|t| t.id == id && t.after == after))
-        }
-    };
     view! {
-        <div class="row" role="row" data-activity=id.to_string()
-            class:dragging=is_dragged
-            class:drop-before={
-                let drop_here = drop_here.clone();
-                move || drop_here(false)
-            }
-            class:drop-after=move || drop_here(true)
-            hidden=move || !shown()
-            class:done=move || status() == Status::Done
-            class:overdue=move || status() == Status::NotDone || state.get() == DeadlineState::Overdue
-            class:due-soon=move || matches!(state.get(), DeadlineState::DueSoon { .. })
-            class:done-late=move || state.get() == DeadlineState::DoneLate>
-            {cells}
-            <div role="cell" class="cell col-exec" data-label="Исполнение">
-                <select node_ref=status_select aria-label="Статус" class=move || format!("status s-{}", status().as_str())
-                    on:change=set_status>
-                    {Status::ALL.into_iter().map(|s| view! {
-                        <option value=s.as_str() selected=initial_status == s>{s.label_ru()}</option>
-                    }).collect_view()}
-                </select>
-                <input type="date" aria-label="Дата исполнения" title="Дата исполнения"
-                    prop:value=move || activity.with(|a| a.completed_on.clone()) on:change=set_date />
-                <span class=move || format!("deadline-badge state-{}", state.get().key())
-                    hidden=move || badge().is_none()>{move || badge().unwrap_or_default()}</span>
-                <p class="status-note" hidden=move || shown_note().is_empty() || noting.get()>
-                    {move || shown_note()}
-                    " "<button type="button" class="link-button" on:click=move |_| open_note()>"Изменить"</button>
-                </p>
-                <form class="status-note-form" aria-label="Пояснение к отметке" hidden=move || !noting.get()
-                    on:submit=save_note>
-                    <label>"Пояснение: что сделано или почему нет"
-                        <textarea maxlength="400" rows="2" prop:value=move || note_text.get()
-                            on:input=move |ev| note_text.set(event_target_value(&ev))></textarea>
-                    </label>
-                    <label>"Подтверждение (ссылка, документ)"
-                        <input type="text" maxlength="400" prop:value=move || note_evidence.get()
-                            on:input=move |ev| note_evidence.set(event_target_value(&ev)) />
-                    </label>
-                    <div class="form-actions">
-                        <button type="submit" class="primary">"Сохранить пояснение"</button>
-                        <button type="button" on:click=move |_| noting.set(false)>"Без пояснения"</button>
-                    </div>
-                </form>
-                // Reading history is not editing: a link, which the disabled
-                // fieldset of a read-only roadmap leaves working (a button
-                // there would be disabled).
-                <a class="button history-button" role="button" href=format!("#history-{id}")
-                    aria-haspopup="dialog" aria-expanded=history_open
-                    title="Кто, что и когда менял в этом мероприятии"
-                    on:click=move |ev| {
+        <div role="cell" class="cell col-exec" data-label="Исполнение">
+            <select node_ref=status_select aria-label="Статус" class=move || format!("status s-{}", status().as_str())
+                on:change=set_status>
+                {Status::ALL.into_iter().map(|s| view! {
+                    <option value=s.as_str() selected=initial_status == s>{s.label_ru()}</option>
+                }).collect_view()}
+            </select>
+            <input type="date" aria-label="Дата исполнения" title="Дата исполнения"
+                prop:value=move || activity.with(|a| a.completed_on.clone()) on:change=set_date />
+            <span class=move || format!("deadline-badge state-{}", state.get().key())
+                hidden=move || badge().is_none()>{move || badge().unwrap_or_default()}</span>
+            <p class="status-note" hidden=move || shown_note().is_empty() || noting.get()>
+                {move || shown_note()}
+                " "<button type="button" class="link-button" on:click=move |_| open_note()>"Изменить"</button>
+            </p>
+            <form class="status-note-form" aria-label="Пояснение к отметке" hidden=move || !noting.get()
+                on:submit=save_note>
+                <label>"Пояснение: что сделано или почему нет"
+                    <textarea maxlength="400" rows="2" prop:value=move || note_text.get()
+                        on:input=move |ev| note_text.set(event_target_value(&ev))></textarea>
+                </label>
+                <label>"Подтверждение (ссылка, документ)"
+                    <input type="text" maxlength="400" prop:value=move || note_evidence.get()
+                        on:input=move |ev| note_evidence.set(event_target_value(&ev)) />
+                </label>
+                <div class="form-actions">
+                    <button type="submit" class="primary">"Сохранить пояснение"</button>
+                    <button type="button" on:click=move |_| noting.set(false)>"Без пояснения"</button>
+                </div>
+            </form>
+            // Reading history is not editing: a link, which the disabled
+            // fieldset of a read-only roadmap leaves working (a button
+            // there would be disabled).
+            <a class="button history-button" role="button" href=format!("#history-{id}")
+                aria-haspopup="dialog" aria-expanded=history_open
+                title="Кто, что и когда менял в этом мероприятии"
+                on:click=move |ev| {
+                    ev.prevent_default();
+                    editor.history_of.set(Some(history.clone()));
+                }
+                on:keydown=move |ev| {
+                    // Space presses a button; a link only takes Enter.
+                    if ev.key() == " " {
                         ev.prevent_default();
-                        editor.history_of.set(Some(history.clone()));
+                        editor.history_of.set(Some(history_key.clone()));
                     }
-                    on:keydown=move |ev| {
-                        // Space presses a button; a link only takes Enter.
-                        if ev.key() == " " {
-                            ev.prevent_default();
-                            editor.history_of.set(Some(history_key.clone()));
-                        }
-                    }>"История"</a>
-            </div>
-            <div role="cell" class="cell row-actions">
-                <DragHandle editor id=id.clone() />
-                <button class="icon" aria-label="Переместить выше" title="Выше (Alt+↑)"
-                    on:click=move |_| editor.move_activity(&up, Direction::Up)>"↑"</button>
-                <button class="icon" aria-label="Переместить ниже" title="Ниже (Alt+↓)"
-                    on:click=move |_| editor.move_activity(&down, Direction::Down)>"↓"</button>
-                <button class="icon" aria-label="Вставить мероприятие ниже" title="Вставить ниже (Ctrl+Enter)"
-                    on:click=move |_| {
-                        if let Some(section) = editor.section_of(&insert) {
-                            editor.insert_activity(&section, Some(&insert));
-                        }
-                    }>"+"</button>
-                <button class="icon danger" aria-label="Удалить мероприятие" title="Удалить (Alt+Delete)"
-                    on:click=move |_| editor.delete_activity(&delete)>"✕"</button>
-            </div>
+                }>"История"</a>
         </div>
     }
-    .into_any()
+}
+
+/// The buttons of an activity's row: drag, up, down, insert below, delete.
+#[component]
+fn RowActions(editor: Editor, id: RowId) -> impl IntoView {
+    let (up, down, insert, delete) = (id.clone(), id.clone(), id.clone(), id.clone());
+    view! {
+        <div role="cell" class="cell row-actions">
+            <DragHandle editor id=id.clone() />
+            <button class="icon" aria-label="Переместить выше" title="Выше (Alt+↑)"
+                on:click=move |_| editor.move_activity(&up, Direction::Up)>"↑"</button>
+            <button class="icon" aria-label="Переместить ниже" title="Ниже (Alt+↓)"
+                on:click=move |_| editor.move_activity(&down, Direction::Down)>"↓"</button>
+            <button class="icon" aria-label="Вставить мероприятие ниже" title="Вставить ниже (Ctrl+Enter)"
+                on:click=move |_| {
+                    if let Some(section) = editor.section_of(&insert) {
+                        editor.insert_activity(&section, Some(&insert));
+                    }
+                }>"+"</button>
+            <button class="icon danger" aria-label="Удалить мероприятие" title="Удалить (Alt+Delete)"
+                on:click=move |_| editor.delete_activity(&delete)>"✕"</button>
+        </div>
+    }
 }
 
 /// «Состав рабочей группы»: name, workplace, position.

@@ -5,7 +5,8 @@
 //! under «Без срока». The editor's filters apply. Plain HTML and CSS: each
 //! bar is a link to its row in the table.
 
-use super::editor::{Editor, focus_row};
+use super::dom::focus_row;
+use super::state::Editor;
 use leptos::prelude::*;
 use medk_shared::deadline;
 use medk_shared::ids::RowId;

@@ -1,75 +1,57 @@
-//! An inline text field bound to one text of the document.
+//! What the editor does to the page's DOM beyond rendering: where the
+//! focus goes after a change (a new row, a new section, a moved row) and
+//! keeping the caret of the field being typed in across a remote change.
 
-use super::editor::Editor;
 use leptos::prelude::*;
-use medk_shared::doc::TextTarget;
+use medk_shared::ids::RowId;
 use wasm_bindgen::JsCast;
 
-/// A growing textarea: typing goes straight into the Automerge text (and to
-/// storage); leaving the field closes the undo step.
-#[component]
-pub fn TextField(
-    editor: Editor,
-    target: TextTarget,
-    #[prop(into)] value: Signal<String>,
-    #[prop(into)] label: String,
-    #[prop(optional, into)] class: String,
-    #[prop(optional, into)] placeholder: String,
-) -> impl IntoView {
-    let on_input = {
-        let target = target.clone();
-        move |ev: leptos::ev::Event| editor.type_text(target.clone(), event_target_value(&ev))
-    };
-    // The browser stops typing and pastes at the field's limit without a
-    // word (`maxlength`): before it does, the person is told.
-    let field = NodeRef::<leptos::html::Textarea>::new();
-    let app = super::ctx();
-    let on_before_input = move |ev: web_sys::InputEvent| {
-        let Some(el) = field.get_untracked() else { return };
-        if let Some(text) = too_long(&el, &ev) {
-            app.info(text);
+/// After the next render, focuses the first of `selectors` (in order of
+/// preference) found inside the row `id`.
+pub fn focus_row(id: &RowId, selectors: &'static [&'static str]) {
+    let query = format!("[data-activity=\"{id}\"]");
+    request_animation_frame(move || {
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let Ok(Some(row)) = doc.query_selector(&query) else {
+            return;
+        };
+        let found = selectors.iter().find_map(|s| row.query_selector(s).ok().flatten());
+        if let Some(el) = found.and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = el.focus();
         }
-    };
-    view! {
-        <textarea
-            node_ref=field
-            rows="1"
-            class=format!("field {class}")
-            aria-label=label
-            placeholder=placeholder
-            spellcheck="true"
-            maxlength=medk_shared::layout::MAX_TEXT_CHARS.to_string()
-            prop:value=value
-            on:input=on_input
-            on:beforeinput=on_before_input
-            on:blur=move |_| editor.seal()
-        ></textarea>
-    }
+    });
 }
 
-/// What to tell the person when `ev` would take the field past
-/// [`MAX_TEXT_CHARS`](medk_shared::layout::MAX_TEXT_CHARS), which the
-/// browser enforces by cutting (`maxlength`, in UTF-16 units as here).
-fn too_long(el: &web_sys::HtmlTextAreaElement, ev: &web_sys::InputEvent) -> Option<String> {
-    let max = medk_shared::layout::MAX_TEXT_CHARS;
-    let adding = ev
-        .data()
-        .or_else(|| ev.data_transfer().and_then(|dt| dt.get_data("text/plain").ok()))?
-        .encode_utf16()
-        .count();
-    let (start, end) = (el.selection_start().ok()??, el.selection_end().ok()??);
-    let kept = el.value().encode_utf16().count().saturating_sub(end.saturating_sub(start) as usize);
-    if adding == 0 || kept + adding <= max {
-        return None;
-    }
-    let spaced = medk_shared::ru::thousands(max as u64);
-    Some(if kept >= max {
-        format!(
-            "В поле помещается не больше {spaced} знаков: оно заполнено, сократите текст, чтобы дописать."
-        )
-    } else {
-        format!("В поле помещается не больше {spaced} знаков: вставлено только начало текста.")
-    })
+/// Focuses a new section's title with its default text selected, so what
+/// the person types replaces it rather than joining it.
+pub fn focus_section(id: &RowId) {
+    let query = format!("[data-section=\"{id}\"] .section-title");
+    request_animation_frame(move || {
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        if let Ok(Some(el)) = doc.query_selector(&query)
+            && let Ok(el) = el.dyn_into::<web_sys::HtmlTextAreaElement>()
+        {
+            let _ = el.focus();
+            el.select();
+        }
+    });
+}
+
+/// The element that has the focus now.
+pub fn focused_element() -> Option<web_sys::HtmlElement> {
+    let el = web_sys::window()?.document()?.active_element()?;
+    el.dyn_into::<web_sys::HtmlElement>().ok()
+}
+
+/// Gives `el` the focus back after the next render.
+pub fn refocus_after_render(el: web_sys::HtmlElement) {
+    request_animation_frame(move || {
+        let _ = el.focus();
+    });
 }
 
 /// The field being typed in, remembered across a change from elsewhere.
