@@ -36,7 +36,10 @@ fn is_root() -> bool {
 impl PgCluster {
     pub fn start() -> PgCluster {
         let bin = bin_dir();
-        let dir = tempfile::tempdir().unwrap();
+        // Under /tmp, which every user may traverse (a TMPDIR under root's
+        // home would keep the `postgres` user out).
+        let base = if std::path::Path::new("/tmp").is_dir() { "/tmp".into() } else { std::env::temp_dir() };
+        let dir = tempfile::Builder::new().prefix("medk-pg-").tempdir_in(base).unwrap();
         if is_root() {
             let owned = Command::new("chown").arg("-R").arg("postgres").arg(dir.path()).status().unwrap();
             assert!(owned.success());
