@@ -203,37 +203,30 @@ impl Store for PgStore {
         self.run(|pool| async move {
             let mut client = pool.get().await?;
             let txn = client.transaction().await?;
+            // A chunk gets the next number of the database's one sequence.
+            const ADD_CHUNK: &str =
+                "INSERT INTO chunks (doc, seq, bytes) VALUES ($1, nextval('chunk_seq'), $2)";
             for write in &writes {
+                let doc = write.doc().as_bytes().as_slice();
                 match write {
-                    Write::Append { doc, bytes } => {
-                        txn.execute(
-                            "INSERT INTO chunks (doc, seq, bytes) VALUES ($1, nextval('chunk_seq'), $2)",
-                            &[&doc.as_bytes().as_slice(), bytes],
-                        )
-                        .await?;
+                    Write::Append { bytes, .. } => {
+                        txn.execute(ADD_CHUNK, &[&doc, bytes]).await?;
                     }
-                    Write::Replace { doc, snapshot } => {
-                        txn.execute("DELETE FROM chunks WHERE doc = $1", &[&doc.as_bytes().as_slice()])
-                            .await?;
-                        txn.execute(
-                            "INSERT INTO chunks (doc, seq, bytes) VALUES ($1, nextval('chunk_seq'), $2)",
-                            &[&doc.as_bytes().as_slice(), snapshot],
-                        )
-                        .await?;
+                    Write::Replace { snapshot, .. } => {
+                        txn.execute("DELETE FROM chunks WHERE doc = $1", &[&doc]).await?;
+                        txn.execute(ADD_CHUNK, &[&doc, snapshot]).await?;
                     }
-                    Write::SyncState { doc, storage_id, bytes } => {
+                    Write::SyncState { storage_id, bytes, .. } => {
                         txn.execute(
                             "INSERT INTO sync_states (doc, storage_id, bytes) VALUES ($1, $2, $3)
                              ON CONFLICT (doc, storage_id) DO UPDATE SET bytes = EXCLUDED.bytes",
-                            &[&doc.as_bytes().as_slice(), storage_id, bytes],
+                            &[&doc, storage_id, bytes],
                         )
                         .await?;
                     }
-                    Write::Delete { doc } => {
-                        txn.execute("DELETE FROM chunks WHERE doc = $1", &[&doc.as_bytes().as_slice()])
-                            .await?;
-                        txn.execute("DELETE FROM sync_states WHERE doc = $1", &[&doc.as_bytes().as_slice()])
-                            .await?;
+                    Write::Delete { .. } => {
+                        txn.execute("DELETE FROM chunks WHERE doc = $1", &[&doc]).await?;
+                        txn.execute("DELETE FROM sync_states WHERE doc = $1", &[&doc]).await?;
                     }
                 }
             }
