@@ -260,31 +260,22 @@ impl Blobs {
             // The queue sends it once online and signed in.
             return Ok(false);
         }
-        let stored = async {
-            let tx = inner.db.transaction(&[BLOBS], TransactionMode::ReadOnly)?;
-            let value = tx.store(BLOBS)?.get(JsValue::from_str(address)).await?;
-            Ok::<_, BlobError>(value.and_then(|v| serde_wasm_bindgen::from_value::<StoredBlob>(v).ok()))
-        };
-        let Ok(Some(stored)) = stored.await else { return Ok(false) };
+        let Ok(Some(stored)) = stored_blob(&inner.db, address).await else { return Ok(false) };
         let path = medk_shared::api::blobs::path(address, unit);
-        let result = match put_bytes(&path, &stored.mime, &stored.bytes).await {
-            Ok(()) => {
+        let result = match send(&path, &stored.mime, &stored.bytes).await {
+            Sent::Stored => {
                 let _ = set_upload_state(&inner.db, address, "done", "").await;
                 Ok(true)
             }
-            Err(Failure::Status(status @ (400 | 403 | 413), message)) => {
+            Sent::Refused(why) => {
                 let _ = forget_upload(&inner.db, address).await;
-                Err(if message.is_empty() {
-                    format!("сервер ответил кодом {status}")
-                } else {
-                    message
-                })
+                Err(why)
             }
-            Err(Failure::Status(401, _)) => {
+            Sent::SignedOut => {
                 inner.account.expire();
                 Ok(false)
             }
-            Err(_) => Ok(false),
+            Sent::Later => Ok(false),
         };
         self.reload_states().await;
         if result == Ok(false) {
@@ -430,34 +421,20 @@ impl Blobs {
                 .collect()
         };
         for upload in queued {
-            let bytes = {
-                let tx = inner.db.transaction(&[BLOBS], TransactionMode::ReadOnly)?;
-                match tx.store(BLOBS)?.get(JsValue::from_str(&upload.address)).await? {
-                    Some(value) => serde_wasm_bindgen::from_value::<StoredBlob>(value)?.bytes,
-                    None => {
-                        set_upload_state(&inner.db, &upload.address, "refused", "файл пропал с устройства")
-                            .await?;
-                        continue;
-                    }
-                }
+            let Some(stored) = stored_blob(&inner.db, &upload.address).await? else {
+                set_upload_state(&inner.db, &upload.address, "refused", "файл пропал с устройства").await?;
+                continue;
             };
             let path = medk_shared::api::blobs::path(&upload.address, &upload.unit);
-            match put_bytes(&path, &upload.mime, &bytes).await {
-                Ok(()) => set_upload_state(&inner.db, &upload.address, "done", "").await?,
-                Err(Failure::Status(401, _)) => {
+            match send(&path, &upload.mime, &stored.bytes).await {
+                Sent::Stored => set_upload_state(&inner.db, &upload.address, "done", "").await?,
+                Sent::SignedOut => {
                     inner.account.expire();
                     break;
                 }
-                Err(Failure::Status(status @ (400 | 403 | 413), message)) => {
-                    let message = if message.is_empty() {
-                        format!("сервер ответил кодом {status}")
-                    } else {
-                        message
-                    };
-                    set_upload_state(&inner.db, &upload.address, "refused", &message).await?;
-                }
+                Sent::Refused(why) => set_upload_state(&inner.db, &upload.address, "refused", &why).await?,
                 // The network or the server failed: tried again later.
-                Err(_) => break,
+                Sent::Later => break,
             }
             self.reload_states().await;
         }
@@ -485,6 +462,40 @@ impl Blobs {
         if self.uploads.with_untracked(|u| *u != map) {
             self.uploads.set(map);
         }
+    }
+}
+
+/// A file stored on this device, if it is.
+async fn stored_blob(db: &Rexie, address: &str) -> Result<Option<StoredBlob>, BlobError> {
+    let tx = db.transaction(&[BLOBS], TransactionMode::ReadOnly)?;
+    match tx.store(BLOBS)?.get(JsValue::from_str(address)).await? {
+        Some(value) => Ok(Some(serde_wasm_bindgen::from_value(value)?)),
+        None => Ok(None),
+    }
+}
+
+/// What the server said to one upload.
+enum Sent {
+    Stored,
+    /// For good (too big, over a quota, no right), and why.
+    Refused(String),
+    /// The session ended.
+    SignedOut,
+    /// The network or the server failed: to be tried again.
+    Later,
+}
+
+/// Uploads one file's bytes to `path`.
+async fn send(path: &str, mime: &str, bytes: &[u8]) -> Sent {
+    match put_bytes(path, mime, bytes).await {
+        Ok(()) => Sent::Stored,
+        Err(Failure::Status(401, _)) => Sent::SignedOut,
+        Err(Failure::Status(status @ (400 | 403 | 413), message)) => Sent::Refused(if message.is_empty() {
+            format!("сервер ответил кодом {status}")
+        } else {
+            message
+        }),
+        Err(_) => Sent::Later,
     }
 }
 
