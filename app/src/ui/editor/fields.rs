@@ -57,7 +57,9 @@ fn too_long(el: &web_sys::HtmlTextAreaElement, ev: &web_sys::InputEvent) -> Opti
         .encode_utf16()
         .count();
     let (start, end) = (el.selection_start().ok()??, el.selection_end().ok()??);
-    let kept = el.value().encode_utf16().count().saturating_sub(end.saturating_sub(start) as usize);
+    // `textLength`: UTF-16 units, as `maxlength` counts, without copying
+    // the field's text on every keystroke.
+    let kept = (el.text_length() as usize).saturating_sub(end.saturating_sub(start) as usize);
     if adding == 0 || kept + adding <= max {
         return None;
     }
