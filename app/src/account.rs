@@ -83,7 +83,7 @@ impl Account {
         };
         let account = Account {
             session: RwSignal::new(session),
-            roadmaps: RwSignal::new(roadmaps.into_iter().map(|r| (r.id.clone(), r)).collect()),
+            roadmaps: RwSignal::new(roadmaps.into_iter().map(|r| (r.roadmap.id.clone(), r)).collect()),
             listeners: StoredValue::new_local(Vec::new()),
         };
         // A sign-in or sign-out in another tab of this app.
@@ -279,7 +279,7 @@ impl Account {
     /// Replaces one roadmap's entry after a change made here.
     pub fn update_roadmap(&self, entry: RoadmapRight) {
         let mut list: Vec<RoadmapRight> = self.roadmaps.with_untracked(|r| r.values().cloned().collect());
-        list.retain(|r| r.id != entry.id);
+        list.retain(|r| r.roadmap.id != entry.roadmap.id);
         list.push(entry);
         self.set_roadmaps(list);
     }
@@ -293,7 +293,8 @@ impl Account {
                 }
             }
         }
-        let map: HashMap<String, RoadmapRight> = list.into_iter().map(|r| (r.id.clone(), r)).collect();
+        let map: HashMap<String, RoadmapRight> =
+            list.into_iter().map(|r| (r.roadmap.id.clone(), r)).collect();
         if self.roadmaps.with_untracked(|r| *r != map) {
             self.roadmaps.set(map);
         }

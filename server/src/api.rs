@@ -490,10 +490,7 @@ async fn roadmaps(State(state): State<ApiState>, who: SignedIn) -> Answer<contra
         .readable_roadmaps(&who.person)
         .into_iter()
         .map(|(id, r, right)| contract::RoadmapRight {
-            id: id.to_string(),
-            unit: r.unit,
-            published: r.published,
-            right,
+            roadmap: standing(id.to_string(), &r, right),
             title: r.title,
         })
         .collect();
@@ -548,6 +545,12 @@ fn readable(state: &ApiState, who: &SignedIn, id: &str) -> ApiResult<(DocumentId
     Ok((doc, roadmap, right))
 }
 
+/// Which roadmap, where it belongs, and `right`: how every answer about
+/// one roadmap starts.
+fn standing(id: String, roadmap: &RoadmapAccess, right: Right) -> contract::RoadmapStanding {
+    contract::RoadmapStanding { id, unit: roadmap.unit.clone(), published: roadmap.published, right }
+}
+
 /// A roadmap's access as `who` sees it.
 fn access_of(state: &ApiState, who: &SignedIn, id: String, roadmap: &RoadmapAccess) -> contract::Access {
     let org = state.accounts.org();
@@ -556,10 +559,7 @@ fn access_of(state: &ApiState, who: &SignedIn, id: String, roadmap: &RoadmapAcce
         .map(|(p, right)| contract::Grant { user: p.id, login: p.login, name: p.name, right })
         .collect();
     contract::Access {
-        id,
-        unit: roadmap.unit.clone(),
-        published: roadmap.published,
-        right: org.right(&who.person, roadmap),
+        roadmap: standing(id, roadmap, org.right(&who.person, roadmap)),
         manages: org.manages_roadmap(&who.person, roadmap),
         grants,
     }

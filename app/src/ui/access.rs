@@ -58,13 +58,7 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
             match send(id, change).await {
                 Ok(a) => {
                     let title = account.roadmap(&id.to_string()).map(|r| r.title).unwrap_or_default();
-                    account.update_roadmap(RoadmapRight {
-                        id: id.to_string(),
-                        unit: a.unit.clone(),
-                        published: a.published,
-                        right: a.right,
-                        title,
-                    });
+                    account.update_roadmap(RoadmapRight { roadmap: a.roadmap.clone(), title });
                     access.set(Some(Ok(a)));
                 }
                 Err(e) => {
@@ -106,7 +100,7 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
     let grants = move || grants().unwrap_or_default();
     // The units it may move to; the current one even if not among them.
     let units = Signal::derive(move || {
-        let current = loaded(|a| a.unit.clone());
+        let current = loaded(|a| a.roadmap.unit.clone());
         let mut units = account.managed_units();
         if !current.is_empty() && !units.iter().any(|(u, _)| u.id == current) {
             let name = account.unit_name(&current).unwrap_or_else(|| current.clone());
@@ -129,11 +123,11 @@ pub fn AccessPanel(id: DocumentId) -> impl IntoView {
                             let unit = Some(event_target_value(&ev));
                             change(Change::Access(AccessChange { unit, ..Default::default() }));
                         }>
-                            {super::kit::unit_options(units, Signal::derive(move || loaded(|a| a.unit.clone())))}
+                            {super::kit::unit_options(units, Signal::derive(move || loaded(|a| a.roadmap.unit.clone())))}
                         </select>
                     </label>
                     <label class="check">
-                        <input type="checkbox" prop:checked=move || access.with(|a| matches!(a, Some(Ok(a)) if a.published))
+                        <input type="checkbox" prop:checked=move || access.with(|a| matches!(a, Some(Ok(a)) if a.roadmap.published))
                             on:change=move |ev| {
                                 let published = Some(event_target_checked(&ev));
                                 change(Change::Access(AccessChange { published, ..Default::default() }));

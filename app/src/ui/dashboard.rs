@@ -127,8 +127,8 @@ impl Listed {
         let roadmaps = app.account.roadmaps.with_untracked(|all| {
             let mut ids: Vec<(String, DocumentId)> = all
                 .values()
-                .filter(|r| units.contains(&r.unit))
-                .filter_map(|r| Some((r.unit.clone(), DocumentId::parse(&r.id).ok()?)))
+                .filter(|r| units.contains(&r.roadmap.unit))
+                .filter_map(|r| Some((r.roadmap.unit.clone(), DocumentId::parse(&r.roadmap.id).ok()?)))
                 .collect();
             ids.sort();
             ids

@@ -61,9 +61,15 @@ pub fn ListPage() -> impl IntoView {
         };
         let mut found: Vec<(String, String, String)> = app.account.roadmaps.with(|r| {
             r.values()
-                .filter(|r| r.unit == me.unit || me.schools.contains(&r.unit))
-                .filter(|r| !local.contains(&r.id))
-                .map(|r| (r.id.clone(), r.shown_title(), app.account.unit_name(&r.unit).unwrap_or_default()))
+                .filter(|r| r.roadmap.unit == me.unit || me.schools.contains(&r.roadmap.unit))
+                .filter(|r| !local.contains(&r.roadmap.id))
+                .map(|r| {
+                    (
+                        r.roadmap.id.clone(),
+                        r.shown_title(),
+                        app.account.unit_name(&r.roadmap.unit).unwrap_or_default(),
+                    )
+                })
                 .collect()
         });
         found.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.1.cmp(&b.1)));

@@ -121,11 +121,10 @@ impl Screen {
                     (m.id, title)
                 })
                 .collect();
-            let listed: Vec<(String, String)> = screen
-                .app
-                .account
-                .roadmaps
-                .with_untracked(|r| r.values().map(|r| (r.id.clone(), r.shown_title())).collect());
+            let listed: Vec<(String, String)> =
+                screen.app.account.roadmaps.with_untracked(|r| {
+                    r.values().map(|r| (r.roadmap.id.clone(), r.shown_title())).collect()
+                });
             for (id, title) in listed {
                 if !list.iter().any(|(known, _)| *known == id) {
                     list.push((id, format!("{title} (на сервере)")));
@@ -286,8 +285,9 @@ fn SchoolHead(screen: Screen) -> impl IntoView {
     };
     let unit = screen.unit();
     let roadmaps = Memo::new(move |_| {
-        let mut ids: Vec<String> =
-            account.roadmaps.with(|r| r.values().filter(|r| r.unit == unit).map(|r| r.id.clone()).collect());
+        let mut ids: Vec<String> = account
+            .roadmaps
+            .with(|r| r.values().filter(|r| r.roadmap.unit == unit).map(|r| r.roadmap.id.clone()).collect());
         ids.sort();
         ids
     });

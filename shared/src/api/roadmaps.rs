@@ -10,14 +10,24 @@ endpoint! {
     ListRoadmaps => Get "/api/roadmaps", () => Vec<RoadmapRight>
 }
 
-/// One roadmap the person may read, and their right on it.
+/// What every answer about one roadmap starts with: which it is, the unit
+/// it belongs to, whether it is published, and the caller's right on it.
+/// Flattened into each answer, so its fields stand at the top of the JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoadmapRight {
+pub struct RoadmapStanding {
     pub id: String,
     pub unit: UnitId,
     #[serde(default)]
     pub published: bool,
+    /// The caller's own right.
     pub right: Right,
+}
+
+/// One roadmap the person may read, and their right on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoadmapRight {
+    #[serde(flatten)]
+    pub roadmap: RoadmapStanding,
     /// As the relay last read it; empty before it has.
     #[serde(default)]
     pub title: String,
@@ -39,12 +49,8 @@ endpoint! {
 /// A roadmap's access as the person who asks sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Access {
-    pub id: String,
-    pub unit: UnitId,
-    #[serde(default)]
-    pub published: bool,
-    /// The caller's own right.
-    pub right: Right,
+    #[serde(flatten)]
+    pub roadmap: RoadmapStanding,
     /// Whether the caller manages the roadmap's unit.
     #[serde(default)]
     pub manages: bool,
@@ -114,4 +120,56 @@ pub struct AdoptionStated {
 endpoint! {
     /// `DELETE /api/roadmaps/{id}`: deletes it for everyone.
     DeleteRoadmap { id } => Delete "/api/roadmaps/{id}", () => ()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn standing() -> RoadmapStanding {
+        RoadmapStanding { id: "2b8FjQzWx1".into(), unit: "s1".into(), published: true, right: Right::Write }
+    }
+
+    /// The common part is flattened: the JSON is what it was before there
+    /// was one, so older apps and servers read it alike.
+    #[test]
+    fn both_answers_keep_their_json_shape() {
+        let listed = RoadmapRight { roadmap: standing(), title: "План".into() };
+        let old =
+            json!({"id": "2b8FjQzWx1", "unit": "s1", "published": true, "right": "write", "title": "План"});
+        assert_eq!(serde_json::to_value(&listed).unwrap(), old);
+        assert_eq!(serde_json::from_value::<RoadmapRight>(old).unwrap(), listed);
+
+        let grant =
+            Grant {
+                user: "p1".into(), login: "ivanova".into(), name: "Иванова".into(), right: Right::Read
+            };
+        let access = Access { roadmap: standing(), manages: true, grants: vec![grant] };
+        let old = json!({
+            "id": "2b8FjQzWx1", "unit": "s1", "published": true, "right": "write", "manages": true,
+            "grants": [{"user": "p1", "login": "ivanova", "name": "Иванова", "right": "read"}],
+        });
+        assert_eq!(serde_json::to_value(&access).unwrap(), old);
+        assert_eq!(serde_json::from_value::<Access>(old).unwrap(), access);
+    }
+
+    /// What an older server left out still reads as before.
+    #[test]
+    fn left_out_fields_read_as_their_defaults() {
+        let listed: RoadmapRight =
+            serde_json::from_value(json!({"id": "2b8FjQzWx1", "unit": "s1", "right": "write"})).unwrap();
+        assert_eq!(
+            listed,
+            RoadmapRight {
+                roadmap: RoadmapStanding { published: false, ..standing() },
+                title: String::new()
+            }
+        );
+        let access: Access = serde_json::from_value(
+            json!({"id": "2b8FjQzWx1", "unit": "s1", "published": true, "right": "write"}),
+        )
+        .unwrap();
+        assert_eq!(access, Access { roadmap: standing(), manages: false, grants: Vec::new() });
+    }
 }

@@ -196,12 +196,13 @@ fn EditorView(editor: Editor) -> impl IntoView {
         Memo::new(move |_| account.roadmap(&id))
     };
     account.refresh_roadmaps();
-    let read_only =
-        Memo::new(move |_| doc_state.get().read_only || server.get().is_some_and(|r| r.right < Right::Write));
+    let read_only = Memo::new(move |_| {
+        doc_state.get().read_only || server.get().is_some_and(|r| r.roadmap.right < Right::Write)
+    });
     Effect::new(move |_| editor.read_only.set(read_only.get()));
     let read_only = Signal::from(read_only);
-    let unit = Signal::derive(move || server.get().and_then(|r| account.unit_name(&r.unit)));
-    let manages = Signal::derive(move || server.get().is_some_and(|r| account.manages(&r.unit)));
+    let unit = Signal::derive(move || server.get().and_then(|r| account.unit_name(&r.roadmap.unit)));
+    let manages = Signal::derive(move || server.get().is_some_and(|r| account.manages(&r.roadmap.unit)));
     let show_access = RwSignal::new(false);
     let show_export = RwSignal::new(false);
     sign_changes(editor);
