@@ -709,7 +709,11 @@ impl Device {
                 self.recount(host);
             }
             Timer::Fetch(doc, serial) => {
-                if self.fetching.get(&doc).is_some_and(|f| f.serial == serial) {
+                // The relay answered once the first content is being
+                // stored: storage answers the rest. Giving up then would
+                // forget this side's sync state while the relay keeps its
+                // own, and the copy stored anyway would never be answered.
+                if self.fetching.get(&doc).is_some_and(|f| f.serial == serial && !f.storing) {
                     let error = if self.status.connection == Connection::Online {
                         FetchError::Timeout
                     } else {
