@@ -1,8 +1,9 @@
 //! A deterministic simulation of the sync core: one [`Relay`], six tabs
 //! (five devices, one of them with two tabs), each running the app's sync
 //! service ([`Device`]: connection, backoff and reconnects, heartbeat,
-//! which documents are open, presence, the top bar's counts) over the
-//! protocol client, three roadmaps, and a scheduler
+//! which documents are open, fetches by link, presence, the top bar's
+//! counts) over the protocol client, four roadmaps (one of them deleted for
+//! everyone at some point), and a scheduler
 //! driven by one seeded PRNG. Which client edits what, which frame or storage
 //! completion is delivered next, when connections drop and who crashes are
 //! all drawn from the seed, so a failing seed replays exactly
@@ -33,6 +34,16 @@
 //!   app's "all changes saved") is saved, whatever crashes later.
 //! - **Determinism.** The same seed gives the same run, frame for frame,
 //!   whatever order the relay's hash maps iterate in.
+//! - **Links open.** A tab opening a roadmap it does not hold by its link
+//!   (before the roadmap exists, while it is being written, across drops,
+//!   restarts and timeouts) gets it once it exists: stored on its device,
+//!   open and converged like any other; what arrived while it was being
+//!   stored is not lost. The relay never says `doc-unavailable` of a
+//!   document its disk holds.
+//! - **Deleted means gone.** Once a roadmap is deleted for everyone the
+//!   relay sends nothing of it but `doc-unavailable`; a link to it fails;
+//!   every connected device still holding it is told (and counts it as
+//!   deleted, not as unsent).
 //! - Well-behaved peers are never closed for a protocol or data error, and a
 //!   presence message reaches each other peer at most once.
 //!
@@ -51,12 +62,14 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use automerge::sync;
 use automerge::transaction::{CommitOptions, Transactable as _};
 use automerge::{ActorId, AutoCommit, Automerge, ChangeHash, ObjType, ROOT, ScalarValue};
-use medk_shared::access::Level;
+use medk_shared::access::{Level, Right};
 use medk_shared::actions::{self, Direction};
 use medk_shared::doc::Touched;
 use medk_shared::doc::{Edit, RoadmapDoc, RowKind, RowRef, TextTarget};
@@ -64,9 +77,9 @@ use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::{ActivityField, HeaderField, Status};
 use medk_shared::replica::Unsent;
 use medk_shared::sync::client::Client;
-use medk_shared::sync::device::{self, Checked, Device, Host, SocketId, Timer};
+use medk_shared::sync::device::{self, Checked, Device, FetchError, Host, SocketId, Timer};
 use medk_shared::sync::message::Message;
-use medk_shared::sync::relay::{ConnId, Effect, Limits, Loaded, OpenAccess, Relay, StorageWrite, close};
+use medk_shared::sync::relay::{Access, ConnId, Effect, Limits, Loaded, Relay, StorageWrite, close};
 
 /// Tab `i` runs on device `TAB_DEVICE[i]`: tabs 1 and 5 are two tabs of one
 /// browser, sharing its storage and storage id.
@@ -74,7 +87,10 @@ const TAB_DEVICE: [usize; 6] = [0, 1, 2, 3, 4, 1];
 const DEVICES: usize = 5;
 /// Document `i` is created by tab `DOC_CREATOR[i]`; everyone else finds it
 /// through the relay (or, for the creator's second tab, on the device).
-const DOC_CREATOR: [usize; 3] = [0, 2, 5];
+const DOC_CREATOR: [usize; 4] = [0, 2, 5, 4];
+/// The document a coordinator deletes for everyone at some point (at the
+/// latest when the system heals).
+const GONE: usize = 3;
 /// Scheduler steps with faults before healing.
 const RANDOM_STEPS: usize = 250;
 /// Steps the healed system gets to go quiet.
@@ -220,6 +236,15 @@ enum Action {
     Pause {
         ms: u64,
     },
+    /// A person opens a link to a roadmap their device does not hold: the
+    /// tab fetches it from the relay.
+    FetchByLink {
+        tab: usize,
+        doc: DocumentId,
+    },
+    /// A coordinator deletes [`GONE`] for everyone (through the API: the
+    /// relay forgets it, then its stored data is deleted).
+    Delete,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -245,6 +270,31 @@ enum Pending {
     Storage(usize),
     /// The relay notices a connection dropped earlier.
     Notice(usize),
+    /// A tab has stored what a fetch brought (the app does it in a task of
+    /// its own, so other inputs come in between).
+    FetchStore(usize),
+}
+
+/// The first content of a fetch, on its way to the device's storage.
+struct FetchStore {
+    tab: usize,
+    /// The tab's incarnation that asked: a reloaded page stores nothing.
+    incarnation: u32,
+    doc: DocumentId,
+    bytes: Vec<u8>,
+}
+
+/// Everyone may read and write, except a roadmap once it was deleted for
+/// everyone: nobody may (what the server's access store says then).
+struct SimAccess {
+    gone: DocumentId,
+    deleted: Arc<AtomicBool>,
+}
+
+impl Access for SimAccess {
+    fn right(&mut self, _: &str, doc: &DocumentId) -> Right {
+        if *doc == self.gone && self.deleted.load(Ordering::Relaxed) { Right::None } else { Right::Write }
+    }
 }
 
 enum Down {
@@ -337,6 +387,8 @@ struct Storage {
     synced: BTreeMap<DocumentId, Vec<ChangeHash>>,
     /// The actors the device wrote each document with.
     actors: BTreeMap<DocumentId, BTreeSet<ActorId>>,
+    /// Roadmaps the API said were deleted for everyone (`app/src/gone.rs`).
+    gone: BTreeMap<DocumentId, String>,
 }
 
 /// A tab: the app's sync service (the device core), the documents it has
@@ -365,6 +417,7 @@ struct TabDoc {
 struct TabHost<'a> {
     docs: &'a mut BTreeMap<DocumentId, TabDoc>,
     synced: &'a mut BTreeMap<DocumentId, Vec<ChangeHash>>,
+    gone: &'a BTreeMap<DocumentId, String>,
 }
 
 impl Host for TabHost<'_> {
@@ -398,7 +451,7 @@ impl Host for TabHost<'_> {
     }
 
     fn gone(&self) -> BTreeMap<DocumentId, String> {
-        BTreeMap::new()
+        self.gone.clone()
     }
 
     fn knows_right(&self, _doc: &DocumentId) -> bool {
@@ -467,6 +520,14 @@ struct Stats {
     lost_writes: u64,
     kept_writes: u64,
     evictions: u64,
+    /// Fetches by link started, stored, and failed (as unavailable: not
+    /// there yet, or deleted; or for another reason: offline, timed out).
+    fetches: u64,
+    fetched: u64,
+    fetch_unavailable: u64,
+    fetch_failed: u64,
+    /// Devices told a roadmap they hold was deleted for everyone.
+    told_gone: u64,
 }
 
 impl Stats {
@@ -487,6 +548,11 @@ impl Stats {
         self.lost_writes += o.lost_writes;
         self.kept_writes += o.kept_writes;
         self.evictions += o.evictions;
+        self.fetches += o.fetches;
+        self.fetched += o.fetched;
+        self.fetch_unavailable += o.fetch_unavailable;
+        self.fetch_failed += o.fetch_failed;
+        self.told_gone += o.told_gone;
     }
 }
 
@@ -511,6 +577,13 @@ struct Sim {
     next_conn: ConnId,
     /// Dropped connections the relay has not noticed yet.
     unnoticed: Vec<ConnId>,
+    /// What fetches brought, being stored.
+    fetch_stores: Vec<FetchStore>,
+    /// Links a person opened whose roadmap their tab does not have open yet
+    /// (the editor waits for it; healing opens them again).
+    links: BTreeSet<(usize, DocumentId)>,
+    /// [`GONE`] was deleted for everyone (shared with the relay's access).
+    deleted: Arc<AtomicBool>,
     /// Presence messages each tab incarnation received: (peer, sender, session, count).
     ephemeral_seen: BTreeSet<(String, String, String, u64)>,
     /// Per connection and document, whether the last sync message the relay
@@ -642,6 +715,7 @@ impl Sim {
                 docs: BTreeMap::new(),
                 synced: BTreeMap::new(),
                 actors: BTreeMap::new(),
+                gone: BTreeMap::new(),
             })
             .collect();
         let tabs = TAB_DEVICE
@@ -657,12 +731,16 @@ impl Sim {
                 timers: Vec::new(),
             })
             .collect();
+        let doc_ids: Vec<DocumentId> =
+            (0..DOC_CREATOR.len()).map(|i| DocumentId::from_bytes([i as u8 + 1; 16])).collect();
+        let deleted = Arc::new(AtomicBool::new(false));
+        let access = SimAccess { gone: doc_ids[GONE], deleted: deleted.clone() };
         Sim {
             rng: fastrand::Rng::with_seed(seed),
             now: 0,
             faults: true,
             trace: std::env::var_os("MEDK_SIM_TRACE").is_some(),
-            relay: Relay::new("relay0".into(), None, Box::new(OpenAccess)).with_limits(limits(seed)),
+            relay: Relay::new("relay0".into(), None, Box::new(access)).with_limits(limits(seed)),
             seed,
             relay_generation: 0,
             disk: Disk::default(),
@@ -670,11 +748,14 @@ impl Sim {
             devices,
             tabs,
             timer_order: 0,
-            doc_ids: (0..DOC_CREATOR.len()).map(|i| DocumentId::from_bytes([i as u8 + 1; 16])).collect(),
+            doc_ids,
             created: vec![false; DOC_CREATOR.len()],
             conns: BTreeMap::new(),
             next_conn: 1,
             unnoticed: Vec::new(),
+            fetch_stores: Vec::new(),
+            links: BTreeSet::new(),
+            deleted,
             ephemeral_seen: BTreeSet::new(),
             peer_has: BTreeMap::new(),
             edits: Vec::new(),
@@ -692,6 +773,11 @@ impl Sim {
         }
     }
 
+    /// Whether `doc` is [`GONE`] and was deleted for everyone by now.
+    fn is_deleted(&self, doc: &DocumentId) -> bool {
+        *doc == self.doc_ids[GONE] && self.deleted.load(Ordering::Relaxed)
+    }
+
     fn trace(&self, what: impl FnOnce() -> String) {
         if self.trace {
             eprintln!("[{:>7}ms] {}", self.now, what());
@@ -703,9 +789,9 @@ impl Sim {
         for t in 0..self.tabs.len() {
             self.start_core(t);
             for d in 0..self.doc_ids.len() {
-                // Tab 3 (a device that creates nothing) opens every document,
-                // so each is found through the relay by someone.
-                if t == 3 || self.rng.u32(..100) < 60 {
+                // Tab 3 (a device that creates nothing) opens every document
+                // that stays, so each is found through the relay by someone.
+                if (t == 3 && d != GONE) || self.rng.u32(..100) < 60 {
                     self.perform(Action::Open { tab: t, doc: self.doc_ids[d] });
                 }
             }
@@ -731,6 +817,7 @@ impl Sim {
         }
         out.extend((0..self.storage.len()).map(Pending::Storage));
         out.extend((0..self.unnoticed.len()).map(Pending::Notice));
+        out.extend((0..self.fetch_stores.len()).map(Pending::FetchStore));
         out
     }
 
@@ -757,7 +844,7 @@ impl Sim {
     fn pick_pending(&mut self, pending: &[Pending]) -> Pending {
         let weight = |p: &Pending| match p {
             Pending::Up(_) | Pending::Down(_) => 4,
-            Pending::Storage(_) | Pending::Notice(_) => 1,
+            Pending::Storage(_) | Pending::Notice(_) | Pending::FetchStore(_) => 1,
         };
         let mut roll = self.rng.u32(..pending.iter().map(weight).sum::<u32>());
         for p in pending {
@@ -794,8 +881,14 @@ impl Sim {
                 Action::Edit { tab, doc, kind }
             }
             45..=50 => {
-                let closed: Vec<DocumentId> =
-                    self.doc_ids.iter().copied().filter(|d| !self.tabs[tab].docs.contains_key(d)).collect();
+                // Not one it is fetching by link: the editor opens either.
+                let fetching: Vec<DocumentId> = self.tabs[tab].core.fetching().copied().collect();
+                let closed: Vec<DocumentId> = self
+                    .doc_ids
+                    .iter()
+                    .copied()
+                    .filter(|d| !self.tabs[tab].docs.contains_key(d) && !fetching.contains(d))
+                    .collect();
                 Action::Open { tab, doc: *self.pick(&closed)? }
             }
             51..=62 if !connected => Action::Connect { tab },
@@ -814,9 +907,25 @@ impl Sim {
             80..=87 if !self.tabs[tab].core.unavailable().is_empty() => Action::RetryUnavailable { tab },
             88..=92 => Action::Ephemeral { tab, doc: *self.pick(&open)?, open: self.rng.u32(..100) < 80 },
             93..=94 => Action::Pause { ms: self.rng.u64(10_000..=90_000) },
+            95..=98 => Action::FetchByLink { tab, doc: *self.pick(&self.linkable(tab))? },
+            99 if self.created[GONE] && !self.is_deleted(&self.doc_ids[GONE]) => Action::Delete,
             _ => return None,
         };
         Some(action)
+    }
+
+    /// Roadmaps tab `t` could open by a link: its device holds none of it,
+    /// it is not open there or being fetched, and the tab is not the one
+    /// that makes it (that tab has it from its first moment).
+    fn linkable(&self, t: usize) -> Vec<DocumentId> {
+        let tab = &self.tabs[t];
+        let stored = &self.devices[tab.device].docs;
+        let fetching: Vec<DocumentId> = tab.core.fetching().copied().collect();
+        (0..self.doc_ids.len())
+            .filter(|&d| DOC_CREATOR[d] != t)
+            .map(|d| self.doc_ids[d])
+            .filter(|id| !stored.contains_key(id) && !tab.docs.contains_key(id) && !fetching.contains(id))
+            .collect()
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
@@ -873,7 +982,26 @@ impl Sim {
                 self.relay.disconnect(conn);
                 self.drain_relay(false);
             }
+            Pending::FetchStore(i) => {
+                let store = self.fetch_stores.remove(i);
+                self.store_fetched(store);
+            }
         }
+    }
+
+    /// What `app/src/sync.rs` does with a fetch's first content: stores it
+    /// on the device (all of it came from the relay), opens it, and answers.
+    fn store_fetched(&mut self, FetchStore { tab: t, incarnation, doc, bytes }: FetchStore) {
+        if self.tabs[t].incarnation != incarnation {
+            return; // The page that waited for it was reloaded.
+        }
+        self.trace(|| format!("tab {t} stores the fetched {doc:?}"));
+        let mut roadmap = RoadmapDoc::load(&bytes).unwrap_or_else(|e| panic!("tab {t} fetched {doc:?}: {e}"));
+        let storage = &mut self.devices[self.tabs[t].device];
+        storage.docs.entry(doc).or_default().push(bytes);
+        storage.synced.insert(doc, roadmap.heads());
+        self.open(t, doc);
+        self.feed(t, device::Input::FetchStored { doc, result: Ok(()) });
     }
 
     fn complete_storage(&mut self, effect: Effect) {
@@ -885,6 +1013,7 @@ impl Sim {
                     self.stats.failed_loads += 1;
                     self.relay.loaded(doc, Err("simulated read error".into()));
                 } else {
+                    // A deleted document's data is gone (or going) from the disk.
                     let chunks = self.disk.docs.get(&doc).map(|s| s.chunks.clone()).unwrap_or_default();
                     self.trace(|| format!("load {doc:?}: {} chunks", chunks.len()));
                     self.relay.loaded(doc, Ok(Loaded::parse(chunks)));
@@ -903,12 +1032,18 @@ impl Sim {
                 } else {
                     self.trace(|| format!("write {doc:?} batch {batch} done"));
                     self.stats.writes += 1;
-                    self.disk.write(doc, writes);
+                    // The deletion of a deleted document's data comes after
+                    // every write of it the relay asked for.
+                    if !self.is_deleted(&doc) {
+                        self.disk.write(doc, writes);
+                    }
                     self.relay.written(doc, batch, Ok(()));
                 }
             }
             Effect::SaveSyncState { doc, storage_id, state } => {
-                self.disk.sync_states.insert((doc, storage_id), state);
+                if !self.is_deleted(&doc) {
+                    self.disk.sync_states.insert((doc, storage_id), state);
+                }
             }
             // Applying a message off the relay's task: it finishes whenever,
             // like storage.
@@ -976,9 +1111,15 @@ impl Sim {
     /// What leaves the relay is true: no sync message advertises heads its
     /// disk does not hold, and `doc-unavailable` goes only to a peer whose
     /// latest message said it has nothing either (one that has the document
-    /// must be asked for it, not turned away).
+    /// must be asked for it, not turned away), and never of a document its
+    /// disk holds. A document deleted for everyone is unavailable to all,
+    /// and nothing else of it is sent.
     fn check_sent(&self, conn: ConnId, frame: &[u8]) {
         match Message::decode(frame) {
+            Ok(Message::Sync { document_id, .. }) if self.is_deleted(&document_id) => {
+                panic!("the relay sent {document_id:?} on conn {conn} after it was deleted for everyone")
+            }
+            Ok(Message::DocUnavailable { document_id, .. }) if self.is_deleted(&document_id) => {}
             Ok(Message::Sync { document_id, data, .. }) => {
                 let message =
                     sync::Message::decode(&data).expect("the relay sent a sync message that does not decode");
@@ -994,6 +1135,11 @@ impl Sim {
                 assert!(
                     !peer_has_it,
                     "the relay told conn {conn}, which has {document_id:?}, it is unavailable"
+                );
+                let stored = self.disk.docs.get(&document_id).is_some_and(|s| !s.hashes.is_empty());
+                assert!(
+                    !stored,
+                    "the relay told conn {conn} {document_id:?} is unavailable, but its disk holds it"
                 );
             }
             _ => {}
@@ -1020,7 +1166,7 @@ impl Sim {
         // What the relay says it has, and what the client counts as synced
         // (the app's "saved on the server"), is on its disk.
         let client = self.tabs[t].core.client();
-        for doc in self.tabs[t].docs.keys() {
+        for doc in self.tabs[t].docs.keys().filter(|doc| !self.is_deleted(doc)) {
             let relay_heads = client.relay_heads(doc).unwrap_or(&[]);
             let shared_heads = client.shared_heads(doc).unwrap_or(&[]);
             for head in relay_heads.iter().chain(shared_heads) {
@@ -1043,7 +1189,7 @@ impl Sim {
         while let Some(input) = inputs.pop_front() {
             let tab = &mut self.tabs[t];
             let storage = &mut self.devices[tab.device];
-            let mut host = TabHost { docs: &mut tab.docs, synced: &mut storage.synced };
+            let mut host = TabHost { docs: &mut tab.docs, synced: &mut storage.synced, gone: &storage.gone };
             let status_timer = matches!(input, device::Input::TimerFired(Timer::Status));
             tab.core.handle(self.now, input, &mut host);
             if status_timer {
@@ -1097,16 +1243,26 @@ impl Sim {
                         inputs.push_back(device::Input::CountsChanged)
                     }
                     device::Effect::Warn(text) => panic!("tab {t}: {text}"),
-                    device::Effect::StoreFetched { doc, .. } => {
-                        unreachable!("tab {t} fetched {doc:?}: it opens documents")
+                    device::Effect::StoreFetched { doc, bytes, recover } => {
+                        assert!(!recover, "tab {t} recovers {doc:?}: nothing here breaks");
+                        let incarnation = self.tabs[t].incarnation;
+                        self.fetch_stores.push(FetchStore { tab: t, incarnation, doc, bytes });
+                    }
+                    device::Effect::FetchDone { doc, result } => self.fetch_done(t, doc, result),
+                    // The API answers 410 for a roadmap deleted for everyone.
+                    device::Effect::CheckGone(doc) => {
+                        if self.is_deleted(&doc) {
+                            self.stats.told_gone += 1;
+                            let said = "Дорожная карта удалена для всех".to_owned();
+                            self.devices[self.tabs[t].device].gone.insert(doc, said);
+                            inputs.push_back(device::Input::CountsChanged);
+                        }
                     }
                     // Nothing of the account, the screen or recovery here.
                     device::Effect::RefreshRoadmaps
                     | device::Effect::RefreshAccount
-                    | device::Effect::CheckGone(_)
                     | device::Effect::RecoverBroken { .. }
                     | device::Effect::Maintain(_)
-                    | device::Effect::FetchDone { .. }
                     | device::Effect::Touched { .. }
                     | device::Effect::ListChanged
                     | device::Effect::Status(_)
@@ -1116,6 +1272,51 @@ impl Sim {
                 }
             }
         }
+    }
+
+    /// A fetch by link is over. Fetched means open here (a roadmap deleted
+    /// meanwhile too: what it brought was sent before; the relay sends
+    /// nothing after, see [`Sim::check_sent`]). Unavailable once deleted, the
+    /// link is done with (the app says it was deleted); any other failure
+    /// leaves it waiting.
+    fn fetch_done(&mut self, t: usize, doc: DocumentId, result: Result<(), FetchError>) {
+        self.trace(|| format!("tab {t} fetched {doc:?}: {result:?}"));
+        match result {
+            Ok(()) => {
+                self.stats.fetched += 1;
+                let open = self.tabs[t].docs.get(&doc).is_some_and(|d| matches!(d.local, Local::Roadmap(_)));
+                assert!(open, "tab {t} was told {doc:?} was fetched, but does not have it open");
+                self.links.remove(&(t, doc));
+            }
+            Err(FetchError::Unavailable) => {
+                self.stats.fetch_unavailable += 1;
+                if self.is_deleted(&doc) {
+                    self.links.remove(&(t, doc));
+                }
+            }
+            Err(_) => self.stats.fetch_failed += 1,
+        }
+    }
+
+    /// Tab `t` opens the link to `doc`.
+    fn fetch(&mut self, t: usize, doc: DocumentId) {
+        self.stats.fetches += 1;
+        self.links.insert((t, doc));
+        self.feed(t, device::Input::Fetch { doc, recover: false });
+    }
+
+    /// A coordinator deletes [`GONE`] for everyone, as the server does it:
+    /// the access store first, then the relay forgets it and asks again
+    /// about every open document, then the stored data goes.
+    fn delete_gone(&mut self) {
+        let doc = self.doc_ids[GONE];
+        self.trace(|| format!("{doc:?} is deleted for everyone"));
+        self.deleted.store(true, Ordering::Relaxed);
+        self.relay.forget_document(doc);
+        self.relay.access_changed();
+        self.drain_relay(false);
+        self.disk.docs.remove(&doc);
+        self.disk.sync_states.retain(|(d, _), _| *d != doc);
     }
 
     /// Fires every tab's timers that are due, in the order they fall due.
@@ -1141,9 +1342,11 @@ impl Sim {
             return;
         }
         let actors = &self.devices[tab.device].actors;
+        let deleted = self.deleted.load(Ordering::Relaxed).then_some(self.doc_ids[GONE]);
         for (id, d) in tab.docs.iter_mut() {
             let state = tab.core.doc_states().get(id).cloned().unwrap_or_default();
-            if state.unavailable || state.read_only {
+            // A deleted roadmap's changes left the relay's disk with it.
+            if state.unavailable || state.read_only || deleted == Some(*id) {
                 continue;
             }
             let ours = actors.get(id);
@@ -1256,7 +1459,7 @@ impl Sim {
                 }
             }
             Action::RetryUnavailable { tab } => {
-                for doc in self.tabs[tab].core.unavailable() {
+                for doc in self.retriable(tab) {
                     self.feed(tab, device::Input::Forget(doc));
                     self.feed(tab, device::Input::Opened { doc, roadmap: true });
                 }
@@ -1269,7 +1472,16 @@ impl Sim {
                 let person = format!("person of device {}", self.tabs[tab].device);
                 self.feed(tab, device::Input::Announce { doc, open, person });
             }
+            Action::FetchByLink { tab, doc } => self.fetch(tab, doc),
+            Action::Delete => self.delete_gone(),
         }
+    }
+
+    /// The documents tab `t` would ask for again: those the relay said it
+    /// does not have, except one its device knows was deleted for everyone.
+    fn retriable(&self, t: usize) -> Vec<DocumentId> {
+        let gone = &self.devices[self.tabs[t].device].gone;
+        self.tabs[t].core.unavailable().into_iter().filter(|d| !gone.contains_key(d)).collect()
     }
 
     fn create(&mut self, d: usize) {
@@ -1419,6 +1631,7 @@ impl Sim {
         for e in std::mem::take(&mut self.storage) {
             let survives = self.rng.u32(..100) < UNACKED_WRITE_SURVIVES_CRASH;
             match e {
+                Effect::Write { doc, .. } | Effect::SaveSyncState { doc, .. } if self.is_deleted(&doc) => {}
                 Effect::Write { doc, writes, .. } if survives => {
                     self.stats.kept_writes += 1;
                     self.disk.write(doc, writes);
@@ -1440,7 +1653,8 @@ impl Sim {
         }
         self.unnoticed.clear();
         self.relay_generation += 1;
-        self.relay = Relay::new(format!("relay{}", self.relay_generation), None, Box::new(OpenAccess))
+        let access = SimAccess { gone: self.doc_ids[GONE], deleted: self.deleted.clone() };
+        self.relay = Relay::new(format!("relay{}", self.relay_generation), None, Box::new(access))
             .with_limits(limits(self.seed));
         self.relay.tick(self.now);
         for (t, socket) in closed {
@@ -1450,12 +1664,25 @@ impl Sim {
 
     // ---- healing and the final check --------------------------------------
 
-    /// No more faults: every document exists, every tab connects, and the
-    /// system runs until nothing is pending for a while.
+    /// No more faults: every document exists, [`GONE`] is deleted (and a
+    /// tab that never held it opens a link to it), every tab connects, every
+    /// link waiting is opened again, and the system runs until nothing is
+    /// pending for a while.
     fn heal(&mut self) {
         self.faults = false;
         for d in 0..self.doc_ids.len() {
             self.create(d);
+        }
+        let gone = self.doc_ids[GONE];
+        if !self.is_deleted(&gone) {
+            self.delete_gone();
+        }
+        let never_held = |t: &usize| {
+            let tab = &self.tabs[*t];
+            !tab.docs.contains_key(&gone) && !self.devices[tab.device].docs.contains_key(&gone)
+        };
+        if let Some(t) = (0..self.tabs.len()).find(never_held) {
+            self.fetch(t, gone);
         }
         // Everyone leaves the roadmap they had open, so presence stops
         // being announced and the system can go quiet.
@@ -1480,7 +1707,7 @@ impl Sim {
                 continue;
             }
             let waiting: Vec<usize> =
-                (0..self.tabs.len()).filter(|t| !self.tabs[*t].core.unavailable().is_empty()).collect();
+                (0..self.tabs.len()).filter(|t| !self.retriable(*t).is_empty()).collect();
             if !waiting.is_empty() {
                 idle = 0;
                 for tab in waiting {
@@ -1488,8 +1715,27 @@ impl Sim {
                 }
                 continue;
             }
-            // Quiet: let time pass (write retries, evictions) before believing it.
-            idle += 1;
+            // A link whose roadmap is open in its tab is done with; one
+            // whose fetch failed is opened again.
+            let tabs = &self.tabs;
+            self.links.retain(|(t, doc)| !tabs[*t].docs.contains_key(doc));
+            let again: Vec<(usize, DocumentId)> = self
+                .links
+                .iter()
+                .copied()
+                .filter(|(t, doc)| !self.tabs[*t].core.fetching().any(|d| d == doc))
+                .collect();
+            if !again.is_empty() {
+                idle = 0;
+                for (t, doc) in again {
+                    self.fetch(t, doc);
+                }
+                continue;
+            }
+            // Quiet: let time pass (write retries, evictions, a fetch
+            // waiting for its answer or its timeout) before believing it.
+            let fetching = self.tabs.iter().any(|tab| tab.core.fetching().next().is_some());
+            idle = if fetching { 0 } else { idle + 1 };
             if idle > 3 {
                 return;
             }
@@ -1500,7 +1746,13 @@ impl Sim {
     }
 
     fn check_final(&mut self) {
-        for (d, id) in self.doc_ids.iter().enumerate() {
+        assert!(self.links.is_empty(), "links that never opened (tab, document): {:?}", self.links);
+        let gone = self.doc_ids[GONE];
+        assert!(
+            !self.disk.docs.contains_key(&gone),
+            "a roadmap deleted for everyone is still on the relay's disk"
+        );
+        for (d, id) in self.doc_ids.iter().enumerate().filter(|(d, _)| *d != GONE) {
             let stored = self
                 .disk
                 .docs
@@ -1531,7 +1783,9 @@ impl Sim {
             }
         }
         // Tab 3 created nothing: it found every document through the relay.
-        assert_eq!(self.tabs[3].docs.len(), self.doc_ids.len(), "tab 3 opens every document");
+        let found =
+            self.doc_ids.iter().filter(|id| **id != gone).all(|id| self.tabs[3].docs.contains_key(id));
+        assert!(found, "tab 3 opens every document");
         // What the top bar says once the device recounts: nothing unsent.
         for t in 0..self.tabs.len() {
             if self.tabs[t].conn.is_none() {
@@ -1540,6 +1794,11 @@ impl Sim {
             self.feed(t, device::Input::TimerFired(Timer::Status));
             let core = &self.tabs[t].core;
             let status = core.status();
+            // Holding the deleted roadmap, it was told, and counts it so.
+            let holds_gone = self.tabs[t].docs.contains_key(&gone);
+            let told = core.doc_states().get(&gone).is_some_and(|s| s.gone.is_some());
+            assert_eq!(told, holds_gone, "tab {t} holds the deleted roadmap: {holds_gone}, told: {told}");
+            assert_eq!(status.gone, usize::from(holds_gone), "tab {t} counts deleted roadmaps: {status:?}");
             assert_eq!(status.connection, device::Connection::Online, "tab {t} is connected but not online");
             assert_eq!(
                 (status.unsynced, status.rejected, status.uncounted),
@@ -1547,11 +1806,11 @@ impl Sim {
                 "tab {t}'s top bar does not say all is saved: {status:?} {:?}",
                 core.doc_states()
             );
-            for (id, state) in core.doc_states() {
+            for (id, state) in core.doc_states().iter().filter(|(id, _)| **id != gone) {
                 assert_eq!(state.unsynced, 0, "tab {t} counts unsent changes to {id:?}");
             }
         }
-        for e in &self.edits {
+        for e in self.edits.iter().filter(|e| e.doc != gone) {
             assert!(
                 self.disk.has(&e.doc, &e.hash),
                 "a change by tab {} to {:?} was lost: {}",
@@ -1561,7 +1820,7 @@ impl Sim {
             );
         }
         let mut roadmaps: BTreeMap<DocumentId, RoadmapDoc> = BTreeMap::new();
-        for m in &self.markers {
+        for m in self.markers.iter().filter(|m| m.doc != gone) {
             let doc = roadmaps.entry(m.doc).or_insert_with(|| {
                 let bytes = self.disk.docs[&m.doc].chunks.concat();
                 RoadmapDoc::load(&bytes).expect("the stored roadmap loads")
@@ -1576,8 +1835,12 @@ impl Sim {
                 m.doc
             );
         }
-        let heads: Vec<ChangeHash> =
-            self.doc_ids.iter().flat_map(|id| self.disk.load(id).get_heads()).collect();
+        let heads: Vec<ChangeHash> = self
+            .doc_ids
+            .iter()
+            .filter(|id| **id != gone)
+            .flat_map(|id| self.disk.load(id).get_heads())
+            .collect();
         for h in heads {
             self.mix(h.as_ref());
         }
