@@ -312,146 +312,52 @@ enum Shown {
     Ready(Box<Monitoring>),
 }
 
+/// The dashboard's state: the documents open for it, what it shows, and
+/// the work under way. Copied into each of its effects and views.
+#[derive(Clone, Copy)]
+struct Dash {
+    app: AppCtx,
+    /// The unit asked for in the URL; `None`: the person's own.
+    unit: StoredValue<Option<String>>,
+    date: RwSignal<String>,
+    loaded: StoredValue<Option<Loaded>, LocalStorage>,
+    /// Bumped when `loaded` is replaced.
+    generation: RwSignal<u64>,
+    reload: RwSignal<u64>,
+    load_seq: StoredValue<u64>,
+    tried: StoredValue<HashSet<DocumentId>, LocalStorage>,
+    fetching: RwSignal<usize>,
+    /// Figures from kept readings are shown while the documents open.
+    opening: RwSignal<bool>,
+    /// Documents open of all, while they open.
+    progress: RwSignal<(usize, usize)>,
+    shown: RwSignal<Shown>,
+}
+
 #[component]
 pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
     let app = ctx();
-    let account = app.account;
     document_title("Мониторинг");
-    let date = RwSignal::new(initial_date());
-    let loaded: StoredValue<Option<Loaded>, LocalStorage> = StoredValue::new_local(None);
-    // Bumped when `loaded` is replaced.
-    let generation = RwSignal::new(0u64);
-    let reload = RwSignal::new(0u64);
-    let load_seq = StoredValue::new(0u64);
-    let tried: StoredValue<HashSet<DocumentId>, LocalStorage> = StoredValue::new_local(HashSet::new());
-    let fetching = RwSignal::new(0usize);
-    // Figures from kept readings are shown while the documents open.
-    let opening = RwSignal::new(false);
-    // Documents open of all, while they open.
-    let progress = RwSignal::new((0usize, 0usize));
-    let shown = RwSignal::new(Shown::Loading);
-    let unit_signal = StoredValue::new(unit);
-    account.refresh_roadmaps();
-
-    let under = move || {
-        unit_signal.get_value().or_else(|| account.session.with(|s| s.me().map(|me| me.person.unit.clone())))
+    let dash = Dash {
+        app,
+        unit: StoredValue::new(unit),
+        date: RwSignal::new(initial_date()),
+        loaded: StoredValue::new_local(None),
+        generation: RwSignal::new(0u64),
+        reload: RwSignal::new(0u64),
+        load_seq: StoredValue::new(0u64),
+        tried: StoredValue::new_local(HashSet::new()),
+        fetching: RwSignal::new(0usize),
+        opening: RwSignal::new(false),
+        progress: RwSignal::new((0usize, 0usize)),
+        shown: RwSignal::new(Shown::Loading),
     };
+    app.account.refresh_roadmaps();
+    dash.open_documents();
+    dash.fetch_missing();
+    dash.compute_figures();
 
-    // (Re)open the documents when the unit, the person or the server's list changes.
-    Effect::new(move |_| {
-        reload.track();
-        account.roadmaps.track();
-        let org = account.org();
-        let Some(under) = under() else {
-            shown.set(Shown::Error("Войдите, чтобы видеть мониторинг своих организаций.".into()));
-            return;
-        };
-        let Some((org, _)) = org else {
-            shown.set(Shown::Error("Войдите, чтобы видеть мониторинг своих организаций.".into()));
-            return;
-        };
-        if org.get(&under).is_none() {
-            shown.set(Shown::Error("Организация не найдена среди доступных вам.".into()));
-            return;
-        }
-        load_seq.update_value(|s| *s += 1);
-        let seq = load_seq.get_value();
-        let first = loaded.with_value(Option::is_none);
-        let day = date.with_untracked(|d| parse_iso(d));
-        leptos::task::spawn_local(async move {
-            let listed = Listed::of(app, &org, &under);
-            // Opened again (the server's list changed, roadmaps arrived):
-            // what the open dashboard read carries over below instead.
-            let reads = if first { kept_readings(app, &listed).await } else { Reads::default() };
-            // Reopening: the figures this device last read, at once, while
-            // the documents load (a few seconds for hundreds of schools).
-            if first && let Some(day) = day {
-                let known = figures_from_readings(app, &org, &under, &listed, &reads, day).await;
-                if let Some(figures) = known
-                    && load_seq.get_value() == seq
-                    && loaded.with_value(Option::is_none)
-                    && date.with_untracked(|d| parse_iso(d)) == Some(day)
-                {
-                    shown.set(Shown::Ready(Box::new(figures)));
-                    opening.set(true);
-                }
-            }
-            let mut result = load(app, org, under, listed, reads, progress).await;
-            if load_seq.get_value() == seq {
-                // Readings are checked against the heads when used, so
-                // those of the documents open before still serve.
-                if let Some(held) = loaded.with_value(|l| l.as_ref().map(|l| l.read.take())) {
-                    result.read = RefCell::new(held);
-                }
-                loaded.set_value(Some(result));
-                opening.set(false);
-                generation.update(|g| *g += 1);
-            }
-        });
-    });
-
-    // Online, roadmaps the server lists but this device lacks are fetched,
-    // and copies on this device that could not be read are replaced by the
-    // server's (keeping what can still be read); then the figures are read
-    // again.
-    let connection = Memo::new(move |_| app.sync().status().with(|s| s.connection));
-    Effect::new(move |_| {
-        generation.track();
-        if connection.get() != Connection::Online {
-            return;
-        }
-        let (missing, broken) = loaded
-            .with_value(|l| l.as_ref().map(|l| (l.missing.clone(), l.broken.clone())))
-            .unwrap_or_default();
-        let untried = |ids: Vec<DocumentId>| -> Vec<DocumentId> {
-            ids.into_iter().filter(|id| tried.try_update_value(|t| t.insert(*id)).unwrap_or(false)).collect()
-        };
-        let (missing, broken) = (untried(missing), untried(broken));
-        let count = missing.len() + broken.len();
-        if count == 0 {
-            return;
-        }
-        fetching.update(|n| *n += count);
-        leptos::task::spawn_local(async move {
-            let sync = app.sync();
-            let (fetched, reloaded) = futures::join!(
-                futures::future::join_all(missing.iter().map(|id| sync.fetch(*id))),
-                futures::future::join_all(broken.iter().map(|id| sync.reload_from_server(*id))),
-            );
-            fetching.update(|n| *n = n.saturating_sub(count));
-            if fetched.iter().any(Result::is_ok) || reloaded.iter().any(Result::is_ok) {
-                reload.update(|r| *r += 1);
-            }
-        });
-    });
-
-    // The figures, recomputed when the date or any document read changes.
-    Effect::new(move |_| {
-        generation.track();
-        let day = date.with(|d| parse_iso(d));
-        let ids = loaded.with_value(|l| l.as_ref().map(Loaded::ids)).unwrap_or_default();
-        for id in ids {
-            app.sync().version(id).track();
-        }
-        let Some(day) = day else {
-            shown.set(Shown::Error("Укажите дату мониторинга в виде ДД.ММ.ГГГГ.".into()));
-            return;
-        };
-        let computed = loaded.with_value(|l| {
-            let l = l.as_ref()?;
-            let figures = l.compute(day);
-            keep_readings(app, &mut l.read.borrow_mut());
-            Some(figures)
-        });
-        match computed {
-            Some(figures) => shown.set(Shown::Ready(Box::new(figures))),
-            // Another date picked while the documents open: the figures
-            // from readings were for the first.
-            None if opening.get_untracked() => shown.set(Shown::Loading),
-            None => {}
-        }
-    });
-
+    let date = dash.date;
     let on_date = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
         if parse_iso(&value).is_some() {
@@ -460,32 +366,181 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
         date.set(value);
     };
     let heading = move || {
-        let name = under().and_then(|u| account.unit_name(&u)).unwrap_or_default();
+        let name = dash.under().and_then(|u| app.account.unit_name(&u)).unwrap_or_default();
         if name.is_empty() {
             "Мониторинг".to_owned()
         } else {
             format!("Мониторинг: {name}")
         }
     };
-    let crumbs = move || {
-        let (org, person) = account.org()?;
-        let under = under()?;
-        let mut path: Vec<(String, String)> =
-            org.path(&under).iter().skip(1).map(|u| (u.id.clone(), u.name.clone())).collect();
-        path.reverse();
-        // Only units the person's own dashboard reaches up to.
-        path.retain(|(id, _)| org.within(id, &person.unit));
-        (!path.is_empty()).then(|| {
-            view! {
-                <nav class="crumbs" aria-label="Выше по структуре">
-                    {path.into_iter().map(|(id, name)| view! {
-                        <a href=super::route::Route::monitoring_on(&id, date.get())>{name}</a>" › "
-                    }).collect_view()}
-                </nav>
+    let status = move || dash.status();
+    let (loaded, progress, shown) = (dash.loaded, dash.progress, dash.shown);
+    view! {
+        <section class="dashboard">
+            <Crumbs dash />
+            <div class="page-head">
+                <h1>{super::kit::text(heading)}</h1>
+                <label class="dash-date">
+                    <span>"Дата мониторинга"</span>
+                    <input type="date" prop:value=move || date.get() on:change=on_date />
+                </label>
+            </div>
+            <p class="dash-status" role="status" hidden=move || status().is_empty()>{super::kit::text(status)}</p>
+            {move || match shown.get() {
+                Shown::Loading => view! { <p class="empty">{move || loading_text(progress.get())}</p> }.into_any(),
+                Shown::Error(e) => view! { <p class="empty" role="alert">{e}</p> }.into_any(),
+                Shown::Ready(m) => {
+                    let level = loaded.with_value(|l| {
+                        l.as_ref().and_then(|l| l.org.get(&l.under).map(|u| u.level))
+                    });
+                    let (unread, not_here) = loaded
+                        .with_value(|l| l.as_ref().map(|l| (l.unread.clone(), l.not_here.clone())))
+                        .unwrap_or_default();
+                    report(*m, level.unwrap_or(Level::School), &unread, &not_here).into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+impl Dash {
+    /// The unit shown: the one asked for, or the person's own.
+    fn under(self) -> Option<String> {
+        let account = self.app.account;
+        self.unit.get_value().or_else(|| account.session.with(|s| s.me().map(|me| me.person.unit.clone())))
+    }
+
+    /// (Re)opens the documents when the unit, the person or the server's
+    /// list changes.
+    fn open_documents(self) {
+        let Dash { app, date, loaded, generation, reload, load_seq, opening, progress, shown, .. } = self;
+        let account = app.account;
+        Effect::new(move |_| {
+            reload.track();
+            account.roadmaps.track();
+            let org = account.org();
+            let Some(under) = self.under() else {
+                shown.set(Shown::Error("Войдите, чтобы видеть мониторинг своих организаций.".into()));
+                return;
+            };
+            let Some((org, _)) = org else {
+                shown.set(Shown::Error("Войдите, чтобы видеть мониторинг своих организаций.".into()));
+                return;
+            };
+            if org.get(&under).is_none() {
+                shown.set(Shown::Error("Организация не найдена среди доступных вам.".into()));
+                return;
             }
-        })
-    };
-    let status = move || {
+            load_seq.update_value(|s| *s += 1);
+            let seq = load_seq.get_value();
+            let first = loaded.with_value(Option::is_none);
+            let day = date.with_untracked(|d| parse_iso(d));
+            leptos::task::spawn_local(async move {
+                let listed = Listed::of(app, &org, &under);
+                // Opened again (the server's list changed, roadmaps arrived):
+                // what the open dashboard read carries over below instead.
+                let reads = if first { kept_readings(app, &listed).await } else { Reads::default() };
+                // Reopening: the figures this device last read, at once, while
+                // the documents load (a few seconds for hundreds of schools).
+                if first && let Some(day) = day {
+                    let known = figures_from_readings(app, &org, &under, &listed, &reads, day).await;
+                    if let Some(figures) = known
+                        && load_seq.get_value() == seq
+                        && loaded.with_value(Option::is_none)
+                        && date.with_untracked(|d| parse_iso(d)) == Some(day)
+                    {
+                        shown.set(Shown::Ready(Box::new(figures)));
+                        opening.set(true);
+                    }
+                }
+                let mut result = load(app, org, under, listed, reads, progress).await;
+                if load_seq.get_value() == seq {
+                    // Readings are checked against the heads when used, so
+                    // those of the documents open before still serve.
+                    if let Some(held) = loaded.with_value(|l| l.as_ref().map(|l| l.read.take())) {
+                        result.read = RefCell::new(held);
+                    }
+                    loaded.set_value(Some(result));
+                    opening.set(false);
+                    generation.update(|g| *g += 1);
+                }
+            });
+        });
+    }
+
+    /// Online, roadmaps the server lists but this device lacks are fetched,
+    /// and copies on this device that could not be read are replaced by the
+    /// server's (keeping what can still be read); then the figures are read
+    /// again.
+    fn fetch_missing(self) {
+        let Dash { app, loaded, generation, reload, tried, fetching, .. } = self;
+        let connection = Memo::new(move |_| app.sync().status().with(|s| s.connection));
+        Effect::new(move |_| {
+            generation.track();
+            if connection.get() != Connection::Online {
+                return;
+            }
+            let (missing, broken) = loaded
+                .with_value(|l| l.as_ref().map(|l| (l.missing.clone(), l.broken.clone())))
+                .unwrap_or_default();
+            let untried = |ids: Vec<DocumentId>| -> Vec<DocumentId> {
+                ids.into_iter()
+                    .filter(|id| tried.try_update_value(|t| t.insert(*id)).unwrap_or(false))
+                    .collect()
+            };
+            let (missing, broken) = (untried(missing), untried(broken));
+            let count = missing.len() + broken.len();
+            if count == 0 {
+                return;
+            }
+            fetching.update(|n| *n += count);
+            leptos::task::spawn_local(async move {
+                let sync = app.sync();
+                let (fetched, reloaded) = futures::join!(
+                    futures::future::join_all(missing.iter().map(|id| sync.fetch(*id))),
+                    futures::future::join_all(broken.iter().map(|id| sync.reload_from_server(*id))),
+                );
+                fetching.update(|n| *n = n.saturating_sub(count));
+                if fetched.iter().any(Result::is_ok) || reloaded.iter().any(Result::is_ok) {
+                    reload.update(|r| *r += 1);
+                }
+            });
+        });
+    }
+
+    /// The figures, recomputed when the date or any document read changes.
+    fn compute_figures(self) {
+        let Dash { app, date, loaded, generation, opening, shown, .. } = self;
+        Effect::new(move |_| {
+            generation.track();
+            let day = date.with(|d| parse_iso(d));
+            let ids = loaded.with_value(|l| l.as_ref().map(Loaded::ids)).unwrap_or_default();
+            for id in ids {
+                app.sync().version(id).track();
+            }
+            let Some(day) = day else {
+                shown.set(Shown::Error("Укажите дату мониторинга в виде ДД.ММ.ГГГГ.".into()));
+                return;
+            };
+            let computed = loaded.with_value(|l| {
+                let l = l.as_ref()?;
+                let figures = l.compute(day);
+                keep_readings(app, &mut l.read.borrow_mut());
+                Some(figures)
+            });
+            match computed {
+                Some(figures) => shown.set(Shown::Ready(Box::new(figures))),
+                // Another date picked while the documents open: the figures
+                // from readings were for the first.
+                None if opening.get_untracked() => shown.set(Shown::Loading),
+                None => {}
+            }
+        });
+    }
+
+    /// What the page says of the work under way and of what it could not read.
+    fn status(self) -> String {
+        let Dash { loaded, generation, fetching, opening, .. } = self;
         generation.track();
         let n = fetching.get();
         let (listed, missing, unread) = loaded
@@ -511,33 +566,31 @@ pub fn DashboardPage(unit: Option<String>) -> impl IntoView {
             ));
         }
         parts.join(" ")
-    };
+    }
+}
 
-    view! {
-        <section class="dashboard">
-            {crumbs}
-            <div class="page-head">
-                <h1>{super::kit::text(heading)}</h1>
-                <label class="dash-date">
-                    <span>"Дата мониторинга"</span>
-                    <input type="date" prop:value=move || date.get() on:change=on_date />
-                </label>
-            </div>
-            <p class="dash-status" role="status" hidden=move || status().is_empty()>{super::kit::text(status)}</p>
-            {move || match shown.get() {
-                Shown::Loading => view! { <p class="empty">{move || loading_text(progress.get())}</p> }.into_any(),
-                Shown::Error(e) => view! { <p class="empty" role="alert">{e}</p> }.into_any(),
-                Shown::Ready(m) => {
-                    let level = loaded.with_value(|l| {
-                        l.as_ref().and_then(|l| l.org.get(&l.under).map(|u| u.level))
-                    });
-                    let (unread, not_here) = loaded
-                        .with_value(|l| l.as_ref().map(|l| (l.unread.clone(), l.not_here.clone())))
-                        .unwrap_or_default();
-                    report(*m, level.unwrap_or(Level::School), &unread, &not_here).into_any()
-                }
-            }}
-        </section>
+/// The units above the one shown, up to where the person's own dashboard
+/// reaches, each a link to its dashboard on the same date.
+#[component]
+fn Crumbs(dash: Dash) -> impl IntoView {
+    let account = dash.app.account;
+    move || {
+        let (org, person) = account.org()?;
+        let under = dash.under()?;
+        let mut path: Vec<(String, String)> =
+            org.path(&under).iter().skip(1).map(|u| (u.id.clone(), u.name.clone())).collect();
+        path.reverse();
+        // Only units the person's own dashboard reaches up to.
+        path.retain(|(id, _)| org.within(id, &person.unit));
+        (!path.is_empty()).then(|| {
+            view! {
+                <nav class="crumbs" aria-label="Выше по структуре">
+                    {path.into_iter().map(|(id, name)| view! {
+                        <a href=super::route::Route::monitoring_on(&id, dash.date.get())>{name}</a>" › "
+                    }).collect_view()}
+                </nav>
+            }
+        })
     }
 }
 

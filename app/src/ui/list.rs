@@ -1,7 +1,7 @@
 //! The roadmaps on this device: open, create, rename, duplicate, delete
 //! (with confirmation and undo), and import a roadmap file.
 
-use super::kit::{AppCtx, ctx, document_title};
+use super::kit::{AppCtx, Confirm, ConfirmButton, ConfirmDialog, ctx, document_title};
 use crate::document::OpenRoadmap;
 use crate::storage::RoadmapMeta;
 use leptos::prelude::*;
@@ -132,7 +132,7 @@ fn RoadmapItem(
 ) -> impl IntoView {
     let app = ctx();
     let renaming = RwSignal::new(false);
-    let confirming = RwSignal::new(false);
+    let confirm = Confirm::new();
     let href = super::route::Route::roadmap(&meta.id);
     let id = meta.id.clone();
     let title =
@@ -155,11 +155,9 @@ fn RoadmapItem(
     let unsent = {
         let kept = meta.unsent.unwrap_or(0) as usize;
         let live = DocumentId::parse(&meta.id).ok().map(|id| app.sync().doc_state(id));
-        move || live.map_or(kept, |s| s.get().unsynced.max(kept))
+        Signal::derive(move || live.map_or(kept, |s| s.get().unsynced.max(kept)))
     };
     let gone = DocumentId::parse(&meta.id).ok().and_then(|id| crate::gone::words(&id));
-    // Signed out, a roadmap is on this device alone (nothing is ever sent).
-    let signed_out = move || app.account.me().is_none();
 
     let rename = {
         let id = id.clone();
@@ -190,41 +188,8 @@ fn RoadmapItem(
         }
     };
     let delete = {
-        let id = id.clone();
-        let title = title.clone();
-        move |_| {
-            confirming.set(false);
-            pending_delete.update(|p| p.push(id.clone()));
-            let restore_id = id.clone();
-            app.with_action(
-                format!("Дорожная карта «{title}» удалена"),
-                "Отменить",
-                move || {
-                    pending_delete.update(|p| p.retain(|x| *x != restore_id));
-                },
-            );
-            let erase_id = id.clone();
-            set_timeout(
-                move || {
-                    if !pending_delete.with_untracked(|p| p.contains(&erase_id)) {
-                        return; // restored
-                    }
-                    let storage = app.storage();
-                    leptos::task::spawn_local(async move {
-                        if let Ok(doc_id) = DocumentId::parse(&erase_id) {
-                            app.sync().forget(doc_id);
-                            match storage.delete(&doc_id).await {
-                                Ok(()) => crate::replica::forget(&doc_id),
-                                Err(e) => app.error(format!("Не удалось удалить: {e}")),
-                            }
-                        }
-                        pending_delete.update(|p| p.retain(|x| *x != erase_id));
-                        on_change();
-                    });
-                },
-                std::time::Duration::from_secs(UNDO_DELETE_SECS),
-            );
-        }
+        let (id, title) = (id.clone(), title.clone());
+        move || delete_later(app, id.clone(), &title, pending_delete, on_change)
     };
 
     let title_for_input = title.clone();
@@ -260,30 +225,85 @@ fn RoadmapItem(
             <div class="item-actions">
                 <button on:click=move |_| renaming.set(true)>"Переименовать"</button>
                 <button on:click=duplicate>"Дублировать"</button>
-                <button class="danger" on:click=move |_| confirming.set(true)>"Удалить"</button>
+                <ConfirmButton confirm label="Удалить" />
             </div>
-            <Show when=move || confirming.get()>
-                <div class="confirm" role="alertdialog" aria-label="Подтверждение удаления">
-                    <p>"Удалить дорожную карту с этого устройства?"</p>
-                    <p class="warn" hidden=move || signed_out() || unsent() == 0>{move || format!(
-                        "На этом устройстве есть изменения, которые ещё не отправлены на сервер: {}. \
-                         После удаления они пропадут. Чтобы их сохранить, дождитесь связи с сервером.",
-                        unsent()
-                    )}</p>
-                    <p class="warn" hidden=move || !signed_out()>
-                        "Вход не выполнен: эта дорожная карта есть только на этом устройстве. \
-                         Вернуть её можно будет лишь кнопкой «Отменить» сразу после удаления."
-                    </p>
-                    <button class="danger" on:click=delete.clone()>
-                        {move || {
-                            if signed_out() || unsent() == 0 { "Да, удалить" } else { "Удалить вместе с неотправленными" }
-                        }}
-                    </button>
-                    <button on:click=move |_| confirming.set(false)>"Отмена"</button>
-                </div>
-            </Show>
+            <DeleteDialog confirm unsent on_yes=delete />
         </li>
     }
+}
+
+/// Asks before a roadmap leaves this device, saying what would be lost
+/// with it: changes not yet sent, or (signed out) the only copy.
+#[component]
+fn DeleteDialog(
+    confirm: Confirm,
+    unsent: Signal<usize>,
+    on_yes: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let app = ctx();
+    // Signed out, a roadmap is on this device alone (nothing is ever sent).
+    let signed_out = move || app.account.me().is_none();
+    let yes = move || {
+        if signed_out() || unsent.get() == 0 {
+            "Да, удалить"
+        } else {
+            "Удалить вместе с неотправленными"
+        }
+    };
+    view! {
+        <ConfirmDialog confirm name="Подтверждение удаления" yes on_yes>
+            <p>"Удалить дорожную карту с этого устройства?"</p>
+            <p class="warn" hidden=move || signed_out() || unsent.get() == 0>{move || format!(
+                "На этом устройстве есть изменения, которые ещё не отправлены на сервер: {}. \
+                 После удаления они пропадут. Чтобы их сохранить, дождитесь связи с сервером.",
+                unsent.get()
+            )}</p>
+            <p class="warn" hidden=move || !signed_out()>
+                "Вход не выполнен: эта дорожная карта есть только на этом устройстве. \
+                 Вернуть её можно будет лишь кнопкой «Отменить» сразу после удаления."
+            </p>
+        </ConfirmDialog>
+    }
+}
+
+/// Hides the roadmap from the list at once and erases it from the device
+/// [`UNDO_DELETE_SECS`] later, unless «Отменить» brought it back.
+fn delete_later(
+    app: AppCtx,
+    id: String,
+    title: &str,
+    pending_delete: RwSignal<Vec<String>>,
+    on_change: impl Fn() + Copy + 'static,
+) {
+    pending_delete.update(|p| p.push(id.clone()));
+    let restore_id = id.clone();
+    app.with_action(
+        format!("Дорожная карта «{title}» удалена"),
+        "Отменить",
+        move || {
+            pending_delete.update(|p| p.retain(|x| *x != restore_id));
+        },
+    );
+    set_timeout(
+        move || {
+            if !pending_delete.with_untracked(|p| p.contains(&id)) {
+                return; // restored
+            }
+            let storage = app.storage();
+            leptos::task::spawn_local(async move {
+                if let Ok(doc_id) = DocumentId::parse(&id) {
+                    app.sync().forget(doc_id);
+                    match storage.delete(&doc_id).await {
+                        Ok(()) => crate::replica::forget(&doc_id),
+                        Err(e) => app.error(format!("Не удалось удалить: {e}")),
+                    }
+                }
+                pending_delete.update(|p| p.retain(|x| *x != id));
+                on_change();
+            });
+        },
+        std::time::Duration::from_secs(UNDO_DELETE_SECS),
+    );
 }
 
 #[component]

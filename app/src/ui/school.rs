@@ -7,7 +7,9 @@
 //! [`crate::blobs`].
 
 use super::file_slot::FileSlot;
-use super::kit::{AppCtx, ctx, document_title, parent_name, say, text, warning_text};
+use super::kit::{
+    AppCtx, Confirm, ConfirmButton, ConfirmDialog, ctx, document_title, parent_name, say, text, warning_text,
+};
 use crate::blobs::{Blobs, OnServer, UploadState, check_size, size_label};
 use crate::browser;
 use crate::files::OpenFile;
@@ -550,10 +552,9 @@ fn Visits(screen: Screen) -> impl IntoView {
 #[component]
 fn VisitItem(screen: Screen, visit: Visit) -> impl IntoView {
     let editing = RwSignal::new(false);
-    let confirming = RwSignal::new(false);
+    let confirm = Confirm::new();
     let id = visit.id.clone();
-    let delete = move |_| {
-        confirming.set(false);
+    let delete = move || {
         if screen.apply(vec![SchoolEdit::DeleteVisit(id.clone())], "delete visit") {
             screen.app.info("Посещение удалено");
         }
@@ -576,13 +577,11 @@ fn VisitItem(screen: Screen, visit: Visit) -> impl IntoView {
                 </dl>
                 <div class="item-actions" hidden=move || !screen.can_curate()>
                     <button on:click=move |_| editing.set(true)>"Изменить"</button>
-                    <button class="danger" on:click=move |_| confirming.set(true)>"Удалить"</button>
+                    <ConfirmButton confirm label="Удалить" />
                 </div>
-                <div class="confirm" role="alertdialog" aria-label="Подтверждение удаления" hidden=move || !confirming.get()>
+                <ConfirmDialog confirm name="Подтверждение удаления" yes="Да, удалить" on_yes=delete>
                     <p>"Удалить запись о посещении?"</p>
-                    <button class="danger" on:click=delete>"Да, удалить"</button>
-                    <button on:click=move |_| confirming.set(false)>"Отмена"</button>
-                </div>
+                </ConfirmDialog>
             </div>
             {move || editing.get().then(|| view! {
                 <VisitForm screen visit=visit.clone() label="Изменить посещение" on_done=move || editing.set(false) />
@@ -702,118 +701,97 @@ fn Risks(screen: Screen) -> impl IntoView {
     }
 }
 
+/// One risk factor's entry in the school file, and how to change it.
+#[derive(Clone, Copy)]
+struct RiskRow {
+    screen: Screen,
+    factor: StoredValue<String>,
+    risk: Memo<Option<Risk>>,
+}
+
+impl RiskRow {
+    fn new(screen: Screen, factor: String) -> RiskRow {
+        let risk = {
+            let id = factor.clone();
+            Memo::new(move |_| {
+                screen
+                    .school
+                    .with(|s| s.as_ref().and_then(|s| s.risks.iter().find(|r| r.factor == id).cloned()))
+            })
+        };
+        RiskRow { screen, factor: StoredValue::new(factor), risk }
+    }
+
+    fn active(self) -> bool {
+        self.risk.with(|r| r.as_ref().is_some_and(|r| r.active))
+    }
+
+    fn note(self) -> String {
+        self.risk.with(|r| r.as_ref().map(|r| r.note.clone()).unwrap_or_default())
+    }
+
+    fn programme(self) -> Option<DocumentId> {
+        self.risk.with(|r| r.as_ref().and_then(|r| r.programme))
+    }
+
+    /// Writes the entry changed by `change` (made, if the file has none).
+    fn set(self, change: impl FnOnce(&mut Risk)) {
+        let mut r = self.risk.get_untracked().unwrap_or(Risk {
+            factor: self.factor.get_value(),
+            active: false,
+            programme: None,
+            note: String::new(),
+        });
+        change(&mut r);
+        let edit =
+            SchoolEdit::SetRisk { factor: r.factor, active: r.active, programme: r.programme, note: r.note };
+        self.screen.apply(vec![edit], "set risk");
+    }
+
+    /// A note as typed (kept as it is typed: a tab closed or killed before
+    /// the field loses focus keeps it), or trimmed once it does.
+    fn set_note(self, text: String) {
+        if text != self.note() {
+            self.set(|r| r.note = text);
+        }
+    }
+}
+
 #[component]
 fn RiskFactor(screen: Screen, id: String, title: String, retired: bool) -> impl IntoView {
-    let app = screen.app;
-    let risk = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            screen.school.with(|s| s.as_ref().and_then(|s| s.risks.iter().find(|r| r.factor == id).cloned()))
-        })
-    };
-    let active = move || risk.with(|r| r.as_ref().is_some_and(|r| r.active));
-    let note = move || risk.with(|r| r.as_ref().map(|r| r.note.clone()).unwrap_or_default());
-    let programme = move || risk.with(|r| r.as_ref().and_then(|r| r.programme));
-    let set = {
-        let id = id.clone();
-        move |change: &dyn Fn(&mut Risk)| {
-            let mut r = risk.get_untracked().unwrap_or(Risk {
-                factor: id.clone(),
-                active: false,
-                programme: None,
-                note: String::new(),
-            });
-            change(&mut r);
-            screen.apply(
-                vec![SchoolEdit::SetRisk {
-                    factor: r.factor,
-                    active: r.active,
-                    programme: r.programme,
-                    note: r.note,
-                }],
-                "set risk",
-            );
-        }
-    };
+    let row = RiskRow::new(screen, id.clone());
+    let active = move || row.active();
+    let note = move || row.note();
+    let note_id = format!("risk-note-{id}");
+    view! {
+        <fieldset class="risk" class:active=active data-factor=id.clone()>
+            <legend>{title.clone()}{retired.then_some(" (исключён из каталога)")}</legend>
+            <label class="check" hidden=move || !screen.can_write()>
+                <input type="checkbox" prop:checked=active on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    row.set(|r| r.active = on);
+                } />
+                "Актуален для школы"
+            </label>
+            <p hidden=move || screen.can_write()>{text(move || if active() { "Актуален для школы".into() } else { "Не актуален".into() })}</p>
+            <label hidden=move || !screen.can_write() || (!active() && note().is_empty())>"Примечание"
+                <textarea id=note_id rows="2" prop:value=note
+                    on:input=move |ev| row.set_note(event_target_value(&ev))
+                    on:change=move |ev| row.set_note(event_target_value(&ev).trim().to_owned())></textarea>
+            </label>
+            <p class="hint" hidden=move || screen.can_write() || note().is_empty()>{text(note)}</p>
+            <RiskProgramme row title />
+        </fieldset>
+    }
+}
+
+/// An active factor's anti-risk programme: chosen among the school's
+/// roadmaps, opened, or made new.
+#[component]
+fn RiskProgramme(row: RiskRow, title: String) -> impl IntoView {
+    let screen = row.screen;
+    let programme = move || row.programme();
     let creating = RwSignal::new(false);
-    let create = {
-        let set = set.clone();
-        let title = title.clone();
-        move |_| {
-            if creating.get_untracked() {
-                return;
-            }
-            creating.set(true);
-            let set = set.clone();
-            let school_name = app.account.unit_name(&screen.unit()).unwrap_or_default();
-            let level = medk_shared::access::Level::School;
-            let new = medk_shared::doc::NewRoadmap {
-                title: format!("Антирисковая программа: {title}"),
-                level,
-                territory: school_name,
-                year: Some(browser::today().year()),
-                columns: level.default_columns(),
-            };
-            let storage = app.storage();
-            leptos::task::spawn_local(async move {
-                match crate::document::OpenRoadmap::create(&storage, &new, &app.account.person_id()).await {
-                    Ok(id) => {
-                        // The school's programme belongs to the school, not
-                        // to the unit of whoever made it.
-                        let me = app.account.session.with_untracked(|s| {
-                            s.me().map(|me| (me.person.id.clone(), me.person.unit.clone()))
-                        });
-                        if let Some((me, home)) = me
-                            && home != screen.unit()
-                        {
-                            crate::placing::remember(id, &screen.unit(), &me);
-                        }
-                        app.sync().track(id);
-                        set(&|r: &mut Risk| r.programme = Some(id));
-                        screen.reload_roadmaps();
-                        app.info(format!("Создана «{}»", new.title));
-                    }
-                    Err(e) => app.error(format!("Не удалось создать программу: {e}")),
-                }
-                creating.set(false);
-            });
-        }
-    };
-    let toggle = {
-        let set = set.clone();
-        move |ev: leptos::ev::Event| {
-            let on = event_target_checked(&ev);
-            set(&|r: &mut Risk| r.active = on);
-        }
-    };
-    // Kept as it is typed (a tab closed or killed before the field loses
-    // focus keeps it), trimmed once it does.
-    let type_note = {
-        let set = set.clone();
-        move |ev: leptos::ev::Event| {
-            let text = event_target_value(&ev);
-            if text != note() {
-                set(&|r: &mut Risk| r.note = text.clone());
-            }
-        }
-    };
-    let set_note = {
-        let set = set.clone();
-        move |ev: leptos::ev::Event| {
-            let text = event_target_value(&ev).trim().to_owned();
-            if text != note() {
-                set(&|r: &mut Risk| r.note = text.clone());
-            }
-        }
-    };
-    let choose = {
-        let set = set.clone();
-        move |ev: leptos::ev::Event| {
-            let value = event_target_value(&ev);
-            let chosen = DocumentId::parse(&value).ok();
-            set(&|r: &mut Risk| r.programme = chosen);
-        }
-    };
     let choices = move || {
         let mut list = screen.roadmaps.get();
         if let Some(p) = programme().map(|p| p.to_string())
@@ -824,40 +802,70 @@ fn RiskFactor(screen: Screen, id: String, title: String, retired: bool) -> impl 
         }
         list
     };
-    let note_id = format!("risk-note-{id}");
     view! {
-        <fieldset class="risk" class:active=active data-factor=id.clone()>
-            <legend>{title.clone()}{retired.then_some(" (исключён из каталога)")}</legend>
-            <label class="check" hidden=move || !screen.can_write()>
-                <input type="checkbox" prop:checked=active on:change=toggle />
-                "Актуален для школы"
+        <div class="programme" hidden=move || !row.active()>
+            <label hidden=move || !screen.can_write()>"Антирисковая программа"
+                <select on:change=move |ev| {
+                    let chosen = DocumentId::parse(&event_target_value(&ev)).ok();
+                    row.set(|r| r.programme = chosen);
+                }>
+                    <option value="" selected=move || programme().is_none()>"— не выбрана —"</option>
+                    {move || choices().into_iter().map(|(id, title)| {
+                        let selected = programme().is_some_and(|p| p.to_string() == id);
+                        view! { <option value=id selected=selected>{title}</option> }
+                    }).collect_view()}
+                </select>
             </label>
-            <p hidden=move || screen.can_write()>{text(move || if active() { "Актуален для школы".into() } else { "Не актуален".into() })}</p>
-            <label hidden=move || !screen.can_write() || (!active() && note().is_empty())>"Примечание"
-                <textarea id=note_id rows="2" prop:value=note on:input=type_note on:change=set_note></textarea>
-            </label>
-            <p class="hint" hidden=move || screen.can_write() || note().is_empty()>{text(note)}</p>
-            <div class="programme" hidden=move || !active()>
-                <label hidden=move || !screen.can_write()>"Антирисковая программа"
-                    <select on:change=choose>
-                        <option value="" selected=move || programme().is_none()>"— не выбрана —"</option>
-                        {move || choices().into_iter().map(|(id, title)| {
-                            let selected = programme().is_some_and(|p| p.to_string() == id);
-                            view! { <option value=id selected=selected>{title}</option> }
-                        }).collect_view()}
-                    </select>
-                </label>
-                {move || programme().map(|p| {
-                    let id = p.to_string();
-                    let title = screen.roadmap_title(&id);
-                    view! { <a class="button" href=super::route::Route::roadmap(&id)>"Открыть программу: " {title}</a> }
-                })}
-                <button hidden=move || !screen.can_write() || programme().is_some() disabled=creating
-                    on:click=create>"Создать программу"</button>
-                <p class="hint" hidden=move || screen.can_write() || programme().is_some()>"Программа не выбрана."</p>
-            </div>
-        </fieldset>
+            {move || programme().map(|p| {
+                let id = p.to_string();
+                let title = screen.roadmap_title(&id);
+                view! { <a class="button" href=super::route::Route::roadmap(&id)>"Открыть программу: " {title}</a> }
+            })}
+            <button hidden=move || !screen.can_write() || programme().is_some() disabled=creating
+                on:click=move |_| create_programme(row, &title, creating)>"Создать программу"</button>
+            <p class="hint" hidden=move || screen.can_write() || programme().is_some()>"Программа не выбрана."</p>
+        </div>
     }
+}
+
+/// Makes a new roadmap as the factor's programme, for the school (not for
+/// the unit of whoever made it), and chooses it.
+fn create_programme(row: RiskRow, factor_title: &str, creating: RwSignal<bool>) {
+    if creating.get_untracked() {
+        return;
+    }
+    creating.set(true);
+    let (screen, app) = (row.screen, row.screen.app);
+    let level = medk_shared::access::Level::School;
+    let new = medk_shared::doc::NewRoadmap {
+        title: format!("Антирисковая программа: {factor_title}"),
+        level,
+        territory: app.account.unit_name(&screen.unit()).unwrap_or_default(),
+        year: Some(browser::today().year()),
+        columns: level.default_columns(),
+    };
+    let storage = app.storage();
+    leptos::task::spawn_local(async move {
+        match crate::document::OpenRoadmap::create(&storage, &new, &app.account.person_id()).await {
+            Ok(id) => {
+                let me = app
+                    .account
+                    .session
+                    .with_untracked(|s| s.me().map(|me| (me.person.id.clone(), me.person.unit.clone())));
+                if let Some((me, home)) = me
+                    && home != screen.unit()
+                {
+                    crate::placing::remember(id, &screen.unit(), &me);
+                }
+                app.sync().track(id);
+                row.set(|r| r.programme = Some(id));
+                screen.reload_roadmaps();
+                app.info(format!("Создана «{}»", new.title));
+            }
+            Err(e) => app.error(format!("Не удалось создать программу: {e}")),
+        }
+        creating.set(false);
+    });
 }
 
 // ---- documents -----------------------------------------------------------
