@@ -841,6 +841,7 @@ impl World {
                         .map(|w| match w {
                             StorageWrite::Append(b) => format!("append {} B", b.len()),
                             StorageWrite::Replace(b) => format!("replace {} B", b.len()),
+                            StorageWrite::Share { person, ops } => format!("share {person} +{ops}"),
                         })
                         .collect();
                     eprintln!("relay: write {doc} batch {batch}: {}", sizes.join(", "));
@@ -1169,6 +1170,7 @@ fn apply(chunks: &mut Vec<Vec<u8>>, writes: &[StorageWrite]) {
         match w {
             StorageWrite::Append(bytes) => chunks.push(bytes.clone()),
             StorageWrite::Replace(bytes) => *chunks = vec![bytes.clone()],
+            StorageWrite::Share { .. } => {}
         }
     }
 }

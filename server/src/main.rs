@@ -77,6 +77,11 @@ struct ServeArgs {
     /// closes their oldest.
     #[arg(long, value_name = "N", default_value_t = medk_server::sync::CONNECTIONS_PER_USER, help_heading = "Limits")]
     max_sync_connections_per_user: usize,
+    /// Operations one person may add to one document (a roadmap, a school
+    /// file), history included; past it their changes to it are refused
+    /// and the others go on (a document holds at most twice this).
+    #[arg(long, value_name = "N", default_value_t = medk_shared::sync::relay::MAX_PERSON_DOC_OPS, help_heading = "Limits")]
+    max_document_ops_per_person: u64,
     /// Roadmaps one unit (a school...) may have registered by syncing them;
     /// past it a new one is refused, and its device told why.
     #[arg(long, value_name = "N", default_value_t = medk_server::accounts::MAX_REGISTRATIONS_PER_UNIT, help_heading = "Limits")]
@@ -114,6 +119,7 @@ impl From<ServeArgs> for Config {
                 per_address: args.max_connections_per_address.max(1),
             },
             sync_connections_per_user: args.max_sync_connections_per_user,
+            document_ops_per_person: args.max_document_ops_per_person,
             registrations: medk_server::accounts::RegistrationLimits {
                 per_unit: args.max_roadmaps_per_unit,
                 per_person: args.max_roadmaps_per_person,

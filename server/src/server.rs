@@ -42,6 +42,8 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// Sync connections one person may hold.
     pub sync_connections_per_user: usize,
+    /// Operations one person may add to one document, history included.
+    pub document_ops_per_person: u64,
     /// Roadmaps one unit, and one person in it, may have registered by
     /// syncing them.
     pub registrations: crate::accounts::RegistrationLimits,
@@ -105,8 +107,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let (titled, titles_from) = (accounts.clone(), store.clone());
         tokio::task::spawn_blocking(move || fill_titles(&*titles_from, &titled, untitled));
     }
-    let options =
-        HubOptions { storage_id: Some(storage_id), connections_per_user: config.sync_connections_per_user };
+    let options = HubOptions {
+        storage_id: Some(storage_id),
+        connections_per_user: config.sync_connections_per_user,
+        document_ops_per_person: config.document_ops_per_person,
+    };
     let hub = SyncHub::start(Writer::start(store), accounts.clone(), options);
     let api = ApiState::new(accounts, config.secure_cookies).behind(config.trusted_proxies.clone());
 

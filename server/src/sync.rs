@@ -43,8 +43,8 @@ use medk_shared::access::Right;
 use medk_shared::ids::DocumentId;
 use medk_shared::sync::message::MAX_MESSAGE_BYTES;
 use medk_shared::sync::relay::{
-    Access, Applied, ConnId, Effect, Loaded, MAX_DOCS_PER_CONNECTION, Refusal, Relay, StorageWrite, Vetter,
-    close,
+    Access, Applied, ConnId, Effect, Limits, Loaded, MAX_DOCS_PER_CONNECTION, Refusal, Relay, StorageWrite,
+    Vetter, close,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
 
@@ -107,11 +107,17 @@ pub struct HubOptions {
     pub storage_id: Option<String>,
     /// Sync connections one person may have open at once.
     pub connections_per_user: usize,
+    /// Operations one person may add to one document ([`Limits::person_doc_ops`]).
+    pub document_ops_per_person: u64,
 }
 
 impl Default for HubOptions {
     fn default() -> Self {
-        HubOptions { storage_id: None, connections_per_user: CONNECTIONS_PER_USER }
+        HubOptions {
+            storage_id: None,
+            connections_per_user: CONNECTIONS_PER_USER,
+            document_ops_per_person: medk_shared::sync::relay::MAX_PERSON_DOC_OPS,
+        }
     }
 }
 
@@ -291,7 +297,9 @@ impl SyncHub {
     pub fn start(writer: Writer, accounts: Accounts, options: HubOptions) -> SyncHub {
         let (tx, rx) = mpsc::unbounded_channel();
         let peer_id = format!("medk-relay-{}", std::process::id());
-        let relay = Relay::new(peer_id, options.storage_id, Box::new(AccountsAccess(accounts.clone())));
+        let limits = Limits { person_doc_ops: options.document_ops_per_person.max(1), ..Limits::default() };
+        let relay = Relay::new(peer_id, options.storage_id, Box::new(AccountsAccess(accounts.clone())))
+            .with_limits(limits);
         let events = accounts.events();
         let state = HubState {
             writer: Arc::new(writer),
@@ -650,15 +658,17 @@ fn run_effects(
             Effect::Load { doc } => {
                 let (writer, tx) = (writer.clone(), tx.clone());
                 tokio::spawn(async move {
-                    let chunks = writer.load(&doc).await.map_err(|e| {
+                    let stored = writer.load_with_shares(&doc).await.map_err(|e| {
                         tracing::error!(%doc, "reading a document failed: {e}");
                         e.to_string()
                     });
                     // Parsing the biggest document takes seconds: off the hub.
-                    let read = match chunks {
-                        Ok(chunks) => tokio::task::spawn_blocking(move || Loaded::parse(chunks))
-                            .await
-                            .map_err(|e| e.to_string()),
+                    let read = match stored {
+                        Ok((chunks, shares)) => {
+                            tokio::task::spawn_blocking(move || Loaded::parse(chunks).with_shares(shares))
+                                .await
+                                .map_err(|e| e.to_string())
+                        }
                         Err(e) => Err(e),
                     };
                     let _ = tx.send(Input::Loaded { doc, read });
@@ -680,6 +690,7 @@ fn run_effects(
                     .map(|w| match w {
                         StorageWrite::Append(bytes) => Write::Append { doc, bytes },
                         StorageWrite::Replace(snapshot) => Write::Replace { doc, snapshot },
+                        StorageWrite::Share { person, ops } => Write::Share { doc, person, ops },
                     })
                     .collect();
                 let committing = writer.commit(writes);

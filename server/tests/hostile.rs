@@ -11,8 +11,9 @@
 //!   task, and others keep their pace too.
 //! - Presence floods reach nobody.
 //! - Knowing a roadmap's (or a future school file's) id is not owning it.
-//! - Registrations are limited per school, and a coordinator deletes a
-//!   roadmap for everyone.
+//! - Registrations are limited per school, one member cannot fill a
+//!   roadmap for the others, and a coordinator deletes a roadmap for
+//!   everyone.
 //! - A person has a bounded number of sync connections; the relay names
 //!   its storage to peers.
 //!
@@ -759,6 +760,68 @@ async fn registrations_are_limited_per_school_and_per_person() {
     // disk with the coordinator's: some of theirs wait for it, but the
     // relay's task does not, so most keep their pace.
     assert!(during.median().0 < baseline.median().0 * 5, "{:?}", during.acks);
+}
+
+/// One member filling a roadmap with changes of legal size stops at their
+/// share of it (`--max-document-ops-per-person`), is told why, and the
+/// others go on saving; the share holds after the relay restarts (it is
+/// stored with the document).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_member_cannot_fill_a_roadmap_and_lock_the_others_out() {
+    let _machine = beside_others().await;
+    let data = tempfile::tempdir().unwrap();
+    set_up(data.path());
+    create_user(data.path(), "sch-b", "school-team", "s1", &[]);
+    let share = ["--max-document-ops-per-person", "20000"];
+    let server = Server::start_with(data.path(), &share);
+    let mut vandal = server.device(&server.login("sch").await, "vandal").await;
+    let id = synced_roadmap(&mut vandal, "Общая карта").await;
+    let mut colleague = server.device(&server.login("sch-b").await, "colleague").await;
+    colleague.docs.insert(id, AutoCommit::new());
+    colleague.sync().await;
+    assert_eq!(colleague.title(id).as_deref(), Some("Общая карта"));
+
+    // 5,000 characters at a time (a field takes 20,000) until refused.
+    let text = with_activity(vandal.docs.get_mut(&id).unwrap());
+    let mut sent = 0;
+    while !vandal.refused.contains_key(&id) && sent < 10 {
+        let doc = vandal.docs.get_mut(&id).unwrap();
+        doc.splice_text(&text, 0, 0, &"ж".repeat(5_000)).unwrap();
+        doc.commit();
+        vandal.sync().await;
+        sent += 1;
+    }
+    let why = vandal.refused.get(&id).expect("the member is told why");
+    assert!(why.starts_with("вы уже добавили в этот документ"), "{why}");
+    assert!(why.contains("не больше 20\u{a0}000"), "{why}");
+    assert_eq!(sent, 4, "three messages of 5,000 fit in 20,000 with the roadmap itself; the fourth does not");
+    // The colleague still saves.
+    mark(colleague.docs.get_mut(&id).unwrap(), "after", "ещё работаем");
+    colleague.sync().await;
+    colleague.acknowledged(id, Duration::from_secs(60)).await;
+
+    // After a restart the member's share is still used up; the colleague's is not.
+    let vandal_doc = vandal.docs[&id].clone();
+    drop((vandal, colleague, server));
+    let server = Server::start_with(data.path(), &share);
+    let mut vandal = server.device(&server.login("sch").await, "vandal-again").await;
+    let mut doc = vandal_doc;
+    mark(&mut doc, "again", "и ещё");
+    vandal.docs.insert(id, doc);
+    vandal.sync().await;
+    assert!(
+        vandal.refused.get(&id).is_some_and(|why| why.starts_with("вы уже добавили")),
+        "{:?}",
+        vandal.refused
+    );
+    let mut colleague = server.device(&server.login("sch-b").await, "colleague-again").await;
+    colleague.docs.insert(id, AutoCommit::new());
+    colleague.sync().await;
+    assert_eq!(colleague.mark(id, "after").as_deref(), Some("ещё работаем"));
+    assert_eq!(colleague.mark(id, "again"), None, "nothing more of the member's stored");
+    mark(colleague.docs.get_mut(&id).unwrap(), "later", "и после перезапуска");
+    colleague.sync().await;
+    colleague.acknowledged(id, Duration::from_secs(60)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

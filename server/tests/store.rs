@@ -85,6 +85,34 @@ fn store_script(store: &dyn Store) {
     // A sync state alone does not make a document.
     store.commit(vec![sync_state(doc(4), "peer-1", b"v1")]).unwrap();
     assert_eq!(store.documents().unwrap(), vec![a, b, c]);
+
+    // Shares: what each person added to a document, summed; compaction
+    // keeps them, deletion takes them with the document.
+    assert_eq!(shares(store, &a), vec![]);
+    store.commit(vec![append(a, b"a6"), share(a, "mallory", 600), share(a, "alice", 1)]).unwrap();
+    store.commit(vec![share(a, "mallory", 700), share(b, "mallory", 5), share(a, "Маша", 40)]).unwrap();
+    store.commit(vec![share(a, "Маша", 1), replace(a, b"snapshot-a3")]).unwrap();
+    assert_eq!(
+        shares(store, &a),
+        vec![("alice".into(), 1), ("mallory".into(), 1_300), ("Маша".into(), 41)],
+        "summed, kept by Replace"
+    );
+    assert_eq!(shares(store, &b), vec![("mallory".into(), 5)]);
+    store.commit(vec![append(c, b"c1"), share(c, "alice", 3)]).unwrap();
+    store.commit(vec![Write::Delete { doc: c }]).unwrap();
+    assert_eq!(shares(store, &c), vec![], "deleted with the document");
+    store.commit(vec![replace(c, b"snapshot-c")]).unwrap();
+}
+
+fn share(doc: DocumentId, person: &str, ops: u64) -> Write {
+    Write::Share { doc, person: person.into(), ops }
+}
+
+/// A document's shares, sorted.
+fn shares(store: &dyn Store, doc: &DocumentId) -> Vec<(String, u64)> {
+    let mut shares = store.shares(doc).unwrap();
+    shares.sort();
+    shares
 }
 
 /// What [`store_script`] leaves, checked again after a reopen.
@@ -95,6 +123,11 @@ fn assert_script_result(store: &dyn Store) {
     assert_eq!(store.load(&doc(3)).unwrap(), chunks(&[b"snapshot-c"]));
     assert_eq!(store.load_sync_state(&doc(1), "peer-1").unwrap(), Some(b"s2".to_vec()));
     assert_eq!(store.load_sync_state(&doc(4), "peer-1").unwrap(), Some(b"v1".to_vec()));
+    assert_eq!(
+        shares(store, &doc(1)),
+        vec![("alice".into(), 1), ("mallory".into(), 1_300), ("Маша".into(), 41)]
+    );
+    assert_eq!(shares(store, &doc(3)), vec![]);
 }
 
 #[test]
@@ -294,6 +327,9 @@ impl<S: Store> Store for CountingStore<S> {
     fn load_sync_state(&self, doc: &DocumentId, storage_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.inner.load_sync_state(doc, storage_id)
     }
+    fn shares(&self, doc: &DocumentId) -> Result<Vec<(String, u64)>, StoreError> {
+        self.inner.shares(doc)
+    }
     fn documents(&self) -> Result<Vec<DocumentId>, StoreError> {
         self.inner.documents()
     }
@@ -372,6 +408,9 @@ impl Store for FlakyStore {
     }
     fn load_sync_state(&self, doc: &DocumentId, storage_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.inner.load_sync_state(doc, storage_id)
+    }
+    fn shares(&self, doc: &DocumentId) -> Result<Vec<(String, u64)>, StoreError> {
+        self.inner.shares(doc)
     }
     fn documents(&self) -> Result<Vec<DocumentId>, StoreError> {
         self.inner.documents()

@@ -72,6 +72,8 @@ struct Peer {
 struct Harness {
     relay: Relay,
     disk: HashMap<DocumentId, Vec<Vec<u8>>>,
+    /// What each person has added to each document ([`StorageWrite::Share`]).
+    shares: HashMap<(DocumentId, String), u64>,
     sync_states: HashMap<(DocumentId, String), Vec<u8>>,
     peers: Vec<Peer>,
     /// Every frame the relay sent: connection, message, size on the wire.
@@ -108,6 +110,7 @@ impl Harness {
         Harness {
             relay,
             disk: HashMap::new(),
+            shares: HashMap::new(),
             sync_states: HashMap::new(),
             peers: Vec::new(),
             sent: Vec::new(),
@@ -212,7 +215,9 @@ impl Harness {
             }
             Effect::Load { doc } => {
                 let chunks = self.disk.get(&doc).cloned().unwrap_or_default();
-                self.relay.loaded(doc, Ok(Loaded::parse(chunks)));
+                let shares =
+                    self.shares.iter().filter(|((d, _), _)| *d == doc).map(|((_, p), ops)| (p.clone(), *ops));
+                self.relay.loaded(doc, Ok(Loaded::parse(chunks).with_shares(shares.collect::<Vec<_>>())));
             }
             Effect::LoadSyncState { doc, storage_id } => {
                 let state = self.sync_states.get(&(doc, storage_id.clone())).cloned();
@@ -228,6 +233,9 @@ impl Harness {
                         StorageWrite::Replace(b) => {
                             self.replaces += 1;
                             *chunks = vec![b];
+                        }
+                        StorageWrite::Share { person, ops } => {
+                            *self.shares.entry((doc, person)).or_default() += ops
                         }
                     }
                 }
@@ -722,6 +730,81 @@ fn a_document_stops_growing_at_its_limit() {
     let stored = automerge::Automerge::load(&h.disk[&doc_id(1)].concat()).unwrap();
     use automerge::ReadDoc as _;
     assert_eq!(stored.stats().num_ops, 2_301, "what came before the limit is kept");
+}
+
+/// One member filling a document with changes of legal size stops at their
+/// share of it; the others go on, and the share holds after the document
+/// is evicted and the relay restarted (it is stored with the document).
+#[test]
+fn one_person_cannot_fill_a_document_and_lock_the_others_out() {
+    use automerge::ReadDoc as _;
+    let limits = Limits {
+        ops_per_message: 1_000,
+        doc_ops: 5_000,
+        person_doc_ops: 2_000,
+        ops_per_second: 1_000_000,
+        ..Limits::default()
+    };
+    let mut h = Harness::over(Relay::new("relay".into(), None, Box::new(OpenAccess)).with_limits(limits));
+    h.user = "mallory".into();
+    let m = h.join("m", None);
+    let mut doc = text_doc(100);
+    let text = doc.get(ROOT, "t").unwrap().unwrap().1;
+    h.open(m, doc_id(1), doc.clone());
+    // Legal messages of 600 characters until the share is used up.
+    let mut refused_at = None;
+    for round in 0..6u64 {
+        doc.splice_text(&text, 0, 0, &"ж".repeat(600)).unwrap();
+        doc.commit();
+        h.peers[m].docs.insert(doc_id(1), doc.clone());
+        // A second for the person's rate to refill.
+        h.settle_for(1);
+        if h.sent_to(h.peers[m].conn, refused) > 0 {
+            refused_at = Some(round);
+            break;
+        }
+    }
+    // 101 + 3 × 600 fits in 2,000; the fourth does not.
+    assert_eq!(refused_at, Some(3));
+    let conn = h.peers[m].conn;
+    let why = h.sent.iter().find_map(|(c, m, _)| match m {
+        Message::DocRefused { message, .. } if *c == conn => Some(message.clone()),
+        _ => None,
+    });
+    let why = why.unwrap();
+    assert!(why.starts_with("вы уже добавили в этот документ 1\u{a0}901 операций"), "{why}");
+    assert!(why.contains("Остальные могут продолжать работу"), "{why}");
+    let stored =
+        |h: &Harness| automerge::Automerge::load(&h.disk[&doc_id(1)].concat()).unwrap().stats().num_ops;
+    assert_eq!(stored(&h), 1_901);
+    assert_eq!(h.shares[&(doc_id(1), "mallory".to_owned())], 1_901, "stored with the document");
+
+    // Someone else still saves to it.
+    h.user = "alice".into();
+    let a = h.join("a", None);
+    h.open(a, doc_id(1), AutoCommit::new());
+    let mut hers = h.peers[a].docs[&doc_id(1)].clone();
+    hers.put(ROOT, "title", "Работаем дальше").unwrap();
+    hers.commit();
+    h.peers[a].docs.insert(doc_id(1), hers);
+    h.settle();
+    assert_eq!(h.sent_to(h.peers[a].conn, refused), 0);
+    assert_eq!(stored(&h), 1_902);
+
+    // Everyone leaves, the document is evicted, the relay restarts: the
+    // share is still used up.
+    h.disconnect(a);
+    h.disconnect(m);
+    h.settle_for(EVICT_AFTER_MS / 1_000 + 1);
+    h.relay = Relay::new("relay".into(), None, Box::new(OpenAccess)).with_limits(limits);
+    h.user = "mallory".into();
+    let m = h.join("m2", None);
+    let mut again = doc.clone();
+    again.put(ROOT, "x", "ещё").unwrap();
+    again.commit();
+    h.open(m, doc_id(1), again);
+    assert_eq!(h.sent_to(h.peers[m].conn, refused), 1, "refused after the restart too");
+    assert_eq!(stored(&h), 1_902, "nothing more of hers stored");
 }
 
 /// A person's operations are applied at their rate after a burst of one

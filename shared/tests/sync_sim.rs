@@ -341,6 +341,8 @@ impl Disk {
                     stored.hashes = am.get_changes(&[]).iter().map(|c| c.hash()).collect();
                     stored.chunks = vec![bytes];
                 }
+                // Shares are checked in sync_relay.rs.
+                StorageWrite::Share { .. } => {}
             }
         }
     }

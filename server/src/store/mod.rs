@@ -69,6 +69,11 @@ pub trait Store: Send + Sync + 'static {
     /// what it lacks.
     fn load_sync_state(&self, doc: &DocumentId, storage_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// How many operations each person has added to `doc` ([`Write::Share`]),
+    /// in no particular order: what the relay holds against each person's
+    /// share of a document, kept across restarts.
+    fn shares(&self, doc: &DocumentId) -> Result<Vec<(String, u64)>, StoreError>;
+
     /// The ids of all documents with at least one stored chunk, in byte order,
     /// for administration and tests. Sync states alone do not make a document.
     fn documents(&self) -> Result<Vec<DocumentId>, StoreError>;
@@ -93,7 +98,10 @@ pub enum Write {
     /// Stores (or overwrites) the sync state of `doc` with the peer whose
     /// storage id is `storage_id`. Chunks are left alone.
     SyncState { doc: DocumentId, storage_id: String, bytes: Vec<u8> },
-    /// Deletes every chunk and sync state of `doc` (deleted for everyone).
+    /// Adds `ops` to what `person` has added to `doc` (their share of it).
+    /// Compaction leaves shares alone: they count history too.
+    Share { doc: DocumentId, person: String, ops: u64 },
+    /// Deletes every chunk, sync state and share of `doc` (deleted for everyone).
     Delete { doc: DocumentId },
 }
 
@@ -104,6 +112,7 @@ impl Write {
             Write::Append { doc, .. }
             | Write::Replace { doc, .. }
             | Write::SyncState { doc, .. }
+            | Write::Share { doc, .. }
             | Write::Delete { doc } => doc,
         }
     }
@@ -118,6 +127,7 @@ impl fmt::Debug for Write {
             Write::SyncState { doc, storage_id, bytes } => {
                 write!(f, "SyncState({doc}, {storage_id:?}, {} bytes)", bytes.len())
             }
+            Write::Share { doc, person, ops } => write!(f, "Share({doc}, {person:?}, {ops})"),
             Write::Delete { doc } => write!(f, "Delete({doc})"),
         }
     }
@@ -189,6 +199,10 @@ const CHUNKS: TableDefinition<([u8; 16], u64), &[u8]> = TableDefinition::new("ch
 const DOCUMENTS: TableDefinition<[u8; 16], u64> = TableDefinition::new("documents");
 /// Sync states, keyed by (document, peer storage id).
 const SYNC_STATES: TableDefinition<([u8; 16], &str), &[u8]> = TableDefinition::new("sync_states");
+/// What each person has added to each document, in operations, keyed by
+/// (document, person). Added in schema 1 without a bump: older builds
+/// ignore the table, and opening creates it.
+const SHARES: TableDefinition<([u8; 16], &str), u64> = TableDefinition::new("shares");
 /// Store-wide facts: `schema_version`, and `storage_id` (a random number
 /// made once: the relay names its storage by it to peers).
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -352,6 +366,7 @@ impl RedbStore {
             let mut chunks = txn.open_table(CHUNKS)?;
             let mut documents = txn.open_table(DOCUMENTS)?;
             let mut sync_states = txn.open_table(SYNC_STATES)?;
+            let mut shares = txn.open_table(SHARES)?;
             for write in writes {
                 match write {
                     Write::Append { doc, bytes } => {
@@ -368,11 +383,16 @@ impl RedbStore {
                     Write::SyncState { doc, storage_id, bytes } => {
                         sync_states.insert((*doc.as_bytes(), storage_id.as_str()), bytes.as_slice())?;
                     }
+                    Write::Share { doc, person, ops } => {
+                        let key = (*doc.as_bytes(), person.as_str());
+                        let had = shares.get(key)?.map_or(0, |ops| ops.value());
+                        shares.insert(key, had.saturating_add(*ops))?;
+                    }
                     Write::Delete { doc } => {
                         chunks.retain_in(chunk_range(doc), |_, _| false)?;
                         documents.remove(doc.as_bytes())?;
-                        let states = (*doc.as_bytes(), "")..=(*doc.as_bytes(), "\u{10ffff}");
-                        sync_states.retain_in(states, |_, _| false)?;
+                        sync_states.retain_in(by_person(doc), |_, _| false)?;
+                        shares.retain_in(by_person(doc), |_, _| false)?;
                     }
                 }
             }
@@ -389,6 +409,19 @@ impl RedbStore {
         let txn = db.begin_read()?;
         let sync_states = txn.open_table(SYNC_STATES)?;
         Ok(sync_states.get((*doc.as_bytes(), storage_id))?.map(|bytes| bytes.value().to_vec()))
+    }
+
+    fn get_shares(db: &Database, doc: &DocumentId) -> Result<Vec<(String, u64)>, StoreError> {
+        let txn = db.begin_read()?;
+        let shares = txn.open_table(SHARES)?;
+        shares
+            .range(by_person(doc))?
+            .map(|entry| {
+                let (key, ops) = entry?;
+                Ok((key.value().1.to_owned(), ops.value()))
+            })
+            .collect::<Result<_, redb::StorageError>>()
+            .map_err(Into::into)
     }
 
     fn list_documents(db: &Database) -> Result<Vec<DocumentId>, StoreError> {
@@ -420,9 +453,16 @@ fn prepare(db: &Database) -> Result<u64, redb::Error> {
         txn.open_table(CHUNKS)?;
         txn.open_table(DOCUMENTS)?;
         txn.open_table(SYNC_STATES)?;
+        txn.open_table(SHARES)?;
     }
     txn.commit()?;
     Ok(SCHEMA_VERSION)
+}
+
+/// The key range of a table keyed by (document, storage id or person)
+/// holding every entry of `doc`.
+fn by_person(doc: &DocumentId) -> std::ops::RangeInclusive<([u8; 16], &'static str)> {
+    (*doc.as_bytes(), "")..=(*doc.as_bytes(), "\u{10ffff}")
 }
 
 /// The key range holding every chunk of `doc`.
@@ -442,6 +482,10 @@ impl Store for RedbStore {
 
     fn load_sync_state(&self, doc: &DocumentId, storage_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.with_db(|db| guarded(|| Self::get_sync_state(db, doc, storage_id)))
+    }
+
+    fn shares(&self, doc: &DocumentId) -> Result<Vec<(String, u64)>, StoreError> {
+        self.with_db(|db| guarded(|| Self::get_shares(db, doc)))
     }
 
     fn documents(&self) -> Result<Vec<DocumentId>, StoreError> {
@@ -510,6 +554,7 @@ pub struct MemoryStore {
 struct MemoryState {
     chunks: BTreeMap<DocumentId, Vec<Vec<u8>>>,
     sync_states: HashMap<(DocumentId, String), Vec<u8>>,
+    shares: BTreeMap<(DocumentId, String), u64>,
 }
 
 impl MemoryStore {
@@ -540,9 +585,14 @@ impl Store for MemoryStore {
                 Write::SyncState { doc, storage_id, bytes } => {
                     state.sync_states.insert((doc, storage_id), bytes);
                 }
+                Write::Share { doc, person, ops } => {
+                    let share = state.shares.entry((doc, person)).or_default();
+                    *share = share.saturating_add(ops);
+                }
                 Write::Delete { doc } => {
                     state.chunks.remove(&doc);
                     state.sync_states.retain(|(d, _), _| *d != doc);
+                    state.shares.retain(|(d, _), _| *d != doc);
                 }
             }
         }
@@ -551,6 +601,16 @@ impl Store for MemoryStore {
 
     fn load_sync_state(&self, doc: &DocumentId, storage_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.state().sync_states.get(&(*doc, storage_id.to_owned())).cloned())
+    }
+
+    fn shares(&self, doc: &DocumentId) -> Result<Vec<(String, u64)>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .shares
+            .iter()
+            .filter(|((d, _), _)| d == doc)
+            .map(|((_, p), ops)| (p.clone(), *ops))
+            .collect())
     }
 
     fn documents(&self) -> Result<Vec<DocumentId>, StoreError> {
@@ -625,6 +685,16 @@ impl Writer {
     pub async fn load(&self, doc: &DocumentId) -> Result<Vec<Vec<u8>>, StoreError> {
         let doc = *doc;
         self.read(move |store| store.load(&doc)).await
+    }
+
+    /// [`Store::load`] and [`Store::shares`] on the blocking pool: what the
+    /// relay needs to take a document up again.
+    pub async fn load_with_shares(
+        &self,
+        doc: &DocumentId,
+    ) -> Result<(Vec<Vec<u8>>, Vec<(String, u64)>), StoreError> {
+        let doc = *doc;
+        self.read(move |store| Ok((store.load(&doc)?, store.shares(&doc)?))).await
     }
 
     /// [`Store::load_sync_state`] on the blocking pool, like [`Writer::load`].

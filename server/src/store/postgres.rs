@@ -6,6 +6,7 @@
 //! numbered from one sequence for the whole database, so appends from any
 //! number of relays never collide and a document's chunks read back in the
 //! order they were committed; `sync_states` (document, peer storage id);
+//! `shares` (document, person: the operations each has added);
 //! `medk_meta` (the storage id). A commit is one transaction: acknowledged
 //! only once PostgreSQL says it committed.
 //!
@@ -27,9 +28,10 @@ use super::{Store, StoreError, Write};
 /// The schema, one migration per version, run in order at start in one
 /// transaction each (under an advisory lock, so relays starting together
 /// do not race). Never edit one that shipped: add the next.
-pub const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE medk_meta (key text PRIMARY KEY, value text NOT NULL);
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE medk_meta (key text PRIMARY KEY, value text NOT NULL);
      CREATE SEQUENCE chunk_seq;
      CREATE TABLE chunks (
          doc bytea NOT NULL,
@@ -43,7 +45,17 @@ pub const MIGRATIONS: &[(i64, &str)] = &[(
          bytes bytea NOT NULL,
          PRIMARY KEY (doc, storage_id)
      );",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE shares (
+             doc bytea NOT NULL,
+             person text NOT NULL,
+             ops bigint NOT NULL,
+             PRIMARY KEY (doc, person)
+         );",
+    ),
+];
 
 /// The advisory lock key migrations are run under (any constant; "medk").
 const MIGRATION_LOCK: i64 = 0x6d65_646b;
@@ -224,9 +236,20 @@ impl Store for PgStore {
                         )
                         .await?;
                     }
+                    Write::Share { person, ops, .. } => {
+                        // A share is bounded by the document's cap (millions).
+                        let ops = i64::try_from(*ops).unwrap_or(i64::MAX);
+                        txn.execute(
+                            "INSERT INTO shares (doc, person, ops) VALUES ($1, $2, $3)
+                             ON CONFLICT (doc, person) DO UPDATE SET ops = shares.ops + EXCLUDED.ops",
+                            &[&doc, person, &ops],
+                        )
+                        .await?;
+                    }
                     Write::Delete { .. } => {
                         txn.execute("DELETE FROM chunks WHERE doc = $1", &[&doc]).await?;
                         txn.execute("DELETE FROM sync_states WHERE doc = $1", &[&doc]).await?;
+                        txn.execute("DELETE FROM shares WHERE doc = $1", &[&doc]).await?;
                     }
                 }
             }
@@ -246,6 +269,18 @@ impl Store for PgStore {
                 )
                 .await?;
             Ok(row.map(|row| row.get::<_, Vec<u8>>(0)))
+        })
+    }
+
+    fn shares(&self, doc: &DocumentId) -> Result<Vec<(String, u64)>, StoreError> {
+        let doc = doc.as_bytes().to_vec();
+        self.run(|pool| async move {
+            let client = pool.get().await?;
+            let rows = client.query("SELECT person, ops FROM shares WHERE doc = $1", &[&doc]).await?;
+            Ok(rows
+                .iter()
+                .map(|row| (row.get::<_, String>(0), u64::try_from(row.get::<_, i64>(1)).unwrap_or(0)))
+                .collect())
         })
     }
 

@@ -22,7 +22,11 @@
 //! - Before anything is applied, its size is known ([`super::chunks`]): a
 //!   message over [`MAX_OPS_PER_MESSAGE`] (operations and changes), or one
 //!   that would take a document past [`MAX_DOC_OPS`], is refused the same
-//!   way without being applied, and each person's changes are applied at
+//!   way without being applied; so is one that would take its sender's
+//!   share of the document past [`MAX_PERSON_DOC_OPS`] (what each person has
+//!   added is stored with the document, [`StorageWrite::Share`], so the
+//!   share outlives eviction and restarts: one member cannot fill a
+//!   document and lock the others out). Each person's changes are applied at
 //!   most at [`OPS_PER_SECOND`] after a burst of one big message (what is
 //!   over waits; other people's messages do not). Messages waiting per
 //!   connection are capped at [`MAX_PENDING_BYTES`], presence at
@@ -100,6 +104,12 @@ pub const INLINE_OPS: u64 = 500;
 /// the 1,000-activity roadmap, some hundred megabytes in the relay's memory.
 pub const MAX_DOC_OPS: u64 = 2_000_000;
 
+/// Most operations one person may add to one document, history included:
+/// half of [`MAX_DOC_OPS`], so that one member filling a document with
+/// legal changes still leaves the others room to work (a 1,100-activity
+/// roadmap typed or imported by one person is some 600,000).
+pub const MAX_PERSON_DOC_OPS: u64 = MAX_DOC_OPS / 2;
+
 /// The operations of one person's changes applied per second, after a
 /// burst of [`MAX_OPS_PER_MESSAGE`] (so one message of any allowed size
 /// goes through at once). Typing is a few a second; what is over waits.
@@ -133,6 +143,8 @@ pub struct Limits {
     pub ops_per_message: u64,
     pub inline_ops: u64,
     pub doc_ops: u64,
+    /// What one person may add to one document.
+    pub person_doc_ops: u64,
     /// Per person; the burst is `ops_per_message`.
     pub ops_per_second: u64,
     pub pending_bytes: usize,
@@ -148,6 +160,7 @@ impl Default for Limits {
             ops_per_message: MAX_OPS_PER_MESSAGE,
             inline_ops: INLINE_OPS,
             doc_ops: MAX_DOC_OPS,
+            person_doc_ops: MAX_PERSON_DOC_OPS,
             ops_per_second: OPS_PER_SECOND,
             pending_bytes: MAX_PENDING_BYTES,
             ephemeral_bytes: MAX_EPHEMERAL_BYTES,
@@ -243,6 +256,10 @@ pub enum StorageWrite {
     Append(Vec<u8>),
     /// The whole document, replacing every chunk stored before.
     Replace(Vec<u8>),
+    /// `person` added `ops` more operations to the document (their share,
+    /// [`Limits::person_doc_ops`]): added to what is stored for them, in
+    /// the same commit as the chunk that holds them.
+    Share { person: String, ops: u64 },
 }
 
 /// Something the I/O layer must do.
@@ -349,9 +366,10 @@ struct Doc {
     retry_load_at: Option<u64>,
     /// Messages were applied whose answers wait for a write to finish.
     owes_answers: bool,
-    /// A claim is being registered ([`Effect::Claim`]): the connection that
-    /// made it and the document as it was before its changes.
-    claiming: Option<(ConnId, Automerge)>,
+    /// A claim is being registered ([`Effect::Claim`]).
+    claiming: Option<Claiming>,
+    /// What each person has added to the document.
+    shares: Shares,
     /// A sender's rate held messages back: look again at this time.
     retry_pump_at: Option<u64>,
     /// A message is being applied off the relay's task ([`Effect::Apply`]);
@@ -424,6 +442,71 @@ impl Stored {
     }
 }
 
+/// A registration under way ([`Effect::Claim`]).
+struct Claiming {
+    /// The connection that made it.
+    conn: ConnId,
+    /// The document as it was before the claimant's changes.
+    before: Automerge,
+    /// Who claims it, and how many operations the changes add.
+    user: String,
+    ops: u64,
+}
+
+/// The operations each person has added to a document, history included
+/// ([`Limits::person_doc_ops`]): as stored, and applied since.
+#[derive(Default)]
+struct Shares {
+    /// Durable: read with the document, or written since.
+    stored: HashMap<String, u64>,
+    /// Applied, not written yet.
+    unsaved: HashMap<String, u64>,
+    /// In the write under way.
+    writing: HashMap<String, u64>,
+}
+
+impl Shares {
+    fn of(&self, person: &str) -> u64 {
+        [&self.stored, &self.unsaved, &self.writing]
+            .iter()
+            .map(|m| m.get(person).copied().unwrap_or(0))
+            .fold(0u64, u64::saturating_add)
+    }
+
+    fn add(&mut self, person: &str, ops: u64) {
+        if ops > 0 {
+            let share = self.unsaved.entry(person.to_owned()).or_default();
+            *share = share.saturating_add(ops);
+        }
+    }
+
+    /// What the next write stores of them (moved to `writing`).
+    fn to_write(&mut self) -> Vec<StorageWrite> {
+        let unsaved = std::mem::take(&mut self.unsaved);
+        let mut shares: Vec<(&String, &u64)> = unsaved.iter().collect();
+        shares.sort();
+        let writes = shares
+            .into_iter()
+            .map(|(person, ops)| StorageWrite::Share { person: person.clone(), ops: *ops })
+            .collect();
+        merge(&mut self.writing, unsaved);
+        writes
+    }
+
+    /// The write under way landed, or failed (then it goes with the next).
+    fn written(&mut self, ok: bool) {
+        let writing = std::mem::take(&mut self.writing);
+        merge(if ok { &mut self.stored } else { &mut self.unsaved }, writing);
+    }
+}
+
+fn merge(into: &mut HashMap<String, u64>, from: HashMap<String, u64>) {
+    for (person, ops) in from {
+        let share = into.entry(person).or_default();
+        *share = share.saturating_add(ops);
+    }
+}
+
 /// A write a [`Job`] encoded, and what is stored after it.
 struct Prepared {
     write: StorageWrite,
@@ -442,6 +525,8 @@ struct Applying {
     request: bool,
     claim: bool,
     user: String,
+    /// What the message adds ([`chunks::Size::ops`]).
+    ops: u64,
     answers: Answers,
 }
 
@@ -828,6 +913,7 @@ impl Relay {
                 doc.incremental_bytes = loaded.incremental_bytes;
                 doc.saved_heads = am.get_heads();
                 doc.am = *am;
+                doc.shares.stored = loaded.shares;
                 doc.phase = Phase::Ready;
             }
             None => doc.phase = Phase::Broken,
@@ -854,10 +940,13 @@ impl Relay {
     pub fn written(&mut self, id: DocumentId, batch: u64, result: Result<(), String>) {
         let Some(doc) = self.docs.get_mut(&id) else { return };
         match doc.writing.take() {
-            Some((b, heads)) if b == batch => match result {
-                Ok(()) => doc.saved_heads = heads,
-                Err(_) => doc.retry_write_at = Some(self.now + WRITE_RETRY_MS),
-            },
+            Some((b, heads)) if b == batch => {
+                doc.shares.written(result.is_ok());
+                match result {
+                    Ok(()) => doc.saved_heads = heads,
+                    Err(_) => doc.retry_write_at = Some(self.now + WRITE_RETRY_MS),
+                }
+            }
             other => doc.writing = other,
         }
         self.pump(id);
@@ -870,9 +959,10 @@ impl Relay {
     /// (`doc-refused`), and its changes are dropped.
     pub fn claimed(&mut self, id: DocumentId, result: Result<(), Option<Refusal>>) {
         let Some(doc) = self.docs.get_mut(&id) else { return };
-        let Some((conn, before)) = doc.claiming.take() else { return };
+        let Some(Claiming { conn, before, user, ops }) = doc.claiming.take() else { return };
         match result {
             Ok(()) => {
+                doc.shares.add(&user, ops);
                 if let Some(peer) = doc.peers.get_mut(&conn) {
                     peer.claimant = false;
                     peer.gathered = None;
@@ -1201,7 +1291,10 @@ impl Relay {
                     &limits,
                 ))
             } else {
-                None
+                // A claimant's copy is all its own.
+                let mine = if claim { held_ops } else { doc.shares.of(&user) };
+                (mine.saturating_add(size.ops) > limits.person_doc_ops)
+                    .then(|| share_used(mine, size.ops, &limits))
             };
             if let Some(refusal) = refusal {
                 self.release(m.conn, m.data.len());
@@ -1264,12 +1357,13 @@ impl Relay {
                 Job(Box::new(Work { base, state: peer.sync.clone(), message, vetter, claim, cost, stored }));
             if inline {
                 let applied = job.run();
-                if self.settle(id, doc, m.conn, m.request, &user, claim, applied, round) {
+                if self.settle(id, doc, m.conn, m.request, &user, claim, size.ops, applied, round) {
                     break;
                 }
             } else {
                 let answers = std::mem::take(&mut round.answers);
-                doc.applying = Some(Applying { conn: m.conn, request: m.request, claim, user, answers });
+                doc.applying =
+                    Some(Applying { conn: m.conn, request: m.request, claim, user, ops: size.ops, answers });
                 self.effects.push_back(Effect::Apply { doc: id, job });
                 break;
             }
@@ -1308,6 +1402,7 @@ impl Relay {
         request: bool,
         user: &str,
         claim: bool,
+        ops: u64,
         applied: Applied,
         round: &mut Round,
     ) -> bool {
@@ -1359,18 +1454,22 @@ impl Relay {
                 }
                 doc.prepared = write;
                 // Registered before anything is stored or answered; the
-                // rest waits for it.
+                // rest waits for it. All of it is the claimant's.
+                let ops = after.stats().num_ops.saturating_sub(doc.am.stats().num_ops);
                 let before = std::mem::replace(&mut doc.am, after);
-                doc.claiming = Some((conn, before));
+                doc.claiming = Some(Claiming { conn, before, user: user.to_owned(), ops });
                 self.effects.push_back(Effect::Claim { doc: id, user: user.to_owned() });
                 round.answers.spoke(conn, false);
                 return true;
             }
-            Outcome::Taken { doc: after, state, write, .. } => {
+            Outcome::Taken { doc: after, state, write, changed } => {
                 // Taken even if its peer left meanwhile: it was vetted and
                 // sent while the peer could write.
                 doc.am = after;
                 doc.prepared = write;
+                if changed {
+                    doc.shares.add(user, ops);
+                }
                 if let Some(peer) = doc.peers.get_mut(&conn) {
                     peer.sync = state;
                     round.answers.spoke(conn, request);
@@ -1384,14 +1483,14 @@ impl Relay {
     /// applied here, and the document goes on.
     pub fn applied(&mut self, id: DocumentId, applied: Applied) {
         let Some(mut doc) = self.docs.remove(&id) else { return };
-        let Some(Applying { conn, request, claim, user, answers }) = doc.applying.take() else {
+        let Some(Applying { conn, request, claim, user, ops, answers }) = doc.applying.take() else {
             // Not the job this document waits for (it was forgotten and
             // opened again meanwhile): its result is dropped.
             self.docs.insert(id, doc);
             return;
         };
         let mut round = Round { answers, ..Round::default() };
-        self.settle(id, &mut doc, conn, request, &user, claim, applied, &mut round);
+        self.settle(id, &mut doc, conn, request, &user, claim, ops, applied, &mut round);
         self.apply_inbox(id, &mut doc, &mut round);
         self.docs.insert(id, doc);
         self.finish_round(id, round);
@@ -1481,7 +1580,9 @@ impl Relay {
             doc.snapshot_bytes = stored.snapshot_bytes;
             doc.incremental_bytes = stored.incremental_bytes;
             doc.writing = Some((batch, heads));
-            self.effects.push_back(Effect::Write { doc: id, batch, writes: vec![write] });
+            let mut writes = vec![write];
+            writes.extend(doc.shares.to_write());
+            self.effects.push_back(Effect::Write { doc: id, batch, writes });
             doc.owes_answers = true;
         } else {
             // Nothing new in the document: only those who just spoke can need
@@ -1511,6 +1612,8 @@ pub struct Loaded {
     doc: Option<Box<Automerge>>,
     snapshot_bytes: usize,
     incremental_bytes: usize,
+    /// What each person has added ([`StorageWrite::Share`]).
+    shares: HashMap<String, u64>,
 }
 
 impl Loaded {
@@ -1522,7 +1625,15 @@ impl Loaded {
             doc: Automerge::load(&chunks.concat()).ok().map(Box::new),
             snapshot_bytes,
             incremental_bytes,
+            shares: HashMap::new(),
         }
+    }
+
+    /// With what each person has added to the document, as stored (the
+    /// sums of its [`StorageWrite::Share`]s).
+    pub fn with_shares(mut self, shares: impl IntoIterator<Item = (String, u64)>) -> Loaded {
+        self.shares = shares.into_iter().collect();
+        self
     }
 }
 
@@ -1679,6 +1790,26 @@ fn too_big(detail: String, per_message: bool, limits: &Limits) -> Refusal {
     Refusal { message, detail }
 }
 
+/// The refusal of a change past its sender's share of the document
+/// ([`Limits::person_doc_ops`]): the others may go on; the sender may go
+/// on in a copy.
+fn share_used(mine: u64, ops: u64, limits: &Limits) -> Refusal {
+    let spaced = crate::ru::thousands;
+    Refusal {
+        message: format!(
+            "вы уже добавили в этот документ {} операций вместе с историей правок, а один человек может добавить \
+             не больше {}; больше ваших изменений в него сервер не примет. Остальные могут продолжать работу. \
+             Чтобы продолжить самим, сделайте копию («Дублировать» в списке карт): копия начинается без истории",
+            spaced(mine),
+            spaced(limits.person_doc_ops)
+        ),
+        detail: format!(
+            "{mine} + {ops} operations from one person, over {} per person in a document",
+            limits.person_doc_ops
+        ),
+    }
+}
+
 /// Sends the document's peers (all, or `only` these) what they are missing, if anything.
 fn answer(
     relay: &PeerId,
@@ -1741,6 +1872,7 @@ impl Doc {
             retry_load_at: None,
             owes_answers: false,
             claiming: None,
+            shares: Shares::default(),
             retry_pump_at: None,
             applying: None,
             prepared: None,
