@@ -193,7 +193,11 @@ impl Replica {
         }
         let pieces = storage.load(&id).await?;
         let journal = crate::journal::pending(&id);
-        let (am, core, opened, ops) = core::Replica::open(&pieces, &journal, &tab_name(), Policy::default());
+        let (mut am, core, opened, ops) =
+            core::Replica::open(&pieces, &journal, &tab_name(), Policy::default());
+        // What is written from here is known as this device's even if the
+        // list of its actors is lost (see `Unsent`).
+        am.set_actor(core::device_actor(&device_prefix(), &crate::browser::random_bytes()));
         let doc = match D::from_automerge(am) {
             Ok(doc) => doc,
             Err(Unfit::Newer(detail)) => return Err(OpenError::Newer(detail)),
@@ -234,7 +238,7 @@ impl Replica {
             on_maintenance: RefCell::new(None),
         });
         run(&shell, ops, None);
-        let unsent = Unsent::new(load_synced(&id), load_actors(&id));
+        let unsent = Unsent::new(load_synced(&id), load_actors(&id)).with_device(&device_prefix());
         Ok((Replica { id, shell, meta, on_change: None, unsent, notice }, doc))
     }
 
@@ -255,6 +259,12 @@ impl Replica {
     pub fn write(&mut self, am: &mut AutoCommit, meta: Option<RoadmapMeta>, origin: Origin) {
         if origin == Origin::Local && self.unsent.wrote_as(am.get_actor()) {
             save_actors(&self.id, self.unsent.local_actors());
+            // A document made here (not opened from storage) still writes
+            // as a random actor: the next change is the device's own.
+            let prefix = device_prefix();
+            if !am.get_actor().to_bytes().starts_with(&prefix) {
+                am.set_actor(core::device_actor(&prefix, &crate::browser::random_bytes()));
+            }
         }
         let ops = self.shell.core.borrow_mut().write(am, origin);
         if ops.is_empty() {
@@ -404,6 +414,19 @@ fn save_synced(id: &DocumentId, heads: &[ChangeHash]) {
 /// from it), before it is opened.
 pub fn relay_had(id: &DocumentId, heads: &[ChangeHash]) {
     save_synced(id, heads);
+}
+
+/// The prefix of every actor this device writes with
+/// ([`core::device_actor`]): made at its first start and kept.
+fn device_prefix() -> [u8; core::DEVICE_PREFIX_BYTES] {
+    const KEY: &str = "medk.device-actor";
+    let kept =
+        crate::browser::setting(KEY).and_then(|hex| hex::decode(hex).ok()).and_then(|b| b.try_into().ok());
+    kept.unwrap_or_else(|| {
+        let made = crate::browser::random_bytes();
+        crate::browser::set_setting(KEY, &hex::encode(made));
+        made
+    })
 }
 
 fn actors_key(id: &DocumentId) -> String {

@@ -284,3 +284,36 @@ test('after an offline restart the indicator counts unsent changes without openi
   await other.goto(path);
   expect(await descriptions(other)).toEqual(['Отправлено', 'Не отправлено']);
 });
+
+test('a browser killed offline before it wrote down its session: the changes made still count as unsent, and «всё сохранено» waits for the server', async ({ browser, server }) => {
+  const device = await signedInDevice(browser, server.url);
+  const path = await createRoadmap(device, 'Убитый браузер');
+  await addActivity(device, 0, 'Отправлено');
+  await expect(syncStatus(device)).toHaveAttribute('data-state', 'synced', { timeout: 15_000 });
+  await waitForOfflineReady(device);
+  await device.context().setOffline(true);
+  await expect(syncStatus(device)).toHaveAttribute('data-state', 'offline', { timeout: 15_000 });
+  await addActivity(device, 0, 'Без связи');
+  await activities(device).nth(1).locator('textarea.f-description').pressSequentially(' в школе');
+  await settled(device);
+  await expect(syncStatus(device)).toContainText('не отправлено');
+  // What a browser killed a moment after the edits leaves: IndexedDB has
+  // them, localStorage never wrote which actors this session used.
+  await device.evaluate(() => {
+    for (const key of Object.keys(localStorage)) if (key.startsWith('medk.actors.')) localStorage.removeItem(key);
+  });
+  await device.reload();
+  await editorLoaded(device);
+  expect(await descriptions(device)).toEqual(['Отправлено', 'Без связи в школе']);
+  await expect(syncStatus(device)).toContainText('не отправлено', { timeout: 5_000 });
+  await device.goto('/');
+  await expect(syncStatus(device)).toContainText('не отправлено');
+  expect((await listRecord(device, docId(path))).unsent).toBeGreaterThan(0);
+
+  // Online, «всё сохранено» only once the server has them.
+  await device.context().setOffline(false);
+  await expect(syncStatus(device)).toHaveAttribute('data-state', 'synced', { timeout: 20_000 });
+  const other = await signedInDevice(browser, server.url);
+  await other.goto(path);
+  expect(await descriptions(other)).toEqual(['Отправлено', 'Без связи в школе']);
+});

@@ -389,7 +389,8 @@ impl Replica {
 
 /// The count of this device's changes to a document that the relay is not
 /// known to have. Only changes made here count (by the actors this device
-/// used for the document): changes received from others are on the relay
+/// used for the document, or any actor that starts with the device's own
+/// prefix, [`device_actor`]): changes received from others are on the relay
 /// by definition, however far behind the acknowledged heads are while
 /// someone else types. Until the relay has confirmed anything of the
 /// document, every change counts (it has none of them: a roadmap made
@@ -406,13 +407,43 @@ pub struct Unsent {
     /// The maker of an identical first change every device has (a
     /// well-known file's genesis): never owed to the relay.
     genesis: Option<automerge::ActorId>,
+    /// The device's actor prefix ([`device_actor`]): every actor that
+    /// starts with it is this device's, whether or not `local` still
+    /// lists it (the list lives in `localStorage`, which a killed browser
+    /// may not have written).
+    device: Vec<u8>,
+}
+
+/// Length of a device's actor prefix.
+pub const DEVICE_PREFIX_BYTES: usize = 16;
+
+/// An actor for one session of this device: its `prefix` (made once per
+/// device and kept) and `session` bytes of its own, so every tab writes as
+/// a different actor and every actor of the device is known as its own.
+pub fn device_actor(prefix: &[u8; DEVICE_PREFIX_BYTES], session: &[u8; 8]) -> automerge::ActorId {
+    let mut bytes = prefix.to_vec();
+    bytes.extend_from_slice(session);
+    automerge::ActorId::from(bytes)
 }
 
 impl Unsent {
     /// Starts from heads the relay was known to have and the actors this
     /// device wrote with (both kept across reloads).
     pub fn new(synced: Vec<ChangeHash>, local: impl IntoIterator<Item = automerge::ActorId>) -> Unsent {
-        Unsent { synced, local: local.into_iter().collect(), counted: None, genesis: None }
+        Unsent {
+            synced,
+            local: local.into_iter().collect(),
+            counted: None,
+            genesis: None,
+            device: Vec::new(),
+        }
+    }
+
+    /// Actors starting with `prefix` are this device's ([`device_actor`]).
+    pub fn with_device(mut self, prefix: &[u8; DEVICE_PREFIX_BYTES]) -> Unsent {
+        self.device = prefix.to_vec();
+        self.counted = None;
+        self
     }
 
     /// Changes by `actor` are on every device from the start.
@@ -458,12 +489,15 @@ impl Unsent {
         let heads = am.get_heads();
         let known = |hashes: &[ChangeHash], am: &mut AutoCommit| hashes.iter().all(|h| has_change(am, h));
         let never_synced = self.synced.is_empty();
-        let (genesis, local) = (self.genesis.as_ref(), &self.local);
+        let (genesis, local, device) = (self.genesis.as_ref(), &self.local, self.device.as_slice());
+        let mine = |actor: &automerge::ActorId| {
+            local.contains(actor) || (!device.is_empty() && actor.to_bytes().starts_with(device))
+        };
         let owed = |since: &[ChangeHash], am: &mut AutoCommit| {
             am.get_changes_meta(since)
                 .iter()
                 .filter(|c| Some(c.actor.as_ref()) != genesis)
-                .filter(|c| never_synced || local.contains(c.actor.as_ref()))
+                .filter(|c| never_synced || mine(c.actor.as_ref()))
                 .count()
         };
         let (count, exact) = match self.counted.take() {
@@ -570,6 +604,32 @@ mod tests {
         let heads = device.get_heads();
         assert!(unsent.relay_has(&heads));
         assert_eq!(unsent.count(&mut device), 0);
+    }
+
+    /// Found by a trial: a browser killed offline had not written the
+    /// session's actor to `localStorage`, so after the restart the changes
+    /// made before the kill did not count, and the top bar said «Всё
+    /// сохранено» before any was sent. The device's actor prefix counts
+    /// them whatever the list holds; another tab of the device counts too.
+    #[test]
+    fn a_devices_changes_count_when_the_list_of_its_actors_was_lost() {
+        let prefix = [7u8; DEVICE_PREFIX_BYTES];
+        let mut relay = AutoCommit::new().with_actor(ActorId::from(b"relay-side".as_slice()));
+        edit(&mut relay, "title");
+        let mut device = relay.fork().with_actor(device_actor(&prefix, &[1; 8]));
+        edit(&mut device, "a");
+        edit(&mut device, "b");
+        let mut other_tab = device.fork().with_actor(device_actor(&prefix, &[2; 8]));
+        edit(&mut other_tab, "c");
+        device.merge(&mut other_tab).unwrap();
+        let mut colleague = relay.fork().with_actor(ActorId::from(b"colleague".as_slice()));
+        edit(&mut colleague, "d");
+        device.merge(&mut colleague).unwrap();
+        // The list of actors is empty (lost): only the prefix says whose.
+        let mut lost = Unsent::new(relay.get_heads(), []);
+        assert_eq!(lost.count(&mut device), 0, "without the prefix the device's changes were not counted");
+        let mut unsent = Unsent::new(relay.get_heads(), []).with_device(&prefix);
+        assert_eq!(unsent.count(&mut device), 3, "both tabs' changes, not the colleague's");
     }
 
     #[test]
