@@ -197,7 +197,8 @@ impl Replica {
             core::Replica::open(&pieces, &journal, &tab_name(), Policy::default());
         // What is written from here is known as this device's even if the
         // list of its actors is lost (see `Unsent`).
-        am.set_actor(core::device_actor(&device_prefix(), &crate::browser::random_bytes()));
+        let prefix = device_prefix();
+        am.set_actor(core::device_actor(&prefix, &crate::browser::random_bytes()));
         let doc = match D::from_automerge(am) {
             Ok(doc) => doc,
             Err(Unfit::Newer(detail)) => return Err(OpenError::Newer(detail)),
@@ -238,7 +239,7 @@ impl Replica {
             on_maintenance: RefCell::new(None),
         });
         run(&shell, ops, None);
-        let unsent = Unsent::new(load_synced(&id), load_actors(&id)).with_device(&device_prefix());
+        let unsent = Unsent::new(load_synced(&id), load_actors(&id)).with_device(&prefix);
         Ok((Replica { id, shell, meta, on_change: None, unsent, notice }, doc))
     }
 

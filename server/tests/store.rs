@@ -372,7 +372,7 @@ async fn concurrent_commits_are_grouped_and_all_kept() {
     // Every chunk is there, through the writer's reads and the store's.
     let mut seen = Vec::new();
     for d in 0..10u8 {
-        let loaded = writer.load(&doc(d)).await.unwrap();
+        let loaded = writer.load_with_shares(&doc(d)).await.unwrap().0;
         assert_eq!(loaded.len(), 20);
         seen.extend(loaded.iter().map(|chunk| u32::from_le_bytes(chunk[..].try_into().unwrap())));
     }
@@ -449,10 +449,10 @@ async fn a_failing_request_fails_alone_in_its_group() {
             assert!(matches!(result, Err(StoreError::Corrupted(_))), "{result:?}");
         } else {
             result.unwrap();
-            assert_eq!(writer.load(&doc(i as u8)).await.unwrap(), vec![vec![i as u8]]);
+            assert_eq!(writer.load_with_shares(&doc(i as u8)).await.unwrap().0, vec![vec![i as u8]]);
         }
     }
-    assert_eq!(writer.load(&poisoned).await.unwrap(), Vec::<Vec<u8>>::new());
+    assert_eq!(writer.load_with_shares(&poisoned).await.unwrap().0, Vec::<Vec<u8>>::new());
     let failed = store.failed.lock().unwrap().clone();
     assert!(failed.iter().any(|&writes| writes > 1), "the poisoned request was never grouped: {failed:?}");
     assert_eq!(failed.last(), Some(&1), "then retried alone: {failed:?}");
@@ -546,7 +546,7 @@ fn crash_child() {
             .map(|d| {
                 let (writer, stdout) = (Arc::clone(&writer), Arc::clone(&stdout));
                 tokio::spawn(async move {
-                    let mut next = numbers(&writer.load(&doc(d)).await.unwrap()).len() as u32;
+                    let mut next = numbers(&writer.load_with_shares(&doc(d)).await.unwrap().0).len() as u32;
                     // Bounded, in case the parent is gone without killing us.
                     let deadline = Instant::now() + Duration::from_secs(60);
                     while Instant::now() < deadline {

@@ -680,15 +680,9 @@ impl Writer {
         }
     }
 
-    /// [`Store::load`] on the blocking pool: reads run beside the writer
-    /// thread (redb readers see the last commit and do not wait for writers).
-    pub async fn load(&self, doc: &DocumentId) -> Result<Vec<Vec<u8>>, StoreError> {
-        let doc = *doc;
-        self.read(move |store| store.load(&doc)).await
-    }
-
     /// [`Store::load`] and [`Store::shares`] on the blocking pool: what the
-    /// relay needs to take a document up again.
+    /// relay needs to take a document up again. Reads run beside the writer
+    /// thread (redb readers see the last commit and do not wait for writers).
     pub async fn load_with_shares(
         &self,
         doc: &DocumentId,
@@ -697,7 +691,7 @@ impl Writer {
         self.read(move |store| Ok((store.load(&doc)?, store.shares(&doc)?))).await
     }
 
-    /// [`Store::load_sync_state`] on the blocking pool, like [`Writer::load`].
+    /// [`Store::load_sync_state`] on the blocking pool, like [`Writer::load_with_shares`].
     pub async fn load_sync_state(
         &self,
         doc: &DocumentId,
