@@ -193,12 +193,14 @@ impl Replica {
         }
         let pieces = storage.load(&id).await?;
         let journal = crate::journal::pending(&id);
-        let (mut am, core, opened, ops) =
+        let (mut am, mut core, opened, ops) =
             core::Replica::open(&pieces, &journal, &tab_name(), Policy::default());
         // What is written from here is known as this device's even if the
         // list of its actors is lost (see `Unsent`).
         let prefix = device_prefix();
         am.set_actor(core::device_actor(&prefix, &crate::browser::random_bytes()));
+        let unsent = Unsent::new(load_synced(&id), load_actors(&id)).with_device(&prefix);
+        let waiting = unsent.count_waiting(core.waiting(&mut am));
         let doc = match D::from_automerge(am) {
             Ok(doc) => doc,
             Err(Unfit::Newer(detail)) => return Err(OpenError::Newer(detail)),
@@ -215,20 +217,9 @@ impl Replica {
                 return Err(OpenError::Corrupt(reason));
             }
         };
-        let mut notice = None;
+        let notice = opened_notice(!opened.unreadable.is_empty(), !opened.waiting_for.is_empty(), waiting);
         if !opened.unreadable.is_empty() {
             web_sys::console::warn_1(&format!("{id}: unreadable pieces: {:?}", opened.unreadable).into());
-            notice = Some(
-                "Часть данных этого документа на устройстве повреждена и отложена; остальное открыто. \
-                 Недостающее придёт с сервера при синхронизации."
-                    .to_owned(),
-            );
-        } else if !opened.waiting_for.is_empty() {
-            notice = Some(
-                "Часть изменений на этом устройстве ждёт других, которых здесь нет: они появятся, \
-                 когда документ синхронизируется с сервером."
-                    .to_owned(),
-            );
         }
         let shell = Rc::new(Shell {
             id,
@@ -239,7 +230,6 @@ impl Replica {
             on_maintenance: RefCell::new(None),
         });
         run(&shell, ops, None);
-        let unsent = Unsent::new(load_synced(&id), load_actors(&id)).with_device(&prefix);
         Ok((Replica { id, shell, meta, on_change: None, unsent, notice }, doc))
     }
 
@@ -313,7 +303,9 @@ impl Replica {
         {
             save_synced(&self.id, &shared);
         }
-        let count = self.unsent.count(am);
+        // Changes waiting behind a damaged piece are owed too.
+        let waiting = self.unsent.count_waiting(self.shell.core.borrow_mut().waiting(am));
+        let count = self.unsent.count(am) + waiting;
         let counted = Some(u32::try_from(count).unwrap_or(u32::MAX));
         if self.meta.unsent != counted {
             self.meta.unsent = counted;
@@ -324,6 +316,32 @@ impl Replica {
             });
         }
         count
+    }
+}
+
+/// What opening a document found wrong but worked around, said as it is:
+/// pieces that could not be read (`damaged`), changes stored here that wait
+/// for others nobody stored here (`waiting_for`), `owed_waiting` of them
+/// this device's own, not yet on the server.
+fn opened_notice(damaged: bool, waiting_for: bool, owed_waiting: usize) -> Option<String> {
+    let damaged_text = "Часть данных этого документа на устройстве повреждена и отложена; остальное открыто.";
+    match (damaged, owed_waiting) {
+        (true, 0) => Some(format!(
+            "{damaged_text} Если повреждённые изменения успели уйти на сервер, они вернутся при синхронизации; \
+             если нет, их не восстановить."
+        )),
+        (true, n) => Some(format!(
+            "{damaged_text} Ещё {} этого устройства, сделанные после повреждённых, ждут их и пока не видны: \
+             если повреждённые успели уйти на сервер, всё вернётся при синхронизации; если нет, эти изменения \
+             не восстановить. Они хранятся и учтены как неотправленные.",
+            medk_shared::ru::CHANGES.count(n as i64)
+        )),
+        (false, _) if waiting_for => Some(
+            "Часть изменений на этом устройстве ждёт других, которых здесь нет: они появятся, \
+             когда документ синхронизируется с сервером."
+                .to_owned(),
+        ),
+        (false, _) => None,
     }
 }
 

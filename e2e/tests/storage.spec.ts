@@ -317,3 +317,92 @@ test('a browser killed offline before it wrote down its session: the changes mad
   await other.goto(path);
   expect(await descriptions(other)).toEqual(['Отправлено', 'Без связи в школе']);
 });
+
+/** How many Automerge chunks stored bytes hold (magic, checksum, type, LEB128 length). */
+function chunkCount(bytes: number[]): number {
+  let at = 0;
+  let count = 0;
+  while (at + 9 < bytes.length) {
+    let len = 0;
+    let shift = 0;
+    let i = at + 9;
+    for (;;) {
+      const b = bytes[i++];
+      len += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+      if ((b & 0x80) === 0) break;
+    }
+    at = i + len;
+    count += 1;
+  }
+  return count;
+}
+
+function unsentCount(text: string): number {
+  const m = /не отправлено: (\d+)/.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+test('one damaged piece in the middle of unsent work: the changes after it are kept and counted, and the notice says what may be lost', async ({ browser, server }) => {
+  const device = await signedInDevice(browser, server.url);
+  const path = await createRoadmap(device, 'Повреждённая середина');
+  const id = docId(path);
+  await addActivity(device, 0, 'Отправлено');
+  await expect(syncStatus(device)).toHaveAttribute('data-state', 'synced', { timeout: 15_000 });
+  await waitForOfflineReady(device);
+  await device.context().setOffline(true);
+  await expect(syncStatus(device)).toHaveAttribute('data-state', 'offline', { timeout: 15_000 });
+  await settled(device);
+  const sent = new Set((await storedPieces(device, id)).map((p) => p.key));
+
+  // Eight characters typed offline, each stored as a piece of its own.
+  const field = activities(device).nth(0).locator('textarea.f-description');
+  for (const ch of 'абвгдежз') {
+    const before = (await storedPieces(device, id)).length;
+    await field.pressSequentially(ch);
+    await settled(device);
+    await expect.poll(async () => (await storedPieces(device, id)).length, { timeout: 10_000 }).toBeGreaterThan(before);
+  }
+  await expect(syncStatus(device)).toContainText('не отправлено');
+  const owed = unsentCount((await syncStatus(device).textContent()) ?? '');
+  const offline = (await storedPieces(device, id)).filter((p) => !sent.has(p.key));
+  expect(offline.length).toBeGreaterThanOrEqual(8);
+
+  // A broken disk spoils the piece with the fourth character.
+  const damaged = offline[3];
+  const lostThere = chunkCount(damaged.bytes);
+  await device.goto('/icon.svg');
+  await device.evaluate(async (key) => {
+    const db: IDBDatabase = await new Promise((ok) => (indexedDB.open('medk').onsuccess = (e: any) => ok(e.target.result)));
+    const tx = db.transaction(['chunks'], 'readwrite');
+    const chunks = tx.objectStore('chunks');
+    const value: any = await new Promise((ok) => (chunks.get(key).onsuccess = (e: any) => ok(e.target.result)));
+    chunks.put({ ...value, bytes: new Uint8Array([0x85, 0x6f, 0x4a, 0x83, 9, 9, 9, 9, 1, 5, 1]) }, key);
+    await new Promise((ok) => (tx.oncomplete = ok));
+    db.close();
+  }, damaged.key);
+
+  // Offline again: what came before the damage opens; the changes after it
+  // wait for it and still count as not sent; the notice does not promise
+  // the server will bring them.
+  await device.goto(path);
+  await editorLoaded(device);
+  await expect(field).toHaveValue('Отправленоабв');
+  const notice = device.locator('.notice');
+  await expect(notice).toContainText('повреждена');
+  await expect(notice).toContainText('ждут их');
+  await expect(notice).toContainText('если нет, эти изменения не восстановить');
+  await expect(notice).not.toContainText('придёт с сервера');
+  await expect(syncStatus(device)).toContainText(`не отправлено: ${owed - lostThere}`);
+  await device.goto('/');
+  await expect(syncStatus(device)).toContainText(`не отправлено: ${owed - lostThere}`);
+
+  // Online, the intact changes before the damage reach the server; the
+  // ones waiting still count: «всё сохранено» is never said.
+  await device.context().setOffline(false);
+  const other = await signedInDevice(browser, server.url);
+  await other.goto(path);
+  await expect(activities(other).nth(0).locator('textarea.f-description')).toHaveValue('Отправленоабв', { timeout: 20_000 });
+  await expect(syncStatus(device)).toContainText('не отправлено');
+  await expect(syncStatus(device)).not.toHaveAttribute('data-state', 'synced');
+});

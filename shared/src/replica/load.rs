@@ -29,6 +29,10 @@ pub struct Loaded {
     /// Changes the document holds but cannot apply yet: the hashes they
     /// wait for. Empty when the stored pieces are complete.
     pub waiting_for: Vec<ChangeHash>,
+    /// The changes that wait: Automerge keeps them queued in `doc` (they
+    /// apply once what they wait for arrives, and `save()` keeps them), but
+    /// nothing that reads the document's changes sees them.
+    pub waiting: Vec<Change>,
 }
 
 impl Loaded {
@@ -174,14 +178,24 @@ pub fn load(pieces: &[&[u8]]) -> Loaded {
     // each change is applied alone so only the bad ones are left out.
     let batch: Vec<Change> = changes.iter().map(|(_, c)| c.clone()).collect();
     if doc.apply_changes(batch).is_err() {
-        for (i, change) in changes {
-            if let Err(e) = doc.apply_changes([change]) {
-                note(&mut unreadable[i], format!("изменение не применяется: {e}"));
+        for (i, change) in &changes {
+            if let Err(e) = doc.apply_changes([change.clone()]) {
+                note(&mut unreadable[*i], format!("изменение не применяется: {e}"));
             }
         }
     }
     let waiting_for = doc.get_missing_deps(&[]);
-    Loaded { doc, unreadable, waiting_for }
+    let waiting = if waiting_for.is_empty() {
+        Vec::new()
+    } else {
+        let mut seen = std::collections::BTreeSet::new();
+        changes
+            .into_iter()
+            .map(|(_, change)| change)
+            .filter(|change| seen.insert(change.hash()) && !has_change(&mut doc, &change.hash()))
+            .collect()
+    };
+    Loaded { doc, unreadable, waiting_for, waiting }
 }
 
 /// Whether stored bytes start with a snapshot (a document chunk).
