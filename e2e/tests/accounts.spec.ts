@@ -179,6 +179,77 @@ test('a person who may only read sees so, and the server keeps none of their edi
   await expect(description(fresh, 1)).toHaveValue('Правка без права', { timeout: 15_000 });
 });
 
+test('a person who may only read is not offered a rename, and can drop refused edits for the server\'s copy', async ({ browser, serve }) => {
+  const server = await serve({
+    units: [
+      { id: 'r1', parent: 'rf', level: 'region', name: 'Каменская область' },
+      { id: 'm1', parent: 'r1', level: 'municipality', name: 'Каменский район' },
+      { id: 's1', parent: 'm1', level: 'school', name: 'Школа № 1' },
+    ],
+    people: [
+      { login: 'team1', password: 'team1-secret', role: 'school-team', unit: 's1', name: 'Учитель Первый' },
+      { login: 'team2', password: 'team2-secret', role: 'school-team', unit: 's1', name: 'Учитель Второй' },
+      { login: 'muni', password: 'muni-secret-1', role: 'municipal-coordinator', unit: 'm1', name: 'Координатор Района' },
+    ],
+  });
+  const team1 = await device(browser, server.url);
+  await signInByForm(team1, 'team1', 'team1-secret', 'Учитель Первый');
+  const path = await createRoadmap(team1, 'Школа № 1: дорожная карта');
+  await addActivity(team1, 0, 'Входная диагностика');
+  await expectSynced(team1);
+
+  // The coordinator reads the school's roadmap; in his list it has no
+  // «Переименовать» (the server would refuse it), but a copy and removing
+  // it from his device stay.
+  const muni = await device(browser, server.url);
+  await signInByForm(muni, 'muni', 'muni-secret-1', 'Координатор Района');
+  await muni.goto(path);
+  await expect(muni.locator('.note:visible')).toHaveText(/^Только просмотр\./);
+  await muni.goto('/');
+  const item = muni.locator('li.roadmap-item', { hasText: 'Школа № 1: дорожная карта' });
+  await expect(item.getByRole('button', { name: 'Дублировать' })).toBeVisible();
+  await expect(item.getByRole('button', { name: 'Удалить' })).toBeVisible();
+  await expect(item.getByRole('button', { name: 'Переименовать' })).toBeHidden();
+  // The team member's own list still offers it.
+  await team1.goto('/');
+  await expect(team1.locator('li.roadmap-item').getByRole('button', { name: 'Переименовать' })).toBeVisible();
+
+  // A team member edits offline, is limited to reading meanwhile, and the
+  // server refuses the edit: she can drop it and take the server's copy.
+  const team2 = await device(browser, server.url);
+  await signInByForm(team2, 'team2', 'team2-secret', 'Учитель Второй');
+  await team2.goto(path);
+  expect(await descriptions(team2)).toEqual(['Входная диагностика']);
+  await expectSynced(team2);
+  await team2.context().setOffline(true);
+  await expect(syncStatus(team2)).toHaveAttribute('data-state', 'offline', { timeout: 10_000 });
+  await addActivity(team2, 0, 'Правка без права');
+  await muni.goto(path);
+  await muni.getByRole('button', { name: 'Доступ' }).click();
+  const grant = muni.locator('section.access').getByRole('form', { name: 'Добавить особое право' });
+  await grant.getByLabel('Человек').selectOption({ label: 'Учитель Второй (team2), Команда школы' });
+  await grant.getByLabel('Право').selectOption({ label: 'просмотр' });
+  await grant.getByRole('button', { name: 'Добавить' }).click();
+  await expect(muni.locator('section.access').getByLabel('Право: Учитель Второй (team2)')).toHaveValue('read');
+  await team2.context().setOffline(false);
+  await expect(team2.locator('.note.refused')).toBeVisible({ timeout: 15_000 });
+  await expect(syncStatus(team2)).toHaveAttribute('data-state', 'rejected');
+
+  await team2.getByRole('button', { name: 'Вернуть копию с сервера' }).click();
+  const dialog = team2.getByRole('alertdialog', { name: 'Вернуть копию с сервера' });
+  await expect(dialog).toContainText('будут удалены с этого устройства');
+  await dialog.getByRole('button', { name: 'Удалить непринятые и вернуть копию с сервера' }).click();
+  await expect(team2.locator('.note.refused')).toBeHidden({ timeout: 15_000 });
+  await expect.poll(() => descriptions(team2), { timeout: 15_000 }).toEqual(['Входная диагностика']);
+  await expectSynced(team2);
+  await expect(team2.locator('.note:visible')).toHaveText(/^Только просмотр\./);
+  // For good: a reload brings back neither the edit nor the refusal.
+  await team2.reload();
+  expect(await descriptions(team2)).toEqual(['Входная диагностика']);
+  await expectSynced(team2);
+  await expect(team2.locator('.note.refused')).toBeHidden();
+});
+
 test('a session ended while the device was away: edits wait on the device until the person signs in again', async ({ browser, serve }) => {
   const person = { login: 'reg', password: 'regional-old-1', name: 'Сидорова Мария Петровна' };
   const server = await serve({

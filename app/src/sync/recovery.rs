@@ -31,13 +31,33 @@ impl SyncService {
     /// «Загрузить с сервера заново» on a broken document: its server copy
     /// replaces it, with every change still readable from the broken one.
     pub async fn reload_from_server(&self, id: DocumentId) -> Result<(), String> {
+        self.may_fetch()?;
+        self.recover(id, true).await
+    }
+
+    /// «Вернуть копию с сервера» on a roadmap whose changes from this
+    /// device the relay refused (the person may only read it): the device's
+    /// copy, refused changes and all, gives way to the server's.
+    pub async fn take_servers_copy(&self, id: DocumentId) -> Result<(), String> {
+        self.may_fetch()?;
+        self.forget(id);
+        self.0.storage.delete(&id).await.map_err(|e| e.to_string())?;
+        crate::replica::forget(&id);
+        self.0.list_version.update(|v| *v += 1);
+        self.fetch(id).await.map_err(|e| {
+            format!("{e} (копии на этом устройстве уже нет: откройте дорожную карту по ссылке ещё раз)")
+        })
+    }
+
+    /// Whether the server's copy can be asked for now.
+    fn may_fetch(&self) -> Result<(), String> {
         if !self.0.account.is_signed_in() {
             return Err("войдите, чтобы получить копию с сервера".to_owned());
         }
         if self.0.status.get_untracked().connection != Connection::Online {
             return Err("нет связи с сервером: попробуйте, когда появится сеть".to_owned());
         }
-        self.recover(id, true).await
+        Ok(())
     }
 
     /// Brings a broken document back into use (see [`Self::recover_all`]).

@@ -158,6 +158,13 @@ fn RoadmapItem(
         Signal::derive(move || live.map_or(kept, |s| s.get().unsynced.max(kept)))
     };
     let gone = DocumentId::parse(&meta.id).ok().and_then(|id| crate::gone::words(&id));
+    // The server's word that this person may only read it: no renaming
+    // (the relay would refuse it); a copy of one's own and removing it from
+    // this device stay.
+    let read_only = {
+        let (account, id) = (app.account, meta.id.clone());
+        move || account.roadmap(&id).is_some_and(|r| r.roadmap.right < medk_shared::access::Right::Write)
+    };
 
     let rename = {
         let id = id.clone();
@@ -223,7 +230,7 @@ fn RoadmapItem(
                 })}
             </div>
             <div class="item-actions">
-                <button on:click=move |_| renaming.set(true)>"Переименовать"</button>
+                <button hidden=read_only on:click=move |_| renaming.set(true)>"Переименовать"</button>
                 <button on:click=duplicate>"Дублировать"</button>
                 <ConfirmButton confirm label="Удалить" />
             </div>

@@ -5,7 +5,7 @@
 
 use super::state::Editor;
 use crate::sync::DocState;
-use crate::ui::kit::text;
+use crate::ui::kit::{Confirm, ConfirmButton, ConfirmDialog, text};
 use leptos::prelude::*;
 
 #[component]
@@ -31,6 +31,9 @@ pub fn Notes(
             "Сервер не принял {}: у вас только просмотр этой дорожной карты. Изменения сохранены на этом устройстве.",
             medk_shared::ru::CHANGES.count(refused() as i64),
         ))}</p>
+        <div class="note-actions" hidden=move || refused() == 0 || refusal().is_some()>
+            <TakeServersCopy editor />
+        </div>
         <p class="note warn refused-why" role="alert" hidden=move || refusal().is_none()>
             {text(move || format!(
                 "Сервер не принял изменения этой дорожной карты: {}. Они сохранены только на этом устройстве, другие их не видят; при следующем подключении устройство отправит их снова, и сервер примет их, только если причины уже нет. Чтобы их не потерять, скачайте файл дорожной карты («Скачать файл»).",
@@ -51,5 +54,37 @@ pub fn Notes(
             "Часть данных этой дорожной карты не прочитана: её записала другая программа не так, как ожидает приложение. Остальное открыто как обычно."
             <small class="details">{text(move || editor.problems.with(|p| p.join("; ")))}</small>
         </p>
+    }
+}
+
+/// «Вернуть копию с сервера»: drops the changes the relay refused (the
+/// person may only read) by putting the server's copy in place of this
+/// device's, after asking.
+#[component]
+fn TakeServersCopy(editor: Editor) -> impl IntoView {
+    let app = editor.app;
+    let router = crate::ui::route::router();
+    let confirm = Confirm::new();
+    let busy = RwSignal::new(false);
+    let take = move || {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match app.sync().take_servers_copy(editor.id).await {
+                Ok(()) => {
+                    app.info("Копия с сервера на месте; непринятые изменения удалены с этого устройства.");
+                    router.reopen();
+                }
+                Err(e) => app.error(format!("Не удалось вернуть копию с сервера: {e}")),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <ConfirmButton confirm label="Вернуть копию с сервера" />
+        <ConfirmDialog confirm name="Вернуть копию с сервера" yes="Удалить непринятые и вернуть копию с сервера" on_yes=take>
+            <p>"Изменения, которые сервер не принял, будут удалены с этого устройства, и откроется дорожная карта, как она сохранена на сервере."</p>
+            <p>"Чтобы сохранить их у себя, сначала скачайте файл («Скачать файл»)."</p>
+        </ConfirmDialog>
+        <p role="status" hidden=move || !busy.get()>"Загружаем с сервера…"</p>
     }
 }
