@@ -205,8 +205,10 @@ impl Replica {
             Ok(doc) => doc,
             Err(Unfit::Newer(detail)) => return Err(OpenError::Newer(detail)),
             Err(Unfit::Wrong(detail)) => {
+                // Damaged bytes come first: what was left is not such a
+                // document because of them, not because it never was one.
                 let reason = match opened.unreadable.first() {
-                    Some(first) => format!("{detail} ({first})"),
+                    Some(first) => format!("данные повреждены ({first}); без них {detail}"),
                     None => detail,
                 };
                 let journaled: Vec<Vec<u8>> = journal.iter().map(|e| e.bytes.clone()).collect();

@@ -8,7 +8,7 @@
 // change records when it was made, and the dashboard reads each document
 // as it stood at the end of the monitoring day.
 import type { Page } from '@playwright/test';
-import { activities, addActivity, createRoadmap } from '../support/app';
+import { activities, addActivity, createRoadmap, waitForOfflineReady } from '../support/app';
 import { device, expect, expectSynced, signInByForm, test } from '../support/accounts';
 import { CURATOR, MUNI, TEAM, UNITS } from '../support/people';
 
@@ -180,6 +180,50 @@ function keptReadings(page: Page): Promise<string[]> {
       }),
   );
 }
+
+test('offline, a school whose roadmap copy cannot be read is marked so, never summed up as having no roadmap', async ({ browser, serve }) => {
+  const server = await serve({ units: UNITS, people: [TEAM, MUNI] });
+  const team = await device(browser, server.url);
+  await signInByForm(team, TEAM.login, TEAM.password, TEAM.name);
+  await createRoadmap(team, 'Школа № 1: дорожная карта');
+  const row = await addActivity(team, 0, 'Итоговый анализ');
+  await row.getByLabel('Сроки').fill('декабрь 2099');
+  await expectSynced(team);
+
+  const muni = await device(browser, server.url);
+  await signInByForm(muni, MUNI.login, MUNI.password, MUNI.name);
+  await muni.goto('/monitoring');
+  const schools = muni.locator('table.dash-schools tbody tr');
+  await expect(schools.nth(0)).toContainText('сроки мероприятий ещё не наступили', { timeout: 20_000 });
+  await expectSynced(muni);
+  await waitForOfflineReady(muni);
+
+  // Offline, a broken disk spoils the roadmap's copy on her device.
+  await muni.context().setOffline(true);
+  await muni.goto('/icon.svg');
+  await muni.evaluate(async () => {
+    const db: IDBDatabase = await new Promise((ok) => (indexedDB.open('medk').onsuccess = (e: any) => ok(e.target.result)));
+    const req = <T,>(r: IDBRequest<T>) => new Promise<T>((ok) => (r.onsuccess = () => ok(r.result)));
+    const records: any[] = await req(db.transaction(['roadmaps']).objectStore('roadmaps').getAll());
+    const roadmap = records.find((r) => (r.kind ?? 'roadmap') === 'roadmap');
+    const tx = db.transaction(['chunks'], 'readwrite');
+    const chunks = tx.objectStore('chunks');
+    const keys = await req(chunks.index('by_doc').getAllKeys(IDBKeyRange.only(roadmap.id)));
+    const values: any[] = await req(chunks.index('by_doc').getAll(IDBKeyRange.only(roadmap.id)));
+    values.forEach((v, i) => chunks.put({ ...v, bytes: new Uint8Array([0x85, 0x6f, 0x4a, 0x83, 9, 9, 9, 9]) }, keys[i]));
+    await new Promise((ok) => (tx.oncomplete = ok));
+    db.close();
+  });
+  await muni.goto('/monitoring');
+  await expect(muni.getByText(/Не прочитаны на этом устройстве/)).toBeVisible({ timeout: 20_000 });
+  const share = muni.locator('.dash-figure[data-share]');
+  await expect(share).toContainText('не прочитано на этом устройстве — 1 школа');
+  await expect(share).toContainText('нет дорожной карты — 1 школа'); // school 2 has none, truly
+  await expect(schools.nth(0)).toContainText('не прочитано на устройстве');
+  await expect(schools.nth(0)).not.toContainText('нет дорожной карты');
+  const bySchool = muni.locator('svg.chart[aria-label^="Доля исполненных мероприятий по школам"]');
+  await expect(bySchool.locator('text.chart-value')).toHaveText(['не прочитано на этом устройстве', 'нет дорожной карты']);
+});
 
 test('a regional coordinator sees municipalities side by side', async ({ browser, serve }) => {
   const REGIONAL = { login: 'reg', password: 'regional-secret', role: 'regional-coordinator', unit: 'r1', name: 'Морозова Оксана Владимировна' };

@@ -178,6 +178,57 @@ test('a visit recorded offline survives a reload and reaches another device once
   await expect(curator.locator('.visits-who')).toBeHidden();
 });
 
+test('a school file whose copy breaks offline says so instead of showing an empty school, and comes back from the server', async ({ browser, serve }) => {
+  const server = await serve({ units: UNITS, people: PEOPLE });
+  const curator = await signedIn(browser, server.url, CURATOR);
+  await openSchool(curator);
+  await curator.getByRole('button', { name: 'Новое посещение' }).click();
+  const form = curator.getByRole('form', { name: 'Новое посещение' });
+  await form.getByLabel('Цель посещения').fill('Посещение до поломки');
+  await form.getByRole('button', { name: 'Сохранить посещение' }).click();
+  await expect(curator.locator('.visit-list .visit')).toHaveCount(1);
+  await expectSynced(curator);
+  await waitForOfflineReady(curator);
+
+  // Offline, a broken disk spoils every stored piece of the school's file.
+  await curator.context().setOffline(true);
+  await expect(syncStatus(curator)).toHaveAttribute('data-state', 'offline', { timeout: 10_000 });
+  await curator.goto('/icon.svg');
+  const spoiled = await curator.evaluate(async () => {
+    const db: IDBDatabase = await new Promise((ok) => (indexedDB.open('medk').onsuccess = (e: any) => ok(e.target.result)));
+    const req = <T,>(r: IDBRequest<T>) => new Promise<T>((ok) => (r.onsuccess = () => ok(r.result)));
+    const records: any[] = await req(db.transaction(['roadmaps']).objectStore('roadmaps').getAll());
+    const school = records.find((r) => r.kind === 'school' && r.title === 's1');
+    const tx = db.transaction(['chunks'], 'readwrite');
+    const chunks = tx.objectStore('chunks');
+    const keys = await req(chunks.index('by_doc').getAllKeys(IDBKeyRange.only(school.id)));
+    const values: any[] = await req(chunks.index('by_doc').getAll(IDBKeyRange.only(school.id)));
+    values.forEach((v, i) => chunks.put({ ...v, bytes: new Uint8Array([0x85, 0x6f, 0x4a, 0x83, 9, 9, 9, 9]) }, keys[i]));
+    await new Promise((ok) => (tx.oncomplete = ok));
+    db.close();
+    return keys.length;
+  });
+  expect(spoiled).toBeGreaterThan(0);
+
+  // The screen says the copy cannot be read, offers the server's, and does
+  // not pretend the school has no curator or visits; the indicator counts it.
+  await curator.goto('/s/s1');
+  const alert = curator.getByRole('alert').filter({ hasText: 'Не удалось открыть файл школы' });
+  await expect(alert).toContainText('повреждена');
+  await expect(curator.getByRole('button', { name: 'Загрузить с сервера заново' })).toBeVisible();
+  await expect(curator.getByText('Ещё не посещали')).toBeHidden();
+  await expect(curator.locator('.visit-list')).toBeHidden();
+  await expect(syncStatus(curator)).toContainText('не читаются на устройстве: 1');
+
+  // Online, the server's copy comes back, named by the school.
+  await curator.context().setOffline(false);
+  await expect(curator.locator('.notice')).toContainText('Файл школы «Школа № 1»', { timeout: 20_000 });
+  await expect(curator.locator('.notice')).not.toContainText('s1');
+  await expect(curator.locator('.school-page[data-loaded=true]')).toBeVisible({ timeout: 20_000 });
+  await expect(curator.locator('.visit-list .visit')).toContainText('Посещение до поломки', { timeout: 15_000 });
+  await expectSynced(curator);
+});
+
 test('a visit recorded offline reaches the coordinator\'s dashboard after reconnect', async ({ browser, serve }) => {
   const server = await serve({ units: UNITS, people: PEOPLE });
   // The municipal coordinator watches her dashboard: nobody has visited yet.

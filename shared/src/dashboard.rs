@@ -310,6 +310,7 @@ pub fn compute_known<K: Hash + Eq + Clone>(
                 unit: unit.clone(),
                 roadmaps: roadmaps?,
                 school: reads.known_school(unit, until_ms)?,
+                unread: false,
             })
         })
         .collect::<Option<Vec<_>>>()?;
@@ -433,6 +434,7 @@ pub fn bench_compute(docs: &mut BenchDocs, reads: &mut Reads<(usize, usize)>) ->
                 .collect(),
             school: reads.school(unit, file, *until_ms),
             unit: unit.clone(),
+            unread: false,
         })
         .collect();
     compute(org, under, catalogue, snapshots, *date)

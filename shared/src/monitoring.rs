@@ -101,7 +101,8 @@ impl RoadmapOnDate {
 
     /// Why nothing of this roadmap alone was due on `date` ([`SchoolSnapshot::none_due`]).
     pub fn none_due(&self, date: Date) -> Option<NoneDue> {
-        let snapshot = SchoolSnapshot { unit: UnitId::new(), roadmaps: vec![self.clone()], school: None };
+        let snapshot =
+            SchoolSnapshot { unit: UnitId::new(), roadmaps: vec![self.clone()], school: None, unread: false };
         snapshot.none_due(date)
     }
 
@@ -139,6 +140,9 @@ pub struct SchoolSnapshot {
     pub roadmaps: Vec<RoadmapOnDate>,
     /// The school file as of the date, if it had one.
     pub school: Option<School>,
+    /// Some of its documents could not be read here (a broken copy): what
+    /// is missing is not known to be absent.
+    pub unread: bool,
 }
 
 impl SchoolSnapshot {
@@ -157,6 +161,7 @@ impl SchoolSnapshot {
             unit: unit.to_owned(),
             roadmaps: roadmaps.iter_mut().map(|doc| RoadmapOnDate::read(doc, until_ms, offset)).collect(),
             school: school.and_then(|doc| doc.read_until(until_ms)),
+            unread: false,
         }
     }
 
@@ -179,6 +184,9 @@ impl SchoolSnapshot {
         let progress = |r: &RoadmapOnDate| r.progress.as_ref().map(|p| p.execution(date));
         if self.roadmaps.iter().filter_map(progress).any(|e| e.due > 0) {
             return None;
+        }
+        if self.unread {
+            return Some(NoneDue::Unread);
         }
         if self.roadmaps.is_empty() {
             return Some(NoneDue::NoRoadmap);
@@ -227,10 +235,13 @@ pub enum NoneDue {
     NoDeadlines,
     /// The deadlines are all later: the earliest.
     NotYetDue(Date),
+    /// Some of the school's documents could not be read on this device (a
+    /// broken copy): whatever else would be said might be wrong.
+    Unread,
 }
 
 impl NoneDue {
-    const KINDS: usize = 7;
+    const KINDS: usize = 8;
 
     fn index(self) -> usize {
         match self {
@@ -241,6 +252,7 @@ impl NoneDue {
             NoneDue::AllCancelled => 4,
             NoneDue::NoDeadlines => 5,
             NoneDue::NotYetDue(_) => 6,
+            NoneDue::Unread => 7,
         }
     }
 
@@ -262,6 +274,9 @@ impl NoneDue {
             }
             NoneDue::NotYetDue(day) => {
                 format!("сроки мероприятий ещё не наступили (ближайший — {})", ru::date(day))
+            }
+            NoneDue::Unread => {
+                "документы школы не прочитаны на этом устройстве (копия повреждена)".to_owned()
             }
             NoneDue::NoRoadmap | NoneDue::NoActivities | NoneDue::AllCancelled | NoneDue::NoDeadlines => {
                 self.short_ru().to_owned()
@@ -295,6 +310,7 @@ const SHORT_RU: [&str; NoneDue::KINDS] = [
     "все мероприятия отменены",
     "сроки мероприятий не распознаны",
     "сроки мероприятий ещё не наступили",
+    "не прочитано на этом устройстве",
 ];
 
 /// Counts over a set of schools. Shares are `None` when there is nothing

@@ -250,22 +250,26 @@ fn snapshots() -> Vec<SchoolSnapshot> {
                 roadmap(&[("до 15.05.2021", InProgress), ("сентябрь", Done)]),
             ],
             school: Some(s1),
+            unread: false,
         },
         SchoolSnapshot {
             unit: "s2".into(),
             roadmaps: vec![roadmap(&[("май", Done), ("июнь", Planned)])],
             school: Some(s2),
+            unread: false,
         },
         SchoolSnapshot {
             unit: "s3".into(),
             roadmaps: vec![roadmap(&[("декабрь", Planned), ("", Done)])],
             school: Some(s3),
+            unread: false,
         },
-        SchoolSnapshot { unit: "s4".into(), roadmaps: vec![], school: None },
+        SchoolSnapshot { unit: "s4".into(), roadmaps: vec![], school: None, unread: false },
         SchoolSnapshot {
             unit: "s5".into(),
             roadmaps: vec![roadmap(&[("март", Planned), ("апрель", InProgress)])],
             school: Some(s5),
+            unread: false,
         },
     ]
 }
@@ -447,6 +451,7 @@ fn five_hundred_schools_of_fifty_activities_roll_up() {
                 unit: sid,
                 roadmaps: vec![roadmap(&activities)],
                 school: Some(file),
+                unread: false,
             });
         }
     }
@@ -560,9 +565,38 @@ fn an_imported_plan_counts_from_its_adoption_date() {
     assert_eq!(s.none_due(june), Some(NoneDue::RecordedLater(Some(imported))));
 }
 
+/// Found by a trial: offline, a school whose roadmap copy could not be
+/// read was summed up as «нет дорожной карты» in the headline and chart.
+#[test]
+fn a_school_whose_documents_were_not_read_is_not_said_to_have_no_roadmap() {
+    let unread = SchoolSnapshot { unit: "s1".into(), roadmaps: vec![], school: None, unread: true };
+    assert_eq!(unread.none_due(DAY), Some(NoneDue::Unread));
+    let mut org = org();
+    org.add(Unit { id: "s6".into(), parent: Some("m3".into()), level: Level::School, name: "s6".into() })
+        .unwrap();
+    let m3 =
+        rollup(&org, "m3", &Catalogue::seed_2021(), &[SchoolSnapshot { unit: "s6".into(), ..unread }], DAY)
+            .total;
+    assert_eq!(m3.none_due_ru().as_deref(), Some("не прочитано на этом устройстве — 1 школа"));
+    assert_eq!(m3.none_due_short_ru().as_deref(), Some("не прочитано на этом устройстве"));
+    // What was read and is due still counts.
+    let read = SchoolSnapshot {
+        unit: "s1".into(),
+        roadmaps: vec![roadmap(&[("март", Planned)])],
+        school: None,
+        unread: true,
+    };
+    assert_eq!(read.none_due(DAY), None);
+}
+
 #[test]
 fn an_empty_figure_says_why_for_each_school_and_for_the_unit() {
-    let on = |roadmaps: Vec<RoadmapOnDate>| SchoolSnapshot { unit: "s1".into(), roadmaps, school: None };
+    let on = |roadmaps: Vec<RoadmapOnDate>| SchoolSnapshot {
+        unit: "s1".into(),
+        roadmaps,
+        school: None,
+        unread: false,
+    };
     assert_eq!(on(vec![]).none_due(DAY), Some(NoneDue::NoRoadmap));
     assert_eq!(on(vec![roadmap(&[])]).none_due(DAY), Some(NoneDue::NoActivities));
     assert_eq!(on(vec![roadmap(&[("март", Status::Cancelled)])]).none_due(DAY), Some(NoneDue::AllCancelled));
@@ -578,7 +612,8 @@ fn an_empty_figure_says_why_for_each_school_and_for_the_unit() {
         org.add(Unit { id: id.into(), parent: Some("m3".into()), level: Level::School, name: id.into() })
             .unwrap();
     }
-    let school = |unit: &str, roadmaps| SchoolSnapshot { unit: unit.into(), roadmaps, school: None };
+    let school =
+        |unit: &str, roadmaps| SchoolSnapshot { unit: unit.into(), roadmaps, school: None, unread: false };
     let m3_schools = [
         school("s6", vec![roadmap(&[("декабрь", Planned)])]),
         school("s7", vec![roadmap(&[("ноябрь", Done)])]),

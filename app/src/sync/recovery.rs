@@ -49,6 +49,20 @@ impl SyncService {
         })
     }
 
+    /// A document as a person knows it: a roadmap by its title, a school's
+    /// file by the school's name (its list record holds the school's id).
+    fn name_of(&self, meta: &crate::storage::RoadmapMeta) -> String {
+        match meta.kind {
+            DocKind::Roadmap if meta.title.trim().is_empty() => "дорожная карта «Без названия»".to_owned(),
+            DocKind::Roadmap => format!("дорожная карта «{}»", meta.title),
+            DocKind::School => {
+                let school = self.0.account.unit_name(&meta.title).unwrap_or_else(|| meta.title.clone());
+                format!("файл школы «{school}»")
+            }
+            DocKind::Catalogue => "каталог".to_owned(),
+        }
+    }
+
     /// Whether the server's copy can be asked for now.
     fn may_fetch(&self) -> Result<(), String> {
         if !self.0.account.is_signed_in() {
@@ -90,8 +104,8 @@ impl SyncService {
             fixed.unsent = None;
             storage.restore(&fixed, am.save(), whole).await.map_err(|e| e.to_string())?;
             (self.0.on_info)(format!(
-                "«{}» снова открывается: данные на устройстве прочитаны целиком.",
-                title_of(&fixed)
+                "{} снова открывается: данные на устройстве прочитаны целиком.",
+                medk_shared::ru::sentence(&self.name_of(&fixed))
             ));
             return Ok(());
         }
@@ -105,12 +119,18 @@ impl SyncService {
         if let Some(wanted) = wanted {
             let mut am = wanted.genesis_automerge();
             let salvaged = medk_shared::replica::salvage(&mut am, &damaged);
+            let lost = salvaged.unreadable || salvaged.left_out > 0;
+            // Offline, a file rebuilt with parts missing would look like a
+            // school with nothing done: it stays broken (and says so) until
+            // the server's copy can fill it in.
+            if lost && !online {
+                return Err("нужна копия с сервера".to_owned());
+            }
             let mut fixed = recovered_meta(&id, meta.kind, &meta.title, am.clone())
                 .ok_or("даже начальное состояние файла не читается")?;
             fixed.unsent = None;
             storage.restore(&fixed, am.save(), false).await.map_err(|e| e.to_string())?;
-            let lost = salvaged.unreadable || salvaged.left_out > 0;
-            (self.0.on_info)(recovered_text(&fixed, salvaged.added, lost, false));
+            (self.0.on_info)(recovered_text(&self.name_of(&fixed), salvaged.added, lost, false));
             return Ok(());
         }
         if !online {
@@ -154,7 +174,7 @@ impl SyncService {
             .ok_or_else(|| FetchError::NotARoadmap("копия сервера не читается".into()))?;
         fixed.unsent = None;
         storage.restore(&fixed, am.save(), false).await.map_err(|e| FetchError::Storage(e.to_string()))?;
-        (self.0.on_info)(recovered_text(&fixed, added, lost, true));
+        (self.0.on_info)(recovered_text(&self.name_of(&fixed), added, lost, true));
         if meta.kind == DocKind::Roadmap {
             self.open(id).await.map_err(|e| FetchError::Storage(e.to_string()))?;
         }
@@ -180,14 +200,10 @@ fn recovered_meta(
     }
 }
 
-fn title_of(meta: &crate::storage::RoadmapMeta) -> String {
-    if meta.title.trim().is_empty() { "Без названия".to_owned() } else { meta.title.clone() }
-}
-
 /// What a person is told once a broken copy was replaced: from where, how
 /// many changes made here came back, and (`lost`) that part of the broken
 /// copy could not be read, so unsent changes in it may be gone.
-fn recovered_text(meta: &crate::storage::RoadmapMeta, added: usize, lost: bool, from_server: bool) -> String {
+fn recovered_text(name: &str, added: usize, lost: bool, from_server: bool) -> String {
     let source =
         if from_server { "загружена с сервера" } else { "собрана заново" };
     let kept = match added {
@@ -201,7 +217,7 @@ fn recovered_text(meta: &crate::storage::RoadmapMeta, added: usize, lost: bool, 
         ""
     };
     format!(
-        "Копия «{}» на этом устройстве была повреждена: она {source}{kept}.{lost} Повреждённые данные сохранены отдельно.",
-        title_of(meta)
+        "{}: копия на этом устройстве была повреждена, она {source}{kept}.{lost} Повреждённые данные сохранены отдельно.",
+        medk_shared::ru::sentence(name)
     )
 }

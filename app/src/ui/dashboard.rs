@@ -107,7 +107,8 @@ impl Loaded {
                     .collect();
                 let file = school.file.as_ref().and_then(|f| f.try_borrow_mut().ok());
                 let file = file.and_then(|mut open| read.school(&school.unit, open.school_doc()?, until));
-                SchoolSnapshot { unit: school.unit.clone(), roadmaps, school: file }
+                let unread = self.unread.contains(&school.unit);
+                SchoolSnapshot { unit: school.unit.clone(), roadmaps, school: file, unread }
             })
             .collect();
         compute::compute(&self.org, &self.under, &catalogue, snapshots, day)

@@ -1064,7 +1064,12 @@ impl Device {
                 continue;
             }
             match (kept.broken, kept.unsent) {
-                (true, _) => broken += 1,
+                // Its unsent changes (counted before it broke) wait in
+                // quarantine: still not on the server.
+                (true, n) => {
+                    broken += 1;
+                    unsynced += n.unwrap_or(0) as usize;
+                }
                 (false, Some(n)) => unsynced += n as usize,
                 (false, None) => uncounted += 1,
             }
@@ -1205,6 +1210,23 @@ mod tests {
             Effect::SetTimer { timer: Timer::Reconnect, ms } => Some(*ms),
             _ => None,
         })
+    }
+
+    /// Found by a trial: a copy that broke with changes not yet sent
+    /// showed only «не читаются на устройстве: 1»; its changes wait in
+    /// quarantine and are still owed to the relay.
+    #[test]
+    fn a_broken_copys_unsent_changes_still_count() {
+        let (mut device, _) = connecting();
+        let kept = HashMap::from([
+            (DocumentId::from_bytes([1; 16]), KeptState { unsent: Some(5), broken: true }),
+            (DocumentId::from_bytes([2; 16]), KeptState { unsent: Some(2), broken: false }),
+            (DocumentId::from_bytes([3; 16]), KeptState { unsent: None, broken: true }),
+        ]);
+        handle(&mut device, Input::Kept(kept));
+        handle(&mut device, Input::TimerFired(Timer::Status));
+        assert_eq!(device.status().unsynced, 7);
+        assert_eq!(device.status().broken, 2);
     }
 
     #[test]
