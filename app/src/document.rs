@@ -140,6 +140,20 @@ impl OpenRoadmap {
         Ok(done)
     }
 
+    /// Undoes one earlier action by its serial ([`UndoStack::undo_action`]).
+    pub fn undo_action(&mut self, serial: u64) -> Result<bool, DocError> {
+        let done = self.undo.undo_action(&mut self.doc, serial, now_ms())?;
+        if done {
+            self.persist(true);
+        }
+        Ok(done)
+    }
+
+    /// The action an undo would undo now.
+    pub fn last_action(&self) -> Option<u64> {
+        self.undo.last_action()
+    }
+
     pub fn redo(&mut self) -> Result<bool, DocError> {
         let done = self.undo.redo(&mut self.doc, now_ms())?;
         if done {

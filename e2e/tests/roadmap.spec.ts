@@ -69,6 +69,30 @@ test('a paste longer than a field holds is cut at the limit, and the person is t
   expect(await descriptions(page)).toEqual([long.slice(0, 20_000)]);
 });
 
+test('a deletion notice\'s «Отменить» restores that row even after other edits, and the keyboard stays in the sheet', async ({ page }) => {
+  await createRoadmap(page, 'Отмена удаления');
+  await addActivity(page, 0, 'А');
+  await addActivity(page, 0, 'Б');
+  await addActivity(page, 0, 'В');
+  // ✕ on «Б»: the keyboard lands on the next row, not on the page.
+  await activities(page).nth(1).getByRole('button', { name: 'Удалить мероприятие' }).click();
+  await expect.poll(() => descriptions(page)).toEqual(['А', 'В']);
+  await expect(activities(page).nth(1).locator('textarea.f-description')).toBeFocused();
+  // Typing there, then the notice's «Отменить»: «Б» is back, the typing stays.
+  await page.keyboard.press('End');
+  await page.keyboard.type(' и ещё');
+  await expect.poll(() => descriptions(page)).toEqual(['А', 'В и ещё']);
+  await page.getByRole('status').getByRole('button', { name: 'Отменить' }).click();
+  await expect.poll(() => descriptions(page)).toEqual(['А', 'Б', 'В и ещё']);
+  // The last row deleted: the keyboard goes to the row before it.
+  await activities(page).nth(2).locator('textarea.f-description').focus();
+  await page.keyboard.press('Alt+Delete');
+  await expect.poll(() => descriptions(page)).toEqual(['А', 'Б']);
+  await expect(activities(page).nth(1).locator('textarea.f-description')).toBeFocused();
+  await page.keyboard.press('Alt+Delete');
+  await expect.poll(() => descriptions(page)).toEqual(['А']);
+});
+
 test('rows are inserted, reordered, deleted and restored; undo and redo work from the keyboard', async ({ page }) => {
   await createRoadmap(page, 'Порядок строк');
   await addActivity(page, 0, 'А');

@@ -8,6 +8,19 @@ use wasm_bindgen::JsCast;
 
 /// After the next render, focuses the first of `selectors` (in order of
 /// preference) found inside the row `id`.
+/// Puts the keyboard on the element `selector` finds, once the page has
+/// been drawn.
+pub fn focus_selector(selector: String) {
+    request_animation_frame(move || {
+        let found = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(&selector).ok().flatten());
+        if let Some(el) = found.and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = el.focus();
+        }
+    });
+}
+
 pub fn focus_row(id: &RowId, selectors: &'static [&'static str]) {
     let query = format!("[data-activity=\"{id}\"]");
     request_animation_frame(move || {

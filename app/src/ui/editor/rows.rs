@@ -38,7 +38,7 @@ pub fn SectionBlock(editor: Editor, id: RowId) -> impl IntoView {
         } else {
             format!("Раздел «{title}» и {n} мероприятий удалены")
         };
-        editor.app.with_action(what, "Отменить", move || editor.undo());
+        editor.offer_undo(what);
     };
     view! {
         <div class="section" role="rowgroup" data-section=id.to_string()>
@@ -348,7 +348,7 @@ fn MemberRow(editor: Editor, id: RowId) -> impl IntoView {
                 <button class="icon" aria-label="Ниже" on:click=move |_| editor.act("move member", |doc| actions::move_row(doc, RowKind::Member, &down, Direction::Down).into_iter().collect())>"↓"</button>
                 <button class="icon danger" aria-label="Удалить участника" on:click=move |_| {
                     editor.act("delete member", |_| vec![actions::delete(RowRef::Member(delete.clone()))]);
-                    editor.app.with_action("Участник удалён", "Отменить", move || editor.undo());
+                    editor.offer_undo("Участник удалён".to_owned());
                 }>"✕"</button>
             </div>
         </div>

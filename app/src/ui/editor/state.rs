@@ -480,6 +480,24 @@ impl Editor {
         self.history_step(false);
     }
 
+    /// Offers «Отменить» in a notice saying `what` was done by the action
+    /// just taken: it undoes that action, not whatever was done after it.
+    pub fn offer_undo(&self, what: String) {
+        let Some(Some(serial)) = self.with_open(|o| o.last_action()) else { return };
+        let editor = *self;
+        self.app.with_action(what, "Отменить", move || {
+            match editor.with_open(|o| o.undo_action(serial)) {
+                Some(Ok(true)) => {
+                    editor.refresh();
+                    editor.schedule_view_write();
+                }
+                Some(Ok(false)) => editor.app.info("Это действие уже отменено"),
+                None => {}
+                Some(Err(e)) => editor.app.error(format!("Не удалось: {e}")),
+            }
+        });
+    }
+
     fn history_step(&self, undo: bool) {
         let result = self.with_open(|o| if undo { o.undo() } else { o.redo() });
         match result {
@@ -503,14 +521,34 @@ impl Editor {
     pub fn delete_activity(&self, id: &RowId) {
         let description =
             self.activity(id).map(|a| a.with_untracked(|a| a.description.clone())).unwrap_or_default();
+        // Where the keyboard goes once the row is gone: the row after it
+        // (or before it) in its section, else the section's «+ Мероприятие».
+        let (section, neighbour) = self.layout.with_untracked(|l| {
+            l.iter()
+                .find_map(|s| {
+                    let at = s.activities.iter().position(|a| a == id)?;
+                    let next = s
+                        .activities
+                        .get(at + 1)
+                        .or_else(|| at.checked_sub(1).and_then(|i| s.activities.get(i)));
+                    Some((Some(s.id.clone()), next.cloned()))
+                })
+                .unwrap_or((None, None))
+        });
         self.act("delete activity", |_| vec![actions::delete(RowRef::Activity(id.clone()))]);
-        let editor = *self;
+        match (neighbour, section) {
+            (Some(row), _) => focus_row(&row, &[".f-description", "textarea"]),
+            (None, Some(section)) => {
+                super::dom::focus_selector(format!("[data-section=\"{section}\"] .add-activity"))
+            }
+            (None, None) => {}
+        }
         let what = if description.trim().is_empty() {
             "Мероприятие удалено".to_owned()
         } else {
             format!("Удалено: «{}»", truncate(&description, 60))
         };
-        self.app.with_action(what, "Отменить", move || editor.undo());
+        self.offer_undo(what);
     }
 
     pub fn move_activity(&self, id: &RowId, direction: Direction) {
