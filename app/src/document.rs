@@ -8,7 +8,7 @@ use crate::storage::{DocKind, RoadmapMeta, Storage, StorageError};
 use automerge::{AutoCommit, AutomergeError};
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget, Touched};
 use medk_shared::ids::DocumentId;
-use medk_shared::replica::Origin;
+use medk_shared::replica::{Origin, Piece};
 use medk_shared::typed_doc::DocError;
 use medk_shared::undo::UndoStack;
 use std::rc::Rc;
@@ -210,6 +210,15 @@ impl Synced for OpenRoadmap {
             self.replica.write(self.doc.automerge(), Some(meta), Origin::Received);
         }
         applied.map(|()| touched)
+    }
+
+    fn absorb(&mut self, pieces: &[Piece]) -> Touched {
+        let replica = &mut self.replica;
+        let (changed, touched) = self.doc.tracking(|am| replica.absorb(am, pieces));
+        if changed {
+            self.replica.keep_meta(meta_of(&self.id, &self.doc));
+        }
+        touched
     }
 }
 

@@ -232,4 +232,12 @@ impl Synced for OpenFile {
         self.replica.write(self.doc.automerge(), Some(meta), Origin::Received);
         Ok(Touched::Everything)
     }
+
+    fn absorb(&mut self, pieces: &[medk_shared::replica::Piece]) -> Touched {
+        if !self.replica.absorb(self.doc.automerge(), pieces) {
+            return Touched::Nothing;
+        }
+        self.replica.keep_meta(self.doc.meta(&self.id));
+        Touched::Everything
+    }
 }

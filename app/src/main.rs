@@ -1,7 +1,8 @@
 //! medk browser app: roadmaps edited offline-first on this device.
 //!
 //! `storage` and `document` are the I/O (IndexedDB, the open document),
-//! `sync` the connection to the relay, `account` the session and rights
+//! `sync` the connection to the relay, `tabs` the hints other tabs of the
+//! browser get of what this one stored, `account` the session and rights
 //! (over `api`, the server's JSON API);
 //! `ui` is the Leptos views; all roadmap logic lives in `medk-shared`.
 
@@ -18,6 +19,7 @@ mod placing;
 mod replica;
 mod storage;
 mod sync;
+mod tabs;
 mod ui;
 
 fn main() {

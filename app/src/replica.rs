@@ -9,12 +9,14 @@
 //! Every change is written at once (no save button): the journal entry in
 //! the same turn of the event loop as the edit, so a reload or a killed tab
 //! right after an edit finds it there, and the piece in a transaction.
+//! What another tab stored is read from IndexedDB when it says so
+//! ([`Synced::absorb`]).
 
 use crate::storage::{RoadmapMeta, Storage, StorageError};
 use automerge::{AutoCommit, AutomergeError, ChangeHash};
 use medk_shared::doc::Touched;
 use medk_shared::ids::DocumentId;
-use medk_shared::replica::{self as core, Op, Origin, Policy, Unsent};
+use medk_shared::replica::{self as core, Op, Origin, Piece, PieceKey, Policy, Unsent};
 use medk_shared::typed_doc::DocError;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -97,6 +99,13 @@ pub trait Synced {
         &mut self,
         apply: &mut dyn FnMut(&mut AutoCommit) -> Result<(), AutomergeError>,
     ) -> Result<Touched, AutomergeError>;
+    /// Applies what another tab stored (pieces this one had not seen, read
+    /// after [`Synced::unseen`]) and says what it touched.
+    fn absorb(&mut self, pieces: &[Piece]) -> Touched;
+    /// Of the stored pieces `keys`, those this replica has not seen.
+    fn unseen(&mut self, keys: &[PieceKey]) -> Vec<PieceKey> {
+        self.parts().1.shell.core.borrow().unseen(keys)
+    }
     /// How many changes of this replica the relay does not have yet.
     /// `shared` are the heads both are known to have on the live connection.
     fn unsynced(&mut self, shared: Option<Vec<ChangeHash>>) -> usize {
@@ -284,6 +293,31 @@ impl Replica {
         {
             f(self.id);
         }
+    }
+
+    /// Applies pieces another tab stored (see [`core::Replica::absorb`]);
+    /// returns whether the document changed.
+    pub fn absorb(&mut self, am: &mut AutoCommit, pieces: &[Piece]) -> bool {
+        let absorbed = self.shell.core.borrow_mut().absorb(am, pieces);
+        if !absorbed.unreadable.is_empty() {
+            // Left where they are: the next opening moves them aside.
+            web_sys::console::warn_1(
+                &format!("{}: unreadable pieces from another tab: {:?}", self.id, absorbed.unreadable).into(),
+            );
+        }
+        // Changes only memory held, let apply by what was read: stored
+        // without the list record (this tab's copy of it is about to be
+        // replaced, see `keep_meta`).
+        run(&self.shell, absorbed.ops, None);
+        absorbed.changed
+    }
+
+    /// The list record as the document reads after absorbing what another
+    /// tab stored: that tab wrote it already; this one keeps it for its own
+    /// next write (with its own count of what is unsent, which the next
+    /// recount corrects).
+    pub fn keep_meta(&mut self, meta: RoadmapMeta) {
+        self.meta = RoadmapMeta { unsent: self.meta.unsent, ..meta };
     }
 
     /// Compacts if due; writes again what failed.

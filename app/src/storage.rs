@@ -25,7 +25,12 @@
 //! - `quarantine`: the bytes of a document that failed to load, moved aside
 //!   untouched so that nothing is overwritten and a later version can try
 //!   again.
+//!
+//! Every write of a document's chunks or list record that commits is told
+//! to the other tabs of the browser ([`crate::tabs`]), which read what
+//! they have not seen of it.
 
+use crate::tabs::Tabs;
 use js_sys::{Array, Uint8Array};
 use medk_shared::access::Level;
 use medk_shared::ids::DocumentId;
@@ -155,6 +160,8 @@ pub struct Storage {
     db: std::rc::Rc<Rexie>,
     /// Told of every document this tab stores anew (see [`Self::on_created`]).
     created: std::rc::Rc<std::cell::RefCell<Option<std::rc::Rc<dyn Fn(&RoadmapMeta)>>>>,
+    /// The other tabs, told of every committed write.
+    tabs: Tabs,
 }
 
 impl Storage {
@@ -170,7 +177,12 @@ impl Storage {
             .add_object_store(ObjectStore::new(READINGS).key_path("id"))
             .build()
             .await?;
-        Ok(Self { db: std::rc::Rc::new(db), created: std::rc::Rc::default() })
+        Ok(Self { db: std::rc::Rc::new(db), created: std::rc::Rc::default(), tabs: Tabs::join() })
+    }
+
+    /// The other tabs of this browser (to hear what they stored).
+    pub fn tabs(&self) -> &Tabs {
+        &self.tabs
     }
 
     /// The roadmaps on the device (for the list screen), newest first.
@@ -200,7 +212,9 @@ impl Storage {
     }
 
     pub async fn put_meta(&self, meta: &RoadmapMeta) -> Result<()> {
-        self.put_record(ROADMAPS, meta).await
+        self.put_record(ROADMAPS, meta).await?;
+        self.tabs.stored(&meta.id);
+        Ok(())
     }
 
     /// A record keyed by document id, from a store of such records.
@@ -233,6 +247,7 @@ impl Storage {
         let chunk = Chunk { doc: meta.id.clone(), kind: "snapshot".into(), bytes: snapshot };
         let key = tx.store(CHUNKS)?.add(&to_js(&chunk)?, None).await?;
         tx.done().await?;
+        self.tabs.stored(&meta.id);
         let created = self.created.borrow().clone();
         if let Some(created) = created {
             created(meta);
@@ -265,6 +280,35 @@ impl Storage {
         Ok(pieces)
     }
 
+    /// The chunks of a document that `pick` picks from the keys it has now
+    /// (those this tab has not seen), in one transaction.
+    pub async fn load_some(
+        &self,
+        id: &DocumentId,
+        pick: impl FnOnce(&[PieceKey]) -> Vec<PieceKey>,
+    ) -> Result<Vec<Piece>> {
+        let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadOnly)?;
+        let store = tx.store(CHUNKS)?;
+        let keys = store.index(BY_DOC)?.get_all_keys(Some(doc_range(id)?), None).await?;
+        let keys: Vec<PieceKey> = keys.iter().map(piece_key).collect();
+        let picked = pick(&keys);
+        let values =
+            futures::future::join_all(picked.iter().map(|k| store.get(JsValue::from_f64(*k as f64)))).await;
+        let doc = id.to_string();
+        let mut pieces = Vec::with_capacity(picked.len());
+        for (key, value) in picked.into_iter().zip(values) {
+            // Gone since (compacted), or unreadable as a record: left out,
+            // like in `load`.
+            if let Some(value) = value?
+                && let Ok(chunk) = serde_wasm_bindgen::from_value::<Chunk>(value)
+                && chunk.doc == doc
+            {
+                pieces.push(Piece { key, bytes: chunk.bytes });
+            }
+        }
+        Ok(pieces)
+    }
+
     /// Appends a batch of changes, forgets the document's reading (it no
     /// longer shows all of it) and, with `meta`, rewrites its list record,
     /// in one transaction. Returns the new chunk's key.
@@ -275,7 +319,8 @@ impl Storage {
         meta: Option<&RoadmapMeta>,
     ) -> Result<PieceKey> {
         let tx = self.db.transaction(&[CHUNKS, READINGS, ROADMAPS], TransactionMode::ReadWrite)?;
-        let chunk = to_js(&Chunk { doc: id.to_string(), kind: "changes".into(), bytes: changes })?;
+        let doc = id.to_string();
+        let chunk = to_js(&Chunk { doc: doc.clone(), kind: "changes".into(), bytes: changes })?;
         let meta = meta.map(to_js).transpose()?;
         let store = tx.store(CHUNKS)?;
         let readings = tx.store(READINGS)?;
@@ -295,7 +340,9 @@ impl Storage {
         committed?;
         forgot?;
         put?;
-        Ok(piece_key(&key?))
+        let key = piece_key(&key?);
+        self.tabs.stored(&doc);
+        Ok(key)
     }
 
     /// The kept readings of the documents `ids` (`None` where there is none
@@ -345,6 +392,7 @@ impl Storage {
             store.delete(JsValue::from_f64(*old as f64)).await?;
         }
         tx.done().await?;
+        self.tabs.stored(&id.to_string());
         Ok(piece_key(&key))
     }
 
@@ -375,6 +423,7 @@ impl Storage {
         let chunk = Chunk { doc: id.to_string(), kind: "snapshot".into(), bytes: snapshot };
         let key = store.add(&to_js(&chunk)?, None).await?;
         tx.done().await?;
+        self.tabs.stored(&id.to_string());
         Ok(piece_key(&key))
     }
 
@@ -409,6 +458,7 @@ impl Storage {
             roadmaps.put(&to_js(&meta)?, None).await?;
         }
         tx.done().await?;
+        self.tabs.stored(&id.to_string());
         Ok(())
     }
 
@@ -452,6 +502,7 @@ impl Storage {
             delete_quarantined(&tx.store(QUARANTINE)?, &meta.id).await?;
         }
         tx.done().await?;
+        self.tabs.stored(&meta.id);
         Ok(())
     }
 
@@ -480,6 +531,7 @@ impl Storage {
         }
         delete_quarantined(&tx.store(QUARANTINE)?, &id.to_string()).await?;
         tx.done().await?;
+        self.tabs.stored(&id.to_string());
         Ok(())
     }
 }

@@ -11,7 +11,9 @@
 //! Documents are opened through [`SyncService::open`] by everyone (the
 //! editor, the list's rename, the sync itself), so each roadmap has exactly
 //! one in-memory replica on the page and a remote change reaches the screen
-//! that shows it. Broken copies are brought back by [`recovery`].
+//! that shows it. Broken copies are brought back by [`recovery`]. What
+//! other tabs of the browser store reaches this one through IndexedDB, on
+//! their hint ([`crate::tabs`]).
 
 mod recovery;
 
@@ -157,6 +159,12 @@ impl SyncService {
             if let (Some(inner), Ok(doc)) = (weak.upgrade(), DocumentId::parse(&meta.id)) {
                 let kept = KeptState { unsent: meta.unsent, broken: meta.broken.is_some() };
                 SyncService(inner).input(Input::Created { doc, kept });
+            }
+        }));
+        let weak = Rc::downgrade(&service.0);
+        service.0.storage.tabs().listen(Rc::new(move |doc| {
+            if let Some(inner) = weak.upgrade() {
+                SyncService(inner).input(Input::StoredElsewhere(doc));
             }
         }));
         service.listen_to_network();
@@ -517,6 +525,11 @@ impl SyncService {
                     }
                 }
             }
+            Effect::ReadStored(id) => self.read_stored(id),
+            Effect::ReadKept => {
+                let service = self.clone();
+                wasm_bindgen_futures::spawn_local(async move { service.refresh_kept().await });
+            }
             Effect::Touched { doc, touched } => {
                 let mut all = self.0.touched.borrow_mut();
                 let before = all.remove(&doc).unwrap_or_default();
@@ -630,6 +643,35 @@ impl SyncService {
             .map_err(|e| FetchError::Storage(e.to_string()))?;
         self.open(id).await.map_err(|e| FetchError::Storage(e.to_string()))?;
         Ok(())
+    }
+
+    /// Reads what another tab stored of an open document and it has not
+    /// seen, and applies it; answers [`Input::StoredRead`].
+    fn read_stored(&self, id: DocumentId) {
+        let service = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let mut touched = Touched::Nothing;
+            let doc = service.0.docs.borrow().get(&id).map(Opened::synced);
+            if let Some(doc) = doc {
+                let pick = |keys: &[medk_shared::replica::PieceKey]| match doc.try_borrow_mut() {
+                    Ok(mut open) => open.unseen(keys),
+                    // Absorbing passes over what it has seen anyway.
+                    Err(_) => keys.to_vec(),
+                };
+                match service.0.storage.load_some(&id, pick).await {
+                    Ok(pieces) if pieces.is_empty() => {}
+                    Ok(pieces) => match doc.try_borrow_mut() {
+                        Ok(mut open) => touched = open.absorb(&pieces),
+                        // In use this very moment: read again, after.
+                        Err(_) => service.input(Input::StoredElsewhere(id)),
+                    },
+                    Err(e) => web_sys::console::warn_1(
+                        &format!("{id}: reading what another tab stored failed: {}", e.detail()).into(),
+                    ),
+                }
+            }
+            service.input(Input::StoredRead { doc: id, touched });
+        });
     }
 
     /// Re-reads the list records the indicator counts documents that are

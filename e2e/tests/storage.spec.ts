@@ -104,6 +104,71 @@ test('two tabs of one browser type into one roadmap offline: both tabs\' work is
   expect(await quarantined(page)).toEqual([]);
 });
 
+/** The count of unsent changes the top bar shows (0 when it shows none). */
+async function unsent(page: Page): Promise<number> {
+  const text = (await syncStatus(page).textContent()) ?? '';
+  return Number(text.match(/не отправлено: (\d+)/)?.[1] ?? 0);
+}
+
+/** The count both tabs show, once they show the same one above `above` (else -1). */
+async function sameCount(tabs: Page[], above: number): Promise<number> {
+  const counts = await Promise.all(tabs.map(unsent));
+  return counts.every((n) => n === counts[0] && n > above) ? counts[0] : -1;
+}
+
+test('two tabs of one device offline see each other\'s typing at once and count both tabs\' changes as unsent; online, all of it is sent', async ({ browser, server }) => {
+  // The issue-15 finding: each tab saw the other's work only after the
+  // network came back, and one said nothing was pending while the other
+  // had unsent changes.
+  const page = await signedInDevice(browser, server.url);
+  const context = page.context();
+  const path = await createRoadmap(page, 'Две вкладки без сети');
+  await addActivity(page, 0, 'Первая:');
+  await addActivity(page, 0, 'Вторая:');
+  await expect(syncStatus(page)).toHaveAttribute('data-state', 'synced', { timeout: 15_000 });
+  await waitForOfflineReady(page);
+  const other = await context.newPage();
+  await other.goto(path);
+  await editorLoaded(other);
+  await expect(syncStatus(other)).toHaveAttribute('data-state', 'synced', { timeout: 15_000 });
+
+  await context.setOffline(true);
+  for (const tab of [page, other]) {
+    await expect(syncStatus(tab)).toHaveAttribute('data-state', 'offline', { timeout: 15_000 });
+  }
+  const mine = activities(page).nth(0).locator('textarea.f-description');
+  await mine.press('Control+End');
+  await mine.pressSequentially(' раз');
+  await expect.poll(() => descriptions(other), { timeout: 5_000 }).toEqual(['Первая: раз', 'Вторая:']);
+  await expect.poll(() => sameCount([page, other], 0), { timeout: 5_000 }).toBeGreaterThan(0);
+  const first = await sameCount([page, other], 0);
+
+  const theirs = activities(other).nth(1).locator('textarea.f-description');
+  await theirs.press('Control+End');
+  await theirs.pressSequentially(' два');
+  await expect.poll(() => descriptions(page), { timeout: 5_000 }).toEqual(['Первая: раз', 'Вторая: два']);
+  await expect.poll(() => sameCount([page, other], first), { timeout: 5_000 }).toBeGreaterThan(first);
+  const both = await sameCount([page, other], first);
+
+  // A tab that does not have the roadmap open counts what another types
+  // into it too (from its list record).
+  await page.goto('/');
+  await expect(page.locator('.roadmap-item', { hasText: 'Две вкладки без сети' })).toBeVisible();
+  await expect.poll(() => unsent(page), { timeout: 5_000 }).toBe(both);
+  await theirs.pressSequentially(' три');
+  await expect.poll(() => sameCount([page, other], both), { timeout: 5_000 }).toBeGreaterThan(both);
+  await settled(other);
+
+  await context.setOffline(false);
+  for (const tab of [page, other]) {
+    await expect(syncStatus(tab)).toHaveAttribute('data-state', 'synced', { timeout: 20_000 });
+  }
+  const fresh = await signedInDevice(browser, server.url);
+  await fresh.goto(path);
+  await expect.poll(() => descriptions(fresh), { timeout: 15_000 }).toEqual(['Первая: раз', 'Вторая: два три']);
+  expect(await quarantined(other)).toEqual([]);
+});
+
 test('a device that only receives changes keeps all of them across an offline reload', async ({ browser, server }) => {
   const writer = await signedInDevice(browser, server.url);
   const path = await createRoadmap(writer, 'Получатель');

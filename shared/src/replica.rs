@@ -1,10 +1,12 @@
 //! A document kept in a device's storage, without the I/O: what to write
 //! after each change, when and how to compact, the journal of writes that
-//! may not have committed, and how stored pieces load back. The browser
-//! runs it over IndexedDB and `localStorage` (`app/src/replica.rs`);
-//! `tests/replica_sim.rs` runs it over a model of them with seeded
-//! schedules of edits, received changes, compactions, two tabs and killed
-//! tabs, and checks that nothing stored is ever lost.
+//! may not have committed, how stored pieces load back, and which pieces
+//! another tab of the device stored since ([`Replica::unseen`],
+//! [`Replica::absorb`]). The browser runs it over IndexedDB and
+//! `localStorage` (`app/src/replica.rs`); `tests/replica_sim.rs` runs it
+//! over a model of them with seeded schedules of edits, received changes,
+//! compactions, two tabs reading each other's pieces and killed tabs, and
+//! checks that nothing stored is ever lost.
 //!
 //! The storage it expects (what IndexedDB gives):
 //! - **pieces**: byte strings under keys the store assigns (auto-increment),
@@ -24,6 +26,13 @@
 //!   `retain_orphans`), so compaction never drops them.
 //! - A failed write is written again with the next one; its journal entry
 //!   stays until then.
+//!
+//! Two tabs of a device share one storage. Storage is the source of truth
+//! between them: a tab that stored something tells the others only which
+//! document (a hint, trusted for nothing), and each reads the pieces of it
+//! it has not seen and applies them. A piece read whole that way is held
+//! like one read at opening; an unreadable one is left where it is for the
+//! next opening to move aside.
 
 pub mod load;
 
@@ -110,6 +119,17 @@ pub enum Op {
     },
 }
 
+/// What [`Replica::absorb`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Absorbed {
+    /// The document has changes it did not have before.
+    pub changed: bool,
+    /// Why pieces could not be read whole (left where they are).
+    pub unreadable: Vec<String>,
+    /// Writes of what memory alone held (see [`Replica::absorb`]).
+    pub ops: Vec<Op>,
+}
+
 /// A write in flight: its bytes (written again if it fails) and the journal
 /// entries that hold exactly them.
 #[derive(Debug)]
@@ -139,6 +159,9 @@ pub struct Replica {
     /// Pieces whose whole content is in the document in memory: all a
     /// compaction may delete.
     held: BTreeSet<PieceKey>,
+    /// Every piece this replica read (whole or not) or wrote: what another
+    /// tab stored is the rest.
+    seen: BTreeSet<PieceKey>,
     /// Heads of everything handed to storage (written, or being written).
     handed: Vec<ChangeHash>,
     writes: BTreeMap<WriteId, Pending>,
@@ -192,17 +215,10 @@ impl Replica {
         let mut bad_pieces = Vec::new();
         let mut bad_entries = Vec::new();
         let mut journaled = Vec::new();
+        replica.seen.extend(pieces.iter().map(|p| p.key));
         for (i, why) in unreadable.into_iter().enumerate() {
             match (i.checked_sub(pieces.len()), why) {
-                (None, None) => {
-                    let piece = &pieces[i];
-                    replica.held.insert(piece.key);
-                    if load::is_snapshot(&piece.bytes) {
-                        replica.snapshot_bytes = replica.snapshot_bytes.max(piece.bytes.len());
-                    } else {
-                        replica.batch_bytes += piece.bytes.len();
-                    }
-                }
+                (None, None) => replica.hold(&pieces[i]),
                 (None, Some(why)) => {
                     opened.unreadable.push(why);
                     bad_pieces.push(pieces[i].key);
@@ -242,6 +258,7 @@ impl Replica {
             policy,
             tab: tab.to_owned(),
             held: BTreeSet::new(),
+            seen: BTreeSet::new(),
             handed: Vec::new(),
             writes: BTreeMap::new(),
             failed: Vec::new(),
@@ -264,6 +281,18 @@ impl Replica {
             self.waiting.retain(|change| !has_change(am, &change.hash()));
         }
         &self.waiting
+    }
+
+    /// A piece whose whole content is in the document now.
+    fn hold(&mut self, piece: &Piece) {
+        if !self.held.insert(piece.key) {
+            return;
+        }
+        if load::is_snapshot(&piece.bytes) {
+            self.snapshot_bytes = self.snapshot_bytes.max(piece.bytes.len());
+        } else {
+            self.batch_bytes += piece.bytes.len();
+        }
     }
 
     fn next_write(&mut self) -> WriteId {
@@ -313,8 +342,10 @@ impl Replica {
         let Some(pending) = self.writes.remove(&write) else { return Vec::new() };
         match result {
             Ok(key) => {
-                self.held.insert(key);
-                self.batch_bytes += pending.bytes.len();
+                self.seen.insert(key);
+                if self.held.insert(key) {
+                    self.batch_bytes += pending.bytes.len();
+                }
                 if pending.entries.is_empty() {
                     Vec::new()
                 } else {
@@ -363,6 +394,7 @@ impl Replica {
         if let Ok(key) = result {
             self.held.retain(|k| !replaced.contains(k));
             self.held.insert(key);
+            self.seen.insert(key);
         }
         Vec::new()
     }
@@ -378,10 +410,62 @@ impl Replica {
         match result {
             Ok(key) => {
                 self.held.insert(key);
+                self.seen.insert(key);
                 if entries.is_empty() { Vec::new() } else { vec![Op::Unjournal { entries }] }
             }
             Err(_) => Vec::new(),
         }
+    }
+
+    /// Of the pieces storage holds for the document now (`keys`), those
+    /// this replica has neither read nor written: another tab's, to read
+    /// and [`Self::absorb`]. A piece of its own whose answer has not come
+    /// yet may be among them; absorbing it again changes nothing.
+    pub fn unseen(&self, keys: &[PieceKey]) -> Vec<PieceKey> {
+        let mut unseen: Vec<PieceKey> = keys.iter().copied().filter(|k| !self.seen.contains(k)).collect();
+        unseen.sort_unstable();
+        unseen.dedup();
+        unseen
+    }
+
+    /// Applies to `am` what pieces another tab stored hold (read after
+    /// [`Self::unseen`]; any already seen are passed over). A piece read
+    /// whole is held from now on (its changes are in memory, so a
+    /// compaction here may replace it); an unreadable one is only reported,
+    /// and left for the next opening to move aside. What is applied is in
+    /// storage already: it is not written again, unless it let changes
+    /// apply that only memory held (the returned ops write those).
+    pub fn absorb(&mut self, am: &mut AutoCommit, pieces: &[Piece]) -> Absorbed {
+        let fresh: Vec<&Piece> = pieces.iter().filter(|p| !self.seen.contains(&p.key)).collect();
+        if fresh.is_empty() {
+            return Absorbed::default();
+        }
+        let before = am.get_heads();
+        // Only when everything in memory was handed to storage can the
+        // heads after this be taken as handed: not when something was not
+        // written yet, nor when changes wait in memory for a dependency
+        // (received out of order, never written: one of these pieces may
+        // bring what they wait for). Otherwise what is new is written now,
+        // the absorbed changes again among it (harmless).
+        let caught_up = before == self.handed && am.get_missing_deps(&[]).is_empty();
+        let bytes: Vec<&[u8]> = fresh.iter().map(|p| &p.bytes[..]).collect();
+        let unreadable = load::load_into(am, &bytes);
+        let mut absorbed = Absorbed::default();
+        for (piece, why) in fresh.into_iter().zip(unreadable) {
+            self.seen.insert(piece.key);
+            match why {
+                None => self.hold(piece),
+                Some(why) => absorbed.unreadable.push(why),
+            }
+        }
+        let after = am.get_heads();
+        absorbed.changed = after != before;
+        if caught_up {
+            self.handed = after;
+        } else if absorbed.changed {
+            absorbed.ops = self.write(am, Origin::Received);
+        }
+        absorbed
     }
 
     /// Pieces whose content this replica holds in memory.
@@ -728,6 +812,113 @@ mod tests {
         assert_eq!(lost.count(&mut device), 0, "without the prefix the device's changes were not counted");
         let mut unsent = Unsent::new(relay.get_heads(), []).with_device(&prefix);
         assert_eq!(unsent.count(&mut device), 3, "both tabs' changes, not the colleague's");
+    }
+
+    /// Carries out `ops` over `pieces` as IndexedDB would, each
+    /// transaction committing at once; answers go back to `replica`.
+    fn store(replica: &mut Replica, pieces: &mut Vec<Piece>, ops: Vec<Op>) {
+        for op in ops {
+            let key = pieces.iter().map(|p| p.key).max().unwrap_or(0) + 1;
+            match op {
+                Op::Append { write, bytes } => {
+                    pieces.push(Piece { key, bytes });
+                    let more = replica.appended(write, Ok(key));
+                    store(replica, pieces, more);
+                }
+                Op::Compact { write, snapshot, replaces } => {
+                    pieces.retain(|p| !replaces.contains(&p.key));
+                    pieces.push(Piece { key, bytes: snapshot });
+                    replica.compacted(write, Ok(key));
+                }
+                Op::Journal { .. } | Op::Unjournal { .. } | Op::Quarantine { .. } => {}
+            }
+        }
+    }
+
+    fn keys(pieces: &[Piece]) -> Vec<PieceKey> {
+        pieces.iter().map(|p| p.key).collect()
+    }
+
+    /// The issue-15 finding: two tabs of one device editing offline did not
+    /// see each other's work (nor count it) until the relay brought it.
+    /// Each reads from storage the pieces the other stored.
+    #[test]
+    fn a_tab_reads_what_another_tab_stored_and_counts_it_as_the_devices() {
+        let prefix = [3u8; DEVICE_PREFIX_BYTES];
+        let mut relay = AutoCommit::new().with_actor(ActorId::from(b"relay-side".as_slice()));
+        edit(&mut relay, "title");
+        let mut pieces = vec![Piece { key: 1, bytes: relay.save() }];
+        let policy = Policy { max_pieces: 1000, min_bytes: usize::MAX };
+        let (a_doc, mut a, _, _) = Replica::open(&pieces, &[], "a", policy);
+        let (b_doc, mut b, _, _) = Replica::open(&pieces, &[], "b", policy);
+        let mut a_doc = a_doc.with_actor(device_actor(&prefix, &[1; 8]));
+        let mut b_doc = b_doc.with_actor(device_actor(&prefix, &[2; 8]));
+        assert!(b.unseen(&keys(&pieces)).is_empty(), "what both opened is seen");
+
+        edit(&mut a_doc, "from-a");
+        edit(&mut a_doc, "from-a-again");
+        let ops = a.write(&mut a_doc, Origin::Local);
+        store(&mut a, &mut pieces, ops);
+        assert!(a.unseen(&keys(&pieces)).is_empty(), "a tab's own pieces are seen");
+
+        // The other tab is told (a hint) and reads what it has not seen.
+        let unseen = b.unseen(&keys(&pieces));
+        assert_eq!(unseen.len(), 1);
+        let read: Vec<Piece> = pieces.iter().filter(|p| unseen.contains(&p.key)).cloned().collect();
+        let absorbed = b.absorb(&mut b_doc, &read);
+        assert_eq!(absorbed, Absorbed { changed: true, unreadable: Vec::new(), ops: Vec::new() });
+        assert_eq!(b_doc.get_heads(), a_doc.get_heads());
+        let mut unsent = Unsent::new(relay.get_heads(), []).with_device(&prefix);
+        assert_eq!(unsent.count(&mut b_doc), 2, "the other tab's changes are this device's");
+        assert_eq!(b.absorb(&mut b_doc, &read), Absorbed::default(), "read once");
+        assert!(b.unseen(&keys(&pieces)).is_empty());
+
+        // What was absorbed is in storage already: the next write holds
+        // only the tab's own change.
+        edit(&mut b_doc, "from-b");
+        let ops = b.write(&mut b_doc, Origin::Local);
+        let Some(Op::Append { bytes, .. }) = ops.iter().find(|op| matches!(op, Op::Append { .. })) else {
+            panic!("a write appends: {ops:?}")
+        };
+        assert_eq!(load::change_hashes(bytes).len(), 1, "absorbed changes are not stored again");
+        store(&mut b, &mut pieces, ops);
+
+        // A compaction there is one more piece here, adding nothing new;
+        // the pieces it replaced are gone, which is nothing to read.
+        let ops = b.compact(&mut b_doc);
+        store(&mut b, &mut pieces, ops);
+        assert_eq!(pieces.len(), 1, "the absorbed piece was held, so it was replaced too");
+        let unseen = a.unseen(&keys(&pieces));
+        let read: Vec<Piece> = pieces.iter().filter(|p| unseen.contains(&p.key)).cloned().collect();
+        assert!(a.absorb(&mut a_doc, &read).changed, "the snapshot brings the other tab's change");
+        assert_eq!(a_doc.get_heads(), b_doc.get_heads());
+        let ops = b.compact(&mut b_doc);
+        store(&mut b, &mut pieces, ops);
+        let unseen = a.unseen(&keys(&pieces));
+        let read: Vec<Piece> = pieces.iter().filter(|p| unseen.contains(&p.key)).cloned().collect();
+        assert_eq!(read.len(), 1);
+        assert!(!a.absorb(&mut a_doc, &read).changed, "a snapshot of what is here changes nothing");
+    }
+
+    #[test]
+    fn an_unreadable_piece_another_tab_stored_is_reported_and_never_replaced() {
+        let mut doc = AutoCommit::new();
+        edit(&mut doc, "a");
+        let pieces = vec![Piece { key: 1, bytes: doc.save() }];
+        let (mut am, mut replica, _, _) = Replica::open(&pieces, &[], "a", Policy::default());
+        let mut other = doc.fork();
+        edit(&mut other, "b");
+        let mut damaged = other.save_after(&doc.get_heads());
+        let last = damaged.len() - 1;
+        damaged[last] ^= 0xff;
+        let read = vec![Piece { key: 7, bytes: damaged }, Piece { key: 8, bytes: vec![1, 2, 3] }];
+        let absorbed = replica.absorb(&mut am, &read);
+        assert!(!absorbed.changed);
+        assert_eq!(absorbed.unreadable.len(), 2);
+        assert!(replica.unseen(&[1, 7, 8]).is_empty(), "not read again at every hint");
+        let ops = replica.compact(&mut am);
+        let Some(Op::Compact { replaces, .. }) = ops.first() else { panic!("{ops:?}") };
+        assert_eq!(replaces, &vec![1], "only what is held whole is replaced");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! one seeded PRNG. Two tabs of one browser hold the same roadmap; they type,
 //! insert, move, set statuses and delete; they receive changes made
 //! elsewhere (in causal order, as sync sends them, or out of order); they
-//! compact; transactions commit in the order they were made (IndexedDB runs
+//! read the pieces the other tab stored (as a hint on the browser's
+//! channel makes them do, the read answered later, when those pieces may
+//! be compacted away already); they compact; transactions commit in the order they were made (IndexedDB runs
 //! read/write transactions on one store in order) or fail; a tab is killed
 //! at any point between a request and its answer, and opened again later.
 //! `MEDK_REPLICA_SEED=<seed>` replays one seed, `MEDK_REPLICA_SEEDS=<n>`
@@ -18,6 +20,9 @@
 //!   second tab removes a change that was stored.
 //! - **An edit is stored when it is made** (in the journal, in the same
 //!   turn), unless `localStorage` is full; then once its piece commits.
+//! - **A tab that read what storage holds has all of it**: once the read
+//!   is answered, its document holds every change the pieces held when it
+//!   read (whose dependencies were stored), whoever wrote them.
 //! - **Reloading yields all of it.** Opening the storage as it stands (any
 //!   order, any mix, journal included) gives a roadmap holding every stored
 //!   change whose dependencies are stored, reads as a roadmap, and finds
@@ -131,7 +136,7 @@ fn run_seeds(half: u64, default: u64, long: bool) {
     }
     println!(
         "{} seeds: {} edits, {} received, {} commits, {} failed writes, {} compactions, {} kills, \
-         {} journal entries refused; the old loader failed in {} states (first seeds: {old_failing:?})",
+         {} journal entries refused, {} reads of the other tab's pieces; the old loader failed in {} states (first seeds: {old_failing:?})",
         seeds.len(),
         total.edits,
         total.received,
@@ -140,12 +145,14 @@ fn run_seeds(half: u64, default: u64, long: bool) {
         total.compactions,
         total.kills,
         total.journal_refused,
+        total.absorbed,
         total.old_loader_failures,
     );
     // The schedules must reach what they are for.
     if seeds.len() >= 100 {
         assert!(total.compactions > seeds.len() as u64, "too few compactions: {total:?}");
         assert!(total.kills > seeds.len() as u64, "too few killed tabs: {total:?}");
+        assert!(total.absorbed > seeds.len() as u64, "too few reads of the other tab's pieces: {total:?}");
         assert!(total.old_loader_failures > 0, "no schedule stored a change below its snapshot");
     }
 }
@@ -162,6 +169,8 @@ struct Stats {
     kills: u64,
     journal_refused: u64,
     old_loader_failures: u64,
+    /// Reads of the other tab's pieces that brought something new.
+    absorbed: u64,
 }
 
 impl Stats {
@@ -174,6 +183,7 @@ impl Stats {
         self.kills += o.kills;
         self.journal_refused += o.journal_refused;
         self.old_loader_failures += o.old_loader_failures;
+        self.absorbed += o.absorbed;
     }
 }
 
@@ -193,12 +203,14 @@ enum TxKind {
     Quarantine { snapshot: Vec<u8>, pieces: Vec<PieceKey>, entries: Vec<String> },
 }
 
-/// The answer to a transaction, waiting to reach its tab's code.
+/// The answer to a request, waiting to reach its tab's code.
 #[derive(Debug)]
-struct Answer {
-    write: WriteId,
-    kind: AnswerKind,
-    result: Result<PieceKey, String>,
+enum Answer {
+    /// A transaction committed or failed.
+    Write { write: WriteId, kind: AnswerKind, result: Result<PieceKey, String> },
+    /// The pieces the tab had not seen, as storage held them when it read,
+    /// and the changes storage held then whose dependencies it held too.
+    Read { pieces: Vec<Piece>, complete: BTreeSet<ChangeHash> },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -363,7 +375,8 @@ impl Sim {
             30..40 => self.receive(t),
             40..45 => self.remote_edit(),
             45..70 => self.commit(),
-            70..88 => self.deliver(t),
+            70..84 => self.deliver(t),
+            84..88 => self.read(t),
             88..93 => {
                 let forced = self.rng.u32(..4) == 0;
                 self.compact(t, forced)
@@ -481,7 +494,7 @@ impl Sim {
             && let Some(live) = tab.live.as_mut()
         {
             let kind = kind_of(&tx.kind);
-            live.answers.push_back(Answer { write: tx.write, kind, result });
+            live.answers.push_back(Answer::Write { write: tx.write, kind, result });
         }
     }
 
@@ -489,12 +502,16 @@ impl Sim {
     fn deliver(&mut self, t: usize) {
         let Some(live) = self.tabs[t].live.as_mut() else { return };
         let Some(answer) = live.answers.pop_front() else { return };
-        let ops = match answer.kind {
-            AnswerKind::Append => live.replica.appended(answer.write, answer.result),
-            AnswerKind::Compact => live.replica.compacted(answer.write, answer.result),
-            AnswerKind::Quarantine => live.replica.quarantined(answer.write, answer.result),
+        let (write, kind, result) = match answer {
+            Answer::Write { write, kind, result } => (write, kind, result),
+            Answer::Read { pieces, complete } => return self.absorb(t, pieces, complete),
         };
-        self.trace(|| format!("tab {t} gets the answer to write {}", answer.write));
+        let ops = match kind {
+            AnswerKind::Append => live.replica.appended(write, result),
+            AnswerKind::Compact => live.replica.compacted(write, result),
+            AnswerKind::Quarantine => live.replica.quarantined(write, result),
+        };
+        self.trace(|| format!("tab {t} gets the answer to write {write}"));
         self.run_ops(t, ops);
         // As the app does: a failed write is written again soon.
         if let Some(live) = self.tabs[t].live.as_mut()
@@ -504,6 +521,42 @@ impl Sim {
             let ops = live.replica.retry(live.doc.automerge());
             self.run_ops(t, ops);
         }
+    }
+
+    /// The other tab said it stored something: this one asks storage for
+    /// the pieces it has not seen (the answer comes later, in turn).
+    fn read(&mut self, t: usize) {
+        let Some(live) = self.tabs[t].live.as_ref() else { return };
+        let keys: Vec<PieceKey> = self.storage.pieces.keys().copied().collect();
+        let unseen = live.replica.unseen(&keys);
+        let pieces: Vec<Piece> =
+            unseen.iter().map(|k| Piece { key: *k, bytes: self.storage.pieces[k].clone() }).collect();
+        let held: BTreeSet<ChangeHash> =
+            keys.iter().flat_map(|k| self.piece_hashes[k].iter().copied()).collect();
+        let complete = self.complete_of(&held);
+        self.trace(|| format!("tab {t} reads {} pieces it has not seen", pieces.len()));
+        let live = self.tabs[t].live.as_mut().expect("alive");
+        live.answers.push_back(Answer::Read { pieces, complete });
+    }
+
+    fn absorb(&mut self, t: usize, pieces: Vec<Piece>, complete: BTreeSet<ChangeHash>) {
+        let live = self.tabs[t].live.as_mut().expect("alive");
+        let before = live.doc.heads();
+        let absorbed = live.replica.absorb(live.doc.automerge(), &pieces);
+        assert!(absorbed.unreadable.is_empty(), "tab {t} read unreadable pieces: {:?}", absorbed.unreadable);
+        if absorbed.changed {
+            self.stats.absorbed += 1;
+        }
+        assert_eq!(absorbed.changed, live.doc.heads() != before);
+        for hash in &complete {
+            assert!(
+                has_change(live.doc.automerge(), hash),
+                "tab {t} read storage and lacks a change it held"
+            );
+        }
+        let _ = live.doc.read();
+        self.trace(|| format!("tab {t} absorbs {} pieces (changed: {})", pieces.len(), absorbed.changed));
+        self.run_ops(t, absorbed.ops);
     }
 
     fn compact(&mut self, t: usize, forced: bool) {
@@ -672,15 +725,20 @@ impl Sim {
 
     /// The stored changes whose every dependency is stored too.
     fn complete_set(&self) -> BTreeSet<ChangeHash> {
+        self.complete_of(&self.stored)
+    }
+
+    /// The changes of `stored` whose every dependency is in it too.
+    fn complete_of(&self, stored: &BTreeSet<ChangeHash>) -> BTreeSet<ChangeHash> {
         let mut memo: HashMap<ChangeHash, bool> = HashMap::new();
-        for hash in &self.stored {
+        for hash in stored {
             // Iterative post-order walk, memoised: each change is judged once.
             let mut stack = vec![(*hash, false)];
             while let Some((h, expanded)) = stack.pop() {
                 if memo.contains_key(&h) {
                     continue;
                 }
-                if !self.stored.contains(&h) {
+                if !stored.contains(&h) {
                     memo.insert(h, false);
                     continue;
                 }
@@ -707,6 +765,18 @@ impl Sim {
             self.open(t);
         }
         self.settle();
+        // Without the relay, through storage alone: each tab reads what
+        // the other stored (twice: reading may let changes apply that only
+        // memory held, which are written then), and they hold the same.
+        for _ in 0..2 {
+            for t in 0..TABS {
+                self.read(t);
+            }
+            self.settle();
+        }
+        let heads: Vec<Vec<ChangeHash>> =
+            self.tabs.iter_mut().map(|t| t.live.as_mut().expect("open").doc.heads()).collect();
+        assert!(heads.windows(2).all(|w| w[0] == w[1]), "the tabs differ after reading each other's pieces");
         for _ in 0..2 {
             for t in 0..TABS {
                 let live = self.tabs[t].live.as_mut().expect("open");

@@ -1260,8 +1260,11 @@ impl Sim {
                             inputs.push_back(device::Input::CountsChanged);
                         }
                     }
-                    // Nothing of the account, the screen or recovery here.
+                    // Nothing of the account, the screen or recovery here
+                    // (nor hints between tabs: replica_sim models those).
                     device::Effect::RefreshRoadmaps
+                    | device::Effect::ReadStored(_)
+                    | device::Effect::ReadKept
                     | device::Effect::RefreshAccount
                     | device::Effect::RecoverBroken { .. }
                     | device::Effect::Maintain(_)

@@ -123,67 +123,55 @@ fn snapshot_heads(chunk: &[u8]) -> Option<Vec<ChangeHash>> {
     Some(heads)
 }
 
-/// Reads `pieces` into one document (see the module doc).
-pub fn load(pieces: &[&[u8]]) -> Loaded {
-    let mut unreadable: Vec<Option<String>> = vec![None; pieces.len()];
-    let mut snapshots: Vec<(usize, &[u8])> = Vec::new();
-    let mut changes: Vec<(usize, Change)> = Vec::new();
+/// What stored pieces hold, split into chunks and parsed, before any is
+/// applied.
+struct Parsed<'a> {
+    unreadable: Vec<Option<String>>,
+    /// Snapshot chunks, with the piece each is from.
+    snapshots: Vec<(usize, &'a [u8])>,
+    changes: Vec<(usize, Change)>,
+}
+
+fn parse<'a>(pieces: &[&'a [u8]]) -> Parsed<'a> {
+    let mut parsed =
+        Parsed { unreadable: vec![None; pieces.len()], snapshots: Vec::new(), changes: Vec::new() };
     for (i, piece) in pieces.iter().enumerate() {
         let (chunks, error) = split(piece);
         if let Some(error) = error {
-            unreadable[i] = Some(error);
+            parsed.unreadable[i] = Some(error);
         }
         for chunk in chunks {
             if chunk.kind == DOCUMENT {
-                snapshots.push((i, chunk.bytes));
+                parsed.snapshots.push((i, chunk.bytes));
                 continue;
             }
             match Change::try_from(chunk.bytes) {
-                Ok(change) => changes.push((i, change)),
-                Err(e) => note(&mut unreadable[i], format!("изменение не читается: {e}")),
+                Ok(change) => parsed.changes.push((i, change)),
+                Err(e) => note(&mut parsed.unreadable[i], format!("изменение не читается: {e}")),
             }
         }
     }
+    parsed
+}
 
+/// Reads `pieces` into one document (see the module doc).
+pub fn load(pieces: &[&[u8]]) -> Loaded {
+    let Parsed { mut unreadable, snapshots, changes } = parse(pieces);
     // The newest readable snapshot is the base (loading a snapshot is much
     // faster than applying its changes); older or concurrent ones (two
     // tabs compacting) add what the base lacks.
     let mut doc: Option<AutoCommit> = None;
     for (i, bytes) in snapshots.into_iter().rev() {
-        if let Some(base) = &mut doc
-            && let Some(heads) = snapshot_heads(bytes)
-            && heads.iter().all(|h| has_change(base, h))
-        {
-            continue;
-        }
-        match AutoCommit::load(bytes) {
-            Ok(mut snapshot) => match &mut doc {
-                None => doc = Some(snapshot),
-                Some(base) => {
-                    let heads = snapshot.get_heads();
-                    if !heads.iter().all(|h| has_change(base, h))
-                        && let Err(e) = base.merge(&mut snapshot)
-                    {
-                        note(&mut unreadable[i], format!("снимок не сливается: {e}"));
-                    }
-                }
+        match &mut doc {
+            Some(base) => merge_snapshot(base, bytes, &mut unreadable[i]),
+            None => match AutoCommit::load(bytes) {
+                Ok(snapshot) => doc = Some(snapshot),
+                Err(e) => note(&mut unreadable[i], format!("снимок не читается: {e}")),
             },
-            Err(e) => note(&mut unreadable[i], format!("снимок не читается: {e}")),
         }
     }
     let mut doc = doc.unwrap_or_default();
-
-    // One batch is fastest; a batch fails whole on one bad change (a
-    // duplicate sequence number from a forged or damaged piece), and then
-    // each change is applied alone so only the bad ones are left out.
-    let batch: Vec<Change> = changes.iter().map(|(_, c)| c.clone()).collect();
-    if doc.apply_changes(batch).is_err() {
-        for (i, change) in &changes {
-            if let Err(e) = doc.apply_changes([change.clone()]) {
-                note(&mut unreadable[*i], format!("изменение не применяется: {e}"));
-            }
-        }
-    }
+    apply_changes(&mut doc, &changes, &mut unreadable);
     let waiting_for = doc.get_missing_deps(&[]);
     let waiting = if waiting_for.is_empty() {
         Vec::new()
@@ -196,6 +184,53 @@ pub fn load(pieces: &[&[u8]]) -> Loaded {
             .collect()
     };
     Loaded { doc, unreadable, waiting_for, waiting }
+}
+
+/// Reads `pieces` into a document already in memory (what another tab
+/// stored since): for each piece, in order, `None` if every chunk of it is
+/// in `doc` now, or why some of it could not be read. A snapshot whose
+/// heads `doc` has is not even loaded.
+pub fn load_into(doc: &mut AutoCommit, pieces: &[&[u8]]) -> Vec<Option<String>> {
+    let Parsed { mut unreadable, snapshots, changes } = parse(pieces);
+    for (i, bytes) in snapshots.into_iter().rev() {
+        merge_snapshot(doc, bytes, &mut unreadable[i]);
+    }
+    apply_changes(doc, &changes, &mut unreadable);
+    unreadable
+}
+
+/// Adds to `base` what a snapshot holds that it lacks.
+fn merge_snapshot(base: &mut AutoCommit, bytes: &[u8], unreadable: &mut Option<String>) {
+    if let Some(heads) = snapshot_heads(bytes)
+        && heads.iter().all(|h| has_change(base, h))
+    {
+        return;
+    }
+    match AutoCommit::load(bytes) {
+        Ok(mut snapshot) => {
+            let heads = snapshot.get_heads();
+            if !heads.iter().all(|h| has_change(base, h))
+                && let Err(e) = base.merge(&mut snapshot)
+            {
+                note(unreadable, format!("снимок не сливается: {e}"));
+            }
+        }
+        Err(e) => note(unreadable, format!("снимок не читается: {e}")),
+    }
+}
+
+/// Applies change chunks. One batch is fastest; a batch fails whole on one
+/// bad change (a duplicate sequence number from a forged or damaged piece),
+/// and then each change is applied alone so only the bad ones are left out.
+fn apply_changes(doc: &mut AutoCommit, changes: &[(usize, Change)], unreadable: &mut [Option<String>]) {
+    let batch: Vec<Change> = changes.iter().map(|(_, c)| c.clone()).collect();
+    if doc.apply_changes(batch).is_err() {
+        for (i, change) in changes {
+            if let Err(e) = doc.apply_changes([change.clone()]) {
+                note(&mut unreadable[*i], format!("изменение не применяется: {e}"));
+            }
+        }
+    }
 }
 
 /// Whether stored bytes start with a snapshot (a document chunk).

@@ -28,6 +28,12 @@
 //!   recounted at most every [`STATUS_EVERY_MS`], from the open documents'
 //!   own counts and the list records of the others.
 //! - **Presence**: who else has a roadmap open, and what this tab announces.
+//! - **Other tabs of the device**: one that stored something of a document
+//!   says which (a hint on a channel, nothing more); this tab then reads
+//!   what it has not seen of it, if it has it open ([`Effect::ReadStored`]),
+//!   and the list records ([`Effect::ReadKept`]), one read of each at a
+//!   time, once more if hinted again meanwhile. So two tabs offline see
+//!   and count each other's work without the relay.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -275,6 +281,15 @@ pub enum Input {
     /// Something the counts depend on changed elsewhere (a document was
     /// found deleted for everyone, a broken one recovered).
     CountsChanged,
+    /// Another tab of this device says it stored something of `doc` (only
+    /// a hint: the shell checked it names a document, nothing more).
+    StoredElsewhere(DocumentId),
+    /// The answer to [`Effect::ReadStored`]: what the pieces read touched
+    /// (`Touched::Nothing` also when the document was busy or gone).
+    StoredRead {
+        doc: DocumentId,
+        touched: Touched,
+    },
     /// This tab has a roadmap open (`open`) or closed it.
     Announce {
         doc: DocumentId,
@@ -325,6 +340,11 @@ pub enum Effect {
     /// Compact the document if due and write again what failed; if it is
     /// in use, answer [`Input::MaintenanceWanted`] again.
     Maintain(DocumentId),
+    /// Read the pieces of an open document this tab has not seen (another
+    /// tab stored them) and apply them; answer [`Input::StoredRead`].
+    ReadStored(DocumentId),
+    /// Read the list records again; answer [`Input::Kept`].
+    ReadKept,
     /// A change from elsewhere touched this document.
     Touched { doc: DocumentId, touched: Touched },
     /// Something a list shows changed (a fetched document was stored).
@@ -418,6 +438,12 @@ pub struct Device {
     kept_read: bool,
     /// Documents with a maintenance timer set.
     maintenance: HashSet<DocumentId>,
+    /// Open documents whose stored pieces are being read (another tab
+    /// stored some), and whether to read again once that is answered.
+    reading: HashMap<DocumentId, bool>,
+    /// The list records are being read after a hint, and whether to read
+    /// them again once that is answered.
+    reading_kept: Option<bool>,
     status: SyncStatus,
     doc_states: HashMap<DocumentId, DocState>,
     presence: PresenceMap,
@@ -459,6 +485,8 @@ impl Device {
             kept: HashMap::new(),
             kept_read: false,
             maintenance: HashSet::new(),
+            reading: HashMap::new(),
+            reading_kept: None,
             status: SyncStatus::default(),
             doc_states: HashMap::new(),
             presence: HashMap::new(),
@@ -619,6 +647,7 @@ impl Device {
             }
             Input::Forget(doc) => {
                 self.open.remove(&doc);
+                self.reading.remove(&doc);
                 self.kept.remove(&doc);
                 self.unavailable.remove(&doc);
                 self.refused.remove(&doc);
@@ -649,6 +678,40 @@ impl Device {
                 self.kept = kept;
                 self.kept_read = true;
                 self.schedule_status();
+                if let Some(again) = self.reading_kept.take() {
+                    // Read after another tab stored something: a roadmap
+                    // it made or renamed is on the list now.
+                    self.effects.push_back(Effect::ListChanged);
+                    if again {
+                        self.read_kept();
+                    }
+                }
+            }
+            Input::StoredElsewhere(doc) => {
+                if self.open.contains_key(&doc) {
+                    match self.reading.get_mut(&doc) {
+                        Some(again) => *again = true,
+                        None => {
+                            self.reading.insert(doc, false);
+                            self.effects.push_back(Effect::ReadStored(doc));
+                        }
+                    }
+                }
+                match &mut self.reading_kept {
+                    Some(again) => *again = true,
+                    None => self.read_kept(),
+                }
+            }
+            Input::StoredRead { doc, touched } => {
+                if self.reading.remove(&doc) == Some(true) && self.open.contains_key(&doc) {
+                    self.reading.insert(doc, false);
+                    self.effects.push_back(Effect::ReadStored(doc));
+                }
+                if touched != Touched::Nothing {
+                    self.effects.push_back(Effect::Touched { doc, touched });
+                    self.pump(doc, host);
+                }
+                self.schedule_status();
             }
             Input::Created { doc, kept } => {
                 self.kept.insert(doc, kept);
@@ -674,6 +737,11 @@ impl Device {
                 }
             }
         }
+    }
+
+    fn read_kept(&mut self) {
+        self.reading_kept = Some(false);
+        self.effects.push_back(Effect::ReadKept);
     }
 
     fn timer(&mut self, timer: Timer, ms: u64) {
@@ -1283,6 +1351,57 @@ mod tests {
         assert!(effects.iter().any(|e| matches!(e, Effect::CloseSocket(s) if *s == socket)), "{effects:?}");
         assert_eq!(device.socket(), None);
         assert_eq!(device.status().connection, Connection::Connecting);
+    }
+
+    /// The issue-15 finding: a tab learns that another tab of the device
+    /// stored something only as a hint; it reads the document (if open
+    /// here) and the list records, one read at a time however many hints
+    /// come, and once more after a hint that came while reading.
+    #[test]
+    fn a_hint_from_another_tab_reads_storage_once_at_a_time() {
+        let open = DocumentId::from_bytes([1; 16]);
+        let elsewhere = DocumentId::from_bytes([2; 16]);
+        let mut device = Device::new("tab".into(), None, 3);
+        handle(&mut device, Input::Start { signed_in: false, network: false, name: String::new() });
+        handle(&mut device, Input::Opened { doc: open, roadmap: true });
+        let reads = |effects: &[Effect]| {
+            let stored: Vec<DocumentId> = effects
+                .iter()
+                .filter_map(|e| if let Effect::ReadStored(d) = e { Some(*d) } else { None })
+                .collect();
+            let kept = effects.iter().filter(|e| matches!(e, Effect::ReadKept)).count();
+            (stored, kept)
+        };
+
+        let effects = handle(&mut device, Input::StoredElsewhere(open));
+        assert_eq!(reads(&effects), (vec![open], 1));
+        // More hints while reading: no more reads now...
+        for _ in 0..100 {
+            let effects = handle(&mut device, Input::StoredElsewhere(open));
+            assert_eq!(reads(&effects), (vec![], 0));
+        }
+        // ...one more each once answered.
+        let effects = handle(&mut device, Input::StoredRead { doc: open, touched: Touched::Everything });
+        assert_eq!(reads(&effects), (vec![open], 0));
+        assert!(
+            effects.iter().any(|e| matches!(e, Effect::Touched { doc, .. } if *doc == open)),
+            "{effects:?}"
+        );
+        let effects = handle(&mut device, Input::Kept(HashMap::new()));
+        assert_eq!(reads(&effects), (vec![], 1));
+        assert!(effects.iter().any(|e| matches!(e, Effect::ListChanged)), "{effects:?}");
+        let effects = handle(&mut device, Input::StoredRead { doc: open, touched: Touched::Nothing });
+        assert_eq!(reads(&effects), (vec![], 0));
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Touched { .. })), "{effects:?}");
+        handle(&mut device, Input::Kept(HashMap::new()));
+
+        // A document not open here: only the list records (its count).
+        let effects = handle(&mut device, Input::StoredElsewhere(elsewhere));
+        assert_eq!(reads(&effects), (vec![], 1));
+        let kept = KeptState { unsent: Some(4), broken: false };
+        handle(&mut device, Input::Kept(HashMap::from([(elsewhere, kept)])));
+        handle(&mut device, Input::TimerFired(Timer::Status));
+        assert_eq!(device.status().unsynced, 4, "the other tab's unsent changes count here");
     }
 
     #[test]
