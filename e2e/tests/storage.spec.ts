@@ -403,11 +403,6 @@ function chunkCount(bytes: number[]): number {
   return count;
 }
 
-function unsentCount(text: string): number {
-  const m = /не отправлено: (\d+)/.exec(text);
-  return m ? Number(m[1]) : 0;
-}
-
 test('one damaged piece in the middle of unsent work: the changes after it are kept and counted, and the notice says what may be lost', async ({ browser, server }) => {
   const device = await signedInDevice(browser, server.url);
   const path = await createRoadmap(device, 'Повреждённая середина');
@@ -428,10 +423,11 @@ test('one damaged piece in the middle of unsent work: the changes after it are k
     await settled(device);
     await expect.poll(async () => (await storedPieces(device, id)).length, { timeout: 10_000 }).toBeGreaterThan(before);
   }
-  await expect(syncStatus(device)).toContainText('не отправлено');
-  const owed = unsentCount((await syncStatus(device).textContent()) ?? '');
   const offline = (await storedPieces(device, id)).filter((p) => !sent.has(p.key));
   expect(offline.length).toBeGreaterThanOrEqual(8);
+  // Every change stored offline is owed (each piece's chunks are changes).
+  const owed = offline.reduce((n, p) => n + chunkCount(p.bytes), 0);
+  await expect(syncStatus(device)).toContainText(`не отправлено: ${owed}`);
 
   // A broken disk spoils the piece with the fourth character.
   const damaged = offline[3];
@@ -470,4 +466,57 @@ test('one damaged piece in the middle of unsent work: the changes after it are k
   await expect(activities(other).nth(0).locator('textarea.f-description')).toHaveValue('Отправленоабв', { timeout: 20_000 });
   await expect(syncStatus(device)).toContainText('не отправлено');
   await expect(syncStatus(device)).not.toHaveAttribute('data-state', 'synced');
+});
+
+test('a device started with changes the server lacks never says «всё сохранено» before the server has them', async ({ browser, server }) => {
+  const context = await browser.newContext({ baseURL: server.url });
+  await signIn(context, server.url);
+  // A slow link after the greeting: while `hold` is on, what the device
+  // sends waits on the way (the relay answers `join`, so it is online).
+  let hold = false;
+  const held: (() => void)[] = [];
+  await context.routeWebSocket(/\/sync$/, (ws) => {
+    const relay = ws.connectToServer();
+    let greeted = false;
+    ws.onMessage((m) => {
+      if (!greeted) {
+        greeted = true;
+        relay.send(m);
+      } else if (hold) held.push(() => relay.send(m));
+      else relay.send(m);
+    });
+  });
+  const device = await context.newPage();
+  const path = await createRoadmap(device, 'Запуск с неотправленным');
+  await addActivity(device, 0, 'Отправлено');
+  await expect(syncStatus(device)).toHaveAttribute('data-state', 'synced', { timeout: 15_000 });
+  await waitForOfflineReady(device);
+  await context.setOffline(true);
+  await expect(syncStatus(device)).toHaveAttribute('data-state', 'offline', { timeout: 15_000 });
+  await activities(device).nth(0).locator('textarea.f-description').pressSequentially(' в школе');
+  await settled(device);
+  await expect(syncStatus(device)).toContainText('не отправлено');
+
+  // Every state the indicator shows from the first moment of the next start.
+  await device.addInitScript(() => {
+    const seen: string[] = ((window as any).__states = []);
+    new MutationObserver(() => {
+      const now = document.querySelector('.sync-status')?.getAttribute('data-state') ?? 'none';
+      if (seen[seen.length - 1] !== now) seen.push(now);
+    }).observe(document, { subtree: true, childList: true, attributes: true });
+  });
+  hold = true;
+  await context.setOffline(false);
+  await device.goto('/');
+  await expect(syncStatus(device)).toContainText('не отправлено', { timeout: 10_000 });
+  await device.waitForTimeout(2_000);
+  const states: string[] = await device.evaluate(() => (window as any).__states);
+  expect(states, 'while the server had nothing of it').not.toContain('synced');
+
+  hold = false;
+  for (const send of held.splice(0)) send();
+  await expect(syncStatus(device)).toHaveAttribute('data-state', 'synced', { timeout: 20_000 });
+  const other = await signedInDevice(browser, server.url);
+  await other.goto(path);
+  expect(await descriptions(other)).toEqual(['Отправлено в школе']);
 });

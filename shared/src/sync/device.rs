@@ -487,7 +487,10 @@ impl Device {
             maintenance: HashSet::new(),
             reading: HashMap::new(),
             reading_kept: None,
-            status: SyncStatus::default(),
+            // Nothing counted yet: until the first count, nothing may be
+            // said to be saved (a trial saw «Всё сохранено» on connecting,
+            // before the list records were read).
+            status: SyncStatus { uncounted: 1, ..SyncStatus::default() },
             doc_states: HashMap::new(),
             presence: HashMap::new(),
             announce: None,
@@ -1324,6 +1327,37 @@ mod tests {
         assert!(reconnect_delay(&effects).is_none());
         let effects = handle(&mut device, Input::NetworkChanged { online: true });
         assert!(effects.iter().any(|e| matches!(e, Effect::CheckSession)), "{effects:?}");
+    }
+
+    /// Found by a trial: a device that started with changes not yet sent
+    /// said «Всё сохранено на сервере» as soon as the relay answered,
+    /// before it had read what was waiting (and before the relay had any
+    /// of it).
+    #[test]
+    fn online_before_anything_was_counted_is_not_all_saved() {
+        let (mut device, socket) = connecting();
+        handle(&mut device, Input::SocketOpened(socket));
+        let peer = super::super::message::Message::Peer {
+            sender_id: "relay".into(),
+            target_id: "tab".into(),
+            metadata: Default::default(),
+            selected_protocol_version: "1".into(),
+        };
+        let effects = handle(&mut device, Input::Frame { socket, bytes: peer.encode() });
+        assert_eq!(device.status().connection, Connection::Online);
+        assert!(device.status().uncounted > 0, "nothing was counted yet");
+        for effect in &effects {
+            if let Effect::Status(status) = effect {
+                assert!(status.uncounted > 0, "a status said before counting: {status:?}");
+            }
+        }
+        // The list records are read: now it knows.
+        let kept =
+            HashMap::from([(DocumentId::from_bytes([1; 16]), KeptState { unsent: Some(4), broken: false })]);
+        handle(&mut device, Input::Kept(kept));
+        handle(&mut device, Input::TimerFired(Timer::Status));
+        assert_eq!(device.status().uncounted, 0);
+        assert_eq!(device.status().unsynced, 4);
     }
 
     #[test]
