@@ -173,10 +173,14 @@ test('a person who may only read sees so, and the server keeps none of their edi
   await muni.getByRole('button', { name: 'Доступ' }).click();
   await muni.locator('section.access').getByRole('button', { name: 'Вернуть по умолчанию' }).click();
   await expect(muni.locator('section.access').getByText('Нет: действуют права по умолчанию.')).toBeVisible();
+  // Live, without a reload: the editor takes edits again and the edit goes.
+  await expectSynced(team2);
+  await expect(team2.locator('.note:visible')).toHaveCount(0, { timeout: 15_000 });
+  await expect(description(team2, 1)).toBeEnabled();
+  await expect(description(fresh, 1)).toHaveValue('Правка без права', { timeout: 15_000 });
   await team2.reload();
   await expectSynced(team2);
   await expect(team2.locator('.note:visible')).toHaveCount(0);
-  await expect(description(fresh, 1)).toHaveValue('Правка без права', { timeout: 15_000 });
 });
 
 test('a person who may only read is not offered a rename, and can drop refused edits for the server\'s copy', async ({ browser, serve }) => {

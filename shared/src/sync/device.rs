@@ -949,7 +949,12 @@ impl Device {
         if !self.open.contains_key(&doc) {
             return self.remote_for_fetch(doc, message, host);
         }
-        self.unavailable.remove(&doc);
+        if self.unavailable.remove(&doc) {
+            // The relay serves it again (a right given back, a roadmap
+            // moved back): the notice goes, and the rights are asked anew.
+            self.schedule_status();
+            self.effects.push_back(Effect::RefreshAccount);
+        }
         let client = &mut self.client;
         let mut message = Some(message);
         let result = host.receive(doc, &mut |am| match message.take() {
@@ -1211,6 +1216,15 @@ impl Device {
             settled.sort();
             self.effects.push_back(Effect::Settled(settled));
         }
+        // The relay lifted read-only for a document (a right given back):
+        // what the server says of the person's rights is asked anew, or the
+        // editor would stay read-only by its last word until a reload.
+        if states
+            .iter()
+            .any(|(id, s)| !s.read_only && self.doc_states.get(id).is_some_and(|old| old.read_only))
+        {
+            self.effects.push_back(Effect::RefreshAccount);
+        }
         if self.doc_states != states {
             self.doc_states = states.clone();
             self.effects.push_back(Effect::DocStates(states));
@@ -1358,6 +1372,41 @@ mod tests {
         handle(&mut device, Input::TimerFired(Timer::Status));
         assert_eq!(device.status().uncounted, 0);
         assert_eq!(device.status().unsynced, 4);
+    }
+
+    /// Found by a trial: a roadmap moved away and back kept «Нет доступа»
+    /// on screen although the relay served it again.
+    #[test]
+    fn a_document_served_again_is_no_longer_unavailable() {
+        use super::super::message::Message;
+        use automerge::sync::SyncDoc as _;
+        let (mut device, socket) = connecting();
+        handle(&mut device, Input::SocketOpened(socket));
+        let peer = Message::Peer {
+            sender_id: "relay".into(),
+            target_id: "tab".into(),
+            metadata: Default::default(),
+            selected_protocol_version: "1".into(),
+        };
+        handle(&mut device, Input::Frame { socket, bytes: peer.encode() });
+        let doc = DocumentId::from_bytes([5; 16]);
+        handle(&mut device, Input::Kept(HashMap::new()));
+        handle(&mut device, Input::Opened { doc, roadmap: true });
+        let gone =
+            Message::DocUnavailable { sender_id: "relay".into(), target_id: "tab".into(), document_id: doc };
+        handle(&mut device, Input::Frame { socket, bytes: gone.encode() });
+        assert_eq!(device.unavailable(), vec![doc]);
+
+        let mut am = AutoCommit::new();
+        let data = am.sync().generate_sync_message(&mut automerge::sync::State::new()).unwrap().encode();
+        let sync =
+            Message::Sync { sender_id: "relay".into(), target_id: "tab".into(), document_id: doc, data };
+        let effects = handle(&mut device, Input::Frame { socket, bytes: sync.encode() });
+        assert!(device.unavailable().is_empty());
+        assert!(
+            effects.iter().any(|e| matches!(e, Effect::RefreshAccount)),
+            "rights asked anew: {effects:?}"
+        );
     }
 
     #[test]
