@@ -398,7 +398,7 @@ test('a coordinator deletes a roadmap for everyone: other devices say so and kee
   expect(await descriptions(team)).toEqual(['Мероприятие']);
   // The top bar says what is left on the device, not that the server
   // refuses changes.
-  await expect(syncStatus(team)).toHaveText('Удалены для всех, копии только на этом устройстве: 1');
+  await expect(syncStatus(team)).toHaveText('Остальное сохранено на сервере · удалены для всех: 1');
   await team.goto('/');
   const item = team.locator('.roadmap-item', { hasText: 'Удаляемая карта' });
   await expect(item.locator('.gone')).toHaveText(said);

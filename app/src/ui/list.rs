@@ -11,9 +11,6 @@ use medk_shared::ids::DocumentId;
 use medk_shared::layout::MAX_TEXT_CHARS;
 use medk_shared::model::{ActivityField, Column, HeaderField};
 
-/// How long a deleted roadmap can be brought back before it is erased.
-const UNDO_DELETE_SECS: u64 = 8;
-
 #[component]
 pub fn ListPage() -> impl IntoView {
     let app = ctx();
@@ -273,8 +270,9 @@ fn DeleteDialog(
     }
 }
 
-/// Hides the roadmap from the list at once and erases it from the device
-/// [`UNDO_DELETE_SECS`] later, unless «Отменить» brought it back.
+/// Erases the roadmap from the device at once (a tab closed a moment
+/// later must not bring it back), keeping its bytes in memory so that
+/// «Отменить» in the notice can store it again.
 fn delete_later(
     app: AppCtx,
     id: String,
@@ -282,35 +280,45 @@ fn delete_later(
     pending_delete: RwSignal<Vec<String>>,
     on_change: impl Fn() + Copy + 'static,
 ) {
+    let Ok(doc_id) = DocumentId::parse(&id) else { return };
     pending_delete.update(|p| p.push(id.clone()));
-    let restore_id = id.clone();
-    app.with_action(
-        format!("Дорожная карта «{title}» удалена"),
-        "Отменить",
-        move || {
-            pending_delete.update(|p| p.retain(|x| *x != restore_id));
-        },
-    );
-    set_timeout(
-        move || {
-            if !pending_delete.with_untracked(|p| p.contains(&id)) {
-                return; // restored
-            }
-            let storage = app.storage();
-            leptos::task::spawn_local(async move {
-                if let Ok(doc_id) = DocumentId::parse(&id) {
-                    app.sync().forget(doc_id);
-                    match storage.delete(&doc_id).await {
-                        Ok(()) => crate::replica::forget(&doc_id),
-                        Err(e) => app.error(format!("Не удалось удалить: {e}")),
+    let title = title.to_owned();
+    let storage = app.storage();
+    leptos::task::spawn_local(async move {
+        // What «Отменить» puts back: the list record and every byte kept,
+        // snapshots first (they load fastest), then changes, then writes
+        // the journal holds that have not reached IndexedDB yet.
+        let meta = storage.meta(&doc_id).await.ok().flatten();
+        let mut pieces = storage.load(&doc_id).await.unwrap_or_default();
+        pieces.sort_by_key(|p| !medk_shared::replica::load::is_snapshot(&p.bytes));
+        let mut bytes: Vec<u8> = pieces.into_iter().flat_map(|p| p.bytes).collect();
+        bytes.extend(crate::journal::pending(&doc_id).into_iter().flat_map(|e| e.bytes));
+        app.sync().forget(doc_id);
+        let deleted = storage.delete(&doc_id).await;
+        pending_delete.update(|p| p.retain(|x| *x != id));
+        on_change();
+        if let Err(e) = deleted {
+            return app.error(format!("Не удалось удалить: {e}"));
+        }
+        crate::replica::forget(&doc_id);
+        let Some(meta) = meta else { return };
+        app.with_action(
+            format!("Дорожная карта «{title}» удалена"),
+            "Отменить",
+            move || {
+                let (meta, bytes, storage) = (meta.clone(), bytes.clone(), storage.clone());
+                leptos::task::spawn_local(async move {
+                    match storage.restore(&meta, bytes, false).await {
+                        Ok(()) => {
+                            app.sync().track(doc_id);
+                            on_change();
+                        }
+                        Err(e) => app.error(format!("Не удалось вернуть: {e}")),
                     }
-                }
-                pending_delete.update(|p| p.retain(|x| *x != id));
-                on_change();
-            });
-        },
-        std::time::Duration::from_secs(UNDO_DELETE_SECS),
-    );
+                });
+            },
+        );
+    });
 }
 
 #[component]
