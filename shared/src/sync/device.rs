@@ -1290,6 +1290,18 @@ mod tests {
         (device, socket)
     }
 
+    /// The socket opens and the relay's `peer` answer makes the device online.
+    fn relay_greets(device: &mut Device, socket: SocketId) -> Vec<Effect> {
+        handle(device, Input::SocketOpened(socket));
+        let peer = super::super::message::Message::Peer {
+            sender_id: "relay".into(),
+            target_id: "tab".into(),
+            metadata: Default::default(),
+            selected_protocol_version: "1".into(),
+        };
+        handle(device, Input::Frame { socket, bytes: peer.encode() })
+    }
+
     fn reconnect_delay(effects: &[Effect]) -> Option<u64> {
         effects.iter().find_map(|e| match e {
             Effect::SetTimer { timer: Timer::Reconnect, ms } => Some(*ms),
@@ -1350,14 +1362,7 @@ mod tests {
     #[test]
     fn online_before_anything_was_counted_is_not_all_saved() {
         let (mut device, socket) = connecting();
-        handle(&mut device, Input::SocketOpened(socket));
-        let peer = super::super::message::Message::Peer {
-            sender_id: "relay".into(),
-            target_id: "tab".into(),
-            metadata: Default::default(),
-            selected_protocol_version: "1".into(),
-        };
-        let effects = handle(&mut device, Input::Frame { socket, bytes: peer.encode() });
+        let effects = relay_greets(&mut device, socket);
         assert_eq!(device.status().connection, Connection::Online);
         assert!(device.status().uncounted > 0, "nothing was counted yet");
         for effect in &effects {
@@ -1381,14 +1386,7 @@ mod tests {
         use super::super::message::Message;
         use automerge::sync::SyncDoc as _;
         let (mut device, socket) = connecting();
-        handle(&mut device, Input::SocketOpened(socket));
-        let peer = Message::Peer {
-            sender_id: "relay".into(),
-            target_id: "tab".into(),
-            metadata: Default::default(),
-            selected_protocol_version: "1".into(),
-        };
-        handle(&mut device, Input::Frame { socket, bytes: peer.encode() });
+        relay_greets(&mut device, socket);
         let doc = DocumentId::from_bytes([5; 16]);
         handle(&mut device, Input::Kept(HashMap::new()));
         handle(&mut device, Input::Opened { doc, roadmap: true });
@@ -1412,15 +1410,7 @@ mod tests {
     #[test]
     fn a_socket_whose_heartbeat_goes_unanswered_is_dropped() {
         let (mut device, socket) = connecting();
-        handle(&mut device, Input::SocketOpened(socket));
-        // The relay's `peer` answer makes it online.
-        let peer = super::super::message::Message::Peer {
-            sender_id: "relay".into(),
-            target_id: "tab".into(),
-            metadata: Default::default(),
-            selected_protocol_version: "1".into(),
-        };
-        handle(&mut device, Input::Frame { socket, bytes: peer.encode() });
+        relay_greets(&mut device, socket);
         assert_eq!(device.status().connection, Connection::Online);
         let effects = handle(&mut device, Input::TimerFired(Timer::Heartbeat));
         assert!(effects.iter().any(|e| matches!(e, Effect::Heartbeat(s) if *s == socket)), "{effects:?}");
