@@ -35,6 +35,32 @@ function bigRoadmapFile(path: string, count: number, chars: number) {
   writeFileSync(path, A.save(doc));
 }
 
+/**
+ * A roadmap of `count` empty activities under all nine columns, as a
+ * member's script could fill one up to the relay's row limit.
+ */
+function emptyRowsFile(path: string, count: number) {
+  const s = (v: string) => new A.ImmutableString(v);
+  const acts: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) {
+    acts[`a${i}`] = {
+      section: s('s1'), pos: s('80' + i.toString(16).padStart(4, '0')), deleted: false, status: s('planned'),
+      completed_on: s(''), number: '', description: '', form: '', deadline: '', responsible: '', indicator: '',
+      report_form: '', evidence: '', comments: '',
+    };
+  }
+  const fields = ['number', 'description', 'form', 'deadline', 'responsible', 'indicator', 'report_form', 'evidence', 'comments'];
+  const doc = A.from({
+    kind: s('medk/roadmap'), schema: 1, creator: s(''), nonce: s('0123456789abcdef'),
+    header: { title: `Пустые строки ${count}`, territory: '', approval: '', abbreviations: '', footnotes: '', level: s('regional'), year: 2026 },
+    columns: fields.map((f) => ({ field: s(f), title: f })),
+    sections: { s1: { title: '1. Раздел', pos: s('80'), deleted: false } },
+    activities: acts,
+    members: {},
+  });
+  writeFileSync(path, A.save(doc));
+}
+
 function syncStatus(page: import('@playwright/test').Page) {
   return page.locator('.sync-status');
 }
@@ -104,4 +130,32 @@ test('a link to a roadmap deleted for everyone says it was deleted, when and by 
   await expect(said).toContainText(/\d\d\.\d\d\.\d{4} в \d\d:\d\d по московскому времени/);
   await expect(said).not.toContainText('нет такой дорожной карты');
   await fresh.close();
+});
+
+// The relay takes up to 5,000 rows of a kind (`RELAY_MAX_ROWS`): a roadmap
+// filled that far still opens and works on another device. Before, the
+// limit was 50,000 and every row carried a hidden `<form>`, which made the
+// browser re-scan all forms per row: 3,000 rows took minutes to appear and
+// 30,000 froze every device that opened the roadmap.
+test('a roadmap at the relay\'s row limit opens, shows every row and takes edits', async ({ page }, info) => {
+  test.setTimeout(240_000);
+  const file = info.outputPath('rows.automerge');
+  emptyRowsFile(file, 5_000);
+  await page.goto('/');
+  await page.locator('label.file-button input[type=file]').setInputFiles(file);
+  await expect(page).toHaveURL(/\/r\/[1-9A-HJ-NP-Za-km-z]+$/, { timeout: 60_000 });
+  // Counted every few seconds: Playwright's waiting for an element watches
+  // every change to the page, which itself slows a page adding 5,000 rows.
+  const rows = activities(page);
+  const allRows = () => expect.poll(() => rows.count(), { timeout: 120_000, intervals: [3_000] }).toBe(5_000);
+  await allRows();
+  const last = rows.nth(4_999).locator('textarea.f-description');
+  await last.fill('Последняя строка');
+  await expect(syncStatus(page)).toContainText('не отправлено');
+  await page.reload();
+  await allRows();
+  await expect(last).toHaveValue('Последняя строка');
+  // The device itself adds no more rows past its own limit, and says why.
+  await activities(page).nth(0).getByRole('button', { name: 'Вставить мероприятие ниже' }).click();
+  await expect(page.locator('.notice')).toContainText('в дорожной карте уже 2500 строк этого вида');
 });

@@ -11,7 +11,7 @@ use medk_shared::actions::{self, Direction};
 use medk_shared::catalogue::CatalogueDoc;
 use medk_shared::doc::{Edit, NewRoadmap, NewRow, RoadmapDoc, RowKind, RowRef, TextTarget};
 use medk_shared::ids::{DocumentId, RowId};
-use medk_shared::layout::{self, BreachKind, MAX_COLUMNS, MAX_ROWS, MAX_TEXT_CHARS, MERGED};
+use medk_shared::layout::{self, BreachKind, MAX_COLUMNS, MAX_TEXT_CHARS, MERGED, RELAY_MAX_ROWS};
 use medk_shared::model::{ActivityField, Column, HeaderField, Member, MemberField, Status};
 use medk_shared::school::SchoolDoc;
 use medk_shared::typed_doc::DocError;
@@ -229,10 +229,22 @@ fn the_changes_that_broke_a_roadmap_are_refused() {
         BreachKind::TextTooLong,
         "a text over the limit",
     );
+    // Rows up to the relay's limit are taken (the editor still shows them);
+    // one more is not.
+    let up_to = |extra: usize| {
+        move |d: &mut AutoCommit| {
+            let activities = obj(d, &["activities"]);
+            for n in d.length(&activities)..RELAY_MAX_ROWS + extra {
+                d.put_object(&activities, format!("r{n}"), ObjType::Map).unwrap();
+            }
+        }
+    };
+    assert_eq!(attack(&up_to(0)).map_err(|b| b.kind), Ok(()), "rows up to the limit");
+    refused(attack(&up_to(1)), BreachKind::TooManyRows, "one row over the limit");
     refused(
         attack(&|d| {
             let activities = obj(d, &["activities"]);
-            for n in 0..(MERGED * MAX_ROWS) as u64 {
+            for n in 0..=RELAY_MAX_ROWS as u64 {
                 d.put_object(&activities, format!("r{n}"), ObjType::Map).unwrap();
             }
         }),

@@ -237,21 +237,25 @@ fn ExecutionCell(
                 {move || shown_note()}
                 " "<button type="button" class="link-button" on:click=move |_| open_note()>"Изменить"</button>
             </p>
-            <form class="status-note-form" aria-label="Пояснение к отметке" hidden=move || !noting.get()
-                on:submit=save_note>
-                <label>"Пояснение: что сделано или почему нет"
-                    <textarea maxlength="400" rows="2" prop:value=move || note_text.get()
-                        on:input=move |ev| note_text.set(event_target_value(&ev))></textarea>
-                </label>
-                <label>"Подтверждение (ссылка, документ)"
-                    <input type="text" maxlength="400" prop:value=move || note_evidence.get()
-                        on:input=move |ev| note_evidence.set(event_target_value(&ev)) />
-                </label>
-                <div class="form-actions">
-                    <button type="submit" class="primary">"Сохранить пояснение"</button>
-                    <button type="button" on:click=move |_| noting.set(false)>"Без пояснения"</button>
-                </div>
-            </form>
+            // Only while it is open: a `<form>` per row made the browser
+            // re-scan every form on the page as rows were added (a roadmap
+            // of 3,000 activities took minutes to put on screen).
+            <Show when=move || noting.get()>
+                <form class="status-note-form" aria-label="Пояснение к отметке" on:submit=save_note.clone()>
+                    <label>"Пояснение: что сделано или почему нет"
+                        <textarea maxlength="400" rows="2" prop:value=move || note_text.get()
+                            on:input=move |ev| note_text.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <label>"Подтверждение (ссылка, документ)"
+                        <input type="text" maxlength="400" prop:value=move || note_evidence.get()
+                            on:input=move |ev| note_evidence.set(event_target_value(&ev)) />
+                    </label>
+                    <div class="form-actions">
+                        <button type="submit" class="primary">"Сохранить пояснение"</button>
+                        <button type="button" on:click=move |_| noting.set(false)>"Без пояснения"</button>
+                    </div>
+                </form>
+            </Show>
             // Reading history is not editing: a link, which the disabled
             // fieldset of a read-only roadmap leaves working (a button
             // there would be disabled).
