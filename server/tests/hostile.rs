@@ -188,11 +188,13 @@ fn median(times: &[Duration]) -> Duration {
 
 /// The longest a time may take while others attack, from the same time
 /// measured without an attack: the slower of ten times its median and three
-/// times its slowest, and never under a quarter of a second, a pause nobody
-/// waits on (a busy CI machine once took 49 ms against a bound of 48 ms).
-/// A relay that stops for anyone's message for seconds is far past it.
+/// times its slowest, and never under a second. On a loaded two-core machine
+/// one acknowledgement in ten can take most of a second with no attack to
+/// blame (a CI machine once took 49 ms against a bound of 48 ms; with a CPU
+/// hog and a browser beside the tests, 720 ms against 278 ms). The
+/// regressions these tests guard were stalls of 30–60 s.
 fn bound(baseline: &[Duration]) -> Duration {
-    const UNNOTICED: Duration = Duration::from_millis(250);
+    const UNNOTICED: Duration = Duration::from_secs(1);
     (median(baseline) * 10).max(slowest(baseline) * 3).max(UNNOTICED)
 }
 
