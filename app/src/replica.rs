@@ -17,6 +17,7 @@ use automerge::{AutoCommit, AutomergeError, ChangeHash};
 use medk_shared::doc::Touched;
 use medk_shared::ids::DocumentId;
 use medk_shared::replica::{self as core, Op, Origin, Piece, PieceKey, Policy, Unsent};
+use medk_shared::sync::client::RelayHolds;
 use medk_shared::typed_doc::DocError;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -107,10 +108,10 @@ pub trait Synced {
         self.parts().1.shell.core.borrow().unseen(keys)
     }
     /// How many changes of this replica the relay does not have yet.
-    /// `shared` are the heads both are known to have on the live connection.
-    fn unsynced(&mut self, shared: Option<Vec<ChangeHash>>) -> usize {
+    /// `relay`: what it is known to hold on the live connection.
+    fn unsynced(&mut self, relay: Option<RelayHolds>) -> usize {
         let (am, replica) = self.parts();
-        replica.unsynced(am, shared)
+        replica.unsynced(am, relay)
     }
     /// Compacts if due and writes again what failed (at a quiet moment).
     fn maintain(&mut self) {
@@ -170,6 +171,9 @@ pub struct Replica {
     unsent: Unsent,
     /// What opening found wrong but could work around, for the screen.
     notice: Option<String>,
+    /// The person was told that changes of this device waiting behind
+    /// damaged ones cannot be restored (told once per opening).
+    told_lost: bool,
 }
 
 impl Replica {
@@ -228,7 +232,12 @@ impl Replica {
                 return Err(OpenError::Corrupt(reason));
             }
         };
-        let notice = opened_notice(!opened.unreadable.is_empty(), !opened.waiting_for.is_empty(), waiting);
+        // Changes already found lost and said to be are not announced again.
+        let notice = if opened.unreadable.is_empty() && waiting > 0 && told_lost(&id) == Some(waiting) {
+            None
+        } else {
+            opened_notice(!opened.unreadable.is_empty(), !opened.waiting_for.is_empty(), waiting)
+        };
         if !opened.unreadable.is_empty() {
             web_sys::console::warn_1(&format!("{id}: unreadable pieces: {:?}", opened.unreadable).into());
         }
@@ -241,7 +250,7 @@ impl Replica {
             on_maintenance: RefCell::new(None),
         });
         run(&shell, ops, None);
-        Ok((Replica { id, shell, meta, on_change: None, unsent, notice }, doc))
+        Ok((Replica { id, shell, meta, on_change: None, unsent, notice, told_lost: false }, doc))
     }
 
     /// Changes by `actor` are on every device from the start (a well-known
@@ -333,15 +342,33 @@ impl Replica {
 
     /// See [`Synced::unsynced`]. Keeps the count in the list record when it
     /// changed, so the indicator knows it before the document is opened.
-    pub fn unsynced(&mut self, am: &mut AutoCommit, shared: Option<Vec<ChangeHash>>) -> usize {
-        if let Some(shared) = shared
-            && self.unsent.relay_has(&shared)
+    pub fn unsynced(&mut self, am: &mut AutoCommit, relay: Option<RelayHolds>) -> usize {
+        if let Some(RelayHolds { shared, .. }) = &relay
+            && self.unsent.relay_has(shared)
         {
-            save_synced(&self.id, &shared);
+            save_synced(&self.id, shared);
         }
-        // Changes waiting behind a damaged piece are owed too.
-        let waiting = self.unsent.count_waiting(self.shell.core.borrow_mut().waiting(am));
-        let count = self.unsent.count(am) + waiting;
+        // Changes waiting behind a damaged piece are owed too, until the
+        // relay is known not to have what they wait for either.
+        let mut waiting = {
+            let mut core = self.shell.core.borrow_mut();
+            let waiting = core.waiting(am);
+            self.unsent.split_waiting(am, waiting, relay.as_ref().map(|r| r.heads.as_slice()))
+        };
+        // Found lost before (offline now): they stay lost.
+        let told = told_lost(&self.id);
+        if waiting.owed > 0 && told == Some(waiting.owed) {
+            waiting = core::Waiting { owed: 0, lost: waiting.owed };
+        }
+        if waiting.lost > 0 && !self.told_lost {
+            self.told_lost = true;
+            // Once per loss, not at every opening.
+            if told != Some(waiting.lost) {
+                crate::browser::set_setting(&lost_key(&self.id), &waiting.lost.to_string());
+                (self.shell.on_storage_error)(lost_notice(&self.meta.title, waiting.lost));
+            }
+        }
+        let count = self.unsent.count(am) + waiting.owed;
         let counted = Some(u32::try_from(count).unwrap_or(u32::MAX));
         if self.meta.unsent != counted {
             self.meta.unsent = counted;
@@ -355,29 +382,58 @@ impl Replica {
     }
 }
 
+/// Changes of this device that waited behind damaged ones, now known to be
+/// lost: what they waited for is not on the server either.
+fn lost_notice(title: &str, lost: usize) -> String {
+    let what = if title.trim().is_empty() { String::new() } else { format!(" в «{}»", title.trim()) };
+    let n = lost as i64;
+    let (made, are) = if medk_shared::ru::CHANGES.after(n) == "изменение" {
+        ("сделанное", "оно шло")
+    } else {
+        ("сделанные", "они шли")
+    };
+    format!(
+        "Не восстановить {}{what}, {made} на этом устройстве: {are} после повреждённых данных, \
+         которых нет и на сервере. Остальное в документе на месте, и они больше не считаются неотправленными.",
+        medk_shared::ru::CHANGES.count(n)
+    )
+}
+
 /// What opening a document found wrong but worked around, said as it is:
 /// pieces that could not be read (`damaged`), changes stored here that wait
 /// for others nobody stored here (`waiting_for`), `owed_waiting` of them
 /// this device's own, not yet on the server.
 fn opened_notice(damaged: bool, waiting_for: bool, owed_waiting: usize) -> Option<String> {
-    let damaged_text = "Часть данных этого документа на устройстве повреждена и отложена; остальное открыто.";
+    let damaged_text = if damaged {
+        "Часть данных этого документа на устройстве повреждена и отложена; остальное открыто."
+    } else {
+        "Часть данных этого документа на устройстве была повреждена раньше."
+    };
     match (damaged, owed_waiting) {
         (true, 0) => Some(format!(
             "{damaged_text} Если повреждённые изменения успели уйти на сервер, они вернутся при синхронизации; \
              если нет, их не восстановить."
         )),
-        (true, n) => Some(format!(
-            "{damaged_text} Ещё {} этого устройства, сделанные после повреждённых, ждут их и пока не видны: \
-             если повреждённые успели уйти на сервер, всё вернётся при синхронизации; если нет, эти изменения \
-             не восстановить. Они хранятся и учтены как неотправленные.",
-            medk_shared::ru::CHANGES.count(n as i64)
-        )),
+        (_, n) if n > 0 => {
+            let (made, wait, are) = if medk_shared::ru::CHANGES.after(n as i64) == "изменение" {
+                ("сделанное", "ждёт их и пока не видно", "оно хранится и учтено как неотправленное")
+            } else {
+                ("сделанные", "ждут их и пока не видны", "они хранятся и учтены как неотправленные")
+            };
+            Some(format!(
+                "{damaged_text} Ещё {} этого устройства, {made} после повреждённых, {wait}: \
+                 если повреждённые успели уйти на сервер, всё вернётся при синхронизации; если нет, этого \
+                 не восстановить. Пока это не известно, {are}.",
+                medk_shared::ru::CHANGES.count(n as i64)
+            ))
+        }
         (false, _) if waiting_for => Some(
-            "Часть изменений на этом устройстве ждёт других, которых здесь нет: они появятся, \
-             когда документ синхронизируется с сервером."
+            "Часть изменений на этом устройстве ждёт других, которых здесь нет (они были в повреждённых \
+             данных): если те есть на сервере, всё появится при синхронизации; если нет, этих изменений \
+             не восстановить."
                 .to_owned(),
         ),
-        (false, _) => None,
+        _ => None,
     }
 }
 
@@ -484,6 +540,15 @@ fn device_prefix() -> [u8; core::DEVICE_PREFIX_BYTES] {
     })
 }
 
+/// How many changes the person was told are lost ([`lost_notice`]).
+fn lost_key(id: &DocumentId) -> String {
+    format!("medk.lost.{id}")
+}
+
+fn told_lost(id: &DocumentId) -> Option<usize> {
+    crate::browser::setting(&lost_key(id))?.parse().ok()
+}
+
 fn actors_key(id: &DocumentId) -> String {
     format!("medk.actors.{id}")
 }
@@ -502,8 +567,35 @@ fn save_actors<'a>(id: &DocumentId, actors: impl Iterator<Item = &'a automerge::
 
 /// Forgets what this device kept about a document outside IndexedDB (it
 /// was deleted here): its journal, the heads the relay had and its actors.
-pub fn forget(id: &DocumentId) {
+/// Returns the last two, for [`put_back`] if the deletion is undone.
+pub fn forget(id: &DocumentId) -> KeptOutside {
+    let kept = KeptOutside {
+        synced: crate::browser::setting(&synced_key(id)),
+        actors: crate::browser::setting(&actors_key(id)),
+    };
     crate::journal::remove_all(id);
     crate::browser::remove_setting(&synced_key(id));
     crate::browser::remove_setting(&actors_key(id));
+    crate::browser::remove_setting(&lost_key(id));
+    kept
+}
+
+/// What [`forget`] dropped besides the journal: the heads the relay had and
+/// the device's actors. Without them a roadmap put back by «Отменить»
+/// counted its whole history as unsent until the relay answered (a trial
+/// saw «не отправлено: 7320» offline for 26 changes).
+#[derive(Clone, Debug, Default)]
+pub struct KeptOutside {
+    synced: Option<String>,
+    actors: Option<String>,
+}
+
+/// Puts back what [`forget`] dropped, before the document is opened again.
+pub fn put_back(id: &DocumentId, kept: &KeptOutside) {
+    if let Some(synced) = &kept.synced {
+        crate::browser::set_setting(&synced_key(id), synced);
+    }
+    if let Some(actors) = &kept.actors {
+        crate::browser::set_setting(&actors_key(id), actors);
+    }
 }

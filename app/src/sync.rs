@@ -21,10 +21,11 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
-use automerge::{AutoCommit, AutomergeError, ChangeHash};
+use automerge::{AutoCommit, AutomergeError};
 use leptos::prelude::*;
 use medk_shared::doc::{RoadmapDoc, Touched};
 use medk_shared::ids::DocumentId;
+use medk_shared::sync::client::RelayHolds;
 use medk_shared::sync::device::{Checked, Device, Effect, Host, Input, KeptState, PresenceMap, SocketId};
 pub use medk_shared::sync::device::{Connection, DocState, FetchError, SyncStatus};
 use medk_shared::sync::presence;
@@ -743,9 +744,9 @@ impl Host for Documents<'_> {
         Some(frames)
     }
 
-    fn unsynced(&mut self, doc: DocumentId, shared: Option<Vec<ChangeHash>>) -> Option<usize> {
+    fn unsynced(&mut self, doc: DocumentId, relay: Option<RelayHolds>) -> Option<usize> {
         let open = self.get(&doc)?;
-        let count = open.try_borrow_mut().ok()?.unsynced(shared);
+        let count = open.try_borrow_mut().ok()?.unsynced(relay);
         Some(count)
     }
 

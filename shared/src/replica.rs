@@ -591,6 +591,28 @@ impl Unsent {
         waiting.iter().filter(|c| self.owes(c.actor_id())).count()
     }
 
+    /// Of `waiting`, as [`Self::count_waiting`]: how many are owed and may
+    /// still be sent, and how many are lost. They are lost once the relay is
+    /// known to hold nothing `am` lacks (every one of its `relay_heads` is
+    /// here): the changes they wait for are then on no device that syncs
+    /// (they were in damaged bytes), so they can never be applied or sent,
+    /// and counting them as unsent would keep the indicator from ever
+    /// saying all is saved.
+    pub fn split_waiting(
+        &self,
+        am: &mut AutoCommit,
+        waiting: &[automerge::Change],
+        relay_heads: Option<&[ChangeHash]>,
+    ) -> Waiting {
+        let owed = self.count_waiting(waiting);
+        let relay_has_nothing_more = relay_heads.is_some_and(|heads| heads.iter().all(|h| has_change(am, h)));
+        if owed > 0 && relay_has_nothing_more {
+            Waiting { owed: 0, lost: owed }
+        } else {
+            Waiting { owed, lost: 0 }
+        }
+    }
+
     /// Whether a change by `actor` the relay lacks is owed to it by this
     /// device: any but the genesis until the relay confirmed anything, then
     /// this device's own.
@@ -623,6 +645,16 @@ impl Unsent {
         self.counted = exact.then_some((heads, count));
         count
     }
+}
+
+/// This device's changes that wait behind missing ones ([`Unsent::split_waiting`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Waiting {
+    /// Not on the relay yet and may still reach it (what they wait for may
+    /// come from the relay).
+    pub owed: usize,
+    /// Can never be applied or sent: what they wait for is on no device.
+    pub lost: usize,
 }
 
 /// What [`salvage`] did.
@@ -757,6 +789,40 @@ mod tests {
         assert!(replica.waiting(&mut am).is_empty());
         assert_eq!(count.count(&mut am), 30);
         assert_eq!(am.get_heads(), doc.get_heads());
+    }
+
+    /// A trial's device said «не отправлено: 27» for good: changes waiting
+    /// behind a damaged one the relay never had were counted as unsent
+    /// forever. Once the relay is known to hold nothing the device lacks,
+    /// they are lost, and said to be.
+    #[test]
+    fn changes_waiting_for_what_the_relay_lacks_too_are_lost_not_unsent() {
+        let prefix = [7u8; DEVICE_PREFIX_BYTES];
+        let mut doc = AutoCommit::new().with_actor(device_actor(&prefix, &[1; 8]));
+        edit(&mut doc, "base");
+        let synced = doc.get_heads();
+        let mut pieces = vec![Piece { key: 1, bytes: doc.save() }];
+        for i in 0..10 {
+            let before = doc.get_heads();
+            edit(&mut doc, &format!("k{i}"));
+            pieces.push(Piece { key: i + 2, bytes: doc.save_after(&before) });
+        }
+        pieces[4].bytes = MAGIC_GARBAGE.to_vec();
+        let (mut am, mut replica, _, _) = Replica::open(&pieces, &[], "tab", Policy::default());
+        let unsent = Unsent::new(synced.clone(), []).with_device(&prefix);
+        let mut split = |relay: Option<&[ChangeHash]>| {
+            let waiting = replica.waiting(&mut am);
+            unsent.split_waiting(&mut am, waiting, relay)
+        };
+        assert_eq!(split(None), Waiting { owed: 6, lost: 0 }, "offline: they may yet be sent");
+        let everything = doc.get_heads();
+        assert_eq!(
+            split(Some(&everything)),
+            Waiting { owed: 6, lost: 0 },
+            "the relay has what the device lacks: they will apply when it arrives"
+        );
+        assert_eq!(split(Some(&synced)), Waiting { owed: 0, lost: 6 }, "the relay has nothing more: lost");
+        assert_eq!(split(Some(&[])), Waiting { owed: 0, lost: 6 }, "the relay has nothing at all: lost");
     }
 
     #[test]

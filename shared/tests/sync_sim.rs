@@ -76,7 +76,7 @@ use medk_shared::doc::{Edit, RoadmapDoc, RowKind, RowRef, TextTarget};
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::model::{ActivityField, HeaderField, Status};
 use medk_shared::replica::Unsent;
-use medk_shared::sync::client::Client;
+use medk_shared::sync::client::{Client, RelayHolds};
 use medk_shared::sync::device::{self, Checked, Device, FetchError, Host, SocketId, Timer};
 use medk_shared::sync::message::Message;
 use medk_shared::sync::relay::{Access, ConnId, Effect, Limits, Loaded, Relay, StorageWrite, close};
@@ -442,9 +442,9 @@ impl Host for TabHost<'_> {
         Some(f(self.docs.get_mut(&doc)?.local.am()))
     }
 
-    fn unsynced(&mut self, doc: DocumentId, shared: Option<Vec<ChangeHash>>) -> Option<usize> {
+    fn unsynced(&mut self, doc: DocumentId, relay: Option<RelayHolds>) -> Option<usize> {
         let d = self.docs.get_mut(&doc)?;
-        if let Some(shared) = shared
+        if let Some(RelayHolds { shared, .. }) = relay
             && d.unsent.relay_has(&shared)
         {
             self.synced.insert(doc, shared);

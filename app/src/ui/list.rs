@@ -300,13 +300,14 @@ fn delete_later(
         if let Err(e) = deleted {
             return app.error(format!("Не удалось удалить: {e}"));
         }
-        crate::replica::forget(&doc_id);
+        let kept = crate::replica::forget(&doc_id);
         let Some(meta) = meta else { return };
         app.with_action(
             format!("Дорожная карта «{title}» удалена"),
             "Отменить",
             move || {
                 let (meta, bytes, storage) = (meta.clone(), bytes.clone(), storage.clone());
+                crate::replica::put_back(&doc_id, &kept);
                 leptos::task::spawn_local(async move {
                     match storage.restore(&meta, bytes, false).await {
                         Ok(()) => {

@@ -29,6 +29,11 @@ fn describe(session: &Session, status: &SyncStatus, files: Files) -> (&'static s
     if status.broken > 0 {
         pending.push_str(&format!(" · не читаются на устройстве: {}", status.broken));
     }
+    // Documents not counted yet (the first moments of a start): the bar
+    // never looks as if nothing were pending before they are.
+    if status.uncounted > 0 && status.connection != Connection::Online {
+        pending.push_str(" · проверка изменений…");
+    }
     match (session, status.connection) {
         (Session::SignedOut, _) => ("signed-out", format!("Вход не выполнен{pending}")),
         (Session::Expired(_), _) => ("expired", format!("Сеанс истёк{pending}")),

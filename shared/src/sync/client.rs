@@ -58,6 +58,16 @@ struct DocSync {
     requested: bool,
 }
 
+/// What the relay is known to hold of a document on the live connection
+/// ([`Client::relay_holds`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayHolds {
+    /// Heads both sides have: every change up to them is durable on the relay.
+    pub shared: Vec<ChangeHash>,
+    /// The relay's own heads, as it last said.
+    pub heads: Vec<ChangeHash>,
+}
+
 /// The client protocol machine for one connection's lifetime (reuse it
 /// across reconnects: call [`Client::join`] on each new socket).
 pub struct Client {
@@ -212,6 +222,14 @@ impl Client {
         let d = self.docs.get(id)?;
         d.state.their_heads.as_ref()?;
         Some(&d.state.shared_heads)
+    }
+
+    /// What the relay is known to hold of a document, once it has answered
+    /// on this connection.
+    pub fn relay_holds(&self, id: &DocumentId) -> Option<RelayHolds> {
+        let d = self.docs.get(id)?;
+        let heads = d.state.their_heads.clone()?;
+        Some(RelayHolds { shared: d.state.shared_heads.clone(), heads })
     }
 
     /// Whether the relay said, on this connection, that it will not take this

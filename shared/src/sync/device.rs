@@ -38,9 +38,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use automerge::sync;
-use automerge::{AutoCommit, AutomergeError, ChangeHash};
+use automerge::{AutoCommit, AutomergeError};
 
-use super::client::{Client, Event};
+use super::client::{Client, Event, RelayHolds};
 use super::presence::{self, Presence};
 use crate::doc::Touched;
 use crate::ids::DocumentId;
@@ -379,9 +379,9 @@ pub trait Host {
         f: &mut dyn FnMut(&mut AutoCommit) -> Vec<Vec<u8>>,
     ) -> Option<Vec<Vec<u8>>>;
     /// How many of this device's changes to the open document the relay
-    /// does not have (`shared`: the heads both are known to have on this
+    /// does not have (`relay`: what it is known to hold on this
     /// connection). `None` while it is in use: counted later.
-    fn unsynced(&mut self, doc: DocumentId, shared: Option<Vec<ChangeHash>>) -> Option<usize>;
+    fn unsynced(&mut self, doc: DocumentId, relay: Option<RelayHolds>) -> Option<usize>;
     /// Roadmaps deleted for everyone, with what the server said of it.
     fn gone(&self) -> BTreeMap<DocumentId, String>;
     /// Whether the account's list of rights has the roadmap.
@@ -1156,9 +1156,9 @@ impl Device {
         let mut open: Vec<(DocumentId, bool)> = self.open.iter().map(|(id, r)| (*id, *r)).collect();
         open.sort();
         for (id, roadmap) in open {
-            let shared = self.client.shared_heads(&id).map(<[_]>::to_vec);
-            let stored = shared.is_some();
-            let state = match host.unsynced(id, shared) {
+            let relay = self.client.relay_holds(&id);
+            let stored = relay.is_some();
+            let state = match host.unsynced(id, relay) {
                 Some(count) => DocState {
                     unsynced: count,
                     read_only: self.client.relay_read_only(&id),
@@ -1257,7 +1257,7 @@ mod tests {
         ) -> Option<Vec<Vec<u8>>> {
             None
         }
-        fn unsynced(&mut self, _: DocumentId, _: Option<Vec<ChangeHash>>) -> Option<usize> {
+        fn unsynced(&mut self, _: DocumentId, _: Option<RelayHolds>) -> Option<usize> {
             None
         }
         fn gone(&self) -> BTreeMap<DocumentId, String> {
