@@ -251,12 +251,9 @@ impl Access for AccountsAccess {
                             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
                         let sender = medk_shared::school::Sender { id: &user, powers: *powers, now_ms };
                         medk_shared::school::vet_changes(school, before, after, changes, &sender)
-                            .map_err(|detail| Refusal {
-                                message:
-                                    "изменение файла школы не принято: его может сделать только куратор \
-                                          или координатор"
-                                        .into(),
-                                detail,
+                            .map_err(|forbidden| Refusal {
+                                message: forbidden.message_ru().into(),
+                                detail: forbidden.detail,
                             })
                             .inspect_err(|refusal| refused(&doc, &user, claim, refusal))?;
                     }

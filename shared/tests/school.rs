@@ -11,8 +11,8 @@ use medk_shared::doc::{NewRoadmap, RoadmapDoc};
 use medk_shared::history::end_of_day_ms;
 use medk_shared::ids::{DocumentId, RowId};
 use medk_shared::school::{
-    Blob, Decision, DocumentKind, FiledDocument, PersonRef, SchoolDoc, SchoolEdit, Sender, Stage, Visit,
-    assigned_curator, vet_changes,
+    Blob, Breaks, Decision, DocumentKind, FiledDocument, Forbidden, PersonRef, SchoolDoc, SchoolEdit, Sender,
+    Stage, Visit, assigned_curator, vet_changes,
 };
 use medk_shared::typed_doc::DocError;
 use time::Date;
@@ -586,19 +586,24 @@ fn sender(who: &PersonRef, curate: bool, assign: bool) -> Sender<'_> {
 
 /// What the relay, holding `base`, decides on `edits` made by `who` on a
 /// copy of it at `time`.
-fn vet_at(base: &mut SchoolDoc, who: &Sender<'_>, edits: Vec<SchoolEdit>, time: i64) -> Result<(), String> {
+fn vet_at(
+    base: &mut SchoolDoc,
+    who: &Sender<'_>,
+    edits: Vec<SchoolEdit>,
+    time: i64,
+) -> Result<(), Forbidden> {
     let mut device = base.fork();
     device.apply(edits, time, "edit").expect("a valid edit");
     relay_vets(base, device.automerge(), who)
 }
 
-fn vet(base: &mut SchoolDoc, who: &Sender<'_>, edits: Vec<SchoolEdit>) -> Result<(), String> {
+fn vet(base: &mut SchoolDoc, who: &Sender<'_>, edits: Vec<SchoolEdit>) -> Result<(), Forbidden> {
     vet_at(base, who, edits, noon(date!(2021 - 03 - 10)))
 }
 
 /// What the relay, holding `base`, decides on what `device` has that it
 /// has not (as the relay finds them: applied to a copy, then what is new).
-fn relay_vets(base: &mut SchoolDoc, device: &mut AutoCommit, who: &Sender<'_>) -> Result<(), String> {
+fn relay_vets(base: &mut SchoolDoc, device: &mut AutoCommit, who: &Sender<'_>) -> Result<(), Forbidden> {
     let before = base.automerge().document().clone();
     let mut after = before.clone();
     after.apply_changes(device.get_changes(&[])).unwrap();
@@ -608,9 +613,9 @@ fn relay_vets(base: &mut SchoolDoc, device: &mut AutoCommit, who: &Sender<'_>) -
 
 /// `result` is a refusal saying `what`.
 #[track_caller]
-fn refused(result: Result<(), String>, what: &str) {
+fn refused(result: Result<(), Forbidden>, what: &str) {
     assert!(
-        result.as_ref().is_err_and(|e| e.contains(what)),
+        result.as_ref().is_err_and(|e| e.detail.contains(what)),
         "expected a refusal for «{what}», got {result:?}"
     );
 }
@@ -660,6 +665,9 @@ fn the_school_team_files_and_submits_but_cannot_record_visits_judge_or_assign() 
     // Visits are the curator's record.
     let record = vec![SchoolEdit::PutVisit(visit("v1", "2021-03-10"))];
     refused(vet(&mut school, &as_team, record.clone()), "curator visit");
+    let refusal = vet(&mut school, &as_team, record.clone()).unwrap_err();
+    assert_eq!(refusal.kind, Breaks::Role);
+    assert!(refusal.message_ru().contains("только куратор или координатор"), "{}", refusal.message_ru());
     assert_eq!(vet(&mut school, &as_curator, record.clone()), Ok(()));
     school.apply(record, noon(date!(2021 - 03 - 10)), "visit").unwrap();
     let mut changed = visit("v1", "2021-03-10");
@@ -764,6 +772,12 @@ fn forged_changes_to_a_school_file_are_refused() {
     );
     // Rewriting what the file is, or replacing its parts with new ones.
     refused(forge(&mut school, &|doc| doc.put(ROOT, "schema", 99).unwrap()), "rewrites what the file is");
+    // Nobody may do that: the person is not told a curator could (a
+    // trial's school member was).
+    let refusal = forge(&mut school, &|doc| doc.put(ROOT, "schema", 99).unwrap()).unwrap_err();
+    assert_eq!(refusal.kind, Breaks::Layout);
+    assert!(refusal.message_ru().contains("нарушает устройство файла"), "{}", refusal.message_ru());
+    assert!(!refusal.message_ru().contains("куратор"), "{}", refusal.message_ru());
     refused(
         forge(&mut school, &|doc| {
             doc.put(ROOT, "kind", "medk-school").unwrap();

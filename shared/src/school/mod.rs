@@ -67,5 +67,5 @@ pub use model::{
     Assignment, Blob, Decision, DocumentKind, FiledDocument, PersonRef, Review, Risk, School, Stage, Survey,
     Visit,
 };
-pub use vetting::{Sender, assigned_curator, vet_changes};
+pub use vetting::{Breaks, Forbidden, Sender, assigned_curator, vet_changes};
 pub use write::SchoolEdit;

@@ -58,7 +58,7 @@ pub fn vet_changes(
     after: &automerge::Automerge,
     changes: &[automerge::Change],
     sender: &Sender<'_>,
-) -> Result<(), String> {
+) -> Result<(), Forbidden> {
     use automerge::legacy::{Key, ObjectId, OpType};
     use std::collections::BTreeSet;
     let powers = sender.powers;
@@ -145,17 +145,52 @@ pub fn vet_changes(
                 _ => None,
             };
             if let Some(what) = forbidden {
-                return Err(format!("change {} {what}, which its author may not", change.hash()));
+                let kind = if path.is_empty() { Breaks::Layout } else { Breaks::Role };
+                let detail = format!("change {} {what}, which its author may not", change.hash());
+                return Err(Forbidden { kind, detail });
             }
         }
         if let Some(id) = new_file.difference(&resubmitted).next() {
-            return Err(format!(
-                "change {} gives document {id} a new file without submitting it again, which its author may not",
-                change.hash()
-            ));
+            return Err(Forbidden {
+                kind: Breaks::Role,
+                detail: format!(
+                    "change {} gives document {id} a new file without submitting it again, which its author may not",
+                    change.hash()
+                ),
+            });
         }
     }
     Ok(())
+}
+
+/// Why a change to a school file is refused ([`vet_changes`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Forbidden {
+    pub kind: Breaks,
+    /// Which change and what it did, for logs and a details line.
+    pub detail: String,
+}
+
+/// What a refused change to a school file would break.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breaks {
+    /// What the file is (its fixed parts): nobody may, whatever their role.
+    Layout,
+    /// What only a curator or a coordinator may do (visits, decisions, who
+    /// serves the school).
+    Role,
+}
+
+impl Forbidden {
+    /// What the person is told.
+    pub fn message_ru(&self) -> &'static str {
+        match self.kind {
+            Breaks::Layout => "изменение файла школы не принято: оно нарушает устройство файла",
+            Breaks::Role => {
+                "изменение файла школы не принято: его может сделать только куратор или координатор"
+            }
+        }
+    }
 }
 
 /// Where every object `doc` shows (but the root) sits, by its op id: its
