@@ -4,7 +4,7 @@
 // deleted for everyone says it was deleted, when and by whom.
 import { writeFileSync } from 'node:fs';
 import * as A from '@automerge/automerge';
-import { activities, createRoadmap } from '../support/app';
+import { activities, addActivity, createRoadmap } from '../support/app';
 import { expect, signIn, test, TESTER } from '../support/server';
 
 /**
@@ -108,6 +108,42 @@ test.describe('a unit past its roadmap limit', () => {
     await expect(why).toContainText('на сервере уже столько дорожных карт, сколько он принимает (1)');
     await expect(why).toContainText('пока координатор не удалит ненужные');
     await expect(page.getByText('Нет доступа к этой дорожной карте на сервере')).toBeHidden();
+  });
+});
+
+test.describe('a person whose share of a roadmap is used up', () => {
+  test.use({ serverOptions: { args: ['--max-document-ops-per-person', '3000'] } });
+
+  // A trial's member kept typing after the refusal: nothing more typed
+  // would ever be taken, and nothing said so.
+  test('may only read it on that device, is told why, and can take the server\'s copy', async ({ page, context, server }) => {
+    await signIn(context, server);
+    await createRoadmap(page, 'Доля');
+    await expect(syncStatus(page)).toHaveAttribute('data-state', 'synced', { timeout: 20_000 });
+    await addActivity(page, 0, 'Коротко');
+    await expect(syncStatus(page)).toHaveAttribute('data-state', 'synced', { timeout: 20_000 });
+    const field = activities(page).nth(0).locator('textarea.f-description');
+    await field.fill('Длинное описание мероприятия. '.repeat(150));
+    const why = page.locator('.refused-why');
+    await expect(why).toContainText('один человек может добавить не больше 3 000', { timeout: 20_000 });
+    await expect(why).toContainText('здесь её теперь можно только читать');
+    await expect(field).toBeDisabled();
+    await expect(field).toHaveValue(/^Длинное описание/);
+
+    // The server's copy is put back in place of the refused changes.
+    await page.locator('.note-actions').getByRole('button', { name: 'Вернуть копию с сервера' }).click();
+    await page.getByRole('button', { name: 'Удалить непринятые и вернуть копию с сервера' }).click();
+    await expect(page.locator('.notice')).toContainText('Копия с сервера на месте', { timeout: 20_000 });
+    const again = activities(page).nth(0).locator('textarea.f-description');
+    await expect(again).toHaveValue('Коротко', { timeout: 20_000 });
+    await expect(page.locator('.refused-why')).toBeHidden();
+    // The relay takes nothing more from this connection; the next one may
+    // go on within the share.
+    await page.reload();
+    await expect(again).toHaveValue('Коротко', { timeout: 20_000 });
+    await expect(again).toBeEnabled({ timeout: 20_000 });
+    await again.fill('Коротко, но ясно');
+    await expect(syncStatus(page)).toHaveAttribute('data-state', 'synced', { timeout: 20_000 });
   });
 });
 

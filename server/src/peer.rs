@@ -134,9 +134,9 @@ impl ServerPeer {
                         }
                     }
                     Event::Unavailable { doc: d } if d == id => return Err(PeerError::Unavailable),
-                    Event::ChangesRefused { doc: d, message, detail } if d == id => {
-                        tracing::warn!(%id, "the relay refused the server's own change: {detail}");
-                        return Err(PeerError::Refused(message));
+                    Event::ChangesRefused { doc: d, refused } if d == id => {
+                        tracing::warn!(%id, "the relay refused the server's own change: {}", refused.detail);
+                        return Err(PeerError::Refused(refused.message));
                     }
                     Event::Refused { message } => return Err(PeerError::Refused(message)),
                     _ => {}

@@ -254,6 +254,7 @@ impl Access for AccountsAccess {
                             .map_err(|forbidden| Refusal {
                                 message: forbidden.message_ru().into(),
                                 detail: forbidden.detail,
+                                lasting: true,
                             })
                             .inspect_err(|refusal| refused(&doc, &user, claim, refusal))?;
                     }
@@ -279,7 +280,13 @@ impl Access for AccountsAccess {
 fn claim_refusal(e: AccountsError, whose: &str) -> Option<Refusal> {
     match e {
         AccountsError::TooManyRoadmaps(..) | AccountsError::TooManyRoadmapsOfYours(..) => {
-            Some(Refusal { message: e.to_string(), detail: format!("{whose}: no more roadmaps registered") })
+            // Lifts when a coordinator deletes roadmaps: the device keeps
+            // editing it and sends it again on the next connection.
+            Some(Refusal {
+                message: e.to_string(),
+                detail: format!("{whose}: no more roadmaps registered"),
+                lasting: false,
+            })
         }
         _ => None,
     }

@@ -342,10 +342,10 @@ async fn big_changes_are_refused_before_they_cost_and_others_keep_their_pace() {
             let answer = async {
                 while let Some(Ok(frame)) = evil.socket.next().await {
                     if let Ws::Binary(bytes) = frame
-                        && let Ok(Event::ChangesRefused { doc, message, .. }) = evil.client.receive(&bytes)
+                        && let Ok(Event::ChangesRefused { doc, refused }) = evil.client.receive(&bytes)
                         && doc == id
                     {
-                        return Some(message);
+                        return Some(refused.message);
                     }
                 }
                 None

@@ -236,8 +236,8 @@ impl Device {
                     self.docs.remove(&doc);
                     self.unavailable.insert(doc);
                 }
-                Event::ChangesRefused { doc, message, .. } => {
-                    self.refused.insert(doc, message);
+                Event::ChangesRefused { doc, refused } => {
+                    self.refused.insert(doc, refused.message);
                 }
                 _ => {}
             }

@@ -30,7 +30,7 @@ pub enum Event {
     /// The relay did not take this device's changes to the document, and
     /// takes none for the rest of the connection: `message` says why (in
     /// Russian), `detail` for a details line.
-    ChangesRefused { doc: DocumentId, message: String, detail: String },
+    ChangesRefused { doc: DocumentId, refused: Refused },
     /// Someone else's presence data for a document.
     Ephemeral { doc: DocumentId, sender: PeerId, session: String, data: Vec<u8> },
     /// The relay refused us; it closes the connection after this.
@@ -56,6 +56,19 @@ struct DocSync {
     state: sync::State,
     /// `request` was sent (we had nothing) and not yet answered.
     requested: bool,
+}
+
+/// Why the relay did not take this device's changes to a document
+/// ([`Message::DocRefused`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// For the person, in Russian.
+    pub message: String,
+    /// The technical detail.
+    pub detail: String,
+    /// The same would be refused on the next connection too: the app takes
+    /// no more edits to the document.
+    pub lasting: bool,
 }
 
 /// What the relay is known to hold of a document on the live connection
@@ -160,8 +173,8 @@ impl Client {
                 }
                 Ok(Event::Unavailable { doc: document_id })
             }
-            Message::DocRefused { document_id, message, detail, .. } => {
-                Ok(Event::ChangesRefused { doc: document_id, message, detail })
+            Message::DocRefused { document_id, message, detail, lasting, .. } => {
+                Ok(Event::ChangesRefused { doc: document_id, refused: Refused { message, detail, lasting } })
             }
             Message::Ephemeral { document_id, sender_id, session_id, data, .. } => {
                 Ok(Event::Ephemeral { doc: document_id, sender: sender_id, session: session_id, data })

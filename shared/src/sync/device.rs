@@ -40,6 +40,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use automerge::sync;
 use automerge::{AutoCommit, AutomergeError};
 
+pub use super::client::Refused;
 use super::client::{Client, Event, RelayHolds};
 use super::presence::{self, Presence};
 use crate::doc::Touched;
@@ -122,9 +123,8 @@ pub struct DocState {
     pub read_only: bool,
     /// The relay answered `doc-unavailable`: no access to it there.
     pub unavailable: bool,
-    /// The relay refused this device's changes to it: why (in Russian), and
-    /// the technical detail.
-    pub refused: Option<(String, String)>,
+    /// The relay refused this device's changes to it, and why.
+    pub refused: Option<Refused>,
     /// It was deleted for everyone (a coordinator did): only this device
     /// still has it. What the server said (when, by whom).
     pub gone: Option<String>,
@@ -424,7 +424,7 @@ pub struct Device {
     /// Roadmaps the relay said `doc-unavailable` for.
     unavailable: HashSet<DocumentId>,
     /// Roadmaps whose changes from this device the relay refused, and why.
-    refused: HashMap<DocumentId, (String, String)>,
+    refused: HashMap<DocumentId, Refused>,
     /// Roadmaps whose first answer on this connection led to asking the
     /// API for rights again (a roadmap made here is registered to its unit
     /// by its first sync).
@@ -915,10 +915,12 @@ impl Device {
                 }
                 self.finish_fetch(doc, Err(FetchError::Unavailable));
             }
-            Ok(Event::ChangesRefused { doc, message, detail }) => {
-                self.effects
-                    .push_back(Effect::Warn(format!("the relay refused our changes to {doc}: {detail}")));
-                self.refused.insert(doc, (message, detail));
+            Ok(Event::ChangesRefused { doc, refused }) => {
+                self.effects.push_back(Effect::Warn(format!(
+                    "the relay refused our changes to {doc}: {}",
+                    refused.detail
+                )));
+                self.refused.insert(doc, refused);
                 self.schedule_status();
             }
             Ok(Event::Ephemeral { doc, sender, data, .. }) => {

@@ -52,14 +52,18 @@ pub enum Message {
     /// to the document and takes none from it for the rest of the session
     /// (Automerge's read-only flag says the same to Automerge). `message`
     /// says why for the person, in Russian; `detail` for a details line.
-    /// Other automerge-repo peers ignore it, as they do any type they do
-    /// not know.
+    /// `lasting`: the same would be refused on the next connection too (the
+    /// change breaks the layout or is too big, the person's share is used
+    /// up), so the app stops taking edits to the document. Other
+    /// automerge-repo peers ignore the message, as they do any type they
+    /// do not know.
     DocRefused {
         sender_id: PeerId,
         target_id: PeerId,
         document_id: DocumentId,
         message: String,
         detail: String,
+        lasting: bool,
     },
     /// Data for whoever has the document open right now (presence); never stored.
     Ephemeral {
@@ -119,10 +123,11 @@ impl Message {
                 e.map(4)?.str("type")?.str("doc-unavailable")?.str("senderId")?.str(sender_id)?;
                 e.str("targetId")?.str(target_id)?.str("documentId")?.str(&document_id.to_string())?;
             }
-            Message::DocRefused { sender_id, target_id, document_id, message, detail } => {
-                e.map(6)?.str("type")?.str("doc-refused")?.str("senderId")?.str(sender_id)?;
+            Message::DocRefused { sender_id, target_id, document_id, message, detail, lasting } => {
+                e.map(7)?.str("type")?.str("doc-refused")?.str("senderId")?.str(sender_id)?;
                 e.str("targetId")?.str(target_id)?.str("documentId")?.str(&document_id.to_string())?;
                 e.str("message")?.str(message)?.str("detail")?.str(detail)?;
+                e.str("lasting")?.bool(*lasting)?;
             }
             Message::Ephemeral { sender_id, target_id, document_id, session_id, count, data } => {
                 e.map(7)?.str("type")?.str("ephemeral")?.str("senderId")?.str(sender_id)?;
@@ -194,6 +199,7 @@ impl Message {
                 document_id: fields.document()?,
                 message: fields.message.take().unwrap_or_default(),
                 detail: fields.detail.take().unwrap_or_default(),
+                lasting: fields.lasting.unwrap_or(false),
             },
             "leave" => Message::Leave { sender_id: fields.sender()? },
             "error" => Message::Error { message: fields.message.take().unwrap_or_default() },
@@ -257,6 +263,7 @@ struct Fields {
     count: Option<u64>,
     message: Option<String>,
     detail: Option<String>,
+    lasting: Option<bool>,
 }
 
 impl Fields {
@@ -282,6 +289,7 @@ impl Fields {
                 "count" => f.count = opt_count(&mut d)?,
                 "message" => f.message = opt_string(&mut d, "message")?,
                 "detail" => f.detail = opt_string(&mut d, "detail")?,
+                "lasting" => f.lasting = opt_bool(&mut d, "lasting")?,
                 _ => d.skip()?,
             }
         }
@@ -413,6 +421,16 @@ fn document_id(d: &mut Decoder<'_>) -> Result<Option<Result<DocumentId, DecodeEr
 }
 
 /// Counters are integers, but JS may encode a large one as a float.
+fn opt_bool(d: &mut Decoder<'_>, field: &'static str) -> Result<Option<bool>, DecodeError> {
+    if absent(d)? {
+        return Ok(None);
+    }
+    match d.datatype()? {
+        Type::Bool => Ok(Some(d.bool()?)),
+        _ => Err(wrong(field)),
+    }
+}
+
 fn opt_count(d: &mut Decoder<'_>) -> Result<Option<u64>, DecodeError> {
     if absent(d)? {
         return Ok(None);
@@ -512,6 +530,7 @@ mod tests {
                 document_id: doc(),
                 message: "изменение слишком большое".into(),
                 detail: "600001 operations".into(),
+                lasting: true,
             },
             Message::Ephemeral {
                 sender_id: "a".into(),

@@ -232,11 +232,14 @@ pub struct Refusal {
     pub message: String,
     /// What exactly, for logs and a details line.
     pub detail: String,
+    /// The same changes would be refused on the next connection too (see
+    /// [`Message::DocRefused`]): the app stops taking edits to the document.
+    pub lasting: bool,
 }
 
 impl From<crate::layout::Breach> for Refusal {
     fn from(breach: crate::layout::Breach) -> Self {
-        Refusal { message: breach.kind.message_ru(), detail: breach.detail }
+        Refusal { message: breach.kind.message_ru(), detail: breach.detail, lasting: true }
     }
 }
 
@@ -1109,6 +1112,7 @@ impl Relay {
             document_id: id,
             message: why.message,
             detail: why.detail,
+            lasting: why.lasting,
         };
         self.effects.push_back(Effect::Send { conn, frame: m.encode() });
     }
@@ -1512,6 +1516,7 @@ impl Relay {
                 document_id: id,
                 message: refusal.message,
                 detail: refusal.detail,
+                lasting: refusal.lasting,
             };
             self.effects.push_back(Effect::Send { conn, frame: m.encode() });
             if claimed {
@@ -1787,7 +1792,7 @@ fn too_big(detail: String, per_message: bool, limits: &Limits) -> Refusal {
             spaced(limits.doc_ops)
         )
     };
-    Refusal { message, detail }
+    Refusal { message, detail, lasting: true }
 }
 
 /// The refusal of a change past its sender's share of the document
@@ -1807,6 +1812,7 @@ fn share_used(mine: u64, ops: u64, limits: &Limits) -> Refusal {
             "{mine} + {ops} operations from one person, over {} per person in a document",
             limits.person_doc_ops
         ),
+        lasting: true,
     }
 }
 

@@ -35,12 +35,22 @@ pub fn Notes(
             <TakeServersCopy editor />
         </div>
         <p class="note warn refused-why" role="alert" hidden=move || refusal().is_none()>
-            {text(move || format!(
-                "Сервер не принял изменения этой дорожной карты: {}. Они сохранены только на этом устройстве, другие их не видят; при следующем подключении устройство отправит их снова, и сервер примет их, только если причины уже нет. Чтобы их не потерять, скачайте файл дорожной карты («Скачать файл»).",
-                refusal().map(|r| r.0).unwrap_or_default(),
-            ))}
-            <small class="details">{text(move || refusal().map(|r| r.1).unwrap_or_default())}</small>
+            {text(move || match refusal() {
+                Some(r) if r.lasting => format!(
+                    "Сервер не принял изменения этой дорожной карты: {}. Он не примет их и потом, поэтому здесь её теперь можно только читать. Непринятые изменения сохранены только на этом устройстве, другие их не видят: чтобы их не потерять, скачайте файл дорожной карты («Скачать файл»).",
+                    r.message,
+                ),
+                Some(r) => format!(
+                    "Сервер не принял изменения этой дорожной карты: {}. Они сохранены только на этом устройстве, другие их не видят; при следующем подключении устройство отправит их снова, и сервер примет их, только если причины уже нет. Чтобы их не потерять, скачайте файл дорожной карты («Скачать файл»).",
+                    r.message,
+                ),
+                None => String::new(),
+            })}
+            <small class="details">{text(move || refusal().map(|r| r.detail).unwrap_or_default())}</small>
         </p>
+        <div class="note-actions" hidden=move || !refusal().is_some_and(|r| r.lasting)>
+            <TakeServersCopy editor />
+        </div>
         <p class="note warn" role="alert" hidden=move || !doc_state.get().unavailable || gone().is_some() || refusal().is_some()>
             "Нет доступа к этой дорожной карте на сервере (или она там удалена); она есть только на этом устройстве."</p>
         <p class="note warn gone" role="alert" hidden=move || gone().is_none()>{text(move || {

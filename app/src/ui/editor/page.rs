@@ -196,8 +196,11 @@ fn EditorView(editor: Editor) -> impl IntoView {
         Memo::new(move |_| account.roadmap(&id))
     };
     account.refresh_roadmaps();
+    // A lasting refusal (the person's share is used up, a change broke the
+    // layout) stops editing too: nothing more typed here would be taken.
     let read_only = Memo::new(move |_| {
-        doc_state.get().read_only || server.get().is_some_and(|r| r.roadmap.right < Right::Write)
+        doc_state.with(|s| s.read_only || s.refused.as_ref().is_some_and(|r| r.lasting))
+            || server.get().is_some_and(|r| r.roadmap.right < Right::Write)
     });
     Effect::new(move |_| editor.read_only.set(read_only.get()));
     let read_only = Signal::from(read_only);
