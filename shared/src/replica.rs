@@ -727,15 +727,7 @@ mod tests {
     #[test]
     fn changes_waiting_behind_a_damaged_piece_count_and_outlive_compactions() {
         let prefix = [7u8; DEVICE_PREFIX_BYTES];
-        let mut doc = AutoCommit::new().with_actor(device_actor(&prefix, &[1; 8]));
-        edit(&mut doc, "base");
-        let synced = doc.get_heads();
-        let mut pieces = vec![Piece { key: 1, bytes: doc.save() }];
-        for i in 0..30 {
-            let before = doc.get_heads();
-            edit(&mut doc, &format!("k{i}"));
-            pieces.push(Piece { key: i + 2, bytes: doc.save_after(&before) });
-        }
+        let (mut doc, synced, mut pieces) = typed_offline(&prefix, 30);
         // The piece holding the 15th change is damaged.
         let lost = doc.get_last_local_change().is_some().then(|| pieces[15].bytes.clone()).unwrap();
         pieces[15].bytes = MAGIC_GARBAGE.to_vec();
@@ -791,6 +783,25 @@ mod tests {
         assert_eq!(am.get_heads(), doc.get_heads());
     }
 
+    /// A document this device (`prefix`) wrote: a base the relay has (its
+    /// heads returned), then `n` changes typed offline, stored a piece each
+    /// after the base's snapshot.
+    fn typed_offline(
+        prefix: &[u8; DEVICE_PREFIX_BYTES],
+        n: u64,
+    ) -> (AutoCommit, Vec<ChangeHash>, Vec<Piece>) {
+        let mut doc = AutoCommit::new().with_actor(device_actor(prefix, &[1; 8]));
+        edit(&mut doc, "base");
+        let synced = doc.get_heads();
+        let mut pieces = vec![Piece { key: 1, bytes: doc.save() }];
+        for i in 0..n {
+            let before = doc.get_heads();
+            edit(&mut doc, &format!("k{i}"));
+            pieces.push(Piece { key: i + 2, bytes: doc.save_after(&before) });
+        }
+        (doc, synced, pieces)
+    }
+
     /// A trial's device said «не отправлено: 27» for good: changes waiting
     /// behind a damaged one the relay never had were counted as unsent
     /// forever. Once the relay is known to hold nothing the device lacks,
@@ -798,15 +809,7 @@ mod tests {
     #[test]
     fn changes_waiting_for_what_the_relay_lacks_too_are_lost_not_unsent() {
         let prefix = [7u8; DEVICE_PREFIX_BYTES];
-        let mut doc = AutoCommit::new().with_actor(device_actor(&prefix, &[1; 8]));
-        edit(&mut doc, "base");
-        let synced = doc.get_heads();
-        let mut pieces = vec![Piece { key: 1, bytes: doc.save() }];
-        for i in 0..10 {
-            let before = doc.get_heads();
-            edit(&mut doc, &format!("k{i}"));
-            pieces.push(Piece { key: i + 2, bytes: doc.save_after(&before) });
-        }
+        let (mut doc, synced, mut pieces) = typed_offline(&prefix, 10);
         pieces[4].bytes = MAGIC_GARBAGE.to_vec();
         let (mut am, mut replica, _, _) = Replica::open(&pieces, &[], "tab", Policy::default());
         let unsent = Unsent::new(synced.clone(), []).with_device(&prefix);
