@@ -27,6 +27,9 @@ fn main() {
     browser::register_offline_support();
     wasm_bindgen_futures::spawn_local(async {
         let storage = storage::Storage::open().await;
+        if let Ok(storage) = &storage {
+            replica::finish_deletions(storage).await;
+        }
         if let Some(boot) = boot_screen() {
             boot.remove();
         }

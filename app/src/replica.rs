@@ -565,10 +565,70 @@ fn save_actors<'a>(id: &DocumentId, actors: impl Iterator<Item = &'a automerge::
     crate::browser::set_setting(&actors_key(id), &text.join(","));
 }
 
+/// Deletions asked for on this device and not yet finished, noted in
+/// `localStorage` in the same turn as the click: a tab closed before
+/// IndexedDB committed the deletion must not bring the document back
+/// ([`finish_deletions`] completes them when the app starts).
+const DELETING_KEY: &str = "medk.deleting";
+
+fn deleting() -> Vec<String> {
+    let stored = crate::browser::setting(DELETING_KEY).unwrap_or_default();
+    stored.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+fn set_deleting(ids: &[String]) {
+    if ids.is_empty() {
+        crate::browser::remove_setting(DELETING_KEY);
+    } else {
+        crate::browser::set_setting(DELETING_KEY, &ids.join(","));
+    }
+}
+
+/// Notes that the person asked to delete a document, before anything
+/// asynchronous happens (see [`DELETING_KEY`]).
+pub fn will_delete(id: &DocumentId) {
+    let mut ids = deleting();
+    let id = id.to_string();
+    if !ids.contains(&id) {
+        ids.push(id);
+        set_deleting(&ids);
+    }
+}
+
+fn deleted(id: &str) {
+    set_deleting(&deleting().into_iter().filter(|x| x != id).collect::<Vec<_>>());
+}
+
+/// Removes a document from this device: its pieces and list record, then
+/// what is kept of it outside IndexedDB ([`forget`], whose answer is
+/// returned). If IndexedDB fails, the document stays, and so does
+/// everything about it.
+pub async fn delete(storage: &Storage, id: &DocumentId) -> Result<KeptOutside, StorageError> {
+    will_delete(id);
+    let result = storage.delete(id).await;
+    let kept = result.as_ref().ok().map(|()| forget(id));
+    deleted(&id.to_string());
+    result.map(|()| kept.unwrap_or_default())
+}
+
+/// Finishes the deletions a closed tab left undone ([`DELETING_KEY`]).
+pub async fn finish_deletions(storage: &Storage) {
+    for id in deleting() {
+        match DocumentId::parse(&id) {
+            Ok(doc) => {
+                if let Err(e) = delete(storage, &doc).await {
+                    web_sys::console::warn_1(&format!("{id} could not be deleted: {e}").into());
+                }
+            }
+            Err(_) => deleted(&id),
+        }
+    }
+}
+
 /// Forgets what this device kept about a document outside IndexedDB (it
 /// was deleted here): its journal, the heads the relay had and its actors.
 /// Returns the last two, for [`put_back`] if the deletion is undone.
-pub fn forget(id: &DocumentId) -> KeptOutside {
+fn forget(id: &DocumentId) -> KeptOutside {
     let kept = KeptOutside {
         synced: crate::browser::setting(&synced_key(id)),
         actors: crate::browser::setting(&actors_key(id)),

@@ -101,3 +101,54 @@ export async function storedDocument(page: Page, doc: string): Promise<{ heads: 
 export function docId(path: string): string {
   return path.split('/').filter(Boolean).pop()!;
 }
+
+/** Every list record (`roadmaps` store): roadmaps, school files, the catalogue. */
+export async function listRecords(page: Page): Promise<any[]> {
+  return page.evaluate(async () => {
+    const db: IDBDatabase = await new Promise((ok) => (indexedDB.open('medk').onsuccess = (e: any) => ok(e.target.result)));
+    try {
+      return await new Promise<any[]>((ok) => {
+        const req = db.transaction('roadmaps').objectStore('roadmaps').getAll();
+        req.onsuccess = () => ok(req.result);
+      });
+    } finally {
+      db.close();
+    }
+  });
+}
+
+/**
+ * A broken disk: the chunks under these keys get Automerge's magic bytes
+ * followed by garbage, so they look like pieces and do not load. Call it
+ * on a page that does not run the app (e.g. `/icon.svg`), or the app's own
+ * transactions interleave.
+ */
+export async function spoilChunks(page: Page, keys: number[]): Promise<void> {
+  await page.evaluate(async (keys) => {
+    const db: IDBDatabase = await new Promise((ok) => (indexedDB.open('medk').onsuccess = (e: any) => ok(e.target.result)));
+    const tx = db.transaction(['chunks'], 'readwrite');
+    const chunks = tx.objectStore('chunks');
+    for (const key of keys) {
+      const value: any = await new Promise((ok) => (chunks.get(key).onsuccess = (e: any) => ok(e.target.result)));
+      chunks.put({ ...value, bytes: new Uint8Array([0x85, 0x6f, 0x4a, 0x83, 9, 9, 9, 9, 1, 5, 1]) }, key);
+    }
+    await new Promise((ok) => (tx.oncomplete = ok));
+    db.close();
+  }, keys);
+}
+
+/**
+ * Keeps the device's IndexedDB busy until the page goes away: a read-write
+ * transaction over every store that never ends, so whatever the app stores
+ * after this waits behind it, as on a slow disk whose tab is closed before
+ * its writes commit.
+ */
+export async function holdStorage(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const db: IDBDatabase = await new Promise((ok) => (indexedDB.open('medk').onsuccess = (e: any) => ok(e.target.result)));
+    const names = Array.from(db.objectStoreNames);
+    const store = db.transaction(names, 'readwrite').objectStore(names[0]);
+    const spin = () => (store.count().onsuccess = spin);
+    spin();
+  });
+}

@@ -11,6 +11,7 @@ import type { Page } from '@playwright/test';
 import { activities, addActivity, createRoadmap, waitForOfflineReady } from '../support/app';
 import { device, expect, expectSynced, signInByForm, test } from '../support/accounts';
 import { CURATOR, MUNI, TEAM, UNITS } from '../support/people';
+import { listRecords, spoilChunks, storedPieces } from '../support/device';
 
 /** Moscow time on a day of 2022. */
 const moment = (iso: string, time = '10:00') => new Date(`${iso}T${time}:00+03:00`);
@@ -201,19 +202,8 @@ test('offline, a school whose roadmap copy cannot be read is marked so, never su
   // Offline, a broken disk spoils the roadmap's copy on her device.
   await muni.context().setOffline(true);
   await muni.goto('/icon.svg');
-  await muni.evaluate(async () => {
-    const db: IDBDatabase = await new Promise((ok) => (indexedDB.open('medk').onsuccess = (e: any) => ok(e.target.result)));
-    const req = <T,>(r: IDBRequest<T>) => new Promise<T>((ok) => (r.onsuccess = () => ok(r.result)));
-    const records: any[] = await req(db.transaction(['roadmaps']).objectStore('roadmaps').getAll());
-    const roadmap = records.find((r) => (r.kind ?? 'roadmap') === 'roadmap');
-    const tx = db.transaction(['chunks'], 'readwrite');
-    const chunks = tx.objectStore('chunks');
-    const keys = await req(chunks.index('by_doc').getAllKeys(IDBKeyRange.only(roadmap.id)));
-    const values: any[] = await req(chunks.index('by_doc').getAll(IDBKeyRange.only(roadmap.id)));
-    values.forEach((v, i) => chunks.put({ ...v, bytes: new Uint8Array([0x85, 0x6f, 0x4a, 0x83, 9, 9, 9, 9]) }, keys[i]));
-    await new Promise((ok) => (tx.oncomplete = ok));
-    db.close();
-  });
+  const roadmap = (await listRecords(muni)).find((r) => (r.kind ?? 'roadmap') === 'roadmap');
+  await spoilChunks(muni, (await storedPieces(muni, roadmap.id)).map((p) => p.key));
   await muni.goto('/monitoring');
   await expect(muni.getByText(/Не прочитаны на этом устройстве/)).toBeVisible({ timeout: 20_000 });
   const share = muni.locator('.dash-figure[data-share]');

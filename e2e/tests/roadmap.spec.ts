@@ -1,5 +1,6 @@
 import { test, expect } from '../support/server';
 import { activities, addActivity, createRoadmap, descriptions, section, setSectionTitle } from '../support/app';
+import { holdStorage } from '../support/device';
 
 test('a roadmap with 2 sections and 5 activities survives a reload', async ({ page }) => {
   const path = await createRoadmap(page, 'Дорожная карта МОУ Мышкинская СОШ');
@@ -180,9 +181,10 @@ test('the list renames, duplicates and deletes with confirmation and undo', asyn
   expect(await descriptions(page)).toEqual(['Мероприятие из исходной']);
   await page.goto('/');
 
-  // Deleted at once: a tab closed (reloaded) a moment later does not
-  // bring it back.
+  // Deleted at once: a tab closed (reloaded) before IndexedDB could commit
+  // the deletion (its storage held busy) does not bring it back.
   await original.getByRole('button', { name: 'Удалить' }).click();
+  await holdStorage(page);
   await original.getByRole('button', { name: 'Да, удалить' }).click();
   await expect(page.locator('.roadmap-item')).toHaveCount(1);
   await page.reload();

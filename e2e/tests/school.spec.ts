@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { waitForOfflineReady } from '../support/app';
+import { listRecords, spoilChunks, storedPieces } from '../support/device';
 import { expect, expectSynced, signedIn, syncStatus, test } from '../support/accounts';
 
 const UNITS = [
@@ -194,21 +195,10 @@ test('a school file whose copy breaks offline says so instead of showing an empt
   await curator.context().setOffline(true);
   await expect(syncStatus(curator)).toHaveAttribute('data-state', 'offline', { timeout: 10_000 });
   await curator.goto('/icon.svg');
-  const spoiled = await curator.evaluate(async () => {
-    const db: IDBDatabase = await new Promise((ok) => (indexedDB.open('medk').onsuccess = (e: any) => ok(e.target.result)));
-    const req = <T,>(r: IDBRequest<T>) => new Promise<T>((ok) => (r.onsuccess = () => ok(r.result)));
-    const records: any[] = await req(db.transaction(['roadmaps']).objectStore('roadmaps').getAll());
-    const school = records.find((r) => r.kind === 'school' && r.title === 's1');
-    const tx = db.transaction(['chunks'], 'readwrite');
-    const chunks = tx.objectStore('chunks');
-    const keys = await req(chunks.index('by_doc').getAllKeys(IDBKeyRange.only(school.id)));
-    const values: any[] = await req(chunks.index('by_doc').getAll(IDBKeyRange.only(school.id)));
-    values.forEach((v, i) => chunks.put({ ...v, bytes: new Uint8Array([0x85, 0x6f, 0x4a, 0x83, 9, 9, 9, 9]) }, keys[i]));
-    await new Promise((ok) => (tx.oncomplete = ok));
-    db.close();
-    return keys.length;
-  });
-  expect(spoiled).toBeGreaterThan(0);
+  const school = (await listRecords(curator)).find((r) => r.kind === 'school' && r.title === 's1');
+  const pieces = await storedPieces(curator, school.id);
+  expect(pieces.length).toBeGreaterThan(0);
+  await spoilChunks(curator, pieces.map((p) => p.key));
 
   // The screen says the copy cannot be read, offers the server's, and does
   // not pretend the school has no curator or visits; the indicator counts it.

@@ -6,7 +6,7 @@
 import type { Browser, Page } from '@playwright/test';
 import { test, expect, signIn } from '../support/server';
 import { activities, addActivity, createRoadmap, descriptions, editorLoaded, waitForOfflineReady } from '../support/app';
-import { docId, journalEntries, listRecord, quarantined, storedDocument, storedPieces } from '../support/device';
+import { docId, journalEntries, listRecord, quarantined, spoilChunks, storedDocument, storedPieces } from '../support/device';
 
 function title(page: Page) {
   return page.getByLabel('Название дорожной карты');
@@ -252,19 +252,8 @@ test('an unreadable copy is replaced by the server\'s, with every change still r
   await settled(device);
   // A broken disk: every snapshot becomes garbage; the later changes stay.
   await device.goto('/icon.svg');
-  await device.evaluate(async (id) => {
-    const db: IDBDatabase = await new Promise((ok) => (indexedDB.open('medk').onsuccess = (e: any) => ok(e.target.result)));
-    const req = <T>(r: IDBRequest<T>) => new Promise<T>((ok) => (r.onsuccess = () => ok(r.result)));
-    const tx = db.transaction(['chunks'], 'readwrite');
-    const chunks = tx.objectStore('chunks');
-    const keys = await req(chunks.index('by_doc').getAllKeys(IDBKeyRange.only(id)));
-    const values: any[] = await req(chunks.index('by_doc').getAll(IDBKeyRange.only(id)));
-    values.forEach((v, i) => {
-      if (v.kind === 'snapshot') chunks.put({ ...v, bytes: new Uint8Array([0x85, 0x6f, 0x4a, 0x83, 9, 9, 9]) }, keys[i]);
-    });
-    await new Promise((ok) => (tx.oncomplete = ok));
-    db.close();
-  }, id);
+  const snapshots = (await storedPieces(device, id)).filter((p) => p.kind === 'snapshot');
+  await spoilChunks(device, snapshots.map((p) => p.key));
 
   // Offline it cannot be read: the editor and the list say so, with the
   // way back; the indicator does not claim everything is saved.
@@ -433,15 +422,7 @@ test('one damaged piece in the middle of unsent work: the changes after it are k
   const damaged = offline[3];
   const lostThere = chunkCount(damaged.bytes);
   await device.goto('/icon.svg');
-  await device.evaluate(async (key) => {
-    const db: IDBDatabase = await new Promise((ok) => (indexedDB.open('medk').onsuccess = (e: any) => ok(e.target.result)));
-    const tx = db.transaction(['chunks'], 'readwrite');
-    const chunks = tx.objectStore('chunks');
-    const value: any = await new Promise((ok) => (chunks.get(key).onsuccess = (e: any) => ok(e.target.result)));
-    chunks.put({ ...value, bytes: new Uint8Array([0x85, 0x6f, 0x4a, 0x83, 9, 9, 9, 9, 1, 5, 1]) }, key);
-    await new Promise((ok) => (tx.oncomplete = ok));
-    db.close();
-  }, damaged.key);
+  await spoilChunks(device, [damaged.key]);
 
   // Offline again: what came before the damage opens; the changes after it
   // wait for it and still count as not sent; the notice does not promise

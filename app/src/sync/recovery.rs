@@ -41,8 +41,7 @@ impl SyncService {
     pub async fn take_servers_copy(&self, id: DocumentId) -> Result<(), String> {
         self.may_fetch()?;
         self.forget(id);
-        self.0.storage.delete(&id).await.map_err(|e| e.to_string())?;
-        crate::replica::forget(&id);
+        crate::replica::delete(&self.0.storage, &id).await.map_err(|e| e.to_string())?;
         self.0.list_version.update(|v| *v += 1);
         self.fetch(id).await.map_err(|e| {
             format!("{e} (копии на этом устройстве уже нет: откройте дорожную карту по ссылке ещё раз)")

@@ -233,7 +233,7 @@ fn DeleteForEveryone(id: DocumentId) -> impl IntoView {
             match api::call(&DeleteRoadmap { id: id.to_string() }, &()).await {
                 Ok(_) => {
                     app.sync().forget(id);
-                    if let Err(e) = app.storage().delete(&id).await {
+                    if let Err(e) = crate::replica::delete(&app.storage(), &id).await {
                         app.error(format!("Удалена для всех, но не с этого устройства: {e}"));
                     }
                     app.account.refresh_roadmaps();

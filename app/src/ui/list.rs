@@ -281,6 +281,7 @@ fn delete_later(
     on_change: impl Fn() + Copy + 'static,
 ) {
     let Ok(doc_id) = DocumentId::parse(&id) else { return };
+    crate::replica::will_delete(&doc_id);
     pending_delete.update(|p| p.push(id.clone()));
     let title = title.to_owned();
     let storage = app.storage();
@@ -294,13 +295,13 @@ fn delete_later(
         let mut bytes: Vec<u8> = pieces.into_iter().flat_map(|p| p.bytes).collect();
         bytes.extend(crate::journal::pending(&doc_id).into_iter().flat_map(|e| e.bytes));
         app.sync().forget(doc_id);
-        let deleted = storage.delete(&doc_id).await;
+        let deleted = crate::replica::delete(&storage, &doc_id).await;
         pending_delete.update(|p| p.retain(|x| *x != id));
         on_change();
-        if let Err(e) = deleted {
-            return app.error(format!("Не удалось удалить: {e}"));
-        }
-        let kept = crate::replica::forget(&doc_id);
+        let kept = match deleted {
+            Ok(kept) => kept,
+            Err(e) => return app.error(format!("Не удалось удалить: {e}")),
+        };
         let Some(meta) = meta else { return };
         app.with_action(
             format!("Дорожная карта «{title}» удалена"),
