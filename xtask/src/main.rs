@@ -195,31 +195,77 @@ fn run(project: &Project, profile: Profile, listen: &str) -> anyhow::Result<()> 
 
 /// `cargo xtask test [--e2e-only | --no-e2e] [PLAYWRIGHT_ARGS...]`
 fn test(project: &Project, cargo_tests: bool, e2e: bool, playwright_args: &[String]) -> anyhow::Result<()> {
+    let mut steps = Steps::default();
+    let result = run_tests(project, cargo_tests, e2e, playwright_args, &mut steps);
+    steps.print();
+    result?;
+    println!("all tests passed");
+    Ok(())
+}
+
+fn run_tests(
+    project: &Project,
+    cargo_tests: bool,
+    e2e: bool,
+    playwright_args: &[String],
+    steps: &mut Steps,
+) -> anyhow::Result<()> {
     let tools = if e2e {
-        let tools = ensure_build_tools(project, Profile::Release)?;
-        tools::ensure_chromium()?;
-        tools::ensure_e2e_packages(project)?;
+        let tools = steps.time("wasm tools (target, wasm-bindgen, wasm-opt)", || {
+            ensure_build_tools(project, Profile::Release)
+        })?;
+        steps.time("chromium and npm packages", || {
+            tools::ensure_chromium()?;
+            tools::ensure_e2e_packages(project)
+        })?;
         Some(tools)
     } else {
         None
     };
     if cargo_tests {
         // The server's tests run throwaway PostgreSQL clusters.
-        tools::ensure_postgres()?;
-        shell::run(project.cargo().args(["test", "--workspace"]))?;
-        fuzz::test(project)?;
+        steps.time("postgresql", tools::ensure_postgres)?;
+        steps.time("cargo test (build and run)", || {
+            shell::run(project.cargo().args(["test", "--workspace"]))
+        })?;
+        steps.time("fuzz (install, build, run)", || fuzz::test(project))?;
     }
     if let Some(tools) = tools {
-        dist::build_app(project, Profile::Release, &tools)?.print();
-        let server = build_server(project, ServerProfile::Debug)?;
-        shell::run(
-            e2e_command(project, &server, "npx")
-                .args(["--no-install", "playwright", "test"])
-                .args(playwright_args),
-        )?;
+        steps.time("app (wasm release build)", || {
+            dist::build_app(project, Profile::Release, &tools).map(|built| built.print())
+        })?;
+        let server = steps.time("server (debug build)", || build_server(project, ServerProfile::Debug))?;
+        steps.time("browser tests", || {
+            shell::run(
+                e2e_command(project, &server, "npx")
+                    .args(["--no-install", "playwright", "test"])
+                    .args(playwright_args),
+            )
+        })?;
     }
-    println!("all tests passed");
     Ok(())
+}
+
+/// The wall time of each step of `cargo xtask test`, printed at the end
+/// (failed or not): cold CI has a budget, and this says where it goes.
+#[derive(Default)]
+struct Steps(Vec<(&'static str, std::time::Duration)>);
+
+impl Steps {
+    fn time<T>(&mut self, name: &'static str, step: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let started = std::time::Instant::now();
+        let result = step();
+        self.0.push((name, started.elapsed()));
+        result
+    }
+
+    fn print(&self) {
+        let total: std::time::Duration = self.0.iter().map(|(_, d)| *d).sum();
+        println!("time by step ({:.0} s in all):", total.as_secs_f64());
+        for (name, took) in &self.0 {
+            println!("  {:>6.0} s  {name}", took.as_secs_f64());
+        }
+    }
 }
 
 /// `cargo xtask bench app`: the wasm size, then start-up time in chromium
