@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use automerge::sync::{self, MessageVersion, SyncDoc as _};
 use automerge::transaction::Transactable as _;
-use automerge::{ActorId, AutoCommit, ROOT};
+use automerge::{ActorId, AutoCommit, ROOT, ReadDoc as _};
 use medk_shared::access::Level;
 use medk_shared::actions;
 use medk_shared::doc::{Edit, NewRoadmap, RoadmapDoc, TextTarget};
@@ -685,6 +685,47 @@ fn a_message_over_the_limit_is_refused_before_it_is_applied() {
     assert!(h.closed.is_empty(), "the connection stays");
     h.open(b, doc_id(2), text_doc(500));
     assert_eq!(h.disk.get(&doc_id(2)).map(Vec::len), Some(1), "another document syncs on");
+}
+
+/// A device whose changes were refused takes the server's copy instead
+/// (drops its own and asks afresh): on the same connection, its next
+/// changes are vetted again and taken, not ignored until it reconnects.
+#[test]
+fn a_device_that_takes_the_servers_copy_after_a_refusal_may_write_again() {
+    let mut h =
+        Harness::over(Relay::new("relay".into(), None, Box::new(OpenAccess)).with_limits(small_limits()));
+    let a = h.join("a", None);
+    let id = doc_id(1);
+    h.open(a, id, text_doc(10));
+    let mut doc = h.peers[a].docs[&id].clone();
+    let text = doc.get(ROOT, "t").unwrap().unwrap().1;
+    doc.splice_text(&text, 0, 0, &"б".repeat(1_200)).unwrap();
+    doc.commit();
+    h.open(a, id, doc);
+    assert_eq!(h.sent_to(h.peers[a].conn, refused), 1);
+    assert!(h.peers[a].client.relay_read_only(&id));
+
+    // «Вернуть копию с сервера»: the device forgets its copy and asks.
+    h.peers[a].client.forget(&id);
+    h.open(a, id, AutoCommit::new());
+    assert_eq!(h.peers[a].docs.get_mut(&id).unwrap().get_heads(), stored_heads(&h, id));
+    assert!(!h.peers[a].client.relay_read_only(&id), "the server's copy may be edited");
+    let mut doc = h.peers[a].docs[&id].clone();
+    let text = doc.get(ROOT, "t").unwrap().unwrap().1;
+    doc.splice_text(&text, 0, 0, "новое").unwrap();
+    doc.commit();
+    let heads = doc.get_heads();
+    h.open(a, id, doc);
+    assert_eq!(stored_heads(&h, id), heads, "the edit after the server's copy is stored");
+    assert_eq!(h.sent_to(h.peers[a].conn, refused), 1, "and not refused");
+}
+
+fn stored_heads(h: &Harness, id: DocumentId) -> Vec<automerge::ChangeHash> {
+    let mut stored = AutoCommit::new();
+    for chunk in &h.disk[&id] {
+        stored.load_incremental(chunk).unwrap();
+    }
+    stored.get_heads()
 }
 
 #[test]

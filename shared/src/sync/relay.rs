@@ -1098,6 +1098,14 @@ impl Relay {
                 announced: Vec::new(),
                 gathered: None,
             });
+        } else if let Some(peer) = doc.peers.get_mut(&conn).filter(|p| request && p.refused) {
+            // A peer that asks afresh holds nothing of the document any more
+            // (it dropped its copy for the server's after a refusal): what
+            // was refused went with that copy, so its changes are vetted
+            // again from here rather than ignored until it reconnects.
+            peer.refused = false;
+            peer.read_only = right < Right::Write && !peer.claimant;
+            peer.sync.set_read_only(peer.read_only);
         }
         doc.inbox.push_back(Inbound { conn, data, request });
         self.pump(id);
