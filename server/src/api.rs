@@ -277,7 +277,7 @@ async fn login(State(state): State<ApiState>, req: Request) -> Answer<contract::
     let device = known.as_ref().and_then(|p| known_device(&state, &parts.headers, &p.id));
     let attempt = Attempt { login: &creds.login, address: client.address, device };
     let admitted =
-        state.throttle.admit(&attempt).map_err(|wait| ApiError::too_many("попыток входа", wait))?;
+        state.throttle.admit(&attempt).map_err(|wait| ApiError::too_many("Вход не выполнен", wait))?;
     if admitted.exempted && known.is_none() {
         // An address over its limit trying a login nobody has: refused as
         // any wrong login is, after as long, but without running Argon2.
@@ -318,7 +318,7 @@ async fn change_password(
     let admitted = state
         .throttle
         .admit(&attempt)
-        .map_err(|wait| ApiError::too_many("попыток ввести текущий пароль", wait))?;
+        .map_err(|wait| ApiError::too_many("Текущий пароль не проверен", wait))?;
     let accounts = state.accounts.clone();
     let login = who.person.login.clone();
     hashing(&state, move || {

@@ -5,7 +5,6 @@
 //! answers exactly what the app decodes, at the path the app calls.
 
 use std::future::Future;
-use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
@@ -17,6 +16,8 @@ use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
 use medk_shared::api::{self, Endpoint, ErrorBody, Method};
 use serde::de::DeserializeOwned;
+
+use crate::throttle::Wait;
 
 /// Every refusal and failure of the API: a status, and a message for the
 /// person ([`ErrorBody`]).
@@ -35,12 +36,14 @@ impl ApiError {
 
     /// 429 with how long to wait, in the body and in `Retry-After`: too
     /// many `attempts` («попыток входа»).
-    pub fn too_many(attempts: &str, wait: Duration) -> ApiError {
-        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-        let when =
-            if seconds >= 120 { format!("{} мин", seconds.div_ceil(60)) } else { format!("{seconds} с") };
-        let message = format!("слишком много {attempts}; попробуйте через {when}");
-        ApiError { retry_after: Some(seconds), ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, message) }
+    /// A password check held back by the sign-in limits ([`Wait`]): `what`
+    /// is what did not happen («Вход не выполнен»).
+    pub fn too_many(what: &str, wait: Wait) -> ApiError {
+        let message = wait.message_ru(what);
+        ApiError {
+            retry_after: Some(wait.seconds()),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, message)
+        }
     }
 
     pub fn message(&self) -> &str {

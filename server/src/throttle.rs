@@ -70,6 +70,55 @@ impl Default for Rules {
     }
 }
 
+/// A check that may not go ahead yet: for how long, and which limit holds
+/// it back (the person is told, with what they can do meanwhile).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wait {
+    pub after: Duration,
+    pub cause: Cause,
+}
+
+/// Which limit a [`Wait`] comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// Wrong passwords for this login (from anywhere).
+    Login,
+    /// Wrong passwords from this device (it showed its cookie).
+    Device,
+    /// Failed sign-ins from this address, some of them at this login.
+    Address,
+}
+
+impl Wait {
+    /// What the person reads: what happened, when to try again, and (for
+    /// a limit their usual device is exempt from) that it still works.
+    pub fn message_ru(&self, what: &str) -> String {
+        let seconds = self.seconds();
+        let when =
+            if seconds >= 120 { format!("{} мин", seconds.div_ceil(60)) } else { format!("{seconds} с") };
+        let known_device = "На устройстве, где вы уже входили в medk, войти можно и сейчас.";
+        match self.cause {
+            Cause::Login => format!(
+                "{what}: для этого логина было много неверных паролей, следующая попытка — через {when}. {known_device}"
+            ),
+            Cause::Device => {
+                format!(
+                    "{what}: с этого устройства было много неверных паролей, следующая попытка — через {when}."
+                )
+            }
+            Cause::Address => format!(
+                "{what}: из этой сети было много неудачных попыток войти, следующая попытка — через {when}. \
+                 {known_device}"
+            ),
+        }
+    }
+
+    /// Whole seconds to wait, at least one (for `Retry-After`).
+    pub fn seconds(&self) -> u64 {
+        self.after.as_secs_f64().ceil().max(1.0) as u64
+    }
+}
+
 /// Past this many remembered keys of one kind, empty buckets are forgotten;
 /// past [`MAX_KEYS`] even after that, the exemption for clean logins stops
 /// (an attacker inventing logins to fill memory is answered 429).
@@ -159,12 +208,12 @@ impl Throttle {
     }
 
     /// Decides, and reserves one check when it may go ahead; otherwise how
-    /// long to wait.
-    pub fn admit(self: &Arc<Self>, attempt: &Attempt<'_>) -> Result<Admitted, Duration> {
+    /// long to wait, and why.
+    pub fn admit(self: &Arc<Self>, attempt: &Attempt<'_>) -> Result<Admitted, Wait> {
         self.admit_at(attempt, Instant::now())
     }
 
-    fn admit_at(self: &Arc<Self>, attempt: &Attempt<'_>, now: Instant) -> Result<Admitted, Duration> {
+    fn admit_at(self: &Arc<Self>, attempt: &Attempt<'_>, now: Instant) -> Result<Admitted, Wait> {
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         if buckets.len() > FORGET_ABOVE {
             buckets.retain(|key, bucket| self.rule(key).level(Some(bucket), now) > 0.0);
@@ -174,8 +223,9 @@ impl Throttle {
         let device = attempt.device.clone().map(Key::Device);
         // The person's own bucket: their device's if they showed one, else the login's.
         let personal = device.clone().unwrap_or_else(|| login.clone());
-        if let Some(wait) = self.rule(&personal).wait(level(&personal)) {
-            return Err(wait);
+        if let Some(after) = self.rule(&personal).wait(level(&personal)) {
+            let cause = if attempt.device.is_some() { Cause::Device } else { Cause::Login };
+            return Err(Wait { after, cause });
         }
         let address = attempt.address.map(|ip| Key::Address(ip.to_canonical()));
         let mut exempted = false;
@@ -187,7 +237,8 @@ impl Throttle {
             if login_level > 0.0 || buckets.len() > MAX_KEYS {
                 // Someone is guessing at this login: this address waits
                 // until the address drains or the login is quiet again.
-                return Err(address_wait.min(self.rules.login.drain.mul_f64(login_level.max(1.0))));
+                let after = address_wait.min(self.rules.login.drain.mul_f64(login_level.max(1.0)));
+                return Err(Wait { after, cause: Cause::Address });
             }
             exempted = true;
         }
@@ -299,7 +350,7 @@ mod tests {
             drop(t.admit_at(&attempt("Anna", &format!("10.0.0.{i}")), t0).expect("free"));
         }
         let wait = t.admit_at(&attempt("anna ", "10.0.1.1"), t0).err().expect("the sixth waits");
-        assert_eq!(wait, Duration::from_secs(60));
+        assert_eq!(wait, Wait { after: Duration::from_secs(60), cause: Cause::Login });
         let later = t0 + Duration::from_secs(61);
         drop(t.admit_at(&attempt("anna", "10.0.1.1"), later).expect("one more a minute later"));
         assert!(t.admit_at(&attempt("anna", "10.0.1.1"), later).is_err());
@@ -339,7 +390,9 @@ mod tests {
         colleague.succeeded();
         // A login with a failure (from anywhere) is not tried from there.
         drop(t.admit_at(&attempt("galina", "198.51.100.1"), now).unwrap());
-        assert!(t.admit_at(&attempt("galina", "192.0.2.1"), now).is_err());
+        let wait = t.admit_at(&attempt("galina", "192.0.2.1"), now).err().expect("waits");
+        assert_eq!(wait.cause, Cause::Address);
+        assert!(wait.message_ru("Вход не выполнен").contains("из этой сети"));
         assert!(t.admit_at(&attempt("guess3", "192.0.2.1"), now).is_err(), "nor one it already failed");
         // Elsewhere the same login is fine, and unaffected addresses are not exempted.
         let other = t.admit_at(&attempt("galina", "198.51.100.2"), now).unwrap();
@@ -362,7 +415,9 @@ mod tests {
         for _ in 0..5 {
             drop(t.admit_at(&mine, now).unwrap());
         }
-        assert!(t.admit_at(&mine, now).is_err(), "a device has its own limit");
+        let wait = t.admit_at(&mine, now).err().expect("a device has its own limit");
+        assert_eq!(wait.cause, Cause::Device);
+        assert!(!wait.message_ru("Вход не выполнен").contains("можно и сейчас"), "no false hope");
     }
 
     #[test]
