@@ -188,6 +188,12 @@ impl Replica {
     ) -> Result<(), StorageError> {
         let mut meta = doc.meta(&id);
         meta.unsent = Some(u32::from(made_here));
+        if !made_here {
+            // Fetched: changed when its newest change was made, not now.
+            if let Some(newest) = core::newest_change(doc.automerge(), &[]) {
+                meta.updated = core::changed_at(0.0, Some(newest), meta.updated);
+            }
+        }
         storage.create(&meta, doc.automerge().save()).await?;
         Ok(())
     }
@@ -277,14 +283,25 @@ impl Replica {
                 am.set_actor(core::device_actor(&prefix, &crate::browser::random_bytes()));
             }
         }
+        let newest = match origin {
+            Origin::Received => self.shell.core.borrow().newest_unwritten(am),
+            Origin::Local => None,
+        };
         let ops = self.shell.core.borrow_mut().write(am, origin);
         if ops.is_empty() {
             return;
         }
         let unsent = self.meta.unsent;
+        let previous = self.meta.updated;
+        let now = js_sys::Date::now();
         match meta {
             Some(meta) => self.meta = meta,
-            None => self.meta.updated = js_sys::Date::now(),
+            None => self.meta.updated = now,
+        }
+        // «Изменена» in the list is when the document was changed, by
+        // whoever; receiving it is not changing it.
+        if origin == Origin::Received {
+            self.meta.updated = core::changed_at(previous, newest, now);
         }
         // Until the next count, a local write means «something unsent»:
         // a reload before that count must not say all is saved.
@@ -350,16 +367,12 @@ impl Replica {
         }
         // Changes waiting behind a damaged piece are owed too, until the
         // relay is known not to have what they wait for either.
-        let mut waiting = {
+        let told = told_lost(&self.id);
+        let waiting = {
             let mut core = self.shell.core.borrow_mut();
             let waiting = core.waiting(am);
-            self.unsent.split_waiting(am, waiting, relay.as_ref().map(|r| r.heads.as_slice()))
+            self.unsent.split_waiting(am, waiting, relay.as_ref().map(|r| r.heads.as_slice()), told)
         };
-        // Found lost before (offline now): they stay lost.
-        let told = told_lost(&self.id);
-        if waiting.owed > 0 && told == Some(waiting.owed) {
-            waiting = core::Waiting { owed: 0, lost: waiting.owed };
-        }
         if waiting.lost > 0 && !self.told_lost {
             self.told_lost = true;
             // Once per loss, not at every opening.
@@ -387,7 +400,7 @@ impl Replica {
 fn lost_notice(title: &str, lost: usize) -> String {
     let what = if title.trim().is_empty() { String::new() } else { format!(" в «{}»", title.trim()) };
     let n = lost as i64;
-    let (made, are) = if medk_shared::ru::CHANGES.after(n) == "изменение" {
+    let (made, are) = if medk_shared::ru::singular(n) {
         ("сделанное", "оно шло")
     } else {
         ("сделанные", "они шли")
@@ -415,7 +428,7 @@ fn opened_notice(damaged: bool, waiting_for: bool, owed_waiting: usize) -> Optio
              если нет, их не восстановить."
         )),
         (_, n) if n > 0 => {
-            let (made, wait, are) = if medk_shared::ru::CHANGES.after(n as i64) == "изменение" {
+            let (made, wait, are) = if medk_shared::ru::singular(n as i64) {
                 ("сделанное", "ждёт их и пока не видно", "оно хранится и учтено как неотправленное")
             } else {
                 ("сделанные", "ждут их и пока не видны", "они хранятся и учтены как неотправленные")
@@ -558,6 +571,13 @@ fn actors_key(id: &DocumentId) -> String {
 fn load_actors(id: &DocumentId) -> Vec<automerge::ActorId> {
     let stored = crate::browser::setting(&actors_key(id)).unwrap_or_default();
     stored.split(',').filter_map(|a| automerge::ActorId::try_from(a).ok()).collect()
+}
+
+/// Whether this device ever wrote to the document (its actors are known):
+/// if not, nothing of its own can be lost with unreadable bytes (a
+/// coordinator who only reads is not asked to check «her» last edits).
+pub fn wrote_here(id: &DocumentId) -> bool {
+    !load_actors(id).is_empty()
 }
 
 fn save_actors<'a>(id: &DocumentId, actors: impl Iterator<Item = &'a automerge::ActorId>) {

@@ -213,6 +213,14 @@ test('offline, a school whose roadmap copy cannot be read is marked so, never su
   await expect(schools.nth(0)).not.toContainText('нет дорожной карты');
   const bySchool = muni.locator('svg.chart[aria-label^="Доля исполненных мероприятий по школам"]');
   await expect(bySchool.locator('text.chart-value')).toHaveText(['не прочитано на этом устройстве', 'нет дорожной карты']);
+
+  // Online, the server's copy takes its place; she never edited it, so she
+  // is not asked to check «her» last edits.
+  await muni.context().setOffline(false);
+  const notice = muni.locator('.notice').filter({ hasText: 'загружена с сервера' });
+  await expect(notice).toBeVisible({ timeout: 20_000 });
+  await expect(notice).not.toContainText('проверьте');
+  await expect(schools.nth(0)).not.toContainText('не прочитано на устройстве', { timeout: 20_000 });
 });
 
 test('a regional coordinator sees municipalities side by side', async ({ browser, serve }) => {

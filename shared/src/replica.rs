@@ -332,6 +332,13 @@ impl Replica {
         ops
     }
 
+    /// When the newest change not handed to [`Self::write`] yet was made:
+    /// the time its author's device stamped on it (ms since the epoch), if
+    /// any carries one.
+    pub fn newest_unwritten(&self, am: &mut AutoCommit) -> Option<i64> {
+        newest_change(am, &self.handed)
+    }
+
     /// Writes again what failed to be written, if anything.
     pub fn retry(&mut self, am: &mut AutoCommit) -> Vec<Op> {
         if self.failed.is_empty() { Vec::new() } else { self.write(am, Origin::Received) }
@@ -597,16 +604,19 @@ impl Unsent {
     /// here): the changes they wait for are then on no device that syncs
     /// (they were in damaged bytes), so they can never be applied or sent,
     /// and counting them as unsent would keep the indicator from ever
-    /// saying all is saved.
+    /// saying all is saved. `found_lost` is how many were found lost before
+    /// (the device remembers it): the same number waiting, offline now, are
+    /// those, and stay lost.
     pub fn split_waiting(
         &self,
         am: &mut AutoCommit,
         waiting: &[automerge::Change],
         relay_heads: Option<&[ChangeHash]>,
+        found_lost: Option<usize>,
     ) -> Waiting {
         let owed = self.count_waiting(waiting);
         let relay_has_nothing_more = relay_heads.is_some_and(|heads| heads.iter().all(|h| has_change(am, h)));
-        if owed > 0 && relay_has_nothing_more {
+        if owed > 0 && (relay_has_nothing_more || found_lost == Some(owed)) {
             Waiting { owed: 0, lost: owed }
         } else {
             Waiting { owed, lost: 0 }
@@ -645,6 +655,22 @@ impl Unsent {
         self.counted = exact.then_some((heads, count));
         count
     }
+}
+
+/// When the newest change after `since` was made (ms since the epoch, as
+/// its author's device stamped it), if any carries a time.
+pub fn newest_change(am: &mut AutoCommit, since: &[ChangeHash]) -> Option<i64> {
+    am.get_changes_meta(since).iter().map(|c| c.timestamp).filter(|t| *t > 0).max()
+}
+
+/// When a document was last changed, as its list says («изменена …»),
+/// after changes made elsewhere arrive: when the newest of them was made
+/// (`newest`, stamped by its author's device), never later than `now` (a
+/// device whose clock runs ahead) and never earlier than `previous` (an old
+/// change that arrives late). Changes without a time leave it as it was:
+/// receiving is not changing.
+pub fn changed_at(previous: f64, newest: Option<i64>, now: f64) -> f64 {
+    newest.map_or(previous, |t| (t as f64).min(now).max(previous))
 }
 
 /// This device's changes that wait behind missing ones ([`Unsent::split_waiting`]).
@@ -813,19 +839,63 @@ mod tests {
         pieces[4].bytes = MAGIC_GARBAGE.to_vec();
         let (mut am, mut replica, _, _) = Replica::open(&pieces, &[], "tab", Policy::default());
         let unsent = Unsent::new(synced.clone(), []).with_device(&prefix);
-        let mut split = |relay: Option<&[ChangeHash]>| {
+        let mut split = |relay: Option<&[ChangeHash]>, found_lost: Option<usize>| {
             let waiting = replica.waiting(&mut am);
-            unsent.split_waiting(&mut am, waiting, relay)
+            unsent.split_waiting(&mut am, waiting, relay, found_lost)
         };
-        assert_eq!(split(None), Waiting { owed: 6, lost: 0 }, "offline: they may yet be sent");
+        assert_eq!(split(None, None), Waiting { owed: 6, lost: 0 }, "offline: they may yet be sent");
         let everything = doc.get_heads();
         assert_eq!(
-            split(Some(&everything)),
+            split(Some(&everything), None),
             Waiting { owed: 6, lost: 0 },
             "the relay has what the device lacks: they will apply when it arrives"
         );
-        assert_eq!(split(Some(&synced)), Waiting { owed: 0, lost: 6 }, "the relay has nothing more: lost");
-        assert_eq!(split(Some(&[])), Waiting { owed: 0, lost: 6 }, "the relay has nothing at all: lost");
+        assert_eq!(
+            split(Some(&synced), None),
+            Waiting { owed: 0, lost: 6 },
+            "the relay has nothing more: lost"
+        );
+        assert_eq!(
+            split(Some(&[]), None),
+            Waiting { owed: 0, lost: 6 },
+            "the relay has nothing at all: lost"
+        );
+        assert_eq!(
+            split(None, Some(6)),
+            Waiting { owed: 0, lost: 6 },
+            "found lost before, offline now: still lost"
+        );
+        assert_eq!(
+            split(None, Some(2)),
+            Waiting { owed: 6, lost: 0 },
+            "other changes than those found lost: they may yet be sent"
+        );
+    }
+
+    /// A trial's coordinator saw every roadmap «изменена» at the moment her
+    /// device received it in the morning, not when it was changed.
+    #[test]
+    fn a_document_is_changed_when_its_newest_change_was_made_not_when_it_arrived() {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "a", 1).unwrap();
+        doc.commit_with(automerge::transaction::CommitOptions::default().with_time(1_000));
+        let (mut am, mut replica, _, _) =
+            Replica::open(&[Piece { key: 1, bytes: doc.save() }], &[], "tab", Policy::default());
+        assert_eq!(replica.newest_unwritten(&mut am), None, "what was loaded is written");
+        let mut other = doc.fork();
+        for time in [5_000, 3_000, 0] {
+            other.put(ROOT, "a", time).unwrap();
+            other.commit_with(automerge::transaction::CommitOptions::default().with_time(time));
+        }
+        am.merge(&mut other).unwrap();
+        assert_eq!(replica.newest_unwritten(&mut am), Some(5_000));
+        replica.write(&mut am, Origin::Received);
+        assert_eq!(replica.newest_unwritten(&mut am), None);
+
+        assert_eq!(changed_at(2_000.0, Some(5_000), 9_000.0), 5_000.0);
+        assert_eq!(changed_at(2_000.0, Some(50_000), 9_000.0), 9_000.0, "a clock ahead is not believed");
+        assert_eq!(changed_at(6_000.0, Some(5_000), 9_000.0), 6_000.0, "a late old change");
+        assert_eq!(changed_at(6_000.0, None, 9_000.0), 6_000.0, "no time: as it was");
     }
 
     #[test]

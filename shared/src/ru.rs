@@ -37,6 +37,14 @@ impl Noun {
     }
 }
 
+/// Whether words agreeing with a count of `n` take the singular: after 1,
+/// 21, 31… but not 11 («1 изменение сделано», «21 изменение сделано»,
+/// «11 изменений сделаны»).
+pub fn singular(n: i64) -> bool {
+    let n = n.unsigned_abs();
+    n % 10 == 1 && n % 100 != 11
+}
+
 pub const DAYS: Noun = Noun::new("день", "дня", "дней");
 pub const SCHOOLS: Noun = Noun::new("школа", "школы", "школ");
 pub const CHANGES: Noun = Noun::new("изменение", "изменения", "изменений");
@@ -90,6 +98,13 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(20_000), "20\u{a0}000");
         assert_eq!(thousands(2_000_000), "2\u{a0}000\u{a0}000");
+    }
+
+    #[test]
+    fn words_agree_with_a_count_in_number() {
+        let singular_at: Vec<i64> = (0..=121).filter(|n| singular(*n)).collect();
+        assert_eq!(singular_at, [1, 21, 31, 41, 51, 61, 71, 81, 91, 101, 121]);
+        assert!((0..=1000).all(|n| singular(n) == (CHANGES.after(n) == CHANGES.one)));
     }
 
     #[test]

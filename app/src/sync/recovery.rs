@@ -129,7 +129,12 @@ impl SyncService {
                 .ok_or("даже начальное состояние файла не читается")?;
             fixed.unsent = None;
             storage.restore(&fixed, am.save(), false).await.map_err(|e| e.to_string())?;
-            (self.0.on_info)(recovered_text(&self.name_of(&fixed), salvaged.added, lost, false));
+            (self.0.on_info)(recovered_text(
+                &self.name_of(&fixed),
+                salvaged.added,
+                lost && crate::replica::wrote_here(&id),
+                false,
+            ));
             return Ok(());
         }
         if !online {
@@ -173,7 +178,12 @@ impl SyncService {
             .ok_or_else(|| FetchError::NotARoadmap("копия сервера не читается".into()))?;
         fixed.unsent = None;
         storage.restore(&fixed, am.save(), false).await.map_err(|e| FetchError::Storage(e.to_string()))?;
-        (self.0.on_info)(recovered_text(&self.name_of(&fixed), added, lost, true));
+        (self.0.on_info)(recovered_text(
+            &self.name_of(&fixed),
+            added,
+            lost && crate::replica::wrote_here(&id),
+            true,
+        ));
         if meta.kind == DocKind::Roadmap {
             self.open(id).await.map_err(|e| FetchError::Storage(e.to_string()))?;
         }
@@ -201,7 +211,7 @@ fn recovered_meta(
 
 /// What a person is told once a broken copy was replaced: from where, how
 /// many changes made here came back, and (`lost`) that part of the broken
-/// copy could not be read, so unsent changes in it may be gone.
+/// copy could not be read, so unsent changes made here may be gone.
 fn recovered_text(name: &str, added: usize, lost: bool, from_server: bool) -> String {
     let source =
         if from_server { "загружена с сервера" } else { "собрана заново" };
