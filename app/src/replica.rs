@@ -274,6 +274,16 @@ impl Replica {
     /// record when it changed (else only its time is bumped). `origin` says
     /// whether they were made here (the sync is told to send them).
     pub fn write(&mut self, am: &mut AutoCommit, meta: Option<RoadmapMeta>, origin: Origin) {
+        let newest = match origin {
+            Origin::Received => self.shell.core.borrow().newest_unwritten(am),
+            Origin::Local => None,
+        };
+        let ops = self.shell.core.borrow_mut().write(am, origin);
+        if ops.is_empty() {
+            return;
+        }
+        // Only an actor that made changes is this device's (a write with
+        // nothing new must not make a reader look like a writer).
         if origin == Origin::Local && self.unsent.wrote_as(am.get_actor()) {
             save_actors(&self.id, self.unsent.local_actors());
             // A document made here (not opened from storage) still writes
@@ -282,14 +292,6 @@ impl Replica {
             if !am.get_actor().to_bytes().starts_with(&prefix) {
                 am.set_actor(core::device_actor(&prefix, &crate::browser::random_bytes()));
             }
-        }
-        let newest = match origin {
-            Origin::Received => self.shell.core.borrow().newest_unwritten(am),
-            Origin::Local => None,
-        };
-        let ops = self.shell.core.borrow_mut().write(am, origin);
-        if ops.is_empty() {
-            return;
         }
         let unsent = self.meta.unsent;
         let previous = self.meta.updated;
@@ -570,7 +572,8 @@ fn actors_key(id: &DocumentId) -> String {
 /// ones it may owe the relay).
 fn load_actors(id: &DocumentId) -> Vec<automerge::ActorId> {
     let stored = crate::browser::setting(&actors_key(id)).unwrap_or_default();
-    stored.split(',').filter_map(|a| automerge::ActorId::try_from(a).ok()).collect()
+    // An empty string is valid hex for an empty actor: none stored, none.
+    stored.split(',').filter(|a| !a.is_empty()).filter_map(|a| automerge::ActorId::try_from(a).ok()).collect()
 }
 
 /// Whether this device ever wrote to the document (its actors are known):
