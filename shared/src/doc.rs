@@ -553,7 +553,8 @@ impl RoadmapDoc {
             if self.doc.get(&map, id.as_str())?.is_some() {
                 return Err(DocError::RowExists(id.clone()));
             }
-            if self.doc.length(&map) >= MAX_ROWS { Err(DocError::TooManyRows) } else { Ok(()) }
+            let rows = self.doc.length(&map);
+            if rows >= MAX_ROWS { Err(DocError::TooManyRows(rows)) } else { Ok(()) }
         };
         match edit {
             Edit::SetText { value, .. } => text(value),

@@ -27,8 +27,10 @@ pub enum DocError {
     RowExists(RowId),
     #[error("текст длиннее {max} знаков: сократите его", max = crate::layout::MAX_TEXT_CHARS)]
     TextTooLong,
-    #[error("в дорожной карте уже {max} строк этого вида", max = crate::layout::MAX_ROWS)]
-    TooManyRows,
+    /// `0` rows of the kind are there already, at least the limit.
+    #[error("в дорожной карте уже {} строк этого вида, а добавлять новые можно, пока их меньше {max}",
+        crate::ru::thousands(*.0 as u64), max = crate::ru::thousands(crate::layout::MAX_ROWS as u64))]
+    TooManyRows(usize),
     #[error("в дорожной карте уже {max} колонок", max = crate::layout::MAX_COLUMNS)]
     TooManyColumns,
     #[error("слишком длинное значение (положение строки, дата или номер строки)")]
