@@ -179,6 +179,18 @@ pub fn set_setting(key: &str, value: &str) {
     }
 }
 
+/// A setting that holds a comma-separated list: its items (none when it is
+/// absent; an empty string is no item, not one empty item).
+pub fn setting_list(key: &str) -> Vec<String> {
+    let stored = setting(key).unwrap_or_default();
+    stored.split(',').filter(|item| !item.is_empty()).map(str::to_owned).collect()
+}
+
+pub fn set_setting_list<T: ToString>(key: &str, items: impl IntoIterator<Item = T>) {
+    let items: Vec<String> = items.into_iter().map(|item| item.to_string()).collect();
+    set_setting(key, &items.join(","));
+}
+
 pub fn remove_setting(key: &str) {
     if let Some(s) = local_storage() {
         let _ = s.remove_item(key);

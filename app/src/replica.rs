@@ -527,13 +527,11 @@ fn synced_key(id: &DocumentId) -> String {
 }
 
 fn load_synced(id: &DocumentId) -> Vec<ChangeHash> {
-    let stored = crate::browser::setting(&synced_key(id)).unwrap_or_default();
-    stored.split(',').filter_map(|h| h.parse().ok()).collect()
+    crate::browser::setting_list(&synced_key(id)).iter().filter_map(|h| h.parse().ok()).collect()
 }
 
 fn save_synced(id: &DocumentId, heads: &[ChangeHash]) {
-    let text: Vec<String> = heads.iter().map(ToString::to_string).collect();
-    crate::browser::set_setting(&synced_key(id), &text.join(","));
+    crate::browser::set_setting_list(&synced_key(id), heads);
 }
 
 /// The relay has everything up to `heads` of a document (one just fetched
@@ -571,9 +569,8 @@ fn actors_key(id: &DocumentId) -> String {
 /// The actors this device wrote a document with (its own changes are the
 /// ones it may owe the relay).
 fn load_actors(id: &DocumentId) -> Vec<automerge::ActorId> {
-    let stored = crate::browser::setting(&actors_key(id)).unwrap_or_default();
-    // An empty string is valid hex for an empty actor: none stored, none.
-    stored.split(',').filter(|a| !a.is_empty()).filter_map(|a| automerge::ActorId::try_from(a).ok()).collect()
+    let stored = crate::browser::setting_list(&actors_key(id));
+    stored.iter().filter_map(|a| automerge::ActorId::try_from(a.as_str()).ok()).collect()
 }
 
 /// Whether this device ever wrote to the document (its actors are known):
@@ -584,8 +581,7 @@ pub fn wrote_here(id: &DocumentId) -> bool {
 }
 
 fn save_actors<'a>(id: &DocumentId, actors: impl Iterator<Item = &'a automerge::ActorId>) {
-    let text: Vec<String> = actors.map(ToString::to_string).collect();
-    crate::browser::set_setting(&actors_key(id), &text.join(","));
+    crate::browser::set_setting_list(&actors_key(id), actors);
 }
 
 /// Deletions asked for on this device and not yet finished, noted in
@@ -594,32 +590,20 @@ fn save_actors<'a>(id: &DocumentId, actors: impl Iterator<Item = &'a automerge::
 /// ([`finish_deletions`] completes them when the app starts).
 const DELETING_KEY: &str = "medk.deleting";
 
-fn deleting() -> Vec<String> {
-    let stored = crate::browser::setting(DELETING_KEY).unwrap_or_default();
-    stored.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
-}
-
-fn set_deleting(ids: &[String]) {
-    if ids.is_empty() {
-        crate::browser::remove_setting(DELETING_KEY);
-    } else {
-        crate::browser::set_setting(DELETING_KEY, &ids.join(","));
-    }
-}
-
 /// Notes that the person asked to delete a document, before anything
 /// asynchronous happens (see [`DELETING_KEY`]).
 pub fn will_delete(id: &DocumentId) {
-    let mut ids = deleting();
+    let mut ids = crate::browser::setting_list(DELETING_KEY);
     let id = id.to_string();
     if !ids.contains(&id) {
         ids.push(id);
-        set_deleting(&ids);
+        crate::browser::set_setting_list(DELETING_KEY, ids);
     }
 }
 
 fn deleted(id: &str) {
-    set_deleting(&deleting().into_iter().filter(|x| x != id).collect::<Vec<_>>());
+    let ids = crate::browser::setting_list(DELETING_KEY);
+    crate::browser::set_setting_list(DELETING_KEY, ids.into_iter().filter(|x| x != id));
 }
 
 /// Removes a document from this device: its pieces and list record, then
@@ -628,15 +612,14 @@ fn deleted(id: &str) {
 /// everything about it.
 pub async fn delete(storage: &Storage, id: &DocumentId) -> Result<KeptOutside, StorageError> {
     will_delete(id);
-    let result = storage.delete(id).await;
-    let kept = result.as_ref().ok().map(|()| forget(id));
+    let result = storage.delete(id).await.map(|()| forget(id));
     deleted(&id.to_string());
-    result.map(|()| kept.unwrap_or_default())
+    result
 }
 
 /// Finishes the deletions a closed tab left undone ([`DELETING_KEY`]).
 pub async fn finish_deletions(storage: &Storage) {
-    for id in deleting() {
+    for id in crate::browser::setting_list(DELETING_KEY) {
         match DocumentId::parse(&id) {
             Ok(doc) => {
                 if let Err(e) = delete(storage, &doc).await {

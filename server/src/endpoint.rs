@@ -34,10 +34,9 @@ impl ApiError {
         ApiError { status, message: message.into(), retry_after: None }
     }
 
-    /// 429 with how long to wait, in the body and in `Retry-After`: too
-    /// many `attempts` («попыток входа»).
-    /// A password check held back by the sign-in limits ([`Wait`]): `what`
-    /// is what did not happen («Вход не выполнен»).
+    /// 429 for a password check held back by the sign-in limits ([`Wait`]),
+    /// with how long to wait in the body and in `Retry-After`: `what` is
+    /// what did not happen («Вход не выполнен»).
     pub fn too_many(what: &str, wait: Wait) -> ApiError {
         let message = wait.message_ru(what);
         ApiError {
